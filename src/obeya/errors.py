@@ -1,0 +1,73 @@
+"""Every error Obeya raises on purpose derives from :class:`ObeyaError`.
+
+The tree::
+
+    ObeyaError
+    ├── InputError            bad user input: a file, a workflow, an option
+    │   ├── ParseError        a file that cannot be read; names file, row and field
+    │   └── WorkflowError     a workflow file that is wrong or does not fit the data
+    ├── NotFoundError         a value stream (or other named thing) that does not exist
+    └── StoreError            the app store cannot do what was asked
+
+The CLI prints ``str(error)`` and exits with status 1 (2 for usage errors); the API turns
+every error into one JSON shape (``{"error": {"type", "message", "detail"}}``).
+"""
+
+from __future__ import annotations
+
+
+class ObeyaError(Exception):
+    """Base of every error Obeya raises on purpose."""
+
+    http_status = 500
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+
+class InputError(ObeyaError):
+    """The user gave something Obeya cannot use; the message says how to fix it."""
+
+    http_status = 422
+
+
+class ParseError(InputError):
+    """A file that cannot be read, located as precisely as the format allows."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        field: str | None = None,
+        element: str | None = None,
+    ) -> None:
+        self.file = file
+        self.row = row
+        self.field = field
+        self.element = element
+        where = []
+        if file:
+            where.append(file)
+        if row is not None:
+            where.append(f"row {row}")
+        if element:
+            where.append(element)
+        if field:
+            where.append(f"field '{field}'")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class WorkflowError(InputError):
+    """A workflow that is malformed or names no state of the data."""
+
+
+class NotFoundError(ObeyaError):
+    http_status = 404
+
+
+class StoreError(ObeyaError):
+    http_status = 409
