@@ -4,23 +4,13 @@ suite runs again, in parallel, on PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-if not DATASETS.is_dir():  # a clone placed elsewhere: look beside the checkout's parent too
-    DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
-SAMPLES = Path(__file__).resolve().parents[1] / "src" / "obeya" / "samples"
-
-POSTGRES_URL = os.environ.get("OBEYA_TEST_DATABASE_URL", "")
-
-
-def on_postgres() -> bool:
-    return POSTGRES_URL.startswith("postgresql")
+from support import POSTGRES_URL, on_postgres
 
 
 @pytest.fixture

@@ -130,17 +130,22 @@ class Workflow:
     def named_states(self) -> list[str]:
         return list(self.categories())
 
-    def state_order(self, observed: Iterable[str] = ()) -> list[str]:
-        """States in flow order: ``order`` if given, else backlog, active+waiting, done.
+    def state_order(self, observed: Sequence[str] = ()) -> list[str]:
+        """States in flow order, for cumulative flow.
 
-        Observed states that the workflow does not name come first (they count as not
-        started), so cumulative flow stays monotone.
+        ``order`` if the workflow gives one; else backlog as listed, then active and waiting
+        states in the order the data visits them (``observed`` is in that order), then done.
+        Observed states the workflow does not name come first (they count as not started),
+        so cumulative flow stays monotone.
         """
-        base = list(self.order) or [*self.backlog, *self.active, *self.waiting, *self.done]
         named = set(self.categories())
-        missing_named = [s for s in self.named_states() if s not in base]
         extra = [s for s in dict.fromkeys(observed) if s not in named]
-        return [*extra, *base, *missing_named]
+        if self.order:
+            rest = [s for s in self.named_states() if s not in self.order]
+            return [*extra, *self.order, *rest]
+        position = {s: i for i, s in enumerate(observed)}
+        middle = sorted([*self.active, *self.waiting], key=lambda s: position.get(s, len(position)))
+        return [*extra, *self.backlog, *middle, *self.done]
 
     def check_against(self, observed: Sequence[str]) -> list[str]:
         """Raise if the workflow names no state of the data; return the unmapped states."""

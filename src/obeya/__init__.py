@@ -1,0 +1,1 @@
+"""Obeya: value stream management from real work-item history."""

@@ -1,0 +1,89 @@
+"""Readable terminal tables of a flow report (the non-JSON output of ``obeya metrics``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from obeya.core.metrics import FlowReport
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def print_report(report: FlowReport, console: Console) -> None:
+    doc = report.to_dict()
+    console.print(f"[bold]Flow of {report.source}[/bold]  (as of {report.as_of})")
+    if report.unmapped_states:
+        console.print(
+            "[yellow]States the workflow does not name (counted as not started):[/yellow] "
+            + ", ".join(report.unmapped_states)
+        )
+
+    items = Table(title="Items", show_header=True)
+    for key in ("total", "started", "finished", "in_progress", "not_started"):
+        items.add_column(key.replace("_", " "), justify="right")
+    items.add_row(*(f"{doc['items'][k]:,}" for k in doc["items"]))
+    console.print(items)
+
+    times = Table(title="Cycle and lead time (days)")
+    times.add_column("")
+    for key in ("p50", "p70", "p85", "p95", "mean", "count"):
+        times.add_column(key, justify="right")
+    for label, dist in (
+        ("cycle time", doc["cycle_time_days"]),
+        ("lead time", doc["lead_time_days"]),
+    ):
+        times.add_row(
+            label,
+            *(_num(dist[k]) for k in ("p50", "p70", "p85", "p95", "mean")),
+            f"{dist['count']:,}",
+        )
+    console.print(times)
+
+    ff = doc["flow_framework"]
+    summary = Table(title="Flow", show_header=False)
+    summary.add_column("metric")
+    summary.add_column("value", justify="right")
+    efficiency = doc["flow_efficiency"]
+    summary.add_row("flow efficiency", "–" if efficiency is None else f"{efficiency:.1%}")
+    summary.add_row("flow velocity (items/week)", _num(ff["velocity_per_week"]))
+    summary.add_row("flow load (WIP now)", f"{ff['load']:,}")
+    bands = doc["aging_wip"]["bands"]
+    summary.add_row(
+        "aging WIP beyond p85 cycle time", f"{bands['p85_to_p95'] + bands['above_p95']:,}"
+    )
+    for kind, share in ff["distribution"].items():
+        summary.add_row(f"distribution: {kind}", f"{share:.1%}")
+    console.print(summary)
+
+    weeks = list(doc["throughput_weekly"].items())[-12:]
+    if weeks:
+        tp = Table(title="Throughput, last 12 weeks (week of Monday)")
+        tp.add_column("week")
+        tp.add_column("finished", justify="right")
+        tp.add_column("WIP at week end", justify="right")
+        wip = doc["wip_daily"]
+        for week, n in weeks:
+            tp.add_row(week, f"{n:,}", _week_end_wip(wip, week))
+        console.print(tp)
+
+    tis = Table(title="Time in state (hours, per item, completed visits)")
+    tis.add_column("state")
+    tis.add_column("median", justify="right")
+    tis.add_column("p85", justify="right")
+    tis.add_column("items", justify="right")
+    for state, row in doc["time_in_state_hours"].items():
+        tis.add_row(state, _num(row["median"]), _num(row["p85"]), f"{row['items']:,}")
+    console.print(tis)
+
+
+def _week_end_wip(wip: dict[str, Any], monday: str) -> str:
+    from datetime import date, timedelta
+
+    end = (date.fromisoformat(monday) + timedelta(days=6)).isoformat()
+    candidates = [d for d in wip if d <= end]
+    return f"{wip[max(candidates)]:,}" if candidates else "–"

@@ -1,0 +1,309 @@
+"""Runs the flow expressions on a backend and assembles a :class:`FlowReport`.
+
+The two per-event passes (annotating visits, summarising items) are materialised once as
+temporary tables; every figure after that reads the small item table or a per-day aggregate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import ibis
+import numpy as np
+import pyarrow as pa
+
+from obeya.core.events import MICROS_PER_DAY
+from obeya.core.metrics import expressions as x
+from obeya.core.metrics import series
+from obeya.core.metrics.filters import FlowFilter
+from obeya.core.metrics.report import CumulativeFlow, Distribution, FlowReport, ItemCounts
+from obeya.core.workflow import Workflow
+from obeya.errors import InputError
+
+Table = x.Table
+
+
+class FlowAnalysis:
+    """One analysis of one set of events on one Ibis backend."""
+
+    def __init__(
+        self,
+        backend: Any,
+        events: Table,
+        workflow: Workflow | None = None,
+        flt: FlowFilter | None = None,
+        source: str = "<events>",
+    ) -> None:
+        self.backend = backend
+        self.workflow = workflow
+        self.flt = flt or FlowFilter()
+        self.source = source
+        self.events = x.filtered_events(events, self.flt)
+        self._temp: list[str] = []
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _materialise(self, expr: Table, stem: str) -> Table:
+        name = f"obeya_{stem}_{uuid.uuid4().hex[:10]}"
+        self._temp.append(name)
+        return self.backend.create_table(name, expr, temp=True)
+
+    def close(self) -> None:
+        for name in self._temp:
+            with contextlib.suppress(Exception):
+                self.backend.drop_table(name, force=True)
+        self._temp.clear()
+
+    @staticmethod
+    def _rows(expr: Any) -> list[dict[str, Any]]:
+        table: pa.Table = expr.to_pyarrow()
+        return list(table.to_pylist())
+
+    # -- the analysis -------------------------------------------------------------------------
+
+    def observed_states(self) -> list[str]:
+        """States of the data in flow order: by their mean position within items."""
+        e = self.events
+        w = ibis.window(group_by=e.item_id, order_by=[e.t, e.seq])
+        positioned = e.mutate(pos=ibis.row_number().over(w))
+        stats = positioned.group_by(positioned.state).aggregate(
+            pos=positioned.pos.cast("float64").mean(), first=positioned.seq.min()
+        )
+        rows = self._rows(stats.order_by([stats.pos, stats.first]))
+        return [str(r["state"]) for r in rows]
+
+    def report(self, *, detail: bool = False) -> FlowReport:
+        try:
+            return self._report(detail)
+        finally:
+            self.close()
+
+    def _report(self, detail: bool) -> FlowReport:
+        flt = self.flt
+        observed = self.observed_states()
+        if not observed:
+            what = f" of type {', '.join(flt.types)}" if flt.types else ""
+            raise InputError(f"{self.source}: no events{what} to analyse")
+        unmapped: list[str] = []
+        if self.workflow is not None:
+            unmapped = self.workflow.check_against(observed)
+            order = self.workflow.state_order(observed)
+        else:
+            order = observed
+        annotated = self._materialise(
+            x.annotated_events(self.events, self.workflow, order), "events"
+        )
+        items = self._materialise(x.item_summary(annotated, self.workflow, flt), "items")
+        finished = x.finished_in_window(items, flt)
+        touched = x.touched_in_window(items, flt)
+
+        bounds = self._rows(
+            annotated.aggregate(first_t=annotated.t.min(), last_t=annotated.t.max())
+        )[0]
+        last_t = int(bounds["last_t"])
+        as_of = flt.until_us - 1 if flt.until_us is not None else last_t
+        first_day = int(bounds["first_t"]) // MICROS_PER_DAY
+        last_day = last_t // MICROS_PER_DAY
+        if flt.since is not None:
+            first_day = series.date_to_day(flt.since)
+        if flt.until is not None:
+            last_day = series.date_to_day(flt.until)
+
+        counts = self._rows(
+            touched.aggregate(
+                total=touched.item_id.count(),
+                started=touched.start_t.count(),
+                not_started=touched.item_id.count(where=touched.start_t.isnull()),
+            )
+        )[0]
+        ct = self._rows(
+            finished.aggregate(
+                **x.distribution(finished.cycle_time_days, "ct_"),
+                **x.distribution(finished.lead_time_days, "lt_"),
+                active=finished.active_us.cast("float64").sum(),
+                flow=(finished.finish_t - finished.start_t).cast("float64").sum(),
+            )
+        )[0]
+        aging = self._rows(x.aging(annotated, items, as_of).order_by(ibis.desc("age_days")))
+        item_counts = ItemCounts(
+            total=int(counts["total"] or 0),
+            started=int(counts["started"] or 0),
+            finished=int(ct["ct_count"] or 0),
+            in_progress=len(aging),
+            not_started=int(counts["not_started"] or 0),
+        )
+        flow_efficiency = None
+        if self.workflow is not None and ct["flow"]:
+            flow_efficiency = float(ct["active"] or 0) / float(ct["flow"])
+
+        starts = self._rows(x.daily_counts(items, "start_day"))
+        finishes = self._rows(x.daily_counts(items, "finish_day"))
+        daily = self._daily_series(starts, finishes, first_day, last_day)
+
+        cfd = self._cumulative_flow(annotated, order, first_day, last_day)
+        tis = self._time_in_state(annotated, touched, order)
+        by_type = self._rows(finished.group_by(finished.type).aggregate(n=finished.count()))
+        scatter = self._scatter(finished) if detail else []
+        return FlowReport(
+            source=self.source,
+            has_workflow=self.workflow is not None,
+            filter=flt,
+            as_of=series.day_to_date(as_of // MICROS_PER_DAY).isoformat(),
+            items=item_counts,
+            cycle_time_days=_distribution(ct, "ct_"),
+            lead_time_days=_distribution(ct, "lt_"),
+            flow_efficiency=flow_efficiency,
+            cumulative_flow=cfd,
+            time_in_state_hours=tis,
+            aging_wip=[_aging_row(r) for r in aging],
+            distribution_finished=_shares({r["type"]: r["n"] for r in by_type}),
+            distribution_wip=_shares(_tally(r["type"] for r in aging)),
+            unmapped_states=unmapped,
+            scatter=scatter,
+            **daily,
+        )
+
+    def _daily_series(
+        self,
+        starts: list[dict[str, Any]],
+        finishes: list[dict[str, Any]],
+        first_day: int,
+        last_day: int,
+    ) -> dict[str, dict[str, int]]:
+        """Throughput, WIP, arrivals and net flow laid on the calendar."""
+        start_days = [int(r["day"]) for r in starts]
+        finish_days = [int(r["day"]) for r in finishes]
+        lo = min([*start_days, *finish_days, first_day])
+        # Cumulative counts need the whole history, then the window is cut out of them.
+        started = np.cumsum(series.dense(start_days, [r["n"] for r in starts], lo, last_day))
+        done = np.cumsum(series.dense(finish_days, [r["n"] for r in finishes], lo, last_day))
+        wip = started - done
+        in_window_finishes = [d for d in finish_days if first_day <= d <= last_day]
+        throughput_daily: dict[str, int] = {}
+        throughput_weekly: dict[str, int] = {}
+        if in_window_finishes:
+            t_first, t_last = min(in_window_finishes), max(in_window_finishes)
+            tp = series.dense(finish_days, [r["n"] for r in finishes], t_first, t_last)
+            throughput_daily = _ints(np.arange(t_first, t_last + 1), tp)
+            weeks, sums = series.weekly(tp, t_first)
+            throughput_weekly = _ints(weeks, sums)
+        in_window_starts = [d for d in start_days if d <= last_day]
+        wip_first = max(first_day, min(in_window_starts)) if in_window_starts else first_day
+        wip_days = np.arange(wip_first, last_day + 1)
+        wip_daily = _ints(wip_days, wip[wip_first - lo :])
+        arrivals = series.dense(start_days, [r["n"] for r in starts], first_day, last_day)
+        departures = series.dense(finish_days, [r["n"] for r in finishes], first_day, last_day)
+        weeks, arrived = series.weekly(arrivals, first_day)
+        _, departed = series.weekly(departures, first_day)
+        return {
+            "throughput_daily": throughput_daily,
+            "throughput_weekly": throughput_weekly,
+            "wip_daily": wip_daily,
+            "arrivals_weekly": _ints(weeks, arrived),
+            "net_flow_weekly": _ints(weeks, departed - arrived),
+        }
+
+    def _cumulative_flow(
+        self, annotated: Table, order: Sequence[str], first_day: int, last_day: int
+    ) -> CumulativeFlow:
+        rows = x.flow_increments(annotated).to_pyarrow()
+        day = rows.column("day").to_numpy().astype(np.int64)
+        before = rows.column("before").to_numpy().astype(np.int64)
+        reached = rows.column("reached").to_numpy().astype(np.int64)
+        n = rows.column("n").to_numpy().astype(np.int64)
+        levels = len(order)
+        lo = int(min(first_day, day.min())) if day.size else first_day
+        span = max(last_day - lo + 1, 0)
+        keep = day - lo < span
+        # Rows raising an item's furthest rank from `before` to `reached`: the item reaches
+        # every rank k with before < k <= reached, so the items newly at or beyond rank k on
+        # a day are #(reached >= k) - #(before >= k).
+        by_reached = np.zeros((levels, span), dtype=np.int64)
+        by_before = np.zeros((levels, span), dtype=np.int64)
+        np.add.at(by_reached, (reached[keep], day[keep] - lo), n[keep])
+        rose = keep & (before >= 0)
+        np.add.at(by_before, (before[rose], day[rose] - lo), n[rose])
+        at_least = np.cumsum(by_reached[::-1], axis=0)[::-1]
+        left_below = np.cumsum(by_before[::-1], axis=0)[::-1]
+        delta = at_least - left_below
+        cumulative = np.cumsum(delta, axis=1)[:, first_day - lo :]
+        days = [series.day_to_date(d).isoformat() for d in range(first_day, last_day + 1)]
+        counts = {state: [int(v) for v in cumulative[k]] for k, state in enumerate(order)}
+        return CumulativeFlow(states=list(order), days=days, counts=counts)
+
+    def _time_in_state(
+        self, annotated: Table, touched: Table, order: Sequence[str]
+    ) -> dict[str, dict[str, float | int | None]]:
+        rows = {r["state"]: r for r in self._rows(x.time_in_state(annotated, touched))}
+        out: dict[str, dict[str, float | int | None]] = {}
+        for state in [*order, *sorted(set(rows) - set(order))]:
+            if state in rows:
+                r = rows[state]
+                out[state] = {"median": r["median"], "p85": r["p85"], "items": int(r["items"])}
+        return out
+
+    def _scatter(self, finished: Table) -> list[dict[str, Any]]:
+        cycle = finished.finish_t - finished.start_t
+        efficiency = ibis.ifelse(cycle > 0, finished.active_us / cycle, ibis.null("float64"))
+        rows = self._rows(
+            finished.select(
+                "item_id",
+                "type",
+                "finish_day",
+                "cycle_time_days",
+                "lead_time_days",
+                flow_efficiency=efficiency if self.workflow is not None else ibis.null("float64"),
+            ).order_by(["finish_day", "item_id"])
+        )
+        for r in rows:
+            r["finished"] = series.day_to_date(int(r.pop("finish_day"))).isoformat()
+        return rows
+
+
+def _distribution(row: dict[str, Any], prefix: str) -> Distribution:
+    def num(key: str) -> float | None:
+        value = row.get(prefix + key)
+        return None if value is None or value != value else float(value)
+
+    return Distribution(
+        p50=num("p50"),
+        p70=num("p70"),
+        p85=num("p85"),
+        p95=num("p95"),
+        mean=num("mean"),
+        count=int(row.get(prefix + "count") or 0),
+    )
+
+
+def _ints(days: Any, values: Any) -> dict[str, int]:
+    return {k: int(v) for k, v in series.keyed(np.asarray(days), list(values)).items()}
+
+
+def _aging_row(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "item_id": r["item_id"],
+        "type": r["type"],
+        "state": r["state"],
+        "started": series.day_to_date(int(r["start_t"]) // MICROS_PER_DAY).isoformat(),
+        "age_days": float(r["age_days"]),
+    }
+
+
+def _tally(values: Any) -> dict[str | None, int]:
+    out: dict[str | None, int] = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out
+
+
+def _shares(counts: dict[Any, Any]) -> dict[str, float]:
+    total = sum(int(n) for n in counts.values())
+    if not total:
+        return {}
+    return {
+        ("(none)" if k is None else str(k)): int(n) / total
+        for k, n in sorted(counts.items(), key=lambda kv: -int(kv[1]))
+    }

@@ -1,0 +1,210 @@
+"""Backend-portable Ibis expressions for flow: each metric is written once, here.
+
+They run set-wise on whatever backend holds the events (DuckDB in-process by default,
+PostgreSQL for a team store) and use only integer arithmetic on microsecond timestamps, window
+functions and ordinary aggregates, so every backend gives the same answer. Conventions are in
+docs/conventions.md; the names below use its words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from obeya.core.events import MICROS_PER_DAY, MICROS_PER_HOUR
+from obeya.core.metrics.filters import FlowFilter
+from obeya.core.workflow import STARTED, Category, Workflow
+
+Table = ir.Table
+
+
+def in_units(micros: Any, unit: int) -> Any:
+    """Microseconds as a float count of ``unit`` (PostgreSQL would divide integers as numeric)."""
+    return micros.cast("float64") / unit
+
+
+def day_of(micros: Any) -> Any:
+    """UTC day number (days since 1970-01-01) of a microsecond timestamp."""
+    return in_units(micros, MICROS_PER_DAY).floor().cast("int64")
+
+
+def relaxed(events: Table) -> Table:
+    """The same columns, all nullable: derived columns (windows, filtered aggregates) are null
+    at the edges, and Ibis would otherwise carry a source's NOT NULL into temporary tables."""
+    return events.select(
+        *[events[c].cast(events[c].type().copy(nullable=True)).name(c) for c in events.columns]
+    )
+
+
+def filtered_events(events: Table, flt: FlowFilter) -> Table:
+    """Events of the item types asked for (type filter is per event: sources repeat it)."""
+    events = relaxed(events)
+    if flt.types:
+        return events.filter(events.type.isin(list(flt.types)))
+    return events
+
+
+def annotated_events(events: Table, workflow: Workflow | None, order: Sequence[str]) -> Table:
+    """Each event with its category, flow rank, the next event's time and the furthest rank.
+
+    ``next_t`` is null on an item's last event: that visit is not completed.
+    ``reached`` / ``reached_before`` are the furthest flow rank up to this event / before it,
+    for cumulative flow.
+    """
+    by_item = {"group_by": events.item_id, "order_by": [events.t, events.seq]}
+    ordered = ibis.window(**by_item)
+    up_to_here = ibis.window(**by_item, rows=(None, 0))
+    before_here = ibis.window(**by_item, rows=(None, -1))
+    if workflow is None:
+        category = ibis.literal(Category.ACTIVE.value)
+    else:
+        category = events.state.substitute(
+            {s: c.value for s, c in workflow.categories().items()},
+            else_=Category.UNMAPPED.value,
+        )
+    rank = events.state.substitute({s: i for i, s in enumerate(order)}, else_=0)
+    return events.mutate(
+        category=category,
+        rank=rank,
+        next_t=events.t.lead().over(ordered),
+        reached=rank.max().over(up_to_here),
+        reached_before=rank.max().over(before_here),
+    )
+
+
+def item_summary(annotated: Table, workflow: Workflow | None, flt: FlowFilter) -> Table:
+    """One row per item: start, finish, cycle and lead time, active time, type, window flag.
+
+    Without a workflow every item runs from its first to its last event (case duration).
+    """
+    e = annotated
+    is_last = e.next_t.isnull()
+    started_categories = [c.value for c in STARTED]
+    in_window = e.t.notnull()
+    if flt.since_us is not None:
+        in_window = in_window & (e.t >= flt.since_us)
+    if flt.until_us is not None:
+        in_window = in_window & (e.t < flt.until_us)
+    completed_active = (e.category == Category.ACTIVE.value) & e.next_t.notnull()
+    items = e.group_by(e.item_id).aggregate(
+        first_t=e.t.min(),
+        last_t=e.t.max(),
+        start_t=(
+            e.t.min() if workflow is None else e.t.min(where=e.category.isin(started_categories))
+        ),
+        last_category=e.category.max(where=is_last),
+        last_state=e.state.max(where=is_last),
+        created=e.created.min(),
+        type=e.type.max(where=is_last).coalesce(e.type.max()),
+        active_us=(e.next_t - e.t).sum(where=completed_active).coalesce(0).cast("int64"),
+        events_in_window=e.t.count(where=in_window),
+    )
+    if workflow is None:
+        finish_t = items.last_t
+    else:
+        finished = items.last_category == Category.DONE.value
+        finish_t = ibis.ifelse(finished, items.last_t, ibis.null("int64"))
+    items = items.mutate(finish_t=finish_t)
+    creation = items.created.coalesce(items.first_t)
+    if flt.calendar_days:
+        cycle = (day_of(items.finish_t) - day_of(items.start_t) + 1).cast("float64")
+        lead = (day_of(items.finish_t) - day_of(creation) + 1).cast("float64")
+    else:
+        cycle = in_units(items.finish_t - items.start_t, MICROS_PER_DAY)
+        lead = in_units(items.finish_t - creation, MICROS_PER_DAY)
+    return items.mutate(
+        cycle_time_days=cycle,
+        lead_time_days=lead,
+        start_day=day_of(items.start_t),
+        finish_day=day_of(items.finish_t),
+    )
+
+
+def finished_in_window(items: Table, flt: FlowFilter) -> Table:
+    """Finished items whose finish falls in the window."""
+    cond = items.finish_t.notnull()
+    if flt.since_us is not None:
+        cond = cond & (items.finish_t >= flt.since_us)
+    if flt.until_us is not None:
+        cond = cond & (items.finish_t < flt.until_us)
+    return items.filter(cond)
+
+
+def touched_in_window(items: Table, flt: FlowFilter) -> Table:
+    """Items with at least one event in the window (all items without a window)."""
+    if not flt.windowed:
+        return items
+    return items.filter(items.events_in_window > 0)
+
+
+PERCENTILES: tuple[int, ...] = (50, 70, 85, 95)
+
+
+def distribution(column: ir.NumericColumn, prefix: str = "") -> dict[str, Any]:
+    """Percentiles (linear interpolation), mean and count of a column, as aggregate exprs."""
+    aggs: dict[str, Any] = {f"{prefix}p{p}": column.quantile(p / 100) for p in PERCENTILES}
+    aggs[f"{prefix}mean"] = column.mean()
+    aggs[f"{prefix}count"] = column.count()
+    return aggs
+
+
+def time_in_state(annotated: Table, items: Table) -> Table:
+    """Per state: median and p85 of each item's summed completed-visit hours, and item count."""
+    visits = annotated.filter(annotated.next_t.notnull())
+    per_item = visits.group_by([visits.item_id, visits.state]).aggregate(
+        hours=in_units(visits.next_t - visits.t, MICROS_PER_HOUR).sum()
+    )
+    scoped = per_item.semi_join(items, per_item.item_id == items.item_id)
+    return scoped.group_by(scoped.state).aggregate(
+        median=scoped.hours.quantile(0.5),
+        p85=scoped.hours.quantile(0.85),
+        items=scoped.item_id.count(),
+    )
+
+
+def daily_counts(items: Table, day_column: str) -> Table:
+    """Number of items per day of ``day_column`` (start_day or finish_day), nulls dropped."""
+    col = items[day_column]
+    return items.filter(col.notnull()).group_by(day=col).aggregate(n=items.item_id.count())
+
+
+def flow_increments(annotated: Table) -> Table:
+    """Per day, how many items first reached each flow rank (for cumulative flow).
+
+    An event that raises an item's furthest rank from ``a`` to ``b`` makes the item reach every
+    rank in (a, b]; counting the rows by ``b`` and by ``a`` per day gives all of that in two
+    small aggregates.
+    """
+    e = annotated
+    before = e.reached_before.coalesce(-1)
+    rises = e.filter(e.reached > before).mutate(day=day_of(e.t), before=before)
+    return rises.group_by([rises.day, rises.before, rises.reached]).aggregate(
+        n=rises.item_id.count()
+    )
+
+
+def aging(annotated: Table, items: Table, as_of_us: int) -> Table:
+    """Items started by ``as_of_us`` and not finished by then, with their state then and age."""
+    e = annotated.filter(annotated.t <= as_of_us)
+    w = ibis.window(group_by=e.item_id, order_by=[e.t.desc(), e.seq.desc()])
+    latest = (
+        e.mutate(pos=ibis.row_number().over(w))
+        .filter(lambda x: x.pos == 0)
+        .select("item_id", state_then="state", category_then="category")
+    )
+    wip = items.filter(
+        items.start_t.notnull()
+        & (items.start_t <= as_of_us)
+        & (items.finish_t.isnull() | (items.finish_t > as_of_us))
+    )
+    joined = wip.join(latest, wip.item_id == latest.item_id)
+    return joined.select(
+        joined.item_id,
+        joined.type,
+        state=joined.state_then,
+        start_t=joined.start_t,
+        age_days=in_units(ibis.literal(as_of_us) - joined.start_t, MICROS_PER_DAY),
+    )

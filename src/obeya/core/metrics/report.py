@@ -1,0 +1,154 @@
+"""The flow report: every figure of one analysis, as plain Python values.
+
+The CLI prints it, the API returns ``to_dict()`` and the pages chart it, so all three show the
+same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from obeya.core.metrics.filters import FlowFilter
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Percentiles (linear interpolation), mean and sample size; None where there is no data."""
+
+    p50: float | None = None
+    p70: float | None = None
+    p85: float | None = None
+    p95: float | None = None
+    mean: float | None = None
+    count: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "p50": self.p50,
+            "p70": self.p70,
+            "p85": self.p85,
+            "p95": self.p95,
+            "mean": self.mean,
+            "count": self.count,
+        }
+
+
+@dataclass(frozen=True)
+class ItemCounts:
+    total: int
+    started: int
+    finished: int
+    in_progress: int
+    not_started: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "total": self.total,
+            "started": self.started,
+            "finished": self.finished,
+            "in_progress": self.in_progress,
+            "not_started": self.not_started,
+        }
+
+
+@dataclass(frozen=True)
+class CumulativeFlow:
+    """For each day and state (in flow order), items that reached that state or beyond."""
+
+    states: list[str]
+    days: list[str]
+    counts: dict[str, list[int]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"states": self.states, "days": self.days, "counts": self.counts}
+
+
+@dataclass(frozen=True)
+class FlowReport:
+    source: str
+    has_workflow: bool
+    filter: FlowFilter
+    as_of: str | None
+    items: ItemCounts
+    cycle_time_days: Distribution
+    lead_time_days: Distribution
+    flow_efficiency: float | None
+    throughput_daily: dict[str, int]
+    throughput_weekly: dict[str, int]
+    wip_daily: dict[str, int]
+    arrivals_weekly: dict[str, int]
+    net_flow_weekly: dict[str, int]
+    cumulative_flow: CumulativeFlow
+    time_in_state_hours: dict[str, dict[str, float | int | None]]
+    aging_wip: list[dict[str, Any]]
+    distribution_finished: dict[str, float]
+    distribution_wip: dict[str, float]
+    unmapped_states: list[str] = field(default_factory=list)
+    scatter: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def wip_now(self) -> int:
+        return len(self.aging_wip)
+
+    def velocity_per_week(self) -> float | None:
+        weeks = list(self.throughput_weekly.values())
+        return sum(weeks) / len(weeks) if weeks else None
+
+    def aging_summary(self) -> dict[str, Any]:
+        """How the ages of work in progress compare with the cycle-time percentiles."""
+        ct = self.cycle_time_days
+        bands = {"below_p50": 0, "p50_to_p85": 0, "p85_to_p95": 0, "above_p95": 0}
+        for item in self.aging_wip:
+            age = item["age_days"]
+            if ct.p50 is None or age < ct.p50:
+                bands["below_p50"] += 1
+            elif ct.p85 is None or age < ct.p85:
+                bands["p50_to_p85"] += 1
+            elif ct.p95 is None or age < ct.p95:
+                bands["p85_to_p95"] += 1
+            else:
+                bands["above_p95"] += 1
+        return {"items": len(self.aging_wip), "as_of": self.as_of, "bands": bands}
+
+    def to_dict(self, detail: bool = False) -> dict[str, Any]:
+        """The JSON document of ``obeya metrics --json`` and of the API.
+
+        ``detail`` adds the per-item lists (scatter points, aging items), which grow with the
+        number of items.
+        """
+        doc: dict[str, Any] = {
+            "source": self.source,
+            "workflow": self.has_workflow,
+            "filter": {
+                "types": list(self.filter.types),
+                "since": self.filter.since.isoformat() if self.filter.since else None,
+                "until": self.filter.until.isoformat() if self.filter.until else None,
+                "calendar_days": self.filter.calendar_days,
+            },
+            "items": self.items.to_dict(),
+            "cycle_time_days": self.cycle_time_days.to_dict(),
+            "lead_time_days": self.lead_time_days.to_dict(),
+            "flow_efficiency": self.flow_efficiency,
+            "throughput_daily": self.throughput_daily,
+            "throughput_weekly": self.throughput_weekly,
+            "wip_daily": self.wip_daily,
+            "arrivals_weekly": self.arrivals_weekly,
+            "net_flow_weekly": self.net_flow_weekly,
+            "cumulative_flow": self.cumulative_flow.to_dict(),
+            "time_in_state_hours": self.time_in_state_hours,
+            "aging_wip": self.aging_summary(),
+            "flow_framework": {
+                "velocity_per_week": self.velocity_per_week(),
+                "time_days": self.cycle_time_days.to_dict(),
+                "efficiency": self.flow_efficiency,
+                "load": self.wip_now,
+                "distribution": self.distribution_finished,
+                "distribution_wip": self.distribution_wip,
+            },
+            "unmapped_states": self.unmapped_states,
+        }
+        if detail:
+            doc["aging_wip"]["items_detail"] = self.aging_wip
+            doc["scatter"] = self.scatter
+        return doc

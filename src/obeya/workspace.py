@@ -1,0 +1,163 @@
+"""The one object the CLI, the API and the web pages share.
+
+A :class:`Workspace` is an app store (SQLite by default, PostgreSQL for teams) plus the
+analytics. Every user-facing operation is a method here; the shells only parse input and
+present output, so a page, an API call and a CLI command give the same figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from obeya.core.events import EventLog
+from obeya.core.metrics import FlowFilter, FlowReport
+from obeya.core.metrics.analysis import FlowAnalysis
+from obeya.core.metrics.engine import analyse_log
+from obeya.core.workflow import Workflow
+from obeya.ingest import ColumnMap, read_events
+from obeya.store import ImportResult, Store, StreamInfo
+
+Progress = Callable[[int, int], None]
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+SAMPLE_STREAM = "VINST incidents"
+SAMPLE_FILE = SAMPLES / "bpic2013_incidents_transitions.csv.gz"
+SAMPLE_WORKFLOW = SAMPLES / "bpic2013_workflow.toml"
+SAMPLE_COLUMNS = ColumnMap(
+    item_id="case_id", state="status", team="group", assignee="resource", type="impact"
+)
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def analyse_file(
+    path: str | Path,
+    workflow: Workflow | None = None,
+    flt: FlowFilter | None = None,
+    *,
+    columns: ColumnMap | None = None,
+    file_format: str | None = None,
+    detail: bool = False,
+    progress: Progress | None = None,
+) -> FlowReport:
+    """One-shot analysis of a file, with no app store (``obeya metrics FILE``)."""
+    log = read_events(path, format=file_format, columns=columns, progress=progress)
+    return analyse_log(log, workflow, flt, detail=detail)
+
+
+class Workspace:
+    """Value streams in an app store, and their flow."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.store = Store(url)
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def initialise(self) -> None:
+        self.store.initialise()
+
+    # -- value streams ------------------------------------------------------------------------
+
+    def streams(self) -> list[StreamInfo]:
+        return self.store.list_streams()
+
+    def stream(self, name: str) -> StreamInfo:
+        return self.store.get_stream(name)
+
+    def set_workflow(self, name: str, workflow: Workflow) -> None:
+        self.store.set_workflow(name, workflow)
+
+    # -- history ------------------------------------------------------------------------------
+
+    def import_file(
+        self,
+        path: str | Path,
+        stream: str,
+        *,
+        workflow: Workflow | None = None,
+        columns: ColumnMap | None = None,
+        file_format: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportResult:
+        """Read a file and append its events to a stream (created if new); all or nothing."""
+        log = read_events(path, format=file_format, columns=columns, progress=progress)
+        if workflow is not None:
+            workflow.check_against(log.states())
+        return self.store.append_events(
+            stream, log, source=Path(path).name, sha256=file_sha256(path), workflow=workflow
+        )
+
+    def import_sample(self, progress: Progress | None = None) -> ImportResult | None:
+        """Load the bundled sample stream unless it is there already."""
+        if any(s.name == SAMPLE_STREAM for s in self.streams()):
+            return None
+        return self.import_file(
+            SAMPLE_FILE,
+            SAMPLE_STREAM,
+            workflow=Workflow.from_toml(SAMPLE_WORKFLOW),
+            columns=SAMPLE_COLUMNS,
+            progress=progress,
+        )
+
+    def events(self, stream: str) -> EventLog:
+        return self.store.load_events(stream)
+
+    # -- flow ---------------------------------------------------------------------------------
+
+    def flow(
+        self, stream: str, flt: FlowFilter | None = None, *, detail: bool = False
+    ) -> FlowReport:
+        """The flow report of a stream. On PostgreSQL it is computed on the server itself."""
+        info = self.stream(stream)
+        if self.store.engine.dialect.name == "postgresql":
+            return self._flow_on_server(info, flt, detail)
+        log = self.store.load_events(stream)
+        log = EventLog(log.table, source=stream)
+        return analyse_log(log, info.workflow, flt, detail=detail)
+
+    def _flow_on_server(self, info: StreamInfo, flt: FlowFilter | None, detail: bool) -> FlowReport:
+        con = _ibis_postgres(self.store.engine.url)
+        try:
+            table = con.table("events")
+            stream_id = self.store.stream_id(info.name)
+            events = table.filter(table.stream_id == stream_id).select(
+                "item_id", "state", "t", "seq", "created", "type", "title", "team", "assignee"
+            )
+            return FlowAnalysis(con, events, info.workflow, flt, source=info.name).report(
+                detail=detail
+            )
+        finally:
+            con.disconnect()
+
+
+def _ibis_postgres(url: Any) -> Any:
+    """An Ibis PostgreSQL connection to the same database (and search path) as the store."""
+    import ibis
+
+    query = dict(url.query)
+    kwargs: dict[str, Any] = {
+        "host": url.host or "localhost",
+        "port": url.port or 5432,
+        "user": url.username,
+        "password": url.password,
+        "database": url.database,
+    }
+    if "options" in query:
+        kwargs["options"] = query["options"]
+    return ibis.postgres.connect(**{k: v for k, v in kwargs.items() if v is not None})
