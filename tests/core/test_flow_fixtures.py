@@ -21,7 +21,7 @@ done = ["Done", "Won't Do"]
 
 
 def log(*rows: tuple[str, str, str] | dict[str, object]) -> EventLog:
-    return EventLog.from_rows(list(rows))  # type: ignore[arg-type]
+    return EventLog.from_rows(rows)
 
 
 # A: straight through. Start Jan 2 (In Progress), finish Jan 6 (Done) -> 4.0 days.

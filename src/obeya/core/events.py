@@ -70,7 +70,7 @@ class EventLog:
     @classmethod
     def from_rows(
         cls,
-        rows: Iterable[tuple[str, str, datetime | str]] | Iterable[dict[str, object]],
+        rows: Iterable[tuple[str, str, datetime | str] | dict[str, object]],
         source: str = "<memory>",
     ) -> EventLog:
         """Build a small log from Python rows; meant for tests and examples, not bulk data.
@@ -80,11 +80,11 @@ class EventLog:
         """
         records: dict[str, list[object]] = {f.name: [] for f in EVENT_SCHEMA}
         for seq, row in enumerate(rows):
-            data: dict[str, object] = (
-                dict(row)
-                if isinstance(row, dict)
-                else {"item_id": row[0], "state": row[1], "timestamp": row[2]}
-            )
+            if isinstance(row, dict):
+                data = dict(row)
+            else:
+                item_id, state, timestamp = row
+                data = {"item_id": item_id, "state": state, "timestamp": timestamp}
             stamp = data.pop("timestamp")
             moment = datetime.fromisoformat(stamp) if isinstance(stamp, str) else stamp
             assert isinstance(moment, datetime)
