@@ -113,7 +113,7 @@ class EventLog:
     def concat(self, other: EventLog) -> EventLog:
         shifted = other.table.set_column(
             other.table.schema.get_field_index("seq"),
-            "seq",
+            EVENT_SCHEMA.field("seq"),
             pc.add(other.table.column("seq"), self.num_events),
         )
         return EventLog(pa.concat_tables([self.table, shifted]), self.source)

@@ -133,19 +133,15 @@ class Workflow:
     def state_order(self, observed: Sequence[str] = ()) -> list[str]:
         """States in flow order, for cumulative flow.
 
-        ``order`` if the workflow gives one; else backlog as listed, then active and waiting
-        states in the order the data visits them (``observed`` is in that order), then done.
-        Observed states the workflow does not name come first (they count as not started),
-        so cumulative flow stays monotone.
+        ``order`` if the workflow gives one, else backlog, active, waiting and done states as
+        listed. Observed states the workflow does not name come first (they count as not
+        started), so cumulative flow stays monotone.
         """
         named = set(self.categories())
         extra = [s for s in dict.fromkeys(observed) if s not in named]
-        if self.order:
-            rest = [s for s in self.named_states() if s not in self.order]
-            return [*extra, *self.order, *rest]
-        position = {s: i for i, s in enumerate(observed)}
-        middle = sorted([*self.active, *self.waiting], key=lambda s: position.get(s, len(position)))
-        return [*extra, *self.backlog, *middle, *self.done]
+        listed = list(self.order) or [*self.backlog, *self.active, *self.waiting, *self.done]
+        rest = [s for s in self.named_states() if s not in listed]
+        return [*extra, *listed, *rest]
 
     def check_against(self, observed: Sequence[str]) -> list[str]:
         """Raise if the workflow names no state of the data; return the unmapped states."""

@@ -65,8 +65,12 @@ class FlowAnalysis:
     # -- the analysis -------------------------------------------------------------------------
 
     def observed_states(self) -> list[str]:
-        """States of the data in flow order: by their mean position within items."""
+        """States of the data: with a workflow in order of first appearance, else in flow
+        order (by their mean position within items), which cumulative flow then uses."""
         e = self.events
+        if self.workflow is not None:
+            first = e.group_by(e.state).aggregate(first=e.seq.min())
+            return [str(r["state"]) for r in self._rows(first.order_by(first.first))]
         w = ibis.window(group_by=e.item_id, order_by=[e.t, e.seq])
         positioned = e.mutate(pos=ibis.row_number().over(w))
         stats = positioned.group_by(positioned.state).aggregate(
@@ -127,7 +131,8 @@ class FlowAnalysis:
                 flow=(finished.finish_t - finished.start_t).cast("float64").sum(),
             )
         )[0]
-        aging = self._rows(x.aging(annotated, items, as_of).order_by(ibis.desc("age_days")))
+        aging_expr = x.aging(annotated, items, as_of, at_end=as_of >= last_t)
+        aging = self._rows(aging_expr.order_by(ibis.desc("age_days")))
         item_counts = ItemCounts(
             total=int(counts["total"] or 0),
             started=int(counts["started"] or 0),

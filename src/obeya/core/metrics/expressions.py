@@ -32,11 +32,15 @@ def day_of(micros: Any) -> Any:
     return in_units(micros, MICROS_PER_DAY).floor().cast("int64")
 
 
+#: The event columns flow metrics read; the others (title, team, …) stay behind.
+FLOW_COLUMNS = ("item_id", "state", "t", "seq", "created", "type")
+
+
 def relaxed(events: Table) -> Table:
-    """The same columns, all nullable: derived columns (windows, filtered aggregates) are null
+    """The flow columns, all nullable: derived columns (windows, filtered aggregates) are null
     at the edges, and Ibis would otherwise carry a source's NOT NULL into temporary tables."""
     return events.select(
-        *[events[c].cast(events[c].type().copy(nullable=True)).name(c) for c in events.columns]
+        *[events[c].cast(events[c].type().copy(nullable=True)).name(c) for c in FLOW_COLUMNS]
     )
 
 
@@ -187,25 +191,32 @@ def flow_increments(annotated: Table) -> Table:
     )
 
 
-def aging(annotated: Table, items: Table, as_of_us: int) -> Table:
-    """Items started by ``as_of_us`` and not finished by then, with their state then and age."""
-    e = annotated.filter(annotated.t <= as_of_us)
-    w = ibis.window(group_by=e.item_id, order_by=[e.t.desc(), e.seq.desc()])
-    latest = (
-        e.mutate(pos=ibis.row_number().over(w))
-        .filter(lambda x: x.pos == 0)
-        .select("item_id", state_then="state", category_then="category")
-    )
+def aging(annotated: Table, items: Table, as_of_us: int, *, at_end: bool) -> Table:
+    """Items started by ``as_of_us`` and not finished by then, with their state then and age.
+
+    ``at_end``: the as-of time is the end of the data, so each item's state then is its last
+    state and no pass over the events is needed.
+    """
     wip = items.filter(
         items.start_t.notnull()
         & (items.start_t <= as_of_us)
         & (items.finish_t.isnull() | (items.finish_t > as_of_us))
     )
+    age = in_units(ibis.literal(as_of_us) - wip.start_t, MICROS_PER_DAY)
+    if at_end:
+        return wip.select("item_id", "type", "start_t", state=wip.last_state, age_days=age)
+    e = annotated.filter(annotated.t <= as_of_us)
+    w = ibis.window(group_by=e.item_id, order_by=[e.t.desc(), e.seq.desc()])
+    latest = (
+        e.mutate(pos=ibis.row_number().over(w))
+        .filter(lambda x: x.pos == 0)
+        .select("item_id", state_then="state")
+    )
     joined = wip.join(latest, wip.item_id == latest.item_id)
     return joined.select(
         joined.item_id,
         joined.type,
+        joined.start_t,
         state=joined.state_then,
-        start_t=joined.start_t,
         age_days=in_units(ibis.literal(as_of_us) - joined.start_t, MICROS_PER_DAY),
     )

@@ -1,0 +1,14 @@
+"""The app store: value streams and their event histories in SQLite or PostgreSQL.
+
+::
+
+    with Store() as store:          # $OBEYA_DATABASE_URL, else $OBEYA_HOME/obeya.db
+        store.initialise()
+        store.append_events("Support", log, source="incidents.csv")
+        log = store.load_events("Support")
+"""
+
+from obeya.store.settings import default_database_url, obeya_home
+from obeya.store.store import ImportResult, Store, StreamInfo
+
+__all__ = ["ImportResult", "Store", "StreamInfo", "default_database_url", "obeya_home"]

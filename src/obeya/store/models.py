@@ -1,0 +1,92 @@
+"""The app store's tables, as SQLAlchemy typed declarative models.
+
+These models are the schema's source of truth: the Alembic migrations must produce exactly these
+tables, and a test compares the two. Events keep the event log's integer-microsecond timestamps
+(``t``, ``created``) as BIGINT so that every backend does the same integer arithmetic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Deterministic constraint and index names, so that migrations can refer to them by name on
+#: every backend (SQLite would otherwise leave them unnamed).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: SQLite only auto-increments an ``INTEGER PRIMARY KEY``; PostgreSQL gets the wider type.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class StreamRow(Base):
+    """A value stream: a named event history with an optional workflow (stored as TOML)."""
+
+    __tablename__ = "streams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    workflow_toml: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EventRow(Base):
+    """One state entry of one work item; the columns mirror :data:`obeya.core.events.EVENT_SCHEMA`.
+
+    The unique key ``(stream_id, item_id, t, state)`` is what makes re-imports idempotent.
+    """
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text)
+    t: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    created: Mapped[int | None] = mapped_column(BigInteger)
+    type: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    team: Mapped[str | None] = mapped_column(Text)
+    assignee: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("stream_id", "item_id", "t", "state"),
+        Index("ix_events_stream_id_item_id_t_seq", "stream_id", "item_id", "t", "seq"),
+    )
+
+
+class ImportRow(Base):
+    """One import into a stream, kept as an audit trail (re-imports included, adding 0)."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    events_in_file: Mapped[int] = mapped_column(BigInteger)
+    events_added: Mapped[int] = mapped_column(BigInteger)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_imports_stream_id", "stream_id"),)

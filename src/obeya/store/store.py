@@ -1,0 +1,311 @@
+"""The app store: value streams, their event histories and an audit trail of imports.
+
+:class:`Store` is the one object the CLI, the API and the web app use to persist data. It is a
+thin layer: the schema lives in :mod:`.models` and :mod:`.migrations`, bulk loading in
+:mod:`.staging` and bulk reading in :mod:`.reading`. Every write runs in one transaction, so a
+failed import leaves the store as it was, and database errors surface as
+:class:`~obeya.errors.StoreError` with a message saying what was being done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from obeya.core.events import EventLog
+from obeya.core.workflow import Workflow
+from obeya.errors import InputError, NotFoundError, StoreError
+from obeya.store import migrate, reading, staging
+from obeya.store.engine import WRITE_OPTION, make_engine
+from obeya.store.models import EventRow, ImportRow, StreamRow
+from obeya.store.settings import default_database_url
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """A value stream as stored: its workflow (if set) and the size of its event history."""
+
+    name: str
+    workflow: Workflow | None
+    events: int
+    items: int
+    created_at: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: ``events_added`` ≤ ``events_in_file``; 0 for a repeated import."""
+
+    events_in_file: int
+    events_added: int
+    stream: StreamInfo
+
+
+class Store:
+    """The app store at ``url`` (default: :func:`~obeya.store.settings.default_database_url`).
+
+    Opening a store does not touch the schema; call :meth:`initialise` once (it is cheap and
+    idempotent) before using a new database.
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url if url is not None else default_database_url()
+        self.engine: Engine = make_engine(self.url)
+        self._dbapi_error: type[Exception] = self.engine.dialect.loaded_dbapi.Error
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def initialise(self) -> None:
+        """Create or migrate the schema to the newest revision."""
+        with self._errors("migrating the app store", writing=True):
+            migrate.upgrade(self.engine)
+
+    def schema_revision(self) -> str | None:
+        """The schema revision of the database; None if :meth:`initialise` never ran."""
+        with self._errors("reading the schema revision"), self.engine.connect() as connection:
+            return migrate.current_revision(connection)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    # -- streams ----------------------------------------------------------------------------
+
+    def create_stream(self, name: str, workflow: Workflow | None = None) -> StreamInfo:
+        """Create an empty stream; StoreError if one of that name exists."""
+        with (
+            self._errors(f"creating value stream {name!r}", writing=True),
+            self._write() as connection,
+        ):
+            self._insert_stream(connection, name, workflow)
+            return self._info(connection, name)
+
+    def get_stream(self, name: str) -> StreamInfo:
+        """The stream ``name``; NotFoundError (listing the streams there are) if none."""
+        with self._errors(f"reading value stream {name!r}"), self.engine.connect() as connection:
+            return self._info(connection, name)
+
+    def list_streams(self) -> list[StreamInfo]:
+        """Every stream, by name."""
+        with self._errors("listing value streams"), self.engine.connect() as connection:
+            counts = (
+                select(
+                    EventRow.stream_id,
+                    func.count().label("event_count"),
+                    func.count(EventRow.item_id.distinct()).label("item_count"),
+                )
+                .group_by(EventRow.stream_id)
+                .subquery()
+            )
+            rows = connection.execute(
+                select(*_STREAM_COLUMNS, counts.c.event_count, counts.c.item_count)
+                .outerjoin(counts, counts.c.stream_id == StreamRow.id)
+                .order_by(StreamRow.name)
+            )
+            return [_stream_info(*row) for row in rows]
+
+    def stream_id(self, name: str) -> int:
+        """The database id of stream ``name``, for code that queries the events table directly
+        (table ``events``, column ``stream_id``) through :attr:`engine`."""
+        with self._errors(f"reading value stream {name!r}"), self.engine.connect() as connection:
+            return self._require_id(connection, name)
+
+    def set_workflow(self, name: str, workflow: Workflow | None) -> StreamInfo:
+        """Replace the stream's workflow (None removes it)."""
+        with (
+            self._errors(f"setting the workflow of {name!r}", writing=True),
+            self._write() as connection,
+        ):
+            stream_id = self._require_id(connection, name)
+            connection.execute(
+                update(StreamRow)
+                .where(StreamRow.id == stream_id)
+                .values(workflow_toml=_toml(workflow))
+            )
+            return self._info(connection, name)
+
+    def delete_stream(self, name: str) -> None:
+        """Delete the stream with its events and import history."""
+        with (
+            self._errors(f"deleting value stream {name!r}", writing=True),
+            self._write() as connection,
+        ):
+            stream_id = self._require_id(connection, name)
+            # Explicit deletes rather than ON DELETE CASCADE: correct even on a SQLite
+            # connection opened elsewhere with foreign keys off.
+            for table in (EventRow, ImportRow):
+                connection.execute(delete(table).where(table.stream_id == stream_id))
+            connection.execute(delete(StreamRow).where(StreamRow.id == stream_id))
+
+    # -- events -----------------------------------------------------------------------------
+
+    def append_events(
+        self,
+        name: str,
+        log: EventLog,
+        *,
+        source: str,
+        sha256: str | None = None,
+        create: bool = True,
+        workflow: Workflow | None = None,
+    ) -> ImportResult:
+        """Add the events of ``log`` that the stream lacks, all or nothing.
+
+        An event already stored (same ``item_id``, ``t`` and ``state``) is skipped, so importing
+        the same file twice adds nothing the second time; see :mod:`.staging` for how ``seq``
+        continues. Every import, even one adding nothing, is recorded in the ``imports`` table
+        with ``source`` and ``sha256`` (of the file, if the caller knows it).
+
+        A stream that does not exist is created if ``create`` (NotFoundError otherwise).
+        ``workflow``, if given, becomes the stream's workflow in the same transaction.
+        """
+        doing = f"importing {source} into value stream {name!r}"
+        with self._errors(doing, writing=True), self._write() as connection:
+            stream_id = self._lock_id(connection, name)
+            if stream_id is None:
+                if not create:
+                    self._require_id(connection, name)  # raises NotFoundError
+                stream_id = self._insert_stream(connection, name, workflow)
+            elif workflow is not None:
+                connection.execute(
+                    update(StreamRow)
+                    .where(StreamRow.id == stream_id)
+                    .values(workflow_toml=_toml(workflow))
+                )
+            staging.stage(connection, log.table)
+            added = staging.merge(connection, stream_id)
+            connection.execute(
+                insert(ImportRow).values(
+                    stream_id=stream_id,
+                    source=source,
+                    sha256=sha256,
+                    events_in_file=log.num_events,
+                    events_added=added,
+                    imported_at=datetime.now(UTC),
+                )
+            )
+            info = self._info(connection, name)
+        return ImportResult(events_in_file=log.num_events, events_added=added, stream=info)
+
+    def load_events(self, name: str, *, types: Sequence[str] | None = None) -> EventLog:
+        """The stream's events ordered by (item_id, t, seq), strings by code point.
+
+        ``types`` keeps only events whose ``type`` is one of them (events without a type are
+        then left out).
+        """
+        with self._errors(f"loading value stream {name!r}"), self.engine.connect() as connection:
+            stream_id = self._require_id(connection, name)
+            table = reading.fetch_events(connection, stream_id, types)
+        return EventLog(table, source=f"value stream {name!r}")
+
+    # -- internals --------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A transaction that will write (on SQLite, it takes the write lock at BEGIN)."""
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(**{WRITE_OPTION: True})
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def _errors(self, doing: str, *, writing: bool = False) -> Iterator[None]:
+        """Turn database failures into StoreError; a write has been rolled back by then."""
+        try:
+            yield
+        except (SQLAlchemyError, self._dbapi_error) as exc:
+            detail = getattr(exc, "orig", None) or exc
+            outcome = "; nothing was changed" if writing else ""
+            raise StoreError(f"failed {doing}{outcome}: {detail}") from exc
+
+    def _insert_stream(self, connection: Connection, name: str, workflow: Workflow | None) -> int:
+        if not name.strip():
+            raise InputError("a value stream needs a name that is not blank")
+        if self._lock_id(connection, name) is not None:
+            raise StoreError(f"value stream {name!r} already exists")
+        return connection.execute(
+            insert(StreamRow)
+            .values(name=name, workflow_toml=_toml(workflow), created_at=datetime.now(UTC))
+            .returning(StreamRow.id)
+        ).scalar_one()
+
+    def _lock_id(self, connection: Connection, name: str) -> int | None:
+        """The stream's id, row-locked on PostgreSQL so concurrent imports queue (SQLite
+        serialises writers at BEGIN IMMEDIATE instead)."""
+        query = select(StreamRow.id).where(StreamRow.name == name).with_for_update()
+        return connection.execute(query).scalar_one_or_none()
+
+    def _require_id(self, connection: Connection, name: str) -> int:
+        stream_id = connection.execute(
+            select(StreamRow.id).where(StreamRow.name == name)
+        ).scalar_one_or_none()
+        if stream_id is None:
+            names = connection.execute(select(StreamRow.name).order_by(StreamRow.name)).scalars()
+            existing = ", ".join(repr(n) for n in names)
+            hint = f"the streams are {existing}" if existing else "there are no streams yet"
+            raise NotFoundError(f"no value stream named {name!r}; {hint}")
+        return stream_id
+
+    def _info(self, connection: Connection, name: str) -> StreamInfo:
+        stream_id = self._require_id(connection, name)
+        name, workflow_toml, created_at = connection.execute(
+            select(*_STREAM_COLUMNS).where(StreamRow.id == stream_id)
+        ).one()
+        events, items = connection.execute(
+            select(func.count(), func.count(EventRow.item_id.distinct())).where(
+                EventRow.stream_id == stream_id
+            )
+        ).one()
+        return _stream_info(name, workflow_toml, created_at, events, items)
+
+
+#: The stored columns of a stream that StreamInfo shows, in _stream_info's argument order.
+_STREAM_COLUMNS = (StreamRow.name, StreamRow.workflow_toml, StreamRow.created_at)
+
+
+def _toml(workflow: Workflow | None) -> str | None:
+    return workflow.to_toml() if workflow is not None else None
+
+
+def _stream_info(
+    name: str,
+    workflow_toml: str | None,
+    created_at: datetime,
+    events: int | None,
+    items: int | None,
+) -> StreamInfo:
+    workflow = (
+        Workflow.from_toml_text(workflow_toml, f"workflow of value stream {name!r}")
+        if workflow_toml is not None
+        else None
+    )
+    # SQLite keeps no offset and PostgreSQL answers in the session's zone; the store writes UTC.
+    created_at = (
+        created_at.replace(tzinfo=UTC) if created_at.tzinfo is None else created_at.astimezone(UTC)
+    )
+    return StreamInfo(
+        name=name,
+        workflow=workflow,
+        events=int(events or 0),
+        items=int(items or 0),
+        created_at=created_at,
+    )

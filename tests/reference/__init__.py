@@ -1,0 +1,1 @@
+"""Independent reference implementations that the tests check Obeya's engine against."""
