@@ -90,7 +90,9 @@ def test_bpic_window_and_type(analyse, bpic_log, bpic_frame) -> None:
     workflow, mapping = sample_workflow()
     flt = FlowFilter(types=("Medium",), since=date(2012, 1, 1), until=date(2012, 3, 31))
     ours = analyse(bpic_log, workflow, flt, detail=False)
-    ref = flow_metrics(bpic_frame, mapping, since="2012-01-01", until="2012-03-31", types=["Medium"])
+    ref = flow_metrics(
+        bpic_frame, mapping, since="2012-01-01", until="2012-03-31", types=["Medium"]
+    )
     compare(ours, ref, windowed=True)
 
 
@@ -98,8 +100,10 @@ def test_bpic_calendar_days(analyse, bpic_log, bpic_frame) -> None:
     workflow, mapping = sample_workflow()
     ours = analyse(bpic_log, workflow, FlowFilter(calendar_days=True), detail=False)
     ref = flow_metrics(bpic_frame, mapping, calendar_days=True)
-    close({k: v for k, v in ours.to_dict()["cycle_time_days"].items() if k != "count"},
-          ref["cycle_time_days"])
+    close(
+        {k: v for k, v in ours.to_dict()["cycle_time_days"].items() if k != "count"},
+        ref["cycle_time_days"],
+    )
 
 
 def test_helpdesk_case_durations(analyse) -> None:

@@ -1,0 +1,67 @@
+"""Readers that turn a user's file into an :class:`~obeya.core.events.EventLog`.
+
+Three formats, each optionally gzipped (recognised by its magic bytes): CSV (one row per state
+entry), IEEE XES, and Jira issue-search JSON with changelogs. Every reader ends with the same
+checks (required values present, timestamps readable, no duplicate events), and every refusal is
+a :class:`~obeya.errors.ParseError` naming the file and, as precisely as the format allows, the
+row (a CSV record with the header as row 1; a line for XML and JSON), the element and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+
+from obeya.core.events import EventLog
+from obeya.errors import ParseError
+from obeya.ingest.columns import ColumnMap
+from obeya.ingest.csv_reader import read_csv
+from obeya.ingest.jira_reader import read_jira
+from obeya.ingest.sources import ACCEPTED, FORMATS, Progress, check_readable, detect_format
+from obeya.ingest.xes_reader import read_xes
+
+__all__ = ["FORMATS", "ColumnMap", "detect_format", "read_events"]
+
+_READERS = {"csv": read_csv, "xes": read_xes, "jira": read_jira}
+_ALIASES = {"json": "jira", "xes.gz": "xes", "csv.gz": "csv"}
+
+
+def read_events(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    columns: ColumnMap | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> EventLog:
+    """Read ``path`` into an event log; ``format`` (csv, xes, jira) is detected when omitted.
+
+    ``progress(done_bytes, total_bytes)`` is called at the start, now and then while a large
+    file is read (possibly from a reader thread), and at the end.
+    """
+    file = str(path)
+    path = Path(path)
+    check_readable(path, file)
+    if format is None:
+        kind = detect_format(path)
+    else:
+        kind = _ALIASES.get(format.lower(), format.lower())
+        if kind not in _READERS:
+            raise ParseError(f"unknown format {format!r}; {ACCEPTED}", file=file)
+    total = path.stat().st_size
+    _report(progress, 0, total)
+    try:
+        log = _READERS[kind](path, file, columns or ColumnMap(), progress)
+    except (OSError, pa.ArrowException) as error:  # I/O or decompression, not content
+        raise ParseError(
+            f"cannot read the file ({error}); if it is gzipped, it may be truncated or damaged",
+            file=file,
+        ) from error
+    _report(progress, total, total)
+    return log
+
+
+def _report(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)

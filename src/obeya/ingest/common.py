@@ -1,0 +1,167 @@
+"""Checks every reader shares, so CSV, XES and Jira refuse bad input in the same words.
+
+Each check is set-wise: it computes a mask or a grouped query over whole columns and only then
+looks up the first offending index, which a reader-supplied ``locate`` turns into a row number
+(CSV) or an element description (XES, Jira).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from obeya.core.events import EventLog, from_micros
+from obeya.errors import ParseError
+from obeya.ingest.arrays import first_true
+from obeya.ingest.timestamps import BadTimestamp, parse_timestamps
+
+TIMESTAMP_HELP = (
+    "write ISO 8601, e.g. 2024-01-15T10:20:30Z, 2024-01-15 10:20:30+01:00 or 2024-01-15 "
+    "(no zone means UTC)"
+)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where an event came from: a row (CSV record, or a line of XML/JSON) and/or an element."""
+
+    row: int | None = None
+    element: str | None = None
+
+    def describe(self) -> str:
+        parts = [f"row {self.row}"] if self.row is not None else []
+        if self.element:
+            parts.append(self.element)
+        return " ".join(parts) or "an unknown place"
+
+
+Locate = Callable[[int], Where]
+
+
+def fail(message: str, *, file: str, where: Where, field: str | None = None) -> ParseError:
+    return ParseError(message, file=file, row=where.row, field=field, element=where.element)
+
+
+def blank(values: Any) -> Any:
+    """True where a string is null or empty."""
+    return pc.fill_null(pc.equal(values, ""), True)
+
+
+def require_values(
+    columns: Mapping[str, Any], labels: Mapping[str, str], *, file: str, locate: Locate
+) -> None:
+    """Refuse the first event (in source order) that lacks one of ``columns``."""
+    found: tuple[int, str] | None = None
+    for name, values in columns.items():
+        index = first_true(blank(values))
+        if index is not None and (found is None or index < found[0]):
+            found = (index, name)
+    if found is not None:
+        index, name = found
+        raise fail(
+            f"{labels[name]!r} is missing or empty; every event needs an item id, a state and "
+            "a timestamp: fill it in or remove the event",
+            file=file,
+            where=locate(index),
+            field=labels[name],
+        )
+
+
+def parse_times(values: Any, *, file: str, field: str, locate: Locate) -> Any:
+    """Parse a string column into int64 microseconds UTC, or name the first bad value."""
+    try:
+        return parse_timestamps(values)
+    except BadTimestamp as error:
+        raise fail(
+            f"cannot read timestamp {error.value!r}; {TIMESTAMP_HELP}",
+            file=file,
+            where=locate(error.index),
+            field=field,
+        ) from None
+
+
+# Distinct 64-bit hashes prove distinct events; only when some hash repeats (a duplicate, or a
+# one-in-billions collision) does the exact, slower query run.
+_MAYBE_DUPLICATES = "SELECT count(*) > count(DISTINCT hash(item_id, state, t)) FROM events"
+_DUPLICATES = """
+WITH repeated AS (
+    SELECT item_id, state, t, min(seq) AS first_seq
+    FROM events GROUP BY item_id, state, t HAVING count(*) > 1
+)
+SELECT r.first_seq, e.seq, e.item_id, e.state, e.t
+FROM events AS e JOIN repeated AS r USING (item_id, state, t)
+WHERE e.seq > r.first_seq
+ORDER BY e.seq
+LIMIT 1
+"""
+
+
+def check_duplicates(table: Any, *, file: str, locate: Locate) -> None:
+    """Refuse two events of one item with the same state and timestamp (docs/conventions.md).
+
+    DuckDB's parallel hash aggregation is the cheapest test on tens of millions of rows.
+    """
+    events = table.select(["item_id", "state", "t", "seq"])
+    with duckdb.connect() as con:
+        con.register("events", events)
+        maybe = con.execute(_MAYBE_DUPLICATES).fetchone()
+        found = con.execute(_DUPLICATES).fetchone() if maybe and maybe[0] else None
+    if found is None:
+        return
+    first_seq, seq, item_id, state, micros = found
+    first, second = locate(int(first_seq)), locate(int(seq))
+    moment = from_micros(int(micros)).isoformat().replace("+00:00", "Z")
+    raise fail(
+        f"duplicate event: item {item_id!r} entered state {state!r} at {moment} twice "
+        f"({first.describe()} and {second.describe()}); remove one of the two",
+        file=file,
+        where=second,
+    )
+
+
+_LATER_COPIES = """
+SELECT seq FROM (
+    SELECT seq, row_number() OVER (PARTITION BY item_id, state, t ORDER BY seq) AS copy
+    FROM events
+) WHERE copy > 1
+"""
+
+
+def drop_repeats(table: Any) -> Any:
+    """Keep the first of events that repeat an item's state and timestamp.
+
+    Process-mining logs (XES) record activity occurrences, and exports often repeat one;
+    such copies change no flow figure (a zero-length visit to the same state), so they are
+    dropped rather than refused.
+    """
+    events = table.select(["item_id", "state", "t", "seq"])
+    with duckdb.connect() as con:
+        con.register("events", events)
+        if not con.execute(_MAYBE_DUPLICATES).fetchall()[0][0]:
+            return table
+        later = con.sql(_LATER_COPIES).to_arrow_table().column("seq")
+    return table.filter(pc.invert(pc.is_in(table.column("seq"), value_set=later)))
+
+
+def event_log(
+    columns: Mapping[str, Any], *, file: str, locate: Locate, repeats: str = "refuse"
+) -> EventLog:
+    """Assemble the checked event table: ``columns`` holds ``item_id``, ``state``, ``t``, ``seq``
+    and any of ``created``, ``type``, ``title``, ``team``, ``assignee``.
+
+    ``repeats``: "refuse" duplicate events (state-change logs: CSV, Jira) or "drop" them
+    (activity logs: XES), see docs/conventions.md.
+    """
+    table = pa.table(dict(columns))
+    if table.num_rows == 0:
+        raise ParseError("the file contains no events", file=file)
+    if repeats == "drop":
+        table = drop_repeats(table)
+    else:
+        check_duplicates(table, file=file, locate=locate)
+    return EventLog.from_table(table, source=file)
