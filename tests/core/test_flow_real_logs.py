@@ -14,6 +14,7 @@ import pytest
 from obeya.core.metrics import FlowFilter, FlowReport
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
+
 from reference.pandas_flow import flow_metrics
 from support import DATASETS, SAMPLES
 
