@@ -34,11 +34,21 @@ def analyse_log(
     temporary table there and the same expressions run on that server.
     """
     con = backend if backend is not None else duckdb_backend()
-    events = con.create_table(f"obeya_log_{id(log):x}", log.table, temp=True)
+    name = f"obeya_log_{id(log):x}"
+    in_process = con.name == "duckdb"
+    if in_process:
+        # DuckDB scans the Arrow table in place: no copy, no extra memory.
+        con.con.register(name, log.table)
+        events = con.table(name)
+    else:
+        events = con.create_table(name, log.table, temp=True)
     try:
         analysis = FlowAnalysis(con, events, workflow, flt, source=log.source)
         return analysis.report(detail=detail)
     finally:
-        con.drop_table(events.get_name(), force=True)
+        if in_process:
+            con.con.unregister(name)
+        else:
+            con.drop_table(name, force=True)
         if backend is None:
             con.disconnect()
