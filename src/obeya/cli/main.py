@@ -29,7 +29,7 @@ app = typer.Typer(
 workflow_app = typer.Typer(help="Workflows: what each state of the data means for flow.")
 app.add_typer(workflow_app, name="workflow")
 
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 FileArg = Annotated[Path, typer.Argument(help="CSV, XES or Jira JSON file (may be gzipped).")]

@@ -24,6 +24,11 @@ _BACKLOG = re.compile(
     r"\b(to ?do|backlog|open|new|created|proposed|funnel|selected|requested|idea|triage)\b",
     re.IGNORECASE,
 )
+_ACTIVE = re.compile(
+    r"\b(in progress|progress|doing|develop\w*|review\w*|test\w*|in call|call|work\w*|"
+    r"implement\w*|build\w*|analy\w*|design\w*|fix\w*|investigat\w*|coding|active)\b",
+    re.IGNORECASE,
+)
 _WAITING = re.compile(
     r"\b(wait\w*|block\w*|queue\w*|await\w*|ready|pending|on hold|hold|paused|parked|"
     r"assigned|unmatched)\b",
@@ -88,14 +93,17 @@ def state_stats(log: EventLog) -> list[StateStats]:
 
 
 def _classify(state: str, first_share: float, last_share: float) -> tuple[Category, str]:
+    """Names speak first (a tracker's states are named by people), then where items are."""
     if _DONE.search(state):
         return Category.DONE, "its name says done"
-    if last_share >= 0.6:
-        return Category.DONE, f"{last_share:.0%} of the items visiting it end there"
-    if _BACKLOG.search(state) and first_share >= 0.3:
-        return Category.BACKLOG, f"its name says backlog and {first_share:.0%} begin there"
     if _WAITING.search(state):
         return Category.WAITING, "its name says waiting"
+    if _ACTIVE.search(state):
+        return Category.ACTIVE, "its name says work happens here"
+    if _BACKLOG.search(state) and first_share >= 0.3:
+        return Category.BACKLOG, f"its name says backlog and {first_share:.0%} begin there"
+    if last_share >= 0.6:
+        return Category.DONE, f"{last_share:.0%} of the items visiting it end there"
     if first_share >= 0.8:
         return Category.BACKLOG, f"{first_share:.0%} of the items visiting it begin there"
     return Category.ACTIVE, "work happens here (neither a start, an end nor a wait)"

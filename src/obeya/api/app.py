@@ -1,0 +1,67 @@
+"""The web application: the REST API (/api, OpenAPI at /docs) and the pages, in one app.
+
+``obeya serve`` runs :func:`create_app` with the default workspace (``$OBEYA_DATABASE_URL``,
+else ``$OBEYA_HOME/obeya.db``); tests pass a factory for a workspace of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from obeya.api import routes_streams
+from obeya.api.deps import AppContext, WorkspaceFactory, app_version
+from obeya.api.errors import install_error_handlers
+from obeya.api.uploads import MAX_UPLOAD_BYTES, UploadLimit
+from obeya.web import pages
+from obeya.workspace import Workspace
+
+DESCRIPTION = """
+Value streams and their flow, measured from real work-item history.
+
+* **Streams**: list them, read one (with its workflow as TOML), upload a CSV, XES or Jira file.
+* **Flow**: the flow report, the same JSON document as `obeya metrics --stream NAME --json`.
+* **Charts**: Vega-Lite specs of the report (cumulative flow, cycle time, throughput, WIP,
+  aging, distribution, time in state), ready for vega-embed.
+
+Every error has one shape: `{"error": {"type", "message", "detail"}}`.
+"""
+
+
+def create_app(
+    workspace_factory: WorkspaceFactory | None = None,
+    *,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+) -> FastAPI:
+    """The app over the workspace ``workspace_factory`` makes (default: ``Workspace()``).
+
+    The factory is called once, on the first request; the workspace is closed when the app
+    shuts down.
+    """
+    ctx = AppContext(workspace_factory or Workspace, max_upload_bytes)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        ctx.close()
+
+    app = FastAPI(
+        title="Obeya",
+        summary="Value stream management: map the stream, measure its flow, steer it.",
+        description=DESCRIPTION,
+        version=app_version(),
+        lifespan=lifespan,
+    )
+    app.state.obeya = ctx
+    install_error_handlers(app, html=pages.error_page)
+    app.add_middleware(UploadLimit, limit=max_upload_bytes)
+    # Dashboards carry their chart data inline (hundreds of kB of JSON); it compresses ~10x.
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.include_router(routes_streams.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
+    return app

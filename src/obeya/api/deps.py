@@ -1,0 +1,124 @@
+"""What routes share: the workspace, the flow filter from the query string, cached reports.
+
+One :class:`~obeya.workspace.Workspace` (one database engine and its connection pool) serves
+every request; it is opened on first use and closed when the app shuts down.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import date
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+
+from obeya.core.metrics import FlowFilter, FlowReport
+from obeya.errors import InputError
+from obeya.workspace import Workspace
+
+WorkspaceFactory = Callable[[], Workspace]
+
+
+@cache
+def app_version() -> str:
+    """The installed package's version, shown in /api/health, /docs and the page footer."""
+    try:
+        return version("obeya")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "dev"
+
+
+class AppContext:
+    """The app's long-lived state: the workspace (opened lazily) and a report cache."""
+
+    def __init__(self, factory: WorkspaceFactory, max_upload_bytes: int) -> None:
+        self._factory = factory
+        self.max_upload_bytes = max_upload_bytes
+        self._workspace: Workspace | None = None
+        self._lock = threading.Lock()
+        self.reports = ReportCache()
+
+    @property
+    def workspace(self) -> Workspace:
+        with self._lock:
+            if self._workspace is None:
+                self._workspace = self._factory()
+            return self._workspace
+
+    def close(self) -> None:
+        with self._lock:
+            if self._workspace is not None:
+                self._workspace.close()
+                self._workspace = None
+
+
+class ReportCache:
+    """Recent flow reports, so a dashboard, its JSON link and its charts compute once.
+
+    The key holds everything a report depends on: the stream (name and creation time, so a
+    deleted and re-created stream misses), its event count (imports only add events), its
+    workflow and the filter. Another process importing into the store changes the count, so
+    a stale report is never served.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[Any, ...], FlowReport] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def report(
+        self, workspace: Workspace, stream: str, flt: FlowFilter, *, detail: bool
+    ) -> FlowReport:
+        info = workspace.stream(stream)
+        workflow = info.workflow.to_toml() if info.workflow is not None else None
+        key = (info.name, info.created_at, info.events, workflow, flt, detail)
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        report = workspace.flow(stream, flt, detail=detail)
+        with self._lock:
+            self._entries[key] = report
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return report
+
+
+def context(request: Request) -> AppContext:
+    ctx = request.app.state.obeya
+    assert isinstance(ctx, AppContext)
+    return ctx
+
+
+def make_filter(
+    types: list[str], since: date | None, until: date | None, calendar_days: bool
+) -> FlowFilter:
+    """A FlowFilter, with a window that ends before it starts reported as bad input (422)."""
+    if since is not None and until is not None and since > until:
+        raise InputError(f"since {since} is after until {until}")
+    return FlowFilter(
+        types=tuple(t for t in types if t), since=since, until=until, calendar_days=calendar_days
+    )
+
+
+def flow_filter(
+    type: Annotated[
+        list[str] | None, Query(description="Only items of this type (repeatable).")
+    ] = None,
+    since: Annotated[
+        date | None, Query(description="Window start, YYYY-MM-DD (UTC), inclusive.")
+    ] = None,
+    until: Annotated[
+        date | None, Query(description="Window end, YYYY-MM-DD (UTC), inclusive.")
+    ] = None,
+    calendar_days: Annotated[
+        bool, Query(description="Cycle and lead time in whole calendar days (end − start + 1).")
+    ] = False,
+) -> FlowFilter:
+    """The filter of ``obeya metrics`` (``--type``, ``--since``, ``--until``,
+    ``--calendar-days``) from the query string."""
+    return make_filter(type or [], since, until, calendar_days)

@@ -1,0 +1,117 @@
+"""Response models: they give the OpenAPI document (/docs) its shapes and examples.
+
+The flow document is the one exception to strict models: the API returns
+``FlowReport.to_dict()`` byte for byte (the contract shared with ``obeya metrics --json``), so
+:class:`FlowDocument` describes its main keys for the docs and lets the rest through.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from obeya.store import ImportResult, StreamInfo
+
+
+class StreamSummary(BaseModel):
+    """A value stream in the list."""
+
+    name: str
+    items: int = Field(description="Distinct work items in the stream's history.")
+    events: int = Field(description="Stored events (entries of an item into a state).")
+    has_workflow: bool = Field(description="Whether states are mapped to flow categories.")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, info: StreamInfo) -> StreamSummary:
+        return cls(
+            name=info.name,
+            items=info.items,
+            events=info.events,
+            has_workflow=info.workflow is not None,
+            created_at=info.created_at,
+        )
+
+
+class StreamDetail(StreamSummary):
+    """A value stream with its workflow as TOML (the format ``--workflow`` files use)."""
+
+    workflow_toml: str | None = Field(
+        description="The workflow as TOML, or null when the stream has none."
+    )
+    categories: dict[str, str] = Field(
+        description="Each named state → backlog, active, waiting or done."
+    )
+
+    @classmethod
+    def of(cls, info: StreamInfo) -> StreamDetail:
+        workflow = info.workflow
+        return cls(
+            **StreamSummary.of(info).model_dump(),
+            workflow_toml=workflow.to_toml() if workflow is not None else None,
+            categories={s: str(c) for s, c in workflow.categories().items()} if workflow else {},
+        )
+
+
+class ImportResponse(BaseModel):
+    """What an upload did; importing the same file again adds no event."""
+
+    events_in_file: int
+    events_added: int
+    stream: StreamDetail
+
+    @classmethod
+    def of(cls, result: ImportResult) -> ImportResponse:
+        return cls(
+            events_in_file=result.events_in_file,
+            events_added=result.events_added,
+            stream=StreamDetail.of(result.stream),
+        )
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+    version: str
+    database: str = Field(description="The app store's backend: sqlite or postgresql.")
+
+
+class FlowDocument(BaseModel):
+    """The flow report, as ``obeya metrics --stream NAME --json`` prints it.
+
+    Keys beyond those listed here (the daily and weekly series, cumulative flow, time in
+    state, the Flow Framework block; with ``detail``, the scatter points and aging items) are
+    described in docs/conventions.md.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    source: str
+    workflow: bool
+    filter: dict[str, Any]
+    items: dict[str, int]
+    cycle_time_days: dict[str, float | int | None]
+    lead_time_days: dict[str, float | int | None]
+    flow_efficiency: float | None
+    throughput_weekly: dict[str, int]
+    wip_daily: dict[str, int]
+
+
+class ErrorInfo(BaseModel):
+    type: str = Field(examples=["NotFoundError"])
+    message: str
+    detail: Any = None
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorInfo
+
+
+#: For ``responses=`` on routes: the error statuses documented with their one shape.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "No such value stream (or chart)."},
+    422: {"model": ErrorResponse, "description": "A parameter or an uploaded file is invalid."},
+}

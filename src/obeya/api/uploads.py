@@ -1,0 +1,138 @@
+"""Importing an uploaded file: the same path as ``obeya import``, through a temporary file.
+
+The readers work on files (they sniff the format, gunzip, report rows), so an upload is copied
+to a temporary directory under its own file name: error messages and the import record then
+name the file the user chose, not a random temporary name. The copy is counted as it goes and
+stops at the size limit, so a huge upload cannot fill the disk.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import IO
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from obeya.api.errors import error_body
+from obeya.core.workflow import Workflow
+from obeya.errors import InputError, ObeyaError, ParseError
+from obeya.ingest import ColumnMap
+from obeya.store import ImportResult
+from obeya.workspace import Workspace
+
+#: Default upload limit: 200 MB.
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+_CHUNK = 1 << 20
+#: Room for the multipart envelope and the form's text fields beside the file.
+_ENVELOPE = 1 << 20
+FORMATS = ("csv", "xes", "jira")
+
+
+class UploadTooLarge(ObeyaError):
+    """The upload is bigger than the server accepts."""
+
+    http_status = 413
+
+
+def safe_name(filename: str | None) -> str:
+    """The base name of an uploaded file, reduced to characters safe in any file system."""
+    base = Path((filename or "").replace("\\", "/")).name
+    cleaned = re.sub(r"[^\w.\- ]+", "_", base).strip(" .")
+    return cleaned or "upload.csv"
+
+
+def too_large(limit: int) -> UploadTooLarge:
+    return UploadTooLarge(f"the file is larger than the upload limit of {limit // 1_000_000:,} MB")
+
+
+def _name_as_uploaded(error: ObeyaError, path: Path) -> None:
+    """Make ``error`` name the file as the user uploaded it, not by its temporary path."""
+    temporary = str(path)
+    if error.args and isinstance(error.args[0], str):
+        error.args = (error.args[0].replace(temporary, path.name), *error.args[1:])
+    if isinstance(error, ParseError) and error.file == temporary:
+        error.file = path.name
+
+
+def column_map(fields: dict[str, str | None]) -> ColumnMap:
+    """A ColumnMap from form fields; blank fields keep the standard column names."""
+    chosen = {name: value.strip() for name, value in fields.items() if value and value.strip()}
+    return ColumnMap(**chosen)
+
+
+def parse_workflow(text: str | None, filename: str | None = None) -> Workflow | None:
+    """The workflow TOML a user pasted or uploaded; None when there is none."""
+    if text is None or not text.strip():
+        return None
+    return Workflow.from_toml_text(text, source=filename or "workflow")
+
+
+def import_upload(
+    workspace: Workspace,
+    stream: str,
+    upload: IO[bytes],
+    filename: str | None,
+    *,
+    workflow: Workflow | None,
+    columns: ColumnMap,
+    file_format: str | None,
+    limit: int = MAX_UPLOAD_BYTES,
+) -> ImportResult:
+    """Copy ``upload`` to a temporary file (at most ``limit`` bytes) and import it."""
+    if not stream.strip():
+        raise InputError("give the value stream a name")
+    if file_format and file_format not in FORMATS:
+        raise InputError(f"format {file_format!r} is not one of {', '.join(FORMATS)}")
+    with tempfile.TemporaryDirectory(prefix="obeya-upload-") as tmp:
+        path = Path(tmp) / safe_name(filename)
+        copied = 0
+        with open(path, "wb") as out:
+            while chunk := upload.read(_CHUNK):
+                copied += len(chunk)
+                if copied > limit:
+                    raise too_large(limit)
+                out.write(chunk)
+        if copied == 0:
+            raise InputError(f"{path.name}: the uploaded file is empty")
+        try:
+            return workspace.import_file(
+                path,
+                stream.strip(),
+                workflow=workflow,
+                columns=columns,
+                file_format=file_format or None,
+            )
+        except ObeyaError as exc:
+            _name_as_uploaded(exc, path)
+            raise
+
+
+class UploadLimit:
+    """ASGI middleware: refuse an upload whose declared size is over the limit, unread.
+
+    The form parser spools the whole body before a route runs, so the route's own count
+    (in :func:`import_upload`) comes too late to spare the disk; a request that announces
+    its size is turned away here first. A little room is left for the multipart envelope
+    and the form's other fields.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            declared = dict(scope["headers"]).get(b"content-length")
+            if (
+                declared is not None
+                and declared.isdigit()
+                and int(declared) > self.limit + _ENVELOPE
+            ):
+                error = too_large(self.limit)
+                body = error_body(error.kind, str(error))
+                await JSONResponse(body, status_code=413)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -1,0 +1,1 @@
+"""Charts of a flow report as Vega-Lite specs (see :mod:`obeya.render.charts`)."""

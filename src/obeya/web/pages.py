@@ -1,0 +1,276 @@
+"""The server-rendered pages: the list of value streams and a stream's flow dashboard.
+
+Pages call the same workspace, report cache and chart builders as the API, and read their
+figures from the same report document, so the page and ``/api/.../flow`` never disagree.
+Charts are embedded as inline Vega-Lite specs, drawn in the browser by the vendored vega-embed;
+nothing is loaded from the internet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from obeya.api.deps import AppContext, app_version, context, make_filter
+from obeya.api.uploads import column_map, import_upload, parse_workflow
+from obeya.core.metrics import FlowFilter
+from obeya.errors import InputError, ObeyaError
+from obeya.render.charts import CHARTS
+from obeya.web import view
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+templates = Jinja2Templates(directory=HERE / "templates")
+
+router = APIRouter(include_in_schema=False)
+Ctx = Annotated[AppContext, Depends(context)]
+Text = Annotated[str, Form()]
+
+#: Charts in dashboard order; "wide" ones take the full row.
+DASHBOARD = (
+    ("cumulative-flow", True),
+    ("cycle-time-scatter", True),
+    ("cycle-time-histogram", False),
+    ("throughput", False),
+    ("wip", False),
+    ("aging-wip", False),
+    ("flow-distribution", False),
+    ("time-in-state", False),
+)
+COLUMN_FIELDS = (
+    ("item_id", "Item id", "item_id"),
+    ("state", "State", "state"),
+    ("timestamp", "Timestamp", "timestamp"),
+    ("type", "Type", "type"),
+    ("team", "Team", "team"),
+    ("assignee", "Assignee", "assignee"),
+    ("title", "Title", "title"),
+    ("created", "Created", "created"),
+)
+
+
+templates.env.globals["version"] = app_version()
+templates.env.globals["quote"] = lambda s: quote(str(s), safe="")
+
+
+def _date(value: str | None, name: str) -> date | None:
+    """A date from a form field; blank means no limit (browsers send empty fields)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(f"{name} {value!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _flag(value: str | None) -> bool:
+    """A checkbox or query flag, read as the API reads booleans ("true", "1", "on", ...)."""
+    return value is not None and value.strip().lower() in ("1", "true", "on", "yes", "y", "t")
+
+
+def _ranges(page: str, flt: FlowFilter, as_of: str | None) -> list[dict[str, Any]]:
+    """Links to the last 4, 13, 26 and 52 weeks of the data, and to the whole history.
+
+    Weeks are counted back from the end of the data (not from today), so an old export still
+    shows its own recent past.
+    """
+    links: list[dict[str, Any]] = []
+    if as_of:
+        end = date.fromisoformat(as_of[:10])
+        for weeks in (4, 13, 26, 52):
+            since = end - timedelta(days=7 * weeks - 1)
+            ranged = replace(flt, since=since, until=end)
+            links.append(
+                {
+                    "label": f"Last {weeks} weeks",
+                    "url": f"{page}?{_query(ranged)}",
+                    "current": flt.since == since and flt.until == end,
+                }
+            )
+    whole = replace(flt, since=None, until=None)
+    links.append(
+        {
+            "label": "All history",
+            "url": f"{page}?{_query(whole)}" if _query(whole) else page,
+            "current": flt.since is None and flt.until is None,
+        }
+    )
+    return links
+
+
+def _query(flt: FlowFilter, **extra: str) -> str:
+    """The query string that reproduces ``flt`` (for the JSON and chart links)."""
+    pairs: list[tuple[str, str]] = [("type", t) for t in flt.types]
+    if flt.since:
+        pairs.append(("since", flt.since.isoformat()))
+    if flt.until:
+        pairs.append(("until", flt.until.isoformat()))
+    if flt.calendar_days:
+        pairs.append(("calendar_days", "true"))
+    pairs += list(extra.items())
+    return urlencode(pairs)
+
+
+# -- the list of value streams ----------------------------------------------------------------
+
+
+def _index(
+    request: Request,
+    ctx: AppContext,
+    *,
+    form: dict[str, Any] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    workspace = ctx.workspace
+    rows = []
+    for info in workspace.streams():
+        doc: dict[str, Any] | None = None
+        if info.events:
+            try:
+                doc = ctx.reports.report(workspace, info.name, FlowFilter(), detail=False).to_dict()
+            except ObeyaError:
+                doc = None  # the list still shows the stream; its page says what is wrong
+        rows.append({"info": info, "headline": view.stream_row(doc)})
+    return templates.TemplateResponse(
+        request,
+        "index.html",
+        {
+            "streams": rows,
+            "form": form or {},
+            "error": error,
+            "columns": COLUMN_FIELDS,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, ctx: Ctx) -> Response:
+    return _index(request, ctx)
+
+
+@router.post("/import", response_class=HTMLResponse)
+def import_page(
+    request: Request,
+    ctx: Ctx,
+    stream: Text,
+    file: Annotated[UploadFile, File()],
+    file_format: Text = "",
+    workflow: Text = "",
+    item_id: Text = "",
+    state: Text = "",
+    timestamp: Text = "",
+    type: Text = "",
+    team: Text = "",
+    assignee: Text = "",
+    title: Text = "",
+    created: Text = "",
+) -> Response:
+    """The import form: on success, go to the stream's dashboard; else show the form again."""
+    fields = {
+        "item_id": item_id,
+        "state": state,
+        "timestamp": timestamp,
+        "type": type,
+        "team": team,
+        "assignee": assignee,
+        "title": title,
+        "created": created,
+    }
+    try:
+        result = import_upload(
+            ctx.workspace,
+            stream,
+            file.file,
+            file.filename,
+            workflow=parse_workflow(workflow),
+            columns=column_map(dict(fields)),
+            file_format=file_format or None,
+            limit=ctx.max_upload_bytes,
+        )
+    except ObeyaError as exc:
+        form = {"stream": stream, "file_format": file_format, "workflow": workflow, **fields}
+        return _index(request, ctx, form=form, error=str(exc), status=exc.http_status)
+    name = result.stream.name
+    notice = urlencode({"added": result.events_added, "read": result.events_in_file})
+    return RedirectResponse(f"/streams/{quote(name, safe='')}?{notice}", status_code=303)
+
+
+# -- a stream's dashboard ---------------------------------------------------------------------
+
+
+@router.get("/streams/{name}", response_class=HTMLResponse)
+def dashboard(
+    request: Request,
+    ctx: Ctx,
+    name: str,
+    type: Annotated[list[str] | None, Query()] = None,
+    since: str | None = None,
+    until: str | None = None,
+    calendar_days: str | None = None,
+    added: int | None = None,
+    read: int | None = None,
+) -> Response:
+    """Headline tiles and charts of one stream, for the filter in the query string."""
+    workspace = ctx.workspace
+    info = workspace.stream(name)
+    flt = make_filter(
+        type or [], _date(since, "since"), _date(until, "until"), _flag(calendar_days)
+    )
+    report = ctx.reports.report(workspace, name, flt, detail=True)
+    doc = report.to_dict(detail=True)
+    # The type choices and the quick ranges come from the whole history, whatever the filter.
+    everything = doc
+    if flt != FlowFilter():
+        everything = ctx.reports.report(workspace, name, FlowFilter(), detail=False).to_dict()
+    categories = info.workflow.categories() if info.workflow is not None else None
+    charts = [
+        {
+            "name": key,
+            "title": CHARTS[key].title,
+            "wide": wide,
+            "spec": CHARTS[key].build(doc, categories),
+        }
+        for key, wide in DASHBOARD
+    ]
+    quoted = quote(name, safe="")
+    notice = None
+    if added is not None and read is not None:
+        notice = f"Imported {added:,} new events (of {read:,} in the file)."
+    return templates.TemplateResponse(
+        request,
+        "stream.html",
+        {
+            "info": info,
+            "doc": doc,
+            "tiles": view.headline(doc),
+            "charts": charts,
+            "types": view.types_of(everything),
+            "flt": flt,
+            "json_url": f"/api/streams/{quoted}/flow?{_query(flt)}",
+            "chart_query": _query(flt),
+            "page_url": f"/streams/{quoted}",
+            "ranges": _ranges(
+                f"/streams/{quoted}", flt, (everything.get("aging_wip") or {}).get("as_of")
+            ),
+            "notice": notice,
+        },
+    )
+
+
+# -- errors as pages --------------------------------------------------------------------------
+
+
+def error_page(request: Request, status: int, body: dict[str, Any]) -> Response:
+    """The API's error body, shown to a person (see :mod:`obeya.api.errors`)."""
+    return templates.TemplateResponse(
+        request, "error.html", {"status": status, "error": body["error"]}, status_code=status
+    )

@@ -1,0 +1,133 @@
+"""What the pages show, taken from the report document the API returns.
+
+The headline tiles read the very dict ``GET /api/streams/{name}/flow`` answers with, and format
+it the same way everywhere (days to one decimal, shares as percentages), so a figure on a page
+is always the API's figure, rounded for reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Doc = Mapping[str, Any]
+DASH = "—"
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One headline figure: ``value`` is formatted for reading, ``raw`` is the API's number."""
+
+    key: str
+    label: str
+    value: str
+    unit: str = ""
+    hint: str = ""
+    raw: float | int | None = None
+    alert: bool = False
+
+
+def days(value: float | None) -> str:
+    return DASH if value is None else f"{value:,.1f}"
+
+
+def count(value: int | None) -> str:
+    return DASH if value is None else f"{value:,}"
+
+
+def share(value: float | None) -> str:
+    return DASH if value is None else f"{value:.0%}"
+
+
+def rate(value: float | None) -> str:
+    """Items per week: a decimal helps at 1.5 a week, not at 1,416."""
+    if value is None:
+        return DASH
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
+
+
+def beyond_p85(doc: Doc) -> int:
+    """Items in progress already older than the 85th percentile of cycle time."""
+    bands = (doc.get("aging_wip") or {}).get("bands") or {}
+    return int(bands.get("p85_to_p95", 0)) + int(bands.get("above_p95", 0))
+
+
+def headline(doc: Doc) -> list[Tile]:
+    """The dashboard's tiles, in the order a Value Stream Manager reads them."""
+    items = doc.get("items") or {}
+    ct = doc.get("cycle_time_days") or {}
+    framework = doc.get("flow_framework") or {}
+    velocity = framework.get("velocity_per_week")
+    load = framework.get("load")
+    efficiency = doc.get("flow_efficiency")
+    late = beyond_p85(doc)
+    unit = "calendar days" if (doc.get("filter") or {}).get("calendar_days") else "days"
+    tiles = [
+        Tile(
+            "finished",
+            "Items finished",
+            count(items.get("finished")),
+            hint=f"of {count(items.get('total'))} items",
+            raw=items.get("finished"),
+        ),
+    ]
+    for name, meaning in (("p50", "half"), ("p85", "85%"), ("p95", "95%")):
+        tiles.append(
+            Tile(
+                f"cycle_time_{name}",
+                f"Cycle time {name}",
+                days(ct.get(name)),
+                unit=unit,
+                hint=f"{meaning} of items finish within",
+                raw=ct.get(name),
+            )
+        )
+    tiles += [
+        Tile(
+            "throughput",
+            "Throughput",
+            rate(velocity),
+            unit="per week",
+            hint="mean items finished",
+            raw=velocity,
+        ),
+        Tile("wip", "WIP now", count(load), unit="items", hint="started, not finished", raw=load),
+        Tile(
+            "flow_efficiency",
+            "Flow efficiency",
+            share(efficiency),
+            hint="active ÷ cycle time" if efficiency is not None else "needs a workflow",
+            raw=efficiency,
+        ),
+        Tile(
+            "aging",
+            "Aging beyond p85",
+            count(late),
+            unit="items",
+            hint=f"of {count(load)} in progress",
+            raw=late,
+            alert=late > 0,
+        ),
+    ]
+    return tiles
+
+
+def stream_row(doc: Doc | None) -> dict[str, str]:
+    """The small headline of a stream in the list: cycle time p85, throughput, WIP."""
+    if doc is None:
+        return {"p85": DASH, "throughput": DASH, "wip": DASH}
+    framework = doc.get("flow_framework") or {}
+    return {
+        "p85": days((doc.get("cycle_time_days") or {}).get("p85")),
+        "throughput": rate(framework.get("velocity_per_week")),
+        "wip": count(framework.get("load")),
+    }
+
+
+def types_of(doc: Doc) -> list[str]:
+    """Item types seen among finished and in-progress items, for the filter form."""
+    framework = doc.get("flow_framework") or {}
+    seen = set(framework.get("distribution") or {}) | set(framework.get("distribution_wip") or {})
+    seen.discard("(none)")
+    return sorted(seen)
