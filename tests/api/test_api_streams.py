@@ -111,7 +111,12 @@ def test_health(client: TestClient, workspace: Workspace) -> None:
 
 
 def test_docs_and_openapi(client: TestClient) -> None:
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    # The API reference works offline: its scripts come from the package, not a CDN.
+    assert "/static/vendor/swagger-ui-bundle.js" in docs.text
+    assert "cdn." not in docs.text
+    assert client.get("/static/vendor/swagger-ui-bundle.js").status_code == 200
     schema = client.get("/openapi.json").json()
     paths = schema["paths"]
     for path in (

@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from obeya.api import routes_streams
@@ -55,6 +57,7 @@ def create_app(
         description=DESCRIPTION,
         version=app_version(),
         lifespan=lifespan,
+        docs_url=None,  # served below from the vendored Swagger UI: no CDN, works offline
     )
     app.state.obeya = ctx
     install_error_handlers(app, html=pages.error_page)
@@ -64,4 +67,15 @@ def create_app(
     app.include_router(routes_streams.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_reference() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="Obeya API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
     return app
