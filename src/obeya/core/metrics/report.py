@@ -151,4 +151,19 @@ class FlowReport:
         if detail:
             doc["aging_wip"]["items_detail"] = self.aging_wip
             doc["scatter"] = self.scatter
-        return doc
+        return _tidy(doc)
+
+
+#: Decimal places kept in documents: far below any meaningful difference (a microsecond is
+#: 1.2e-11 days) yet enough to hide the last-bit differences between backends' arithmetic.
+DECIMALS = 9
+
+
+def _tidy(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, DECIMALS)
+    if isinstance(value, dict):
+        return {k: _tidy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tidy(v) for v in value]
+    return value
