@@ -132,7 +132,8 @@ class FlowAnalysis:
             )
         )[0]
         aging_expr = x.aging(annotated, items, as_of, at_end=as_of >= last_t)
-        aging = self._rows(aging_expr.order_by(ibis.desc("age_days")))
+        # Oldest first; sorted here, not in SQL, so ties and collations cannot differ by backend.
+        aging = sorted(self._rows(aging_expr), key=lambda r: (-r["age_days"], r["item_id"]))
         item_counts = ItemCounts(
             total=int(counts["total"] or 0),
             started=int(counts["started"] or 0),
@@ -252,7 +253,11 @@ class FlowAnalysis:
 
     def _scatter(self, finished: Table) -> list[dict[str, Any]]:
         cycle = finished.finish_t - finished.start_t
-        efficiency = ibis.ifelse(cycle > 0, finished.active_us / cycle, ibis.null("float64"))
+        efficiency = ibis.ifelse(
+            cycle > 0,
+            finished.active_us.cast("float64") / cycle.cast("float64"),
+            ibis.null("float64"),
+        )
         rows = self._rows(
             finished.select(
                 "item_id",
@@ -261,8 +266,9 @@ class FlowAnalysis:
                 "cycle_time_days",
                 "lead_time_days",
                 flow_efficiency=efficiency if self.workflow is not None else ibis.null("float64"),
-            ).order_by(["finish_day", "item_id"])
+            )
         )
+        rows.sort(key=lambda r: (r["finish_day"], r["item_id"]))  # backend-independent order
         for r in rows:
             r["finished"] = series.day_to_date(int(r.pop("finish_day"))).isoformat()
         return rows
