@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from obeya.core.events import EventLog
 from obeya.core.metrics import FlowFilter, FlowReport
@@ -18,7 +18,9 @@ from obeya.core.metrics.analysis import FlowAnalysis
 from obeya.core.metrics.engine import analyse_log
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
-from obeya.store import ImportResult, Store, StreamInfo
+
+if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only when a workspace opens
+    from obeya.store import ImportResult, StreamInfo
 
 Progress = Callable[[int, int], None]
 
@@ -58,6 +60,8 @@ class Workspace:
     """Value streams in an app store, and their flow."""
 
     def __init__(self, url: str | None = None) -> None:
+        from obeya.store import Store
+
         self.store = Store(url)
 
     def __enter__(self) -> Workspace:

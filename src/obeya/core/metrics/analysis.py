@@ -36,8 +36,12 @@ class FlowAnalysis:
         workflow: Workflow | None = None,
         flt: FlowFilter | None = None,
         source: str = "<events>",
+        item_labels: pa.Array | None = None,
     ) -> None:
+        """``item_labels``: when ``events.item_id`` holds integer codes (faster to sort and
+        group than text), the item ids they stand for."""
         self.backend = backend
+        self.item_labels = item_labels
         self.workflow = workflow
         self.flt = flt or FlowFilter()
         self.source = source
@@ -60,6 +64,15 @@ class FlowAnalysis:
     @staticmethod
     def _rows(expr: Any) -> list[dict[str, Any]]:
         table: pa.Table = expr.to_pyarrow()
+        return list(table.to_pylist())
+
+    def _item_rows(self, expr: Any) -> list[dict[str, Any]]:
+        """Rows that name items, with item codes turned back into item ids."""
+        table: pa.Table = expr.to_pyarrow()
+        if self.item_labels is not None:
+            position = table.schema.get_field_index("item_id")
+            ids = self.item_labels.take(table.column("item_id").cast(pa.int64()))
+            table = table.set_column(position, "item_id", ids)
         return list(table.to_pylist())
 
     # -- the analysis -------------------------------------------------------------------------
@@ -133,7 +146,7 @@ class FlowAnalysis:
         )[0]
         aging_expr = x.aging(annotated, items, as_of, at_end=as_of >= last_t)
         # Oldest first; sorted here, not in SQL, so ties and collations cannot differ by backend.
-        aging = sorted(self._rows(aging_expr), key=lambda r: (-r["age_days"], r["item_id"]))
+        aging = sorted(self._item_rows(aging_expr), key=lambda r: (-r["age_days"], r["item_id"]))
         item_counts = ItemCounts(
             total=int(counts["total"] or 0),
             started=int(counts["started"] or 0),
@@ -258,7 +271,7 @@ class FlowAnalysis:
             finished.active_us.cast("float64") / cycle.cast("float64"),
             ibis.null("float64"),
         )
-        rows = self._rows(
+        rows = self._item_rows(
             finished.select(
                 "item_id",
                 "type",
