@@ -7,6 +7,7 @@ present output, so a page, an API call and a CLI command give the same figures.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -125,10 +126,21 @@ class Workspace:
     # -- flow ---------------------------------------------------------------------------------
 
     def flow(
-        self, stream: str, flt: FlowFilter | None = None, *, detail: bool = False
+        self,
+        stream: str,
+        flt: FlowFilter | None = None,
+        *,
+        detail: bool = False,
+        workflow: Workflow | None = None,
     ) -> FlowReport:
-        """The flow report of a stream. On PostgreSQL it is computed on the server itself."""
+        """The flow report of a stream. On PostgreSQL it is computed on the server itself.
+
+        ``workflow`` analyses the stream with another workflow this once (the stream keeps
+        its own).
+        """
         info = self.stream(stream)
+        if workflow is not None:
+            info = dataclasses.replace(info, workflow=workflow)
         if self.store.engine.dialect.name == "postgresql":
             return self._flow_on_server(info, flt, detail)
         log = self.store.load_events(stream)

@@ -185,3 +185,21 @@ def test_workflow_infer_proposes_a_usable_file(tmp_path: Path) -> None:
         str(sample), "--workflow", str(out), "--item-column", "case_id", "--state-column", "status"
     )
     assert doc["items"]["finished"] > 5000
+
+
+def test_stream_metrics_with_another_workflow_leave_the_stream_alone(
+    files, obeya_home, tmp_path: Path
+) -> None:
+    data, workflow = files
+    runner.invoke(app, ["import", str(data), "--stream", "S", "--workflow", str(workflow)])
+    # Everything active: flow efficiency becomes 1 for this analysis only.
+    busy = tmp_path / "busy.toml"
+    busy.write_text('active = ["To Do", "In Progress", "In Review", "Blocked"]\ndone = ["Done"]\n')
+    assert metrics_json("--stream", "S", "--workflow", str(busy))["flow_efficiency"] == 1.0
+    assert metrics_json("--stream", "S")["flow_efficiency"] == pytest.approx(84 / 108)
+
+
+def test_unknown_stream(obeya_home) -> None:
+    result = runner.invoke(app, ["metrics", "--stream", "Nope"])
+    assert result.exit_code == 1
+    assert "Nope" in result.stderr

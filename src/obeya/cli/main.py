@@ -185,9 +185,8 @@ def metrics(
         else:
             assert stream is not None
             with Workspace() as ws:
-                if workflow is not None:
-                    ws.set_workflow(stream, Workflow.from_toml(workflow))
-                report = ws.flow(stream, flt, detail=detail)
+                ws.initialise()
+                report = ws.flow(stream, flt, detail=detail, workflow=_workflow(workflow))
     if as_json:
         _print_json(report.to_dict(detail=detail))
     else:

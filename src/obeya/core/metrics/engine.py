@@ -50,9 +50,7 @@ def analyse_log(
     else:
         events = con.create_table(name, log.table, temp=True)
     try:
-        analysis = FlowAnalysis(
-            con, events, workflow, flt, source=log.source, item_labels=labels
-        )
+        analysis = FlowAnalysis(con, events, workflow, flt, source=log.source, item_labels=labels)
         return analysis.report(detail=detail)
     finally:
         if in_process:
