@@ -10,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from obeya.core.events import EventLog
 from obeya.core.metrics import FlowFilter, FlowReport
 from obeya.core.metrics.analysis import FlowAnalysis
-from obeya.core.metrics.engine import analyse_log
+from obeya.core.metrics.engine import analyse_log, duckdb_backend
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
 
@@ -53,8 +54,18 @@ def analyse_file(
     progress: Progress | None = None,
 ) -> FlowReport:
     """One-shot analysis of a file, with no app store (``obeya metrics FILE``)."""
-    log = read_events(path, format=file_format, columns=columns, progress=progress)
-    return analyse_log(log, workflow, flt, detail=detail)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Starting the engine (importing Ibis, opening DuckDB) takes most of a second; it
+        # overlaps with reading the file, which mostly runs outside the GIL.
+        engine = pool.submit(duckdb_backend)
+        try:
+            log = read_events(path, format=file_format, columns=columns, progress=progress)
+        finally:
+            backend = engine.result()
+    try:
+        return analyse_log(log, workflow, flt, detail=detail, backend=backend)
+    finally:
+        backend.disconnect()
 
 
 class Workspace:

@@ -256,7 +256,8 @@ class FlowAnalysis:
     def _time_in_state(
         self, annotated: Table, touched: Table, order: Sequence[str]
     ) -> dict[str, dict[str, float | int | None]]:
-        rows = {r["state"]: r for r in self._rows(x.time_in_state(annotated, touched))}
+        scope = touched if self.flt.windowed else None
+        rows = {r["state"]: r for r in self._rows(x.time_in_state(annotated, scope))}
         out: dict[str, dict[str, float | int | None]] = {}
         for state in [*order, *sorted(set(rows) - set(order))]:
             if state in rows:

@@ -19,9 +19,14 @@ from obeya.core.workflow import Workflow
 
 
 def duckdb_backend() -> Any:
+    """An in-process DuckDB connection, ready to run (its lazy imports already done)."""
     # Results are re-sorted where order matters; letting DuckDB drop insertion order makes
     # materialising the per-event table faster and lighter.
-    return ibis.duckdb.connect(preserve_insertion_order=False)
+    con = ibis.duckdb.connect(preserve_insertion_order=False)
+    con.con.register("obeya_ready", pa.table({"ready": [True]}))
+    con.table("obeya_ready")  # the first table lookup loads the rest of the backend
+    con.con.unregister("obeya_ready")
+    return con
 
 
 def analyse_log(

@@ -156,13 +156,18 @@ def distribution(column: Column, prefix: str = "") -> dict[str, Any]:
     return aggs
 
 
-def time_in_state(annotated: Table, items: Table) -> Table:
-    """Per state: median and p85 of each item's summed completed-visit hours, and item count."""
+def time_in_state(annotated: Table, items: Table | None) -> Table:
+    """Per state: median and p85 of each item's summed completed-visit hours, and item count.
+
+    ``items``: the items to count, or None for all of them.
+    """
     visits = annotated.filter(annotated.next_t.notnull())
     per_item = visits.group_by([visits.item_id, visits.state]).aggregate(
         hours=in_units(visits.next_t - visits.t, MICROS_PER_HOUR).sum()
     )
-    scoped = per_item.semi_join(items, per_item.item_id == items.item_id)
+    scoped = per_item
+    if items is not None:
+        scoped = per_item.semi_join(items, per_item.item_id == items.item_id)
     return scoped.group_by(scoped.state).aggregate(
         median=scoped.hours.quantile(0.5),
         p85=scoped.hours.quantile(0.85),
