@@ -1,32 +1,5 @@
-"""The pages over a workspace on the suite's database, holding the small stream of ``api.tiny``."""
+"""Fixtures: see tests/app_fixtures.py."""
 
-from __future__ import annotations
+from app_fixtures import TestClient, client, workspace
 
-import warnings
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from starlette.exceptions import StarletteDeprecationWarning
-
-from api.tiny import tiny_workspace
-from obeya.api.app import create_app
-from obeya.workspace import Workspace
-
-with warnings.catch_warnings():
-    # Starlette 1.x asks for httpx2; httpx, the project's test dependency, works the same.
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
-
-
-@pytest.fixture
-def workspace(database_url: str, tmp_path: Path) -> Iterator[Workspace]:
-    with tiny_workspace(database_url, tmp_path) as ws:
-        yield ws
-
-
-@pytest.fixture
-def client(workspace: Workspace) -> Iterator[TestClient]:
-    """Server errors come back as responses (500), as a real client would see them."""
-    with TestClient(create_app(lambda: workspace), raise_server_exceptions=False) as test_client:
-        yield test_client
+__all__ = ["TestClient", "client", "workspace"]

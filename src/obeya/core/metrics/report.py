@@ -151,7 +151,8 @@ class FlowReport:
         if detail:
             doc["aging_wip"]["items_detail"] = self.aging_wip
             doc["scatter"] = self.scatter
-        return _tidy(doc)
+        tidy: dict[str, Any] = _tidy(doc)
+        return tidy
 
 
 #: Decimal places kept in documents: far below any meaningful difference (a microsecond is
