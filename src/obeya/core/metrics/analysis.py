@@ -37,11 +37,18 @@ class FlowAnalysis:
         flt: FlowFilter | None = None,
         source: str = "<events>",
         item_labels: pa.Array | None = None,
+        state_labels: pa.Array | None = None,
     ) -> None:
-        """``item_labels``: when ``events.item_id`` holds integer codes (faster to sort and
-        group than text), the item ids they stand for."""
+        """``item_labels`` / ``state_labels``: when ``events.item_id`` / ``events.state`` hold
+        integer codes (faster to sort, group and compare than text), what the codes stand for.
+        """
         self.backend = backend
         self.item_labels = item_labels
+        self.state_names: list[str] | None = None
+        self.state_codes: dict[str, int] | None = None
+        if state_labels is not None:
+            self.state_names = [str(s) for s in state_labels.to_pylist()]
+            self.state_codes = {name: code for code, name in enumerate(self.state_names)}
         self.workflow = workflow
         self.flt = flt or FlowFilter()
         self.source = source
@@ -66,6 +73,10 @@ class FlowAnalysis:
         table: pa.Table = expr.to_pyarrow()
         return list(table.to_pylist())
 
+    def _state(self, value: Any) -> str:
+        """A state as the events hold it (a name, or a code) → its name."""
+        return self.state_names[int(value)] if self.state_names is not None else str(value)
+
     def _item_rows(self, expr: Any) -> list[dict[str, Any]]:
         """Rows that name items, with item codes turned back into item ids."""
         table: pa.Table = expr.to_pyarrow()
@@ -83,14 +94,14 @@ class FlowAnalysis:
         e = self.events
         if self.workflow is not None:
             first = e.group_by(e.state).aggregate(first=e.seq.min())
-            return [str(r["state"]) for r in self._rows(first.order_by(first.first))]
+            return [self._state(r["state"]) for r in self._rows(first.order_by(first.first))]
         w = ibis.window(group_by=e.item_id, order_by=[e.t, e.seq])
         positioned = e.mutate(pos=ibis.row_number().over(w))
         stats = positioned.group_by(positioned.state).aggregate(
             pos=positioned.pos.cast("float64").mean(), first=positioned.seq.min()
         )
         rows = self._rows(stats.order_by([stats.pos, stats.first]))
-        return [str(r["state"]) for r in rows]
+        return [self._state(r["state"]) for r in rows]
 
     def report(self, *, detail: bool = False) -> FlowReport:
         try:
@@ -111,7 +122,7 @@ class FlowAnalysis:
         else:
             order = observed
         annotated = self._materialise(
-            x.annotated_events(self.events, self.workflow, order), "events"
+            x.annotated_events(self.events, self.workflow, order, self.state_codes), "events"
         )
         items = self._materialise(x.item_summary(annotated, self.workflow, flt), "items")
         finished = x.finished_in_window(items, flt)
@@ -177,7 +188,7 @@ class FlowAnalysis:
             flow_efficiency=flow_efficiency,
             cumulative_flow=cfd,
             time_in_state_hours=tis,
-            aging_wip=[_aging_row(r) for r in aging],
+            aging_wip=[_aging_row(r, self._state(r["state"])) for r in aging],
             distribution_finished=_shares({r["type"]: r["n"] for r in by_type}),
             distribution_wip=_shares(_tally(r["type"] for r in aging)),
             unmapped_states=unmapped,
@@ -257,7 +268,7 @@ class FlowAnalysis:
         self, annotated: Table, touched: Table, order: Sequence[str]
     ) -> dict[str, dict[str, float | int | None]]:
         scope = touched if self.flt.windowed else None
-        rows = {r["state"]: r for r in self._rows(x.time_in_state(annotated, scope))}
+        rows = {self._state(r["state"]): r for r in self._rows(x.time_in_state(annotated, scope))}
         out: dict[str, dict[str, float | int | None]] = {}
         for state in [*order, *sorted(set(rows) - set(order))]:
             if state in rows:
@@ -307,11 +318,11 @@ def _ints(days: Any, values: Any) -> dict[str, int]:
     return {k: int(v) for k, v in series.keyed(np.asarray(days), list(values)).items()}
 
 
-def _aging_row(r: dict[str, Any]) -> dict[str, Any]:
+def _aging_row(r: dict[str, Any], state: str) -> dict[str, Any]:
     return {
         "item_id": r["item_id"],
         "type": r["type"],
-        "state": r["state"],
+        "state": state,
         "started": series.day_to_date(int(r["start_t"]) // MICROS_PER_DAY).isoformat(),
         "age_days": float(r["age_days"]),
     }

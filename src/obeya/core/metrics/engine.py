@@ -45,17 +45,26 @@ def analyse_log(
     con = backend if backend is not None else duckdb_backend()
     name = f"obeya_log_{id(log):x}"
     in_process = con.name == "duckdb"
-    labels = None
+    item_labels = state_labels = None
     if in_process:
-        # Items as integer codes: sorting and grouping 10M events by an integer is much
-        # cheaper than by text. DuckDB then scans the Arrow table in place, without a copy.
-        table, labels = _item_codes(log.table)
+        # Items and states as integer codes: sorting, grouping and comparing 10M events by
+        # integers is much cheaper than by text. DuckDB then scans the Arrow table in place.
+        table, item_labels = _coded(log.table, "item_id")
+        table, state_labels = _coded(table, "state")
         con.con.register(name, table)
         events = con.table(name)
     else:
         events = con.create_table(name, log.table, temp=True)
     try:
-        analysis = FlowAnalysis(con, events, workflow, flt, source=log.source, item_labels=labels)
+        analysis = FlowAnalysis(
+            con,
+            events,
+            workflow,
+            flt,
+            source=log.source,
+            item_labels=item_labels,
+            state_labels=state_labels,
+        )
         return analysis.report(detail=detail)
     finally:
         if in_process:
@@ -66,9 +75,9 @@ def analyse_log(
             con.disconnect()
 
 
-def _item_codes(table: pa.Table) -> tuple[pa.Table, pa.Array]:
-    """The table with ``item_id`` replaced by integer codes, and the ids the codes stand for."""
-    encoded = pc.dictionary_encode(table.column("item_id")).combine_chunks()
-    position = table.schema.get_field_index("item_id")
-    coded = table.set_column(position, pa.field("item_id", pa.int32()), encoded.indices)
+def _coded(table: pa.Table, column: str) -> tuple[pa.Table, pa.Array]:
+    """The table with ``column`` replaced by integer codes, and the values they stand for."""
+    encoded = pc.dictionary_encode(table.column(column)).combine_chunks()
+    position = table.schema.get_field_index(column)
+    coded = table.set_column(position, pa.field(column, pa.int32()), encoded.indices)
     return coded, encoded.dictionary

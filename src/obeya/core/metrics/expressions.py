@@ -8,7 +8,7 @@ docs/conventions.md; the names below use its words.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
 import ibis
@@ -52,7 +52,12 @@ def filtered_events(events: Table, flt: FlowFilter) -> Table:
     return events
 
 
-def annotated_events(events: Table, workflow: Workflow | None, order: Sequence[str]) -> Table:
+def annotated_events(
+    events: Table,
+    workflow: Workflow | None,
+    order: Sequence[str],
+    state_key: Mapping[str, Any] | None = None,
+) -> Table:
     """Each event with its category, flow rank, the next event's time and the furthest rank.
 
     ``next_t`` is null on an item's last event: that visit is not completed.
@@ -67,10 +72,10 @@ def annotated_events(events: Table, workflow: Workflow | None, order: Sequence[s
         category = ibis.literal(Category.ACTIVE.value)
     else:
         category = events.state.substitute(
-            {s: c.value for s, c in workflow.categories().items()},
+            _keyed({s: c.value for s, c in workflow.categories().items()}, state_key),
             else_=Category.UNMAPPED.value,
         )
-    rank = events.state.substitute({s: i for i, s in enumerate(order)}, else_=0)
+    rank = events.state.substitute(_keyed({s: i for i, s in enumerate(order)}, state_key), else_=0)
     return events.mutate(
         category=category,
         rank=rank,
@@ -78,6 +83,14 @@ def annotated_events(events: Table, workflow: Workflow | None, order: Sequence[s
         reached=rank.max().over(up_to_here),
         reached_before=rank.max().over(before_here),
     )
+
+
+def _keyed(by_state: Mapping[str, Any], state_key: Mapping[str, Any] | None) -> dict[Any, Any]:
+    """``by_state`` keyed as the events hold states: by name, or by code (``state_key``);
+    states the events never hold are left out."""
+    if state_key is None:
+        return dict(by_state)
+    return {state_key[s]: v for s, v in by_state.items() if s in state_key}
 
 
 def item_summary(annotated: Table, workflow: Workflow | None, flt: FlowFilter) -> Table:
