@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from obeya.core.events import EventLog
 from obeya.core.metrics import FlowFilter, FlowReport
-from obeya.core.metrics.analysis import FlowAnalysis
-from obeya.core.metrics.engine import analyse_log, duckdb_backend
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
 
@@ -54,16 +52,18 @@ def analyse_file(
     progress: Progress | None = None,
 ) -> FlowReport:
     """One-shot analysis of a file, with no app store (``obeya metrics FILE``)."""
+    from obeya.core.metrics import engine as analytics
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         # Starting the engine (importing Ibis, opening DuckDB) takes most of a second; it
         # overlaps with reading the file, which mostly runs outside the GIL.
-        engine = pool.submit(duckdb_backend)
+        engine = pool.submit(analytics.duckdb_backend)
         try:
             log = read_events(path, format=file_format, columns=columns, progress=progress)
         finally:
             backend = engine.result()
     try:
-        return analyse_log(log, workflow, flt, detail=detail, backend=backend)
+        return analytics.analyse_log(log, workflow, flt, detail=detail, backend=backend)
     finally:
         backend.disconnect()
 
@@ -154,11 +154,15 @@ class Workspace:
             info = dataclasses.replace(info, workflow=workflow)
         if self.store.engine.dialect.name == "postgresql":
             return self._flow_on_server(info, flt, detail)
+        from obeya.core.metrics.engine import analyse_log
+
         log = self.store.load_events(stream)
         log = EventLog(log.table, source=stream)
         return analyse_log(log, info.workflow, flt, detail=detail)
 
     def _flow_on_server(self, info: StreamInfo, flt: FlowFilter | None, detail: bool) -> FlowReport:
+        from obeya.core.metrics.analysis import FlowAnalysis
+
         con = _ibis_postgres(self.store.engine.url)
         try:
             table = con.table("events")
