@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -45,6 +46,32 @@ def to_micros(moment: datetime) -> int:
 
 def from_micros(micros: int) -> datetime:
     return datetime.fromtimestamp(micros / MICROS_PER_SECOND, tz=UTC)
+
+
+@dataclass(frozen=True)
+class Coded:
+    """Items and states as integer codes (``int32``), and the values the codes stand for.
+
+    Sorting, grouping and comparing tens of millions of events by integers is several times
+    cheaper than by text; readers (duplicate check) and the analytics share one encoding.
+    """
+
+    items: pa.Array
+    item_labels: pa.Array
+    states: pa.Array
+    state_labels: pa.Array
+
+    def table(self, events: pa.Table) -> pa.Table:
+        """``events`` with ``item_id`` and ``state`` replaced by their codes."""
+        for column, codes in (("item_id", self.items), ("state", self.states)):
+            position = events.schema.get_field_index(column)
+            events = events.set_column(position, pa.field(column, pa.int32()), codes)
+        return events
+
+
+def _encode(values: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+    encoded = pc.dictionary_encode(values).combine_chunks()
+    return encoded.indices, encoded.dictionary
 
 
 @dataclass(frozen=True)
@@ -98,6 +125,13 @@ class EventLog:
             for name in records:
                 records[name].append(data.get(name))
         return cls(pa.table(records, schema=EVENT_SCHEMA), source)
+
+    @cached_property
+    def coded(self) -> Coded:
+        """Integer codes of items and states, computed once per log."""
+        items, item_labels = _encode(self.table.column("item_id"))
+        states, state_labels = _encode(self.table.column("state"))
+        return Coded(items, item_labels, states, state_labels)
 
     @property
     def num_events(self) -> int:

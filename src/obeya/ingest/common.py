@@ -87,7 +87,7 @@ def parse_times(values: Any, *, file: str, field: str, locate: Locate) -> Any:
 
 # Distinct 64-bit hashes prove distinct events; only when some hash repeats (a duplicate, or a
 # one-in-billions collision) does the exact, slower query run.
-_MAYBE_DUPLICATES = "SELECT count(*) > count(DISTINCT hash(item_id, state, t)) FROM events"
+_MAYBE_DUPLICATES = "SELECT count(*) > count(DISTINCT hash(item_id, state, t)) FROM {table}"
 _DUPLICATES = """
 WITH repeated AS (
     SELECT item_id, state, t, min(seq) AS first_seq
@@ -101,16 +101,20 @@ LIMIT 1
 """
 
 
-def check_duplicates(table: Any, *, file: str, locate: Locate) -> None:
+def check_duplicates(log: EventLog, *, file: str, locate: Locate) -> None:
     """Refuse two events of one item with the same state and timestamp (docs/conventions.md).
 
-    DuckDB's parallel hash aggregation is the cheapest test on tens of millions of rows.
+    DuckDB's parallel hash aggregation over the integer codes of items and states is the
+    cheapest test on tens of millions of rows; the exact query runs only if it finds one.
     """
-    events = table.select(["item_id", "state", "t", "seq"])
+    events = log.table.select(["item_id", "state", "t", "seq"])
     with duckdb.connect() as con:
-        con.register("events", events)
-        maybe = con.execute(_MAYBE_DUPLICATES).fetchone()
-        found = con.execute(_DUPLICATES).fetchone() if maybe and maybe[0] else None
+        con.register("coded", log.coded.table(events))
+        maybe = con.execute(_MAYBE_DUPLICATES.format(table="coded")).fetchall()[0][0]
+        found = None
+        if maybe:
+            con.register("events", events)
+            found = con.execute(_DUPLICATES).fetchone()
     if found is None:
         return
     first_seq, seq, item_id, state, micros = found
@@ -142,7 +146,7 @@ def drop_repeats(table: Any) -> Any:
     events = table.select(["item_id", "state", "t", "seq"])
     with duckdb.connect() as con:
         con.register("events", events)
-        if not con.execute(_MAYBE_DUPLICATES).fetchall()[0][0]:
+        if not con.execute(_MAYBE_DUPLICATES.format(table="events")).fetchall()[0][0]:
             return table
         later = con.sql(_LATER_COPIES).to_arrow_table().column("seq")
     return table.filter(pc.invert(pc.is_in(table.column("seq"), value_set=later)))
@@ -161,7 +165,7 @@ def event_log(
     if table.num_rows == 0:
         raise ParseError("the file contains no events", file=file)
     if repeats == "drop":
-        table = drop_repeats(table)
-    else:
-        check_duplicates(table, file=file, locate=locate)
-    return EventLog.from_table(table, source=file)
+        return EventLog.from_table(drop_repeats(table), source=file)
+    log = EventLog.from_table(table, source=file)
+    check_duplicates(log, file=file, locate=locate)
+    return log

@@ -9,7 +9,6 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from obeya.core.events import EventLog
 from obeya.core.metrics.analysis import FlowAnalysis
@@ -49,9 +48,9 @@ def analyse_log(
     if in_process:
         # Items and states as integer codes: sorting, grouping and comparing 10M events by
         # integers is much cheaper than by text. DuckDB then scans the Arrow table in place.
-        table, item_labels = _coded(log.table, "item_id")
-        table, state_labels = _coded(table, "state")
-        con.con.register(name, table)
+        coded = log.coded
+        item_labels, state_labels = coded.item_labels, coded.state_labels
+        con.con.register(name, coded.table(log.table))
         events = con.table(name)
     else:
         events = con.create_table(name, log.table, temp=True)
@@ -73,11 +72,3 @@ def analyse_log(
             con.drop_table(name, force=True)
         if backend is None:
             con.disconnect()
-
-
-def _coded(table: pa.Table, column: str) -> tuple[pa.Table, pa.Array]:
-    """The table with ``column`` replaced by integer codes, and the values they stand for."""
-    encoded = pc.dictionary_encode(table.column(column)).combine_chunks()
-    position = table.schema.get_field_index(column)
-    coded = table.set_column(position, pa.field(column, pa.int32()), encoded.indices)
-    return coded, encoded.dictionary
