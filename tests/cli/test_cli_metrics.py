@@ -203,3 +203,13 @@ def test_unknown_stream(obeya_home) -> None:
     result = runner.invoke(app, ["metrics", "--stream", "Nope"])
     assert result.exit_code == 1
     assert "Nope" in result.stderr
+
+
+def test_sample_loads_once(obeya_home) -> None:
+    first = runner.invoke(app, ["sample"])
+    assert first.exit_code == 0, first.output
+    assert "sample loaded: 65,533 events in 'VINST incidents'" in first.stdout
+    again = runner.invoke(app, ["sample"])
+    assert "already loaded" in again.stdout
+    doc = metrics_json("--stream", "VINST incidents")
+    assert doc["items"]["total"] == 7554

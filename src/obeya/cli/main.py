@@ -281,7 +281,7 @@ def sample() -> None:
     if result is None:
         out.print("sample value stream already loaded")
     else:
-        out.print(f"sample loaded: {result.events_added:,} events in '{result.stream}'")
+        out.print(f"sample loaded: {result.events_added:,} events in '{result.stream.name}'")
 
 
 @app.command()
