@@ -87,7 +87,8 @@ class EventLog:
         columns = []
         for field in EVENT_SCHEMA:
             if field.name in table.column_names:
-                columns.append(table.column(field.name).cast(field.type))
+                column = table.column(field.name)
+                columns.append(column if column.type == field.type else column.cast(field.type))
             elif field.nullable:
                 columns.append(pa.nulls(table.num_rows, field.type))
             else:
