@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from obeya.cli.main import app
 from obeya.store import Store
 
-from support import SAMPLES
+from support import DATASETS, SAMPLES
 
 runner = CliRunner()
 
@@ -213,3 +213,19 @@ def test_sample_loads_once(obeya_home) -> None:
     assert "already loaded" in again.stdout
     doc = metrics_json("--stream", "VINST incidents")
     assert doc["items"]["total"] == 7554
+
+
+def test_xes_with_repeated_events_stored_equals_one_shot(obeya_home) -> None:
+    # The Helpdesk log records 127 activities twice at one instant; the store keeps them.
+    log = str(DATASETS / "helpdesk.xes.gz")
+    result = runner.invoke(app, ["import", log, "--stream", "Helpdesk"])
+    assert result.exit_code == 0, result.output
+    assert "21,348 new" in result.stdout
+    again = runner.invoke(app, ["import", log, "--stream", "Helpdesk"])
+    assert "0 new" in again.stdout
+    stored = metrics_json("--stream", "Helpdesk")
+    one_shot = metrics_json(log)
+    stored.pop("source")
+    one_shot.pop("source")
+    assert stored == one_shot
+    assert one_shot["items"]["finished"] == 4580

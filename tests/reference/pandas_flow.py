@@ -88,13 +88,15 @@ def _item_from_events(
     created: list[Any],
     category: Mapping[str, str] | None,
     rank: Mapping[str, int],
+    keep_repeats: bool = False,
 ) -> Item:
     """Apply the definitions of start, finish, visits and furthest state to one item.
 
-    ``events`` are already in order: by timestamp, ties in file order.
+    ``events`` are already in order: by timestamp, ties in file order. Repeats of one
+    (state, time) are refused unless ``keep_repeats`` (activity logs, e.g. XES).
     """
     seen: dict[tuple[str, int], int] = {}
-    for event in events:
+    for event in events if not keep_repeats else ():
         key = (event.state, event.t)
         if key in seen:
             raise ValueError(
@@ -164,6 +166,7 @@ def flow_metrics(
     until: date | str | None = None,
     types: Iterable[str] | None = None,
     calendar_days: bool = False,
+    keep_repeats: bool = False,
 ) -> dict[str, Any]:
     """Every flow metric of the conventions, computed item by item.
 
@@ -211,6 +214,7 @@ def flow_metrics(
             [row[5] for row in rows_of_item],
             category,
             rank,
+            keep_repeats,
         )
         if wanted_types is None or item.type in wanted_types:
             items.append(item)

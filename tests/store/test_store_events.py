@@ -101,7 +101,8 @@ def test_an_overlapping_log_appends_only_new_events(store: Store, small_log: Eve
     assert seqs[("A-1", "Doing")] == 1
 
 
-def test_a_repeat_within_one_file_is_stored_once(store: Store) -> None:
+def test_repeats_within_one_file_are_kept_and_reimport_adds_nothing(store: Store) -> None:
+    # An XES log may record one activity twice at the same instant: both are stored.
     log = EventLog.from_rows(
         [
             {"item_id": "A", "state": "s", "timestamp": "2024-01-01", "title": "first"},
@@ -109,12 +110,19 @@ def test_a_repeat_within_one_file_is_stored_once(store: Store) -> None:
             {"item_id": "A", "state": "s", "timestamp": "2024-01-01", "title": "repeat"},
         ]
     )
-    result = store.append_events("S", log, source="dup.csv")
-    assert (result.events_in_file, result.events_added) == (3, 2)
+    result = store.append_events("S", log, source="dup.xes")
+    assert (result.events_in_file, result.events_added) == (3, 3)
     assert [(r["state"], r["seq"], r["title"]) for r in rows(store.load_events("S"))] == [
         ("s", 0, "first"),
+        ("s", 2, "repeat"),
         ("t", 1, None),
     ]
+    assert store.append_events("S", log, source="dup.xes").events_added == 0
+    # A later file with one more repeat adds just that one.
+    more = log.concat(
+        EventLog.from_rows([{"item_id": "A", "state": "s", "timestamp": "2024-01-01"}])
+    )
+    assert store.append_events("S", more, source="more.xes").events_added == 1
 
 
 def test_file_order_follows_seq_not_row_position(store: Store, small_log: EventLog) -> None:

@@ -1,7 +1,7 @@
 """Property: any event log survives the store, with the documented rules applied.
 
 The rules (see ``obeya.store.staging``): events are stored in file order (the log's ``seq``),
-each ``(item_id, t, state)`` once (the first wins), ``seq`` renumbered 0, 1, …; they load sorted
+repeats of one ``(item_id, t, state)`` included, ``seq`` renumbered 0, 1, …; they load sorted
 by item_id (by code point), t and seq; importing them again adds nothing.
 """
 
@@ -44,13 +44,7 @@ def event_logs(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 def expected(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: set[tuple[str, int, str]] = set()
-    kept = []
-    for event in sorted(events, key=lambda e: e["seq"]):
-        key = (event["item_id"], event["t"], event["state"])
-        if key not in seen:
-            seen.add(key)
-            kept.append(event)
+    kept = sorted(events, key=lambda e: e["seq"])
     renumbered = [{**event, "seq": seq} for seq, event in enumerate(kept)]
     ordered = sorted(renumbered, key=lambda e: (e["item_id"], e["t"], e["seq"]))
     return [{name: event[name] for name in EVENT_SCHEMA.names} for event in ordered]

@@ -58,7 +58,7 @@ def test_migrations_and_models_agree(store: Store) -> None:
 def test_events_have_their_unique_key_and_lookup_index(store: Store) -> None:
     inspector = sa.inspect(store.engine)
     uniques = [u["column_names"] for u in inspector.get_unique_constraints("events")]
-    assert ["stream_id", "item_id", "t", "state"] in uniques
+    assert ["stream_id", "item_id", "t", "state", "copy"] in uniques
     indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("events")}
     assert indexes["ix_events_stream_id_item_id_t_seq"] == ["stream_id", "item_id", "t", "seq"]
 

@@ -53,7 +53,7 @@ class Coded:
     """Items and states as integer codes (``int32``), and the values the codes stand for.
 
     Sorting, grouping and comparing tens of millions of events by integers is several times
-    cheaper than by text; readers (duplicate check) and the analytics share one encoding.
+    cheaper than by text; the in-process analytics work on these codes.
     """
 
     items: pa.Array

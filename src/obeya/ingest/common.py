@@ -87,7 +87,7 @@ def parse_times(values: Any, *, file: str, field: str, locate: Locate) -> Any:
 
 # Distinct 64-bit hashes prove distinct events; only when some hash repeats (a duplicate, or a
 # one-in-billions collision) does the exact, slower query run.
-_MAYBE_DUPLICATES = "SELECT count(*) > count(DISTINCT hash(item_id, state, t)) FROM {table}"
+_MAYBE_DUPLICATES = "SELECT count(*) > count(DISTINCT hash(item_id, state, t)) FROM events"
 _DUPLICATES = """
 WITH repeated AS (
     SELECT item_id, state, t, min(seq) AS first_seq
@@ -104,16 +104,14 @@ LIMIT 1
 def check_duplicates(log: EventLog, *, file: str, locate: Locate) -> None:
     """Refuse two events of one item with the same state and timestamp (docs/conventions.md).
 
-    DuckDB's parallel hash aggregation over the integer codes of items and states is the
-    cheapest test on tens of millions of rows; the exact query runs only if it finds one.
+    DuckDB's parallel hash aggregation is the cheapest test on tens of millions of rows; the
+    exact query runs only when some hash repeats.
     """
     events = log.table.select(["item_id", "state", "t", "seq"])
     with duckdb.connect() as con:
-        con.register("coded", log.coded.table(events))
-        maybe = con.execute(_MAYBE_DUPLICATES.format(table="coded")).fetchall()[0][0]
+        con.register("events", events)
         found = None
-        if maybe:
-            con.register("events", events)
+        if con.execute(_MAYBE_DUPLICATES).fetchall()[0][0]:
             found = con.execute(_DUPLICATES).fetchone()
     if found is None:
         return
@@ -128,44 +126,20 @@ def check_duplicates(log: EventLog, *, file: str, locate: Locate) -> None:
     )
 
 
-_LATER_COPIES = """
-SELECT seq FROM (
-    SELECT seq, row_number() OVER (PARTITION BY item_id, state, t ORDER BY seq) AS copy
-    FROM events
-) WHERE copy > 1
-"""
-
-
-def drop_repeats(table: Any) -> Any:
-    """Keep the first of events that repeat an item's state and timestamp.
-
-    Process-mining logs (XES) record activity occurrences, and exports often repeat one;
-    such copies change no flow figure (a zero-length visit to the same state), so they are
-    dropped rather than refused.
-    """
-    events = table.select(["item_id", "state", "t", "seq"])
-    with duckdb.connect() as con:
-        con.register("events", events)
-        if not con.execute(_MAYBE_DUPLICATES.format(table="events")).fetchall()[0][0]:
-            return table
-        later = con.sql(_LATER_COPIES).to_arrow_table().column("seq")
-    return table.filter(pc.invert(pc.is_in(table.column("seq"), value_set=later)))
-
-
 def event_log(
     columns: Mapping[str, Any], *, file: str, locate: Locate, repeats: str = "refuse"
 ) -> EventLog:
     """Assemble the checked event table: ``columns`` holds ``item_id``, ``state``, ``t``, ``seq``
     and any of ``created``, ``type``, ``title``, ``team``, ``assignee``.
 
-    ``repeats``: "refuse" duplicate events (state-change logs: CSV, Jira) or "drop" them
-    (activity logs: XES), see docs/conventions.md.
+    ``repeats``: "refuse" duplicate events (state-change logs: CSV, Jira) or "keep" them
+    (activity logs: XES, which may record one activity twice at an instant), see
+    docs/conventions.md.
     """
     table = pa.table(dict(columns))
     if table.num_rows == 0:
         raise ParseError("the file contains no events", file=file)
-    if repeats == "drop":
-        return EventLog.from_table(drop_repeats(table), source=file)
     log = EventLog.from_table(table, source=file)
-    check_duplicates(log, file=file, locate=locate)
+    if repeats == "refuse":
+        check_duplicates(log, file=file, locate=locate)
     return log

@@ -110,7 +110,7 @@ def read_xes(path: Path, file: str, columns: ColumnMap, progress: Progress | Non
     for name in _ATTRIBUTES:  # an event attribute, else its trace's
         out[name] = pc.coalesce(pa.array(event_values[name], pa.string()), per_event(name))
     out["created"] = parse_times(out["created"], file=file, field=keys["created"], locate=locate)
-    return event_log(out, file=file, locate=locate, repeats="drop")
+    return event_log(out, file=file, locate=locate, repeats="keep")
 
 
 def stream_rows(stream: Any, file: str, keys: dict[str, str], rows: XesRows) -> None:

@@ -53,7 +53,9 @@ class StreamRow(Base):
 class EventRow(Base):
     """One state entry of one work item; the columns mirror :data:`obeya.core.events.EVENT_SCHEMA`.
 
-    The unique key ``(stream_id, item_id, t, state)`` is what makes re-imports idempotent.
+    The unique key ``(stream_id, item_id, t, state, copy)`` is what makes re-imports
+    idempotent. ``copy`` numbers repeats of one event in file order (0 for the first): an XES
+    log may record one activity twice at the same instant, and both are kept.
     """
 
     __tablename__ = "events"
@@ -63,6 +65,7 @@ class EventRow(Base):
     item_id: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(Text)
     t: Mapped[int] = mapped_column(BigInteger)
+    copy: Mapped[int] = mapped_column(Integer, server_default="0")
     seq: Mapped[int] = mapped_column(BigInteger)
     created: Mapped[int | None] = mapped_column(BigInteger)
     type: Mapped[str | None] = mapped_column(Text)
@@ -71,7 +74,7 @@ class EventRow(Base):
     assignee: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
-        UniqueConstraint("stream_id", "item_id", "t", "state"),
+        UniqueConstraint("stream_id", "item_id", "t", "state", "copy"),
         Index("ix_events_stream_id_item_id_t_seq", "stream_id", "item_id", "t", "seq"),
     )
 

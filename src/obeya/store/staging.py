@@ -7,8 +7,9 @@ thing runs inside the caller's transaction, so a failure anywhere leaves nothing
 
 Rules of the merge, which make a re-import idempotent:
 
-- an event is identified by ``(item_id, t, state)`` within its stream; one already stored is
-  skipped, and so is a repeat of the same event later in the same file (the first one wins);
+- an event is identified by ``(item_id, t, state, copy)`` within its stream, where ``copy``
+  numbers repeats of ``(item_id, t, state)`` in file order (0 for the first); one already
+  stored is skipped, so a file's repeats are kept and a re-import still adds nothing;
 - the events added get ``seq`` values that continue after the stream's highest ``seq``, densely
   and in file order (the log's ``seq``, ties broken by row position).
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -28,43 +30,68 @@ from obeya.core.events import ATTRIBUTE_COLUMNS
 STAGING_TABLE = "obeya_staging"
 
 #: The staged columns: ``pos`` is the row's place in file order, the rest come from the log.
-STAGED_COLUMNS: tuple[str, ...] = ("pos", "item_id", "state", "t", "created", *ATTRIBUTE_COLUMNS)
-_INTEGER_COLUMNS = frozenset({"pos", "t", "created"})
+STAGED_COLUMNS: tuple[str, ...] = (
+    "pos",
+    "item_id",
+    "state",
+    "t",
+    "copy",
+    "created",
+    *ATTRIBUTE_COLUMNS,
+)
+_INTEGER_COLUMNS = frozenset({"pos", "t", "copy", "created"})
 
 #: What identifies an event within a stream (the events table's unique key, less stream_id).
-EVENT_KEY: tuple[str, ...] = ("item_id", "t", "state")
+EVENT_KEY: tuple[str, ...] = ("item_id", "t", "state", "copy")
 
 #: Rows per batch handed to the driver: bounds the Python objects alive at once.
 BATCH_ROWS = 100_000
 
 _MERGE = f"""
-INSERT INTO events (stream_id, item_id, state, t, seq, created, type, title, team, assignee)
-SELECT :stream_id, s.item_id, s.state, s.t, :last_seq + ROW_NUMBER() OVER (ORDER BY s.pos),
+INSERT INTO events
+    (stream_id, item_id, state, t, copy, seq, created, type, title, team, assignee)
+SELECT :stream_id, s.item_id, s.state, s.t, s.copy,
+       :last_seq + ROW_NUMBER() OVER (ORDER BY s.pos),
        s.created, s.type, s.title, s.team, s.assignee
 FROM {STAGING_TABLE} AS s
 WHERE NOT EXISTS (
     SELECT 1 FROM events AS e
-    WHERE e.stream_id = :stream_id AND e.item_id = s.item_id AND e.t = s.t AND e.state = s.state
+    WHERE e.stream_id = :stream_id AND e.item_id = s.item_id AND e.t = s.t
+      AND e.state = s.state AND e.copy = s.copy
 )
 """
 
 
 def prepare(table: pa.Table) -> pa.Table:
-    """The staged columns of an event-log table: rows in file order, each event once.
+    """The staged columns of an event-log table: rows in file order, repeats numbered.
 
-    ``pos`` numbers the rows in file order. Repeats are dropped here, in Arrow, because a
-    hash aggregate is far cheaper than the window function SQL would need.
+    ``pos`` numbers the rows in file order; ``copy`` numbers the repeats of one
+    ``(item_id, t, state)`` (0 for the first). Repeats are rare, so a hash aggregate finds
+    the first of each event and only the few others are numbered one by one.
     """
     seq = table.column("seq")
     if table.num_rows > 1 and not pc.all(pc.greater_equal(seq[1:], seq[:-1])).as_py():
         table = table.take(pc.sort_indices(seq))  # a stable sort: ties keep row order
     positions = pa.array(range(table.num_rows), pa.int64())
-    columns = [positions, *(table.column(name) for name in STAGED_COLUMNS[1:])]
-    staged = pa.Table.from_arrays(columns, names=list(STAGED_COLUMNS))
-    firsts = staged.group_by(list(EVENT_KEY)).aggregate([("pos", "min")])
-    if firsts.num_rows < staged.num_rows:
-        staged = staged.filter(pc.is_in(staged.column("pos"), value_set=firsts.column("pos_min")))
-    return staged
+    copies = _copies(table, positions)
+    columns = [positions, *(table.column(name) for name in STAGED_COLUMNS[1:4]), copies]
+    columns += [table.column(name) for name in STAGED_COLUMNS[5:]]
+    return pa.Table.from_arrays(columns, names=list(STAGED_COLUMNS))
+
+
+def _copies(table: pa.Table, positions: pa.Array) -> pa.Array:
+    key = ["item_id", "t", "state"]
+    keyed = table.select(key).append_column("pos", positions)
+    firsts = keyed.group_by(key).aggregate([("pos", "min")]).column("pos_min")
+    copies = np.zeros(table.num_rows, dtype=np.int32)
+    if len(firsts) < table.num_rows:
+        repeats = keyed.filter(pc.invert(pc.is_in(positions, value_set=firsts)))
+        seen: dict[tuple[Any, ...], int] = {}
+        for row in repeats.to_pylist():  # the repeats only, in file order
+            event = (row["item_id"], row["t"], row["state"])
+            seen[event] = seen.get(event, 0) + 1
+            copies[row["pos"]] = seen[event]
+    return pa.array(copies)
 
 
 def stage(connection: Connection, table: pa.Table) -> None:

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("item_id", sa.Text(), nullable=False),
         sa.Column("state", sa.Text(), nullable=False),
         sa.Column("t", sa.BigInteger(), nullable=False),
+        sa.Column("copy", sa.Integer(), server_default="0", nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("created", sa.BigInteger(), nullable=True),
         sa.Column("type", sa.Text(), nullable=True),
@@ -49,7 +50,12 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_events"),
         sa.UniqueConstraint(
-            "stream_id", "item_id", "t", "state", name="uq_events_stream_id_item_id_t_state"
+            "stream_id",
+            "item_id",
+            "t",
+            "state",
+            "copy",
+            name="uq_events_stream_id_item_id_t_state_copy",
         ),
     )
     op.create_index(
