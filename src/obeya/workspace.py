@@ -52,20 +52,26 @@ def analyse_file(
     progress: Progress | None = None,
 ) -> FlowReport:
     """One-shot analysis of a file, with no app store (``obeya metrics FILE``)."""
-    from obeya.core.metrics import engine as analytics
-
     with ThreadPoolExecutor(max_workers=1) as pool:
         # Starting the engine (importing Ibis, opening DuckDB) takes most of a second; it
         # overlaps with reading the file, which mostly runs outside the GIL.
-        engine = pool.submit(analytics.duckdb_backend)
+        engine = pool.submit(_start_engine)
         try:
             log = read_events(path, format=file_format, columns=columns, progress=progress)
         finally:
             backend = engine.result()
+    from obeya.core.metrics.engine import analyse_log
+
     try:
-        return analytics.analyse_log(log, workflow, flt, detail=detail, backend=backend)
+        return analyse_log(log, workflow, flt, detail=detail, backend=backend)
     finally:
         backend.disconnect()
+
+
+def _start_engine() -> Any:
+    from obeya.core.metrics.engine import duckdb_backend
+
+    return duckdb_backend()
 
 
 class Workspace:
