@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 
+from obeya.cli.maps import maps_app
 from obeya.cli.render import print_report
 from obeya.core.metrics import FlowFilter
 from obeya.core.workflow import Workflow
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 workflow_app = typer.Typer(help="Workflows: what each state of the data means for flow.")
 app.add_typer(workflow_app, name="workflow")
+app.add_typer(maps_app, name="map")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)

@@ -1,0 +1,161 @@
+"""``obeya map show | compare``: a map file's figures, and variants against a base map.
+
+A sub-app, registered by :mod:`obeya.cli.main`; it keeps its own small error handling so the
+two modules do not import each other.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from obeya.core.maps.calculations import HANDOFF_COST_HOURS, PERIOD_DAYS, MapFigures, calculate
+from obeya.core.maps.compare import compare as compare_maps
+from obeya.core.maps.files import load_map
+from obeya.errors import ObeyaError
+
+maps_app = typer.Typer(
+    help="Value stream maps: figures of a map file, future-state variants compared.",
+    no_args_is_help=True,
+)
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+MapFile = Annotated[Path, typer.Argument(help="Map file, TOML ([[step]] tables) or JSON.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document.")]
+CostOpt = Annotated[
+    float | None,
+    typer.Option("--hourly-cost", help="Money per hour of waste (overrides the map's)."),
+]
+HandoffOpt = Annotated[
+    float, typer.Option("--handoff-cost", help="Hours one handoff costs an item.")
+]
+PeriodOpt = Annotated[float, typer.Option("--period-days", help="Days of the money period.")]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except ObeyaError as error:
+        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+@maps_app.command()
+def show(
+    file: MapFile,
+    as_json: JsonOpt = False,
+    hourly_cost: CostOpt = None,
+    handoff_cost: HandoffOpt = HANDOFF_COST_HOURS,
+    period_days: PeriodOpt = PERIOD_DAYS,
+) -> None:
+    """The map's figures: steps, totals, takt, the constraint and waste."""
+    with _errors():
+        vsm = load_map(file)
+        figures = calculate(
+            vsm, hourly_cost=hourly_cost, handoff_cost_hours=handoff_cost, period_days=period_days
+        )
+    if as_json:
+        _print_json(figures.to_dict())
+    else:
+        _print_figures(figures)
+
+
+@maps_app.command()
+def compare(
+    base: MapFile,
+    variants: Annotated[list[Path], typer.Argument(help="Variant map files.")],
+    as_json: JsonOpt = False,
+    hourly_cost: CostOpt = None,
+    handoff_cost: HandoffOpt = HANDOFF_COST_HOURS,
+    period_days: PeriodOpt = PERIOD_DAYS,
+) -> None:
+    """Every figure of each variant beside the base map's, with delta and % change."""
+    with _errors():
+        base_map = load_map(base)
+        others = [load_map(path) for path in variants]
+        result = compare_maps(
+            base_map,
+            *others,
+            hourly_cost=hourly_cost,
+            handoff_cost_hours=handoff_cost,
+            period_days=period_days,
+        )
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    for variant in result.variants:
+        table = Table(title=f"{result.base.variant} → {variant.variant}")
+        for column in ("figure", "base", "variant", "delta", "change"):
+            table.add_column(column, justify="left" if column == "figure" else "right")
+        for row in variant.figures:
+            change = "–" if row.change_pct is None else f"{row.change_pct:+.1f}%"
+            delta = "–" if row.delta is None else f"{row.delta:+,.2f}"
+            table.add_row(row.figure, _num(row.base, 2), _num(row.value, 2), delta, change)
+        out.print(table)
+        out.print(
+            f"constraint: {result.base.constraint.step if result.base.constraint else '–'}"
+            f" → {variant.constraint or '–'}; biggest waste: "
+            f"{result.base.waste.biggest or '–'} → {variant.biggest_waste or '–'}"
+        )
+
+
+def _print_figures(figures: MapFigures) -> None:
+    out.print(f"[bold]{figures.name}[/bold] ({figures.variant})")
+    steps = Table(title="Steps (hours)")
+    for column in ("step", "PT", "LT", "wait", "%C&A", "inventory wait", "capacity/day", "util."):
+        steps.add_column(column, justify="left" if column == "step" else "right")
+    for s in figures.steps:
+        steps.add_row(
+            s.name,
+            _num(s.process_time_hours, 2),
+            _num(s.lead_time_hours, 2),
+            _num(s.wait_hours, 2),
+            f"{s.complete_accurate:.0%}",
+            _num(s.inventory_wait_hours),
+            _num(s.capacity_per_day, 2),
+            _num(s.utilisation, 2),
+        )
+    out.print(steps)
+
+    totals = Table(title="Totals", show_header=False)
+    totals.add_column("figure")
+    totals.add_column("value", justify="right")
+    ratio = figures.activity_ratio
+    totals.add_row("lead time (h)", _num(figures.lead_time_hours, 2))
+    totals.add_row("process time (h)", _num(figures.process_time_hours, 2))
+    totals.add_row("activity ratio", "–" if ratio is None else f"{ratio:.1%}")
+    totals.add_row("rolled %C&A", f"{figures.rolled_complete_accurate:.1%}")
+    totals.add_row("takt time (h)", _num(figures.takt_time_hours, 2))
+    out.print(totals)
+    if figures.constraint:
+        out.print(f"[bold]Constraint[/bold] {figures.constraint.reason}")
+
+    waste = Table(title=f"Waste per item (money per {figures.waste.period_days:g} days)")
+    for column in ("category", "hours/item", "money/period"):
+        waste.add_column(column, justify="left" if column == "category" else "right")
+    for c in figures.waste.categories:
+        waste.add_row(
+            c.category.replace("_", " "), _num(c.hours_per_item, 2), _num(c.money_per_period, 0)
+        )
+    out.print(waste)
+    if figures.waste.biggest:
+        out.print(f"[bold]Biggest waste[/bold] {figures.waste.biggest.replace('_', ' ')}")

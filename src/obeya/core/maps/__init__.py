@@ -1,0 +1,1 @@
+"""Value stream maps: the current state from data or by hand, the future state as variants."""

@@ -1,0 +1,288 @@
+"""The figures of a value stream map: totals, takt, utilisation, the constraint and waste.
+
+Pure functions of a :class:`ValueStreamMap`; nothing is read or stored. Units follow the
+model: hours, items per day, available hours per day, money in the map's currency. The
+conventions (written up in ``docs/maps.md``):
+
+- A step's **wait** is LT − PT. Inventory waiting before a step adds **inventory ÷ demand**
+  calendar days (24 h each) to the total lead time (Little's law on the queue); without demand
+  it cannot be turned into time and adds nothing.
+- **Capacity** per day is the step's own ``capacity_per_day`` when given, else
+  people × availability × available hours per day ÷ PT. A step with PT 0 and no capacity has
+  no limit (capacity and utilisation ``None``).
+- **Utilisation** = demand ÷ capacity (= demand × PT ÷ the hours the step's people have).
+- The **constraint** is the step with the highest utilisation, which is the step with the
+  lowest capacity, so it is found the same way without demand (then the longest
+  PT ÷ (people × availability)). Ties go to the earlier step.
+- **Waste** per item: waiting Σ (LT − PT); rework Σ PT × (1 ÷ %C&A − 1), the expected extra
+  passes when each pass succeeds with probability %C&A; handoffs Σ handoffs × a cost per
+  handoff (default :data:`HANDOFF_COST_HOURS`); partially done work Σ inventory waits. Money
+  per period = hours per item × demand × period days × hourly cost.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from obeya.core.maps.model import MapError, Step, ValueStreamMap
+
+#: Hours one handoff costs an item (re-reading, questions, context lost), when not given.
+HANDOFF_COST_HOURS = 0.5
+#: Days in the period the money of waste is reported for, when not given.
+PERIOD_DAYS = 30.0
+HOURS_PER_DAY = 24.0
+
+WASTE_CATEGORIES = ("waiting", "rework", "handoffs", "partially_done_work")
+
+
+@dataclass(frozen=True)
+class StepFigures:
+    name: str
+    process_time_hours: float
+    lead_time_hours: float
+    wait_hours: float
+    complete_accurate: float
+    inventory_before: float
+    inventory_wait_hours: float | None
+    capacity_per_day: float | None
+    utilisation: float | None
+    handoffs: float
+    people: float
+    team: str | None
+
+
+@dataclass(frozen=True)
+class Constraint:
+    step: str
+    utilisation: float | None
+    capacity_per_day: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class WasteCategory:
+    category: str
+    hours_per_item: float
+    money_per_period: float | None
+
+
+@dataclass(frozen=True)
+class Waste:
+    categories: tuple[WasteCategory, ...]
+    period_days: float
+    hourly_cost: float | None
+    handoff_cost_hours: float
+
+    @property
+    def total_hours_per_item(self) -> float:
+        return sum(c.hours_per_item for c in self.categories)
+
+    @property
+    def total_money_per_period(self) -> float | None:
+        money = [c.money_per_period for c in self.categories]
+        return None if any(m is None for m in money) else sum(m for m in money if m is not None)
+
+    @property
+    def biggest(self) -> str | None:
+        """The category with the most hours per item; None when there is no waste at all."""
+        top = max(self.categories, key=lambda c: c.hours_per_item, default=None)
+        return top.category if top is not None and top.hours_per_item > 0 else None
+
+    def category(self, name: str) -> WasteCategory:
+        return next(c for c in self.categories if c.category == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "categories": {
+                c.category: {
+                    "hours_per_item": c.hours_per_item,
+                    "money_per_period": c.money_per_period,
+                }
+                for c in self.categories
+            },
+            "total_hours_per_item": self.total_hours_per_item,
+            "total_money_per_period": self.total_money_per_period,
+            "biggest": self.biggest,
+            "period_days": self.period_days,
+            "hourly_cost": self.hourly_cost,
+            "handoff_cost_hours": self.handoff_cost_hours,
+        }
+
+
+@dataclass(frozen=True)
+class MapFigures:
+    name: str
+    variant: str
+    steps: tuple[StepFigures, ...]
+    demand_per_day: float | None
+    available_hours_per_day: float
+    lead_time_hours: float
+    process_time_hours: float
+    activity_ratio: float | None
+    rolled_complete_accurate: float
+    takt_time_hours: float | None
+    constraint: Constraint | None
+    waste: Waste
+
+    def step(self, name: str) -> StepFigures:
+        return next(s for s in self.steps if s.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "variant": self.variant,
+            "steps": [asdict(s) for s in self.steps],
+            "totals": {
+                "lead_time_hours": self.lead_time_hours,
+                "process_time_hours": self.process_time_hours,
+                "activity_ratio": self.activity_ratio,
+                "rolled_complete_accurate": self.rolled_complete_accurate,
+                "takt_time_hours": self.takt_time_hours,
+                "demand_per_day": self.demand_per_day,
+                "available_hours_per_day": self.available_hours_per_day,
+            },
+            "constraint": asdict(self.constraint) if self.constraint else None,
+            "waste": self.waste.to_dict(),
+        }
+
+
+def calculate(
+    vsm: ValueStreamMap,
+    *,
+    hourly_cost: float | None = None,
+    handoff_cost_hours: float = HANDOFF_COST_HOURS,
+    period_days: float = PERIOD_DAYS,
+) -> MapFigures:
+    """Every figure of the map. ``hourly_cost`` overrides the map's own rate."""
+    if handoff_cost_hours < 0 or period_days <= 0:
+        raise MapError(
+            f"handoff cost {handoff_cost_hours} h must be >= 0 and period {period_days} days > 0"
+        )
+    steps = tuple(_step_figures(s, vsm) for s in vsm.steps)
+    total_lt = sum(s.lead_time_hours + (s.inventory_wait_hours or 0.0) for s in steps)
+    total_pt = sum(s.process_time_hours for s in steps)
+    demand = vsm.demand_per_day
+    cost = hourly_cost if hourly_cost is not None else vsm.hourly_cost
+    return MapFigures(
+        name=vsm.name,
+        variant=vsm.variant,
+        steps=steps,
+        demand_per_day=demand,
+        available_hours_per_day=vsm.available_hours_per_day,
+        lead_time_hours=total_lt,
+        process_time_hours=total_pt,
+        activity_ratio=total_pt / total_lt if total_lt > 0 else None,
+        rolled_complete_accurate=math.prod(s.complete_accurate for s in steps),
+        takt_time_hours=vsm.available_hours_per_day / demand if demand else None,
+        constraint=_constraint(vsm, steps),
+        waste=_waste(steps, demand, cost, handoff_cost_hours, period_days),
+    )
+
+
+def _step_figures(step: Step, vsm: ValueStreamMap) -> StepFigures:
+    demand = vsm.demand_per_day
+    capacity = capacity_per_day(step, vsm.available_hours_per_day)
+    return StepFigures(
+        name=step.name,
+        process_time_hours=step.process_time_hours,
+        lead_time_hours=step.lead_time_hours,
+        wait_hours=step.lead_time_hours - step.process_time_hours,
+        complete_accurate=step.complete_accurate,
+        inventory_before=step.inventory_before,
+        inventory_wait_hours=step.inventory_before / demand * HOURS_PER_DAY if demand else None,
+        capacity_per_day=capacity,
+        utilisation=demand / capacity if demand and capacity else None,
+        handoffs=step.handoffs,
+        people=step.people,
+        team=step.team,
+    )
+
+
+def capacity_per_day(step: Step, available_hours_per_day: float) -> float | None:
+    """Items a day the step can finish; None when it has no limit (no PT, no capacity)."""
+    if step.capacity_per_day is not None:
+        return step.capacity_per_day
+    if step.process_time_hours <= 0:
+        return None
+    hours = step.people * step.availability * available_hours_per_day
+    return hours / step.process_time_hours
+
+
+def _constraint(vsm: ValueStreamMap, steps: tuple[StepFigures, ...]) -> Constraint | None:
+    limited = [(s, vsm.step(s.name)) for s in steps if s.capacity_per_day is not None]
+    if not limited:
+        return None
+    # Lowest capacity first; min() keeps the earliest of equal steps.
+    figures, step = min(limited, key=lambda pair: pair[0].capacity_per_day or 0.0)
+    capacity = figures.capacity_per_day or 0.0
+    return Constraint(
+        step=figures.name,
+        utilisation=figures.utilisation,
+        capacity_per_day=capacity,
+        reason=_reason(step, figures, capacity, vsm),
+    )
+
+
+def _reason(step: Step, figures: StepFigures, capacity: float, vsm: ValueStreamMap) -> str:
+    demand = vsm.demand_per_day
+    own = step.capacity_per_day is not None
+    if demand is None:
+        if own:
+            return (
+                f"{step.name}: the lowest capacity, {capacity:.1f}/day as given; "
+                "add demand_per_day to see utilisation"
+            )
+        per_person = step.process_time_hours / (step.people * step.availability)
+        return (
+            f"{step.name}: the most work per available person, {per_person:.2f} h an item "
+            f"(capacity {capacity:.1f}/day); add demand_per_day to see utilisation"
+        )
+    utilisation = figures.utilisation or 0.0
+    if own:
+        return (
+            f"{step.name}: utilisation {utilisation:.2f} — demand {demand:.1f}/day against "
+            f"a capacity of {capacity:.1f}/day"
+        )
+    needed = demand * step.process_time_hours
+    available = step.people * step.availability * vsm.available_hours_per_day
+    return (
+        f"{step.name}: utilisation {utilisation:.2f} — demand {demand:.1f}/day needs "
+        f"{needed:.1f} h of work a day, {available:.1f} h are available"
+    )
+
+
+def _waste(
+    steps: tuple[StepFigures, ...],
+    demand: float | None,
+    hourly_cost: float | None,
+    handoff_cost_hours: float,
+    period_days: float,
+) -> Waste:
+    hours = {
+        "waiting": sum(s.wait_hours for s in steps),
+        "rework": sum(s.process_time_hours * (1 / s.complete_accurate - 1) for s in steps),
+        "handoffs": sum(s.handoffs for s in steps) * handoff_cost_hours,
+        "partially_done_work": sum(s.inventory_wait_hours or 0.0 for s in steps),
+    }
+    money_per_item_hour = (
+        demand * period_days * hourly_cost
+        if demand is not None and hourly_cost is not None
+        else None
+    )
+    return Waste(
+        categories=tuple(
+            WasteCategory(
+                category=name,
+                hours_per_item=hours[name],
+                money_per_period=(
+                    hours[name] * money_per_item_hour if money_per_item_hour is not None else None
+                ),
+            )
+            for name in WASTE_CATEGORIES
+        ),
+        period_days=period_days,
+        hourly_cost=hourly_cost,
+        handoff_cost_hours=handoff_cost_hours,
+    )

@@ -1,0 +1,172 @@
+"""The value stream map as plain data: steps, the links between them, demand and the ends.
+
+Units: times in hours; demand in items per day; available time in hours per day; money in the
+map's currency. A step's lead time (LT) includes the wait before it; its process time (PT) is
+the hands-on work; %C&A (``complete_accurate``) is the share of items that leave the step
+needing no rework, 0..1. Validation is plain and early: a map that breaks a rule raises
+:class:`obeya.errors.MapError` naming the field (``steps[2].complete_accurate``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from obeya.errors import InputError
+
+
+class MapError(InputError):
+    """A value stream map that breaks a rule; the message names the field."""
+
+
+class Link(StrEnum):
+    """How work reaches a step from the one before it."""
+
+    PUSH = "push"
+    FIFO = "fifo"  # a FIFO lane: pull in order, with a cap
+    SUPERMARKET = "supermarket"  # pull from a controlled stock
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    process_time_hours: float
+    lead_time_hours: float
+    complete_accurate: float = 1.0
+    team: str | None = None
+    people: float = 1.0
+    #: Items per day the step can finish; None means people × availability × available time
+    #: ÷ process time.
+    capacity_per_day: float | None = None
+    batch_size: int = 1
+    availability: float = 1.0  # share of the available time the step's people can give it
+    inventory_before: float = 0.0  # items waiting before the step
+    link: Link = Link.PUSH  # how work arrives from the step before
+    handoffs: float = 0.0  # handoffs per item into this step (people, team or group changes)
+    #: Sample sizes when the step was discovered from data (items behind each figure).
+    items: int | None = None
+    states: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InformationFlow:
+    source: str  # a step name, "customer", "supplier" or "control"
+    target: str
+    label: str = ""
+    electronic: bool = True
+
+
+@dataclass(frozen=True)
+class ValueStreamMap:
+    name: str
+    steps: tuple[Step, ...]
+    demand_per_day: float | None = None
+    available_hours_per_day: float = 8.0
+    supplier: str = "Requesters"
+    customer: str = "Customers"
+    teams: tuple[str, ...] = ()  # known teams; empty means any team name is accepted
+    information_flows: tuple[InformationFlow, ...] = ()
+    hourly_cost: float | None = None
+    variant: str = "current"
+    notes: str = ""
+    #: Where the figures came from (a stream, a file), for the reader of a drawing.
+    source: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def step(self, name: str) -> Step:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise MapError(f"map '{self.name}' has no step named {name!r}")
+
+
+def validate(vsm: ValueStreamMap) -> None:
+    """Raise :class:`MapError` naming the first field that breaks a rule."""
+    if not vsm.steps:
+        raise MapError(f"map '{vsm.name}': field 'steps' is empty; a map needs at least one step")
+    seen: set[str] = set()
+    for i, s in enumerate(vsm.steps):
+        where = f"map '{vsm.name}', steps[{i}]"
+        if not s.name.strip():
+            raise MapError(f"{where}.name is empty")
+        if s.name in seen:
+            raise MapError(f"{where}.name {s.name!r} is used by two steps; names must differ")
+        seen.add(s.name)
+        for attr in ("process_time_hours", "lead_time_hours", "inventory_before", "handoffs"):
+            value = getattr(s, attr)
+            if value < 0:
+                raise MapError(f"{where}.{attr} is {value}; it cannot be negative")
+        if s.lead_time_hours < s.process_time_hours:
+            raise MapError(
+                f"{where}.lead_time_hours ({s.lead_time_hours}) is shorter than "
+                f"process_time_hours ({s.process_time_hours}); lead time includes the work"
+            )
+        if not 0 < s.complete_accurate <= 1:
+            raise MapError(
+                f"{where}.complete_accurate is {s.complete_accurate}; give a share in (0, 1]"
+            )
+        if not 0 < s.availability <= 1:
+            raise MapError(f"{where}.availability is {s.availability}; give a share in (0, 1]")
+        if s.people <= 0:
+            raise MapError(f"{where}.people is {s.people}; a step needs someone")
+        if s.batch_size < 1:
+            raise MapError(f"{where}.batch_size is {s.batch_size}; it must be at least 1")
+        if s.capacity_per_day is not None and s.capacity_per_day <= 0:
+            raise MapError(f"{where}.capacity_per_day is {s.capacity_per_day}; it must be > 0")
+        if vsm.teams and s.team is not None and s.team not in vsm.teams:
+            raise MapError(
+                f"{where}.team {s.team!r} is not a team of the map "
+                f"({', '.join(vsm.teams)}); add it to 'teams' or fix the name"
+            )
+    if vsm.demand_per_day is not None and vsm.demand_per_day <= 0:
+        raise MapError(f"map '{vsm.name}': demand_per_day is {vsm.demand_per_day}; it must be > 0")
+    if not 0 < vsm.available_hours_per_day <= 24:
+        raise MapError(
+            f"map '{vsm.name}': available_hours_per_day is {vsm.available_hours_per_day}; "
+            "give hours in (0, 24]"
+        )
+    if vsm.hourly_cost is not None and vsm.hourly_cost < 0:
+        raise MapError(f"map '{vsm.name}': hourly_cost is {vsm.hourly_cost}; it cannot be negative")
+    ends = {*seen, "customer", "supplier", "control"}
+    for i, flow in enumerate(vsm.information_flows):
+        for attr in ("source", "target"):
+            if getattr(flow, attr) not in ends:
+                raise MapError(
+                    f"map '{vsm.name}', information_flows[{i}].{attr} "
+                    f"{getattr(flow, attr)!r} is neither a step nor customer, supplier or control"
+                )
+    _refuse_cycles(vsm)
+
+
+def _refuse_cycles(vsm: ValueStreamMap) -> None:
+    """Information flows may loop back (that is what they are for), but not onto themselves in
+    a closed ring that never reaches the customer or the control: a cycle made only of
+    information flows between steps is refused."""
+    graph: dict[str, set[str]] = {}
+    for flow in vsm.information_flows:
+        if flow.source in {"customer", "supplier", "control"}:
+            continue
+        if flow.target in {"customer", "supplier", "control"}:
+            continue
+        graph.setdefault(flow.source, set()).add(flow.target)
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                ring = [*path[path.index(nxt) :], nxt] if nxt in path else [node, nxt]
+                raise MapError(
+                    f"map '{vsm.name}': information_flows form a cycle "
+                    f"({' -> '.join(ring)}); a flow between steps must not come back to itself"
+                )
+            if state.get(nxt) is None:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if state.get(node) is None:
+            visit(node, [node])
