@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 
+from obeya.cli.common import (
+    AssigneeCol,
+    CreatedCol,
+    FileArg,
+    FormatOpt,
+    ItemCol,
+    StateCol,
+    TeamCol,
+    TimeCol,
+    TitleCol,
+    TypeCol,
+    WorkflowOpt,
+    column_map,
+    err,
+    handle_errors,
+    load_workflow,
+    out,
+    parse_date,
+    print_json,
+    progress_bar,
+)
 from obeya.cli.maps import maps_app
 from obeya.cli.render import print_report
 from obeya.core.metrics import FlowFilter
-from obeya.core.workflow import Workflow
-from obeya.errors import ObeyaError
 from obeya.ingest import ColumnMap, read_events
 from obeya.workspace import Workspace, analyse_file
 
@@ -30,101 +43,6 @@ app = typer.Typer(
 workflow_app = typer.Typer(help="Workflows: what each state of the data means for flow.")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(maps_app, name="map")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
-
-FileArg = Annotated[Path, typer.Argument(help="CSV, XES or Jira JSON file (may be gzipped).")]
-WorkflowOpt = Annotated[
-    Path | None, typer.Option("--workflow", "-w", help="Workflow TOML: states by category.")
-]
-FormatOpt = Annotated[
-    str | None, typer.Option("--format", help="csv, xes or jira (default: from the content).")
-]
-ItemCol = Annotated[str, typer.Option(help="CSV column (XES key) of the item id.")]
-StateCol = Annotated[str, typer.Option(help="CSV column (XES key) of the state.")]
-TimeCol = Annotated[str, typer.Option(help="CSV column (XES key) of the timestamp.")]
-TypeCol = Annotated[str, typer.Option(help="CSV column of the item type.")]
-TeamCol = Annotated[str, typer.Option(help="CSV column of the team.")]
-AssigneeCol = Annotated[str, typer.Option(help="CSV column of the assignee.")]
-TitleCol = Annotated[str, typer.Option(help="CSV column of the title.")]
-CreatedCol = Annotated[str, typer.Option(help="CSV column of the item's creation time.")]
-
-
-def _fail(error: ObeyaError) -> None:
-    err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except ObeyaError as error:
-        _fail(error)
-
-
-@contextmanager
-def _progress(label: str, quiet: bool = False) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar that appears only when the work lasts long enough to need one."""
-    if quiet or not err.is_terminal:
-        yield None
-        return
-    bar = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
-    task = bar.add_task(label, total=None)
-    with bar:
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
-
-
-def _columns(
-    item: str,
-    state: str,
-    timestamp: str,
-    kind: str,
-    team: str,
-    assignee: str,
-    title: str,
-    created: str,
-) -> ColumnMap:
-    return ColumnMap(
-        item_id=item,
-        state=state,
-        timestamp=timestamp,
-        type=kind,
-        team=team,
-        assignee=assignee,
-        title=title,
-        created=created,
-    )
-
-
-def _workflow(path: Path | None) -> Workflow | None:
-    return Workflow.from_toml(path) if path is not None else None
-
-
-def _parse_date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        err.print(f"[red]error:[/red] {option} {value!r} is not a date; use YYYY-MM-DD")
-        raise typer.Exit(2) from None
-
-
-def _print_json(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 
 
 @app.command()
@@ -158,13 +76,13 @@ def metrics(
         raise typer.Exit(2)
     flt = FlowFilter(
         types=tuple(item_type or ()),
-        since=_parse_date(since, "--since"),
-        until=_parse_date(until, "--until"),
+        since=parse_date(since, "--since"),
+        until=parse_date(until, "--until"),
         calendar_days=calendar_days,
     )
-    with _errors():
+    with handle_errors():
         if file is not None:
-            columns = _columns(
+            columns = column_map(
                 item_column,
                 state_column,
                 timestamp_column,
@@ -174,10 +92,10 @@ def metrics(
                 title_column,
                 created_column,
             )
-            with _progress(f"reading {file.name}", as_json) as progress:
+            with progress_bar(f"reading {file.name}", as_json) as progress:
                 report = analyse_file(
                     file,
-                    _workflow(workflow),
+                    load_workflow(workflow),
                     flt,
                     columns=columns,
                     file_format=file_format,
@@ -188,9 +106,9 @@ def metrics(
             assert stream is not None
             with Workspace() as ws:
                 ws.initialise()
-                report = ws.flow(stream, flt, detail=detail, workflow=_workflow(workflow))
+                report = ws.flow(stream, flt, detail=detail, workflow=load_workflow(workflow))
     if as_json:
-        _print_json(report.to_dict(detail=detail))
+        print_json(report.to_dict(detail=detail))
     else:
         print_report(report, out)
 
@@ -211,7 +129,7 @@ def import_(
     created_column: CreatedCol = "created",
 ) -> None:
     """Store a file's history in a value stream. Re-importing the same file changes nothing."""
-    columns = _columns(
+    columns = column_map(
         item_column,
         state_column,
         timestamp_column,
@@ -221,13 +139,13 @@ def import_(
         title_column,
         created_column,
     )
-    with _errors(), Workspace() as ws:
+    with handle_errors(), Workspace() as ws:
         ws.initialise()
-        with _progress(f"importing {file.name}") as progress:
+        with progress_bar(f"importing {file.name}") as progress:
             result = ws.import_file(
                 file,
                 stream,
-                workflow=_workflow(workflow),
+                workflow=load_workflow(workflow),
                 columns=columns,
                 file_format=file_format,
                 progress=progress,
@@ -243,11 +161,11 @@ def streams(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
 ) -> None:
     """List the value streams in the store."""
-    with _errors(), Workspace() as ws:
+    with handle_errors(), Workspace() as ws:
         ws.initialise()
         infos = ws.streams()
     if as_json:
-        _print_json(
+        print_json(
             [
                 {
                     "name": s.name,
@@ -268,7 +186,7 @@ def streams(
 @app.command()
 def init() -> None:
     """Create or upgrade the app store (SQLite in OBEYA_HOME, or OBEYA_DATABASE_URL)."""
-    with _errors(), Workspace() as ws:
+    with handle_errors(), Workspace() as ws:
         ws.initialise()
         out.print(f"store ready: {ws.store.engine.url.render_as_string(hide_password=True)}")
 
@@ -276,9 +194,9 @@ def init() -> None:
 @app.command()
 def sample() -> None:
     """Load the bundled sample value stream (BPI Challenge 2013 incidents) if missing."""
-    with _errors(), Workspace() as ws:
+    with handle_errors(), Workspace() as ws:
         ws.initialise()
-        with _progress("importing the sample") as progress:
+        with progress_bar("importing the sample") as progress:
             result = ws.import_sample(progress)
     if result is None:
         out.print("sample value stream already loaded")
@@ -296,7 +214,7 @@ def serve(
 
     from obeya.api.app import create_app
 
-    with _errors(), Workspace() as ws:
+    with handle_errors(), Workspace() as ws:
         ws.initialise()
     out.print(f"Obeya is running at http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(create_app(), host=host, port=port, log_level="warning")
@@ -317,7 +235,7 @@ def workflow_infer(
     from obeya.core.workflow_infer import proposal_toml
 
     columns = ColumnMap(item_id=item_column, state=state_column, timestamp=timestamp_column)
-    with _errors():
+    with handle_errors():
         log = read_events(file, format=file_format, columns=columns)
         text = proposal_toml(log)
     if output is None:

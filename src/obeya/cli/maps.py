@@ -6,29 +6,23 @@ two modules do not import each other.
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from obeya.cli.common import handle_errors, out, print_json
+from obeya.cli.maps_discover import discover_command
 from obeya.core.maps.calculations import HANDOFF_COST_HOURS, PERIOD_DAYS, MapFigures, calculate
 from obeya.core.maps.compare import compare as compare_maps
 from obeya.core.maps.files import load_map
-from obeya.errors import ObeyaError
 
 maps_app = typer.Typer(
     help="Value stream maps: figures of a map file, future-state variants compared.",
     no_args_is_help=True,
 )
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
+maps_app.command("discover")(discover_command)
 
 MapFile = Annotated[Path, typer.Argument(help="Map file, TOML ([[step]] tables) or JSON.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document.")]
@@ -40,19 +34,6 @@ HandoffOpt = Annotated[
     float, typer.Option("--handoff-cost", help="Hours one handoff costs an item.")
 ]
 PeriodOpt = Annotated[float, typer.Option("--period-days", help="Days of the money period.")]
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except ObeyaError as error:
-        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-
-
-def _print_json(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -68,13 +49,13 @@ def show(
     period_days: PeriodOpt = PERIOD_DAYS,
 ) -> None:
     """The map's figures: steps, totals, takt, the constraint and waste."""
-    with _errors():
+    with handle_errors():
         vsm = load_map(file)
         figures = calculate(
             vsm, hourly_cost=hourly_cost, handoff_cost_hours=handoff_cost, period_days=period_days
         )
     if as_json:
-        _print_json(figures.to_dict())
+        print_json(figures.to_dict())
     else:
         _print_figures(figures)
 
@@ -89,7 +70,7 @@ def compare(
     period_days: PeriodOpt = PERIOD_DAYS,
 ) -> None:
     """Every figure of each variant beside the base map's, with delta and % change."""
-    with _errors():
+    with handle_errors():
         base_map = load_map(base)
         others = [load_map(path) for path in variants]
         result = compare_maps(
@@ -100,7 +81,7 @@ def compare(
             period_days=period_days,
         )
     if as_json:
-        _print_json(result.to_dict())
+        print_json(result.to_dict())
         return
     for variant in result.variants:
         table = Table(title=f"{result.base.variant} → {variant.variant}")

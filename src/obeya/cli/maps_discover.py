@@ -1,0 +1,133 @@
+"""``obeya map discover``: the current-state value stream map measured from history.
+
+The command function is registered on the ``map`` sub-app by whoever assembles it; it takes the
+same column options as ``obeya metrics`` (the aliases come from :mod:`obeya.cli.main`, so the
+two commands cannot drift apart). Import this module after those aliases are defined.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from obeya.cli.common import (
+    AssigneeCol,
+    CreatedCol,
+    FormatOpt,
+    ItemCol,
+    StateCol,
+    TeamCol,
+    TimeCol,
+    TitleCol,
+    TypeCol,
+    WorkflowOpt,
+    column_map,
+    err,
+    handle_errors,
+    load_workflow,
+    out,
+    print_json,
+    progress_bar,
+)
+from obeya.core.events import EventLog
+from obeya.core.maps.discovery import Discovery, discover
+from obeya.core.workflow import Workflow
+from obeya.ingest import read_events
+from obeya.workspace import Workspace
+
+
+def discover_command(
+    file: Annotated[Path | None, typer.Argument(help="File to map (one-shot).")] = None,
+    stream: Annotated[str | None, typer.Option(help="Map a stored value stream.")] = None,
+    workflow: WorkflowOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+    file_format: FormatOpt = None,
+    item_column: ItemCol = "item_id",
+    state_column: StateCol = "state",
+    timestamp_column: TimeCol = "timestamp",
+    type_column: TypeCol = "type",
+    team_column: TeamCol = "team",
+    assignee_column: AssigneeCol = "assignee",
+    title_column: TitleCol = "title",
+    created_column: CreatedCol = "created",
+) -> None:
+    """Discover the current-state map: steps from the workflow's stages, with PT, LT, %C&A,
+    handoffs and inventory measured from the history of a file or a stored value stream."""
+    if (file is None) == (stream is None):
+        err.print("[red]error:[/red] give a FILE or --stream NAME (one of them)")
+        raise typer.Exit(2)
+    with handle_errors():
+        chosen: Workflow | None = load_workflow(workflow)
+        log: EventLog
+        if file is not None:
+            columns = column_map(
+                item_column,
+                state_column,
+                timestamp_column,
+                type_column,
+                team_column,
+                assignee_column,
+                title_column,
+                created_column,
+            )
+            with progress_bar(f"reading {file.name}", as_json) as progress:
+                log = read_events(file, format=file_format, columns=columns, progress=progress)
+        else:
+            assert stream is not None
+            with Workspace() as ws:
+                ws.initialise()
+                if chosen is None:
+                    chosen = ws.stream(stream).workflow
+                log = ws.events(stream)
+        result = discover(log, chosen)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        print_discovery(result, out)
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def print_discovery(result: Discovery, console: Console) -> None:
+    """The steps as a table in flow order, sample sizes beside their figures, then totals."""
+    table = Table(title=f"Current-state map of {result.source}", title_justify="left")
+    table.add_column("Step", no_wrap=True)
+    for heading in ("Items", "PT h", "LT h", "%C&A", "n", "Handoffs", "n", "Waiting"):
+        table.add_column(heading, justify="right", no_wrap=True)
+    for s in result.steps:
+        table.add_row(
+            s.name,
+            str(s.items),
+            _num(s.process_time_hours),
+            _num(s.lead_time_hours),
+            _pct(s.complete_accurate),
+            str(s.complete_accurate_items),
+            _num(s.handoffs, 2),
+            str(s.handoff_items),
+            _num(s.inventory_before),
+        )
+    console.print(table)
+    for s in result.steps:
+        console.print(f"[dim]{s.name}: {', '.join(s.states)}[/dim]")
+    totals = result.totals()
+    console.print(
+        f"Total LT {_num(totals['lead_time_hours'])} h · total PT "
+        f"{_num(totals['process_time_hours'])} h · activity ratio "
+        f"{_pct(totals['activity_ratio'])} · rolled %C&A {_pct(totals['rolled_complete_accurate'])}"
+    )
+    who = result.handoff_column or "no assignee or team column"
+    console.print(
+        f"[dim]PT, LT: medians over items with a completed visit; handoffs counted on {who}; "
+        f"waiting: mean items in the step's waiting states over {result.inventory_days:,.0f} "
+        "days.[/dim]"
+    )

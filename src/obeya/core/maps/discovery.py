@@ -1,0 +1,402 @@
+"""Discover a current-state value stream map from an event log.
+
+The figures are computed set-wise (Ibis expressions on DuckDB in-process by default, or on any
+Ibis backend given), so a log of millions of events never passes through a Python loop. The
+conventions below are the ones ``obeya map discover`` prints; they extend docs/conventions.md.
+
+Steps
+    With a workflow that has ``[stages]``: one step per stage, in the order the stages are
+    written. A step holds the stage's *started, not done* states (active and waiting); done,
+    backlog and unmapped states belong to no step, so a stage made only of them (e.g. a
+    ``Close`` stage of done states) is left out: nothing is worked or waited for in it.
+    Without stages: each active or waiting state the data holds is its own step, in the
+    workflow's flow order. Without a workflow: each state of the data is a step, in order of
+    its mean position within items, and every state counts as active (so PT = LT and there is
+    no inventory). A workflow that puts no state of the data in a step is refused.
+
+Visits
+    Events of an item are ordered by time, then file order (``seq``). A *visit* to a step is a
+    maximal run of consecutive events whose states are in the step; it ends at the item's next
+    event outside the step. A visit still open at the item's last event is not completed and
+    adds nothing to the time figures.
+
+Per step (each figure comes with its sample size)
+    - ``items``: items with at least one completed visit; the sample of PT and LT.
+    - ``process_time_hours`` (PT): median over those items of the item's hours in the step's
+      active states, summed over its completed visits.
+    - ``lead_time_hours`` (LT): median over those items of the item's elapsed hours in the step
+      (all its states, so the wait inside the step is included), summed over completed visits.
+      Each item's LT is at least its PT and both medians are over the same items, so the median
+      LT is never below the median PT; :meth:`Discovery.to_map` still clamps LT to at least PT so
+      a rounding artefact can never make an invalid map.
+    - ``complete_accurate`` (%C&A, 0..1): over the items whose *first* visit to the step was
+      completed (``complete_accurate_items``), the share that never came back to this step or an
+      earlier one after that first visit (coming back is rework).
+    - ``handoffs``: per item entering the step from an earlier event, the average number of
+      entries at which the person changed: the assignee of the first event in the step differs
+      from that of the event just before (both known). The log's ``assignee`` column is used when
+      it holds any value, else its ``team`` column; with neither, ``handoffs`` is null.
+      ``handoff_items``: items with at least one such entry.
+    - ``inventory_before``: the average number of items in the step's *waiting* states, over the
+      period from the log's first to its last event (item-time in those states ÷ the period, the
+      same as averaging the day-by-day count). In a stage-based workflow the queue in front of a
+      step's work is the step's own waiting states (the LT of a map includes the wait before the
+      step). A visit open at the end of the data counts until the last event of the log.
+      ``inventory_days`` (the period, in days) is its sample.
+
+Totals
+    ``lead_time_hours`` = Σ step LT, ``process_time_hours`` = Σ step PT, ``activity_ratio`` =
+    Σ PT ÷ Σ LT, ``rolled_complete_accurate`` = Π step %C&A. Steps without a figure (no
+    completed visit) add nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+
+from obeya.core.events import MICROS_PER_DAY, MICROS_PER_HOUR, EventLog
+from obeya.core.maps.model import Step, ValueStreamMap
+from obeya.core.metrics.analysis import FlowAnalysis
+from obeya.core.metrics.expressions import Table
+from obeya.core.workflow import Category, Workflow
+from obeya.errors import InputError
+
+#: Columns discovery reads: the flow columns and who held the item.
+_COLUMNS = ("item_id", "state", "t", "seq", "team", "assignee")
+#: %C&A handed to a map when every item came back: the map model needs a share above zero.
+_FLOOR_COMPLETE_ACCURATE = 0.001
+
+
+@dataclass(frozen=True)
+class DiscoveredStep:
+    """One step's figures as measured, with their sample sizes (None: no sample)."""
+
+    name: str
+    states: tuple[str, ...]
+    items: int
+    process_time_hours: float | None
+    lead_time_hours: float | None
+    complete_accurate: float | None
+    complete_accurate_items: int
+    handoffs: float | None
+    handoff_items: int
+    inventory_before: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "states": list(self.states),
+            "items": self.items,
+            "process_time_hours": self.process_time_hours,
+            "lead_time_hours": self.lead_time_hours,
+            "complete_accurate": self.complete_accurate,
+            "complete_accurate_items": self.complete_accurate_items,
+            "handoffs": self.handoffs,
+            "handoff_items": self.handoff_items,
+            "inventory_before": self.inventory_before,
+        }
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """The measured current state: steps in flow order and the totals the map reader wants."""
+
+    source: str
+    steps: tuple[DiscoveredStep, ...]
+    #: The column handoffs were counted on ("assignee" or "team"), or None.
+    handoff_column: str | None
+    #: The period ``inventory_before`` is averaged over, in days.
+    inventory_days: float
+
+    def totals(self) -> dict[str, float | None]:
+        lead = sum(s.lead_time_hours for s in self.steps if s.lead_time_hours is not None)
+        process = sum(s.process_time_hours for s in self.steps if s.process_time_hours is not None)
+        rolled = math.prod(
+            s.complete_accurate for s in self.steps if s.complete_accurate is not None
+        )
+        return {
+            "lead_time_hours": lead,
+            "process_time_hours": process,
+            "activity_ratio": process / lead if lead > 0 else None,
+            "rolled_complete_accurate": rolled,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The machine-readable document of ``obeya map discover --json``."""
+        return {
+            "source": self.source,
+            "steps": [s.to_dict() for s in self.steps],
+            "totals": self.totals(),
+            "handoff_column": self.handoff_column,
+            "inventory_days": self.inventory_days,
+        }
+
+    def to_map(self, name: str) -> ValueStreamMap:
+        """A value stream map of the discovered steps, with the model's defaults for what data
+        cannot tell (people, capacity, batch size, availability, demand).
+
+        Figures without a sample become 0 h and 100 % C&A; LT is clamped to at least PT and
+        %C&A to at least 0.1 % (the model refuses 0), so the map always validates.
+        """
+        if not self.steps:
+            raise InputError(f"{self.source}: no step was found in the data to map")
+        steps = []
+        for s in self.steps:
+            pt = s.process_time_hours or 0.0
+            ca = 1.0 if s.complete_accurate is None else s.complete_accurate
+            steps.append(
+                Step(
+                    name=s.name,
+                    process_time_hours=pt,
+                    lead_time_hours=max(s.lead_time_hours or 0.0, pt),
+                    complete_accurate=max(ca, _FLOOR_COMPLETE_ACCURATE),
+                    inventory_before=s.inventory_before or 0.0,
+                    handoffs=s.handoffs or 0.0,
+                    items=s.items,
+                    states=s.states,
+                )
+            )
+        return ValueStreamMap(name=name, steps=tuple(steps), source=self.source)
+
+
+def step_states(
+    workflow: Workflow | None, observed: Sequence[str]
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The steps (name, states) in flow order; see the module docstring.
+
+    ``observed``: the states of the data, in order of mean position within items.
+    """
+    if workflow is None:
+        return [(s, (s,)) for s in observed]
+    categories = workflow.categories()
+    started = {Category.ACTIVE, Category.WAITING}
+
+    def counted(state: str) -> bool:
+        return categories.get(state) in started
+
+    if workflow.stages:
+        steps = [(name, tuple(s for s in states if counted(s))) for name, states in workflow.stages]
+        return [(name, states) for name, states in steps if states]
+    seen = set(observed)
+    return [(s, (s,)) for s in workflow.state_order(observed) if counted(s) and s in seen]
+
+
+def discover(log: EventLog, workflow: Workflow | None = None, *, backend: Any = None) -> Discovery:
+    """Measure the value stream of ``log``, on ``backend`` (a fresh DuckDB by default).
+
+    With another backend (e.g. PostgreSQL) the log is uploaded to a temporary table there.
+    """
+    from obeya.core.metrics.engine import duckdb_backend
+
+    con = backend if backend is not None else duckdb_backend()
+    name = f"obeya_maplog_{uuid.uuid4().hex[:10]}"
+    in_process = con.name == "duckdb"
+    if in_process:
+        con.con.register(name, log.table)
+        events = con.table(name)
+    else:
+        events = con.create_table(name, log.table, temp=True)
+    # FlowAnalysis gives the plumbing (temporary tables, the observed states in flow order).
+    analysis = FlowAnalysis(con, events, workflow, source=log.source)
+    try:
+        return _discover(analysis, events, log, workflow)
+    finally:
+        analysis.close()
+        if in_process:
+            con.con.unregister(name)
+        else:
+            con.drop_table(name, force=True)
+        if backend is None:
+            con.disconnect()
+
+
+def _who_column(log: EventLog) -> str | None:
+    """The column handoffs are counted on: assignee if the log has any, else team."""
+    for column in ("assignee", "team"):
+        if log.table.column(column).null_count < log.table.num_rows:
+            return column
+    return None
+
+
+def _discover(
+    analysis: FlowAnalysis, events: Table, log: EventLog, workflow: Workflow | None
+) -> Discovery:
+    """The figures of every step: two per-event passes materialised, then small aggregates."""
+    observed = analysis.observed_states()
+    if not observed:
+        raise InputError(f"{log.source}: no events to map")
+    if workflow is not None:
+        workflow.check_against(observed)
+    steps = step_states(workflow, observed)
+    if not steps:
+        raise InputError(
+            f"{log.source}: no state of the data is active or waiting in the workflow, "
+            "so there is no step to map"
+        )
+    who = _who_column(log)
+    rows = analysis._rows
+    annotated = analysis._materialise(_annotated(events, workflow, steps, who), "mapevents")
+    visits = analysis._materialise(_visits(annotated), "mapvisits")
+
+    bounds = rows(annotated.aggregate(lo=annotated.t.min(), hi=annotated.t.max()))[0]
+    lo, hi = int(bounds["lo"]), int(bounds["hi"])
+    times = {r["step"]: r for r in rows(_step_times(visits))}
+    quality = {r["step"]: r for r in rows(_first_visits(visits))}
+    handoffs = {r["step"]: r for r in rows(_handoffs(visits))}
+    waiting = {r["step"]: r for r in rows(_waiting(annotated, hi))}
+
+    out = []
+    for index, (step_name, states) in enumerate(steps):
+        t = times.get(index, {})
+        q = quality.get(index, {})
+        h = handoffs.get(index, {})
+        w = waiting.get(index, {})
+        entered = int(h.get("items") or 0)
+        out.append(
+            DiscoveredStep(
+                name=step_name,
+                states=states,
+                items=int(t.get("items") or 0),
+                process_time_hours=_hours(t.get("pt_us")),
+                lead_time_hours=_hours(t.get("lt_us")),
+                complete_accurate=_share(q.get("ok"), q.get("items")),
+                complete_accurate_items=int(q.get("items") or 0),
+                handoffs=(
+                    None if who is None or not entered else float(h.get("handoffs") or 0) / entered
+                ),
+                handoff_items=entered if who is not None else 0,
+                inventory_before=float(w.get("waiting_us") or 0) / (hi - lo) if hi > lo else None,
+            )
+        )
+    return Discovery(
+        source=log.source,
+        steps=tuple(out),
+        handoff_column=who,
+        inventory_days=(hi - lo) / MICROS_PER_DAY,
+    )
+
+
+def _hours(micros: Any) -> float | None:
+    if micros is None or micros != micros:
+        return None
+    return float(micros) / MICROS_PER_HOUR
+
+
+def _share(part: Any, whole: Any) -> float | None:
+    return float(part or 0) / int(whole) if whole else None
+
+
+def _annotated(
+    events: Table,
+    workflow: Workflow | None,
+    steps: Sequence[tuple[str, tuple[str, ...]]],
+    who: str | None,
+) -> Table:
+    """Each event with its step (null outside every step), whether it opens or closes a visit,
+    its visit number within the item, and the lowest step the item is in after it."""
+    # Like metrics' ``relaxed`` (every column nullable for the derived tables), plus the
+    # columns that say who held the item, which the flow metrics leave behind.
+    e = events.select(
+        *[events[c].cast(events[c].type().copy(nullable=True)).name(c) for c in _COLUMNS]
+    )
+    step_of = {state: index for index, (_, states) in enumerate(steps) for state in states}
+    step = e.state.substitute(step_of, else_=ibis.null("int64")).cast("int64")
+    if workflow is None:
+        category = ibis.literal(Category.ACTIVE.value)
+    else:
+        category = e.state.substitute(
+            {s: c.value for s, c in workflow.categories().items()},
+            else_=ibis.literal(Category.UNMAPPED.value),
+        )
+    by_item = {"group_by": e.item_id, "order_by": [e.t, e.seq]}
+    ordered = ibis.window(**by_item)
+    after = ibis.window(**by_item, rows=(1, None))
+    prev_step = step.lag().over(ordered)
+    next_step = step.lead().over(ordered)
+    handoff = ibis.literal(False)
+    if who is not None:
+        holder, prev_holder = e[who], e[who].lag().over(ordered)
+        handoff = holder.notnull() & prev_holder.notnull() & (holder != prev_holder)
+    opens = step.notnull() & (prev_step.isnull() | (prev_step != step))
+    a = e.mutate(
+        step=step,
+        category=category,
+        next_t=e.t.lead().over(ordered),
+        has_prev=e.t.lag().over(ordered).notnull(),
+        opens=opens,
+        closes=step.notnull() & (next_step.isnull() | (next_step != step)),
+        handoff=handoff,
+        later_min=step.min().over(after),
+    )
+    upto = ibis.window(group_by=a.item_id, order_by=[a.t, a.seq], rows=(None, 0))
+    return a.mutate(visit=_count(a.opens).sum().over(upto))
+
+
+def _count(condition: Any) -> Any:
+    """1 where ``condition`` holds, else 0 (PostgreSQL cannot cast a boolean to a number)."""
+    return ibis.ifelse(condition, 1, 0).cast("int64")
+
+
+def _visits(annotated: Table) -> Table:
+    """One row per visit: its step, whether it completed, its elapsed and active time, whether it
+    was entered from an earlier event and by a handoff, and the lowest step after it."""
+    a = annotated.filter(annotated.step.notnull())
+    span = a.next_t - a.t
+    return a.group_by([a.item_id, a.visit]).aggregate(
+        step=a.step.max(),
+        open_events=a.t.count(where=a.next_t.isnull()),
+        elapsed_us=span.sum(),
+        active_us=span.sum(where=a.category == Category.ACTIVE.value).coalesce(0),
+        entered=_count(a.has_prev).max(where=a.opens),
+        handoff=_count(a.handoff).max(where=a.opens),
+        later_min=a.later_min.min(where=a.closes),
+    )
+
+
+def _step_times(visits: Table) -> Table:
+    """Per step: items with a completed visit and the medians of their summed PT and LT (µs)."""
+    done = visits.filter(visits.open_events == 0)
+    per_item = done.group_by([done.item_id, done.step]).aggregate(
+        pt=done.active_us.sum(), lt=done.elapsed_us.sum()
+    )
+    return per_item.group_by(per_item.step).aggregate(
+        items=per_item.item_id.count(),
+        pt_us=per_item.pt.quantile(0.5),
+        lt_us=per_item.lt.quantile(0.5),
+    )
+
+
+def _first_visits(visits: Table) -> Table:
+    """Per step: items whose first visit completed, and how many never came back (%C&A)."""
+    w = ibis.window(group_by=[visits.item_id, visits.step], order_by=visits.visit)
+    first = visits.mutate(nth=ibis.row_number().over(w))
+    first = first.filter((first.nth == 0) & (first.open_events == 0))
+    no_rework = first.later_min.isnull() | (first.later_min > first.step)
+    return first.group_by(first.step).aggregate(
+        items=first.item_id.count(), ok=first.item_id.count(where=no_rework)
+    )
+
+
+def _handoffs(visits: Table) -> Table:
+    """Per step: items entering it from an earlier event, and the handoffs at those entries."""
+    entries = visits.filter(visits.entered == 1)
+    return entries.group_by(entries.step).aggregate(
+        items=entries.item_id.nunique(), handoffs=entries.handoff.sum()
+    )
+
+
+def _waiting(annotated: Table, last_t: int) -> Table:
+    """Per step: item-microseconds in its waiting states (open visits run to the log's end)."""
+    a = annotated.filter(annotated.step.notnull() & (annotated.category == Category.WAITING.value))
+    return a.group_by(a.step).aggregate(
+        waiting_us=(a.next_t.coalesce(ibis.literal(last_t)) - a.t).sum()
+    )
+
+
+__all__ = ["DiscoveredStep", "Discovery", "discover", "step_states"]
