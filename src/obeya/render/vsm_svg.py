@@ -1,0 +1,771 @@
+"""A value stream map drawn as a self-contained SVG in standard VSM notation.
+
+What is drawn, top to bottom:
+
+- the title; the **supplier** (left) and **customer** (right) as factory outlines, the customer
+  with the demand and the takt time; **production control** between them, with the map's
+  information flows as arrows (electronic: a zig-zag "lightning" arrow; manual: straight);
+- one **process box** per step (name, team, people) with its **data box** under it (PT, LT,
+  %C&A, utilisation); before each step its **inventory triangle** (when items wait there) and
+  the link it is fed by: a striped **push arrow**, a **FIFO lane** or a **supermarket** with a
+  **pull circle**;
+- **kaizen bursts** on the constraint (above its box) and on the step of the biggest waste
+  (under its data box);
+- the **timeline ladder**: upper segments are each step's wait (LT − PT plus the inventory
+  wait), lower segments its PT; the totals (lead time, process time, activity ratio, rolled
+  %C&A) sit at its right.
+
+Up to :data:`MAX_PER_ROW` steps go in one row; more wrap into rows of equal length, joined
+by numbered connector circles, and boxes and fonts shrink a little as rows get longer. Text
+never leaves its box: a long name is cut with an ellipsis and the full text is in a
+``<title>`` tooltip. All user text is XML-escaped; the output is deterministic (the same map
+gives the same bytes), so it can be snapshot-tested.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from obeya.core.maps.calculations import MapFigures, StepFigures, calculate
+from obeya.core.maps.model import InformationFlow, Link, ValueStreamMap
+from obeya.render import theme
+
+#: Most steps in one row of the drawing; longer maps wrap into rows of equal length.
+MAX_PER_ROW = 9
+
+_ENDS = ("customer", "supplier", "control")
+_WHITE = "#ffffff"
+_LINE = theme.INK
+_BOX_TINT = "#eff6ff"  # the process box header: a wash of the "active" blue
+_WAIT_DARK, _WAIT_LIGHT = theme.CATEGORY_SHADES["waiting"]
+_PT_COLOUR = theme.PRIMARY
+_BURST_FILL = "#fef08a"
+_BURST_STROKE = theme.PERCENTILE_COLOURS[2]  # red
+_WASTE_NAMES = {
+    "waiting": "waiting",
+    "rework": "rework",
+    "handoffs": "handoffs",
+    "partially_done_work": "partially done work",
+}
+
+# Fixed geometry (px at scale 1).
+_MARGIN = 20.0
+_LEFT = 120.0  # the supplier's column
+_RIGHT = 190.0  # the customer's column and the totals
+_TOP = 200.0  # title and the top band, above the first row of boxes
+_BOX_H = 84.0
+_LANE = 66.0  # above each row: information flows and the constraint burst
+_CHAR = 0.6  # average glyph width as a share of the font size (sans-serif, generous)
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting
+
+
+def _num(value: float) -> str:
+    """A coordinate or count: one decimal at most, no ``.0``, no ``-0``."""
+    text = f"{value:.1f}"
+    if text.endswith(".0"):
+        text = text[:-2]
+    return "0" if text == "-0" else text
+
+
+def format_hours(hours: float) -> str:
+    """A duration with its unit: hours below a day (``0.5 h``, ``8 h``), else calendar days
+    of 24 h (``1.7 d``, ``12 d``)."""
+    value, unit = (hours, "h") if hours < 24 else (hours / 24, "d")
+    if value == 0:
+        text = "0"
+    elif value < 1:
+        text = f"{value:.2g}"
+    elif value < 100:
+        text = f"{value:.1f}".removesuffix(".0")
+    else:
+        text = f"{value:.0f}"
+    return f"{text} {unit}"
+
+
+def format_share(share: float | None) -> str:
+    """A share as a percentage (``24 %``, ``6.7 %``); ``–`` when unknown."""
+    if share is None:
+        return "–"
+    pct = share * 100
+    return f"{pct:.1f} %" if abs(pct) < 10 and round(pct, 1) != round(pct) else f"{pct:.0f} %"
+
+
+def _count(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _text_width(text: str, size: float) -> float:
+    return len(text) * size * _CHAR
+
+
+def _fit(text: str, width: float, size: float) -> tuple[str, bool]:
+    """``text`` cut to ``width`` px at ``size`` with an ellipsis; whether it was cut."""
+    room = max(1, int(width / (size * _CHAR)))
+    if len(text) <= room:
+        return text, False
+    return text[: max(1, room - 1)].rstrip() + "…", True
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    rows: int
+    per_row: int
+    box_w: float
+    gap: float
+    scale: float  # font scale
+    width: float
+    height: float
+    data_h: float
+    row_h: float
+
+    def column(self, index: int) -> tuple[float, float]:
+        """The (left of the gap, top of the box) of step ``index``."""
+        row, col = divmod(index, self.per_row)
+        x = _MARGIN + _LEFT + col * (self.gap + self.box_w)
+        return x, _TOP + _LANE + row * self.row_h
+
+    @property
+    def rows_right(self) -> float:
+        return _MARGIN + _LEFT + self.per_row * (self.gap + self.box_w)
+
+
+def _geometry(n: int) -> _Geometry:
+    rows = math.ceil(n / MAX_PER_ROW)
+    per_row = math.ceil(n / rows)
+    crowd = max(0, per_row - 6)
+    box_w = 140.0 - 7 * crowd
+    gap = 84.0 - 4 * crowd
+    scale = box_w / 140.0
+    data_h = 4 * 16 * scale + 12
+    # box, data box, the waste burst lane, the ladder with its labels, then the next lane
+    row_h = _BOX_H + data_h + 70 + 70 + _LANE
+    width = _MARGIN + _LEFT + per_row * (gap + box_w) + 24 + _RIGHT + _MARGIN
+    height = _TOP + rows * row_h + _MARGIN
+    return _Geometry(rows, per_row, box_w, gap, scale, width, height, data_h, row_h)
+
+
+# ---------------------------------------------------------------------------------------------
+# The drawing
+
+
+class _Svg:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def add(self, part: str) -> None:
+        self.parts.append(part)
+
+    def text(
+        self,
+        x: float,
+        y: float,
+        content: str,
+        *,
+        size: float,
+        anchor: str = "middle",
+        weight: str | None = None,
+        colour: str = theme.INK,
+        cls: str | None = None,
+        halo: bool = False,
+        tooltip: str | None = None,
+    ) -> None:
+        attrs = [f'x="{_num(x)}"', f'y="{_num(y)}"', f'font-size="{_num(size)}"']
+        if anchor != "start":
+            attrs.append(f'text-anchor="{anchor}"')
+        if weight:
+            attrs.append(f'font-weight="{weight}"')
+        if colour != theme.INK:
+            attrs.append(f'fill="{colour}"')
+        if cls:
+            attrs.append(f'class="{cls}"')
+        if halo:
+            attrs.append(f'stroke="{_WHITE}" stroke-width="3" paint-order="stroke"')
+        inner = _esc(content)
+        if tooltip is not None:
+            inner = f"<title>{_esc(tooltip)}</title>{inner}"
+        self.add(f"<text {' '.join(attrs)}>{inner}</text>")
+
+    def fitted(
+        self,
+        x: float,
+        y: float,
+        content: str,
+        width: float,
+        *,
+        size: float,
+        anchor: str = "middle",
+        weight: str | None = None,
+        colour: str = theme.INK,
+        cls: str | None = None,
+        halo: bool = False,
+    ) -> None:
+        """Text cut to ``width``; when cut, the full text is the tooltip."""
+        shown, cut = _fit(content, width, size)
+        self.text(
+            x,
+            y,
+            shown,
+            size=size,
+            anchor=anchor,
+            weight=weight,
+            colour=colour,
+            cls=cls,
+            halo=halo,
+            tooltip=content if cut else None,
+        )
+
+    def line(self, x1: float, y1: float, x2: float, y2: float, *, extra: str = "") -> None:
+        self.add(
+            f'<line x1="{_num(x1)}" y1="{_num(y1)}" x2="{_num(x2)}" y2="{_num(y2)}" '
+            f'stroke="{_LINE}" stroke-width="1.5"{extra}/>'
+        )
+
+    def path(self, points: Sequence[tuple[float, float]], *, extra: str = "") -> None:
+        d = " ".join(
+            f"{'M' if i == 0 else 'L'}{_num(x)},{_num(y)}" for i, (x, y) in enumerate(points)
+        )
+        self.add(f'<path d="{d}" fill="none" stroke="{_LINE}" stroke-width="1.5"{extra}/>')
+
+
+_ARROW = ' marker-end="url(#vsm-arrow)"'
+
+
+def _defs() -> str:
+    return (
+        "<defs>"
+        '<marker id="vsm-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+        f'fill="{_LINE}"/></marker>'
+        '<pattern id="vsm-push" width="8" height="8" patternUnits="userSpaceOnUse" '
+        f'patternTransform="rotate(45)"><rect width="8" height="8" fill="{_WHITE}"/>'
+        f'<rect width="4" height="8" fill="{_LINE}"/></pattern>'
+        "</defs>"
+    )
+
+
+def _factory(svg: _Svg, x: float, y: float, w: float, h: float, cls: str) -> None:
+    """A factory outline (saw-tooth roof and a chimney) in the box x, y, w, h."""
+    roof = y + h * 0.35
+    tooth = w / 3
+    pts = [(x, y + h), (x, roof)]
+    for i in range(3):
+        pts += [(x + tooth * i + tooth, roof - h * 0.3), (x + tooth * i + tooth, roof)]
+    pts[-1] = (x + w, roof - h * 0.3)
+    pts += [(x + w, y + h)]
+    d = " ".join(f"{_num(px)},{_num(py)}" for px, py in pts)
+    svg.add(
+        f'<polygon class="{cls}" points="{d}" fill="{_WHITE}" stroke="{_LINE}" '
+        'stroke-width="1.5" stroke-linejoin="round"/>'
+    )
+    # the chimney on the first tooth
+    cx = x + tooth * 0.35
+    svg.add(
+        f'<rect x="{_num(cx)}" y="{_num(y)}" width="{_num(tooth * 0.22)}" '
+        f'height="{_num(roof - y - h * 0.1)}" fill="{_WHITE}" stroke="{_LINE}" stroke-width="1.5"/>'
+    )
+
+
+def _person(svg: _Svg, x: float, y: float, s: float) -> None:
+    """A small operator icon with its head at x, y."""
+    svg.add(
+        f'<circle cx="{_num(x)}" cy="{_num(y)}" r="{_num(3.5 * s)}" fill="{theme.MUTED}"/>'
+        f'<path d="M{_num(x - 6 * s)},{_num(y + 12 * s)} Q{_num(x)},{_num(y + 1 * s)} '
+        f'{_num(x + 6 * s)},{_num(y + 12 * s)} Z" fill="{theme.MUTED}"/>'
+    )
+
+
+def _burst(
+    svg: _Svg, cx: float, cy: float, lines: Sequence[str], size: float, kind: str, step: str
+) -> None:
+    """A kaizen burst: a jagged star around ``lines`` of text."""
+    text_w = max(_text_width(t, size) for t in lines)
+    rx = text_w / 2 + 22
+    ry = len(lines) * size * 1.15 / 2 + 12
+    spikes = 14
+    pts = []
+    for i in range(spikes * 2):
+        angle = math.pi * i / spikes - math.pi / 2
+        r = 1.0 if i % 2 == 0 else 0.78 + 0.06 * ((i // 2) % 2)
+        pts.append(f"{_num(cx + rx * r * math.cos(angle))},{_num(cy + ry * r * math.sin(angle))}")
+    svg.add(
+        f'<polygon class="kaizen" data-kind="{kind}" data-step="{_esc(step)}" '
+        f'points="{" ".join(pts)}" fill="{_BURST_FILL}" stroke="{_BURST_STROKE}" '
+        'stroke-width="1.5" stroke-linejoin="round"/>'
+    )
+    top = cy - (len(lines) - 1) * size * 1.15 / 2 + size * 0.35
+    for i, line in enumerate(lines):
+        svg.text(cx, top + i * size * 1.15, line, size=size, weight="600" if i == 0 else None)
+
+
+def _push(svg: _Svg, x1: float, x2: float, y: float) -> None:
+    """The striped push arrow from x1 to x2 at height y."""
+    head = 11.0
+    svg.add(
+        f'<g class="link-push"><rect x="{_num(x1)}" y="{_num(y - 4)}" '
+        f'width="{_num(max(1.0, x2 - x1 - head))}" height="8" fill="url(#vsm-push)" '
+        f'stroke="{_LINE}" stroke-width="1"/>'
+        f'<polygon points="{_num(x2 - head)},{_num(y - 9)} {_num(x2)},{_num(y)} '
+        f'{_num(x2 - head)},{_num(y + 9)}" fill="{_LINE}"/></g>'
+    )
+
+
+def _fifo(svg: _Svg, x1: float, x2: float, y: float, size: float) -> None:
+    """A FIFO lane: two rails with FIFO between them, and the arrow on through."""
+    mid = (x1 + x2) / 2
+    half = min(26.0, (x2 - x1) / 2 - 8)
+    svg.add('<g class="link-fifo">')
+    svg.line(x1, y, mid - half, y)
+    svg.line(mid + half, y, x2, y, extra=_ARROW)
+    svg.line(mid - half, y - 9, mid + half, y - 9)
+    svg.line(mid - half, y + 9, mid + half, y + 9)
+    svg.text(mid, y + size * 0.35, "FIFO", size=size, weight="600")
+    svg.add("</g>")
+
+
+def _supermarket(svg: _Svg, x1: float, x2: float, y: float) -> None:
+    """A supermarket (shelves open towards the supplying step) and a pull circle."""
+    w, h = 16.0, 26.0
+    sx = x1 + 12
+    shelves = [y - h / 2, y, y + h / 2]
+    parts = [f"M{_num(sx)},{_num(shelves[0])} L{_num(sx + w)},{_num(shelves[0])}"]
+    parts.append(f"L{_num(sx + w)},{_num(shelves[2])} L{_num(sx)},{_num(shelves[2])}")
+    parts.append(f"M{_num(sx)},{_num(shelves[1])} L{_num(sx + w)},{_num(shelves[1])}")
+    svg.add('<g class="link-supermarket">')
+    svg.line(x1, y, sx, y)
+    svg.add(f'<path d="{" ".join(parts)}" fill="none" stroke="{_LINE}" stroke-width="2"/>')
+    # the pull circle: a circle with a three-quarter arrow inside
+    r = 8.0
+    cx = sx + w + 6 + r
+    svg.add(
+        f'<circle class="pull" cx="{_num(cx)}" cy="{_num(y)}" r="{_num(r)}" fill="{_WHITE}" '
+        f'stroke="{_LINE}" stroke-width="1.5"/>'
+        f'<path d="M{_num(cx + 4.5)},{_num(y)} A4.5,4.5 0 1 1 {_num(cx)},{_num(y - 4.5)}" '
+        f'fill="none" stroke="{_LINE}" stroke-width="1.2" marker-end="url(#vsm-arrow)"/>'
+    )
+    svg.line(cx + r, y, x2, y, extra=_ARROW)
+    svg.add("</g>")
+
+
+def _inventory(svg: _Svg, cx: float, top: float, count: float, s: float) -> None:
+    """The inventory triangle with an I in it and the count under it."""
+    h = 30 * s
+    w = 34 * s
+    svg.add(
+        f'<polygon class="inventory" points="{_num(cx)},{_num(top)} {_num(cx + w / 2)},'
+        f'{_num(top + h)} {_num(cx - w / 2)},{_num(top + h)}" fill="{_WAIT_LIGHT}" '
+        f'stroke="{_WAIT_DARK}" stroke-width="1.5" stroke-linejoin="round"/>'
+    )
+    svg.text(cx, top + h - 5 * s, "I", size=12 * s, weight="700", colour=_WAIT_DARK)
+    svg.text(cx, top + h + 14 * s, _count(count), size=11 * s, cls="inventory-count")
+
+
+Point = tuple[float, float]
+
+
+def _along(a: Point, b: Point, t: float) -> Point:
+    return a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
+
+
+def _zigzag(a: Point, b: Point, at: float = 0.5) -> list[Point]:
+    """The electronic "lightning" path from a to b, its kink ``at`` of the way along."""
+    (x1, y1), (x2, y2) = a, b
+    length = math.hypot(x2 - x1, y2 - y1) or 1.0
+    dx, dy = (x2 - x1) / length, (y2 - y1) / length
+    nx, ny = -dy, dx
+    mx, my = _along(a, b, at)
+    k = min(7.0, length / 6)
+    return [
+        a,
+        (mx - dx * k + nx * k, my - dy * k + ny * k),
+        (mx + dx * k - nx * k, my + dy * k - ny * k),
+        b,
+    ]
+
+
+def _label_at(a: Point, b: Point) -> tuple[float, float, str]:
+    """Where a flow's label goes on the segment a-b, clear of the line and of its kink: above
+    a flat line, else beside a steep one on the side the line leaves from, and its anchor."""
+    upper, lower = (a, b) if a[1] <= b[1] else (b, a)
+    if abs(b[0] - a[0]) > 6 * abs(b[1] - a[1]):
+        x, y = _along(a, b, 0.25)
+        return x, y - 7, "middle"
+    x, y = _along(upper, lower, 0.62)
+    if upper[0] >= x:
+        return x - 6, y - 3, "end"
+    return x + 6, y - 3, "start"
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def render_svg(
+    vsm: ValueStreamMap, figures: MapFigures | None = None, *, title: str | None = None
+) -> str:
+    """The map as an SVG document (a string), in standard value stream mapping notation.
+
+    ``figures`` are :func:`obeya.core.maps.calculations.calculate` of the map, worked out here
+    when not given; ``title`` defaults to the map's name."""
+    figs = figures if figures is not None else calculate(vsm)
+    g = _geometry(len(vsm.steps))
+    s = g.scale
+    svg = _Svg()
+    heading = title if title is not None else vsm.name
+    svg.add(
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(g.width)}" '
+        f'height="{_num(g.height)}" viewBox="0 0 {_num(g.width)} {_num(g.height)}" '
+        f'font-family="{_esc(theme.FONT)}" fill="{theme.INK}" role="img">'
+    )
+    svg.add(f"<title>{_esc(f'{heading} — value stream map ({vsm.variant})')}</title>")
+    svg.add(_defs())
+    svg.add(f'<rect width="100%" height="100%" fill="{_WHITE}"/>')
+
+    # Title and subtitle.
+    full = g.width - 2 * _MARGIN
+    svg.fitted(_MARGIN, 30, heading, full, size=18, anchor="start", weight="600", cls="title")
+    sub = [f"{vsm.variant} state", f"{len(vsm.steps)} steps"]
+    if vsm.source:
+        sub.append(f"from {vsm.source}")
+    svg.fitted(_MARGIN, 50, " · ".join(sub), full, size=12, anchor="start", colour=theme.MUTED)
+
+    # Top band: supplier, production control, customer.
+    band = 66.0
+    sup_x = _MARGIN + 10
+    svg.add('<g class="supplier">')
+    _factory(svg, sup_x, band, 90, 46, "factory")
+    svg.fitted(sup_x + 45, band + 62, vsm.supplier, _LEFT - 6, size=12, weight="600")
+    svg.text(sup_x + 45, band + 77, "supplier", size=10.5, colour=theme.MUTED)
+    svg.add("</g>")
+    cus_cx = g.width - _MARGIN - _RIGHT / 2
+    svg.add('<g class="customer">')
+    _factory(svg, cus_cx - 45, band, 90, 46, "factory")
+    svg.fitted(cus_cx, band + 62, vsm.customer, _RIGHT - 10, size=12, weight="600")
+    demand = (
+        f"demand {_count(figs.demand_per_day)}/day"
+        if figs.demand_per_day is not None
+        else "demand not given"
+    )
+    svg.text(cus_cx, band + 78, demand, size=11, cls="demand")
+    if figs.takt_time_hours is not None:
+        svg.text(
+            cus_cx, band + 93, f"takt {format_hours(figs.takt_time_hours)}", size=11, cls="takt"
+        )
+    svg.add("</g>")
+    ctrl_w, ctrl_h = 190.0, 48.0
+    ctrl_cx = (_MARGIN + _LEFT + g.rows_right) / 2
+    ctrl_x, ctrl_y = ctrl_cx - ctrl_w / 2, band + 4
+    svg.add(
+        f'<g class="control"><rect x="{_num(ctrl_x)}" y="{_num(ctrl_y)}" width="{_num(ctrl_w)}" '
+        f'height="{_num(ctrl_h)}" fill="{_WHITE}" stroke="{_LINE}" stroke-width="1.5"/>'
+    )
+    svg.text(ctrl_cx, ctrl_y + ctrl_h / 2 + 4.5, "Production control", size=13, weight="600")
+    svg.add("</g>")
+
+    # Material flow: supplier down to the first row, the last step across and up to the customer.
+    arrow_dy = 22.0
+    first_x, first_y = g.column(0)
+    sup_line_x = sup_x + 45
+    svg.path(
+        [(sup_line_x, band + 84), (sup_line_x, first_y + arrow_dy), (first_x, first_y + arrow_dy)]
+    )
+    last_x, last_y = g.column(len(vsm.steps) - 1)
+    svg.path(
+        [
+            (last_x + g.gap + g.box_w, last_y + arrow_dy),
+            (cus_cx, last_y + arrow_dy),
+            (cus_cx, band + 100),
+        ],
+        extra=_ARROW,
+    )
+
+    boxes: dict[str, tuple[float, float]] = {}
+    constraint = figs.constraint.step if figs.constraint else None
+    waste_step, waste_lines = _biggest_waste(figs)
+    for i, (step, sf) in enumerate(zip(vsm.steps, figs.steps, strict=True)):
+        col_x, box_y = g.column(i)
+        box_x = col_x + g.gap
+        boxes[step.name] = (box_x, box_y)
+        row_start = i % g.per_row == 0
+        row_end = (i + 1) % g.per_row == 0 and i + 1 < len(vsm.steps)
+        link_y = box_y + arrow_dy
+        in_x = col_x
+        if row_start and i > 0:
+            _connector(svg, col_x + 4, link_y, i // g.per_row, s)
+            in_x = col_x + 4 + 10
+        if step.link is Link.FIFO:
+            _fifo(svg, in_x, box_x, link_y, 10.5 * s)
+        elif step.link is Link.SUPERMARKET:
+            _supermarket(svg, in_x, box_x, link_y)
+        else:
+            _push(svg, in_x + 6, box_x - 2, link_y)
+        if sf.inventory_before > 0:
+            _inventory(svg, col_x + g.gap / 2, box_y + 40, sf.inventory_before, s)
+        _process(svg, step.name, sf, box_x, box_y, g, constraint == step.name)
+        if row_end:
+            right = box_x + g.box_w
+            svg.line(right, link_y, right + 10, link_y)
+            _connector(svg, right + 10 + 10, link_y, i // g.per_row + 1, s)
+        _ladder(svg, sf, col_x, box_x, box_y, g)
+        if constraint == step.name and figs.constraint is not None:
+            u = figs.constraint.utilisation
+            lines = [
+                "constraint:",
+                f"utilisation {format_share(u)}" if u is not None else "lowest capacity",
+            ]
+            size = 10.5 * s
+            ry = len(lines) * size * 1.15 / 2 + 12
+            _burst(svg, box_x + g.box_w / 2, box_y - ry - 2, lines, size, "constraint", step.name)
+        if waste_step == step.name:
+            size = 10.5 * s
+            ry = len(waste_lines) * size * 1.15 / 2 + 12
+            cy = box_y + _BOX_H + g.data_h + 8 + ry
+            _burst(svg, box_x + g.box_w / 2, cy, waste_lines, size, "waste", step.name)
+
+    _flows(
+        svg, vsm.information_flows, boxes, g, (ctrl_x, ctrl_y, ctrl_w, ctrl_h), sup_x, cus_cx, band
+    )
+    _totals(svg, figs, g, len(vsm.steps))
+    svg.add("</svg>")
+    return "\n".join(svg.parts) + "\n"
+
+
+def _connector(svg: _Svg, x: float, y: float, number: int, s: float) -> None:
+    """An off-row connector: a small numbered circle where a row ends and the next begins."""
+    svg.add(
+        f'<circle class="connector" cx="{_num(x + 10)}" cy="{_num(y)}" r="10" fill="{_WHITE}" '
+        f'stroke="{_LINE}" stroke-width="1.5"/>'
+    )
+    svg.text(x + 10, y + 4, str(number), size=11 * s, weight="600")
+
+
+def _process(
+    svg: _Svg, name: str, sf: StepFigures, x: float, y: float, g: _Geometry, constraint: bool
+) -> None:
+    s = g.scale
+    w = g.box_w
+    pad = 8 * s
+    svg.add(f'<g class="process" data-step="{_esc(name)}">')
+    stroke = _BURST_STROKE if constraint else _LINE
+    svg.add(
+        f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(w)}" height="{_num(_BOX_H)}" '
+        f'fill="{_WHITE}" stroke="{stroke}" stroke-width="{2 if constraint else 1.5}"/>'
+        f'<rect x="{_num(x + 0.75)}" y="{_num(y + 0.75)}" width="{_num(w - 1.5)}" height="27" '
+        f'fill="{_BOX_TINT}"/>'
+        f'<line x1="{_num(x)}" y1="{_num(y + 28)}" x2="{_num(x + w)}" y2="{_num(y + 28)}" '
+        f'stroke="{stroke}" stroke-width="1"/>'
+    )
+    svg.fitted(x + w / 2, y + 19, name, w - 2 * pad, size=13 * s, weight="600", cls="step-name")
+    if sf.team:
+        svg.fitted(x + w / 2, y + 46, sf.team, w - 2 * pad, size=11 * s, colour=theme.MUTED)
+    _person(svg, x + w / 2 - 10 * s, y + 60, s)
+    svg.text(
+        x + w / 2 + 4 * s, y + 72, _count(sf.people), size=11.5 * s, anchor="start", cls="people"
+    )
+    # the data box under the process box
+    top = y + _BOX_H
+    svg.add(
+        f'<rect class="data-box" x="{_num(x)}" y="{_num(top)}" width="{_num(w)}" '
+        f'height="{_num(g.data_h)}" fill="{_WHITE}" stroke="{_LINE}" stroke-width="1"/>'
+    )
+    rows = [
+        ("PT", format_hours(sf.process_time_hours)),
+        ("LT", format_hours(sf.lead_time_hours)),
+        ("%C&A", format_share(sf.complete_accurate)),
+        ("Util", format_share(sf.utilisation)),
+    ]
+    lh = 16 * s
+    for k, (label, value) in enumerate(rows):
+        ty = top + 6 + lh * (k + 1) - 4 * s
+        svg.text(x + pad, ty, label, size=11 * s, anchor="start", colour=theme.MUTED)
+        svg.text(x + w - pad, ty, value, size=11 * s, anchor="end", cls=f"data-{k}")
+    svg.add("</g>")
+
+
+def _ladder(
+    svg: _Svg, sf: StepFigures, col_x: float, box_x: float, box_y: float, g: _Geometry
+) -> None:
+    """This step's rungs of the timeline: the wait over the gap, the PT under the box."""
+    s = g.scale
+    up = box_y + _BOX_H + g.data_h + 70 + 24
+    down = up + 26
+    wait = sf.wait_hours + (sf.inventory_wait_hours or 0.0)
+    right = box_x + g.box_w
+    svg.add('<g class="timeline">')
+    svg.path([(col_x, down), (col_x, up), (box_x, up), (box_x, down), (right, down)])
+    svg.add(
+        f'<line x1="{_num(col_x)}" y1="{_num(up)}" x2="{_num(box_x)}" y2="{_num(up)}" '
+        f'stroke="{_WAIT_DARK}" stroke-width="4"/>'
+        f'<line x1="{_num(box_x)}" y1="{_num(down)}" x2="{_num(right)}" y2="{_num(down)}" '
+        f'stroke="{_PT_COLOUR}" stroke-width="4"/>'
+    )
+    svg.text((col_x + box_x) / 2, up - 7, format_hours(wait), size=11 * s, cls="wait")
+    svg.text(
+        (box_x + right) / 2,
+        down + 16 * s,
+        format_hours(sf.process_time_hours),
+        size=11 * s,
+        cls="pt",
+    )
+    svg.add("</g>")
+
+
+def _totals(svg: _Svg, figs: MapFigures, g: _Geometry, n: int) -> None:
+    last_x, last_y = g.column(n - 1)
+    del last_x
+    x = g.width - _MARGIN - _RIGHT
+    up = last_y + _BOX_H + g.data_h + 70 + 24
+    top = up - 34
+    rows = [
+        ("Lead time", format_hours(figs.lead_time_hours), "lead_time"),
+        ("Process time", format_hours(figs.process_time_hours), "process_time"),
+        ("Activity ratio", format_share(figs.activity_ratio), "activity_ratio"),
+        ("Rolled %C&A", format_share(figs.rolled_complete_accurate), "rolled_complete_accurate"),
+    ]
+    h = 16.0 * len(rows) + 14
+    svg.add(
+        f'<g class="totals"><rect x="{_num(x)}" y="{_num(top)}" width="{_num(_RIGHT)}" '
+        f'height="{_num(h)}" fill="{_WHITE}" stroke="{_LINE}" stroke-width="1.5"/>'
+    )
+    for k, (label, value, key) in enumerate(rows):
+        ty = top + 20 + 16 * k
+        svg.text(x + 8, ty, label, size=11.5, anchor="start", colour=theme.MUTED)
+        svg.add(
+            f'<text x="{_num(x + _RIGHT - 8)}" y="{_num(ty)}" font-size="11.5" '
+            f'text-anchor="end" font-weight="600" class="total" data-figure="{key}">'
+            f"{_esc(value)}</text>"
+        )
+    svg.add("</g>")
+
+
+def _biggest_waste(figs: MapFigures) -> tuple[str | None, list[str]]:
+    """The step that carries most of the biggest waste category, and its burst's text."""
+    category = figs.waste.biggest
+    if category is None:
+        return None, []
+
+    def share(sf: StepFigures) -> float:
+        if category == "waiting":
+            return sf.wait_hours
+        if category == "rework":
+            return sf.process_time_hours * (1 / sf.complete_accurate - 1)
+        if category == "handoffs":
+            return sf.handoffs
+        return sf.inventory_wait_hours or 0.0
+
+    top = max(figs.steps, key=share)  # max() keeps the first of equals
+    hours = figs.waste.category(category).hours_per_item
+    return top.name, [
+        "biggest waste:",
+        _WASTE_NAMES.get(category, category),
+        f"{format_hours(hours)} per item",
+    ]
+
+
+def _flows(
+    svg: _Svg,
+    flows: Sequence[InformationFlow],
+    boxes: dict[str, tuple[float, float]],
+    g: _Geometry,
+    ctrl: tuple[float, float, float, float],
+    sup_x: float,
+    cus_cx: float,
+    band: float,
+) -> None:
+    """The information flows, each from its source's anchor to its target's."""
+    ctrl_x, ctrl_y, ctrl_w, ctrl_h = ctrl
+    # Flows between control and the steps leave the control box's bottom edge spread out in
+    # the order of the steps, so they do not cross.
+    order = {name: k for k, name in enumerate(boxes)}
+    down = sorted(
+        (f for f in flows if "control" in (f.source, f.target) and _other(f, "control") in boxes),
+        key=lambda f: order[_other(f, "control")],
+    )
+    spread = min(26.0, (ctrl_w - 20) / max(1, len(down)))
+    ctrl_anchor = {
+        id(f): (ctrl_x + ctrl_w / 2 + (k - (len(down) - 1) / 2) * spread, ctrl_y + ctrl_h)
+        for k, f in enumerate(down)
+    }
+    at_step: dict[str, int] = {}
+
+    def anchor(flow: InformationFlow, end: str, other: str) -> tuple[float, float]:
+        if end == "control":
+            if id(flow) in ctrl_anchor:
+                return ctrl_anchor[id(flow)]
+            if other == "customer":
+                return ctrl_x + ctrl_w, ctrl_y + ctrl_h / 2
+            if other == "supplier":
+                return ctrl_x, ctrl_y + ctrl_h / 2
+            return ctrl_x + ctrl_w / 2, ctrl_y
+        if end == "customer":
+            return (
+                (cus_cx - 45, band + 30)
+                if other in {"control", "supplier"}
+                else (cus_cx - 30, band + 46)
+            )
+        if end == "supplier":
+            return (
+                (sup_x + 90, band + 30)
+                if other in {"control", "customer"}
+                else (sup_x + 70, band + 46)
+            )
+        x, y = boxes[end]
+        k = at_step.get(end, 0)
+        at_step[end] = k + 1
+        offset = (k - 1) * 16 * (1 if k % 2 else -1) if k else 0
+        return x + g.box_w / 2 + offset, y
+
+    first_row_y = g.column(0)[1]
+    svg.add('<g class="information-flows">')
+    for flow in flows:
+        a = anchor(flow, flow.source, flow.target)
+        b = anchor(flow, flow.target, flow.source)
+        kind = "electronic" if flow.electronic else "manual"
+        svg.add(f'<g class="flow flow-{kind}">')
+        if flow.source in boxes and flow.target in boxes:
+            # between two steps: up into the lane above the boxes, across and down
+            lane = min(a[1], b[1]) - 22
+            ends = (a[0], lane), (b[0], lane)
+            middle = _zigzag(*ends, at=0.6) if flow.electronic else list(ends)
+            pts = [a, *middle, b]
+            lx, ly, where = (a[0] + b[0]) / 2, lane - 7, "middle"
+        else:
+            # A step in a lower row is reached down the gap before it, not across the rows
+            # above: the line runs to the top of that gap, down it, and across to the box.
+            lower = flow.target if flow.target in boxes else flow.source
+            tail: list[Point] = []
+            if lower in boxes and boxes[lower][1] > first_row_y:
+                box_x, box_y = boxes[lower]
+                near, far = (b, a) if lower == flow.target else (a, b)
+                gap_x = box_x - g.gap * 0.85
+                tail = [(gap_x, box_y - 24), (near[0], box_y - 24), near]
+                far_end = (gap_x, first_row_y - 34)
+                a, b = (far, far_end) if lower == flow.target else (far_end, far)
+            pts = _zigzag(a, b, at=0.5 if abs(b[0] - a[0]) > 2 * abs(b[1] - a[1]) else 0.35)
+            pts = pts if flow.electronic else [a, b]
+            lx, ly, where = _label_at(a, b)
+            if tail:
+                pts = [*pts, *tail] if lower == flow.target else [*reversed(tail), *pts]
+        svg.path(pts, extra=_ARROW)
+        if flow.label:
+            svg.fitted(
+                lx, ly, flow.label, 130, size=10.5, anchor=where, halo=True, cls="flow-label"
+            )
+        svg.add("</g>")
+    svg.add("</g>")
+
+
+def _other(flow: InformationFlow, end: str) -> str:
+    return flow.target if flow.source == end else flow.source
