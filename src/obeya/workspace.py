@@ -20,7 +20,10 @@ from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
 
 if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only when a workspace opens
-    from obeya.store import ImportResult, StreamInfo
+    from obeya.core.maps.compare import Comparison
+    from obeya.core.maps.discovery import Discovery
+    from obeya.core.maps.model import ValueStreamMap
+    from obeya.store import ImportResult, MapInfo, MapVersion, StoredMap, StreamInfo
 
 Progress = Callable[[int, int], None]
 
@@ -139,6 +142,58 @@ class Workspace:
 
     def events(self, stream: str) -> EventLog:
         return self.store.load_events(stream)
+
+    # -- value stream maps ---------------------------------------------------------------------
+
+    def save_map(
+        self,
+        vsm: ValueStreamMap,
+        *,
+        author: str,
+        message: str = "",
+        stream: str | None = None,
+        expected_version: int | None = None,
+    ) -> MapVersion:
+        """Save the map as the next version of ``vsm.name``/``vsm.variant``; see
+        :meth:`obeya.store.maps.MapStore.save_map` for ``expected_version``."""
+        return self.store.save_map(
+            vsm, author=author, message=message, stream=stream, expected_version=expected_version
+        )
+
+    def get_map(self, name: str, variant: str = "current", version: int | None = None) -> StoredMap:
+        return self.store.get_map(name, variant, version)
+
+    def maps(self) -> list[MapInfo]:
+        return self.store.list_maps()
+
+    def map_history(self, name: str, variant: str = "current") -> list[MapVersion]:
+        return self.store.map_history(name, variant)
+
+    def copy_map_variant(
+        self, name: str, source_variant: str, new_variant: str, *, author: str
+    ) -> MapVersion:
+        return self.store.copy_map_variant(name, source_variant, new_variant, author=author)
+
+    def delete_map(self, name: str, variant: str = "current") -> None:
+        self.store.delete_map(name, variant)
+
+    def compare_map_variants(self, name: str, variants: list[str], **options: Any) -> Comparison:
+        """The newest version of each variant against the first one's (the base);
+        ``options`` go to :func:`obeya.core.maps.calculations.calculate`."""
+        from obeya.core.maps.compare import compare
+        from obeya.core.maps.model import MapError
+
+        if len(variants) < 2:
+            raise MapError(f"compare the variants of map {name!r}: give at least two")
+        base, *others = (self.get_map(name, v).map for v in variants)
+        return compare(base, *others, **options)
+
+    def discover_stream_map(self, stream: str) -> Discovery:
+        """The current-state map measured from the stream's history, with its workflow."""
+        from obeya.core.maps.discovery import discover
+
+        info = self.stream(stream)
+        return discover(self.events(stream), info.workflow)
 
     # -- flow ---------------------------------------------------------------------------------
 

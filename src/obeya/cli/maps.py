@@ -1,4 +1,5 @@
-"""``obeya map show | compare``: a map file's figures, and variants against a base map.
+"""``obeya map``: a map file's figures, variants against a base map, discovery, and maps saved
+in the app store (``save | list | history | variant | get | export``, in :mod:`.maps_store`).
 
 A sub-app, registered by :mod:`obeya.cli.main`; it keeps its own small error handling so the
 two modules do not import each other.
@@ -12,8 +13,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from obeya.cli.common import handle_errors, out, print_json
+from obeya.cli.common import err, handle_errors, out, print_json
 from obeya.cli.maps_discover import discover_command
+from obeya.cli.maps_store import (
+    export_command,
+    get_command,
+    history_command,
+    list_command,
+    open_workspace,
+    save_command,
+    variant_command,
+)
 from obeya.core.maps.calculations import HANDOFF_COST_HOURS, PERIOD_DAYS, MapFigures, calculate
 from obeya.core.maps.compare import compare as compare_maps
 from obeya.core.maps.files import load_map
@@ -23,6 +33,12 @@ maps_app = typer.Typer(
     no_args_is_help=True,
 )
 maps_app.command("discover")(discover_command)
+maps_app.command("save")(save_command)
+maps_app.command("list")(list_command)
+maps_app.command("history")(history_command)
+maps_app.command("variant")(variant_command)
+maps_app.command("get")(get_command)
+maps_app.command("export")(export_command)
 
 MapFile = Annotated[Path, typer.Argument(help="Map file, TOML ([[step]] tables) or JSON.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document.")]
@@ -57,29 +73,50 @@ def show(
     if as_json:
         print_json(figures.to_dict())
     else:
-        _print_figures(figures)
+        print_figures(figures)
 
 
 @maps_app.command()
 def compare(
-    base: MapFile,
-    variants: Annotated[list[Path], typer.Argument(help="Variant map files.")],
+    base: Annotated[
+        Path, typer.Argument(help="Base map file, or a saved map's name with --variants.")
+    ],
+    variants: Annotated[
+        list[Path] | None, typer.Argument(help="Variant map files.", show_default=False)
+    ] = None,
+    stored: Annotated[
+        str | None,
+        typer.Option(
+            "--variants",
+            help="Compare these variants of the saved map BASE, the first being the base: "
+            "current,future.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     hourly_cost: CostOpt = None,
     handoff_cost: HandoffOpt = HANDOFF_COST_HOURS,
     period_days: PeriodOpt = PERIOD_DAYS,
 ) -> None:
-    """Every figure of each variant beside the base map's, with delta and % change."""
+    """Every figure of each variant beside the base map's, with delta and % change.
+
+    Map files: ``compare BASE VARIANT...``; saved maps: ``compare NAME --variants a,b``."""
+    options = {
+        "hourly_cost": hourly_cost,
+        "handoff_cost_hours": handoff_cost,
+        "period_days": period_days,
+    }
+    if (stored is None) == (not variants):
+        err.print("[red]error:[/red] give VARIANT files, or --variants for a saved map (one)")
+        raise typer.Exit(2)
     with handle_errors():
-        base_map = load_map(base)
-        others = [load_map(path) for path in variants]
-        result = compare_maps(
-            base_map,
-            *others,
-            hourly_cost=hourly_cost,
-            handoff_cost_hours=handoff_cost,
-            period_days=period_days,
-        )
+        if stored is not None:
+            names = [v.strip() for v in stored.split(",") if v.strip()]
+            with open_workspace() as ws:
+                result = ws.compare_map_variants(str(base), names, **options)
+        else:
+            base_map = load_map(base)
+            others = [load_map(path) for path in variants or []]
+            result = compare_maps(base_map, *others, **options)
     if as_json:
         print_json(result.to_dict())
         return
@@ -99,7 +136,7 @@ def compare(
         )
 
 
-def _print_figures(figures: MapFigures) -> None:
+def print_figures(figures: MapFigures) -> None:
     out.print(f"[bold]{figures.name}[/bold] ({figures.variant})")
     steps = Table(title="Steps (hours)")
     for column in ("step", "PT", "LT", "wait", "%C&A", "inventory wait", "capacity/day", "util."):

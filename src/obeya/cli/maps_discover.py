@@ -33,6 +33,7 @@ from obeya.cli.common import (
     print_json,
     progress_bar,
 )
+from obeya.cli.maps_store import default_author
 from obeya.core.events import EventLog
 from obeya.core.maps.discovery import Discovery, discover
 from obeya.core.workflow import Workflow
@@ -54,12 +55,27 @@ def discover_command(
     assignee_column: AssigneeCol = "assignee",
     title_column: TitleCol = "title",
     created_column: CreatedCol = "created",
+    save: Annotated[
+        bool, typer.Option("--save", help="Save the map (with --stream) as a new version.")
+    ] = False,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Name of the saved map (default: the stream's).")
+    ] = None,
+    author: Annotated[
+        str | None, typer.Option("--author", help="Who saves it (default: your login).")
+    ] = None,
 ) -> None:
     """Discover the current-state map: steps from the workflow's stages, with PT, LT, %C&A,
     handoffs and inventory measured from the history of a file or a stored value stream."""
     if (file is None) == (stream is None):
         err.print("[red]error:[/red] give a FILE or --stream NAME (one of them)")
         raise typer.Exit(2)
+    if save and stream is None:
+        err.print(
+            "[red]error:[/red] --save saves the map of a --stream; map a file with `map save`"
+        )
+        raise typer.Exit(2)
+    saved = None
     with handle_errors():
         chosen: Workflow | None = load_workflow(workflow)
         log: EventLog
@@ -84,10 +100,24 @@ def discover_command(
                     chosen = ws.stream(stream).workflow
                 log = ws.events(stream)
         result = discover(log, chosen)
+        if save:
+            assert stream is not None
+            with Workspace() as ws:
+                saved = ws.save_map(
+                    result.to_map(name or stream),
+                    author=author or default_author(),
+                    message=f"discovered from value stream {stream!r}",
+                    stream=stream,
+                )
     if as_json:
         print_json(result.to_dict())
     else:
         print_discovery(result, out)
+    if saved is not None:
+        err.print(
+            f"saved map {saved.name!r} ({saved.variant}) as version {saved.version}",
+            highlight=False,
+        )
 
 
 def _num(value: float | None, digits: int = 1) -> str:

@@ -8,7 +8,17 @@
         log = store.load_events("Support")
 """
 
+from obeya.store.maps import MapInfo, MapVersion, StoredMap
 from obeya.store.settings import default_database_url, obeya_home
 from obeya.store.store import ImportResult, Store, StreamInfo
 
-__all__ = ["ImportResult", "Store", "StreamInfo", "default_database_url", "obeya_home"]
+__all__ = [
+    "ImportResult",
+    "MapInfo",
+    "MapVersion",
+    "Store",
+    "StoredMap",
+    "StreamInfo",
+    "default_database_url",
+    "obeya_home",
+]

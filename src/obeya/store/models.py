@@ -93,3 +93,37 @@ class ImportRow(Base):
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_imports_stream_id", "stream_id"),)
+
+
+class MapRow(Base):
+    """A value stream map variant (``name``/``variant``): its newest version number and the
+    stream it maps, if any. The map itself lives in its versions."""
+
+    __tablename__ = "maps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    variant: Mapped[str] = mapped_column(Text)
+    stream_id: Mapped[int | None] = mapped_column(ForeignKey("streams.id", ondelete="SET NULL"))
+    current_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("name", "variant"),)
+
+
+class MapVersionRow(Base):
+    """One saved version of a map: the whole map as JSON (``map_to_dict``), who saved it,
+    why and when. Versions are never changed; a save adds the next one."""
+
+    __tablename__ = "map_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    map_id: Mapped[int] = mapped_column(ForeignKey("maps.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("map_id", "version"),)

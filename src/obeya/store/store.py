@@ -1,4 +1,5 @@
-"""The app store: value streams, their event histories and an audit trail of imports.
+"""The app store: value streams, their event histories, an audit trail of imports and the
+saved value stream maps (:mod:`.maps`).
 
 :class:`Store` is the one object the CLI, the API and the web app use to persist data. It is a
 thin layer: the schema lives in :mod:`.models` and :mod:`.migrations`, bulk loading in
@@ -23,7 +24,8 @@ from obeya.core.workflow import Workflow
 from obeya.errors import InputError, NotFoundError, StoreError
 from obeya.store import migrate, reading, staging
 from obeya.store.engine import WRITE_OPTION, make_engine
-from obeya.store.models import EventRow, ImportRow, StreamRow
+from obeya.store.maps import MapStore
+from obeya.store.models import EventRow, ImportRow, MapRow, StreamRow
 from obeya.store.settings import default_database_url
 
 
@@ -47,7 +49,7 @@ class ImportResult:
     stream: StreamInfo
 
 
-class Store:
+class Store(MapStore):
     """The app store at ``url`` (default: :func:`~obeya.store.settings.default_database_url`).
 
     Opening a store does not touch the schema; call :meth:`initialise` once (it is cheap and
@@ -154,6 +156,10 @@ class Store:
             # connection opened elsewhere with foreign keys off.
             for table in (EventRow, ImportRow):
                 connection.execute(delete(table).where(table.stream_id == stream_id))
+            # Its maps stay, no longer linked to a stream (ON DELETE SET NULL, made explicit).
+            connection.execute(
+                update(MapRow).where(MapRow.stream_id == stream_id).values(stream_id=None)
+            )
             connection.execute(delete(StreamRow).where(StreamRow.id == stream_id))
 
     # -- events -----------------------------------------------------------------------------
