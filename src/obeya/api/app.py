@@ -15,7 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from obeya.api import routes_streams
+from obeya.api import routes_maps, routes_streams
 from obeya.api.deps import AppContext, WorkspaceFactory, app_version
 from obeya.api.errors import install_error_handlers
 from obeya.api.uploads import MAX_UPLOAD_BYTES, UploadLimit
@@ -29,6 +29,8 @@ Value streams and their flow, measured from real work-item history.
 * **Flow**: the flow report, the same JSON document as `obeya metrics --stream NAME --json`.
 * **Charts**: Vega-Lite specs of the report (cumulative flow, cycle time, throughput, WIP,
   aging, distribution, time in state), ready for vega-embed.
+* **Maps**: value stream maps saved in versions (who changed what and when), future-state
+  variants compared, their figures, and the current state discovered from a stream.
 
 Every error has one shape: `{"error": {"type", "message", "detail"}}`.
 """
@@ -65,6 +67,7 @@ def create_app(
     # Dashboards carry their chart data inline (hundreds of kB of JSON); it compresses ~10x.
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.include_router(routes_streams.router)
+    app.include_router(routes_maps.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
 

@@ -1,0 +1,336 @@
+"""Value stream maps in the app store: named variants, each a list of saved versions.
+
+A map is identified by its ``name`` and ``variant`` (``current``, ``future``...). Every save
+adds a version (1, 2, ...) holding the whole map as JSON (:func:`~obeya.core.maps.files.
+map_to_dict`) with who saved it, why and when; nothing is ever overwritten, so the history is
+the audit trail. A save may say which version it was based on (``expected_version``): when
+someone else saved since, it is refused and nothing is written (optimistic concurrency).
+
+:class:`MapStore` is mixed into :class:`~obeya.store.store.Store`; every write is one
+transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from obeya.core.maps.files import map_from_dict, map_to_dict
+from obeya.core.maps.model import ValueStreamMap
+from obeya.errors import InputError, NotFoundError, StoreError
+from obeya.store.models import MapRow, MapVersionRow, StreamRow
+
+
+@dataclass(frozen=True)
+class MapInfo:
+    """A map variant in the list: its newest version and who saved it."""
+
+    name: str
+    variant: str
+    version: int
+    stream: str | None
+    created_at: datetime  # UTC
+    updated_at: datetime  # UTC
+    author: str
+
+
+@dataclass(frozen=True)
+class MapVersion:
+    """One saved version. ``changes`` names the map fields that differ from the version
+    before (``steps.Review.people``, ``demand_per_day``...); empty for version 1."""
+
+    name: str
+    variant: str
+    version: int
+    author: str
+    message: str
+    created_at: datetime  # UTC
+    changes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "variant": self.variant,
+            "version": self.version,
+            "author": self.author,
+            "message": self.message,
+            "created_at": self.created_at.isoformat(),
+            "changes": list(self.changes),
+        }
+
+
+@dataclass(frozen=True)
+class StoredMap:
+    """A map as saved: the map itself and the version it is."""
+
+    map: ValueStreamMap
+    version: MapVersion
+    stream: str | None
+
+
+class MapStore:
+    """The map methods of :class:`~obeya.store.store.Store`."""
+
+    if TYPE_CHECKING:
+        engine: Engine
+
+        def _errors(self, doing: str, *, writing: bool = False) -> AbstractContextManager[None]: ...
+
+        def _write(self) -> AbstractContextManager[Connection]: ...
+
+        def _require_id(self, connection: Connection, name: str) -> int: ...
+
+    def save_map(
+        self,
+        vsm: ValueStreamMap,
+        *,
+        author: str,
+        message: str = "",
+        stream: str | None = None,
+        expected_version: int | None = None,
+    ) -> MapVersion:
+        """Save ``vsm`` as the next version of map ``vsm.name``/``vsm.variant``.
+
+        ``stream`` links the map to a value stream (kept from before when None).
+        ``expected_version`` is the version the change was made on (0 for a new map): if the
+        map is at another version, StoreError says who saved it when, and nothing is saved.
+        """
+        label = _label(vsm.name, vsm.variant)
+        if not author.strip():
+            raise InputError(f"saving map {label}: give the author's name")
+        document = json.dumps(map_to_dict(vsm), ensure_ascii=False, sort_keys=True)
+        with self._errors(f"saving map {label}", writing=True), self._write() as connection:
+            stream_id = self._require_id(connection, stream) if stream is not None else None
+            row = connection.execute(
+                select(MapRow.id, MapRow.current_version)
+                .where(MapRow.name == vsm.name, MapRow.variant == vsm.variant)
+                .with_for_update()
+            ).one_or_none()
+            current = 0 if row is None else row.current_version
+            if expected_version is not None and expected_version != current:
+                raise StoreError(_stale(connection, label, row, expected_version))
+            now = datetime.now(UTC)
+            if row is None:
+                map_id = connection.execute(
+                    insert(MapRow)
+                    .values(
+                        name=vsm.name,
+                        variant=vsm.variant,
+                        stream_id=stream_id,
+                        current_version=1,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .returning(MapRow.id)
+                ).scalar_one()
+            else:
+                map_id = row.id
+                values: dict[str, Any] = {"current_version": current + 1, "updated_at": now}
+                if stream_id is not None:
+                    values["stream_id"] = stream_id
+                connection.execute(update(MapRow).where(MapRow.id == map_id).values(**values))
+            connection.execute(
+                insert(MapVersionRow).values(
+                    map_id=map_id,
+                    version=current + 1,
+                    document=document,
+                    author=author,
+                    message=message,
+                    created_at=now,
+                )
+            )
+        return MapVersion(vsm.name, vsm.variant, current + 1, author, message, now)
+
+    def get_map(self, name: str, variant: str = "current", version: int | None = None) -> StoredMap:
+        """The newest version of the map (or ``version``); NotFoundError if there is none."""
+        label = _label(name, variant)
+        with self._errors(f"reading map {label}"), self.engine.connect() as connection:
+            map_id, current, stream = self._require_map(connection, name, variant)
+            wanted = current if version is None else version
+            row = connection.execute(
+                select(
+                    MapVersionRow.document,
+                    MapVersionRow.author,
+                    MapVersionRow.message,
+                    MapVersionRow.created_at,
+                ).where(MapVersionRow.map_id == map_id, MapVersionRow.version == wanted)
+            ).one_or_none()
+            if row is None:
+                raise NotFoundError(f"map {label} has no version {wanted}; it has 1 to {current}")
+        vsm = _load(row.document, label, wanted)
+        info = MapVersion(name, variant, wanted, row.author, row.message, _utc(row.created_at))
+        return StoredMap(map=vsm, version=info, stream=stream)
+
+    def list_maps(self) -> list[MapInfo]:
+        """Every map variant, by name then variant."""
+        with self._errors("listing maps"), self.engine.connect() as connection:
+            rows = connection.execute(
+                select(
+                    MapRow.name,
+                    MapRow.variant,
+                    MapRow.current_version,
+                    StreamRow.name.label("stream"),
+                    MapRow.created_at,
+                    MapRow.updated_at,
+                    MapVersionRow.author,
+                )
+                .join(
+                    MapVersionRow,
+                    (MapVersionRow.map_id == MapRow.id)
+                    & (MapVersionRow.version == MapRow.current_version),
+                )
+                .outerjoin(StreamRow, StreamRow.id == MapRow.stream_id)
+                .order_by(MapRow.name, MapRow.variant)
+            )
+            return [
+                MapInfo(
+                    name=r.name,
+                    variant=r.variant,
+                    version=r.current_version,
+                    stream=r.stream,
+                    created_at=_utc(r.created_at),
+                    updated_at=_utc(r.updated_at),
+                    author=r.author,
+                )
+                for r in rows
+            ]
+
+    def map_history(self, name: str, variant: str = "current") -> list[MapVersion]:
+        """Every version of the map, oldest first, with the fields each one changed."""
+        label = _label(name, variant)
+        with self._errors(f"reading the history of map {label}"), self.engine.connect() as c:
+            map_id, _, _ = self._require_map(c, name, variant)
+            rows = c.execute(
+                select(
+                    MapVersionRow.version,
+                    MapVersionRow.document,
+                    MapVersionRow.author,
+                    MapVersionRow.message,
+                    MapVersionRow.created_at,
+                )
+                .where(MapVersionRow.map_id == map_id)
+                .order_by(MapVersionRow.version)
+            ).all()
+        history = []
+        before: dict[str, Any] | None = None
+        for r in rows:
+            flat = _flat(json.loads(r.document))
+            changes = () if before is None else _changed(before, flat)
+            history.append(
+                MapVersion(
+                    name, variant, r.version, r.author, r.message, _utc(r.created_at), changes
+                )
+            )
+            before = flat
+        return history
+
+    def copy_map_variant(
+        self, name: str, source_variant: str, new_variant: str, *, author: str
+    ) -> MapVersion:
+        """Start variant ``new_variant`` as version 1, a copy of the newest ``source_variant``."""
+        source = self.get_map(name, source_variant)
+        if any(m.name == name and m.variant == new_variant for m in self.list_maps()):
+            raise StoreError(
+                f"map {_label(name, new_variant)} exists already; give the new variant "
+                "another name, or change the existing one"
+            )
+        copy = _as_variant(source.map, new_variant)
+        return self.save_map(
+            copy,
+            author=author,
+            message=f"copied from {source_variant} version {source.version.version}",
+            stream=source.stream,
+            expected_version=0,
+        )
+
+    def delete_map(self, name: str, variant: str = "current") -> None:
+        """Delete the map variant and all its versions."""
+        label = _label(name, variant)
+        with self._errors(f"deleting map {label}", writing=True), self._write() as connection:
+            map_id, _, _ = self._require_map(connection, name, variant)
+            connection.execute(delete(MapVersionRow).where(MapVersionRow.map_id == map_id))
+            connection.execute(delete(MapRow).where(MapRow.id == map_id))
+
+    def _require_map(
+        self, connection: Connection, name: str, variant: str
+    ) -> tuple[int, int, str | None]:
+        """The map's id, newest version and stream name; NotFoundError listing the maps."""
+        row = connection.execute(
+            select(MapRow.id, MapRow.current_version, StreamRow.name)
+            .outerjoin(StreamRow, StreamRow.id == MapRow.stream_id)
+            .where(MapRow.name == name, MapRow.variant == variant)
+        ).one_or_none()
+        if row is None:
+            known = connection.execute(
+                select(MapRow.name, MapRow.variant).order_by(MapRow.name, MapRow.variant)
+            ).all()
+            existing = ", ".join(_label(n, v) for n, v in known)
+            hint = f"the maps are {existing}" if existing else "no map is saved yet"
+            raise NotFoundError(f"no map {_label(name, variant)}; {hint}")
+        return int(row[0]), int(row[1]), row[2]
+
+
+def _label(name: str, variant: str) -> str:
+    return f"{name!r}/{variant!r}"
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite keeps no offset and PostgreSQL answers in the session's zone; we write UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _stale(connection: Connection, label: str, row: Any, expected: int) -> str:
+    if row is None:
+        return (
+            f"map {label} has not been saved yet, so it cannot be at version {expected}; "
+            "save it without an expected version (or with 0)"
+        )
+    author, created_at = connection.execute(
+        select(MapVersionRow.author, MapVersionRow.created_at).where(
+            MapVersionRow.map_id == row.id, MapVersionRow.version == row.current_version
+        )
+    ).one()
+    when = _utc(created_at).isoformat(timespec="seconds")
+    return (
+        f"map {label} changed since version {expected} (now {row.current_version}) by "
+        f"{author} at {when}; reload and apply your change again"
+    )
+
+
+def _load(document: str, label: str, version: int) -> ValueStreamMap:
+    try:
+        return map_from_dict(json.loads(document), f"map {label} version {version}")
+    except (ValueError, InputError) as error:  # pragma: no cover - the store wrote it valid
+        raise StoreError(f"map {label} version {version} cannot be read: {error}") from None
+
+
+def _as_variant(vsm: ValueStreamMap, variant: str) -> ValueStreamMap:
+    from obeya.core.maps.compare import variant_of
+
+    return variant_of(vsm, variant)
+
+
+def _flat(document: dict[str, Any]) -> dict[str, Any]:
+    """A map document as dotted keys: steps by name (``steps.Build.people``), the rest as is."""
+    flat: dict[str, Any] = {}
+    for key, value in document.items():
+        if key == "steps":
+            for i, step in enumerate(value):
+                step_name = step.get("name", str(i))
+                flat[f"steps.{step_name}"] = i  # the position, so a reordering shows
+                for field, item in step.items():
+                    if field != "name":
+                        flat[f"steps.{step_name}.{field}"] = item
+        else:
+            flat[key] = value
+    return flat
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, ...]:
+    keys = [*after, *(k for k in before if k not in after)]
+    return tuple(k for k in keys if before.get(k) != after.get(k))
