@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -160,7 +161,9 @@ def variant_command(
         saved = ws.copy_map_variant(name, source, new, author=author or default_author())
     _saved(saved)
     out.print(
-        f"edit it: `obeya map get {name} --variant {new} --toml > {new}.toml`", highlight=False
+        f"edit it: `obeya map get {shlex.quote(name)} --variant {shlex.quote(new)} --toml "
+        f"> {shlex.quote(new + '.toml')}`",
+        highlight=False,
     )
 
 
