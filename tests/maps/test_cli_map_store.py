@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import typer
@@ -135,15 +137,25 @@ def test_export_json_of_a_file_and_of_a_saved_map(line: Path, tmp_path: Path) ->
     out = tmp_path / "future.json"
     run("export", "Line", "--variant", "future", "--format", "json", "-o", str(out))
     assert json.loads(out.read_text())["variant"] == "future"
-    assert "give svg or json" in fails("export", str(line), "--format", "png")
+    assert "give svg, png or json" in fails("export", str(line), "--format", "gif")
     assert "no map" in fails("export", "Nope", "--format", "json")
 
 
 def test_export_svg(line: Path) -> None:
-    pytest.importorskip("obeya.render.vsm_svg")
     svg = run("export", str(line), "--format", "svg")
     assert "<svg" in svg
     assert svg.rstrip().endswith("</svg>")
+
+
+def test_export_png_at_the_drawing_size(line: Path, tmp_path: Path) -> None:
+    svg = ElementTree.fromstring(run("export", str(line), "--format", "svg"))
+    png = tmp_path / "line.png"
+    run("export", str(line), "--format", "png", "-o", str(png))
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])  # the IHDR chunk
+    assert (width, height) == (int(float(svg.get("width"))), int(float(svg.get("height"))))
+    assert "give --output" in fails("export", str(line), "--format", "png")
 
 
 def test_discover_a_stream_and_save_its_map(obeya_home: Path, tmp_path: Path) -> None:

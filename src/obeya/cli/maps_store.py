@@ -198,22 +198,31 @@ def get_command(
 
 def export_command(
     source: Annotated[str, typer.Argument(help="A map file, or the name of a saved map.")],
-    export_format: Annotated[str, typer.Option("--format", help="svg or json.")] = "svg",
+    export_format: Annotated[str, typer.Option("--format", help="svg, png or json.")] = "svg",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).")
     ] = None,
     variant: Annotated[str, typer.Option("--variant", help="The saved map's variant.")] = "current",
     version: Annotated[int | None, typer.Option(help="A saved map's version.")] = None,
 ) -> None:
-    """Export a map as an SVG drawing or as JSON (the map document `map save` reads back)."""
+    """Export a map as a drawing (SVG or PNG) or as JSON (the document `map save` reads back)."""
     with handle_errors():
-        if export_format not in {"svg", "json"}:
-            raise InputError(f"--format {export_format!r}: give svg or json")
+        if export_format not in {"svg", "png", "json"}:
+            raise InputError(f"--format {export_format!r}: give svg, png or json")
         if Path(source).is_file():
             vsm = load_map(source)
         else:
             with open_workspace() as ws:
                 vsm = ws.get_map(source, variant, version).map
+        if export_format == "png":
+            from obeya.render.raster import svg_to_png
+
+            png = svg_to_png(draw_svg(vsm))
+            if output is None:
+                raise InputError("--format png writes binary data: give --output FILE.png")
+            output.write_bytes(png)
+            out.print(f"wrote {output}", highlight=False)
+            return
         if export_format == "json":
             text = json.dumps(map_to_dict(vsm), indent=2, ensure_ascii=False) + "\n"
         else:
