@@ -19,7 +19,7 @@ from obeya.api import routes_maps, routes_streams
 from obeya.api.deps import AppContext, WorkspaceFactory, app_version
 from obeya.api.errors import install_error_handlers
 from obeya.api.uploads import MAX_UPLOAD_BYTES, UploadLimit
-from obeya.web import pages
+from obeya.web import map_pages, pages
 from obeya.workspace import Workspace
 
 DESCRIPTION = """
@@ -69,6 +69,7 @@ def create_app(
     app.include_router(routes_streams.router)
     app.include_router(routes_maps.router)
     app.include_router(pages.router)
+    app.include_router(map_pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
 
     @app.get("/docs", include_in_schema=False)

@@ -1,0 +1,683 @@
+"""The value stream map pages: saved maps, one map edited beside its live drawing, and
+variants compared side by side.
+
+The pages use the same workspace calls and calculations as ``/api/maps``: a page's figures are
+:func:`obeya.core.maps.calculations.calculate` of the map, and its drawing is
+:func:`obeya.render.vsm_svg.render_svg`. The edit form is a table of text fields; it is turned
+into a map on top of the version it was loaded from (``expected_version``), so what the table
+does not show (batch size, availability, handoffs, information flows...) is kept. "Preview"
+draws the edited map without saving (HTMX swaps the drawing and figures in; without
+JavaScript the form posts and the whole page comes back); "Save" stores a new version, and a
+save made on a stale version is refused with the store's message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from obeya.api.deps import AppContext, context
+from obeya.core.maps.calculations import MapFigures, calculate
+from obeya.core.maps.compare import FigureDelta
+from obeya.core.maps.files import map_to_dict
+from obeya.core.maps.model import Link, MapError, Step, ValueStreamMap
+from obeya.errors import InputError, ObeyaError
+from obeya.render.vsm_svg import render_svg
+from obeya.store import StoredMap
+from obeya.web.pages import templates
+
+router = APIRouter(include_in_schema=False)
+Ctx = Annotated[AppContext, Depends(context)]
+
+#: The editable columns of a step: form key, label, Step field, blank means None.
+STEP_FIELDS = (
+    ("name", "Step", "name"),
+    ("team", "Team", "team"),
+    ("pt", "PT h", "process_time_hours"),
+    ("lt", "LT h", "lead_time_hours"),
+    ("ca", "%C&A", "complete_accurate"),
+    ("people", "People", "people"),
+    ("capacity", "Capacity/day", "capacity_per_day"),
+    ("inventory", "Inventory before", "inventory_before"),
+    ("link", "Link", "link"),
+)
+NUMBER_FIELDS = {"pt", "lt", "ca", "people", "capacity", "inventory"}
+OPTIONAL = {"team", "capacity"}
+#: Map-level fields: form key, label, ValueStreamMap field, help.
+MAP_FIELDS = (
+    ("demand", "Demand per day", "demand_per_day", "items the customer needs a day"),
+    ("hours", "Available hours per day", "available_hours_per_day", "working hours a day"),
+    ("cost", "Hourly cost", "hourly_cost", "money per hour, to price the waste"),
+)
+LINKS = [link.value for link in Link]
+
+#: Figures where lower is better (suffixes of the compared names), and higher is better.
+LOWER_BETTER = ("lead_time_hours", "process_time_hours", "wait_hours", "handoffs")
+HIGHER_BETTER = ("activity_ratio", "complete_accurate")
+FIGURE_LABELS = {
+    "lead_time_hours": "Lead time",
+    "process_time_hours": "Process time",
+    "wait_hours": "Wait",
+    "activity_ratio": "Activity ratio",
+    "rolled_complete_accurate": "Rolled %C&A",
+    "complete_accurate": "%C&A",
+    "takt_time_hours": "Takt time",
+    "inventory_wait_hours": "Inventory wait",
+    "capacity_per_day": "Capacity per day",
+    "utilisation": "Utilisation",
+    "handoffs": "Handoffs per item",
+    "people": "People",
+    "hours_per_item": "hours per item",
+    "money_per_period": "money per period",
+}
+WASTE_LABELS = {
+    "waiting": "Waiting",
+    "rework": "Rework",
+    "handoffs": "Handoffs",
+    "partially_done_work": "Partially done work",
+    "total": "All waste",
+}
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The posted form as text fields (the map forms upload no files)."""
+    form = await request.form()
+    return {key: value for key, value in form.multi_items() if isinstance(value, str)}
+
+
+Fields = Annotated[dict[str, str], Depends(form_fields)]
+
+
+def _url(name: str, variant: str | None = None) -> str:
+    path = f"/maps/{quote(name, safe='')}"
+    return path if variant is None else f"{path}/{quote(variant, safe='')}"
+
+
+def _no_compare(variant: str) -> None:
+    if variant == "compare":
+        raise InputError("'compare' cannot name a variant: /maps/{name}/compare compares")
+
+
+# -- formatting -------------------------------------------------------------------------------
+
+
+def number(value: float | None) -> str:
+    """A figure for reading: 3 significant digits for small numbers, thousands separated."""
+    if value is None or math.isnan(value):
+        return "—"
+    if value == 0:
+        return "0"
+    size = abs(value)
+    if size >= 100:
+        return f"{value:,.0f}"
+    if size >= 10:
+        return f"{value:.1f}".removesuffix(".0")
+    if size >= 1:
+        return f"{value:.2f}".rstrip("0").removesuffix(".")
+    return f"{value:.3g}"
+
+
+def hours(value: float | None) -> str:
+    return "—" if value is None else f"{number(value)} h"
+
+
+def share(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{number(value * 100)} %"
+
+
+def money(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def field_text(value: Any) -> str:
+    """A map value in a form field; floats without noise, up to 6 significant digits."""
+    if value is None:
+        return ""
+    if isinstance(value, Link):
+        return value.value
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+# -- the edit form as rows of text, and back into a map ---------------------------------------
+
+
+def form_of(vsm: ValueStreamMap) -> dict[str, Any]:
+    """The form's text values for a map: ``rows`` (one per step) and the map-level fields."""
+    rows = [
+        {"orig": s.name, **{key: field_text(getattr(s, attr)) for key, _, attr in STEP_FIELDS}}
+        for s in vsm.steps
+    ]
+    level = {key: field_text(getattr(vsm, attr)) for key, _, attr, _ in MAP_FIELDS}
+    return {"rows": rows, "level": level}
+
+
+def form_from_post(fields: Mapping[str, str]) -> dict[str, Any]:
+    """The form's text values as posted; rows ticked "remove" are left out."""
+    indices = sorted(
+        {int(key.split("-")[1]) for key in fields if key.startswith("s-") and key.count("-") >= 2}
+    )
+    rows = []
+    for i in indices:
+        if fields.get(f"s-{i}-remove"):
+            continue
+        row = {key: fields.get(f"s-{i}-{key}", "").strip() for key, _, _ in STEP_FIELDS}
+        row["orig"] = fields.get(f"s-{i}-orig", "")
+        rows.append(row)
+    level = {key: fields.get(key, "").strip() for key, _, _, _ in MAP_FIELDS}
+    return {"rows": rows, "level": level}
+
+
+def _value(text: str, original: Any, where: str, optional: bool) -> float | None:
+    """A number from a field; unchanged text keeps the stored value exactly."""
+    if original is not None and not isinstance(original, str) and text == field_text(original):
+        return float(original)
+    if not text:
+        if optional:
+            return None
+        raise MapError(f"{where} is empty; give a number")
+    try:
+        value = float(text)
+    except ValueError:
+        raise MapError(f"{where} is {text!r}; give a number") from None
+    if not math.isfinite(value):
+        raise MapError(f"{where} is {text!r}; give a number")
+    return value
+
+
+def build_map(base: ValueStreamMap, form: dict[str, Any]) -> ValueStreamMap:
+    """The map the form describes, on top of ``base`` (what the form does not show is kept).
+
+    Raises :class:`MapError` naming the field, as the model does."""
+    old = {s.name: s for s in base.steps}
+    steps: list[Step] = []
+    renamed: dict[str, str] = {}
+    for i, row in enumerate(form["rows"]):
+        step = old.get(row["orig"]) or Step(name="", process_time_hours=0.0, lead_time_hours=0.0)
+        changes: dict[str, Any] = {"name": row["name"]}
+        for key, _, attr in STEP_FIELDS:
+            where = f"steps[{i}].{attr}"
+            if key == "name":
+                continue
+            if key == "team":
+                changes["team"] = row["team"] or None
+            elif key == "link":
+                try:
+                    changes["link"] = Link(row["link"] or "push")
+                except ValueError:
+                    raise MapError(
+                        f"{where} is {row['link']!r}; give one of {', '.join(LINKS)}"
+                    ) from None
+            else:
+                changes[attr] = _value(row[key], getattr(step, attr), where, key in OPTIONAL)
+        steps.append(dataclasses.replace(step, **changes) if step.name else Step(**changes))
+        if row["orig"] and row["orig"] in old and row["orig"] != row["name"]:
+            renamed[row["orig"]] = row["name"]
+    flows = tuple(
+        dataclasses.replace(
+            f, source=renamed.get(f.source, f.source), target=renamed.get(f.target, f.target)
+        )
+        for f in base.information_flows
+        if f.source in {*renamed, *(s.name for s in steps), "customer", "supplier", "control"}
+        and f.target in {*renamed, *(s.name for s in steps), "customer", "supplier", "control"}
+    )
+    level: dict[str, Any] = {}
+    for key, _, attr, _ in MAP_FIELDS:
+        value = _value(form["level"][key], getattr(base, attr), attr, key != "hours")
+        level[attr] = value
+    try:
+        return dataclasses.replace(
+            base, steps=tuple(steps), information_flows=flows, extra=dict(base.extra), **level
+        )
+    except TypeError as error:  # pragma: no cover - a field the form cannot produce
+        raise MapError(str(error)) from None
+
+
+def _new_row(form: dict[str, Any]) -> None:
+    taken = {row["name"] for row in form["rows"]}
+    n = len(form["rows"]) + 1
+    name = "New step"
+    while name in taken:
+        name = f"New step {n}"
+        n += 1
+    form["rows"].append(
+        {
+            "orig": "",
+            "name": name,
+            "team": "",
+            "pt": "1",
+            "lt": "1",
+            "ca": "1",
+            "people": "1",
+            "capacity": "",
+            "inventory": "0",
+            "link": "push",
+        }
+    )
+
+
+# -- what a map page shows --------------------------------------------------------------------
+
+
+def figures_view(figs: MapFigures) -> dict[str, Any]:
+    """The figures panel: totals, the constraint and waste, formatted with their raw values."""
+    totals = [
+        ("lead_time_hours", "Lead time", hours(figs.lead_time_hours), figs.lead_time_hours),
+        (
+            "process_time_hours",
+            "Process time",
+            hours(figs.process_time_hours),
+            figs.process_time_hours,
+        ),
+        ("activity_ratio", "Activity ratio", share(figs.activity_ratio), figs.activity_ratio),
+        (
+            "rolled_complete_accurate",
+            "Rolled %C&A",
+            share(figs.rolled_complete_accurate),
+            figs.rolled_complete_accurate,
+        ),
+        ("takt_time_hours", "Takt time", hours(figs.takt_time_hours), figs.takt_time_hours),
+    ]
+    waste = figs.waste
+    rows = [
+        {
+            "key": c.category,
+            "label": WASTE_LABELS[c.category],
+            "hours": hours(c.hours_per_item),
+            "raw": c.hours_per_item,
+            "money": money(c.money_per_period),
+            "biggest": c.category == waste.biggest,
+            "bar": (
+                c.hours_per_item / waste.total_hours_per_item * 100
+                if waste.total_hours_per_item
+                else 0.0
+            ),
+        }
+        for c in waste.categories
+    ]
+    return {
+        "totals": [
+            {"key": k, "label": label, "value": text, "raw": raw} for k, label, text, raw in totals
+        ],
+        "days": {
+            "lead_time_hours": figs.lead_time_hours / 24 if figs.lead_time_hours >= 24 else None,
+            "process_time_hours": (
+                figs.process_time_hours / 24 if figs.process_time_hours >= 24 else None
+            ),
+        },
+        "constraint": figs.constraint,
+        "waste": rows,
+        "waste_total": hours(waste.total_hours_per_item),
+        "waste_money": money(waste.total_money_per_period),
+        "priced": waste.total_money_per_period is not None,
+        "period_days": number(waste.period_days),
+        "steps": [
+            {
+                "name": s.name,
+                "capacity": number(s.capacity_per_day),
+                "utilisation": share(s.utilisation),
+                "wait": hours(s.wait_hours),
+            }
+            for s in figs.steps
+        ],
+    }
+
+
+def _live(vsm: ValueStreamMap) -> dict[str, Any]:
+    figs = calculate(vsm)
+    return {"svg": render_svg(vsm, figs), "figures": figures_view(figs)}
+
+
+def _map_page(
+    request: Request,
+    ctx: AppContext,
+    stored: StoredMap,
+    *,
+    form: dict[str, Any] | None = None,
+    draft: ValueStreamMap | None = None,
+    error: str | None = None,
+    copy_error: str | None = None,
+    notice: str | None = None,
+    author: str = "web",
+    message: str = "",
+    copy_to: str = "future",
+    expected_version: int | None = None,
+    status: int = 200,
+    partial: bool = False,
+) -> Response:
+    vsm = stored.map
+    shown = draft if draft is not None else vsm
+    others = [
+        info.variant
+        for info in ctx.workspace.maps()
+        if info.name == vsm.name and info.variant != vsm.variant
+    ]
+    context_: dict[str, Any] = {
+        "vsm": vsm,
+        "stored": stored,
+        "live": _live(shown),
+        "preview": draft is not None and error is None,
+        "draft_failed": error is not None,
+        "error": error,
+        "copy_error": copy_error,
+        "notice": notice,
+        "form": form if form is not None else form_of(vsm),
+        "step_fields": STEP_FIELDS,
+        "map_fields": MAP_FIELDS,
+        "links": LINKS,
+        "author": author,
+        "message": message,
+        "copy_to": copy_to,
+        "expected_version": (
+            expected_version if expected_version is not None else stored.version.version
+        ),
+        "history": list(reversed(ctx.workspace.map_history(vsm.name, vsm.variant))),
+        "others": others,
+        "page_url": _url(vsm.name, vsm.variant),
+        "map_url": _url(vsm.name),
+        "quoted_variant": quote(vsm.variant, safe=""),
+    }
+    name = "map_live.html" if partial else "map.html"
+    return templates.TemplateResponse(request, name, context_, status_code=status)
+
+
+# -- routes -----------------------------------------------------------------------------------
+
+
+@router.get("/maps", response_class=HTMLResponse)
+def maps_page(request: Request, ctx: Ctx) -> Response:
+    """Saved maps and their variants, and a button per stream to discover its map."""
+    workspace = ctx.workspace
+    return templates.TemplateResponse(
+        request,
+        "maps.html",
+        {
+            "maps": workspace.maps(),
+            "streams": [info for info in workspace.streams() if info.events],
+            "url": _url,
+        },
+    )
+
+
+@router.post("/streams/{stream}/map")
+def discover_page(request: Request, ctx: Ctx, stream: str, fields: Fields) -> Response:
+    """Discover the stream's current-state map, save it as variant "current", show it."""
+    workspace = ctx.workspace
+    name = fields.get("name", "").strip() or stream
+    author = fields.get("author", "").strip() or "web"
+    discovery = workspace.discover_stream_map(stream)
+    workspace.save_map(
+        discovery.to_map(name),
+        author=author,
+        message=f"discovered from value stream {stream!r}",
+        stream=stream,
+    )
+    return RedirectResponse(f"{_url(name, 'current')}?saved=1", status_code=303)
+
+
+@router.get("/maps/{name}/compare", response_class=HTMLResponse)
+def compare_page(
+    request: Request, ctx: Ctx, name: str, variants: str = "current,future"
+) -> Response:
+    """Variants side by side: their drawings and every figure with delta and % change."""
+    workspace = ctx.workspace
+    names = [v.strip() for v in variants.split(",") if v.strip()]
+    comparison = workspace.compare_map_variants(name, names)
+    stored = [workspace.get_map(name, v) for v in names]
+    drawings = [
+        {"variant": s.map.variant, "version": s.version.version, "svg": render_svg(s.map)}
+        for s in stored
+    ]
+    tables = [
+        {
+            "variant": v.variant,
+            "constraint": v.constraint,
+            "biggest_waste": v.biggest_waste,
+            "groups": compare_rows(v.figures),
+        }
+        for v in comparison.variants
+    ]
+    available = sorted({info.variant for info in workspace.maps() if info.name == name})
+    return templates.TemplateResponse(
+        request,
+        "map_compare.html",
+        {
+            "name": name,
+            "base": names[0],
+            "base_constraint": comparison.base.constraint.step
+            if comparison.base.constraint
+            else None,
+            "base_waste": comparison.base.waste.biggest,
+            "drawings": drawings,
+            "tables": tables,
+            "variants": ",".join(names),
+            "available": available,
+            "map_url": _url(name),
+            "url": _url,
+        },
+    )
+
+
+@router.get("/maps/{name}/{variant}.svg")
+def map_svg(ctx: Ctx, name: str, variant: str) -> Response:
+    """The drawing, to download or paste into a slide."""
+    vsm = ctx.workspace.get_map(name, variant).map
+    return Response(
+        render_svg(vsm),
+        media_type="image/svg+xml",
+        headers={"Content-Disposition": f'inline; filename="{_filename(name, variant)}.svg"'},
+    )
+
+
+@router.get("/maps/{name}/{variant}.json")
+def map_json(ctx: Ctx, name: str, variant: str) -> Response:
+    """The map document (a map file that ``obeya map`` and the API read back)."""
+    vsm = ctx.workspace.get_map(name, variant).map
+    return Response(
+        json.dumps(map_to_dict(vsm), ensure_ascii=False, indent=2) + "\n",
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(name, variant)}.json"'},
+    )
+
+
+def _filename(name: str, variant: str) -> str:
+    text = f"{name}-{variant}"
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)
+
+
+@router.get("/maps/{name}/{variant}", response_class=HTMLResponse)
+def map_page(
+    request: Request, ctx: Ctx, name: str, variant: str, saved: int | None = None
+) -> Response:
+    """The drawing, its figures, the editable table of steps and the history."""
+    stored = ctx.workspace.get_map(name, variant)
+    notice = f"Saved version {saved}." if saved is not None else None
+    return _map_page(request, ctx, stored, notice=notice)
+
+
+@router.post("/maps/{name}/{variant}/preview", response_class=HTMLResponse)
+def preview_page(request: Request, ctx: Ctx, name: str, variant: str, fields: Fields) -> Response:
+    """The edited map drawn, nothing saved: the drawing and figures alone for HTMX, else the
+    whole page."""
+    return _edit(request, ctx, name, variant, fields, action="preview")
+
+
+@router.post("/maps/{name}/{variant}", response_class=HTMLResponse)
+def edit_page(request: Request, ctx: Ctx, name: str, variant: str, fields: Fields) -> Response:
+    """The edit form's buttons: preview, add a step, save."""
+    return _edit(request, ctx, name, variant, fields, action=fields.get("action") or "preview")
+
+
+def _edit(
+    request: Request,
+    ctx: Ctx,
+    name: str,
+    variant: str,
+    fields: dict[str, str],
+    *,
+    action: str,
+) -> Response:
+    workspace = ctx.workspace
+    partial = request.headers.get("HX-Request") == "true" and action == "preview"
+    try:
+        expected = int(fields.get("expected_version", ""))
+    except ValueError:
+        raise InputError("the form lost its expected_version; reload the page") from None
+    newest = workspace.get_map(name, variant)
+    base = newest if expected == newest.version.version else _version(ctx, name, variant, expected)
+    form = form_from_post(fields)
+    if action == "add":
+        _new_row(form)
+    author = fields.get("author", "").strip() or "web"
+    message = fields.get("message", "").strip()
+    keep: dict[str, Any] = {"author": author, "message": message, "expected_version": expected}
+    try:
+        draft = build_map(base.map, form)
+    except MapError as error:
+        status = 200 if partial else error.http_status
+        return _map_page(
+            request,
+            ctx,
+            newest,
+            form=form,
+            error=str(error),
+            status=status,
+            partial=partial,
+            **keep,
+        )
+    if action != "save":
+        return _map_page(request, ctx, newest, form=form, draft=draft, partial=partial, **keep)
+    try:
+        saved = workspace.save_map(draft, author=author, message=message, expected_version=expected)
+    except ObeyaError as error:
+        return _map_page(
+            request,
+            ctx,
+            newest,
+            form=form,
+            error=str(error),
+            status=error.http_status,
+            **keep,
+        )
+    return RedirectResponse(f"{_url(name, variant)}?saved={saved.version}", status_code=303)
+
+
+def _version(ctx: AppContext, name: str, variant: str, version: int) -> StoredMap:
+    return ctx.workspace.get_map(name, variant, version)
+
+
+@router.post("/maps/{name}/{variant}/copy", response_class=HTMLResponse)
+def copy_page(request: Request, ctx: Ctx, name: str, variant: str, fields: Fields) -> Response:
+    """Start a variant as a copy of this one, and go to it."""
+    to = fields.get("to", "").strip()
+    author = fields.get("author", "").strip() or "web"
+    try:
+        if not to:
+            raise InputError("give the new variant a name, e.g. future")
+        _no_compare(to)
+        ctx.workspace.copy_map_variant(name, variant, to, author=author)
+    except ObeyaError as error:
+        stored = ctx.workspace.get_map(name, variant)
+        return _map_page(
+            request, ctx, stored, copy_error=str(error), copy_to=to, status=error.http_status
+        )
+    return RedirectResponse(f"{_url(name, to)}?saved=1", status_code=303)
+
+
+# -- the comparison table ---------------------------------------------------------------------
+
+
+def _kind(figure: str) -> str:
+    last = figure.rsplit(".", 1)[-1]
+    if last.endswith("_hours") or last == "hours_per_item":
+        return "hours"
+    if last in ("activity_ratio", "rolled_complete_accurate", "complete_accurate", "utilisation"):
+        return "share"
+    if last == "money_per_period":
+        return "money"
+    return "number"
+
+
+def _direction(figure: str) -> int:
+    """-1: lower is better, +1: higher is better, 0: it depends."""
+    if figure.startswith("waste."):
+        return -1
+    last = figure.rsplit(".", 1)[-1]
+    if last in LOWER_BETTER:
+        return -1
+    if last in HIGHER_BETTER or last == "rolled_complete_accurate":
+        return 1
+    return 0
+
+
+def _shown(value: float | None, kind: str) -> str:
+    if kind == "hours":
+        return hours(value)
+    if kind == "share":
+        return share(value)
+    if kind == "money":
+        return money(value)
+    return number(value)
+
+
+def _signed(value: float | None, kind: str) -> str:
+    if value is None:
+        return "—"
+    if value == 0:
+        return "0"
+    sign = "+" if value > 0 else "−"
+    size = abs(value)
+    if kind == "share":
+        return f"{sign}{number(size * 100)} pp"
+    return f"{sign}{_shown(size, kind)}"
+
+
+def compare_rows(figures: tuple[FigureDelta, ...]) -> list[dict[str, Any]]:
+    """The comparison's rows grouped for reading: totals, each step, waste."""
+    groups: dict[str, dict[str, Any]] = {}
+    for f in figures:
+        parts = f.figure.split(".")
+        if parts[0] == "totals":
+            group, label = "Totals", FIGURE_LABELS.get(parts[1], parts[1])
+        elif parts[0] == "steps":
+            step, key = ".".join(parts[1:-1]), parts[-1]
+            group, label = f"Step: {step}", FIGURE_LABELS.get(key, key)
+        else:
+            category, key = parts[1], parts[2]
+            group = "Waste"
+            label = f"{WASTE_LABELS.get(category, category)}, {FIGURE_LABELS.get(key, key)}"
+        kind = _kind(f.figure)
+        direction = _direction(f.figure)
+        verdict = ""
+        if f.delta and direction:
+            verdict = "better" if f.delta * direction > 0 else "worse"
+        change = (
+            "—"
+            if f.change_pct is None
+            else f"{'+' if f.change_pct > 0 else ''}{number(f.change_pct)} %"
+        )
+        change = change.replace("-", "−")
+        groups.setdefault(group, {"title": group, "rows": []})["rows"].append(
+            {
+                "figure": f.figure,
+                "label": label,
+                "base": _shown(f.base, kind),
+                "value": _shown(f.value, kind),
+                "delta": _signed(f.delta, kind),
+                "change": change,
+                "raw_delta": "" if f.delta is None else repr(f.delta),
+                "verdict": verdict,
+                "changed": bool(f.delta),
+            }
+        )
+    return list(groups.values())

@@ -1,0 +1,265 @@
+"""The map pages: discover and save a stream's map, edit it (preview, save, stale and bad
+edits refused), copy it to a variant, compare, download the drawing, labelled forms."""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from obeya.core.maps.calculations import calculate
+from obeya.core.maps.files import map_to_dict
+from obeya.render.vsm_svg import format_share
+from obeya.web.map_pages import hours, share
+from obeya.workspace import Workspace
+
+PAGE = "/maps/Tiny/current"
+
+
+@pytest.fixture
+def saved(client: TestClient) -> TestClient:
+    """The tiny stream's discovered map saved as Tiny/current, through the page's button."""
+    response = client.post("/streams/Tiny/map", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{PAGE}?saved=1"
+    return client
+
+
+def edit_form(page: str) -> dict[str, str]:
+    """The edit form's fields as a browser would post them (unticked checkboxes left out)."""
+    form = page[page.index('<form class="map-form"') :]
+    form = form[: form.index("</form>")]
+    fields: dict[str, str] = {}
+    for tag in re.findall(r"<input [^>]*>", form):
+        name = re.search(r'name="([^"]*)"', tag)
+        if name is None or 'type="checkbox"' in tag:
+            continue
+        value = re.search(r'value="([^"]*)"', tag)
+        fields[html.unescape(name[1])] = html.unescape(value[1]) if value else ""
+    for name, body in re.findall(r'<select [^>]*name="([^"]*)"[^>]*>(.*?)</select>', form, re.S):
+        fields[name] = re.search(r'<option value="([^"]*)" selected', body)[1]
+    return fields
+
+
+def figure(page: str, key: str) -> str:
+    return re.search(rf'data-total="{key}">.*?data-value="([^"]*)"', page, re.S)[1]
+
+
+def history(workspace: Workspace, variant: str = "current") -> list[Any]:
+    return workspace.map_history("Tiny", variant)
+
+
+def test_discover_and_save_shows_each_step_and_the_totals(
+    saved: TestClient, workspace: Workspace
+) -> None:
+    page = saved.get(PAGE).text
+    vsm = workspace.get_map("Tiny").map
+    figs = calculate(vsm)
+    assert workspace.get_map("Tiny").stream == "Tiny"
+    for step in vsm.steps:
+        assert f'value="{step.name}"' in page  # the editable table
+        assert html.escape(step.name) in page
+    assert "<svg" in page and "</svg>" in page  # the drawing, inline
+    assert float(figure(page, "lead_time_hours")) == figs.lead_time_hours
+    assert float(figure(page, "process_time_hours")) == figs.process_time_hours
+    assert float(figure(page, "activity_ratio")) == figs.activity_ratio
+    assert float(figure(page, "rolled_complete_accurate")) == figs.rolled_complete_accurate
+    assert hours(figs.lead_time_hours) == "120 h"  # 96 h in progress + 24 h blocked
+    assert share(figs.activity_ratio) == "80 %"
+    assert "120 h" in page and "80 %" in page
+    assert figs.constraint is not None
+    assert f'data-constraint="{figs.constraint.step}"' in page
+    assert html.escape(figs.constraint.reason) in page
+    # The list of maps links to it, and the stream page has the button.
+    listing = saved.get("/maps").text
+    assert f'href="{PAGE}"' in listing
+    assert 'action="/streams/Tiny/map"' in saved.get("/streams/Tiny").text
+
+
+def test_preview_draws_the_edit_and_saves_nothing(saved: TestClient, workspace: Workspace) -> None:
+    fields = edit_form(saved.get(PAGE).text)
+    assert fields["s-0-pt"] == "96"
+    fields["s-0-pt"] = "40"
+    before = len(history(workspace))
+    partial = saved.post(f"{PAGE}/preview", data=fields, headers={"HX-Request": "true"})
+    assert partial.status_code == 200
+    assert partial.text.lstrip().startswith('<div id="live"')  # only the drawing and figures
+    assert float(figure(partial.text, "process_time_hours")) == 40.0
+    assert "Preview" in partial.text
+    # Without JavaScript the same form posts to the page and the whole page comes back.
+    whole = saved.post(PAGE, data={**fields, "action": "preview"})
+    assert whole.status_code == 200
+    assert "<html" in whole.text and float(figure(whole.text, "process_time_hours")) == 40.0
+    assert len(history(workspace)) == before
+    assert workspace.get_map("Tiny").map.steps[0].process_time_hours == 96.0
+
+
+def test_save_stores_version_2_with_the_new_process_time(
+    saved: TestClient, workspace: Workspace
+) -> None:
+    fields = edit_form(saved.get(PAGE).text)
+    fields.update({"s-0-pt": "80", "author": "Ana", "message": "faster reviews", "action": "save"})
+    response = saved.post(PAGE, data=fields, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{PAGE}?saved=2"
+    stored = workspace.get_map("Tiny")
+    assert stored.version.version == 2
+    assert stored.version.author == "Ana" and stored.version.message == "faster reviews"
+    assert stored.map.steps[0].process_time_hours == 80.0
+    # Fields left alone keep their exact stored values (no rounding through the form).
+    assert stored.map.steps[0].complete_accurate == pytest.approx(2 / 3, abs=0)
+    assert history(workspace)[-1].changes == ("steps.In Progress.process_time_hours",)
+    page = saved.get(response.headers["location"]).text
+    assert "Saved version 2." in page
+    assert "faster reviews" in page and "steps.In Progress.process_time_hours" in page
+
+
+def test_a_stale_save_is_refused_and_nothing_saved(saved: TestClient, workspace: Workspace) -> None:
+    fields = edit_form(saved.get(PAGE).text)  # loaded at version 1
+    workspace.save_map(
+        workspace.get_map("Tiny").map, author="Bo", message="meanwhile", expected_version=1
+    )
+    fields.update({"s-0-pt": "50", "action": "save"})
+    response = saved.post(PAGE, data=fields)
+    assert response.status_code == 409
+    assert "changed since version 1" in html.unescape(response.text)
+    assert 'value="50"' in response.text  # the edit is still in the form
+    assert len(history(workspace)) == 2
+    assert workspace.get_map("Tiny").map.steps[0].process_time_hours == 96.0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("s-0-ca", "1.4", "steps[0].complete_accurate is 1.4; give a share in (0, 1]"),
+        ("s-1-lt", "-3", "steps[1].lead_time_hours is -3.0; it cannot be negative"),
+        ("s-0-people", "many", "steps[0].people is 'many'; give a number"),
+    ],
+)
+def test_invalid_input_shows_the_error_and_saves_nothing(
+    saved: TestClient, workspace: Workspace, field: str, value: str, message: str
+) -> None:
+    fields = edit_form(saved.get(PAGE).text)
+    fields.update({field: value, "action": "save"})
+    response = saved.post(PAGE, data=fields)
+    assert response.status_code == 422
+    assert message in html.unescape(response.text)
+    assert 'role="alert"' in response.text
+    assert len(history(workspace)) == 1
+    # A live preview of the same edit shows the error in place of the figures.
+    partial = saved.post(f"{PAGE}/preview", data=fields, headers={"HX-Request": "true"})
+    assert partial.status_code == 200 and message in html.unescape(partial.text)
+
+
+def test_add_and_remove_steps(saved: TestClient, workspace: Workspace) -> None:
+    fields = edit_form(saved.get(PAGE).text)
+    added = saved.post(PAGE, data={**fields, "action": "add"})
+    assert added.status_code == 200
+    fields = edit_form(added.text)
+    assert fields["s-2-name"] == "New step" and fields["s-2-orig"] == ""
+    fields.update({"s-2-name": "Deploy", "s-2-pt": "2", "s-2-lt": "5", "s-1-remove": "on"})
+    fields["action"] = "save"
+    assert saved.post(PAGE, data=fields, follow_redirects=False).status_code == 303
+    steps = workspace.get_map("Tiny").map.steps
+    assert [s.name for s in steps] == ["In Progress", "Deploy"]
+    assert (steps[1].process_time_hours, steps[1].lead_time_hours) == (2.0, 5.0)
+
+
+def test_copy_edit_and_compare(saved: TestClient, workspace: Workspace) -> None:
+    response = saved.post(f"{PAGE}/copy", data={"to": "future"}, follow_redirects=False)
+    assert response.status_code == 303
+    future = "/maps/Tiny/future"
+    assert response.headers["location"] == f"{future}?saved=1"
+    page = saved.get(future).text
+    constraint = re.search(r'data-constraint="([^"]*)"', page)[1]
+    assert constraint == "In Progress"
+    fields = edit_form(page)
+    assert fields["s-0-name"] == constraint and fields["s-0-people"] == "1"
+    fields.update({"s-0-people": "2", "action": "save", "message": "a second person"})
+    assert saved.post(future, data=fields, follow_redirects=False).status_code == 303
+    assert workspace.get_map("Tiny", "future").map.steps[0].people == 2.0
+
+    compared = saved.get("/maps/Tiny/compare?variants=current,future")
+    assert compared.status_code == 200
+    text = compared.text
+    assert text.count("<svg") == 2
+    # By hand: capacity = people × 8 h ÷ 96 h PT: 1/12 a day, then 2/12; delta 1/12, +100 %.
+    row = text[text.index('data-figure="steps.In Progress.capacity_per_day"') :]
+    row = row[: row.index("</tr>")]
+    assert float(re.search(r'data-delta="([^"]*)"', row)[1]) == pytest.approx(1 / 12)
+    assert "+0.0833" in row and "+100 %" in row
+    people = text[text.index('data-figure="steps.In Progress.people"') :]
+    assert "+1" in people[: people.index("</tr>")]
+    # Lead time did not move: shown unchanged, neither better nor worse.
+    lead = text[text.index('data-figure="totals.lead_time_hours"') :]
+    assert 'class=" unchanged"' in lead[: lead.index(">")]
+
+
+def test_compare_colours_better_and_worse(saved: TestClient, workspace: Workspace) -> None:
+    saved.post(f"{PAGE}/copy", data={"to": "future"})
+    fields = edit_form(saved.get("/maps/Tiny/future").text)
+    fields.update({"s-0-pt": "48", "s-0-ca": "0.5", "action": "save"})
+    assert saved.post("/maps/Tiny/future", data=fields, follow_redirects=False).status_code == 303
+    text = saved.get("/maps/Tiny/compare?variants=current,future").text
+
+    def verdict(name: str) -> str:
+        return re.search(rf'data-figure="{re.escape(name)}" class="([^"]*)"', text)[1].strip()
+
+    assert verdict("totals.process_time_hours") == "better"  # 96 → 48 h
+    assert verdict("totals.activity_ratio") == "worse"  # 96/120 → 48/120
+    assert verdict("totals.rolled_complete_accurate") == "worse"  # 2/3 → 1/2 on step 1
+    assert verdict("waste.waiting.hours_per_item") == "worse"  # wait 0 → 48 h in step 1
+    assert format_share(0.8) == "80 %"
+
+
+def test_the_svg_download_is_well_formed(saved: TestClient) -> None:
+    response = saved.get(f"{PAGE}.svg")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    root = ET.fromstring(response.content)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    document = saved.get(f"{PAGE}.json")
+    assert document.status_code == 200
+    assert [s["name"] for s in document.json()["steps"]] == ["In Progress", "Blocked"]
+
+
+def test_the_json_download_reads_back_into_the_same_map(
+    saved: TestClient, workspace: Workspace
+) -> None:
+    document = saved.get(f"{PAGE}.json").json()
+    assert document["name"] == "Tiny" and document == map_to_dict(workspace.get_map("Tiny").map)
+    response = saved.put("/api/maps/Tiny/copy-of", json={"map": document, "expected_version": 0})
+    assert response.status_code == 200
+    assert workspace.get_map("Tiny", "copy-of").map.steps == workspace.get_map("Tiny").map.steps
+
+
+@pytest.mark.parametrize("path", ["/maps", PAGE, "/maps/Tiny/compare?variants=current,future"])
+def test_every_form_input_has_a_label(saved: TestClient, path: str) -> None:
+    saved.post(f"{PAGE}/copy", data={"to": "future"})
+    page = saved.get(path).text
+    labelled = set(re.findall(r'<label[^>]*\bfor="([^"]+)"', page))
+    fields = re.findall(r"<(input|select|textarea)\b([^>]*)>", page)
+    checked = 0
+    for tag, attrs in fields:
+        if re.search(r'type="(hidden|submit)"', attrs):
+            continue
+        ident = re.search(r'\bid="([^"]+)"', attrs)
+        assert ident is not None, f"<{tag}{attrs}> has no id for a label"
+        assert ident[1] in labelled, f"<{tag}{attrs}> has no <label>"
+        checked += 1
+    assert checked > 0 or path == "/maps"
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+
+
+def test_unknown_maps_and_bad_copies_say_so(saved: TestClient) -> None:
+    missing = saved.get("/maps/Nope/current", headers={"Accept": "text/html"})
+    assert missing.status_code == 404
+    again = saved.post(f"{PAGE}/copy", data={"to": "current"})
+    assert again.status_code == 409
+    assert "Not copied." in again.text
+    refused = saved.post(f"{PAGE}/copy", data={"to": "compare"})
+    assert refused.status_code == 422
