@@ -9,38 +9,13 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from obeya.cli.maps import maps_app
+from maps.test_cli_maps import BASE, root, runner
 from obeya.core.maps.files import load_map, map_from_dict
 from obeya.workspace import Workspace
 
-root = typer.Typer()
-root.add_typer(maps_app, name="map")
-runner = CliRunner()
-
-# The map of tests/maps/test_cli_maps.py; total LT 28 h by hand (10 + 5 + 1 + 2/4 × 24).
-LINE = """name = "Line"
-demand_per_day = 4
-
-[[step]]
-name = "Build"
-process_time_hours = 2
-lead_time_hours = 10
-complete_accurate = 0.5
-
-[[step]]
-name = "Check"
-process_time_hours = 1
-lead_time_hours = 5
-inventory_before = 2
-
-[[step]]
-name = "Ship"
-process_time_hours = 1
-lead_time_hours = 1
-"""
+# The three-step map worked by hand in test_cli_maps.py (total LT 28 h = 10 + 5 + 1 + 2/4 × 24).
+LINE = BASE
 
 
 @pytest.fixture
