@@ -95,6 +95,9 @@ def test_two_stages_with_active_and_waiting_states(staged: Workflow) -> None:
     # Ready for Test: A 1 h over 10 h.
     assert verify.inventory_before == pytest.approx(0.1)
     assert d.inventory_days == pytest.approx(10 / 24)
+    # Demand served: A, B and C entered a step over 10 h = 10/24 day -> 7.2 items a day.
+    assert d.demand_items == 3
+    assert d.demand_per_day == pytest.approx(7.2)
 
 
 def test_rework_lowers_complete_accurate(staged: Workflow) -> None:

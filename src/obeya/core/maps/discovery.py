@@ -44,6 +44,12 @@ Per step (each figure comes with its sample size)
       step). A visit open at the end of the data counts until the last event of the log.
       ``inventory_days`` (the period, in days) is its sample.
 
+Demand
+    ``demand_per_day``: the items that entered any step ÷ the log's span in days
+    (``demand_items`` is its sample): the demand the stream actually served; a user who
+    knows the real demand sets it on the map. It is reported, not put on the map: see
+    :meth:`Discovery.to_map`.
+
 Totals
     ``lead_time_hours`` = Σ step LT, ``process_time_hours`` = Σ step PT, ``activity_ratio`` =
     Σ PT ÷ Σ LT, ``rolled_complete_accurate`` = Π step %C&A. Steps without a figure (no
@@ -113,6 +119,11 @@ class Discovery:
     handoff_column: str | None
     #: The period ``inventory_before`` is averaged over, in days.
     inventory_days: float
+    #: Items that entered any step, per day of that period: the demand the stream served
+    #: (the map's ``demand_per_day`` until the user gives the customer's real demand).
+    demand_per_day: float | None = None
+    #: Items behind ``demand_per_day``.
+    demand_items: int = 0
 
     def totals(self) -> dict[str, float | None]:
         lead = sum(s.lead_time_hours for s in self.steps if s.lead_time_hours is not None)
@@ -135,11 +146,17 @@ class Discovery:
             "totals": self.totals(),
             "handoff_column": self.handoff_column,
             "inventory_days": self.inventory_days,
+            "demand_per_day": self.demand_per_day,
+            "demand_items": self.demand_items,
         }
 
     def to_map(self, name: str) -> ValueStreamMap:
         """A value stream map of the discovered steps, with the model's defaults for what data
         cannot tell (people, capacity, batch size, availability, demand).
+
+        Demand is left for the user to set: a discovered step's LT already holds the wait in its
+        waiting states, which ``inventory_before`` counts, and a map with demand adds the
+        inventory's wait to the total lead time (see docs/maps.md).
 
         Figures without a sample become 0 h and 100 % C&A; LT is clamped to at least PT and
         %C&A to at least 0.1 % (the model refuses 0), so the map always validates.
@@ -250,6 +267,9 @@ def _discover(
     quality = {r["step"]: r for r in rows(_first_visits(visits))}
     handoffs = {r["step"]: r for r in rows(_handoffs(visits))}
     waiting = {r["step"]: r for r in rows(_waiting(annotated, hi))}
+    in_step = annotated.filter(annotated.step.notnull())
+    arrivals = int(rows(in_step.aggregate(items=in_step.item_id.nunique()))[0]["items"] or 0)
+    days = (hi - lo) / MICROS_PER_DAY
 
     out = []
     for index, (step_name, states) in enumerate(steps):
@@ -278,7 +298,9 @@ def _discover(
         source=log.source,
         steps=tuple(out),
         handoff_column=who,
-        inventory_days=(hi - lo) / MICROS_PER_DAY,
+        inventory_days=days,
+        demand_per_day=arrivals / days if days > 0 and arrivals else None,
+        demand_items=arrivals,
     )
 
 
