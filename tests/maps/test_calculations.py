@@ -244,3 +244,26 @@ def test_variant_of_and_bad_changes() -> None:
         with_step(base, "QA", people=2)
     with pytest.raises(MapError, match="at least one variant"):
         compare(base)
+
+
+def test_lead_times_that_include_inventory_are_not_counted_twice() -> None:
+    # Two steps measured from history, demand 6/day. Queue: 2 items waiting before "Do" wait
+    # 2 / 6 × 24 = 8 h, inside Do's LT of 10 h (PT 1): wait 10 − 1 − 8 = 1 h. Check holds 3
+    # items: 3 / 6 × 24 = 12 h, capped at its LT − PT = 4 − 2 = 2 h: wait 0.
+    # Total LT = 10 + 4 = 14 h (not 14 + 8 + 12); waiting waste 1 + 0 = 1 h;
+    # partially done work 8 + 2 = 10 h. Without the flag: 14 + 8 + 12 = 34 h.
+    steps = (
+        Step("Do", process_time_hours=1, lead_time_hours=10, inventory_before=2),
+        Step("Check", process_time_hours=2, lead_time_hours=4, inventory_before=3),
+    )
+    measured = ValueStreamMap(
+        "Measured", steps, demand_per_day=6, lead_time_includes_inventory=True
+    )
+    figures = calculate(measured)
+    assert figures.lead_time_hours == pytest.approx(14.0)
+    assert [s.wait_hours for s in figures.steps] == pytest.approx([1.0, 0.0])
+    assert [s.inventory_wait_hours for s in figures.steps] == pytest.approx([8.0, 2.0])
+    assert figures.waste.category("waiting").hours_per_item == pytest.approx(1.0)
+    assert figures.waste.category("partially_done_work").hours_per_item == pytest.approx(10.0)
+    drawn = calculate(ValueStreamMap("Drawn", steps, demand_per_day=6))
+    assert drawn.lead_time_hours == pytest.approx(34.0)

@@ -178,3 +178,16 @@ def test_bad_files(tmp_path: Path) -> None:
     listed.write_text("[]", encoding="utf-8")
     with pytest.raises(MapError, match=r"list.json: a map is a table of fields, not list"):
         load_map(listed)
+
+
+def test_lead_time_includes_inventory_round_trips(tmp_path: Path) -> None:
+    vsm = ValueStreamMap(
+        "Measured",
+        (Step("Do", process_time_hours=1, lead_time_hours=10, inventory_before=2),),
+        demand_per_day=6,
+        lead_time_includes_inventory=True,
+    )
+    assert map_from_dict(map_to_dict(vsm)) == vsm
+    path = tmp_path / "measured.toml"
+    path.write_text(dump_map_toml(vsm), encoding="utf-8")
+    assert load_map(path) == vsm

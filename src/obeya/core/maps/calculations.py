@@ -161,7 +161,9 @@ def calculate(
             f"handoff cost {handoff_cost_hours} h must be >= 0 and period {period_days} days > 0"
         )
     steps = tuple(_step_figures(s, vsm) for s in vsm.steps)
-    total_lt = sum(s.lead_time_hours + (s.inventory_wait_hours or 0.0) for s in steps)
+    total_lt = sum(
+        s.process_time_hours + s.wait_hours + (s.inventory_wait_hours or 0.0) for s in steps
+    )
     total_pt = sum(s.process_time_hours for s in steps)
     demand = vsm.demand_per_day
     cost = hourly_cost if hourly_cost is not None else vsm.hourly_cost
@@ -184,14 +186,20 @@ def calculate(
 def _step_figures(step: Step, vsm: ValueStreamMap) -> StepFigures:
     demand = vsm.demand_per_day
     capacity = capacity_per_day(step, vsm.available_hours_per_day)
+    wait = step.lead_time_hours - step.process_time_hours
+    queue = step.inventory_before / demand * HOURS_PER_DAY if demand else None
+    if vsm.lead_time_includes_inventory and queue is not None:
+        # The queue's wait is part of the step's LT: split it out of the wait, never beyond it.
+        queue = min(queue, wait)
+        wait -= queue
     return StepFigures(
         name=step.name,
         process_time_hours=step.process_time_hours,
         lead_time_hours=step.lead_time_hours,
-        wait_hours=step.lead_time_hours - step.process_time_hours,
+        wait_hours=wait,
         complete_accurate=step.complete_accurate,
         inventory_before=step.inventory_before,
-        inventory_wait_hours=step.inventory_before / demand * HOURS_PER_DAY if demand else None,
+        inventory_wait_hours=queue,
         capacity_per_day=capacity,
         utilisation=demand / capacity if demand and capacity else None,
         handoffs=step.handoffs,

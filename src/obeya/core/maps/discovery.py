@@ -47,8 +47,7 @@ Per step (each figure comes with its sample size)
 Demand
     ``demand_per_day``: the items that entered any step ÷ the log's span in days
     (``demand_items`` is its sample): the demand the stream actually served; a user who
-    knows the real demand sets it on the map. It is reported, not put on the map: see
-    :meth:`Discovery.to_map`.
+    knows the real demand sets it on the map.
 
 Totals
     ``lead_time_hours`` = Σ step LT, ``process_time_hours`` = Σ step PT, ``activity_ratio`` =
@@ -152,11 +151,11 @@ class Discovery:
 
     def to_map(self, name: str) -> ValueStreamMap:
         """A value stream map of the discovered steps, with the model's defaults for what data
-        cannot tell (people, capacity, batch size, availability, demand).
+        cannot tell (people, capacity, batch size, availability); demand is the one served.
 
-        Demand is left for the user to set: a discovered step's LT already holds the wait in its
-        waiting states, which ``inventory_before`` counts, and a map with demand adds the
-        inventory's wait to the total lead time (see docs/maps.md).
+        A discovered step's LT already holds the wait in its waiting states, which
+        ``inventory_before`` counts, so the map says so (``lead_time_includes_inventory``) and
+        the calculations do not add that wait twice.
 
         Figures without a sample become 0 h and 100 % C&A; LT is clamped to at least PT and
         %C&A to at least 0.1 % (the model refuses 0), so the map always validates.
@@ -179,7 +178,13 @@ class Discovery:
                     states=s.states,
                 )
             )
-        return ValueStreamMap(name=name, steps=tuple(steps), source=self.source)
+        return ValueStreamMap(
+            name=name,
+            steps=tuple(steps),
+            demand_per_day=self.demand_per_day,
+            lead_time_includes_inventory=True,
+            source=self.source,
+        )
 
 
 def step_states(

@@ -67,6 +67,10 @@ class ValueStreamMap:
     teams: tuple[str, ...] = ()  # known teams; empty means any team name is accepted
     information_flows: tuple[InformationFlow, ...] = ()
     hourly_cost: float | None = None
+    #: True when each step's lead time already holds the wait of the inventory before it (a
+    #: map discovered from history measures it there); False for a hand-drawn map, whose
+    #: inventory waits come on top of the steps' lead times.
+    lead_time_includes_inventory: bool = False
     variant: str = "current"
     notes: str = ""
     #: Where the figures came from (a stream, a file), for the reader of a drawing.
