@@ -59,7 +59,13 @@ MAP_FIELDS = (
 LINKS = [link.value for link in Link]
 
 #: Figures where lower is better (suffixes of the compared names), and higher is better.
-LOWER_BETTER = ("lead_time_hours", "process_time_hours", "wait_hours", "handoffs")
+LOWER_BETTER = (
+    "lead_time_hours",
+    "process_time_hours",
+    "wait_hours",
+    "inventory_wait_hours",
+    "handoffs",
+)
 HIGHER_BETTER = ("activity_ratio", "complete_accurate")
 FIGURE_LABELS = {
     "lead_time_hours": "Lead time",
