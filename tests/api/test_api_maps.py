@@ -3,7 +3,9 @@ figures, and the map discovered from a stream; every failure in the standard err
 
 from __future__ import annotations
 
+import struct
 from typing import Any
+from xml.etree import ElementTree
 
 from fastapi.testclient import TestClient
 
@@ -119,6 +121,21 @@ def test_the_figures_of_a_saved_map(client: TestClient) -> None:
     assert figures["totals"]["lead_time_hours"] == 28.0
     assert figures["totals"]["takt_time_hours"] == 2.0
     assert figures["constraint"]["step"] == "Build"
+
+
+def test_the_drawing_as_svg_and_png(client: TestClient) -> None:
+    put(client, author="ana")
+    svg = client.get("/api/maps/Line/current/drawing")
+    assert svg.status_code == 200
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    root = ElementTree.fromstring(svg.text)
+    assert root.tag.endswith("svg")
+    png = client.get("/api/maps/Line/current/drawing", params={"format": "png"})
+    assert png.headers["content-type"] == "image/png"
+    assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png.content[16:24])
+    assert (width, height) == (int(float(root.get("width"))), int(float(root.get("height"))))
+    assert_error(client.get("/api/maps/Nope/current/drawing"), 404, "NotFoundError")
 
 
 def test_the_map_discovered_from_a_stream(client: TestClient, workspace: Workspace) -> None:

@@ -11,9 +11,10 @@ and a message naming the field, and nothing is saved. A variant cannot be named 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from obeya.api.deps import AppContext, context
@@ -21,6 +22,8 @@ from obeya.api.models import ERRORS, ErrorResponse
 from obeya.core.maps.calculations import calculate
 from obeya.core.maps.files import map_from_dict, map_to_dict
 from obeya.errors import InputError
+from obeya.render.raster import svg_to_png
+from obeya.render.vsm_svg import render_svg
 from obeya.store import MapInfo, MapVersion, StoredMap
 
 router = APIRouter(prefix="/api")
@@ -212,6 +215,32 @@ def map_figures(
     """The map's figures: steps, totals, takt, the constraint and waste (the document of
     ``obeya map get NAME --json``)."""
     return calculate(ctx.workspace.get_map(name, variant, version).map).to_dict()
+
+
+@router.get(
+    "/maps/{name}/{variant}/drawing",
+    responses={
+        **ERRORS,
+        200: {"content": {"image/svg+xml": {}, "image/png": {}}, "description": "The drawing."},
+    },
+    response_class=Response,
+    tags=["maps"],
+)
+def map_drawing(
+    ctx: Ctx,
+    name: MapName,
+    variant: Variant,
+    version: Annotated[int | None, Query(description="A given version (default: newest).")] = None,
+    format: Annotated[
+        Literal["svg", "png"], Query(description="svg (default) or png, for slides.")
+    ] = "svg",
+) -> Response:
+    """The map drawn in value stream mapping notation (``obeya map export --format svg|png``)."""
+    vsm = ctx.workspace.get_map(name, variant, version).map
+    svg = render_svg(vsm, calculate(vsm))
+    if format == "png":
+        return Response(svg_to_png(svg), media_type="image/png")
+    return Response(svg, media_type="image/svg+xml")
 
 
 @router.get("/streams/{stream}/map", responses=ERRORS, tags=["maps"])
