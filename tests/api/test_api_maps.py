@@ -102,6 +102,7 @@ def test_a_variant_is_copied_changed_and_compared(client: TestClient) -> None:
         "/api/maps/Line/future", json={"map": future, "author": "bo", "expected_version": 1}
     )
     assert saved.json()["version"] == 2
+    assert saved.json()["changes"] == ["steps.Build.lead_time_hours"]
     assert client.get("/api/maps/Line/future/history").json()[1]["changes"] == [
         "steps.Build.lead_time_hours"
     ]

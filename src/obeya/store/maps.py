@@ -115,6 +115,7 @@ class MapStore:
             if expected_version is not None and expected_version != current:
                 raise StoreError(_stale(connection, label, row, expected_version))
             now = datetime.now(UTC)
+            changes: tuple[str, ...] = ()
             if row is None:
                 map_id = connection.execute(
                     insert(MapRow)
@@ -130,6 +131,12 @@ class MapStore:
                 ).scalar_one()
             else:
                 map_id = row.id
+                previous = connection.execute(
+                    select(MapVersionRow.document).where(
+                        MapVersionRow.map_id == map_id, MapVersionRow.version == current
+                    )
+                ).scalar_one()
+                changes = _changed(_flat(json.loads(previous)), _flat(json.loads(document)))
                 values: dict[str, Any] = {"current_version": current + 1, "updated_at": now}
                 if stream_id is not None:
                     values["stream_id"] = stream_id
@@ -144,7 +151,7 @@ class MapStore:
                     created_at=now,
                 )
             )
-        return MapVersion(vsm.name, vsm.variant, current + 1, author, message, now)
+        return MapVersion(vsm.name, vsm.variant, current + 1, author, message, now, changes)
 
     def get_map(self, name: str, variant: str = "current", version: int | None = None) -> StoredMap:
         """The newest version of the map (or ``version``); NotFoundError if there is none."""
