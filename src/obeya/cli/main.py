@@ -29,6 +29,7 @@ from obeya.cli.common import (
     print_json,
     progress_bar,
 )
+from obeya.cli.forecast import forecast_app
 from obeya.cli.maps import maps_app
 from obeya.cli.render import print_report
 from obeya.core.metrics import FlowFilter
@@ -43,6 +44,7 @@ app = typer.Typer(
 workflow_app = typer.Typer(help="Workflows: what each state of the data means for flow.")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(maps_app, name="map")
+app.add_typer(forecast_app, name="forecast")
 
 
 @app.command()

@@ -1,0 +1,210 @@
+"""``obeya forecast when | how-many``: Monte Carlo forecasts from a file's or a stored stream's
+daily throughput (docs/forecasting.md). A sub-app, registered by :mod:`obeya.cli.main`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from obeya.cli.common import (
+    AssigneeCol,
+    CreatedCol,
+    FormatOpt,
+    ItemCol,
+    StateCol,
+    TeamCol,
+    TimeCol,
+    TitleCol,
+    TypeCol,
+    WorkflowOpt,
+    column_map,
+    err,
+    handle_errors,
+    load_workflow,
+    out,
+    parse_date,
+    print_json,
+    progress_bar,
+)
+from obeya.core.forecast import (
+    DEFAULT_HISTORY_DAYS,
+    DEFAULT_SEED,
+    DEFAULT_TRIALS,
+    HowManyForecast,
+    WhenForecast,
+    default_start,
+    history_window,
+    how_many,
+    when,
+)
+from obeya.workspace import Workspace, analyse_file
+
+forecast_app = typer.Typer(
+    help="Monte Carlo forecasts from the daily throughput: when N items, how many by a date.",
+    no_args_is_help=True,
+)
+
+FileOpt = Annotated[Path | None, typer.Argument(help="File to forecast from (one-shot).")]
+StreamOpt = Annotated[str | None, typer.Option(help="Forecast a stored value stream.")]
+HistoryOpt = Annotated[
+    int, typer.Option("--history-days", help="Days of history before the start to sample.")
+]
+StartOpt = Annotated[
+    str | None,
+    typer.Option(help="Forecast start, YYYY-MM-DD (default: the day after the data's last)."),
+]
+TrialsOpt = Annotated[int, typer.Option(help="Monte Carlo trials.")]
+SeedOpt = Annotated[int, typer.Option(help="Random seed: the same seed gives the same figures.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document.")]
+
+
+def _throughput(
+    file: Path | None,
+    stream: str | None,
+    workflow: Path | None,
+    file_format: str | None,
+    columns: tuple[str, ...],
+    quiet: bool,
+) -> dict[str, int]:
+    if (file is None) == (stream is None):
+        err.print("[red]error:[/red] give a FILE or --stream NAME (one of them)")
+        raise typer.Exit(2)
+    if file is not None:
+        with progress_bar(f"reading {file.name}", quiet) as progress:
+            report = analyse_file(
+                file,
+                load_workflow(workflow),
+                columns=column_map(*columns),
+                file_format=file_format,
+                progress=progress,
+            )
+    else:
+        assert stream is not None
+        with Workspace() as ws:
+            ws.initialise()
+            report = ws.flow(stream, workflow=load_workflow(workflow))
+    return report.throughput_daily
+
+
+@forecast_app.command("when")
+def when_command(
+    file: FileOpt = None,
+    items: Annotated[int, typer.Option(help="Items still to do.")] = 0,
+    stream: StreamOpt = None,
+    workflow: WorkflowOpt = None,
+    history_days: HistoryOpt = DEFAULT_HISTORY_DAYS,
+    start: StartOpt = None,
+    trials: TrialsOpt = DEFAULT_TRIALS,
+    seed: SeedOpt = DEFAULT_SEED,
+    as_json: JsonOpt = False,
+    file_format: FormatOpt = None,
+    item_column: ItemCol = "item_id",
+    state_column: StateCol = "state",
+    timestamp_column: TimeCol = "timestamp",
+    type_column: TypeCol = "type",
+    team_column: TeamCol = "team",
+    assignee_column: AssigneeCol = "assignee",
+    title_column: TitleCol = "title",
+    created_column: CreatedCol = "created",
+) -> None:
+    """When will --items more items be done? Dates at 50/70/85/95 % confidence."""
+    first = parse_date(start, "--start")
+    columns = (
+        item_column,
+        state_column,
+        timestamp_column,
+        type_column,
+        team_column,
+        assignee_column,
+        title_column,
+        created_column,
+    )
+    with handle_errors():
+        daily = _throughput(file, stream, workflow, file_format, columns, as_json)
+        begin = first or default_start(daily)
+        window = history_window(daily, begin, history_days)
+        result = when(window, items, trials=trials, seed=seed, start=begin)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        _print_when(result)
+
+
+@forecast_app.command("how-many")
+def how_many_command(
+    file: FileOpt = None,
+    days: Annotated[int, typer.Option(help="Horizon in days, the start day included.")] = 0,
+    stream: StreamOpt = None,
+    workflow: WorkflowOpt = None,
+    history_days: HistoryOpt = DEFAULT_HISTORY_DAYS,
+    start: StartOpt = None,
+    trials: TrialsOpt = DEFAULT_TRIALS,
+    seed: SeedOpt = DEFAULT_SEED,
+    as_json: JsonOpt = False,
+    file_format: FormatOpt = None,
+    item_column: ItemCol = "item_id",
+    state_column: StateCol = "state",
+    timestamp_column: TimeCol = "timestamp",
+    type_column: TypeCol = "type",
+    team_column: TeamCol = "team",
+    assignee_column: AssigneeCol = "assignee",
+    title_column: TitleCol = "title",
+    created_column: CreatedCol = "created",
+) -> None:
+    """How many items will be done in --days days? Counts at 50/70/85/95 % confidence."""
+    first = parse_date(start, "--start")
+    columns = (
+        item_column,
+        state_column,
+        timestamp_column,
+        type_column,
+        team_column,
+        assignee_column,
+        title_column,
+        created_column,
+    )
+    with handle_errors():
+        daily = _throughput(file, stream, workflow, file_format, columns, as_json)
+        begin = first or default_start(daily)
+        window = history_window(daily, begin, history_days)
+        result = how_many(window, days, trials=trials, seed=seed, start=begin)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        _print_how_many(result)
+
+
+def _basis(history_days: int, trials: int, seed: int, start: str) -> str:
+    return (
+        f"{trials:,} trials (seed {seed}), each day drawn from the {history_days} days "
+        f"before {start}"
+    )
+
+
+def _print_when(result: WhenForecast) -> None:
+    assert result.start is not None
+    dates = result.dates or {}
+    table = Table(title=f"When will {result.items:,} items be done? (from {result.start})")
+    table.add_column("Confidence", justify="right")
+    table.add_column("Days", justify="right")
+    table.add_column("Done by", justify="left")
+    for p, value in result.percentiles.items():
+        table.add_row(f"{p} %", f"{value:,}", dates[p].isoformat())
+    out.print(table)
+    out.print(_basis(result.history_days, result.trials, result.seed, result.start.isoformat()))
+
+
+def _print_how_many(result: HowManyForecast) -> None:
+    assert result.start is not None
+    end = result.start + timedelta(days=result.days - 1)
+    table = Table(title=f"How many items in {result.days:,} days? ({result.start} to {end})")
+    table.add_column("Confidence", justify="right")
+    table.add_column("At least", justify="right")
+    for p, value in result.percentiles.items():
+        table.add_row(f"{p} %", f"{value:,}")
+    out.print(table)
+    out.print(_basis(result.history_days, result.trials, result.seed, result.start.isoformat()))
