@@ -1,5 +1,6 @@
-"""``obeya forecast when | how-many``: Monte Carlo forecasts from a file's or a stored stream's
-daily throughput (docs/forecasting.md). A sub-app, registered by :mod:`obeya.cli.main`."""
+"""``obeya forecast when | how-many | backtest``: Monte Carlo forecasts from a file's or a
+stored stream's daily throughput, and backtests of them (docs/forecasting.md). A sub-app,
+registered by :mod:`obeya.cli.main`."""
 
 from __future__ import annotations
 
@@ -31,11 +32,18 @@ from obeya.cli.common import (
     progress_bar,
 )
 from obeya.core.forecast import (
+    DEFAULT_BACKTEST_HISTORY_DAYS,
+    DEFAULT_BACKTEST_SEED,
+    DEFAULT_BACKTEST_TRIALS,
+    DEFAULT_EVERY_DAYS,
     DEFAULT_HISTORY_DAYS,
+    DEFAULT_HORIZON_DAYS,
     DEFAULT_SEED,
     DEFAULT_TRIALS,
+    Backtest,
     HowManyForecast,
     WhenForecast,
+    backtest,
     default_start,
     history_window,
     how_many,
@@ -44,7 +52,8 @@ from obeya.core.forecast import (
 from obeya.workspace import Workspace, analyse_file
 
 forecast_app = typer.Typer(
-    help="Monte Carlo forecasts from the daily throughput: when N items, how many by a date.",
+    help="Monte Carlo forecasts from the daily throughput: when N items, how many by a date, "
+    "and backtests of them.",
     no_args_is_help=True,
 )
 
@@ -178,6 +187,59 @@ def how_many_command(
         _print_how_many(result)
 
 
+@forecast_app.command("backtest")
+def backtest_command(
+    file: FileOpt = None,
+    stream: StreamOpt = None,
+    workflow: WorkflowOpt = None,
+    horizon_days: Annotated[
+        int, typer.Option("--horizon-days", help="Days forecast from each origin.")
+    ] = DEFAULT_HORIZON_DAYS,
+    history_days: HistoryOpt = DEFAULT_BACKTEST_HISTORY_DAYS,
+    every_days: Annotated[
+        int, typer.Option("--every-days", help="Days between consecutive origins.")
+    ] = DEFAULT_EVERY_DAYS,
+    trials: TrialsOpt = DEFAULT_BACKTEST_TRIALS,
+    seed: SeedOpt = DEFAULT_BACKTEST_SEED,
+    as_json: JsonOpt = False,
+    file_format: FormatOpt = None,
+    item_column: ItemCol = "item_id",
+    state_column: StateCol = "state",
+    timestamp_column: TimeCol = "timestamp",
+    type_column: TypeCol = "type",
+    team_column: TeamCol = "team",
+    assignee_column: AssigneeCol = "assignee",
+    title_column: TitleCol = "title",
+    created_column: CreatedCol = "created",
+) -> None:
+    """Can the forecasts be trusted? Forecast how-many at past dates from the history before
+    each, and compare with what happened: calibration per percentile and the error."""
+    columns = (
+        item_column,
+        state_column,
+        timestamp_column,
+        type_column,
+        team_column,
+        assignee_column,
+        title_column,
+        created_column,
+    )
+    with handle_errors():
+        daily = _throughput(file, stream, workflow, file_format, columns, as_json)
+        result = backtest(
+            daily,
+            horizon_days=horizon_days,
+            history_days=history_days,
+            every_days=every_days,
+            trials=trials,
+            seed=seed,
+        )
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        _print_backtest(result)
+
+
 def _basis(history_days: int, trials: int, seed: int, start: str) -> str:
     return (
         f"{trials:,} trials (seed {seed}), each day drawn from the {history_days} days "
@@ -208,3 +270,51 @@ def _print_how_many(result: HowManyForecast) -> None:
         table.add_row(f"{p} %", f"{value:,}")
     out.print(table)
     out.print(_basis(result.history_days, result.trials, result.seed, result.start.isoformat()))
+
+
+#: How many of the latest origins the backtest table lists.
+_LAST_ORIGINS = 5
+
+
+def _print_backtest(result: Backtest) -> None:
+    points = result.points
+    table = Table(
+        title=(
+            f"Backtest of how-many over {result.horizon_days:,} days: {result.origins:,} "
+            f"origins, {points[0].origin} to {points[-1].origin}"
+        )
+    )
+    table.add_column("Confidence", justify="right")
+    table.add_column("Target", justify="right")
+    table.add_column("Achieved", justify="right")
+    for p, share in result.calibration.items():
+        table.add_row(f"{p} %", f"{p} %", f"{share:.0f} %")
+    out.print(table)
+    mape = result.mean_absolute_percentage_error
+    out.print(
+        f"p50 error: mean absolute {result.mean_absolute_error:,.1f} items"
+        + ("" if mape is None else f" ({mape:.0f} %)")
+        + f", mean {result.mean_error:+,.1f} items (negative: forecasts too low)"
+    )
+    out.print(
+        "Achieved: share of origins whose actual count reached the forecast; well above the "
+        "target, forecasts too low; well below, too high."
+    )
+    recent = Table(title=f"Last {min(_LAST_ORIGINS, len(points))} origins")
+    recent.add_column("Origin")
+    for p in points[-1].percentiles:
+        recent.add_column(f"p{p}", justify="right")
+    recent.add_column("Actual", justify="right")
+    for point in points[-_LAST_ORIGINS:]:
+        recent.add_row(
+            point.origin.isoformat(),
+            *(f"{v:,}" for v in point.percentiles.values()),
+            f"{point.actual:,}",
+        )
+    out.print(recent)
+    skipped = f"; {result.skipped:,} origins skipped (no finish in their window)"
+    out.print(
+        f"{result.trials:,} trials (seed {result.seed}) per origin, every {result.every_days} "
+        f"days, each from the {result.history_days} days before it"
+        + (skipped if result.skipped else "")
+    )

@@ -1,5 +1,16 @@
-"""Monte Carlo forecasts from a stream's daily throughput (docs/forecasting.md)."""
+"""Monte Carlo forecasts from a stream's daily throughput, and their backtests
+(docs/forecasting.md)."""
 
+from obeya.core.forecast.backtest import (
+    DEFAULT_BACKTEST_HISTORY_DAYS,
+    DEFAULT_BACKTEST_SEED,
+    DEFAULT_BACKTEST_TRIALS,
+    DEFAULT_EVERY_DAYS,
+    DEFAULT_HORIZON_DAYS,
+    Backtest,
+    BacktestPoint,
+    backtest,
+)
 from obeya.core.forecast.montecarlo import (
     DEFAULT_HISTORY_DAYS,
     DEFAULT_MAX_DAYS,
@@ -15,13 +26,21 @@ from obeya.core.forecast.montecarlo import (
 )
 
 __all__ = [
+    "DEFAULT_BACKTEST_HISTORY_DAYS",
+    "DEFAULT_BACKTEST_SEED",
+    "DEFAULT_BACKTEST_TRIALS",
+    "DEFAULT_EVERY_DAYS",
     "DEFAULT_HISTORY_DAYS",
+    "DEFAULT_HORIZON_DAYS",
     "DEFAULT_MAX_DAYS",
     "DEFAULT_SEED",
     "DEFAULT_TRIALS",
     "PERCENTILES",
+    "Backtest",
+    "BacktestPoint",
     "HowManyForecast",
     "WhenForecast",
+    "backtest",
     "default_start",
     "history_window",
     "how_many",
