@@ -22,6 +22,7 @@ from obeya.cli.maps_store import (
     list_command,
     open_workspace,
     save_command,
+    to_scenario_command,
     variant_command,
 )
 from obeya.core.maps.calculations import HANDOFF_COST_HOURS, PERIOD_DAYS, MapFigures, calculate
@@ -39,6 +40,7 @@ maps_app.command("history")(history_command)
 maps_app.command("variant")(variant_command)
 maps_app.command("get")(get_command)
 maps_app.command("export")(export_command)
+maps_app.command("to-scenario")(to_scenario_command)
 
 MapFile = Annotated[Path, typer.Argument(help="Map file, TOML ([[step]] tables) or JSON.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document.")]

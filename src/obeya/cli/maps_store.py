@@ -241,3 +241,30 @@ def draw_svg(vsm: ValueStreamMap) -> str:
     except ImportError as error:
         raise ObeyaError(f"SVG drawing is not available ({error})") from None
     return render_svg(vsm, calculate(vsm))
+
+
+def to_scenario_command(
+    source: Annotated[str, typer.Argument(help="A map file, or the name of a saved map.")],
+    variant: Annotated[str, typer.Option("--variant", help="The saved map's variant.")] = "current",
+    distribution: Annotated[
+        str, typer.Option(help="Process-time distribution: exponential or constant.")
+    ] = "exponential",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).")
+    ] = None,
+) -> None:
+    """A simulation scenario of the map, for `obeya simulate` (demand becomes arrivals)."""
+    from obeya.core.simulation.from_map import scenario_from_map, scenario_toml
+
+    with handle_errors():
+        if Path(source).is_file():
+            vsm = load_map(source)
+        else:
+            with open_workspace() as ws:
+                vsm = ws.get_map(source, variant).map
+        text = scenario_toml(scenario_from_map(vsm, distribution=distribution))
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"wrote {output}", highlight=False)
