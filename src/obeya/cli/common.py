@@ -3,13 +3,16 @@ handling. Commands only parse arguments, call the Workspace or the core, and pri
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -32,11 +35,6 @@ FormatOpt = Annotated[
 ItemCol = Annotated[str, typer.Option(help="CSV column (XES key) of the item id.")]
 StateCol = Annotated[str, typer.Option(help="CSV column (XES key) of the state.")]
 TimeCol = Annotated[str, typer.Option(help="CSV column (XES key) of the timestamp.")]
-TypeCol = Annotated[str, typer.Option(help="CSV column of the item type.")]
-TeamCol = Annotated[str, typer.Option(help="CSV column of the team.")]
-AssigneeCol = Annotated[str, typer.Option(help="CSV column of the assignee.")]
-TitleCol = Annotated[str, typer.Option(help="CSV column of the title.")]
-CreatedCol = Annotated[str, typer.Option(help="CSV column of the item's creation time.")]
 
 
 def fail(error: ObeyaError) -> None:
@@ -75,26 +73,52 @@ def progress_bar(label: str, quiet: bool = False) -> Iterator[Callable[[int, int
         yield update
 
 
-def column_map(
-    item: str,
-    state: str,
-    timestamp: str,
-    kind: str,
-    team: str,
-    assignee: str,
-    title: str,
-    created: str,
-) -> ColumnMap:
-    return ColumnMap(
-        item_id=item,
-        state=state,
-        timestamp=timestamp,
-        type=kind,
-        team=team,
-        assignee=assignee,
-        title=title,
-        created=created,
-    )
+#: The column options every command that reads a file takes: (ColumnMap field, option, help).
+COLUMN_OPTIONS: tuple[tuple[str, str, str], ...] = (
+    ("item_id", "--item-column", "CSV column (XES key) of the item id."),
+    ("state", "--state-column", "CSV column (XES key) of the state."),
+    ("timestamp", "--timestamp-column", "CSV column (XES key) of the timestamp."),
+    ("type", "--type-column", "CSV column of the item type."),
+    ("team", "--team-column", "CSV column of the team."),
+    ("assignee", "--assignee-column", "CSV column of the assignee."),
+    ("title", "--title-column", "CSV column of the title."),
+    ("created", "--created-column", "CSV column of the item's creation time."),
+)
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def with_columns(command: Command) -> Command:
+    """Give a command the column options (``--item-column`` …) and hand it one ``columns:
+    ColumnMap`` instead, so the eight options are declared once for every command."""
+    signature = inspect.signature(command)
+    # Resolve the command's own annotations in its module: Typer reads them from the wrapper.
+    hints = typing.get_type_hints(command, include_extras=True)
+    kept = [
+        p.replace(annotation=hints.get(p.name, p.annotation))
+        for p in signature.parameters.values()
+        if p.name != "columns"
+    ]
+    standard = ColumnMap()
+    added = [
+        inspect.Parameter(
+            f"{field}_column",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=getattr(standard, field),
+            annotation=Annotated[str, typer.Option(option, help=text)],
+        )
+        for field, option, text in COLUMN_OPTIONS
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        names = {field: kwargs.pop(f"{field}_column") for field, _, _ in COLUMN_OPTIONS}
+        return command(*args, columns=ColumnMap(**names), **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*kept, *added]}
+    wrapper.__annotations__["return"] = hints.get("return")
+    return wrapper  # type: ignore[return-value]
 
 
 def load_workflow(path: Path | None) -> Workflow | None:

@@ -12,17 +12,8 @@ import typer
 from rich.table import Table
 
 from obeya.cli.common import (
-    AssigneeCol,
-    CreatedCol,
     FormatOpt,
-    ItemCol,
-    StateCol,
-    TeamCol,
-    TimeCol,
-    TitleCol,
-    TypeCol,
     WorkflowOpt,
-    column_map,
     err,
     handle_errors,
     load_workflow,
@@ -30,6 +21,7 @@ from obeya.cli.common import (
     parse_date,
     print_json,
     progress_bar,
+    with_columns,
 )
 from obeya.core.forecast import (
     DEFAULT_BACKTEST_HISTORY_DAYS,
@@ -49,6 +41,7 @@ from obeya.core.forecast import (
     how_many,
     when,
 )
+from obeya.ingest import ColumnMap
 from obeya.workspace import Workspace, analyse_file
 
 forecast_app = typer.Typer(
@@ -76,7 +69,7 @@ def _throughput(
     stream: str | None,
     workflow: Path | None,
     file_format: str | None,
-    columns: tuple[str, ...],
+    columns: ColumnMap,
     quiet: bool,
 ) -> dict[str, int]:
     if (file is None) == (stream is None):
@@ -87,7 +80,7 @@ def _throughput(
             report = analyse_file(
                 file,
                 load_workflow(workflow),
-                columns=column_map(*columns),
+                columns=columns,
                 file_format=file_format,
                 progress=progress,
             )
@@ -100,6 +93,7 @@ def _throughput(
 
 
 @forecast_app.command("when")
+@with_columns
 def when_command(
     file: FileOpt = None,
     items: Annotated[int, typer.Option(help="Items still to do.")] = 0,
@@ -111,27 +105,10 @@ def when_command(
     seed: SeedOpt = DEFAULT_SEED,
     as_json: JsonOpt = False,
     file_format: FormatOpt = None,
-    item_column: ItemCol = "item_id",
-    state_column: StateCol = "state",
-    timestamp_column: TimeCol = "timestamp",
-    type_column: TypeCol = "type",
-    team_column: TeamCol = "team",
-    assignee_column: AssigneeCol = "assignee",
-    title_column: TitleCol = "title",
-    created_column: CreatedCol = "created",
+    columns: ColumnMap = ColumnMap(),
 ) -> None:
     """When will --items more items be done? Dates at 50/70/85/95 % confidence."""
     first = parse_date(start, "--start")
-    columns = (
-        item_column,
-        state_column,
-        timestamp_column,
-        type_column,
-        team_column,
-        assignee_column,
-        title_column,
-        created_column,
-    )
     with handle_errors():
         daily = _throughput(file, stream, workflow, file_format, columns, as_json)
         begin = first or default_start(daily)
@@ -144,6 +121,7 @@ def when_command(
 
 
 @forecast_app.command("how-many")
+@with_columns
 def how_many_command(
     file: FileOpt = None,
     days: Annotated[int, typer.Option(help="Horizon in days, the start day included.")] = 0,
@@ -155,27 +133,10 @@ def how_many_command(
     seed: SeedOpt = DEFAULT_SEED,
     as_json: JsonOpt = False,
     file_format: FormatOpt = None,
-    item_column: ItemCol = "item_id",
-    state_column: StateCol = "state",
-    timestamp_column: TimeCol = "timestamp",
-    type_column: TypeCol = "type",
-    team_column: TeamCol = "team",
-    assignee_column: AssigneeCol = "assignee",
-    title_column: TitleCol = "title",
-    created_column: CreatedCol = "created",
+    columns: ColumnMap = ColumnMap(),
 ) -> None:
     """How many items will be done in --days days? Counts at 50/70/85/95 % confidence."""
     first = parse_date(start, "--start")
-    columns = (
-        item_column,
-        state_column,
-        timestamp_column,
-        type_column,
-        team_column,
-        assignee_column,
-        title_column,
-        created_column,
-    )
     with handle_errors():
         daily = _throughput(file, stream, workflow, file_format, columns, as_json)
         begin = first or default_start(daily)
@@ -188,6 +149,7 @@ def how_many_command(
 
 
 @forecast_app.command("backtest")
+@with_columns
 def backtest_command(
     file: FileOpt = None,
     stream: StreamOpt = None,
@@ -203,27 +165,10 @@ def backtest_command(
     seed: SeedOpt = DEFAULT_BACKTEST_SEED,
     as_json: JsonOpt = False,
     file_format: FormatOpt = None,
-    item_column: ItemCol = "item_id",
-    state_column: StateCol = "state",
-    timestamp_column: TimeCol = "timestamp",
-    type_column: TypeCol = "type",
-    team_column: TeamCol = "team",
-    assignee_column: AssigneeCol = "assignee",
-    title_column: TitleCol = "title",
-    created_column: CreatedCol = "created",
+    columns: ColumnMap = ColumnMap(),
 ) -> None:
     """Can the forecasts be trusted? Forecast how-many at past dates from the history before
     each, and compare with what happened: calibration per percentile and the error."""
-    columns = (
-        item_column,
-        state_column,
-        timestamp_column,
-        type_column,
-        team_column,
-        assignee_column,
-        title_column,
-        created_column,
-    )
     with handle_errors():
         daily = _throughput(file, stream, workflow, file_format, columns, as_json)
         result = backtest(

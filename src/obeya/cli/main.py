@@ -9,18 +9,12 @@ from typing import Annotated
 import typer
 
 from obeya.cli.common import (
-    AssigneeCol,
-    CreatedCol,
     FileArg,
     FormatOpt,
     ItemCol,
     StateCol,
-    TeamCol,
     TimeCol,
-    TitleCol,
-    TypeCol,
     WorkflowOpt,
-    column_map,
     err,
     handle_errors,
     load_workflow,
@@ -28,6 +22,7 @@ from obeya.cli.common import (
     parse_date,
     print_json,
     progress_bar,
+    with_columns,
 )
 from obeya.cli.forecast import forecast_app
 from obeya.cli.maps import maps_app
@@ -50,6 +45,7 @@ app.command("simulate")(simulate_command)
 
 
 @app.command()
+@with_columns
 def metrics(
     file: Annotated[Path | None, typer.Argument(help="File to analyse (one-shot).")] = None,
     stream: Annotated[str | None, typer.Option(help="Analyse a stored value stream.")] = None,
@@ -65,14 +61,7 @@ def metrics(
         bool, typer.Option(help="Cycle time in whole calendar days (end − start + 1).")
     ] = False,
     file_format: FormatOpt = None,
-    item_column: ItemCol = "item_id",
-    state_column: StateCol = "state",
-    timestamp_column: TimeCol = "timestamp",
-    type_column: TypeCol = "type",
-    team_column: TeamCol = "team",
-    assignee_column: AssigneeCol = "assignee",
-    title_column: TitleCol = "title",
-    created_column: CreatedCol = "created",
+    columns: ColumnMap = ColumnMap(),
 ) -> None:
     """Flow metrics of a file (no database needed) or of a stored value stream."""
     if (file is None) == (stream is None):
@@ -86,16 +75,6 @@ def metrics(
     )
     with handle_errors():
         if file is not None:
-            columns = column_map(
-                item_column,
-                state_column,
-                timestamp_column,
-                type_column,
-                team_column,
-                assignee_column,
-                title_column,
-                created_column,
-            )
             with progress_bar(f"reading {file.name}", as_json) as progress:
                 report = analyse_file(
                     file,
@@ -118,31 +97,15 @@ def metrics(
 
 
 @app.command("import")
+@with_columns
 def import_(
     file: FileArg,
     stream: Annotated[str, typer.Option(help="Value stream to import into (created if new).")],
     workflow: WorkflowOpt = None,
     file_format: FormatOpt = None,
-    item_column: ItemCol = "item_id",
-    state_column: StateCol = "state",
-    timestamp_column: TimeCol = "timestamp",
-    type_column: TypeCol = "type",
-    team_column: TeamCol = "team",
-    assignee_column: AssigneeCol = "assignee",
-    title_column: TitleCol = "title",
-    created_column: CreatedCol = "created",
+    columns: ColumnMap = ColumnMap(),
 ) -> None:
     """Store a file's history in a value stream. Re-importing the same file changes nothing."""
-    columns = column_map(
-        item_column,
-        state_column,
-        timestamp_column,
-        type_column,
-        team_column,
-        assignee_column,
-        title_column,
-        created_column,
-    )
     with handle_errors(), Workspace() as ws:
         ws.initialise()
         with progress_bar(f"importing {file.name}") as progress:

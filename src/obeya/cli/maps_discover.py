@@ -15,46 +15,32 @@ from rich.console import Console
 from rich.table import Table
 
 from obeya.cli.common import (
-    AssigneeCol,
-    CreatedCol,
     FormatOpt,
-    ItemCol,
-    StateCol,
-    TeamCol,
-    TimeCol,
-    TitleCol,
-    TypeCol,
     WorkflowOpt,
-    column_map,
     err,
     handle_errors,
     load_workflow,
     out,
     print_json,
     progress_bar,
+    with_columns,
 )
 from obeya.cli.maps_store import default_author
 from obeya.core.events import EventLog
 from obeya.core.maps.discovery import Discovery, discover
 from obeya.core.workflow import Workflow
-from obeya.ingest import read_events
+from obeya.ingest import ColumnMap, read_events
 from obeya.workspace import Workspace
 
 
+@with_columns
 def discover_command(
     file: Annotated[Path | None, typer.Argument(help="File to map (one-shot).")] = None,
     stream: Annotated[str | None, typer.Option(help="Map a stored value stream.")] = None,
     workflow: WorkflowOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
     file_format: FormatOpt = None,
-    item_column: ItemCol = "item_id",
-    state_column: StateCol = "state",
-    timestamp_column: TimeCol = "timestamp",
-    type_column: TypeCol = "type",
-    team_column: TeamCol = "team",
-    assignee_column: AssigneeCol = "assignee",
-    title_column: TitleCol = "title",
-    created_column: CreatedCol = "created",
+    columns: ColumnMap = ColumnMap(),
     save: Annotated[
         bool, typer.Option("--save", help="Save the map (with --stream) as a new version.")
     ] = False,
@@ -80,16 +66,6 @@ def discover_command(
         chosen: Workflow | None = load_workflow(workflow)
         log: EventLog
         if file is not None:
-            columns = column_map(
-                item_column,
-                state_column,
-                timestamp_column,
-                type_column,
-                team_column,
-                assignee_column,
-                title_column,
-                created_column,
-            )
             with progress_bar(f"reading {file.name}", as_json) as progress:
                 log = read_events(file, format=file_format, columns=columns, progress=progress)
         else:
