@@ -4,7 +4,7 @@ registered by :mod:`obeya.cli.main`."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -92,6 +92,14 @@ def _throughput(
     return report.throughput_daily
 
 
+def _history(
+    daily: dict[str, int], start: date | None, history_days: int
+) -> tuple[list[int], date | None]:
+    """The sampled window and the forecast's start (default: the day after the data)."""
+    begin = start or default_start(daily)
+    return history_window(daily, begin, history_days), begin
+
+
 @forecast_app.command("when")
 @with_columns
 def when_command(
@@ -111,8 +119,7 @@ def when_command(
     first = parse_date(start, "--start")
     with handle_errors():
         daily = _throughput(file, stream, workflow, file_format, columns, as_json)
-        begin = first or default_start(daily)
-        window = history_window(daily, begin, history_days)
+        window, begin = _history(daily, first, history_days)
         result = when(window, items, trials=trials, seed=seed, start=begin)
     if as_json:
         print_json(result.to_dict())
@@ -139,8 +146,7 @@ def how_many_command(
     first = parse_date(start, "--start")
     with handle_errors():
         daily = _throughput(file, stream, workflow, file_format, columns, as_json)
-        begin = first or default_start(daily)
-        window = history_window(daily, begin, history_days)
+        window, begin = _history(daily, first, history_days)
         result = how_many(window, days, trials=trials, seed=seed, start=begin)
     if as_json:
         print_json(result.to_dict())
