@@ -13,12 +13,13 @@ from obeya.cli.maps import maps_app
 from obeya.core.maps.calculations import calculate
 from obeya.core.maps.model import MapError, Step, ValueStreamMap
 from obeya.core.simulation import simulate
-from obeya.core.simulation.from_map import scenario_from_map, scenario_toml
-from obeya.core.simulation.scenario import ScenarioError, load_scenario
+from obeya.core.simulation.from_map import scenario_from_map
+from obeya.core.simulation.scenario import ScenarioError, load_scenario, scenario_toml
 
 # Demand 3/day, 8 h a day. Build: PT 2 h, 1 person -> 2/8 = 0.25 day an item; utilisation
-# 3 × 2 / 8 = 0.75. Check: PT 1 h, 2 people at 50 % availability -> 1/(0.5 × 8) = 0.25 day an
-# item on each of 2 servers; utilisation 3 × 1 / (2 × 0.5 × 8) = 0.375.
+# 3 × 2 / 8 = 0.75. Check: PT 1 h, 2 people at 50 % availability -> 1/8 = 0.125 day of work an
+# item, stretched to 0.25 by the availability, on each of 2 servers; utilisation
+# 3 × 1 / (2 × 0.5 × 8) = 0.375.
 LINE = ValueStreamMap(
     "Line",
     (
@@ -34,7 +35,8 @@ def test_conversion_by_hand() -> None:
     assert sc.arrival_rate_per_day == 3
     build, check = sc.steps
     assert (build.servers, build.process_time.mean) == (1, pytest.approx(0.25))
-    assert (check.servers, check.process_time.mean) == (2, pytest.approx(0.25))
+    assert (check.servers, check.process_time.mean) == (2, pytest.approx(0.125))
+    assert (build.availability, check.availability) == (1.0, 0.5)
     assert build.process_time.kind == "exponential"
 
 

@@ -169,7 +169,7 @@ def test_two_steps_name_the_constraint() -> None:
         ("mean = 0.2", "mean = 0", "process_time_days.mean"),
         ("complete_accurate = 1.0", "complete_accurate = 1.5", "step[0].complete_accurate"),
         ("complete_accurate = 1.0", "complete_accurate = 0", "step[0].complete_accurate"),
-        ("servers = 1", "servers = 0", "step[0].servers"),
+        ("servers = 1", "servers = -1", "step[0].servers"),
         ("days = 2000", "days = 200", "days"),
         ("replications = 5", "replications = 0", "replications"),
         ("wip_limit = 0", "wip_limit = -1", "step[0].wip_limit"),
@@ -229,7 +229,7 @@ def test_cli_table_and_errors(tmp_path: Path) -> None:
     result = runner.invoke(app, ["simulate", str(path)])
     assert result.exit_code == 0, result.output
     assert "Build" in result.stdout and "constraint" in result.stdout
-    path.write_text(SMALL.replace("servers = 1", "servers = 0"), encoding="utf-8")
+    path.write_text(SMALL.replace("servers = 1", "servers = -1"), encoding="utf-8")
     result = runner.invoke(app, ["simulate", str(path)])
     assert result.exit_code == 1
     assert "step[0].servers" in result.stderr

@@ -254,7 +254,8 @@ def to_scenario_command(
     ] = None,
 ) -> None:
     """A simulation scenario of the map, for `obeya simulate` (demand becomes arrivals)."""
-    from obeya.core.simulation.from_map import scenario_from_map, scenario_toml
+    from obeya.core.simulation.from_map import scenario_from_map
+    from obeya.core.simulation.scenario import scenario_toml
 
     with handle_errors():
         if Path(source).is_file():

@@ -1,16 +1,22 @@
 """Discrete-event simulation of a scenario with SimPy (docs/simulation.md).
 
-Items arrive as a Poisson process; each step is a :class:`simpy.Resource` with ``servers``
-slots served first come, first served. After a pass an item leaves the step with probability
-%C&A, otherwise it joins the step's queue again (rework). A WIP limit is a
-:class:`simpy.Container` of tokens: an item takes one before it enters the step (its queue
+Items arrive as a Poisson process or at replayed instants; each step is a
+:class:`simpy.Resource` with ``servers`` slots served first come, first served (no resource
+when servers are unlimited). An item skips a step with probability 1 − ``visit_share``. After
+a pass an item leaves the step with probability %C&A, otherwise it joins the step's queue again
+(rework). A step with ``batch_size`` b > 1 waits for b items, then one server works them one
+after the other and they all move on together. Availability A stretches every process time by
+1 ÷ A (the *effective process time* of Factory Physics for preemptive outages). A WIP limit is
+a :class:`simpy.Container` of tokens: an item takes one before it enters the step (its queue
 included) and gives it back once it holds the next step's token, or on leaving the stream.
 
 Measurement window: from ``warmup_days`` to ``days``. Lead times and queue times are those of
 items that arrived in the window and finished before its end; throughput counts every
 finish in the window; utilisation is the busy server time inside the window divided by
-servers × window. Replication ``r`` draws from ``random.Random(seed + r)``; the aggregate
-is the mean over replications with a 95 % confidence interval (Student's t).
+servers × window; WIP is the time-average count inside the window (of the stream, and of each
+step from the moment an item reaches it, blocked or queued, until it leaves). Replication
+``r`` draws from ``random.Random(seed + r)``; the aggregate is the mean over replications with
+a 95 % confidence interval (Student's t).
 """
 
 from __future__ import annotations
@@ -61,12 +67,18 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, CI | None]:
 
 @dataclass(frozen=True)
 class StepStats:
+    """A step's figures. ``utilisation`` is None for unlimited servers (``servers = 0``);
+    ``mean_busy`` (items in service on average) is given for every step."""
+
     name: str
     servers: int
-    utilisation: float
+    utilisation: float | None
     mean_queue_days: float
+    mean_wip: float
+    mean_busy: float
     utilisation_ci95: CI | None = None
     mean_queue_days_ci95: CI | None = None
+    mean_wip_ci95: CI | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +88,9 @@ class StepStats:
             "utilisation_ci95": _ci(self.utilisation_ci95),
             "mean_queue_days": self.mean_queue_days,
             "mean_queue_days_ci95": _ci(self.mean_queue_days_ci95),
+            "mean_wip": self.mean_wip,
+            "mean_wip_ci95": _ci(self.mean_wip_ci95),
+            "mean_busy": self.mean_busy,
         }
 
 
@@ -88,6 +103,7 @@ class ReplicationResult:
     lead_time_p85: float
     lead_time_mean: float
     throughput_per_day: float
+    wip: float  # items in the stream, time-average over the window
     steps: tuple[StepStats, ...]
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +117,7 @@ class ReplicationResult:
                 "mean": self.lead_time_mean,
             },
             "throughput_per_day": self.throughput_per_day,
+            "wip": self.wip,
             "steps": [s.to_dict() for s in self.steps],
         }
 
@@ -115,28 +132,39 @@ class SimulationResult:
     lead_time_mean_ci95: CI | None
     throughput_per_day: float
     throughput_ci95: CI | None
+    wip: float
+    wip_ci95: CI | None
     steps: tuple[StepStats, ...]
-    constraint: str  # the step with the highest utilisation
+    constraint: str
+    constraint_reason: str
+    lead_time_p50_ci95: CI | None = None
+    lead_time_p85_ci95: CI | None = None
 
     def to_dict(self) -> dict[str, Any]:
         sc = self.scenario
         return {
             "scenario": sc.name,
-            "arrival_rate_per_day": sc.arrival_rate_per_day,
+            "arrival_rate_per_day": sc.mean_arrival_rate,
+            "arrivals": "replayed" if sc.arrival_times_days else "poisson",
             "days": sc.days,
             "warmup_days": sc.warmup_days,
             "seed": sc.seed,
             "replications": len(self.replications),
             "lead_time_days": {
                 "p50": self.lead_time_p50,
+                "p50_ci95": _ci(self.lead_time_p50_ci95),
                 "p85": self.lead_time_p85,
+                "p85_ci95": _ci(self.lead_time_p85_ci95),
                 "mean": self.lead_time_mean,
                 "mean_ci95": _ci(self.lead_time_mean_ci95),
             },
             "throughput_per_day": self.throughput_per_day,
             "throughput_per_day_ci95": _ci(self.throughput_ci95),
+            "wip": self.wip,
+            "wip_ci95": _ci(self.wip_ci95),
             "steps": [s.to_dict() for s in self.steps],
             "constraint": self.constraint,
+            "constraint_reason": self.constraint_reason,
             "per_replication": [r.to_dict() for r in self.replications],
         }
 
@@ -148,40 +176,77 @@ def _ci(ci: CI | None) -> list[float] | None:
 def simulate(scenario: Scenario) -> SimulationResult:
     """Run the scenario's replications and aggregate them (mean, 95 % CI)."""
     reps = tuple(_replicate(scenario, r) for r in range(scenario.replications))
+    p50, p50_ci = mean_ci95([r.lead_time_p50 for r in reps])
+    p85, p85_ci = mean_ci95([r.lead_time_p85 for r in reps])
     lt_mean, lt_ci = mean_ci95([r.lead_time_mean for r in reps])
     tp, tp_ci = mean_ci95([r.throughput_per_day for r in reps])
+    wip, wip_ci = mean_ci95([r.wip for r in reps])
     steps = []
     for k, step in enumerate(scenario.steps):
-        util, util_ci = mean_ci95([r.steps[k].utilisation for r in reps])
+        util: float | None = None
+        util_ci: CI | None = None
+        if step.servers:
+            util, util_ci = mean_ci95([r.steps[k].utilisation or 0.0 for r in reps])
         queue, queue_ci = mean_ci95([r.steps[k].mean_queue_days for r in reps])
-        steps.append(StepStats(step.name, step.servers, util, queue, util_ci, queue_ci))
-    constraint = max(steps, key=lambda s: s.utilisation).name
+        step_wip, step_wip_ci = mean_ci95([r.steps[k].mean_wip for r in reps])
+        steps.append(
+            StepStats(
+                name=step.name,
+                servers=step.servers,
+                utilisation=util,
+                mean_queue_days=queue,
+                mean_wip=step_wip,
+                mean_busy=fmean(r.steps[k].mean_busy for r in reps),
+                utilisation_ci95=util_ci,
+                mean_queue_days_ci95=queue_ci,
+                mean_wip_ci95=step_wip_ci,
+            )
+        )
+    constraint, reason = _constraint(steps, tp)
     return SimulationResult(
         scenario=scenario,
         replications=reps,
-        lead_time_p50=fmean(r.lead_time_p50 for r in reps),
-        lead_time_p85=fmean(r.lead_time_p85 for r in reps),
+        lead_time_p50=p50,
+        lead_time_p85=p85,
         lead_time_mean=lt_mean,
         lead_time_mean_ci95=lt_ci,
         throughput_per_day=tp,
         throughput_ci95=tp_ci,
+        wip=wip,
+        wip_ci95=wip_ci,
         steps=tuple(steps),
         constraint=constraint,
+        constraint_reason=reason,
+        lead_time_p50_ci95=p50_ci,
+        lead_time_p85_ci95=p85_ci,
     )
 
 
-def _sampler(d: Distribution, rng: random.Random) -> Callable[[], float]:
+def _constraint(steps: Sequence[StepStats], throughput: float) -> tuple[str, str]:
+    """The step with the highest utilisation; with no limited step, the one items spend the
+    longest in (its mean WIP ÷ throughput, by Little's law)."""
+    limited = [s for s in steps if s.utilisation is not None]
+    if limited:
+        top = max(limited, key=lambda s: s.utilisation or 0.0)
+        return top.name, f"highest utilisation ({top.utilisation:.0%})"
+    top = max(steps, key=lambda s: s.mean_wip)
+    days = top.mean_wip / throughput if throughput > 0 else math.inf
+    return top.name, f"longest time in step ({days:.2f} days; no step has limited servers)"
+
+
+def _sampler(d: Distribution, rng: random.Random, stretch: float) -> Callable[[], float]:
+    """Draws of ``d`` in days, multiplied by ``stretch`` (1 ÷ availability)."""
     if d.kind == "exponential":
-        rate = 1.0 / d.mean
+        rate = 1.0 / (d.mean * stretch)
         return lambda: rng.expovariate(rate)
     if d.kind == "lognormal":
-        mu = math.log(d.mean) - d.sigma**2 / 2  # so that the mean of the time is d.mean
+        mu = math.log(d.mean * stretch) - d.sigma**2 / 2  # so that the mean is d.mean × stretch
         sigma = d.sigma
         return lambda: rng.lognormvariate(mu, sigma)
     if d.kind == "constant":
-        mean = d.mean
+        mean = d.mean * stretch
         return lambda: mean
-    values = d.values
+    values = tuple(v * stretch for v in d.values)
     return lambda: rng.choice(values)
 
 
@@ -195,25 +260,82 @@ def _replicate(sc: Scenario, r: int) -> ReplicationResult:
     env = simpy.Environment()
     n = len(sc.steps)
     start, end = sc.warmup_days, sc.days
-    servers = [simpy.Resource(env, capacity=s.servers) for s in sc.steps]
+    servers = [simpy.Resource(env, capacity=s.servers) if s.servers else None for s in sc.steps]
     slots = [
         simpy.Container(env, capacity=s.wip_limit, init=s.wip_limit) if s.wip_limit else None
         for s in sc.steps
     ]
-    draws = [_sampler(s.process_time, rng) for s in sc.steps]
+    draws = [_sampler(s.process_time, rng, 1.0 / s.availability) for s in sc.steps]
     passing = [s.complete_accurate for s in sc.steps]
-    busy = [0.0] * n
+    visiting = [s.visit_share for s in sc.steps]
+    batch_sizes = [s.batch_size for s in sc.steps]
+    forming: list[list[simpy.Event]] = [[] for _ in range(n)]
+    busy = [0.0] * n  # server-days of work inside the window
     in_service: list[dict[int, float]] = [{} for _ in range(n)]
+    at_step: list[dict[int, float]] = [{} for _ in range(n)]  # item → when it reached the step
+    step_area = [0.0] * n  # item-days at each step inside the window
+    in_stream: dict[int, float] = {}
+    stream_area = 0.0
     queue_total = [0.0] * n
     lead_times: list[float] = []
     finished = 0
+    jobs = iter(range(1 << 62))
+
+    def work(k: int, days: float) -> Generator[simpy.Event, Any, None]:
+        """Hold a server of step ``k`` (if limited) busy for ``days``, counting busy time."""
+        job = next(jobs)
+        began = env.now
+        in_service[k][job] = began
+        yield env.timeout(days)
+        del in_service[k][job]
+        busy[k] += _overlap(began, env.now, start, end)
+
+    def serve(k: int) -> Generator[simpy.Event, Any, float]:
+        """One pass of an item through step ``k``; returns when its work began."""
+        if batch_sizes[k] > 1:
+            done = env.event()
+            forming[k].append(done)
+            if len(forming[k]) == batch_sizes[k]:
+                env.process(serve_batch(k, forming[k]))
+                forming[k] = []
+            began: float = yield done
+            return began
+        resource = servers[k]
+        if resource is None:
+            began = env.now
+            yield from work(k, draws[k]())
+            return began
+        with resource.request() as request:
+            yield request
+            began = env.now
+            yield from work(k, draws[k]())
+        return began
+
+    def serve_batch(k: int, members: list[simpy.Event]) -> Generator[simpy.Event, Any, None]:
+        """A full batch: one server works its items one after the other, then all move on."""
+        days = math.fsum(draws[k]() for _ in members)
+        resource = servers[k]
+        if resource is None:
+            began = env.now
+            yield from work(k, days)
+        else:
+            with resource.request() as request:
+                yield request
+                began = env.now
+                yield from work(k, days)
+        for member in members:
+            member.succeed(began)
 
     def item(ident: int, arrived: float) -> Generator[simpy.Event, Any, None]:
-        nonlocal finished
+        nonlocal finished, stream_area
+        in_stream[ident] = arrived
         waits = [0.0] * n
         held: simpy.Container | None = None
         for k in range(n):
+            if visiting[k] < 1.0 and rng.random() >= visiting[k]:
+                continue
             entered = env.now
+            at_step[k][ident] = entered
             slot = slots[k]
             if slot is not None:
                 yield slot.get(1)
@@ -221,19 +343,15 @@ def _replicate(sc: Scenario, r: int) -> ReplicationResult:
                 yield held.put(1)
             held = slot
             while True:
-                with servers[k].request() as request:
-                    yield request
-                    waits[k] += env.now - entered
-                    began = env.now
-                    in_service[k][ident] = began
-                    yield env.timeout(draws[k]())
-                    del in_service[k][ident]
-                    busy[k] += _overlap(began, env.now, start, end)
+                began = yield from serve(k)
+                waits[k] += began - entered
                 if passing[k] >= 1.0 or rng.random() < passing[k]:
                     break
                 entered = env.now
+            step_area[k] += _overlap(at_step[k].pop(ident), env.now, start, end)
         if held is not None:
             yield held.put(1)
+        stream_area += _overlap(in_stream.pop(ident), env.now, start, end)
         if env.now >= start:
             finished += 1
         if arrived >= start:
@@ -241,18 +359,27 @@ def _replicate(sc: Scenario, r: int) -> ReplicationResult:
             for k in range(n):
                 queue_total[k] += waits[k]
 
-    def source() -> Generator[simpy.Event, Any, None]:
-        ident = 0
+    def poisson() -> Generator[simpy.Event, Any, None]:
+        assert sc.arrival_rate_per_day is not None
         rate = sc.arrival_rate_per_day
-        while True:
+        for ident in jobs_of_items:
             yield env.timeout(rng.expovariate(rate))
             env.process(item(ident, env.now))
-            ident += 1
 
-    env.process(source())
+    def replay() -> Generator[simpy.Event, Any, None]:
+        for ident, at in zip(jobs_of_items, sc.arrival_times_days, strict=False):
+            if at >= end:
+                return
+            yield env.timeout(at - env.now)
+            env.process(item(ident, env.now))
+
+    jobs_of_items = iter(range(1 << 62))
+    env.process(replay() if sc.arrival_times_days else poisson())
     env.run(until=end)
-    for k in range(n):  # work still in progress at the end counts up to the end
+    for k in range(n):  # whatever is still inside at the end counts up to the end
         busy[k] += sum(_overlap(began, end, start, end) for began in in_service[k].values())
+        step_area[k] += sum(_overlap(t, end, start, end) for t in at_step[k].values())
+    stream_area += sum(_overlap(t, end, start, end) for t in in_stream.values())
     if not lead_times:
         raise ScenarioError(
             f"scenario '{sc.name}', replication {r}: no item that arrived after the warm-up "
@@ -265,8 +392,10 @@ def _replicate(sc: Scenario, r: int) -> ReplicationResult:
         StepStats(
             name=s.name,
             servers=s.servers,
-            utilisation=busy[k] / (s.servers * span),
+            utilisation=busy[k] / (s.servers * span) if s.servers else None,
             mean_queue_days=queue_total[k] / count,
+            mean_wip=step_area[k] / span,
+            mean_busy=busy[k] / span,
         )
         for k, s in enumerate(sc.steps)
     )
@@ -278,5 +407,6 @@ def _replicate(sc: Scenario, r: int) -> ReplicationResult:
         lead_time_p85=float(np.percentile(lt, 85)),
         lead_time_mean=float(lt.mean()),
         throughput_per_day=finished / span,
+        wip=stream_area / span,
         steps=steps,
     )

@@ -3,18 +3,28 @@ the real stream.
 
 A map's process time is hands-on hours; the simulation's clock runs in calendar days. A step
 works ``people × availability × available hours per day`` hours a day, so one server (one
-person) takes ``PT ÷ (availability × available hours per day)`` days per item: the simulated
-utilisation then equals the map's ``demand × PT ÷ capacity``. People become servers (rounded,
-at least one); %C&A becomes rework; demand becomes the Poisson arrival rate.
+person) takes ``PT ÷ available hours per day`` days of work per item, stretched by the step's
+availability in the simulation: the simulated utilisation then equals the map's
+``demand × PT ÷ capacity``. People become servers (rounded, at least one); %C&A becomes rework;
+batch size and availability carry over; demand becomes the Poisson arrival rate.
 """
 
 from __future__ import annotations
 
 from obeya.core.maps.model import ValueStreamMap
-from obeya.core.simulation.scenario import Distribution, Scenario, ScenarioError, SimStep
+from obeya.core.simulation.scenario import (
+    Distribution,
+    Scenario,
+    ScenarioError,
+    SimStep,
+    scenario_toml,
+)
 
 #: The smallest process time a step gets (a map may say 0 h: the simulation needs a duration).
 _MIN_DAYS = 1e-6
+
+
+__all__ = ["scenario_from_map", "scenario_toml"]
 
 
 def scenario_from_map(
@@ -40,13 +50,12 @@ def scenario_from_map(
             name=step.name,
             process_time=Distribution(
                 distribution,
-                mean=max(
-                    step.process_time_hours / (step.availability * vsm.available_hours_per_day),
-                    _MIN_DAYS,
-                ),
+                mean=max(step.process_time_hours / vsm.available_hours_per_day, _MIN_DAYS),
             ),
             servers=max(1, round(step.people)),
             complete_accurate=step.complete_accurate,
+            batch_size=step.batch_size,
+            availability=step.availability,
         )
         for step in vsm.steps
     )
@@ -59,31 +68,3 @@ def scenario_from_map(
         seed=seed,
         name=f"{vsm.name} ({vsm.variant})",
     )
-
-
-def scenario_toml(scenario: Scenario) -> str:
-    """The scenario in the TOML form ``obeya simulate`` reads."""
-    lines = [
-        f'name = "{_escape(scenario.name)}"',
-        f"arrival_rate_per_day = {scenario.arrival_rate_per_day!r}",
-        f"days = {scenario.days!r}",
-        f"warmup_days = {scenario.warmup_days!r}",
-        f"replications = {scenario.replications}",
-        f"seed = {scenario.seed}",
-    ]
-    for step in scenario.steps:
-        pt = step.process_time
-        lines += [
-            "",
-            "[[step]]",
-            f'name = "{_escape(step.name)}"',
-            f"servers = {step.servers}",
-            f'process_time_days = {{ distribution = "{pt.kind}", mean = {pt.mean!r} }}',
-            f"complete_accurate = {step.complete_accurate!r}",
-            f"wip_limit = {step.wip_limit}",
-        ]
-    return "\n".join(lines) + "\n"
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')

@@ -1,13 +1,20 @@
 """A simulation scenario as plain data, and its TOML form (docs/simulation.md).
 
-Units: days everywhere (arrival rate in items per day, process times in days). A step's
-``complete_accurate`` (%C&A) is the share of passes that need no rework; the rest repeat the
-step. ``wip_limit`` caps the items inside a step, its queue included (0 = no limit).
+Units: days everywhere (arrival rate in items per day, process times in days). Arrivals are
+Poisson at ``arrival_rate_per_day`` or replayed from ``arrival_times_days`` (days from the
+start, e.g. taken from history). A step's ``complete_accurate`` (%C&A) is the share of passes
+that need no rework; the rest repeat the step. ``wip_limit`` caps the items inside a step, its
+queue included (0 = no limit); ``servers = 0`` means unlimited (a delay: nobody queues).
+``batch_size`` items are worked together and move on together; ``availability`` is the share
+of time the servers can work (process times stretch by 1 ÷ availability); ``visit_share`` is
+the share of items that pass through the step at all (the rest skip it).
 Validation is early and names the field: ``scenario.toml: step[0].complete_accurate is 1.5``.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
 import tomllib
 from dataclasses import dataclass
@@ -20,8 +27,26 @@ DISTRIBUTIONS = ("exponential", "lognormal", "constant", "empirical")
 DEFAULT_REPLICATIONS = 5
 DEFAULT_SEED = 1
 
-_TOP_KEYS = {"name", "arrival_rate_per_day", "days", "warmup_days", "replications", "seed", "step"}
-_STEP_KEYS = {"name", "servers", "process_time_days", "complete_accurate", "wip_limit"}
+_TOP_KEYS = {
+    "name",
+    "arrival_rate_per_day",
+    "arrival_times_days",
+    "days",
+    "warmup_days",
+    "replications",
+    "seed",
+    "step",
+}
+_STEP_KEYS = {
+    "name",
+    "servers",
+    "process_time_days",
+    "complete_accurate",
+    "wip_limit",
+    "batch_size",
+    "availability",
+    "visit_share",
+}
 _DIST_KEYS = {"distribution", "mean", "sigma", "values"}
 
 
@@ -52,28 +77,55 @@ class Distribution:
 class SimStep:
     name: str
     process_time: Distribution
-    servers: int = 1
+    servers: int = 1  # 0 = unlimited
     complete_accurate: float = 1.0
     wip_limit: int = 0
+    batch_size: int = 1
+    availability: float = 1.0
+    visit_share: float = 1.0
 
 
 @dataclass(frozen=True)
 class Scenario:
-    arrival_rate_per_day: float
+    #: Poisson arrivals per day; ignored when ``arrival_times_days`` replays arrivals.
+    arrival_rate_per_day: float | None
     days: float
     steps: tuple[SimStep, ...]
     warmup_days: float = 0.0
     replications: int = DEFAULT_REPLICATIONS
     seed: int = DEFAULT_SEED
     name: str = "scenario"
+    #: Arrival instants in days from the start, sorted; empty = Poisson arrivals.
+    arrival_times_days: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         validate(self)
 
+    @property
+    def mean_arrival_rate(self) -> float:
+        """Items per day arriving in the measurement window (the rate, or the replay's)."""
+        if not self.arrival_times_days:
+            assert self.arrival_rate_per_day is not None
+            return self.arrival_rate_per_day
+        inside = sum(1 for t in self.arrival_times_days if self.warmup_days <= t < self.days)
+        return inside / (self.days - self.warmup_days)
+
 
 def validate(sc: Scenario, where: str = "scenario") -> None:
     """Raise :class:`ScenarioError` naming the first field that breaks a rule."""
-    if not (sc.arrival_rate_per_day > 0 and math.isfinite(sc.arrival_rate_per_day)):
+    if sc.arrival_times_days:
+        if sc.arrival_rate_per_day is not None:
+            raise ScenarioError(
+                f"{where}: give arrival_rate_per_day or arrival_times_days, not both"
+            )
+        times = sc.arrival_times_days
+        if any(not (t >= 0 and math.isfinite(t)) for t in times):
+            raise ScenarioError(f"{where}: arrival_times_days must hold days ≥ 0")
+        if any(b < a for a, b in itertools.pairwise(times)):
+            raise ScenarioError(f"{where}: arrival_times_days must be in increasing order")
+    elif sc.arrival_rate_per_day is None:
+        raise ScenarioError(f"{where}: field 'arrival_rate_per_day' is missing")
+    elif not (sc.arrival_rate_per_day > 0 and math.isfinite(sc.arrival_rate_per_day)):
         raise ScenarioError(
             f"{where}: arrival_rate_per_day is {sc.arrival_rate_per_day}; it must be > 0"
         )
@@ -95,14 +147,25 @@ def validate(sc: Scenario, where: str = "scenario") -> None:
         if s.name in seen:
             raise ScenarioError(f"{at}.name {s.name!r} is used by two steps; names must differ")
         seen.add(s.name)
-        if s.servers < 1:
-            raise ScenarioError(f"{at}.servers is {s.servers}; a step needs at least 1")
+        if s.servers < 0:
+            raise ScenarioError(f"{at}.servers is {s.servers}; give 0 (unlimited) or more")
         if not 0 < s.complete_accurate <= 1:
             raise ScenarioError(
                 f"{at}.complete_accurate is {s.complete_accurate}; give a share in (0, 1]"
             )
         if s.wip_limit < 0:
             raise ScenarioError(f"{at}.wip_limit is {s.wip_limit}; give 0 (no limit) or more")
+        if s.batch_size < 1:
+            raise ScenarioError(f"{at}.batch_size is {s.batch_size}; it must be at least 1")
+        if s.wip_limit and s.wip_limit < s.batch_size:
+            raise ScenarioError(
+                f"{at}.wip_limit is {s.wip_limit}; it must hold a whole batch "
+                f"(batch_size {s.batch_size}) or the step never starts"
+            )
+        if not 0 < s.availability <= 1:
+            raise ScenarioError(f"{at}.availability is {s.availability}; give a share in (0, 1]")
+        if not 0 < s.visit_share <= 1:
+            raise ScenarioError(f"{at}.visit_share is {s.visit_share}; give a share in (0, 1]")
         _validate_distribution(s.process_time, f"{at}.process_time_days")
 
 
@@ -144,15 +207,18 @@ def scenario_from_dict(doc: dict[str, Any], where: str = "scenario") -> Scenario
     if not isinstance(raw_steps, list) or not all(isinstance(s, dict) for s in raw_steps):
         raise ScenarioError(f"{where}: field 'step' must be an array of tables ([[step]])")
     steps = tuple(_step(s, f"{where}: step[{i}]") for i, s in enumerate(raw_steps))
-    if "arrival_rate_per_day" not in doc:
-        raise ScenarioError(f"{where}: field 'arrival_rate_per_day' is missing")
     if "days" not in doc:
         raise ScenarioError(f"{where}: field 'days' is missing")
     try:
         return Scenario(
             name=_str(doc.get("name", "scenario"), f"{where}: name"),
-            arrival_rate_per_day=_num(
-                doc["arrival_rate_per_day"], f"{where}: arrival_rate_per_day"
+            arrival_rate_per_day=(
+                _num(doc["arrival_rate_per_day"], f"{where}: arrival_rate_per_day")
+                if "arrival_rate_per_day" in doc
+                else None
+            ),
+            arrival_times_days=_nums(
+                doc.get("arrival_times_days", []), f"{where}: arrival_times_days"
             ),
             days=_num(doc["days"], f"{where}: days"),
             warmup_days=_num(doc.get("warmup_days", 0.0), f"{where}: warmup_days"),
@@ -186,6 +252,9 @@ def _step(raw: dict[str, Any], at: str) -> SimStep:
         servers=_int(raw.get("servers", 1), f"{at}.servers"),
         complete_accurate=_num(raw.get("complete_accurate", 1.0), f"{at}.complete_accurate"),
         wip_limit=_int(raw.get("wip_limit", 0), f"{at}.wip_limit"),
+        batch_size=_int(raw.get("batch_size", 1), f"{at}.batch_size"),
+        availability=_num(raw.get("availability", 1.0), f"{at}.availability"),
+        visit_share=_num(raw.get("visit_share", 1.0), f"{at}.visit_share"),
         process_time=_distribution(dist, f"{at}.process_time_days"),
     )
 
@@ -197,14 +266,11 @@ def _distribution(raw: dict[str, Any], at: str) -> Distribution:
         raise ScenarioError(
             f"{at}.distribution {kind!r} is unknown; use one of {', '.join(DISTRIBUTIONS)}"
         )
-    values = raw.get("values", [])
-    if not isinstance(values, list):
-        raise ScenarioError(f"{at}.values must be a list of numbers")
     return Distribution(
         kind=kind,
         mean=_num(raw.get("mean", 0.0), f"{at}.mean"),
         sigma=_num(raw.get("sigma", 0.0), f"{at}.sigma"),
-        values=tuple(_num(v, f"{at}.values[{i}]") for i, v in enumerate(values)),
+        values=_nums(raw.get("values", []), f"{at}.values"),
     )
 
 
@@ -222,6 +288,12 @@ def _num(value: Any, at: str) -> float:
     return float(value)
 
 
+def _nums(values: Any, at: str) -> tuple[float, ...]:
+    if not isinstance(values, list):
+        raise ScenarioError(f"{at} must be a list of numbers")
+    return tuple(_num(v, f"{at}[{i}]") for i, v in enumerate(values))
+
+
 def _int(value: Any, at: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ScenarioError(f"{at} is {value!r}; give a whole number")
@@ -232,3 +304,56 @@ def _str(value: Any, at: str) -> str:
     if not isinstance(value, str):
         raise ScenarioError(f"{at} is {value!r}; give a string")
     return value
+
+
+def scenario_toml(scenario: Scenario) -> str:
+    """The scenario in the TOML form :func:`load_scenario` reads (defaults left out)."""
+    sc = scenario
+    lines = [f"name = {_toml_str(sc.name)}"]
+    if sc.arrival_times_days:
+        lines.append(f"arrival_times_days = {_toml_list(sc.arrival_times_days)}")
+    else:
+        lines.append(f"arrival_rate_per_day = {sc.arrival_rate_per_day!r}")
+    lines += [
+        f"days = {sc.days!r}",
+        f"warmup_days = {sc.warmup_days!r}",
+        f"replications = {sc.replications}",
+        f"seed = {sc.seed}",
+    ]
+    for step in sc.steps:
+        lines += [
+            "",
+            "[[step]]",
+            f"name = {_toml_str(step.name)}",
+            f"servers = {step.servers}",
+            f"process_time_days = {_toml_distribution(step.process_time)}",
+            f"complete_accurate = {step.complete_accurate!r}",
+            f"wip_limit = {step.wip_limit}",
+        ]
+        optional = {"batch_size": 1, "availability": 1.0, "visit_share": 1.0}
+        lines += [
+            f"{key} = {getattr(step, key)!r}"
+            for key, default in optional.items()
+            if getattr(step, key) != default
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_distribution(d: Distribution) -> str:
+    parts = [f'distribution = "{d.kind}"']
+    if d.kind == "empirical":
+        parts.append(f"values = {_toml_list(d.values)}")
+    else:
+        parts.append(f"mean = {d.mean!r}")
+    if d.kind == "lognormal":
+        parts.append(f"sigma = {d.sigma!r}")
+    return "{ " + ", ".join(parts) + " }"
+
+
+def _toml_list(values: tuple[float, ...]) -> str:
+    return "[" + ", ".join(repr(v) for v in values) + "]"
+
+
+def _toml_str(text: str) -> str:
+    # A JSON string is a valid TOML basic string (same escapes for quotes, \\ and controls).
+    return json.dumps(text, ensure_ascii=False)
