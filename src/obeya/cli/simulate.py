@@ -1,5 +1,6 @@
-"""``obeya simulate SCENARIO.toml``: a discrete-event simulation of a scenario
-(docs/simulation.md). Registered by :mod:`obeya.cli.main`."""
+"""``obeya simulate SCENARIO.toml`` (a discrete-event simulation of a scenario) and
+``obeya what-if BASELINE.toml ...`` (future states side by side); docs/simulation.md.
+Registered by :mod:`obeya.cli.main`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from rich.table import Table
 
 from obeya.cli.common import handle_errors, out, print_json
 from obeya.core.simulation import SimulationResult, load_scenario, simulate
+from obeya.core.simulation.scenario import Scenario, ScenarioError
+from obeya.core.simulation.whatif import Change, WhatIf, parse_change, what_if
+from obeya.render.simulation import save_chart, what_if_chart
 
 
 def _ci(ci: tuple[float, float] | None, digits: int = 2) -> str:
@@ -60,3 +64,97 @@ def simulate_command(
         print_json(result.to_dict())
     else:
         print_simulation(result)
+
+
+def _future(text: str) -> tuple[str, list[Change]]:
+    """``"NAME: CHANGE, CHANGE"`` (or just the changes, which then name the future)."""
+    name, sep, rest = text.partition(":")
+    if not sep or "=" in name:
+        name, rest = text, text
+    changes = [parse_change(part) for part in rest.split(",") if part.strip()]
+    if not changes:
+        raise ScenarioError(f"--future {text!r}: give at least one change, e.g. Build.servers=2")
+    return name.strip(), changes
+
+
+def _signed(value: float, ci: list[float] | None, significant: bool, digits: int = 2) -> str:
+    text = f"{value:+.{digits}f}"
+    if ci is not None:
+        text += f" [{ci[0]:+.{digits}f}, {ci[1]:+.{digits}f}]"
+    return text + (" *" if significant else "")
+
+
+def print_what_if(comparison: WhatIf) -> None:
+    doc = comparison.to_dict()
+    table = Table(
+        "scenario", "lead time p50", "p85", "mean [95 % CI]", "throughput/day", "WIP", "constraint"
+    )
+    for s in doc["scenarios"]:
+        lead = s["lead_time_days"]
+        table.add_row(
+            s["scenario"],
+            f"{lead['p50']:.2f}",
+            f"{lead['p85']:.2f}",
+            f"{lead['mean']:.2f} {_ci(lead['mean_ci95'])}",
+            f"{s['throughput_per_day']:.2f} {_ci(s['throughput_per_day_ci95'])}",
+            f"{s['wip']:.1f} {_ci(s['wip_ci95'], 1)}",
+            s["constraint"],
+        )
+    out.print(table)
+    if len(doc["scenarios"]) > 1:
+        diff = Table("against " + doc["baseline"], "mean lead time", "throughput/day", "WIP")
+        for s in doc["scenarios"][1:]:
+            d = s["difference"]
+            cells = [
+                _signed(d[k]["value"], d[k]["ci95"], d[k]["significant"])
+                for k in ("lead_time_mean", "throughput_per_day", "wip")
+            ]
+            diff.add_row(s["scenario"], *cells)
+        out.print(diff)
+        out.print("paired differences over replications with 95 % CI; * = the CI leaves out 0")
+    steps = Table("utilisation", *[s["scenario"] for s in doc["scenarios"]])
+    for k, step in enumerate(doc["scenarios"][0]["steps"]):
+        cells = []
+        for s in doc["scenarios"]:
+            u = s["steps"][k]["utilisation"]
+            cells.append("unlimited" if u is None else f"{u:.1%} (×{s['steps'][k]['servers']})")
+        steps.add_row(step["name"], *cells)
+    out.print(steps)
+
+
+def what_if_command(
+    baseline: Annotated[Path, typer.Argument(help="The current state's scenario TOML.")],
+    others: Annotated[
+        list[Path] | None, typer.Argument(help="Future states' scenario files.", show_default=False)
+    ] = None,
+    future: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--future",
+            help='A future state made by changes to the baseline: "NAME: STEP.FIELD=VALUE, ..." '
+            "(repeatable). Fields: servers, wip_limit, batch_size, availability, "
+            "complete_accurate, visit_share, or arrival_rate_per_day for the stream.",
+        ),
+    ] = None,
+    chart: Annotated[
+        Path | None, typer.Option(help="Also write the comparison chart (.svg, .png or .json).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+) -> None:
+    """Compare the current state with future states: lead time, throughput, WIP and
+    utilisation side by side, with confidence intervals (same seeds: paired replications)."""
+    with handle_errors():
+        base = load_scenario(baseline)
+        futures: list[Scenario | tuple[str, list[Change]]] = [
+            load_scenario(p) for p in others or []
+        ]
+        futures += [_future(text) for text in future or []]
+        comparison = what_if(base, futures)
+        if chart is not None:
+            save_chart(what_if_chart(comparison.to_dict()), chart)
+    if as_json:
+        print_json(comparison.to_dict())
+    else:
+        print_what_if(comparison)
+        if chart is not None:
+            out.print(f"chart written to {chart}")

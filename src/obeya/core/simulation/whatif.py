@@ -1,0 +1,186 @@
+"""What-if: the current state against future states, simulated side by side.
+
+Every scenario of a comparison runs with the same seeds (common random numbers), so the
+replications are paired: replication ``r`` of a future state sees the same stream of random
+draws as replication ``r`` of the baseline as far as their models agree. The difference of a
+figure is then the mean of the per-replication differences with a paired 95 % confidence
+interval, far narrower than the two separate intervals suggest, and a change is called
+*significant* when that interval leaves out zero.
+
+Changes are written ``STEP.FIELD=VALUE`` (``Build.servers=2``, ``Test.wip_limit=5``) or
+``FIELD=VALUE`` for the stream (``arrival_rate_per_day=5``); see :data:`STEP_FIELDS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from obeya.core.simulation.engine import CI, SimulationResult, mean_ci95, simulate
+from obeya.core.simulation.scenario import Scenario, ScenarioError
+
+#: Step fields a what-if may change, with the type of their value.
+STEP_FIELDS: dict[str, type] = {
+    "servers": int,
+    "wip_limit": int,
+    "batch_size": int,
+    "availability": float,
+    "complete_accurate": float,
+    "visit_share": float,
+}
+#: Stream fields a what-if may change.
+STREAM_FIELDS: dict[str, type] = {"arrival_rate_per_day": float}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change: ``step`` None means a stream field."""
+
+    field: str
+    value: float
+    step: str | None = None
+
+    def __str__(self) -> str:
+        value = int(self.value) if self.value == int(self.value) else self.value
+        target = f"{self.step}." if self.step else ""
+        return f"{target}{self.field}={value}"
+
+
+def parse_change(text: str) -> Change:
+    """``"Build.servers=2"`` → Change; the error says what is wrong and what is allowed."""
+    target, sep, raw = text.partition("=")
+    if not sep or not target.strip() or not raw.strip():
+        raise ScenarioError(f"change {text!r}: write STEP.FIELD=VALUE, e.g. Build.servers=2")
+    step, dot, field = target.strip().rpartition(".")
+    fields = STEP_FIELDS if dot else STREAM_FIELDS
+    if field not in fields:
+        allowed = ", ".join(fields)
+        raise ScenarioError(f"change {text!r}: field {field!r} cannot be changed; use {allowed}")
+    kind = fields[field]
+    try:
+        value = float(raw) if kind is float else int(raw)
+    except ValueError:
+        kind_name = "a whole number" if kind is int else "a number"
+        raise ScenarioError(f"change {text!r}: {field} needs {kind_name}, not {raw!r}") from None
+    return Change(field, float(value), step.strip() if dot else None)
+
+
+def apply_changes(scenario: Scenario, changes: Iterable[Change], name: str) -> Scenario:
+    """``scenario`` with ``changes`` made, named ``name``; a step that is not in the scenario
+    or a value the model refuses is an error naming the change."""
+    steps = list(scenario.steps)
+    names = [s.name for s in steps]
+    stream: dict[str, Any] = {"name": name}
+    for change in changes:
+        if change.step is None:
+            stream[change.field] = change.value
+            if change.field == "arrival_rate_per_day":
+                stream["arrival_times_days"] = ()  # a rate replaces replayed arrivals
+            continue
+        if change.step not in names:
+            raise ScenarioError(
+                f"change {change}: no step {change.step!r}; the steps are {', '.join(names)}"
+            )
+        k = names.index(change.step)
+        fields: dict[str, Any] = {change.field: change.value}
+        if STEP_FIELDS[change.field] is int:
+            fields[change.field] = int(change.value)
+        steps[k] = replace(steps[k], **fields)
+    try:
+        return replace(scenario, steps=tuple(steps), **stream)
+    except ScenarioError as exc:
+        raise ScenarioError(f"what-if '{name}': {exc}") from None
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A future state's figure minus the baseline's, paired by replication."""
+
+    value: float
+    ci95: CI | None
+    percent: float | None  # of the baseline's figure
+
+    @property
+    def significant(self) -> bool:
+        return self.ci95 is not None and not (self.ci95[0] <= 0.0 <= self.ci95[1])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "ci95": None if self.ci95 is None else list(self.ci95),
+            "percent": self.percent,
+            "significant": self.significant,
+        }
+
+
+#: The figures compared: attributes of a replication and of the aggregate alike.
+FIGURES = ("lead_time_p50", "lead_time_p85", "lead_time_mean", "throughput_per_day", "wip")
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """Simulation results, the baseline first, and each future state's differences."""
+
+    results: tuple[SimulationResult, ...]
+    changes: tuple[tuple[Change, ...], ...]  # per result; the baseline's is empty
+
+    @property
+    def baseline(self) -> SimulationResult:
+        return self.results[0]
+
+    def differences(self, index: int) -> dict[str, Difference]:
+        """Figures of result ``index`` minus the baseline's, paired by replication."""
+        base, other = self.baseline.replications, self.results[index].replications
+        out = {}
+        for key in FIGURES:
+            pairs = [getattr(o, key) - getattr(b, key) for b, o in zip(base, other, strict=True)]
+            value, ci = mean_ci95(pairs)
+            reference = getattr(self.baseline, key)
+            out[key] = Difference(value, ci, 100 * value / reference if reference else None)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        scenarios = []
+        for i, (result, changes) in enumerate(zip(self.results, self.changes, strict=True)):
+            doc = result.to_dict()
+            doc.pop("per_replication")
+            doc["changes"] = [str(c) for c in changes]
+            if i:
+                doc["difference"] = {k: d.to_dict() for k, d in self.differences(i).items()}
+            scenarios.append(doc)
+        return {"baseline": self.baseline.scenario.name, "scenarios": scenarios}
+
+
+def what_if(
+    baseline: Scenario,
+    futures: Sequence[Scenario | tuple[str, Sequence[Change]]],
+) -> WhatIf:
+    """Simulate ``baseline`` and each future state: a scenario of its own, or a name and the
+    changes that make it from the baseline. Every future runs with the baseline's seed,
+    replications and span, so the comparison is paired (see the module docstring)."""
+    if not futures:
+        raise ScenarioError("what-if: give at least one future state to compare")
+    scenarios: list[Scenario] = [baseline]
+    changes: list[tuple[Change, ...]] = [()]
+    for future in futures:
+        made: tuple[Change, ...]
+        if isinstance(future, Scenario):
+            scenario, made = future, ()
+        else:
+            name, made = future[0], tuple(future[1])
+            scenario = apply_changes(baseline, made, name)
+        scenarios.append(
+            replace(
+                scenario,
+                seed=baseline.seed,
+                replications=baseline.replications,
+                days=baseline.days,
+                warmup_days=baseline.warmup_days,
+            )
+        )
+        changes.append(made)
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise ScenarioError(f"what-if: scenario names must differ ({', '.join(names)})")
+    return WhatIf(tuple(simulate(s) for s in scenarios), tuple(changes))
