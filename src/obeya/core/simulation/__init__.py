@@ -16,6 +16,7 @@ from obeya.core.simulation.scenario import (
     SimStep,
     load_scenario,
     scenario_from_dict,
+    scenario_to_dict,
     scenario_toml,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "load_scenario",
     "mean_ci95",
     "scenario_from_dict",
+    "scenario_to_dict",
     "scenario_toml",
     "simulate",
     "t_quantile_975",

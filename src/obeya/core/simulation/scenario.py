@@ -306,6 +306,12 @@ def _str(value: Any, at: str) -> str:
     return value
 
 
+def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as :func:`scenario_from_dict` reads it (the JSON twin of the TOML form)."""
+    doc: dict[str, Any] = tomllib.loads(scenario_toml(scenario))
+    return doc
+
+
 def scenario_toml(scenario: Scenario) -> str:
     """The scenario in the TOML form :func:`load_scenario` reads (defaults left out)."""
     sc = scenario
