@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 
+from obeya.core.events import EventLog
 from obeya.core.workflow import Workflow
 from obeya.errors import ObeyaError
 from obeya.ingest import ColumnMap
@@ -123,6 +124,42 @@ def with_columns(command: Command) -> Command:
 
 def load_workflow(path: Path | None) -> Workflow | None:
     return Workflow.from_toml(path) if path is not None else None
+
+
+def one_source(file: Path | None, stream: str | None) -> None:
+    """Exit with usage error 2 unless exactly one of FILE and --stream is given."""
+    if (file is None) == (stream is None):
+        err.print("[red]error:[/red] give a FILE or --stream NAME (one of them)")
+        raise typer.Exit(2)
+
+
+def load_history(
+    file: Path | None,
+    stream: str | None,
+    workflow: Path | None,
+    *,
+    file_format: str | None = None,
+    columns: ColumnMap | None = None,
+    quiet: bool = False,
+) -> tuple[EventLog, Workflow | None]:
+    """The events of a file (read with a progress bar) or of a stored stream, and the
+    workflow: ``--workflow`` when given, else the stream's own."""
+    from obeya.ingest import read_events
+    from obeya.workspace import Workspace
+
+    chosen = load_workflow(workflow)
+    if file is not None:
+        with progress_bar(f"reading {file.name}", quiet) as progress:
+            log = read_events(
+                file, format=file_format, columns=columns or ColumnMap(), progress=progress
+            )
+        return log, chosen
+    assert stream is not None
+    with Workspace() as ws:
+        ws.initialise()
+        if chosen is None:
+            chosen = ws.stream(stream).workflow
+        return ws.events(stream), chosen
 
 
 def parse_date(value: str | None, option: str) -> date | None:

@@ -27,7 +27,7 @@ from obeya.cli.common import (
 from obeya.cli.forecast import forecast_app
 from obeya.cli.maps import maps_app
 from obeya.cli.render import print_report
-from obeya.cli.simulate import simulate_command, what_if_command
+from obeya.cli.simulate import calibrate_command, simulate_command, what_if_command
 from obeya.core.metrics import FlowFilter
 from obeya.ingest import ColumnMap, read_events
 from obeya.workspace import Workspace, analyse_file
@@ -43,6 +43,7 @@ app.add_typer(maps_app, name="map")
 app.add_typer(forecast_app, name="forecast")
 app.command("simulate")(simulate_command)
 app.command("what-if")(what_if_command)
+app.command("calibrate")(calibrate_command)
 
 
 @app.command()

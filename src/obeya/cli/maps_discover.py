@@ -19,17 +19,15 @@ from obeya.cli.common import (
     WorkflowOpt,
     err,
     handle_errors,
-    load_workflow,
+    load_history,
+    one_source,
     out,
     print_json,
-    progress_bar,
     with_columns,
 )
 from obeya.cli.maps_store import default_author
-from obeya.core.events import EventLog
 from obeya.core.maps.discovery import Discovery, discover
-from obeya.core.workflow import Workflow
-from obeya.ingest import ColumnMap, read_events
+from obeya.ingest import ColumnMap
 from obeya.workspace import Workspace
 
 
@@ -53,9 +51,7 @@ def discover_command(
 ) -> None:
     """Discover the current-state map: steps from the workflow's stages, with PT, LT, %C&A,
     handoffs and inventory measured from the history of a file or a stored value stream."""
-    if (file is None) == (stream is None):
-        err.print("[red]error:[/red] give a FILE or --stream NAME (one of them)")
-        raise typer.Exit(2)
+    one_source(file, stream)
     if save and stream is None:
         err.print(
             "[red]error:[/red] --save saves the map of a --stream; map a file with `map save`"
@@ -63,18 +59,9 @@ def discover_command(
         raise typer.Exit(2)
     saved = None
     with handle_errors():
-        chosen: Workflow | None = load_workflow(workflow)
-        log: EventLog
-        if file is not None:
-            with progress_bar(f"reading {file.name}", as_json) as progress:
-                log = read_events(file, format=file_format, columns=columns, progress=progress)
-        else:
-            assert stream is not None
-            with Workspace() as ws:
-                ws.initialise()
-                if chosen is None:
-                    chosen = ws.stream(stream).workflow
-                log = ws.events(stream)
+        log, chosen = load_history(
+            file, stream, workflow, file_format=file_format, columns=columns, quiet=as_json
+        )
         result = discover(log, chosen)
         if save:
             assert stream is not None

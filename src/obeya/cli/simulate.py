@@ -10,10 +10,26 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from obeya.cli.common import handle_errors, out, print_json
+from obeya.cli.common import (
+    FormatOpt,
+    WorkflowOpt,
+    handle_errors,
+    load_history,
+    one_source,
+    out,
+    print_json,
+    with_columns,
+)
 from obeya.core.simulation import SimulationResult, load_scenario, simulate
-from obeya.core.simulation.scenario import Scenario, ScenarioError
+from obeya.core.simulation.from_history import (
+    TOLERANCE,
+    Calibration,
+    calibrate,
+    scenario_from_history,
+)
+from obeya.core.simulation.scenario import Scenario, ScenarioError, scenario_toml
 from obeya.core.simulation.whatif import Change, WhatIf, parse_change, what_if
+from obeya.ingest import ColumnMap
 from obeya.render.simulation import save_chart, what_if_chart
 
 
@@ -158,3 +174,78 @@ def what_if_command(
         print_what_if(comparison)
         if chart is not None:
             out.print(f"chart written to {chart}")
+
+
+def print_calibration(calibration: Calibration) -> None:
+    model = calibration.model
+    m = model.measured
+    out.print(
+        f"{model.scenario.name}: {m.items} items entered a step, {m.finished} finished, "
+        f"over {m.days:.1f} days; {len(calibration.result.replications)} replications"
+    )
+    table = Table("figure", "measured", "simulated", "95 % CI", "error", f"within {TOLERANCE:.0%}")
+    for c in calibration.checks:
+        table.add_row(
+            c.figure,
+            f"{c.measured:.2f}",
+            f"{c.simulated:.2f}",
+            "" if c.ci95 is None else _ci(c.ci95),
+            f"{c.error:+.1%}",
+            ("yes" if c.within_tolerance else "no") + ("" if c.required else " (information)"),
+        )
+    out.print(table)
+    steps = Table("step", "visit share", "mean days per visit", "fitted")
+    for s in model.scenario.steps:
+        steps.add_row(
+            s.name, f"{s.visit_share:.1%}", f"{s.process_time.expected:.2f}", s.process_time.kind
+        )
+    out.print(steps)
+    verdict = "reproduces" if calibration.passed else "does not reproduce"
+    out.print(
+        f"The fitted current state {verdict} the measured throughput and median lead time "
+        f"within {TOLERANCE:.0%}."
+    )
+
+
+@with_columns
+def calibrate_command(
+    file: Annotated[Path | None, typer.Argument(help="Event log to fit (one-shot).")] = None,
+    stream: Annotated[str | None, typer.Option(help="Fit a stored value stream.")] = None,
+    workflow: WorkflowOpt = None,
+    fit: Annotated[
+        str, typer.Option(help="Step times: empirical (the sample) or lognormal.")
+    ] = "empirical",
+    arrivals: Annotated[
+        str, typer.Option(help="replay (the real arrival times) or poisson (their rate).")
+    ] = "replay",
+    replications: Annotated[int, typer.Option(help="Simulation replications.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the first replication.")] = 1,
+    scenario_out: Annotated[
+        Path | None,
+        typer.Option("--scenario-out", "-o", help="Write the fitted scenario TOML here."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+    file_format: FormatOpt = None,
+    columns: ColumnMap = ColumnMap(),
+) -> None:
+    """Fit the current state to history and check that simulating it reproduces the measured
+    throughput and lead time (docs/simulation.md, "Calibration")."""
+    one_source(file, stream)
+    with handle_errors():
+        log, chosen = load_history(
+            file, stream, workflow, file_format=file_format, columns=columns, quiet=as_json
+        )
+        model = scenario_from_history(
+            log, chosen, fit=fit, arrivals=arrivals, replications=replications, seed=seed
+        )
+        calibration = calibrate(model)
+    if scenario_out is not None:
+        scenario_out.write_text(scenario_toml(model.scenario), encoding="utf-8")
+    if as_json:
+        doc = calibration.to_dict()
+        doc["simulation"].pop("per_replication")
+        print_json(doc)
+    else:
+        print_calibration(calibration)
+        if scenario_out is not None:
+            out.print(f"scenario written to {scenario_out}")

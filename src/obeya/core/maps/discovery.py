@@ -57,13 +57,15 @@ Totals
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import ibis
+import pyarrow as pa
 
 from obeya.core.events import MICROS_PER_DAY, MICROS_PER_HOUR, EventLog
 from obeya.core.maps.model import Step, ValueStreamMap
@@ -209,11 +211,13 @@ def step_states(
     return [(s, (s,)) for s in workflow.state_order(observed) if counted(s) and s in seen]
 
 
-def discover(log: EventLog, workflow: Workflow | None = None, *, backend: Any = None) -> Discovery:
-    """Measure the value stream of ``log``, on ``backend`` (a fresh DuckDB by default).
-
-    With another backend (e.g. PostgreSQL) the log is uploaded to a temporary table there.
-    """
+@contextlib.contextmanager
+def _session(
+    log: EventLog, workflow: Workflow | None, backend: Any
+) -> Iterator[tuple[FlowAnalysis, Table]]:
+    """The log as a table on ``backend`` (a fresh DuckDB by default) with the analysis
+    plumbing; everything is dropped on exit. With another backend (e.g. PostgreSQL) the log is
+    uploaded to a temporary table there."""
     from obeya.core.metrics.engine import duckdb_backend
 
     con = backend if backend is not None else duckdb_backend()
@@ -227,7 +231,7 @@ def discover(log: EventLog, workflow: Workflow | None = None, *, backend: Any = 
     # FlowAnalysis gives the plumbing (temporary tables, the observed states in flow order).
     analysis = FlowAnalysis(con, events, workflow, source=log.source)
     try:
-        return _discover(analysis, events, log, workflow)
+        yield analysis, events
     finally:
         analysis.close()
         if in_process:
@@ -236,6 +240,80 @@ def discover(log: EventLog, workflow: Workflow | None = None, *, backend: Any = 
             con.drop_table(name, force=True)
         if backend is None:
             con.disconnect()
+
+
+def discover(log: EventLog, workflow: Workflow | None = None, *, backend: Any = None) -> Discovery:
+    """Measure the value stream of ``log``, on ``backend`` (a fresh DuckDB by default)."""
+    with _session(log, workflow, backend) as (analysis, events):
+        return _discover(analysis, events, log, workflow)
+
+
+@dataclass(frozen=True)
+class StepSamples:
+    """Per-item figures behind a discovery, for models fitted to history (simulation).
+
+    ``items``: one row per item that entered a step: ``item_id``, ``entered_us`` (its first
+    event in a step) and ``finish_us`` (its last event when that is done, else null; without
+    a workflow every item finishes at its last event, as in the flow conventions).
+    ``times``: one row per item and step it visited: ``item_id``, ``step`` (index into
+    ``steps``), ``lt_us`` (elapsed time over its completed visits) and ``completed`` (every
+    visit completed). ``first_us``/``last_us``: the log's first and last event.
+    """
+
+    steps: tuple[tuple[str, tuple[str, ...]], ...]
+    items: pa.Table
+    times: pa.Table
+    first_us: int
+    last_us: int
+
+
+def step_samples(
+    log: EventLog, workflow: Workflow | None = None, *, backend: Any = None
+) -> StepSamples:
+    """The per-item times of every step of ``log`` (steps and visits as in :func:`discover`)."""
+    with _session(log, workflow, backend) as (analysis, events):
+        steps = _steps(analysis, log, workflow)
+        annotated = analysis._materialise(_annotated(events, workflow, steps, None), "mapevents")
+        visits = _visits(annotated)
+        times = visits.group_by([visits.item_id, visits.step]).aggregate(
+            lt_us=visits.elapsed_us.sum(where=visits.open_events == 0).coalesce(0),
+            completed=visits.open_events.max() == 0,
+        )
+        last = annotated.filter(annotated.next_t.isnull())
+        if workflow is not None:  # without one, every item finishes at its last event
+            last = last.filter(last.category == Category.DONE.value)
+        finished = last.select(item_id=last.item_id, finish_us=last.t)
+        in_step = annotated.filter(annotated.step.notnull())
+        entered = in_step.group_by(in_step.item_id).aggregate(entered_us=in_step.t.min())
+        items = entered.left_join(finished, entered.item_id == finished.item_id).select(
+            entered.item_id, entered.entered_us, finished.finish_us
+        )
+        bounds = analysis._rows(annotated.aggregate(lo=annotated.t.min(), hi=annotated.t.max()))
+        return StepSamples(
+            steps=tuple(steps),
+            items=items.order_by(items.item_id).to_pyarrow(),
+            times=times.order_by([times.item_id, times.step]).to_pyarrow(),
+            first_us=int(bounds[0]["lo"]),
+            last_us=int(bounds[0]["hi"]),
+        )
+
+
+def _steps(
+    analysis: FlowAnalysis, log: EventLog, workflow: Workflow | None
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The steps of the log; an error when there is nothing to map."""
+    observed = analysis.observed_states()
+    if not observed:
+        raise InputError(f"{log.source}: no events to map")
+    if workflow is not None:
+        workflow.check_against(observed)
+    steps = step_states(workflow, observed)
+    if not steps:
+        raise InputError(
+            f"{log.source}: no state of the data is active or waiting in the workflow, "
+            "so there is no step to map"
+        )
+    return steps
 
 
 def _who_column(log: EventLog) -> str | None:
@@ -250,17 +328,7 @@ def _discover(
     analysis: FlowAnalysis, events: Table, log: EventLog, workflow: Workflow | None
 ) -> Discovery:
     """The figures of every step: two per-event passes materialised, then small aggregates."""
-    observed = analysis.observed_states()
-    if not observed:
-        raise InputError(f"{log.source}: no events to map")
-    if workflow is not None:
-        workflow.check_against(observed)
-    steps = step_states(workflow, observed)
-    if not steps:
-        raise InputError(
-            f"{log.source}: no state of the data is active or waiting in the workflow, "
-            "so there is no step to map"
-        )
+    steps = _steps(analysis, log, workflow)
     who = _who_column(log)
     rows = analysis._rows
     annotated = analysis._materialise(_annotated(events, workflow, steps, who), "mapevents")
@@ -426,4 +494,11 @@ def _waiting(annotated: Table, last_t: int) -> Table:
     )
 
 
-__all__ = ["DiscoveredStep", "Discovery", "discover", "step_states"]
+__all__ = [
+    "DiscoveredStep",
+    "Discovery",
+    "StepSamples",
+    "discover",
+    "step_samples",
+    "step_states",
+]
