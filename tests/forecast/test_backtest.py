@@ -13,7 +13,15 @@ import pytest
 from typer.testing import CliRunner
 
 from obeya.cli.main import app
-from obeya.core.forecast import PERCENTILES, Backtest, backtest, history_window, how_many
+from obeya.core.forecast import (
+    PERCENTILES,
+    Backtest,
+    backtest,
+    backtest_when,
+    history_window,
+    how_many,
+    when,
+)
 from obeya.errors import InputError
 
 runner = CliRunner()
@@ -113,11 +121,13 @@ def test_mape_is_none_when_every_actual_is_zero() -> None:
 def test_dict_shape() -> None:
     doc = backtest(daily([2] * 40), horizon_days=5, history_days=10, every_days=10).to_dict()
     assert set(doc) == {
+        "kind", "items", "censored",
         "horizon_days", "history_days", "every_days", "trials", "seed", "origins", "skipped",
         "calibration", "mean_error", "mean_absolute_error", "mean_absolute_percentage_error",
         "forecasts",
     }  # fmt: skip
     assert (doc["origins"], doc["skipped"], doc["trials"], doc["seed"]) == (3, 0, 2000, 1)
+    assert (doc["kind"], doc["items"], doc["censored"]) == ("how-many", None, 0)
     assert doc["calibration"] == {"50": 100.0, "70": 100.0, "85": 100.0, "95": 100.0}
     assert doc["forecasts"][0] == {
         "origin": "2022-01-13",
@@ -215,3 +225,55 @@ def test_cli_json(files) -> None:
     assert "history_days" in result.stderr
     result = runner.invoke(app, ["forecast", "backtest"])
     assert result.exit_code == 2
+
+
+# -- when ------------------------------------------------------------------------------------
+
+
+def test_when_origins_and_actuals_by_hand() -> None:
+    # Days 0..9 finish 1, 0, 2, 0, 1, 3, 0, 0, 1, 1 items. History 2 days, an origin every 2
+    # days: origins at days 2, 4, 6, 8. Three items after each origin (the origin counts):
+    #   day 2: 2 (day 2) + 1 (day 4) → 3 on day 4: 3 days;  day 4: 1 + 3 → day 5: 2 days;
+    #   day 6: 0 + 0 + 1 + 1 = 2 by day 9, never 3: censored;  day 8: censored too.
+    counts = [1, 0, 2, 0, 1, 3, 0, 0, 1, 1]
+    result = backtest_when(daily(counts), items=3, history_days=2, every_days=2, trials=500)
+    assert [pt.origin for pt in result.points] == [DAY0 + timedelta(days=d) for d in (2, 4)]
+    assert [pt.actual for pt in result.points] == [3, 2]
+    assert [pt.end for pt in result.points] == [DAY0 + timedelta(days=d) for d in (4, 5)]
+    assert (result.censored, result.skipped, result.kind, result.items) == (2, 0, "when", 3)
+    # Each forecast is exactly the one `when` makes that day from the two days before it.
+    first = when([1, 0], 3, trials=500, seed=1, start=DAY0 + timedelta(days=2))
+    assert result.points[0].percentiles == first.percentiles
+    # Calibration counts actual ≤ forecast days.
+    forecasts = np.array([[pt.percentiles[p] for p in PERCENTILES] for pt in result.points])
+    actuals = np.array([3, 2])
+    for i, p in enumerate(PERCENTILES):
+        assert result.calibration[p] == pytest.approx(100 * np.mean(actuals <= forecasts[:, i]))
+    assert result.mean_error == pytest.approx(np.mean(forecasts[:, 0] - actuals))
+
+
+def test_when_on_a_stationary_stream_is_calibrated() -> None:
+    result = backtest_when(poisson([3.0] * 730, seed=8), items=30, every_days=1)
+    assert result.censored > 0  # the last origins cannot see 30 more items
+    # Days are whole, and 30 items take 10 ± 2 days, so a percentile's day holds many
+    # outcomes: P(actual < q_p) ≤ p ≤ P(actual ≤ q_p), each within sampling error.
+    forecasts = np.array([[pt.percentiles[p] for p in PERCENTILES] for pt in result.points])
+    actuals = np.array([pt.actual for pt in result.points])[:, None]
+    below = 100 * np.mean(actuals < forecasts, axis=0)
+    for i, p in enumerate(PERCENTILES):
+        assert below[i] - 6 <= p <= result.calibration[p] + 6, (below, result.calibration)
+    assert abs(result.mean_error) < 1.0  # days; 30 items take about 10 days
+
+
+def test_when_a_stream_speeds_up_forecasts_are_too_late() -> None:
+    # Twice the pace after day 300: the window still holds the slow past, so more than p %
+    # of origins finish within the p-percentile (forecasts too late, mean error positive).
+    result = backtest_when(poisson([2.0] * 300 + [4.0] * 300, seed=3), items=20, every_days=1)
+    assert result.calibration[50] > 60 and result.mean_error > 0
+
+
+def test_when_bad_input() -> None:
+    with pytest.raises(InputError, match="items: must be at least 1"):
+        backtest_when(daily([1] * 30), items=0)
+    with pytest.raises(InputError, match="no origin could be scored"):
+        backtest_when(daily([1] * 30), items=100, history_days=5)

@@ -10,6 +10,7 @@ from obeya.core.forecast.backtest import (
     Backtest,
     BacktestPoint,
     backtest,
+    backtest_when,
 )
 from obeya.core.forecast.montecarlo import (
     DEFAULT_HISTORY_DAYS,
@@ -41,6 +42,7 @@ __all__ = [
     "HowManyForecast",
     "WhenForecast",
     "backtest",
+    "backtest_when",
     "default_start",
     "history_window",
     "how_many",

@@ -1,4 +1,7 @@
-"""Backtesting of the Monte Carlo how-many forecast: can this stream's forecasts be trusted?
+"""Backtesting of the Monte Carlo forecasts: can this stream's forecasts be trusted?
+
+Both questions are backtested: *how many* items in a horizon (:func:`backtest`) and *when*
+will N items be done (:func:`backtest_when`, at the end of this docstring).
 
 At a series of past dates (the *origins*) the forecast is made from the history before the
 origin only, exactly as :func:`~obeya.core.forecast.montecarlo.how_many` would have made it
@@ -21,6 +24,14 @@ that starts on the origin.
   ``mean_absolute_percentage_error`` (percent of the actual, origins with an actual of 0
   left out; None when every actual is 0).
 
+When (``backtest_when``): at each origin the forecast is ``when(items)`` from the window
+before it, and the actual is the number of days from the origin (day 1) to the day the
+``items``-th item after it finished. Origins whose ``items`` finishes did not all happen
+before the data's last day cannot be scored: they are left out and counted in ``censored``.
+``calibration[p]``: the percentage of origins whose actual took at most the p-percentile
+forecast (the when percentiles read "p % of trials were done within this many days"), so
+again well-calibrated forecasts score about p. Errors are in days (forecast − actual).
+
 See docs/forecasting.md, "Backtesting".
 """
 
@@ -33,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from obeya.core.forecast.montecarlo import PERCENTILES, IntArray, how_many
+from obeya.core.forecast.montecarlo import PERCENTILES, IntArray, how_many, when
 from obeya.errors import InputError
 
 DEFAULT_HORIZON_DAYS = 14
@@ -49,12 +60,12 @@ class BacktestPoint:
 
     origin: date
     percentiles: dict[int, int]
-    actual: int
-    horizon_days: int
+    actual: int  # items done in the horizon (how many), or days to the items-th finish (when)
+    horizon_days: int  # of a when backtest: the actual days
 
     @property
     def end(self) -> date:
-        """The last day of the horizon."""
+        """The last day of the horizon (of a when backtest: the day the items were done)."""
         return self.origin + timedelta(days=self.horizon_days - 1)
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,6 +88,14 @@ class Backtest:
     every_days: int
     trials: int
     seed: int
+    #: None for a how-many backtest; the items of a when backtest.
+    items: int | None = None
+    #: Origins of a when backtest whose items were not all done by the data's last day.
+    censored: int = 0
+
+    @property
+    def kind(self) -> str:
+        return "how-many" if self.items is None else "when"
 
     @property
     def origins(self) -> int:
@@ -94,8 +113,12 @@ class Backtest:
 
     @property
     def calibration(self) -> dict[int, float]:
-        """Per p, the percentage of origins whose actual reached the p-percentile forecast."""
-        reached = self._actuals()[:, None] >= self._forecasts()
+        """Per p, the percentage of origins whose actual met the p-percentile forecast: at
+        least the forecast items (how many), at most the forecast days (when)."""
+        if self.items is None:
+            reached = self._actuals()[:, None] >= self._forecasts()
+        else:
+            reached = self._actuals()[:, None] <= self._forecasts()
         shares = 100 * reached.mean(axis=0)
         return {p: float(share) for p, share in zip(PERCENTILES, shares, strict=True)}
 
@@ -105,12 +128,12 @@ class Backtest:
 
     @property
     def mean_error(self) -> float:
-        """Mean of p50 forecast − actual, in items (negative: forecasts too low)."""
+        """Mean of p50 forecast − actual, in items or days (negative: forecasts too low)."""
         return float(self._p50_errors().mean())
 
     @property
     def mean_absolute_error(self) -> float:
-        """Mean of |p50 forecast − actual|, in items."""
+        """Mean of |p50 forecast − actual|, in items or days."""
         return float(np.abs(self._p50_errors()).mean())
 
     @property
@@ -125,6 +148,9 @@ class Backtest:
     def to_dict(self) -> dict[str, Any]:
         mape = self.mean_absolute_percentage_error
         return {
+            "kind": self.kind,
+            "items": self.items,
+            "censored": self.censored,
             "horizon_days": self.horizon_days,
             "history_days": self.history_days,
             "every_days": self.every_days,
@@ -150,36 +176,18 @@ def backtest(
     seed: int = DEFAULT_BACKTEST_SEED,
 ) -> Backtest:
     """Forecast how many items at past origins and compare with the actual counts."""
-    for value, field in (
-        (horizon_days, "horizon_days"),
-        (history_days, "history_days"),
-        (every_days, "every_days"),
-        (trials, "trials"),
-    ):
-        if value <= 0:
-            raise InputError(f"{field}: must be at least 1 (got {value})")
-    if seed < 0:
-        raise InputError(f"seed: must be 0 or more (got {seed})")
-    if not throughput_daily:
-        raise InputError("no throughput history: the data has no finished item to backtest")
-    first = date.fromisoformat(min(throughput_daily))
-    last = date.fromisoformat(max(throughput_daily))
-    span = (last - first).days + 1
-    # Dense counts from the first to the last day; prefix sums give every window and horizon.
-    counts = np.zeros(span, dtype=np.int64)
-    for day, n in throughput_daily.items():
-        if n < 0:
-            raise InputError(f"throughput_daily: a day's finished count cannot be negative ({day})")
-        counts[(date.fromisoformat(day) - first).days] = n
+    _check(horizon_days=horizon_days, history_days=history_days, every_days=every_days)
+    first, counts, cumulative = _dense(throughput_daily, trials, seed)
+    span = counts.size
     # Origin offsets from the first day: first + history_days .. last − horizon_days.
     offsets = np.arange(history_days, span - 1 - horizon_days + 1, every_days)
     if offsets.size == 0:
+        last = first + timedelta(days=span - 1)
         raise InputError(
             f"history_days: the data spans {span:,} days ({first} to {last}), too short for "
             f"{history_days:,} days of history before an origin and a {horizon_days:,}-day "
             "horizon after it; give a shorter --history-days or --horizon-days"
         )
-    cumulative = np.concatenate(([0], np.cumsum(counts)))
     window_totals = cumulative[offsets] - cumulative[offsets - history_days]
     actuals = cumulative[offsets + horizon_days] - cumulative[offsets]
     points = []
@@ -193,11 +201,7 @@ def backtest(
         forecast = how_many(window, horizon_days, trials=trials, seed=seed, start=origin)
         points.append(BacktestPoint(origin, forecast.percentiles, int(actual), horizon_days))
     skipped = int(offsets.size) - len(points)
-    if not points:
-        raise InputError(
-            f"no throughput history in the {history_days:,}-day window before any of the "
-            f"{skipped:,} origins; widen --history-days"
-        )
+    _some(points, skipped, history_days)
     return Backtest(
         points=tuple(points),
         skipped=skipped,
@@ -207,3 +211,92 @@ def backtest(
         trials=trials,
         seed=seed,
     )
+
+
+def backtest_when(
+    throughput_daily: Mapping[str, int],
+    *,
+    items: int,
+    history_days: int = DEFAULT_BACKTEST_HISTORY_DAYS,
+    every_days: int = DEFAULT_EVERY_DAYS,
+    trials: int = DEFAULT_BACKTEST_TRIALS,
+    seed: int = DEFAULT_BACKTEST_SEED,
+) -> Backtest:
+    """Forecast when ``items`` items are done at past origins and compare with the days it
+    actually took (see the module docstring)."""
+    _check(items=items, history_days=history_days, every_days=every_days)
+    first, counts, cumulative = _dense(throughput_daily, trials, seed)
+    span = counts.size
+    offsets = np.arange(history_days, span, every_days)
+    if offsets.size == 0:
+        raise InputError(
+            f"history_days: the data spans {span:,} days, too short for {history_days:,} days "
+            "of history before an origin; give a shorter --history-days"
+        )
+    # The items-th finish after an origin falls on the first day whose cumulative count
+    # reaches the origin's count + items (searchsorted over the prefix sums).
+    targets = cumulative[offsets] + items
+    done_at = np.searchsorted(cumulative, targets, side="left")  # index = offset + days
+    done = targets <= cumulative[-1]
+    window_totals = cumulative[offsets] - cumulative[offsets - history_days]
+    points = []
+    for offset, total, ok, at in zip(
+        offsets.tolist(), window_totals.tolist(), done.tolist(), done_at.tolist(), strict=True
+    ):
+        if total == 0 or not ok:
+            continue
+        origin = first + timedelta(days=offset)
+        window = counts[offset - history_days : offset].tolist()
+        forecast = when(window, items, trials=trials, seed=seed, start=origin)
+        actual_days = at - offset
+        points.append(BacktestPoint(origin, forecast.percentiles, actual_days, actual_days))
+    censored = int(np.count_nonzero(~done))
+    skipped = int(np.count_nonzero(done & (window_totals == 0)))
+    _some(points, skipped + censored, history_days)
+    return Backtest(
+        points=tuple(points),
+        skipped=skipped,
+        horizon_days=0,
+        history_days=history_days,
+        every_days=every_days,
+        trials=trials,
+        seed=seed,
+        items=items,
+        censored=censored,
+    )
+
+
+def _check(**values: int) -> None:
+    for field, value in values.items():
+        if value <= 0:
+            raise InputError(f"{field}: must be at least 1 (got {value})")
+
+
+def _dense(
+    throughput_daily: Mapping[str, int], trials: int, seed: int
+) -> tuple[date, IntArray, IntArray]:
+    """The first day, the dense daily counts from it to the last day, and their prefix sums
+    (``cumulative[i]`` = items done before day i), which give every window and horizon."""
+    _check(trials=trials)
+    if seed < 0:
+        raise InputError(f"seed: must be 0 or more (got {seed})")
+    if not throughput_daily:
+        raise InputError("no throughput history: the data has no finished item to backtest")
+    first = date.fromisoformat(min(throughput_daily))
+    last = date.fromisoformat(max(throughput_daily))
+    counts = np.zeros((last - first).days + 1, dtype=np.int64)
+    for day, n in throughput_daily.items():
+        if n < 0:
+            raise InputError(f"throughput_daily: a day's finished count cannot be negative ({day})")
+        counts[(date.fromisoformat(day) - first).days] = n
+    cumulative: IntArray = np.concatenate(([0], np.cumsum(counts)))
+    return first, counts, cumulative
+
+
+def _some(points: list[BacktestPoint], left_out: int, history_days: int) -> None:
+    if not points:
+        raise InputError(
+            f"no origin could be scored: {left_out:,} origins had no throughput history in "
+            f"the {history_days:,}-day window before them or no outcome in the data; widen "
+            "--history-days (or forecast fewer items)"
+        )
