@@ -221,6 +221,14 @@ class Workspace:
         log = EventLog(log.table, source=stream)
         return analyse_log(log, info.workflow, flt, detail=detail)
 
+    # -- forecasts ----------------------------------------------------------------------------
+
+    def throughput_daily(self, stream: str, *, workflow: Workflow | None = None) -> dict[str, int]:
+        """Items finished per UTC day (``YYYY-MM-DD``), from the first finish to the last: the
+        history every forecast of the stream samples (:mod:`obeya.core.forecast`).
+        ``workflow`` as in :meth:`flow`."""
+        return self.flow(stream, workflow=workflow).throughput_daily
+
     def _flow_on_server(self, info: StreamInfo, flt: FlowFilter | None, detail: bool) -> FlowReport:
         from obeya.core.metrics.analysis import FlowAnalysis
 

@@ -15,11 +15,11 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from obeya.api import routes_maps, routes_streams
+from obeya.api import routes_forecast, routes_maps, routes_simulation, routes_streams
 from obeya.api.deps import AppContext, WorkspaceFactory, app_version
 from obeya.api.errors import install_error_handlers
 from obeya.api.uploads import MAX_UPLOAD_BYTES, UploadLimit
-from obeya.web import map_pages, pages
+from obeya.web import forecast_pages, map_pages, pages, simulation_pages
 from obeya.workspace import Workspace
 
 DESCRIPTION = """
@@ -31,6 +31,12 @@ Value streams and their flow, measured from real work-item history.
   aging, distribution, time in state), ready for vega-embed.
 * **Maps**: value stream maps saved in versions (who changed what and when), future-state
   variants compared, their figures, and the current state discovered from a stream.
+* **Forecast**: Monte Carlo forecasts of a stream (when will N items be done, how many in D
+  days), their histograms as Vega-Lite specs, and backtests; the same JSON documents as
+  `obeya forecast … --stream NAME --json`.
+* **Simulation**: simulate a scenario (SimPy) and compare future states with the current one
+  (what-if, paired 95 % confidence intervals); a saved map as a scenario. The same JSON
+  documents as `obeya simulate --json` and `obeya what-if --json`.
 
 Every error has one shape: `{"error": {"type", "message", "detail"}}`.
 """
@@ -68,8 +74,12 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.include_router(routes_streams.router)
     app.include_router(routes_maps.router)
+    app.include_router(routes_forecast.router)
+    app.include_router(routes_simulation.router)
     app.include_router(pages.router)
     app.include_router(map_pages.router)
+    app.include_router(forecast_pages.router)
+    app.include_router(simulation_pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
 
     @app.get("/docs", include_in_schema=False)

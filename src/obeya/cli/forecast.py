@@ -4,7 +4,7 @@ registered by :mod:`obeya.cli.main`."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -36,10 +36,8 @@ from obeya.core.forecast import (
     HowManyForecast,
     WhenForecast,
     backtest,
-    default_start,
-    history_window,
-    how_many,
-    when,
+    forecast_how_many,
+    forecast_when,
 )
 from obeya.ingest import ColumnMap
 from obeya.workspace import Workspace, analyse_file
@@ -88,16 +86,8 @@ def _throughput(
         assert stream is not None
         with Workspace() as ws:
             ws.initialise()
-            report = ws.flow(stream, workflow=load_workflow(workflow))
+            return ws.throughput_daily(stream, workflow=load_workflow(workflow))
     return report.throughput_daily
-
-
-def _history(
-    daily: dict[str, int], start: date | None, history_days: int
-) -> tuple[list[int], date | None]:
-    """The sampled window and the forecast's start (default: the day after the data)."""
-    begin = start or default_start(daily)
-    return history_window(daily, begin, history_days), begin
 
 
 @forecast_app.command("when")
@@ -119,8 +109,9 @@ def when_command(
     first = parse_date(start, "--start")
     with handle_errors():
         daily = _throughput(file, stream, workflow, file_format, columns, as_json)
-        window, begin = _history(daily, first, history_days)
-        result = when(window, items, trials=trials, seed=seed, start=begin)
+        result = forecast_when(
+            daily, items, history_days=history_days, start=first, trials=trials, seed=seed
+        )
     if as_json:
         print_json(result.to_dict())
     else:
@@ -146,8 +137,9 @@ def how_many_command(
     first = parse_date(start, "--start")
     with handle_errors():
         daily = _throughput(file, stream, workflow, file_format, columns, as_json)
-        window, begin = _history(daily, first, history_days)
-        result = how_many(window, days, trials=trials, seed=seed, start=begin)
+        result = forecast_how_many(
+            daily, days, history_days=history_days, start=first, trials=trials, seed=seed
+        )
     if as_json:
         print_json(result.to_dict())
     else:

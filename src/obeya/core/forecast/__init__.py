@@ -12,6 +12,7 @@ from obeya.core.forecast.backtest import (
     backtest,
     backtest_when,
 )
+from obeya.core.forecast.dated import forecast_how_many, forecast_when
 from obeya.core.forecast.montecarlo import (
     DEFAULT_HISTORY_DAYS,
     DEFAULT_MAX_DAYS,
@@ -44,6 +45,8 @@ __all__ = [
     "backtest",
     "backtest_when",
     "default_start",
+    "forecast_how_many",
+    "forecast_when",
     "history_window",
     "how_many",
     "when",

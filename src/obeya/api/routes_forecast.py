@@ -1,0 +1,306 @@
+"""The REST API of Monte Carlo forecasts of a stored stream: when, how many, their charts and
+the backtest (docs/forecasting.md, "In the web app and the API").
+
+Each document is the one ``obeya forecast when|how-many|backtest --stream NAME --json`` prints:
+the routes and the CLI take the stream's daily throughput to the same functions
+(:func:`obeya.workspace.forecast_when`, :func:`~obeya.workspace.forecast_how_many`,
+:func:`obeya.core.forecast.backtest`). The throughput comes from the app's report cache, so a
+page that shows a forecast and a backtest analyses the stream once.
+
+A request may not tie up the server: trials are capped (:data:`MAX_TRIALS`,
+:data:`MAX_BACKTEST_TRIALS`) and so is the how-many horizon (:data:`MAX_DAYS`, the limit
+``when`` has too).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from obeya.api.deps import AppContext, context
+from obeya.api.models import ERRORS
+from obeya.core.forecast import (
+    DEFAULT_BACKTEST_HISTORY_DAYS,
+    DEFAULT_BACKTEST_SEED,
+    DEFAULT_BACKTEST_TRIALS,
+    DEFAULT_EVERY_DAYS,
+    DEFAULT_HISTORY_DAYS,
+    DEFAULT_HORIZON_DAYS,
+    DEFAULT_MAX_DAYS,
+    DEFAULT_SEED,
+    DEFAULT_TRIALS,
+    Backtest,
+    HowManyForecast,
+    WhenForecast,
+    backtest,
+    forecast_how_many,
+    forecast_when,
+)
+from obeya.core.metrics import FlowFilter
+from obeya.render.forecast import how_many_histogram, when_histogram
+
+router = APIRouter(prefix="/api", tags=["forecast"])
+
+#: Most trials one forecast runs (10,000 take milliseconds; a million, seconds and memory).
+MAX_TRIALS = 100_000
+#: Most trials per origin of a backtest, which runs one forecast per origin.
+MAX_BACKTEST_TRIALS = 10_000
+#: Longest how-many horizon, in days: the longest a when forecast looks ahead, too.
+MAX_DAYS = DEFAULT_MAX_DAYS
+
+Ctx = Annotated[AppContext, Depends(context)]
+StreamName = Annotated[str, Path(description="The value stream's name.")]
+HistoryDays = Annotated[
+    int,
+    Query(description="Days of history before the start whose finishes are sampled (≥ 1)."),
+]
+Start = Annotated[
+    date | None,
+    Query(description="Forecast start, YYYY-MM-DD (default: the day after the last finish)."),
+]
+Trials = Annotated[int, Query(description="Monte Carlo trials (≥ 1).", le=MAX_TRIALS)]
+Seed = Annotated[int, Query(description="Random seed: the same seed gives the same figures.")]
+Items = Annotated[int, Query(description="Items still to do (≥ 1).")]
+Days = Annotated[
+    int | None,
+    Query(description="Horizon in days, the start day included (≥ 1); or give by."),
+]
+By = Annotated[
+    date | None,
+    Query(description="Instead of days: the horizon's last day, YYYY-MM-DD (≥ the start)."),
+]
+
+
+class _Forecast(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    percentiles: dict[str, int] = Field(
+        description='"50", "70", "85", "95" → days from the start (when) or items (how-many).'
+    )
+    trials: int
+    history_days: int
+    start: str | None = Field(description="Day 1 of the forecast, YYYY-MM-DD.")
+    seed: int
+    histogram: dict[str, int] = Field(description="Outcome → number of trials that had it.")
+
+
+class WhenDocument(_Forecast):
+    """``obeya forecast when --json``: days until ``items`` are done, per confidence level."""
+
+    items: int
+    dates: dict[str, str] | None = Field(
+        description="Per confidence level, the day by whose end the items are done."
+    )
+
+
+class HowManyDocument(_Forecast):
+    """``obeya forecast how-many --json``: items done in ``days`` days, per confidence level
+    (the largest count at least p % of the trials reached)."""
+
+    days: int
+    end: str | None = Field(description="The horizon's last day, YYYY-MM-DD.")
+
+
+class BacktestDocument(BaseModel):
+    """``obeya forecast backtest --json``: how-many forecasts at past origins against what
+    happened."""
+
+    model_config = ConfigDict(extra="allow")
+
+    horizon_days: int
+    history_days: int
+    every_days: int
+    trials: int
+    seed: int
+    origins: int
+    skipped: int = Field(description="Origins left out: no finish in their window.")
+    calibration: dict[str, float] = Field(
+        description='"50" … "95" → percent of origins whose actual reached the forecast.'
+    )
+    mean_error: float
+    mean_absolute_error: float
+    mean_absolute_percentage_error: float | None
+    forecasts: list[dict[str, Any]]
+
+
+def stream_throughput(ctx: AppContext, name: str) -> dict[str, int]:
+    """Items finished per UTC day of the stream (its whole history, as ``obeya forecast
+    --stream`` reads it), from the app's report cache."""
+    report = ctx.reports.report(ctx.workspace, name, FlowFilter(), detail=False)
+    return report.throughput_daily
+
+
+def when_forecast(
+    ctx: AppContext,
+    name: str,
+    items: int,
+    *,
+    history_days: int = DEFAULT_HISTORY_DAYS,
+    start: date | None = None,
+    trials: int = DEFAULT_TRIALS,
+    seed: int = DEFAULT_SEED,
+) -> WhenForecast:
+    """The when forecast of a stored stream (the route's and the page's)."""
+    return forecast_when(
+        stream_throughput(ctx, name),
+        items,
+        history_days=history_days,
+        start=start,
+        trials=trials,
+        seed=seed,
+    )
+
+
+def how_many_forecast(
+    ctx: AppContext,
+    name: str,
+    days: int | None,
+    *,
+    by: date | None = None,
+    history_days: int = DEFAULT_HISTORY_DAYS,
+    start: date | None = None,
+    trials: int = DEFAULT_TRIALS,
+    seed: int = DEFAULT_SEED,
+) -> HowManyForecast:
+    """The how-many forecast of a stored stream, its horizon at most :data:`MAX_DAYS`."""
+    return forecast_how_many(
+        stream_throughput(ctx, name),
+        days,
+        by=by,
+        history_days=history_days,
+        start=start,
+        trials=trials,
+        seed=seed,
+        max_days=MAX_DAYS,
+    )
+
+
+def stream_backtest(
+    ctx: AppContext,
+    name: str,
+    *,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    history_days: int = DEFAULT_BACKTEST_HISTORY_DAYS,
+    every_days: int = DEFAULT_EVERY_DAYS,
+    trials: int = DEFAULT_BACKTEST_TRIALS,
+    seed: int = DEFAULT_BACKTEST_SEED,
+) -> Backtest:
+    """The backtest of a stored stream's how-many forecasts."""
+    return backtest(
+        stream_throughput(ctx, name),
+        horizon_days=horizon_days,
+        history_days=history_days,
+        every_days=every_days,
+        trials=trials,
+        seed=seed,
+    )
+
+
+@router.get("/streams/{name}/forecast/when", response_model=WhenDocument, responses=ERRORS)
+def get_when(
+    ctx: Ctx,
+    name: StreamName,
+    items: Items,
+    history_days: HistoryDays = DEFAULT_HISTORY_DAYS,
+    start: Start = None,
+    trials: Trials = DEFAULT_TRIALS,
+    seed: Seed = DEFAULT_SEED,
+) -> JSONResponse:
+    """When will ``items`` more items be done? Days and dates at 50/70/85/95 % confidence:
+    the same document as ``obeya forecast when --stream NAME --json``."""
+    result = when_forecast(
+        ctx, name, items, history_days=history_days, start=start, trials=trials, seed=seed
+    )
+    return JSONResponse(result.to_dict())
+
+
+@router.get("/streams/{name}/forecast/when/chart", responses=ERRORS)
+def get_when_chart(
+    ctx: Ctx,
+    name: StreamName,
+    items: Items,
+    history_days: HistoryDays = DEFAULT_HISTORY_DAYS,
+    start: Start = None,
+    trials: Trials = DEFAULT_TRIALS,
+    seed: Seed = DEFAULT_SEED,
+) -> dict[str, Any]:
+    """The when forecast's histogram (trials per number of days) with the 50/70/85/95 %
+    lines, as a Vega-Lite spec (render it with vega-embed). Same parameters as ``when``."""
+    result = when_forecast(
+        ctx, name, items, history_days=history_days, start=start, trials=trials, seed=seed
+    )
+    return when_histogram(result.to_dict())
+
+
+@router.get("/streams/{name}/forecast/how-many", response_model=HowManyDocument, responses=ERRORS)
+def get_how_many(
+    ctx: Ctx,
+    name: StreamName,
+    days: Days = None,
+    by: By = None,
+    history_days: HistoryDays = DEFAULT_HISTORY_DAYS,
+    start: Start = None,
+    trials: Trials = DEFAULT_TRIALS,
+    seed: Seed = DEFAULT_SEED,
+) -> JSONResponse:
+    """How many items will be done in ``days`` days (or by the end of ``by``)? Counts at
+    50/70/85/95 % confidence: the same document as ``obeya forecast how-many --stream NAME
+    --json``."""
+    result = how_many_forecast(
+        ctx, name, days, by=by, history_days=history_days, start=start, trials=trials, seed=seed
+    )
+    return JSONResponse(result.to_dict())
+
+
+@router.get("/streams/{name}/forecast/how-many/chart", responses=ERRORS)
+def get_how_many_chart(
+    ctx: Ctx,
+    name: StreamName,
+    days: Days = None,
+    by: By = None,
+    history_days: HistoryDays = DEFAULT_HISTORY_DAYS,
+    start: Start = None,
+    trials: Trials = DEFAULT_TRIALS,
+    seed: Seed = DEFAULT_SEED,
+) -> dict[str, Any]:
+    """The how-many forecast's histogram (trials per number of items) with the 50/70/85/95 %
+    lines, as a Vega-Lite spec. Same parameters as ``how-many``."""
+    result = how_many_forecast(
+        ctx, name, days, by=by, history_days=history_days, start=start, trials=trials, seed=seed
+    )
+    return how_many_histogram(result.to_dict())
+
+
+@router.get("/streams/{name}/forecast/backtest", response_model=BacktestDocument, responses=ERRORS)
+def get_backtest(
+    ctx: Ctx,
+    name: StreamName,
+    horizon_days: Annotated[
+        int, Query(description="Days forecast from each origin (≥ 1).")
+    ] = DEFAULT_HORIZON_DAYS,
+    history_days: HistoryDays = DEFAULT_BACKTEST_HISTORY_DAYS,
+    every_days: Annotated[
+        int, Query(description="Days between consecutive origins (≥ 1).")
+    ] = DEFAULT_EVERY_DAYS,
+    trials: Annotated[
+        int, Query(description="Trials per origin (≥ 1).", le=MAX_BACKTEST_TRIALS)
+    ] = DEFAULT_BACKTEST_TRIALS,
+    seed: Seed = DEFAULT_BACKTEST_SEED,
+) -> JSONResponse:
+    """Can the stream's forecasts be trusted? How-many forecasts at past origins from the
+    history before each, against what happened: calibration per percentile and the p50's
+    errors. The same document as ``obeya forecast backtest --stream NAME --json``."""
+    result = stream_backtest(
+        ctx,
+        name,
+        horizon_days=horizon_days,
+        history_days=history_days,
+        every_days=every_days,
+        trials=trials,
+        seed=seed,
+    )
+    return JSONResponse(result.to_dict())

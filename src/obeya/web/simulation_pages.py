@@ -1,0 +1,371 @@
+"""The simulation page: a saved map (or an uploaded scenario file) simulated as it is, beside
+a future state the user edits (servers, WIP limits, batch sizes, availability, arrival rate).
+
+The baseline is the map's scenario (:func:`obeya.core.simulation.from_map.scenario_from_map`)
+or the uploaded file's; the form carries it as JSON in a hidden field, so a run needs no state
+on the server. "Run" turns the edited fields into what-if changes (``Build.servers=2``) and
+calls what ``POST /api/what-if`` calls (:func:`obeya.api.routes_simulation.run_what_if`, with
+the same size limits), so the page shows the figures of the API's document. With HTMX the
+results are swapped in under the form; without JavaScript the form posts and the whole page
+comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import tomllib
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+
+from obeya.api.deps import AppContext, context
+from obeya.api.routes_simulation import MAX_REPLICATIONS, MAX_SIMULATED_ITEMS, run_what_if
+from obeya.core.simulation import Scenario, ScenarioError, scenario_from_dict, scenario_to_dict
+from obeya.core.simulation.from_map import scenario_from_map
+from obeya.core.simulation.scenario import scenario_toml
+from obeya.core.simulation.whatif import STEP_FIELDS, Change
+from obeya.errors import InputError, ObeyaError
+from obeya.render.simulation import step_chart, what_if_chart
+from obeya.web.map_pages import form_fields
+from obeya.web.pages import templates
+
+router = APIRouter(include_in_schema=False)
+Ctx = Annotated[AppContext, Depends(context)]
+Fields = Annotated[dict[str, str], Depends(form_fields)]
+
+#: The page's run: shorter than the CLI's map conversion (2000 days), so a run takes seconds.
+PAGE_DAYS = 1000.0
+PAGE_WARMUP_DAYS = 100.0
+PAGE_REPLICATIONS = 5
+PAGE_SEED = 1
+DEFAULT_FUTURE = "Future state"
+
+#: The step fields the form edits: key (a what-if field), label, help.
+EDITABLE = (
+    ("servers", "Servers", "people or slots in parallel; 0 = unlimited"),
+    ("wip_limit", "WIP limit", "items inside the step, its queue included; 0 = no limit"),
+    ("batch_size", "Batch size", "items worked and moved on together"),
+    ("availability", "Availability", "share of the time the servers can work, (0, 1]"),
+)
+#: The run's fields: key, label, help.
+RUN_FIELDS = (
+    ("days", "Days", "simulated span"),
+    ("warmup_days", "Warm-up days", "left out of the figures"),
+    ("replications", "Replications", f"independent runs, at most {MAX_REPLICATIONS}"),
+    ("seed", "Seed", "the same seed gives the same figures"),
+)
+#: The compared figures: key of a difference, label, how to read it in the scenario document.
+FIGURES = (
+    ("lead_time_p50", "Lead time p50", "days"),
+    ("lead_time_p85", "Lead time p85", "days"),
+    ("lead_time_mean", "Lead time, mean", "days"),
+    ("throughput_per_day", "Throughput", "items/day"),
+    ("wip", "WIP", "items"),
+)
+#: Lower is better for these figures; higher for throughput.
+_LOWER_BETTER = {"lead_time_p50", "lead_time_p85", "lead_time_mean", "wip"}
+
+
+# -- formatting -------------------------------------------------------------------------------
+
+
+def num(value: float | None, digits: int = 2) -> str:
+    """A figure for reading, ``digits`` decimals; — for none."""
+    if value is None or math.isnan(value):
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def interval(ci: list[float] | None, digits: int = 2) -> str:
+    return "" if ci is None else f"[{ci[0]:,.{digits}f}, {ci[1]:,.{digits}f}]"
+
+
+def signed(value: float, digits: int = 2) -> str:
+    text = f"{value:+,.{digits}f}"
+    return text.replace("-", "−")
+
+
+def field_text(value: float | int) -> str:
+    """A scenario value in a form field, without float noise."""
+    if isinstance(value, float) and value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _figure(doc: Mapping[str, Any], key: str) -> tuple[float, list[float] | None]:
+    if key.startswith("lead_time_"):
+        part = key.removeprefix("lead_time_")
+        return doc["lead_time_days"][part], doc["lead_time_days"].get(f"{part}_ci95")
+    return doc[key], doc.get(f"{key}_ci95")
+
+
+def results_view(doc: Mapping[str, Any], seconds: float) -> dict[str, Any]:
+    """The results block: figures side by side with the paired differences, utilisation per
+    step, the constraint, the charts, the future state's TOML; raw values kept for tests."""
+    scenarios = doc["scenarios"]
+    base, future = scenarios[0], scenarios[-1]
+    digits = {"wip": 1}
+    rows = []
+    for key, label, unit in FIGURES:
+        cells = []
+        for s in scenarios:
+            value, ci = _figure(s, key)
+            d = digits.get(key, 2)
+            cells.append({"value": num(value, d), "ci": interval(ci, d), "raw": value})
+        diffs = []
+        for s in scenarios[1:]:
+            diff = s["difference"][key]
+            d = digits.get(key, 2)
+            verdict = ""
+            if diff["significant"]:
+                better = diff["value"] < 0 if key in _LOWER_BETTER else diff["value"] > 0
+                verdict = "better" if better else "worse"
+            diffs.append(
+                {
+                    "value": signed(diff["value"], d),
+                    "ci": ""
+                    if diff["ci95"] is None
+                    else f"[{signed(diff['ci95'][0], d)}, {signed(diff['ci95'][1], d)}]",
+                    "percent": "" if diff["percent"] is None else f"{signed(diff['percent'], 1)} %",
+                    "significant": diff["significant"],
+                    "verdict": verdict,
+                    "raw": diff["value"],
+                }
+            )
+        rows.append({"key": key, "label": label, "unit": unit, "cells": cells, "diffs": diffs})
+    steps = []
+    for k, step in enumerate(base["steps"]):
+        cells = []
+        for s in scenarios:
+            st = s["steps"][k]
+            u = st["utilisation"]
+            cells.append(
+                {
+                    "utilisation": "unlimited" if u is None else f"{u:.1%}",
+                    "ci": ""
+                    if st["utilisation_ci95"] is None
+                    else f"[{st['utilisation_ci95'][0]:.1%}, {st['utilisation_ci95'][1]:.1%}]",
+                    "raw": "" if u is None else u,
+                    "servers": st["servers"] or "unlimited",
+                    "queue": num(st["mean_queue_days"]),
+                    "constraint": s["constraint"] == st["name"],
+                }
+            )
+        steps.append({"name": step["name"], "cells": cells})
+    return {
+        "doc": doc,
+        "names": [s["scenario"] for s in scenarios],
+        "changes": future.get("changes", []),
+        "rows": rows,
+        "steps": steps,
+        "constraints": [
+            (s["scenario"], s["constraint"], s["constraint_reason"]) for s in scenarios
+        ],
+        "what_if_spec": what_if_chart(doc),
+        "step_spec": step_chart(future),
+        "future_name": future["scenario"],
+        "seconds": f"{seconds:.1f}",
+        "replications": base["replications"],
+        "days": field_text(base["days"]),
+        "warmup_days": field_text(base["warmup_days"]),
+        "seed": base["seed"],
+    }
+
+
+# -- the form ---------------------------------------------------------------------------------
+
+
+def form_of(baseline: Scenario) -> dict[str, str]:
+    """The form's text values for a baseline: the future state starts equal to it."""
+    raw = {
+        "future_name": DEFAULT_FUTURE,
+        "arrival_rate_per_day": (
+            "" if baseline.arrival_times_days else field_text(baseline.mean_arrival_rate)
+        ),
+        "days": field_text(baseline.days),
+        "warmup_days": field_text(baseline.warmup_days),
+        "replications": str(baseline.replications),
+        "seed": str(baseline.seed),
+    }
+    for i, step in enumerate(baseline.steps):
+        for key, _, _ in EDITABLE:
+            raw[f"s-{i}-{key}"] = field_text(getattr(step, key))
+    return raw
+
+
+def _number(text: str, label: str, kind: type) -> float | int:
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    try:
+        value = int(cleaned) if kind is int else float(cleaned)
+    except ValueError:
+        need = "a whole number" if kind is int else "a number"
+        raise InputError(f"{label} is {text.strip()!r}; give {need}") from None
+    if not math.isfinite(value):
+        raise InputError(f"{label} is {text.strip()!r}; give a number")
+    return value
+
+
+def carried_baseline(fields: Mapping[str, str]) -> Scenario:
+    """The baseline the form carries (JSON in a hidden field), as it was loaded."""
+    try:
+        doc = json.loads(fields.get("baseline", ""))
+    except json.JSONDecodeError:
+        doc = None
+    if not isinstance(doc, dict):
+        raise InputError("the form lost its baseline scenario; reload the page")
+    return scenario_from_dict(doc, where="baseline")
+
+
+def with_run_settings(baseline: Scenario, fields: Mapping[str, str]) -> Scenario:
+    """``baseline`` with the form's days, warm-up, replications and seed (blank: unchanged)."""
+    doc = scenario_to_dict(baseline)
+    for key, label, _ in RUN_FIELDS:
+        text = fields.get(key, "").strip()
+        if text:
+            kind = int if key in ("replications", "seed") else float
+            doc[key] = _number(text, label, kind)
+    return scenario_from_dict(doc, where="run")
+
+
+def changes_from_post(baseline: Scenario, fields: Mapping[str, str]) -> list[Change]:
+    """The future state as changes: every field that differs from the baseline."""
+    changes: list[Change] = []
+    rate = fields.get("arrival_rate_per_day", "").strip()
+    if rate:
+        value = float(_number(rate, "Arrival rate per day", float))
+        if baseline.arrival_times_days or value != baseline.arrival_rate_per_day:
+            changes.append(Change("arrival_rate_per_day", value))
+    for i, step in enumerate(baseline.steps):
+        for key, label, _ in EDITABLE:
+            text = fields.get(f"s-{i}-{key}", "").strip()
+            if not text:
+                continue
+            value = _number(text, f"{step.name}: {label}", STEP_FIELDS[key])
+            if value != getattr(step, key):
+                changes.append(Change(key, float(value), step.name))
+    return changes
+
+
+def _source(fields: Mapping[str, str]) -> dict[str, str]:
+    """Where the baseline came from: a map (name, variant) or a file, for the page's links."""
+    return {key: fields.get(key, "").strip() for key in ("map", "variant", "distribution", "file")}
+
+
+def _page(
+    request: Request,
+    ctx: AppContext,
+    *,
+    baseline: Scenario | None = None,
+    raw: dict[str, str] | None = None,
+    source: dict[str, str] | None = None,
+    results: dict[str, Any] | None = None,
+    error: str | None = None,
+    status: int = 200,
+    partial: bool = False,
+) -> Response:
+    maps = ctx.workspace.maps() if baseline is None else []
+    context_: dict[str, Any] = {
+        "maps": maps,
+        "baseline": baseline,
+        "baseline_json": "" if baseline is None else json.dumps(scenario_to_dict(baseline)),
+        "raw": raw if raw is not None else ({} if baseline is None else form_of(baseline)),
+        "source": source or {},
+        "results": results,
+        "error": error,
+        "editable": EDITABLE,
+        "run_fields": RUN_FIELDS,
+        "max_items": f"{MAX_SIMULATED_ITEMS:,}",
+        "max_replications": MAX_REPLICATIONS,
+        "field_text": field_text,
+    }
+    name = "simulate_results.html" if partial else "simulate.html"
+    return templates.TemplateResponse(request, name, context_, status_code=status)
+
+
+# -- routes -----------------------------------------------------------------------------------
+
+
+@router.get("/simulate", response_class=HTMLResponse)
+def simulate_page(
+    request: Request,
+    ctx: Ctx,
+    map: str | None = None,
+    variant: str = "current",
+    distribution: str = "exponential",
+) -> Response:
+    """With ``map``: the map's scenario as the baseline and the future-state form; without:
+    a picker of the saved maps and an upload of a scenario file."""
+    if not map:
+        return _page(request, ctx)
+    source = {"map": map, "variant": variant, "distribution": distribution}
+    vsm = ctx.workspace.get_map(map, variant).map  # an unknown map is a 404 page
+    try:
+        baseline = scenario_from_map(
+            vsm,
+            distribution=distribution,
+            days=PAGE_DAYS,
+            warmup_days=PAGE_WARMUP_DAYS,
+            replications=PAGE_REPLICATIONS,
+            seed=PAGE_SEED,
+        )
+    except ScenarioError as exc:
+        return _page(request, ctx, source=source, error=str(exc), status=exc.http_status)
+    return _page(request, ctx, baseline=baseline, source=source)
+
+
+@router.post("/simulate/upload", response_class=HTMLResponse)
+def upload_page(request: Request, ctx: Ctx, scenario: Annotated[UploadFile, File()]) -> Response:
+    """A scenario TOML file (``obeya simulate`` reads the same) as the baseline."""
+    filename = scenario.filename or "scenario.toml"
+    source = {"file": filename}
+    try:
+        data = scenario.file.read(ctx.max_upload_bytes + 1)
+        if len(data) > ctx.max_upload_bytes:
+            raise InputError(f"{filename}: larger than {ctx.max_upload_bytes:,} bytes")
+        try:
+            doc = tomllib.loads(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise InputError(f"{filename}: not UTF-8 text; give a scenario TOML file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"{filename}: not valid TOML ({exc})") from None
+        baseline = scenario_from_dict(doc, where=filename)
+    except ObeyaError as exc:
+        return _page(request, ctx, source=source, error=str(exc), status=exc.http_status)
+    return _page(request, ctx, baseline=baseline, source=source)
+
+
+@router.post("/simulate/run", response_class=HTMLResponse)
+def run_page(request: Request, ctx: Ctx, fields: Fields) -> Response:
+    """Simulate the baseline and the edited future state side by side: the results alone for
+    HTMX, else the whole page."""
+    partial = request.headers.get("HX-Request") == "true"
+    source = _source(fields)
+    raw = {key: value for key, value in fields.items() if key not in ("baseline", *source)}
+    original = carried_baseline(fields)  # a form without it is an error page
+    try:
+        baseline = with_run_settings(original, fields)
+        name = fields.get("future_name", "").strip() or DEFAULT_FUTURE
+        changes = changes_from_post(baseline, fields)
+        started = time.perf_counter()
+        comparison = run_what_if(baseline, [(name, changes)], where=None)
+        seconds = time.perf_counter() - started
+    except ObeyaError as exc:
+        return _page(
+            request,
+            ctx,
+            baseline=original,
+            raw=raw,
+            source=source,
+            error=str(exc),
+            status=200 if partial else exc.http_status,
+            partial=partial,
+        )
+    results = results_view(comparison.to_dict(), seconds)
+    results["future_toml"] = scenario_toml(comparison.results[-1].scenario)
+    return _page(
+        request, ctx, baseline=original, raw=raw, source=source, results=results, partial=partial
+    )

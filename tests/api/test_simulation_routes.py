@@ -1,0 +1,218 @@
+"""The simulation API: POST /api/simulate and /api/what-if give the CLI's documents (checked
+against the core run in the test, and against queueing theory), a saved map becomes the
+scenario ``scenario_from_map`` makes, and every refusal has the standard error body naming
+the field."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from obeya.api.routes_simulation import MAX_REPLICATIONS, MAX_SIMULATED_ITEMS
+from obeya.core.simulation import scenario_from_dict, scenario_to_dict, simulate
+from obeya.core.simulation.from_map import scenario_from_map
+from obeya.core.simulation.whatif import parse_change, what_if
+from obeya.workspace import Workspace
+
+# M/M/1 with λ = 4 a day and a mean service of 0.2 days: ρ = 0.8, W = 1 / (μ − λ) = 1 day.
+MM1: dict[str, Any] = {
+    "name": "current",
+    "arrival_rate_per_day": 4.0,
+    "days": 1500,
+    "warmup_days": 100,
+    "replications": 4,
+    "seed": 7,
+    "step": [
+        {
+            "name": "Build",
+            "servers": 1,
+            "process_time_days": {"distribution": "exponential", "mean": 0.2},
+        }
+    ],
+}
+# A short two-step stream for the tests that only need a run.
+SMALL: dict[str, Any] = {
+    "name": "small",
+    "arrival_rate_per_day": 2.0,
+    "days": 300,
+    "warmup_days": 30,
+    "replications": 3,
+    "seed": 3,
+    "step": [
+        {"name": "Build", "process_time_days": {"distribution": "exponential", "mean": 0.3}},
+        {"name": "Test", "process_time_days": {"distribution": "constant", "mean": 0.2}},
+    ],
+}
+# Demand 4 a day, 8 hours a day: Build 1.6 h = 0.2 days (ρ 0.8), Test 0.8 h = 0.1 days.
+LINE: dict[str, Any] = {
+    "demand_per_day": 4,
+    "available_hours_per_day": 8,
+    "steps": [
+        {"name": "Build", "process_time_hours": 1.6, "lead_time_hours": 10},
+        {"name": "Test", "process_time_hours": 0.8, "lead_time_hours": 4, "people": 2},
+    ],
+}
+
+
+def assert_error(response: Any, status: int, kind: str) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"type", "message", "detail"}
+    assert body["error"]["type"] == kind
+    message = body["error"]["message"]
+    assert isinstance(message, str)
+    return message
+
+
+def test_simulate_gives_the_core_document(client: TestClient) -> None:
+    response = client.post("/api/simulate", json=SMALL)
+    assert response.status_code == 200, response.text
+    assert response.json() == simulate(scenario_from_dict(SMALL)).to_dict()
+
+
+def test_simulate_mm1_matches_queueing_theory(client: TestClient) -> None:
+    doc = client.post("/api/simulate", json=MM1).json()
+    assert doc["replications"] == 4 and len(doc["per_replication"]) == 4
+    assert abs(doc["lead_time_days"]["mean"] - 1.0) <= 0.10  # W = 1 day
+    assert abs(doc["steps"][0]["utilisation"] - 0.8) <= 0.8 * 0.05  # ρ = λ s
+    assert abs(doc["throughput_per_day"] - 4.0) <= 0.2  # what arrives leaves
+    assert doc["constraint"] == "Build"
+
+
+def test_what_if_doubling_the_server_halves_utilisation(client: TestClient) -> None:
+    body = {"baseline": MM1, "futures": [{"name": "Two builders", "changes": ["Build.servers=2"]}]}
+    response = client.post("/api/what-if", json=body)
+    assert response.status_code == 200, response.text
+    doc = response.json()
+    expected = what_if(
+        scenario_from_dict(MM1), [("Two builders", [parse_change("Build.servers=2")])]
+    ).to_dict()
+    assert doc == expected  # no chart unless asked
+    base, future = doc["scenarios"]
+    assert (doc["baseline"], base["scenario"], future["scenario"]) == (
+        "current",
+        "current",
+        "Two builders",
+    )
+    assert future["changes"] == ["Build.servers=2"]
+    assert abs(future["steps"][0]["utilisation"] - 0.4) <= 0.4 * 0.05  # λ s / 2
+    lead = future["difference"]["lead_time_mean"]
+    assert lead["significant"] and lead["value"] < 0 and lead["ci95"][1] < 0
+    # M/M/2 with ρ = 0.4: W = s + C(2, 0.8) s / (2 − 0.8) = 0.2 + 0.2286 × 0.2 / 1.2 days.
+    assert abs(future["lead_time_days"]["mean"] - 0.2381) <= 0.2381 * 0.10
+
+
+def test_what_if_takes_whole_scenarios_and_gives_the_chart(client: TestClient) -> None:
+    faster = copy.deepcopy(SMALL)
+    faster["name"] = "faster"
+    faster["step"][0]["process_time_days"]["mean"] = 0.1
+    faster["replications"] = 1  # the baseline's replications and seed win: a paired run
+    body = {
+        "baseline": SMALL,
+        "futures": [{"scenario": faster}, {"changes": ["Test.wip_limit=2"]}],
+    }
+    doc = client.post("/api/what-if?chart=true", json=body).json()
+    chart = doc.pop("chart")
+    names = [s["scenario"] for s in doc["scenarios"]]
+    assert names == ["small", "faster", "Test.wip_limit=2"]
+    assert [s["replications"] for s in doc["scenarios"]] == [3, 3, 3]
+    assert chart["datasets"]["whatif"][0]["scenario"] == "small"
+    assert {row["scenario"] for row in chart["datasets"]["whatif"]} == set(names)
+
+
+def test_refusals_name_the_field(client: TestClient) -> None:
+    bad = copy.deepcopy(SMALL)
+    bad["step"][1]["servers"] = -1
+    message = assert_error(client.post("/api/simulate", json=bad), 422, "ScenarioError")
+    assert message.startswith("scenario: step[1].servers is -1")
+
+    gamma = copy.deepcopy(SMALL)
+    gamma["step"][0]["process_time_days"]["distribution"] = "gamma"
+    message = assert_error(client.post("/api/simulate", json=gamma), 422, "ScenarioError")
+    assert "step[0].process_time_days.distribution 'gamma' is unknown" in message
+
+    unknown = {"baseline": SMALL, "futures": [{"changes": ["Deploy.servers=2"]}]}
+    message = assert_error(client.post("/api/what-if", json=unknown), 422, "ScenarioError")
+    assert (
+        message
+        == "futures[0]: change Deploy.servers=2: no step 'Deploy'; the steps are Build, Test"
+    )
+
+    negative = {"baseline": SMALL, "futures": [{"name": "Two", "changes": ["Test.servers=-2"]}]}
+    message = assert_error(client.post("/api/what-if", json=negative), 422, "ScenarioError")
+    assert message.startswith("futures[0]: what-if 'Two': scenario: step[1].servers is -2")
+
+    wrong = {"baseline": SMALL, "futures": [{"changes": ["Build.colour=2"]}]}
+    message = assert_error(client.post("/api/what-if", json=wrong), 422, "ScenarioError")
+    assert message.startswith("futures[0].changes[0]: change 'Build.colour=2'")
+
+    both = {"baseline": SMALL, "futures": [{"changes": ["Build.servers=2"], "scenario": SMALL}]}
+    message = assert_error(client.post("/api/what-if", json=both), 422, "ScenarioError")
+    assert message.startswith("futures[0]: give changes or scenario")
+
+    broken_baseline = {"baseline": {**SMALL, "days": 10}, "futures": [{"changes": ["seed=2"]}]}
+    message = assert_error(client.post("/api/what-if", json=broken_baseline), 422, "ScenarioError")
+    assert message.startswith("baseline: days is 10.0")
+
+    missing = client.post("/api/what-if", json={"baseline": SMALL})
+    assert "futures" in assert_error(missing, 422, "ValidationError")
+
+
+def test_runs_too_large_for_a_request_are_refused(client: TestClient) -> None:
+    many = {**SMALL, "replications": MAX_REPLICATIONS + 1}
+    message = assert_error(client.post("/api/simulate", json=many), 422, "ScenarioError")
+    assert message.startswith(f"scenario: replications is {MAX_REPLICATIONS + 1}")
+
+    long = {**SMALL, "days": MAX_SIMULATED_ITEMS}  # 2 a day × 3 replications: 6 × the limit
+    message = assert_error(client.post("/api/simulate", json=long), 422, "ScenarioError")
+    assert "12,000,000 simulated items" in message and "days" in message
+
+    # A change may make the run too large too: the future is checked before anything runs.
+    rush = {"baseline": SMALL, "futures": [{"changes": ["arrival_rate_per_day=10000"]}]}
+    message = assert_error(client.post("/api/what-if", json=rush), 422, "ScenarioError")
+    assert message.startswith("futures[0]: days × arrival rate × replications is 9,000,000")
+
+
+def test_a_saved_map_becomes_its_scenario(client: TestClient, workspace: Workspace) -> None:
+    assert client.put("/api/maps/Line/current", json={"map": LINE}).status_code == 200
+    response = client.get(
+        "/api/maps/Line/current/scenario",
+        params={"days": 500, "warmup_days": 50, "replications": 2, "seed": 9},
+    )
+    assert response.status_code == 200, response.text
+    doc = response.json()
+    vsm = workspace.get_map("Line").map
+    expected = scenario_from_map(vsm, days=500, warmup_days=50, replications=2, seed=9)
+    assert doc == scenario_to_dict(expected)
+    # By hand: demand is the arrival rate, hands-on hours ÷ 8 h a day are days, people servers.
+    assert doc["arrival_rate_per_day"] == 4.0
+    assert [s["process_time_days"]["mean"] for s in doc["step"]] == [0.2, 0.1]
+    assert [s["servers"] for s in doc["step"]] == [1, 2]
+    # The document is a body POST /api/simulate takes.
+    assert client.post("/api/simulate", json=doc).status_code == 200
+
+    constant = client.get("/api/maps/Line/current/scenario?distribution=constant").json()
+    assert {s["process_time_days"]["distribution"] for s in constant["step"]} == {"constant"}
+    assert constant["days"] == 2000.0  # the CLI's default span
+
+    gamma = client.get("/api/maps/Line/current/scenario?distribution=gamma")
+    assert "distribution" in assert_error(gamma, 422, "ValidationError")
+    assert_error(client.get("/api/maps/Nope/current/scenario"), 404, "NotFoundError")
+    no_demand = {**LINE, "demand_per_day": None}
+    client.put("/api/maps/Idle/current", json={"map": no_demand})
+    message = assert_error(client.get("/api/maps/Idle/current/scenario"), 422, "ScenarioError")
+    assert "demand_per_day is not given" in message
+
+
+def test_the_routes_are_documented(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path, method in (
+        ("/api/simulate", "post"),
+        ("/api/what-if", "post"),
+        ("/api/maps/{name}/{variant}/scenario", "get"),
+    ):
+        assert spec["paths"][path][method]["tags"] == ["simulation"]
+    assert "Simulation" in spec["info"]["description"]

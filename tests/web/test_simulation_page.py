@@ -1,0 +1,239 @@
+"""The simulation page: a saved map's scenario as a labelled form, a run with a changed step
+showing the figures of the core's what-if for the same inputs, HTMX and plain posts, an
+uploaded scenario file, and refusals shown on the page naming the field."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from obeya.core.simulation.from_map import scenario_from_map
+from obeya.core.simulation.whatif import Change, what_if
+from obeya.workspace import Workspace
+
+PAGE = "/simulate?map=Line&variant=current"
+# Demand 4 a day, 8 hours a day: Build 1.6 h = 0.2 days on one server (ρ 0.8), Test 0.8 h on
+# two people.
+LINE: dict[str, Any] = {
+    "demand_per_day": 4,
+    "available_hours_per_day": 8,
+    "steps": [
+        {"name": "Build", "process_time_hours": 1.6, "lead_time_hours": 10},
+        {"name": "Test", "process_time_hours": 0.8, "lead_time_hours": 4, "people": 2},
+    ],
+}
+SCENARIO_TOML = b"""
+name = "uploaded"
+arrival_rate_per_day = 1.5
+days = 300
+warmup_days = 30
+replications = 2
+
+[[step]]
+name = "Review"
+servers = 1
+process_time_days = { distribution = "constant", mean = 0.4 }
+wip_limit = 3
+"""
+
+
+@pytest.fixture
+def saved(client: TestClient) -> TestClient:
+    assert client.put("/api/maps/Line/current", json={"map": LINE}).status_code == 200
+    return client
+
+
+def form_fields(page: str) -> dict[str, str]:
+    """The simulation form's fields as a browser posts them."""
+    form = page[page.index('<form class="sim-form"') :]
+    form = form[: form.index("</form>")]
+    fields: dict[str, str] = {}
+    for tag in re.findall(r"<input [^>]*>", form):
+        name = re.search(r'name="([^"]*)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        assert name is not None
+        fields[html.unescape(name[1])] = html.unescape(value[1]) if value else ""
+    return fields
+
+
+def cell_values(page: str, figure: str) -> list[float]:
+    row = re.search(rf'<tr data-figure="{figure}".*?</tr>', page, re.S)
+    assert row is not None, figure
+    return [float(v) for v in re.findall(r'data-value="([^"]*)"', row[0])]
+
+
+def difference(page: str, figure: str) -> float:
+    row = re.search(rf'<tr data-figure="{figure}".*?</tr>', page, re.S)
+    assert row is not None
+    return float(re.search(r'data-difference="([^"]*)"', row[0])[1])  # type: ignore[index]
+
+
+def test_the_picker_lists_saved_maps_and_the_pages_link_here(saved: TestClient) -> None:
+    picker = saved.get("/simulate")
+    assert picker.status_code == 200
+    assert 'href="/simulate?map=Line&amp;variant=current"' in picker.text
+    assert 'type="file"' in picker.text and 'for="sim-file"' in picker.text
+    assert '<a href="/simulate">Simulate</a>' in picker.text  # the top navigation
+    assert 'href="/simulate?map=Line&amp;variant=current"' in saved.get("/maps/Line/current").text
+
+
+def test_the_page_shows_the_map_scenario_as_labelled_inputs(
+    saved: TestClient, workspace: Workspace
+) -> None:
+    page = saved.get(PAGE).text
+    fields = form_fields(page)
+    # The future state starts as the map's scenario: Build one server, Test two (its people).
+    scenario = scenario_from_map(workspace.get_map("Line").map)
+    assert [s.servers for s in scenario.steps] == [1, 2]
+    assert (fields["s-0-servers"], fields["s-1-servers"]) == ("1", "2")
+    assert (fields["s-0-wip_limit"], fields["s-0-batch_size"], fields["s-0-availability"]) == (
+        "0",
+        "1",
+        "1",
+    )
+    assert fields["arrival_rate_per_day"] == "4"
+    # Quick page defaults rather than the CLI's 2000 days.
+    assert (fields["days"], fields["warmup_days"], fields["replications"]) == ("1000", "100", "5")
+    for name in ("Build", "Test"):
+        assert f'<th scope="row">{name}</th>' in page
+    # Every visible input has a label.
+    form = page[
+        page.index('<form class="sim-form"') : page.index("</form>", page.index("sim-form"))
+    ]
+    for tag in re.findall(r"<input [^>]*>", form):
+        if 'type="hidden"' in tag:
+            continue
+        ident = re.search(r'id="([^"]*)"', tag)
+        assert ident is not None, tag
+        assert f'<label for="{ident[1]}"' in form or f'for="{ident[1]}">' in form, tag
+    assert '<label class="visually-hidden" for="s-0-servers">Build: Servers' in form
+
+
+def test_a_changed_server_count_shows_the_core_what_if(
+    saved: TestClient, workspace: Workspace
+) -> None:
+    fields = form_fields(saved.get(PAGE).text)
+    fields.update(
+        {
+            "days": "500",
+            "warmup_days": "50",
+            "replications": "3",
+            "seed": "4",
+            "future_name": "Two builders",
+            "s-0-servers": "2",
+        }
+    )
+    response = saved.post("/simulate/run", data=fields)
+    assert response.status_code == 200, response.text
+    page = response.text
+
+    base = scenario_from_map(
+        workspace.get_map("Line").map, days=500, warmup_days=50, replications=3, seed=4
+    )
+    doc = what_if(base, [("Two builders", [Change("servers", 2.0, "Build")])]).to_dict()
+    current, future = doc["scenarios"]
+    assert current["scenario"] == "Line (current)"
+    assert html.escape("Line (current)") in page and "Two builders" in page
+    assert "<code>Build.servers=2</code>" in page
+    for key, part in (
+        ("lead_time_p50", "p50"),
+        ("lead_time_p85", "p85"),
+        ("lead_time_mean", "mean"),
+    ):
+        expected = [current["lead_time_days"][part], future["lead_time_days"][part]]
+        assert cell_values(page, key) == expected
+        assert difference(page, key) == future["difference"][key]["value"]
+        assert f"{expected[1]:,.2f}" in page
+    assert cell_values(page, "throughput_per_day") == [
+        current["throughput_per_day"],
+        future["throughput_per_day"],
+    ]
+    assert cell_values(page, "wip") == [current["wip"], future["wip"]]
+    # The extra server takes Build from about 80 % to about 40 %, a significant gain.
+    utilisations = [
+        float(u)
+        for u in re.findall(
+            r'data-utilisation="([^"]*)"',
+            page[page.index('data-step="Build"', page.index("sim-util")) :],
+        )[:2]
+    ]
+    assert utilisations == [current["steps"][0]["utilisation"], future["steps"][0]["utilisation"]]
+    assert abs(utilisations[1] - 0.4) < 0.04
+    lead = future["difference"]["lead_time_mean"]
+    assert lead["significant"] and lead["value"] < 0
+    row = re.search(r'<tr data-figure="lead_time_mean".*?</tr>', page, re.S)[0]  # type: ignore[index]
+    assert 'class="better"' in row and "significant" in row
+    ci = lead["ci95"]
+    assert f"[{ci[0]:+.2f}, {ci[1]:+.2f}]".replace("-", "−") in row
+    # The charts are embedded for vega-embed, and the run's time is shown.
+    assert 'data-chart="what-if"' in page and 'id="spec-what-if"' in page
+    assert 'data-chart="sim-steps"' in page
+    assert re.search(r"Ran in \d+\.\d s", page)
+    # The form comes back as it was posted.
+    assert form_fields(page)["s-0-servers"] == "2"
+
+
+def test_htmx_gets_the_results_alone(saved: TestClient) -> None:
+    fields = form_fields(saved.get(PAGE).text)
+    fields.update({"days": "200", "warmup_days": "20", "replications": "2", "s-1-wip_limit": "3"})
+    response = saved.post("/simulate/run", data=fields, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<div id="sim-results"')
+    assert "<html" not in response.text
+    assert "<code>Test.wip_limit=3</code>" in response.text
+    # An error in an HTMX run is swapped in as the results (200, so htmx swaps it).
+    fields["s-1-wip_limit"] = "-1"
+    bad = saved.post("/simulate/run", data=fields, headers={"HX-Request": "true"})
+    assert bad.status_code == 200
+    assert "step[1].wip_limit is -1" in html.unescape(bad.text)
+
+
+def test_bad_fields_are_shown_naming_the_field(saved: TestClient) -> None:
+    fields = form_fields(saved.get(PAGE).text)
+    fields.update({"days": "200", "warmup_days": "20", "replications": "2"})
+
+    response = saved.post("/simulate/run", data={**fields, "s-0-servers": "-1"})
+    assert response.status_code == 422
+    assert "step[0].servers is -1; give 0 (unlimited) or more" in html.unescape(response.text)
+    assert form_fields(response.text)["s-0-servers"] == "-1"  # the form is kept
+
+    response = saved.post("/simulate/run", data={**fields, "s-0-servers": "two"})
+    assert response.status_code == 422
+    assert "Build: Servers is 'two'; give a whole number" in html.unescape(response.text)
+
+    response = saved.post("/simulate/run", data={**fields, "replications": "51"})
+    assert response.status_code == 422
+    assert "replications is 51; the server runs at most 50" in html.unescape(response.text)
+
+    response = saved.post("/simulate/run", data={**fields, "days": "10"})
+    assert response.status_code == 422
+    assert "days is 10.0; it must be longer than warmup_days" in html.unescape(response.text)
+
+
+def test_a_map_without_demand_says_so(client: TestClient) -> None:
+    client.put("/api/maps/Idle/current", json={"map": {**LINE, "demand_per_day": None}})
+    response = client.get("/simulate?map=Idle")
+    assert response.status_code == 422
+    assert "demand_per_day is not given" in response.text
+    assert 'href="/maps/Idle/current"' in response.text
+    assert client.get("/simulate?map=Nope", headers={"accept": "text/html"}).status_code == 404
+
+
+def test_an_uploaded_scenario_file_is_the_baseline(client: TestClient) -> None:
+    page = client.post("/simulate/upload", files={"scenario": ("review.toml", SCENARIO_TOML)})
+    assert page.status_code == 200
+    assert "From the file review.toml" in page.text
+    fields = form_fields(page.text)
+    assert (fields["s-0-wip_limit"], fields["arrival_rate_per_day"]) == ("3", "1.5")
+    assert (fields["days"], fields["replications"]) == ("300", "2")
+    run = client.post("/simulate/run", data={**fields, "s-0-wip_limit": "1"})
+    assert run.status_code == 200, run.text
+    assert "<code>Review.wip_limit=1</code>" in run.text and "uploaded" in run.text
+
+    bad = client.post("/simulate/upload", files={"scenario": ("bad.toml", b"days = 100\n")})
+    assert bad.status_code == 422
+    assert "bad.toml: field 'arrival_rate_per_day' is missing" in html.unescape(bad.text)
