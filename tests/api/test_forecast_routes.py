@@ -175,6 +175,22 @@ def test_the_backtest_by_hand(client: TestClient) -> None:
     assert doc["mean_absolute_percentage_error"] is None  # every actual is 0
 
 
+def test_the_when_backtest_by_hand(client: TestClient) -> None:
+    # Origins 01-07 .. 01-12 (3 days of history, every day); 01-08 and 01-09 see no finish in
+    # their window (skipped). From 01-07 the next item finishes 01-09 (day 3); from 01-10 on
+    # 01-12 (day 3); from 01-11 on 01-12 (day 2); from 01-12 that same day (day 1).
+    doc = client.get(f"{BASE}/backtest?items=1&history_days=3&every_days=1").json()
+    assert (doc["kind"], doc["items"], doc["skipped"], doc["censored"]) == ("when", 1, 2, 0)
+    assert [(f["origin"], f["actual"], f["end"]) for f in doc["forecasts"]] == [
+        ("2024-01-07", 3, "2024-01-09"),
+        ("2024-01-10", 3, "2024-01-12"),
+        ("2024-01-11", 2, "2024-01-12"),
+        ("2024-01-12", 1, "2024-01-12"),
+    ]
+    response = client.get(f"{BASE}/backtest?items=0")
+    assert_error(response, 422, "InputError", "items")
+
+
 def test_the_chart_is_the_histogram_with_the_percentile_lines(client: TestClient) -> None:
     query = f"items=3&history_days=9&trials={TRIALS}"
     doc = client.get(f"{BASE}/when?{query}").json()

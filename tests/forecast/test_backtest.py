@@ -226,6 +226,23 @@ def test_cli_json(files) -> None:
     result = runner.invoke(app, ["forecast", "backtest"])
     assert result.exit_code == 2
 
+    # --items backtests `when`: every origin (day 21, 24, ...) finishes 1, then 2: 3 items in
+    # exactly 2 days.
+    when_args = [*args[:5], "--items", "3", *args[7:]]
+    result = runner.invoke(app, [*when_args, "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (
+        doc
+        == backtest_when(
+            counts, items=3, history_days=21, every_days=3, trials=300, seed=2
+        ).to_dict()
+    )
+    assert doc["kind"] == "when" and {f["actual"] for f in doc["forecasts"]} == {2}
+    result = runner.invoke(app, when_args)
+    assert result.exit_code == 0, result.output
+    assert "Backtest of when 3 items are done" in result.stdout and "days" in result.stdout
+
 
 # -- when ------------------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from obeya.core.forecast import (
     HowManyForecast,
     WhenForecast,
     backtest,
+    backtest_when,
     forecast_how_many,
     forecast_when,
 )
@@ -106,11 +107,14 @@ class HowManyDocument(_Forecast):
 
 
 class BacktestDocument(BaseModel):
-    """``obeya forecast backtest --json``: how-many forecasts at past origins against what
-    happened."""
+    """``obeya forecast backtest --json``: how-many (or, with ``items``, when) forecasts at
+    past origins against what happened."""
 
     model_config = ConfigDict(extra="allow")
 
+    kind: str = Field(description='"how-many", or "when" with items.')
+    items: int | None = Field(description="The items of a when backtest, else null.")
+    censored: int = Field(description="When: origins whose items were not all done in the data.")
     horizon_days: int
     history_days: int
     every_days: int
@@ -188,10 +192,22 @@ def stream_backtest(
     every_days: int = DEFAULT_EVERY_DAYS,
     trials: int = DEFAULT_BACKTEST_TRIALS,
     seed: int = DEFAULT_BACKTEST_SEED,
+    items: int | None = None,
 ) -> Backtest:
-    """The backtest of a stored stream's how-many forecasts."""
+    """The backtest of a stored stream's how-many forecasts (with ``items``: its when
+    forecasts)."""
+    daily = stream_throughput(ctx, name)
+    if items is not None:
+        return backtest_when(
+            daily,
+            items=items,
+            history_days=history_days,
+            every_days=every_days,
+            trials=trials,
+            seed=seed,
+        )
     return backtest(
-        stream_throughput(ctx, name),
+        daily,
         horizon_days=horizon_days,
         history_days=history_days,
         every_days=every_days,
@@ -290,13 +306,19 @@ def get_backtest(
         int, Query(description="Trials per origin (≥ 1).", le=MAX_BACKTEST_TRIALS)
     ] = DEFAULT_BACKTEST_TRIALS,
     seed: Seed = DEFAULT_BACKTEST_SEED,
+    items: Annotated[
+        int | None,
+        Query(description="Backtest when this many items are done, instead of how-many."),
+    ] = None,
 ) -> JSONResponse:
-    """Can the stream's forecasts be trusted? How-many forecasts at past origins from the
-    history before each, against what happened: calibration per percentile and the p50's
-    errors. The same document as ``obeya forecast backtest --stream NAME --json``."""
+    """Can the stream's forecasts be trusted? How-many (or, with ``items``, when) forecasts at
+    past origins from the history before each, against what happened: calibration per
+    percentile and the p50's errors. The same document as
+    ``obeya forecast backtest --stream NAME --json``."""
     result = stream_backtest(
         ctx,
         name,
+        items=items,
         horizon_days=horizon_days,
         history_days=history_days,
         every_days=every_days,

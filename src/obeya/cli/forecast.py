@@ -36,6 +36,7 @@ from obeya.core.forecast import (
     HowManyForecast,
     WhenForecast,
     backtest,
+    backtest_when,
     forecast_how_many,
     forecast_when,
 )
@@ -159,24 +160,28 @@ def backtest_command(
     every_days: Annotated[
         int, typer.Option("--every-days", help="Days between consecutive origins.")
     ] = DEFAULT_EVERY_DAYS,
+    items: Annotated[
+        int | None,
+        typer.Option(
+            "--items", help="Backtest `when` N items instead of how-many (no --horizon-days)."
+        ),
+    ] = None,
     trials: TrialsOpt = DEFAULT_BACKTEST_TRIALS,
     seed: SeedOpt = DEFAULT_BACKTEST_SEED,
     as_json: JsonOpt = False,
     file_format: FormatOpt = None,
     columns: ColumnMap = ColumnMap(),
 ) -> None:
-    """Can the forecasts be trusted? Forecast how-many at past dates from the history before
-    each, and compare with what happened: calibration per percentile and the error."""
+    """Can the forecasts be trusted? Forecast at past dates from the history before each
+    (how many in a horizon, or with --items when N items are done) and compare with what
+    happened: calibration per percentile and the error."""
     with handle_errors():
         daily = _throughput(file, stream, workflow, file_format, columns, as_json)
-        result = backtest(
-            daily,
-            horizon_days=horizon_days,
-            history_days=history_days,
-            every_days=every_days,
-            trials=trials,
-            seed=seed,
-        )
+        common = {"history_days": history_days, "every_days": every_days}
+        if items is None:
+            result = backtest(daily, horizon_days=horizon_days, trials=trials, seed=seed, **common)
+        else:
+            result = backtest_when(daily, items=items, trials=trials, seed=seed, **common)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -221,10 +226,17 @@ _LAST_ORIGINS = 5
 
 def _print_backtest(result: Backtest) -> None:
     points = result.points
+    when = result.items is not None
+    unit = "days" if when else "items"
+    what = (
+        f"when {result.items:,} items are done"
+        if when
+        else f"how-many over {result.horizon_days:,} days"
+    )
     table = Table(
         title=(
-            f"Backtest of how-many over {result.horizon_days:,} days: {result.origins:,} "
-            f"origins, {points[0].origin} to {points[-1].origin}"
+            f"Backtest of {what}: {result.origins:,} origins, "
+            f"{points[0].origin} to {points[-1].origin}"
         )
     )
     table.add_column("Confidence", justify="right")
@@ -235,14 +247,21 @@ def _print_backtest(result: Backtest) -> None:
     out.print(table)
     mape = result.mean_absolute_percentage_error
     out.print(
-        f"p50 error: mean absolute {result.mean_absolute_error:,.1f} items"
+        f"p50 error: mean absolute {result.mean_absolute_error:,.1f} {unit}"
         + ("" if mape is None else f" ({mape:.0f} %)")
-        + f", mean {result.mean_error:+,.1f} items (negative: forecasts too low)"
+        + f", mean {result.mean_error:+,.1f} {unit} (negative: forecasts too "
+        + ("early)" if when else "low)")
     )
-    out.print(
-        "Achieved: share of origins whose actual count reached the forecast; well above the "
-        "target, forecasts too low; well below, too high."
-    )
+    if when:
+        out.print(
+            "Achieved: share of origins whose items were done within the forecast days; well "
+            "above the target, forecasts too late; well below, too early."
+        )
+    else:
+        out.print(
+            "Achieved: share of origins whose actual count reached the forecast; well above "
+            "the target, forecasts too low; well below, too high."
+        )
     recent = Table(title=f"Last {min(_LAST_ORIGINS, len(points))} origins")
     recent.add_column("Origin")
     for p in points[-1].percentiles:
@@ -256,8 +275,10 @@ def _print_backtest(result: Backtest) -> None:
         )
     out.print(recent)
     skipped = f"; {result.skipped:,} origins skipped (no finish in their window)"
+    censored = f"; {result.censored:,} origins left out (their items not all done in the data)"
     out.print(
         f"{result.trials:,} trials (seed {result.seed}) per origin, every {result.every_days} "
         f"days, each from the {result.history_days} days before it"
         + (skipped if result.skipped else "")
+        + (censored if result.censored else "")
     )
