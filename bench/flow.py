@@ -28,7 +28,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -38,12 +37,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from report import GIB, MIB, machine, python_for_project, render_markdown, render_text
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 VENV_BIN = REPO / ".venv" / "bin"
 PM4PY_PYTHON = Path("/tmp/pm4py-venv/bin/python")
-GIB = 1024**3
-MIB = 1024**2
 
 #: Average events per item, per size: what the targets were set with (1.5M and 12M events).
 EVENTS_PER_ITEM = {100_000: 15.6, 1_000_000: 12.3}
@@ -74,11 +73,6 @@ class Log:
     events: int
     csv: Path
     workflow: Path
-
-
-def python_for_project() -> str:
-    candidate = VENV_BIN / "python"
-    return str(candidate) if candidate.exists() else sys.executable
 
 
 def ensure_log(items: int, cache: Path, seed: int) -> Log:
@@ -270,45 +264,6 @@ def table(results: list[tuple[Log, dict[str, Run]]], contenders: Sequence[str]) 
         row += [f"{speedup:.1f}×" if speedup else "—", f"{slowdown:.1f}×" if slowdown else "—"]
         rows.append(row)
     return rows
-
-
-def render_text(rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        cells = [
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells))
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def render_markdown(rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(rows[0]) + " |"]
-    lines.append("|" + "|".join(["---"] + ["---:"] * (len(rows[0]) - 1)) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
-    return "\n".join(lines)
-
-
-def machine() -> str:
-    """What the figures were measured on: they mean little without it."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GIB
-    load = os.getloadavg()[0]  # other work on the machine skews wall times: say how much
-    return (
-        f"{cpu}, {os.cpu_count()} CPUs, {memory:.0f} GiB RAM, Python "
-        f"{platform.python_version()}, load average {load:.1f} at the end"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import random
 import resource
 import subprocess
@@ -43,8 +42,9 @@ import tempfile
 import time
 from collections.abc import Generator
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
+
+from report import MIB, machine, python_for_project, render_markdown, render_text
 
 ARRIVAL_RATE_PER_DAY = 10.0
 #: name, servers, mean process time (days), %C&A. Utilisation = λ ÷ %C&A × mean ÷ servers.
@@ -62,7 +62,6 @@ STEPS: tuple[tuple[str, int, float, float], ...] = (
 )
 CONTENDERS = ("obeya", "plain")
 TITLES = {"obeya": "Obeya", "plain": "plain SimPy"}
-MIB = 1024**2
 
 
 @dataclass(frozen=True)
@@ -197,11 +196,6 @@ def jackson_lead_time(rate: float, steps: tuple[tuple[str, int, float, float], .
 # --- measuring ------------------------------------------------------------------------------
 
 
-def python_for_project() -> str:
-    candidate = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"
-    return str(candidate) if candidate.exists() else sys.executable
-
-
 def measure_once(contender: str, args: argparse.Namespace) -> tuple[Outcome, int]:
     """One child run: its outcome and its own peak resident set (bytes)."""
     command = [python_for_project(), __file__, "--child", contender]
@@ -229,22 +223,6 @@ def measure(contender: str, args: argparse.Namespace) -> Measured:
     assert best is not None
     return Measured(
         contender, best.items, best.lead_time_mean, best.seconds, peak, imports_bytes=imports
-    )
-
-
-def machine() -> str:
-    """What the figures were measured on: they mean little without it."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"load average {os.getloadavg()[0]:.1f} at the end"
     )
 
 
@@ -279,27 +257,6 @@ def table(runs: list[Measured], analytical: float) -> list[list[str]]:
         )
     rows.append(["Jackson network (theory)", "", f"{analytical:.3f}", "", "", "", "", ""])
     return rows
-
-
-def render_text(rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        cells = [
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def render_markdown(rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(rows[0]) + " |"]
-    lines.append("|" + "|".join(["---"] + ["---:"] * (len(rows[0]) - 1)) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
-    return "\n".join(lines)
 
 
 def describe_stream() -> str:

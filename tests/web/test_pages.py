@@ -132,7 +132,7 @@ def test_quick_ranges_count_back_from_the_end_of_the_data(client: TestClient) ->
 def test_a_bad_date_on_the_page_is_explained(client: TestClient) -> None:
     response = client.get("/streams/Tiny?since=yesterday", headers={"accept": "text/html"})
     assert response.status_code == 422
-    assert "is not a date" in response.text
+    assert "give a date as YYYY-MM-DD" in response.text
 
 
 def test_an_unknown_stream_page_is_a_404_page(client: TestClient) -> None:

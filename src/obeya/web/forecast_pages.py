@@ -36,6 +36,7 @@ from obeya.core.forecast import (
 )
 from obeya.errors import InputError
 from obeya.render.forecast import how_many_histogram, when_histogram
+from obeya.web.forms import form_date, form_int
 from obeya.web.pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -88,25 +89,6 @@ class Options:
         )
 
 
-def _int(value: str | None, name: str) -> int | None:
-    """A whole number from a form field; blank means not given."""
-    if value is None or not value.strip():
-        return None
-    try:
-        return int(value.strip().replace(",", "").replace("_", ""))
-    except ValueError:
-        raise InputError(f"{name}: {value!r} is not a whole number") from None
-
-
-def _date(value: str | None, name: str) -> date | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(f"{name}: {value!r} is not a date; use YYYY-MM-DD") from None
-
-
 def _options(fields: dict[str, str | None]) -> Options:
     """The form read into :class:`Options`; InputError naming the first bad field."""
     raw = {k: v for k, v in fields.items() if v is not None}
@@ -114,10 +96,10 @@ def _options(fields: dict[str, str | None]) -> Options:
     if question is not None and question not in QUESTIONS:
         raise InputError(f"question: {question!r} is not one of {', '.join(QUESTIONS)}")
     options = Options(question=question, raw=raw)
-    options.items = _int(fields.get("items"), "items")
-    options.days = _int(fields.get("days"), "days")
-    options.by = _date(fields.get("by"), "by")
-    options.start = _date(fields.get("start"), "start")
+    options.items = form_int(fields.get("items"), "items")
+    options.days = form_int(fields.get("days"), "days")
+    options.by = form_date(fields.get("by"), "by")
+    options.start = form_date(fields.get("start"), "start")
     for name, default in (
         ("history_days", DEFAULT_HISTORY_DAYS),
         ("trials", DEFAULT_TRIALS),
@@ -125,7 +107,7 @@ def _options(fields: dict[str, str | None]) -> Options:
         ("horizon_days", DEFAULT_HORIZON_DAYS),
         ("every_days", DEFAULT_EVERY_DAYS),
     ):
-        value = _int(fields.get(name), name)
+        value = form_int(fields.get(name), name)
         setattr(options, name, default if value is None else value)
     if options.trials > MAX_TRIALS:
         raise InputError(f"trials: at most {MAX_TRIALS:,} (got {options.trials:,})")

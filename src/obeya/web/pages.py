@@ -21,9 +21,10 @@ from fastapi.templating import Jinja2Templates
 from obeya.api.deps import AppContext, app_version, context, make_filter
 from obeya.api.uploads import column_map, import_upload, parse_workflow
 from obeya.core.metrics import FlowFilter
-from obeya.errors import InputError, ObeyaError
+from obeya.errors import ObeyaError
 from obeya.render.charts import CHARTS
 from obeya.web import view
+from obeya.web.forms import form_date
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -58,16 +59,6 @@ COLUMN_FIELDS = (
 
 templates.env.globals["version"] = app_version()
 templates.env.globals["quote"] = lambda s: quote(str(s), safe="")
-
-
-def _date(value: str | None, name: str) -> date | None:
-    """A date from a form field; blank means no limit (browsers send empty fields)."""
-    if value is None or not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(f"{name} {value!r} is not a date; use YYYY-MM-DD") from None
 
 
 def _flag(value: str | None) -> bool:
@@ -223,7 +214,7 @@ def dashboard(
     workspace = ctx.workspace
     info = workspace.stream(name)
     flt = make_filter(
-        type or [], _date(since, "since"), _date(until, "until"), _flag(calendar_days)
+        type or [], form_date(since, "since"), form_date(until, "until"), _flag(calendar_days)
     )
     report = ctx.reports.report(workspace, name, flt, detail=True)
     doc = report.to_dict(detail=True)

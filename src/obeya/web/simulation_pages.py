@@ -30,6 +30,7 @@ from obeya.core.simulation.scenario import scenario_toml
 from obeya.core.simulation.whatif import STEP_FIELDS, Change
 from obeya.errors import InputError, ObeyaError
 from obeya.render.simulation import step_chart, what_if_chart
+from obeya.web.forms import form_number
 from obeya.web.map_pages import form_fields
 from obeya.web.pages import templates
 
@@ -197,18 +198,6 @@ def form_of(baseline: Scenario) -> dict[str, str]:
     return raw
 
 
-def _number(text: str, label: str, kind: type) -> float | int:
-    cleaned = text.strip().replace(",", "").replace("_", "")
-    try:
-        value = int(cleaned) if kind is int else float(cleaned)
-    except ValueError:
-        need = "a whole number" if kind is int else "a number"
-        raise InputError(f"{label} is {text.strip()!r}; give {need}") from None
-    if not math.isfinite(value):
-        raise InputError(f"{label} is {text.strip()!r}; give a number")
-    return value
-
-
 def carried_baseline(fields: Mapping[str, str]) -> Scenario:
     """The baseline the form carries (JSON in a hidden field), as it was loaded."""
     try:
@@ -227,7 +216,7 @@ def with_run_settings(baseline: Scenario, fields: Mapping[str, str]) -> Scenario
         text = fields.get(key, "").strip()
         if text:
             kind = int if key in ("replications", "seed") else float
-            doc[key] = _number(text, label, kind)
+            doc[key] = form_number(text, label, kind)
     return scenario_from_dict(doc, where="run")
 
 
@@ -236,7 +225,7 @@ def changes_from_post(baseline: Scenario, fields: Mapping[str, str]) -> list[Cha
     changes: list[Change] = []
     rate = fields.get("arrival_rate_per_day", "").strip()
     if rate:
-        value = float(_number(rate, "Arrival rate per day", float))
+        value = float(form_number(rate, "Arrival rate per day", float))
         if baseline.arrival_times_days or value != baseline.arrival_rate_per_day:
             changes.append(Change("arrival_rate_per_day", value))
     for i, step in enumerate(baseline.steps):
@@ -244,7 +233,7 @@ def changes_from_post(baseline: Scenario, fields: Mapping[str, str]) -> list[Cha
             text = fields.get(f"s-{i}-{key}", "").strip()
             if not text:
                 continue
-            value = _number(text, f"{step.name}: {label}", STEP_FIELDS[key])
+            value = form_number(text, f"{step.name}: {label}", STEP_FIELDS[key])
             if value != getattr(step, key):
                 changes.append(Change(key, float(value), step.name))
     return changes

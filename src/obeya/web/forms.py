@@ -1,0 +1,40 @@
+"""Reading HTML form fields: browsers send every field as text, blank ones as empty strings.
+The errors name the field the way the page labels it, in the one wording of the app
+(``Servers is 'two'; give a whole number``)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+from obeya.errors import InputError
+
+
+def form_date(value: str | None, name: str) -> date | None:
+    """A date from a form field; blank means not given."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(f"{name} is {value.strip()!r}; give a date as YYYY-MM-DD") from None
+
+
+def form_number(text: str, name: str, kind: type[int] | type[float]) -> int | float:
+    """A whole number (``kind`` int) or a finite number; thousands separators allowed."""
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    try:
+        value: int | float = int(cleaned) if kind is int else float(cleaned)
+    except ValueError:
+        need = "a whole number" if kind is int else "a number"
+        raise InputError(f"{name} is {text.strip()!r}; give {need}") from None
+    if not math.isfinite(value):
+        raise InputError(f"{name} is {text.strip()!r}; give a number")
+    return value
+
+
+def form_int(value: str | None, name: str) -> int | None:
+    """A whole number from a form field; blank means not given."""
+    if value is None or not value.strip():
+        return None
+    return int(form_number(value, name, int))
