@@ -150,3 +150,14 @@ def test_bad_arrivals_are_named() -> None:
         Scenario(arrival_rate_per_day=None, arrival_times_days=(2.0, 1.0), days=5, steps=step)
     with pytest.raises(ScenarioError, match="arrival_rate_per_day' is missing"):
         Scenario(arrival_rate_per_day=None, days=5, steps=step)
+
+
+def test_a_step_offered_more_than_its_capacity_is_flagged() -> None:
+    # 4 a day × 0.2 day ÷ 0.9 %C&A on one server: 89 % — fine. At 6 a day: 133 % — flagged;
+    # two servers bring it back to 67 %.
+    step = SimStep("Build", Distribution("exponential", 0.2), complete_accurate=0.9)
+    assert simulate(line(step, days=300)).warnings == ()
+    busy = simulate(line(step, rate=6.0, days=300))
+    assert len(busy.warnings) == 1 and busy.warnings[0].startswith("Build: offered 133% ")
+    assert busy.to_dict()["warnings"] == list(busy.warnings)
+    assert simulate(line(replace(step, servers=2), rate=6.0, days=300)).warnings == ()

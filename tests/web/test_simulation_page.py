@@ -237,3 +237,28 @@ def test_an_uploaded_scenario_file_is_the_baseline(client: TestClient) -> None:
     bad = client.post("/simulate/upload", files={"scenario": ("bad.toml", b"days = 100\n")})
     assert bad.status_code == 422
     assert "bad.toml: field 'arrival_rate_per_day' is missing" in html.unescape(bad.text)
+
+
+def test_fields_left_as_shown_are_no_change(client: TestClient) -> None:
+    # A rate the form rounds (9.641933… shows as 9.64193) is no change when left as shown.
+    odd = {**LINE, "demand_per_day": 9.641933481747406}
+    odd["steps"] = [{**LINE["steps"][0], "people": 3}, LINE["steps"][1]]
+    assert client.put("/api/maps/Odd/current", json={"map": odd}).status_code == 200
+    fields = form_fields(client.get("/simulate?map=Odd&variant=current").text)
+    assert fields["arrival_rate_per_day"] == "9.64193"
+    fields.update({"days": "200", "warmup_days": "20", "replications": "2", "s-1-servers": "3"})
+    page = client.post("/simulate/run", data=fields).text
+    changes = re.findall(r"<code>([^<]*)</code>", page)
+    assert "Test.servers=3" in changes
+    assert not any(c.startswith("arrival_rate_per_day") for c in changes), changes
+
+
+def test_an_overloaded_step_is_said_on_the_page(saved: TestClient) -> None:
+    # Build works 0.2 day an item on one server; 6 arrivals a day offer it 120 % of its time.
+    fields = form_fields(saved.get(PAGE).text)
+    fields.update({"days": "200", "warmup_days": "20", "replications": "2"})
+    fields["arrival_rate_per_day"] = "6"
+    page = html.unescape(saved.post("/simulate/run", data=fields).text)
+    assert 'data-warning="Future state"' in page
+    assert "Build: offered 120% of its capacity" in page
+    assert 'data-warning="Line (current)"' not in page  # 4 a day: 80 %

@@ -13,6 +13,7 @@ from rich.table import Table
 from obeya.cli.common import (
     FormatOpt,
     WorkflowOpt,
+    err,
     handle_errors,
     load_history,
     one_source,
@@ -67,6 +68,8 @@ def print_simulation(result: SimulationResult) -> None:
         )
     out.print(table)
     out.print(f"constraint: {result.constraint}, {result.constraint_reason}")
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
 
 
 def simulate_command(

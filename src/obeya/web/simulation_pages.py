@@ -166,6 +166,7 @@ def results_view(doc: Mapping[str, Any], seconds: float) -> dict[str, Any]:
         "constraints": [
             (s["scenario"], s["constraint"], s["constraint_reason"]) for s in scenarios
         ],
+        "warnings": [(s["scenario"], w) for s in scenarios for w in s["warnings"]],
         "what_if_spec": what_if_chart(doc),
         "step_spec": step_chart(future),
         "future_name": future["scenario"],
@@ -221,17 +222,20 @@ def with_run_settings(baseline: Scenario, fields: Mapping[str, str]) -> Scenario
 
 
 def changes_from_post(baseline: Scenario, fields: Mapping[str, str]) -> list[Change]:
-    """The future state as changes: every field that differs from the baseline."""
+    """The future state as changes: every field that differs from the baseline. A field left
+    as the form showed it is no change, even where the form rounded the value (a rate of
+    9.641933… shows as 9.64193)."""
+    shown = form_of(baseline)
     changes: list[Change] = []
     rate = fields.get("arrival_rate_per_day", "").strip()
-    if rate:
+    if rate and rate != shown["arrival_rate_per_day"]:
         value = float(form_number(rate, "Arrival rate per day", float))
         if baseline.arrival_times_days or value != baseline.arrival_rate_per_day:
             changes.append(Change("arrival_rate_per_day", value))
     for i, step in enumerate(baseline.steps):
         for key, label, _ in EDITABLE:
             text = fields.get(f"s-{i}-{key}", "").strip()
-            if not text:
+            if not text or text == shown[f"s-{i}-{key}"]:
                 continue
             value = form_number(text, f"{step.name}: {label}", STEP_FIELDS[key])
             if value != getattr(step, key):

@@ -139,6 +139,8 @@ class SimulationResult:
     constraint_reason: str
     lead_time_p50_ci95: CI | None = None
     lead_time_p85_ci95: CI | None = None
+    #: Steps offered more work than they can do: their queue grows for as long as the run.
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         sc = self.scenario
@@ -165,6 +167,7 @@ class SimulationResult:
             "steps": [s.to_dict() for s in self.steps],
             "constraint": self.constraint,
             "constraint_reason": self.constraint_reason,
+            "warnings": list(self.warnings),
             "per_replication": [r.to_dict() for r in self.replications],
         }
 
@@ -219,7 +222,32 @@ def simulate(scenario: Scenario) -> SimulationResult:
         constraint_reason=reason,
         lead_time_p50_ci95=p50_ci,
         lead_time_p85_ci95=p85_ci,
+        warnings=tuple(
+            f"{name}: offered {load:.0%} of its capacity (arrivals × work per item ÷ servers); "
+            "its queue grows for as long as the run, so the figures depend on the run's length"
+            " — add servers, shorten the work or lower the arrivals"
+            for name, load in offered_load(scenario).items()
+            if load is not None and load >= 1.0
+        ),
     )
+
+
+def offered_load(scenario: Scenario) -> dict[str, float | None]:
+    """Per step, the utilisation the arrivals ask of it: rate × visit share × process time ÷
+    availability ÷ %C&A ÷ servers (None for unlimited servers). At 1 or more the step cannot
+    keep up: no steady state exists."""
+    rate = scenario.mean_arrival_rate
+    return {
+        s.name: (
+            rate
+            * s.visit_share
+            * s.process_time.expected
+            / (s.availability * s.complete_accurate * s.servers)
+            if s.servers
+            else None
+        )
+        for s in scenario.steps
+    }
 
 
 def _constraint(steps: Sequence[StepStats], throughput: float) -> tuple[str, str]:
