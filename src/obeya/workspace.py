@@ -18,6 +18,7 @@ from obeya.core.events import EventLog
 from obeya.core.metrics import FlowFilter, FlowReport
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
+from obeya.workspace_steering import SteeringWorkspace
 
 if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only when a workspace opens
     from obeya.core.maps.compare import Comparison
@@ -31,6 +32,7 @@ SAMPLES = Path(__file__).resolve().parent / "samples"
 SAMPLE_STREAM = "VINST incidents"
 SAMPLE_FILE = SAMPLES / "bpic2013_incidents_transitions.csv.gz"
 SAMPLE_WORKFLOW = SAMPLES / "bpic2013_workflow.toml"
+SAMPLE_STEERING = SAMPLES / "steering.toml"
 SAMPLE_COLUMNS = ColumnMap(
     item_id="case_id", state="status", team="group", assignee="resource", type="impact"
 )
@@ -77,7 +79,7 @@ def _start_engine() -> Any:
     return duckdb_backend()
 
 
-class Workspace:
+class Workspace(SteeringWorkspace):
     """Value streams in an app store, and their flow."""
 
     def __init__(self, url: str | None = None) -> None:
@@ -129,16 +131,19 @@ class Workspace:
         )
 
     def import_sample(self, progress: Progress | None = None) -> ImportResult | None:
-        """Load the bundled sample stream unless it is there already."""
+        """Load the bundled sample stream, with its steering records, unless it is there
+        already."""
         if any(s.name == SAMPLE_STREAM for s in self.streams()):
             return None
-        return self.import_file(
+        result = self.import_file(
             SAMPLE_FILE,
             SAMPLE_STREAM,
             workflow=Workflow.from_toml(SAMPLE_WORKFLOW),
             columns=SAMPLE_COLUMNS,
             progress=progress,
         )
+        self.load_steering_file(SAMPLE_STEERING, author="obeya sample", stream=SAMPLE_STREAM)
+        return result
 
     def events(self, stream: str) -> EventLog:
         return self.store.load_events(stream)

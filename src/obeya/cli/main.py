@@ -24,10 +24,21 @@ from obeya.cli.common import (
     progress_bar,
     with_columns,
 )
+from obeya.cli.deps import deps_app
+from obeya.cli.experiment import experiment_app
+from obeya.cli.families import families_app
 from obeya.cli.forecast import forecast_app
 from obeya.cli.maps import maps_app
 from obeya.cli.render import print_report
 from obeya.cli.simulate import calibrate_command, simulate_command, what_if_command
+from obeya.cli.steering import (
+    objective_app,
+    overview_command,
+    risk_app,
+    roadmap_command,
+    steering_app,
+    team_app,
+)
 from obeya.core.metrics import FlowFilter
 from obeya.ingest import ColumnMap, read_events
 from obeya.workspace import Workspace, analyse_file
@@ -41,6 +52,15 @@ workflow_app = typer.Typer(help="Workflows: what each state of the data means fo
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(maps_app, name="map")
 app.add_typer(forecast_app, name="forecast")
+app.add_typer(steering_app, name="steering")
+app.add_typer(risk_app, name="risk")
+app.add_typer(objective_app, name="objective")
+app.add_typer(team_app, name="team")
+app.command("roadmap")(roadmap_command)
+app.command("overview")(overview_command)
+app.add_typer(deps_app, name="deps")
+app.add_typer(families_app, name="families")
+app.add_typer(experiment_app, name="experiment")
 app.command("simulate")(simulate_command)
 app.command("what-if")(what_if_command)
 app.command("calibrate")(calibrate_command)

@@ -24,6 +24,7 @@ from obeya.core.maps.files import map_from_dict, map_to_dict
 from obeya.core.maps.model import ValueStreamMap
 from obeya.errors import InputError, NotFoundError, StoreError
 from obeya.store.models import MapRow, MapVersionRow, StreamRow
+from obeya.store.versioning import changed_fields, utc
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ class MapStore:
                         MapVersionRow.map_id == map_id, MapVersionRow.version == current
                     )
                 ).scalar_one()
-                changes = _changed(_flat(json.loads(previous)), _flat(json.loads(document)))
+                changes = changed_fields(_flat(json.loads(previous)), _flat(json.loads(document)))
                 values: dict[str, Any] = {"current_version": current + 1, "updated_at": now}
                 if stream_id is not None:
                     values["stream_id"] = stream_id
@@ -170,7 +171,7 @@ class MapStore:
             if row is None:
                 raise NotFoundError(f"map {label} has no version {wanted}; it has 1 to {current}")
         vsm = _load(row.document, label, wanted)
-        info = MapVersion(name, variant, wanted, row.author, row.message, _utc(row.created_at))
+        info = MapVersion(name, variant, wanted, row.author, row.message, utc(row.created_at))
         return StoredMap(map=vsm, version=info, stream=stream)
 
     def list_maps(self) -> list[MapInfo]:
@@ -200,8 +201,8 @@ class MapStore:
                     variant=r.variant,
                     version=r.current_version,
                     stream=r.stream,
-                    created_at=_utc(r.created_at),
-                    updated_at=_utc(r.updated_at),
+                    created_at=utc(r.created_at),
+                    updated_at=utc(r.updated_at),
                     author=r.author,
                 )
                 for r in rows
@@ -227,10 +228,10 @@ class MapStore:
         before: dict[str, Any] | None = None
         for r in rows:
             flat = _flat(json.loads(r.document))
-            changes = () if before is None else _changed(before, flat)
+            changes = () if before is None else changed_fields(before, flat)
             history.append(
                 MapVersion(
-                    name, variant, r.version, r.author, r.message, _utc(r.created_at), changes
+                    name, variant, r.version, r.author, r.message, utc(r.created_at), changes
                 )
             )
             before = flat
@@ -286,11 +287,6 @@ def _label(name: str, variant: str) -> str:
     return f"{name!r}/{variant!r}"
 
 
-def _utc(moment: datetime) -> datetime:
-    """SQLite keeps no offset and PostgreSQL answers in the session's zone; we write UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _stale(connection: Connection, label: str, row: Any, expected: int) -> str:
     if row is None:
         return (
@@ -302,7 +298,7 @@ def _stale(connection: Connection, label: str, row: Any, expected: int) -> str:
             MapVersionRow.map_id == row.id, MapVersionRow.version == row.current_version
         )
     ).one()
-    when = _utc(created_at).isoformat(timespec="seconds")
+    when = utc(created_at).isoformat(timespec="seconds")
     return (
         f"map {label} changed since version {expected} (now {row.current_version}) by "
         f"{author} at {when}; reload and apply your change again"
@@ -336,8 +332,3 @@ def _flat(document: dict[str, Any]) -> dict[str, Any]:
         else:
             flat[key] = value
     return flat
-
-
-def _changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, ...]:
-    keys = [*after, *(k for k in before if k not in after)]
-    return tuple(k for k in keys if before.get(k) != after.get(k))

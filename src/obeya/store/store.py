@@ -1,5 +1,5 @@
-"""The app store: value streams, their event histories, an audit trail of imports and the
-saved value stream maps (:mod:`.maps`).
+"""The app store: value streams, their event histories, an audit trail of imports, the
+saved value stream maps (:mod:`.maps`) and the steering records (:mod:`.records`).
 
 :class:`Store` is the one object the CLI, the API and the web app use to persist data. It is a
 thin layer: the schema lives in :mod:`.models` and :mod:`.migrations`, bulk loading in
@@ -26,6 +26,7 @@ from obeya.store import migrate, reading, staging
 from obeya.store.engine import WRITE_OPTION, make_engine
 from obeya.store.maps import MapStore
 from obeya.store.models import EventRow, ImportRow, MapRow, StreamRow
+from obeya.store.records import RecordStore
 from obeya.store.settings import default_database_url
 
 
@@ -49,7 +50,7 @@ class ImportResult:
     stream: StreamInfo
 
 
-class Store(MapStore):
+class Store(MapStore, RecordStore):
     """The app store at ``url`` (default: :func:`~obeya.store.settings.default_database_url`).
 
     Opening a store does not touch the schema; call :meth:`initialise` once (it is cheap and

@@ -1,0 +1,411 @@
+"""Steering from the command line (docs/steering.md): risks, objectives, the roadmap, teams,
+any record by kind, and the stream at a glance. Sub-apps and commands registered by
+:mod:`obeya.cli.main`; every command calls the Workspace and prints."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from obeya.cli.common import handle_errors, out, parse_date, print_json
+from obeya.cli.maps_store import default_author, open_workspace
+from obeya.core.steering.kinds import KINDS
+from obeya.core.steering.risks import STATES
+from obeya.errors import InputError
+
+if TYPE_CHECKING:
+    from obeya.store.records import RecordVersion
+
+StreamOpt = Annotated[str, typer.Option("--stream", help="The value stream.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document.")]
+AuthorOpt = Annotated[
+    str | None, typer.Option("--author", help="Who makes the change (default: your login).")
+]
+MessageOpt = Annotated[str, typer.Option("--message", "-m", help="Why (kept in the history).")]
+TodayOpt = Annotated[
+    str | None, typer.Option("--today", help="Judge due dates as of this day (YYYY-MM-DD).")
+]
+
+steering_app = typer.Typer(
+    help="Steering records of any kind: load a TOML file, list, show, history, delete.",
+    no_args_is_help=True,
+)
+risk_app = typer.Typer(help="The risk register, ROAMed.", no_args_is_help=True)
+objective_app = typer.Typer(help="Objectives and key results.", no_args_is_help=True)
+team_app = typer.Typer(help="Teams, people and skill coverage.", no_args_is_help=True)
+
+KindArg = Annotated[str, typer.Argument(help=f"Kind: {', '.join(KINDS)}.")]
+
+
+def _saved(version: RecordVersion) -> None:
+    changed = f" (changed {', '.join(version.changes)})" if version.changes else ""
+    out.print(
+        f"saved {version.kind} {version.key!r} as version {version.version}{changed}",
+        highlight=False,
+    )
+
+
+def _today(text: str | None) -> date:
+    return parse_date(text, "--today") or date.today()
+
+
+# -- any kind ---------------------------------------------------------------------------------
+
+
+@steering_app.command("load")
+def load_command(
+    file: Annotated[Path, typer.Argument(help="Steering TOML: [[risk]], [[objective]], ...")],
+    stream: Annotated[
+        str | None, typer.Option("--stream", help="The stream of records that name none.")
+    ] = None,
+    author: AuthorOpt = None,
+) -> None:
+    """Save every record of a file in one go: all of them, or none if one breaks a rule."""
+    with handle_errors(), open_workspace() as ws:
+        saved = ws.load_steering_file(file, author=author or default_author(), stream=stream)
+    for version in saved:
+        _saved(version)
+
+
+@steering_app.command("list")
+def list_command(
+    kind: KindArg,
+    stream: Annotated[str | None, typer.Option("--stream", help="Only this stream's.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The records of a kind, newest versions."""
+    with handle_errors(), open_workspace() as ws:
+        records = ws.records(kind, stream)
+    docs = [{**r.document, "stream": r.stream, "version": r.version.version} for r in records]
+    if as_json:
+        print_json(docs)
+        return
+    table = Table("key", "title / name", "stream", "version", "saved by", "at")
+    for r in records:
+        title = r.document.get("title") or r.document.get("name") or ""
+        table.add_row(
+            r.key,
+            str(title),
+            r.stream or "",
+            str(r.version.version),
+            r.version.author,
+            r.version.created_at.isoformat(timespec="seconds"),
+        )
+    out.print(table)
+
+
+@steering_app.command("show")
+def show_command(
+    kind: KindArg,
+    key: Annotated[str, typer.Argument(help="The record's key.")],
+    version: Annotated[int | None, typer.Option(help="An older version.")] = None,
+) -> None:
+    """One record as JSON, with its version and stream."""
+    with handle_errors(), open_workspace() as ws:
+        record = ws.record(kind, key, version)
+    print_json({**record.document, "stream": record.stream, "version": record.version.to_dict()})
+
+
+@steering_app.command("history")
+def history_command(
+    kind: KindArg,
+    key: Annotated[str, typer.Argument(help="The record's key.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Every version of a record: who, when, why, what changed (before → after)."""
+    with handle_errors(), open_workspace() as ws:
+        history = ws.record_history(kind, key)
+    if as_json:
+        print_json([{**v.to_dict(), "document": doc} for v, doc in history])
+        return
+    table = Table("version", "at", "by", "message", "changes")
+    before: dict[str, Any] = {}
+    for version, doc in history:
+        changes = ", ".join(
+            f"{field}: {_short(before.get(field))} → {_short(doc.get(field))}"
+            for field in dict.fromkeys(f.split(".")[0] for f in version.changes)
+        )
+        table.add_row(
+            str(version.version),
+            version.created_at.isoformat(timespec="seconds"),
+            version.author,
+            version.message,
+            changes or ("created" if version.version == 1 else ""),
+        )
+        before = doc
+    out.print(table)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+@steering_app.command("delete")
+def delete_command(kind: KindArg, key: Annotated[str, typer.Argument()]) -> None:
+    """Delete a record and its history."""
+    with handle_errors(), open_workspace() as ws:
+        ws.delete_record(kind, key)
+    out.print(f"deleted {kind} {key!r}", highlight=False)
+
+
+# -- risks ------------------------------------------------------------------------------------
+
+
+@risk_app.command("add")
+def risk_add(
+    key: Annotated[str, typer.Argument(help="A short id, e.g. R-7.")],
+    stream: StreamOpt,
+    title: Annotated[str, typer.Option(help="What could happen.")],
+    probability: Annotated[float, typer.Option(help="0..1.")],
+    impact: Annotated[float, typer.Option(help="On the register's scale (1–5).")],
+    owner: Annotated[str, typer.Option(help="Who owns it.")] = "",
+    due: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
+    team: Annotated[list[str] | None, typer.Option(help="A team affected (repeatable).")] = None,
+    state: Annotated[str, typer.Option(help=f"{', '.join(STATES)}.")] = "open",
+    description: Annotated[str, typer.Option(help="More words.")] = "",
+    author: AuthorOpt = None,
+) -> None:
+    """Add a risk to the register (refused if the key is taken)."""
+    doc = {
+        "key": key,
+        "title": title,
+        "description": description,
+        "teams": team or [],
+        "probability": probability,
+        "impact": impact,
+        "owner": owner,
+        "due": due,
+        "state": state,
+    }
+    with handle_errors(), open_workspace() as ws:
+        version = ws.save_record(
+            "risk",
+            doc,
+            author=author or default_author(),
+            message="added",
+            stream=stream,
+            expected_version=0,
+        )
+    _saved(version)
+
+
+@risk_app.command("set")
+def risk_set(
+    key: Annotated[str, typer.Argument(help="The risk's key.")],
+    state: Annotated[str | None, typer.Option(help=f"{', '.join(STATES)}.")] = None,
+    owner: Annotated[str | None, typer.Option()] = None,
+    probability: Annotated[float | None, typer.Option()] = None,
+    impact: Annotated[float | None, typer.Option()] = None,
+    due: Annotated[str | None, typer.Option(help="YYYY-MM-DD, or '' to clear.")] = None,
+    title: Annotated[str | None, typer.Option()] = None,
+    version: Annotated[
+        int | None,
+        typer.Option(help="The version you looked at: refused if someone saved since."),
+    ] = None,
+    author: AuthorOpt = None,
+    message: MessageOpt = "",
+) -> None:
+    """Change a risk (a new version; the old ones stay in its history)."""
+    changes = {
+        "state": state,
+        "owner": owner,
+        "probability": probability,
+        "impact": impact,
+        "due": due,
+        "title": title,
+    }
+    given = {k: v for k, v in changes.items() if v is not None}
+    if not given:
+        raise typer.BadParameter("give at least one field to change")
+    with handle_errors(), open_workspace() as ws:
+        current = ws.record("risk", key)
+        doc = {**current.document, **given}
+        saved = ws.save_record(
+            "risk",
+            doc,
+            author=author or default_author(),
+            message=message,
+            stream=current.stream,
+            expected_version=version if version is not None else current.version.version,
+        )
+    _saved(saved)
+
+
+@risk_app.command("board")
+def risk_board(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt = False) -> None:
+    """The ROAM board: risks by state, highest exposure first; overdue and unowned marked."""
+    with handle_errors(), open_workspace() as ws:
+        doc = ws.risk_board(stream, _today(today))
+    if as_json:
+        print_json(doc)
+        return
+    table = Table("state", "key", "title", "exposure", "owner", "due", "flags")
+    for state, risks in doc["board"].items():
+        for r in risks:
+            flags = [f for f in ("overdue", "unowned") if r[f]]
+            table.add_row(
+                state,
+                r["key"],
+                r["title"],
+                f"{r['exposure']:.2f}",
+                r["owner"],
+                r["due"] or "",
+                ", ".join(flags),
+            )
+    out.print(table)
+    s = doc["summary"]
+    out.print(
+        f"{s['risks']} risks; open exposure {s['open_exposure']:.2f}; overdue: "
+        f"{', '.join(s['overdue']) or 'none'}; unowned: {', '.join(s['unowned']) or 'none'}",
+        highlight=False,
+    )
+
+
+# -- objectives -------------------------------------------------------------------------------
+
+
+@objective_app.command("list")
+def objective_list(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt = False) -> None:
+    """Objectives with each key result's value now, whether it is met, and its progress."""
+    with handle_errors(), open_workspace() as ws:
+        doc = ws.objectives(stream, _today(today))
+    if as_json:
+        print_json(doc)
+        return
+    for objective in doc["objectives"]:
+        progress = objective["progress"]
+        out.print(
+            f"[bold]{objective['key']}[/bold] {objective['title']}"
+            + ("" if progress is None else f" — {progress:.0%}")
+        )
+        table = Table("key", "title", "value", "target", "by", "met", "progress", "source")
+        for kr in objective["key_results"]:
+            value = kr["value"]
+            table.add_row(
+                kr["key"],
+                kr["title"],
+                "–" if value is None else f"{value:,.2f}",
+                f"{kr['comparator']} {kr['target']:g}",
+                kr["by"] or "",
+                {True: "yes", False: "no", None: "–"}[kr["met"]],
+                "–" if kr["progress"] is None else f"{kr['progress']:.0%}",
+                kr["source"],
+            )
+        out.print(table)
+    if doc["as_of"]:
+        out.print(f"measured up to {doc['as_of']}, the stream's last event", highlight=False)
+
+
+@objective_app.command("update")
+def objective_update(
+    key: Annotated[str, typer.Argument(help="The objective's key.")],
+    kr: Annotated[str, typer.Option("--kr", help="The key result's key.")],
+    current: Annotated[float, typer.Option(help="Its value now (a key result by hand).")],
+    author: AuthorOpt = None,
+    message: MessageOpt = "",
+) -> None:
+    """Record a by-hand key result's new value (a new version of the objective)."""
+    with handle_errors(), open_workspace() as ws:
+        record = ws.record("objective", key)
+        results = record.document["key_results"]
+        match = [r for r in results if r["key"] == kr]
+        if not match:
+            known = ", ".join(r["key"] for r in results)
+            raise InputError(f"objective {key!r} has no key result {kr!r}; it has {known}")
+        if match[0]["metric"]:
+            raise InputError(
+                f"objective {key!r}: key result {kr!r} is measured ({match[0]['metric']}); "
+                "only a key result kept by hand takes a value"
+            )
+        match[0]["current"] = current
+        saved = ws.save_record(
+            "objective",
+            record.document,
+            author=author or default_author(),
+            message=message or f"{kr} = {current:g}",
+            stream=record.stream,
+            expected_version=record.version.version,
+        )
+    _saved(saved)
+
+
+# -- roadmap, teams, overview -----------------------------------------------------------------
+
+
+def roadmap_command(stream: StreamOpt, as_json: JsonOpt = False) -> None:
+    """The improvement roadmap: quick wins first, then by WSJF (cost of delay ÷ job size)."""
+    with handle_errors(), open_workspace() as ws:
+        items = ws.roadmap(stream)
+    if as_json:
+        print_json(items)
+        return
+    table = Table("#", "key", "title", "kind", "status", "CoD", "size", "WSJF", "attacks")
+    for i in items:
+        attacks = " / ".join(p for p in (i["map"], i["step"], i["target"]) if p)
+        table.add_row(
+            str(i["rank"]),
+            i["key"],
+            i["title"] + (" ★ quick win" if i["quick_win"] else ""),
+            i["kind"],
+            i["status"],
+            f"{i['cost_of_delay']:g}",
+            f"{i['job_size']:g}",
+            f"{i['wsjf']:.2f}",
+            attacks,
+        )
+    out.print(table)
+
+
+@team_app.command("coverage")
+def team_coverage(as_json: JsonOpt = False) -> None:
+    """Per value stream: its teams, people, the skills they hold and the skills it lacks."""
+    with handle_errors(), open_workspace() as ws:
+        doc = ws.coverage()
+    if as_json:
+        print_json(doc)
+        return
+    table = Table("stream", "teams", "people", "skills (people)", "lacking")
+    for row in doc["streams"]:
+        skills = ", ".join(f"{s} ({n})" for s, n in row["skills"].items())
+        table.add_row(
+            row["stream"],
+            ", ".join(row["teams"]),
+            str(len(row["people"])),
+            skills,
+            ", ".join(row["lacking"]),
+        )
+    out.print(table)
+    for person, streams in doc["split_people"].items():
+        out.print(f"{person} is split across {', '.join(streams)}", highlight=False)
+
+
+def overview_command(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt = False) -> None:
+    """The value stream at a glance: flow, objectives, top risks, improvements in flight."""
+    with handle_errors(), open_workspace() as ws:
+        doc = ws.overview(stream, _today(today))
+    if as_json:
+        print_json(doc)
+        return
+    flow = doc["flow"]
+    ct = flow["cycle_time_days"]
+    out.print(
+        f"[bold]{stream}[/bold] up to {flow['as_of']}: {flow['items']['finished']:,} finished, "
+        f"{flow['items']['in_progress']:,} in progress; cycle time p50 {ct['p50'] or 0:.1f} d, "
+        f"p85 {ct['p85'] or 0:.1f} d"
+    )
+    for o in doc["objectives"]:
+        progress = "–" if o["progress"] is None else f"{o['progress']:.0%}"
+        out.print(f"objective {o['key']} {o['title']}: {progress}", highlight=False)
+    for r in doc["risks"]["top"]:
+        out.print(
+            f"risk {r['key']} {r['title']} ({r['state']}, exposure {r['exposure']:.2f})",
+            highlight=False,
+        )
+    for i in doc["improvements"]:
+        out.print(f"improvement {i['key']} {i['title']} ({i['status']})", highlight=False)

@@ -1,0 +1,1 @@
+"""Steering: the decisions across teams and streams (docs/steering.md)."""

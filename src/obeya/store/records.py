@@ -1,0 +1,318 @@
+"""Steering records in the app store: risks, objectives, teams, people, improvements... each a
+JSON document identified by its ``kind`` and ``key``, saved in versions.
+
+Like maps, a record is never overwritten: every save adds a version holding the whole document
+with who saved it, why and when, so the versions are the audit trail (before and after of
+every change). A save may name the version it was based on (``expected_version``, 0 for a new
+record): when someone else saved since, it is refused and nothing is written (optimistic
+concurrency). The store does not know what a risk is; the core validates documents
+(:mod:`obeya.core.steering`) before the workspace saves them.
+
+:class:`RecordStore` is mixed into :class:`~obeya.store.store.Store`; every write is one
+transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from obeya.errors import InputError, NotFoundError, StoreError
+from obeya.store.models import RecordRow, RecordVersionRow, StreamRow
+from obeya.store.versioning import changed_fields, flatten, utc
+
+
+@dataclass(frozen=True)
+class RecordVersion:
+    """One saved version: who, when, why, and the fields it changed (empty for version 1)."""
+
+    kind: str
+    key: str
+    version: int
+    author: str
+    message: str
+    created_at: datetime  # UTC
+    changes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "version": self.version,
+            "author": self.author,
+            "message": self.message,
+            "created_at": self.created_at.isoformat(),
+            "changes": list(self.changes),
+        }
+
+
+@dataclass(frozen=True)
+class RecordSave:
+    """One record to save: its document and, optionally, its stream and the version the
+    change was made on (see :meth:`RecordStore.save_record`)."""
+
+    kind: str
+    key: str
+    document: dict[str, Any]
+    stream: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record as saved: its document, the version it is, and its stream."""
+
+    kind: str
+    key: str
+    document: dict[str, Any]
+    version: RecordVersion
+    stream: str | None
+
+
+class RecordStore:
+    """The record methods of :class:`~obeya.store.store.Store`."""
+
+    if TYPE_CHECKING:
+        engine: Engine
+
+        def _errors(self, doing: str, *, writing: bool = False) -> AbstractContextManager[None]: ...
+
+        def _write(self) -> AbstractContextManager[Connection]: ...
+
+        def _require_id(self, connection: Connection, name: str) -> int: ...
+
+    def save_record(
+        self,
+        kind: str,
+        key: str,
+        document: dict[str, Any],
+        *,
+        author: str,
+        message: str = "",
+        stream: str | None = None,
+        expected_version: int | None = None,
+    ) -> RecordVersion:
+        """Save ``document`` as the next version of record ``kind``/``key``.
+
+        ``stream`` links the record to a value stream (kept from before when None).
+        ``expected_version``: the version the change was made on (0 for a new record); at
+        another version, StoreError says who saved it when, and nothing is saved.
+        """
+        item = RecordSave(kind, key, document, stream, expected_version)
+        return self.save_records([item], author=author, message=message)[0]
+
+    def save_records(
+        self, items: Sequence[RecordSave], *, author: str, message: str = ""
+    ) -> list[RecordVersion]:
+        """Save several records in one transaction: all of them, or none when one fails."""
+        if not author.strip():
+            raise InputError("saving records: give the author's name")
+        for item in items:
+            if not item.key.strip():
+                raise InputError(f"saving a {item.kind}: give it a key (a short name or id)")
+        doing = (
+            f"saving {_label(items[0].kind, items[0].key)}"
+            if len(items) == 1
+            else f"saving {len(items)} records"
+        )
+        with self._errors(doing, writing=True), self._write() as connection:
+            now = datetime.now(UTC)
+            return [self._save(connection, item, author, message, now) for item in items]
+
+    def _save(
+        self, connection: Connection, item: RecordSave, author: str, message: str, now: datetime
+    ) -> RecordVersion:
+        kind, key, document = item.kind, item.key, item.document
+        label = _label(kind, key)
+        stream_id = self._require_id(connection, item.stream) if item.stream else None
+        row = connection.execute(
+            select(RecordRow.id, RecordRow.current_version)
+            .where(RecordRow.kind == kind, RecordRow.key == key)
+            .with_for_update()
+        ).one_or_none()
+        current = 0 if row is None else row.current_version
+        if item.expected_version is not None and item.expected_version != current:
+            raise StoreError(_stale(connection, label, row, item.expected_version))
+        changes: tuple[str, ...] = ()
+        if row is None:
+            record_id = connection.execute(
+                insert(RecordRow)
+                .values(
+                    kind=kind,
+                    key=key,
+                    stream_id=stream_id,
+                    current_version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(RecordRow.id)
+            ).scalar_one()
+        else:
+            record_id = row.id
+            previous = connection.execute(
+                select(RecordVersionRow.document).where(
+                    RecordVersionRow.record_id == record_id,
+                    RecordVersionRow.version == current,
+                )
+            ).scalar_one()
+            changes = changed_fields(flatten(json.loads(previous)), flatten(document))
+            values: dict[str, Any] = {"current_version": current + 1, "updated_at": now}
+            if stream_id is not None:
+                values["stream_id"] = stream_id
+            connection.execute(update(RecordRow).where(RecordRow.id == record_id).values(**values))
+        connection.execute(
+            insert(RecordVersionRow).values(
+                record_id=record_id,
+                version=current + 1,
+                document=json.dumps(document, ensure_ascii=False, sort_keys=True),
+                author=author,
+                message=message,
+                created_at=now,
+            )
+        )
+        return RecordVersion(kind, key, current + 1, author, message, now, changes)
+
+    def get_record(self, kind: str, key: str, version: int | None = None) -> StoredRecord:
+        """The newest version of the record (or ``version``); NotFoundError if there is none."""
+        label = _label(kind, key)
+        with self._errors(f"reading {label}"), self.engine.connect() as connection:
+            record_id, current, stream = self._require_record(connection, kind, key)
+            wanted = current if version is None else version
+            row = connection.execute(
+                select(
+                    RecordVersionRow.document,
+                    RecordVersionRow.author,
+                    RecordVersionRow.message,
+                    RecordVersionRow.created_at,
+                ).where(RecordVersionRow.record_id == record_id, RecordVersionRow.version == wanted)
+            ).one_or_none()
+            if row is None:
+                raise NotFoundError(f"{label} has no version {wanted}; it has 1 to {current}")
+        info = RecordVersion(kind, key, wanted, row.author, row.message, utc(row.created_at))
+        return StoredRecord(kind, key, json.loads(row.document), info, stream)
+
+    def list_records(self, kind: str, *, stream: str | None = None) -> list[StoredRecord]:
+        """The newest version of every record of ``kind`` (of ``stream`` only, if given), by
+        key."""
+        with self._errors(f"listing {kind} records"), self.engine.connect() as connection:
+            query = (
+                select(
+                    RecordRow.key,
+                    RecordRow.current_version,
+                    StreamRow.name.label("stream"),
+                    RecordVersionRow.document,
+                    RecordVersionRow.author,
+                    RecordVersionRow.message,
+                    RecordVersionRow.created_at,
+                )
+                .join(
+                    RecordVersionRow,
+                    (RecordVersionRow.record_id == RecordRow.id)
+                    & (RecordVersionRow.version == RecordRow.current_version),
+                )
+                .outerjoin(StreamRow, StreamRow.id == RecordRow.stream_id)
+                .where(RecordRow.kind == kind)
+                .order_by(RecordRow.key)
+            )
+            if stream is not None:
+                query = query.where(RecordRow.stream_id == self._require_id(connection, stream))
+            rows = connection.execute(query).all()
+        return [
+            StoredRecord(
+                kind,
+                r.key,
+                json.loads(r.document),
+                RecordVersion(
+                    kind, r.key, r.current_version, r.author, r.message, utc(r.created_at)
+                ),
+                r.stream,
+            )
+            for r in rows
+        ]
+
+    def record_history(self, kind: str, key: str) -> list[tuple[RecordVersion, dict[str, Any]]]:
+        """Every version of the record, oldest first, with the fields each changed and the
+        document it saved (the before and after of every change)."""
+        label = _label(kind, key)
+        with self._errors(f"reading the history of {label}"), self.engine.connect() as c:
+            record_id, _, _ = self._require_record(c, kind, key)
+            rows = c.execute(
+                select(
+                    RecordVersionRow.version,
+                    RecordVersionRow.document,
+                    RecordVersionRow.author,
+                    RecordVersionRow.message,
+                    RecordVersionRow.created_at,
+                )
+                .where(RecordVersionRow.record_id == record_id)
+                .order_by(RecordVersionRow.version)
+            ).all()
+        history = []
+        before: dict[str, Any] | None = None
+        for r in rows:
+            document = json.loads(r.document)
+            flat = flatten(document)
+            changes = () if before is None else changed_fields(before, flat)
+            version = RecordVersion(
+                kind, key, r.version, r.author, r.message, utc(r.created_at), changes
+            )
+            history.append((version, document))
+            before = flat
+        return history
+
+    def delete_record(self, kind: str, key: str) -> None:
+        """Delete the record and all its versions."""
+        label = _label(kind, key)
+        with self._errors(f"deleting {label}", writing=True), self._write() as connection:
+            record_id, _, _ = self._require_record(connection, kind, key)
+            connection.execute(
+                delete(RecordVersionRow).where(RecordVersionRow.record_id == record_id)
+            )
+            connection.execute(delete(RecordRow).where(RecordRow.id == record_id))
+
+    def _require_record(
+        self, connection: Connection, kind: str, key: str
+    ) -> tuple[int, int, str | None]:
+        """The record's id, newest version and stream name; NotFoundError naming the keys."""
+        row = connection.execute(
+            select(RecordRow.id, RecordRow.current_version, StreamRow.name)
+            .outerjoin(StreamRow, StreamRow.id == RecordRow.stream_id)
+            .where(RecordRow.kind == kind, RecordRow.key == key)
+        ).one_or_none()
+        if row is None:
+            keys = connection.execute(
+                select(RecordRow.key).where(RecordRow.kind == kind).order_by(RecordRow.key)
+            ).scalars()
+            existing = ", ".join(repr(k) for k in keys)
+            hint = f"the {kind}s are {existing}" if existing else f"no {kind} is saved yet"
+            raise NotFoundError(f"no {kind} {key!r}; {hint}")
+        return int(row[0]), int(row[1]), row[2]
+
+
+def _label(kind: str, key: str) -> str:
+    return f"{kind} {key!r}"
+
+
+def _stale(connection: Connection, label: str, row: Any, expected: int) -> str:
+    if row is None:
+        return (
+            f"{label} has not been saved yet, so it cannot be at version {expected}; "
+            "save it without an expected version (or with 0)"
+        )
+    author, created_at = connection.execute(
+        select(RecordVersionRow.author, RecordVersionRow.created_at).where(
+            RecordVersionRow.record_id == row.id,
+            RecordVersionRow.version == row.current_version,
+        )
+    ).one()
+    when = utc(created_at).isoformat(timespec="seconds")
+    return (
+        f"{label} changed since version {expected} (now {row.current_version}) by {author} "
+        f"at {when}; reload and apply your change again"
+    )

@@ -1,0 +1,687 @@
+"""The steering pages of a value stream: the ROAM risk board, objectives with their key
+results, the improvement roadmap with its kaizen events, and each record's history.
+
+Every figure comes from the workspace's views (``risk_board``, ``objectives``, ``roadmap``):
+exposure, overdue, progress, WSJF and the roadmap order are the core's, never recomputed here.
+Forms post text; this module turns it into the record's document and saves it through
+:meth:`~obeya.workspace.Workspace.save_record`, which checks it. An edit names the version it
+was loaded at (``expected_version``); a save on a stale version, or a document the core
+refuses, shows the message beside the form with what the user typed kept.
+
+"Today" (what is overdue) is the server's date unless the query string (or a form's hidden
+field) gives ``today=YYYY-MM-DD``: a review can be read as of a past day, and tests pin it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from obeya.api.deps import AppContext, context
+from obeya.core.steering.objectives import COMPARATORS, DEFAULT_WINDOW_DAYS, METRICS
+from obeya.core.steering.risks import STATES
+from obeya.core.steering.roadmap import KINDS, STATUSES, TARGETS
+from obeya.errors import InputError, NotFoundError, ObeyaError
+from obeya.store.versioning import flatten
+from obeya.web.forms import form_date, form_number
+from obeya.web.map_pages import number
+from obeya.web.pages import templates
+
+router = APIRouter(include_in_schema=False)
+Ctx = Annotated[AppContext, Depends(context)]
+
+#: Key result rows on the "add an objective" form.
+KEY_RESULT_ROWS = 5
+#: The record kinds with a history page, by the URL segment of their page.
+HISTORY_KINDS = {"risks": "risk", "objectives": "objective", "roadmap": "improvement"}
+STATE_LABELS = {
+    "open": "Open",
+    "owned": "Owned",
+    "accepted": "Accepted",
+    "mitigated": "Mitigated",
+    "resolved": "Resolved",
+}
+RISK_FIELDS = ("key", "title", "description", "teams", "probability", "impact", "owner", "due")
+ITEM_FIELDS = (
+    "key",
+    "title",
+    "kind",
+    "status",
+    "owners",
+    "map",
+    "step",
+    "target",
+    "business_value",
+    "time_criticality",
+    "risk_reduction",
+    "job_size",
+)
+SCORES = (
+    ("business_value", "Business value"),
+    ("time_criticality", "Time criticality"),
+    ("risk_reduction", "Risk reduction / opportunity enablement"),
+    ("job_size", "Job size"),
+)
+KR_FIELDS = ("key", "title", "metric", "comparator", "target", "by", "baseline", "window_days")
+
+
+# -- reading forms ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A posted form: every field as text (stripped), repeated fields (checkboxes) kept."""
+
+    pairs: tuple[tuple[str, str], ...]
+
+    def text(self, key: str) -> str:
+        values = self.values(key)
+        return values[-1] if values else ""
+
+    def values(self, key: str) -> list[str]:
+        return [v.strip() for k, v in self.pairs if k == key]
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v.strip() for k, v in self.pairs}
+
+
+async def posted(request: Request) -> Posted:
+    form = await request.form()
+    return Posted(tuple((k, v) for k, v in form.multi_items() if isinstance(v, str)))
+
+
+Form = Annotated[Posted, Depends(posted)]
+
+
+def split_list(text: str) -> list[str]:
+    """A list typed as text: separated by commas or new lines; blanks dropped."""
+    return [part.strip() for part in re.split(r"[,\n]", text) if part.strip()]
+
+
+def optional_number(text: str, label: str) -> float | None:
+    """A number from a field; blank is None (the core says when it is needed)."""
+    return None if not text else float(form_number(text, label, float))
+
+
+def today_of(value: str | None) -> date:
+    """The page's "today": ``today=YYYY-MM-DD`` when given, else the server's date."""
+    return form_date(value, "today") or date.today()
+
+
+def stream_url(name: str, page: str = "") -> str:
+    path = f"/streams/{quote(name, safe='')}"
+    return f"{path}/{page}" if page else path
+
+
+def _with_today(url: str, today: str | None, **extra: str) -> str:
+    pairs = {**extra, **({"today": today} if today else {})}
+    return f"{url}?{urlencode(pairs)}" if pairs else url
+
+
+def _author(form: Posted) -> str:
+    return form.text("author") or "web"
+
+
+def _expected(form: Posted) -> int:
+    text = form.text("expected_version")
+    if not text:
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError("the form lost its expected_version; reload the page") from None
+
+
+def show(value: Any) -> str:
+    """A stored value for reading: blank as a dash, lists joined, floats without noise."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list):
+        return ", ".join(show(v) for v in value) or "—"
+    return str(value)
+
+
+def percent(share: float | None) -> str:
+    return "—" if share is None else f"{share * 100:.0f} %"
+
+
+templates.env.filters["num"] = number
+templates.env.filters["show"] = show
+templates.env.filters["percent"] = percent
+
+
+# -- risks ------------------------------------------------------------------------------------
+
+
+def risk_document(form: Posted, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The risk the form describes; an edit form (``base``) changes only what it shows."""
+    doc: dict[str, Any] = dict(base or {})
+    doc.pop("stream", None)
+    for key in ("key", "title", "description", "owner", "state"):
+        if key in form.as_dict() and not (base is not None and key == "key"):
+            doc[key] = form.text(key)
+    if "teams" in form.as_dict():
+        doc["teams"] = split_list(form.text("teams"))
+    for key, label in (("probability", "Probability"), ("impact", "Impact")):
+        if key in form.as_dict():
+            doc[key] = optional_number(form.text(key), label)
+    if "due" in form.as_dict():
+        doc["due"] = form.text("due") or None
+    return doc
+
+
+def _risks_page(
+    request: Request,
+    ctx: AppContext,
+    name: str,
+    today: str | None,
+    *,
+    add: dict[str, str] | None = None,
+    add_error: str | None = None,
+    edit_key: str | None = None,
+    edit: dict[str, str] | None = None,
+    edit_error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
+    workspace = ctx.workspace
+    info = workspace.stream(name)
+    view = workspace.risk_board(name, today_of(today))
+    versions = {r.key: r.version.version for r in workspace.records("risk", name)}
+    forms: dict[str, dict[str, str]] = {}
+    for cards in view["board"].values():
+        for card in cards:
+            forms[card["key"]] = {
+                "state": card["state"],
+                "owner": card["owner"],
+                "probability": show(card["probability"]),
+                "impact": show(card["impact"]),
+                "due": card["due"] or "",
+                "expected_version": str(versions.get(card["key"], 0)),
+                "author": "",
+                "message": "",
+            }
+    if edit_key is not None and edit is not None:
+        forms[edit_key] = {**forms.get(edit_key, {}), **edit}
+    return templates.TemplateResponse(
+        request,
+        "risks.html",
+        {
+            "info": info,
+            "view": view,
+            "columns": [(s, STATE_LABELS[s], view["board"][s]) for s in STATES],
+            "states": [(s, STATE_LABELS[s]) for s in STATES],
+            "forms": forms,
+            "add": add or {"state": "open"},
+            "add_error": add_error,
+            "edit_key": edit_key,
+            "edit_error": edit_error,
+            "notice": notice,
+            "today": today or "",
+            "page_url": stream_url(name, "risks"),
+            "stream_url": stream_url(name),
+        },
+        status_code=status,
+    )
+
+
+@router.get("/streams/{name}/risks", response_class=HTMLResponse)
+def risks_page(
+    request: Request, ctx: Ctx, name: str, today: str | None = None, saved: str | None = None
+) -> Response:
+    """The ROAM board: a column per state, highest exposure first, overdue and unowned risks
+    marked; a form to add a risk and one per risk to change it."""
+    notice = f"Saved risk {saved}." if saved else None
+    return _risks_page(request, ctx, name, today, notice=notice)
+
+
+@router.post("/streams/{name}/risks", response_class=HTMLResponse)
+def add_risk(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
+    """Add a risk (refused when the key is taken: version 0 is expected)."""
+    today = form.text("today") or None
+    ctx.workspace.stream(name)
+    try:
+        doc = risk_document(form)
+        ctx.workspace.save_record(
+            "risk",
+            doc,
+            author=_author(form),
+            message=form.text("message") or "added on the risk board",
+            stream=name,
+            expected_version=0,
+        )
+    except ObeyaError as error:
+        return _risks_page(
+            request,
+            ctx,
+            name,
+            today,
+            add=form.as_dict(),
+            add_error=str(error),
+            status=error.http_status,
+        )
+    url = _with_today(stream_url(name, "risks"), today, saved=str(doc["key"]))
+    return RedirectResponse(url, status_code=303)
+
+
+@router.post("/streams/{name}/risks/{key}", response_class=HTMLResponse)
+def edit_risk(request: Request, ctx: Ctx, name: str, key: str, form: Form) -> Response:
+    """Change a risk's state, owner, probability, impact or due date, on the version the
+    form was loaded at; a stale version is refused and the form keeps what was typed."""
+    today = form.text("today") or None
+    workspace = ctx.workspace
+    _require_in_stream(ctx, "risk", key, name)
+    try:
+        expected = _expected(form)
+        base = workspace.record("risk", key, expected or None).document
+        workspace.save_record(
+            "risk",
+            risk_document(form, base),
+            author=_author(form),
+            message=form.text("message"),
+            stream=name,
+            expected_version=expected,
+        )
+    except ObeyaError as error:
+        if isinstance(error, NotFoundError):
+            raise
+        return _risks_page(
+            request,
+            ctx,
+            name,
+            today,
+            edit_key=key,
+            edit=form.as_dict(),
+            edit_error=str(error),
+            status=error.http_status,
+        )
+    url = _with_today(stream_url(name, "risks"), today, saved=key)
+    return RedirectResponse(f"{url}#risk-{quote(key, safe='')}", status_code=303)
+
+
+def _require_in_stream(ctx: AppContext, kind: str, key: str, stream: str) -> None:
+    stored = ctx.workspace.record(kind, key)
+    if stored.stream != stream:
+        raise NotFoundError(f"value stream {stream!r} has no {kind} {key!r}")
+
+
+# -- history ----------------------------------------------------------------------------------
+
+
+def history_rows(history: list[tuple[Any, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Newest first: each version's author, time, message and its changed fields with the
+    value before and after."""
+    rows = []
+    before: dict[str, Any] = {}
+    for version, document in history:
+        after = flatten(document)
+        rows.append(
+            {
+                "version": version.version,
+                "author": version.author,
+                "created_at": version.created_at,
+                "message": version.message,
+                "changes": [
+                    {"field": f, "before": show(before.get(f)), "after": show(after.get(f))}
+                    for f in version.changes
+                ],
+            }
+        )
+        before = after
+    return list(reversed(rows))
+
+
+@router.get("/streams/{name}/{page}/{key}/history", response_class=HTMLResponse)
+def history_page(request: Request, ctx: Ctx, name: str, page: str, key: str) -> Response:
+    """Every version of a risk, objective or roadmap item: who, when, why, what changed."""
+    kind = HISTORY_KINDS.get(page)
+    if kind is None:
+        raise NotFoundError(f"no page {page!r}; history is kept for {', '.join(HISTORY_KINDS)}")
+    info = ctx.workspace.stream(name)
+    _require_in_stream(ctx, kind, key, name)
+    history = ctx.workspace.record_history(kind, key)
+    return templates.TemplateResponse(
+        request,
+        "record_history.html",
+        {
+            "info": info,
+            "kind": kind,
+            "key": key,
+            "title": history[-1][1].get("title", key),
+            "rows": history_rows(history),
+            "back_url": stream_url(name, page),
+            "back_label": page.capitalize(),
+            "stream_url": stream_url(name),
+        },
+    )
+
+
+# -- objectives -------------------------------------------------------------------------------
+
+
+def objective_document(form: Posted) -> dict[str, Any]:
+    """The objective on the "add" form; key result rows with no key, title and target are
+    left out."""
+    results = []
+    for i in range(KEY_RESULT_ROWS):
+        row = {f: form.text(f"kr-{i}-{f}") for f in (*KR_FIELDS, "current")}
+        if not (row["key"] or row["title"] or row["target"]):
+            continue
+        n = i + 1
+        result: dict[str, Any] = {
+            "key": row["key"],
+            "title": row["title"],
+            "metric": row["metric"] or None,
+            "comparator": row["comparator"],
+            "target": optional_number(row["target"], f"Key result {n}: target"),
+            "by": row["by"] or None,
+            "baseline": optional_number(row["baseline"], f"Key result {n}: baseline"),
+            "current": optional_number(row["current"], f"Key result {n}: value now"),
+        }
+        if row["window_days"]:
+            label = f"Key result {n}: window days"
+            result["window_days"] = int(form_number(row["window_days"], label, int))
+        results.append(result)
+    return {
+        "key": form.text("key"),
+        "title": form.text("title"),
+        "description": form.text("description"),
+        "owner": form.text("owner"),
+        "key_results": results,
+    }
+
+
+def _objectives_page(
+    request: Request,
+    ctx: AppContext,
+    name: str,
+    today: str | None,
+    *,
+    add: dict[str, str] | None = None,
+    add_error: str | None = None,
+    update_for: str | None = None,
+    update: dict[str, str] | None = None,
+    update_error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
+    workspace = ctx.workspace
+    info = workspace.stream(name)
+    view = workspace.objectives(name, today_of(today))
+    versions = {r.key: r.version.version for r in workspace.records("objective", name)}
+    return templates.TemplateResponse(
+        request,
+        "objectives.html",
+        {
+            "info": info,
+            "view": view,
+            "versions": versions,
+            "metrics": [(m, unit) for m, (_, unit, _) in METRICS.items()],
+            "comparators": COMPARATORS,
+            "rows": range(KEY_RESULT_ROWS),
+            "default_window": DEFAULT_WINDOW_DAYS,
+            "add": add or {},
+            "add_error": add_error,
+            "update_for": update_for,
+            "update": update or {},
+            "update_error": update_error,
+            "notice": notice,
+            "today": today or "",
+            "page_url": stream_url(name, "objectives"),
+            "stream_url": stream_url(name),
+        },
+        status_code=status,
+    )
+
+
+@router.get("/streams/{name}/objectives", response_class=HTMLResponse)
+def objectives_page(
+    request: Request, ctx: Ctx, name: str, today: str | None = None, saved: str | None = None
+) -> Response:
+    """Objectives with each key result's value now, where it comes from, target, progress."""
+    notice = f"Saved objective {saved}." if saved else None
+    return _objectives_page(request, ctx, name, today, notice=notice)
+
+
+@router.post("/streams/{name}/objectives", response_class=HTMLResponse)
+def add_objective(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
+    today = form.text("today") or None
+    ctx.workspace.stream(name)
+    try:
+        doc = objective_document(form)
+        ctx.workspace.save_record(
+            "objective",
+            doc,
+            author=_author(form),
+            message=form.text("message") or "objective set",
+            stream=name,
+            expected_version=0,
+        )
+    except ObeyaError as error:
+        return _objectives_page(
+            request,
+            ctx,
+            name,
+            today,
+            add=form.as_dict(),
+            add_error=str(error),
+            status=error.http_status,
+        )
+    url = _with_today(stream_url(name, "objectives"), today, saved=doc["key"])
+    return RedirectResponse(url, status_code=303)
+
+
+@router.post("/streams/{name}/objectives/{key}/results/{result}", response_class=HTMLResponse)
+def update_key_result(
+    request: Request, ctx: Ctx, name: str, key: str, result: str, form: Form
+) -> Response:
+    """A by-hand key result's value now, saved as the objective's next version."""
+    today = form.text("today") or None
+    workspace = ctx.workspace
+    _require_in_stream(ctx, "objective", key, name)
+    where = f"{key}/{result}"
+    try:
+        expected = _expected(form)
+        doc = workspace.record("objective", key, expected or None).document
+        results = [dict(r) for r in doc.get("key_results", [])]
+        found = [r for r in results if r.get("key") == result]
+        if not found:
+            raise InputError(f"objective {key!r} has no key result {result!r}")
+        if found[0].get("metric"):
+            raise InputError(
+                f"key result {result!r} is measured from {found[0]['metric']}; "
+                "only a key result kept by hand takes a value"
+            )
+        found[0]["current"] = optional_number(form.text("current"), "Value now")
+        workspace.save_record(
+            "objective",
+            {**doc, "key_results": results},
+            author=_author(form),
+            message=form.text("message") or f"{result}: value now {form.text('current')}",
+            stream=name,
+            expected_version=expected,
+        )
+    except ObeyaError as error:
+        if isinstance(error, NotFoundError):
+            raise
+        return _objectives_page(
+            request,
+            ctx,
+            name,
+            today,
+            update_for=where,
+            update=form.as_dict(),
+            update_error=str(error),
+            status=error.http_status,
+        )
+    url = _with_today(stream_url(name, "objectives"), today, saved=key)
+    return RedirectResponse(f"{url}#objective-{quote(key, safe='')}", status_code=303)
+
+
+# -- roadmap ----------------------------------------------------------------------------------
+
+
+def item_document(form: Posted) -> dict[str, Any]:
+    """The improvement item on the roadmap form."""
+    doc: dict[str, Any] = {
+        "key": form.text("key"),
+        "title": form.text("title"),
+        "kind": form.text("kind") or "kaizen",
+        "status": form.text("status") or "idea",
+        "owners": split_list(form.text("owners")),
+        "map": form.text("map"),
+        "step": form.text("step"),
+        "target": form.text("target") or "constraint",
+    }
+    for key, label in SCORES:
+        doc[key] = optional_number(form.text(key), label)
+    if doc["risk_reduction"] is None:
+        doc.pop("risk_reduction")  # the core's default: 0
+    return doc
+
+
+def event_document(form: Posted) -> dict[str, Any]:
+    """The kaizen event on its form (outcomes one per line)."""
+    return {
+        "key": form.text("key"),
+        "title": form.text("title"),
+        "start": form.text("start") or None,
+        "end": form.text("end") or None,
+        "participants": split_list(form.text("participants")),
+        "outcomes": [line.strip() for line in form.text("outcomes").splitlines() if line.strip()],
+        "improvements": [v for v in form.values("improvements") if v],
+    }
+
+
+def _item_form(stored: Any | None) -> dict[str, str]:
+    if stored is None:
+        return {"kind": "kaizen", "status": "idea", "target": "constraint", "expected_version": "0"}
+    doc = stored.document
+    values = {k: show(doc.get(k)) if k in dict(SCORES) else doc.get(k) for k in ITEM_FIELDS}
+    values["owners"] = ", ".join(doc.get("owners", []))
+    values["expected_version"] = str(stored.version.version)
+    return {k: str(v or "") for k, v in values.items()}
+
+
+def _roadmap_page(
+    request: Request,
+    ctx: AppContext,
+    name: str,
+    *,
+    item: dict[str, str] | None = None,
+    item_error: str | None = None,
+    event: dict[str, Any] | None = None,
+    event_error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
+    workspace = ctx.workspace
+    info = workspace.stream(name)
+    events = sorted(
+        (r.document for r in workspace.records("kaizen-event", name)),
+        key=lambda e: (e["start"], e["key"]),
+        reverse=True,
+    )
+    editing = item is not None and item.get("expected_version", "0") not in ("", "0")
+    return templates.TemplateResponse(
+        request,
+        "roadmap.html",
+        {
+            "info": info,
+            "items": workspace.roadmap(name),
+            "events": events,
+            "item": item or _item_form(None),
+            "editing": editing,
+            "item_error": item_error,
+            "event": event or {},
+            "event_error": event_error,
+            "kinds": KINDS,
+            "statuses": STATUSES,
+            "targets": TARGETS,
+            "scores": SCORES,
+            "notice": notice,
+            "page_url": stream_url(name, "roadmap"),
+            "stream_url": stream_url(name),
+        },
+        status_code=status,
+    )
+
+
+@router.get("/streams/{name}/roadmap", response_class=HTMLResponse)
+def roadmap_page(
+    request: Request, ctx: Ctx, name: str, edit: str | None = None, saved: str | None = None
+) -> Response:
+    """The improvement items in roadmap order, a form to add one (or edit the item named by
+    ``edit``), and the kaizen events."""
+    item = None
+    if edit:
+        _require_in_stream(ctx, "improvement", edit, name)
+        item = _item_form(ctx.workspace.record("improvement", edit))
+    notice = f"Saved {saved}." if saved else None
+    return _roadmap_page(request, ctx, name, item=item, notice=notice)
+
+
+@router.post("/streams/{name}/roadmap", response_class=HTMLResponse)
+def save_item(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
+    """Add an improvement item, or save an edit on the version it was loaded at."""
+    ctx.workspace.stream(name)
+    try:
+        expected = _expected(form)
+        doc = item_document(form)
+        ctx.workspace.save_record(
+            "improvement",
+            doc,
+            author=_author(form),
+            message=form.text("message") or ("edited" if expected else "added to the roadmap"),
+            stream=name,
+            expected_version=expected,
+        )
+    except ObeyaError as error:
+        return _roadmap_page(
+            request,
+            ctx,
+            name,
+            item=form.as_dict(),
+            item_error=str(error),
+            status=error.http_status,
+        )
+    url = _with_today(stream_url(name, "roadmap"), None, saved=doc["key"])
+    return RedirectResponse(url, status_code=303)
+
+
+@router.post("/streams/{name}/kaizen-events", response_class=HTMLResponse)
+def add_event(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
+    """Record a kaizen event: when, who took part, what came out, which items it worked on."""
+    ctx.workspace.stream(name)
+    try:
+        doc = event_document(form)
+        ctx.workspace.save_record(
+            "kaizen-event",
+            doc,
+            author=_author(form),
+            message=form.text("message") or "kaizen event recorded",
+            stream=name,
+            expected_version=0,
+        )
+    except ObeyaError as error:
+        event: dict[str, Any] = {**form.as_dict(), "improvements": form.values("improvements")}
+        return _roadmap_page(
+            request,
+            ctx,
+            name,
+            event=event,
+            event_error=str(error),
+            status=error.http_status,
+        )
+    url = _with_today(stream_url(name, "roadmap"), None, saved=doc["key"])
+    return RedirectResponse(f"{url}#events-heading", status_code=303)

@@ -1,0 +1,231 @@
+"""The steering half of the :class:`~obeya.workspace.Workspace`: records (risks, objectives,
+improvements, kaizen events, teams, people, stream profiles) saved through the core's checks,
+and the views a manager reads — the ROAM board, objectives with their live key results, the
+roadmap, skill coverage and the stream at a glance. The CLI, the API and the pages call these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from obeya.core.metrics import FlowFilter, FlowReport
+from obeya.core.steering import kinds
+from obeya.core.steering.files import read_steering_file
+from obeya.core.steering.objectives import Objective, measure, objective_from_dict
+from obeya.core.steering.risks import board, risk_from_dict, summary
+from obeya.core.steering.roadmap import OPEN, improvement_from_dict, roadmap
+from obeya.core.steering.teams import (
+    coverage,
+    person_from_dict,
+    profile_from_dict,
+    team_from_dict,
+)
+from obeya.core.workflow import Workflow
+from obeya.errors import InputError
+
+if TYPE_CHECKING:
+    from obeya.store import Store
+    from obeya.store.records import RecordSave, RecordVersion, StoredRecord
+
+#: Risks the stream page lists (highest exposure first).
+TOP_RISKS = 5
+
+
+class SteeringWorkspace:
+    """Mixed into :class:`~obeya.workspace.Workspace`."""
+
+    if TYPE_CHECKING:
+        store: Store
+
+        def flow(
+            self,
+            stream: str,
+            flt: FlowFilter | None = None,
+            *,
+            detail: bool = False,
+            workflow: Workflow | None = None,
+        ) -> FlowReport: ...
+
+    # -- records --------------------------------------------------------------------------------
+
+    def save_record(
+        self,
+        kind: str,
+        doc: Mapping[str, Any],
+        *,
+        author: str,
+        message: str = "",
+        stream: str | None = None,
+        expected_version: int | None = None,
+    ) -> RecordVersion:
+        """Check ``doc`` as a record of ``kind`` and save it as the record's next version.
+
+        Records of a stream (risks, objectives, improvements, kaizen events) need ``stream``
+        (or a ``stream`` key in the document); a person's teams must be saved teams.
+        ``expected_version``: the version the change was made on (0 for a new record).
+        """
+        item = self._checked(kind, doc, stream, expected_version, where=kind, teams=None)
+        return self.store.save_records([item], author=author, message=message)[0]
+
+    def load_steering_file(
+        self, path: Path | str, *, author: str, stream: str | None = None
+    ) -> list[RecordVersion]:
+        """Save every record of a steering TOML file (:mod:`obeya.core.steering.files`) in one
+        transaction: all of them, or none when one breaks a rule."""
+        records = read_steering_file(path)
+        # A person may name a team saved before or in the same file.
+        teams = {r.key for r in self.store.list_records("team")}
+        teams |= {record.key for kind, record, _ in records if kind == "team"}
+        items = [
+            self._checked(kind, doc, stream, None, where=f"{path}: {kind}", teams=teams)
+            for kind, _, doc in records
+        ]
+        return self.store.save_records(items, author=author, message=f"loaded from {path}")
+
+    def _checked(
+        self,
+        kind: str,
+        doc: Mapping[str, Any],
+        stream: str | None,
+        expected_version: int | None,
+        *,
+        where: str,
+        teams: set[str] | None,
+    ) -> RecordSave:
+        """The record to save, checked: ``where`` starts the messages; ``teams``, the teams a
+        person may name (default: the saved ones)."""
+        from obeya.store.records import RecordSave  # the store loads with the workspace
+
+        spec = kinds.kind(kind)
+        record = spec.parse(doc, where)
+        label = f"{where} {record.key!r}"
+        stream = _text(doc.get("stream")) or stream
+        if spec.per_stream and not stream:
+            raise InputError(f"{label}: give the value stream it belongs to (stream)")
+        if kind == "person":
+            if teams is None:
+                teams = {r.key for r in self.store.list_records("team")}
+            unknown = [t for t in record.to_dict()["teams"] if t not in teams]
+            if unknown:
+                raise InputError(
+                    f"{label}: teams names {unknown[0]!r}, which is not a team; "
+                    f"the teams are {', '.join(sorted(teams)) or 'none yet'}"
+                )
+        return RecordSave(
+            kind,
+            record.key,
+            record.to_dict(),
+            stream if spec.per_stream else None,
+            expected_version,
+        )
+
+    def records(self, kind: str, stream: str | None = None) -> list[StoredRecord]:
+        kinds.kind(kind)
+        return self.store.list_records(kind, stream=stream)
+
+    def record(self, kind: str, key: str, version: int | None = None) -> StoredRecord:
+        kinds.kind(kind)
+        return self.store.get_record(kind, key, version)
+
+    def record_history(self, kind: str, key: str) -> list[tuple[RecordVersion, dict[str, Any]]]:
+        kinds.kind(kind)
+        return self.store.record_history(kind, key)
+
+    def delete_record(self, kind: str, key: str) -> None:
+        kinds.kind(kind)
+        self.store.delete_record(kind, key)
+
+    # -- views ----------------------------------------------------------------------------------
+
+    def risk_board(self, stream: str, today: date | None = None) -> dict[str, Any]:
+        """The stream's ROAM board with its summary (overdue and unowned risks stand out)."""
+        day = today or date.today()
+        risks = [risk_from_dict(r.document) for r in self.records("risk", stream)]
+        return {
+            "stream": stream,
+            "today": day.isoformat(),
+            "summary": summary(risks, day),
+            "board": board(risks, day),
+        }
+
+    def objectives(self, stream: str, today: date | None = None) -> dict[str, Any]:
+        """The stream's objectives, each key result with its value now: bound ones measured
+        on the last ``window_days`` days of the stream's history (up to its last event)."""
+        day = today or date.today()
+        objectives = [objective_from_dict(r.document) for r in self.records("objective", stream)]
+        as_of, measured = self._measure(stream, objectives)
+        return {
+            "stream": stream,
+            "today": day.isoformat(),
+            "as_of": None if as_of is None else as_of.isoformat(),
+            "objectives": [o.view(measured, day) for o in objectives],
+        }
+
+    def _measure(
+        self, stream: str, objectives: list[Objective]
+    ) -> tuple[date | None, dict[str, dict[int, float | None]]]:
+        wanted = {
+            (kr.metric, kr.window_days)
+            for o in objectives
+            for kr in o.key_results
+            if kr.metric is not None
+        }
+        if not wanted:
+            return None, {}
+        whole = self.flow(stream).to_dict()
+        as_of = date.fromisoformat(whole["aging_wip"]["as_of"])
+        reports: dict[int, dict[str, Any]] = {}
+        measured: dict[str, dict[int, float | None]] = {}
+        for metric, window in sorted(wanted):
+            if window not in reports:
+                since = as_of - timedelta(days=window - 1)
+                reports[window] = self.flow(stream, FlowFilter(since=since, until=as_of)).to_dict()
+            measured.setdefault(metric, {})[window] = measure(metric, reports[window])
+        return as_of, measured
+
+    def roadmap(self, stream: str) -> list[dict[str, Any]]:
+        """The stream's improvement items in roadmap order (quick wins first, WSJF)."""
+        return roadmap(
+            improvement_from_dict(r.document) for r in self.records("improvement", stream)
+        )
+
+    def coverage(self) -> dict[str, Any]:
+        """Which skills each stream has and lacks, and who is split across streams."""
+        return coverage(
+            [team_from_dict(r.document) for r in self.records("team")],
+            [person_from_dict(r.document) for r in self.records("person")],
+            [profile_from_dict(r.document) for r in self.records("stream-profile")],
+        )
+
+    def overview(self, stream: str, today: date | None = None) -> dict[str, Any]:
+        """The value stream at a glance: flow trend, objectives' progress, top risks,
+        improvements in flight (the stream page and the printable report)."""
+        day = today or date.today()
+        report = self.flow(stream).to_dict()
+        risks = self.risk_board(stream, day)
+        live = [r for column, rs in risks["board"].items() if column != "resolved" for r in rs]
+        items = self.roadmap(stream)
+        return {
+            "stream": stream,
+            "today": day.isoformat(),
+            "flow": {
+                "items": report["items"],
+                "cycle_time_days": report["cycle_time_days"],
+                "flow_efficiency": report["flow_efficiency"],
+                "throughput_weekly": report["throughput_weekly"],
+                "as_of": report["aging_wip"]["as_of"],
+            },
+            "objectives": self.objectives(stream, day)["objectives"],
+            "risks": {
+                "summary": risks["summary"],
+                "top": sorted(live, key=lambda r: (-r["exposure"], r["key"]))[:TOP_RISKS],
+            },
+            "improvements": [i for i in items if i["status"] in OPEN],
+        }
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None

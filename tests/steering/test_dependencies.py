@@ -1,0 +1,407 @@
+"""Dependencies: the plan file, cycles, the critical path method, the cross-team matrix,
+need-by dates, dependencies at risk, the CLI and the drawing."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import xml.etree.ElementTree as ET
+from datetime import date, timedelta
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from obeya.cli.main import app
+from obeya.core.events import EventLog
+from obeya.core.forecast import history_window, when
+from obeya.core.steering.dependencies import (
+    Plan,
+    PlanError,
+    Task,
+    dependency_matrix,
+    dependency_risks,
+    find_cycle,
+    load_plan,
+    provider_forecast,
+    schedule,
+)
+from obeya.core.steering.team_throughput import throughput_by_team
+from obeya.render.dependency_svg import dependency_svg
+
+runner = CliRunner()
+SAMPLE_PLAN = Path(__file__).parents[2] / "src" / "obeya" / "samples" / "plan.toml"
+
+# A textbook network, worked by hand (finish-to-start, days):
+#
+#   task  dur  depends on   ES  EF   LS  LF   total slack  free slack
+#   A      3   –             0   3    0   3   0            min(3, 3) − 3 = 0
+#   B      4   A             3   7    3   7   0            7 − 7 = 0
+#   C      2   A             3   5    9  11   6            5 − 5 = 0
+#   D      5   B             7  12    7  12   0            12 − 12 = 0
+#   E      1   C             5   6   11  12   6            12 − 6 = 6
+#   F      2   D, E         12  14   12  14   0            14 − 14 = 0
+#
+# Forward: EF = ES + dur, ES = max EF of the dependencies; F ends at 14 = the duration.
+# Backward: LF of F = 14; LF = min LS of the dependents; LS = LF − dur.
+# Paths: A-B-D-F = 3+4+5+2 = 14 (critical), A-C-E-F = 3+2+1+2 = 8 (slack 6).
+TEXTBOOK = """
+name = "Textbook"
+start = 2025-03-03
+
+[[task]]
+id = "A"
+team = "Red"
+duration_days = 3
+
+[[task]]
+id = "B"
+team = "Red"
+duration_days = 4
+depends_on = ["A"]
+
+[[task]]
+id = "C"
+team = "Blue"
+duration_days = 2
+depends_on = ["A"]
+
+[[task]]
+id = "D"
+team = "Blue"
+duration_days = 5
+depends_on = ["B"]
+need_by = 2025-03-13
+
+[[task]]
+id = "E"
+team = "Green"
+duration_days = 1
+depends_on = ["C"]
+need_by = 2025-03-20
+
+[[task]]
+id = "F"
+team = "Green"
+duration_days = 2
+depends_on = ["D", "E"]
+"""
+
+EXPECTED = {  # id: (ES, EF, LS, LF, total slack, free slack)
+    "A": (0, 3, 0, 3, 0, 0),
+    "B": (3, 7, 3, 7, 0, 0),
+    "C": (3, 5, 9, 11, 6, 0),
+    "D": (7, 12, 7, 12, 0, 0),
+    "E": (5, 6, 11, 12, 6, 6),
+    "F": (12, 14, 12, 14, 0, 0),
+}
+
+
+def write(tmp_path: Path, text: str, name: str = "plan.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_textbook_cpm(tmp_path: Path) -> None:
+    sched = schedule(load_plan(write(tmp_path, TEXTBOOK)))
+    times = sched.by_id
+    for tid, (es, ef, ls, lf, slack, free) in EXPECTED.items():
+        t = times[tid]
+        assert (t.early_start, t.early_finish, t.late_start, t.late_finish) == (es, ef, ls, lf)
+        assert (t.total_slack, t.free_slack) == (slack, free), tid
+    assert sched.duration == 14
+    assert sched.critical_path == ("A", "B", "D", "F")
+    assert sched.critical_tasks == ["A", "B", "D", "F"]
+    # Dates: day 0 is 2025-03-03; F runs days 12–14, so it is done by the end of 03-16.
+    assert sched.end == date(2025, 3, 16)
+    # D (days 7–12) is done by 03-14, one day after its need-by date; E (done 03-08) in time.
+    checks = {c.task_id: c for c in sched.need_by_checks()}
+    assert checks["D"].early_finish == date(2025, 3, 14)
+    assert checks["D"].days_late == 1
+    assert checks["E"].days_late == 0
+    assert [c.task_id for c in sched.need_by_misses()] == ["D"]
+
+
+def _brute_force(tasks: dict[str, tuple[Fraction, list[str]]]) -> tuple[Fraction, set[str]]:
+    """Longest path by enumerating every path from a task with no dependency to a task
+    nothing depends on: (its length, the tasks on some longest path)."""
+    dependents: dict[str, list[str]] = {t: [] for t in tasks}
+    for t, (_, deps) in tasks.items():
+        for d in deps:
+            dependents[d].append(t)
+    paths: list[list[str]] = []
+
+    def walk(path: list[str]) -> None:
+        nxt = dependents[path[-1]]
+        if not nxt:
+            paths.append(path)
+        for n in nxt:
+            walk([*path, n])
+
+    for t, (_, deps) in tasks.items():
+        if not deps:
+            walk([t])
+    lengths = [sum((tasks[t][0] for t in p), Fraction(0)) for p in paths]
+    best = max(lengths)
+    on_best = {t for p, n in zip(paths, lengths, strict=True) if n == best for t in p}
+    return best, on_best
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_cpm_agrees_with_brute_force(seed: int) -> None:
+    rng = random.Random(seed)
+    n = rng.randint(3, 9)
+    ids = [f"T{i}" for i in range(n)]
+    tasks: dict[str, tuple[Fraction, list[str]]] = {}
+    for i, tid in enumerate(ids):
+        deps = sorted(rng.sample(ids[:i], rng.randint(0, min(i, 3))))
+        # durations in quarter days, some zero (milestones)
+        tasks[tid] = (Fraction(rng.randint(0, 24), 4), deps)
+    order = ids[:]
+    rng.shuffle(order)  # plan order need not be topological
+    plan = Plan(
+        tuple(
+            Task(
+                id=t,
+                team=f"team{int(t[1:]) % 3}",
+                duration_days=float(tasks[t][0]),
+                depends_on=tuple(tasks[t][1]),
+            )
+            for t in order
+        )
+    )
+    sched = schedule(plan)
+    best, on_best = _brute_force(tasks)
+    assert sched.duration == best
+    assert set(sched.critical_tasks) == on_best
+    path = sched.critical_path
+    assert sum((tasks[t][0] for t in path), Fraction(0)) == best
+    for a, b in itertools.pairwise(path):
+        assert a in tasks[b][1]  # each waits for the one before
+    assert not tasks[path[0]][1]
+
+
+def test_several_critical_chains_pick_plan_order() -> None:
+    # Two equal chains A-B-D and A-C-D: the path takes B, first in plan order; both critical.
+    plan = Plan(
+        (
+            Task("A", "x", 1),
+            Task("C", "x", 2, ("A",)),
+            Task("B", "x", 2, ("A",)),
+            Task("D", "x", 1, ("B", "C")),
+        )
+    )
+    sched = schedule(plan)
+    assert sched.critical_path == ("A", "C", "D")
+    assert set(sched.critical_tasks) == {"A", "B", "C", "D"}
+
+
+def test_cycle_is_reported_with_its_ids(tmp_path: Path) -> None:
+    text = """
+[[task]]
+id = "A"
+team = "x"
+duration_days = 1
+depends_on = ["C"]
+
+[[task]]
+id = "B"
+team = "x"
+duration_days = 1
+depends_on = ["A"]
+
+[[task]]
+id = "C"
+team = "y"
+duration_days = 1
+depends_on = ["B"]
+
+[[task]]
+id = "D"
+team = "y"
+duration_days = 1
+"""
+    path = write(tmp_path, text)
+    plan = load_plan(path)
+    assert find_cycle(plan) == ["A", "C", "B", "A"]
+    with pytest.raises(PlanError, match=r"plan\.toml: a cycle: A → C → B → A"):
+        schedule(plan)
+    result = runner.invoke(app, ["deps", "critical-path", str(path), "--json"])
+    assert result.exit_code == 1
+    assert "a cycle: A → C → B → A" in result.output
+
+
+def test_self_dependency_is_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, '[[task]]\nid = "A"\nteam = "x"\nduration_days = 1\ndepends_on = ["A"]\n'
+    )
+    with pytest.raises(PlanError, match=r"task\[0\] \('A'\): field 'depends_on' lists the task"):
+        load_plan(path)
+
+
+@pytest.mark.parametrize(
+    ("tasks", "message"),
+    [
+        (
+            '[[task]]\nid = "A"\nteam = "x"\nduration_days = 1\ndepends_on = ["Z"]\n',
+            r"plan\.toml: task\[0\] \('A'\): field 'depends_on': unknown id 'Z'",
+        ),
+        (
+            '[[task]]\nid = "A"\nteam = "x"\nduration_days = 1\n'
+            '[[task]]\nid = "A"\nteam = "y"\nduration_days = 2\n',
+            r"plan\.toml: task\[1\] \('A'\): field 'id': 'A' is already the id of task\[0\]",
+        ),
+        (
+            '[[task]]\nid = "A"\nteam = "x"\nduration_days = -2\n',
+            r"plan\.toml: task\[0\] \('A'\): field 'duration_days' is -2.0; give days ≥ 0",
+        ),
+        (
+            '[[task]]\nid = "A"\nteam = "x"\nduration_days = "5"\n',
+            r"task\[0\] \('A'\): field 'duration_days' is '5'; give a number",
+        ),
+        (
+            '[[task]]\nid = "A"\nteam = "x"\nduration = 5\n',
+            r"task\[0\] \('A'\): unknown field 'duration'",
+        ),
+        ('[[task]]\nid = "A"\nduration_days = 5\n', r"field 'team' is missing"),
+        (
+            '[[task]]\nid = "A"\nteam = "x"\nduration_days = 1\nneed_by = "soon"\n',
+            r"field 'need_by' is 'soon'; give a date",
+        ),
+    ],
+)
+def test_bad_plans_name_file_task_and_field(tmp_path: Path, tasks: str, message: str) -> None:
+    path = write(tmp_path, tasks)
+    with pytest.raises(PlanError, match=message):
+        load_plan(path)
+    svg = tmp_path / "out.svg"
+    result = runner.invoke(app, ["deps", "draw", str(path), "-o", str(svg)])
+    assert result.exit_code == 1
+    assert not svg.exists()  # nothing saved
+
+
+def test_dependency_matrix_by_hand(tmp_path: Path) -> None:
+    # Red: A, B; Blue: C, D; Green: E, F.
+    # B (Red) → A (Red); C (Blue) → A (Red); D (Blue) → B (Red); E (Green) → C (Blue);
+    # F (Green) → D (Blue), E (Green).
+    matrix = dependency_matrix(load_plan(write(tmp_path, TEXTBOOK)))
+    assert matrix == {
+        "Red": {"Red": 1, "Blue": 0, "Green": 0},
+        "Blue": {"Red": 2, "Blue": 0, "Green": 0},
+        "Green": {"Red": 0, "Blue": 2, "Green": 1},
+    }
+
+
+def _steady(days: int, per_day: int, last: date) -> dict[str, int]:
+    return {(last - timedelta(days=i)).isoformat(): per_day for i in range(days)}
+
+
+def test_at_risk_exact_for_a_steady_provider() -> None:
+    # Exactly 2 items every day: 10 items take exactly 5 days, done by start + 4.
+    start = date(2025, 3, 3)
+    daily = _steady(84, 2, start - timedelta(days=1))
+    for need_by, expected in [
+        (start + timedelta(days=4), 1.0),
+        (start + timedelta(days=10), 1.0),
+        (start + timedelta(days=3), 0.0),
+        (start - timedelta(days=1), 0.0),
+    ]:
+        forecast, on_time = provider_forecast(daily, 10, need_by, start=start, trials=500)
+        assert on_time == expected, need_by
+        assert forecast.histogram == {5: 500}
+
+
+def test_at_risk_matches_the_when_histogram() -> None:
+    rng = random.Random(7)
+    last = date(2025, 2, 28)
+    daily = {(last - timedelta(days=i)).isoformat(): rng.choice([0, 0, 1, 2, 5]) for i in range(84)}
+    start = date(2025, 3, 3)  # later than the data: the window is the data's last 84 days
+    need_by = date(2025, 3, 14)
+    forecast, on_time = provider_forecast(daily, 20, need_by, start=start, trials=4000, seed=3)
+    reference = when(
+        history_window(daily, date(2025, 3, 1), 84), 20, trials=4000, seed=3, start=start
+    )
+    assert forecast.histogram == reference.histogram
+    allowed = (need_by - start).days + 1  # 12 days: 03-03 … 03-14
+    expected = sum(n for d, n in reference.histogram.items() if d <= allowed) / 4000
+    assert on_time == expected
+    assert 0 < on_time < 1
+
+
+def test_dependency_risks_start_at_the_early_start(tmp_path: Path) -> None:
+    # D starts on day 7 (2025-03-10); its team Blue finishes 1 item a day, so 4 items are
+    # done by the end of 03-13: on time for need_by 03-13, at risk for 03-12.
+    text = TEXTBOOK.replace("need_by = 2025-03-13", "need_by = 2025-03-13\nitems = 4")
+    sched = schedule(load_plan(write(tmp_path, text)))
+    by_team = {"Blue": _steady(84, 1, date(2025, 3, 2))}
+    (risk,) = dependency_risks(sched, by_team, trials=200)
+    assert risk.start == date(2025, 3, 10)
+    assert risk.on_time == 1.0 and not risk.at_risk
+    assert risk.dependents == ("F",)
+    late = schedule(load_plan(write(tmp_path, text.replace("2025-03-13", "2025-03-12"))))
+    (risk,) = dependency_risks(late, by_team, trials=200)
+    assert risk.on_time == 0.0 and risk.at_risk
+    with pytest.raises(PlanError, match=r"task\[3\] \('D'\): field 'team': no history of team"):
+        dependency_risks(sched, {"Red": by_team["Blue"]}, trials=200)
+
+
+def test_throughput_by_team_counts_the_finishing_team() -> None:
+    log = EventLog.from_rows(
+        [
+            {"item_id": "a", "state": "Doing", "timestamp": "2025-01-01T10:00", "team": "X"},
+            {"item_id": "a", "state": "Done", "timestamp": "2025-01-02T10:00", "team": "Y"},
+            {"item_id": "b", "state": "Doing", "timestamp": "2025-01-01T11:00", "team": "X"},
+            {"item_id": "b", "state": "Done", "timestamp": "2025-01-04T10:00"},
+        ]
+    )
+    assert throughput_by_team(log) == {
+        "X": {"2025-01-02": 0, "2025-01-03": 0, "2025-01-04": 1},
+        "Y": {"2025-01-02": 1, "2025-01-03": 0, "2025-01-04": 0},
+    }
+
+
+def test_cli_json_keys(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["deps", "critical-path", str(write(tmp_path, TEXTBOOK)), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["critical_path"] == ["A", "B", "D", "F"]
+    assert doc["duration_days"] == 14
+    assert doc["slack_days"] == {"A": 0, "B": 0, "C": 6, "D": 0, "E": 6, "F": 0}
+    assert doc["critical_tasks"] == ["A", "B", "D", "F"]
+    assert doc["end"] == "2025-03-16"
+
+
+def test_cli_text_and_at_risk_on_the_sample(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["deps", "critical-path", str(SAMPLE_PLAN)])
+    assert result.exit_code == 0, result.output
+    assert "Critical path: API → DATA → APP → E2E → LOAD → LAUNCH" in result.output
+    history = SAMPLE_PLAN.parent / "plan_history.csv.gz"
+    result = runner.invoke(
+        app, ["deps", "at-risk", str(SAMPLE_PLAN), "--history", str(history), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [d["id"] for d in doc["dependencies"]] == ["AUTH", "LEDGER", "LABEL"]
+    assert all(0 <= d["probability_on_time"] <= 1 for d in doc["dependencies"])
+    assert doc["at_risk"] == [
+        d["id"] for d in doc["dependencies"] if d["probability_on_time"] < 0.85
+    ]
+
+
+def test_svg_is_well_formed_and_names_every_task(tmp_path: Path) -> None:
+    plan = load_plan(SAMPLE_PLAN)
+    svg = dependency_svg(schedule(plan))
+    root = ET.fromstring(svg)
+    ids = {g.get("data-id") for g in root.iter("{http://www.w3.org/2000/svg}g")}
+    assert {t.id for t in plan.tasks} <= ids
+    for task in plan.tasks:
+        assert task.id in svg
+    critical = {g.get("data-id") for g in root.iter() if g.get("class") == "task critical"}
+    assert critical == set(schedule(plan).critical_tasks)
+    png = tmp_path / "plan.png"
+    result = runner.invoke(app, ["deps", "draw", str(SAMPLE_PLAN), "-o", str(png)])
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
