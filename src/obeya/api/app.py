@@ -15,11 +15,25 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from obeya.api import routes_forecast, routes_maps, routes_simulation, routes_streams
+from obeya.api import (
+    routes_forecast,
+    routes_maps,
+    routes_simulation,
+    routes_steering,
+    routes_streams,
+)
 from obeya.api.deps import AppContext, WorkspaceFactory, app_version
 from obeya.api.errors import install_error_handlers
 from obeya.api.uploads import MAX_UPLOAD_BYTES, UploadLimit
-from obeya.web import forecast_pages, map_pages, pages, simulation_pages
+from obeya.web import (
+    forecast_pages,
+    map_pages,
+    overview_pages,
+    pages,
+    simulation_pages,
+    steering_pages,
+    team_pages,
+)
 from obeya.workspace import Workspace
 
 DESCRIPTION = """
@@ -37,6 +51,9 @@ Value streams and their flow, measured from real work-item history.
 * **Simulation**: simulate a scenario (SimPy) and compare future states with the current one
   (what-if, paired 95 % confidence intervals); a saved map as a scenario. The same JSON
   documents as `obeya simulate --json` and `obeya what-if --json`.
+* **Steering**: risks, objectives, improvements, kaizen events, teams, people and stream
+  profiles saved in versions (409 on a stale edit); the ROAM board, objectives with live key
+  results, the roadmap (WSJF), skill coverage and the stream at a glance.
 
 Every error has one shape: `{"error": {"type", "message", "detail"}}`.
 """
@@ -76,10 +93,14 @@ def create_app(
     app.include_router(routes_maps.router)
     app.include_router(routes_forecast.router)
     app.include_router(routes_simulation.router)
+    app.include_router(routes_steering.router)
     app.include_router(pages.router)
     app.include_router(map_pages.router)
     app.include_router(forecast_pages.router)
     app.include_router(simulation_pages.router)
+    app.include_router(steering_pages.router)
+    app.include_router(overview_pages.router)
+    app.include_router(team_pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
 
     @app.get("/docs", include_in_schema=False)

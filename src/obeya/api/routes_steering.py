@@ -1,0 +1,172 @@
+"""The REST API of steering (docs/steering.md): records of every kind (risks, objectives,
+improvements, kaizen events, teams, people, stream profiles) saved in versions, and the views
+built on them — the ROAM board, objectives with live key results, the roadmap, skill coverage
+and the stream at a glance. The documents are those of the CLI's ``--json``.
+
+A save names the version it was made on (``expected_version``, 0 for a new record); when the
+record moved on since, the answer is 409 and nothing is saved.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
+
+from obeya.api.deps import AppContext, context
+from obeya.api.models import ERRORS, ErrorResponse
+from obeya.core.steering.kinds import KINDS
+from obeya.store.records import RecordVersion, StoredRecord
+
+router = APIRouter(prefix="/api", tags=["steering"])
+
+Ctx = Annotated[AppContext, Depends(context)]
+Kind = Annotated[str, Path(description=f"The record kind: {', '.join(KINDS)}.")]
+Key = Annotated[str, Path(description="The record's key, e.g. R-7.")]
+StreamName = Annotated[str, Path(description="The value stream's name.")]
+Today = Annotated[
+    date | None,
+    Query(description="Judge due dates and progress as of this day (default: today)."),
+]
+STALE = "The record changed since expected_version (nothing was saved)."
+
+
+class RecordSaveBody(BaseModel):
+    """A record to save as its next version."""
+
+    document: dict[str, Any] = Field(
+        description="The record (the fields of its TOML table); its key is the path's."
+    )
+    stream: str | None = Field(
+        default=None, description="The value stream of a risk, objective, improvement or event."
+    )
+    expected_version: int | None = Field(
+        default=None,
+        description="The version the change was made on (0: a new record); 409 if it moved on.",
+    )
+    author: str = Field(default="api", description="Who makes the change.")
+    message: str = Field(default="", description="Why it changed.")
+
+
+class VersionOut(BaseModel):
+    kind: str
+    key: str
+    version: int
+    author: str
+    message: str
+    created_at: str
+    changes: list[str]
+
+    @classmethod
+    def of(cls, v: RecordVersion) -> VersionOut:
+        return cls(**v.to_dict())
+
+
+class RecordOut(BaseModel):
+    kind: str
+    key: str
+    stream: str | None
+    document: dict[str, Any]
+    version: VersionOut
+
+    @classmethod
+    def of(cls, r: StoredRecord) -> RecordOut:
+        return cls(
+            kind=r.kind,
+            key=r.key,
+            stream=r.stream,
+            document=r.document,
+            version=VersionOut.of(r.version),
+        )
+
+
+class HistoryOut(BaseModel):
+    version: VersionOut
+    document: dict[str, Any] = Field(description="The record as that version saved it.")
+
+
+@router.get("/records/{kind}", response_model=list[RecordOut], responses=ERRORS)
+def list_records(
+    ctx: Ctx,
+    kind: Kind,
+    stream: Annotated[str | None, Query(description="Only this stream's.")] = None,
+) -> list[RecordOut]:
+    """The records of a kind (newest versions), by key."""
+    return [RecordOut.of(r) for r in ctx.workspace.records(kind, stream)]
+
+
+@router.get("/records/{kind}/{key}", response_model=RecordOut, responses=ERRORS)
+def get_record(
+    ctx: Ctx,
+    kind: Kind,
+    key: Key,
+    version: Annotated[int | None, Query(description="An older version.")] = None,
+) -> RecordOut:
+    """One record, its newest version (or ``version``)."""
+    return RecordOut.of(ctx.workspace.record(kind, key, version))
+
+
+@router.put(
+    "/records/{kind}/{key}",
+    response_model=VersionOut,
+    responses={**ERRORS, 409: {"model": ErrorResponse, "description": STALE}},
+)
+def save_record(ctx: Ctx, kind: Kind, key: Key, body: RecordSaveBody) -> VersionOut:
+    """Check the record and save it as its next version; errors name the field."""
+    saved = ctx.workspace.save_record(
+        kind,
+        {**body.document, "key": key},
+        author=body.author,
+        message=body.message,
+        stream=body.stream,
+        expected_version=body.expected_version,
+    )
+    return VersionOut.of(saved)
+
+
+@router.get("/records/{kind}/{key}/history", response_model=list[HistoryOut], responses=ERRORS)
+def record_history(ctx: Ctx, kind: Kind, key: Key) -> list[HistoryOut]:
+    """Every version, oldest first: who, when, why, what changed, and the document."""
+    return [
+        HistoryOut(version=VersionOut.of(v), document=doc)
+        for v, doc in ctx.workspace.record_history(kind, key)
+    ]
+
+
+@router.delete("/records/{kind}/{key}", status_code=204, responses=ERRORS)
+def delete_record(ctx: Ctx, kind: Kind, key: Key) -> None:
+    """Delete the record and its history."""
+    ctx.workspace.delete_record(kind, key)
+
+
+@router.get("/streams/{name}/risks", responses=ERRORS)
+def risk_board(ctx: Ctx, name: StreamName, today: Today = None) -> dict[str, Any]:
+    """The ROAM board (``obeya risk board --json``): risks by state, highest exposure first;
+    overdue and unowned flagged."""
+    return ctx.workspace.risk_board(name, today)
+
+
+@router.get("/streams/{name}/objectives", responses=ERRORS)
+def objectives(ctx: Ctx, name: StreamName, today: Today = None) -> dict[str, Any]:
+    """Objectives with each key result's value now (``obeya objective list --json``)."""
+    return ctx.workspace.objectives(name, today)
+
+
+@router.get("/streams/{name}/roadmap", responses=ERRORS)
+def roadmap(ctx: Ctx, name: StreamName) -> list[dict[str, Any]]:
+    """The improvement roadmap, quick wins first, then by WSJF (``obeya roadmap --json``)."""
+    return ctx.workspace.roadmap(name)
+
+
+@router.get("/streams/{name}/overview", responses=ERRORS)
+def overview(ctx: Ctx, name: StreamName, today: Today = None) -> dict[str, Any]:
+    """The value stream at a glance (``obeya overview --json``)."""
+    return ctx.workspace.overview(name, today)
+
+
+@router.get("/teams/coverage", responses=ERRORS)
+def coverage(ctx: Ctx) -> dict[str, Any]:
+    """Skills per stream, the skills it lacks, people split across streams."""
+    return ctx.workspace.coverage()

@@ -1,0 +1,104 @@
+"""The steering CLI and REST API over the same workspace: the documents they give equal the
+workspace's, a stale edit is refused (exit 1 / 409) with nothing saved, errors name the field."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.tiny import tiny_workspace
+from app_fixtures import TestClient
+from obeya.cli.main import app
+from obeya.workspace import Workspace
+
+from support import SAMPLES
+
+runner = CliRunner()
+STEERING = SAMPLES / "steering.toml"
+
+
+@pytest.fixture
+def home(obeya_home: Path, database_url: str, tmp_path: Path) -> Workspace:
+    """The CLI's default workspace (OBEYA_DATABASE_URL) holding "Tiny" and the sample's
+    steering records."""
+    ws = tiny_workspace(database_url, tmp_path)
+    ws.load_steering_file(STEERING, author="test", stream="Tiny")
+    return ws
+
+
+def cli_json(*args: str) -> object:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_the_cli_prints_the_workspace_documents(home: Workspace) -> None:
+    today = date(2012, 6, 1)
+    board = cli_json("risk", "board", "--stream", "Tiny", "--today", "2012-06-01")
+    assert board == json.loads(json.dumps(home.risk_board("Tiny", today)))
+    assert board["summary"]["overdue"] == ["R-2"]  # due 2012-05-31, open
+    assert cli_json("roadmap", "--stream", "Tiny") == home.roadmap("Tiny")
+    assert [i["key"] for i in home.roadmap("Tiny")] == ["I-3", "I-1", "I-2"]  # 6, 5.33, 2.23
+    assert cli_json("team", "coverage") == home.coverage()
+    objectives = cli_json("objective", "list", "--stream", "Tiny", "--today", "2012-06-01")
+    assert objectives == json.loads(json.dumps(home.objectives("Tiny", today)))
+    overview = cli_json("overview", "--stream", "Tiny", "--today", "2012-06-01")
+    assert overview["risks"]["top"][0]["key"] == "R-1"  # 0.5 × 4 = 2.0, the highest
+
+
+def test_cli_edits_keep_a_history_and_refuse_stale_versions(home: Workspace) -> None:
+    result = runner.invoke(app, ["risk", "set", "R-2", "--owner", "dries", "--state", "owned"])
+    assert result.exit_code == 0, result.output
+    assert "version 2 (changed owner, state)" in result.stdout
+    result = runner.invoke(app, ["risk", "set", "R-2", "--owner", "ana", "--version", "1"])
+    assert result.exit_code == 1 and "changed since version 1 (now 2)" in result.stderr
+    assert home.record("risk", "R-2").document["owner"] == "dries"
+    history = cli_json("steering", "history", "risk", "R-2")
+    assert [h["changes"] for h in history] == [[], ["owner", "state"]]  # type: ignore[index]
+
+    result = runner.invoke(app, ["objective", "update", "O-1", "--kr", "KR-3", "--current", "4.1"])
+    assert result.exit_code == 0, result.output
+    [kr3] = [k for k in home.record("objective", "O-1").document["key_results"]
+             if k["key"] == "KR-3"]  # fmt: skip
+    assert kr3["current"] == 4.1
+    result = runner.invoke(app, ["objective", "update", "O-1", "--kr", "KR-1", "--current", "3"])
+    assert result.exit_code == 1 and "is measured (cycle_time_p85)" in result.stderr
+
+    result = runner.invoke(
+        app,
+        ["risk", "add", "R-9", "--stream", "Tiny", "--title", "t", "--probability", "1.5",
+         "--impact", "2"],
+    )  # fmt: skip
+    assert result.exit_code == 1 and "probability is 1.5" in result.stderr
+
+
+def test_the_api_saves_versions_and_answers_409(client: TestClient, workspace: Workspace) -> None:
+    body = {"document": {"title": "Vendor late", "probability": 0.4, "impact": 5},
+            "stream": "Tiny", "expected_version": 0, "author": "ana"}  # fmt: skip
+    response = client.put("/api/records/risk/R-1", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == 1
+    again = client.put("/api/records/risk/R-1", json=body)
+    assert again.status_code == 409
+    assert set(again.json()["error"]) == {"type", "message", "detail"}
+    assert "changed since version 0" in again.json()["error"]["message"]
+    body["document"]["probability"] = 7
+    body["expected_version"] = 1
+    bad = client.put("/api/records/risk/R-1", json=body)
+    assert bad.status_code == 422 and "probability is 7" in bad.json()["error"]["message"]
+    assert workspace.record("risk", "R-1").version.version == 1
+
+    record = client.get("/api/records/risk/R-1").json()
+    assert record["document"]["probability"] == 0.4 and record["stream"] == "Tiny"
+    board = client.get("/api/streams/Tiny/risks", params={"today": "2024-03-01"}).json()
+    assert board == json.loads(json.dumps(workspace.risk_board("Tiny", date(2024, 3, 1))))
+    assert board["board"]["open"][0]["exposure"] == 2.0
+    assert client.get("/api/records/risk/R-1/history").json()[0]["document"]["impact"] == 5
+    assert client.get("/api/records/dragon/R-1").status_code == 422
+    assert client.get("/api/records/risk/R-404").status_code == 404
+    assert client.delete("/api/records/risk/R-1").status_code == 204
+    assert client.get("/api/records/risk").json() == []
