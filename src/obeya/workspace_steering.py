@@ -27,7 +27,8 @@ from obeya.core.workflow import Workflow
 from obeya.errors import InputError
 
 if TYPE_CHECKING:
-    from obeya.store import Store
+    from obeya.core.events import EventLog
+    from obeya.store import Store, StreamInfo
     from obeya.store.records import RecordSave, RecordVersion, StoredRecord
 
 #: Risks the stream page lists (highest exposure first).
@@ -48,6 +49,10 @@ class SteeringWorkspace:
             detail: bool = False,
             workflow: Workflow | None = None,
         ) -> FlowReport: ...
+
+        def events(self, stream: str) -> EventLog: ...
+
+        def stream(self, name: str) -> StreamInfo: ...
 
     # -- records --------------------------------------------------------------------------------
 
@@ -200,6 +205,56 @@ class SteeringWorkspace:
             [profile_from_dict(r.document) for r in self.records("stream-profile")],
         )
 
+    def plan(self, stream: str, key: str, *, trials: int = 2000, seed: int = 1) -> dict[str, Any]:
+        """A saved dependency plan: its critical path and slack, need-by misses, the
+        cross-team matrix, and the tasks at risk by their team's Monte Carlo forecast on the
+        stream's history (tasks with ``items`` and ``need_by``; teams from the events' team)."""
+        from obeya.core.steering.dependencies import (
+            PlanError,
+            dependency_risks,
+            schedule,
+        )
+        from obeya.core.steering.saved import plan_record_from_dict
+        from obeya.core.steering.team_throughput import throughput_by_team
+
+        record = plan_record_from_dict(self.record("plan", key).document)
+        sched = schedule(record.plan)
+        risks: list[dict[str, Any]] = []
+        note = None
+        if any(t.items is not None and t.need_by is not None for t in record.plan.tasks):
+            by_team = throughput_by_team(self.events(stream), self.stream(stream).workflow)
+            try:
+                found = dependency_risks(sched, by_team, trials=trials, seed=seed)
+                risks = [r.to_dict() for r in found]
+            except PlanError as exc:  # a team without history: say so, keep the schedule
+                note = str(exc)
+        return {
+            "key": key,
+            **sched.to_dict(),
+            "at_risk": risks,
+            "at_risk_note": note,
+        }
+
+    def experiment(self, stream: str, key: str) -> dict[str, Any]:
+        """A saved experiment evaluated on the stream's data now."""
+        from obeya.core.steering.experiments import run_experiment
+        from obeya.core.steering.saved import experiment_record_from_dict
+
+        record = experiment_record_from_dict(self.record("experiment", key).document)
+        flt = FlowFilter(
+            since=min(record.baseline.start, record.trial.start),
+            until=max(record.baseline.end, record.trial.end),
+        )
+        result = run_experiment(
+            self.flow(stream, flt, detail=True).scatter,
+            record.baseline,
+            record.trial,
+            target=record.metric,
+            guard=record.guard,
+            alpha=record.alpha,
+        )
+        return {**record.to_dict(), "result": result.to_dict()}
+
     def overview(self, stream: str, today: date | None = None) -> dict[str, Any]:
         """The value stream at a glance: flow trend, objectives' progress, top risks,
         improvements in flight (the stream page and the printable report)."""
@@ -224,6 +279,39 @@ class SteeringWorkspace:
                 "top": sorted(live, key=lambda r: (-r["exposure"], r["key"]))[:TOP_RISKS],
             },
             "improvements": [i for i in items if i["status"] in OPEN],
+            "dependencies": [
+                self._plan_summary(stream, r.key) for r in self.records("plan", stream)
+            ],
+            "experiments": [
+                self._experiment_summary(stream, r.key) for r in self.records("experiment", stream)
+            ],
+        }
+
+    def _plan_summary(self, stream: str, key: str) -> dict[str, Any]:
+        plan = self.plan(stream, key)
+        return {
+            "key": key,
+            "duration_days": plan["duration_days"],
+            "critical_path": plan["critical_path"],
+            "need_by_misses": [m for m in plan["need_by"] if m["missed"]],
+            "at_risk": [r for r in plan["at_risk"] if r["at_risk"]],
+        }
+
+    def _experiment_summary(self, stream: str, key: str) -> dict[str, Any]:
+        try:
+            doc = self.experiment(stream, key)
+        except InputError as exc:  # e.g. a window the data does not reach yet
+            return {"key": key, "verdict": None, "note": str(exc)}
+        result = doc["result"]
+        return {
+            "key": key,
+            "hypothesis": doc["hypothesis"],
+            "metric": doc["metric"],
+            "verdict": result["verdict"],
+            "effect": result["effect"],
+            "ci95": result["ci95"],
+            "p_value": result["p_value"],
+            "guard_ok": result.get("guard_ok"),
         }
 
 

@@ -102,3 +102,58 @@ def test_the_api_saves_versions_and_answers_409(client: TestClient, workspace: W
     assert client.get("/api/records/risk/R-404").status_code == 404
     assert client.delete("/api/records/risk/R-1").status_code == 204
     assert client.get("/api/records/risk").json() == []
+
+
+def test_saved_plans_and_experiments_are_computed_from_the_data(
+    client: TestClient, workspace: Workspace
+) -> None:
+    import tomllib
+
+    from scipy.stats import mannwhitneyu
+
+    from obeya.core.steering.dependencies import load_plan, schedule
+
+    plan = json.loads(json.dumps(tomllib.loads((SAMPLES / "plan.toml").read_text()), default=str))
+    response = client.put("/api/records/plan/launch", json={"document": plan, "stream": "Tiny"})
+    assert response.status_code == 200, response.text
+    doc = client.get("/api/streams/Tiny/plans/launch").json()
+    expected = schedule(load_plan(SAMPLES / "plan.toml")).to_dict()
+    assert (doc["duration_days"], doc["critical_path"]) == (
+        expected["duration_days"],
+        expected["critical_path"],
+    )
+    assert doc["at_risk"] == [] and "no history of team" in doc["at_risk_note"]  # Tiny: no teams
+    cyclic = {
+        "task": [
+            {"id": "A", "team": "t", "duration_days": 1, "depends_on": ["B"]},
+            {"id": "B", "team": "t", "duration_days": 1, "depends_on": ["A"]},
+        ]
+    }
+    response = client.put("/api/records/plan/loop", json={"document": cyclic, "stream": "Tiny"})
+    assert response.status_code == 422 and "a cycle" in response.json()["error"]["message"]
+
+    # Tiny: A (2 days) finishes 01-04; B (6) 01-09 and C (4) 01-12.
+    experiment = {
+        "hypothesis": "Pairing helps",
+        "metric": "cycle_time",
+        "baseline": "2024-01-01..2024-01-05",
+        "trial": "2024-01-06..2024-01-12",
+    }
+    response = client.put(
+        "/api/records/experiment/E-1", json={"document": experiment, "stream": "Tiny"}
+    )
+    assert response.status_code == 200, response.text
+    result = client.get("/api/streams/Tiny/experiments/E-1").json()["result"]
+    assert (result["baseline"]["items"], result["baseline"]["median"]) == (1, 2.0)
+    assert (result["trial"]["items"], result["trial"]["median"]) == (2, 5.0)
+    assert result["effect"] == pytest.approx(5 / 2 - 1)
+    assert result["p_value"] == pytest.approx(mannwhitneyu([6, 4], [2]).pvalue)
+    assert result["verdict"] == "no change"
+    overview = workspace.overview("Tiny", date(2024, 3, 1))
+    assert overview["experiments"][0]["verdict"] == "no change"
+    assert overview["dependencies"][0]["critical_path"] == expected["critical_path"]
+    overlapping = {**experiment, "trial": "2024-01-05..2024-01-12"}
+    response = client.put(
+        "/api/records/experiment/E-2", json={"document": overlapping, "stream": "Tiny"}
+    )
+    assert response.status_code == 422 and "overlap" in response.json()["error"]["message"]

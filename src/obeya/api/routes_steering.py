@@ -166,6 +166,20 @@ def overview(ctx: Ctx, name: StreamName, today: Today = None) -> dict[str, Any]:
     return ctx.workspace.overview(name, today)
 
 
+@router.get("/streams/{name}/plans/{key}", responses=ERRORS)
+def plan(ctx: Ctx, name: StreamName, key: Key) -> dict[str, Any]:
+    """A saved dependency plan: critical path, slack, need-by misses and the tasks at risk
+    by their team's Monte Carlo forecast on the stream's history."""
+    return ctx.workspace.plan(name, key)
+
+
+@router.get("/streams/{name}/experiments/{key}", responses=ERRORS)
+def experiment(ctx: Ctx, name: StreamName, key: Key) -> dict[str, Any]:
+    """A saved experiment evaluated on the stream's data now (the document of
+    ``obeya experiment evaluate --json`` under ``result``)."""
+    return ctx.workspace.experiment(name, key)
+
+
 @router.get("/teams/coverage", responses=ERRORS)
 def coverage(ctx: Ctx) -> dict[str, Any]:
     """Skills per stream, the skills it lacks, people split across streams."""

@@ -30,7 +30,10 @@ class Fields:
         return InputError(f"{self.where}: {key} {problem}")
 
     def text(self, key: str, default: str | None = None) -> str:
-        value = self.doc.get(key, default)
+        """Text, trimmed; a missing or null field takes ``default`` (none: an error)."""
+        value = self.doc.get(key)
+        if value is None:
+            value = default
         if value is None:
             raise self.fail(key, "is missing")
         if not isinstance(value, str):

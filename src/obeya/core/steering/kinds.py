@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from obeya.core.steering.objectives import objective_from_dict
 from obeya.core.steering.risks import risk_from_dict
 from obeya.core.steering.roadmap import improvement_from_dict, kaizen_event_from_dict
+from obeya.core.steering.saved import experiment_record_from_dict, plan_record_from_dict
 from obeya.core.steering.teams import person_from_dict, profile_from_dict, team_from_dict
 from obeya.errors import InputError
 
@@ -40,6 +41,8 @@ KINDS: dict[str, Kind] = {
         Kind("objective", "objectives", objective_from_dict),
         Kind("improvement", "improvements", improvement_from_dict),
         Kind("kaizen-event", "kaizen events", kaizen_event_from_dict),
+        Kind("plan", "dependency plans", plan_record_from_dict),
+        Kind("experiment", "experiments", experiment_record_from_dict),
         Kind("team", "teams", team_from_dict, per_stream=False),
         Kind("person", "people", person_from_dict, per_stream=False),
         Kind("stream-profile", "stream profiles", profile_from_dict, per_stream=False),
