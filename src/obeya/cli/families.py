@@ -90,7 +90,11 @@ def cluster_command(
 
 
 def _accept(result: FamilyClustering) -> tuple[list[str], list[str]]:
-    """Create the families as empty value streams; (created, already there)."""
+    """Create the families as value streams (empty until history is imported), each with a
+    stream profile naming its products; (created, already there). A stream that exists keeps
+    its data; its profile's products are set to the family's, its needed skills kept."""
+    from obeya.cli.maps_store import default_author
+    from obeya.errors import NotFoundError
     from obeya.workspace import Workspace
 
     created: list[str] = []
@@ -104,6 +108,16 @@ def _accept(result: FamilyClustering) -> tuple[list[str], list[str]]:
             else:
                 ws.store.create_stream(stream.name)
                 created.append(stream.name)
+            try:
+                profile = ws.record("stream-profile", stream.name).document
+            except NotFoundError:
+                profile = {"key": stream.name, "needs": []}
+            ws.save_record(
+                "stream-profile",
+                {**profile, "products": list(stream.products)},
+                author=default_author(),
+                message="products from `obeya families cluster --accept`",
+            )
     return created, existing
 
 
