@@ -157,3 +157,46 @@ def test_saved_plans_and_experiments_are_computed_from_the_data(
         "/api/records/experiment/E-2", json={"document": overlapping, "stream": "Tiny"}
     )
     assert response.status_code == 422 and "overlap" in response.json()["error"]["message"]
+
+
+def test_the_one_shot_routes_equal_the_cli(client: TestClient) -> None:
+    import xml.etree.ElementTree as ET
+
+    plan_file = SAMPLES / "plan.toml"
+    cli = cli_json_plain("deps", "critical-path", str(plan_file))
+    import tomllib
+
+    plan = json.loads(json.dumps(tomllib.loads(plan_file.read_text()), default=str))
+    api = client.post("/api/deps/critical-path", json=plan).json()
+    for key in ("critical_path", "duration_days", "slack_days"):
+        assert api[key] == cli[key]
+
+    products = SAMPLES / "products.csv"
+    cli = cli_json_plain("families", "cluster", str(products))
+    with products.open("rb") as handle:
+        response = client.post(
+            "/api/families/cluster", files={"file": ("products.csv", handle, "text/csv")}
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["families"] == cli["families"]
+
+    query = {"baseline": "2024-01-01..2024-01-05", "trial": "2024-01-06..2024-01-12"}
+    result = client.get("/api/streams/Tiny/experiment", params=query).json()
+    assert (result["baseline"]["median"], result["trial"]["median"]) == (2.0, 5.0)
+    bad = client.get("/api/streams/Tiny/experiment", params={**query, "trial": "2024-01-05"})
+    assert bad.status_code == 422 and "trial" in bad.json()["error"]["message"]
+
+    response = client.put("/api/records/plan/launch", json={"document": plan, "stream": "Tiny"})
+    assert response.status_code == 200
+    svg = client.get("/api/streams/Tiny/plans/launch/drawing").text
+    ids = {t["id"] for t in plan["task"]}
+    assert ET.fromstring(svg).tag.endswith("svg") and all(i in svg for i in ids)
+    png = client.get("/api/streams/Tiny/plans/launch/drawing", params={"format": "png"})
+    assert png.content.startswith(b"\x89PNG")
+
+
+def cli_json_plain(*args: str) -> dict[str, object]:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    doc: dict[str, object] = json.loads(result.stdout)
+    return doc

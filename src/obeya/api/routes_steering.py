@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, File, Path, Query, UploadFile
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from obeya.api.deps import AppContext, context
@@ -178,6 +179,87 @@ def experiment(ctx: Ctx, name: StreamName, key: Key) -> dict[str, Any]:
     """A saved experiment evaluated on the stream's data now (the document of
     ``obeya experiment evaluate --json`` under ``result``)."""
     return ctx.workspace.experiment(name, key)
+
+
+@router.get("/streams/{name}/plans/{key}/drawing", responses=ERRORS)
+def plan_drawing(
+    ctx: Ctx,
+    name: StreamName,
+    key: Key,
+    format: Annotated[str, Query(description="svg or png.", pattern="^(svg|png)$")] = "svg",
+) -> Response:
+    """The saved plan's dependency graph, the critical path in red."""
+    from obeya.core.steering.dependencies import schedule
+    from obeya.core.steering.saved import plan_record_from_dict
+    from obeya.render.dependency_svg import dependency_svg
+
+    record = plan_record_from_dict(ctx.workspace.record("plan", key).document)
+    return _drawing(dependency_svg(schedule(record.plan)), format)
+
+
+@router.post("/deps/critical-path", responses=ERRORS)
+def critical_path(
+    plan: Annotated[
+        dict[str, Any],
+        Body(description="A plan: `start` (date) and `task` tables as in a plan file."),
+    ],
+) -> dict[str, Any]:
+    """The critical path of a plan sent as JSON (``obeya deps critical-path --json``)."""
+    from obeya.core.steering.dependencies import schedule
+    from obeya.core.steering.saved import plan_record_from_dict
+
+    return schedule(plan_record_from_dict({**plan, "key": "plan"}, "plan").plan).to_dict()
+
+
+@router.post("/families/cluster", responses=ERRORS)
+async def families(
+    file: Annotated[UploadFile, File(description="products.csv: product,steps,technologies,…")],
+    threshold: Annotated[float, Query(description="Distance cut, 0..1.")] = 0.5,
+    weights: Annotated[
+        str | None, Query(description="e.g. steps=0.4,technologies=0.2 (normalised).")
+    ] = None,
+) -> dict[str, Any]:
+    """Product families of an uploaded catalogue (``obeya families cluster --json``)."""
+    from obeya.core.steering.families import cluster_products, parse_products, parse_weights
+    from obeya.errors import InputError
+
+    raw = await file.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{file.filename}: not UTF-8 text") from None
+    products = parse_products(text, source=file.filename or "products.csv")
+    chosen = parse_weights(weights) if weights is not None else None
+    return cluster_products(products, threshold=threshold, weights=chosen).to_dict()
+
+
+@router.get("/streams/{name}/experiment", responses=ERRORS)
+def evaluate_experiment(
+    ctx: Ctx,
+    name: StreamName,
+    baseline: Annotated[str, Query(description="YYYY-MM-DD..YYYY-MM-DD, both inclusive.")],
+    trial: Annotated[str, Query(description="YYYY-MM-DD..YYYY-MM-DD, both inclusive.")],
+    metric: Annotated[str, Query(description="cycle_time, lead_time or flow_efficiency.")] = (
+        "cycle_time"
+    ),
+    guard: Annotated[str | None, Query(description="A guard metric.")] = None,
+) -> dict[str, Any]:
+    """An experiment on the stream's data (``obeya experiment evaluate --stream --json``)."""
+    from obeya.core.metrics import FlowFilter
+    from obeya.core.steering.experiments import parse_window, run_experiment
+
+    base, test = parse_window(baseline, "baseline"), parse_window(trial, "trial")
+    flt = FlowFilter(since=min(base.start, test.start), until=max(base.end, test.end))
+    rows = ctx.workspace.flow(name, flt, detail=True).scatter
+    return run_experiment(rows, base, test, target=metric, guard=guard).to_dict()
+
+
+def _drawing(svg: str, format: str) -> Response:
+    if format == "png":
+        from obeya.render.raster import svg_to_png
+
+        return Response(svg_to_png(svg), media_type="image/png")
+    return Response(svg, media_type="image/svg+xml")
 
 
 @router.get("/teams/coverage", responses=ERRORS)
