@@ -385,10 +385,29 @@ def team_coverage(as_json: JsonOpt = False) -> None:
         out.print(f"{person} is split across {', '.join(streams)}", highlight=False)
 
 
-def overview_command(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt = False) -> None:
-    """The value stream at a glance: flow, objectives, top risks, improvements in flight."""
+def overview_command(
+    stream: StreamOpt,
+    today: TodayOpt = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write the printable report as HTML here.")
+    ] = None,
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="Write the report as PDF here.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The value stream at a glance: flow, objectives, top risks, dependencies at risk,
+    improvements in flight, experiments; also as a printable report (--html, --pdf)."""
     with handle_errors(), open_workspace() as ws:
         doc = ws.overview(stream, _today(today))
+    if html is not None or pdf is not None:
+        from obeya.render.report import report_html, report_pdf
+
+        if html is not None:
+            html.write_text(report_html(doc), encoding="utf-8")
+            out.print(f"report written to {html}", highlight=False)
+        if pdf is not None:
+            pdf.write_bytes(report_pdf(doc))
+            out.print(f"report written to {pdf}", highlight=False)
+        return
     if as_json:
         print_json(doc)
         return
@@ -409,3 +428,13 @@ def overview_command(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt
         )
     for i in doc["improvements"]:
         out.print(f"improvement {i['key']} {i['title']} ({i['status']})", highlight=False)
+    for plan in doc["dependencies"]:
+        late = ", ".join(m["id"] for m in plan["need_by_misses"]) or "none"
+        risky = ", ".join(r["id"] for r in plan["at_risk"])
+        out.print(
+            f"plan {plan['key']}: {plan['duration_days']:g} days; need-by missed: {late}"
+            + (f"; at risk: {risky}" if risky else ""),
+            highlight=False,
+        )
+    for e in doc["experiments"]:
+        out.print(f"experiment {e['key']}: {e['verdict'] or e.get('note')}", highlight=False)
