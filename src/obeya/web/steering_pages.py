@@ -27,7 +27,7 @@ from obeya.api.deps import AppContext, context
 from obeya.core.steering.objectives import COMPARATORS, DEFAULT_WINDOW_DAYS, METRICS
 from obeya.core.steering.risks import STATES
 from obeya.core.steering.roadmap import KINDS, STATUSES, TARGETS
-from obeya.errors import InputError, NotFoundError, ObeyaError
+from obeya.errors import InputError, NotFoundError, ObeyaError, StoreError
 from obeya.store.versioning import flatten
 from obeya.web.forms import form_date, form_number
 from obeya.web.map_pages import number
@@ -136,6 +136,13 @@ def _expected(form: Posted) -> int:
         return int(text)
     except ValueError:
         raise InputError("the form lost its expected_version; reload the page") from None
+
+
+def adding(error: ObeyaError, kind: str, key: Any) -> str:
+    """The message of a refused "add" form: a taken key says so in words."""
+    if isinstance(error, StoreError) and "changed since version 0" in str(error):
+        return f"there is already a {kind} {key!r}; change it on its own form, or pick another key"
+    return str(error)
 
 
 def show(value: Any) -> str:
@@ -267,7 +274,7 @@ def add_risk(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
             name,
             today,
             add=form.as_dict(),
-            add_error=str(error),
+            add_error=adding(error, "risk", form.text("key")),
             status=error.http_status,
         )
     url = _with_today(stream_url(name, "risks"), today, saved=str(doc["key"]))
@@ -474,7 +481,7 @@ def add_objective(request: Request, ctx: Ctx, name: str, form: Form) -> Response
             name,
             today,
             add=form.as_dict(),
-            add_error=str(error),
+            add_error=adding(error, "objective", form.text("key")),
             status=error.http_status,
         )
     url = _with_today(stream_url(name, "objectives"), today, saved=doc["key"])
@@ -652,7 +659,7 @@ def save_item(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
             ctx,
             name,
             item=form.as_dict(),
-            item_error=str(error),
+            item_error=adding(error, "roadmap item", form.text("key")),
             status=error.http_status,
         )
     url = _with_today(stream_url(name, "roadmap"), None, saved=doc["key"])
@@ -680,7 +687,7 @@ def add_event(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
             ctx,
             name,
             event=event,
-            event_error=str(error),
+            event_error=adding(error, "kaizen event", form.text("key")),
             status=error.http_status,
         )
     url = _with_today(stream_url(name, "roadmap"), None, saved=doc["key"])

@@ -1,0 +1,136 @@
+"""The teams page: teams, people and their skills, and the skill coverage of each value
+stream (:meth:`~obeya.workspace.Workspace.coverage`): per stream and skill, how many of its
+people have it, the skills it needs and nobody has, and who is split across streams.
+
+A person's teams must be saved teams; the workspace refuses others and the page shows why.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from obeya.api.deps import AppContext, context
+from obeya.errors import ObeyaError
+from obeya.web.pages import templates
+from obeya.web.steering_pages import Form, Posted, split_list
+
+router = APIRouter(include_in_schema=False)
+Ctx = Annotated[AppContext, Depends(context)]
+
+#: The three forms of the page: record kind, and how a form becomes its document.
+KINDS = {"team": "team", "person": "person", "profile": "stream-profile"}
+
+
+def team_document(form: Posted) -> dict[str, Any]:
+    return {
+        "key": form.text("key"),
+        "name": form.text("name"),
+        "streams": split_list(form.text("streams")),
+    }
+
+
+def person_document(form: Posted) -> dict[str, Any]:
+    return {
+        "key": form.text("key"),
+        "name": form.text("name"),
+        "teams": split_list(form.text("teams")),
+        "skills": split_list(form.text("skills")),
+    }
+
+
+def profile_document(form: Posted) -> dict[str, Any]:
+    return {
+        "key": form.text("key"),
+        "needs": split_list(form.text("needs")),
+        "products": split_list(form.text("products")),
+    }
+
+
+DOCUMENTS = {"team": team_document, "person": person_document, "profile": profile_document}
+
+
+def matrix(coverage: dict[str, Any]) -> dict[str, Any]:
+    """The coverage as a table: a row per stream, a column per skill any stream has or
+    needs; each cell the count, whether the stream needs the skill and whether it lacks it."""
+    skills = sorted({s for row in coverage["streams"] for s in row["skills"]})
+    rows = []
+    for row in coverage["streams"]:
+        cells = [
+            {
+                "skill": s,
+                "count": row["skills"].get(s, 0),
+                "needed": s in row["needs"],
+                "lacking": s in row["lacking"],
+            }
+            for s in skills
+        ]
+        rows.append({**row, "cells": cells})
+    return {"skills": skills, "rows": rows}
+
+
+def _teams_page(
+    request: Request,
+    ctx: AppContext,
+    *,
+    form_for: str | None = None,
+    values: dict[str, str] | None = None,
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
+    workspace = ctx.workspace
+    teams = [r.document for r in workspace.records("team")]
+    people = [r.document for r in workspace.records("person")]
+    profiles = [r.document for r in workspace.records("stream-profile")]
+    coverage = workspace.coverage()
+    return templates.TemplateResponse(
+        request,
+        "teams.html",
+        {
+            "teams": teams,
+            "people": people,
+            "profiles": profiles,
+            "coverage": coverage,
+            "matrix": matrix(coverage),
+            "streams": [info.name for info in workspace.streams()],
+            "form_for": form_for,
+            "values": values or {},
+            "error": error,
+            "notice": notice,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/teams", response_class=HTMLResponse)
+def teams_page(request: Request, ctx: Ctx, saved: str | None = None) -> Response:
+    notice = f"Saved {saved}." if saved else None
+    return _teams_page(request, ctx, notice=notice)
+
+
+@router.post("/teams/{form_name}", response_class=HTMLResponse)
+def save_team_record(request: Request, ctx: Ctx, form_name: str, form: Form) -> Response:
+    """Save a team, a person or a stream profile (a new version when the key exists)."""
+    if form_name not in KINDS:
+        return _teams_page(
+            request, ctx, error=f"no form {form_name!r}; use team, person or profile", status=404
+        )
+    kind = KINDS[form_name]
+    try:
+        doc = DOCUMENTS[form_name](form)
+        ctx.workspace.save_record(
+            kind, doc, author=form.text("author") or "web", message=form.text("message")
+        )
+    except ObeyaError as error:
+        return _teams_page(
+            request,
+            ctx,
+            form_for=form_name,
+            values=form.as_dict(),
+            error=str(error),
+            status=error.http_status,
+        )
+    return RedirectResponse(f"/teams?saved={kind}+{doc['key']}", status_code=303)
