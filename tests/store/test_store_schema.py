@@ -13,7 +13,16 @@ from obeya.store import Store
 from obeya.store.migrate import head_revision
 from obeya.store.models import Base
 
-TABLES = {"alembic_version", "streams", "events", "imports", "maps", "map_versions"}
+TABLES = {
+    "alembic_version",
+    "streams",
+    "events",
+    "imports",
+    "maps",
+    "map_versions",
+    "records",
+    "record_versions",
+}
 
 
 def test_a_new_database_has_no_schema_until_initialised(database_url: str) -> None:
