@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only when a workspace
     from obeya.core.maps.discovery import Discovery
     from obeya.core.maps.model import ValueStreamMap
     from obeya.store import ImportResult, MapInfo, MapVersion, StoredMap, StreamInfo
+    from obeya.store.archive import ArchiveSummary, RestoreSummary
 
 Progress = Callable[[int, int], None]
 
@@ -147,6 +148,30 @@ class Workspace(SteeringWorkspace):
 
     def events(self, stream: str) -> EventLog:
         return self.store.load_events(stream)
+
+    # -- archives -----------------------------------------------------------------------------
+
+    def export_archive(
+        self,
+        path: str | Path,
+        streams: list[str] | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> ArchiveSummary:
+        """Write the workspace (or only ``streams``) to an archive; :mod:`obeya.store.archive`
+        describes the format."""
+        from obeya.store.archive import export_archive
+
+        return export_archive(self.store, path, streams=streams, progress=progress)
+
+    def restore_archive(
+        self, path: str | Path, *, replace: bool = False, progress: Progress | None = None
+    ) -> RestoreSummary:
+        """Add an archive's streams, maps and records to the workspace, all or nothing;
+        ``replace`` replaces those it has already instead of refusing."""
+        from obeya.store.archive import restore_archive
+
+        return restore_archive(self.store, path, replace=replace, progress=progress)
 
     # -- value stream maps ---------------------------------------------------------------------
 

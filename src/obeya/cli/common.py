@@ -16,7 +16,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TimeElapsedColumn,
+)
 
 from obeya.core.events import EventLog
 from obeya.core.workflow import Workflow
@@ -52,15 +58,19 @@ def handle_errors() -> Iterator[None]:
 
 
 @contextmanager
-def progress_bar(label: str, quiet: bool = False) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar that appears only when the work lasts long enough to need one."""
+def progress_bar(
+    label: str, quiet: bool = False, *, unit: str | None = None
+) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar that appears only when the work lasts long enough to need one; it
+    counts bytes, or ``unit`` (``"events"``) when given."""
     if quiet or not err.is_terminal:
         yield None
         return
     bar = Progress(
         "[progress.description]{task.description}",
         BarColumn(),
-        DownloadColumn(),
+        DownloadColumn() if unit is None else MofNCompleteColumn(),
+        *(() if unit is None else (unit,)),
         TimeElapsedColumn(),
         console=err,
         transient=True,

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from obeya.cli.archive import export_command, restore_command
 from obeya.cli.common import (
     FileArg,
     FormatOpt,
@@ -64,6 +65,8 @@ app.add_typer(experiment_app, name="experiment")
 app.command("simulate")(simulate_command)
 app.command("what-if")(what_if_command)
 app.command("calibrate")(calibrate_command)
+app.command("export")(export_command)
+app.command("restore")(restore_command)
 
 
 @app.command()

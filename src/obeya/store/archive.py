@@ -1,0 +1,856 @@
+"""Export and restore: a whole workspace, or some of its streams, as one versioned archive.
+
+An archive (format version 1) is a zip file, by convention named ``NAME.obeya.zip``::
+
+    manifest.json          what the archive is; read first, refused when unknown
+    streams.jsonl          one JSON object a line (UTF-8), fields below
+    imports.jsonl
+    maps.jsonl
+    map_versions.jsonl
+    records.jsonl
+    record_versions.jsonl
+    events.parquet         every event (Parquet, zstd), written and read in batches
+
+``manifest.json``::
+
+    {"format": "obeya-archive", "format_version": 1,
+     "schema_revision": "0003",              the store's Alembic revision at export
+     "created_at": "2026-12-01T09:30:00.123456+00:00", "obeya_version": "0.1.0",
+     "scope": "workspace" | "streams",       everything, or only the streams listed
+     "streams": ["Support", "VINST incidents"],
+     "members": {"events.parquet": {"table": "events", "rows": 65533, "sha256": "…"}, …}}
+
+Surrogate ids never leave the store, so an archive restores into a store that holds other
+data: a stream is written by name and referred to by name, a map by ``(name, variant)``, a
+record by ``(kind, key)``. Times are UTC ISO 8601 with microseconds; event times stay integer
+microseconds since the epoch, as in the store. The fields of each member:
+
+=================  ======================================================================
+streams            name, workflow_toml, created_at
+imports            stream, source, sha256, events_in_file, events_added, imported_at
+maps               name, variant, stream, current_version, created_at, updated_at
+map_versions       name, variant, version, document, author, message, created_at
+records            kind, key, stream, current_version, created_at, updated_at
+record_versions    kind, key, version, document, author, message, created_at
+events             stream, item_id, state, t, copy, seq, created, type, title, team, assignee
+=================  ======================================================================
+
+``document`` is the stored JSON text, byte for byte; ``seq`` and ``copy`` are kept, so a
+restored stream is the same history (a later re-import of a file skips the same events).
+
+Scope: an export of some streams holds their events and imports, the maps linked to them and
+their records; maps and records linked to no stream (teams, people, unlinked maps) belong to
+the workspace and are only in a whole-workspace export.
+
+Restore is all or nothing, in one transaction. It refuses, naming the archive and the reason:
+a file that is not an archive, another format or format version, a member whose sha256 or row
+count differs from the manifest, an archive from a schema revision this Obeya does not know
+(newer: upgrade Obeya), and streams, maps or records the store has already (by name), unless
+``replace``: then each of them is emptied and filled from the archive (a replaced stream keeps
+the maps and records of the store that are linked to it). An archive from an older revision
+restores: format 1 fixes each member's fields whatever the revision, tables the older schema
+lacked are simply absent, and a field a later revision added may be missing when its column
+may be null.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from obeya.errors import InputError, StoreError
+from obeya.store import migrate
+from obeya.store.models import (
+    EventRow,
+    ImportRow,
+    MapRow,
+    MapVersionRow,
+    RecordRow,
+    RecordVersionRow,
+    StreamRow,
+)
+from obeya.store.versioning import utc
+
+if TYPE_CHECKING:
+    from obeya.store.store import Store
+
+FORMAT = "obeya-archive"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+EVENTS_MEMBER = "events.parquet"
+
+#: Events per batch read from the store, written to Parquet and inserted on restore.
+BATCH_ROWS = 100_000
+
+Progress = Callable[[int, int], None]
+
+#: The events member's columns: the events table's, with the stream by name and no ids.
+EVENT_COLUMNS: tuple[str, ...] = (
+    "item_id",
+    "state",
+    "t",
+    "copy",
+    "seq",
+    "created",
+    "type",
+    "title",
+    "team",
+    "assignee",
+)
+ARCHIVE_EVENT_SCHEMA = pa.schema(
+    [
+        pa.field("stream", pa.string(), nullable=False),
+        pa.field("item_id", pa.string(), nullable=False),
+        pa.field("state", pa.string(), nullable=False),
+        pa.field("t", pa.int64(), nullable=False),
+        pa.field("copy", pa.int32(), nullable=False),
+        pa.field("seq", pa.int64(), nullable=False),
+        pa.field("created", pa.int64()),
+        pa.field("type", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("team", pa.string()),
+        pa.field("assignee", pa.string()),
+    ]
+)
+_STRING_EVENT_COLUMNS = [c for c in EVENT_COLUMNS if c not in ("t", "copy", "seq", "created")]
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A small table's JSON Lines member: its fields in order, and which may be null."""
+
+    table: str
+    fields: tuple[str, ...]
+    nullable: frozenset[str] = frozenset()
+    times: frozenset[str] = frozenset({"created_at"})
+
+    @property
+    def member(self) -> str:
+        return f"{self.table}.jsonl"
+
+
+_VERSION_FIELDS = ("version", "document", "author", "message", "created_at")
+TABLES: tuple[_Table, ...] = (
+    _Table("streams", ("name", "workflow_toml", "created_at"), frozenset({"workflow_toml"})),
+    _Table(
+        "imports",
+        ("stream", "source", "sha256", "events_in_file", "events_added", "imported_at"),
+        frozenset({"sha256"}),
+        frozenset({"imported_at"}),
+    ),
+    _Table(
+        "maps",
+        ("name", "variant", "stream", "current_version", "created_at", "updated_at"),
+        frozenset({"stream"}),
+        frozenset({"created_at", "updated_at"}),
+    ),
+    _Table("map_versions", ("name", "variant", *_VERSION_FIELDS)),
+    _Table(
+        "records",
+        ("kind", "key", "stream", "current_version", "created_at", "updated_at"),
+        frozenset({"stream"}),
+        frozenset({"created_at", "updated_at"}),
+    ),
+    _Table("record_versions", ("kind", "key", *_VERSION_FIELDS)),
+)
+_BY_MEMBER = {t.member: t for t in TABLES}
+
+
+@dataclass(frozen=True)
+class ArchiveSummary:
+    """What an archive holds: its streams and the rows of each table."""
+
+    path: Path
+    streams: tuple[str, ...]
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def events(self) -> int:
+        return self.rows.get("events", 0)
+
+    @property
+    def maps(self) -> int:
+        return self.rows.get("maps", 0)
+
+    @property
+    def records(self) -> int:
+        return self.rows.get("records", 0)
+
+    def describe(self) -> str:
+        """One line: ``2 streams, 65,540 events, 1 map (2 versions), 24 records (30 versions)``."""
+        rows = self.rows
+
+        def count(n: int, word: str) -> str:
+            return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+        return (
+            f"{count(len(self.streams), 'stream')}, {count(self.events, 'event')}, "
+            f"{count(self.maps, 'map')} ({count(rows.get('map_versions', 0), 'version')}), "
+            f"{count(self.records, 'record')} ({count(rows.get('record_versions', 0), 'version')})"
+        )
+
+
+@dataclass(frozen=True)
+class RestoreSummary(ArchiveSummary):
+    """What a restore added; ``replaced`` names what it emptied and filled again."""
+
+    replaced: tuple[str, ...] = ()
+
+
+# -- export ---------------------------------------------------------------------------------
+
+
+def export_archive(
+    store: Store,
+    path: str | Path,
+    *,
+    streams: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> ArchiveSummary:
+    """Write the workspace (or only ``streams``) to the archive ``path``, replacing it.
+
+    Everything is read in one transaction, so the archive is a consistent snapshot even while
+    others write. The file appears only once complete. ``progress(events_done, events)``.
+    """
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    doing = f"exporting to {target}"
+    try:
+        with (
+            store._errors(doing),
+            store.engine.connect() as connection,
+            tempfile.TemporaryDirectory(prefix="obeya-export-") as scratch,
+        ):
+            if connection.dialect.name == "postgresql":
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                revision = migrate.current_revision(connection)
+                if revision is None:
+                    raise StoreError(f"{doing}: the store is empty (run `obeya init` first)")
+                chosen = _chosen_streams(store, connection, streams)
+                ids = list(chosen.values()) if streams is not None else None
+                tables = _read_tables(connection, ids)
+                events_file = Path(scratch) / EVENTS_MEMBER
+                events = _write_events(connection, chosen, events_file, progress)
+            members: dict[str, dict[str, Any]] = {}
+            with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+                for spec in TABLES:
+                    data = b"".join(_jsonl(tables[spec.table]))
+                    archive.writestr(spec.member, data)
+                    members[spec.member] = _entry(spec.table, len(tables[spec.table]), data)
+                members[EVENTS_MEMBER] = _add_file(archive, events_file, events)
+                manifest = {
+                    "format": FORMAT,
+                    "format_version": FORMAT_VERSION,
+                    "schema_revision": revision,
+                    "created_at": datetime.now(UTC).isoformat(),
+                    "obeya_version": _obeya_version(),
+                    "scope": "workspace" if streams is None else "streams",
+                    "streams": sorted(chosen),
+                    "members": members,
+                }
+                archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+        os.replace(partial, target)
+    except OSError as error:
+        raise InputError(f"cannot write the archive {target}: {error}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    rows = {entry["table"]: entry["rows"] for entry in members.values()}
+    return ArchiveSummary(target, tuple(sorted(chosen)), rows)
+
+
+def _chosen_streams(
+    store: Store, connection: Connection, names: Sequence[str] | None
+) -> dict[str, int]:
+    """Stream name → id: every stream, or ``names`` (NotFoundError for one not there)."""
+    if names is None:
+        rows = connection.execute(select(StreamRow.name, StreamRow.id).order_by(StreamRow.name))
+        return {name: stream_id for name, stream_id in rows}
+    return {name: store._require_id(connection, name) for name in sorted(set(names))}
+
+
+def _read_tables(connection: Connection, ids: list[int] | None) -> dict[str, list[dict[str, Any]]]:
+    """Every small table's rows as archived, in a stable order; ``ids`` limits the scope."""
+    stream = StreamRow.name.label("stream")
+    streams = select(StreamRow.name, StreamRow.workflow_toml, StreamRow.created_at)
+    imports = select(
+        stream,
+        ImportRow.source,
+        ImportRow.sha256,
+        ImportRow.events_in_file,
+        ImportRow.events_added,
+        ImportRow.imported_at,
+    ).join(StreamRow, StreamRow.id == ImportRow.stream_id)
+    maps = select(
+        MapRow.name,
+        MapRow.variant,
+        stream,
+        MapRow.current_version,
+        MapRow.created_at,
+        MapRow.updated_at,
+    ).outerjoin(StreamRow, StreamRow.id == MapRow.stream_id)
+    versions = (MapVersionRow.version, MapVersionRow.document, MapVersionRow.author)
+    map_versions = select(
+        MapRow.name, MapRow.variant, *versions, MapVersionRow.message, MapVersionRow.created_at
+    ).join(MapRow, MapRow.id == MapVersionRow.map_id)
+    records = select(
+        RecordRow.kind,
+        RecordRow.key,
+        stream,
+        RecordRow.current_version,
+        RecordRow.created_at,
+        RecordRow.updated_at,
+    ).outerjoin(StreamRow, StreamRow.id == RecordRow.stream_id)
+    record_versions = select(
+        RecordRow.kind,
+        RecordRow.key,
+        RecordVersionRow.version,
+        RecordVersionRow.document,
+        RecordVersionRow.author,
+        RecordVersionRow.message,
+        RecordVersionRow.created_at,
+    ).join(RecordRow, RecordRow.id == RecordVersionRow.record_id)
+    if ids is not None:
+        streams = streams.where(StreamRow.id.in_(ids))
+        imports = imports.where(ImportRow.stream_id.in_(ids))
+        maps = maps.where(MapRow.stream_id.in_(ids))
+        map_versions = map_versions.where(MapRow.stream_id.in_(ids))
+        records = records.where(RecordRow.stream_id.in_(ids))
+        record_versions = record_versions.where(RecordRow.stream_id.in_(ids))
+    queries = {
+        "streams": streams.order_by(StreamRow.name),
+        "imports": imports.order_by(StreamRow.name, ImportRow.imported_at, ImportRow.id),
+        "maps": maps.order_by(MapRow.name, MapRow.variant),
+        "map_versions": map_versions.order_by(MapRow.name, MapRow.variant, MapVersionRow.version),
+        "records": records.order_by(RecordRow.kind, RecordRow.key),
+        "record_versions": record_versions.order_by(
+            RecordRow.kind, RecordRow.key, RecordVersionRow.version
+        ),
+    }
+    tables = {}
+    for spec in TABLES:
+        rows = connection.execute(queries[spec.table]).all()
+        tables[spec.table] = [
+            {
+                name: utc(value).isoformat() if isinstance(value, datetime) else value
+                for name, value in zip(spec.fields, row, strict=True)
+            }
+            for row in rows
+        ]
+    return tables
+
+
+def _write_events(
+    connection: Connection, chosen: dict[str, int], path: Path, progress: Progress | None
+) -> int:
+    """Write the chosen streams' events to a Parquet file, a batch at a time; their count."""
+    total = _count_events(connection, list(chosen.values()))
+    done = 0
+    with pq.ParquetWriter(path, ARCHIVE_EVENT_SCHEMA, compression="zstd") as writer:
+        for name, stream_id in sorted(chosen.items()):
+            for batch in _event_batches(connection, stream_id):
+                names = pa.array([name] * batch.num_rows, pa.string())
+                columns = [names, *batch.columns]
+                writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=ARCHIVE_EVENT_SCHEMA))
+                done += batch.num_rows
+                if progress is not None:
+                    progress(done, total)
+    return done
+
+
+def _count_events(connection: Connection, ids: list[int]) -> int:
+    query = select(func.count()).select_from(EventRow).where(EventRow.stream_id.in_(ids))
+    return int(connection.execute(query).scalar_one()) if ids else 0
+
+
+#: The events member's schema less the stream: what is read from the store.
+_STORED_EVENT_SCHEMA = pa.schema(list(ARCHIVE_EVENT_SCHEMA)[1:])
+
+
+def _event_batches(connection: Connection, stream_id: int) -> Iterator[pa.RecordBatch]:
+    """The stream's events in batches of at most BATCH_ROWS, without ORM objects."""
+    driver: Any = connection.connection.driver_connection
+    query = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE stream_id = "
+    if connection.dialect.name == "postgresql":
+        yield from _copy_out_of_postgres(driver, f"{query}{int(stream_id)}")
+        return
+    cursor = driver.cursor()
+    try:
+        cursor.execute(query + "?", (stream_id,))
+        while rows := cursor.fetchmany(BATCH_ROWS):
+            columns = zip(*rows, strict=True)
+            arrays = [
+                pa.array(v, f.type) for v, f in zip(columns, _STORED_EVENT_SCHEMA, strict=True)
+            ]
+            yield pa.RecordBatch.from_arrays(arrays, schema=_STORED_EVENT_SCHEMA)
+    finally:
+        cursor.close()
+
+
+def _copy_out_of_postgres(driver: Any, query: str) -> Iterator[pa.RecordBatch]:
+    # COPY is the fastest way out; spooled to a file so that memory stays bounded, then
+    # parsed by Arrow in C++ a block at a time. Quoting every string tells NULL from "".
+    statement = (
+        f"COPY ({query}) TO STDOUT (FORMAT csv, FORCE_QUOTE ({', '.join(_STRING_EVENT_COLUMNS)}))"
+    )
+    with tempfile.TemporaryFile() as spool:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for chunk in copy:
+                spool.write(chunk)
+        if spool.tell() == 0:
+            return
+        spool.seek(0)
+        reader = pa_csv.open_csv(
+            spool,
+            read_options=pa_csv.ReadOptions(column_names=list(EVENT_COLUMNS), block_size=32 << 20),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=_STORED_EVENT_SCHEMA,
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        for batch in reader:
+            yield from (
+                pa.Table.from_batches([batch])
+                .cast(_STORED_EVENT_SCHEMA)
+                .to_batches(max_chunksize=BATCH_ROWS)
+            )
+
+
+def _jsonl(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    for row in rows:
+        yield (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _entry(table: str, rows: int, data: bytes) -> dict[str, Any]:
+    return {"table": table, "rows": rows, "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _add_file(archive: zipfile.ZipFile, path: Path, rows: int) -> dict[str, Any]:
+    """Copy a file into the archive (stored: Parquet is compressed already), hashing it."""
+    digest = hashlib.sha256()
+    info = zipfile.ZipInfo(path.name, datetime.now(UTC).timetuple()[:6])
+    info.compress_type = zipfile.ZIP_STORED
+    with open(path, "rb") as source, archive.open(info, "w", force_zip64=True) as member:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+            member.write(chunk)
+    return {"table": "events", "rows": rows, "sha256": digest.hexdigest()}
+
+
+def _obeya_version() -> str:
+    try:
+        return metadata.version("obeya")
+    except metadata.PackageNotFoundError:  # pragma: no cover - run from a checkout
+        return "unknown"
+
+
+# -- restore --------------------------------------------------------------------------------
+
+
+def restore_archive(
+    store: Store,
+    path: str | Path,
+    *,
+    replace: bool = False,
+    progress: Progress | None = None,
+) -> RestoreSummary:
+    """Add everything in the archive ``path`` to the store, all or nothing.
+
+    Refused (InputError) for a file that is not an archive of a format and schema revision
+    this Obeya reads, or whose members do not match the manifest; refused (StoreError) when
+    the store has a stream, map or record of the archive already, unless ``replace``.
+    ``progress(events_done, events)``.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise InputError(f"no archive at {source}")
+    with tempfile.TemporaryDirectory(prefix="obeya-restore-") as scratch:
+        manifest, tables, events_file = _open_archive(source, Path(scratch))
+        doing = f"restoring {source}"
+        with store._errors(doing, writing=True), store._write() as connection:
+            revision = migrate.current_revision(connection)
+            if revision != migrate.head_revision():
+                raise StoreError(
+                    f"{doing}: the store is at schema revision {revision}, not "
+                    f"{migrate.head_revision()}; run `obeya init` first"
+                )
+            replaced = _clear_conflicts(connection, source, tables, replace=replace)
+            where = f"archive {source}"
+            stream_ids = _insert_tables(connection, tables, where)
+            expected = manifest["members"].get(EVENTS_MEMBER, {}).get("rows", 0)
+            events = _insert_events(connection, events_file, stream_ids, expected, progress, where)
+            if events != expected:
+                raise InputError(
+                    f"archive {source}: {EVENTS_MEMBER} holds {events:,} events, the manifest "
+                    f"says {expected:,}; the archive is damaged"
+                )
+    rows = {table: len(rows) for table, rows in tables.items()}
+    rows["events"] = events
+    streams = tuple(sorted(row["name"] for row in tables["streams"]))
+    return RestoreSummary(source, streams, rows, replaced)
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    """The archive's manifest, checked for a format this Obeya reads (InputError if not)."""
+    source = Path(path)
+    try:
+        with zipfile.ZipFile(source) as archive:
+            return _manifest(archive, source)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise InputError(f"{source} is not an Obeya archive: {error}") from None
+
+
+def _open_archive(
+    source: Path, scratch: Path
+) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], Path | None]:
+    """The manifest, the small tables and the events file extracted to ``scratch``, every
+    member checked against the manifest before the store is touched."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            manifest = _manifest(archive, source)
+            tables: dict[str, list[dict[str, Any]]] = {spec.table: [] for spec in TABLES}
+            events_file = None
+            for member, entry in manifest["members"].items():
+                if member == EVENTS_MEMBER:
+                    events_file = scratch / EVENTS_MEMBER
+                    with open(events_file, "wb") as sink:
+                        _check(source, member, entry, _copy(archive, source, member, sink))
+                    continue
+                data = _member_bytes(archive, source, member)
+                _check(source, member, entry, hashlib.sha256(data).hexdigest())
+                spec = _BY_MEMBER[member]
+                tables[spec.table] = _parse_rows(source, spec, data)
+                if len(tables[spec.table]) != entry.get("rows"):
+                    raise InputError(
+                        f"archive {source}: {member} has {len(tables[spec.table])} rows, the "
+                        f"manifest says {entry.get('rows')}; the archive is damaged"
+                    )
+    except (zipfile.BadZipFile, OSError) as error:
+        raise InputError(f"{source} is not an Obeya archive: {error}") from None
+    return manifest, tables, events_file
+
+
+def _manifest(archive: zipfile.ZipFile, source: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads(_member_bytes(archive, source, MANIFEST))
+    except ValueError as error:
+        raise InputError(f"archive {source}: {MANIFEST} is not JSON ({error})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise InputError(
+            f'{source} is not an Obeya archive: {MANIFEST} does not say "format": "{FORMAT}"'
+        )
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise InputError(
+            f"archive {source} is in format version {version!r}; this Obeya reads version "
+            f"{FORMAT_VERSION} (an archive from a newer Obeya needs that version to restore)"
+        )
+    revision = manifest.get("schema_revision")
+    known = known_revisions()
+    if revision not in known:
+        raise InputError(
+            f"archive {source} was written at schema revision {revision!r}, which this Obeya "
+            f"does not know (it knows {', '.join(known)}): it comes from a newer Obeya; "
+            "upgrade Obeya to restore it"
+        )
+    members = manifest.get("members")
+    if not isinstance(members, dict):
+        raise InputError(f"archive {source}: {MANIFEST} lists no members")
+    for member in members:
+        if member != EVENTS_MEMBER and member not in _BY_MEMBER:
+            raise InputError(
+                f"archive {source}: unknown member {member!r} in {MANIFEST}; format "
+                f"{FORMAT_VERSION} has {', '.join([*_BY_MEMBER, EVENTS_MEMBER])}"
+            )
+    return manifest
+
+
+def known_revisions() -> list[str]:
+    """The schema revisions this Obeya ships, oldest first."""
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+def _member_bytes(archive: zipfile.ZipFile, source: Path, member: str) -> bytes:
+    try:
+        return archive.read(member)
+    except KeyError:
+        raise InputError(f"archive {source}: member {member} is missing") from None
+
+
+def _copy(archive: zipfile.ZipFile, source: Path, member: str, sink: IO[bytes]) -> str:
+    if member not in archive.namelist():
+        raise InputError(f"archive {source}: member {member} is missing")
+    digest = hashlib.sha256()
+    with archive.open(member) as data:
+        while chunk := data.read(1 << 20):
+            digest.update(chunk)
+            sink.write(chunk)
+    return digest.hexdigest()
+
+
+def _check(source: Path, member: str, entry: Any, digest: str) -> None:
+    if not isinstance(entry, dict) or entry.get("sha256") != digest:
+        raise InputError(
+            f"archive {source}: member {member} does not match its sha256 in {MANIFEST}; "
+            "the archive is damaged or was changed"
+        )
+
+
+def _parse_rows(source: Path, spec: _Table, data: bytes) -> list[dict[str, Any]]:
+    rows = []
+    known = set(spec.fields)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(f"archive {source}: {spec.member} is not UTF-8 ({error})") from None
+    for number, line in enumerate(io.StringIO(text), start=1):
+        if not line.strip():
+            continue
+        where = f"archive {source}: {spec.member} line {number}"
+        try:
+            row = json.loads(line)
+        except ValueError as error:
+            raise InputError(f"{where}: not JSON ({error})") from None
+        if not isinstance(row, dict):
+            raise InputError(f"{where}: not a JSON object")
+        if unknown := sorted(set(row) - known):
+            raise InputError(f"{where}: unknown field {unknown[0]!r}")
+        for name in spec.fields:
+            if row.get(name) is None and name not in spec.nullable:
+                raise InputError(f"{where}: field {name!r} is missing")
+            row.setdefault(name, None)
+            if name in spec.times:
+                row[name] = _time(row[name], f"{where}, field {name!r}")
+        rows.append(row)
+    return rows
+
+
+def _time(value: Any, where: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: {value!r} is not an ISO 8601 time") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _clear_conflicts(
+    connection: Connection,
+    source: Path,
+    tables: dict[str, list[dict[str, Any]]],
+    *,
+    replace: bool,
+) -> tuple[str, ...]:
+    """Refuse what the store has already, or (``replace``) delete it; what was replaced."""
+    names = [row["name"] for row in tables["streams"]]
+    streams = connection.execute(
+        select(StreamRow.name, StreamRow.id).where(StreamRow.name.in_(names))
+    ).all()
+    maps = _existing(
+        connection, MapRow, MapRow.name, MapRow.variant, tables["maps"], ("name", "variant")
+    )
+    records = _existing(
+        connection, RecordRow, RecordRow.kind, RecordRow.key, tables["records"], ("kind", "key")
+    )
+    labels = [f"stream {name!r}" for name, _ in sorted(streams)]
+    labels += [f"map {n!r}/{v!r}" for n, v, _ in maps]
+    labels += [f"{k} {key!r}" for k, key, _ in records]
+    if labels and not replace:
+        raise StoreError(
+            f"restoring {source}: the store has {', '.join(labels)} already; nothing was "
+            "changed. Restore into another store, delete them first, or replace them "
+            "(--replace)"
+        )
+    for _, stream_id in streams:
+        # The stream row stays, so that what else is linked to it stays linked.
+        for table in (EventRow, ImportRow):
+            connection.execute(delete(table).where(table.stream_id == stream_id))
+    for _, _, map_id in maps:
+        connection.execute(delete(MapVersionRow).where(MapVersionRow.map_id == map_id))
+        connection.execute(delete(MapRow).where(MapRow.id == map_id))
+    for _, _, record_id in records:
+        connection.execute(delete(RecordVersionRow).where(RecordVersionRow.record_id == record_id))
+        connection.execute(delete(RecordRow).where(RecordRow.id == record_id))
+    return tuple(labels)
+
+
+def _existing(
+    connection: Connection,
+    model: Any,
+    first: Any,
+    second: Any,
+    rows: list[dict[str, Any]],
+    fields: tuple[str, str],
+) -> list[tuple[str, str, int]]:
+    """Which of ``rows`` (by their two identifying fields) the store has: (both, id), sorted."""
+    wanted = {(row[fields[0]], row[fields[1]]) for row in rows}
+    if not wanted:
+        return []
+    found = connection.execute(
+        select(first, second, model.id).where(first.in_(sorted({a for a, _ in wanted})))
+    ).all()
+    return sorted((a, b, int(i)) for a, b, i in found if (a, b) in wanted)
+
+
+def _insert_tables(
+    connection: Connection, tables: dict[str, list[dict[str, Any]]], where: str
+) -> dict[str, int]:
+    """Insert the small tables; every stream name the archive uses → its id in the store."""
+    stream_ids: dict[str, int] = {}
+    for row in tables["streams"]:
+        existing = connection.execute(
+            select(StreamRow.id).where(StreamRow.name == row["name"])
+        ).scalar_one_or_none()
+        values = {"workflow_toml": row["workflow_toml"], "created_at": row["created_at"]}
+        if existing is not None:  # replaced: emptied by _clear_conflicts
+            connection.execute(update(StreamRow).where(StreamRow.id == existing).values(values))
+            stream_ids[row["name"]] = existing
+        else:
+            stream_ids[row["name"]] = connection.execute(
+                insert(StreamRow).values(name=row["name"], **values).returning(StreamRow.id)
+            ).scalar_one()
+
+    def stream_id(name: str | None) -> int | None:
+        if name is None:
+            return None
+        if name not in stream_ids:
+            found = connection.execute(
+                select(StreamRow.id).where(StreamRow.name == name)
+            ).scalar_one_or_none()
+            if found is None:
+                raise InputError(f"{where}: it refers to value stream {name!r} but lacks it")
+            stream_ids[name] = found
+        return stream_ids[name]
+
+    imports = [
+        {**{k: v for k, v in row.items() if k != "stream"}, "stream_id": stream_id(row["stream"])}
+        for row in tables["imports"]
+    ]
+    if imports:
+        connection.execute(insert(ImportRow), imports)
+    _insert_versioned(connection, MapRow, MapVersionRow, "map", tables, stream_id, where)
+    _insert_versioned(connection, RecordRow, RecordVersionRow, "record", tables, stream_id, where)
+    return stream_ids
+
+
+def _insert_versioned(
+    connection: Connection,
+    model: Any,
+    versions_model: Any,
+    what: str,
+    tables: dict[str, list[dict[str, Any]]],
+    stream_id: Callable[[str | None], int | None],
+    where: str,
+) -> None:
+    """Insert the maps or the records (``what``), then their versions, matched to them by
+    their two identifying fields."""
+    identity = ("name", "variant") if what == "map" else ("kind", "key")
+    ids = {}
+    for row in tables[f"{what}s"]:
+        values = {k: v for k, v in row.items() if k != "stream"}
+        ids[(row[identity[0]], row[identity[1]])] = connection.execute(
+            insert(model).values(**values, stream_id=stream_id(row["stream"])).returning(model.id)
+        ).scalar_one()
+    versions = []
+    for row in tables[f"{what}_versions"]:
+        key = (row[identity[0]], row[identity[1]])
+        if key not in ids:
+            raise InputError(f"{where}: it has versions of {what} {key!r} but not the {what}")
+        values = {k: v for k, v in row.items() if k not in identity}
+        versions.append({**values, f"{what}_id": ids[key]})
+    if versions:
+        connection.execute(insert(versions_model), versions)
+
+
+def _insert_events(
+    connection: Connection,
+    path: Path | None,
+    stream_ids: dict[str, int],
+    expected: int,
+    progress: Progress | None,
+    where: str,
+) -> int:
+    """Bulk-insert the archived events, a batch at a time; how many there were."""
+    if path is None:
+        return 0
+    try:
+        parquet = pq.ParquetFile(path)
+    except pa.ArrowException as error:
+        raise InputError(f"{where}: {EVENTS_MEMBER} is not Parquet ({error})") from None
+    missing = set(ARCHIVE_EVENT_SCHEMA.names) - set(parquet.schema_arrow.names)
+    if missing:
+        raise InputError(f"{where}: its events lack {', '.join(sorted(missing))}")
+    names = pa.array(list(stream_ids), pa.string())
+    ids = pa.array(list(stream_ids.values()), pa.int64())
+    insert_batch = (
+        _copy_into_postgres if connection.dialect.name == "postgresql" else _insert_sqlite
+    )
+    cursor_owner: Any = connection.connection.driver_connection
+    done = 0
+    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=ARCHIVE_EVENT_SCHEMA.names):
+        table = pa.Table.from_batches([batch]).cast(ARCHIVE_EVENT_SCHEMA)
+        positions = pc.index_in(table.column("stream"), value_set=names)
+        if positions.null_count:
+            unknown = pc.filter(table.column("stream"), pc.is_null(positions))[0].as_py()
+            raise InputError(f"{where}: it has events of stream {unknown!r} but not the stream")
+        columns = [ids.take(positions), *(table.column(c) for c in EVENT_COLUMNS)]
+        insert_batch(cursor_owner, pa.Table.from_arrays(columns, names=_INSERTED))
+        done += table.num_rows
+        if progress is not None:
+            progress(done, expected)
+    return done
+
+
+_INSERTED = ["stream_id", *EVENT_COLUMNS]
+
+
+def _insert_sqlite(driver: Any, table: pa.Table) -> None:
+    statement = (
+        f"INSERT INTO events ({', '.join(_INSERTED)}) VALUES ({', '.join('?' for _ in _INSERTED)})"
+    )
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(statement, zip(*(c.to_pylist() for c in table.columns), strict=True))
+    finally:
+        cursor.close()
+
+
+def _copy_into_postgres(driver: Any, table: pa.Table) -> None:
+    # As in staging: every non-null value quoted, so an unquoted empty field reads as NULL.
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(table, sink, options)
+    statement = f"COPY events ({', '.join(_INSERTED)}) FROM STDIN (FORMAT csv)"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.write(memoryview(sink.getvalue()))
+
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "ArchiveSummary",
+    "RestoreSummary",
+    "export_archive",
+    "read_manifest",
+    "restore_archive",
+]
