@@ -26,10 +26,12 @@ from obeya.api.deps import AppContext, WorkspaceFactory, app_version
 from obeya.api.errors import install_error_handlers
 from obeya.api.uploads import MAX_UPLOAD_BYTES, UploadLimit
 from obeya.web import (
+    experiment_pages,
     forecast_pages,
     map_pages,
     overview_pages,
     pages,
+    plan_pages,
     simulation_pages,
     steering_pages,
     team_pages,
@@ -101,6 +103,8 @@ def create_app(
     app.include_router(steering_pages.router)
     app.include_router(overview_pages.router)
     app.include_router(team_pages.router)
+    app.include_router(plan_pages.router)
+    app.include_router(experiment_pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
 
     @app.get("/docs", include_in_schema=False)

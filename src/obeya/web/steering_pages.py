@@ -39,7 +39,13 @@ Ctx = Annotated[AppContext, Depends(context)]
 #: Key result rows on the "add an objective" form.
 KEY_RESULT_ROWS = 5
 #: The record kinds with a history page, by the URL segment of their page.
-HISTORY_KINDS = {"risks": "risk", "objectives": "objective", "roadmap": "improvement"}
+HISTORY_KINDS = {
+    "risks": "risk",
+    "objectives": "objective",
+    "roadmap": "improvement",
+    "dependencies": "plan",
+    "experiments": "experiment",
+}
 STATE_LABELS = {
     "open": "Open",
     "owned": "Owned",
@@ -364,13 +370,18 @@ def history_page(request: Request, ctx: Ctx, name: str, page: str, key: str) -> 
             "info": info,
             "kind": kind,
             "key": key,
-            "title": history[-1][1].get("title", key),
+            "title": _title(history[-1][1], key),
             "rows": history_rows(history),
             "back_url": stream_url(name, page),
             "back_label": page.capitalize(),
             "stream_url": stream_url(name),
         },
     )
+
+
+def _title(document: dict[str, Any], key: str) -> str:
+    """What a record is called: a title, a plan's name or an experiment's hypothesis."""
+    return str(document.get("title") or document.get("name") or document.get("hypothesis") or key)
 
 
 # -- objectives -------------------------------------------------------------------------------

@@ -1,0 +1,541 @@
+"""The dependency plan pages (create a plan, add, change and remove tasks on a version, the
+drawing, the CPM table, need-by misses, the cross-team matrix, dependencies at risk) and the
+experiment page (evaluate, save, the verdict and its chart) on the "Tiny" stream.
+
+Expected figures are worked out by hand here (CPM) or with scipy and the Tiny data of
+tests/api/tiny.py (A, B and C finish on 4, 9 and 12 January with cycle times 2, 6 and 4 days),
+not read back from the views the pages use.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from scipy.stats import mannwhitneyu
+
+from api.tiny import TINY_CSV
+from obeya.core.steering.dependencies import plan_from_dict, schedule
+from obeya.core.workflow import Workflow
+from obeya.ingest import ColumnMap
+from obeya.workspace import Workspace
+
+PLANS = "/streams/Tiny/dependencies"
+PLAN = f"{PLANS}/P-1"
+EXPERIMENTS = "/streams/Tiny/experiments"
+
+
+def alerts(page: str) -> list[str]:
+    return [
+        html.unescape(re.sub(r"<[^>]+>", "", m))
+        for m in re.findall(r'role="alert"[^>]*>(.*?)</div>', page, re.S)
+    ]
+
+
+def value_of(page: str, ident: str) -> str:
+    """What the input with this id shows."""
+    tag = re.search(rf'<input id="{ident}"[^>]*>', page)
+    assert tag is not None, ident
+    found = re.search(r'value="([^"]*)"', tag[0])
+    return html.unescape(found[1]) if found else ""
+
+
+def selected(page: str, ident: str) -> str:
+    found = re.search(rf'<select id="{ident}".*?<option value="([^"]*)" selected', page, re.S)
+    assert found is not None, ident
+    return found[1]
+
+
+def versions(workspace: Workspace, kind: str, key: str) -> int:
+    return len(workspace.record_history(kind, key))
+
+
+# -- plans ------------------------------------------------------------------------------------
+
+#: The hand-worked plan: A (Alpha, 3 d); B (Beta, 2 d) and C (Alpha, 4 d) wait for A;
+#: D (Beta, 1 d) waits for B and C; D is needed by 10 March.
+#:
+#:   forward pass   A 0 → 3, B 3 → 5, C 3 → 7, D max(5, 7) = 7 → 8; duration 8 days
+#:   backward pass  D 7 ← 8, C 3 ← 7, B 5 ← 7 (LF = LS of D), A 0 ← 3 (LF = min(5, 3))
+#:   slack          A 0, B 5 − 3 = 2, C 0, D 0; free slack of B: ES(D) 7 − EF 5 = 2
+#:   critical path  A → C → D
+#:   dates          day 0 = 4 March: D done by 4 March + ⌈8⌉ − 1 = 11 March, 1 day late
+#:   matrix         Alpha waits on Alpha once (C on A); Beta on Alpha twice (B on A, D on C)
+#:                  and on Beta once (D on B)
+HAND = {
+    "A": {"early_start": 0, "early_finish": 3, "late_start": 0, "late_finish": 3,
+          "total_slack": 0, "free_slack": 0, "critical": True},
+    "B": {"early_start": 3, "early_finish": 5, "late_start": 5, "late_finish": 7,
+          "total_slack": 2, "free_slack": 2, "critical": False},
+    "C": {"early_start": 3, "early_finish": 7, "late_start": 3, "late_finish": 7,
+          "total_slack": 0, "free_slack": 0, "critical": True},
+    "D": {"early_start": 7, "early_finish": 8, "late_start": 7, "late_finish": 8,
+          "total_slack": 0, "free_slack": 0, "critical": True},
+}  # fmt: skip
+TASKS = [
+    {"task_id": "A", "task_name": "API", "task_team": "Alpha", "task_duration_days": "3"},
+    {"task_id": "B", "task_team": "Beta", "task_duration_days": "2", "task_depends_on": "A"},
+    {"task_id": "C", "task_team": "Alpha", "task_duration_days": "4", "task_depends_on": "A"},
+    {
+        "task_id": "D",
+        "task_name": "Launch",
+        "task_team": "Beta",
+        "task_duration_days": "1",
+        "task_depends_on": "B, C",
+        "task_need_by": "2024-03-10",
+        "task_items": "2",
+    },
+]
+
+
+def create_plan(client: TestClient, **fields: str) -> Any:
+    form = {"key": "P-1", "name": "Release", "start": "2024-03-04", "author": "vsm", **TASKS[0]}
+    return client.post(PLANS, data={**form, **fields}, follow_redirects=False)
+
+
+def add_task(client: TestClient, version: int, **fields: str) -> Any:
+    form = {"expected_version": str(version), "author": "vsm", **fields}
+    return client.post(f"{PLAN}/tasks", data=form, follow_redirects=False)
+
+
+def build_plan(client: TestClient) -> None:
+    assert create_plan(client).status_code == 303
+    for version, task in enumerate(TASKS[1:], start=1):
+        assert add_task(client, version, **task).status_code == 303
+
+
+def cpm_rows(page: str) -> dict[str, dict[str, str]]:
+    """The CPM table: per task id, each cell's data-value by its data-field."""
+    table = page[page.index('class="mini cpm-table"') :]
+    table = table[: table.index("</table>")]
+    rows = {}
+    for task, body in re.findall(r'<tr data-task="([^"]+)"[^>]*>(.*?)</tr>', table, re.S):
+        cells = re.findall(r'data-field="([^"]+)" data-value="([^"]*)"', body)
+        rows[html.unescape(task)] = dict(cells)
+    return rows
+
+
+def test_creating_a_plan_and_adding_tasks_saves_what_was_posted(
+    client: TestClient, workspace: Workspace
+) -> None:
+    response = create_plan(client)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{PLAN}?saved=1"
+    stored = workspace.record("plan", "P-1")
+    assert stored.stream == "Tiny" and stored.version.version == 1
+    assert stored.version.author == "vsm"
+    first = {"id": "A", "team": "Alpha", "name": "API", "duration_days": 3}
+    assert stored.document == {"key": "P-1", "name": "Release", "start": "2024-03-04",
+                               "task": [first]}  # fmt: skip
+    for version, task in enumerate(TASKS[1:], start=1):
+        assert add_task(client, version, **task).status_code == 303
+    stored = workspace.record("plan", "P-1")
+    assert stored.version.version == 4
+    assert stored.document["task"] == [
+        first,
+        {"id": "B", "team": "Beta", "duration_days": 2, "depends_on": ["A"]},
+        {"id": "C", "team": "Alpha", "duration_days": 4, "depends_on": ["A"]},
+        {"id": "D", "team": "Beta", "name": "Launch", "duration_days": 1,
+         "depends_on": ["B", "C"], "need_by": "2024-03-10", "items": 2},
+    ]  # fmt: skip
+    assert workspace.record_history("plan", "P-1")[-1][0].message == "task D added"
+    page = client.get(f"{PLAN}?saved=1").text
+    assert "Saved as version 4." in page
+    listing = client.get(PLANS).text
+    row = listing[listing.index('data-plan="P-1"') :]
+    assert "Release" in row[: row.index("</tr>")] and "A → C → D" in row[: row.index("</tr>")]
+
+
+def test_the_cpm_table_is_the_schedule(client: TestClient, workspace: Workspace) -> None:
+    build_plan(client)
+    page = client.get(PLAN).text
+    rows = cpm_rows(page)
+    expected = schedule(
+        plan_from_dict(
+            {
+                "start": date(2024, 3, 4),
+                "task": [
+                    {"id": "A", "team": "Alpha", "duration_days": 3},
+                    {"id": "B", "team": "Beta", "duration_days": 2, "depends_on": ["A"]},
+                    {"id": "C", "team": "Alpha", "duration_days": 4, "depends_on": ["A"]},
+                    {"id": "D", "team": "Beta", "duration_days": 1, "depends_on": ["B", "C"]},
+                ],
+            }
+        )
+    ).to_dict()
+    assert list(rows) == [t["id"] for t in expected["tasks"]] == ["A", "B", "C", "D"]
+    for task in expected["tasks"]:
+        row = rows[task["id"]]
+        for field, value in HAND[task["id"]].items():
+            if field == "critical":
+                assert row[field] == ("true" if value else "false")
+                assert task[field] is value
+            else:
+                assert float(row[field]) == task[field] == value, (task["id"], field)
+        assert float(row["duration_days"]) == task["duration_days"]
+        assert row["depends_on"] == ",".join(task["depends_on"])
+    # Critical rows say so in words, not colour alone.
+    assert re.search(r'data-task="C" class="is-critical">.*?Critical</span>', page, re.S)
+    assert 'data-critical-path="A,C,D"' in page and 'data-duration="8.0"' in page
+    assert "2024-03-04 to 2024-03-11" in page
+    assert "D misses its need-by date 2024-03-10: done by 2024-03-11, 1 day late" in page
+    matrix = dict(re.findall(r'<tr data-team="([^"]+)">(.*?)</tr>', page, re.S))
+    counts = {t: re.findall(r'data-value="(\d+)"', row) for t, row in matrix.items()}
+    assert counts == {"Alpha": ["1", "0"], "Beta": ["2", "1"]}
+    # Tiny's events name no team: no forecast, and the page says why.
+    assert 'id="at-risk-note"' in page and "no history of team 'Beta'" in html.unescape(page)
+    # The drawing is inline, the critical tasks marked in it too.
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    assert '<g class="task critical" data-id="C">' in svg
+    assert '<g class="task" data-id="B">' in svg
+
+
+@pytest.mark.parametrize(
+    ("task", "message"),
+    [
+        (
+            {"task_id": "E", "task_team": "Beta", "task_duration_days": "1",
+             "task_depends_on": "Z"},
+            "plan 'P-1': task[4] ('E'): field 'depends_on': unknown id 'Z'; known ids: "
+            "A, B, C, D, E",
+        ),
+        (  # A changed to wait for D, which waits (through B) for A
+            {"task_id": "A", "task_team": "Alpha", "task_duration_days": "3",
+             "task_depends_on": "D"},
+            "plan 'P-1': a cycle: A → D → B → A (each task depends on the next); "
+            "remove one of these depends_on entries",
+        ),
+        (
+            {"task_id": "E", "task_team": "Beta", "task_duration_days": "-1"},
+            "plan 'P-1': task[4] ('E'): field 'duration_days' is -1.0; give days ≥ 0",
+        ),
+        (
+            {"task_id": "E", "task_team": "Beta", "task_duration_days": "two"},
+            "Duration days is 'two'; give a number",
+        ),
+    ],
+)  # fmt: skip
+def test_a_bad_task_is_refused_with_the_core_message_and_nothing_saved(
+    client: TestClient, workspace: Workspace, task: dict[str, str], message: str
+) -> None:
+    build_plan(client)
+    before = workspace.record("plan", "P-1").document
+    response = add_task(client, 4, **task)
+    assert response.status_code == 422
+    assert alerts(response.text) == [f"Not saved. {message}"]
+    assert versions(workspace, "plan", "P-1") == 4
+    assert workspace.record("plan", "P-1").document == before
+    # What was typed is kept.
+    assert value_of(response.text, "task-id") == task["task_id"]
+    assert value_of(response.text, "task-duration") == task["task_duration_days"]
+    assert value_of(response.text, "task-depends") == task.get("task_depends_on", "")
+
+
+def test_a_stale_add_is_refused_with_409_and_keeps_the_input(
+    client: TestClient, workspace: Workspace
+) -> None:
+    build_plan(client)
+    # Two people load version 4; the first one's task is saved as version 5.
+    assert (
+        add_task(client, 4, task_id="E", task_team="Beta", task_duration_days="1").status_code
+        == 303
+    )
+    response = add_task(
+        client, 4, task_id="F", task_team="Alpha", task_duration_days="2", task_depends_on="A"
+    )
+    assert response.status_code == 409
+    [message] = alerts(response.text)
+    assert "plan 'P-1' changed since version 4 (now 5) by vsm" in message
+    assert "Load the newest version" in message
+    assert value_of(response.text, "task-id") == "F"
+    assert value_of(response.text, "task-depends") == "A"
+    assert 'name="expected_version" value="4"' in response.text  # still the version it was on
+    assert versions(workspace, "plan", "P-1") == 5
+    assert [t["id"] for t in workspace.record("plan", "P-1").document["task"]] == list("ABCDE")
+
+
+def test_changing_and_removing_tasks(client: TestClient, workspace: Workspace) -> None:
+    build_plan(client)
+    # The same id changes the task in place: B now takes 6 days, so it is critical.
+    assert add_task(client, 4, task_id="B", task_team="Beta", task_duration_days="6",
+                    task_depends_on="A").status_code == 303  # fmt: skip
+    doc = workspace.record("plan", "P-1").document
+    assert doc["task"][1] == {"id": "B", "team": "Beta", "duration_days": 6, "depends_on": ["A"]}
+    assert 'data-critical-path="A,B,D"' in client.get(PLAN).text  # A 0–3, B 3–9, D 9–10
+    # Removing a task others wait for is refused with the core's message.
+    response = client.post(f"{PLAN}/remove", data={"task_id": "C", "expected_version": "5"})
+    assert response.status_code == 422
+    assert alerts(response.text) == [
+        "Not saved. Task C not removed: plan 'P-1': task[2] ('D'): field 'depends_on': "
+        "unknown id 'C'; known ids: A, B, D"
+    ]
+    assert versions(workspace, "plan", "P-1") == 5
+    # D first, then C: two new versions.
+    for version, task in ((5, "D"), (6, "C")):
+        response = client.post(
+            f"{PLAN}/remove",
+            data={"task_id": task, "expected_version": str(version)},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303
+    assert [t["id"] for t in workspace.record("plan", "P-1").document["task"]] == ["A", "B"]
+    assert versions(workspace, "plan", "P-1") == 7
+    history = client.get(f"{PLAN}/history").text
+    assert "History of plan P-1" in history and "task C removed" in history
+
+
+def test_a_taken_key_and_a_bad_plan_are_refused(client: TestClient, workspace: Workspace) -> None:
+    assert create_plan(client).status_code == 303
+    response = create_plan(client, name="Another")
+    assert response.status_code == 409
+    assert alerts(response.text) == [
+        "Not saved. there is already a plan 'P-1'; change it on its own form, or pick another key"
+    ]
+    assert value_of(response.text, "plan-name") == "Another"
+    response = create_plan(client, key="P-2", task_team="")
+    assert response.status_code == 422
+    assert alerts(response.text) == ["Not saved. plan 'P-2': task[0] ('A'): field 'team' is empty"]
+    assert [r.key for r in workspace.records("plan", "Tiny")] == ["P-1"]
+
+
+def test_the_drawing_escapes_user_text(client: TestClient, workspace: Workspace) -> None:
+    name = '<script>alert("x")</script> & co'
+    assert create_plan(client, task_name=name, task_team="<b>Ops</b>").status_code == 303
+    assert workspace.record("plan", "P-1").document["task"][0]["name"] == name
+    page = client.get(PLAN).text
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    assert "<script" not in svg and "<b>" not in svg
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in svg
+    assert "&lt;b&gt;Ops&lt;/b&gt;" in svg
+    assert "<script>alert" not in page
+
+
+def test_dependencies_at_risk_are_forecast_from_the_teams_history(
+    client: TestClient, workspace: Workspace, tmp_path: Path
+) -> None:
+    # A stream whose events name teams: Alpha finishes one item a day for the 100 days to
+    # 20 January, more than the 84 days a forecast samples, so every trial draws 1 a day.
+    rows = ["item_id,state,timestamp,team"]
+    for n in range(100):
+        day = (date(2024, 1, 20) - timedelta(days=n)).isoformat()
+        rows += [f"I{n},In Progress,{day},Alpha", f"I{n},Done,{day}T12:00:00,Alpha"]
+    path = tmp_path / "teams.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    workflow = Workflow.from_toml_text('active = ["In Progress"]\ndone = ["Done"]\n')
+    workspace.import_file(path, "Teams", workflow=workflow, columns=ColumnMap())
+    plan = {
+        "key": "T-1",
+        "start": "2024-01-21",
+        "task": [
+            # 3 items in 5 days at one a day: always on time; 30 items in 5 days: never.
+            {"id": "OK", "team": "Alpha", "duration_days": 2, "need_by": "2024-01-25", "items": 3},
+            {"id": "LATE", "team": "Alpha", "duration_days": 2, "need_by": "2024-01-25",
+             "items": 30},
+        ],
+    }  # fmt: skip
+    workspace.save_record("plan", plan, author="t", stream="Teams")
+    page = client.get("/streams/Teams/dependencies/T-1").text
+    assert 'id="at-risk-note"' not in page
+    rows_ = dict(re.findall(r'<tr data-risk-task="([^"]+)"[^>]*>(.*?)</tr>', page, re.S))
+    assert 'data-value="1.0">100 %' in rows_["OK"] and "On track" in rows_["OK"]
+    assert 'data-value="0.0">0 %' in rows_["LATE"] and "At risk" in rows_["LATE"]
+    # One item a day from 21 January: the 3rd item on the 23rd, the 50 % and 85 % dates.
+    assert rows_["OK"].count("2024-01-23") == 2
+
+
+# -- experiments ------------------------------------------------------------------------------
+
+WINDOWS = {
+    "baseline_from": "2024-01-01",
+    "baseline_to": "2024-01-05",
+    "trial_from": "2024-01-06",
+    "trial_to": "2024-01-12",
+}
+
+
+def experiment(client: TestClient, action: str = "evaluate", **fields: str) -> Any:
+    form = {"metric": "cycle_time", "guard": "", **WINDOWS, "action": action, **fields}
+    return client.post(EXPERIMENTS, data=form, follow_redirects=False)
+
+
+def result_value(page: str, field: str, window: str | None = None) -> str:
+    part = page[page.index('id="result"') :]
+    if window is not None:
+        part = part[part.index(f'<tr data-window="{window}"') :]
+    found = re.search(rf'data-field="{field}" data-value="([^"]*)">([^<]*)<', part)
+    assert found is not None, field
+    return found[1] + "|" + html.unescape(found[2])
+
+
+def test_evaluating_an_experiment_on_tiny(client: TestClient, workspace: Workspace) -> None:
+    response = experiment(client)
+    assert response.status_code == 200
+    page = response.text
+    # Baseline 1–5 January: A (2 days). Trial 6–12 January: B (6) and C (4), median 5.
+    assert result_value(page, "items", "baseline") == "1|1"
+    assert result_value(page, "items", "trial") == "2|2"
+    assert result_value(page, "median", "baseline") == "2.0|2"
+    assert result_value(page, "median", "trial") == "5.0|5"
+    assert result_value(page, "effect") == "1.5|+150 %"  # 5 ÷ 2 − 1
+    expected_p = mannwhitneyu([6, 4], [2], alternative="two-sided").pvalue
+    p_value = result_value(page, "p_value").split("|")[0]
+    assert float(p_value) == float(expected_p)
+    assert 'data-verdict="no change"' in page and "No change" in page  # p ≥ 0.05
+    assert "Result" in page and "(not saved)" in page
+    spec = json.loads(re.findall(r'id="spec-experiment">(.*?)</script>', page, re.S)[0])
+    values = {(r["window"], r["value"]) for r in spec["datasets"]["values"]}
+    assert values == {
+        ("Baseline 2024-01-01..2024-01-05", 2.0),
+        ("Trial 2024-01-06..2024-01-12", 6.0),
+        ("Trial 2024-01-06..2024-01-12", 4.0),
+    }
+    assert '<script src="/static/obeya.js' in page  # drawn by the dashboard's chart code
+    # Evaluate saves nothing, and the form keeps what was typed.
+    assert workspace.records("experiment", "Tiny") == []
+    assert value_of(page, "exp-trial-from") == "2024-01-06"
+
+
+def test_saving_an_experiment_creates_the_record_and_shows_it(
+    client: TestClient, workspace: Workspace
+) -> None:
+    response = experiment(
+        client,
+        "save",
+        key="E-1",
+        hypothesis="Pairing shortens cycle time",
+        owner="ann",
+        guard="flow_efficiency",
+        author="vsm",
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{EXPERIMENTS}/E-1?saved=1#result"
+    stored = workspace.record("experiment", "E-1")
+    assert stored.stream == "Tiny" and stored.version.author == "vsm"
+    assert stored.document == {
+        "key": "E-1",
+        "hypothesis": "Pairing shortens cycle time",
+        "metric": "cycle_time",
+        "guard": "flow_efficiency",
+        "baseline": "2024-01-01..2024-01-05",
+        "trial": "2024-01-06..2024-01-12",
+        "alpha": 0.05,
+        "owner": "ann",
+    }
+    page = client.get(response.headers["location"]).text
+    assert "Saved experiment E-1." in page and "Experiment E-1" in page
+    assert result_value(page, "median", "trial") == "5.0|5"
+    assert "Guard held" in page
+    listing = client.get(EXPERIMENTS).text
+    row = listing[listing.index('data-experiment="E-1"') :]
+    row = row[: row.index("</tr>")]
+    assert "No change" in row and "+150 %" in row and "Guard held" in row
+    assert "Pairing shortens cycle time" in row
+    # The key is taken now.
+    again = experiment(client, "save", key="E-1", hypothesis="again")
+    assert again.status_code == 409
+    assert versions(workspace, "experiment", "E-1") == 1
+
+
+@pytest.mark.parametrize("action", ["evaluate", "save"])
+def test_bad_windows_are_refused_naming_the_field(
+    client: TestClient, workspace: Workspace, action: str
+) -> None:
+    response = experiment(client, action, key="E-2", hypothesis="h", trial_from="2024-01-05")
+    assert response.status_code == 422
+    [message] = alerts(response.text)
+    assert message.endswith(
+        "Trial: 2024-01-05..2024-01-12 overlaps Baseline 2024-01-01..2024-01-05; "
+        "the windows must not share a day"
+    )
+    assert value_of(response.text, "exp-trial-from") == "2024-01-05"
+    assert value_of(response.text, "exp-hypothesis") == "h"
+    assert (
+        'id="exp-trial-from" name="trial_from" type="date" value="2024-01-05" aria-invalid="true"'
+        in response.text
+    )
+    assert workspace.records("experiment", "Tiny") == []
+
+
+def test_an_empty_window_or_a_missing_date_is_refused(client: TestClient) -> None:
+    response = experiment(client, baseline_from="2023-12-01", baseline_to="2023-12-31")
+    assert response.status_code == 422
+    assert alerts(response.text) == [
+        "Not evaluated. Baseline: no finished item in 2023-12-01..2023-12-31; "
+        "choose a window with finished items"
+    ]
+    response = experiment(client, trial_to="")
+    assert alerts(response.text) == [
+        "Not evaluated. Trial to is empty; give the window's to date, YYYY-MM-DD"
+    ]
+    assert selected(response.text, "exp-metric") == "cycle_time"
+    assert selected(response.text, "exp-guard") == ""
+
+
+# -- the frame --------------------------------------------------------------------------------
+
+
+def test_every_input_has_a_label_and_headings_are_in_order(client: TestClient) -> None:
+    build_plan(client)
+    experiment(client, "save", key="E-1", hypothesis="h")
+    pages = [
+        client.get(PLANS).text,
+        client.get(PLAN).text,
+        add_task(client, 4, task_id="E", task_team="x", task_duration_days="-1").text,
+        client.get(f"{PLAN}/history").text,
+        client.get(EXPERIMENTS).text,
+        experiment(client).text,
+        experiment(client, trial_from="2024-01-05").text,
+        client.get(f"{EXPERIMENTS}/E-1").text,
+    ]
+    for page in pages:
+        labelled = set(re.findall(r'<label[^>]*\bfor="([^"]+)"', page))
+        for tag, attrs in re.findall(r"<(input|select|textarea)\b([^>]*)>", page):
+            if re.search(r'type="(hidden|submit)"', attrs):
+                continue
+            ident = re.search(r'\bid="([^"]+)"', attrs)
+            assert ident is not None, f"<{tag}{attrs}> has no id for a label"
+            assert ident[1] in labelled, f"<{tag}{attrs}> has no <label>"
+        ids = re.findall(r'\bid="([^"]+)"', page)
+        assert len(ids) == len(set(ids)), "ids are unique"
+        levels = [int(h) for h in re.findall(r"<h([1-6])\b", page)]
+        assert levels[0] == 1 and levels.count(1) == 1
+        assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), levels
+        assert not re.search(r'(src|href)="(https?:)?//', page)
+
+
+def test_links_to_the_pages(client: TestClient, workspace: Workspace) -> None:
+    for path in ("/streams/Tiny", "/streams/Tiny/overview", "/streams/Tiny/risks"):
+        page = client.get(path).text
+        for link in ("dependencies", "experiments"):
+            assert f'href="/streams/Tiny/{link}"' in page, (path, link)
+    build_plan(client)
+    page = client.get(PLANS).text
+    assert '<a href="/streams/Tiny/dependencies" aria-current="page">Dependencies</a>' in page
+    assert f'href="{PLAN}"' in page and f'href="{PLAN}/history"' in client.get(PLAN).text
+
+
+def test_unknown_streams_and_plans_are_not_found(
+    client: TestClient, workspace: Workspace, tmp_path: Path
+) -> None:
+    html_ = {"Accept": "text/html"}
+    for path in ("dependencies", "experiments", "dependencies/P-1", "experiments/E-1"):
+        assert client.get(f"/streams/Nope/{path}", headers=html_).status_code == 404, path
+    build_plan(client)
+    experiment(client, "save", key="E-1", hypothesis="h")
+    assert client.get(f"{PLANS}/P-9", headers=html_).status_code == 404
+    # Another stream does not show Tiny's plan or experiment.
+    (tmp_path / "other.csv").write_text(TINY_CSV, encoding="utf-8")
+    workspace.import_file(tmp_path / "other.csv", "Other", columns=ColumnMap())
+    for path in ("dependencies/P-1", "experiments/E-1", "dependencies/P-1/history"):
+        assert client.get(f"/streams/Other/{path}", headers=html_).status_code == 404, path
+    form = {"task_id": "X", "task_team": "x", "task_duration_days": "1", "expected_version": "4"}
+    assert client.post("/streams/Other/dependencies/P-1/tasks", data=form).status_code == 404
+    assert client.post("/streams/Nope/dependencies", data={"key": "P"}).status_code == 404
+    assert versions(workspace, "plan", "P-1") == 4
