@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, select
 
 from obeya.core.maps.files import map_from_dict, map_to_dict
 from obeya.core.maps.model import ValueStreamMap
 from obeya.errors import InputError, NotFoundError, StoreError
 from obeya.store.models import MapRow, MapVersionRow, StreamRow
-from obeya.store.versioning import changed_fields, utc
+from obeya.store.versioning import Versioned, utc
 
 
 @dataclass(frozen=True)
@@ -104,55 +104,20 @@ class MapStore:
         label = _label(vsm.name, vsm.variant)
         if not author.strip():
             raise InputError(f"saving map {label}: give the author's name")
-        document = json.dumps(map_to_dict(vsm), ensure_ascii=False, sort_keys=True)
         with self._errors(f"saving map {label}", writing=True), self._write() as connection:
-            stream_id = self._require_id(connection, stream) if stream is not None else None
-            row = connection.execute(
-                select(MapRow.id, MapRow.current_version)
-                .where(MapRow.name == vsm.name, MapRow.variant == vsm.variant)
-                .with_for_update()
-            ).one_or_none()
-            current = 0 if row is None else row.current_version
-            if expected_version is not None and expected_version != current:
-                raise StoreError(_stale(connection, label, row, expected_version))
             now = datetime.now(UTC)
-            changes: tuple[str, ...] = ()
-            if row is None:
-                map_id = connection.execute(
-                    insert(MapRow)
-                    .values(
-                        name=vsm.name,
-                        variant=vsm.variant,
-                        stream_id=stream_id,
-                        current_version=1,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    .returning(MapRow.id)
-                ).scalar_one()
-            else:
-                map_id = row.id
-                previous = connection.execute(
-                    select(MapVersionRow.document).where(
-                        MapVersionRow.map_id == map_id, MapVersionRow.version == current
-                    )
-                ).scalar_one()
-                changes = changed_fields(_flat(json.loads(previous)), _flat(json.loads(document)))
-                values: dict[str, Any] = {"current_version": current + 1, "updated_at": now}
-                if stream_id is not None:
-                    values["stream_id"] = stream_id
-                connection.execute(update(MapRow).where(MapRow.id == map_id).values(**values))
-            connection.execute(
-                insert(MapVersionRow).values(
-                    map_id=map_id,
-                    version=current + 1,
-                    document=document,
-                    author=author,
-                    message=message,
-                    created_at=now,
-                )
+            version, changes = _MAPS.save(
+                connection,
+                {"name": vsm.name, "variant": vsm.variant},
+                map_to_dict(vsm),
+                label=f"map {label}",
+                author=author,
+                message=message,
+                stream_id=self._require_id(connection, stream) if stream is not None else None,
+                expected_version=expected_version,
+                now=now,
             )
-        return MapVersion(vsm.name, vsm.variant, current + 1, author, message, now, changes)
+        return MapVersion(vsm.name, vsm.variant, version, author, message, now, changes)
 
     def get_map(self, name: str, variant: str = "current", version: int | None = None) -> StoredMap:
         """The newest version of the map (or ``version``); NotFoundError if there is none."""
@@ -160,14 +125,7 @@ class MapStore:
         with self._errors(f"reading map {label}"), self.engine.connect() as connection:
             map_id, current, stream = self._require_map(connection, name, variant)
             wanted = current if version is None else version
-            row = connection.execute(
-                select(
-                    MapVersionRow.document,
-                    MapVersionRow.author,
-                    MapVersionRow.message,
-                    MapVersionRow.created_at,
-                ).where(MapVersionRow.map_id == map_id, MapVersionRow.version == wanted)
-            ).one_or_none()
+            row = _MAPS.version(connection, map_id, wanted)
             if row is None:
                 raise NotFoundError(f"map {label} has no version {wanted}; it has 1 to {current}")
         vsm = _load(row.document, label, wanted)
@@ -213,29 +171,11 @@ class MapStore:
         label = _label(name, variant)
         with self._errors(f"reading the history of map {label}"), self.engine.connect() as c:
             map_id, _, _ = self._require_map(c, name, variant)
-            rows = c.execute(
-                select(
-                    MapVersionRow.version,
-                    MapVersionRow.document,
-                    MapVersionRow.author,
-                    MapVersionRow.message,
-                    MapVersionRow.created_at,
-                )
-                .where(MapVersionRow.map_id == map_id)
-                .order_by(MapVersionRow.version)
-            ).all()
-        history = []
-        before: dict[str, Any] | None = None
-        for r in rows:
-            flat = _flat(json.loads(r.document))
-            changes = () if before is None else changed_fields(before, flat)
-            history.append(
-                MapVersion(
-                    name, variant, r.version, r.author, r.message, utc(r.created_at), changes
-                )
-            )
-            before = flat
-        return history
+            rows = _MAPS.history(c, map_id)
+        return [
+            MapVersion(name, variant, r.version, r.author, r.message, utc(r.created_at), changes)
+            for r, changes in zip(rows, _MAPS.changes(rows), strict=True)
+        ]
 
     def copy_map_variant(
         self, name: str, source_variant: str, new_variant: str, *, author: str
@@ -261,8 +201,7 @@ class MapStore:
         label = _label(name, variant)
         with self._errors(f"deleting map {label}", writing=True), self._write() as connection:
             map_id, _, _ = self._require_map(connection, name, variant)
-            connection.execute(delete(MapVersionRow).where(MapVersionRow.map_id == map_id))
-            connection.execute(delete(MapRow).where(MapRow.id == map_id))
+            _MAPS.delete(connection, map_id)
 
     def _require_map(
         self, connection: Connection, name: str, variant: str
@@ -285,24 +224,6 @@ class MapStore:
 
 def _label(name: str, variant: str) -> str:
     return f"{name!r}/{variant!r}"
-
-
-def _stale(connection: Connection, label: str, row: Any, expected: int) -> str:
-    if row is None:
-        return (
-            f"map {label} has not been saved yet, so it cannot be at version {expected}; "
-            "save it without an expected version (or with 0)"
-        )
-    author, created_at = connection.execute(
-        select(MapVersionRow.author, MapVersionRow.created_at).where(
-            MapVersionRow.map_id == row.id, MapVersionRow.version == row.current_version
-        )
-    ).one()
-    when = utc(created_at).isoformat(timespec="seconds")
-    return (
-        f"map {label} changed since version {expected} (now {row.current_version}) by "
-        f"{author} at {when}; reload and apply your change again"
-    )
 
 
 def _load(document: str, label: str, version: int) -> ValueStreamMap:
@@ -332,3 +253,6 @@ def _flat(document: dict[str, Any]) -> dict[str, Any]:
         else:
             flat[key] = value
     return flat
+
+
+_MAPS = Versioned(MapRow, MapVersionRow, "map_id", flat=_flat)

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, select
 
-from obeya.errors import InputError, NotFoundError, StoreError
+from obeya.errors import InputError, NotFoundError
 from obeya.store.models import RecordRow, RecordVersionRow, StreamRow
-from obeya.store.versioning import changed_fields, flatten, utc
+from obeya.store.versioning import Versioned, utc
 
 
 @dataclass(frozen=True)
@@ -128,55 +128,18 @@ class RecordStore:
     def _save(
         self, connection: Connection, item: RecordSave, author: str, message: str, now: datetime
     ) -> RecordVersion:
-        kind, key, document = item.kind, item.key, item.document
-        label = _label(kind, key)
-        stream_id = self._require_id(connection, item.stream) if item.stream else None
-        row = connection.execute(
-            select(RecordRow.id, RecordRow.current_version)
-            .where(RecordRow.kind == kind, RecordRow.key == key)
-            .with_for_update()
-        ).one_or_none()
-        current = 0 if row is None else row.current_version
-        if item.expected_version is not None and item.expected_version != current:
-            raise StoreError(_stale(connection, label, row, item.expected_version))
-        changes: tuple[str, ...] = ()
-        if row is None:
-            record_id = connection.execute(
-                insert(RecordRow)
-                .values(
-                    kind=kind,
-                    key=key,
-                    stream_id=stream_id,
-                    current_version=1,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(RecordRow.id)
-            ).scalar_one()
-        else:
-            record_id = row.id
-            previous = connection.execute(
-                select(RecordVersionRow.document).where(
-                    RecordVersionRow.record_id == record_id,
-                    RecordVersionRow.version == current,
-                )
-            ).scalar_one()
-            changes = changed_fields(flatten(json.loads(previous)), flatten(document))
-            values: dict[str, Any] = {"current_version": current + 1, "updated_at": now}
-            if stream_id is not None:
-                values["stream_id"] = stream_id
-            connection.execute(update(RecordRow).where(RecordRow.id == record_id).values(**values))
-        connection.execute(
-            insert(RecordVersionRow).values(
-                record_id=record_id,
-                version=current + 1,
-                document=json.dumps(document, ensure_ascii=False, sort_keys=True),
-                author=author,
-                message=message,
-                created_at=now,
-            )
+        version, changes = _RECORDS.save(
+            connection,
+            {"kind": item.kind, "key": item.key},
+            item.document,
+            label=_label(item.kind, item.key),
+            author=author,
+            message=message,
+            stream_id=self._require_id(connection, item.stream) if item.stream else None,
+            expected_version=item.expected_version,
+            now=now,
         )
-        return RecordVersion(kind, key, current + 1, author, message, now, changes)
+        return RecordVersion(item.kind, item.key, version, author, message, now, changes)
 
     def get_record(self, kind: str, key: str, version: int | None = None) -> StoredRecord:
         """The newest version of the record (or ``version``); NotFoundError if there is none."""
@@ -184,14 +147,7 @@ class RecordStore:
         with self._errors(f"reading {label}"), self.engine.connect() as connection:
             record_id, current, stream = self._require_record(connection, kind, key)
             wanted = current if version is None else version
-            row = connection.execute(
-                select(
-                    RecordVersionRow.document,
-                    RecordVersionRow.author,
-                    RecordVersionRow.message,
-                    RecordVersionRow.created_at,
-                ).where(RecordVersionRow.record_id == record_id, RecordVersionRow.version == wanted)
-            ).one_or_none()
+            row = _RECORDS.version(connection, record_id, wanted)
             if row is None:
                 raise NotFoundError(f"{label} has no version {wanted}; it has 1 to {current}")
         info = RecordVersion(kind, key, wanted, row.author, row.message, utc(row.created_at))
@@ -242,39 +198,23 @@ class RecordStore:
         label = _label(kind, key)
         with self._errors(f"reading the history of {label}"), self.engine.connect() as c:
             record_id, _, _ = self._require_record(c, kind, key)
-            rows = c.execute(
-                select(
-                    RecordVersionRow.version,
-                    RecordVersionRow.document,
-                    RecordVersionRow.author,
-                    RecordVersionRow.message,
-                    RecordVersionRow.created_at,
-                )
-                .where(RecordVersionRow.record_id == record_id)
-                .order_by(RecordVersionRow.version)
-            ).all()
-        history = []
-        before: dict[str, Any] | None = None
-        for r in rows:
-            document = json.loads(r.document)
-            flat = flatten(document)
-            changes = () if before is None else changed_fields(before, flat)
-            version = RecordVersion(
-                kind, key, r.version, r.author, r.message, utc(r.created_at), changes
+            rows = _RECORDS.history(c, record_id)
+        return [
+            (
+                RecordVersion(
+                    kind, key, r.version, r.author, r.message, utc(r.created_at), changes
+                ),
+                json.loads(r.document),
             )
-            history.append((version, document))
-            before = flat
-        return history
+            for r, changes in zip(rows, _RECORDS.changes(rows), strict=True)
+        ]
 
     def delete_record(self, kind: str, key: str) -> None:
         """Delete the record and all its versions."""
         label = _label(kind, key)
         with self._errors(f"deleting {label}", writing=True), self._write() as connection:
             record_id, _, _ = self._require_record(connection, kind, key)
-            connection.execute(
-                delete(RecordVersionRow).where(RecordVersionRow.record_id == record_id)
-            )
-            connection.execute(delete(RecordRow).where(RecordRow.id == record_id))
+            _RECORDS.delete(connection, record_id)
 
     def _require_record(
         self, connection: Connection, kind: str, key: str
@@ -299,20 +239,4 @@ def _label(kind: str, key: str) -> str:
     return f"{kind} {key!r}"
 
 
-def _stale(connection: Connection, label: str, row: Any, expected: int) -> str:
-    if row is None:
-        return (
-            f"{label} has not been saved yet, so it cannot be at version {expected}; "
-            "save it without an expected version (or with 0)"
-        )
-    author, created_at = connection.execute(
-        select(RecordVersionRow.author, RecordVersionRow.created_at).where(
-            RecordVersionRow.record_id == row.id,
-            RecordVersionRow.version == row.current_version,
-        )
-    ).one()
-    when = utc(created_at).isoformat(timespec="seconds")
-    return (
-        f"{label} changed since version {expected} (now {row.current_version}) by {author} "
-        f"at {when}; reload and apply your change again"
-    )
+_RECORDS = Versioned(RecordRow, RecordVersionRow, "record_id")

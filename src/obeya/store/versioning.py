@@ -1,10 +1,18 @@
-"""What the versioned documents of the store (maps, steering records) share: timestamps read
-back as UTC, and which fields a new version changed."""
+"""What the versioned documents of the store (maps, steering records) share: saving, reading
+and listing versions (:class:`Versioned`), timestamps read back as UTC, and which fields a new
+version changed."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from obeya.errors import StoreError
 
 
 def utc(moment: datetime) -> datetime:
@@ -33,3 +41,130 @@ def flatten(document: Any, prefix: str = "") -> dict[str, Any]:
     for key, value in items:
         flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
     return flat
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """A document saved in versions: a head table (``id``, the identity columns,
+    ``stream_id``, ``current_version``, ``created_at``, ``updated_at``) and a versions table
+    (``parent`` → head id, ``version``, ``document``, ``author``, ``message``,
+    ``created_at``). Maps and steering records both keep their documents this way; a save
+    adds a version, never overwrites one, and may name the version it was made on."""
+
+    head: Any
+    versions: Any
+    parent: str
+    flat: Callable[[Any], dict[str, Any]] = flatten
+
+    def _of(self, head_id: int) -> Any:
+        return getattr(self.versions, self.parent) == head_id
+
+    def save(
+        self,
+        connection: Connection,
+        identity: Mapping[str, str],
+        document: dict[str, Any],
+        *,
+        label: str,
+        author: str,
+        message: str,
+        stream_id: int | None,
+        expected_version: int | None,
+        now: datetime,
+    ) -> tuple[int, tuple[str, ...]]:
+        """Add the next version; (its number, the fields it changed). StoreError when the
+        head moved past ``expected_version`` (nothing is written)."""
+        where = [getattr(self.head, k) == v for k, v in identity.items()]
+        row = connection.execute(
+            select(self.head.id, self.head.current_version).where(*where).with_for_update()
+        ).one_or_none()
+        current = 0 if row is None else row.current_version
+        if expected_version is not None and expected_version != current:
+            raise StoreError(self.stale(connection, label, row, expected_version))
+        changes: tuple[str, ...] = ()
+        if row is None:
+            head_id = connection.execute(
+                insert(self.head)
+                .values(
+                    **identity,
+                    stream_id=stream_id,
+                    current_version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(self.head.id)
+            ).scalar_one()
+        else:
+            head_id = row.id
+            previous = connection.execute(
+                select(self.versions.document).where(
+                    self._of(head_id), self.versions.version == current
+                )
+            ).scalar_one()
+            changes = changed_fields(self.flat(json.loads(previous)), self.flat(document))
+            values: dict[str, Any] = {"current_version": current + 1, "updated_at": now}
+            if stream_id is not None:
+                values["stream_id"] = stream_id
+            connection.execute(update(self.head).where(self.head.id == head_id).values(**values))
+        connection.execute(
+            insert(self.versions).values(
+                **{self.parent: head_id},
+                version=current + 1,
+                document=json.dumps(document, ensure_ascii=False, sort_keys=True),
+                author=author,
+                message=message,
+                created_at=now,
+            )
+        )
+        return current + 1, changes
+
+    def version(self, connection: Connection, head_id: int, version: int) -> Any:
+        """The row (document, author, message, created_at) of one version, or None."""
+        v = self.versions
+        return connection.execute(
+            select(v.document, v.author, v.message, v.created_at).where(
+                self._of(head_id), v.version == version
+            )
+        ).one_or_none()
+
+    def history(self, connection: Connection, head_id: int) -> list[Any]:
+        """Every version's row, oldest first: version, document, author, message, created_at."""
+        v = self.versions
+        return list(
+            connection.execute(
+                select(v.version, v.document, v.author, v.message, v.created_at)
+                .where(self._of(head_id))
+                .order_by(v.version)
+            ).all()
+        )
+
+    def changes(self, rows: Sequence[Any]) -> list[tuple[str, ...]]:
+        """Per history row, the fields it changed from the one before (none for the first)."""
+        out: list[tuple[str, ...]] = []
+        before: dict[str, Any] | None = None
+        for r in rows:
+            flat = self.flat(json.loads(r.document))
+            out.append(() if before is None else changed_fields(before, flat))
+            before = flat
+        return out
+
+    def delete(self, connection: Connection, head_id: int) -> None:
+        connection.execute(delete(self.versions).where(self._of(head_id)))
+        connection.execute(delete(self.head).where(self.head.id == head_id))
+
+    def stale(self, connection: Connection, label: str, row: Any, expected: int) -> str:
+        if row is None:
+            return (
+                f"{label} has not been saved yet, so it cannot be at version {expected}; "
+                "save it without an expected version (or with 0)"
+            )
+        author, created_at = connection.execute(
+            select(self.versions.author, self.versions.created_at).where(
+                self._of(row.id), self.versions.version == row.current_version
+            )
+        ).one()
+        when = utc(created_at).isoformat(timespec="seconds")
+        return (
+            f"{label} changed since version {expected} (now {row.current_version}) by "
+            f"{author} at {when}; reload and apply your change again"
+        )
