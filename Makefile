@@ -8,7 +8,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint types unit unit-postgres bench clean
+.PHONY: run test install chromium lint types unit unit-postgres bench clean
 
 $(STAMP): pyproject.toml scripts/fetch_vega.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,13 +31,23 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
+# tests/browser drives Debian's Chromium (Playwright downloads no browser here). Installed
+# once; a no-op when it is there. As root (CI) or through sudo.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null; then sudo=sudo; \
+	  else echo "tests/browser needs /usr/bin/chromium: apt-get install chromium as root" >&2; exit 1; fi; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; }
+
 # The whole suite, first on the embedded defaults (SQLite store, DuckDB engine) ...
-unit: $(STAMP)
+unit: $(STAMP) chromium
 	$(BIN)/python -m pytest -n 2 -q
 
-# ... then again with PostgreSQL as the app store and as the metrics engine.
+# ... then again with PostgreSQL as the app store and as the metrics engine. The browser
+# journeys run once, above: they test what Chromium does with the pages (about a minute and a
+# half), and tests/web already runs every page on PostgreSQL here.
 unit-postgres: $(STAMP)
-	OBEYA_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -n 2 -q
+	OBEYA_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -n 2 -q --ignore=tests/browser
 
 test: lint types unit unit-postgres
 

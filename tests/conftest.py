@@ -4,32 +4,19 @@ suite runs again, in parallel, on PostgreSQL."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from support import POSTGRES_URL, on_postgres
+from support import fresh_database
 
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
     """A fresh, empty app store: a SQLite file, or a private schema on PostgreSQL."""
-    if not on_postgres():
-        yield f"sqlite:///{tmp_path / 'obeya.db'}"
-        return
-    import sqlalchemy as sa
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with fresh_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from obeya.api.app import create_app
 from obeya.workspace import Workspace
 
 
@@ -40,6 +41,23 @@ def test_window_that_ends_before_it_starts(client: TestClient) -> None:
     error = error_of(client.get("/api/streams/Tiny/flow?since=2024-02-01&until=2024-01-01"), 422)
     assert error["type"] == "InputError"
     assert "2024-02-01" in error["message"]
+
+
+@pytest.mark.parametrize(
+    "query", ["since=1900-01-01", "until=9999-12-31", "since=2024-01-01&until=2100-01-01"]
+)
+def test_a_window_centuries_away_is_refused(client: TestClient, query: str) -> None:
+    # A report lays its daily series over the whole window: year 9999 would tie up the server.
+    error = error_of(client.get(f"/api/streams/Tiny/flow?{query}"), 422)
+    assert error["type"] == "InputError"
+    assert "1970-01-01 and 2099-12-31" in error["message"]
+
+
+def test_an_experiment_window_centuries_away_is_refused(client: TestClient) -> None:
+    query = "baseline=2024-01-01..2024-01-05&trial=2024-01-06..9999-01-01"
+    error = error_of(client.get(f"/api/streams/Tiny/experiment?{query}"), 422)
+    assert error["type"] == "InputError"
+    assert error["message"].startswith("trial 9999-01-01")
 
 
 def test_unknown_chart(client: TestClient) -> None:
@@ -84,3 +102,57 @@ def test_pages_answer_a_browser_in_html(client: TestClient) -> None:
 def test_the_api_answers_a_browser_in_json(client: TestClient) -> None:
     response = client.get("/api/streams/Nope", headers={"accept": "text/html"})
     error_of(response, 404)
+
+
+def test_a_stale_save_is_a_409(client: TestClient) -> None:
+    line = {"steps": [{"name": "Build", "process_time_hours": 1, "lead_time_hours": 2}]}
+    assert client.put("/api/maps/Line/current", json={"map": line}).status_code == 200
+    stale = client.put("/api/maps/Line/current", json={"map": line, "expected_version": 0})
+    error = error_of(stale, 409)
+    assert error["type"] == "StoreError"
+
+
+def test_an_upload_over_the_limit_is_a_413(workspace: Workspace) -> None:
+    with TestClient(create_app(lambda: workspace, max_upload_bytes=10)) as small:
+        big = b"x" * (2 * 1024 * 1024)
+        response = small.post("/api/streams/Tiny/import", files={"file": ("big.csv", big)})
+    assert error_of(response, 413)["type"] == "UploadTooLarge"
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "body"),
+    [
+        ("/api/simulate", {"content-type": "application/json"}, b'{"a": "\x80"}'),  # not UTF-8
+        (
+            "/api/families/cluster",
+            {"content-type": "multipart/form-data; boundary=b"},
+            b"--b\r\nbroken--b--\r\n",
+        ),
+    ],
+)
+def test_a_body_that_cannot_be_read_is_a_400(
+    client: TestClient, path: str, headers: dict[str, str], body: bytes
+) -> None:
+    error = error_of(client.post(path, content=body, headers=headers), 400)
+    assert error["type"] == "BadRequest"
+
+
+def test_the_openapi_document_gives_every_error_the_one_shape(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    shape = document["components"]["schemas"]["ErrorResponse"]
+    assert shape["required"] == ["error"]
+    info = document["components"]["schemas"]["ErrorInfo"]
+    assert set(info["properties"]) == {"type", "message", "detail"}
+    errors = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    errors += 1
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (
+                        method,
+                        path,
+                        status,
+                    )
+    assert errors > 0

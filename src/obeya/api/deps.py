@@ -94,10 +94,25 @@ def context(request: Request) -> AppContext:
     return ctx
 
 
+#: The days a window may name. A report lays its daily series over the whole window, so a
+#: date centuries away would tie up the server (and send megabytes of zeros).
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+
+
+def check_day(name: str, day: date | None) -> None:
+    """Refuse (422) a window's day outside :data:`EARLIEST_DAY` … :data:`LATEST_DAY`."""
+    if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InputError(f"{name} {day} is not between {EARLIEST_DAY} and {LATEST_DAY}")
+
+
 def make_filter(
     types: list[str], since: date | None, until: date | None, calendar_days: bool
 ) -> FlowFilter:
-    """A FlowFilter, with a window that ends before it starts reported as bad input (422)."""
+    """A FlowFilter; a window that ends before it starts, or that names a day outside
+    :data:`EARLIEST_DAY` … :data:`LATEST_DAY`, is reported as bad input (422)."""
+    check_day("since", since)
+    check_day("until", until)
     if since is not None and until is not None and since > until:
         raise InputError(f"since {since} is after until {until}")
     return FlowFilter(

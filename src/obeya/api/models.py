@@ -110,8 +110,18 @@ class ErrorResponse(BaseModel):
     error: ErrorInfo
 
 
+#: The largest version number the store holds (a 32-bit integer column): a ``version``
+#: parameter beyond it is refused (422) rather than sent to the database to overflow.
+MAX_VERSION = 2**31 - 1
+
 #: For ``responses=`` on routes: the error statuses documented with their one shape.
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "No such value stream (or chart)."},
     422: {"model": ErrorResponse, "description": "A parameter or an uploaded file is invalid."},
+}
+#: For routes that take a request body: one that cannot be read at all (JSON that is not
+#: UTF-8, a broken multipart envelope) is refused with 400 before the route runs.
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "The request body cannot be read."},
+    **ERRORS,
 }

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from obeya.api.deps import AppContext, context
-from obeya.api.models import ERRORS, ErrorResponse
+from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION, ErrorResponse
 from obeya.core.maps.calculations import calculate
 from obeya.core.maps.files import map_from_dict, map_to_dict
 from obeya.errors import InputError
@@ -33,6 +33,9 @@ STALE = "The map changed since expected_version (nothing was saved)."
 Ctx = Annotated[AppContext, Depends(context)]
 MapName = Annotated[str, Path(description="The map's name.")]
 Variant = Annotated[str, Path(description="The map's variant, e.g. current or future.")]
+GivenVersion = Annotated[
+    int | None, Query(description="A given version (default: newest).", ge=1, le=MAX_VERSION)
+]
 
 
 class MapSummary(BaseModel):
@@ -153,7 +156,7 @@ def get_map(
     ctx: Ctx,
     name: MapName,
     variant: Variant,
-    version: Annotated[int | None, Query(description="A given version (default: newest).")] = None,
+    version: GivenVersion = None,
 ) -> MapOut:
     """A saved map, its newest version or a given one."""
     return MapOut.of_stored(ctx.workspace.get_map(name, variant, version))
@@ -162,7 +165,7 @@ def get_map(
 @router.put(
     "/maps/{name}/{variant}",
     response_model=VersionOut,
-    responses={**ERRORS, 409: {"model": ErrorResponse, "description": STALE}},
+    responses={**BODY_ERRORS, 409: {"model": ErrorResponse, "description": STALE}},
     tags=["maps"],
 )
 def save_map(ctx: Ctx, name: MapName, variant: Variant, body: MapSave) -> VersionOut:
@@ -195,7 +198,7 @@ def map_history(ctx: Ctx, name: MapName, variant: Variant) -> list[VersionOut]:
     "/maps/{name}/{variant}/copy",
     response_model=VersionOut,
     status_code=201,
-    responses={**ERRORS, 409: {"model": ErrorResponse, "description": "The variant exists."}},
+    responses={**BODY_ERRORS, 409: {"model": ErrorResponse, "description": "The variant exists."}},
     tags=["maps"],
 )
 def copy_variant(ctx: Ctx, name: MapName, variant: Variant, body: VariantCopy) -> VersionOut:
@@ -210,7 +213,7 @@ def map_figures(
     ctx: Ctx,
     name: MapName,
     variant: Variant,
-    version: Annotated[int | None, Query(description="A given version (default: newest).")] = None,
+    version: GivenVersion = None,
 ) -> dict[str, Any]:
     """The map's figures: steps, totals, takt, the constraint and waste (the document of
     ``obeya map get NAME --json``)."""
@@ -230,7 +233,7 @@ def map_drawing(
     ctx: Ctx,
     name: MapName,
     variant: Variant,
-    version: Annotated[int | None, Query(description="A given version (default: newest).")] = None,
+    version: GivenVersion = None,
     format: Annotated[
         Literal["svg", "png"], Query(description="svg (default) or png, for slides.")
     ] = "svg",

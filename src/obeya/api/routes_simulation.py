@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from obeya.api.deps import AppContext, context
-from obeya.api.models import ERRORS
+from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION
 from obeya.core.simulation import (
     Scenario,
     ScenarioError,
@@ -232,7 +232,7 @@ def _future(future: Future, i: int) -> FutureSpec:
     return (future.name or ", ".join(future.changes)), changes
 
 
-@router.post("/simulate", response_model=SimulationDocument, responses=ERRORS)
+@router.post("/simulate", response_model=SimulationDocument, responses=BODY_ERRORS)
 def post_simulate(body: ScenarioBody) -> JSONResponse:
     """Simulate a scenario: lead time, throughput, WIP, utilisation per step and the
     constraint, with 95 % confidence intervals over replications. The same document as
@@ -241,7 +241,7 @@ def post_simulate(body: ScenarioBody) -> JSONResponse:
     return JSONResponse(result.to_dict())
 
 
-@router.post("/what-if", response_model=WhatIfDocument, responses=ERRORS)
+@router.post("/what-if", response_model=WhatIfDocument, responses=BODY_ERRORS)
 def post_what_if(
     body: WhatIfRequest,
     chart: Annotated[
@@ -266,7 +266,9 @@ def map_scenario(
     ctx: Ctx,
     name: Annotated[str, Path(description="The map's name.")],
     variant: Annotated[str, Path(description="The map's variant, e.g. current or future.")],
-    version: Annotated[int | None, Query(description="A given version (default: newest).")] = None,
+    version: Annotated[
+        int | None, Query(description="A given version (default: newest).", ge=1, le=MAX_VERSION)
+    ] = None,
     distribution: Annotated[
         Literal["exponential", "constant"],
         Query(description="Process times: exponential or constant, with the map's mean."),

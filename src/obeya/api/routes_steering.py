@@ -16,8 +16,8 @@ from fastapi import APIRouter, Body, Depends, File, Path, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from obeya.api.deps import AppContext, context
-from obeya.api.models import ERRORS, ErrorResponse
+from obeya.api.deps import AppContext, check_day, context
+from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION, ErrorResponse
 from obeya.core.steering.kinds import KINDS
 from obeya.store.records import RecordVersion, StoredRecord
 
@@ -32,6 +32,8 @@ Today = Annotated[
     Query(description="Judge due dates and progress as of this day (default: today)."),
 ]
 STALE = "The record changed since expected_version (nothing was saved)."
+#: A drawing is SVG (default) or PNG, not JSON.
+DRAWING_TYPES: dict[str, Any] = {"image/svg+xml": {}, "image/png": {}}
 
 
 class RecordSaveBody(BaseModel):
@@ -103,7 +105,9 @@ def get_record(
     ctx: Ctx,
     kind: Kind,
     key: Key,
-    version: Annotated[int | None, Query(description="An older version.")] = None,
+    version: Annotated[
+        int | None, Query(description="An older version.", ge=1, le=MAX_VERSION)
+    ] = None,
 ) -> RecordOut:
     """One record, its newest version (or ``version``)."""
     return RecordOut.of(ctx.workspace.record(kind, key, version))
@@ -112,7 +116,7 @@ def get_record(
 @router.put(
     "/records/{kind}/{key}",
     response_model=VersionOut,
-    responses={**ERRORS, 409: {"model": ErrorResponse, "description": STALE}},
+    responses={**BODY_ERRORS, 409: {"model": ErrorResponse, "description": STALE}},
 )
 def save_record(ctx: Ctx, kind: Kind, key: Key, body: RecordSaveBody) -> VersionOut:
     """Check the record and save it as its next version; errors name the field."""
@@ -181,7 +185,11 @@ def experiment(ctx: Ctx, name: StreamName, key: Key) -> dict[str, Any]:
     return ctx.workspace.experiment(name, key)
 
 
-@router.get("/streams/{name}/plans/{key}/drawing", responses=ERRORS)
+@router.get(
+    "/streams/{name}/plans/{key}/drawing",
+    responses={**ERRORS, 200: {"content": DRAWING_TYPES, "description": "The drawing."}},
+    response_class=Response,
+)
 def plan_drawing(
     ctx: Ctx,
     name: StreamName,
@@ -197,7 +205,7 @@ def plan_drawing(
     return _drawing(dependency_svg(schedule(record.plan)), format)
 
 
-@router.post("/deps/critical-path", responses=ERRORS)
+@router.post("/deps/critical-path", responses=BODY_ERRORS)
 def critical_path(
     plan: Annotated[
         dict[str, Any],
@@ -211,7 +219,7 @@ def critical_path(
     return schedule(plan_record_from_dict({**plan, "key": "plan"}, "plan").plan).to_dict()
 
 
-@router.post("/families/cluster", responses=ERRORS)
+@router.post("/families/cluster", responses=BODY_ERRORS)
 async def families(
     file: Annotated[UploadFile, File(description="products.csv: product,steps,technologies,…")],
     threshold: Annotated[float, Query(description="Distance cut, 0..1.")] = 0.5,
@@ -249,6 +257,9 @@ def evaluate_experiment(
     from obeya.core.steering.experiments import parse_window, run_experiment
 
     base, test = parse_window(baseline, "baseline"), parse_window(trial, "trial")
+    for where, window in (("baseline", base), ("trial", test)):
+        check_day(where, window.start)
+        check_day(where, window.end)
     flt = FlowFilter(since=min(base.start, test.start), until=max(base.end, test.end))
     rows = ctx.workspace.flow(name, flt, detail=True).scatter
     return run_experiment(rows, base, test, target=metric, guard=guard).to_dict()

@@ -13,7 +13,9 @@ from fastapi.responses import JSONResponse
 
 from obeya.api.deps import AppContext, app_version, context, flow_filter
 from obeya.api.models import (
+    BODY_ERRORS,
     ERRORS,
+    ErrorResponse,
     FlowDocument,
     Health,
     ImportResponse,
@@ -92,8 +94,8 @@ def get_chart(
     "/streams/{name}/import",
     response_model=ImportResponse,
     responses={
-        **ERRORS,
-        413: {"description": "The file is over the upload limit."},
+        **BODY_ERRORS,
+        413: {"model": ErrorResponse, "description": "The file is over the upload limit."},
     },
     tags=["streams"],
 )

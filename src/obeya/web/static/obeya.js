@@ -27,9 +27,18 @@
       element.textContent = "This chart could not be read.";
       return;
     }
-    vegaEmbed(element, spec, options).catch(function (error) {
-      element.textContent = "This chart could not be drawn: " + error.message;
-    });
+    vegaEmbed(element, spec, options)
+      .then(function () {
+        // vega-embed's export menu is a <summary> holding only an icon: give it a name, so a
+        // keyboard or screen-reader user knows what the control is.
+        var menu = element.querySelector(".vega-embed summary");
+        if (menu) {
+          menu.setAttribute("aria-label", "Chart actions: save as PNG or SVG");
+        }
+      })
+      .catch(function (error) {
+        element.textContent = "This chart could not be drawn: " + error.message;
+      });
   }
 
   function drawAll(force) {

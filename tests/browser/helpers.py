@@ -1,0 +1,43 @@
+"""What the browser tests share: screen sizes, waiting for a chart, moving with the keyboard,
+and a small map to simulate (``from browser.helpers import …``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import Locator, Page, expect
+
+LAPTOP = {"width": 1366, "height": 768}
+TABLET = {"width": 820, "height": 1180}
+
+#: Demand 4 a day, 8 hours a day: Build 1.6 h = 0.2 days on one person (ρ 0.8), Test 0.8 h
+#: on two. (The map discovered from Tiny is no use for a simulation: its "Blocked" step is
+#: never done right first time, so a simulated item loops through it a thousand times.)
+LINE: dict[str, Any] = {
+    "demand_per_day": 4,
+    "available_hours_per_day": 8,
+    "steps": [
+        {"name": "Build", "process_time_hours": 1.6, "lead_time_hours": 10},
+        {"name": "Test", "process_time_hours": 0.8, "lead_time_hours": 4, "people": 2},
+    ],
+}
+
+
+def expect_drawn(chart: Locator) -> None:
+    """vega-embed has drawn the chart: a canvas (or SVG) inside its container."""
+    expect(chart.locator("canvas, svg").first).to_be_visible()
+
+
+def expect_all_drawn(page: Page) -> None:
+    charts = page.locator("[data-chart]")
+    for i in range(charts.count()):
+        expect_drawn(charts.nth(i))
+
+
+def tab_to(page: Page, ident: str, limit: int = 120) -> None:
+    """Press Tab until the element with id ``ident`` has the focus, as a keyboard user would."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.id") == ident:
+            return
+    raise AssertionError(f"#{ident} cannot be reached with Tab in {limit} presses")
