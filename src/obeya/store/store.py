@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -125,6 +126,27 @@ class Store(MapStore, RecordStore):
                 .order_by(StreamRow.name)
             )
             return [_stream_info(*row) for row in rows]
+
+    def stream_stamp(self, name: str) -> tuple[Any, ...]:
+        """What changes whenever the stream's events or workflow change, read without
+        touching the events: the stream's row (id, creation time, workflow) and its imports
+        (how many, the events they added, the newest, its id). Every write of events records
+        an import, so equal stamps mean equal events; a report cache keys on this rather than
+        on counting millions of events."""
+        with self._errors(f"reading value stream {name!r}"), self.engine.connect() as connection:
+            stream_id = self._require_id(connection, name)
+            head = connection.execute(
+                select(*_STREAM_COLUMNS).where(StreamRow.id == stream_id)
+            ).one()
+            imports = connection.execute(
+                select(
+                    func.count(ImportRow.id),
+                    func.sum(ImportRow.events_added),
+                    func.max(ImportRow.imported_at),
+                    func.max(ImportRow.id),
+                ).where(ImportRow.stream_id == stream_id)
+            ).one()
+        return (stream_id, *head, *imports)
 
     def stream_id(self, name: str) -> int:
         """The database id of stream ``name``, for code that queries the events table directly

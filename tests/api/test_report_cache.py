@@ -1,0 +1,59 @@
+"""The report cache of the app: a dashboard and its charts compute the report once, and any
+change to the stream's events or workflow (by this process or another) is seen at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api.tiny import TINY_CSV
+from app_fixtures import TestClient
+from obeya.core.workflow import Workflow
+from obeya.ingest import ColumnMap
+from obeya.workspace import Workspace
+
+
+def test_a_report_is_computed_once_and_follows_imports(
+    client: TestClient, workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    flow = workspace.flow
+
+    def counted(stream: str, *args: object, **kwargs: object) -> object:
+        calls.append(stream)
+        return flow(stream, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workspace, "flow", counted)
+    first = client.get("/api/streams/Tiny/flow").json()
+    assert client.get("/api/streams/Tiny/flow").json() == first
+    assert len(calls) == 1  # the second read came from the cache
+    assert first["items"]["total"] == 5
+
+    # Another import (here through the workspace, as another process would) adds item F.
+    more = tmp_path / "more.csv"
+    more.write_text("item_id,state,timestamp\nF,In Progress,2024-01-12\n", encoding="utf-8")
+    workspace.import_file(more, "Tiny", columns=ColumnMap())
+    assert client.get("/api/streams/Tiny/flow").json()["items"]["total"] == 6
+    assert len(calls) == 2
+
+    # An import that adds nothing is recorded too; the report is recomputed, and equal.
+    workspace.import_file(more, "Tiny", columns=ColumnMap())
+    again = client.get("/api/streams/Tiny/flow").json()
+    assert again["items"]["total"] == 6 and len(calls) == 3
+
+    # A new workflow: Blocked becomes active, so flow efficiency becomes 100 %.
+    wf = 'backlog = ["To Do"]\nactive = ["In Progress", "Blocked"]\ndone = ["Done"]\n'
+    workspace.set_workflow("Tiny", Workflow.from_toml_text(wf))
+    assert client.get("/api/streams/Tiny/flow").json()["flow_efficiency"] == 1.0
+
+
+def test_a_recreated_stream_is_not_served_from_the_cache(
+    client: TestClient, workspace: Workspace, tmp_path: Path
+) -> None:
+    assert client.get("/api/streams/Tiny/flow").json()["items"]["total"] == 5
+    workspace.store.delete_stream("Tiny")
+    fewer = tmp_path / "fewer.csv"
+    fewer.write_text("\n".join(TINY_CSV.splitlines()[:4]) + "\n", encoding="utf-8")  # item A
+    workspace.import_file(fewer, "Tiny", columns=ColumnMap())
+    assert client.get("/api/streams/Tiny/flow").json()["items"]["total"] == 1
