@@ -57,3 +57,17 @@ def test_a_recreated_stream_is_not_served_from_the_cache(
     fewer.write_text("\n".join(TINY_CSV.splitlines()[:4]) + "\n", encoding="utf-8")  # item A
     workspace.import_file(fewer, "Tiny", columns=ColumnMap())
     assert client.get("/api/streams/Tiny/flow").json()["items"]["total"] == 1
+
+
+def test_charts_are_built_once_and_follow_the_workflow(
+    client: TestClient, workspace: Workspace
+) -> None:
+    first = client.get("/api/streams/Tiny/charts/time-in-state").json()
+    assert client.get("/api/streams/Tiny/charts/time-in-state").json() == first
+    # The chart colours states by category; a new workflow recolours them at once.
+    wf = 'backlog = ["To Do"]\nactive = ["In Progress", "Blocked"]\ndone = ["Done"]\n'
+    workspace.set_workflow("Tiny", Workflow.from_toml_text(wf))
+    assert client.get("/api/streams/Tiny/charts/time-in-state").json() != first
+    # The cached document is the report's own, unchanged by the charts built from it.
+    doc = client.get("/api/streams/Tiny/flow", params={"detail": "true"}).json()
+    assert doc == workspace.flow("Tiny", detail=True).to_dict(detail=True)

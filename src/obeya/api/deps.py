@@ -18,6 +18,7 @@ from fastapi import Query, Request
 
 from obeya.core.metrics import FlowFilter, FlowReport
 from obeya.errors import InputError
+from obeya.render.charts import ChartKind
 from obeya.workspace import Workspace
 
 WorkspaceFactory = Callable[[], Workspace]
@@ -57,34 +58,68 @@ class AppContext:
 
 
 class ReportCache:
-    """Recent flow reports, so a dashboard, its JSON link and its charts compute once.
+    """Recent flow reports, their JSON documents and their charts, so a dashboard, its JSON
+    link and its charts compute each once.
 
-    The key holds everything a report depends on: the stream's stamp (its row — so a deleted
-    and re-created stream misses —, its workflow, and its imports, which every write of events
+    The key holds everything they depend on: the stream's stamp (its row — so a deleted and
+    re-created stream misses —, its workflow, and its imports, which every write of events
     records) and the filter. Another process importing into the store changes the stamp, so a
     stale report is never served; reading the stamp costs a few rows, not a count of the
     events.
     """
 
-    def __init__(self, size: int = 16) -> None:
+    def __init__(self, size: int = 64) -> None:
         self._size = size
-        self._entries: OrderedDict[tuple[Any, ...], FlowReport] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def report(
-        self, workspace: Workspace, stream: str, flt: FlowFilter, *, detail: bool
-    ) -> FlowReport:
-        key = (workspace.store.stream_stamp(stream), flt, detail)
+    def _get(self, key: tuple[Any, ...]) -> Any:
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
                 return self._entries[key]
-        report = workspace.flow(stream, flt, detail=detail)
+        return None
+
+    def _put(self, key: tuple[Any, ...], value: Any) -> Any:
         with self._lock:
-            self._entries[key] = report
+            self._entries[key] = value
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
-        return report
+        return value
+
+    def report(
+        self, workspace: Workspace, stream: str, flt: FlowFilter, *, detail: bool
+    ) -> FlowReport:
+        key = ("report", workspace.store.stream_stamp(stream), flt, detail)
+        found = self._get(key)
+        if found is not None:
+            assert isinstance(found, FlowReport)
+            return found
+        return self._put(key, workspace.flow(stream, flt, detail=detail))  # type: ignore[no-any-return]
+
+    def document(
+        self, workspace: Workspace, stream: str, flt: FlowFilter, *, detail: bool
+    ) -> dict[str, Any]:
+        """The report's JSON document (``FlowReport.to_dict``), built once per report."""
+        key = ("document", workspace.store.stream_stamp(stream), flt, detail)
+        found = self._get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        report = self.report(workspace, stream, flt, detail=detail)
+        return self._put(key, report.to_dict(detail=detail))  # type: ignore[no-any-return]
+
+    def chart(
+        self, workspace: Workspace, stream: str, kind: ChartKind, flt: FlowFilter
+    ) -> dict[str, Any]:
+        """A chart of the report, built once per report (states coloured by category)."""
+        key = ("chart", workspace.store.stream_stamp(stream), flt, kind.name)
+        found = self._get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        doc = self.document(workspace, stream, flt, detail=True)
+        workflow = workspace.store.stream_workflow(stream)
+        categories = workflow.categories() if workflow is not None else None
+        return self._put(key, kind.build(doc, categories))  # type: ignore[no-any-return]
 
 
 def context(request: Request) -> AppContext:

@@ -64,8 +64,7 @@ def get_flow(
     ] = False,
 ) -> JSONResponse:
     """The flow report: the same document as ``obeya metrics --stream NAME --json``."""
-    report = ctx.reports.report(ctx.workspace, name, flt, detail=detail)
-    return JSONResponse(report.to_dict(detail=detail))
+    return JSONResponse(ctx.reports.document(ctx.workspace, name, flt, detail=detail))
 
 
 @router.get("/charts", tags=["charts"])
@@ -82,12 +81,7 @@ def get_chart(
     flt: Filter,
 ) -> dict[str, Any]:
     """A chart of the flow report as a Vega-Lite spec (render it with vega-embed)."""
-    kind = chart_kind(chart)
-    workspace = ctx.workspace
-    info = workspace.stream(name)
-    report = ctx.reports.report(workspace, name, flt, detail=True)
-    categories = info.workflow.categories() if info.workflow is not None else None
-    return kind.build(report.to_dict(detail=True), categories)
+    return ctx.reports.chart(ctx.workspace, name, chart_kind(chart), flt)
 
 
 @router.post(

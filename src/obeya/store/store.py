@@ -148,6 +148,15 @@ class Store(MapStore, RecordStore):
             ).one()
         return (stream_id, *head, *imports)
 
+    def stream_workflow(self, name: str) -> Workflow | None:
+        """The stream's workflow, read without counting its events."""
+        with self._errors(f"reading value stream {name!r}"), self.engine.connect() as connection:
+            stream_id = self._require_id(connection, name)
+            text = connection.execute(
+                select(StreamRow.workflow_toml).where(StreamRow.id == stream_id)
+            ).scalar_one()
+        return None if text is None else Workflow.from_toml_text(text, source=f"stream {name!r}")
+
     def stream_id(self, name: str) -> int:
         """The database id of stream ``name``, for code that queries the events table directly
         (table ``events``, column ``stream_id``) through :attr:`engine`."""

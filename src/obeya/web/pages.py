@@ -126,7 +126,7 @@ def _index(
         doc: dict[str, Any] | None = None
         if info.events:
             try:
-                doc = ctx.reports.report(workspace, info.name, FlowFilter(), detail=False).to_dict()
+                doc = ctx.reports.document(workspace, info.name, FlowFilter(), detail=False)
             except ObeyaError:
                 doc = None  # the list still shows the stream; its page says what is wrong
         rows.append({"info": info, "headline": view.stream_row(doc)})
@@ -216,19 +216,17 @@ def dashboard(
     flt = make_filter(
         type or [], form_date(since, "since"), form_date(until, "until"), _flag(calendar_days)
     )
-    report = ctx.reports.report(workspace, name, flt, detail=True)
-    doc = report.to_dict(detail=True)
+    doc = ctx.reports.document(workspace, name, flt, detail=True)
     # The type choices and the quick ranges come from the whole history, whatever the filter.
     everything = doc
     if flt != FlowFilter():
-        everything = ctx.reports.report(workspace, name, FlowFilter(), detail=False).to_dict()
-    categories = info.workflow.categories() if info.workflow is not None else None
+        everything = ctx.reports.document(workspace, name, FlowFilter(), detail=False)
     charts = [
         {
             "name": key,
             "title": CHARTS[key].title,
             "wide": wide,
-            "spec": CHARTS[key].build(doc, categories),
+            "spec": ctx.reports.chart(workspace, name, CHARTS[key], flt),
         }
         for key, wide in DASHBOARD
     ]
