@@ -159,9 +159,12 @@ class SteeringWorkspace:
     def objectives(self, stream: str, today: date | None = None) -> dict[str, Any]:
         """The stream's objectives, each key result with its value now: bound ones measured
         on the last ``window_days`` days of the stream's history (up to its last event)."""
-        day = today or date.today()
+        return self._objectives(stream, today or date.today(), None)
+
+    def _objectives(self, stream: str, day: date, whole: dict[str, Any] | None) -> dict[str, Any]:
+        """``whole``: the stream's whole report document when the caller has it already."""
         objectives = [objective_from_dict(r.document) for r in self.records("objective", stream)]
-        as_of, measured = self._measure(stream, objectives)
+        as_of, measured = self._measure(stream, objectives, whole)
         return {
             "stream": stream,
             "today": day.isoformat(),
@@ -170,7 +173,7 @@ class SteeringWorkspace:
         }
 
     def _measure(
-        self, stream: str, objectives: list[Objective]
+        self, stream: str, objectives: list[Objective], whole: dict[str, Any] | None
     ) -> tuple[date | None, dict[str, dict[int, float | None]]]:
         wanted = {
             (kr.metric, kr.window_days)
@@ -180,7 +183,8 @@ class SteeringWorkspace:
         }
         if not wanted:
             return None, {}
-        whole = self.flow(stream).to_dict()
+        if whole is None:
+            whole = self.flow(stream).to_dict()
         as_of = date.fromisoformat(whole["aging_wip"]["as_of"])
         reports: dict[int, dict[str, Any]] = {}
         measured: dict[str, dict[int, float | None]] = {}
@@ -273,7 +277,7 @@ class SteeringWorkspace:
                 "throughput_weekly": report["throughput_weekly"],
                 "as_of": report["aging_wip"]["as_of"],
             },
-            "objectives": self.objectives(stream, day)["objectives"],
+            "objectives": self._objectives(stream, day, report)["objectives"],
             "risks": {
                 "summary": risks["summary"],
                 "top": sorted(live, key=lambda r: (-r["exposure"], r["key"]))[:TOP_RISKS],

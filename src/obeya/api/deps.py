@@ -90,36 +90,51 @@ class ReportCache:
     def report(
         self, workspace: Workspace, stream: str, flt: FlowFilter, *, detail: bool
     ) -> FlowReport:
-        key = ("report", workspace.store.stream_stamp(stream), flt, detail)
+        return self._report(workspace, stream, workspace.store.stream_stamp(stream), flt, detail)
+
+    def document(
+        self, workspace: Workspace, stream: str, flt: FlowFilter, *, detail: bool
+    ) -> dict[str, Any]:
+        """The report's JSON document (``FlowReport.to_dict``), built once per report."""
+        stamp = workspace.store.stream_stamp(stream)
+        return self._document(workspace, stream, stamp, flt, detail)
+
+    def chart(
+        self, workspace: Workspace, stream: str, kind: ChartKind, flt: FlowFilter
+    ) -> dict[str, Any]:
+        """A chart of the report, built once per report (states coloured by category)."""
+        stamp = workspace.store.stream_stamp(stream)
+        key = ("chart", stamp, flt, kind.name)
+        found = self._get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        doc = self._document(workspace, stream, stamp, flt, True)
+        workflow = workspace.store.stream_workflow(stream)
+        categories = workflow.categories() if workflow is not None else None
+        return self._put(key, kind.build(doc, categories))  # type: ignore[no-any-return]
+
+    # The stamp is read once per request and handed down, so a chart built from a cached
+    # document reads a few rows once, not once per layer.
+
+    def _report(
+        self, workspace: Workspace, stream: str, stamp: Any, flt: FlowFilter, detail: bool
+    ) -> FlowReport:
+        key = ("report", stamp, flt, detail)
         found = self._get(key)
         if found is not None:
             assert isinstance(found, FlowReport)
             return found
         return self._put(key, workspace.flow(stream, flt, detail=detail))  # type: ignore[no-any-return]
 
-    def document(
-        self, workspace: Workspace, stream: str, flt: FlowFilter, *, detail: bool
+    def _document(
+        self, workspace: Workspace, stream: str, stamp: Any, flt: FlowFilter, detail: bool
     ) -> dict[str, Any]:
-        """The report's JSON document (``FlowReport.to_dict``), built once per report."""
-        key = ("document", workspace.store.stream_stamp(stream), flt, detail)
+        key = ("document", stamp, flt, detail)
         found = self._get(key)
         if found is not None:
             return found  # type: ignore[no-any-return]
-        report = self.report(workspace, stream, flt, detail=detail)
+        report = self._report(workspace, stream, stamp, flt, detail)
         return self._put(key, report.to_dict(detail=detail))  # type: ignore[no-any-return]
-
-    def chart(
-        self, workspace: Workspace, stream: str, kind: ChartKind, flt: FlowFilter
-    ) -> dict[str, Any]:
-        """A chart of the report, built once per report (states coloured by category)."""
-        key = ("chart", workspace.store.stream_stamp(stream), flt, kind.name)
-        found = self._get(key)
-        if found is not None:
-            return found  # type: ignore[no-any-return]
-        doc = self.document(workspace, stream, flt, detail=True)
-        workflow = workspace.store.stream_workflow(stream)
-        categories = workflow.categories() if workflow is not None else None
-        return self._put(key, kind.build(doc, categories))  # type: ignore[no-any-return]
 
 
 def context(request: Request) -> AppContext:

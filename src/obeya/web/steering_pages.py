@@ -15,6 +15,7 @@ field) gives ``today=YYYY-MM-DD``: a review can be read as of a past day, and te
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -144,6 +145,29 @@ def _expected(form: Posted) -> int:
         raise InputError("the form lost its expected_version; reload the page") from None
 
 
+def _save_posted(
+    ctx: AppContext,
+    name: str,
+    form: Posted,
+    kind: str,
+    build: Callable[[Posted], dict[str, Any]],
+    message: str,
+    expected: int = 0,
+) -> dict[str, Any]:
+    """The record a form describes, saved in stream ``name`` on version ``expected`` (0: a
+    new record); the form's own message, if any, explains the change."""
+    doc = build(form)
+    ctx.workspace.save_record(
+        kind,
+        doc,
+        author=_author(form),
+        message=form.text("message") or message,
+        stream=name,
+        expected_version=expected,
+    )
+    return doc
+
+
 def adding(error: ObeyaError, kind: str, key: Any) -> str:
     """The message of a refused "add" form: a taken key says so in words."""
     if isinstance(error, StoreError) and "changed since version 0" in str(error):
@@ -264,15 +288,7 @@ def add_risk(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
     today = form.text("today") or None
     ctx.workspace.stream(name)
     try:
-        doc = risk_document(form)
-        ctx.workspace.save_record(
-            "risk",
-            doc,
-            author=_author(form),
-            message=form.text("message") or "added on the risk board",
-            stream=name,
-            expected_version=0,
-        )
+        doc = _save_posted(ctx, name, form, "risk", risk_document, "added on the risk board")
     except ObeyaError as error:
         return _risks_page(
             request,
@@ -476,15 +492,7 @@ def add_objective(request: Request, ctx: Ctx, name: str, form: Form) -> Response
     today = form.text("today") or None
     ctx.workspace.stream(name)
     try:
-        doc = objective_document(form)
-        ctx.workspace.save_record(
-            "objective",
-            doc,
-            author=_author(form),
-            message=form.text("message") or "objective set",
-            stream=name,
-            expected_version=0,
-        )
+        doc = _save_posted(ctx, name, form, "objective", objective_document, "objective set")
     except ObeyaError as error:
         return _objectives_page(
             request,
@@ -655,14 +663,14 @@ def save_item(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
     ctx.workspace.stream(name)
     try:
         expected = _expected(form)
-        doc = item_document(form)
-        ctx.workspace.save_record(
+        doc = _save_posted(
+            ctx,
+            name,
+            form,
             "improvement",
-            doc,
-            author=_author(form),
-            message=form.text("message") or ("edited" if expected else "added to the roadmap"),
-            stream=name,
-            expected_version=expected,
+            item_document,
+            ("edited" if expected else "added to the roadmap"),
+            expected=expected,
         )
     except ObeyaError as error:
         return _roadmap_page(
@@ -682,15 +690,7 @@ def add_event(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
     """Record a kaizen event: when, who took part, what came out, which items it worked on."""
     ctx.workspace.stream(name)
     try:
-        doc = event_document(form)
-        ctx.workspace.save_record(
-            "kaizen-event",
-            doc,
-            author=_author(form),
-            message=form.text("message") or "kaizen event recorded",
-            stream=name,
-            expected_version=0,
-        )
+        doc = _save_posted(ctx, name, form, "kaizen-event", event_document, "kaizen event recorded")
     except ObeyaError as error:
         event: dict[str, Any] = {**form.as_dict(), "improvements": form.values("improvements")}
         return _roadmap_page(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from obeya.core.tomlfile import read_toml
 from obeya.errors import InputError
 
 DISTRIBUTIONS = ("exponential", "lognormal", "constant", "empirical")
@@ -189,14 +190,7 @@ def _validate_distribution(d: Distribution, at: str) -> None:
 def load_scenario(path: Path | str) -> Scenario:
     """Read a scenario TOML file; errors name the file and the field."""
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot be read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
+    doc = read_toml(path, ScenarioError)
     return scenario_from_dict(doc, where=str(path))
 
 

@@ -24,7 +24,6 @@ I/O but :func:`load_plan`.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -42,6 +41,7 @@ from obeya.core.forecast import (
     history_window,
     when,
 )
+from obeya.core.tomlfile import read_toml
 from obeya.errors import InputError
 
 #: Decimal places kept in documents (as the flow report's).
@@ -145,14 +145,7 @@ def _at(where: str, index: int, task_id: str) -> str:
 def load_plan(path: Path | str) -> Plan:
     """Read a plan TOML file; errors name the file, the task (index and id) and the field."""
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PlanError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"{path}: cannot be read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PlanError(f"{path}: not valid TOML ({exc})") from None
+    doc = read_toml(path, PlanError)
     return plan_from_dict(doc, source=str(path))
 
 

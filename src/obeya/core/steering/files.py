@@ -25,12 +25,12 @@ errors name the file, the table and the field (``plan.toml: risk[2] 'R-3': proba
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from obeya.core.steering.kinds import KINDS, Record, parse
+from obeya.core.tomlfile import read_toml
 from obeya.errors import InputError
 
 
@@ -38,14 +38,7 @@ def read_steering_file(path: Path | str) -> list[tuple[str, Record, Mapping[str,
     """The records of the file as (kind, record, document), in file order per kind (teams
     come before people, whatever the file's order, so people can name them)."""
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from None
+    doc = read_toml(path, InputError)
     unknown = sorted(set(doc) - set(KINDS))
     if unknown:
         raise InputError(
