@@ -31,7 +31,6 @@ from obeya.core.simulation.from_history import (
 from obeya.core.simulation.scenario import Scenario, ScenarioError, scenario_toml
 from obeya.core.simulation.whatif import Change, WhatIf, parse_change, what_if
 from obeya.ingest import ColumnMap
-from obeya.render.simulation import save_chart, what_if_chart
 
 
 def _ci(ci: tuple[float, float] | None, digits: int = 2) -> str:
@@ -170,6 +169,8 @@ def what_if_command(
         futures += [_future(text) for text in future or []]
         comparison = what_if(base, futures)
         if chart is not None:
+            from obeya.render.simulation import save_chart, what_if_chart  # Altair: on demand
+
             save_chart(what_if_chart(comparison.to_dict()), chart)
     if as_json:
         print_json(comparison.to_dict())
