@@ -12,6 +12,7 @@ import pytest
 
 from api.tiny import tiny_workspace
 from obeya.api.app import create_app
+from obeya.core.access import Role
 from obeya.workspace import Workspace
 
 with warnings.catch_warnings():
@@ -28,8 +29,20 @@ def workspace(database_url: str, tmp_path: Path) -> Iterator[Workspace]:
         yield ws
 
 
+def bearer(
+    workspace: Workspace, user: str = "tester", role: Role = Role.ADMIN, stream: str | None = None
+) -> dict[str, str]:
+    """The Authorization header of a new token for ``user``, given ``role`` on ``stream``."""
+    workspace.add_user(user, role, stream)
+    secret, _ = workspace.create_token(user, "tests")
+    return {"Authorization": f"Bearer {secret}"}
+
+
 @pytest.fixture
 def client(workspace: Workspace) -> Iterator[TestClient]:
-    """Server errors come back as responses (500), as a real client would see them."""
-    with TestClient(create_app(lambda: workspace), raise_server_exceptions=False) as test_client:
+    """A client signed in (by token) as an admin of the whole workspace. Server errors come
+    back as responses (500), as a real client would see them."""
+    app = create_app(lambda: workspace)
+    headers = bearer(workspace)
+    with TestClient(app, raise_server_exceptions=False, headers=headers) as test_client:
         yield test_client

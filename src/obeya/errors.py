@@ -7,7 +7,10 @@ The tree::
     │   ├── ParseError        a file that cannot be read; names file, row and field
     │   └── WorkflowError     a workflow file that is wrong or does not fit the data
     ├── NotFoundError         a value stream (or other named thing) that does not exist
-    └── StoreError            the app store cannot do what was asked
+    ├── StoreError            the app store cannot do what was asked
+    ├── AuthError             no signed-in user or valid token (401)
+    ├── ForbiddenError        signed in, but the role does not allow it; a bad CSRF token (403)
+    └── TooManyAttempts       too many wrong passwords; wait and try again (429)
 
 The CLI prints ``str(error)`` and exits with status 1 (2 for usage errors); the API turns
 every error into one JSON shape (``{"error": {"type", "message", "detail"}}``).
@@ -71,3 +74,25 @@ class NotFoundError(ObeyaError):
 
 class StoreError(ObeyaError):
     http_status = 409
+
+
+class AuthError(ObeyaError):
+    """No signed-in user, or a token that is unknown, expired or revoked."""
+
+    http_status = 401
+
+
+class ForbiddenError(ObeyaError):
+    """The user is known but their role (on this stream) does not allow the request."""
+
+    http_status = 403
+
+
+class TooManyAttempts(ObeyaError):
+    """Sign-in refused for a while after several wrong passwords."""
+
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

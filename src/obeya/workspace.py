@@ -18,6 +18,7 @@ from obeya.core.events import EventLog
 from obeya.core.metrics import FlowFilter, FlowReport
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
+from obeya.workspace_access import AccessWorkspace
 from obeya.workspace_steering import SteeringWorkspace
 
 if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only when a workspace opens
@@ -80,7 +81,7 @@ def _start_engine() -> Any:
     return duckdb_backend()
 
 
-class Workspace(SteeringWorkspace):
+class Workspace(SteeringWorkspace, AccessWorkspace):
     """Value streams in an app store, and their flow."""
 
     def __init__(self, url: str | None = None) -> None:

@@ -9,23 +9,27 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from obeya.api import (
+    routes_access,
     routes_forecast,
     routes_maps,
     routes_simulation,
     routes_steering,
     routes_streams,
 )
+from obeya.api.auth import guard
 from obeya.api.deps import AppContext, WorkspaceFactory, app_version
 from obeya.api.errors import install_error_handlers
+from obeya.api.policy import check_coverage
 from obeya.api.uploads import MAX_UPLOAD_BYTES, UploadLimit
 from obeya.web import (
+    auth_pages,
     experiment_pages,
     forecast_pages,
     map_pages,
@@ -57,6 +61,12 @@ Value streams and their flow, measured from real work-item history.
   profiles saved in versions (409 on a stale edit); the ROAM board, objectives with live key
   results, the roadmap (WSJF), skill coverage and the stream at a glance.
 
+* **Access**: who am I, users and their roles per stream, API tokens, the audit log.
+
+Every call needs `Authorization: Bearer TOKEN` (make one with `obeya token create NAME`, or
+`POST /api/tokens` when signed in) or the session cookie of the sign-in page. No token: 401;
+a role that does not allow the call on that stream: 403.
+
 Every error has one shape: `{"error": {"type", "message", "detail"}}`.
 """
 
@@ -84,7 +94,10 @@ def create_app(
         description=DESCRIPTION,
         version=app_version(),
         lifespan=lifespan,
+        redoc_url=None,
         docs_url=None,  # served below from the vendored Swagger UI: no CDN, works offline
+        # Every route: who is asking, may they (obeya.api.policy), CSRF on cookie sessions.
+        dependencies=[Depends(guard)],
     )
     app.state.obeya = ctx
     install_error_handlers(app, html=pages.error_page)
@@ -92,11 +105,13 @@ def create_app(
     # Dashboards carry their chart data inline (hundreds of kB of JSON); it compresses ~10x.
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.include_router(routes_streams.router)
+    app.include_router(routes_access.router)
     app.include_router(routes_maps.router)
     app.include_router(routes_forecast.router)
     app.include_router(routes_simulation.router)
     app.include_router(routes_steering.router)
     app.include_router(pages.router)
+    app.include_router(auth_pages.router)
     app.include_router(map_pages.router)
     app.include_router(forecast_pages.router)
     app.include_router(simulation_pages.router)
@@ -117,4 +132,16 @@ def create_app(
             swagger_favicon_url="/static/favicon.svg",
         )
 
+    check_coverage(_routes(app))
     return app
+
+
+def _routes(app: FastAPI) -> list[tuple[str, str]]:
+    """(method, path) of every route the app answers, its own and its routers'."""
+    found: list[tuple[str, str]] = []
+    for route in app.routes:
+        inner = getattr(getattr(route, "original_router", None), "routes", [route])
+        for r in inner:
+            for method in getattr(r, "methods", None) or ():
+                found.append((method, r.path))
+    return found

@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 
+from obeya.auth.ratelimit import SignInLimiter
+from obeya.auth.sessions import SessionCodec
 from obeya.core.metrics import FlowFilter, FlowReport
 from obeya.errors import InputError
 from obeya.render.charts import ChartKind
@@ -42,6 +44,14 @@ class AppContext:
         self._workspace: Workspace | None = None
         self._lock = threading.Lock()
         self.reports = ReportCache()
+        self.sign_in_limiter = SignInLimiter()
+        self._codec: SessionCodec | None = None
+
+    def session_codec(self, key: Callable[[], str]) -> SessionCodec:
+        """The codec of session cookies, keyed by ``key()`` (read once)."""
+        if self._codec is None:
+            self._codec = SessionCodec(key())
+        return self._codec
 
     @property
     def workspace(self) -> Workspace:

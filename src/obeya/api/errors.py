@@ -24,7 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from obeya.errors import ObeyaError, ParseError
+from obeya.errors import AuthError, ObeyaError, ParseError, TooManyAttempts
 
 log = logging.getLogger("obeya.api")
 
@@ -79,7 +79,12 @@ def install_error_handlers(app: FastAPI, html: HtmlErrors | None = None) -> None
     async def on_obeya(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ObeyaError)
         body = error_body(exc.kind, str(exc), obeya_detail(exc))
-        return respond(request, exc.http_status, body)
+        response = respond(request, exc.http_status, body)
+        if isinstance(exc, AuthError):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="obeya"'
+        if isinstance(exc, TooManyAttempts):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

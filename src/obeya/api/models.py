@@ -116,6 +116,8 @@ MAX_VERSION = 2**31 - 1
 
 #: For ``responses=`` on routes: the error statuses documented with their one shape.
 ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Not signed in: no, or a bad, bearer token."},
+    403: {"model": ErrorResponse, "description": "The user's role does not allow it here."},
     404: {"model": ErrorResponse, "description": "No such value stream (or chart)."},
     422: {"model": ErrorResponse, "description": "A parameter or an uploaded file is invalid."},
 }

@@ -201,7 +201,7 @@ class MapStore:
         label = _label(name, variant)
         with self._errors(f"deleting map {label}", writing=True), self._write() as connection:
             map_id, _, _ = self._require_map(connection, name, variant)
-            _MAPS.delete(connection, map_id)
+            _MAPS.delete(connection, map_id, f"map {label}")
 
     def _require_map(
         self, connection: Connection, name: str, variant: str
@@ -255,4 +255,4 @@ def _flat(document: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-_MAPS = Versioned(MapRow, MapVersionRow, "map_id", flat=_flat)
+_MAPS = Versioned(MapRow, MapVersionRow, "map_id", "map", flat=_flat)

@@ -214,7 +214,7 @@ class RecordStore:
         label = _label(kind, key)
         with self._errors(f"deleting {label}", writing=True), self._write() as connection:
             record_id, _, _ = self._require_record(connection, kind, key)
-            _RECORDS.delete(connection, record_id)
+            _RECORDS.delete(connection, record_id, label)
 
     def _require_record(
         self, connection: Connection, kind: str, key: str
@@ -239,4 +239,4 @@ def _label(kind: str, key: str) -> str:
     return f"{kind} {key!r}"
 
 
-_RECORDS = Versioned(RecordRow, RecordVersionRow, "record_id")
+_RECORDS = Versioned(RecordRow, RecordVersionRow, "record_id", "record")

@@ -24,11 +24,13 @@ from obeya.core.events import EventLog
 from obeya.core.workflow import Workflow
 from obeya.errors import InputError, NotFoundError, StoreError
 from obeya.store import migrate, reading, staging
+from obeya.store.audit import AuditEntry, read_audit, write_audit
 from obeya.store.engine import WRITE_OPTION, make_engine
 from obeya.store.maps import MapStore
 from obeya.store.models import EventRow, ImportRow, MapRow, StreamRow
 from obeya.store.records import RecordStore
 from obeya.store.settings import default_database_url
+from obeya.store.users import UserStore
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class ImportResult:
     stream: StreamInfo
 
 
-class Store(MapStore, RecordStore):
+class Store(MapStore, RecordStore, UserStore):
     """The app store at ``url`` (default: :func:`~obeya.store.settings.default_database_url`).
 
     Opening a store does not touch the schema; call :meth:`initialise` once (it is cheap and
@@ -101,6 +103,9 @@ class Store(MapStore, RecordStore):
             self._write() as connection,
         ):
             self._insert_stream(connection, name, workflow)
+            write_audit(
+                connection, "stream.create", name, stream=name, after={"workflow": _toml(workflow)}
+            )
             return self._info(connection, name)
 
     def get_stream(self, name: str) -> StreamInfo:
@@ -170,10 +175,21 @@ class Store(MapStore, RecordStore):
             self._write() as connection,
         ):
             stream_id = self._require_id(connection, name)
+            before = connection.execute(
+                select(StreamRow.workflow_toml).where(StreamRow.id == stream_id)
+            ).scalar_one()
             connection.execute(
                 update(StreamRow)
                 .where(StreamRow.id == stream_id)
                 .values(workflow_toml=_toml(workflow))
+            )
+            write_audit(
+                connection,
+                "stream.workflow",
+                name,
+                stream=name,
+                before={"workflow": before},
+                after={"workflow": _toml(workflow)},
             )
             return self._info(connection, name)
 
@@ -183,7 +199,19 @@ class Store(MapStore, RecordStore):
             self._errors(f"deleting value stream {name!r}", writing=True),
             self._write() as connection,
         ):
+            info = self._info(connection, name)
             stream_id = self._require_id(connection, name)
+            write_audit(
+                connection,
+                "stream.delete",
+                name,
+                stream=name,
+                before={
+                    "events": info.events,
+                    "items": info.items,
+                    "workflow": _toml(info.workflow),
+                },
+            )
             # Explicit deletes rather than ON DELETE CASCADE: correct even on a SQLite
             # connection opened elsewhere with foreign keys off.
             for table in (EventRow, ImportRow):
@@ -242,6 +270,20 @@ class Store(MapStore, RecordStore):
                 )
             )
             info = self._info(connection, name)
+            write_audit(
+                connection,
+                "stream.import",
+                name,
+                stream=name,
+                before={"events": info.events - added},
+                after={
+                    "events": info.events,
+                    "source": source,
+                    "sha256": sha256,
+                    "events_in_file": log.num_events,
+                    "events_added": added,
+                },
+            )
         return ImportResult(events_in_file=log.num_events, events_added=added, stream=info)
 
     def load_events(self, name: str, *, types: Sequence[str] | None = None) -> EventLog:
@@ -254,6 +296,15 @@ class Store(MapStore, RecordStore):
             stream_id = self._require_id(connection, name)
             table = reading.fetch_events(connection, stream_id, types)
         return EventLog(table, source=f"value stream {name!r}")
+
+    # -- audit ------------------------------------------------------------------------------
+
+    def audit_log(
+        self, *, stream: str | None = None, actor: str | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        """The newest ``limit`` changes (of ``stream``, by ``actor``), newest first."""
+        with self._errors("reading the audit log"), self.engine.connect() as connection:
+            return read_audit(connection, stream=stream, actor=actor, limit=limit)
 
     # -- internals --------------------------------------------------------------------------
 

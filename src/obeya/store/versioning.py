@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from obeya.errors import StoreError
+from obeya.store.audit import write_audit
 
 
 def utc(moment: datetime) -> datetime:
@@ -54,6 +55,8 @@ class Versioned:
     head: Any
     versions: Any
     parent: str
+    #: The audit log's name for these documents (``map``, ``record``).
+    noun: str
     flat: Callable[[Any], dict[str, Any]] = flatten
 
     def _of(self, head_id: int) -> Any:
@@ -76,12 +79,15 @@ class Versioned:
         head moved past ``expected_version`` (nothing is written)."""
         where = [getattr(self.head, k) == v for k, v in identity.items()]
         row = connection.execute(
-            select(self.head.id, self.head.current_version).where(*where).with_for_update()
+            select(self.head.id, self.head.current_version, self.head.stream_id)
+            .where(*where)
+            .with_for_update()
         ).one_or_none()
         current = 0 if row is None else row.current_version
         if expected_version is not None and expected_version != current:
             raise StoreError(self.stale(connection, label, row, expected_version))
         changes: tuple[str, ...] = ()
+        before: Any = None
         if row is None:
             head_id = connection.execute(
                 insert(self.head)
@@ -101,7 +107,8 @@ class Versioned:
                     self._of(head_id), self.versions.version == current
                 )
             ).scalar_one()
-            changes = changed_fields(self.flat(json.loads(previous)), self.flat(document))
+            before = json.loads(previous)
+            changes = changed_fields(self.flat(before), self.flat(document))
             values: dict[str, Any] = {"current_version": current + 1, "updated_at": now}
             if stream_id is not None:
                 values["stream_id"] = stream_id
@@ -115,6 +122,14 @@ class Versioned:
                 message=message,
                 created_at=now,
             )
+        )
+        write_audit(
+            connection,
+            f"{self.noun}.save",
+            label,
+            stream_id=stream_id if stream_id is not None or row is None else row.stream_id,
+            before=before,
+            after=document,
         )
         return current + 1, changes
 
@@ -148,7 +163,18 @@ class Versioned:
             before = flat
         return out
 
-    def delete(self, connection: Connection, head_id: int) -> None:
+    def delete(self, connection: Connection, head_id: int, label: str) -> None:
+        head = connection.execute(
+            select(self.head.current_version, self.head.stream_id).where(self.head.id == head_id)
+        ).one()
+        last = self.version(connection, head_id, head.current_version)
+        write_audit(
+            connection,
+            f"{self.noun}.delete",
+            label,
+            stream_id=head.stream_id,
+            before=json.loads(last.document),
+        )
         connection.execute(delete(self.versions).where(self._of(head_id)))
         connection.execute(delete(self.head).where(self.head.id == head_id))
 

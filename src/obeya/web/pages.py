@@ -17,6 +17,8 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from obeya.api.deps import AppContext, app_version, context, make_filter
 from obeya.api.uploads import column_map, import_upload, parse_workflow
@@ -58,6 +60,16 @@ COLUMN_FIELDS = (
 
 
 templates.env.globals["version"] = app_version()
+
+
+@pass_context
+def csrf_field(context: Any) -> Markup:
+    """The hidden CSRF field every form that posts carries (the guard checks it)."""
+    token = getattr(context["request"].state, "csrf", "")
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(token)
+
+
+templates.env.globals["csrf_field"] = csrf_field
 templates.env.globals["quote"] = lambda s: quote(str(s), safe="")
 
 
@@ -259,7 +271,11 @@ def dashboard(
 
 
 def error_page(request: Request, status: int, body: dict[str, Any]) -> Response:
-    """The API's error body, shown to a person (see :mod:`obeya.api.errors`)."""
+    """The API's error body, shown to a person (see :mod:`obeya.api.errors`); a person not
+    signed in is sent to the sign-in page, and back here after."""
+    if status == 401 and request.method in ("GET", "HEAD"):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/sign-in?{urlencode({'next': target})}", status_code=303)
     return templates.TemplateResponse(
         request, "error.html", {"status": status, "error": body["error"]}, status_code=status
     )

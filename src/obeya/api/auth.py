@@ -1,0 +1,158 @@
+"""Who is asking, and may they: the guard every route of the app runs first.
+
+A request is signed in by ``Authorization: Bearer TOKEN`` (scripts) or by the session cookie
+the sign-in page sets (browsers). A cookie-signed request that changes something must also
+carry the session's CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``): a
+bearer token is never sent by a browser on its own, so it needs none. Then the route's rule
+(:mod:`obeya.api.policy`) is applied to the stream the request is about. The user becomes the
+store's :data:`~obeya.store.audit.ACTOR`, so every change is audited under their name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from obeya.api.deps import AppContext, context
+from obeya.api.policy import Rule, rule_for
+from obeya.auth.sessions import COOKIE, Session, SessionCodec
+from obeya.core.access import Principal, Role
+from obeya.errors import AuthError, ForbiddenError, NotFoundError
+from obeya.store.audit import ACTOR
+from obeya.workspace import Workspace
+from obeya.workspace_access import principal_of
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The signed-in principal of a request, and how it signed in."""
+
+    principal: Principal
+    via: str  # "token" or "session"
+
+
+def codec(ctx: AppContext) -> SessionCodec:
+    return ctx.session_codec(lambda: ctx.workspace.session_key())
+
+
+def session_of(request: Request) -> Session | None:
+    return codec(context(request)).load(request.cookies.get(COOKIE))
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    if not token.strip():
+        raise AuthError("the Authorization header names no token: use 'Bearer TOKEN'")
+    return token.strip()
+
+
+def _authenticate(request: Request) -> tuple[Caller | None, Session | None]:
+    ctx = context(request)
+    token = _bearer(request)
+    if token is not None:
+        return Caller(ctx.workspace.token_principal(token), "token"), None
+    session = session_of(request)
+    if session is None or session.user_id is None:
+        return None, session
+    user = ctx.workspace.store.user_by_id(session.user_id)
+    if user is None or user.session_epoch != session.epoch:
+        return None, session  # removed, or the password changed since: sign in again
+    return Caller(principal_of(user), "session"), session
+
+
+def scope_stream(workspace: Workspace, rule: Rule, request: Request) -> str | None:
+    """The stream a request is about under ``rule`` (None: the workspace)."""
+    params = request.path_params
+    if rule.scope == "stream":
+        return str(params[rule.param])
+    if rule.scope == "map":
+        name = str(params["name"])
+        variant = params.get("variant") or request.query_params.get("variant") or "current"
+        try:
+            return workspace.get_map(name, str(variant)).stream
+        except NotFoundError:
+            return None  # the route answers 404 (or creates it, checking the body's stream)
+    if rule.scope == "record":
+        try:
+            return workspace.record(str(params["kind"]), str(params["key"])).stream
+        except NotFoundError:
+            return None
+    return None
+
+
+def require(caller: Caller, need: Role, stream: str | None) -> None:
+    """ForbiddenError unless the caller has ``need`` on ``stream`` (None: the workspace)."""
+    if not caller.principal.allows(need, stream):
+        where = "this workspace" if stream is None else f"value stream {stream!r}"
+        have = caller.principal.role_on(stream)
+        held = f"is {have.label} there" if have is not None else "has no role there"
+        raise ForbiddenError(
+            f"{caller.principal.user} {held}; {need.label} or above is needed on {where}"
+        )
+
+
+def _check(request: Request, rule: Rule) -> tuple[Caller | None, Session | None]:
+    caller, session = _authenticate(request)
+    if rule.scope == "public":
+        return caller, session
+    if caller is None:
+        raise AuthError("sign in, or send 'Authorization: Bearer TOKEN'")
+    if rule.scope != "user":
+        require(caller, rule.need, scope_stream(context(request).workspace, rule, request))
+    return caller, session
+
+
+async def _csrf_token(request: Request) -> str | None:
+    given = request.headers.get(CSRF_HEADER)
+    if given:
+        return given
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+        value = (await request.form()).get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def guard(request: Request) -> None:
+    """Authenticate, check CSRF, apply the route's rule; remember the caller on the request."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    rule = rule_for(request.method, path)
+    if rule is None:  # pragma: no cover - check_coverage refuses such an app
+        raise ForbiddenError(f"no access rule for {request.method} {path}")
+    caller, session = await run_in_threadpool(_check, request, rule)
+    request.state.caller = caller
+    request.state.session = session
+    if session is not None:
+        request.state.csrf = codec(context(request)).csrf_token(session)
+    if caller is not None and caller.via == "token":
+        pass  # no ambient credential: nothing to forge
+    elif request.method not in SAFE_METHODS and session is not None:
+        if not codec(context(request)).csrf_ok(session, await _csrf_token(request)):
+            raise ForbiddenError(
+                "the form's CSRF token is missing or wrong (the page may be stale): "
+                "reload it and try again"
+            )
+    elif request.method not in SAFE_METHODS and rule.scope == "public":
+        raise ForbiddenError("open the sign-in page first: its form carries a CSRF token")
+    ACTOR.set(caller.principal.user if caller is not None else None)
+
+
+def caller(request: Request) -> Caller:
+    found = getattr(request.state, "caller", None)
+    if not isinstance(found, Caller):
+        raise AuthError("sign in, or send 'Authorization: Bearer TOKEN'")
+    return found
+
+
+CallerDep = Annotated[Caller, Depends(caller)]

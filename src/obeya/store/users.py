@@ -1,0 +1,359 @@
+"""Users, their grants (roles per stream), their tokens and the workspace's settings.
+
+The store keeps hashes only: argon2 for passwords (made by :mod:`obeya.auth.credentials`),
+SHA-256 for token secrets (random 256-bit strings, for which a fast hash is enough: there is
+nothing to guess by brute force). :class:`UserStore` is mixed into
+:class:`~obeya.store.store.Store`; every change is audited in its own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from obeya.core.access import Grant, Role
+from obeya.errors import InputError, NotFoundError, StoreError
+from obeya.store.audit import write_audit
+from obeya.store.models import GrantRow, SettingRow, TokenRow, UserRow
+from obeya.store.versioning import utc
+
+#: How stale ``last_used_at`` may get before a use writes it again: a token used on every
+#: request must not turn every read into a write.
+LAST_USED_GRAIN = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    name: str
+    password_hash: str | None
+    session_epoch: int
+    grants: tuple[Grant, ...]
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "password": self.password_hash is not None,
+            "grants": [g.to_dict() for g in self.grants],
+            "created_at": self.created_at.isoformat(timespec="seconds"),
+        }
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    user: str
+    kind: str
+    label: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    def state(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+    def to_dict(self, now: datetime) -> dict[str, object]:
+        def when(t: datetime | None) -> str | None:
+            return None if t is None else t.isoformat(timespec="seconds")
+
+        return {
+            "id": self.id,
+            "user": self.user,
+            "label": self.label,
+            "state": self.state(now),
+            "created_at": when(self.created_at),
+            "expires_at": when(self.expires_at),
+            "last_used_at": when(self.last_used_at),
+        }
+
+
+def _opt_utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else utc(moment)
+
+
+class UserStore:
+    """The user methods of :class:`~obeya.store.store.Store`."""
+
+    if TYPE_CHECKING:
+        from sqlalchemy import Engine
+
+        engine: Engine
+
+        def _errors(self, doing: str, *, writing: bool = False) -> AbstractContextManager[None]: ...
+
+        def _write(self) -> AbstractContextManager[Connection]: ...
+
+    # -- users ------------------------------------------------------------------------------
+
+    def add_user(self, name: str, password_hash: str | None) -> User:
+        """A new user without grants; StoreError if the name is taken."""
+        name = name.strip()
+        if not name:
+            raise InputError("a user needs a name that is not blank")
+        with self._errors(f"adding user {name!r}", writing=True), self._write() as connection:
+            if self._user_id(connection, name) is not None:
+                raise StoreError(f"user {name!r} exists already")
+            connection.execute(
+                insert(UserRow).values(
+                    name=name, password_hash=password_hash, created_at=datetime.now(UTC)
+                )
+            )
+            write_audit(connection, "user.add", name, after={"password": password_hash is not None})
+            return self._user(connection, name)
+
+    def user(self, name: str) -> User:
+        """The user ``name``; NotFoundError if there is none."""
+        with self._errors(f"reading user {name!r}"), self.engine.connect() as connection:
+            return self._user(connection, name)
+
+    def user_by_id(self, user_id: int) -> User | None:
+        with self._errors("reading a user"), self.engine.connect() as connection:
+            name = connection.execute(
+                select(UserRow.name).where(UserRow.id == user_id)
+            ).scalar_one_or_none()
+            return None if name is None else self._user(connection, name)
+
+    def users(self) -> list[User]:
+        """Every user, by name."""
+        with self._errors("listing users"), self.engine.connect() as connection:
+            names = connection.execute(select(UserRow.name).order_by(UserRow.name)).scalars()
+            return [self._user(connection, n) for n in list(names)]
+
+    def set_password(self, name: str, password_hash: str | None) -> None:
+        """Replace the password; every session of the user ends."""
+        with self._errors(f"setting the password of {name!r}", writing=True), self._write() as c:
+            user = self._user(c, name)
+            c.execute(
+                update(UserRow)
+                .where(UserRow.id == user.id)
+                .values(password_hash=password_hash, session_epoch=user.session_epoch + 1)
+            )
+            write_audit(c, "user.password", name, after={"password": password_hash is not None})
+
+    def remove_user(self, name: str) -> None:
+        """Delete the user with their grants and tokens."""
+        with self._errors(f"removing user {name!r}", writing=True), self._write() as c:
+            user = self._user(c, name)
+            for table in (GrantRow, TokenRow):
+                c.execute(delete(table).where(table.user_id == user.id))
+            c.execute(delete(UserRow).where(UserRow.id == user.id))
+            write_audit(c, "user.remove", name, before=user.to_dict())
+
+    def grant(self, name: str, role: Role, stream: str | None) -> User:
+        """Give ``name`` the role on ``stream`` (the workspace when None), replacing the role
+        they had there."""
+        where = "the workspace" if stream is None else f"stream {stream!r}"
+        with self._errors(f"granting {name!r} on {where}", writing=True), self._write() as c:
+            user = self._user(c, name)
+            before = next((g for g in user.grants if g.stream == stream), None)
+            c.execute(
+                delete(GrantRow).where(
+                    GrantRow.user_id == user.id,
+                    GrantRow.stream.is_(None) if stream is None else GrantRow.stream == stream,
+                )
+            )
+            c.execute(insert(GrantRow).values(user_id=user.id, stream=stream, role=role.label))
+            write_audit(
+                c,
+                "user.grant",
+                name,
+                stream=stream,
+                before=None if before is None else before.to_dict(),
+                after=Grant(stream, role).to_dict(),
+            )
+            return self._user(c, name)
+
+    def revoke(self, name: str, stream: str | None) -> User:
+        """Take away ``name``'s role on ``stream`` (the workspace-wide role when None)."""
+        where = "the workspace" if stream is None else f"stream {stream!r}"
+        with self._errors(f"revoking {name!r} on {where}", writing=True), self._write() as c:
+            user = self._user(c, name)
+            before = next((g for g in user.grants if g.stream == stream), None)
+            if before is None:
+                raise NotFoundError(f"user {name!r} has no role on {where}")
+            c.execute(
+                delete(GrantRow).where(
+                    GrantRow.user_id == user.id,
+                    GrantRow.stream.is_(None) if stream is None else GrantRow.stream == stream,
+                )
+            )
+            write_audit(c, "user.revoke", name, stream=stream, before=before.to_dict())
+            return self._user(c, name)
+
+    # -- tokens -----------------------------------------------------------------------------
+
+    def add_token(
+        self, name: str, *, kind: str, label: str, digest: str, expires_at: datetime | None
+    ) -> TokenInfo:
+        """Keep a token (its secret's SHA-256) for user ``name``."""
+        with self._errors(f"creating a token for {name!r}", writing=True), self._write() as c:
+            user = self._user(c, name)
+            token_id = c.execute(
+                insert(TokenRow)
+                .values(
+                    user_id=user.id,
+                    kind=kind,
+                    label=label,
+                    secret_sha256=digest,
+                    created_at=datetime.now(UTC),
+                    expires_at=expires_at,
+                )
+                .returning(TokenRow.id)
+            ).scalar_one()
+            info = self._token(c, token_id)
+            if kind == "api":  # a sign-in link is not a change worth a line of its own
+                write_audit(c, "token.create", name, after=info.to_dict(datetime.now(UTC)))
+            return info
+
+    def use_token(self, digest: str, kind: str) -> tuple[TokenInfo, User] | None:
+        """The active token with this digest and its user, or None (unknown, revoked or
+        expired). A sign-in link (``kind`` 'link') is used up: revoked in the same step."""
+        now = datetime.now(UTC)
+        with (
+            self._errors("checking a token", writing=kind == "link"),
+            self._connection(write=kind == "link") as c,
+        ):
+            row = c.execute(
+                select(TokenRow.id, TokenRow.last_used_at).where(
+                    TokenRow.secret_sha256 == digest,
+                    TokenRow.kind == kind,
+                    TokenRow.revoked_at.is_(None),
+                )
+            ).one_or_none()
+            if row is None:
+                return None
+            info = self._token(c, row.id)
+            if info.state(now) != "active":
+                return None
+            user = self._user(c, info.user)
+            if kind == "link":
+                c.execute(update(TokenRow).where(TokenRow.id == row.id).values(revoked_at=now))
+        last = _opt_utc(row.last_used_at)
+        if kind == "api" and (last is None or now - last > LAST_USED_GRAIN):
+            with self._errors("noting a token's use", writing=True), self._write() as c:
+                c.execute(update(TokenRow).where(TokenRow.id == row.id).values(last_used_at=now))
+        return info, user
+
+    def tokens(self, name: str | None = None) -> list[TokenInfo]:
+        """The API tokens (of user ``name``), oldest first."""
+        with self._errors("listing tokens"), self.engine.connect() as c:
+            query = select(TokenRow.id).where(TokenRow.kind == "api").order_by(TokenRow.id)
+            if name is not None:
+                query = query.where(TokenRow.user_id == self._user(c, name).id)
+            return [self._token(c, i) for i in list(c.execute(query).scalars())]
+
+    def revoke_token(self, token_id: int) -> TokenInfo:
+        """Revoke the API token; it stops working at once."""
+        with self._errors(f"revoking token {token_id}", writing=True), self._write() as c:
+            exists = c.execute(
+                select(TokenRow.id).where(TokenRow.id == token_id, TokenRow.kind == "api")
+            ).scalar_one_or_none()
+            if exists is None:
+                raise NotFoundError(f"no API token {token_id}; `obeya token list` shows them")
+            before = self._token(c, token_id)
+            now = datetime.now(UTC)
+            if before.revoked_at is None:
+                c.execute(update(TokenRow).where(TokenRow.id == token_id).values(revoked_at=now))
+            after = self._token(c, token_id)
+            write_audit(
+                c, "token.revoke", before.user, before=before.to_dict(now), after=after.to_dict(now)
+            )
+            return after
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def setting(self, key: str, make: Callable[[], str]) -> str:
+        """The setting ``key``; made with ``make()`` and kept the first time it is asked for
+        (two processes asking at once agree on one value)."""
+        with self._errors(f"reading setting {key!r}"), self.engine.connect() as c:
+            found = c.execute(select(SettingRow.value).where(SettingRow.key == key)).scalar()
+        if found is not None:
+            return found
+        try:
+            with self._errors(f"saving setting {key!r}", writing=True), self._write() as c:
+                c.execute(insert(SettingRow).values(key=key, value=make()))
+        except StoreError as error:
+            if not isinstance(error.__cause__, IntegrityError):
+                raise  # pragma: no cover - a real failure, not a lost race
+        with self.engine.connect() as c:
+            return c.execute(select(SettingRow.value).where(SettingRow.key == key)).scalar_one()
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _connection(self, *, write: bool) -> AbstractContextManager[Connection]:
+        return self._write() if write else self.engine.connect()
+
+    def _user_id(self, connection: Connection, name: str) -> int | None:
+        return connection.execute(
+            select(UserRow.id).where(UserRow.name == name)
+        ).scalar_one_or_none()
+
+    def _user(self, connection: Connection, name: str) -> User:
+        row = connection.execute(
+            select(
+                UserRow.id,
+                UserRow.name,
+                UserRow.password_hash,
+                UserRow.session_epoch,
+                UserRow.created_at,
+            ).where(UserRow.name == name)
+        ).one_or_none()
+        if row is None:
+            names = connection.execute(select(UserRow.name).order_by(UserRow.name)).scalars()
+            existing = ", ".join(repr(n) for n in names)
+            hint = f"the users are {existing}" if existing else "there are no users yet"
+            raise NotFoundError(f"no user named {name!r}; {hint}")
+        grants = connection.execute(
+            select(GrantRow.stream, GrantRow.role).where(GrantRow.user_id == row.id)
+        ).all()
+        return User(
+            id=row.id,
+            name=row.name,
+            password_hash=row.password_hash,
+            session_epoch=row.session_epoch,
+            grants=tuple(
+                sorted(
+                    (Grant(s, Role.parse(r)) for s, r in grants),
+                    key=lambda g: (g.stream is not None, g.stream or ""),
+                )
+            ),
+            created_at=utc(row.created_at),
+        )
+
+    def _token(self, connection: Connection, token_id: int) -> TokenInfo:
+        token = connection.execute(
+            select(
+                TokenRow.id,
+                TokenRow.kind,
+                TokenRow.label,
+                TokenRow.created_at,
+                TokenRow.expires_at,
+                TokenRow.revoked_at,
+                TokenRow.last_used_at,
+                UserRow.name.label("user"),
+            )
+            .join(UserRow, UserRow.id == TokenRow.user_id)
+            .where(TokenRow.id == token_id)
+        ).one()
+        return TokenInfo(
+            id=token.id,
+            user=token.user,
+            kind=token.kind,
+            label=token.label,
+            created_at=utc(token.created_at),
+            expires_at=_opt_utc(token.expires_at),
+            revoked_at=_opt_utc(token.revoked_at),
+            last_used_at=_opt_utc(token.last_used_at),
+        )

@@ -1,0 +1,97 @@
+"""Signing in and out: the password form, the one-time link ``obeya serve`` prints, sign-out.
+
+A successful sign-in starts a new session (a new cookie with a new nonce, so a session made
+before sign-in cannot be carried over) and goes back to the page that asked for it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from obeya.api.auth import codec
+from obeya.api.deps import AppContext, context
+from obeya.auth.sessions import COOKIE, MAX_AGE_SECONDS, Session
+from obeya.errors import AuthError
+from obeya.web.pages import templates
+
+router = APIRouter(include_in_schema=False)
+Ctx = Annotated[AppContext, Depends(context)]
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after sign-in: a path on this site only (no ``//host`` or ``https:``)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def with_session(request: Request, response: Response, session: Session) -> Response:
+    response.set_cookie(
+        COOKIE,
+        codec(context(request)).dump(session),
+        max_age=MAX_AGE_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+def _form(
+    request: Request, ctx: AppContext, *, next: str, name: str = "", error: str = "", status: int
+) -> Response:
+    session = getattr(request.state, "session", None) or Session.anonymous()
+    request.state.csrf = codec(ctx).csrf_token(session)
+    response = templates.TemplateResponse(
+        request,
+        "sign_in.html",
+        {"next": safe_next(next), "name": name, "error": error},
+        status_code=status,
+    )
+    return with_session(request, response, session)
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, ctx: Ctx, next: Annotated[str, Query()] = "/") -> Response:
+    return _form(request, ctx, next=next, status=200)
+
+
+@router.post("/sign-in")
+async def sign_in(
+    request: Request,
+    ctx: Ctx,
+    name: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    client = request.client.host if request.client else "unknown"
+    keys = (f"name:{name.strip()}", f"ip:{client}")
+    ctx.sign_in_limiter.check(keys)  # 429 with Retry-After, before any password is tried
+    try:
+        user = await run_in_threadpool(ctx.workspace.check_password, name.strip(), password)
+    except AuthError as error:
+        ctx.sign_in_limiter.failed(keys)
+        return _form(request, ctx, next=next, name=name, error=str(error), status=401)
+    ctx.sign_in_limiter.succeeded(keys[0])
+    response = RedirectResponse(safe_next(next), status_code=303)
+    return with_session(request, response, Session.of_user(user.id, user.session_epoch))
+
+
+@router.get("/sign-in/link")
+def sign_in_by_link(request: Request, ctx: Ctx, token: Annotated[str, Query()]) -> Response:
+    """Use a one-time link (``obeya serve`` prints one): it signs in, and works only once."""
+    user = ctx.workspace.use_sign_in_link(token)
+    response = RedirectResponse("/", status_code=303)
+    return with_session(request, response, Session.of_user(user.id, user.session_epoch))
+
+
+@router.post("/sign-out")
+def sign_out(request: Request) -> Response:
+    response = RedirectResponse("/sign-in", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response

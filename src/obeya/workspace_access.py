@@ -1,0 +1,130 @@
+"""The access half of the :class:`~obeya.workspace.Workspace`: users and their roles, API
+tokens, one-time sign-in links, and checking who someone is. The CLI (``obeya user``,
+``obeya token``) and the web app (sign-in, bearer tokens) call these."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from obeya.auth.credentials import (
+    API_TOKEN_PREFIX,
+    LINK_PREFIX,
+    digest,
+    hash_password,
+    new_secret,
+    verify_password,
+)
+from obeya.core.access import Principal, Role
+from obeya.errors import AuthError, NotFoundError
+
+if TYPE_CHECKING:
+    from obeya.store import Store
+    from obeya.store.users import TokenInfo, User
+
+#: How long a printed sign-in link works (once).
+LINK_LIFETIME = timedelta(minutes=15)
+#: The user ``obeya serve`` makes for its sign-in link when the workspace has none.
+FIRST_ADMIN = "admin"
+SESSION_KEY_SETTING = "session_key"
+
+
+def principal_of(user: User) -> Principal:
+    return Principal(user.name, user.grants)
+
+
+class AccessWorkspace:
+    """Mixed into :class:`~obeya.workspace.Workspace`."""
+
+    if TYPE_CHECKING:
+        store: Store
+
+    def add_user(
+        self, name: str, role: Role, stream: str | None = None, password: str | None = None
+    ) -> User:
+        """Give ``name`` the role on ``stream`` (the whole workspace when None), creating the
+        user first if needed (with ``password``, if given); a stream must exist."""
+        if stream is not None:
+            self.store.get_stream(stream)  # NotFoundError naming the streams there are
+        try:
+            self.store.user(name)
+        except NotFoundError:
+            self.store.add_user(name, hash_password(password) if password else None)
+        else:
+            if password:
+                self.store.set_password(name, hash_password(password))
+        return self.store.grant(name, role, stream)
+
+    def create_token(
+        self, user: str, label: str = "", days: int | None = 90
+    ) -> tuple[str, TokenInfo]:
+        """A new API token for ``user``: (the secret, shown this once; what is kept)."""
+        secret = new_secret(API_TOKEN_PREFIX)
+        expires = None if not days else datetime.now(UTC) + timedelta(days=days)
+        info = self.store.add_token(
+            user, kind="api", label=label or "api", digest=digest(secret), expires_at=expires
+        )
+        return secret, info
+
+    def token_principal(self, secret: str) -> Principal:
+        """Who a bearer token stands for; AuthError if unknown, expired or revoked."""
+        found = self.store.use_token(digest(secret), "api")
+        if found is None:
+            raise AuthError("the token is unknown, expired or revoked")
+        return principal_of(found[1])
+
+    def check_password(self, name: str, password: str) -> User:
+        """The user, if the password is theirs; AuthError otherwise (the same for an unknown
+        name, and as slow)."""
+        try:
+            user = self.store.user(name)
+        except NotFoundError:
+            verify_password(password, None)
+            raise AuthError("wrong user name or password") from None
+        if not verify_password(password, user.password_hash):
+            raise AuthError("wrong user name or password")
+        return user
+
+    def sign_in_link(self, user: str | None = None) -> str:
+        """A one-time sign-in secret for ``user`` (default: the first workspace admin, made
+        as ``admin`` without a password when there is no user at all)."""
+        name = user or self._first_admin()
+        secret = new_secret(LINK_PREFIX)
+        self.store.add_token(
+            name,
+            kind="link",
+            label="sign-in link",
+            digest=digest(secret),
+            expires_at=datetime.now(UTC) + LINK_LIFETIME,
+        )
+        return secret
+
+    def use_sign_in_link(self, secret: str) -> User:
+        found = self.store.use_token(digest(secret), "link")
+        if found is None:
+            raise AuthError("the sign-in link is unknown, used or expired; ask for a new one")
+        return found[1]
+
+    def session_key(self) -> str:
+        """The key that signs session cookies, made once per workspace and shared by every
+        server process on it."""
+        return self.store.setting(SESSION_KEY_SETTING, lambda: secrets.token_urlsafe(48))
+
+    def _first_admin(self) -> str:
+        users = self.store.users()
+        admins = [
+            u.name
+            for u in users
+            if any(g.stream is None and g.role is Role.ADMIN for g in u.grants)
+        ]
+        if admins:
+            return admins[0]
+        if not users:
+            self.store.add_user(FIRST_ADMIN, None)
+            self.store.grant(FIRST_ADMIN, Role.ADMIN, None)
+            return FIRST_ADMIN
+        raise NotFoundError(
+            "no user is an admin of the whole workspace; name one: "
+            "`obeya user add NAME --role admin`"
+        )
