@@ -71,24 +71,21 @@ def _authenticate(request: Request) -> tuple[Caller | None, Session | None]:
     return Caller(principal_of(user), "session"), session
 
 
-def scope_stream(workspace: Workspace, rule: Rule, request: Request) -> str | None:
-    """The stream a request is about under ``rule`` (None: the workspace)."""
+def scope_stream(workspace: Workspace, rule: Rule, request: Request) -> tuple[str | None, bool]:
+    """The stream a request is about under ``rule`` (None: the workspace), and whether what
+    the path names exists (a map or record not saved yet belongs to no stream so far)."""
     params = request.path_params
     if rule.scope == "stream":
-        return str(params[rule.param])
-    if rule.scope == "map":
-        name = str(params["name"])
-        variant = params.get("variant") or request.query_params.get("variant") or "current"
-        try:
-            return workspace.get_map(name, str(variant)).stream
-        except NotFoundError:
-            return None  # the route answers 404 (or creates it, checking the body's stream)
-    if rule.scope == "record":
-        try:
-            return workspace.record(str(params["kind"]), str(params["key"])).stream
-        except NotFoundError:
-            return None
-    return None
+        return str(params[rule.param]), True
+    try:
+        if rule.scope == "map":
+            variant = params.get("variant") or request.query_params.get("variant") or "current"
+            return workspace.get_map(str(params["name"]), str(variant)).stream, True
+        if rule.scope == "record":
+            return workspace.record(str(params["kind"]), str(params["key"])).stream, True
+    except NotFoundError:
+        return None, False
+    return None, True
 
 
 def require(caller: Caller, need: Role, stream: str | None) -> None:
@@ -109,7 +106,11 @@ def _check(request: Request, rule: Rule) -> tuple[Caller | None, Session | None]
     if caller is None:
         raise AuthError("sign in, or send 'Authorization: Bearer TOKEN'")
     if rule.scope != "user":
-        require(caller, rule.need, scope_stream(context(request).workspace, rule, request))
+        stream, found = scope_stream(context(request).workspace, rule, request)
+        request.state.scope_stream = stream
+        if found or request.method in SAFE_METHODS:
+            require(caller, rule.need, stream)
+        # else: a save creating a map or record; the route checks the stream it names
     return caller, session
 
 
@@ -156,3 +157,22 @@ def caller(request: Request) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(caller)]
+
+
+def sees(request: Request, stream: str | None) -> bool:
+    """Whether the caller may read ``stream`` (None: what belongs to no stream); lists show
+    only what this allows."""
+    return caller(request).principal.sees(stream)
+
+
+def require_on(request: Request, need: Role, stream: str | None) -> None:
+    """:func:`require` for routes that learn the stream from the body (saves, imports): a new
+    stream needs ``need`` on the workspace."""
+    require(caller(request), need, stream)
+
+
+def require_save(request: Request, stream: str | None) -> None:
+    """A save of a map or record may move it to ``stream`` (None: it stays where it is, or
+    belongs to no stream if new): the editor role is needed where it ends up."""
+    target = stream if stream is not None else getattr(request.state, "scope_stream", None)
+    require_on(request, Role.EDITOR, target)

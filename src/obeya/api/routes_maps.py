@@ -13,10 +13,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from obeya.api.auth import require_save, sees
 from obeya.api.deps import AppContext, context
 from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION, ErrorResponse
 from obeya.core.maps.calculations import calculate
@@ -132,9 +133,9 @@ def _no_compare(variant: str) -> None:
 
 
 @router.get("/maps", response_model=list[MapSummary], tags=["maps"])
-def list_maps(ctx: Ctx) -> list[MapSummary]:
-    """Every saved map variant, by name then variant."""
-    return [MapSummary.of(info) for info in ctx.workspace.maps()]
+def list_maps(ctx: Ctx, request: Request) -> list[MapSummary]:
+    """The saved map variants the caller may see, by name then variant."""
+    return [MapSummary.of(i) for i in ctx.workspace.maps() if sees(request, i.stream)]
 
 
 @router.get("/maps/{name}/compare", responses=ERRORS, tags=["maps"])
@@ -168,9 +169,13 @@ def get_map(
     responses={**BODY_ERRORS, 409: {"model": ErrorResponse, "description": STALE}},
     tags=["maps"],
 )
-def save_map(ctx: Ctx, name: MapName, variant: Variant, body: MapSave) -> VersionOut:
-    """Save the map as the next version; all or nothing."""
+def save_map(
+    ctx: Ctx, request: Request, name: MapName, variant: Variant, body: MapSave
+) -> VersionOut:
+    """Save the map as the next version; all or nothing. Linking it to a stream needs the
+    editor role there too."""
     _no_compare(variant)
+    require_save(request, body.stream)
     document = {**body.map, "name": name, "variant": variant}
     vsm = map_from_dict(document, "map")
     saved = ctx.workspace.save_map(

@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, Path, Query, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from obeya.api.auth import require_save, sees
 from obeya.api.deps import AppContext, check_day, context
 from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION, ErrorResponse
 from obeya.core.steering.kinds import KINDS
@@ -93,11 +94,12 @@ class HistoryOut(BaseModel):
 @router.get("/records/{kind}", response_model=list[RecordOut], responses=ERRORS)
 def list_records(
     ctx: Ctx,
+    request: Request,
     kind: Kind,
     stream: Annotated[str | None, Query(description="Only this stream's.")] = None,
 ) -> list[RecordOut]:
     """The records of a kind (newest versions), by key."""
-    return [RecordOut.of(r) for r in ctx.workspace.records(kind, stream)]
+    return [RecordOut.of(r) for r in ctx.workspace.records(kind, stream) if sees(request, r.stream)]
 
 
 @router.get("/records/{kind}/{key}", response_model=RecordOut, responses=ERRORS)
@@ -118,8 +120,12 @@ def get_record(
     response_model=VersionOut,
     responses={**BODY_ERRORS, 409: {"model": ErrorResponse, "description": STALE}},
 )
-def save_record(ctx: Ctx, kind: Kind, key: Key, body: RecordSaveBody) -> VersionOut:
-    """Check the record and save it as its next version; errors name the field."""
+def save_record(
+    ctx: Ctx, request: Request, kind: Kind, key: Key, body: RecordSaveBody
+) -> VersionOut:
+    """Check the record and save it as its next version; errors name the field. Putting it
+    in a stream needs the editor role there too."""
+    require_save(request, body.stream)
     saved = ctx.workspace.save_record(
         kind,
         {**body.document, "key": key},

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
+from obeya.api.auth import sees
 from obeya.api.deps import AppContext, app_version, context, flow_filter
 from obeya.api.models import (
     BODY_ERRORS,
@@ -43,9 +44,9 @@ def health(ctx: Ctx) -> Health:
 
 
 @router.get("/streams", response_model=list[StreamSummary], tags=["streams"])
-def list_streams(ctx: Ctx) -> list[StreamSummary]:
-    """Every value stream, by name."""
-    return [StreamSummary.of(info) for info in ctx.workspace.streams()]
+def list_streams(ctx: Ctx, request: Request) -> list[StreamSummary]:
+    """The value streams the caller may see, by name."""
+    return [StreamSummary.of(i) for i in ctx.workspace.streams() if sees(request, i.name)]
 
 
 @router.get("/streams/{name}", response_model=StreamDetail, responses=ERRORS, tags=["streams"])

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, select
 from obeya.core.maps.files import map_from_dict, map_to_dict
 from obeya.core.maps.model import ValueStreamMap
 from obeya.errors import InputError, NotFoundError, StoreError
+from obeya.store.audit import ACTOR
 from obeya.store.models import MapRow, MapVersionRow, StreamRow
 from obeya.store.versioning import Versioned, utc
 
@@ -102,6 +103,7 @@ class MapStore:
         map is at another version, StoreError says who saved it when, and nothing is saved.
         """
         label = _label(vsm.name, vsm.variant)
+        author = ACTOR.get() or author
         if not author.strip():
             raise InputError(f"saving map {label}: give the author's name")
         with self._errors(f"saving map {label}", writing=True), self._write() as connection:

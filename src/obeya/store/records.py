@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, select
 
 from obeya.errors import InputError, NotFoundError
+from obeya.store.audit import ACTOR
 from obeya.store.models import RecordRow, RecordVersionRow, StreamRow
 from obeya.store.versioning import Versioned, utc
 
@@ -110,7 +111,9 @@ class RecordStore:
     def save_records(
         self, items: Sequence[RecordSave], *, author: str, message: str = ""
     ) -> list[RecordVersion]:
-        """Save several records in one transaction: all of them, or none when one fails."""
+        """Save several records in one transaction: all of them, or none when one fails.
+        In a signed-in request the author is the signed-in user."""
+        author = ACTOR.get() or author
         if not author.strip():
             raise InputError("saving records: give the author's name")
         for item in items:

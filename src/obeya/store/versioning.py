@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from obeya.errors import StoreError
-from obeya.store.audit import write_audit
+from obeya.store.audit import ACTOR, write_audit
 
 
 def utc(moment: datetime) -> datetime:
@@ -76,7 +76,9 @@ class Versioned:
         now: datetime,
     ) -> tuple[int, tuple[str, ...]]:
         """Add the next version; (its number, the fields it changed). StoreError when the
-        head moved past ``expected_version`` (nothing is written)."""
+        head moved past ``expected_version`` (nothing is written). In a signed-in request the
+        author is the signed-in user (:data:`~obeya.store.audit.ACTOR`), whatever was given."""
+        author = ACTOR.get() or author
         where = [getattr(self.head, k) == v for k, v in identity.items()]
         row = connection.execute(
             select(self.head.id, self.head.current_version, self.head.stream_id)

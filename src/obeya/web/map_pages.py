@@ -23,6 +23,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from obeya.api.auth import sees
 from obeya.api.deps import AppContext, context
 from obeya.core.maps.calculations import MapFigures, calculate
 from obeya.core.maps.compare import FigureDelta
@@ -408,8 +409,8 @@ def maps_page(request: Request, ctx: Ctx) -> Response:
         request,
         "maps.html",
         {
-            "maps": workspace.maps(),
-            "streams": [info for info in workspace.streams() if info.events],
+            "maps": [m for m in workspace.maps() if sees(request, m.stream)],
+            "streams": [i for i in workspace.streams() if i.events and sees(request, i.name)],
             "url": _url,
         },
     )

@@ -20,8 +20,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from markupsafe import Markup
 
+from obeya.api.auth import require_on, sees
 from obeya.api.deps import AppContext, app_version, context, make_filter
 from obeya.api.uploads import column_map, import_upload, parse_workflow
+from obeya.core.access import Role
 from obeya.core.metrics import FlowFilter
 from obeya.errors import ObeyaError
 from obeya.render.charts import CHARTS
@@ -135,6 +137,8 @@ def _index(
     workspace = ctx.workspace
     rows = []
     for info in workspace.streams():
+        if not sees(request, info.name):
+            continue
         doc: dict[str, Any] | None = None
         if info.events:
             try:
@@ -188,6 +192,7 @@ def import_page(
         "title": title,
         "created": created,
     }
+    require_on(request, Role.EDITOR, stream.strip())
     try:
         result = import_upload(
             ctx.workspace,
