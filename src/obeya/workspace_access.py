@@ -56,6 +56,10 @@ class AccessWorkspace:
                 self.store.set_password(name, hash_password(password))
         return self.store.grant(name, role, stream)
 
+    def set_password(self, name: str, password: str) -> None:
+        """Replace ``name``'s password (checked for length); their sessions end."""
+        self.store.set_password(name, hash_password(password))
+
     def create_token(
         self, user: str, label: str = "", days: int | None = 90
     ) -> tuple[str, TokenInfo]:

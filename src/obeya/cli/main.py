@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from obeya.cli.access import audit_command, sign_in_url, token_app, user_app
 from obeya.cli.archive import export_command, restore_command
 from obeya.cli.common import (
     FileArg,
@@ -67,6 +68,9 @@ app.command("what-if")(what_if_command)
 app.command("calibrate")(calibrate_command)
 app.command("export")(export_command)
 app.command("restore")(restore_command)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.command("audit")(audit_command)
 
 
 @app.command()
@@ -200,15 +204,30 @@ def sample() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    link: Annotated[
+        bool,
+        typer.Option(
+            "--sign-in-link/--no-sign-in-link",
+            help="Print a one-time sign-in link for the first workspace admin (made as "
+            "'admin' when there is no user yet).",
+        ),
+    ] = True,
 ) -> None:
-    """Start the web app and the REST API (OpenAPI at /docs)."""
+    """Start the web app and the REST API (OpenAPI at /docs). Everything needs sign-in."""
     import uvicorn
 
     from obeya.api.app import create_app
 
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-    out.print(f"Obeya is running at http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+        secret = ws.sign_in_link() if link else None
+    out.print(f"Obeya is running at {base}/  (API docs: {base}/docs)", highlight=False)
+    if secret is not None:
+        out.print(
+            f"Sign in (this link works once, for 15 minutes):\n  {sign_in_url(base, secret)}",
+            highlight=False,
+        )
     uvicorn.run(create_app(), host=host, port=port, log_level="warning")
 
 

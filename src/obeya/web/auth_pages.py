@@ -85,7 +85,10 @@ async def sign_in(
 @router.get("/sign-in/link")
 def sign_in_by_link(request: Request, ctx: Ctx, token: Annotated[str, Query()]) -> Response:
     """Use a one-time link (``obeya serve`` prints one): it signs in, and works only once."""
-    user = ctx.workspace.use_sign_in_link(token)
+    try:
+        user = ctx.workspace.use_sign_in_link(token)
+    except AuthError as error:
+        return _form(request, ctx, next="/", error=str(error), status=401)
     response = RedirectResponse("/", status_code=303)
     return with_session(request, response, Session.of_user(user.id, user.session_epoch))
 
