@@ -48,6 +48,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -202,7 +203,7 @@ def wait_healthy(base: str, server: subprocess.Popen[bytes], timeout: float = 60
         if server.poll() is not None:
             raise RuntimeError(f"the server exited with status {server.returncode}")
         try:
-            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+            if httpx.get(f"{base}/api/health", timeout=2, headers=HEADERS).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -291,9 +292,23 @@ def error_message(response: httpx.Response) -> str:
     return message[:90]
 
 
+#: The Authorization header of the token the load signs in with (one per store).
+HEADERS: dict[str, str] = {}
+
+
+def sign_in(store: Store) -> None:
+    """A viewer of the stream with an API token, as a dashboard's client would be: every
+    request then pays for its token check, as in real use."""
+    command = [str(VENV_BIN / "obeya"), "user", "add", "loadtest", "--role", "viewer"]
+    run = partial(subprocess.run, env=store.env, check=True, capture_output=True, text=True)
+    run([*command, "--stream", STREAM, "--no-password"])
+    token = run([str(VENV_BIN / "obeya"), "token", "create", "loadtest"]).stdout.strip()
+    HEADERS["Authorization"] = f"Bearer {token}"
+
+
 def client_for(base: str, clients: int, timeout: float) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    return httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout)
+    return httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout, headers=HEADERS)
 
 
 async def run_load(
@@ -335,6 +350,7 @@ async def warm(base: str, paths: Sequence[str], workers: int, timeout: float) ->
 def measure_store(store: Store, args: argparse.Namespace, work: Path) -> list[Result]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    sign_in(store)
     server = start_server(store, port, args.workers, work / f"serve-{store.backend}.log")
     results = []
     try:

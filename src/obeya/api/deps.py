@@ -6,6 +6,8 @@ every request; it is opened on first use and closed when the app shuts down.
 
 from __future__ import annotations
 
+import gzip
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -15,6 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 
 from fastapi import Query, Request
+from fastapi.responses import Response
 
 from obeya.auth.ratelimit import SignInLimiter
 from obeya.auth.sessions import SessionCodec
@@ -65,6 +68,24 @@ class AppContext:
             if self._workspace is not None:
                 self._workspace.close()
                 self._workspace = None
+
+
+class Encoded:
+    """A JSON document encoded once, plain and gzipped: a busy dashboard's requests then cost
+    a lookup, not a serialisation and a compression of hundreds of kilobytes each."""
+
+    def __init__(self, document: Any) -> None:
+        self.raw = json.dumps(
+            document, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode()
+        self.gzipped = gzip.compress(self.raw, compresslevel=6, mtime=0)
+
+    def response(self, request: Request) -> Response:
+        headers = {"Vary": "Accept-Encoding"}
+        if "gzip" in request.headers.get("accept-encoding", "").lower():
+            headers["Content-Encoding"] = "gzip"  # GZipMiddleware leaves it as it is
+            return Response(self.gzipped, media_type="application/json", headers=headers)
+        return Response(self.raw, media_type="application/json", headers=headers)
 
 
 class ReportCache:
@@ -122,6 +143,28 @@ class ReportCache:
         workflow = workspace.store.stream_workflow(stream)
         categories = workflow.categories() if workflow is not None else None
         return self._put(key, kind.build(doc, categories))  # type: ignore[no-any-return]
+
+    def encoded_document(
+        self, workspace: Workspace, stream: str, flt: FlowFilter, *, detail: bool
+    ) -> Encoded:
+        """:meth:`document`, encoded once (for the API's answers)."""
+        stamp = workspace.store.stream_stamp(stream)
+        key = ("document-bytes", stamp, flt, detail)
+        found = self._get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        document = self._document(workspace, stream, stamp, flt, detail)
+        return self._put(key, Encoded(document))  # type: ignore[no-any-return]
+
+    def encoded_chart(
+        self, workspace: Workspace, stream: str, kind: ChartKind, flt: FlowFilter
+    ) -> Encoded:
+        """:meth:`chart`, encoded once (for the API's answers)."""
+        key = ("chart-bytes", workspace.store.stream_stamp(stream), flt, kind.name)
+        found = self._get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        return self._put(key, Encoded(self.chart(workspace, stream, kind, flt)))  # type: ignore[no-any-return]
 
     # The stamp is read once per request and handed down, so a chart built from a cached
     # document reads a few rows once, not once per layer.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from obeya.api.auth import sees
 from obeya.api.deps import AppContext, app_version, context, flow_filter
@@ -58,14 +58,15 @@ def get_stream(ctx: Ctx, name: StreamName) -> StreamDetail:
 @router.get("/streams/{name}/flow", response_model=FlowDocument, responses=ERRORS, tags=["flow"])
 def get_flow(
     ctx: Ctx,
+    request: Request,
     name: StreamName,
     flt: Filter,
     detail: Annotated[
         bool, Query(description="Add per-item lists: scatter points and aging items.")
     ] = False,
-) -> JSONResponse:
+) -> Response:
     """The flow report: the same document as ``obeya metrics --stream NAME --json``."""
-    return JSONResponse(ctx.reports.document(ctx.workspace, name, flt, detail=detail))
+    return ctx.reports.encoded_document(ctx.workspace, name, flt, detail=detail).response(request)
 
 
 @router.get("/charts", tags=["charts"])
@@ -74,15 +75,22 @@ def list_charts() -> list[dict[str, str]]:
     return [{"name": kind.name, "title": kind.title} for kind in CHARTS.values()]
 
 
-@router.get("/streams/{name}/charts/{chart}", responses=ERRORS, tags=["charts"])
+@router.get(
+    "/streams/{name}/charts/{chart}",
+    response_model=dict[str, Any],
+    responses=ERRORS,
+    tags=["charts"],
+)
 def get_chart(
     ctx: Ctx,
+    request: Request,
     name: StreamName,
     chart: Annotated[str, Path(description=f"One of: {', '.join(CHARTS)}.")],
     flt: Filter,
-) -> dict[str, Any]:
+) -> Response:
     """A chart of the flow report as a Vega-Lite spec (render it with vega-embed)."""
-    return ctx.reports.chart(ctx.workspace, name, chart_kind(chart), flt)
+    encoded = ctx.reports.encoded_chart(ctx.workspace, name, chart_kind(chart), flt)
+    return encoded.response(request)
 
 
 @router.post(

@@ -1,0 +1,124 @@
+"""`obeya user`, `obeya token`, `obeya audit` and the sign-in link of `obeya serve`, end to
+end against a store, and what they give checked through the web app."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from app_fixtures import TestClient
+from obeya.api.app import create_app
+from obeya.auth.credentials import digest
+from obeya.cli.main import app
+from obeya.store import Store
+from obeya.workspace import Workspace
+
+runner = CliRunner()
+
+
+def obeya(*args: str, input: str | None = None) -> str:
+    result = runner.invoke(app, list(args), input=input)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_user_add_with_a_password_and_a_stream_role(obeya_home: Path) -> None:
+    obeya("init")
+    out = obeya("user", "add", "ana", "--role", "admin", input="correct horse\ncorrect horse\n")
+    assert "added user ana: admin of the whole workspace" in out
+    with Store() as store:
+        store.create_stream("Support")
+    # A second role for an existing user: no password asked, the first role kept.
+    obeya("user", "add", "ana", "--role", "viewer", "--stream", "Support")
+    listed = json.loads(obeya("user", "list", "--json"))
+    assert listed == [
+        {
+            "name": "ana",
+            "password": True,
+            "grants": [
+                {"stream": None, "role": "admin"},
+                {"stream": "Support", "role": "viewer"},
+            ],
+            "created_at": listed[0]["created_at"],
+        }
+    ]
+    with Workspace() as ws:
+        assert ws.check_password("ana", "correct horse").name == "ana"
+
+
+def test_bad_roles_streams_and_short_passwords_are_refused(obeya_home: Path) -> None:
+    obeya("init")
+    bad_role = runner.invoke(app, ["user", "add", "bo", "--role", "owner", "--no-password"])
+    assert bad_role.exit_code == 1
+    assert "role 'owner' is not one of viewer, editor, admin" in bad_role.output
+    no_stream = runner.invoke(
+        app, ["user", "add", "bo", "--role", "viewer", "--stream", "Nope", "--no-password"]
+    )
+    assert no_stream.exit_code == 1
+    assert "no value stream named 'Nope'" in no_stream.output
+    short = runner.invoke(app, ["user", "add", "bo", "--role", "viewer"], input="abc\nabc\n")
+    assert short.exit_code == 1
+    assert "at least 8 characters" in short.output
+    # Nothing of the failed attempts was kept.
+    assert json.loads(obeya("user", "list", "--json")) == []
+
+
+def test_a_token_is_printed_once_stored_hashed_and_works_until_revoked(
+    obeya_home: Path, database_url: str
+) -> None:
+    obeya("init")
+    obeya("user", "add", "ci", "--role", "viewer", "--no-password")
+    result = runner.invoke(app, ["token", "create", "ci", "--label", "nightly"])
+    assert result.exit_code == 0, result.output
+    secret = result.stdout.strip().splitlines()[0]
+    assert re.fullmatch(r"obeya_[A-Za-z0-9_-]{43}", secret)
+    with Store() as store, store.engine.connect() as connection:
+        dump = "\n".join(str(row) for row in connection.exec_driver_sql("SELECT * FROM tokens"))
+    assert secret not in dump and digest(secret) in dump
+
+    with Workspace(database_url) as ws:
+        client = TestClient(create_app(lambda: ws), raise_server_exceptions=False)
+        auth = {"Authorization": f"Bearer {secret}"}
+        assert client.get("/api/me", headers=auth).json()["user"] == "ci"
+        [token] = json.loads(obeya("token", "list", "--json"))
+        assert (token["user"], token["label"], token["state"]) == ("ci", "nightly", "active")
+        obeya("token", "revoke", str(token["id"]))
+        refused = client.get("/api/me", headers=auth)
+        assert refused.status_code == 401
+        assert refused.json()["error"]["type"] == "AuthError"
+        assert json.loads(obeya("token", "list", "--json"))[0]["state"] == "revoked"
+
+
+def test_the_audit_log_names_the_cli_user_and_the_change(obeya_home: Path) -> None:
+    obeya("init")
+    obeya("user", "add", "ana", "--role", "editor", "--no-password")
+    obeya("user", "revoke", "ana")
+    entries = json.loads(obeya("audit", "--json"))
+    assert [e["action"] for e in entries] == ["user.revoke", "user.grant", "user.add"]
+    assert all(e["actor"].startswith("cli") for e in entries)
+    assert entries[0]["before"] == {"stream": None, "role": "editor"}
+    assert entries[0]["after"] is None
+    assert entries[1]["after"] == {"stream": None, "role": "editor"}
+
+
+def test_the_sign_in_link_makes_the_first_admin_and_works_once(
+    obeya_home: Path, database_url: str
+) -> None:
+    obeya("init")
+    url = obeya("user", "link", "--url", "http://example.test:9000").strip()
+    assert url.startswith("http://example.test:9000/sign-in/link?token=obeyalink_")
+    listed = json.loads(obeya("user", "list", "--json"))
+    assert [(u["name"], u["grants"]) for u in listed] == [
+        ("admin", [{"stream": None, "role": "admin"}])
+    ]
+    path = url.removeprefix("http://example.test:9000")
+    with Workspace(database_url) as ws:
+        client = TestClient(create_app(lambda: ws), raise_server_exceptions=False)
+        first = client.get(path, follow_redirects=False)
+        assert first.status_code == 303 and first.headers["location"] == "/"
+        assert client.get("/api/me").json()["user"] == "admin"  # the cookie signs in
+        again = TestClient(create_app(lambda: ws), raise_server_exceptions=False)
+        assert again.get(path, follow_redirects=False).status_code == 401
