@@ -187,7 +187,7 @@ def start_server(store: Store, port: int, workers: int, log_file: Path) -> subpr
     """``obeya serve`` in its own process group; with ``workers`` > 1, uvicorn's own CLI on
     the same app factory (``obeya serve`` has no workers option)."""
     if workers == 1:
-        command = [str(VENV_BIN / "obeya"), "serve", "--port", str(port)]
+        command = [str(VENV_BIN / "obeya"), "serve", "--port", str(port), "--no-sign-in-link"]
     else:
         command = [str(VENV_BIN / "uvicorn"), "--factory", "obeya.api.app:create_app"]
         command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]

@@ -42,6 +42,7 @@ from obeya.cli.steering import (
     team_app,
 )
 from obeya.core.metrics import FlowFilter
+from obeya.errors import NotFoundError
 from obeya.ingest import ColumnMap, read_events
 from obeya.workspace import Workspace, analyse_file
 
@@ -219,9 +220,14 @@ def serve(
     from obeya.api.app import create_app
 
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    secret = None
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        secret = ws.sign_in_link() if link else None
+        if link:
+            try:
+                secret = ws.sign_in_link()
+            except NotFoundError as error:  # users, but no workspace admin: sign in by password
+                err.print(f"no sign-in link: {error}", highlight=False)
     out.print(f"Obeya is running at {base}/  (API docs: {base}/docs)", highlight=False)
     if secret is not None:
         out.print(
