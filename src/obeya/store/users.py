@@ -12,7 +12,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -120,10 +120,7 @@ class UserStore:
 
     def user_by_id(self, user_id: int) -> User | None:
         with self._errors("reading a user"), self.engine.connect() as connection:
-            name = connection.execute(
-                select(UserRow.name).where(UserRow.id == user_id)
-            ).scalar_one_or_none()
-            return None if name is None else self._user(connection, name)
+            return self._find_user(connection, UserRow.id == user_id)
 
     def users(self) -> list[User]:
         """Every user, by name."""
@@ -225,8 +222,10 @@ class UserStore:
             self._errors("checking a token", writing=kind == "link"),
             self._connection(write=kind == "link") as c,
         ):
+            # Every request with a token comes here: one query for the token and one for
+            # the user (with their grants).
             row = c.execute(
-                select(TokenRow.id, TokenRow.last_used_at).where(
+                _TOKEN_COLUMNS.join(UserRow, UserRow.id == TokenRow.user_id).where(
                     TokenRow.secret_sha256 == digest,
                     TokenRow.kind == kind,
                     TokenRow.revoked_at.is_(None),
@@ -234,10 +233,12 @@ class UserStore:
             ).one_or_none()
             if row is None:
                 return None
-            info = self._token(c, row.id)
+            info = _token_info(row)
             if info.state(now) != "active":
                 return None
-            user = self._user(c, info.user)
+            user = self._find_user(c, UserRow.id == row.user_id)
+            if user is None:  # pragma: no cover - the foreign key keeps tokens with users
+                return None
             if kind == "link":
                 c.execute(update(TokenRow).where(TokenRow.id == row.id).values(revoked_at=now))
         last = _opt_utc(row.last_used_at)
@@ -301,59 +302,74 @@ class UserStore:
         ).scalar_one_or_none()
 
     def _user(self, connection: Connection, name: str) -> User:
-        row = connection.execute(
+        user = self._find_user(connection, UserRow.name == name)
+        if user is None:
+            names = connection.execute(select(UserRow.name).order_by(UserRow.name)).scalars()
+            existing = ", ".join(repr(n) for n in names)
+            hint = f"the users are {existing}" if existing else "there are no users yet"
+            raise NotFoundError(f"no user named {name!r}; {hint}")
+        return user
+
+    def _find_user(self, connection: Connection, where: Any) -> User | None:
+        """The user matching ``where``, with their grants (one query, the user's rows
+        joined to their grants), or None."""
+        rows = connection.execute(
             select(
                 UserRow.id,
                 UserRow.name,
                 UserRow.password_hash,
                 UserRow.session_epoch,
                 UserRow.created_at,
-            ).where(UserRow.name == name)
-        ).one_or_none()
-        if row is None:
-            names = connection.execute(select(UserRow.name).order_by(UserRow.name)).scalars()
-            existing = ", ".join(repr(n) for n in names)
-            hint = f"the users are {existing}" if existing else "there are no users yet"
-            raise NotFoundError(f"no user named {name!r}; {hint}")
-        grants = connection.execute(
-            select(GrantRow.stream, GrantRow.role).where(GrantRow.user_id == row.id)
+                GrantRow.stream,
+                GrantRow.role,
+            )
+            .outerjoin(GrantRow, GrantRow.user_id == UserRow.id)
+            .where(where)
         ).all()
+        if not rows:
+            return None
+        first = rows[0]
+        grants = [Grant(r.stream, Role.parse(r.role)) for r in rows if r.role is not None]
         return User(
-            id=row.id,
-            name=row.name,
-            password_hash=row.password_hash,
-            session_epoch=row.session_epoch,
-            grants=tuple(
-                sorted(
-                    (Grant(s, Role.parse(r)) for s, r in grants),
-                    key=lambda g: (g.stream is not None, g.stream or ""),
-                )
-            ),
-            created_at=utc(row.created_at),
+            id=first.id,
+            name=first.name,
+            password_hash=first.password_hash,
+            session_epoch=first.session_epoch,
+            grants=tuple(sorted(grants, key=lambda g: (g.stream is not None, g.stream or ""))),
+            created_at=utc(first.created_at),
         )
 
     def _token(self, connection: Connection, token_id: int) -> TokenInfo:
-        token = connection.execute(
-            select(
-                TokenRow.id,
-                TokenRow.kind,
-                TokenRow.label,
-                TokenRow.created_at,
-                TokenRow.expires_at,
-                TokenRow.revoked_at,
-                TokenRow.last_used_at,
-                UserRow.name.label("user"),
+        row = connection.execute(
+            _TOKEN_COLUMNS.join(UserRow, UserRow.id == TokenRow.user_id).where(
+                TokenRow.id == token_id
             )
-            .join(UserRow, UserRow.id == TokenRow.user_id)
-            .where(TokenRow.id == token_id)
         ).one()
-        return TokenInfo(
-            id=token.id,
-            user=token.user,
-            kind=token.kind,
-            label=token.label,
-            created_at=utc(token.created_at),
-            expires_at=_opt_utc(token.expires_at),
-            revoked_at=_opt_utc(token.revoked_at),
-            last_used_at=_opt_utc(token.last_used_at),
-        )
+        return _token_info(row)
+
+
+#: A token's columns and its user's name (join ``users`` to use it).
+_TOKEN_COLUMNS = select(
+    TokenRow.id,
+    TokenRow.user_id,
+    TokenRow.kind,
+    TokenRow.label,
+    TokenRow.created_at,
+    TokenRow.expires_at,
+    TokenRow.revoked_at,
+    TokenRow.last_used_at,
+    UserRow.name.label("user"),
+)
+
+
+def _token_info(row: Any) -> TokenInfo:
+    return TokenInfo(
+        id=row.id,
+        user=row.user,
+        kind=row.kind,
+        label=row.label,
+        created_at=utc(row.created_at),
+        expires_at=_opt_utc(row.expires_at),
+        revoked_at=_opt_utc(row.revoked_at),
+        last_used_at=_opt_utc(row.last_used_at),
+    )
