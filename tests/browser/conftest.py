@@ -6,12 +6,15 @@ Chromium is not downloaded by Playwright: `make test` installs Debian's package 
 launch it from ``/usr/bin/chromium`` (``OBEYA_CHROMIUM`` to use another). Without it the tests
 fail rather than skip, so a CI run can never pass without having driven a browser.
 
-Every journey starts from :func:`signed_in_page`: the one place where signing in will go.
+Every journey starts from :func:`signed_in_page`, which signs in through the sign-in form as
+a workspace admin, as a person does: no bearer token is ever used here. The journeys about
+signing in itself start from :func:`page` and use the same form (``helpers.sign_in``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -21,11 +24,12 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Locator, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
 
 from api.tiny import tiny_workspace
-from browser.helpers import LAPTOP
+from browser.helpers import ADMIN, LAPTOP, PASSWORD, sign_in
 from obeya.api.app import create_app
+from obeya.core.access import Role
 from obeya.workspace import Workspace
 
 CHROMIUM = os.environ.get("OBEYA_CHROMIUM", "/usr/bin/chromium")
@@ -107,10 +111,16 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
 
 
 @pytest.fixture
-def signed_in_page(page: Page) -> Page:
-    """The app's home page, as a person who may use it sees it. Sign-in does not exist yet;
-    when it does, it goes here and every journey signs in through it."""
+def signed_in_page(page: Page, live_server: LiveServer) -> Page:
+    """The app's home page, as a workspace admin sees it after signing in with the form: the
+    user :data:`~browser.helpers.ADMIN` is made with a password, the home page sends the
+    browser to the sign-in page, and signing in brings it back."""
+    live_server.workspace.add_user(ADMIN, Role.ADMIN, None, PASSWORD)
     page.goto("/")
+    expect(page).to_have_url(re.compile(r"/sign-in\?next=%2F$"))
+    sign_in(page, ADMIN, PASSWORD)
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.locator(".account-name")).to_have_text(ADMIN)
     return page
 
 

@@ -1,11 +1,15 @@
-"""What the browser tests share: screen sizes, waiting for a chart, moving with the keyboard,
-and a small map to simulate (``from browser.helpers import …``)."""
+"""What the browser tests share: who signs in, screen sizes, waiting for a chart, moving with
+the keyboard, and a small map to simulate (``from browser.helpers import …``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
+
+#: The workspace admin every journey signs in as (:func:`conftest.signed_in_page`).
+ADMIN = "ada"
+PASSWORD = "a browser test password"
 
 LAPTOP = {"width": 1366, "height": 768}
 TABLET = {"width": 820, "height": 1180}
@@ -41,3 +45,19 @@ def tab_to(page: Page, ident: str, limit: int = 120) -> None:
         if page.evaluate("document.activeElement && document.activeElement.id") == ident:
             return
     raise AssertionError(f"#{ident} cannot be reached with Tab in {limit} presses")
+
+
+def sign_in(page: Page, name: str, password: str) -> None:
+    """Fill in the sign-in form the page shows, by its labels, and submit it."""
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def csrf_headers(page: Page) -> dict[str, str]:
+    """For ``page.request`` calls that change something: they carry the browser's session
+    cookie, so the guard wants the session's CSRF token too (read from a form of the page,
+    e.g. the top bar's sign-out form)."""
+    token = page.locator('input[name="csrf_token"]').first.input_value()
+    assert token, "the page carries no CSRF token"
+    return {"X-CSRF-Token": token}

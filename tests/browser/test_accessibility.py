@@ -1,6 +1,7 @@
 """Accessibility and layout in a real browser: every control and every picture of each page
-has an accessible name (read from Chromium's own accessibility tree), the colours of obeya.css
-reach WCAG's 4.5:1, and the pages fit a laptop and a tablet without sideways scrolling."""
+(the sign-in page too) has an accessible name (read from Chromium's own accessibility tree),
+the colours of obeya.css reach WCAG's 4.5:1, and the pages fit a laptop and a tablet without
+sideways scrolling."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from browser.helpers import LAPTOP, LINE, TABLET, expect_all_drawn
+from browser.helpers import (
+    ADMIN,
+    LAPTOP,
+    LINE,
+    TABLET,
+    csrf_headers,
+    expect_all_drawn,
+    sign_in,
+)
 from obeya.web.pages import STATIC
 
 #: Roles a person operates: each needs a name that says what it does.
@@ -90,16 +99,25 @@ def unnamed(page: Page) -> list[str]:
 
 def make_records(page: Page) -> None:
     """A map, a what-if map, a risk and a plan, so every page has its forms and tables."""
-    assert page.request.post("/streams/Tiny/map").ok
-    assert page.request.put("/api/maps/Line/current", data={"map": LINE}).ok
+    csrf = csrf_headers(page)
+    assert page.request.post("/streams/Tiny/map", headers=csrf).ok
+    assert page.request.put("/api/maps/Line/current", data={"map": LINE}, headers=csrf).ok
     assert page.request.post(
         "/streams/Tiny/risks",
         form={"key": "R-1", "title": "Vendor late", "probability": "0.4", "impact": "5"},
+        headers=csrf,
     ).ok
     assert page.request.post(
         "/streams/Tiny/dependencies",
         form={"key": "P-1", "task_id": "A", "task_team": "Alpha", "task_duration_days": "3"},
+        headers=csrf,
     ).ok
+
+
+def sign_out(page: Page) -> None:
+    """Sign out with the top bar's button: the browser lands on the sign-in page."""
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/sign-in$"))
 
 
 def test_every_control_and_picture_has_a_name(signed_in_page: Page) -> None:
@@ -111,12 +129,29 @@ def test_every_control_and_picture_has_a_name(signed_in_page: Page) -> None:
         expect_all_drawn(page)
         if missing := unnamed(page):
             problems[url] = missing
+    # The sign-in page as a person who is not signed in sees it, blank and after a wrong try.
+    sign_out(page)
+    if missing := unnamed(page):
+        problems["/sign-in"] = missing
+    sign_in(page, ADMIN, "not the password")
+    expect(page.get_by_role("alert")).to_have_text("wrong user name or password")
+    if missing := unnamed(page):
+        problems["/sign-in (wrong password)"] = missing
     assert not problems, f"controls or pictures without an accessible name: {problems}"
+
+
+def test_the_sign_in_form_is_labelled(signed_in_page: Page) -> None:
+    page = signed_in_page
+    sign_out(page)
+    form = page.get_by_role("region", name="Your Obeya account")
+    expect(form.get_by_label("User name")).to_have_attribute("autocomplete", "username")
+    expect(form.get_by_label("Password")).to_have_attribute("type", "password")
+    expect(form.get_by_label("User name")).to_be_focused()  # ready to type on arrival
 
 
 def test_the_charts_and_drawings_have_text_alternatives(signed_in_page: Page) -> None:
     page = signed_in_page
-    assert page.request.post("/streams/Tiny/map").ok
+    assert page.request.post("/streams/Tiny/map", headers=csrf_headers(page)).ok
     page.goto("/streams/Tiny")
     for title in ("Cumulative flow", "Cycle time scatterplot", "Throughput per week"):
         expect(page.get_by_role("img", name=f"{title} chart")).to_be_visible()
@@ -173,7 +208,9 @@ PAIRS = [
     ("warn", "warn-bg"),
     ("error", "error-bg"),
     ("error", "surface"),
-    ("#d1d5db", "#111827"),  # the top bar's links
+    ("#d1d5db", "#111827"),  # the top bar's links, the signed-in user's name
+    ("#f9fafb", "#111827"),  # the brand, the sign-out button
+    ("#f9fafb", "#374151"),  # the sign-out button, hovered or focused
 ]
 
 
@@ -188,6 +225,49 @@ def test_text_has_at_least_4_5_to_1_contrast(text: str, background: str) -> None
     assert ratio >= 4.5, f"{text} on {background}: {ratio:.2f}:1"
 
 
+#: Each element's own text: its colour and the first opaque background behind it.
+TEXT_COLOURS = """() => {
+  const opaque = (colour) => !/^rgba\\(.*, 0\\)$/.test(colour) && colour !== "transparent";
+  const found = [];
+  for (const element of document.querySelectorAll("body *")) {
+    const own = [...element.childNodes].some(
+      (n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+    const style = getComputedStyle(element);
+    if (!own || style.visibility === "hidden" || !element.getClientRects().length) continue;
+    let behind = element;
+    while (behind && !opaque(getComputedStyle(behind).backgroundColor)) {
+      behind = behind.parentElement;
+    }
+    const background = behind ? getComputedStyle(behind).backgroundColor : "rgb(255, 255, 255)";
+    found.push([element.textContent.trim().slice(0, 40), style.color, background]);
+  }
+  return found;
+}"""
+
+
+def hex_of(css: str) -> str:
+    """``#rrggbb`` of a computed ``rgb(r, g, b)`` (or opaque ``rgba``) colour."""
+    r, g, b = (int(v) for v in re.findall(r"\d+", css)[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def test_the_sign_in_page_text_has_at_least_4_5_to_1_contrast(signed_in_page: Page) -> None:
+    """The colours Chromium computes for every text of the sign-in page (the top bar, the form,
+    the wrong-password alert), against the background behind each."""
+    page = signed_in_page
+    sign_out(page)
+    sign_in(page, ADMIN, "not the password")
+    expect(page.get_by_role("alert")).to_be_visible()
+    texts = page.evaluate(TEXT_COLOURS)
+    assert any(text == "wrong user name or password" for text, _, _ in texts)
+    low = [
+        (text, colour, background, round(ratio, 2))
+        for text, colour, background in texts
+        if (ratio := contrast(hex_of(colour), hex_of(background))) < 4.5
+    ]
+    assert not low, f"text below 4.5:1 on the sign-in page: {low}"
+
+
 # -- laptop and tablet widths -----------------------------------------------------------------
 
 
@@ -197,9 +277,15 @@ def test_pages_fit_the_width_without_sideways_scrolling(
 ) -> None:
     page = signed_in_page
     page.set_viewport_size(viewport)
-    assert page.request.post("/streams/Tiny/map").ok
-    for url in ("/streams/Tiny", "/streams/Tiny/risks", "/maps/Tiny/current", "/"):
-        page.goto(url)
+    assert page.request.post("/streams/Tiny/map", headers=csrf_headers(page)).ok
+
+    def fits(url: str) -> None:
         expect_all_drawn(page)
         width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert width <= inner, f"{url} at {viewport['width']} px is {width} px wide"
+
+    for url in ("/streams/Tiny", "/streams/Tiny/risks", "/maps/Tiny/current", "/"):
+        page.goto(url)
+        fits(url)
+    sign_out(page)  # the sign-in page, as a person who is not signed in sees it
+    fits("/sign-in")

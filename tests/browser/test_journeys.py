@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Response, expect
 from scipy.stats import mannwhitneyu
 
 from api.tiny import TINY_CSV, WORKFLOW
-from browser.helpers import LINE, expect_drawn, tab_to
+from browser.helpers import ADMIN, LINE, PASSWORD, csrf_headers, expect_drawn, sign_in, tab_to
+from obeya.core.access import Role
 from obeya.core.forecast.dated import forecast_how_many
 from obeya.core.maps.calculations import calculate
 from obeya.core.simulation.from_map import scenario_from_map
 from obeya.core.simulation.whatif import Change, what_if
+from obeya.core.workflow import Workflow
 
 #: Cycle times of A, B and C in days (start at the first active or waiting state, finish at
 #: Done): 2 → 4 January, 3 → 9 January, 8 → 12 January.
@@ -135,13 +138,12 @@ def test_discover_edit_preview_and_save_a_map(signed_in_page: Page, live_server,
     assert live_server.workspace.get_map("Tiny").version.version == 1  # a preview saves nothing
 
     form = page.get_by_role("region", name="Edit the map")
-    form.get_by_label("Author").fill("Ana")
     form.get_by_label("Message").fill("pair on the work")
     page.get_by_role("button", name="Save as version 2").click()
     expect(page).to_have_url(re.compile(r"/maps/Tiny/current\?saved=2$"))
     expect(page.get_by_role("status")).to_contain_text("Saved version 2.")
     latest = page.locator('tr[data-version="2"]')
-    expect(latest).to_contain_text("Ana")
+    expect(latest).to_contain_text(ADMIN)  # the signed-in user is the version's author
     expect(latest).to_contain_text("pair on the work")
     expect(latest).to_contain_text(f"steps.{first.name}.process_time_hours")
     saved = live_server.workspace.get_map("Tiny")
@@ -313,7 +315,10 @@ def test_a_what_if_run_shows_the_results_beside_the_current_state(
     signed_in_page: Page, live_server, snap
 ) -> None:
     page = signed_in_page
-    assert page.request.put("/api/maps/Line/current", data={"map": LINE}).ok
+    saved = page.request.put(
+        "/api/maps/Line/current", data={"map": LINE}, headers=csrf_headers(page)
+    )
+    assert saved.ok, saved.text()
     page.goto("/maps/Line/current")
     page.get_by_role("main").get_by_role("link", name="Simulate").click()
     expect(page).to_have_url(re.compile(r"/simulate\?map=Line&variant=current$"))
@@ -352,3 +357,141 @@ def test_a_what_if_run_shows_the_results_beside_the_current_state(
     expect_drawn(results.locator('[data-chart="what-if"]'))
     expect_drawn(results.locator('[data-chart="sim-steps"]'))
     snap(page, "simulate-run", show=results)
+
+
+# -- (i) signing in and out -------------------------------------------------------------------
+
+
+def posted(page: Page, path: str) -> Callable[[Response], bool]:
+    """Matches the answer to a form posted to ``path`` (for ``page.expect_response``)."""
+    return lambda r: r.request.method == "POST" and r.url.split("?")[0].endswith(path)
+
+
+def test_sign_in_shows_the_user_and_sign_out_asks_for_it_again(
+    signed_in_page: Page, live_server, snap
+) -> None:
+    page = signed_in_page
+    topbar = page.get_by_role("banner")
+    expect(topbar.locator(".account-name")).to_have_text(ADMIN)
+    page.get_by_role("link", name="Tiny").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tiny")
+
+    topbar.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{live_server.url}/sign-in")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    expect(topbar.get_by_role("button", name="Sign out")).to_have_count(0)
+    expect(topbar).not_to_contain_text(ADMIN)
+    snap(page, "sign-in")
+
+    # The stream page is closed now: the browser is sent to sign in, and back after.
+    page.goto("/streams/Tiny")
+    expect(page).to_have_url(f"{live_server.url}/sign-in?next=%2Fstreams%2FTiny")
+    expect(page.get_by_label("User name")).to_be_visible()
+    sign_in(page, ADMIN, PASSWORD)
+    expect(page).to_have_url(f"{live_server.url}/streams/Tiny")
+    expect(topbar.locator(".account-name")).to_have_text(ADMIN)
+
+
+def test_a_wrong_password_is_refused_and_the_sixth_try_is_too_many(page: Page, live_server) -> None:
+    live_server.workspace.add_user(ADMIN, Role.ADMIN, None, PASSWORD)
+    page.goto("/sign-in")
+    for _ in range(5):
+        with page.expect_response(posted(page, "/sign-in")) as answer:
+            sign_in(page, ADMIN, "not the password")
+        assert answer.value.status == 401
+        expect(page.get_by_role("alert")).to_have_text("wrong user name or password")
+        expect(page.get_by_label("User name")).to_have_value(ADMIN)  # kept for the next try
+        expect(page.get_by_label("Password")).to_have_value("")
+
+    # The sixth is refused before the password is even tried: the right one does not help.
+    with page.expect_response(posted(page, "/sign-in")) as answer:
+        sign_in(page, ADMIN, PASSWORD)
+    assert answer.value.status == 429
+    assert int(answer.value.headers["retry-after"]) > 0
+    expect(page.get_by_role("alert")).to_contain_text("too many wrong passwords")
+    page.goto("/streams/Tiny")
+    expect(page).to_have_url(re.compile(r"/sign-in\?next="))
+
+
+def test_a_one_time_link_signs_in_once(page: Page, live_server) -> None:
+    live_server.workspace.add_user(ADMIN, Role.ADMIN, None, PASSWORD)
+    link = f"/sign-in/link?token={live_server.workspace.sign_in_link(ADMIN)}"
+    page.goto(link)
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.get_by_role("banner").locator(".account-name")).to_have_text(ADMIN)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{live_server.url}/sign-in")
+
+    # Used once: opened again, it signs no one in; the sign-in form says why.
+    answer = page.goto(link)
+    assert answer is not None and answer.status == 401
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    expect(page.get_by_role("alert")).to_contain_text("unknown, used or expired")
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+    page.goto("/streams/Tiny")
+    expect(page).to_have_url(re.compile(r"/sign-in\?next=%2Fstreams%2FTiny$"))
+
+
+def fill_a_risk(page: Page) -> None:
+    form = page.locator('form[data-form="add-risk"]')
+    form.get_by_label("Key").fill("R-9")
+    form.get_by_label("Title").fill("Vendor API late")
+    form.get_by_label("Probability").fill("0.4")
+    form.get_by_label("Impact").fill("5")
+
+
+def test_a_viewer_reads_the_risks_of_their_stream_and_cannot_change_them(
+    page: Page, live_server, tmp_path: Path
+) -> None:
+    workspace = live_server.workspace
+    other = tmp_path / "other.csv"
+    other.write_text(TINY_CSV, encoding="utf-8")
+    workspace.import_file(other, "Other", workflow=Workflow.from_toml_text(WORKFLOW))
+    workspace.add_user("val", Role.VIEWER, "Tiny", PASSWORD)
+
+    page.goto("/streams/Tiny/risks")
+    sign_in(page, "val", PASSWORD)
+    expect(page).to_have_url(f"{live_server.url}/streams/Tiny/risks")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Risks")
+    expect(page.get_by_role("banner").locator(".account-name")).to_have_text("val")
+
+    fill_a_risk(page)
+    with page.expect_response(posted(page, "/streams/Tiny/risks")) as answer:
+        page.get_by_role("button", name="Add the risk").click()
+    assert answer.value.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("That did not work")
+    expect(page.get_by_role("alert")).to_contain_text("val is viewer there")
+    assert workspace.records("risk") == []
+
+    refused = page.goto("/streams/Other/risks")
+    assert refused is not None and refused.status == 403
+    expect(page.get_by_role("alert")).to_contain_text("val has no role there")
+
+
+def test_a_form_with_a_forged_csrf_token_is_refused(signed_in_page: Page, live_server) -> None:
+    page = signed_in_page
+    page.goto("/streams/Tiny/risks")
+    fill_a_risk(page)
+    token = page.locator('form[data-form="add-risk"] input[name="csrf_token"]')
+    real = token.input_value()
+    forged = ("0" if real[0] != "0" else "1") + real[1:]  # one hex digit changed
+    page.evaluate(
+        """forged => {
+            const form = document.querySelector('form[data-form="add-risk"]');
+            form.querySelector('input[name="csrf_token"]').value = forged;
+        }""",
+        forged,
+    )
+    expect(token).to_have_value(forged)
+    with page.expect_response(posted(page, "/streams/Tiny/risks")) as answer:
+        page.get_by_role("button", name="Add the risk").click()
+    assert answer.value.status == 403
+    expect(page.get_by_role("alert")).to_contain_text("CSRF token is missing or wrong")
+    assert live_server.workspace.records("risk") == []
+
+    # The same form with the page's own token is saved: the token was what was refused.
+    page.goto("/streams/Tiny/risks")
+    fill_a_risk(page)
+    page.get_by_role("button", name="Add the risk").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved risk R-9.")
+    assert [r.key for r in live_server.workspace.records("risk")] == ["R-9"]
