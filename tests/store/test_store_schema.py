@@ -22,6 +22,11 @@ TABLES = {
     "map_versions",
     "records",
     "record_versions",
+    "users",
+    "grants",
+    "tokens",
+    "audit",
+    "settings",
 }
 
 
