@@ -24,7 +24,7 @@ from obeya.core.steering.teams import (
     team_from_dict,
 )
 from obeya.core.workflow import Workflow
-from obeya.errors import InputError
+from obeya.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
     from obeya.core.events import EventLog
@@ -127,6 +127,14 @@ class SteeringWorkspace:
             expected_version,
         )
 
+    def stream_record(self, kind: str, key: str, stream: str) -> StoredRecord:
+        """The record, if it belongs to ``stream``; NotFoundError otherwise (a stream's pages
+        and routes never show another stream's records)."""
+        found = self.record(kind, key)
+        if found.stream != stream:
+            raise NotFoundError(f"no {kind} {key!r} in value stream {stream!r}")
+        return found
+
     def records(self, kind: str, stream: str | None = None) -> list[StoredRecord]:
         kinds.kind(kind)
         return self.store.list_records(kind, stream=stream)
@@ -221,7 +229,7 @@ class SteeringWorkspace:
         from obeya.core.steering.saved import plan_record_from_dict
         from obeya.core.steering.team_throughput import throughput_by_team
 
-        record = plan_record_from_dict(self.record("plan", key).document)
+        record = plan_record_from_dict(self.stream_record("plan", key, stream).document)
         sched = schedule(record.plan)
         risks: list[dict[str, Any]] = []
         note = None
@@ -244,7 +252,7 @@ class SteeringWorkspace:
         from obeya.core.steering.experiments import run_experiment
         from obeya.core.steering.saved import experiment_record_from_dict
 
-        record = experiment_record_from_dict(self.record("experiment", key).document)
+        record = experiment_record_from_dict(self.stream_record("experiment", key, stream).document)
         flt = FlowFilter(
             since=min(record.baseline.start, record.trial.start),
             until=max(record.baseline.end, record.trial.end),

@@ -9,6 +9,8 @@ from xml.etree import ElementTree
 
 from fastapi.testclient import TestClient
 
+from app_fixtures import bearer
+from obeya.core.access import Role
 from obeya.workspace import Workspace
 
 # The three-step map of tests/maps/test_cli_maps.py: total LT 28 h by hand.
@@ -33,15 +35,27 @@ def assert_error(response: Any, status: int, kind: str) -> str:
     return message
 
 
-def put(client: TestClient, variant: str = "current", **body: Any) -> Any:
-    return client.put(f"/api/maps/Line/{variant}", json={"map": LINE, **body})
+def put(
+    client: TestClient,
+    variant: str = "current",
+    headers: dict[str, str] | None = None,
+    **body: Any,
+) -> Any:
+    return client.put(f"/api/maps/Line/{variant}", json={"map": LINE, **body}, headers=headers)
 
 
-def test_saving_makes_versions_with_a_history(client: TestClient) -> None:
-    first = put(client, author="ana", message="first", expected_version=0)
+def editors(workspace: Workspace, *names: str) -> list[dict[str, str]]:
+    """Each named user signed in (by token) as an editor of the whole workspace."""
+    return [bearer(workspace, name, Role.EDITOR) for name in names]
+
+
+def test_saving_makes_versions_with_a_history(client: TestClient, workspace: Workspace) -> None:
+    ana, bo = editors(workspace, "ana", "bo")
+    first = put(client, headers=ana, message="first", expected_version=0)
     assert first.status_code == 200
+    # The author is who signed in; an author in the body would not be believed.
     assert (first.json()["version"], first.json()["author"]) == (1, "ana")
-    second = put(client, author="bo", message="again", expected_version=1)
+    second = put(client, headers=bo, message="again", expected_version=1, author="ana")
     assert second.json()["version"] == 2
 
     listed = client.get("/api/maps").json()
@@ -61,22 +75,23 @@ def test_saving_makes_versions_with_a_history(client: TestClient) -> None:
     assert history[0]["created_at"] <= history[1]["created_at"]
 
 
-def test_a_stale_save_is_409_and_saves_nothing(client: TestClient) -> None:
-    put(client, author="ana")
-    put(client, author="bo", expected_version=1)
-    message = assert_error(put(client, author="cy", expected_version=1), 409, "StoreError")
+def test_a_stale_save_is_409_and_saves_nothing(client: TestClient, workspace: Workspace) -> None:
+    ana, bo, cy = editors(workspace, "ana", "bo", "cy")
+    put(client, headers=ana)
+    put(client, headers=bo, expected_version=1)
+    message = assert_error(put(client, headers=cy, expected_version=1), 409, "StoreError")
     assert "changed since version 1 (now 2) by bo" in message
     assert client.get("/api/maps").json()[0]["version"] == 2
 
 
 def test_an_invalid_map_is_422_naming_the_field(client: TestClient) -> None:
     bad = {**LINE, "steps": [{"name": "Build", "process_time_hours": -1, "lead_time_hours": 2}]}
-    response = client.put("/api/maps/Line/current", json={"map": bad, "author": "ana"})
+    response = client.put("/api/maps/Line/current", json={"map": bad})
     message = assert_error(response, 422, "MapError")
     assert "steps[0].process_time_hours" in message
     unknown = client.put("/api/maps/Line/current", json={"map": {**LINE, "colour": "red"}})
     assert "'colour'" in assert_error(unknown, 422, "MapError")
-    no_map = client.put("/api/maps/Line/current", json={"author": "ana"})
+    no_map = client.put("/api/maps/Line/current", json={"message": "no map"})
     assert_error(no_map, 422, "ValidationError")
     assert client.get("/api/maps").json() == []
 
@@ -85,22 +100,20 @@ def test_missing_maps_are_404(client: TestClient) -> None:
     assert "no map is saved yet" in assert_error(
         client.get("/api/maps/Line/current"), 404, "NotFoundError"
     )
-    put(client, author="ana")
+    put(client)
     assert_error(client.get("/api/maps/Line/current?version=9"), 404, "NotFoundError")
     assert_error(client.get("/api/maps/Line/future/history"), 404, "NotFoundError")
     assert_error(client.get("/api/maps/Line/compare?variants=current,future"), 404, "NotFoundError")
 
 
 def test_a_variant_is_copied_changed_and_compared(client: TestClient) -> None:
-    put(client, author="ana")
-    copied = client.post("/api/maps/Line/current/copy", json={"to": "future", "author": "bo"})
+    put(client)
+    copied = client.post("/api/maps/Line/current/copy", json={"to": "future"})
     assert copied.status_code == 201
     assert copied.json()["message"] == "copied from current version 1"
     future = client.get("/api/maps/Line/future").json()["map"]
     future["steps"][0]["lead_time_hours"] = 6
-    saved = client.put(
-        "/api/maps/Line/future", json={"map": future, "author": "bo", "expected_version": 1}
-    )
+    saved = client.put("/api/maps/Line/future", json={"map": future, "expected_version": 1})
     assert saved.json()["version"] == 2
     assert saved.json()["changes"] == ["steps.Build.lead_time_hours"]
     assert client.get("/api/maps/Line/future/history").json()[1]["changes"] == [
@@ -117,7 +130,7 @@ def test_a_variant_is_copied_changed_and_compared(client: TestClient) -> None:
 
 
 def test_the_figures_of_a_saved_map(client: TestClient) -> None:
-    put(client, author="ana")
+    put(client)
     figures = client.get("/api/maps/Line/current/figures").json()
     assert figures["totals"]["lead_time_hours"] == 28.0
     assert figures["totals"]["takt_time_hours"] == 2.0
@@ -125,7 +138,7 @@ def test_the_figures_of_a_saved_map(client: TestClient) -> None:
 
 
 def test_the_drawing_as_svg_and_png(client: TestClient) -> None:
-    put(client, author="ana")
+    put(client)
     svg = client.get("/api/maps/Line/current/drawing")
     assert svg.status_code == 200
     assert svg.headers["content-type"].startswith("image/svg+xml")
@@ -147,7 +160,7 @@ def test_the_map_discovered_from_a_stream(client: TestClient, workspace: Workspa
     assert "saved" not in document
     assert client.get("/api/maps").json() == []
 
-    saved = client.get("/api/streams/Tiny/map?save=true&author=ana").json()["saved"]
+    saved = client.get("/api/streams/Tiny/map?save=true").json()["saved"]
     assert (saved["name"], saved["variant"], saved["version"]) == ("Tiny", "current", 1)
     assert client.get("/api/maps").json()[0]["stream"] == "Tiny"
     assert_error(client.get("/api/streams/Nope/map"), 404, "NotFoundError")

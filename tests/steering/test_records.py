@@ -257,17 +257,56 @@ def test_a_file_loads_all_or_nothing(workspace: Workspace, tmp_path: Path) -> No
 
 
 def test_a_database_at_0002_upgrades_keeping_its_maps(database_url: str) -> None:
+    import json
+    from datetime import UTC, datetime
+
+    from obeya.core.maps.files import map_to_dict
     from obeya.core.maps.model import Step, ValueStreamMap
 
     line = ValueStreamMap("Line", (Step("Build", process_time_hours=1, lead_time_hours=2),))
+    saved = datetime(2024, 2, 1, 9, 30, tzinfo=UTC)
     with Store(database_url) as store:
         with store.engine.begin() as connection:
             command.upgrade(alembic_config(connection=connection), "0002")
+            # The map as the release at 0002 saved it: written with plain SQL, since this
+            # release's save_map writes to tables of later revisions (the audit log).
+            tables = sa.MetaData()
+            tables.reflect(connection, only=["maps", "map_versions"])
+            map_id = connection.execute(
+                tables.tables["maps"]
+                .insert()
+                .values(
+                    name="Line",
+                    variant="current",
+                    stream_id=None,
+                    current_version=1,
+                    created_at=saved,
+                    updated_at=saved,
+                )
+                .returning(tables.tables["maps"].c.id)
+            ).scalar_one()
+            connection.execute(
+                tables.tables["map_versions"]
+                .insert()
+                .values(
+                    map_id=map_id,
+                    version=1,
+                    document=json.dumps(map_to_dict(line), ensure_ascii=False, sort_keys=True),
+                    author="ana",
+                    message="first cut",
+                    created_at=saved,
+                )
+            )
         assert store.schema_revision() == "0002"
-        store.save_map(line, author="ana")
         assert "records" not in sa.inspect(store.engine).get_table_names()
         store.initialise()
-        assert store.schema_revision() == head_revision() == "0003"
-        assert store.get_map("Line").map == line
+        assert store.schema_revision() == head_revision()
+        stored = store.get_map("Line")
+        assert stored.map == line
+        version = stored.version
+        assert (version.version, version.author, version.message) == (1, "ana", "first cut")
+        assert version.created_at == saved
+        store.save_map(line, author="bo", message="again", expected_version=1)
+        assert [v.version for v in store.map_history("Line")] == [1, 2]
         store.save_record("team", "web", {"key": "web", "name": "Web", "streams": []}, author="a")
         assert [r.key for r in store.list_records("team")] == ["web"]

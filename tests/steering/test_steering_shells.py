@@ -78,7 +78,7 @@ def test_cli_edits_keep_a_history_and_refuse_stale_versions(home: Workspace) -> 
 
 def test_the_api_saves_versions_and_answers_409(client: TestClient, workspace: Workspace) -> None:
     body = {"document": {"title": "Vendor late", "probability": 0.4, "impact": 5},
-            "stream": "Tiny", "expected_version": 0, "author": "ana"}  # fmt: skip
+            "stream": "Tiny", "expected_version": 0}  # fmt: skip
     response = client.put("/api/records/risk/R-1", json=body)
     assert response.status_code == 200, response.text
     assert response.json()["version"] == 1
@@ -90,7 +90,8 @@ def test_the_api_saves_versions_and_answers_409(client: TestClient, workspace: W
     body["expected_version"] = 1
     bad = client.put("/api/records/risk/R-1", json=body)
     assert bad.status_code == 422 and "probability is 7" in bad.json()["error"]["message"]
-    assert workspace.record("risk", "R-1").version.version == 1
+    saved = workspace.record("risk", "R-1").version
+    assert (saved.version, saved.author) == (1, "tester")  # the signed-in user is the author
 
     record = client.get("/api/records/risk/R-1").json()
     assert record["document"]["probability"] == 0.4 and record["stream"] == "Tiny"

@@ -102,13 +102,14 @@ def test_save_stores_version_2_with_the_new_process_time(
     saved: TestClient, workspace: Workspace
 ) -> None:
     fields = edit_form(saved.get(PAGE).text)
-    fields.update({"s-0-pt": "80", "author": "Ana", "message": "faster reviews", "action": "save"})
+    fields.update({"s-0-pt": "80", "message": "faster reviews", "action": "save"})
     response = saved.post(PAGE, data=fields, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == f"{PAGE}?saved=2"
     stored = workspace.get_map("Tiny")
     assert stored.version.version == 2
-    assert stored.version.author == "Ana" and stored.version.message == "faster reviews"
+    # The signed-in user (the client's token is user "tester"'s) is the author.
+    assert stored.version.author == "tester" and stored.version.message == "faster reviews"
     assert stored.map.steps[0].process_time_hours == 80.0
     # Fields left alone keep their exact stored values (no rounding through the form).
     assert stored.map.steps[0].complete_accurate == pytest.approx(2 / 3, abs=0)

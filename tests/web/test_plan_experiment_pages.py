@@ -22,6 +22,8 @@ from fastapi.testclient import TestClient
 from scipy.stats import mannwhitneyu
 
 from api.tiny import TINY_CSV
+from app_fixtures import bearer
+from obeya.core.access import Role
 from obeya.core.steering.dependencies import plan_from_dict, schedule
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap
@@ -96,13 +98,16 @@ TASKS = [
 
 
 def create_plan(client: TestClient, **fields: str) -> Any:
-    form = {"key": "P-1", "name": "Release", "start": "2024-03-04", "author": "vsm", **TASKS[0]}
+    form = {"key": "P-1", "name": "Release", "start": "2024-03-04", **TASKS[0]}
     return client.post(PLANS, data={**form, **fields}, follow_redirects=False)
 
 
-def add_task(client: TestClient, version: int, **fields: str) -> Any:
-    form = {"expected_version": str(version), "author": "vsm", **fields}
-    return client.post(f"{PLAN}/tasks", data=form, follow_redirects=False)
+def add_task(
+    client: TestClient, version: int, headers: dict[str, str] | None = None, **fields: str
+) -> Any:
+    """Post a task on ``version``; ``headers`` sign in someone else than the client's user."""
+    form = {"expected_version": str(version), **fields}
+    return client.post(f"{PLAN}/tasks", data=form, headers=headers, follow_redirects=False)
 
 
 def build_plan(client: TestClient) -> None:
@@ -130,7 +135,7 @@ def test_creating_a_plan_and_adding_tasks_saves_what_was_posted(
     assert response.headers["location"] == f"{PLAN}?saved=1"
     stored = workspace.record("plan", "P-1")
     assert stored.stream == "Tiny" and stored.version.version == 1
-    assert stored.version.author == "vsm"
+    assert stored.version.author == "tester"  # the signed-in user
     first = {"id": "A", "team": "Alpha", "name": "API", "duration_days": 3}
     assert stored.document == {"key": "P-1", "name": "Release", "start": "2024-03-04",
                                "task": [first]}  # fmt: skip
@@ -242,17 +247,16 @@ def test_a_stale_add_is_refused_with_409_and_keeps_the_input(
     client: TestClient, workspace: Workspace
 ) -> None:
     build_plan(client)
-    # Two people load version 4; the first one's task is saved as version 5.
-    assert (
-        add_task(client, 4, task_id="E", task_team="Beta", task_duration_days="1").status_code
-        == 303
-    )
+    # Two people load version 4; the first one's (Ann's) task is saved as version 5.
+    ann = bearer(workspace, "ann", Role.EDITOR, "Tiny")
+    first = add_task(client, 4, ann, task_id="E", task_team="Beta", task_duration_days="1")
+    assert first.status_code == 303
     response = add_task(
         client, 4, task_id="F", task_team="Alpha", task_duration_days="2", task_depends_on="A"
     )
     assert response.status_code == 409
     [message] = alerts(response.text)
-    assert "plan 'P-1' changed since version 4 (now 5) by vsm" in message
+    assert "plan 'P-1' changed since version 4 (now 5) by ann" in message
     assert "Load the newest version" in message
     assert value_of(response.text, "task-id") == "F"
     assert value_of(response.text, "task-depends") == "A"
@@ -412,12 +416,11 @@ def test_saving_an_experiment_creates_the_record_and_shows_it(
         hypothesis="Pairing shortens cycle time",
         owner="ann",
         guard="flow_efficiency",
-        author="vsm",
     )
     assert response.status_code == 303
     assert response.headers["location"] == f"{EXPERIMENTS}/E-1?saved=1#result"
     stored = workspace.record("experiment", "E-1")
-    assert stored.stream == "Tiny" and stored.version.author == "vsm"
+    assert stored.stream == "Tiny" and stored.version.author == "tester"  # the signed-in user
     assert stored.document == {
         "key": "E-1",
         "hypothesis": "Pairing shortens cycle time",

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app_fixtures import bearer
+from obeya.core.access import Role
 from obeya.core.metrics import FlowFilter
 from obeya.render.report import report_pdf
 from obeya.workspace import Workspace
@@ -44,7 +46,6 @@ def post_risk(client: TestClient, **fields: str) -> Any:
         "due": "",
         "state": "open",
         "today": TODAY,
-        "author": "vsm",
         **fields,
     }
     return client.post(RISKS, data=form, follow_redirects=False)
@@ -109,7 +110,8 @@ def test_adding_a_risk_saves_what_was_posted(client: TestClient, workspace: Work
         "state": "owned",
     }
     assert stored.stream == "Tiny"
-    assert (stored.version.version, stored.version.author) == (1, "vsm")
+    # The signed-in user is the author: the client's token is user "tester"'s.
+    assert (stored.version.version, stored.version.author) == (1, "tester")
     assert stored.version.message == "raised in the review"
     # The same key again is refused, in words, and nothing is saved.
     again = post_risk(client, key="R-1", title="Another")
@@ -183,16 +185,19 @@ def test_an_edit_saves_on_its_version_and_a_stale_one_is_refused(
     page = client.get(RISKS, params={"today": TODAY}).text
     form = edit_form(page, "R-1")
     assert form["expected_version"] == "1" and form["today"] == TODAY
-    mine = {**form, "state": "owned", "owner": "ann", "author": "ann", "message": "I take it"}
-    theirs = {**form, "owner": "bob", "probability": "0.8", "author": "bob"}
-    saved = client.post(f"{RISKS}/R-1", data=mine, follow_redirects=False)
+    # Ann and Bob, each signed in by their own token, edit the card loaded at version 1.
+    ann = bearer(workspace, "ann", Role.EDITOR, "Tiny")
+    bob = bearer(workspace, "bob", Role.EDITOR, "Tiny")
+    mine = {**form, "state": "owned", "owner": "ann", "message": "I take it"}
+    theirs = {**form, "owner": "bob", "probability": "0.8"}
+    saved = client.post(f"{RISKS}/R-1", data=mine, headers=ann, follow_redirects=False)
     assert saved.status_code == 303
     stored = workspace.record("risk", "R-1")
-    assert stored.version.version == 2
+    assert (stored.version.version, stored.version.author) == (2, "ann")
     assert (stored.document["state"], stored.document["owner"]) == ("owned", "ann")
     assert stored.document["probability"] == 0.5  # unchanged fields kept
     # Bob's form was loaded at version 1 too: refused with the store's message, his input kept.
-    stale = client.post(f"{RISKS}/R-1", data=theirs)
+    stale = client.post(f"{RISKS}/R-1", data=theirs, headers=bob)
     assert stale.status_code == 409
     message = " ".join(alerts(stale.text))
     assert "risk 'R-1' changed since version 1 (now 2) by ann" in message
@@ -203,6 +208,29 @@ def test_an_edit_saves_on_its_version_and_a_stale_one_is_refused(
     assert workspace.record("risk", "R-1").document["owner"] == "ann"
 
 
+def test_no_form_asks_for_an_author_and_a_posted_one_is_ignored(
+    client: TestClient, workspace: Workspace
+) -> None:
+    """The signed-in user is the author of every version saved through the pages: no form
+    has an Author field, and an author posted anyway (an old page, a script) is not stored."""
+    assert post_risk(client, key="R-1", author="mallory").status_code == 303
+    assert workspace.record("risk", "R-1").version.author == "tester"
+    found = client.post("/streams/Tiny/map", data={"author": "mallory"}, follow_redirects=False)
+    assert found.status_code == 303
+    assert workspace.get_map("Tiny").version.author == "tester"
+    plan = {"key": "P-1", "name": "Release", "start": "2024-01-01",
+            "task": [{"id": "a", "team": "x", "duration_days": 3}]}  # fmt: skip
+    workspace.save_record("plan", plan, author="t", stream="Tiny")
+    stream = "/streams/Tiny"
+    pages = [RISKS, f"{stream}/objectives", f"{stream}/roadmap", f"{stream}/dependencies",
+             f"{stream}/dependencies/P-1", f"{stream}/experiments", "/teams",
+             "/maps/Tiny/current"]  # fmt: skip
+    for url in pages:
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert 'name="author"' not in page.text, url
+
+
 def test_history_lists_each_version_with_the_changed_fields(
     client: TestClient, workspace: Workspace
 ) -> None:
@@ -210,13 +238,13 @@ def test_history_lists_each_version_with_the_changed_fields(
     form = edit_form(client.get(RISKS).text, "R-1")
     client.post(
         f"{RISKS}/R-1",
-        data={**form, "state": "owned", "owner": "ann", "author": "ann", "message": "owned"},
+        data={**form, "state": "owned", "owner": "ann", "message": "owned"},
     )
     page = client.get(f"{RISKS}/R-1/history").text
     rows = re.findall(r'<tr data-version="(\d+)">(.*?)</tr>', page, re.S)
     assert [v for v, _ in rows] == ["2", "1"]
     newest = rows[0][1]
-    assert "ann" in newest and "owned" in newest
+    assert "<td>tester</td>" in newest and "owned" in newest  # the signed-in user saved it
     changes = re.findall(
         r'data-field="([^"]+)"><code>[^<]*</code>: <span class="before">([^<]*)</span>'
         r'.*?<span class="after">([^<]*)</span>',
@@ -328,13 +356,13 @@ def test_by_hand_progress_update_and_overdue(client: TestClient, workspace: Work
     nps = row(page, "nps")
     assert "✓ Met" in nps and "100 %" in nps and "Overdue" not in nps
     # The update form saves the value as the objective's version 2.
-    update = {"expected_version": "1", "current": "6", "author": "qa", "today": TODAY}
+    update = {"expected_version": "1", "current": "6", "today": TODAY}
     response = client.post(
         "/streams/Tiny/objectives/O-1/results/defects", data=update, follow_redirects=False
     )
     assert response.status_code == 303
     stored = workspace.record("objective", "O-1")
-    assert stored.version.version == 2 and stored.version.author == "qa"
+    assert stored.version.version == 2 and stored.version.author == "tester"
     assert stored.document["key_results"][0]["current"] == 6.0
     page = client.get("/streams/Tiny/objectives", params={"today": TODAY}).text
     assert f'data-progress="{(10 - 6) / (10 - 4)}"' in row(page, "defects")
@@ -450,7 +478,6 @@ def test_kaizen_events_are_recorded(client: TestClient, workspace: Workspace) ->
         "participants": "ann, bob",
         "outcomes": "WIP limit of 3 on Review\r\nPairing on reviews\r\n",
         "improvements": ["A"],
-        "author": "vsm",
     }
     response = client.post("/streams/Tiny/kaizen-events", data=form, follow_redirects=False)
     assert response.status_code == 303

@@ -29,6 +29,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+#: What the API passes the store as a version's author: the store writes the signed-in user
+#: (:data:`~obeya.store.audit.ACTOR`) instead, so a body cannot claim to be someone else.
+API_AUTHOR = "api"
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,7 @@ def scope_stream(workspace: Workspace, rule: Rule, request: Request) -> tuple[st
         return str(params[rule.param]), True
     try:
         if rule.scope == "map":
-            variant = params.get("variant") or request.query_params.get("variant") or "current"
-            return workspace.get_map(str(params["name"]), str(variant)).stream, True
+            return workspace.get_map(str(params["name"]), str(params["variant"])).stream, True
         if rule.scope == "record":
             return workspace.record(str(params["kind"]), str(params["key"])).stream, True
     except NotFoundError:
@@ -105,7 +107,13 @@ def _check(request: Request, rule: Rule) -> tuple[Caller | None, Session | None]
         return caller, session
     if caller is None:
         raise AuthError("sign in, or send 'Authorization: Bearer TOKEN'")
-    if rule.scope != "user":
+    if rule.scope == "map" and "variant" not in request.path_params:
+        # A comparison reads every variant of the map: each one's stream must allow it.
+        name = str(request.path_params["name"])
+        maps = [m for m in context(request).workspace.maps() if m.name == name]
+        for stream in sorted({m.stream for m in maps}, key=lambda s: s or "") or [None]:
+            require(caller, rule.need, stream)
+    elif rule.scope != "user":
         stream, found = scope_stream(context(request).workspace, rule, request)
         request.state.scope_stream = stream
         if found or request.method in SAFE_METHODS:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from obeya.api.auth import Caller, CallerDep, require
 from obeya.api.deps import AppContext, context
-from obeya.api.models import BODY_ERRORS, ERRORS, StreamDetail
+from obeya.api.models import BODY_ERRORS, ERRORS, ErrorResponse, StreamDetail
 from obeya.core.access import Role
 from obeya.core.workflow import Workflow
 from obeya.errors import ForbiddenError
@@ -24,6 +24,10 @@ from obeya.errors import ForbiddenError
 router = APIRouter(prefix="/api", tags=["access"])
 Ctx = Annotated[AppContext, Depends(context)]
 RoleName = Field(description="viewer, editor or admin.", pattern="^(viewer|editor|admin)$")
+#: A stream (or user) of that name exists already: a create that cannot be made.
+TAKEN: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorResponse, "description": "The name is taken."}
+}
 
 
 class GrantOut(BaseModel):
@@ -103,12 +107,14 @@ def list_users(ctx: Ctx, caller: CallerDep) -> list[UserOut]:
     return [UserOut.model_validate(u.to_dict()) for u in ctx.workspace.store.users()]
 
 
-@router.post("/users", response_model=UserOut, status_code=201, responses=BODY_ERRORS)
+@router.post("/users", response_model=UserOut, status_code=201, responses={**BODY_ERRORS, **TAKEN})
 def add_user(ctx: Ctx, caller: CallerDep, body: UserIn) -> UserOut:
     """Give a user a role on a stream (admins of it) or on the workspace (its admins),
     creating the user if new; ``obeya user add`` does the same."""
     require(caller, Role.ADMIN, body.stream)
-    user = ctx.workspace.add_user(body.name, Role.parse(body.role), body.stream, body.password)
+    # The store keeps names stripped: look the user up as they will be kept.
+    name = body.name.strip()
+    user = ctx.workspace.add_user(name, Role.parse(body.role), body.stream, body.password)
     return UserOut.model_validate(user.to_dict())
 
 
@@ -187,7 +193,9 @@ def audit(
     ]
 
 
-@router.post("/streams", response_model=StreamDetail, status_code=201, responses=BODY_ERRORS)
+@router.post(
+    "/streams", response_model=StreamDetail, status_code=201, responses={**BODY_ERRORS, **TAKEN}
+)
 def create_stream(ctx: Ctx, body: StreamIn) -> StreamDetail:
     """Create an empty value stream (editors of the workspace); 409 if the name is taken."""
     workflow = Workflow.from_toml_text(body.workflow, "the workflow") if body.workflow else None

@@ -17,9 +17,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from obeya.api.auth import require_save, sees
+from obeya.api.auth import API_AUTHOR, require_on, require_save, sees
 from obeya.api.deps import AppContext, context
 from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION, ErrorResponse
+from obeya.core.access import Role
 from obeya.core.maps.calculations import calculate
 from obeya.core.maps.files import map_from_dict, map_to_dict
 from obeya.errors import InputError
@@ -115,7 +116,6 @@ class MapSave(BaseModel):
         default=None,
         description="The version the change was made on (0: a new map); 409 if it moved on.",
     )
-    author: str = Field(default="api", description="Who makes the change.")
     message: str = Field(default="", description="Why it changed.")
     stream: str | None = Field(default=None, description="Link the map to this value stream.")
 
@@ -124,7 +124,6 @@ class VariantCopy(BaseModel):
     """Start a variant as a copy of this one's newest version."""
 
     to: str = Field(description="The new variant's name, e.g. future.")
-    author: str = Field(default="api", description="Who makes the copy.")
 
 
 def _no_compare(variant: str) -> None:
@@ -180,7 +179,7 @@ def save_map(
     vsm = map_from_dict(document, "map")
     saved = ctx.workspace.save_map(
         vsm,
-        author=body.author,
+        author=API_AUTHOR,
         message=body.message,
         stream=body.stream,
         expected_version=body.expected_version,
@@ -209,7 +208,7 @@ def map_history(ctx: Ctx, name: MapName, variant: Variant) -> list[VersionOut]:
 def copy_variant(ctx: Ctx, name: MapName, variant: Variant, body: VariantCopy) -> VersionOut:
     """Start variant ``to`` (version 1) as a copy of this variant's newest version."""
     _no_compare(body.to)
-    saved = ctx.workspace.copy_map_variant(name, variant, body.to, author=body.author)
+    saved = ctx.workspace.copy_map_variant(name, variant, body.to, author=API_AUTHOR)
     return VersionOut.of(saved)
 
 
@@ -254,6 +253,7 @@ def map_drawing(
 @router.get("/streams/{stream}/map", responses=ERRORS, tags=["maps"])
 def discover_stream_map(
     ctx: Ctx,
+    request: Request,
     stream: Annotated[str, Path(description="The value stream's name.")],
     save: Annotated[
         bool, Query(description="Also save the map as the next version of the 'current' variant.")
@@ -261,17 +261,18 @@ def discover_stream_map(
     name: Annotated[
         str | None, Query(description="Name of the saved map (default: the stream's).")
     ] = None,
-    author: Annotated[str, Query(description="Who saves it.")] = "api",
 ) -> dict[str, Any]:
     """The current-state map discovered from the stream's history (the document of
     ``obeya map discover --stream NAME --json``); with ``save``, ``saved`` is the new version."""
     workspace = ctx.workspace
+    if save:
+        require_on(request, Role.EDITOR, stream)
     discovery = workspace.discover_stream_map(stream)
     document = discovery.to_dict()
     if save:
         saved = workspace.save_map(
             discovery.to_map(name or stream),
-            author=author,
+            author=API_AUTHOR,
             message=f"discovered from value stream {stream!r}",
             stream=stream,
         )

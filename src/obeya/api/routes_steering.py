@@ -16,7 +16,7 @@ from fastapi import APIRouter, Body, Depends, File, Path, Query, Request, Upload
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from obeya.api.auth import require_save, sees
+from obeya.api.auth import API_AUTHOR, require_save, sees
 from obeya.api.deps import AppContext, check_day, context
 from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION, ErrorResponse
 from obeya.core.steering.kinds import KINDS
@@ -50,7 +50,6 @@ class RecordSaveBody(BaseModel):
         default=None,
         description="The version the change was made on (0: a new record); 409 if it moved on.",
     )
-    author: str = Field(default="api", description="Who makes the change.")
     message: str = Field(default="", description="Why it changed.")
 
 
@@ -125,11 +124,12 @@ def save_record(
 ) -> VersionOut:
     """Check the record and save it as its next version; errors name the field. Putting it
     in a stream needs the editor role there too."""
-    require_save(request, body.stream)
+    named = body.document.get("stream")  # a stream in the document wins over the body's
+    require_save(request, named if isinstance(named, str) and named.strip() else body.stream)
     saved = ctx.workspace.save_record(
         kind,
         {**body.document, "key": key},
-        author=body.author,
+        author=API_AUTHOR,
         message=body.message,
         stream=body.stream,
         expected_version=body.expected_version,
@@ -207,7 +207,7 @@ def plan_drawing(
     from obeya.core.steering.saved import plan_record_from_dict
     from obeya.render.dependency_svg import dependency_svg
 
-    record = plan_record_from_dict(ctx.workspace.record("plan", key).document)
+    record = plan_record_from_dict(ctx.workspace.stream_record("plan", key, name).document)
     return _drawing(dependency_svg(schedule(record.plan)), format)
 
 

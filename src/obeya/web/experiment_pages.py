@@ -33,7 +33,7 @@ from obeya.core.steering.saved import experiment_record_from_dict
 from obeya.errors import InputError, NotFoundError, ObeyaError
 from obeya.render.experiment import experiment_chart
 from obeya.web.forms import form_date
-from obeya.web.map_pages import number
+from obeya.web.map_pages import WEB_AUTHOR, number
 from obeya.web.pages import templates
 from obeya.web.steering_pages import Form, Posted, adding, stream_url
 
@@ -228,7 +228,7 @@ def post_experiment(request: Request, ctx: Ctx, name: str, form: Form) -> Respon
         ctx.workspace.save_record(
             "experiment",
             doc,
-            author=form.text("author") or "web",
+            author=WEB_AUTHOR,
             message=form.text("message") or "experiment saved",
             stream=name,
             expected_version=0,

@@ -37,6 +37,10 @@ from obeya.web.pages import templates
 router = APIRouter(include_in_schema=False)
 Ctx = Annotated[AppContext, Depends(context)]
 
+#: The author the pages pass when they save: the store records the signed-in user instead,
+#: so the forms ask for no author.
+WEB_AUTHOR = "web"
+
 #: The editable columns of a step: form key, label, Step field, blank means None.
 STEP_FIELDS = (
     ("name", "Step", "name"),
@@ -355,7 +359,6 @@ def _map_page(
     error: str | None = None,
     copy_error: str | None = None,
     notice: str | None = None,
-    author: str = "web",
     message: str = "",
     copy_to: str = "future",
     expected_version: int | None = None,
@@ -382,7 +385,6 @@ def _map_page(
         "step_fields": STEP_FIELDS,
         "map_fields": MAP_FIELDS,
         "links": LINKS,
-        "author": author,
         "message": message,
         "copy_to": copy_to,
         "expected_version": (
@@ -421,11 +423,10 @@ def discover_page(request: Request, ctx: Ctx, stream: str, fields: Fields) -> Re
     """Discover the stream's current-state map, save it as variant "current", show it."""
     workspace = ctx.workspace
     name = fields.get("name", "").strip() or stream
-    author = fields.get("author", "").strip() or "web"
     discovery = workspace.discover_stream_map(stream)
     workspace.save_map(
         discovery.to_map(name),
-        author=author,
+        author=WEB_AUTHOR,
         message=f"discovered from value stream {stream!r}",
         stream=stream,
     )
@@ -545,9 +546,8 @@ def _edit(
     form = form_from_post(fields)
     if action == "add":
         _new_row(form)
-    author = fields.get("author", "").strip() or "web"
     message = fields.get("message", "").strip()
-    keep: dict[str, Any] = {"author": author, "message": message, "expected_version": expected}
+    keep: dict[str, Any] = {"message": message, "expected_version": expected}
     try:
         draft = build_map(base.map, form)
     except MapError as error:
@@ -565,7 +565,9 @@ def _edit(
     if action != "save":
         return _map_page(request, ctx, newest, form=form, draft=draft, partial=partial, **keep)
     try:
-        saved = workspace.save_map(draft, author=author, message=message, expected_version=expected)
+        saved = workspace.save_map(
+            draft, author=WEB_AUTHOR, message=message, expected_version=expected
+        )
     except ObeyaError as error:
         return _map_page(
             request,
@@ -587,12 +589,11 @@ def _version(ctx: AppContext, name: str, variant: str, version: int) -> StoredMa
 def copy_page(request: Request, ctx: Ctx, name: str, variant: str, fields: Fields) -> Response:
     """Start a variant as a copy of this one, and go to it."""
     to = fields.get("to", "").strip()
-    author = fields.get("author", "").strip() or "web"
     try:
         if not to:
             raise InputError("give the new variant a name, e.g. future")
         _no_compare(to)
-        ctx.workspace.copy_map_variant(name, variant, to, author=author)
+        ctx.workspace.copy_map_variant(name, variant, to, author=WEB_AUTHOR)
     except ObeyaError as error:
         stored = ctx.workspace.get_map(name, variant)
         return _map_page(

@@ -27,6 +27,7 @@ from obeya.core.steering.saved import plan_record_from_dict
 from obeya.errors import InputError, NotFoundError, ObeyaError
 from obeya.render.dependency_svg import dependency_svg
 from obeya.web.forms import form_number
+from obeya.web.map_pages import WEB_AUTHOR
 from obeya.web.pages import templates
 from obeya.web.steering_pages import (
     Form,
@@ -113,10 +114,6 @@ def _expected(form: Posted) -> int:
         raise InputError("the form lost its expected_version; reload the page") from None
 
 
-def _author(form: Posted) -> str:
-    return form.text("author") or "web"
-
-
 def _require_plan(ctx: AppContext, name: str, key: str) -> None:
     ctx.workspace.stream(name)
     if ctx.workspace.record("plan", key).stream != name:
@@ -188,7 +185,7 @@ def create_plan(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
         ctx.workspace.save_record(
             "plan",
             doc,
-            author=_author(form),
+            author=WEB_AUTHOR,
             message=form.text("message") or "plan created",
             stream=name,
             expected_version=0,
@@ -287,7 +284,7 @@ def save_task(request: Request, ctx: Ctx, name: str, key: str, form: Form) -> Re
         workspace.save_record(
             "plan",
             with_task(base, task),
-            author=_author(form),
+            author=WEB_AUTHOR,
             message=form.text("message")
             or f"task {task['id']} {'changed' if changed else 'added'}",
             stream=name,
@@ -321,7 +318,7 @@ def remove_task(request: Request, ctx: Ctx, name: str, key: str, form: Form) -> 
         workspace.save_record(
             "plan",
             without_task(base, task_id),
-            author=_author(form),
+            author=WEB_AUTHOR,
             message=form.text("message") or f"task {task_id} removed",
             stream=name,
             expected_version=expected,

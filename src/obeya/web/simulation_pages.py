@@ -22,8 +22,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
+from obeya.api.auth import require_on, sees
 from obeya.api.deps import AppContext, context
 from obeya.api.routes_simulation import MAX_REPLICATIONS, MAX_SIMULATED_ITEMS, run_what_if
+from obeya.core.access import Role
 from obeya.core.simulation import Scenario, ScenarioError, scenario_from_dict, scenario_to_dict
 from obeya.core.simulation.from_map import scenario_from_map
 from obeya.core.simulation.scenario import scenario_toml
@@ -260,7 +262,7 @@ def _page(
     status: int = 200,
     partial: bool = False,
 ) -> Response:
-    maps = ctx.workspace.maps() if baseline is None else []
+    maps = [m for m in ctx.workspace.maps() if sees(request, m.stream)] if baseline is None else []
     context_: dict[str, Any] = {
         "maps": maps,
         "baseline": baseline,
@@ -295,7 +297,9 @@ def simulate_page(
     if not map:
         return _page(request, ctx)
     source = {"map": map, "variant": variant, "distribution": distribution}
-    vsm = ctx.workspace.get_map(map, variant).map  # an unknown map is a 404 page
+    stored = ctx.workspace.get_map(map, variant)  # an unknown map is a 404 page
+    require_on(request, Role.VIEWER, stored.stream)
+    vsm = stored.map
     try:
         baseline = scenario_from_map(
             vsm,

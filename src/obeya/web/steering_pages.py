@@ -31,7 +31,7 @@ from obeya.core.steering.roadmap import KINDS, STATUSES, TARGETS
 from obeya.errors import InputError, NotFoundError, ObeyaError, StoreError
 from obeya.store.versioning import flatten
 from obeya.web.forms import form_date, form_number
-from obeya.web.map_pages import number
+from obeya.web.map_pages import WEB_AUTHOR, number
 from obeya.web.pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -131,10 +131,6 @@ def _with_today(url: str, today: str | None, **extra: str) -> str:
     return f"{url}?{urlencode(pairs)}" if pairs else url
 
 
-def _author(form: Posted) -> str:
-    return form.text("author") or "web"
-
-
 def _expected(form: Posted) -> int:
     text = form.text("expected_version")
     if not text:
@@ -160,7 +156,7 @@ def _save_posted(
     ctx.workspace.save_record(
         kind,
         doc,
-        author=_author(form),
+        author=WEB_AUTHOR,
         message=form.text("message") or message,
         stream=name,
         expected_version=expected,
@@ -245,7 +241,6 @@ def _risks_page(
                 "impact": show(card["impact"]),
                 "due": card["due"] or "",
                 "expected_version": str(versions.get(card["key"], 0)),
-                "author": "",
                 "message": "",
             }
     if edit_key is not None and edit is not None:
@@ -316,7 +311,7 @@ def edit_risk(request: Request, ctx: Ctx, name: str, key: str, form: Form) -> Re
         workspace.save_record(
             "risk",
             risk_document(form, base),
-            author=_author(form),
+            author=WEB_AUTHOR,
             message=form.text("message"),
             stream=name,
             expected_version=expected,
@@ -532,7 +527,7 @@ def update_key_result(
         workspace.save_record(
             "objective",
             {**doc, "key_results": results},
-            author=_author(form),
+            author=WEB_AUTHOR,
             message=form.text("message") or f"{result}: value now {form.text('current')}",
             stream=name,
             expected_version=expected,

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from obeya.api.deps import AppContext, context
 from obeya.errors import ObeyaError
+from obeya.web.map_pages import WEB_AUTHOR
 from obeya.web.pages import templates
 from obeya.web.steering_pages import Form, Posted, split_list
 
@@ -121,9 +122,7 @@ def save_team_record(request: Request, ctx: Ctx, form_name: str, form: Form) -> 
     kind = KINDS[form_name]
     try:
         doc = DOCUMENTS[form_name](form)
-        ctx.workspace.save_record(
-            kind, doc, author=form.text("author") or "web", message=form.text("message")
-        )
+        ctx.workspace.save_record(kind, doc, author=WEB_AUTHOR, message=form.text("message"))
     except ObeyaError as error:
         return _teams_page(
             request,

@@ -1,0 +1,132 @@
+"""Who may do what, and who did what: the admin's page of a stream (or of the workspace).
+
+It lists the users with a role there, gives and takes roles, and shows the audit log — the same
+as ``obeya user …``, ``obeya audit`` and ``/api/users``, ``/api/audit``. Only admins of the
+stream (or of the workspace, for the workspace's page) may open it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from obeya.api.auth import caller, require
+from obeya.api.deps import AppContext, context
+from obeya.core.access import Role
+from obeya.errors import ObeyaError
+from obeya.store.versioning import changed_fields, flatten
+from obeya.web.pages import templates
+
+router = APIRouter(include_in_schema=False)
+Ctx = Annotated[AppContext, Depends(context)]
+#: Audit entries the page shows (the API and the CLI give more).
+SHOWN = 100
+
+
+def _stream(text: str | None) -> str | None:
+    return text.strip() or None if text is not None else None
+
+
+def _changes(before: Any, after: Any) -> list[str]:
+    """The fields an audit entry changed (every field of a document made or deleted)."""
+    old = flatten(before) if isinstance(before, dict) else {}
+    new = flatten(after) if isinstance(after, dict) else {}
+    return list(changed_fields(old, new))
+
+
+def _page(
+    request: Request,
+    ctx: AppContext,
+    stream: str | None,
+    *,
+    notice: str = "",
+    error: str = "",
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    me = caller(request)
+    require(me, Role.ADMIN, stream)
+    store = ctx.workspace.store
+    if stream is not None:
+        store.get_stream(stream)  # 404 for a stream that is not there
+    users = [
+        {"name": u.name, "role": role.label, "password": u.password_hash is not None}
+        for u in store.users()
+        if (role := _role_here(u.grants, stream)) is not None
+    ]
+    entries = [
+        {**e.to_dict(), "changes": _changes(e.before, e.after)}
+        for e in store.audit_log(stream=stream, limit=SHOWN)
+    ]
+    places = [None, *(s.name for s in ctx.workspace.streams())]
+    return templates.TemplateResponse(
+        request,
+        "access.html",
+        {
+            "stream": stream,
+            "places": [p for p in places if me.principal.allows(Role.ADMIN, p)],
+            "users": users,
+            "entries": entries,
+            "roles": [r.label for r in Role],
+            "notice": notice,
+            "error": error,
+            "values": values or {},
+        },
+        status_code=status,
+    )
+
+
+def _role_here(grants: Any, stream: str | None) -> Role | None:
+    """The role granted exactly here (a workspace role shows on the workspace's page)."""
+    return next((g.role for g in grants if g.stream == stream), None)
+
+
+def _back(stream: str | None, notice: str) -> Response:
+    query = {"notice": notice, **({"stream": stream} if stream else {})}
+    return RedirectResponse(f"/access?{urlencode(query)}", status_code=303)
+
+
+@router.get("/access", response_class=HTMLResponse)
+def access_page(
+    request: Request,
+    ctx: Ctx,
+    stream: Annotated[str | None, Query()] = None,
+    notice: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    return _page(request, ctx, _stream(stream), notice=notice)
+
+
+@router.post("/access/roles", response_class=HTMLResponse)
+def give_role(
+    request: Request,
+    ctx: Ctx,
+    name: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+    stream: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    """Give a role here, creating the user (with the password, if given) when new."""
+    where = _stream(stream)
+    require(caller(request), Role.ADMIN, where)
+    try:
+        ctx.workspace.add_user(name.strip(), Role.parse(role), where, password or None)
+    except ObeyaError as error:
+        values = {"name": name, "role": role}
+        return _page(request, ctx, where, error=str(error), values=values, status=422)
+    return _back(where, f"{name.strip()} is now {role} here")
+
+
+@router.post("/access/roles/remove", response_class=HTMLResponse)
+def take_role(
+    request: Request,
+    ctx: Ctx,
+    name: Annotated[str, Form()],
+    stream: Annotated[str, Form()] = "",
+) -> Response:
+    where = _stream(stream)
+    require(caller(request), Role.ADMIN, where)
+    ctx.workspace.store.revoke(name, where)
+    return _back(where, f"{name} has no role here any more")
