@@ -312,6 +312,29 @@ def new_user(stream: str | None) -> Build:
     return build
 
 
+def give_role_page(stream: str | None) -> Build:
+    """The access page's form: give a new user a viewer's role on ``stream``."""
+
+    def build(world: World, principal: str) -> Call:
+        data = {"name": world.unique("paged"), "role": "viewer", "stream": stream or ""}
+        return Call("POST", "/access/roles", 303, data=data)
+
+    return build
+
+
+def take_role_page(stream: str | None) -> Build:
+    """The access page's remove button, on a throwaway user's role."""
+
+    def build(world: World, principal: str) -> Call:
+        name = world.unique("unpaged")
+        world.workspace.add_user(name, Role.VIEWER, stream)
+        return Call(
+            "POST", "/access/roles/remove", 303, data={"name": name, "stream": stream or ""}
+        )
+
+    return build
+
+
 def revoke_role(stream: str | None) -> Build:
     """Take a throwaway user's role away (on ``stream``, or workspace-wide)."""
 
@@ -500,6 +523,16 @@ ROWS = [
     row("POST", "/sign-out", ANY,                                   "401   ok    ok    ok    ok    ok", at("POST", "/sign-out", 303)),  # noqa: E501
     # Who am I, users and roles, tokens, the audit log
     row("GET", "/api/me", ANY,                                      "401   ok    ok    ok    ok    ok", get("/api/me")),  # noqa: E501
+    row("GET", "/access", THIS,                                     "login 403   403   403   ok    ok", get(f"/access?stream={T}")),  # noqa: E501
+    row("GET", "/access", ELSEWHERE,                                "login 403   403   403   403   ok", get(f"/access?stream={O}")),  # noqa: E501
+    # A stream's admin asking for the workspace's page lands on their stream's.
+    row("GET", "/access", WORKSPACE,                                "login 403   403   403   ok    ok", get("/access")),  # noqa: E501
+    row("POST", "/access/roles", THIS,                              "401   403   403   403   ok    ok", give_role_page(T)),  # noqa: E501
+    row("POST", "/access/roles", ELSEWHERE,                         "401   403   403   403   403   ok", give_role_page(O)),  # noqa: E501
+    row("POST", "/access/roles", WORKSPACE,                         "401   403   403   403   403   ok", give_role_page(None)),  # noqa: E501
+    row("POST", "/access/roles/remove", THIS,                       "401   403   403   403   ok    ok", take_role_page(T)),  # noqa: E501
+    row("POST", "/access/roles/remove", ELSEWHERE,                  "401   403   403   403   403   ok", take_role_page(O)),  # noqa: E501
+    row("POST", "/access/roles/remove", WORKSPACE,                  "401   403   403   403   403   ok", take_role_page(None)),  # noqa: E501
     row("GET", "/api/users", WORKSPACE,                             "401   403   403   403   403   ok", get("/api/users")),  # noqa: E501
     row("POST", "/api/users", THIS,                                 "401   403   403   403   ok    ok", new_user(T)),  # noqa: E501
     row("POST", "/api/users", ELSEWHERE,                            "401   403   403   403   403   ok", new_user(O)),  # noqa: E501

@@ -30,6 +30,7 @@ from obeya.api.errors import install_error_handlers
 from obeya.api.policy import check_coverage
 from obeya.api.uploads import MAX_UPLOAD_BYTES, UploadLimit
 from obeya.web import (
+    access_pages,
     auth_pages,
     experiment_pages,
     forecast_pages,
@@ -113,6 +114,7 @@ def create_app(
     app.include_router(routes_steering.router)
     app.include_router(pages.router)
     app.include_router(auth_pages.router)
+    app.include_router(access_pages.router)
     app.include_router(map_pages.router)
     app.include_router(forecast_pages.router)
     app.include_router(simulation_pages.router)

@@ -57,6 +57,9 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("POST", "/api/tokens"): (V, "user"),
         ("DELETE", "/api/tokens/{token_id}"): (V, "user"),
         ("GET", "/api/audit"): (V, "user"),
+        ("GET", "/access"): (V, "user"),  # the admin's page: roles and the audit log
+        ("POST", "/access/roles"): (V, "user"),
+        ("POST", "/access/roles/remove"): (V, "user"),
         # Streams, flow, charts, imports
         ("GET", "/api/streams"): (V, "user"),
         ("POST", "/api/streams"): (E, "workspace"),

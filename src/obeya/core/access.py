@@ -70,6 +70,11 @@ class Principal:
         role = self.role_on(stream)
         return role is not None and role >= need
 
+    @property
+    def administers(self) -> tuple[str | None, ...]:
+        """Where the user is an admin: None for the whole workspace, else stream names."""
+        return tuple(g.stream for g in self.grants if g.role is Role.ADMIN)
+
     def sees(self, stream: str | None) -> bool:
         return self.allows(Role.VIEWER, stream)
 

@@ -96,7 +96,11 @@ def access_page(
     stream: Annotated[str | None, Query()] = None,
     notice: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
-    return _page(request, ctx, _stream(stream), notice=notice)
+    where = _stream(stream)
+    administers = caller(request).principal.administers
+    if where is None and None not in administers and administers:
+        where = administers[0]  # a stream's admin lands on their stream's page
+    return _page(request, ctx, where, notice=notice)
 
 
 @router.post("/access/roles", response_class=HTMLResponse)
