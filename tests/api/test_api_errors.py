@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from app_fixtures import bearer
 from obeya.api.app import create_app
+from obeya.auth.credentials import API_TOKEN_PREFIX, digest, new_secret
+from obeya.core.access import Role
 from obeya.workspace import Workspace
 
 
@@ -113,10 +118,84 @@ def test_a_stale_save_is_a_409(client: TestClient) -> None:
 
 
 def test_an_upload_over_the_limit_is_a_413(workspace: Workspace) -> None:
-    with TestClient(create_app(lambda: workspace, max_upload_bytes=10)) as small:
+    app = create_app(lambda: workspace, max_upload_bytes=10)
+    with TestClient(app, headers=bearer(workspace)) as small:
         big = b"x" * (2 * 1024 * 1024)
         response = small.post("/api/streams/Tiny/import", files={"file": ("big.csv", big)})
     assert error_of(response, 413)["type"] == "UploadTooLarge"
+
+
+def _expired(workspace: Workspace) -> str:
+    secret = new_secret(API_TOKEN_PREFIX)
+    workspace.add_user("old", Role.ADMIN)
+    workspace.store.add_token(
+        "old",
+        kind="api",
+        label="expired",
+        digest=digest(secret),
+        expires_at=datetime.now(UTC) - timedelta(minutes=1),
+    )
+    return secret
+
+
+def _revoked(workspace: Workspace) -> str:
+    workspace.add_user("gone", Role.ADMIN)
+    secret, info = workspace.create_token("gone")
+    workspace.store.revoke_token(info.id)
+    return secret
+
+
+@pytest.mark.parametrize("token", ["none", "wrong", "expired", "revoked"])
+def test_not_signed_in_is_a_401_with_a_challenge(workspace: Workspace, token: str) -> None:
+    secrets: dict[str, Callable[[], str]] = {
+        "wrong": lambda: "obeya_not-a-token",
+        "expired": lambda: _expired(workspace),
+        "revoked": lambda: _revoked(workspace),
+    }
+    headers = {} if token == "none" else {"Authorization": f"Bearer {secrets[token]()}"}
+    with TestClient(create_app(lambda: workspace), headers=headers) as anonymous:
+        response = anonymous.get("/api/streams/Tiny")
+    error = error_of(response, 401)
+    assert error["type"] == "AuthError"
+    assert response.headers["www-authenticate"] == 'Bearer realm="obeya"'
+
+
+def test_a_viewer_writing_is_a_403(workspace: Workspace) -> None:
+    headers = bearer(workspace, "vic", Role.VIEWER)
+    with TestClient(create_app(lambda: workspace), headers=headers) as viewer:
+        response = viewer.put(
+            "/api/records/risk/R-1",
+            json={"document": {"title": "x", "probability": 0.1, "impact": 1}, "stream": "Tiny"},
+        )
+    error = error_of(response, 403)
+    assert error["type"] == "ForbiddenError"
+    assert "vic is viewer there; editor or above is needed" in error["message"]
+
+
+def test_a_stream_of_another_team_is_a_403(workspace: Workspace) -> None:
+    workspace.store.create_stream("Other")
+    headers = bearer(workspace, "ana", Role.ADMIN, "Other")
+    with TestClient(create_app(lambda: workspace), headers=headers) as other_team:
+        response = other_team.get("/api/streams/Tiny/flow")
+    error = error_of(response, 403)
+    assert error["type"] == "ForbiddenError"
+    assert "ana has no role there" in error["message"] and "'Tiny'" in error["message"]
+
+
+def test_repeated_wrong_passwords_are_a_429_with_retry_after(workspace: Workspace) -> None:
+    workspace.add_user("ana", Role.VIEWER, password="correct horse")
+    with TestClient(create_app(lambda: workspace)) as browser:
+        page = browser.get("/sign-in").text
+        csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        form = {"name": "ana", "password": "wrong horse", "csrf_token": csrf}
+        for _ in range(5):
+            assert browser.post("/sign-in", data=form).status_code == 401
+        response = browser.post("/sign-in", data=form)
+    error = error_of(response, 429)
+    assert error["type"] == "TooManyAttempts"
+    wait = int(response.headers["retry-after"])
+    assert 0 < wait <= 15 * 60
+    assert f"{wait} seconds" in error["message"]
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.tiny import MALFORMED_CSV, TINY_CSV, WORKFLOW
+from app_fixtures import bearer
 from obeya.api.app import create_app
 from obeya.api.uploads import UploadTooLarge, import_upload, safe_name
 from obeya.ingest import ColumnMap
@@ -109,13 +110,16 @@ def test_unknown_format_and_missing_file(client: TestClient) -> None:
 
 def test_an_upload_over_the_limit_is_refused_unread(workspace: Workspace) -> None:
     app = create_app(lambda: workspace, max_upload_bytes=10)
-    with TestClient(app) as small:
+    before = snapshot(workspace)
+    with TestClient(app, headers=bearer(workspace)) as small:
         big = b"x" * (2 * 1024 * 1024)
-        response = small.post(
-            "/api/streams/Tiny/import", files={"file": ("big.csv", big, "text/csv")}
-        )
-    assert response.status_code == 413
-    assert response.json()["error"]["type"] == "UploadTooLarge"
+        for stream in ("Tiny", "Brand new"):
+            response = small.post(
+                f"/api/streams/{stream}/import", files={"file": ("big.csv", big, "text/csv")}
+            )
+            assert response.status_code == 413
+            assert response.json()["error"]["type"] == "UploadTooLarge"
+    assert snapshot(workspace) == before
 
 
 def test_the_copy_stops_at_the_limit(workspace: Workspace) -> None:

@@ -140,6 +140,12 @@ def create_app(
     return app
 
 
+AUTH_RESPONSES = {
+    "401": "Not signed in: no, or a bad, bearer token.",
+    "403": "The user's role does not allow it here.",
+}
+
+
 def _document_bearer_auth(app: FastAPI) -> None:
     """Declare the bearer token in the OpenAPI document (Swagger's Authorize button, and
     clients generated from the document, then send it)."""
@@ -156,6 +162,13 @@ def _document_bearer_auth(app: FastAPI) -> None:
                 }
             }
             schema["security"] = [{"bearer": []}]
+            # Every operation may answer 401 (no or a bad token) and 403 (the role).
+            error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    responses = operation.setdefault("responses", {})
+                    for status, text in AUTH_RESPONSES.items():
+                        responses.setdefault(status, {"description": text, "content": error})
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -116,9 +116,11 @@ def _check(request: Request, rule: Rule) -> tuple[Caller | None, Session | None]
     elif rule.scope != "user":
         stream, found = scope_stream(context(request).workspace, rule, request)
         request.state.scope_stream = stream
-        if found or request.method in SAFE_METHODS:
+        if found or request.method != "PUT":
             require(caller, rule.need, stream)
-        # else: a save creating a map or record; the route checks the stream it names
+        # else: a save creating a map or record; the route checks the stream it names. Any
+        # other call on what is not there needs the role on the workspace before it may learn
+        # so (404), so a stranger cannot tell other streams' keys by the answer.
     return caller, session
 
 

@@ -57,7 +57,11 @@ Ctx = Annotated[AppContext, Depends(context)]
 StreamName = Annotated[str, Path(description="The value stream's name.")]
 HistoryDays = Annotated[
     int,
-    Query(description="Days of history before the start whose finishes are sampled (≥ 1)."),
+    Query(
+        description="Days of history before the start whose finishes are sampled.",
+        ge=1,
+        le=36_500,  # a century: further back than any calendar the report lays out
+    ),
 ]
 Start = Annotated[
     date | None,

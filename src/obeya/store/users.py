@@ -139,6 +139,15 @@ class UserStore:
             )
             write_audit(c, "user.password", name, after={"password": password_hash is not None})
 
+    def end_sessions(self, user_id: int) -> None:
+        """End every session of the user (sign-out): their cookies stop working, copies too."""
+        with self._errors("signing out", writing=True), self._write() as c:
+            c.execute(
+                update(UserRow)
+                .where(UserRow.id == user_id)
+                .values(session_epoch=UserRow.session_epoch + 1)
+            )
+
     def remove_user(self, name: str) -> None:
         """Delete the user with their grants and tokens."""
         with self._errors(f"removing user {name!r}", writing=True), self._write() as c:

@@ -94,7 +94,12 @@ def sign_in_by_link(request: Request, ctx: Ctx, token: Annotated[str, Query()]) 
 
 
 @router.post("/sign-out")
-def sign_out(request: Request) -> Response:
+def sign_out(request: Request, ctx: Ctx) -> Response:
+    """End the user's sessions: this cookie, and any copy of it, stops working (sessions of
+    the same user in other browsers end too)."""
+    session = getattr(request.state, "session", None)
+    if session is not None and session.user_id is not None:
+        ctx.workspace.store.end_sessions(session.user_id)
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
