@@ -5,6 +5,7 @@ tokens, one-time sign-in links, and checking who someone is. The CLI (``obeya us
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from obeya.store import Store
     from obeya.store.users import TokenInfo, User
 
+#: How long who a token stands for is remembered (see AccessWorkspace.token_principal).
+TOKEN_CACHE_SECONDS = 2.0
+TOKEN_CACHE_SIZE = 10_000
 #: How long a printed sign-in link works (once).
 LINK_LIFETIME = timedelta(minutes=15)
 #: The user ``obeya serve`` makes for its sign-in link when the workspace has none.
@@ -72,11 +76,32 @@ class AccessWorkspace:
         return secret, info
 
     def token_principal(self, secret: str) -> Principal:
-        """Who a bearer token stands for; AuthError if unknown, expired or revoked."""
-        found = self.store.use_token(digest(secret), "api")
+        """Who a bearer token stands for; AuthError if unknown, expired or revoked.
+
+        A script's every request asks this, so the answer is kept for
+        :data:`TOKEN_CACHE_SECONDS`: a change made through this workspace (a revocation, a
+        role) is seen at once; one made by another process (the CLI, another server worker)
+        within those seconds.
+        """
+        key = digest(secret)
+        cache = self.__dict__.setdefault("_token_cache", {})
+        now = time.monotonic()
+        hit = cache.get(key)
+        if hit is not None:
+            principal, until, generation, expires = hit
+            fresh = now < until and generation == self.store.access_generation
+            if fresh and (expires is None or datetime.now(UTC) < expires):
+                return principal  # type: ignore[no-any-return]
+        generation = self.store.access_generation
+        found = self.store.use_token(key, "api")
         if found is None:
+            cache.pop(key, None)
             raise AuthError("the token is unknown, expired or revoked")
-        return principal_of(found[1])
+        principal = principal_of(found[1])
+        if len(cache) >= TOKEN_CACHE_SIZE:
+            cache.clear()
+        cache[key] = (principal, now + TOKEN_CACHE_SECONDS, generation, found[0].expires_at)
+        return principal
 
     def check_password(self, name: str, password: str) -> User:
         """The user, if the password is theirs; AuthError otherwise (the same for an unknown

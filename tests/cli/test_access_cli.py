@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from app_fixtures import TestClient
+from obeya import workspace_access
 from obeya.api.app import create_app
 from obeya.auth.credentials import digest
 from obeya.cli.main import app
+from obeya.core.access import Role
 from obeya.store import Store
 from obeya.workspace import Workspace
 
@@ -67,8 +71,11 @@ def test_bad_roles_streams_and_short_passwords_are_refused(obeya_home: Path) -> 
 
 
 def test_a_token_is_printed_once_stored_hashed_and_works_until_revoked(
-    obeya_home: Path, database_url: str
+    obeya_home: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The server remembers who a token is for a moment; a revocation by another process
+    # (here the CLI) is seen once that moment has passed.
+    monkeypatch.setattr(workspace_access, "TOKEN_CACHE_SECONDS", 0.2)
     obeya("init")
     obeya("user", "add", "ci", "--role", "viewer", "--no-password")
     result = runner.invoke(app, ["token", "create", "ci", "--label", "nightly"])
@@ -86,6 +93,7 @@ def test_a_token_is_printed_once_stored_hashed_and_works_until_revoked(
         [token] = json.loads(obeya("token", "list", "--json"))
         assert (token["user"], token["label"], token["state"]) == ("ci", "nightly", "active")
         obeya("token", "revoke", str(token["id"]))
+        time.sleep(0.25)
         refused = client.get("/api/me", headers=auth)
         assert refused.status_code == 401
         assert refused.json()["error"]["type"] == "AuthError"
@@ -122,3 +130,16 @@ def test_the_sign_in_link_makes_the_first_admin_and_works_once(
         assert client.get("/api/me").json()["user"] == "admin"  # the cookie signs in
         again = TestClient(create_app(lambda: ws), raise_server_exceptions=False)
         assert again.get(path, follow_redirects=False).status_code == 401
+
+
+def test_a_revocation_through_the_server_is_seen_at_once(database_url: str) -> None:
+    """The same server process forgets a revoked token at once, remembered or not."""
+    with Workspace(database_url) as ws:
+        ws.initialise()
+        ws.add_user("ci", Role.VIEWER)
+        secret, info = ws.create_token("ci")
+        client = TestClient(create_app(lambda: ws), raise_server_exceptions=False)
+        auth = {"Authorization": f"Bearer {secret}"}
+        assert client.get("/api/me", headers=auth).status_code == 200  # now remembered
+        ws.store.revoke_token(info.id)
+        assert client.get("/api/me", headers=auth).status_code == 401

@@ -134,6 +134,12 @@ async def _csrf_token(request: Request) -> str | None:
     return None
 
 
+async def _csrf_ok(request: Request, session: Session | None) -> bool:
+    if session is None:
+        return False
+    return codec(context(request)).csrf_ok(session, await _csrf_token(request))
+
+
 async def guard(request: Request) -> None:
     """Authenticate, check CSRF, apply the route's rule; remember the caller on the request."""
     route = request.scope.get("route")
@@ -146,16 +152,14 @@ async def guard(request: Request) -> None:
     request.state.session = session
     if session is not None:
         request.state.csrf = codec(context(request)).csrf_token(session)
-    if caller is not None and caller.via == "token":
-        pass  # no ambient credential: nothing to forge
-    elif request.method not in SAFE_METHODS and session is not None:
-        if not codec(context(request)).csrf_ok(session, await _csrf_token(request)):
-            raise ForbiddenError(
-                "the form's CSRF token is missing or wrong (the page may be stale): "
-                "reload it and try again"
-            )
-    elif request.method not in SAFE_METHODS and rule.scope == "public":
-        raise ForbiddenError("open the sign-in page first: its form carries a CSRF token")
+    # A browser sends its cookie on its own, so a change made with it (or with none, as on
+    # the sign-in form) must also carry the session's token; a bearer token is never ambient.
+    by_cookie = caller is None or caller.via == "session"
+    if request.method not in SAFE_METHODS and by_cookie and not await _csrf_ok(request, session):
+        raise ForbiddenError(
+            "the form's CSRF token is missing or wrong (the page may be stale): "
+            "reload it and try again"
+        )
     ACTOR.set(caller.principal.user if caller is not None else None)
 
 

@@ -205,6 +205,14 @@ def sample() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Server processes; one per core serves a team's dashboards best.",
+        ),
+    ] = 1,
     link: Annotated[
         bool,
         typer.Option(
@@ -234,7 +242,17 @@ def serve(
             f"Sign in (this link works once, for 15 minutes):\n  {sign_in_url(base, secret)}",
             highlight=False,
         )
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    else:  # each process builds its own app (and report cache) from the environment
+        uvicorn.run(
+            "obeya.api.app:create_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+        )
 
 
 @workflow_app.command("infer")

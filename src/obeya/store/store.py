@@ -138,20 +138,25 @@ class Store(MapStore, RecordStore, UserStore):
         (how many, the events they added, the newest, its id). Every write of events records
         an import, so equal stamps mean equal events; a report cache keys on this rather than
         on counting millions of events."""
-        with self._errors(f"reading value stream {name!r}"), self.engine.connect() as connection:
-            stream_id = self._require_id(connection, name)
-            head = connection.execute(
-                select(*_STREAM_COLUMNS).where(StreamRow.id == stream_id)
-            ).one()
-            imports = connection.execute(
+        with self._errors(f"reading value stream {name!r}"), self._glance() as connection:
+            # One round trip: every request of a dashboard asks this first.
+            found = connection.execute(
                 select(
+                    StreamRow.id,
+                    *_STREAM_COLUMNS,
                     func.count(ImportRow.id),
                     func.sum(ImportRow.events_added),
                     func.max(ImportRow.imported_at),
                     func.max(ImportRow.id),
-                ).where(ImportRow.stream_id == stream_id)
-            ).one()
-        return (stream_id, *head, *imports)
+                )
+                .outerjoin(ImportRow, ImportRow.stream_id == StreamRow.id)
+                .where(StreamRow.name == name)
+                .group_by(StreamRow.id, *_STREAM_COLUMNS)
+            ).one_or_none()
+            if found is None:
+                self._require_id(connection, name)  # NotFoundError naming the streams
+                raise NotFoundError(f"no value stream named {name!r}")  # pragma: no cover
+        return tuple(found)
 
     def stream_workflow(self, name: str) -> Workflow | None:
         """The stream's workflow, read without counting its events."""
@@ -307,6 +312,16 @@ class Store(MapStore, RecordStore, UserStore):
             return read_audit(connection, stream=stream, actor=actor, limit=limit)
 
     # -- internals --------------------------------------------------------------------------
+
+    @contextmanager
+    def _glance(self) -> Iterator[Connection]:
+        """A connection for the few one-statement reads every request makes (the stream's
+        stamp, a token): on PostgreSQL outside a transaction, which saves the BEGIN and
+        ROLLBACK round trips around each."""
+        with self.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:

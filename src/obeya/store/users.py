@@ -95,6 +95,8 @@ class UserStore:
 
         def _write(self) -> AbstractContextManager[Connection]: ...
 
+        def _glance(self) -> AbstractContextManager[Connection]: ...
+
     # -- users ------------------------------------------------------------------------------
 
     def add_user(self, name: str, password_hash: str | None) -> User:
@@ -138,6 +140,7 @@ class UserStore:
                 .values(password_hash=password_hash, session_epoch=user.session_epoch + 1)
             )
             write_audit(c, "user.password", name, after={"password": password_hash is not None})
+        self._access_changed()
 
     def end_sessions(self, user_id: int) -> None:
         """End every session of the user (sign-out): their cookies stop working, copies too."""
@@ -147,6 +150,7 @@ class UserStore:
                 .where(UserRow.id == user_id)
                 .values(session_epoch=UserRow.session_epoch + 1)
             )
+        self._access_changed()
 
     def remove_user(self, name: str) -> None:
         """Delete the user with their grants and tokens."""
@@ -156,6 +160,7 @@ class UserStore:
                 c.execute(delete(table).where(table.user_id == user.id))
             c.execute(delete(UserRow).where(UserRow.id == user.id))
             write_audit(c, "user.remove", name, before=user.to_dict())
+        self._access_changed()
 
     def grant(self, name: str, role: Role, stream: str | None) -> User:
         """Give ``name`` the role on ``stream`` (the workspace when None), replacing the role
@@ -179,7 +184,9 @@ class UserStore:
                 before=None if before is None else before.to_dict(),
                 after=Grant(stream, role).to_dict(),
             )
-            return self._user(c, name)
+            user = self._user(c, name)
+        self._access_changed()
+        return user
 
     def revoke(self, name: str, stream: str | None) -> User:
         """Take away ``name``'s role on ``stream`` (the workspace-wide role when None)."""
@@ -196,7 +203,9 @@ class UserStore:
                 )
             )
             write_audit(c, "user.revoke", name, stream=stream, before=before.to_dict())
-            return self._user(c, name)
+            user = self._user(c, name)
+        self._access_changed()
+        return user
 
     # -- tokens -----------------------------------------------------------------------------
 
@@ -280,7 +289,8 @@ class UserStore:
             write_audit(
                 c, "token.revoke", before.user, before=before.to_dict(now), after=after.to_dict(now)
             )
-            return after
+        self._access_changed()
+        return after
 
     # -- settings ---------------------------------------------------------------------------
 
@@ -302,8 +312,18 @@ class UserStore:
 
     # -- internals --------------------------------------------------------------------------
 
+    @property
+    def access_generation(self) -> int:
+        """Grows with every change this store object makes to users, roles or tokens, so a
+        cache of who a token is (:class:`~obeya.workspace_access.AccessWorkspace`) knows at
+        once when this process changed them."""
+        return int(self.__dict__.get("_access_generation", 0))
+
+    def _access_changed(self) -> None:
+        self.__dict__["_access_generation"] = self.access_generation + 1
+
     def _connection(self, *, write: bool) -> AbstractContextManager[Connection]:
-        return self._write() if write else self.engine.connect()
+        return self._write() if write else self._glance()
 
     def _user_id(self, connection: Connection, name: str) -> int | None:
         return connection.execute(
