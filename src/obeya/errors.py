@@ -72,6 +72,13 @@ class NotFoundError(ObeyaError):
     http_status = 404
 
 
+def named_missing(what: str, name: str, known: list[str], plural: str) -> NotFoundError:
+    """``no value stream named 'X'; the value streams are 'A', 'B'`` (or ``there are no … yet``)."""
+    existing = ", ".join(repr(n) for n in known)
+    hint = f"the {plural} are {existing}" if existing else f"there are no {plural} yet"
+    return NotFoundError(f"no {what} named {name!r}; {hint}")
+
+
 class StoreError(ObeyaError):
     http_status = 409
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from obeya.core.events import EventLog
 from obeya.core.workflow import Workflow
-from obeya.errors import InputError, NotFoundError, StoreError
+from obeya.errors import InputError, NotFoundError, StoreError, named_missing
 from obeya.store import migrate, reading, staging
 from obeya.store.audit import AuditEntry, read_audit, write_audit
 from obeya.store.engine import WRITE_OPTION, make_engine
@@ -364,9 +364,7 @@ class Store(MapStore, RecordStore, UserStore):
         ).scalar_one_or_none()
         if stream_id is None:
             names = connection.execute(select(StreamRow.name).order_by(StreamRow.name)).scalars()
-            existing = ", ".join(repr(n) for n in names)
-            hint = f"the streams are {existing}" if existing else "there are no streams yet"
-            raise NotFoundError(f"no value stream named {name!r}; {hint}")
+            raise named_missing("value stream", name, list(names), "streams")
         return stream_id
 
     def _info(self, connection: Connection, name: str) -> StreamInfo:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from obeya.core.access import Grant, Role
-from obeya.errors import InputError, NotFoundError, StoreError
+from obeya.errors import InputError, NotFoundError, StoreError, named_missing
 from obeya.store.audit import write_audit
 from obeya.store.models import GrantRow, SettingRow, TokenRow, UserRow
 from obeya.store.versioning import utc
@@ -334,9 +334,7 @@ class UserStore:
         user = self._find_user(connection, UserRow.name == name)
         if user is None:
             names = connection.execute(select(UserRow.name).order_by(UserRow.name)).scalars()
-            existing = ", ".join(repr(n) for n in names)
-            hint = f"the users are {existing}" if existing else "there are no users yet"
-            raise NotFoundError(f"no user named {name!r}; {hint}")
+            raise named_missing("user", name, list(names), "users")
         return user
 
     def _find_user(self, connection: Connection, where: Any) -> User | None:
