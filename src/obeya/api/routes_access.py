@@ -131,10 +131,6 @@ def revoke_role(
     return Response(status_code=204)
 
 
-def _token_out(info: Any, now: datetime) -> dict[str, Any]:
-    return info.to_dict(now)  # type: ignore[no-any-return]
-
-
 def _own_or_admin(caller: Caller, user: str) -> None:
     if user != caller.principal.user:
         require(caller, Role.ADMIN, None)
@@ -150,7 +146,7 @@ def list_tokens(
     name = user or caller.principal.user
     _own_or_admin(caller, name)
     now = datetime.now(UTC)
-    return [TokenOut(**_token_out(t, now)) for t in ctx.workspace.store.tokens(name)]
+    return [TokenOut.model_validate(t.to_dict(now)) for t in ctx.workspace.store.tokens(name)]
 
 
 @router.post("/tokens", response_model=NewToken, status_code=201, responses=BODY_ERRORS)
@@ -159,7 +155,7 @@ def create_token(ctx: Ctx, caller: CallerDep, body: TokenIn) -> NewToken:
     name = body.user or caller.principal.user
     _own_or_admin(caller, name)
     secret, info = ctx.workspace.create_token(name, body.label, body.days or None)
-    return NewToken(token=secret, **_token_out(info, datetime.now(UTC)))
+    return NewToken.model_validate({**info.to_dict(datetime.now(UTC)), "token": secret})
 
 
 @router.delete("/tokens/{token_id}", status_code=204, responses=ERRORS)
