@@ -18,7 +18,7 @@ from obeya.auth.credentials import (
     verify_password,
 )
 from obeya.core.access import Principal, Role
-from obeya.errors import AuthError, NotFoundError
+from obeya.errors import AuthError, ForbiddenError, NotFoundError
 
 if TYPE_CHECKING:
     from obeya.store import Store
@@ -45,10 +45,18 @@ class AccessWorkspace:
         store: Store
 
     def add_user(
-        self, name: str, role: Role, stream: str | None = None, password: str | None = None
+        self,
+        name: str,
+        role: Role,
+        stream: str | None = None,
+        password: str | None = None,
+        *,
+        may_reset_password: bool = True,
     ) -> User:
         """Give ``name`` the role on ``stream`` (the whole workspace when None), creating the
-        user first if needed (with ``password``, if given); a stream must exist."""
+        user first if needed (with ``password``, if given); a stream must exist. Replacing an
+        existing user's password needs ``may_reset_password`` (a stream's admin must not take
+        over a workspace admin's account by naming it)."""
         if stream is not None:
             self.store.get_stream(stream)  # NotFoundError naming the streams there are
         try:
@@ -56,6 +64,11 @@ class AccessWorkspace:
         except NotFoundError:
             self.store.add_user(name, hash_password(password) if password else None)
         else:
+            if password and not may_reset_password:
+                raise ForbiddenError(
+                    f"user {name!r} exists; only an admin of the whole workspace may change "
+                    "their password"
+                )
             if password:
                 self.store.set_password(name, hash_password(password))
         return self.store.grant(name, role, stream)

@@ -572,3 +572,24 @@ def test_the_client_fixture_is_a_workspace_admin(client: TestClient, workspace: 
     me = client.get("/api/me").json()
     assert me == {"user": "tester", "via": "token", "grants": [{"stream": None, "role": "admin"}]}
     assert bearer(workspace, "ana", Role.VIEWER, "Tiny")["Authorization"].startswith("Bearer ")
+
+
+def test_a_stream_admin_cannot_take_over_another_account_by_its_password(
+    browser: TestClient, api: TestClient, users: Workspace
+) -> None:
+    """bo administers Tiny only: naming root (a workspace admin) with a new password on
+    Tiny is refused, and root's password and roles stay as they were."""
+    bo = token_of(users, "bo")
+    before = state(users)
+    body = {"name": "root", "role": "viewer", "stream": "Tiny", "password": "bo owns you now"}
+    refused = api.post("/api/users", json=body, headers=bo)
+    assert refused.status_code == 403, refused.text
+    assert (
+        "only an admin of the whole workspace may change their password"
+        in (refused.json()["error"]["message"])
+    )
+    assert state(users) == before
+    assert sign_in(browser, "root", PASSWORD).status_code == 303
+    # Without a password, giving root a role on Tiny is bo's to do.
+    body.pop("password")
+    assert api.post("/api/users", json=body, headers=bo).status_code == 201

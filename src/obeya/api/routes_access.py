@@ -114,7 +114,13 @@ def add_user(ctx: Ctx, caller: CallerDep, body: UserIn) -> UserOut:
     require(caller, Role.ADMIN, body.stream)
     # The store keeps names stripped: look the user up as they will be kept.
     name = body.name.strip()
-    user = ctx.workspace.add_user(name, Role.parse(body.role), body.stream, body.password)
+    user = ctx.workspace.add_user(
+        name,
+        Role.parse(body.role),
+        body.stream,
+        body.password,
+        may_reset_password=caller.principal.allows(Role.ADMIN, None),
+    )
     return UserOut.model_validate(user.to_dict())
 
 

@@ -116,10 +116,16 @@ def give_role(
     where = _stream(stream)
     require(caller(request), Role.ADMIN, where)
     try:
-        ctx.workspace.add_user(name.strip(), Role.parse(role), where, password or None)
+        ctx.workspace.add_user(
+            name.strip(),
+            Role.parse(role),
+            where,
+            password or None,
+            may_reset_password=caller(request).principal.allows(Role.ADMIN, None),
+        )
     except ObeyaError as error:
         values = {"name": name, "role": role}
-        return _page(request, ctx, where, error=str(error), values=values, status=422)
+        return _page(request, ctx, where, error=str(error), values=values, status=error.http_status)
     return _back(where, f"{name.strip()} is now {role} here")
 
 
