@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from obeya.core.events import EventLog
 from obeya.core.maps.compare import with_step
 from obeya.core.maps.files import map_from_dict
 from obeya.core.maps.model import MapError, Step, ValueStreamMap
@@ -150,18 +150,25 @@ def test_deleting_a_map_removes_its_versions(ws: Workspace) -> None:
 def test_a_database_at_0001_upgrades_to_head_keeping_its_data(
     database_url: str, tmp_path: Path
 ) -> None:
-    log = EventLog.from_rows(
-        [
-            {"item_id": "A", "state": "To Do", "timestamp": "2024-01-01"},
-            {"item_id": "A", "state": "Done", "timestamp": "2024-01-03"},
-        ],
-        source="old.csv",
-    )
+    # Rows as the 0001 release wrote them (plain SQL: today's code also writes the audit log,
+    # which 0001 does not have). Times in microseconds since the epoch, UTC.
+    day = 86_400_000_000
+    january_first = 1_704_067_200_000_000  # 2024-01-01T00:00:00Z
     with Store(database_url) as store:
         with store.engine.begin() as connection:
             command.upgrade(alembic_config(connection=connection), "0001")
+            connection.execute(
+                sa.text("INSERT INTO streams (id, name, created_at) VALUES (1, 'Old', :now)"),
+                {"now": datetime(2024, 1, 4, tzinfo=UTC)},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO events (id, stream_id, item_id, state, t, copy, seq) "
+                    "VALUES (1, 1, 'A', 'To Do', :t0, 0, 0), (2, 1, 'A', 'Done', :t2, 0, 1)"
+                ),
+                {"t0": january_first, "t2": january_first + 2 * day},
+            )
         assert store.schema_revision() == "0001"
-        store.append_events("Old", log, source="old.csv")
         assert "maps" not in sa.inspect(store.engine).get_table_names()
 
         store.initialise()
