@@ -1,8 +1,10 @@
 """The report cache of the app: a dashboard and its charts compute the report once, and any
-change to the stream's events or workflow (by this process or another) is seen at once."""
+change to the stream's events or workflow is seen: at once when made through the app's own
+workspace, within a moment (``STAMP_SECONDS``) when made by another process."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from api.tiny import TINY_CSV
 from app_fixtures import TestClient
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap
+from obeya.store import store as store_module
 from obeya.workspace import Workspace
 
 
@@ -30,7 +33,7 @@ def test_a_report_is_computed_once_and_follows_imports(
     assert len(calls) == 1  # the second read came from the cache
     assert first["items"]["total"] == 5
 
-    # Another import (here through the workspace, as another process would) adds item F.
+    # Another import through the app's workspace adds item F: seen at once.
     more = tmp_path / "more.csv"
     more.write_text("item_id,state,timestamp\nF,In Progress,2024-01-12\n", encoding="utf-8")
     workspace.import_file(more, "Tiny", columns=ColumnMap())
@@ -71,3 +74,16 @@ def test_charts_are_built_once_and_follow_the_workflow(
     # The cached document is the report's own, unchanged by the charts built from it.
     doc = client.get("/api/streams/Tiny/flow", params={"detail": "true"}).json()
     assert doc == workspace.flow("Tiny", detail=True).to_dict(detail=True)
+
+
+def test_another_process_import_is_seen_within_the_moment(
+    client: TestClient, workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "STAMP_SECONDS", 0.2)
+    assert client.get("/api/streams/Tiny/flow").json()["items"]["total"] == 5
+    more = tmp_path / "more.csv"
+    more.write_text("item_id,state,timestamp\nF,In Progress,2024-01-12\n", encoding="utf-8")
+    with Workspace(workspace.store.url) as other:  # its own engine, as another process has
+        other.import_file(more, "Tiny", columns=ColumnMap())
+    time.sleep(0.25)
+    assert client.get("/api/streams/Tiny/flow").json()["items"]["total"] == 6

@@ -10,6 +10,7 @@ failed import leaves the store as it was, and database errors surface as
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ from obeya.store.models import EventRow, ImportRow, MapRow, StreamRow
 from obeya.store.records import RecordStore
 from obeya.store.settings import default_database_url
 from obeya.store.users import UserStore
+
+#: How long a stream's stamp is remembered (see Store.stream_stamp).
+STAMP_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,26 @@ class Store(MapStore, RecordStore, UserStore):
         touching the events: the stream's row (id, creation time, workflow) and its imports
         (how many, the events they added, the newest, its id). Every write of events records
         an import, so equal stamps mean equal events; a report cache keys on this rather than
-        on counting millions of events."""
+        on counting millions of events.
+
+        Every request of a dashboard asks this, so it is remembered for
+        :data:`STAMP_SECONDS`: a write through this store is seen at once (any write ends the
+        memory), one by another process (an import from the CLI, another server worker)
+        within those seconds.
+        """
+        now = time.monotonic()
+        memo = self.__dict__.setdefault("_stamps", {})
+        hit = memo.get(name)
+        if hit is not None and now < hit[1] and hit[2] == self._writes:
+            return hit[0]  # type: ignore[no-any-return]
+        writes = self._writes
+        stamp = self._read_stamp(name)
+        if len(memo) >= 10_000:
+            memo.clear()
+        memo[name] = (stamp, now + STAMP_SECONDS, writes)
+        return stamp
+
+    def _read_stamp(self, name: str) -> tuple[Any, ...]:
         with self._errors(f"reading value stream {name!r}"), self._glance() as connection:
             # One round trip: every request of a dashboard asks this first.
             found = connection.execute(
@@ -326,10 +349,18 @@ class Store(MapStore, RecordStore, UserStore):
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """A transaction that will write (on SQLite, it takes the write lock at BEGIN)."""
-        with self.engine.connect() as connection:
-            connection = connection.execution_options(**{WRITE_OPTION: True})
-            with connection.begin():
-                yield connection
+        try:
+            with self.engine.connect() as connection:
+                connection = connection.execution_options(**{WRITE_OPTION: True})
+                with connection.begin():
+                    yield connection
+        finally:
+            self.__dict__["_writes"] = self._writes + 1  # what was read before may be stale
+
+    @property
+    def _writes(self) -> int:
+        """How many write transactions this store object has run (or tried)."""
+        return int(self.__dict__.get("_writes", 0))
 
     @contextmanager
     def _errors(self, doing: str, *, writing: bool = False) -> Iterator[None]:
