@@ -233,6 +233,12 @@ def test_an_archive_restores_identical(
             (2, "bo", "worse"),
         ]
         assert [v.changes for v in ws.map_history("Line")] == [(), ("steps.Check.people",)]
+        # The restore is one line of the audit log, by whoever ran it.
+        [entry] = ws.store.audit_log(limit=1)
+        assert (entry.action, entry.target) == ("archive.restore", archive.name)
+        assert entry.actor.startswith("cli")
+        assert entry.after["streams"] == ["Tiny", BPIC]
+        assert entry.after["rows"]["events"] == summary.events
     restored = snapshot(database_url)
     assert source_snapshot["events"].num_rows == summary.events > BPIC_ROWS // 2
     assert seen[-1] == (summary.events, summary.events)

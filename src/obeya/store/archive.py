@@ -77,6 +77,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from obeya.errors import InputError, StoreError
 from obeya.store import migrate
+from obeya.store.audit import write_audit
 from obeya.store.models import (
     EventRow,
     ImportRow,
@@ -504,9 +505,15 @@ def restore_archive(
                     f"archive {source}: {EVENTS_MEMBER} holds {events:,} events, the manifest "
                     f"says {expected:,}; the archive is damaged"
                 )
-    rows = {table: len(rows) for table, rows in tables.items()}
-    rows["events"] = events
-    streams = tuple(sorted(row["name"] for row in tables["streams"]))
+            rows = {table: len(rows) for table, rows in tables.items()}
+            rows["events"] = events
+            streams = tuple(sorted(row["name"] for row in tables["streams"]))
+            write_audit(
+                connection,
+                "archive.restore",
+                source.name,
+                after={"streams": list(streams), "rows": rows, "replaced": replace},
+            )
     return RestoreSummary(source, streams, rows, replaced)
 
 
