@@ -94,7 +94,7 @@ class AccessWorkspace:
         A script's every request asks this, so the answer is kept for
         :data:`TOKEN_CACHE_SECONDS`: a change made through this workspace (a revocation, a
         role) is seen at once; one made by another process (the CLI, another server worker)
-        within those seconds.
+        within those seconds. (Any write through this workspace's store ends the memory.)
         """
         key = digest(secret)
         cache = self.__dict__.setdefault("_token_cache", {})
@@ -102,10 +102,10 @@ class AccessWorkspace:
         hit = cache.get(key)
         if hit is not None:
             principal, until, generation, expires = hit
-            fresh = now < until and generation == self.store.access_generation
+            fresh = now < until and generation == self.store.writes
             if fresh and (expires is None or datetime.now(UTC) < expires):
                 return principal  # type: ignore[no-any-return]
-        generation = self.store.access_generation
+        generation = self.store.writes
         found = self.store.use_token(key, "api")
         if found is None:
             cache.pop(key, None)

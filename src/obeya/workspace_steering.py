@@ -132,7 +132,7 @@ class SteeringWorkspace:
         and routes never show another stream's records)."""
         found = self.record(kind, key)
         if found.stream != stream:
-            raise NotFoundError(f"no {kind} {key!r} in value stream {stream!r}")
+            raise NotFoundError(f"value stream {stream!r} has no {kind} {key!r}")
         return found
 
     def records(self, kind: str, stream: str | None = None) -> list[StoredRecord]:

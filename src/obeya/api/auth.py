@@ -82,9 +82,9 @@ def scope_stream(workspace: Workspace, rule: Rule, request: Request) -> tuple[st
         return str(params[rule.param]), True
     try:
         if rule.scope == "map":
-            return workspace.get_map(str(params["name"]), str(params["variant"])).stream, True
+            return workspace.store.map_stream(str(params["name"]), str(params["variant"])), True
         if rule.scope == "record":
-            return workspace.record(str(params["kind"]), str(params["key"])).stream, True
+            return workspace.store.record_stream(str(params["kind"]), str(params["key"])), True
     except NotFoundError:
         return None, False
     return None, True

@@ -171,10 +171,9 @@ def revoke_token(
     token_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> Response:
     """Revoke a token (yours, or any as a workspace admin); it stops working at once."""
-    owners = {t.id: t.user for t in ctx.workspace.store.tokens()}
-    owner = owners.get(token_id)
-    if owner is not None:
-        _own_or_admin(caller, owner)
+    token = ctx.workspace.store.token(token_id)
+    if token is not None:
+        _own_or_admin(caller, token.user)
     elif not caller.principal.allows(Role.ADMIN, None):
         raise ForbiddenError(f"token {token_id} is not one of yours")
     ctx.workspace.store.revoke_token(token_id)

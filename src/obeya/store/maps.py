@@ -134,6 +134,12 @@ class MapStore:
         info = MapVersion(name, variant, wanted, row.author, row.message, utc(row.created_at))
         return StoredMap(map=vsm, version=info, stream=stream)
 
+    def map_stream(self, name: str, variant: str = "current") -> str | None:
+        """The stream the map belongs to (None: no stream), read without its document;
+        NotFoundError if there is no such map."""
+        with self._errors(f"reading map {_label(name, variant)}"), self.engine.connect() as c:
+            return self._require_map(c, name, variant)[2]
+
     def list_maps(self) -> list[MapInfo]:
         """Every map variant, by name then variant."""
         with self._errors("listing maps"), self.engine.connect() as connection:

@@ -195,6 +195,12 @@ class RecordStore:
             for r in rows
         ]
 
+    def record_stream(self, kind: str, key: str) -> str | None:
+        """The stream the record belongs to (None: no stream), read without its document;
+        NotFoundError if there is no such record."""
+        with self._errors(f"reading {_label(kind, key)}"), self.engine.connect() as c:
+            return self._require_record(c, kind, key)[2]
+
     def record_history(self, kind: str, key: str) -> list[tuple[RecordVersion, dict[str, Any]]]:
         """Every version of the record, oldest first, with the fields each changed and the
         document it saved (the before and after of every change)."""

@@ -68,6 +68,11 @@ class Store(MapStore, RecordStore, UserStore):
         self.url = url if url is not None else default_database_url()
         self.engine: Engine = make_engine(self.url)
         self._dbapi_error: type[Exception] = self.engine.dialect.loaded_dbapi.Error
+        #: Write transactions this store object has run (or tried): what a memory of this
+        #: store's reads (stream stamps here, tokens in the workspace) compares to know it
+        #: may be stale.
+        self.writes = 0
+        self._stamps: dict[str, tuple[tuple[Any, ...], float, int]] = {}
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -149,15 +154,14 @@ class Store(MapStore, RecordStore, UserStore):
         within those seconds.
         """
         now = time.monotonic()
-        memo = self.__dict__.setdefault("_stamps", {})
-        hit = memo.get(name)
-        if hit is not None and now < hit[1] and hit[2] == self._writes:
-            return hit[0]  # type: ignore[no-any-return]
-        writes = self._writes
+        hit = self._stamps.get(name)
+        if hit is not None and now < hit[1] and hit[2] == self.writes:
+            return hit[0]
+        writes = self.writes
         stamp = self._read_stamp(name)
-        if len(memo) >= 10_000:
-            memo.clear()
-        memo[name] = (stamp, now + STAMP_SECONDS, writes)
+        if len(self._stamps) >= 10_000:
+            self._stamps.clear()
+        self._stamps[name] = (stamp, now + STAMP_SECONDS, writes)
         return stamp
 
     def _read_stamp(self, name: str) -> tuple[Any, ...]:
@@ -355,12 +359,7 @@ class Store(MapStore, RecordStore, UserStore):
                 with connection.begin():
                     yield connection
         finally:
-            self.__dict__["_writes"] = self._writes + 1  # what was read before may be stale
-
-    @property
-    def _writes(self) -> int:
-        """How many write transactions this store object has run (or tried)."""
-        return int(self.__dict__.get("_writes", 0))
+            self.writes += 1  # what was read before may be stale
 
     @contextmanager
     def _errors(self, doing: str, *, writing: bool = False) -> Iterator[None]:

@@ -140,7 +140,6 @@ class UserStore:
                 .values(password_hash=password_hash, session_epoch=user.session_epoch + 1)
             )
             write_audit(c, "user.password", name, after={"password": password_hash is not None})
-        self._access_changed()
 
     def end_sessions(self, user_id: int) -> None:
         """End every session of the user (sign-out): their cookies stop working, copies too."""
@@ -150,7 +149,6 @@ class UserStore:
                 .where(UserRow.id == user_id)
                 .values(session_epoch=UserRow.session_epoch + 1)
             )
-        self._access_changed()
 
     def remove_user(self, name: str) -> None:
         """Delete the user with their grants and tokens."""
@@ -160,7 +158,6 @@ class UserStore:
                 c.execute(delete(table).where(table.user_id == user.id))
             c.execute(delete(UserRow).where(UserRow.id == user.id))
             write_audit(c, "user.remove", name, before=user.to_dict())
-        self._access_changed()
 
     def grant(self, name: str, role: Role, stream: str | None) -> User:
         """Give ``name`` the role on ``stream`` (the workspace when None), replacing the role
@@ -185,7 +182,6 @@ class UserStore:
                 after=Grant(stream, role).to_dict(),
             )
             user = self._user(c, name)
-        self._access_changed()
         return user
 
     def revoke(self, name: str, stream: str | None) -> User:
@@ -204,7 +200,6 @@ class UserStore:
             )
             write_audit(c, "user.revoke", name, stream=stream, before=before.to_dict())
             user = self._user(c, name)
-        self._access_changed()
         return user
 
     # -- tokens -----------------------------------------------------------------------------
@@ -273,6 +268,16 @@ class UserStore:
                 query = query.where(TokenRow.user_id == self._user(c, name).id)
             return [self._token(c, i) for i in list(c.execute(query).scalars())]
 
+    def token(self, token_id: int) -> TokenInfo | None:
+        """The API token ``token_id`` (never its secret), or None."""
+        with self._errors(f"reading token {token_id}"), self.engine.connect() as c:
+            row = c.execute(
+                _TOKEN_COLUMNS.join(UserRow, UserRow.id == TokenRow.user_id).where(
+                    TokenRow.id == token_id, TokenRow.kind == "api"
+                )
+            ).one_or_none()
+        return None if row is None else _token_info(row)
+
     def revoke_token(self, token_id: int) -> TokenInfo:
         """Revoke the API token; it stops working at once."""
         with self._errors(f"revoking token {token_id}", writing=True), self._write() as c:
@@ -289,7 +294,6 @@ class UserStore:
             write_audit(
                 c, "token.revoke", before.user, before=before.to_dict(now), after=after.to_dict(now)
             )
-        self._access_changed()
         return after
 
     # -- settings ---------------------------------------------------------------------------
@@ -311,16 +315,6 @@ class UserStore:
             return c.execute(select(SettingRow.value).where(SettingRow.key == key)).scalar_one()
 
     # -- internals --------------------------------------------------------------------------
-
-    @property
-    def access_generation(self) -> int:
-        """Grows with every change this store object makes to users, roles or tokens, so a
-        cache of who a token is (:class:`~obeya.workspace_access.AccessWorkspace`) knows at
-        once when this process changed them."""
-        return int(self.__dict__.get("_access_generation", 0))
-
-    def _access_changed(self) -> None:
-        self.__dict__["_access_generation"] = self.access_generation + 1
 
     def _connection(self, *, write: bool) -> AbstractContextManager[Connection]:
         return self._write() if write else self._glance()

@@ -30,7 +30,7 @@ from obeya.core.steering.experiments import (
     window_values,
 )
 from obeya.core.steering.saved import experiment_record_from_dict
-from obeya.errors import InputError, NotFoundError, ObeyaError
+from obeya.errors import InputError, ObeyaError
 from obeya.render.experiment import experiment_chart
 from obeya.web.forms import form_date
 from obeya.web.map_pages import WEB_AUTHOR, number
@@ -248,9 +248,7 @@ def experiment_page(
 ) -> Response:
     """A saved experiment evaluated on the stream's data now, beside the list and the form
     (filled with its hypothesis, metrics and windows)."""
-    stored = ctx.workspace.record("experiment", key)
-    if stored.stream != name:
-        raise NotFoundError(f"value stream {name!r} has no experiment {key!r}")
+    stored = ctx.workspace.stream_record("experiment", key, name)
     result = None
     result_error = None
     try:

@@ -115,9 +115,8 @@ def _expected(form: Posted) -> int:
 
 
 def _require_plan(ctx: AppContext, name: str, key: str) -> None:
-    ctx.workspace.stream(name)
-    if ctx.workspace.record("plan", key).stream != name:
-        raise NotFoundError(f"value stream {name!r} has no plan {key!r}")
+    ctx.workspace.stream(name)  # an unknown stream is named as such, before its plans
+    ctx.workspace.stream_record("plan", key, name)
 
 
 # -- the list of plans ------------------------------------------------------------------------

@@ -304,7 +304,7 @@ def edit_risk(request: Request, ctx: Ctx, name: str, key: str, form: Form) -> Re
     form was loaded at; a stale version is refused and the form keeps what was typed."""
     today = form.text("today") or None
     workspace = ctx.workspace
-    _require_in_stream(ctx, "risk", key, name)
+    ctx.workspace.stream_record("risk", key, name)
     try:
         expected = _expected(form)
         base = workspace.record("risk", key, expected or None).document
@@ -331,12 +331,6 @@ def edit_risk(request: Request, ctx: Ctx, name: str, key: str, form: Form) -> Re
         )
     url = _with_today(stream_url(name, "risks"), today, saved=key)
     return RedirectResponse(f"{url}#risk-{quote(key, safe='')}", status_code=303)
-
-
-def _require_in_stream(ctx: AppContext, kind: str, key: str, stream: str) -> None:
-    stored = ctx.workspace.record(kind, key)
-    if stored.stream != stream:
-        raise NotFoundError(f"value stream {stream!r} has no {kind} {key!r}")
 
 
 # -- history ----------------------------------------------------------------------------------
@@ -372,7 +366,7 @@ def history_page(request: Request, ctx: Ctx, name: str, page: str, key: str) -> 
     if kind is None:
         raise NotFoundError(f"no page {page!r}; history is kept for {', '.join(HISTORY_KINDS)}")
     info = ctx.workspace.stream(name)
-    _require_in_stream(ctx, kind, key, name)
+    ctx.workspace.stream_record(kind, key, name)
     history = ctx.workspace.record_history(kind, key)
     return templates.TemplateResponse(
         request,
@@ -509,7 +503,7 @@ def update_key_result(
     """A by-hand key result's value now, saved as the objective's next version."""
     today = form.text("today") or None
     workspace = ctx.workspace
-    _require_in_stream(ctx, "objective", key, name)
+    ctx.workspace.stream_record("objective", key, name)
     where = f"{key}/{result}"
     try:
         expected = _expected(form)
@@ -646,7 +640,7 @@ def roadmap_page(
     ``edit``), and the kaizen events."""
     item = None
     if edit:
-        _require_in_stream(ctx, "improvement", edit, name)
+        ctx.workspace.stream_record("improvement", edit, name)
         item = _item_form(ctx.workspace.record("improvement", edit))
     notice = f"Saved {saved}." if saved else None
     return _roadmap_page(request, ctx, name, item=item, notice=notice)
