@@ -122,7 +122,7 @@ def test_an_upload_over_the_limit_is_a_413(workspace: Workspace) -> None:
     with TestClient(app, headers=bearer(workspace)) as small:
         big = b"x" * (2 * 1024 * 1024)
         response = small.post("/api/streams/Tiny/import", files={"file": ("big.csv", big)})
-    assert error_of(response, 413)["type"] == "UploadTooLarge"
+    assert error_of(response, 413)["type"] == "BodyTooLarge"
 
 
 def _expired(workspace: Workspace) -> str:

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from api.tiny import MALFORMED_CSV, TINY_CSV, WORKFLOW
 from app_fixtures import bearer
 from obeya.api.app import create_app
-from obeya.api.uploads import UploadTooLarge, import_upload, safe_name
+from obeya.api.limits import BodyTooLarge
+from obeya.api.uploads import import_upload, safe_name
 from obeya.ingest import ColumnMap
 from obeya.workspace import Workspace
 
@@ -118,13 +119,13 @@ def test_an_upload_over_the_limit_is_refused_unread(workspace: Workspace) -> Non
                 f"/api/streams/{stream}/import", files={"file": ("big.csv", big, "text/csv")}
             )
             assert response.status_code == 413
-            assert response.json()["error"]["type"] == "UploadTooLarge"
+            assert response.json()["error"]["type"] == "BodyTooLarge"
     assert snapshot(workspace) == before
 
 
 def test_the_copy_stops_at_the_limit(workspace: Workspace) -> None:
     """A body without a declared size is still cut off while it is copied."""
-    with pytest.raises(UploadTooLarge):
+    with pytest.raises(BodyTooLarge):
         import_upload(
             workspace,
             "Tiny",

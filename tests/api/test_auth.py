@@ -484,7 +484,7 @@ def test_an_oversized_upload_leaves_no_stream(users: Workspace) -> None:
             response = client.post(
                 f"/api/streams/{stream}/import", files={"file": ("big.csv", big, "text/csv")}
             )
-            assert error_of(response, 413)["type"] == "UploadTooLarge"
+            assert error_of(response, 413)["type"] == "BodyTooLarge"
     assert state(users) == before
     assert "Brand new" not in [s.name for s in users.streams()]
 

@@ -27,8 +27,9 @@ from obeya.api import (
 from obeya.api.auth import guard
 from obeya.api.deps import AppContext, WorkspaceFactory, app_version
 from obeya.api.errors import install_error_handlers
+from obeya.api.gate import GuardedRoute
+from obeya.api.limits import BodyLimits
 from obeya.api.policy import check_coverage
-from obeya.api.uploads import MAX_UPLOAD_BYTES, UploadLimit
 from obeya.web import (
     access_pages,
     auth_pages,
@@ -76,14 +77,19 @@ Every error has one shape: `{"error": {"type", "message", "detail"}}`.
 def create_app(
     workspace_factory: WorkspaceFactory | None = None,
     *,
-    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    max_upload_bytes: int | None = None,
+    limits: BodyLimits | None = None,
 ) -> FastAPI:
     """The app over the workspace ``workspace_factory`` makes (default: ``Workspace()``).
 
     The factory is called once, on the first request; the workspace is closed when the app
-    shuts down.
+    shuts down. Body limits: ``limits``, else the defaults and the environment
+    (:meth:`BodyLimits.from_environment`), with ``max_upload_bytes`` for uploads if given.
     """
-    ctx = AppContext(workspace_factory or Workspace, max_upload_bytes)
+    ctx = AppContext(
+        workspace_factory or Workspace,
+        limits or BodyLimits.from_environment(upload=max_upload_bytes),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,8 +108,8 @@ def create_app(
         dependencies=[Depends(guard)],
     )
     app.state.obeya = ctx
+    app.router.route_class = GuardedRoute  # who is asking is settled before any body is read
     install_error_handlers(app, html=pages.error_page)
-    app.add_middleware(UploadLimit, limit=max_upload_bytes)
     # Dashboards carry their chart data inline (hundreds of kB of JSON); it compresses ~10x.
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.include_router(routes_streams.router)

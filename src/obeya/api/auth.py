@@ -140,8 +140,10 @@ async def _csrf_ok(request: Request, session: Session | None) -> bool:
     return codec(context(request)).csrf_ok(session, await _csrf_token(request))
 
 
-async def guard(request: Request) -> None:
-    """Authenticate, check CSRF, apply the route's rule; remember the caller on the request."""
+async def admit(request: Request) -> int:
+    """Authenticate and apply the route's rule, before anything reads the body (run by
+    :class:`~obeya.api.gate.GuardedRoute`); remember the caller on the request. Returns how
+    many body bytes the route may then read."""
     route = request.scope.get("route")
     path = getattr(route, "path", request.url.path)
     rule = rule_for(request.method, path)
@@ -150,8 +152,20 @@ async def guard(request: Request) -> None:
     caller, session = await run_in_threadpool(_check, request, rule)
     request.state.caller = caller
     request.state.session = session
+    request.state.admitted = True
     if session is not None:
         request.state.csrf = codec(context(request)).csrf_token(session)
+    return context(request).limits.of(upload=rule.upload, public=rule.scope == "public")
+
+
+async def guard(request: Request) -> None:
+    """Check the CSRF token of a change made with a cookie; make the caller the store's actor.
+
+    Runs as the app's dependency, after :func:`admit` has settled who is asking."""
+    if not getattr(request.state, "admitted", False):  # a route not built by GuardedRoute
+        raise ForbiddenError(f"no access rule was applied to {request.url.path}")
+    caller = request.state.caller
+    session = request.state.session
     # A browser sends its cookie on its own, so a change made with it (or with none, as on
     # the sign-in form) must also carry the session's token; a bearer token is never ambient.
     by_cookie = caller is None or caller.via == "session"

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from fastapi.responses import Response
 
+from obeya.api.limits import BodyLimits
 from obeya.auth.ratelimit import SignInLimiter
 from obeya.auth.sessions import SessionCodec
 from obeya.core.metrics import FlowFilter, FlowReport
@@ -41,9 +42,10 @@ def app_version() -> str:
 class AppContext:
     """The app's long-lived state: the workspace (opened lazily) and a report cache."""
 
-    def __init__(self, factory: WorkspaceFactory, max_upload_bytes: int) -> None:
+    def __init__(self, factory: WorkspaceFactory, limits: BodyLimits) -> None:
         self._factory = factory
-        self.max_upload_bytes = max_upload_bytes
+        self.limits = limits
+        self.max_upload_bytes = limits.upload
         self._workspace: Workspace | None = None
         self._lock = threading.Lock()
         self.reports = ReportCache()

@@ -27,6 +27,7 @@ from obeya.core.access import Role
 Scope = Literal["stream", "map", "record", "workspace", "user", "public"]
 
 V, E, A = Role.VIEWER, Role.EDITOR, Role.ADMIN
+UPLOAD = True
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Rule:
     need: Role
     scope: Scope
     param: str = "name"
+    #: The body is a file to import: it may be as large as the upload limit.
+    upload: bool = False
 
 
 def _rules() -> dict[tuple[str, str], Rule]:
@@ -68,7 +71,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/api/streams/{name}/flow"): (V, stream),
         ("GET", "/api/charts"): (V, "user"),
         ("GET", "/api/streams/{name}/charts/{chart}"): (V, stream),
-        ("POST", "/api/streams/{name}/import"): (E, stream),
+        ("POST", "/api/streams/{name}/import"): (E, stream, "name", UPLOAD),
         # Maps
         ("GET", "/api/maps"): (V, "user"),
         ("GET", "/api/maps/{name}/compare"): (V, "map"),
@@ -107,7 +110,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/api/teams/coverage"): (V, "workspace"),
         # Pages
         ("GET", "/"): (V, "user"),
-        ("POST", "/import"): (V, "user"),
+        ("POST", "/import"): (V, "user", "name", UPLOAD),
         ("GET", "/streams/{name}"): (V, stream),
         ("GET", "/maps"): (V, "user"),
         ("POST", "/streams/{stream}/map"): (E, stream, stream_param),

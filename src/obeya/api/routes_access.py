@@ -16,12 +16,13 @@ from pydantic import BaseModel, Field
 
 from obeya.api.auth import Caller, CallerDep, require
 from obeya.api.deps import AppContext, context
+from obeya.api.gate import GuardedRoute
 from obeya.api.models import BODY_ERRORS, ERRORS, ErrorResponse, StreamDetail
 from obeya.core.access import Role
 from obeya.core.workflow import Workflow
 from obeya.errors import ForbiddenError
 
-router = APIRouter(prefix="/api", tags=["access"])
+router = APIRouter(prefix="/api", tags=["access"], route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
 RoleName = Field(description="viewer, editor or admin.", pattern="^(viewer|editor|admin)$")
 #: A stream (or user) of that name exists already: a create that cannot be made.

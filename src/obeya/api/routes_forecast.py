@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from obeya.api.deps import AppContext, context
+from obeya.api.gate import GuardedRoute
 from obeya.api.models import ERRORS
 from obeya.core.forecast import (
     DEFAULT_BACKTEST_HISTORY_DAYS,
@@ -44,7 +45,7 @@ from obeya.core.forecast import (
 from obeya.core.metrics import FlowFilter
 from obeya.render.forecast import how_many_histogram, when_histogram
 
-router = APIRouter(prefix="/api", tags=["forecast"])
+router = APIRouter(prefix="/api", tags=["forecast"], route_class=GuardedRoute)
 
 #: Most trials one forecast runs (10,000 take milliseconds; a million, seconds and memory).
 MAX_TRIALS = 100_000

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from obeya.api.auth import API_AUTHOR, require_on, require_save, sees
 from obeya.api.deps import AppContext, context
+from obeya.api.gate import GuardedRoute
 from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION, ErrorResponse
 from obeya.core.access import Role
 from obeya.core.maps.calculations import calculate
@@ -28,7 +29,7 @@ from obeya.render.raster import svg_to_png
 from obeya.render.vsm_svg import render_svg
 from obeya.store import MapInfo, MapVersion, StoredMap
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", route_class=GuardedRoute)
 
 STALE = "The map changed since expected_version (nothing was saved)."
 

@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from obeya.api.deps import AppContext, context
+from obeya.api.gate import GuardedRoute
 from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION
 from obeya.core.simulation import (
     Scenario,
@@ -39,7 +40,7 @@ from obeya.core.simulation.from_map import scenario_from_map
 from obeya.core.simulation.whatif import Change, WhatIf, apply_changes, parse_change, what_if
 from obeya.render.simulation import what_if_chart
 
-router = APIRouter(prefix="/api", tags=["simulation"])
+router = APIRouter(prefix="/api", tags=["simulation"], route_class=GuardedRoute)
 
 #: Most replications one request runs.
 MAX_REPLICATIONS = 50

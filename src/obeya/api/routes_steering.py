@@ -18,11 +18,12 @@ from pydantic import BaseModel, Field
 
 from obeya.api.auth import API_AUTHOR, require_save, sees
 from obeya.api.deps import AppContext, check_day, context
+from obeya.api.gate import GuardedRoute
 from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION, ErrorResponse
 from obeya.core.steering.kinds import KINDS
 from obeya.store.records import RecordVersion, StoredRecord
 
-router = APIRouter(prefix="/api", tags=["steering"])
+router = APIRouter(prefix="/api", tags=["steering"], route_class=GuardedRoute)
 
 Ctx = Annotated[AppContext, Depends(context)]
 Kind = Annotated[str, Path(description=f"The record kind: {', '.join(KINDS)}.")]

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from obeya.api.auth import sees
 from obeya.api.deps import AppContext, app_version, context, flow_filter
+from obeya.api.gate import GuardedRoute
 from obeya.api.models import (
     BODY_ERRORS,
     ERRORS,
@@ -27,7 +28,7 @@ from obeya.api.uploads import column_map, import_upload, parse_workflow
 from obeya.core.metrics import FlowFilter
 from obeya.render.charts import CHARTS, chart_kind
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", route_class=GuardedRoute)
 
 Ctx = Annotated[AppContext, Depends(context)]
 Filter = Annotated[FlowFilter, Depends(flow_filter)]

@@ -2,8 +2,9 @@
 
 The readers work on files (they sniff the format, gunzip, report rows), so an upload is copied
 to a temporary directory under its own file name: error messages and the import record then
-name the file the user chose, not a random temporary name. The copy is counted as it goes and
-stops at the size limit, so a huge upload cannot fill the disk.
+name the file the user chose, not a random temporary name. The body reached the route through
+the gate's counter (:mod:`obeya.api.gate`), so it is at most the upload limit plus the form's
+envelope; the copy is counted again so the file itself keeps to the limit.
 """
 
 from __future__ import annotations
@@ -13,28 +14,15 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from obeya.api.errors import error_body
+from obeya.api.limits import MAX_UPLOAD_BYTES, BodyTooLarge
 from obeya.core.workflow import Workflow
 from obeya.errors import InputError, ObeyaError, ParseError
 from obeya.ingest import ColumnMap
 from obeya.store import ImportResult
 from obeya.workspace import Workspace
 
-#: Default upload limit: 200 MB.
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 _CHUNK = 1 << 20
-#: Room for the multipart envelope and the form's text fields beside the file.
-_ENVELOPE = 1 << 20
 FORMATS = ("csv", "xes", "jira")
-
-
-class UploadTooLarge(ObeyaError):
-    """The upload is bigger than the server accepts."""
-
-    http_status = 413
 
 
 def safe_name(filename: str | None) -> str:
@@ -44,8 +32,8 @@ def safe_name(filename: str | None) -> str:
     return cleaned or "upload.csv"
 
 
-def too_large(limit: int) -> UploadTooLarge:
-    return UploadTooLarge(f"the file is larger than the upload limit of {limit // 1_000_000:,} MB")
+def too_large(limit: int) -> BodyTooLarge:
+    return BodyTooLarge(limit, "the file")
 
 
 def _name_as_uploaded(error: ObeyaError, path: Path) -> None:
@@ -108,31 +96,3 @@ def import_upload(
         except ObeyaError as exc:
             _name_as_uploaded(exc, path)
             raise
-
-
-class UploadLimit:
-    """ASGI middleware: refuse an upload whose declared size is over the limit, unread.
-
-    The form parser spools the whole body before a route runs, so the route's own count
-    (in :func:`import_upload`) comes too late to spare the disk; a request that announces
-    its size is turned away here first. A little room is left for the multipart envelope
-    and the form's other fields.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            declared = dict(scope["headers"]).get(b"content-length")
-            if (
-                declared is not None
-                and declared.isdigit()
-                and int(declared) > self.limit + _ENVELOPE
-            ):
-                error = too_large(self.limit)
-                body = error_body(error.kind, str(error))
-                await JSONResponse(body, status_code=413)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)

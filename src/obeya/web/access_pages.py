@@ -15,12 +15,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from obeya.api.auth import caller, require
 from obeya.api.deps import AppContext, context
+from obeya.api.gate import GuardedRoute
 from obeya.core.access import Role
 from obeya.errors import ObeyaError
 from obeya.store.versioning import changed_fields, flatten
 from obeya.web.pages import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
 #: Audit entries the page shows (the API and the CLI give more).
 SHOWN = 100

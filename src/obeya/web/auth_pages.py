@@ -14,11 +14,12 @@ from starlette.concurrency import run_in_threadpool
 
 from obeya.api.auth import codec
 from obeya.api.deps import AppContext, context
+from obeya.api.gate import GuardedRoute
 from obeya.auth.sessions import COOKIE, MAX_AGE_SECONDS, Session
 from obeya.errors import AuthError
 from obeya.web.pages import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
 
 

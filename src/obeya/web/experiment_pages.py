@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from obeya.api.deps import AppContext, context
+from obeya.api.gate import GuardedRoute
 from obeya.core.metrics import FlowFilter
 from obeya.core.steering.experiments import (
     METRICS,
@@ -37,7 +38,7 @@ from obeya.web.map_pages import WEB_AUTHOR, number
 from obeya.web.pages import templates
 from obeya.web.steering_pages import Form, Posted, adding, stream_url
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
 
 PAGE = "experiments"

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from obeya.api.deps import AppContext, context
+from obeya.api.gate import GuardedRoute
 from obeya.api.routes_forecast import (
     MAX_TRIALS,
     how_many_forecast,
@@ -39,7 +40,7 @@ from obeya.render.forecast import how_many_histogram, when_histogram
 from obeya.web.forms import form_date, form_int
 from obeya.web.pages import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
 
 QUESTIONS = ("when", "how-many")

@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from obeya.api.auth import sees
 from obeya.api.deps import AppContext, context
+from obeya.api.gate import GuardedRoute
 from obeya.core.maps.calculations import MapFigures, calculate
 from obeya.core.maps.compare import FigureDelta
 from obeya.core.maps.files import map_to_dict
@@ -34,7 +35,7 @@ from obeya.render.vsm_svg import render_svg
 from obeya.store import StoredMap
 from obeya.web.pages import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
 
 #: The author the pages pass when they save: the store records the signed-in user instead,

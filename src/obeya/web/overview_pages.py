@@ -14,11 +14,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from obeya.api.deps import AppContext, context
+from obeya.api.gate import GuardedRoute
 from obeya.render.report import report_context, report_html, report_pdf, throughput_chart
 from obeya.web.pages import templates
 from obeya.web.steering_pages import stream_url, today_of
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
 
 

@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from obeya.api.auth import require_on, sees
 from obeya.api.deps import AppContext, app_version, context, make_filter
+from obeya.api.gate import GuardedRoute
 from obeya.api.uploads import column_map, import_upload, parse_workflow
 from obeya.core.access import Role
 from obeya.core.metrics import FlowFilter
@@ -34,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
 Text = Annotated[str, Form()]
 

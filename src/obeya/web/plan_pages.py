@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from obeya.api.deps import AppContext, context
+from obeya.api.gate import GuardedRoute
 from obeya.core.steering.dependencies import schedule
 from obeya.core.steering.saved import plan_record_from_dict
 from obeya.errors import InputError, NotFoundError, ObeyaError
@@ -37,7 +38,7 @@ from obeya.web.steering_pages import (
     stream_url,
 )
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
 
 #: The URL segment of the pages (and of the plans' history, see ``steering_pages``).

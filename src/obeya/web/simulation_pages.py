@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from obeya.api.auth import require_on, sees
 from obeya.api.deps import AppContext, context
+from obeya.api.gate import GuardedRoute
 from obeya.api.routes_simulation import MAX_REPLICATIONS, MAX_SIMULATED_ITEMS, run_what_if
 from obeya.core.access import Role
 from obeya.core.simulation import Scenario, ScenarioError, scenario_from_dict, scenario_to_dict
@@ -36,7 +37,7 @@ from obeya.web.forms import form_number
 from obeya.web.map_pages import form_fields
 from obeya.web.pages import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
 Fields = Annotated[dict[str, str], Depends(form_fields)]
 

@@ -25,6 +25,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from obeya.api.deps import AppContext, context
+from obeya.api.gate import GuardedRoute
 from obeya.core.steering.objectives import COMPARATORS, DEFAULT_WINDOW_DAYS, METRICS
 from obeya.core.steering.risks import STATES
 from obeya.core.steering.roadmap import KINDS, STATUSES, TARGETS
@@ -34,7 +35,7 @@ from obeya.web.forms import form_date, form_number
 from obeya.web.map_pages import WEB_AUTHOR, number
 from obeya.web.pages import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
 
 #: Key result rows on the "add an objective" form.

@@ -13,12 +13,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from obeya.api.deps import AppContext, context
+from obeya.api.gate import GuardedRoute
 from obeya.errors import ObeyaError
 from obeya.web.map_pages import WEB_AUTHOR
 from obeya.web.pages import templates
 from obeya.web.steering_pages import Form, Posted, split_list
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
 
 #: The three forms of the page: record kind, and how a form becomes its document.
