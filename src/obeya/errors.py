@@ -10,6 +10,7 @@ The tree::
     ├── StoreError            the app store cannot do what was asked
     ├── AuthError             no signed-in user or valid token (401)
     ├── ForbiddenError        signed in, but the role does not allow it; a bad CSRF token (403)
+    │   └── OwnedElsewhere    a save that would move a map or record to another stream
     └── TooManyAttempts       too many wrong passwords; wait and try again (429)
 
 The CLI prints ``str(error)`` and exits with status 1 (2 for usage errors); the API turns
@@ -17,6 +18,8 @@ every error into one JSON shape (``{"error": {"type", "message", "detail"}}``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class ObeyaError(Exception):
@@ -69,14 +72,45 @@ class WorkflowError(InputError):
 
 
 class NotFoundError(ObeyaError):
+    """Nothing by that name. ``known`` lists what there is, for a hint the CLI adds
+    (:meth:`hint`); the server never sends it, since it may name other streams' things."""
+
     http_status = 404
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        what: str = "",
+        key: str = "",
+        known: Sequence[str] = (),
+        plural: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.what = what
+        self.key = key
+        self.known = tuple(known)
+        self.plural = plural or f"{what}s"
 
-def named_missing(what: str, name: str, known: list[str], plural: str) -> NotFoundError:
-    """``no value stream named 'X'; the value streams are 'A', 'B'`` (or ``there are no … yet``)."""
-    existing = ", ".join(repr(n) for n in known)
-    hint = f"the {plural} are {existing}" if existing else f"there are no {plural} yet"
-    return NotFoundError(f"no {what} named {name!r}; {hint}")
+    def hint(self) -> str:
+        """``the streams are 'A', 'B'`` (or ``there are no streams yet``)."""
+        if not self.what:
+            return ""
+        plural = self.plural
+        if not self.known:
+            return f"there are no {plural} yet"
+        return f"the {plural} are {', '.join(self.known)}"
+
+
+def named_missing(what: str, name: str, known: Sequence[str], plural: str) -> NotFoundError:
+    """``no value stream named 'X'``; what there is goes in :attr:`NotFoundError.known`."""
+    return NotFoundError(
+        f"no {what} named {name!r}",
+        what=what,
+        key=name,
+        known=[repr(n) for n in known],
+        plural=plural,
+    )
 
 
 class StoreError(ObeyaError):
@@ -93,6 +127,22 @@ class ForbiddenError(ObeyaError):
     """The user is known but their role (on this stream) does not allow the request."""
 
     http_status = 403
+
+
+class OwnedElsewhere(ForbiddenError):
+    """A save that would move a map or record out of its value stream (or into one). Names,
+    keys and variants are unique in the workspace, and a thing stays in the stream it was
+    saved in: only a move (an admin of both streams) changes that. Says nothing of where it
+    is, nor who changed it: the caller may have no role there."""
+
+    def __init__(self, what: str, key: str) -> None:
+        super().__init__(
+            f"{key} is not in the value stream this save names: names and keys are "
+            "unique in the workspace, so pick another, or ask an admin of both streams to "
+            "move it"
+        )
+        self.what = what
+        self.key = key
 
 
 class TooManyAttempts(ObeyaError):

@@ -208,6 +208,11 @@ class Workspace(SteeringWorkspace, AccessWorkspace):
     def delete_map(self, name: str, variant: str = "current") -> None:
         self.store.delete_map(name, variant)
 
+    def move_map(self, name: str, stream: str | None) -> None:
+        """Move every variant of map ``name`` to ``stream`` (None: to no stream): the only way
+        a map changes streams (a save never does; see :class:`~obeya.errors.OwnedElsewhere`)."""
+        self.store.move_map(name, stream)
+
     def compare_map_variants(self, name: str, variants: list[str], **options: Any) -> Comparison:
         """The newest version of each variant against the first one's (the base);
         ``options`` go to :func:`obeya.core.maps.calculations.calculate`."""

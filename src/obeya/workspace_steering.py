@@ -147,6 +147,16 @@ class SteeringWorkspace:
         kinds.kind(kind)
         return self.store.record_history(kind, key)
 
+    def move_record(self, kind: str, key: str, stream: str | None) -> None:
+        """Move the record to ``stream``: the only way a record changes streams. Records of
+        a stream (risks, objectives...) need one; the others (teams, people) have none."""
+        spec = kinds.kind(kind)
+        if spec.per_stream and not stream:
+            raise InputError(f"a {kind} belongs to a value stream: name the one to move it to")
+        if not spec.per_stream and stream:
+            raise InputError(f"a {kind} belongs to no value stream, so it cannot move to one")
+        self.store.move_record(kind, key, stream)
+
     def delete_record(self, kind: str, key: str) -> None:
         kinds.kind(kind)
         self.store.delete_record(kind, key)

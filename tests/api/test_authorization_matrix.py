@@ -358,6 +358,44 @@ def revoke_token(own: bool) -> Build:
     return build
 
 
+def discover_and_save(stream: str) -> Build:
+    def build(world: World, principal: str) -> Call:
+        return Call("POST", f"/api/streams/{stream}/map", json={"name": world.unique("Found")})
+
+    return build
+
+
+def move_map(stream: str | None, *, to: str | None) -> Build:
+    """Move a throwaway map of ``stream`` (two variants) to stream ``to``."""
+
+    def build(world: World, principal: str) -> Call:
+        name = world.unique("Mover")
+        for variant in ("current", "future"):
+            vsm = map_from_dict({**LINE, "name": name, "variant": variant}, "map")
+            world.workspace.save_map(vsm, author="t", stream=stream)
+        return Call("POST", f"/api/maps/{name}/move", 204, json={"stream": to})
+
+    return build
+
+
+def move_record(stream: str | None, *, to: str | None) -> Build:
+    """Move a throwaway risk of ``stream`` (a team, of no stream) to stream ``to``."""
+
+    def build(world: World, principal: str) -> Call:
+        key = world.unique("mover")
+        kind, doc = ("risk", RISK) if stream else ("team", TEAM)
+        world.workspace.save_record(kind, {"key": key, **doc}, author="t", stream=stream)
+        return Call("POST", f"/api/records/{kind}/{key}/move", 204, json={"stream": to})
+
+    return build
+
+
+def take_improvement(world: World, principal: str) -> Call:
+    """Tiny's roadmap form, saving Other's improvement I-O (at a wrong version, too)."""
+    data = {**ITEM_FORM, "key": "I-O", "expected_version": "99"}
+    return Call("POST", f"/streams/{TINY}/roadmap", 303, data=data)
+
+
 def new_stream(world: World, principal: str) -> Call:
     return Call("POST", "/api/streams", 201, json={"name": world.unique("New")})
 
@@ -545,7 +583,7 @@ ROWS = [
     row("POST", "/api/tokens", OWN,                                 "401   ok    ok    ok    ok    ok", at("POST", "/api/tokens", 201, json={"label": "mine"})),  # noqa: E501
     row("POST", "/api/tokens", ANOTHER,                             "401   403   403   403   403   ok", at("POST", "/api/tokens", 201, json={"user": "bystander"})),  # noqa: E501
     row("DELETE", "/api/tokens/{token_id}", OWN,                    "401   ok    ok    ok    ok    ok", revoke_token(own=True)),  # noqa: E501
-    row("DELETE", "/api/tokens/{token_id}", ANOTHER,                "401   403   403   403   403   ok", revoke_token(own=False)),  # noqa: E501
+    row("DELETE", "/api/tokens/{token_id}", ANOTHER,                "401   404   404   404   404   ok", revoke_token(own=False)),  # noqa: E501
     row("GET", "/api/audit", THIS,                                  "401   403   403   403   ok    ok", get(f"/api/audit?stream={T}")),  # noqa: E501
     row("GET", "/api/audit", ELSEWHERE,                             "401   403   403   403   403   ok", get(f"/api/audit?stream={O}")),  # noqa: E501
     row("GET", "/api/audit", WORKSPACE,                             "401   403   403   403   403   ok", get("/api/audit")),  # noqa: E501
@@ -591,6 +629,12 @@ ROWS = [
     row("GET", "/api/maps/{name}/{variant}/scenario", NO_STREAM,    "401   403   ok    ok    ok    ok", get("/api/maps/FreeMap/current/scenario")),  # noqa: E501
     row("GET", "/api/streams/{stream}/map", THIS,                   "401   403   ok    ok    ok    ok", get(f"/api/streams/{T}/map")),  # noqa: E501
     row("GET", "/api/streams/{stream}/map", ELSEWHERE,              "401   403   403   403   403   ok", get(f"/api/streams/{O}/map")),  # noqa: E501
+    row("POST", "/api/streams/{stream}/map", THIS,                  "401   403   403   ok    ok    ok", discover_and_save(T)),  # noqa: E501
+    row("POST", "/api/streams/{stream}/map", ELSEWHERE,             "401   403   403   403   403   ok", discover_and_save(O)),  # noqa: E501
+    row("POST", "/api/maps/{name}/move", THIS,                      "401   403   403   403   403   ok", move_map(T, to=O)),  # noqa: E501
+    row("POST", "/api/maps/{name}/move", ELSEWHERE,                 "401   403   403   403   403   ok", move_map(O, to=T)),  # noqa: E501
+    row("POST", "/api/maps/{name}/move", NO_STREAM,                 "401   403   403   403   403   ok", move_map(None, to=T)),  # noqa: E501
+    row("POST", "/api/maps/{name}/move", "this stream, to none",    "401   403   403   403   403   ok", move_map(T, to=None)),  # noqa: E501
     # Forecasts and simulation
     row("GET", "/api/streams/{name}/forecast/when", THIS,                "401   403   ok    ok    ok    ok", get(f"/api/streams/{T}/forecast/when?items=2&trials=200")),  # noqa: E501
     row("GET", "/api/streams/{name}/forecast/when", ELSEWHERE,           "401   403   403   403   403   ok", get(f"/api/streams/{O}/forecast/when?items=2&trials=200")),  # noqa: E501
@@ -615,6 +659,9 @@ ROWS = [
     row("GET", "/api/records/{kind}/{key}/history", THIS,           "401   403   ok    ok    ok    ok", get("/api/records/risk/R-T/history")),  # noqa: E501
     row("GET", "/api/records/{kind}/{key}/history", ELSEWHERE,      "401   403   403   403   403   ok", get("/api/records/risk/R-O/history")),  # noqa: E501
     row("GET", "/api/records/{kind}/{key}/history", NO_STREAM,      "401   403   ok    ok    ok    ok", get("/api/records/team/T-1/history")),  # noqa: E501
+    row("POST", "/api/records/{kind}/{key}/move", THIS,             "401   403   403   403   403   ok", move_record(T, to=O)),  # noqa: E501
+    row("POST", "/api/records/{kind}/{key}/move", ELSEWHERE,        "401   403   403   403   403   ok", move_record(O, to=T)),  # noqa: E501
+    row("POST", "/api/records/{kind}/{key}/move", NO_STREAM,        "401   403   403   403   403   ok", move_record(None, to=None)),  # noqa: E501
     row("DELETE", "/api/records/{kind}/{key}", THIS,                "401   403   403   403   ok    ok", delete_record("risk", T)),  # noqa: E501
     row("DELETE", "/api/records/{kind}/{key}", ELSEWHERE,           "401   403   403   403   403   ok", delete_record("risk", O)),  # noqa: E501
     row("DELETE", "/api/records/{kind}/{key}", NO_STREAM,           "401   403   403   403   403   ok", delete_record("team", None)),  # noqa: E501
@@ -741,7 +788,7 @@ def move_by_document(world: World, principal: str) -> Call:
     return Call("PUT", f"/api/records/risk/{key}", json={"document": {**RISK, "stream": OTHER}})
 
 
-def discover_and_save(world: World, principal: str) -> Call:
+def discover_and_save_by_get(world: World, principal: str) -> Call:
     return Call("GET", f"/api/streams/{TINY}/map?save=true&name={world.unique('Saved')}")
 
 
@@ -765,12 +812,80 @@ HOLES_FOUND = [
      "the guard looks up the stream of variant 'current' only; none: any grant reads"),
     (row("GET", "/maps/{name}/compare", NO_CURRENT,                 "login 403   403   403   403   ok", get("/maps/OtherDraft/compare?variants=a,b")),  # noqa: E501
      "the guard looks up the stream of variant 'current' only; none: any grant reads"),
-    (row("GET", "/api/streams/{stream}/map", "this stream, save=true", "401   403   403   ok    ok    ok", discover_and_save),  # noqa: E501
-     "a GET (viewer rule) saves the discovered map with save=true"),
-    (row("PUT", "/api/records/{kind}/{key}", "moved by its document", "401   403   403   403   403   ok", move_by_document),  # noqa: E501
-     "the document's own 'stream' wins over the body's, and only the body's is checked"),
+    (row("GET", "/api/streams/{stream}/map", "this stream, save=true", "401   403   ok    ok    ok    ok", discover_and_save_by_get),  # noqa: E501
+     "a GET (viewer rule) saved the discovered map with save=true; now it only reads "
+     "(test_no_get_changes_the_store)"),
+    (row("PUT", "/api/records/{kind}/{key}", "moved by its document", "401   403   403   403   403   403", move_by_document),  # noqa: E501
+     "the document's own 'stream' wins over the body's, and only the body's is checked; "
+     "now no save moves a record, a workspace admin's neither (POST …/move does)"),
 ]
 # fmt: on
+
+
+# -- moving things between streams ------------------------------------------------------------
+# A map or record stays in the stream it was saved in: a save from another stream's route or
+# body is refused (403), whoever asks — a workspace admin too: moving is its own act, for an
+# admin of both streams. Each row tries to take over the other stream's map or record.
+
+# fmt: off
+TAKE_OVERS = [
+    (row("POST", "/api/streams/{stream}/map", "other stream's map name", "401   403   403   403   403   403", at("POST", f"/api/streams/{T}/map", json={"name": "OtherMap"})),  # noqa: E501
+     "discovering Tiny's map under the name of Other's map moved that map to Tiny"),
+    (row("POST", "/streams/{stream}/map", "other stream's map name",    "401   403   403   403   403   403", at("POST", f"/streams/{T}/map", 303, data={"name": "OtherMap"})),  # noqa: E501
+     "the page's discover-and-save form, likewise"),
+    (row("POST", "/streams/{stream}/map", "no stream's map name",       "401   403   403   403   403   403", at("POST", f"/streams/{T}/map", 303, data={"name": "FreeMap"})),  # noqa: E501
+     "a map of no stream was pulled into Tiny"),
+    (row("PUT", "/api/maps/{name}/{variant}", "new variant, other stream's map", "401   403   403   403   403   403", at("PUT", "/api/maps/OtherMap/evil", json={"map": LINE, "stream": T})),  # noqa: E501
+     "a variant saved in Tiny under Other's map name hid the comparison from Other's viewers"),
+    (row("PUT", "/api/records/{kind}/{key}", "other stream's key",      "401   403   403   403   403   403", save_record("risk", "R-O", T)),  # noqa: E501
+     "a risk of Other saved from Tiny moved to Tiny"),
+    (row("POST", "/streams/{name}/roadmap", "other stream's key",       "401   403   403   403   403   403", take_improvement),  # noqa: E501
+     "the roadmap form moved Other's improvement to Tiny, and a 409 told who changed it"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("row", [r for r, _ in TAKE_OVERS], ids=[r.id for r, _ in TAKE_OVERS])
+def test_nothing_changes_streams_by_a_save(row: Row, world: World) -> None:
+    owners = {(m.name, m.variant): m.stream for m in world.workspace.maps()}
+    risk, item = world.workspace.record("risk", "R-O"), world.workspace.record("improvement", "I-O")
+    got = [attempt(world, row, principal) for principal in PRINCIPALS]
+    assert tuple(cell for cell, _ in got) == row.expected, [said for _, said in got]
+    assert {(m.name, m.variant): m.stream for m in world.workspace.maps()} == owners
+    assert world.workspace.record("risk", "R-O") == risk
+    assert world.workspace.record("improvement", "I-O") == item
+    for _, said in got:  # a refusal names neither the other stream nor who changed what
+        answer = said.split(" -> ", 1)[1]
+        assert f"{OTHER!r}" not in answer and " by t at " not in answer, answer
+
+
+def test_a_move_needs_an_admin_of_both_streams_and_is_in_both_logs(world: World) -> None:
+    """An admin of Tiny only may not move Tiny's map to Other; with admin on both, it moves,
+    every variant, and both streams' audit logs say so."""
+    workspace = world.workspace
+    name = world.unique("Moving")
+    for variant in ("current", "future"):
+        vsm = map_from_dict({**LINE, "name": name, "variant": variant}, "map")
+        workspace.save_map(vsm, author="t", stream=TINY)
+    admin = world.headers["admin"]
+    refused = world.client.post(f"/api/maps/{name}/move", json={"stream": OTHER}, headers=admin)
+    assert refused.status_code == 403
+    workspace.store.grant(USERS["admin"], Role.ADMIN, OTHER)
+    try:
+        moved = world.client.post(f"/api/maps/{name}/move", json={"stream": OTHER}, headers=admin)
+        assert moved.status_code == 204, moved.text
+    finally:
+        workspace.store.revoke(USERS["admin"], OTHER)
+    assert {m.variant: m.stream for m in workspace.maps() if m.name == name} == {
+        "current": OTHER,
+        "future": OTHER,
+    }
+    for stream in (TINY, OTHER):
+        moves = [
+            e for e in workspace.store.audit_log(stream=stream, limit=50) if e.action == "map.move"
+        ]
+        assert [(e.target, e.actor) for e in moves][:1] == [(f"map {name!r}", "admin")]
+        assert moves[0].before == {"stream": [TINY]} and moves[0].after == {"stream": OTHER}
 
 
 def attempt(world: World, row: Row, principal: str) -> tuple[str, str]:
@@ -837,6 +952,64 @@ def test_every_route_has_a_row() -> None:
         if path.startswith(("/api/maps/{name}", "/maps/{name}", "/api/records/{kind}/{key}")):
             # Maps and records may belong to no stream.
             assert NO_STREAM in abouts, f"{method} {path}: {sorted(abouts)}"
+
+
+def store_rows(workspace: Workspace) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of the store, but when a token was last used (bookkeeping a
+    read may update, at most every few minutes)."""
+    from sqlalchemy import select
+
+    from obeya.store.models import Base
+
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    with workspace.store.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            columns = [c for c in table.columns if c.name != "last_used_at"]
+            found = connection.execute(select(*columns)).tuples()
+            rows[table.name] = sorted(found, key=repr)
+    return rows
+
+
+GETS = [r for r in ROWS + [r for r, _ in HOLES_FOUND] if r.method == "GET"]
+
+
+@pytest.mark.parametrize("row", GETS, ids=[r.id for r in GETS])
+def test_no_get_changes_the_store(
+    row: Row, world: World, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A GET is a read, whoever sends it and whatever its query says: a cross-site link
+    carries the cookie (SameSite=Lax) and no CSRF token, so a GET that wrote could be
+    forged. Every GET of the table, as each principal, leaves every table as it was."""
+    for principal in PRINCIPALS:
+        call = row.build(world, principal)  # throwaway targets are made before the snapshot
+        before = store_rows(world.workspace)
+        send(world, principal, call)
+        after = store_rows(world.workspace)
+        changed = [name for name in before if before[name] != after[name]]
+        assert not changed, f"{principal}: {call.method} {call.url} changed {changed}"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/records/risk?stream=NOPE",
+        "/api/records/plan/NOPE",
+        "/api/maps/NOPE/current",
+        "/api/streams/NOPE",
+        "/simulate?map=NOPE",
+        "/streams/NOPE",
+        f"/streams/{TINY}/dependencies/NOPE",
+    ],
+)
+def test_a_miss_names_nothing_else(world: World, url: str) -> None:
+    """A 404 (or the page saying so) names what was asked for, never what else there is:
+    the other stream, its maps and keys are none of a Tiny viewer's business."""
+    headers = {**world.headers["viewer"], "Accept": "text/html"}
+    response = world.client.get(url, headers=headers)
+    assert response.status_code in (403, 404), response.text
+    assert "NOPE" in response.text
+    for name in (f"{OTHER!r}", "OtherMap", "R-O", "P-O", "TinyMap", "R-T", "P-T"):
+        assert name not in response.text, (url, name)
 
 
 def test_lists_show_only_what_the_caller_may_read(world: World) -> None:

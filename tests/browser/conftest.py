@@ -105,9 +105,19 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
+    # Chromium reports what the Content-Security-Policy blocks on the console: no journey may
+    # need anything the policy refuses (an inline script, eval, a foreign origin).
+    refused: list[str] = []
+    tab.on("console", lambda message: refused.extend(csp_reports([message.text])))
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not refused, f"the Content-Security-Policy refused: {refused}"
+
+
+def csp_reports(messages: list[str]) -> list[str]:
+    """The console messages that report a Content-Security-Policy violation."""
+    return [m for m in messages if "Content Security Policy" in m]
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ with nothing changed; and the two commands end to end."""
 from __future__ import annotations
 
 import gzip
+import hashlib
+import io
 import json
 import re
 import zipfile
@@ -15,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
@@ -24,9 +27,10 @@ from obeya.core.events import EventLog
 from obeya.core.maps.compare import with_step
 from obeya.core.maps.model import Step, ValueStreamMap
 from obeya.core.workflow import Workflow
-from obeya.errors import InputError, StoreError
+from obeya.errors import InputError, ParseError, StoreError
 from obeya.ingest import ColumnMap
-from obeya.store.archive import FORMAT_VERSION, read_manifest
+from obeya.ingest.limits import IngestLimits
+from obeya.store.archive import FORMAT_VERSION, read_manifest, restore_archive
 from obeya.store.migrate import head_revision
 from obeya.store.models import (
     ImportRow,
@@ -473,3 +477,297 @@ def test_export_and_restore_commands(
     replaced = runner.invoke(app, ["restore", str(archive), "--replace"])
     assert replaced.exit_code == 0, replaced.output
     assert "replaced stream 'Tiny'" in replaced.output
+
+
+# -- hostile archives: sizes and contents -------------------------------------------------------
+
+
+def retable(
+    source: Path,
+    target: Path,
+    member: str,
+    edit: Callable[[list[bytes]], list[bytes]],
+    *,
+    deflate: bool = False,
+) -> Path:
+    """A copy of an archive whose JSON Lines ``member`` has its lines edited, and its manifest
+    entry (rows, bytes, sha256) made to match: a consistent archive, with hostile content."""
+    with zipfile.ZipFile(source) as old:
+        lines = old.read(member).splitlines(keepends=True)
+        manifest = json.loads(old.read("manifest.json"))
+        data = b"".join(edit(lines))
+        entry = manifest["members"][member]
+        entry.update(rows=len(data.splitlines()), bytes=len(data))
+        entry["sha256"] = hashlib.sha256(data).hexdigest()
+        with zipfile.ZipFile(target, "w") as new:
+            for name in old.namelist():
+                content = old.read(name)
+                if name == member:
+                    content = data
+                elif name == "manifest.json":
+                    content = json.dumps(manifest).encode()
+                kind = zipfile.ZIP_DEFLATED if deflate and name == member else zipfile.ZIP_STORED
+                new.writestr(name, content, compress_type=kind)
+    return target
+
+
+def line_of(source: Path, member: str, needle: bytes) -> int:
+    """The 1-based line of ``member`` that holds ``needle`` (found by hand, independently)."""
+    with zipfile.ZipFile(source) as archive:
+        lines = archive.read(member).splitlines()
+    [number] = [n for n, line in enumerate(lines, start=1) if needle in line]
+    return number
+
+
+def edit_document(needle: bytes, change: Callable[[dict[str, Any]], None]) -> Any:
+    """An edit of the version line holding ``needle``: its document changed by ``change``."""
+
+    def edit(lines: list[bytes]) -> list[bytes]:
+        out = []
+        for line in lines:
+            if needle in line:
+                row = json.loads(line)
+                document = json.loads(row["document"])
+                change(document)
+                row["document"] = json.dumps(document)
+                line = (json.dumps(row) + "\n").encode()
+            out.append(line)
+        return out
+
+    return edit
+
+
+def test_the_manifest_gives_each_members_size(sqlite_source: tuple[str, Path]) -> None:
+    manifest = read_manifest(sqlite_source[1])
+    with zipfile.ZipFile(sqlite_source[1]) as archive:
+        sizes = {info.filename: info.file_size for info in archive.infolist()}
+    assert {m: e["bytes"] for m, e in manifest["members"].items()} == {
+        m: sizes[m] for m in manifest["members"]
+    }
+
+
+def test_a_table_over_its_limit_is_refused_before_extraction(
+    sqlite_source: tuple[str, Path], database_url: str, tmp_path: Path
+) -> None:
+    """A deflated streams.jsonl of 3 MiB (16 KB in the zip) against a 1 MiB table limit."""
+    padding = [b" " * 1023 + b"\n"] * 3072
+
+    bomb = retable(
+        sqlite_source[1],
+        tmp_path / "bomb.obeya.zip",
+        "streams.jsonl",
+        lambda lines: lines + padding,
+        deflate=True,
+    )
+    assert bomb.stat().st_size < 1 << 20
+    limits = IngestLimits(max_archive_table_bytes=1 << 20)
+    with fresh(database_url) as ws, pytest.raises(InputError) as refused:
+        restore_archive(ws.store, bomb, limits=limits)
+    message = str(refused.value)
+    assert f"archive {bomb}: member streams.jsonl is 3,146," in message
+    assert "more than the limit on a table (OBEYA_MAX_ARCHIVE_TABLE_BYTES)" in message
+    assert "1,048,576 bytes (1.0 MiB); nothing was extracted" in message
+    assert snapshot(database_url)["streams"] == []
+
+
+def test_a_deflated_events_member_is_held_to_the_decompression_limit(
+    sqlite_source: tuple[str, Path], database_url: str, tmp_path: Path
+) -> None:
+    """Stored, the events may be as large as they are in the zip; deflated, no larger than
+    the decompression limit: refused from the directory, before a byte is written."""
+    source = sqlite_source[1]
+    deflated = tmp_path / "deflated.obeya.zip"
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(deflated, "w") as new:
+        for name in old.namelist():
+            new.writestr(name, old.read(name), compress_type=zipfile.ZIP_DEFLATED)
+        size = old.getinfo("events.parquet").file_size
+    written: list[Path] = []
+    real_open = open
+
+    def spy(file: Any, *args: Any, **kwargs: Any) -> Any:
+        written.append(Path(file))
+        return real_open(file, *args, **kwargs)
+
+    with fresh(database_url) as ws:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("builtins.open", spy)
+            with pytest.raises(InputError) as refused:
+                restore_archive(
+                    ws.store, deflated, limits=IngestLimits(max_decompressed_bytes=1024)
+                )
+        assert f"member events.parquet is {size:,} bytes uncompressed" in str(refused.value)
+        assert "OBEYA_MAX_DECOMPRESSED_BYTES" in str(refused.value)
+        assert not [p for p in written if p.name == "events.parquet"]
+        # Under a limit it fits, the same archive restores.
+        summary = restore_archive(ws.store, deflated, limits=IngestLimits())
+        assert summary.events == read_manifest(source)["members"]["events.parquet"]["rows"]
+
+
+def test_a_member_larger_than_the_manifest_says_is_refused(
+    sqlite_source: tuple[str, Path], database_url: str, tmp_path: Path
+) -> None:
+    def shrink(manifest: dict[str, Any]) -> None:
+        manifest["members"]["events.parquet"]["bytes"] -= 1
+
+    grown = rewrite(sqlite_source[1], tmp_path / "grown.obeya.zip", manifest=shrink)
+    with fresh(database_url) as ws, pytest.raises(InputError) as refused:
+        ws.restore_archive(grown)
+    assert "member events.parquet does not match its sha256 in manifest.json" in str(refused.value)
+    assert snapshot(database_url)["streams"] == []
+
+
+@pytest.mark.parametrize(
+    ("member", "needle", "edit", "field", "reason"),
+    [
+        (
+            "record_versions.jsonl",
+            b"seen in standup",
+            edit_document(b"seen in standup", lambda d: d.update(probability="NOT A NUMBER")),
+            "document",
+            "probability",
+        ),
+        (
+            "record_versions.jsonl",
+            b"seen in standup",
+            lambda lines: [
+                line.replace(b'"document": "{', b'"document": "not json {')
+                if b"seen in standup" in line
+                else line
+                for line in lines
+            ],
+            "document",
+            "the document is not JSON",
+        ),
+        (
+            "records.jsonl",
+            b'"R-T"',
+            lambda lines: [
+                line.replace(b'"kind": "risk"', b'"kind": "rumour"') if b'"R-T"' in line else line
+                for line in lines
+            ],
+            "kind",
+            "no record kind 'rumour'",
+        ),
+        (
+            "record_versions.jsonl",
+            b"seen in standup",
+            edit_document(b"seen in standup", lambda d: d.update(key="R-OTHER")),
+            "document",
+            "the document's key is 'R-OTHER'",
+        ),
+        (
+            "map_versions.jsonl",
+            b"first draft",
+            edit_document(b"first draft", lambda d: d.update(steps="all of them")),
+            "document",
+            "steps must be a list of tables",
+        ),
+        (
+            "streams.jsonl",
+            b'"Tiny"',
+            lambda lines: [
+                line.replace(b"done = [", b"done = {") if b'"Tiny"' in line else line
+                for line in lines
+            ],
+            "workflow_toml",
+            "not valid TOML",
+        ),
+        (
+            "maps.jsonl",
+            b'"Line"',
+            lambda lines: [
+                line.replace(b'"current_version": 2', b'"current_version": 7')
+                if b'"Line"' in line
+                else line
+                for line in lines
+            ],
+            "current_version",
+            "version 7 is not in map_versions.jsonl",
+        ),
+        (
+            "imports.jsonl",
+            b'"d.xes"',
+            lambda lines: [
+                line.replace(b'"events_added": 2', b'"events_added": "two"')
+                if b'"d.xes"' in line
+                else line
+                for line in lines
+            ],
+            "events_added",
+            "'two' is not a whole number",
+        ),
+    ],
+    ids=[
+        "probability-text",
+        "document-not-json",
+        "unknown-kind",
+        "key-mismatch",
+        "map-steps",
+        "workflow",
+        "current-version",
+        "import-count",
+    ],
+)
+def test_a_document_the_core_refuses_refuses_the_restore(
+    sqlite_source: tuple[str, Path],
+    database_url: str,
+    tmp_path: Path,
+    member: str,
+    needle: bytes,
+    edit: Callable[[list[bytes]], list[bytes]],
+    field: str,
+    reason: str,
+) -> None:
+    source = sqlite_source[1]
+    row = line_of(source, member, needle)
+    bad = retable(source, tmp_path / "bad.obeya.zip", member, edit)
+    with fresh(database_url) as ws, pytest.raises(ParseError) as refused:
+        ws.restore_archive(bad)
+    error = refused.value
+    assert (error.file, error.row, error.field) == (f"archive {bad}, member {member}", row, field)
+    assert reason in str(error)
+    assert snapshot(database_url)["streams"] == []
+
+
+def test_event_times_outside_the_span_refuse_the_restore(
+    sqlite_source: tuple[str, Path], database_url: str, tmp_path: Path
+) -> None:
+    """An event at 9999-12-31T23:59:59Z (253,402,300,799 s after the epoch), the third row."""
+    source = sqlite_source[1]
+    with zipfile.ZipFile(source) as archive:
+        events = pq.read_table(io.BytesIO(archive.read("events.parquet")))
+    late = 253_402_300_799 * 1_000_000
+    times = events.column("t").to_pylist()
+    times[2] = late
+    changed = events.set_column(
+        events.schema.get_field_index("t"), events.schema.field("t"), pa.array(times, pa.int64())
+    )
+    sink = io.BytesIO()
+    pq.write_table(changed, sink)
+    data = sink.getvalue()
+
+    def describe(manifest: dict[str, Any]) -> None:
+        entry = manifest["members"]["events.parquet"]
+        entry.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+    bad = rewrite(
+        source, tmp_path / "late.obeya.zip", manifest=describe, members={"events.parquet": data}
+    )
+    with fresh(database_url) as ws, pytest.raises(ParseError) as refused:
+        ws.restore_archive(bad)
+    error = refused.value
+    assert (error.row, error.field) == (3, "t")
+    assert f"{late} (microseconds since 1970-01-01) is outside the supported range" in str(error)
+    assert snapshot(database_url)["streams"] == []
+
+
+def test_the_restore_command_refuses_a_bad_document_without_a_traceback(
+    sqlite_source: tuple[str, Path], obeya_home: Path, tmp_path: Path
+) -> None:
+    edit = edit_document(b"seen in standup", lambda d: d.update(probability="NOT A NUMBER"))
+    bad = retable(sqlite_source[1], tmp_path / "bad.obeya.zip", "record_versions.jsonl", edit)
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    result = runner.invoke(app, ["restore", str(bad)])
+    assert result.exit_code == 1
+    assert "member record_versions.jsonl, row" in result.output
+    assert "field 'document'" in result.output and "Traceback" not in result.output

@@ -28,6 +28,7 @@ from obeya.api.auth import guard
 from obeya.api.deps import AppContext, WorkspaceFactory, app_version
 from obeya.api.errors import install_error_handlers
 from obeya.api.gate import GuardedRoute
+from obeya.api.headers import add_security_headers
 from obeya.api.limits import BodyLimits
 from obeya.api.policy import check_coverage
 from obeya.web import (
@@ -110,6 +111,7 @@ def create_app(
     app.state.obeya = ctx
     app.router.route_class = GuardedRoute  # who is asking is settled before any body is read
     install_error_handlers(app, html=pages.error_page)
+    add_security_headers(app)  # CSP, no framing, nosniff: every response, 500s too
     # Dashboards carry their chart data inline (hundreds of kB of JSON); it compresses ~10x.
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.include_router(routes_streams.router)

@@ -90,9 +90,16 @@ def scope_stream(workspace: Workspace, rule: Rule, request: Request) -> tuple[st
     return None, True
 
 
-def require(caller: Caller, need: Role, stream: str | None) -> None:
-    """ForbiddenError unless the caller has ``need`` on ``stream`` (None: the workspace)."""
+def require(caller: Caller, need: Role, stream: str | None, *, named: bool = True) -> None:
+    """ForbiddenError unless the caller has ``need`` on ``stream`` (None: the workspace).
+    ``named``: the caller named the stream (in the path or body); else the stream is where
+    the map or record they named lives, which the answer says only to those who see it."""
     if not caller.principal.allows(need, stream):
+        if not named and not caller.principal.sees(stream):
+            raise ForbiddenError(
+                f"{caller.principal.user} may not {'change' if need > Role.VIEWER else 'read'} "
+                "that: it is in a value stream where they have no role"
+            )
         where = "this workspace" if stream is None else f"value stream {stream!r}"
         have = caller.principal.role_on(stream)
         held = f"is {have.label} there" if have is not None else "has no role there"
@@ -112,12 +119,12 @@ def _check(request: Request, rule: Rule) -> tuple[Caller | None, Session | None]
         name = str(request.path_params["name"])
         maps = [m for m in context(request).workspace.maps() if m.name == name]
         for stream in sorted({m.stream for m in maps}, key=lambda s: s or "") or [None]:
-            require(caller, rule.need, stream)
+            require(caller, rule.need, stream, named=False)
     elif rule.scope != "user":
         stream, found = scope_stream(context(request).workspace, rule, request)
         request.state.scope_stream = stream
         if found or request.method != "PUT":
-            require(caller, rule.need, stream)
+            require(caller, rule.need, stream, named=rule.scope == "stream")
         # else: a save creating a map or record; the route checks the stream it names. Any
         # other call on what is not there needs the role on the workspace before it may learn
         # so (404), so a stranger cannot tell other streams' keys by the answer.

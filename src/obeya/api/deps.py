@@ -22,6 +22,7 @@ from fastapi.responses import Response
 from obeya.api.limits import BodyLimits
 from obeya.auth.ratelimit import SignInLimiter
 from obeya.auth.sessions import SessionCodec
+from obeya.core.events import EARLIEST_DAY, LATEST_DAY
 from obeya.core.metrics import FlowFilter, FlowReport
 from obeya.errors import InputError
 from obeya.render.charts import ChartKind
@@ -198,10 +199,9 @@ def context(request: Request) -> AppContext:
     return ctx
 
 
-#: The days a window may name. A report lays its daily series over the whole window, so a
-#: date centuries away would tie up the server (and send megabytes of zeros).
-EARLIEST_DAY = date(1970, 1, 1)
-LATEST_DAY = date(2099, 12, 31)
+# The days a window may name: the core's supported span, the one the readers accept. A report
+# lays its daily series over the whole window, so a date centuries away would tie up the server
+# (and send megabytes of zeros).
 
 
 def check_day(name: str, day: date | None) -> None:

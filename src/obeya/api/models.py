@@ -127,3 +127,12 @@ BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "The request body cannot be read."},
     **ERRORS,
 }
+
+
+class StreamMove(BaseModel):
+    """Where to move a map or record: the one way it changes streams."""
+
+    stream: str | None = Field(
+        description="The value stream to move it to; null: to no stream (maps only).",
+        max_length=200,
+    )

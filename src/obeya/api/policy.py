@@ -83,6 +83,9 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/api/maps/{name}/{variant}/drawing"): (V, "map"),
         ("GET", "/api/maps/{name}/{variant}/scenario"): (V, "map"),
         ("GET", "/api/streams/{stream}/map"): (V, stream, stream_param),
+        ("POST", "/api/streams/{stream}/map"): (E, stream, stream_param),
+        # A move needs admin where the map is (every variant) and, in the route, where it goes
+        ("POST", "/api/maps/{name}/move"): (A, "map"),
         # Forecasts and simulation
         ("GET", "/api/streams/{name}/forecast/when"): (V, stream),
         ("GET", "/api/streams/{name}/forecast/when/chart"): (V, stream),
@@ -97,6 +100,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("PUT", "/api/records/{kind}/{key}"): (E, "record"),
         ("GET", "/api/records/{kind}/{key}/history"): (V, "record"),
         ("DELETE", "/api/records/{kind}/{key}"): (A, "record"),
+        ("POST", "/api/records/{kind}/{key}/move"): (A, "record"),
         ("GET", "/api/streams/{name}/risks"): (V, stream),
         ("GET", "/api/streams/{name}/objectives"): (V, stream),
         ("GET", "/api/streams/{name}/roadmap"): (V, stream),

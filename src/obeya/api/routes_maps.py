@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from obeya.api.auth import API_AUTHOR, require_on, require_save, sees
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
-from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION, ErrorResponse
+from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION, ErrorResponse, StreamMove
 from obeya.core.access import Role
 from obeya.core.maps.calculations import calculate
 from obeya.core.maps.files import map_from_dict, map_to_dict
@@ -251,31 +251,45 @@ def map_drawing(
     return Response(svg, media_type="image/svg+xml")
 
 
+StreamOfMap = Annotated[str, Path(description="The value stream's name.")]
+
+
 @router.get("/streams/{stream}/map", responses=ERRORS, tags=["maps"])
-def discover_stream_map(
-    ctx: Ctx,
-    request: Request,
-    stream: Annotated[str, Path(description="The value stream's name.")],
-    save: Annotated[
-        bool, Query(description="Also save the map as the next version of the 'current' variant.")
-    ] = False,
-    name: Annotated[
-        str | None, Query(description="Name of the saved map (default: the stream's).")
-    ] = None,
-) -> dict[str, Any]:
+def discover_stream_map(ctx: Ctx, stream: StreamOfMap) -> dict[str, Any]:
     """The current-state map discovered from the stream's history (the document of
-    ``obeya map discover --stream NAME --json``); with ``save``, ``saved`` is the new version."""
+    ``obeya map discover --stream NAME --json``). Reading never saves: POST to save it."""
+    return ctx.workspace.discover_stream_map(stream).to_dict()
+
+
+class DiscoveredSave(BaseModel):
+    """Save the discovered map."""
+
+    name: str | None = Field(
+        default=None, description="Name of the saved map (default: the stream's).", max_length=200
+    )
+
+
+@router.post("/streams/{stream}/map", responses=BODY_ERRORS, tags=["maps"])
+def save_stream_map(ctx: Ctx, stream: StreamOfMap, body: DiscoveredSave) -> dict[str, Any]:
+    """Discover the current-state map and save it as the next version of its ``current``
+    variant; ``saved`` is the new version. A name taken by another stream's map is refused
+    (403): a save never moves a map between streams."""
     workspace = ctx.workspace
-    if save:
-        require_on(request, Role.EDITOR, stream)
     discovery = workspace.discover_stream_map(stream)
     document = discovery.to_dict()
-    if save:
-        saved = workspace.save_map(
-            discovery.to_map(name or stream),
-            author=API_AUTHOR,
-            message=f"discovered from value stream {stream!r}",
-            stream=stream,
-        )
-        document["saved"] = VersionOut.of(saved).model_dump(mode="json")
+    saved = workspace.save_map(
+        discovery.to_map(body.name or stream),
+        author=API_AUTHOR,
+        message=f"discovered from value stream {stream!r}",
+        stream=stream,
+    )
+    document["saved"] = VersionOut.of(saved).model_dump(mode="json")
     return document
+
+
+@router.post("/maps/{name}/move", status_code=204, responses=BODY_ERRORS, tags=["maps"])
+def move_map(ctx: Ctx, request: Request, name: MapName, body: StreamMove) -> None:
+    """Move every variant of the map to another value stream (or to none): an admin's act,
+    on the stream it leaves and the one it joins. Saves never move a map."""
+    require_on(request, Role.ADMIN, body.stream)
+    ctx.workspace.move_map(name, body.stream)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from obeya.cli.common import handle_errors, out, progress_bar
+from obeya.cli.common import handle_errors, out, progress_bar, safe
 from obeya.workspace import Workspace
 
 
@@ -30,7 +30,7 @@ def export_command(
         ws.initialise()
         with progress_bar(f"exporting to {output.name}", unit="events") as progress:
             summary = ws.export_archive(output, stream or None, progress=progress)
-    out.print(f"{output}: {summary.describe()}", highlight=False)
+    out.print(f"{safe(output)}: {safe(summary.describe())}", highlight=False)
 
 
 def restore_command(
@@ -50,5 +50,7 @@ def restore_command(
         ws.initialise()
         with progress_bar(f"restoring {archive.name}", unit="events") as progress:
             summary = ws.restore_archive(archive, replace=replace, progress=progress)
-    replaced = f"; replaced {', '.join(summary.replaced)}" if summary.replaced else ""
-    out.print(f"restored from {archive}: {summary.describe()}{replaced}", highlight=False)
+    replaced = f"; replaced {safe(', '.join(summary.replaced))}" if summary.replaced else ""
+    out.print(
+        f"restored from {safe(archive)}: {safe(summary.describe())}{replaced}", highlight=False
+    )

@@ -6,9 +6,10 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import re
 import sys
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -23,10 +25,12 @@ from rich.progress import (
     Progress,
     TimeElapsedColumn,
 )
+from rich.table import Table
+from rich.text import Text
 
 from obeya.core.events import EventLog
 from obeya.core.workflow import Workflow
-from obeya.errors import ObeyaError
+from obeya.errors import NotFoundError, ObeyaError
 from obeya.ingest import ColumnMap
 
 out = Console(soft_wrap=True)
@@ -44,8 +48,64 @@ StateCol = Annotated[str, typer.Option(help="CSV column (XES key) of the state."
 TimeCol = Annotated[str, typer.Option(help="CSV column (XES key) of the timestamp.")]
 
 
+#: What a terminal could act on rather than show: C0 (ESC, CR, BEL, newline …), DEL, C1
+#: (8-bit CSI, OSC …), line and paragraph separators, and the bidi controls that reorder text.
+_UNICODE_CONTROLS = "\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\x00-\x1f{_UNICODE_CONTROLS}]")
+#: The ones ``json.dumps(ensure_ascii=False)`` leaves raw (it escapes C0 itself).
+_RAW_IN_JSON = re.compile(f"[{_UNICODE_CONTROLS}]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean(value: object) -> str:
+    """``value`` as text whose control characters show as escapes (``\\x1b``): names, titles
+    and file contents come from other users and files, and a raw ESC lets them clear the
+    screen, forge output or plant a hyperlink."""
+    return _CONTROL.sub(_visible, str(value))
+
+
+def safe(value: object) -> str:
+    """User text to put in a Rich markup string: :func:`clean`, and its ``[...]`` escaped so
+    that ``[link=…]`` or ``[bold red]`` in a name print literally instead of styling. Every
+    message that carries user text goes through this (or :class:`PlainTable`)."""
+    return escape(clean(value))
+
+
+class PlainTable(Table):
+    """A Rich table whose title, headers and ``str`` cells are printed as they are
+    (through :func:`safe`): cells hold names and titles from the store, never our markup. A
+    cell that needs several lines is passed as a ``Text`` of :func:`clean` lines."""
+
+    def __init__(self, *headers: str, title: str | None = None, **options: Any) -> None:
+        super().__init__(
+            *headers,
+            title=None if title is None else safe(title),
+            **options,
+        )
+
+    def add_column(self, header: Any = "", *args: Any, **kwargs: Any) -> None:
+        super().add_column(safe(header) if isinstance(header, str) else header, *args, **kwargs)
+
+    def add_row(self, *cells: Any, **kwargs: Any) -> None:
+        super().add_row(*(safe(c) if isinstance(c, str) else c for c in cells), **kwargs)
+
+
+def lines(values: Iterable[object]) -> Text:
+    """A table cell of several user values, one per line, each :func:`clean`."""
+    return Text("\n".join(clean(v) for v in values))
+
+
 def fail(error: ObeyaError) -> None:
-    err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+    """The one printer of an error: its message names streams, maps, files and their
+    contents, so it is printed through :func:`safe`."""
+    message = str(error)
+    if isinstance(error, NotFoundError) and error.hint():
+        message += f"; {error.hint()}"  # the CLI's user may see the whole workspace
+    err.print(f"[red]error:[/red] {safe(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -75,7 +135,7 @@ def progress_bar(
         console=err,
         transient=True,
     )
-    task = bar.add_task(label, total=None)
+    task = bar.add_task(safe(label), total=None)
     with bar:
 
         def update(done: int, total: int) -> None:
@@ -178,9 +238,12 @@ def parse_date(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        err.print(f"[red]error:[/red] {option} {value!r} is not a date; use YYYY-MM-DD")
+        err.print(f"[red]error:[/red] {option} {safe(repr(value))} is not a date; use YYYY-MM-DD")
         raise typer.Exit(2) from None
 
 
 def print_json(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    """JSON keeps C0 controls escaped; C1 and the bidi controls are escaped too (``\\u009b``,
+    the same string to a JSON reader), so a document printed to a terminal cannot drive it."""
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    sys.stdout.write(_RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from obeya.cli.common import (
     FormatOpt,
+    PlainTable,
     WorkflowOpt,
     handle_errors,
     load_workflow,
@@ -160,7 +160,7 @@ def _print(result: Experiment) -> None:
     e = target.evaluation
     unit = target.metric.unit
     better = "lower" if e.lower_is_better else "higher"
-    table = Table(title=f"{target.metric.name} ({unit}; {better} is better)")
+    table = PlainTable(title=f"{target.metric.name} ({unit}; {better} is better)")
     table.add_column("Window")
     table.add_column("Dates")
     table.add_column("Items", justify="right")

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
-from obeya.cli.common import err, handle_errors, out, print_json
+from obeya.cli.common import PlainTable, err, handle_errors, lines, out, print_json, safe
 from obeya.core.steering.families import (
     DEFAULT_THRESHOLD,
     FamilyClustering,
@@ -77,12 +77,12 @@ def cluster_command(
     else:
         _print_clustering(result, console)
     if output is not None:
-        console.print(f"{len(result.families)} value stream definitions written to {output}")
+        console.print(f"{len(result.families)} value stream definitions written to {safe(output)}")
     if accept:
         for name in created:
-            console.print(f"value stream '{name}' created")
+            console.print(f"value stream '{safe(name)}' created")
         for name in existing:
-            console.print(f"value stream '{name}' already exists: left as it is")
+            console.print(f"value stream '{safe(name)}' already exists: left as it is")
         if output is None:
             console.print(
                 "the store does not hold a stream's products yet: keep them with --out FILE"
@@ -121,13 +121,13 @@ def _accept(result: FamilyClustering) -> tuple[list[str], list[str]]:
     return created, existing
 
 
-def _shares(values: dict[str, tuple[str, ...]]) -> str:
-    return "\n".join(f"{a}: {', '.join(v)}" for a, v in values.items() if v)
+def _shares(values: dict[str, tuple[str, ...]]) -> Text:
+    return lines(f"{a}: {', '.join(v)}" for a, v in values.items() if v)
 
 
 def _print_clustering(result: FamilyClustering, console: Console) -> None:
     weights = ", ".join(f"{a} {w:.2f}" for a, w in result.weights.items() if w > 0)
-    table = Table(
+    table = PlainTable(
         title=f"{len(result.families)} families of {len(result.order)} products "
         f"(threshold {result.threshold:g}; weights {weights})",
         show_lines=True,
@@ -138,13 +138,13 @@ def _print_clustering(result: FamilyClustering, console: Console) -> None:
     table.add_column("Shared (≥ 75 %)")
     table.add_column("Distinctive (inside / outside)")
     for family in result.families:
-        distinctive = "\n".join(
+        distinctive = lines(
             f"{d.value} ({d.attribute}) {d.inside:.0%} / {d.outside:.0%}"
             for d in family.distinctive
         )
         table.add_row(
             family.name,
-            "\n".join(family.products),
+            lines(family.products),
             f"{family.cohesion:.2f}",
             _shares(family.shared),
             distinctive,
@@ -155,12 +155,12 @@ def _print_clustering(result: FamilyClustering, console: Console) -> None:
             f" to below {family.joins_at:.3f}" if family.joins_at is not None else " up"
         )
         nearest = (
-            f"; nearest: {family.nearest} (similarity {family.nearest_similarity:.2f})"
+            f"; nearest: {safe(family.nearest)} (similarity {family.nearest_similarity:.2f})"
             if family.nearest is not None and family.nearest_similarity is not None
             else ""
         )
-        console.print(f"{family.name}: {stable}{nearest}", highlight=False)
-    matrix = Table(title="Product–process matrix (● the product goes through the step)")
+        console.print(f"{safe(family.name)}: {stable}{nearest}", highlight=False)
+    matrix = PlainTable(title="Product–process matrix (● the product goes through the step)")
     matrix.add_column("Product", no_wrap=True)
     for number, _ in enumerate(result.steps, start=1):
         matrix.add_column(str(number), justify="center")
@@ -173,6 +173,6 @@ def _print_clustering(result: FamilyClustering, console: Console) -> None:
         matrix.add_row(product, *("●" if cell else "·" for cell in row), end_section=last_of_family)
     console.print(matrix)
     console.print(
-        "Steps: " + "; ".join(f"{n} {s}" for n, s in enumerate(result.steps, start=1)),
+        "Steps: " + safe("; ".join(f"{n} {s}" for n, s in enumerate(result.steps, start=1))),
         highlight=False,
     )

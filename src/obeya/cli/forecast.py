@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from obeya.cli.common import (
     FormatOpt,
+    PlainTable,
     WorkflowOpt,
     err,
     handle_errors,
@@ -198,7 +198,7 @@ def _basis(history_days: int, trials: int, seed: int, start: str) -> str:
 def _print_when(result: WhenForecast) -> None:
     assert result.start is not None
     dates = result.dates or {}
-    table = Table(title=f"When will {result.items:,} items be done? (from {result.start})")
+    table = PlainTable(title=f"When will {result.items:,} items be done? (from {result.start})")
     table.add_column("Confidence", justify="right")
     table.add_column("Days", justify="right")
     table.add_column("Done by", justify="left")
@@ -211,7 +211,7 @@ def _print_when(result: WhenForecast) -> None:
 def _print_how_many(result: HowManyForecast) -> None:
     assert result.start is not None
     end = result.start + timedelta(days=result.days - 1)
-    table = Table(title=f"How many items in {result.days:,} days? ({result.start} to {end})")
+    table = PlainTable(title=f"How many items in {result.days:,} days? ({result.start} to {end})")
     table.add_column("Confidence", justify="right")
     table.add_column("At least", justify="right")
     for p, value in result.percentiles.items():
@@ -233,7 +233,7 @@ def _print_backtest(result: Backtest) -> None:
         if when
         else f"how-many over {result.horizon_days:,} days"
     )
-    table = Table(
+    table = PlainTable(
         title=(
             f"Backtest of {what}: {result.origins:,} origins, "
             f"{points[0].origin} to {points[-1].origin}"
@@ -262,7 +262,7 @@ def _print_backtest(result: Backtest) -> None:
             "Achieved: share of origins whose actual count reached the forecast; well above "
             "the target, forecasts too low; well below, too high."
         )
-    recent = Table(title=f"Last {min(_LAST_ORIGINS, len(points))} origins")
+    recent = PlainTable(title=f"Last {min(_LAST_ORIGINS, len(points))} origins")
     recent.add_column("Origin")
     for p in points[-1].percentiles:
         recent.add_column(f"p{p}", justify="right")

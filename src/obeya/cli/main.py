@@ -24,6 +24,7 @@ from obeya.cli.common import (
     parse_date,
     print_json,
     progress_bar,
+    safe,
     with_columns,
 )
 from obeya.cli.deps import deps_app
@@ -148,8 +149,8 @@ def import_(
                 progress=progress,
             )
     out.print(
-        f"{file}: {result.events_in_file:,} events read, {result.events_added:,} new "
-        f"in value stream '{stream}'"
+        f"{safe(file)}: {result.events_in_file:,} events read, {result.events_added:,} new "
+        f"in value stream '{safe(stream)}'"
     )
 
 
@@ -175,7 +176,7 @@ def streams(
         )
         return
     for s in infos:
-        out.print(f"{s.name}: {s.items:,} items, {s.events:,} events")
+        out.print(f"{safe(s.name)}: {s.items:,} items, {s.events:,} events")
     if not infos:
         out.print("no value streams yet: `obeya import FILE --stream NAME`")
 
@@ -185,7 +186,7 @@ def init() -> None:
     """Create or upgrade the app store (SQLite in OBEYA_HOME, or OBEYA_DATABASE_URL)."""
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        out.print(f"store ready: {ws.store.engine.url.render_as_string(hide_password=True)}")
+        out.print(f"store ready: {safe(ws.store.engine.url.render_as_string(hide_password=True))}")
 
 
 @app.command()
@@ -198,7 +199,7 @@ def sample() -> None:
     if result is None:
         out.print("sample value stream already loaded")
     else:
-        out.print(f"sample loaded: {result.events_added:,} events in '{result.stream.name}'")
+        out.print(f"sample loaded: {result.events_added:,} events in '{safe(result.stream.name)}'")
 
 
 @app.command()
@@ -235,11 +236,11 @@ def serve(
             try:
                 secret = ws.sign_in_link()
             except NotFoundError as error:  # users, but no workspace admin: sign in by password
-                err.print(f"no sign-in link: {error}", highlight=False)
-    out.print(f"Obeya is running at {base}/  (API docs: {base}/docs)", highlight=False)
+                err.print(f"no sign-in link: {safe(error)}", highlight=False)
+    out.print(f"Obeya is running at {safe(base)}/  (API docs: {safe(base)}/docs)", highlight=False)
     if secret is not None:
         out.print(
-            f"Sign in (this link works once, for 15 minutes):\n  {sign_in_url(base, secret)}",
+            f"Sign in (this link works once, for 15 minutes):\n  {safe(sign_in_url(base, secret))}",
             highlight=False,
         )
     if workers == 1:
@@ -277,7 +278,7 @@ def workflow_infer(
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-        out.print(f"workflow proposal written to {output}")
+        out.print(f"workflow proposal written to {safe(output)}")
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from obeya.cli.common import err, handle_errors, out, print_json
+from obeya.cli.common import PlainTable, err, handle_errors, out, print_json, safe
 from obeya.cli.maps_discover import discover_command
 from obeya.cli.maps_store import (
     export_command,
@@ -123,7 +122,7 @@ def compare(
         print_json(result.to_dict())
         return
     for variant in result.variants:
-        table = Table(title=f"{result.base.variant} → {variant.variant}")
+        table = PlainTable(title=f"{result.base.variant} → {variant.variant}")
         for column in ("figure", "base", "variant", "delta", "change"):
             table.add_column(column, justify="left" if column == "figure" else "right")
         for row in variant.figures:
@@ -132,15 +131,15 @@ def compare(
             table.add_row(row.figure, _num(row.base, 2), _num(row.value, 2), delta, change)
         out.print(table)
         out.print(
-            f"constraint: {result.base.constraint.step if result.base.constraint else '–'}"
-            f" → {variant.constraint or '–'}; biggest waste: "
-            f"{result.base.waste.biggest or '–'} → {variant.biggest_waste or '–'}"
+            f"constraint: {safe(result.base.constraint.step if result.base.constraint else '–')}"
+            f" → {safe(variant.constraint or '–')}; biggest waste: "
+            f"{safe(result.base.waste.biggest or '–')} → {safe(variant.biggest_waste or '–')}"
         )
 
 
 def print_figures(figures: MapFigures) -> None:
-    out.print(f"[bold]{figures.name}[/bold] ({figures.variant})")
-    steps = Table(title="Steps (hours)")
+    out.print(f"[bold]{safe(figures.name)}[/bold] ({safe(figures.variant)})")
+    steps = PlainTable(title="Steps (hours)")
     for column in ("step", "PT", "LT", "wait", "%C&A", "inventory wait", "capacity/day", "util."):
         steps.add_column(column, justify="left" if column == "step" else "right")
     for s in figures.steps:
@@ -156,7 +155,7 @@ def print_figures(figures: MapFigures) -> None:
         )
     out.print(steps)
 
-    totals = Table(title="Totals", show_header=False)
+    totals = PlainTable(title="Totals", show_header=False)
     totals.add_column("figure")
     totals.add_column("value", justify="right")
     ratio = figures.activity_ratio
@@ -167,9 +166,9 @@ def print_figures(figures: MapFigures) -> None:
     totals.add_row("takt time (h)", _num(figures.takt_time_hours, 2))
     out.print(totals)
     if figures.constraint:
-        out.print(f"[bold]Constraint[/bold] {figures.constraint.reason}")
+        out.print(f"[bold]Constraint[/bold] {safe(figures.constraint.reason)}")
 
-    waste = Table(title=f"Waste per item (money per {figures.waste.period_days:g} days)")
+    waste = PlainTable(title=f"Waste per item (money per {figures.waste.period_days:g} days)")
     for column in ("category", "hours/item", "money/period"):
         waste.add_column(column, justify="left" if column == "category" else "right")
     for c in figures.waste.categories:
@@ -178,4 +177,4 @@ def print_figures(figures: MapFigures) -> None:
         )
     out.print(waste)
     if figures.waste.biggest:
-        out.print(f"[bold]Biggest waste[/bold] {figures.waste.biggest.replace('_', ' ')}")
+        out.print(f"[bold]Biggest waste[/bold] {safe(figures.waste.biggest.replace('_', ' '))}")

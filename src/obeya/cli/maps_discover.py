@@ -12,10 +12,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from obeya.cli.common import (
     FormatOpt,
+    PlainTable,
     WorkflowOpt,
     err,
     handle_errors,
@@ -23,6 +23,7 @@ from obeya.cli.common import (
     one_source,
     out,
     print_json,
+    safe,
     with_columns,
 )
 from obeya.cli.maps_store import default_author
@@ -78,7 +79,8 @@ def discover_command(
         print_discovery(result, out)
     if saved is not None:
         err.print(
-            f"saved map {saved.name!r} ({saved.variant}) as version {saved.version}",
+            f"saved map {safe(repr(saved.name))} ({safe(saved.variant)}) as version "
+            f"{saved.version}",
             highlight=False,
         )
 
@@ -93,7 +95,7 @@ def _pct(value: float | None) -> str:
 
 def print_discovery(result: Discovery, console: Console) -> None:
     """The steps as a table in flow order, sample sizes beside their figures, then totals."""
-    table = Table(title=f"Current-state map of {result.source}", title_justify="left")
+    table = PlainTable(title=f"Current-state map of {result.source}", title_justify="left")
     table.add_column("Step", no_wrap=True)
     for heading in ("Items", "PT h", "LT h", "%C&A", "n", "Handoffs", "n", "Waiting"):
         table.add_column(heading, justify="right", no_wrap=True)
@@ -111,7 +113,7 @@ def print_discovery(result: Discovery, console: Console) -> None:
         )
     console.print(table)
     for s in result.steps:
-        console.print(f"[dim]{s.name}: {', '.join(s.states)}[/dim]")
+        console.print(f"[dim]{safe(s.name)}: {safe(', '.join(s.states))}[/dim]")
     totals = result.totals()
     console.print(
         f"Total LT {_num(totals['lead_time_hours'])} h · total PT "
@@ -120,7 +122,7 @@ def print_discovery(result: Discovery, console: Console) -> None:
     )
     who = result.handoff_column or "no assignee or team column"
     console.print(
-        f"[dim]PT, LT: medians over items with a completed visit; handoffs counted on {who}; "
+        f"[dim]PT, LT: medians over items with a completed visit; handoffs counted on {safe(who)}; "
         f"waiting: mean items in the step's waiting states over {result.inventory_days:,.0f} "
         "days.[/dim]"
     )

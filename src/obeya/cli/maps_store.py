@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from obeya.cli.common import handle_errors, out, print_json
+from obeya.cli.common import PlainTable, handle_errors, out, print_json, safe
 from obeya.core.maps.calculations import calculate
 from obeya.core.maps.files import dump_map_toml, load_map, map_to_dict
 from obeya.core.maps.model import ValueStreamMap
@@ -51,7 +50,8 @@ def open_workspace() -> Workspace:
 
 def _saved(version: MapVersion) -> None:
     out.print(
-        f"saved map {version.name!r} ({version.variant}) as version {version.version}",
+        f"saved map {safe(repr(version.name))} ({safe(version.variant)}) as version "
+        f"{version.version}",
         highlight=False,
     )
 
@@ -112,7 +112,7 @@ def list_command(as_json: JsonOpt = False) -> None:
     if not maps:
         out.print("no saved maps yet: `obeya map save FILE`")
         return
-    table = Table()
+    table = PlainTable()
     for column in ("map", "variant", "version", "stream", "last saved by", "at (UTC)"):
         table.add_column(column, justify="right" if column == "version" else "left")
     for m in maps:
@@ -136,7 +136,7 @@ def history_command(
     if as_json:
         print_json([h.to_dict() for h in history])
         return
-    table = Table(title=f"{name} ({variant})", title_justify="left")
+    table = PlainTable(title=f"{name} ({variant})", title_justify="left")
     for column in ("version", "author", "at (UTC)", "message", "changed"):
         table.add_column(column, justify="right" if column == "version" else "left")
     for h in history:
@@ -161,8 +161,8 @@ def variant_command(
         saved = ws.copy_map_variant(name, source, new, author=author or default_author())
     _saved(saved)
     out.print(
-        f"edit it: `obeya map get {shlex.quote(name)} --variant {shlex.quote(new)} --toml "
-        f"> {shlex.quote(new + '.toml')}`",
+        f"edit it: `obeya map get {safe(shlex.quote(name))} --variant {safe(shlex.quote(new))} "
+        f"--toml > {safe(shlex.quote(new + '.toml'))}`",
         highlight=False,
     )
 
@@ -189,7 +189,7 @@ def get_command(
     else:
         v = stored.version
         out.print(
-            f"version {v.version}, saved by {v.author} at "
+            f"version {v.version}, saved by {safe(v.author)} at "
             f"{v.created_at.strftime('%Y-%m-%d %H:%M')} UTC",
             highlight=False,
         )
@@ -221,7 +221,7 @@ def export_command(
             if output is None:
                 raise InputError("--format png writes binary data: give --output FILE.png")
             output.write_bytes(png)
-            out.print(f"wrote {output}", highlight=False)
+            out.print(f"wrote {safe(output)}", highlight=False)
             return
         if export_format == "json":
             text = json.dumps(map_to_dict(vsm), indent=2, ensure_ascii=False) + "\n"
@@ -231,7 +231,7 @@ def export_command(
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-        out.print(f"wrote {output}", highlight=False)
+        out.print(f"wrote {safe(output)}", highlight=False)
 
 
 def draw_svg(vsm: ValueStreamMap) -> str:
@@ -268,4 +268,4 @@ def to_scenario_command(
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-        out.print(f"wrote {output}", highlight=False)
+        out.print(f"wrote {safe(output)}", highlight=False)

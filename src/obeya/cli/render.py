@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
+from obeya.cli.common import PlainTable, safe
 from obeya.core.metrics import FlowReport
 
 
@@ -16,20 +16,20 @@ def _num(value: float | None, digits: int = 1) -> str:
 
 def print_report(report: FlowReport, console: Console) -> None:
     doc = report.to_dict()
-    console.print(f"[bold]Flow of {report.source}[/bold]  (as of {report.as_of})")
+    console.print(f"[bold]Flow of {safe(report.source)}[/bold]  (as of {report.as_of})")
     if report.unmapped_states:
         console.print(
             "[yellow]States the workflow does not name (counted as not started):[/yellow] "
-            + ", ".join(report.unmapped_states)
+            + safe(", ".join(report.unmapped_states))
         )
 
-    items = Table(title="Items", show_header=True)
+    items = PlainTable(title="Items", show_header=True)
     for key in ("total", "started", "finished", "in_progress", "not_started"):
         items.add_column(key.replace("_", " "), justify="right")
     items.add_row(*(f"{doc['items'][k]:,}" for k in doc["items"]))
     console.print(items)
 
-    times = Table(title="Cycle and lead time (days)")
+    times = PlainTable(title="Cycle and lead time (days)")
     times.add_column("")
     for key in ("p50", "p70", "p85", "p95", "mean", "count"):
         times.add_column(key, justify="right")
@@ -45,7 +45,7 @@ def print_report(report: FlowReport, console: Console) -> None:
     console.print(times)
 
     ff = doc["flow_framework"]
-    summary = Table(title="Flow", show_header=False)
+    summary = PlainTable(title="Flow", show_header=False)
     summary.add_column("metric")
     summary.add_column("value", justify="right")
     efficiency = doc["flow_efficiency"]
@@ -62,7 +62,7 @@ def print_report(report: FlowReport, console: Console) -> None:
 
     weeks = list(doc["throughput_weekly"].items())[-12:]
     if weeks:
-        tp = Table(title="Throughput, last 12 weeks (week of Monday)")
+        tp = PlainTable(title="Throughput, last 12 weeks (week of Monday)")
         tp.add_column("week")
         tp.add_column("finished", justify="right")
         tp.add_column("WIP at week end", justify="right")
@@ -71,7 +71,7 @@ def print_report(report: FlowReport, console: Console) -> None:
             tp.add_row(week, f"{n:,}", _week_end_wip(wip, week))
         console.print(tp)
 
-    tis = Table(title="Time in state (hours, per item, completed visits)")
+    tis = PlainTable(title="Time in state (hours, per item, completed visits)")
     tis.add_column("state")
     tis.add_column("median", justify="right")
     tis.add_column("p85", justify="right")

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from obeya.cli.common import handle_errors, out, parse_date, print_json
+from obeya.cli.common import PlainTable, handle_errors, out, parse_date, print_json, safe
 from obeya.cli.maps_store import default_author, open_workspace
 from obeya.core.steering.kinds import KINDS
 from obeya.core.steering.risks import STATES
@@ -43,9 +42,10 @@ KindArg = Annotated[str, typer.Argument(help=f"Kind: {', '.join(KINDS)}.")]
 
 
 def _saved(version: RecordVersion) -> None:
-    changed = f" (changed {', '.join(version.changes)})" if version.changes else ""
+    changed = f" (changed {safe(', '.join(version.changes))})" if version.changes else ""
     out.print(
-        f"saved {version.kind} {version.key!r} as version {version.version}{changed}",
+        f"saved {safe(version.kind)} {safe(repr(version.key))} as version {version.version}"
+        f"{changed}",
         highlight=False,
     )
 
@@ -85,7 +85,7 @@ def list_command(
     if as_json:
         print_json(docs)
         return
-    table = Table("key", "title / name", "stream", "version", "saved by", "at")
+    table = PlainTable("key", "title / name", "stream", "version", "saved by", "at")
     for r in records:
         title = r.document.get("title") or r.document.get("name") or ""
         table.add_row(
@@ -123,7 +123,7 @@ def history_command(
     if as_json:
         print_json([{**v.to_dict(), "document": doc} for v, doc in history])
         return
-    table = Table("version", "at", "by", "message", "changes")
+    table = PlainTable("version", "at", "by", "message", "changes")
     before: dict[str, Any] = {}
     for version, doc in history:
         changes = ", ".join(
@@ -151,7 +151,7 @@ def delete_command(kind: KindArg, key: Annotated[str, typer.Argument()]) -> None
     """Delete a record and its history."""
     with handle_errors(), open_workspace() as ws:
         ws.delete_record(kind, key)
-    out.print(f"deleted {kind} {key!r}", highlight=False)
+    out.print(f"deleted {safe(kind)} {safe(repr(key))}", highlight=False)
 
 
 # -- risks ------------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ def risk_board(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt = Fal
     if as_json:
         print_json(doc)
         return
-    table = Table("state", "key", "title", "exposure", "owner", "due", "flags")
+    table = PlainTable("state", "key", "title", "exposure", "owner", "due", "flags")
     for state, risks in doc["board"].items():
         for r in risks:
             flags = [f for f in ("overdue", "unowned") if r[f]]
@@ -262,7 +262,8 @@ def risk_board(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt = Fal
     s = doc["summary"]
     out.print(
         f"{s['risks']} risks; open exposure {s['open_exposure']:.2f}; overdue: "
-        f"{', '.join(s['overdue']) or 'none'}; unowned: {', '.join(s['unowned']) or 'none'}",
+        f"{safe(', '.join(s['overdue']) or 'none')}; "
+        f"unowned: {safe(', '.join(s['unowned']) or 'none')}",
         highlight=False,
     )
 
@@ -281,10 +282,10 @@ def objective_list(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt =
     for objective in doc["objectives"]:
         progress = objective["progress"]
         out.print(
-            f"[bold]{objective['key']}[/bold] {objective['title']}"
+            f"[bold]{safe(objective['key'])}[/bold] {safe(objective['title'])}"
             + ("" if progress is None else f" — {progress:.0%}")
         )
-        table = Table("key", "title", "value", "target", "by", "met", "progress", "source")
+        table = PlainTable("key", "title", "value", "target", "by", "met", "progress", "source")
         for kr in objective["key_results"]:
             value = kr["value"]
             table.add_row(
@@ -345,7 +346,7 @@ def roadmap_command(stream: StreamOpt, as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(items)
         return
-    table = Table("#", "key", "title", "kind", "status", "CoD", "size", "WSJF", "attacks")
+    table = PlainTable("#", "key", "title", "kind", "status", "CoD", "size", "WSJF", "attacks")
     for i in items:
         attacks = " / ".join(p for p in (i["map"], i["step"], i["target"]) if p)
         table.add_row(
@@ -370,7 +371,7 @@ def team_coverage(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(doc)
         return
-    table = Table("stream", "teams", "people", "skills (people)", "lacking")
+    table = PlainTable("stream", "teams", "people", "skills (people)", "lacking")
     for row in doc["streams"]:
         skills = ", ".join(f"{s} ({n})" for s, n in row["skills"].items())
         table.add_row(
@@ -382,7 +383,7 @@ def team_coverage(as_json: JsonOpt = False) -> None:
         )
     out.print(table)
     for person, streams in doc["split_people"].items():
-        out.print(f"{person} is split across {', '.join(streams)}", highlight=False)
+        out.print(f"{safe(person)} is split across {safe(', '.join(streams))}", highlight=False)
 
 
 def overview_command(
@@ -403,10 +404,10 @@ def overview_command(
 
         if html is not None:
             html.write_text(report_html(doc), encoding="utf-8")
-            out.print(f"report written to {html}", highlight=False)
+            out.print(f"report written to {safe(html)}", highlight=False)
         if pdf is not None:
             pdf.write_bytes(report_pdf(doc))
-            out.print(f"report written to {pdf}", highlight=False)
+            out.print(f"report written to {safe(pdf)}", highlight=False)
         return
     if as_json:
         print_json(doc)
@@ -414,27 +415,35 @@ def overview_command(
     flow = doc["flow"]
     ct = flow["cycle_time_days"]
     out.print(
-        f"[bold]{stream}[/bold] up to {flow['as_of']}: {flow['items']['finished']:,} finished, "
+        f"[bold]{safe(stream)}[/bold] up to {flow['as_of']}: "
+        f"{flow['items']['finished']:,} finished, "
         f"{flow['items']['in_progress']:,} in progress; cycle time p50 {ct['p50'] or 0:.1f} d, "
         f"p85 {ct['p85'] or 0:.1f} d"
     )
     for o in doc["objectives"]:
         progress = "–" if o["progress"] is None else f"{o['progress']:.0%}"
-        out.print(f"objective {o['key']} {o['title']}: {progress}", highlight=False)
+        out.print(f"objective {safe(o['key'])} {safe(o['title'])}: {progress}", highlight=False)
     for r in doc["risks"]["top"]:
         out.print(
-            f"risk {r['key']} {r['title']} ({r['state']}, exposure {r['exposure']:.2f})",
+            f"risk {safe(r['key'])} {safe(r['title'])} ({safe(r['state'])}, "
+            f"exposure {r['exposure']:.2f})",
             highlight=False,
         )
     for i in doc["improvements"]:
-        out.print(f"improvement {i['key']} {i['title']} ({i['status']})", highlight=False)
-    for plan in doc["dependencies"]:
-        late = ", ".join(m["id"] for m in plan["need_by_misses"]) or "none"
-        risky = ", ".join(r["id"] for r in plan["at_risk"])
         out.print(
-            f"plan {plan['key']}: {plan['duration_days']:g} days; need-by missed: {late}"
+            f"improvement {safe(i['key'])} {safe(i['title'])} ({safe(i['status'])})",
+            highlight=False,
+        )
+    for plan in doc["dependencies"]:
+        late = safe(", ".join(m["id"] for m in plan["need_by_misses"]) or "none")
+        risky = safe(", ".join(r["id"] for r in plan["at_risk"]))
+        out.print(
+            f"plan {safe(plan['key'])}: {plan['duration_days']:g} days; need-by missed: {late}"
             + (f"; at risk: {risky}" if risky else ""),
             highlight=False,
         )
     for e in doc["experiments"]:
-        out.print(f"experiment {e['key']}: {e['verdict'] or e.get('note')}", highlight=False)
+        out.print(
+            f"experiment {safe(e['key'])}: {safe(e['verdict'] or e.get('note'))}",
+            highlight=False,
+        )

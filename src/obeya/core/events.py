@@ -5,13 +5,18 @@ formats and the metrics never meet. Timestamps are integer microseconds since th
 UTC: integer arithmetic gives the same answer on every backend (DuckDB, PostgreSQL, Spark) and
 has no time-zone surprises. ``seq`` is the order in the source; it breaks timestamp ties so that
 events of one item that tie on timestamp keep file order.
+
+Times are supported from 1970-01-01 to 2099-12-31 (UTC), whole days: the readers refuse an event
+time or ``created`` outside that span, and the API bounds query windows to the same days. Years
+like 0001 or 9999 are typing slips, and they would stretch every calendar a stream lays out
+across millennia, or past what dates can represent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 
 import pyarrow as pa
@@ -46,6 +51,22 @@ def to_micros(moment: datetime) -> int:
 
 def from_micros(micros: int) -> datetime:
     return datetime.fromtimestamp(micros / MICROS_PER_SECOND, tz=UTC)
+
+
+#: The first and last day of the supported span of times (UTC), both included.
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+#: The same span in microseconds since the epoch: the first and the last microsecond in it.
+EARLIEST_MICROS = to_micros(datetime(1970, 1, 1, tzinfo=UTC))
+LATEST_MICROS = to_micros(datetime(2100, 1, 1, tzinfo=UTC)) - 1
+SUPPORTED_SPAN = "from 1970-01-01T00:00:00Z to 2099-12-31T23:59:59Z"
+
+
+def unsupported_times(micros: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """True where an int64 time lies outside the supported span; null (a missing time) is
+    false."""
+    outside = pc.or_(pc.less(micros, EARLIEST_MICROS), pc.greater(micros, LATEST_MICROS))
+    return pc.fill_null(outside, False)
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ Optional keys beyond the four lists:
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from obeya.core.tomlfile import parse_toml
 from obeya.errors import WorkflowError
 
 
@@ -109,11 +109,7 @@ class Workflow:
 
     @classmethod
     def from_toml_text(cls, text: str, source: str = "<workflow>") -> Workflow:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise WorkflowError(f"{source}: not valid TOML ({exc})") from exc
-        return cls.from_mapping(data, source)
+        return cls.from_mapping(parse_toml(text, source, WorkflowError), source)
 
     # -- queries ----------------------------------------------------------------------------
 

@@ -5,6 +5,9 @@ entry), IEEE XES, and Jira issue-search JSON with changelogs. Every reader ends 
 checks (required values present, timestamps readable, no duplicate events), and every refusal is
 a :class:`~obeya.errors.ParseError` naming the file and, as precisely as the format allows, the
 row (a CSV record with the header as row 1; a line for XML and JSON), the element and the field.
+What a file may grow into is bounded by :class:`~obeya.ingest.limits.IngestLimits`: the bytes a
+gzip stream inflates to (counted while it streams), the events of one item, the copies of one
+event, and the span of times (:data:`~obeya.core.events.SUPPORTED_SPAN`).
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from obeya.errors import ParseError
 from obeya.ingest.columns import ColumnMap
 from obeya.ingest.csv_reader import read_csv
 from obeya.ingest.jira_reader import read_jira
+from obeya.ingest.limits import IngestLimits, TooLarge, current_limits, describe_bytes
 from obeya.ingest.sources import ACCEPTED, FORMATS, Progress, check_readable, detect_format
 from obeya.ingest.xes_reader import read_xes
 
-__all__ = ["FORMATS", "ColumnMap", "detect_format", "read_events"]
+__all__ = ["FORMATS", "ColumnMap", "IngestLimits", "detect_format", "read_events"]
 
 _READERS = {"csv": read_csv, "xes": read_xes, "jira": read_jira}
 _ALIASES = {"json": "jira", "xes.gz": "xes", "csv.gz": "csv"}
@@ -34,12 +38,15 @@ def read_events(
     format: str | None = None,
     columns: ColumnMap | None = None,
     progress: Callable[[int, int], None] | None = None,
+    limits: IngestLimits | None = None,
 ) -> EventLog:
     """Read ``path`` into an event log; ``format`` (csv, xes, jira) is detected when omitted.
 
     ``progress(done_bytes, total_bytes)`` is called at the start, now and then while a large
-    file is read (possibly from a reader thread), and at the end.
+    file is read (possibly from a reader thread), and at the end. ``limits``: the limits in
+    force (default: :func:`~obeya.ingest.limits.current_limits`).
     """
+    limits = limits or current_limits()
     file = str(path)
     path = Path(path)
     check_readable(path, file)
@@ -52,7 +59,15 @@ def read_events(
     total = path.stat().st_size
     _report(progress, 0, total)
     try:
-        log = _READERS[kind](path, file, columns or ColumnMap(), progress)
+        log = _READERS[kind](path, file, columns or ColumnMap(), progress, limits)
+    except TooLarge as error:
+        pa.default_memory_pool().release_unused()  # give back what the partial read took
+        raise ParseError(
+            f"the file decompresses to more than {describe_bytes(error.limit)}, the limit on "
+            f"decompressed content ({IngestLimits.variable('max_decompressed_bytes')}); "
+            "import it in parts, or raise the limit if the file is genuine",
+            file=file,
+        ) from None
     except (OSError, pa.ArrowException) as error:  # I/O or decompression, not content
         raise ParseError(
             f"cannot read the file ({error}); if it is gzipped, it may be truncated or damaged",

@@ -15,9 +15,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from obeya.core.events import EventLog, from_micros
+from obeya.core.events import SUPPORTED_SPAN, EventLog, from_micros, unsupported_times
 from obeya.errors import ParseError
 from obeya.ingest.arrays import first_true
+from obeya.ingest.limits import IngestLimits, current_limits
 from obeya.ingest.timestamps import BadTimestamp, parse_timestamps
 
 TIMESTAMP_HELP = (
@@ -73,9 +74,10 @@ def require_values(
 
 
 def parse_times(values: Any, *, file: str, field: str, locate: Locate) -> Any:
-    """Parse a string column into int64 microseconds UTC, or name the first bad value."""
+    """Parse a string column into int64 microseconds UTC, or name the first bad value (one
+    that is no timestamp, or one outside the supported span)."""
     try:
-        return parse_timestamps(values)
+        micros = parse_timestamps(values)
     except BadTimestamp as error:
         raise fail(
             f"cannot read timestamp {error.value!r}; {TIMESTAMP_HELP}",
@@ -83,6 +85,19 @@ def parse_times(values: Any, *, file: str, field: str, locate: Locate) -> Any:
             where=locate(error.index),
             field=field,
         ) from None
+    index = first_true(unsupported_times(micros))
+    if index is not None:
+        raise fail(out_of_span(values[index].as_py()), file=file, where=locate(index), field=field)
+    return micros
+
+
+def out_of_span(value: str) -> str:
+    """Why a readable time is refused: beyond the span every figure and page can handle."""
+    return (
+        f"timestamp {value!r} is outside the supported range, {SUPPORTED_SPAN}; "
+        "check the year (a placeholder such as 9999-12-31 or 0001-01-01 stands for no date: "
+        "leave the value empty instead where the field may be empty)"
+    )
 
 
 # Distinct 64-bit hashes prove distinct events; only when some hash repeats (a duplicate, or a
@@ -126,20 +141,81 @@ def check_duplicates(log: EventLog, *, file: str, locate: Locate) -> None:
     )
 
 
+def check_item_sizes(
+    con: Any, *, file: str, locate: Locate, limits: IngestLimits, copies: bool
+) -> None:
+    """Refuse an item with more events than the limit and, when ``copies``, an event recorded
+    more times than the limit (every field equal but the file position).
+
+    A log of one item with millions of identical events compresses to almost nothing, then
+    fills the store and stalls every page of the stream; real items have a few hundred events.
+    """
+    most = limits.max_events_per_item
+    found = con.execute(
+        "SELECT item_id, count(*) FROM events GROUP BY item_id HAVING count(*) > ? "
+        "ORDER BY min(seq) LIMIT 1",
+        [most],
+    ).fetchone()
+    if found is not None:
+        item_id, count = found
+        [(seq,)] = con.execute(
+            "SELECT seq FROM events WHERE item_id = ? ORDER BY seq LIMIT 1 OFFSET ?",
+            [item_id, most],
+        ).fetchall()
+        raise fail(
+            f"item {item_id!r} has {count:,} events, more than the limit of {most:,} events "
+            f"per item ({IngestLimits.variable('max_events_per_item')}); this is the first "
+            "event over it. Split the log, or raise the limit if the item is real",
+            file=file,
+            where=locate(int(seq)),
+        )
+    if not copies:
+        return
+    most = limits.max_event_copies
+    found = con.execute(
+        f"SELECT min(seq), count(*) FROM events GROUP BY {_ALL_BUT_SEQ} HAVING count(*) > ? "
+        "ORDER BY min(seq) LIMIT 1",
+        [most],
+    ).fetchone()
+    if found is not None:
+        first_seq, count = found
+        first = locate(int(first_seq))
+        raise fail(
+            f"the event at {first.describe()} is recorded {count:,} times, every field equal; "
+            f"at most {most:,} copies of one event are kept "
+            f"({IngestLimits.variable('max_event_copies')}). Remove the copies",
+            file=file,
+            where=first,
+        )
+
+
+_ALL_BUT_SEQ = "item_id, state, t, created, type, title, team, assignee"
+
+
 def event_log(
-    columns: Mapping[str, Any], *, file: str, locate: Locate, repeats: str = "refuse"
+    columns: Mapping[str, Any],
+    *,
+    file: str,
+    locate: Locate,
+    repeats: str = "refuse",
+    limits: IngestLimits | None = None,
 ) -> EventLog:
     """Assemble the checked event table: ``columns`` holds ``item_id``, ``state``, ``t``, ``seq``
     and any of ``created``, ``type``, ``title``, ``team``, ``assignee``.
 
     ``repeats``: "refuse" duplicate events (state-change logs: CSV, Jira) or "keep" them
     (activity logs: XES, which may record one activity twice at an instant), see
-    docs/conventions.md.
+    docs/conventions.md; kept copies are bounded by ``limits.max_event_copies``, and every
+    item by ``limits.max_events_per_item``.
     """
+    limits = limits or current_limits()
     table = pa.table(dict(columns))
     if table.num_rows == 0:
         raise ParseError("the file contains no events", file=file)
     log = EventLog.from_table(table, source=file)
     if repeats == "refuse":
         check_duplicates(log, file=file, locate=locate)
+    with duckdb.connect() as con:
+        con.register("events", log.table)
+        check_item_sizes(con, file=file, locate=locate, limits=limits, copies=repeats == "keep")
     return log

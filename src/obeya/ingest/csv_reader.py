@@ -33,17 +33,20 @@ from obeya.errors import ParseError
 from obeya.ingest.arrays import first_failure, first_true
 from obeya.ingest.columns import OPTIONAL, REQUIRED, ColumnMap
 from obeya.ingest.common import Where, blank, event_log, parse_times, require_values
+from obeya.ingest.limits import IngestLimits
 from obeya.ingest.sources import Progress, open_input, peek
 
 _DELIMITERS = ",;\t|"
 _WHAT = {"item_id": "item ids", "state": "states", "timestamp": "timestamps"}
 
 
-def read_csv(path: Path, file: str, columns: ColumnMap, progress: Progress | None) -> EventLog:
+def read_csv(
+    path: Path, file: str, columns: ColumnMap, progress: Progress | None, limits: IngestLimits
+) -> EventLog:
     header, delimiter = _header(path, file)
     names = _resolve(header, columns, file)
     include = list(dict.fromkeys(names.values()))
-    table = _read_table(path, file, include, delimiter, progress)
+    table = _read_table(path, file, include, delimiter, progress, limits.max_decompressed_bytes)
     table, row_numbers = _drop_blank_rows(table, names["item_id"], include)
     if table.num_rows == 0:
         raise ParseError("the file has a header but no data rows", file=file, row=2)
@@ -67,7 +70,7 @@ def read_csv(path: Path, file: str, columns: ColumnMap, progress: Progress | Non
     for name in OPTIONAL:
         if name in names and name != "created":
             out[name] = table.column(names[name])
-    return event_log(out, file=file, locate=locate)
+    return event_log(out, file=file, locate=locate, limits=limits)
 
 
 def _drop_blank_rows(table: Any, item_id: str, include: list[str]) -> tuple[Any, Any]:
@@ -139,6 +142,7 @@ def _read(
     threads: bool = True,
     handler: Any = None,
     kind: Any = None,
+    max_bytes: int | None = None,
 ) -> Any:
     parse = pv.ParseOptions(
         delimiter=delimiter,
@@ -152,7 +156,7 @@ def _read(
         strings_can_be_null=True,
         null_values=[""],
     )
-    with open_input(path, progress) as stream:
+    with open_input(path, progress, max_bytes=max_bytes) as stream:
         return pv.read_csv(
             stream,
             read_options=pv.ReadOptions(use_threads=threads),
@@ -162,23 +166,30 @@ def _read(
 
 
 def _read_table(
-    path: Path, file: str, include: list[str], delimiter: str, progress: Progress | None
+    path: Path,
+    file: str,
+    include: list[str],
+    delimiter: str,
+    progress: Progress | None,
+    max_bytes: int,
 ) -> Any:
     """Parse fast; on failure allow quoted newlines, then find and explain the bad record."""
     try:
-        return _read(path, include, delimiter, progress=progress)
+        return _read(path, include, delimiter, progress=progress, max_bytes=max_bytes)
     except pa.ArrowInvalid as error:
         first_error = error
     try:
-        return _read(path, include, delimiter, newlines=True)
+        return _read(path, include, delimiter, newlines=True, max_bytes=max_bytes)
     except pa.ArrowInvalid:
         pass
-    _raise_malformed(path, file, include, delimiter)
-    _raise_bad_utf8(path, file, include, delimiter)
+    _raise_malformed(path, file, include, delimiter, max_bytes)
+    _raise_bad_utf8(path, file, include, delimiter, max_bytes)
     raise ParseError(f"cannot parse the CSV: {first_error}", file=file) from None
 
 
-def _raise_malformed(path: Path, file: str, include: list[str], delimiter: str) -> None:
+def _raise_malformed(
+    path: Path, file: str, include: list[str], delimiter: str, max_bytes: int
+) -> None:
     """Re-read serially (Arrow numbers rows only then) and refuse the first bad record."""
     bad: list[Any] = []
 
@@ -187,7 +198,15 @@ def _raise_malformed(path: Path, file: str, include: list[str], delimiter: str) 
         return "error"
 
     with contextlib.suppress(pa.ArrowInvalid):
-        _read(path, include, delimiter, newlines=True, threads=False, handler=handler)
+        _read(
+            path,
+            include,
+            delimiter,
+            newlines=True,
+            threads=False,
+            handler=handler,
+            max_bytes=max_bytes,
+        )
     if not bad:
         return
     row = bad[0]
@@ -201,10 +220,14 @@ def _raise_malformed(path: Path, file: str, include: list[str], delimiter: str) 
     )
 
 
-def _raise_bad_utf8(path: Path, file: str, include: list[str], delimiter: str) -> None:
+def _raise_bad_utf8(
+    path: Path, file: str, include: list[str], delimiter: str, max_bytes: int
+) -> None:
     """Read the columns as bytes and find the first value that is not UTF-8."""
     try:
-        table = _read(path, include, delimiter, newlines=True, kind=pa.binary())
+        table = _read(
+            path, include, delimiter, newlines=True, kind=pa.binary(), max_bytes=max_bytes
+        )
     except pa.ArrowInvalid:
         return
     found: tuple[int, str] | None = None

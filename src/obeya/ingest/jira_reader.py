@@ -25,11 +25,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from obeya.core.events import EventLog
+from obeya.core.events import EventLog, unsupported_times
 from obeya.errors import ParseError
+from obeya.ingest.arrays import first_true
 from obeya.ingest.columns import ColumnMap
-from obeya.ingest.common import TIMESTAMP_HELP, Where, event_log
-from obeya.ingest.sources import Progress, open_input
+from obeya.ingest.common import TIMESTAMP_HELP, Where, event_log, out_of_span
+from obeya.ingest.limits import IngestLimits
+from obeya.ingest.sources import Progress, open_input, read_all
 from obeya.ingest.timestamps import BadTimestamp, parse_timestamps
 
 _SHAPE_HELP = (
@@ -71,17 +73,19 @@ class _Stamps:
         return len(self.text) - 1
 
 
-def read_jira(path: Path, file: str, columns: ColumnMap, progress: Progress | None) -> EventLog:
+def read_jira(
+    path: Path, file: str, columns: ColumnMap, progress: Progress | None, limits: IngestLimits
+) -> EventLog:
     del columns  # Jira's fields have fixed names
-    with open_input(path, progress) as stream:
-        raw = bytes(stream.read())
+    with open_input(path, progress, max_bytes=limits.max_decompressed_bytes) as stream:
+        raw = read_all(stream)
     issues_json = _issue_list(_load(raw, file), file)
     stamps = _Stamps()
     issues = [_issue(issue, number, stamps, file) for number, issue in enumerate(issues_json, 1)]
     if not issues:
         raise ParseError("the search result contains no issues; " + _SHAPE_HELP, file=file)
     try:
-        micros = parse_timestamps(pa.array(stamps.text, pa.string())).to_numpy()
+        parsed = parse_timestamps(pa.array(stamps.text, pa.string()))
     except BadTimestamp as error:
         element, name = stamps.where[error.index]
         raise ParseError(
@@ -90,7 +94,11 @@ def read_jira(path: Path, file: str, columns: ColumnMap, progress: Progress | No
             element=element,
             field=name,
         ) from None
-    return _events(issues, micros, file)
+    index = first_true(unsupported_times(parsed))
+    if index is not None:
+        element, name = stamps.where[index]
+        raise ParseError(out_of_span(stamps.text[index]), file=file, element=element, field=name)
+    return _events(issues, parsed.to_numpy(), file, limits)
 
 
 def _load(raw: bytes, file: str) -> Any:
@@ -105,6 +113,13 @@ def _load(raw: bytes, file: str) -> Any:
         ) from None
     except UnicodeDecodeError:
         raise ParseError("the JSON is not UTF-8 text; save it as UTF-8", file=file) from None
+    except RecursionError:
+        raise ParseError(
+            "the JSON is nested too deeply to be a Jira search result; " + _SHAPE_HELP,
+            file=file,
+        ) from None
+    except ValueError as error:  # e.g. an integer of thousands of digits
+        raise ParseError(f"the JSON cannot be read: {error}", file=file) from None
 
 
 def _issue_list(data: Any, file: str) -> list[Any]:
@@ -196,7 +211,7 @@ def _status_changes(history: Any, issue: str, stamps: _Stamps, file: str) -> lis
     return changes
 
 
-def _events(issues: list[_Issue], micros: Any, file: str) -> EventLog:
+def _events(issues: list[_Issue], micros: Any, file: str, limits: IngestLimits) -> EventLog:
     """Lay out each issue's events: creation first, then its status changes in time order."""
     item_ids: list[str] = []
     states: list[str] = []
@@ -235,4 +250,4 @@ def _events(issues: list[_Issue], micros: Any, file: str) -> EventLog:
         "created": pa.array(created, pa.int64()),
         **{name: pa.array(values, pa.string()) for name, values in attributes.items()},
     }
-    return event_log(columns, file=file, locate=where.__getitem__)
+    return event_log(columns, file=file, locate=where.__getitem__, limits=limits)

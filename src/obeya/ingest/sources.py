@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from obeya.errors import ParseError
+from obeya.ingest.limits import BoundedReader
 
 Progress = Callable[[int, int], None]
 
@@ -118,11 +119,15 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
-def open_input(path: Path, progress: Progress | None = None) -> Any:
+def open_input(
+    path: Path, progress: Progress | None = None, *, max_bytes: int | None = None
+) -> Any:
     """A readable Arrow stream of the decompressed content (close it, or use ``with``).
 
     Arrow's own gzip decoder is several times faster than Python's. ``progress`` may be called
-    from Arrow's I/O thread.
+    from Arrow's I/O thread. Reading more than ``max_bytes`` out of a gzip stream raises
+    :class:`~obeya.ingest.limits.TooLarge` then and there: the decompression is streamed, so a
+    bomb costs at most the limit (a plain file is its own size on disk, and is not limited).
     """
     gzipped = is_gzip(path)
     if progress is None:
@@ -130,6 +135,18 @@ def open_input(path: Path, progress: Progress | None = None) -> Any:
     else:
         raw = path.open("rb")
         source = pa.PythonFile(_CountingReader(raw, os.path.getsize(path), progress), mode="r")
-    if gzipped:
-        return pa.CompressedInputStream(source, "gzip")
-    return source
+    if not gzipped:
+        return source
+    inflated = pa.CompressedInputStream(source, "gzip")
+    if max_bytes is None:
+        return inflated
+    return pa.PythonFile(BoundedReader(inflated, max_bytes), mode="r")
+
+
+def read_all(stream: Any) -> bytes:
+    """The rest of an :func:`open_input` stream, read a block at a time (a bounded stream
+    cannot tell its size in advance, which a plain ``read()`` would ask)."""
+    content = bytearray()
+    while block := stream.read(_PEEK_BYTES * 16):
+        content += block
+    return bytes(content)

@@ -28,6 +28,7 @@ from obeya.core.events import EventLog
 from obeya.errors import ParseError
 from obeya.ingest.columns import ColumnMap
 from obeya.ingest.common import Where, event_log, parse_times, require_values
+from obeya.ingest.limits import IngestLimits, current_limits
 from obeya.ingest.sources import Progress, open_input
 
 _STANDARD_KEYS = {
@@ -74,11 +75,13 @@ class XesRows:
     traces: list[tuple[str | None, ...]] = field(default_factory=list)
 
 
-def read_xes(path: Path, file: str, columns: ColumnMap, progress: Progress | None) -> EventLog:
+def read_xes(
+    path: Path, file: str, columns: ColumnMap, progress: Progress | None, limits: IngestLimits
+) -> EventLog:
     keys = attribute_keys(columns)
     rows = XesRows()
-    with open_input(path, progress) as stream:
-        stream_rows(stream, file, keys, rows)
+    with open_input(path, progress, max_bytes=limits.max_decompressed_bytes) as stream:
+        stream_rows(stream, file, keys, rows, max_events_per_item=limits.max_events_per_item)
     if not rows.events:
         raise ParseError("the log contains no events (no <event> inside a <trace>)", file=file)
     trace_no, position, line, *values = (list(column) for column in zip(*rows.events, strict=True))
@@ -110,11 +113,25 @@ def read_xes(path: Path, file: str, columns: ColumnMap, progress: Progress | Non
     for name in _ATTRIBUTES:  # an event attribute, else its trace's
         out[name] = pc.coalesce(pa.array(event_values[name], pa.string()), per_event(name))
     out["created"] = parse_times(out["created"], file=file, field=keys["created"], locate=locate)
-    return event_log(out, file=file, locate=locate, repeats="keep")
+    return event_log(out, file=file, locate=locate, repeats="keep", limits=limits)
 
 
-def stream_rows(stream: Any, file: str, keys: dict[str, str], rows: XesRows) -> None:
-    """Walk the XML once, clearing each event and trace as soon as it has been read."""
+def stream_rows(
+    stream: Any,
+    file: str,
+    keys: dict[str, str],
+    rows: XesRows,
+    *,
+    max_events_per_item: int | None = None,
+) -> None:
+    """Walk the XML once, clearing each event and trace as soon as it has been read.
+
+    A trace with more than ``max_events_per_item`` events is refused as soon as the one over
+    the limit is read (default: the limit in force), so a bomb of one endless trace costs no
+    more than the limit."""
+    most = (
+        current_limits().max_events_per_item if max_events_per_item is None else max_events_per_item
+    )
     event_keys = [keys[name] for name in _EVENT_FIELDS]
     trace_keys = [keys[name] for name in ("item_id", *_ATTRIBUTES)]
     position = 0
@@ -137,6 +154,8 @@ def stream_rows(stream: Any, file: str, keys: dict[str, str], rows: XesRows) -> 
                     )
                 found = _attributes(element)
                 position += 1
+                if position > most:
+                    _refuse_long_trace(element, file, keys["item_id"], most)
                 event = (len(rows.traces), position, element.sourceline)
                 rows.events.append(event + tuple(map(found.get, event_keys)))
                 element.clear()
@@ -156,3 +175,17 @@ def stream_rows(stream: Any, file: str, keys: dict[str, str], rows: XesRows) -> 
             file=file,
             row=line,
         ) from None
+
+
+def _refuse_long_trace(event: Any, file: str, key: str, most: int) -> None:
+    trace = event.getparent()
+    name = _attributes(trace).get(key)
+    label = f"trace {name!r}" if name else "a trace"
+    raise ParseError(
+        f"{label} has more than the limit of {most:,} events per item "
+        f"({IngestLimits.variable('max_events_per_item')}); this is the first event over it. "
+        "Split the log, or raise the limit if the item is real",
+        file=file,
+        row=event.sourceline,
+        element=f"{label} event {most + 1}",
+    )

@@ -18,7 +18,11 @@ An archive (format version 1) is a zip file, by convention named ``NAME.obeya.zi
      "created_at": "2026-12-01T09:30:00.123456+00:00", "obeya_version": "0.1.0",
      "scope": "workspace" | "streams",       everything, or only the streams listed
      "streams": ["Support", "VINST incidents"],
-     "members": {"events.parquet": {"table": "events", "rows": 65533, "sha256": "…"}, …}}
+     "members": {"events.parquet": {"table": "events", "rows": 65533, "bytes": 1048576,
+                                    "sha256": "…"}, …}}
+
+``bytes`` (the member's size uncompressed) is written since it was added to format 1; an
+archive without it still restores.
 
 Surrogate ids never leave the store, so an archive restores into a store that holds other
 data: a stream is written by name and referred to by name, a map by ``(name, variant)``, a
@@ -43,11 +47,19 @@ their records; maps and records linked to no stream (teams, people, unlinked map
 the workspace and are only in a whole-workspace export.
 
 Restore is all or nothing, in one transaction. It refuses, naming the archive and the reason:
-a file that is not an archive, another format or format version, a member whose sha256 or row
-count differs from the manifest, an archive from a schema revision this Obeya does not know
-(newer: upgrade Obeya), and streams, maps or records the store has already (by name), unless
-``replace``: then each of them is emptied and filled from the archive (a replaced stream keeps
-the maps and records of the store that are linked to it). An archive from an older revision
+a file that is not an archive, another format or format version, a member whose sha256, row
+count or size differs from the manifest, an archive from a schema revision this Obeya does not
+know (newer: upgrade Obeya), and streams, maps or records the store has already (by name),
+unless ``replace``. An archive is trusted no further than a file being imported: a member larger
+than its limit (:class:`~obeya.ingest.limits.IngestLimits`: a JSON Lines table
+``max_archive_table_bytes``; the events no more than they occupy in the zip when stored, else
+``max_decompressed_bytes``; and never more than the manifest's ``bytes``) is refused from the
+zip's directory before extraction and, since that can lie, again while it streams; and every
+workflow, map and record document is parsed by the core's checks, as a save would, and every
+event time checked against the supported span, before the store is touched (a ParseError names
+the member, row and field). With ``replace``, each stream, map or record the store has already
+is emptied and filled from the archive (a replaced stream keeps the maps and records of the
+store that are linked to it). An archive from an older revision
 restores: format 1 fixes each member's fields whatever the revision, tables the older schema
 lacked are simply absent, and a field a later revision added may be missing when its column
 may be null.
@@ -75,7 +87,19 @@ import pyarrow.parquet as pq
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from obeya.errors import InputError, StoreError
+from obeya.core.events import SUPPORTED_SPAN, unsupported_times
+from obeya.core.maps.files import map_from_dict
+from obeya.core.steering import kinds
+from obeya.core.workflow import Workflow
+from obeya.errors import InputError, ParseError, StoreError
+from obeya.ingest.arrays import first_true
+from obeya.ingest.limits import (
+    BoundedReader,
+    IngestLimits,
+    TooLarge,
+    current_limits,
+    describe_bytes,
+)
 from obeya.store import migrate
 from obeya.store.audit import write_audit
 from obeya.store.models import (
@@ -443,7 +467,8 @@ def _jsonl(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
 
 
 def _entry(table: str, rows: int, data: bytes) -> dict[str, Any]:
-    return {"table": table, "rows": rows, "sha256": hashlib.sha256(data).hexdigest()}
+    digest = hashlib.sha256(data).hexdigest()
+    return {"table": table, "rows": rows, "bytes": len(data), "sha256": digest}
 
 
 def _add_file(archive: zipfile.ZipFile, path: Path, rows: int) -> dict[str, Any]:
@@ -451,11 +476,13 @@ def _add_file(archive: zipfile.ZipFile, path: Path, rows: int) -> dict[str, Any]
     digest = hashlib.sha256()
     info = zipfile.ZipInfo(path.name, datetime.now(UTC).timetuple()[:6])
     info.compress_type = zipfile.ZIP_STORED
+    size = 0
     with open(path, "rb") as source, archive.open(info, "w", force_zip64=True) as member:
         while chunk := source.read(1 << 20):
             digest.update(chunk)
             member.write(chunk)
-    return {"table": "events", "rows": rows, "sha256": digest.hexdigest()}
+            size += len(chunk)
+    return {"table": "events", "rows": rows, "bytes": size, "sha256": digest.hexdigest()}
 
 
 def _obeya_version() -> str:
@@ -474,19 +501,22 @@ def restore_archive(
     *,
     replace: bool = False,
     progress: Progress | None = None,
+    limits: IngestLimits | None = None,
 ) -> RestoreSummary:
     """Add everything in the archive ``path`` to the store, all or nothing.
 
     Refused (InputError) for a file that is not an archive of a format and schema revision
-    this Obeya reads, or whose members do not match the manifest; refused (StoreError) when
-    the store has a stream, map or record of the archive already, unless ``replace``.
-    ``progress(events_done, events)``.
+    this Obeya reads, whose members do not match the manifest or exceed ``limits`` (default:
+    the limits in force), or that holds a document the core refuses (ParseError naming the
+    member, row and field); refused (StoreError) when the store has a stream, map or record
+    of the archive already, unless ``replace``. ``progress(events_done, events)``.
     """
     source = Path(path)
     if not source.is_file():
         raise InputError(f"no archive at {source}")
     with tempfile.TemporaryDirectory(prefix="obeya-restore-") as scratch:
-        manifest, tables, events_file = _open_archive(source, Path(scratch))
+        contents = _open_archive(source, Path(scratch), limits or current_limits())
+        manifest, tables, events_file = contents.manifest, contents.tables, contents.events_file
         doing = f"restoring {source}"
         with store._errors(doing, writing=True), store._write() as connection:
             revision = migrate.current_revision(connection)
@@ -527,40 +557,75 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         raise InputError(f"{source} is not an Obeya archive: {error}") from None
 
 
-def _open_archive(
-    source: Path, scratch: Path
-) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], Path | None]:
-    """The manifest, the small tables and the events file extracted to ``scratch``, every
-    member checked against the manifest before the store is touched."""
+@dataclass
+class _Contents:
+    """What a restore takes from an archive: checked, and not yet in the store."""
+
+    manifest: dict[str, Any]
+    tables: dict[str, list[dict[str, Any]]]
+    #: Per table, the line of each row in its member (for messages).
+    lines: dict[str, list[int]]
+    events_file: Path | None
+
+
+def _open_archive(source: Path, scratch: Path, limits: IngestLimits) -> _Contents:
+    """The manifest, the small tables and the events file extracted to ``scratch``: every
+    member checked against the manifest and the limits while it streams, and every document
+    against the core's rules, before the store is touched."""
+    contents = _Contents({}, {spec.table: [] for spec in TABLES}, {}, None)
     try:
         with zipfile.ZipFile(source) as archive:
-            manifest = _manifest(archive, source)
-            tables: dict[str, list[dict[str, Any]]] = {spec.table: [] for spec in TABLES}
-            events_file = None
+            contents.manifest = manifest = _manifest(archive, source, limits)
             for member, entry in manifest["members"].items():
+                bound = _bound(archive, source, member, entry, limits)
                 if member == EVENTS_MEMBER:
-                    events_file = scratch / EVENTS_MEMBER
-                    with open(events_file, "wb") as sink:
-                        _check(source, member, entry, _copy(archive, source, member, sink))
+                    contents.events_file = scratch / EVENTS_MEMBER
+                    with open(contents.events_file, "wb") as sink:
+                        try:
+                            digest = _copy(archive, bound, sink)
+                        except TooLarge:
+                            raise _too_large(source, bound) from None
+                    _check(source, member, entry, digest)
                     continue
-                data = _member_bytes(archive, source, member)
-                _check(source, member, entry, hashlib.sha256(data).hexdigest())
                 spec = _BY_MEMBER[member]
-                tables[spec.table] = _parse_rows(source, spec, data)
-                if len(tables[spec.table]) != entry.get("rows"):
+                rows, lines, digest = _read_rows(archive, source, spec, bound, entry)
+                _check(source, member, entry, digest)
+                if len(rows) != entry.get("rows"):
                     raise InputError(
-                        f"archive {source}: {member} has {len(tables[spec.table])} rows, the "
-                        f"manifest says {entry.get('rows')}; the archive is damaged"
+                        f"archive {source}: {member} has {len(rows)} rows, the manifest says "
+                        f"{entry.get('rows')}; the archive is damaged"
                     )
+                contents.tables[spec.table] = rows
+                contents.lines[spec.table] = lines
     except (zipfile.BadZipFile, OSError) as error:
         raise InputError(f"{source} is not an Obeya archive: {error}") from None
-    return manifest, tables, events_file
+    _check_documents(source, contents)
+    if contents.events_file is not None:
+        _check_event_times(source, contents.events_file)
+    return contents
 
 
-def _manifest(archive: zipfile.ZipFile, source: Path) -> dict[str, Any]:
+def _manifest(
+    archive: zipfile.ZipFile, source: Path, limits: IngestLimits | None = None
+) -> dict[str, Any]:
+    limits = limits or current_limits()
     try:
-        manifest = json.loads(_member_bytes(archive, source, MANIFEST))
-    except ValueError as error:
+        info = archive.getinfo(MANIFEST)
+    except KeyError:
+        raise InputError(f"archive {source}: member {MANIFEST} is missing") from None
+    bound = _Bound(
+        info,
+        limits.max_archive_table_bytes,
+        f"the limit on an archive's tables ({IngestLimits.variable('max_archive_table_bytes')})",
+    )
+    _refuse_declared(source, bound)
+    data = io.BytesIO()
+    try:
+        _copy(archive, bound, data)
+        manifest = json.loads(data.getvalue())
+    except TooLarge:
+        raise _too_large(source, bound) from None
+    except (ValueError, RecursionError) as error:
         raise InputError(f"archive {source}: {MANIFEST} is not JSON ({error})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise InputError(
@@ -583,13 +648,24 @@ def _manifest(archive: zipfile.ZipFile, source: Path) -> dict[str, Any]:
     members = manifest.get("members")
     if not isinstance(members, dict):
         raise InputError(f"archive {source}: {MANIFEST} lists no members")
-    for member in members:
+    for member, entry in members.items():
         if member != EVENTS_MEMBER and member not in _BY_MEMBER:
             raise InputError(
                 f"archive {source}: unknown member {member!r} in {MANIFEST}; format "
                 f"{FORMAT_VERSION} has {', '.join([*_BY_MEMBER, EVENTS_MEMBER])}"
             )
+        for name in ("rows", "bytes"):
+            value = entry.get(name) if isinstance(entry, dict) else None
+            if (value is not None or name == "rows") and not _count(value):
+                raise InputError(
+                    f"archive {source}: {MANIFEST} gives member {member} {name} {value!r}, "
+                    "not a whole number; the archive is damaged"
+                )
     return manifest
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def known_revisions() -> list[str]:
@@ -598,20 +674,90 @@ def known_revisions() -> list[str]:
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
 
-def _member_bytes(archive: zipfile.ZipFile, source: Path, member: str) -> bytes:
+@dataclass(frozen=True)
+class _Bound:
+    """A member and the most bytes it may inflate to, with why (for the message)."""
+
+    info: zipfile.ZipInfo
+    limit: int
+    why: str
+
+
+def _bound(
+    archive: zipfile.ZipFile, source: Path, member: str, entry: dict[str, Any], limits: IngestLimits
+) -> _Bound:
+    """How many bytes ``member`` may hold: its table's limit, or for the events, what a stored
+    (not deflated) member occupies in the archive, else the decompression limit; and no more
+    than the manifest says. Refused at once when the zip declares more."""
     try:
-        return archive.read(member)
+        info = archive.getinfo(member)
     except KeyError:
         raise InputError(f"archive {source}: member {member} is missing") from None
+    if member != EVENTS_MEMBER:
+        variable = IngestLimits.variable("max_archive_table_bytes")
+        bound = _Bound(info, limits.max_archive_table_bytes, f"the limit on a table ({variable})")
+    elif info.compress_type == zipfile.ZIP_STORED:
+        bound = _Bound(info, info.compress_size, "what it occupies in the archive (stored)")
+    else:
+        variable = IngestLimits.variable("max_decompressed_bytes")
+        bound = _Bound(
+            info, limits.max_decompressed_bytes, f"the limit on decompressed content ({variable})"
+        )
+    declared = entry.get("bytes")
+    if declared is not None:
+        if declared != info.file_size:  # other bytes than the manifest's sha256 was of
+            raise InputError(
+                f"archive {source}: member {member} does not match its sha256 in {MANIFEST}: "
+                f"it is {info.file_size:,} bytes, the manifest says {declared:,}; the archive "
+                "is damaged or was changed"
+            )
+        if declared < bound.limit:
+            bound = _Bound(info, declared, f"its size in {MANIFEST}")
+    _refuse_declared(source, bound)
+    return bound
 
 
-def _copy(archive: zipfile.ZipFile, source: Path, member: str, sink: IO[bytes]) -> str:
-    if member not in archive.namelist():
-        raise InputError(f"archive {source}: member {member} is missing")
+def _refuse_declared(source: Path, bound: _Bound) -> None:
+    if bound.info.file_size > bound.limit:
+        raise InputError(
+            f"archive {source}: member {bound.info.filename} is {bound.info.file_size:,} bytes "
+            f"uncompressed, more than {bound.why}, {describe_bytes(bound.limit)}; nothing was "
+            "extracted"
+        )
+
+
+def _too_large(source: Path, bound: _Bound) -> InputError:
+    return InputError(
+        f"archive {source}: member {bound.info.filename} inflates to more than {bound.why}, "
+        f"{describe_bytes(bound.limit)} (more than the zip declares: the archive is damaged or "
+        "was made to be); nothing was restored"
+    )
+
+
+class _Meter(io.RawIOBase):
+    """A raw reader that hashes what it passes on and stops past ``limit`` bytes: the sizes a
+    zip declares are never trusted alone."""
+
+    def __init__(self, inner: IO[bytes], limit: int, digest: Any) -> None:
+        super().__init__()
+        self._reader = BoundedReader(inner, limit)
+        self._digest = digest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._reader.readinto(buffer)
+        self._digest.update(memoryview(buffer)[:count])
+        return count
+
+
+def _copy(archive: zipfile.ZipFile, bound: _Bound, sink: IO[bytes]) -> str:
+    """Copy the member into ``sink``, at most its bound (TooLarge past it); its sha256."""
     digest = hashlib.sha256()
-    with archive.open(member) as data:
-        while chunk := data.read(1 << 20):
-            digest.update(chunk)
+    with archive.open(bound.info) as data:
+        meter = _Meter(data, bound.limit, digest)
+        while chunk := meter.read(1 << 20):
             sink.write(chunk)
     return digest.hexdigest()
 
@@ -624,41 +770,182 @@ def _check(source: Path, member: str, entry: Any, digest: str) -> None:
         )
 
 
-def _parse_rows(source: Path, spec: _Table, data: bytes) -> list[dict[str, Any]]:
-    rows = []
-    known = set(spec.fields)
+def _read_rows(
+    archive: zipfile.ZipFile, source: Path, spec: _Table, bound: _Bound, entry: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[int], str]:
+    """The member's rows (each checked), their lines and the member's sha256: read a line at
+    a time, never more than the bound nor more rows than the manifest says."""
+    rows: list[dict[str, Any]] = []
+    lines: list[int] = []
+    digest = hashlib.sha256()
+    expected = entry["rows"]
     try:
-        text = data.decode("utf-8")
+        with archive.open(bound.info) as data:
+            stream = io.BufferedReader(_Meter(data, bound.limit, digest), 1 << 20)
+            for number, line in enumerate(stream, start=1):
+                row = _parse_row(source, spec, number, line)
+                if row is None:
+                    continue
+                if len(rows) == expected:
+                    raise InputError(
+                        f"archive {source}: {spec.member} has more rows than the {expected:,} "
+                        "the manifest says; the archive is damaged"
+                    )
+                rows.append(row)
+                lines.append(number)
+    except TooLarge:
+        raise _too_large(source, bound) from None
+    return rows, lines, digest.hexdigest()
+
+
+#: Fields that hold whole numbers; every other field but the times holds text.
+_WHOLE_NUMBERS = frozenset({"events_in_file", "events_added", "current_version", "version"})
+
+
+def _bad_row(source: Path, member: str, row: int, field: str | None, why: str) -> ParseError:
+    return ParseError(why, file=f"archive {source}, member {member}", row=row, field=field)
+
+
+def _parse_row(source: Path, spec: _Table, number: int, line: bytes) -> dict[str, Any] | None:
+    """The row of one line (None for a blank line), its fields checked for kind."""
+    member = spec.member
+    try:
+        text = line.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise InputError(f"archive {source}: {spec.member} is not UTF-8 ({error})") from None
-    for number, line in enumerate(io.StringIO(text), start=1):
-        if not line.strip():
-            continue
-        where = f"archive {source}: {spec.member} line {number}"
-        try:
-            row = json.loads(line)
-        except ValueError as error:
-            raise InputError(f"{where}: not JSON ({error})") from None
-        if not isinstance(row, dict):
-            raise InputError(f"{where}: not a JSON object")
-        if unknown := sorted(set(row) - known):
-            raise InputError(f"{where}: unknown field {unknown[0]!r}")
-        for name in spec.fields:
-            if row.get(name) is None and name not in spec.nullable:
-                raise InputError(f"{where}: field {name!r} is missing")
-            row.setdefault(name, None)
-            if name in spec.times:
-                row[name] = _time(row[name], f"{where}, field {name!r}")
-        rows.append(row)
-    return rows
+        raise _bad_row(source, member, number, None, f"not UTF-8 ({error})") from None
+    if not text.strip():
+        return None
+    try:
+        row = json.loads(text)
+    except RecursionError:
+        raise _bad_row(source, member, number, None, "not JSON (nested too deeply)") from None
+    except ValueError as error:
+        raise _bad_row(source, member, number, None, f"not JSON ({error})") from None
+    if not isinstance(row, dict):
+        raise _bad_row(source, member, number, None, "not a JSON object")
+    if unknown := sorted(set(row) - set(spec.fields)):
+        raise _bad_row(source, member, number, unknown[0], "unknown field")
+    for name in spec.fields:
+        value = row.setdefault(name, None)
+        if value is None:
+            if name not in spec.nullable:
+                raise _bad_row(source, member, number, name, "the field is missing")
+        elif name in spec.times:
+            row[name] = _time(value, _bad_row(source, member, number, name, ""))
+        elif name in _WHOLE_NUMBERS:
+            if not _count(value):
+                raise _bad_row(source, member, number, name, f"{value!r} is not a whole number")
+        elif not isinstance(value, str):
+            raise _bad_row(source, member, number, name, f"{value!r} is not text")
+    return row
 
 
-def _time(value: Any, where: str) -> datetime:
+def _time(value: Any, where: ParseError) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise InputError(f"{where}: {value!r} is not an ISO 8601 time") from None
+        raise ParseError(
+            f"{value!r} is not an ISO 8601 time",
+            file=where.file,
+            row=where.row,
+            field=where.field,
+        ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+#: What a core check may raise on a hostile document besides its own InputError.
+_DOCUMENT_ERRORS = (InputError, ValueError, TypeError, KeyError, AttributeError, RecursionError)
+
+
+def _check_documents(source: Path, contents: _Contents) -> None:
+    """Parse every workflow, map and record of the archive as a save would, so that what is
+    restored is what the store could have written; the first that fails refuses the whole
+    restore, naming its member, row and field."""
+    tables, lines = contents.tables, contents.lines
+
+    def each(table: str) -> Iterator[tuple[int, dict[str, Any]]]:
+        yield from zip(lines.get(table, []), tables[table], strict=True)
+
+    for line, row in each("streams"):
+        if row["workflow_toml"] is not None:
+            label = f"workflow of value stream {row['name']!r}"
+            try:
+                Workflow.from_toml_text(row["workflow_toml"], label)
+            except _DOCUMENT_ERRORS as error:
+                raise _bad_row(source, "streams.jsonl", line, "workflow_toml", str(error)) from None
+    for line, row in each("map_versions"):
+        label = f"map {row['name']!r}/{row['variant']!r} version {row['version']}"
+        try:
+            map_from_dict(_document(row["document"], label), label)
+        except _DOCUMENT_ERRORS as error:
+            raise _bad_row(source, "map_versions.jsonl", line, "document", str(error)) from None
+    for line, row in each("records"):
+        _record_kind(source, "records.jsonl", line, row)
+        if kinds.kind(row["kind"]).per_stream and row["stream"] is None:
+            why = f"a {row['kind']} belongs to a value stream; give its stream"
+            raise _bad_row(source, "records.jsonl", line, "stream", why)
+    for line, row in each("record_versions"):
+        spec = _record_kind(source, "record_versions.jsonl", line, row)
+        label = f"{row['kind']} {row['key']!r} version {row['version']}"
+        try:
+            record = spec.parse(_document(row["document"], label), label)
+        except _DOCUMENT_ERRORS as error:
+            raise _bad_row(source, "record_versions.jsonl", line, "document", str(error)) from None
+        if record.key != row["key"]:
+            why = f"{label}: the document's key is {record.key!r}"
+            raise _bad_row(source, "record_versions.jsonl", line, "document", why)
+    for what, identity in (("map", ("name", "variant")), ("record", ("kind", "key"))):
+        versions = {
+            (r[identity[0]], r[identity[1]], r["version"]) for r in tables[f"{what}_versions"]
+        }
+        for line, row in each(f"{what}s"):
+            if (row[identity[0]], row[identity[1]], row["current_version"]) not in versions:
+                why = f"version {row['current_version']} is not in {what}_versions.jsonl"
+                raise _bad_row(source, f"{what}s.jsonl", line, "current_version", why)
+
+
+def _document(text: str, label: str) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise InputError(f"{label}: the document is nested too deeply to be read") from None
+    except ValueError as error:
+        raise InputError(f"{label}: the document is not JSON ({error})") from None
+
+
+def _record_kind(source: Path, member: str, line: int, row: dict[str, Any]) -> kinds.Kind:
+    try:
+        return kinds.kind(row["kind"])
+    except InputError as error:
+        raise _bad_row(source, member, line, "kind", str(error)) from None
+
+
+def _check_event_times(source: Path, path: Path) -> None:
+    """Refuse an event time or creation time outside the supported span, as an import would:
+    a page laying out years 0001–9999 fails or stalls."""
+    where = f"archive {source}"
+    try:
+        parquet = pq.ParquetFile(path)
+    except pa.ArrowException as error:
+        raise InputError(f"{where}: {EVENTS_MEMBER} is not Parquet ({error})") from None
+    columns = [name for name in ("t", "created") if name in parquet.schema_arrow.names]
+    done = 0
+    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+        for name in columns:
+            try:
+                values = batch.column(name).cast(pa.int64())
+            except pa.ArrowException as error:
+                why = f"not whole microseconds ({error})"
+                raise _bad_row(source, EVENTS_MEMBER, done + 1, name, why) from None
+            index = first_true(unsupported_times(values))
+            if index is not None:
+                moment = values[index].as_py()
+                why = (
+                    f"{moment} (microseconds since 1970-01-01) is outside the supported range, "
+                    f"{SUPPORTED_SPAN}"
+                )
+                raise _bad_row(source, EVENTS_MEMBER, done + index + 1, name, why)
+        done += batch.num_rows
 
 
 def _clear_conflicts(

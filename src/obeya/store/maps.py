@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, select
 
 from obeya.core.maps.files import map_from_dict, map_to_dict
 from obeya.core.maps.model import ValueStreamMap
-from obeya.errors import InputError, NotFoundError, StoreError
+from obeya.errors import InputError, NotFoundError, OwnedElsewhere, StoreError
 from obeya.store.audit import ACTOR
 from obeya.store.models import MapRow, MapVersionRow, StreamRow
 from obeya.store.versioning import Versioned, utc
@@ -108,6 +108,8 @@ class MapStore:
             raise InputError(f"saving map {label}: give the author's name")
         with self._errors(f"saving map {label}", writing=True), self._write() as connection:
             now = datetime.now(UTC)
+            stream_id = self._require_id(connection, stream) if stream is not None else None
+            stream_id = _with_family(connection, vsm, stream_id)
             version, changes = _MAPS.save(
                 connection,
                 {"name": vsm.name, "variant": vsm.variant},
@@ -115,7 +117,7 @@ class MapStore:
                 label=f"map {label}",
                 author=author,
                 message=message,
-                stream_id=self._require_id(connection, stream) if stream is not None else None,
+                stream_id=stream_id,
                 expected_version=expected_version,
                 now=now,
             )
@@ -204,6 +206,15 @@ class MapStore:
             expected_version=0,
         )
 
+    def move_map(self, name: str, stream: str | None) -> None:
+        """Move every variant of map ``name`` to ``stream`` (None: to no stream)."""
+        with self._errors(f"moving map {name!r}", writing=True), self._write() as connection:
+            ids = list(connection.execute(select(MapRow.id).where(MapRow.name == name)).scalars())
+            if not ids:
+                self._require_map(connection, name, "current")
+            target = self._require_id(connection, stream) if stream is not None else None
+            _MAPS.move(connection, ids, target, f"map {name!r}")
+
     def delete_map(self, name: str, variant: str = "current") -> None:
         """Delete the map variant and all its versions."""
         label = _label(name, variant)
@@ -224,10 +235,28 @@ class MapStore:
             known = connection.execute(
                 select(MapRow.name, MapRow.variant).order_by(MapRow.name, MapRow.variant)
             ).all()
-            existing = ", ".join(_label(n, v) for n, v in known)
-            hint = f"the maps are {existing}" if existing else "no map is saved yet"
-            raise NotFoundError(f"no map {_label(name, variant)}; {hint}")
+            raise NotFoundError(
+                f"no map {_label(name, variant)}",
+                what="map",
+                key=_label(name, variant),
+                known=[_label(n, v) for n, v in known],
+            )
         return int(row[0]), int(row[1]), row[2]
+
+
+def _with_family(connection: Connection, vsm: ValueStreamMap, stream_id: int | None) -> int | None:
+    """The stream a save of ``vsm`` goes to: the variants of a map stay together, so a new
+    variant joins the stream of the others, and one naming another stream is refused."""
+    others = connection.execute(
+        select(MapRow.stream_id).where(MapRow.name == vsm.name, MapRow.variant != vsm.variant)
+    ).first()
+    if others is None:
+        return stream_id
+    if stream_id is None:
+        return others.stream_id  # type: ignore[no-any-return]
+    if stream_id != others.stream_id:
+        raise OwnedElsewhere("map", f"map {vsm.name!r}")
+    return stream_id
 
 
 def _label(name: str, variant: str) -> str:

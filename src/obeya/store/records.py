@@ -218,6 +218,14 @@ class RecordStore:
             for r, changes in zip(rows, _RECORDS.changes(rows), strict=True)
         ]
 
+    def move_record(self, kind: str, key: str, stream: str | None) -> None:
+        """Move the record to ``stream`` (None: to no stream)."""
+        label = _label(kind, key)
+        with self._errors(f"moving {label}", writing=True), self._write() as connection:
+            record_id, _, _ = self._require_record(connection, kind, key)
+            target = self._require_id(connection, stream) if stream is not None else None
+            _RECORDS.move(connection, [record_id], target, label)
+
     def delete_record(self, kind: str, key: str) -> None:
         """Delete the record and all its versions."""
         label = _label(kind, key)
@@ -238,9 +246,9 @@ class RecordStore:
             keys = connection.execute(
                 select(RecordRow.key).where(RecordRow.kind == kind).order_by(RecordRow.key)
             ).scalars()
-            existing = ", ".join(repr(k) for k in keys)
-            hint = f"the {kind}s are {existing}" if existing else f"no {kind} is saved yet"
-            raise NotFoundError(f"no {kind} {key!r}; {hint}")
+            raise NotFoundError(
+                f"no {kind} {key!r}", what=kind, key=key, known=[repr(k) for k in keys]
+            )
         return int(row[0]), int(row[1]), row[2]
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from obeya.errors import StoreError
+from obeya.errors import OwnedElsewhere, StoreError
 from obeya.store.audit import ACTOR, write_audit
+from obeya.store.models import StreamRow
 
 
 def utc(moment: datetime) -> datetime:
@@ -86,6 +87,11 @@ class Versioned:
             .with_for_update()
         ).one_or_none()
         current = 0 if row is None else row.current_version
+        # A save never moves a document out of its stream, or into one: a stranger saving
+        # under a taken name would otherwise take it over. Checked before the version, so
+        # the answer tells them nothing of who changed it or when.
+        if row is not None and stream_id is not None and row.stream_id != stream_id:
+            raise OwnedElsewhere(self.noun, label)
         if expected_version is not None and expected_version != current:
             raise StoreError(self.stale(connection, label, row, expected_version))
         changes: tuple[str, ...] = ()
@@ -111,10 +117,11 @@ class Versioned:
             ).scalar_one()
             before = json.loads(previous)
             changes = changed_fields(self.flat(before), self.flat(document))
-            values: dict[str, Any] = {"current_version": current + 1, "updated_at": now}
-            if stream_id is not None:
-                values["stream_id"] = stream_id
-            connection.execute(update(self.head).where(self.head.id == head_id).values(**values))
+            connection.execute(
+                update(self.head)
+                .where(self.head.id == head_id)
+                .values(current_version=current + 1, updated_at=now)
+            )
         connection.execute(
             insert(self.versions).values(
                 **{self.parent: head_id},
@@ -129,11 +136,47 @@ class Versioned:
             connection,
             f"{self.noun}.save",
             label,
-            stream_id=stream_id if stream_id is not None or row is None else row.stream_id,
+            stream_id=stream_id if row is None else row.stream_id,
             before=before,
             after=document,
         )
         return current + 1, changes
+
+    def move(
+        self,
+        connection: Connection,
+        head_ids: Sequence[int],
+        stream_id: int | None,
+        label: str,
+    ) -> None:
+        """Move documents to ``stream_id`` (None: to no stream), the one way a document
+        changes streams; the audit logs of the stream it leaves and the one it joins both say
+        so."""
+        sources = set(
+            connection.execute(
+                select(self.head.stream_id).where(self.head.id.in_(head_ids))
+            ).scalars()
+        )
+        connection.execute(
+            update(self.head).where(self.head.id.in_(head_ids)).values(stream_id=stream_id)
+        )
+        involved = [s for s in sources | {stream_id} if s is not None]
+        names: dict[int | None, str | None] = {
+            r.id: r.name
+            for r in connection.execute(
+                select(StreamRow.id, StreamRow.name).where(StreamRow.id.in_(involved))
+            )
+        }
+        before = {"stream": sorted(str(names.get(s)) for s in sources)}
+        for where in sources | {stream_id}:
+            write_audit(
+                connection,
+                f"{self.noun}.move",
+                label,
+                stream_id=where,
+                before=before,
+                after={"stream": names.get(stream_id)},
+            )
 
     def version(self, connection: Connection, head_id: int, version: int) -> Any:
         """The row (document, author, message, created_at) of one version, or None."""

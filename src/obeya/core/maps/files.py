@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 import types
 import typing
 from dataclasses import MISSING, fields
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from obeya.core.maps.model import InformationFlow, Link, MapError, Step, ValueStreamMap
+from obeya.core.tomlfile import parse_toml
 
 _ALIASES = {"step": "steps", "information_flow": "information_flows"}
 _LISTS = {"steps": Step, "information_flows": InformationFlow}
@@ -35,10 +35,17 @@ def load_map(path: str | Path) -> ValueStreamMap:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise MapError(f"{path}: cannot read the map ({error.strerror})") from None
-    try:
-        data: Any = tomllib.loads(text) if suffix == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
-        raise MapError(f"{path.name}: not valid {suffix[1:].upper()}: {error}") from None
+    except UnicodeDecodeError:
+        raise MapError(f"{path}: cannot read the map (it is not UTF-8 text)") from None
+    if suffix == ".toml":
+        data: Any = parse_toml(text, path.name, MapError)
+    else:
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise MapError(f"{path.name}: not valid JSON: nested too deeply to read") from None
+        except ValueError as error:  # malformed, or an integer of thousands of digits
+            raise MapError(f"{path.name}: not valid JSON: {error}") from None
     return map_from_dict(data, path.name)
 
 

@@ -7,6 +7,9 @@
 
   var options = {
     renderer: "canvas",
+    // Evaluate Vega expressions with vega-embed's interpreter instead of compiling them with
+    // Function(): the Content-Security-Policy allows no eval (script-src 'self').
+    ast: true,
     // Export (PNG/SVG) is useful for slides; the online editor is not available offline.
     actions: { export: true, source: false, compiled: false, editor: false },
   };
