@@ -9,7 +9,10 @@ envelope; the copy is counted again so the file itself keeps to the limit.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO
@@ -22,6 +25,10 @@ from obeya.store import ImportResult
 from obeya.workspace import Workspace
 
 _CHUNK = 1 << 20
+#: Upload folders are named ``obeya-upload-<pid>-…``: the process that made one can be told
+#: apart from one that died, so a restart can clear what a killed server left behind.
+UPLOAD_PREFIX = "obeya-upload-"
+log = logging.getLogger("obeya.api")
 FORMATS = ("csv", "xes", "jira")
 
 
@@ -74,7 +81,7 @@ def import_upload(
         raise InputError("give the value stream a name")
     if file_format and file_format not in FORMATS:
         raise InputError(f"format {file_format!r} is not one of {', '.join(FORMATS)}")
-    with tempfile.TemporaryDirectory(prefix="obeya-upload-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{UPLOAD_PREFIX}{os.getpid()}-") as tmp:
         path = Path(tmp) / safe_name(filename)
         copied = 0
         with open(path, "wb") as out:
@@ -96,3 +103,32 @@ def import_upload(
         except ObeyaError as exc:
             _name_as_uploaded(exc, path)
             raise
+
+
+def clear_stale_uploads(directory: Path | None = None) -> list[Path]:
+    """Remove the upload folders of server processes that are gone (a ``kill -9`` during an
+    import leaves its copy behind); called when ``obeya serve`` starts. Folders of running
+    processes — another server importing now — are left alone. Returns what was removed."""
+    root = Path(directory or tempfile.gettempdir())
+    removed = []
+    for folder in root.glob(f"{UPLOAD_PREFIX}*"):
+        owner = folder.name.removeprefix(UPLOAD_PREFIX).split("-", 1)[0]
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        if owner.isdigit() and _running(int(owner)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    if removed:
+        log.warning("removed %d upload folder(s) left by stopped servers", len(removed))
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: running, and not ours to clear
+        return True
+    return True

@@ -227,7 +227,9 @@ def serve(
     import uvicorn
 
     from obeya.api.app import create_app
+    from obeya.api.uploads import clear_stale_uploads
 
+    clear_stale_uploads()
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     secret = None
     with handle_errors(), Workspace() as ws:

@@ -33,6 +33,23 @@ def form_number(text: str, name: str, kind: type[int] | type[float]) -> int | fl
     return value
 
 
+def form_version(value: str | None, *, blank: int | None = None) -> int:
+    """The version a form was loaded at (its hidden ``expected_version``): a whole number from
+    0 to :data:`~obeya.api.models.MAX_VERSION` (what the store's column holds); ``blank``
+    stands in for an empty field, if the form may have none (a new record)."""
+    from obeya.api.models import MAX_VERSION
+
+    text = (value or "").strip()
+    if not text and blank is not None:
+        return blank
+    if not text.isdigit() or int(text) > MAX_VERSION:
+        raise InputError(
+            f"field 'expected_version' is {text[:40]!r}: the form lost the version it was "
+            "loaded at; reload the page"
+        )
+    return int(text)
+
+
 def form_int(value: str | None, name: str) -> int | None:
     """A whole number from a form field; blank means not given."""
     if value is None or not value.strip():

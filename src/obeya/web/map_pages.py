@@ -33,6 +33,7 @@ from obeya.core.maps.model import Link, MapError, Step, ValueStreamMap
 from obeya.errors import InputError, ObeyaError
 from obeya.render.vsm_svg import render_svg
 from obeya.store import StoredMap
+from obeya.web.forms import form_version
 from obeya.web.pages import templates
 
 router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
@@ -176,8 +177,13 @@ def form_of(vsm: ValueStreamMap) -> dict[str, Any]:
 
 def form_from_post(fields: Mapping[str, str]) -> dict[str, Any]:
     """The form's text values as posted; rows ticked "remove" are left out."""
+    # Rows are s-<i>-<field>; a posted name that is not (s-abc-name) is no row of this form.
     indices = sorted(
-        {int(key.split("-")[1]) for key in fields if key.startswith("s-") and key.count("-") >= 2}
+        {
+            int(parts[1])
+            for parts in (key.split("-", 2) for key in fields)
+            if len(parts) == 3 and parts[0] == "s" and parts[1].isdigit() and len(parts[1]) < 6
+        }
     )
     rows = []
     for i in indices:
@@ -538,10 +544,7 @@ def _edit(
 ) -> Response:
     workspace = ctx.workspace
     partial = request.headers.get("HX-Request") == "true" and action == "preview"
-    try:
-        expected = int(fields.get("expected_version", ""))
-    except ValueError:
-        raise InputError("the form lost its expected_version; reload the page") from None
+    expected = form_version(fields.get("expected_version"))
     newest = workspace.get_map(name, variant)
     base = newest if expected == newest.version.version else _version(ctx, name, variant, expected)
     form = form_from_post(fields)

@@ -27,7 +27,7 @@ from obeya.core.steering.dependencies import schedule
 from obeya.core.steering.saved import plan_record_from_dict
 from obeya.errors import InputError, NotFoundError, ObeyaError
 from obeya.render.dependency_svg import dependency_svg
-from obeya.web.forms import form_number
+from obeya.web.forms import form_number, form_version
 from obeya.web.map_pages import WEB_AUTHOR
 from obeya.web.pages import templates
 from obeya.web.steering_pages import (
@@ -109,10 +109,7 @@ def without_task(doc: dict[str, Any], task_id: str) -> dict[str, Any]:
 
 
 def _expected(form: Posted) -> int:
-    try:
-        return int(form.text("expected_version"))
-    except ValueError:
-        raise InputError("the form lost its expected_version; reload the page") from None
+    return form_version(form.text("expected_version"))
 
 
 def _require_plan(ctx: AppContext, name: str, key: str) -> None:

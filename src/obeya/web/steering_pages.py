@@ -31,7 +31,7 @@ from obeya.core.steering.risks import STATES
 from obeya.core.steering.roadmap import KINDS, STATUSES, TARGETS
 from obeya.errors import InputError, NotFoundError, ObeyaError, StoreError
 from obeya.store.versioning import flatten
-from obeya.web.forms import form_date, form_number
+from obeya.web.forms import form_date, form_number, form_version
 from obeya.web.map_pages import WEB_AUTHOR, number
 from obeya.web.pages import templates
 
@@ -133,13 +133,7 @@ def _with_today(url: str, today: str | None, **extra: str) -> str:
 
 
 def _expected(form: Posted) -> int:
-    text = form.text("expected_version")
-    if not text:
-        return 0
-    try:
-        return int(text)
-    except ValueError:
-        raise InputError("the form lost its expected_version; reload the page") from None
+    return form_version(form.text("expected_version"), blank=0)
 
 
 def _save_posted(
