@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -15,12 +16,16 @@ from obeya.auth.credentials import (
     digest,
     hash_password,
     new_secret,
+    token_days,
     verify_password,
 )
+from obeya.auth.names import lookup_name
+from obeya.auth.sessions import operator_key
 from obeya.core.access import Principal, Role
 from obeya.errors import AuthError, ForbiddenError, NotFoundError
 
 if TYPE_CHECKING:
+    from obeya.auth.ratelimit import SignInLimiter
     from obeya.store import Store
     from obeya.store.users import TokenInfo, User
 
@@ -38,6 +43,15 @@ def principal_of(user: User) -> Principal:
     return Principal(user.name, user.grants)
 
 
+@dataclass(frozen=True)
+class UserChange:
+    """A user after :meth:`AccessWorkspace.grant_user`; ``tokens_revoked`` is the number of
+    their API tokens a password change revoked (None: the password was not changed)."""
+
+    user: User
+    tokens_revoked: int | None = None
+
+
 class AccessWorkspace:
     """Mixed into :class:`~obeya.workspace.Workspace`."""
 
@@ -53,10 +67,26 @@ class AccessWorkspace:
         *,
         may_reset_password: bool = True,
     ) -> User:
+        """:meth:`grant_user`'s user."""
+        change = self.grant_user(
+            name, role, stream, password, may_reset_password=may_reset_password
+        )
+        return change.user
+
+    def grant_user(
+        self,
+        name: str,
+        role: Role,
+        stream: str | None = None,
+        password: str | None = None,
+        *,
+        may_reset_password: bool = True,
+    ) -> UserChange:
         """Give ``name`` the role on ``stream`` (the whole workspace when None), creating the
         user first if needed (with ``password``, if given); a stream must exist. Replacing an
         existing user's password needs ``may_reset_password`` (a stream's admin must not take
-        over a workspace admin's account by naming it)."""
+        over a workspace admin's account by naming it), and revokes the user's tokens."""
+        revoked = None
         if stream is not None:
             self.store.get_stream(stream)  # NotFoundError naming the streams there are
         try:
@@ -70,19 +100,23 @@ class AccessWorkspace:
                     "their password"
                 )
             if password:
-                self.store.set_password(name, hash_password(password))
-        return self.store.grant(name, role, stream)
+                revoked = self.store.set_password(name, hash_password(password))
+        return UserChange(self.store.grant(name, role, stream), revoked)
 
-    def set_password(self, name: str, password: str) -> None:
-        """Replace ``name``'s password (checked for length); their sessions end."""
-        self.store.set_password(name, hash_password(password))
+    def set_password(self, name: str, password: str) -> int:
+        """Replace ``name``'s password (checked for length); their sessions end and their
+        tokens and sign-in links are revoked. The number of API tokens revoked."""
+        return self.store.set_password(name, hash_password(password))
 
     def create_token(
-        self, user: str, label: str = "", days: int | None = 90
+        self, user: str, label: str = "", days: int | None = None
     ) -> tuple[str, TokenInfo]:
-        """A new API token for ``user``: (the secret, shown this once; what is kept)."""
+        """A new API token for ``user``: (the secret, shown this once; what is kept). It
+        lives ``days`` (see :func:`~obeya.auth.credentials.token_days`: at least 1, at most
+        the workspace's maximum; InputError otherwise)."""
+        lifetime = token_days(days)
         secret = new_secret(API_TOKEN_PREFIX)
-        expires = None if not days else datetime.now(UTC) + timedelta(days=days)
+        expires = datetime.now(UTC) + timedelta(days=lifetime)
         info = self.store.add_token(
             user, kind="api", label=label or "api", digest=digest(secret), expires_at=expires
         )
@@ -128,6 +162,22 @@ class AccessWorkspace:
             raise AuthError("wrong user name or password")
         return user
 
+    def sign_in(self, name: str, password: str, address: str, limiter: SignInLimiter) -> User:
+        """The user, if the password is theirs and ``name`` has not had too many wrong ones
+        from ``address`` lately (TooManyAttempts, before the password is tried); AuthError
+        for a wrong password, which counts against the name from that address."""
+        key = lookup_name(name)
+        attempt = limiter.begin(self.store, key, address)
+        try:
+            user = self.check_password(name, password)
+        except AuthError:
+            raise  # the attempt stays: a wrong password
+        except BaseException:
+            limiter.abandoned(self.store, key, address, attempt)
+            raise
+        limiter.succeeded(self.store, key, address)
+        return user
+
     def sign_in_link(self, user: str | None = None) -> str:
         """A one-time sign-in secret for ``user`` (default: the first workspace admin, made
         as ``admin`` without a password when there is no user at all)."""
@@ -149,8 +199,12 @@ class AccessWorkspace:
         return found[1]
 
     def session_key(self) -> str:
-        """The key that signs session cookies, made once per workspace and shared by every
-        server process on it."""
+        """The key that signs session cookies: derived from ``$OBEYA_SECRET_KEY`` if the
+        operator set it (nothing secret is then kept in the database), else made once per
+        workspace and kept in the database, shared by every server process on it."""
+        derived = operator_key()
+        if derived is not None:
+            return derived
         return self.store.setting(SESSION_KEY_SETTING, lambda: secrets.token_urlsafe(48))
 
     def _first_admin(self) -> str:

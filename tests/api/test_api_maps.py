@@ -98,8 +98,9 @@ def test_an_invalid_map_is_422_naming_the_field(client: TestClient) -> None:
 
 def test_missing_maps_are_404(client: TestClient) -> None:
     # Names what was asked for, not which maps there are (some may be other streams').
-    assert "no map 'Line'/'current'" == assert_error(
-        client.get("/api/maps/Line/current"), 404, "NotFoundError"
+    assert (
+        assert_error(client.get("/api/maps/Line/current"), 404, "NotFoundError")
+        == "no map 'Line'/'current'"
     )
     put(client)
     assert_error(client.get("/api/maps/Line/current?version=9"), 404, "NotFoundError")

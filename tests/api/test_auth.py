@@ -24,6 +24,7 @@ from api.test_api_errors import error_of
 from api.tiny import TINY_CSV
 from app_fixtures import bearer
 from obeya.api.app import create_app
+from obeya.auth.addresses import TRUSTED_PROXIES_VARIABLE
 from obeya.auth.credentials import API_TOKEN_PREFIX, digest, new_secret
 from obeya.auth.ratelimit import SignInLimiter
 from obeya.auth.sessions import COOKIE
@@ -95,11 +96,15 @@ def forbidden(response: httpx.Response) -> dict[str, Any]:
 
 
 class FakeClock:
+    """Seconds after an arbitrary start, as the limiter's wall clock."""
+
+    START = datetime(2026, 3, 1, tzinfo=UTC)
+
     def __init__(self) -> None:
         self.now = 0.0
 
-    def __call__(self) -> float:
-        return self.now
+    def __call__(self) -> datetime:
+        return self.START + timedelta(seconds=self.now)
 
 
 # -- fixtures --------------------------------------------------------------------------------
@@ -222,15 +227,129 @@ def test_wrong_passwords_are_limited_even_for_the_right_one(
     assert browser.get("/api/me").json()["user"] == "ana"
 
 
+def client_at(app: FastAPI, address: str) -> TestClient:
+    """A browser whose requests come from ``address`` (the socket's peer)."""
+    return TestClient(app, follow_redirects=False, client=(address, 40000))
+
+
+def lock_out(client: TestClient, name: str, headers: dict[str, str] | None = None) -> None:
+    csrf = open_sign_in(client)
+    form = {"name": name, "password": WRONG, "next": "/", "csrf_token": csrf}
+    for _ in range(5):
+        assert client.post("/sign-in", data=form, headers=headers).status_code == 401
+    form["password"] = PASSWORD
+    assert error_of(client.post("/sign-in", data=form, headers=headers), 429)
+
+
+def test_a_lockout_holds_one_name_from_one_address_only(app: FastAPI) -> None:
+    """Five wrong passwords for ana from one address: ana from another address, and bo from
+    the same one (a colleague behind the same proxy), still sign in."""
+    with client_at(app, "10.0.0.1") as here, client_at(app, "10.0.0.2") as there:
+        lock_out(here, "ana")
+        assert sign_in(there, "ana", PASSWORD).status_code == 303
+        here.cookies.clear()
+        assert sign_in(here, "bo", PASSWORD).status_code == 303
+        here.cookies.clear()
+        assert error_of(sign_in(here, "ana", PASSWORD), 429)["type"] == "TooManyAttempts"
+
+
+def test_a_forged_forwarded_for_gives_no_fresh_count(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without OBEYA_TRUSTED_PROXIES, X-Forwarded-For is the sender's word, loopback or not."""
+    monkeypatch.delenv(TRUSTED_PROXIES_VARIABLE, raising=False)
+    with client_at(app, "127.0.0.1") as local:
+        csrf = open_sign_in(local)
+        form = {"name": "ana", "password": WRONG, "next": "/", "csrf_token": csrf}
+        for i in range(5):
+            rotating = {"X-Forwarded-For": f"198.51.100.{i}"}
+            assert local.post("/sign-in", data=form, headers=rotating).status_code == 401
+        form["password"] = PASSWORD
+        fresh = {"X-Forwarded-For": "198.51.100.99"}
+        assert error_of(local.post("/sign-in", data=form, headers=fresh), 429)
+
+
+def test_behind_a_trusted_proxy_each_client_address_counts_apart(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TRUSTED_PROXIES_VARIABLE, "127.0.0.1")
+    with client_at(app, "127.0.0.1") as proxy:
+        attacker = {"X-Forwarded-For": "6.6.6.6, 198.51.100.7"}  # the proxy saw .7
+        lock_out(proxy, "ana", attacker)
+        colleague = {"X-Forwarded-For": "198.51.100.8"}
+        csrf = open_sign_in(proxy)
+        form = {"name": "ana", "password": PASSWORD, "next": "/", "csrf_token": csrf}
+        assert proxy.post("/sign-in", data=form, headers=colleague).status_code == 303
+        proxy.cookies.clear()
+        csrf = open_sign_in(proxy)
+        form["csrf_token"] = csrf
+        forged = {"X-Forwarded-For": "198.51.100.8, 198.51.100.7"}  # left part: the client's
+        assert error_of(proxy.post("/sign-in", data=form, headers=forged), 429)
+
+
+def test_the_limit_holds_across_server_processes(users: Workspace) -> None:
+    """Two apps, each with its own workspace (engine) over the one database, as two worker
+    processes are: five wrong passwords in all lock the pair in both."""
+    with Workspace(users.store.url) as second:
+        apps = [create_app(lambda: users), create_app(lambda: second)]
+        with client_at(apps[0], "10.0.0.1") as one, client_at(apps[1], "10.0.0.1") as two:
+            for i in range(5):
+                assert sign_in((one, two)[i % 2], "ana", WRONG).status_code == 401
+            for client in (one, two):
+                refused = sign_in(client, "ana", PASSWORD)
+                assert error_of(refused, 429)["type"] == "TooManyAttempts"
+
+
+def test_a_look_alike_user_name_is_refused_naming_the_field(
+    api: TestClient, users: Workspace
+) -> None:
+    root = token_of(users, "root")
+    before = state(users)
+    for name in ("root\u200b", "ro\u202eot", "\u3164"):
+        body = {"name": name, "role": "admin", "password": "look alike pw"}
+        refused = api.post("/api/users", json=body, headers=root)
+        error = error_of(refused, 422)
+        assert error["type"] == "ValidationError"
+        assert [d["loc"] for d in error["detail"]] == [["body", "name"]]
+    assert state(users) == before
+    assert [u.name for u in users.store.users()] == ["ana", "bo", "root", "vic"]
+
+
+def use_link(client: TestClient, secret: str) -> httpx.Response:
+    """Open the link's page (a GET, which changes nothing) and press its button."""
+    page = client.get("/sign-in/link", params={"token": secret})
+    assert page.status_code == 200
+    return client.post("/sign-in/link", data={"token": secret, "csrf_token": csrf_in(page.text)})
+
+
+def test_opening_a_link_spends_nothing(browser: TestClient, users: Workspace) -> None:
+    """A mail client's preview, or another site's <img src>, opens the link with a GET: it
+    must neither sign in nor spend the link."""
+    secret = users.sign_in_link("ana")
+    before = state(users)
+    for _ in range(3):
+        assert browser.get("/sign-in/link", params={"token": secret}).status_code == 200
+    unauthorized(browser.get("/api/me"))
+    assert state(users) == before
+    assert use_link(browser, secret).status_code == 303
+    assert browser.get("/api/me").json()["user"] == "ana"
+
+
+def test_a_link_cannot_be_used_by_a_cross_site_form(browser: TestClient, users: Workspace) -> None:
+    secret = users.sign_in_link("ana")
+    forbidden(browser.post("/sign-in/link", data={"token": secret}))  # no CSRF token
+    assert use_link(browser, secret).status_code == 303  # still unused
+
+
 def test_a_one_time_link_works_once(browser: TestClient, app: FastAPI, users: Workspace) -> None:
     secret = users.sign_in_link("ana")
-    response = browser.get("/sign-in/link", params={"token": secret})
+    response = use_link(browser, secret)
     assert response.status_code == 303
     assert response.headers["location"] == "/"
     assert browser.get("/api/me").json()["user"] == "ana"
     before = state(users)
     with TestClient(app, follow_redirects=False) as other:
-        again = other.get("/sign-in/link", params={"token": secret})
+        again = use_link(other, secret)
         assert again.status_code == 401  # the sign-in page, saying why
         assert "the sign-in link is unknown, used or expired" in again.text
         unauthorized(other.get("/api/me"))
@@ -250,7 +369,7 @@ def test_an_expired_link_and_a_token_used_as_a_link_are_refused(
     )
     api_secret, _ = users.create_token("ana")
     for secret in (expired, api_secret):
-        refused = browser.get("/sign-in/link", params={"token": secret})
+        refused = use_link(browser, secret)
         assert refused.status_code == 401
         assert "the sign-in link is unknown, used or expired" in refused.text
     unauthorized(browser.get("/api/me"))

@@ -5,12 +5,16 @@ the field."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import json
+import time
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
-from obeya.api.routes_simulation import MAX_REPLICATIONS, MAX_SIMULATED_ITEMS
+from obeya.api.routes_simulation import DEFAULT_MAX_SIM_EVENTS, MAX_REPLICATIONS, check_size
 from obeya.core.simulation import scenario_from_dict, scenario_to_dict, simulate
 from obeya.core.simulation.from_map import scenario_from_map
 from obeya.core.simulation.whatif import parse_change, what_if
@@ -166,14 +170,22 @@ def test_runs_too_large_for_a_request_are_refused(client: TestClient) -> None:
     message = assert_error(client.post("/api/simulate", json=many), 422, "ScenarioError")
     assert message.startswith(f"scenario: replications is {MAX_REPLICATIONS + 1}")
 
-    long = {**SMALL, "days": MAX_SIMULATED_ITEMS}  # 2 a day × 3 replications: 6 × the limit
+    # SMALL by hand: 3 events per item, a pass on each of its two one-server steps 3 more:
+    # 9 events per item, × 2 arrivals a day × 3 replications = 54 events a simulated day.
+    days = DEFAULT_MAX_SIM_EVENTS // 54 + 10
+    long = {**SMALL, "days": days}
     message = assert_error(client.post("/api/simulate", json=long), 422, "ScenarioError")
-    assert "12,000,000 simulated items" in message and "days" in message
+    assert f"about {54 * days:,} simulated events" in message
+    assert f"days {days:,} × arrival_rate_per_day 2 × 9 events per item" in message
+    assert "× replications 3" in message and "OBEYA_MAX_SIM_EVENTS" in message
+    just_inside = scenario_from_dict({**SMALL, "days": days - 20})
+    assert check_size(just_inside) == 54 * (days - 20)  # accepted: the estimate comes back
 
     # A change may make the run too large too: the future is checked before anything runs.
     rush = {"baseline": SMALL, "futures": [{"changes": ["arrival_rate_per_day=10000"]}]}
     message = assert_error(client.post("/api/what-if", json=rush), 422, "ScenarioError")
-    assert message.startswith("futures[0]: days × arrival rate × replications is 9,000,000")
+    assert message.startswith("futures[0]: the run would take about 81,000,000 simulated events")
+    assert "(with the 16,200 of the scenarios before it)" in message  # 300 days × 54
 
 
 def test_a_saved_map_becomes_its_scenario(client: TestClient, workspace: Workspace) -> None:
@@ -216,3 +228,119 @@ def test_the_routes_are_documented(client: TestClient) -> None:
     ):
         assert spec["paths"][path][method]["tags"] == ["simulation"]
     assert "Simulation" in spec["info"]["description"]
+
+
+def test_numbers_no_run_can_hold_are_refused_naming_the_field(client: TestClient) -> None:
+    # Python's JSON reads 1e400 as inf; each of these once ended in a 500.
+    body = '{"arrival_rate_per_day": 2, "days": 300, "step": [{"name": "B", "servers": 1e400, "process_time_days": {"distribution": "constant", "mean": 0.1}}]}'  # noqa: E501
+    response = client.post(
+        "/api/simulate", content=body, headers={"content-type": "application/json"}
+    )
+    assert assert_error(response, 422, "ScenarioError").startswith(
+        "scenario: step[0].servers is inf; give a whole number"
+    )
+    avail = copy.deepcopy(SMALL)
+    avail["step"][0]["availability"] = 5e-324  # 1 ÷ availability is inf
+    message = assert_error(client.post("/api/simulate", json=avail), 422, "ScenarioError")
+    assert message.startswith("scenario: step[0].availability is 5e-324")
+    change = {"baseline": SMALL, "futures": [{"changes": ["Build.servers=" + "9" * 400]}]}
+    message = assert_error(client.post("/api/what-if", json=change), 422, "ScenarioError")
+    assert message.startswith("futures[0].changes[0]: change 'Build.servers=999")
+
+
+def test_endless_rework_is_refused_before_it_runs(client: TestClient) -> None:
+    endless = copy.deepcopy(SMALL)
+    endless["step"][0]["complete_accurate"] = 1e-9  # a billion passes per item
+    message = assert_error(client.post("/api/simulate", json=endless), 422, "ScenarioError")
+    assert "1/complete_accurate" in message and "OBEYA_MAX_SIM_EVENTS" in message
+
+
+def test_the_budget_follows_the_environment(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OBEYA_MAX_SIM_EVENTS", "10000")  # SMALL needs 16,200
+    message = assert_error(client.post("/api/simulate", json=SMALL), 422, "ScenarioError")
+    assert "about 16,200 simulated events" in message and "at most 10,000" in message
+    monkeypatch.setenv("OBEYA_MAX_SIM_EVENTS", "20000")
+    assert client.post("/api/simulate", json=SMALL).status_code == 200
+
+
+def test_the_simulation_runs_in_a_worker_thread(client: TestClient) -> None:
+    import obeya.api.routes_simulation as routes
+
+    loops: list[bool] = []
+    real = routes.simulate
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            loops.append(True)
+        except RuntimeError:  # a worker thread has no running loop
+            loops.append(False)
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(routes, "simulate", spy)
+        assert client.post("/api/simulate", json=SMALL).status_code == 200
+    assert loops == [False]
+
+
+@pytest.mark.parametrize("path", ["/api/simulate", "/api/what-if"])
+def test_a_client_that_leaves_stops_the_run(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """A run of hours (budget lifted) is sent straight to the app; the client disconnects
+    after 0.5 s; the call (and so the worker thread, which the route awaits) ends soon."""
+    monkeypatch.setenv("OBEYA_MAX_SIM_EVENTS", str(10**15))
+    endless = copy.deepcopy(SMALL)
+    endless["step"][0]["complete_accurate"] = 1e-4  # 10,000 passes of a millionth of a day
+    endless["step"][0]["process_time_days"] = {"distribution": "constant", "mean": 1e-6}
+    doc = (
+        endless
+        if path == "/api/simulate"
+        else {
+            "baseline": endless,
+            "futures": [{"changes": ["Build.servers=2"]}],
+        }
+    )
+    body = json.dumps(doc).encode()
+    headers = [(k.lower().encode(), v.encode()) for k, v in client.headers.items()]
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [*headers, (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def call() -> float:
+        started = time.perf_counter()
+        delivered = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            if time.perf_counter() - started > 0.5:
+                return {"type": "http.disconnect"}
+            await asyncio.sleep(3600)  # nothing to say yet (cancelled by is_disconnected)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await client.app(scope, receive, send)  # type: ignore[arg-type]
+        return time.perf_counter() - started
+
+    elapsed = asyncio.run(call())
+    assert elapsed < 10.0  # without the cancel flag the run lasts hours
+    assert sent and sent[0]["status"] == 499

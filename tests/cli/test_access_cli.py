@@ -143,3 +143,51 @@ def test_a_revocation_through_the_server_is_seen_at_once(database_url: str) -> N
         assert client.get("/api/me", headers=auth).status_code == 200  # now remembered
         ws.store.revoke_token(info.id)
         assert client.get("/api/me", headers=auth).status_code == 401
+
+
+def test_a_token_for_ever_or_past_the_maximum_is_refused(
+    obeya_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OBEYA_MAX_TOKEN_DAYS", raising=False)
+    obeya("init")
+    obeya("user", "add", "ci", "--role", "viewer", "--no-password")
+    for days in ("0", "366"):
+        refused = runner.invoke(app, ["token", "create", "ci", "--days", days])
+        assert refused.exit_code == 1, refused.output
+    assert json.loads(obeya("token", "list", "--json")) == []
+    monkeypatch.setenv("OBEYA_MAX_TOKEN_DAYS", "400")
+    made = runner.invoke(app, ["token", "create", "ci", "--days", "400"])
+    assert made.exit_code == 0, made.output
+    [token] = json.loads(obeya("token", "list", "--json"))
+    assert token["expires_at"] is not None
+
+
+def test_a_password_change_says_it_revoked_the_tokens(obeya_home: Path) -> None:
+    obeya("init")
+    obeya("user", "add", "ana", "--role", "viewer", input="correct horse\ncorrect horse\n")
+    for _ in range(2):
+        obeya("token", "create", "ana")
+    out = obeya("user", "password", "ana", input="a new password\na new password\n")
+    assert "2 API tokens revoked" in out
+    states = [t["state"] for t in json.loads(obeya("token", "list", "--json"))]
+    assert states == ["revoked", "revoked"]
+
+
+def test_a_look_alike_name_is_refused_before_a_password_is_asked(obeya_home: Path) -> None:
+    obeya("init")
+    refused = runner.invoke(app, ["user", "add", "admin\u200b", "--role", "admin"])
+    assert refused.exit_code == 1
+    assert "U+200B" in refused.output
+    assert json.loads(obeya("user", "list", "--json")) == []
+
+
+def test_serve_does_not_let_uvicorn_trust_forwarded_headers(
+    obeya_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: calls.append(k))
+    for workers in ("1", "2"):
+        obeya("serve", "--no-sign-in-link", "--workers", workers)
+    assert [c.get("proxy_headers") for c in calls] == [False, False]

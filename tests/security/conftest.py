@@ -34,7 +34,7 @@ LIMITS = {
     "OBEYA_MAX_UPLOAD_BYTES": str(2 * 1024 * 1024),
     "OBEYA_MAX_BODY_BYTES": str(256 * 1024),
     "OBEYA_MAX_DECOMPRESSED_BYTES": str(8 * 1024 * 1024),
-    "OBEYA_MAX_SIM_EVENTS": "200000",
+    "OBEYA_MAX_SIM_EVENTS": "2000000",
 }
 MIB = 1024 * 1024
 
@@ -256,3 +256,9 @@ def _expected_length(data: bytes) -> int:
         if name.strip().lower() == b"content-length":
             return len(head) + 4 + int(value.strip())
     return len(data) if data.endswith(b"0\r\n\r\n") else len(data) + 1
+
+
+# The in-process client and workspace of the API and page tests, for the malformed-input tests.
+from app_fixtures import client, workspace  # noqa: E402
+
+__all__ = ["client", "workspace"]

@@ -12,6 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from obeya.cli.main import app
@@ -27,6 +28,7 @@ from obeya.core.steering.dependencies import (
     load_plan,
     provider_forecast,
     schedule,
+    topological_order,
 )
 from obeya.core.steering.team_throughput import throughput_by_team
 from obeya.render.dependency_svg import dependency_svg
@@ -405,3 +407,100 @@ def test_svg_is_well_formed_and_names_every_task(tmp_path: Path) -> None:
     result = runner.invoke(app, ["deps", "draw", str(SAMPLE_PLAN), "-o", str(png)])
     assert result.exit_code == 0, result.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- numbers and dates a plan cannot hold; the server's size caps ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        (
+            {"task": [{"id": "A", "team": "x", "duration_days": 1e308}], "start": "2025-01-01"},
+            "task[0] ('A'): field 'duration_days' is 1e+308; give days ≥ 0, at most 3,652,058",
+        ),
+        (
+            {"task": [{"id": "A", "team": "x", "duration_days": float("nan")}]},
+            "task[0] ('A'): field 'duration_days' is nan",
+        ),
+        (
+            {"task": [{"id": "A", "team": "x", "duration_days": 1, "items": 10**30}]},
+            "task[0] ('A'): field 'items' is 1000000000000000000000000000000",
+        ),
+        (  # 9999-12-31 + 3 days: the last task would be done on 10000-01-02
+            {"task": [{"id": "A", "team": "x", "duration_days": 3}], "start": "9999-12-31"},
+            "field 'start': 3 days from 9999-12-31 run past 9999-12-31",
+        ),
+        (  # each duration fits the calendar; their chain from 2025 does not
+            {
+                "start": "2025-01-01",
+                "task": [
+                    {"id": "A", "team": "x", "duration_days": 2_000_000},
+                    {"id": "B", "team": "x", "duration_days": 2_000_000, "depends_on": ["A"]},
+                ],
+            },
+            "field 'start': 4,000,000 days from 2025-01-01 run past 9999-12-31",
+        ),
+    ],
+)
+def test_numbers_and_dates_out_of_range_name_the_field(
+    doc: dict[str, object], message: str
+) -> None:
+    from obeya.core.steering.saved import plan_record_from_dict
+
+    with pytest.raises(PlanError) as caught:
+        schedule(plan_record_from_dict({**doc, "key": "p"}).plan)
+    assert message in str(caught.value)
+
+
+def test_a_plan_ending_on_the_last_date_is_fine() -> None:
+    # A 1-day task from 9999-12-31 is done by the end of that day: nothing overflows.
+    plan = Plan((Task("A", "x", 1.0),), start=date(9999, 12, 31))
+    assert schedule(plan).end == date(9999, 12, 31)
+
+
+def test_a_forecast_past_the_calendar_is_refused() -> None:
+    plan = Plan((Task("A", "x", 1.0, need_by=date(9999, 12, 31), items=3),), start=date(9999, 1, 1))
+    daily = {"9998-12-30": 1}
+    with pytest.raises(PlanError, match="field 'start': 3,650 days from 9999-01-01 run past"):
+        dependency_risks(schedule(plan), {"x": daily})
+
+
+def test_size_caps_name_the_field_and_the_cap() -> None:
+    from obeya.core.steering.dependencies import check_plan_size
+
+    tasks = tuple(Task(f"T{i}", f"team{i % 3}", 1.0) for i in range(6))
+    plan = Plan((*tasks, Task("Z", "team0", 1.0, depends_on=("T0", "T1", "T2"))))
+    check_plan_size(plan, max_tasks=7, max_dependencies=3, max_teams=3)  # at the caps: fine
+    with pytest.raises(PlanError, match="field 'task': 7 tasks; the server schedules at most 6"):
+        check_plan_size(plan, max_tasks=6)
+    with pytest.raises(PlanError, match=r"field 'depends_on': 3 dependencies .* at most 2"):
+        check_plan_size(plan, max_dependencies=2)
+    with pytest.raises(PlanError, match="field 'team': 3 teams; the server schedules at most 2"):
+        check_plan_size(plan, max_teams=2)
+
+
+def test_wide_plans_keep_plan_order_among_ready_tasks() -> None:
+    # 300 independent tasks then one waiting for all: the order is the plan's (a heap of
+    # plan positions must give what sorting the ready list gave).
+    tasks = [Task(f"T{i:03d}", "x", float(i % 5)) for i in range(300)]
+    tasks.reverse()
+    last = Task("End", "x", 1.0, depends_on=tuple(t.id for t in tasks))
+    order = [t.id for t in topological_order(Plan((*tasks, last)))]
+    assert order == [t.id for t in tasks] + ["End"]
+
+
+def test_critical_path_route_caps(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OBEYA_MAX_PLAN_TASKS", "3")
+    tasks = [{"id": f"T{i}", "team": "x", "duration_days": 1} for i in range(4)]
+    response = client.post("/api/deps/critical-path", json={"task": tasks})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["message"] == (
+        "plan: field 'task': 4 tasks; the server schedules at most 3 "
+        "(use `obeya deps critical-path` for larger plans)"
+    )
+    assert client.post("/api/deps/critical-path", json={"task": tasks[:3]}).status_code == 200
+    late = {"task": tasks[:1], "start": "9999-12-31"}
+    late["task"][0]["duration_days"] = 2
+    response = client.post("/api/deps/critical-path", json=late)
+    assert response.status_code == 422 and "field 'start'" in response.text

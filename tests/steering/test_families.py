@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 from typer.testing import CliRunner
@@ -501,3 +502,59 @@ def test_csv_module_round_trip_of_sample() -> None:
     rows = list(csv.reader(io.StringIO(SAMPLE.read_text(encoding="utf-8"))))
     assert rows[0] == HEADER.split(",")
     assert all(len(row) == 5 for row in rows)
+
+
+# -- the server's size caps ---------------------------------------------------------------------
+
+
+def test_catalogue_size_caps_name_the_field_and_the_cap() -> None:
+    from obeya.core.steering.families import check_catalogue_size
+
+    products = [Product(f"P{i}", {"steps": frozenset({f"s{i}", "common"})}) for i in range(5)]
+    check_catalogue_size(products, max_products=5, max_steps=6)  # at the caps: fine
+    with pytest.raises(InputError, match="file: 5 products; the server clusters at most 4"):
+        check_catalogue_size(products, where="file", max_products=4)
+    with pytest.raises(InputError, match=r"6 distinct process steps; .* at most 5"):
+        check_catalogue_size(products, max_steps=5)
+
+
+def test_an_over_cap_upload_is_refused_with_422(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OBEYA_MAX_FAMILY_PRODUCTS", "3")
+    rows = "\n".join(f"P{i},Build;Test,Go,EU,Retail" for i in range(4))
+    files = {"file": ("products.csv", f"{HEADER}\n{rows}\n", "text/csv")}
+    response = client.post("/api/families/cluster", files=files)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["message"] == (
+        "file: products.csv: 4 products; the server clusters at most 3 "
+        "(use `obeya families cluster` for larger catalogues)"
+    )
+    three = {"file": ("products.csv", f"{HEADER}\n" + "\n".join(rows.split("\n")[:3]), "text/csv")}
+    assert client.post("/api/families/cluster", files=three).status_code == 200
+
+
+def test_the_default_cap_is_a_thousand_products() -> None:
+    from obeya.core.steering.families import MAX_PRODUCTS, check_catalogue_size
+
+    assert MAX_PRODUCTS == 1000
+    many = [Product(f"P{i}", {"steps": frozenset({"Build"})}) for i in range(1001)]
+    with pytest.raises(InputError, match="1,001 products; the server clusters at most 1,000"):
+        check_catalogue_size(many)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_vectorised_similarity_equals_the_pairwise_definition(seed: int) -> None:
+    rng = random.Random(seed)
+    values = [f"v{i}" for i in range(6)]
+    products = [
+        Product(
+            f"P{i}",
+            {a: frozenset(rng.sample(values, rng.randint(0, 3))) for a in DEFAULT_WEIGHTS},
+        )
+        for i in range(25)
+    ]
+    matrix = similarity_matrix(products)
+    for i, j in combinations(range(len(products)), 2):
+        assert matrix[i, j] == matrix[j, i] == similarity(products[i], products[j])
+    assert (np.diag(matrix) == 1.0).all()

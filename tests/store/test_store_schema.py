@@ -26,6 +26,7 @@ TABLES = {
     "grants",
     "tokens",
     "audit",
+    "sign_in_failures",
     "settings",
 }
 

@@ -7,6 +7,10 @@ rows, and upgrades that. Either way: every row of the old tables is still there,
 stream's events and flow report read back as before; every map and record version keeps its
 author, message and document; and the new features (users, grants, tokens, the audit log) work
 on the upgraded database.
+
+Migration 0005 is checked from a database at 0004 (the first cut of sign-in, never released but
+run by early servers): grants move from stream names to stream ids, a grant naming a stream that
+is gone is dropped and logged, API tokens that never expired get an expiry.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +30,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from obeya.core.access import Role
+from obeya.core.access import Grant, Role
 from obeya.core.events import EVENT_SCHEMA, EventLog
 from obeya.core.maps.files import map_to_dict
 from obeya.core.metrics.engine import analyse_log
@@ -41,6 +46,9 @@ DATABASE = DATA / "previous_release_0003.db"
 FIXTURE = json.loads((DATA / "previous_release_0003.json").read_text(encoding="utf-8"))
 ROWS: dict[str, list[dict[str, Any]]] = FIXTURE["tables"]
 PREVIOUS = "0003"
+#: The revisions after the previous release, oldest first: the upgrade users run goes through
+#: all of them. A release moves them into a new database of that release (data/README.md).
+UNRELEASED = ["0004", "0005"]
 STREAM = "Small"
 
 
@@ -160,10 +168,18 @@ def test_the_fixture_is_a_database_of_the_previous_release() -> None:
     }
     # The committed file and the JSON rows are the same database.
     assert snapshot(f"sqlite:///{DATABASE}") == ROWS
-    # The revision just before this release's newest: the upgrade is the one users will run.
+    # Every revision since the previous release is one this release ships: the upgrade from
+    # that database is the one users will run.
     scripts = ScriptDirectory.from_config(alembic_config())
-    assert scripts.get_revision(head_revision()).down_revision == PREVIOUS, (
-        "a new migration: add a database of the release before it (tests/store/data/README.md)"
+    since: list[str] = []
+    revision: str | None = head_revision()
+    while revision is not None and revision != PREVIOUS:
+        since.insert(0, revision)
+        down = scripts.get_revision(revision).down_revision
+        revision = down if isinstance(down, str) else None
+    assert revision == PREVIOUS and since == UNRELEASED, (
+        "a new migration: list it in UNRELEASED, or after a release add a database of that "
+        "release (tests/store/data/README.md)"
     )
 
 
@@ -276,3 +292,110 @@ def test_a_previous_release_database_upgrades_without_loss(previous_release: str
             )
     finally:
         store.close()
+
+
+# -- 0004 → 0005: grants by stream id, tokens that expire ---------------------------------------
+
+
+def _at_0004(url: str) -> dict[str, int]:
+    """A database at 0004 holding what the first cut of sign-in wrote: streams, users, grants
+    by stream name (one naming a deleted stream), tokens with and without an expiry. The ids
+    of what it made, by name."""
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection=connection), "0004")
+            metadata = sa.MetaData()
+            metadata.reflect(connection)
+            t = metadata.tables
+            for name in ("Payments", "Support"):
+                connection.execute(t["streams"].insert().values(name=name, created_at=now))
+            for name in ("ana", "bo"):
+                connection.execute(t["users"].insert().values(name=name, created_at=now))
+            ids = dict(
+                connection.execute(sa.select(t["streams"].c.name, t["streams"].c.id)).tuples().all()
+            )
+            ids |= dict(
+                connection.execute(sa.select(t["users"].c.name, t["users"].c.id)).tuples().all()
+            )
+            connection.execute(
+                t["grants"].insert(),
+                [
+                    {"user_id": ids["ana"], "stream": "Payments", "role": "admin"},
+                    {"user_id": ids["ana"], "stream": None, "role": "viewer"},
+                    {"user_id": ids["bo"], "stream": "Gone", "role": "editor"},
+                    {"user_id": ids["bo"], "stream": "Support", "role": "viewer"},
+                ],
+            )
+            token = {"user_id": ids["ana"], "kind": "api", "created_at": now, "revoked_at": None}
+            connection.execute(
+                t["tokens"].insert(),
+                [
+                    {**token, "label": "forever", "secret_sha256": "a" * 64, "expires_at": None},
+                    {**token, "label": "dated", "secret_sha256": "b" * 64, "expires_at": now},
+                    {
+                        **token,
+                        "label": "revoked",
+                        "secret_sha256": "c" * 64,
+                        "expires_at": None,
+                        "revoked_at": now,
+                    },
+                ],
+            )
+    finally:
+        engine.dispose()
+    return ids
+
+
+def test_0005_moves_grants_to_stream_ids_and_gives_tokens_an_expiry(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = _at_0004(database_url)
+    with (
+        caplog.at_level(logging.WARNING, logger="obeya.store.migrations"),
+        Workspace(database_url) as workspace,
+    ):
+        workspace.initialise()
+        assert workspace.store.schema_revision() == head_revision() == "0005"
+        grants = {u.name: u.grants for u in workspace.store.users()}
+        tokens = {t.label: t for t in workspace.store.tokens("ana")}
+    dropped = [r.args for r in caplog.records if r.name == "obeya.store.migrations"]
+    assert ("bo", "editor", "Gone") in dropped
+    assert grants == {
+        "ana": (Grant(None, Role.VIEWER), Grant("Payments", Role.ADMIN)),
+        "bo": (Grant("Support", Role.VIEWER),),
+    }
+    rows = snapshot(database_url, ["grants"])["grants"]
+    assert sorted((r["user_id"], r["stream_id"] or 0, r["role"]) for r in rows) == sorted(
+        [
+            (ids["ana"], ids["Payments"], "admin"),
+            (ids["ana"], 0, "viewer"),  # the workspace (NULL)
+            (ids["bo"], ids["Support"], "viewer"),
+        ]
+    )
+    assert "stream" not in rows[0]
+    forever = tokens["forever"].expires_at
+    assert forever is not None
+    assert abs(forever - (datetime.now(UTC) + timedelta(days=365))) < timedelta(minutes=5)
+    assert tokens["dated"].expires_at == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    assert tokens["revoked"].expires_at is None  # revoked already: left as it was
+    assert snapshot(database_url, ["sign_in_failures"]) == {"sign_in_failures": []}
+
+
+def test_0005_downgrades_to_stream_names(database_url: str) -> None:
+    _at_0004(database_url)
+    with Workspace(database_url) as workspace:
+        workspace.initialise()
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection=connection), "0004")
+    finally:
+        engine.dispose()
+    rows = snapshot(database_url, ["grants"])["grants"]
+    assert sorted((r["stream"] or "", r["role"]) for r in rows) == [
+        ("", "viewer"),
+        ("Payments", "admin"),
+        ("Support", "viewer"),
+    ]

@@ -262,3 +262,40 @@ def test_an_overloaded_step_is_said_on_the_page(saved: TestClient) -> None:
     assert 'data-warning="Future state"' in page
     assert "Build: offered 120% of its capacity" in page
     assert 'data-warning="Line (current)"' not in page  # 4 a day: 80 %
+
+
+def test_a_run_over_the_budget_is_refused_naming_what_drives_it(
+    saved: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OBEYA_MAX_SIM_EVENTS", "1000")
+    fields = form_fields(saved.get(PAGE).text)
+    fields.update({"days": "200", "warmup_days": "20", "replications": "2"})
+    response = saved.post("/simulate/run", data=fields)
+    assert response.status_code == 422
+    text = html.unescape(response.text)
+    assert "simulated events" in text and "the server runs at most 1,000 per request" in text
+    assert "days 200 × arrival_rate_per_day 4" in text and "OBEYA_MAX_SIM_EVENTS" in text
+
+
+def test_the_run_route_is_off_the_event_loop(saved: TestClient) -> None:
+    import asyncio
+
+    import obeya.api.routes_simulation as routes
+
+    loops: list[bool] = []
+    real = routes.what_if
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            loops.append(True)
+        except RuntimeError:  # a worker thread has no running loop
+            loops.append(False)
+        return real(*args, **kwargs)
+
+    fields = form_fields(saved.get(PAGE).text)
+    fields.update({"days": "200", "warmup_days": "20", "replications": "2"})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(routes, "what_if", spy)
+        assert saved.post("/simulate/run", data=fields).status_code == 200
+    assert loops == [False]

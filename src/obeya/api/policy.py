@@ -50,7 +50,8 @@ def _rules() -> dict[tuple[str, str], Rule]:
         # Sign-in (web/auth_pages.py) and who am I, users, tokens, audit (api/routes_access.py)
         ("GET", "/sign-in"): (V, "public"),
         ("POST", "/sign-in"): (V, "public"),
-        ("GET", "/sign-in/link"): (V, "public"),
+        ("GET", "/sign-in/link"): (V, "public"),  # the link's page: a button, no change
+        ("POST", "/sign-in/link"): (V, "public"),
         ("POST", "/sign-out"): (V, "user"),
         ("GET", "/api/me"): (V, "user"),
         ("GET", "/api/users"): (V, "user"),

@@ -12,15 +12,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from obeya.api.auth import Caller, CallerDep, require
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
 from obeya.api.models import BODY_ERRORS, ERRORS, ErrorResponse, StreamDetail
+from obeya.auth.credentials import MAX_TOKEN_DAYS_VARIABLE, token_days
+from obeya.auth.names import MAX_NAME_LENGTH, lookup_name, user_name
 from obeya.core.access import Role
 from obeya.core.workflow import Workflow
-from obeya.errors import ForbiddenError
+from obeya.errors import InputError, NotFoundError
 
 router = APIRouter(prefix="/api", tags=["access"], route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
@@ -47,21 +49,51 @@ class UserOut(BaseModel):
     password: bool = Field(description="Whether the user has a password (else: links only).")
     grants: list[GrantOut]
     created_at: str
+    tokens_revoked: int | None = Field(
+        default=None,
+        description="When this call changed the password: how many of the user's API tokens "
+        "it revoked (their sign-in links and sessions end too).",
+    )
 
 
 class UserIn(BaseModel):
     """A user to create, or a role to give an existing one."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(
+        min_length=1,
+        max_length=4 * MAX_NAME_LENGTH,
+        description=f"Kept NFKC-normalised; at most {MAX_NAME_LENGTH} characters, no invisible, "
+        "control or format characters.",
+    )
     role: str = RoleName
     stream: str | None = Field(default=None, description="Omit for the whole workspace.")
     password: str | None = Field(default=None, description="At least 8 characters.")
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        try:
+            return user_name(value)
+        except InputError as error:
+            raise ValueError(str(error)) from None
+
 
 class TokenIn(BaseModel):
     label: str = Field(default="", max_length=200, description="What the token is for.")
-    days: int = Field(default=90, ge=0, le=3650, description="Lifetime; 0 never expires.")
+    days: int | None = Field(
+        default=None,
+        description="Lifetime in days: 90 if omitted, at least 1, at most the workspace's "
+        f"maximum ({MAX_TOKEN_DAYS_VARIABLE}, default 365).",
+    )
     user: str | None = Field(default=None, description="Another user's (workspace admins).")
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: int | None) -> int:
+        try:
+            return token_days(value)
+        except InputError as error:
+            raise ValueError(str(error)) from None
 
 
 class TokenOut(BaseModel):
@@ -113,16 +145,16 @@ def add_user(ctx: Ctx, caller: CallerDep, body: UserIn) -> UserOut:
     """Give a user a role on a stream (admins of it) or on the workspace (its admins),
     creating the user if new; ``obeya user add`` does the same."""
     require(caller, Role.ADMIN, body.stream)
-    # The store keeps names stripped: look the user up as they will be kept.
-    name = body.name.strip()
-    user = ctx.workspace.add_user(
-        name,
+    change = ctx.workspace.grant_user(
+        body.name,  # as the store keeps it (the validator normalised it)
         Role.parse(body.role),
         body.stream,
         body.password,
         may_reset_password=caller.principal.allows(Role.ADMIN, None),
     )
-    return UserOut.model_validate(user.to_dict())
+    return UserOut.model_validate(
+        {**change.user.to_dict(), "tokens_revoked": change.tokens_revoked}
+    )
 
 
 @router.delete("/users/{user}/roles", status_code=204, responses=ERRORS)
@@ -139,7 +171,7 @@ def revoke_role(
 
 
 def _own_or_admin(caller: Caller, user: str) -> None:
-    if user != caller.principal.user:
+    if lookup_name(user) != caller.principal.user:
         require(caller, Role.ADMIN, None)
 
 
@@ -161,7 +193,7 @@ def create_token(ctx: Ctx, caller: CallerDep, body: TokenIn) -> NewToken:
     """A new API token; the answer holds the secret, which is shown this once."""
     name = body.user or caller.principal.user
     _own_or_admin(caller, name)
-    secret, info = ctx.workspace.create_token(name, body.label, body.days or None)
+    secret, info = ctx.workspace.create_token(name, body.label, body.days)
     return NewToken.model_validate({**info.to_dict(datetime.now(UTC)), "token": secret})
 
 
@@ -171,12 +203,13 @@ def revoke_token(
     caller: CallerDep,
     token_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> Response:
-    """Revoke a token (yours, or any as a workspace admin); it stops working at once."""
+    """Revoke a token (yours, or any as a workspace admin); it stops working at once. A
+    token that is not there and one that is not yours get the same 404: the answer does not
+    tell which ids exist."""
     token = ctx.workspace.store.token(token_id)
-    if token is not None:
-        _own_or_admin(caller, token.user)
-    elif not caller.principal.allows(Role.ADMIN, None):
-        raise ForbiddenError(f"token {token_id} is not one of yours")
+    mine = token is not None and token.user == caller.principal.user
+    if token is None or not (mine or caller.principal.allows(Role.ADMIN, None)):
+        raise NotFoundError(f"you have no API token {token_id}; GET /api/tokens lists yours")
     ctx.workspace.store.revoke_token(token_id)
     return Response(status_code=204)
 

@@ -16,10 +16,11 @@ from fastapi import APIRouter, Body, Depends, File, Path, Query, Request, Upload
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from obeya.api.auth import API_AUTHOR, require_save, sees
+from obeya.api.auth import API_AUTHOR, require_on, require_save, sees
 from obeya.api.deps import AppContext, check_day, context
 from obeya.api.gate import GuardedRoute
-from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION, ErrorResponse
+from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION, ErrorResponse, StreamMove
+from obeya.core.access import Role
 from obeya.core.steering.kinds import KINDS
 from obeya.store.records import RecordVersion, StoredRecord
 
@@ -153,6 +154,14 @@ def delete_record(ctx: Ctx, kind: Kind, key: Key) -> None:
     ctx.workspace.delete_record(kind, key)
 
 
+@router.post("/records/{kind}/{key}/move", status_code=204, responses=BODY_ERRORS)
+def move_record(ctx: Ctx, request: Request, kind: Kind, key: Key, body: StreamMove) -> None:
+    """Move the record to another value stream: an admin's act, on the stream it leaves and
+    the one it joins. Saves never move a record."""
+    require_on(request, Role.ADMIN, body.stream)
+    ctx.workspace.move_record(kind, key, body.stream)
+
+
 @router.get("/streams/{name}/risks", responses=ERRORS)
 def risk_board(ctx: Ctx, name: StreamName, today: Today = None) -> dict[str, Any]:
     """The ROAM board (``obeya risk board --json``): risks by state, highest exposure first;
@@ -219,33 +228,52 @@ def critical_path(
         Body(description="A plan: `start` (date) and `task` tables as in a plan file."),
     ],
 ) -> dict[str, Any]:
-    """The critical path of a plan sent as JSON (``obeya deps critical-path --json``)."""
-    from obeya.core.steering.dependencies import schedule
+    """The critical path of a plan sent as JSON (``obeya deps critical-path --json``). At
+    most 5,000 tasks (``OBEYA_MAX_PLAN_TASKS``), 50,000 dependencies and 200 teams."""
+    from obeya.api.routes_simulation import env_limit
+    from obeya.core.steering import dependencies as deps
     from obeya.core.steering.saved import plan_record_from_dict
 
-    return schedule(plan_record_from_dict({**plan, "key": "plan"}, "plan").plan).to_dict()
+    tasks = plan.get("task")
+    cap = env_limit("OBEYA_MAX_PLAN_TASKS", deps.MAX_PLAN_TASKS)
+    if isinstance(tasks, list) and len(tasks) > cap:  # before parsing them one by one
+        raise deps.PlanError(
+            f"plan: field 'task': {len(tasks):,} tasks; the server schedules at most {cap:,} "
+            "(use `obeya deps critical-path` for larger plans)"
+        )
+    parsed = plan_record_from_dict({**plan, "key": "plan"}, "plan").plan
+    deps.check_plan_size(parsed, max_tasks=cap)
+    return deps.schedule(parsed).to_dict()
 
 
 @router.post("/families/cluster", responses=BODY_ERRORS)
-async def families(
+def families(
     file: Annotated[UploadFile, File(description="products.csv: product,steps,technologies,…")],
     threshold: Annotated[float, Query(description="Distance cut, 0..1.")] = 0.5,
     weights: Annotated[
         str | None, Query(description="e.g. steps=0.4,technologies=0.2 (normalised).")
     ] = None,
 ) -> dict[str, Any]:
-    """Product families of an uploaded catalogue (``obeya families cluster --json``)."""
-    from obeya.core.steering.families import cluster_products, parse_products, parse_weights
+    """Product families of an uploaded catalogue (``obeya families cluster --json``). At most
+    1,000 products (``OBEYA_MAX_FAMILY_PRODUCTS``) and 1,000 distinct steps. A plain ``def``:
+    FastAPI runs it in its thread pool, so clustering never holds the event loop."""
+    from obeya.api.routes_simulation import env_limit
+    from obeya.core.steering import families as fam
     from obeya.errors import InputError
 
-    raw = await file.read()
+    raw = file.file.read()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{file.filename}: not UTF-8 text") from None
-    products = parse_products(text, source=file.filename or "products.csv")
-    chosen = parse_weights(weights) if weights is not None else None
-    return cluster_products(products, threshold=threshold, weights=chosen).to_dict()
+    products = fam.parse_products(text, source=file.filename or "products.csv")
+    fam.check_catalogue_size(
+        products,
+        where=f"file: {file.filename or 'products.csv'}",
+        max_products=env_limit("OBEYA_MAX_FAMILY_PRODUCTS", fam.MAX_PRODUCTS),
+    )
+    chosen = fam.parse_weights(weights) if weights is not None else None
+    return fam.cluster_products(products, threshold=threshold, weights=chosen).to_dict()
 
 
 @router.get("/streams/{name}/experiment", responses=ERRORS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from functools import cache
 
@@ -15,6 +16,12 @@ MIN_PASSWORD_LENGTH = 8
 #: Prefixes tell a leaked secret's kind at a glance (and let secret scanners find them).
 API_TOKEN_PREFIX = "obeya_"
 LINK_PREFIX = "obeyalink_"
+#: The longest an API token may live, in days, unless the operator sets
+#: :data:`MAX_TOKEN_DAYS_VARIABLE`: a leaked token must run out one day.
+DEFAULT_MAX_TOKEN_DAYS = 365
+MAX_TOKEN_DAYS_VARIABLE = "OBEYA_MAX_TOKEN_DAYS"
+#: A new token's lifetime when none is asked for (shorter if the maximum is).
+DEFAULT_TOKEN_DAYS = 90
 
 
 @cache
@@ -54,3 +61,32 @@ def new_secret(prefix: str) -> str:
 def digest(secret: str) -> str:
     """What the store keeps of a secret."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def max_token_days() -> int:
+    """``$OBEYA_MAX_TOKEN_DAYS`` (a whole number ≥ 1), else :data:`DEFAULT_MAX_TOKEN_DAYS`;
+    read at each call, so every process of a server applies the setting it was started with."""
+    configured = os.environ.get(MAX_TOKEN_DAYS_VARIABLE, "").strip()
+    if not configured:
+        return DEFAULT_MAX_TOKEN_DAYS
+    try:
+        days = int(configured)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise InputError(f"{MAX_TOKEN_DAYS_VARIABLE}={configured!r} is not a whole number of days")
+    return days
+
+
+def token_days(days: int | None) -> int:
+    """The lifetime of a new token: ``days`` (default :data:`DEFAULT_TOKEN_DAYS`, or the
+    maximum if that is shorter); InputError if it is below 1 or above :func:`max_token_days`."""
+    most = max_token_days()
+    if days is None:
+        return min(DEFAULT_TOKEN_DAYS, most)
+    if not 1 <= days <= most:
+        raise InputError(
+            f"days must be between 1 and {most} (the workspace's longest token lifetime, "
+            f"{MAX_TOKEN_DAYS_VARIABLE}); a token that never expires is not offered"
+        )
+    return days

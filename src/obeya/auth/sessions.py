@@ -1,20 +1,49 @@
 """Session cookies: signed (itsdangerous), holding the user's id, the user's session epoch
 (a password change ends every session) and a random nonce from which the CSRF token of the
 session's forms is derived. A visitor not signed in gets a session too (no user), so the
-sign-in form itself carries a CSRF token."""
+sign-in form itself carries a CSRF token.
+
+The signing key is derived from the operator's secret, ``$OBEYA_SECRET_KEY``, when it is set
+(so the database holds nothing that signs a cookie); else it is made once per workspace and
+kept in the database (:meth:`obeya.workspace_access.AccessWorkspace.session_key`)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from obeya.errors import InputError
+
 COOKIE = "obeya_session"
 #: How long a session lasts after sign-in.
 MAX_AGE_SECONDS = 12 * 3600
+SECRET_KEY_VARIABLE = "OBEYA_SECRET_KEY"
+#: Shortest operator secret accepted: a short one could be guessed from a cookie offline.
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def operator_key() -> str | None:
+    """The session signing key derived from ``$OBEYA_SECRET_KEY``, or None when it is not set.
+
+    Derived (HMAC-SHA256 under a fixed label) rather than used as it is, so the same secret
+    could key something else later without the two keys being equal. InputError if the secret
+    is shorter than :data:`MIN_SECRET_KEY_LENGTH`: a server must not start on a weak one.
+    """
+    secret = os.environ.get(SECRET_KEY_VARIABLE, "").strip()
+    if not secret:
+        return None
+    if len(secret) < MIN_SECRET_KEY_LENGTH:
+        raise InputError(
+            f"{SECRET_KEY_VARIABLE} has {len(secret)} characters; use at least "
+            f"{MIN_SECRET_KEY_LENGTH} random ones (e.g. `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'`)"
+        )
+    return hmac.new(secret.encode(), b"obeya session signing key v1", hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

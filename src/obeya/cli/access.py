@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from obeya.auth.credentials import MAX_TOKEN_DAYS_VARIABLE
+from obeya.auth.names import user_name
 from obeya.cli.common import handle_errors, out, print_json
 from obeya.core.access import Role
 from obeya.workspace import Workspace
@@ -48,6 +50,7 @@ def user_add(
     """Give NAME a role on a stream (or the whole workspace), creating the user if new."""
     with handle_errors(), Workspace() as ws:
         ws.initialise()
+        name = user_name(name)  # as it will be kept; refused before a password is asked
         wanted = Role.parse(role)
         known = {u.name for u in ws.store.users()}
         secret = None
@@ -96,13 +99,18 @@ def user_remove(name: UserArg) -> None:
 
 @user_app.command("password")
 def user_password(name: UserArg) -> None:
-    """Set NAME's password; their open sessions end."""
+    """Set NAME's password; their open sessions end and their API tokens and sign-in links
+    are revoked."""
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        ws.store.user(name)  # NotFoundError before asking
+        name = ws.store.user(name).name  # NotFoundError before asking
         secret = typer.prompt(f"New password for {name}", hide_input=True, confirmation_prompt=True)
-        ws.set_password(name, secret)
-    out.print(f"password of {name} changed", highlight=False)
+        revoked = ws.set_password(name, secret)
+    tokens = "1 API token" if revoked == 1 else f"{revoked} API tokens"
+    out.print(
+        f"password of {name} changed; their sessions ended and {tokens} revoked",
+        highlight=False,
+    )
 
 
 @user_app.command("link")
@@ -130,13 +138,18 @@ def token_create(
     name: UserArg,
     label: Annotated[str, typer.Option("--label", help="What the token is for.")] = "",
     days: Annotated[
-        int, typer.Option("--days", min=0, help="Days until it expires; 0: never.")
-    ] = 90,
+        int | None,
+        typer.Option(
+            "--days",
+            help="Days until it expires (default 90); at most the workspace's maximum, "
+            f"${MAX_TOKEN_DAYS_VARIABLE} (default 365).",
+        ),
+    ] = None,
 ) -> None:
     """Create an API token for NAME and print it, this once (only its hash is kept)."""
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        secret, info = ws.create_token(name, label, days or None)
+        secret, info = ws.create_token(name, label, days)
     typer.echo(secret)
     expires = "never expires" if info.expires_at is None else f"expires {info.expires_at:%Y-%m-%d}"
     typer.echo(

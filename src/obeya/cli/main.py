@@ -246,7 +246,9 @@ def serve(
             highlight=False,
         )
     if workers == 1:
-        uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+        # Who is calling is the socket's peer unless OBEYA_TRUSTED_PROXIES names the proxy
+        # (obeya.auth.addresses); uvicorn's own X-Forwarded-For rewriting would trust loopback.
+        uvicorn.run(create_app(), host=host, port=port, log_level="warning", proxy_headers=False)
     else:  # each process builds its own app (and report cache) from the environment
         uvicorn.run(
             "obeya.api.app:create_app",
@@ -255,6 +257,7 @@ def serve(
             host=host,
             port=port,
             log_level="warning",
+            proxy_headers=False,
         )
 
 

@@ -4,6 +4,8 @@ Registered by :mod:`obeya.cli.main`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -19,9 +21,11 @@ from obeya.cli.common import (
     one_source,
     out,
     print_json,
+    progress_bar,
     with_columns,
 )
 from obeya.core.simulation import SimulationResult, load_scenario, simulate
+from obeya.core.simulation.engine import Budget, estimate_work
 from obeya.core.simulation.from_history import (
     TOLERANCE,
     Calibration,
@@ -29,7 +33,7 @@ from obeya.core.simulation.from_history import (
     scenario_from_history,
 )
 from obeya.core.simulation.scenario import Scenario, ScenarioError, scenario_toml
-from obeya.core.simulation.whatif import Change, WhatIf, parse_change, what_if
+from obeya.core.simulation.whatif import Change, WhatIf, parse_change, what_if, what_if_scenarios
 from obeya.ingest import ColumnMap
 
 
@@ -71,13 +75,43 @@ def print_simulation(result: SimulationResult) -> None:
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
 
 
+#: Runs estimated above this many simulated events get a warning and a progress bar (the
+#: server's default budget per request: some ten seconds of one core).
+LARGE_RUN_EVENTS = 2_000_000
+
+
+@contextmanager
+def run_budget(scenarios: Sequence[Scenario]) -> Iterator[Budget]:
+    """A budget without limit whose progress drives a bar (in events, against the estimate),
+    with a warning first when the run is large; the CLI runs any size on the user's own
+    machine, it only says how long it will be."""
+    estimate = sum(estimate_work(s).events for s in scenarios)
+    if estimate > LARGE_RUN_EVENTS:
+        first = scenarios[0]
+        err.print(
+            f"[yellow]note:[/yellow] a large run: about {estimate:,.0f} simulated events "
+            f"({estimate_work(first).explain(first.days, first.arrival_rate_per_day)}"
+            f"{' per scenario' if len(scenarios) > 1 else ''}); some "
+            f"{estimate / 200_000:,.0f} s at ~200,000 events a second",
+            highlight=False,
+        )
+    total = max(int(estimate), 1)
+    with progress_bar("simulating", quiet=estimate <= LARGE_RUN_EVENTS, unit="events") as bar:
+        if bar is None:
+            yield Budget()
+        else:
+            yield Budget(progress=lambda used: bar(min(used, total), total))
+
+
 def simulate_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML (docs/simulation.md).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
 ) -> None:
     """Simulate a scenario (SimPy): lead time, throughput, utilisation and the constraint."""
     with handle_errors():
-        result = simulate(load_scenario(scenario))
+        loaded = load_scenario(scenario)
+        with run_budget([loaded]) as budget:
+            result = simulate(loaded, budget)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -167,7 +201,8 @@ def what_if_command(
             load_scenario(p) for p in others or []
         ]
         futures += [_future(text) for text in future or []]
-        comparison = what_if(base, futures)
+        with run_budget(what_if_scenarios(base, futures)) as budget:
+            comparison = what_if(base, futures, budget)
         if chart is not None:
             from obeya.render.simulation import save_chart, what_if_chart  # Altair: on demand
 

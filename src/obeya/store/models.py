@@ -177,17 +177,18 @@ class UserRow(Base):
 
 
 class GrantRow(Base):
-    """A user's role on one stream, or on the whole workspace (``stream`` NULL). The stream is
-    kept by name, so a grant outlives the stream being deleted and re-created (or restored)."""
+    """A user's role on one stream, or on the whole workspace (``stream_id`` NULL). The stream
+    is kept by its identity: deleting the stream deletes its grants, and a new stream of the
+    same name starts with none (callers still name streams; the store resolves them)."""
 
     __tablename__ = "grants"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    stream: Mapped[str | None] = mapped_column(Text)
+    stream_id: Mapped[int | None] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16))
 
-    __table_args__ = (UniqueConstraint("user_id", "stream"),)
+    __table_args__ = (UniqueConstraint("user_id", "stream_id"),)
 
 
 class TokenRow(Base):
@@ -233,3 +234,21 @@ class SettingRow(Base):
 
     key: Mapped[str] = mapped_column(Text, primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SignInFailureRow(Base):
+    """A sign-in attempt of a user name from an address, counted as a wrong password until it
+    succeeds (then the pair's rows go). Kept in the store so that every server process counts
+    the same failures; rows older than the window are deleted as new ones come."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_sign_in_failures_name_address_at", "name", "address", "at"),
+        Index("ix_sign_in_failures_at", "at"),
+    )

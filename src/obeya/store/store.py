@@ -10,11 +10,14 @@ failed import leaves the store as it was, and database errors surface as
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -26,15 +29,23 @@ from obeya.core.workflow import Workflow
 from obeya.errors import InputError, NotFoundError, StoreError, named_missing
 from obeya.store import migrate, reading, staging
 from obeya.store.audit import AuditEntry, read_audit, write_audit
-from obeya.store.engine import WRITE_OPTION, make_engine
+from obeya.store.engine import WRITE_OPTION, make_engine, parse_url
 from obeya.store.maps import MapStore
-from obeya.store.models import EventRow, ImportRow, MapRow, StreamRow
+from obeya.store.models import EventRow, GrantRow, ImportRow, MapRow, StreamRow
 from obeya.store.records import RecordStore
-from obeya.store.settings import default_database_url
+from obeya.store.settings import default_database_url, obeya_home
 from obeya.store.users import UserStore
 
 #: How long a stream's stamp is remembered (see Store.stream_stamp).
 STAMP_SECONDS = 1.0
+#: A SQLite store's directory and files are its owner's alone: the database holds password
+#: hashes, token digests and (without OBEYA_SECRET_KEY) the key that signs session cookies.
+PRIVATE_DIRECTORY = 0o700
+PRIVATE_FILE = 0o600
+#: What SQLite keeps beside the database (it gives them the database file's permissions).
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+log = logging.getLogger("obeya.store")
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,7 @@ class Store(MapStore, RecordStore, UserStore):
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url if url is not None else default_database_url()
+        _private_sqlite_files(self.url)
         self.engine: Engine = make_engine(self.url)
         self._dbapi_error: type[Exception] = self.engine.dialect.loaded_dbapi.Error
         #: Write transactions this store object has run (or tried): what a memory of this
@@ -246,7 +258,8 @@ class Store(MapStore, RecordStore, UserStore):
             )
             # Explicit deletes rather than ON DELETE CASCADE: correct even on a SQLite
             # connection opened elsewhere with foreign keys off.
-            for table in (EventRow, ImportRow):
+            # Its grants go with it: a new stream of the same name starts with none.
+            for table in (EventRow, ImportRow, GrantRow):
                 connection.execute(delete(table).where(table.stream_id == stream_id))
             # Its maps stay, no longer linked to a stream (ON DELETE SET NULL, made explicit).
             connection.execute(
@@ -412,6 +425,47 @@ class Store(MapStore, RecordStore, UserStore):
 
 #: The stored columns of a stream that StreamInfo shows, in _stream_info's argument order.
 _STREAM_COLUMNS = (StreamRow.name, StreamRow.workflow_toml, StreamRow.created_at)
+
+
+def _private_sqlite_files(url: str) -> None:
+    """Make a SQLite store's files private to their owner, whatever the umask: a new
+    directory 0700 (and the ``OBEYA_HOME`` directory, if it was more open), the database file
+    created 0600 before SQLite opens it (SQLite then gives its -wal, -shm and -journal files
+    the same mode), and any of them found more open tightened, with a log line."""
+    parsed = parse_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    if database.startswith("file:"):
+        return
+    path = Path(database).expanduser()
+    directory = path.parent
+    if not directory.exists():
+        directory.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+        os.chmod(directory, PRIVATE_DIRECTORY)  # exactly, whatever the umask took off
+    elif directory.resolve() == obeya_home().resolve():
+        _tighten(directory, PRIVATE_DIRECTORY)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE))
+        os.chmod(path, PRIVATE_FILE)  # the umask may have taken bits off, never added
+    except FileExistsError:
+        pass
+    for file in (path, *(path.with_name(path.name + side) for side in SQLITE_SIDE_FILES)):
+        if file.exists():
+            _tighten(file, PRIVATE_FILE)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    current = path.stat().st_mode & 0o777
+    if current & ~mode:
+        try:
+            os.chmod(path, mode)
+        except OSError as error:  # not ours: say so, the owner must fix it
+            log.warning(
+                "%s is %04o, readable by others; could not change it: %s", path, current, error
+            )
+            return
+        log.warning("%s was %04o, readable by other local users; made it %04o", path, current, mode)
 
 
 def _toml(workflow: Workflow | None) -> str | None:

@@ -4,6 +4,11 @@ The store keeps hashes only: argon2 for passwords (made by :mod:`obeya.auth.cred
 SHA-256 for token secrets (random 256-bit strings, for which a fast hash is enough: there is
 nothing to guess by brute force). :class:`UserStore` is mixed into
 :class:`~obeya.store.store.Store`; every change is audited in its own transaction.
+
+User names are kept as :func:`~obeya.auth.names.user_name` makes them and looked up as
+:func:`~obeya.auth.names.lookup_name` does. Grants name streams to callers but are stored by
+stream id, so they go with the stream. The wrong-password counts live here too
+(``sign_in_failures``), so every server process sees the same ones.
 """
 
 from __future__ import annotations
@@ -17,10 +22,18 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from obeya.auth.names import lookup_name, user_name
 from obeya.core.access import Grant, Role
-from obeya.errors import InputError, NotFoundError, StoreError, named_missing
+from obeya.errors import NotFoundError, StoreError, named_missing
 from obeya.store.audit import write_audit
-from obeya.store.models import GrantRow, SettingRow, TokenRow, UserRow
+from obeya.store.models import (
+    GrantRow,
+    SettingRow,
+    SignInFailureRow,
+    StreamRow,
+    TokenRow,
+    UserRow,
+)
 from obeya.store.versioning import utc
 
 #: How stale ``last_used_at`` may get before a use writes it again: a token used on every
@@ -83,6 +96,22 @@ def _opt_utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else utc(moment)
 
 
+def _stream_id(connection: Connection, name: str) -> int:
+    """The id of stream ``name``; NotFoundError naming the streams there are."""
+    found = connection.execute(
+        select(StreamRow.id).where(StreamRow.name == name)
+    ).scalar_one_or_none()
+    if found is None:
+        names = connection.execute(select(StreamRow.name).order_by(StreamRow.name)).scalars()
+        raise named_missing("value stream", name, list(names), "streams")
+    return found
+
+
+def _at(stream_id: int | None) -> Any:
+    """The grants on ``stream_id`` (the workspace's when None)."""
+    return GrantRow.stream_id.is_(None) if stream_id is None else GrantRow.stream_id == stream_id
+
+
 class UserStore:
     """The user methods of :class:`~obeya.store.store.Store`."""
 
@@ -100,10 +129,9 @@ class UserStore:
     # -- users ------------------------------------------------------------------------------
 
     def add_user(self, name: str, password_hash: str | None) -> User:
-        """A new user without grants; StoreError if the name is taken."""
-        name = name.strip()
-        if not name:
-            raise InputError("a user needs a name that is not blank")
+        """A new user without grants; InputError for a name that is blank or holds invisible
+        characters, StoreError if the name is taken."""
+        name = user_name(name)
         with self._errors(f"adding user {name!r}", writing=True), self._write() as connection:
             if self._user_id(connection, name) is not None:
                 raise StoreError(f"user {name!r} exists already")
@@ -130,8 +158,10 @@ class UserStore:
             names = connection.execute(select(UserRow.name).order_by(UserRow.name)).scalars()
             return [self._user(connection, n) for n in list(names)]
 
-    def set_password(self, name: str, password_hash: str | None) -> None:
-        """Replace the password; every session of the user ends."""
+    def set_password(self, name: str, password_hash: str | None) -> int:
+        """Replace the password; every session of the user ends and every token and sign-in
+        link of theirs is revoked (whoever learnt the old password may have made one). The
+        number of API tokens revoked."""
         with self._errors(f"setting the password of {name!r}", writing=True), self._write() as c:
             user = self._user(c, name)
             c.execute(
@@ -139,7 +169,21 @@ class UserStore:
                 .where(UserRow.id == user.id)
                 .values(password_hash=password_hash, session_epoch=user.session_epoch + 1)
             )
-            write_audit(c, "user.password", name, after={"password": password_hash is not None})
+            live = c.execute(
+                select(TokenRow.id, TokenRow.kind).where(
+                    TokenRow.user_id == user.id, TokenRow.revoked_at.is_(None)
+                )
+            ).all()
+            if live:
+                c.execute(
+                    update(TokenRow)
+                    .where(TokenRow.id.in_([t.id for t in live]))
+                    .values(revoked_at=datetime.now(UTC))
+                )
+            revoked = sum(1 for t in live if t.kind == "api")
+            after = {"password": password_hash is not None, "tokens_revoked": revoked}
+            write_audit(c, "user.password", user.name, after=after)
+        return revoked
 
     def end_sessions(self, user_id: int) -> None:
         """End every session of the user (sign-out): their cookies stop working, copies too."""
@@ -157,7 +201,7 @@ class UserStore:
             for table in (GrantRow, TokenRow):
                 c.execute(delete(table).where(table.user_id == user.id))
             c.execute(delete(UserRow).where(UserRow.id == user.id))
-            write_audit(c, "user.remove", name, before=user.to_dict())
+            write_audit(c, "user.remove", user.name, before=user.to_dict())
 
     def grant(self, name: str, role: Role, stream: str | None) -> User:
         """Give ``name`` the role on ``stream`` (the workspace when None), replacing the role
@@ -165,23 +209,21 @@ class UserStore:
         where = "the workspace" if stream is None else f"stream {stream!r}"
         with self._errors(f"granting {name!r} on {where}", writing=True), self._write() as c:
             user = self._user(c, name)
+            stream_id = None if stream is None else _stream_id(c, stream)
             before = next((g for g in user.grants if g.stream == stream), None)
+            c.execute(delete(GrantRow).where(GrantRow.user_id == user.id, _at(stream_id)))
             c.execute(
-                delete(GrantRow).where(
-                    GrantRow.user_id == user.id,
-                    GrantRow.stream.is_(None) if stream is None else GrantRow.stream == stream,
-                )
+                insert(GrantRow).values(user_id=user.id, stream_id=stream_id, role=role.label)
             )
-            c.execute(insert(GrantRow).values(user_id=user.id, stream=stream, role=role.label))
             write_audit(
                 c,
                 "user.grant",
-                name,
+                user.name,
                 stream=stream,
                 before=None if before is None else before.to_dict(),
                 after=Grant(stream, role).to_dict(),
             )
-            user = self._user(c, name)
+            user = self._user(c, user.name)
         return user
 
     def revoke(self, name: str, stream: str | None) -> User:
@@ -191,15 +233,11 @@ class UserStore:
             user = self._user(c, name)
             before = next((g for g in user.grants if g.stream == stream), None)
             if before is None:
-                raise NotFoundError(f"user {name!r} has no role on {where}")
-            c.execute(
-                delete(GrantRow).where(
-                    GrantRow.user_id == user.id,
-                    GrantRow.stream.is_(None) if stream is None else GrantRow.stream == stream,
-                )
-            )
-            write_audit(c, "user.revoke", name, stream=stream, before=before.to_dict())
-            user = self._user(c, name)
+                raise NotFoundError(f"user {user.name!r} has no role on {where}")
+            stream_id = None if stream is None else _stream_id(c, stream)
+            c.execute(delete(GrantRow).where(GrantRow.user_id == user.id, _at(stream_id)))
+            write_audit(c, "user.revoke", user.name, stream=stream, before=before.to_dict())
+            user = self._user(c, user.name)
         return user
 
     # -- tokens -----------------------------------------------------------------------------
@@ -224,17 +262,16 @@ class UserStore:
             ).scalar_one()
             info = self._token(c, token_id)
             if kind == "api":  # a sign-in link is not a change worth a line of its own
-                write_audit(c, "token.create", name, after=info.to_dict(datetime.now(UTC)))
+                write_audit(c, "token.create", user.name, after=info.to_dict(datetime.now(UTC)))
             return info
 
     def use_token(self, digest: str, kind: str) -> tuple[TokenInfo, User] | None:
         """The active token with this digest and its user, or None (unknown, revoked or
-        expired). A sign-in link (``kind`` 'link') is used up: revoked in the same step."""
+        expired). A sign-in link (``kind`` 'link') is used up: see :meth:`_use_link`."""
+        if kind == "link":
+            return self._use_link(digest)
         now = datetime.now(UTC)
-        with (
-            self._errors("checking a token", writing=kind == "link"),
-            self._connection(write=kind == "link") as c,
-        ):
+        with self._errors("checking a token"), self._glance() as c:
             # Every request with a token comes here: one query for the token and one for
             # the user (with their grants).
             row = c.execute(
@@ -252,13 +289,37 @@ class UserStore:
             user = self._find_user(c, UserRow.id == row.user_id)
             if user is None:  # pragma: no cover - the foreign key keeps tokens with users
                 return None
-            if kind == "link":
-                c.execute(update(TokenRow).where(TokenRow.id == row.id).values(revoked_at=now))
         last = _opt_utc(row.last_used_at)
-        if kind == "api" and (last is None or now - last > LAST_USED_GRAIN):
+        if last is None or now - last > LAST_USED_GRAIN:
             with self._errors("noting a token's use", writing=True), self._write() as c:
                 c.execute(update(TokenRow).where(TokenRow.id == row.id).values(last_used_at=now))
         return info, user
+
+    def _use_link(self, digest: str) -> tuple[TokenInfo, User] | None:
+        """Use up the sign-in link with this digest: one conditional UPDATE … RETURNING marks
+        it used only if it is not yet, so of any number of uses at once, in any number of
+        processes, exactly one gets the row back (on PostgreSQL the others wait for its row
+        lock, then find the condition false). An expired link is used up too, and refused."""
+        now = datetime.now(UTC)
+        with self._errors("using a sign-in link", writing=True), self._write() as c:
+            used = c.execute(
+                update(TokenRow)
+                .where(
+                    TokenRow.secret_sha256 == digest,
+                    TokenRow.kind == "link",
+                    TokenRow.revoked_at.is_(None),
+                )
+                .values(revoked_at=now)
+                .returning(TokenRow.id, TokenRow.expires_at)
+            ).one_or_none()
+            if used is None:
+                return None
+            expires = _opt_utc(used.expires_at)
+            if expires is not None and expires <= now:
+                return None
+            info = self._token(c, used.id)
+            user = self._find_user(c, UserRow.name == info.user)
+        return None if user is None else (info, user)
 
     def tokens(self, name: str | None = None) -> list[TokenInfo]:
         """The API tokens (of user ``name``), oldest first."""
@@ -314,18 +375,52 @@ class UserStore:
         with self.engine.connect() as c:
             return c.execute(select(SettingRow.value).where(SettingRow.key == key)).scalar_one()
 
-    # -- internals --------------------------------------------------------------------------
+    # -- wrong passwords (obeya.auth.ratelimit.FailureStore) ---------------------------------
 
-    def _connection(self, *, write: bool) -> AbstractContextManager[Connection]:
-        return self._write() if write else self._glance()
+    def add_sign_in_attempt(self, name: str, address: str, at: datetime, since: datetime) -> int:
+        """Note a sign-in attempt, committed before it is counted; attempts of any pair older
+        than ``since`` are forgotten on the way (the table stays the size of one window)."""
+        with self._errors("noting a sign-in attempt", writing=True), self._write() as c:
+            c.execute(delete(SignInFailureRow).where(SignInFailureRow.at <= since))
+            return c.execute(
+                insert(SignInFailureRow)
+                .values(name=name, address=address, at=at)
+                .returning(SignInFailureRow.id)
+            ).scalar_one()
+
+    def sign_in_attempts(
+        self, name: str, address: str, since: datetime
+    ) -> list[tuple[int, datetime]]:
+        """The pair's attempts after ``since``, oldest first: (id, time)."""
+        with self._errors("counting sign-in attempts"), self._glance() as c:
+            rows = c.execute(
+                select(SignInFailureRow.id, SignInFailureRow.at)
+                .where(
+                    SignInFailureRow.name == name,
+                    SignInFailureRow.address == address,
+                    SignInFailureRow.at > since,
+                )
+                .order_by(SignInFailureRow.at, SignInFailureRow.id)
+            ).all()
+        return [(r.id, utc(r.at)) for r in rows]
+
+    def forget_sign_in_attempts(self, name: str, address: str, attempt: int | None = None) -> None:
+        """Forget the pair's attempts (after a right password), or the one ``attempt``."""
+        where = [SignInFailureRow.name == name, SignInFailureRow.address == address]
+        if attempt is not None:
+            where.append(SignInFailureRow.id == attempt)
+        with self._errors("clearing sign-in attempts", writing=True), self._write() as c:
+            c.execute(delete(SignInFailureRow).where(*where))
+
+    # -- internals --------------------------------------------------------------------------
 
     def _user_id(self, connection: Connection, name: str) -> int | None:
         return connection.execute(
-            select(UserRow.id).where(UserRow.name == name)
+            select(UserRow.id).where(UserRow.name == lookup_name(name))
         ).scalar_one_or_none()
 
     def _user(self, connection: Connection, name: str) -> User:
-        user = self._find_user(connection, UserRow.name == name)
+        user = self._find_user(connection, UserRow.name == lookup_name(name))
         if user is None:
             names = connection.execute(select(UserRow.name).order_by(UserRow.name)).scalars()
             raise named_missing("user", name, list(names), "users")
@@ -341,16 +436,24 @@ class UserStore:
                 UserRow.password_hash,
                 UserRow.session_epoch,
                 UserRow.created_at,
-                GrantRow.stream,
+                GrantRow.stream_id,
+                StreamRow.name.label("stream"),
                 GrantRow.role,
             )
             .outerjoin(GrantRow, GrantRow.user_id == UserRow.id)
+            .outerjoin(StreamRow, StreamRow.id == GrantRow.stream_id)
             .where(where)
         ).all()
         if not rows:
             return None
         first = rows[0]
-        grants = [Grant(r.stream, Role.parse(r.role)) for r in rows if r.role is not None]
+        # A grant whose stream is gone (a SQLite connection with foreign keys off deleted it)
+        # is no grant, and certainly not one on the whole workspace.
+        grants = [
+            Grant(r.stream, Role.parse(r.role))
+            for r in rows
+            if r.role is not None and (r.stream_id is None or r.stream is not None)
+        ]
         return User(
             id=first.id,
             name=first.name,

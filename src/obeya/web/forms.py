@@ -9,6 +9,10 @@ from datetime import date
 
 from obeya.errors import InputError
 
+#: The largest whole number a form field takes: more than any count a page asks for, and
+#: still exact as a float (larger ones overflowed further on).
+MAX_WHOLE = 10**15
+
 
 def form_date(value: str | None, name: str) -> date | None:
     """A date from a form field; blank means not given."""
@@ -27,9 +31,13 @@ def form_number(text: str, name: str, kind: type[int] | type[float]) -> int | fl
         value: int | float = int(cleaned) if kind is int else float(cleaned)
     except ValueError:
         need = "a whole number" if kind is int else "a number"
-        raise InputError(f"{name} is {text.strip()!r}; give {need}") from None
+        raise InputError(f"{name} is {text.strip()[:40]!r}; give {need}") from None
+    if kind is int and abs(value) > MAX_WHOLE:
+        raise InputError(
+            f"{name} is {text.strip()[:40]!r}; give a whole number up to {MAX_WHOLE:,}"
+        )
     if not math.isfinite(value):
-        raise InputError(f"{name} is {text.strip()!r}; give a number")
+        raise InputError(f"{name} is {text.strip()[:40]!r}; give a number")
     return value
 
 

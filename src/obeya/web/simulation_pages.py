@@ -5,7 +5,8 @@ The baseline is the map's scenario (:func:`obeya.core.simulation.from_map.scenar
 or the uploaded file's; the form carries it as JSON in a hidden field, so a run needs no state
 on the server. "Run" turns the edited fields into what-if changes (``Build.servers=2``) and
 calls what ``POST /api/what-if`` calls (:func:`obeya.api.routes_simulation.run_what_if`, with
-the same size limits), so the page shows the figures of the API's document. With HTMX the
+the same size limits and work budget, in a worker thread that stops when the browser leaves),
+so the page shows the figures of the API's document. With HTMX the
 results are swapped in under the form; without JavaScript the form posts and the whole page
 comes back.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 import tomllib
 from collections.abc import Mapping
@@ -25,9 +27,15 @@ from fastapi.responses import HTMLResponse, Response
 from obeya.api.auth import require_on, sees
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
-from obeya.api.routes_simulation import MAX_REPLICATIONS, MAX_SIMULATED_ITEMS, run_what_if
+from obeya.api.routes_simulation import (
+    MAX_REPLICATIONS,
+    max_sim_events,
+    run_cancellable,
+    run_what_if,
+)
 from obeya.core.access import Role
 from obeya.core.simulation import Scenario, ScenarioError, scenario_from_dict, scenario_to_dict
+from obeya.core.simulation.engine import SimulationCancelled
 from obeya.core.simulation.from_map import scenario_from_map
 from obeya.core.simulation.scenario import scenario_toml
 from obeya.core.simulation.whatif import STEP_FIELDS, Change
@@ -274,7 +282,7 @@ def _page(
         "error": error,
         "editable": EDITABLE,
         "run_fields": RUN_FIELDS,
-        "max_items": f"{MAX_SIMULATED_ITEMS:,}",
+        "max_events": f"{max_sim_events():,}",
         "max_replications": MAX_REPLICATIONS,
         "field_text": field_text,
     }
@@ -337,9 +345,20 @@ def upload_page(request: Request, ctx: Ctx, scenario: Annotated[UploadFile, File
 
 
 @router.post("/simulate/run", response_class=HTMLResponse)
-def run_page(request: Request, ctx: Ctx, fields: Fields) -> Response:
+async def run_page(request: Request, ctx: Ctx, fields: Fields) -> Response:
     """Simulate the baseline and the edited future state side by side: the results alone for
-    HTMX, else the whole page."""
+    HTMX, else the whole page. The run happens in a worker thread, never on the event loop,
+    and stops when the browser goes away (:func:`~obeya.api.routes_simulation.run_cancellable`)."""
+
+    def work(cancel: threading.Event) -> Response:
+        return _run(request, ctx, fields, cancel)
+
+    return await run_cancellable(request, work)
+
+
+def _run(
+    request: Request, ctx: AppContext, fields: Mapping[str, str], cancel: threading.Event
+) -> Response:
     partial = request.headers.get("HX-Request") == "true"
     source = _source(fields)
     raw = {key: value for key, value in fields.items() if key not in ("baseline", *source)}
@@ -349,8 +368,10 @@ def run_page(request: Request, ctx: Ctx, fields: Fields) -> Response:
         name = fields.get("future_name", "").strip() or DEFAULT_FUTURE
         changes = changes_from_post(baseline, fields)
         started = time.perf_counter()
-        comparison = run_what_if(baseline, [(name, changes)], where=None)
+        comparison = run_what_if(baseline, [(name, changes)], where=None, cancel=cancel)
         seconds = time.perf_counter() - started
+    except SimulationCancelled:
+        raise  # nobody is waiting for a page
     except ObeyaError as exc:
         return _page(
             request,

@@ -10,6 +10,11 @@ after the other and they all move on together. Availability A stretches every pr
 a :class:`simpy.Container` of tokens: an item takes one before it enters the step (its queue
 included) and gives it back once it holds the next step's token, or on leaving the stream.
 
+Work is counted in *simulated events* (SimPy events processed, over every replication of a
+run): a :class:`Budget` caps them and carries a cancel check, both looked at every
+:data:`CHECK_EVERY` events, so a run that is too long or no longer wanted stops within a
+fraction of a second. :func:`estimate_work` predicts the count before anything runs.
+
 Measurement window: from ``warmup_days`` to ``days``. Lead times and queue times are those of
 items that arrived in the window and finished before its end; throughput counts every
 finish in the window; utilisation is the busy server time inside the window divided by
@@ -26,14 +31,136 @@ import random
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from statistics import fmean, stdev
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import simpy
 
 from obeya.core.simulation.scenario import Distribution, Scenario, ScenarioError
+from obeya.errors import ObeyaError
 
 CI = tuple[float, float]
+
+
+@runtime_checkable
+class _Flag(Protocol):
+    """A cancel flag such as :class:`threading.Event`."""
+
+    def is_set(self) -> bool: ...
+
+
+#: Events between two looks at the budget and the cancel check: some 0.05 s of work.
+CHECK_EVERY = 10_000
+#: SimPy events per item and per pass, as the model below schedules them (measured on
+#: one-step streams; see :func:`estimate_work`): an item's arrival, its process start and end;
+#: a pass on a limited step (request, work, release) or an unlimited one (work); taking and
+#: giving back a WIP token; a batch's own process (start, request, work, release, end).
+EVENTS_PER_ITEM = 3
+EVENTS_PER_LIMITED_PASS = 3
+EVENTS_PER_UNLIMITED_PASS = 1
+EVENTS_PER_WIP_VISIT = 2
+EVENTS_PER_BATCH = 5
+
+
+class SimulationBudgetError(ScenarioError):
+    """A run needed more simulated events than its budget allowed (422: the input is too
+    large for where it runs)."""
+
+
+class SimulationCancelled(ObeyaError):
+    """A run stopped because its cancel check said so (the client went away)."""
+
+    http_status = 499
+
+
+@dataclass
+class Budget:
+    """Work allowed to one run (every replication, and every scenario of a what-if), shared
+    by reference: ``max_events`` (None: no limit), ``cancelled`` (a callable or anything with
+    ``is_set()``, e.g. :class:`threading.Event`; checked every :data:`CHECK_EVERY` events)
+    and ``progress`` (called with the events used so far, as often). ``used`` counts."""
+
+    max_events: int | None = None
+    cancelled: Callable[[], bool] | _Flag | None = None
+    progress: Callable[[int], None] | None = None
+    used: int = 0
+
+    def spend(self, events: int, where: str) -> None:
+        """Count ``events``; raise when the budget is spent or the run is cancelled."""
+        self.used += events
+        if self.max_events is not None and self.used > self.max_events:
+            raise SimulationBudgetError(
+                f"{where}: stopped after {self.max_events:,} simulated events, the budget of "
+                "this run, before the end of the run; lower days, arrival_rate_per_day or "
+                "replications, or raise complete_accurate (rework repeats a step)"
+            )
+        flag = self.cancelled
+        if flag is not None and (flag.is_set() if isinstance(flag, _Flag) else flag()):
+            raise SimulationCancelled(f"{where}: cancelled after {self.used:,} simulated events")
+        if self.progress is not None:
+            self.progress(self.used)
+
+
+@dataclass(frozen=True)
+class WorkEstimate:
+    """What a run will cost, in simulated events: arrivals × events per item × replications
+    (see :func:`estimate_work`)."""
+
+    arrivals: float  # per replication, warm-up included
+    visits_per_item: float  # step passes per item: visit shares × 1 ÷ %C&A
+    events_per_item: float
+    replications: int
+    replayed: bool = False
+
+    @property
+    def events(self) -> float:
+        return self.arrivals * self.events_per_item * self.replications
+
+    def explain(self, days: float, rate: float | None) -> str:
+        """The product that makes the estimate, each factor named by its field."""
+        if self.replayed or rate is None:
+            arrivals = f"{self.arrivals:,.0f} arrivals in arrival_times_days before days"
+        else:
+            arrivals = f"days {days:,.6g} × arrival_rate_per_day {rate:,.6g}"
+        return (
+            f"{arrivals} × {self.events_per_item:,.4g} events per item "
+            f"({self.visits_per_item:,.4g} step passes per item: visit_share × rework "
+            f"1/complete_accurate) × replications {self.replications:,}"
+        )
+
+
+def estimate_work(scenario: Scenario) -> WorkEstimate:
+    """Expected simulated events of a run of ``scenario``: every arrival before ``days``
+    (warm-up included) costs :data:`EVENTS_PER_ITEM`, and each step it visits (share
+    ``visit_share``) ``1 ÷ complete_accurate`` passes on average, each costing the events of a
+    pass (a batch's own events shared by its items), plus a WIP token taken and given back.
+    Queues that never drain (offered load ≥ 1) leave items unfinished, so the estimate is an
+    upper bound for them rather than an underestimate."""
+    sc = scenario
+    if sc.arrival_times_days:
+        arrivals: float = sum(1 for t in sc.arrival_times_days if t < sc.days)
+    else:
+        assert sc.arrival_rate_per_day is not None
+        arrivals = sc.arrival_rate_per_day * sc.days
+    visits = 0.0
+    per_item = float(EVENTS_PER_ITEM)
+    for step in sc.steps:
+        passes = step.visit_share / step.complete_accurate
+        pass_events: float = EVENTS_PER_LIMITED_PASS if step.servers else EVENTS_PER_UNLIMITED_PASS
+        if step.batch_size > 1:  # the item's own wait, then the batch's events shared
+            pass_events = 1 + (EVENTS_PER_BATCH + pass_events - 1) / step.batch_size
+        visits += passes
+        per_item += passes * pass_events
+        if step.wip_limit:
+            per_item += step.visit_share * EVENTS_PER_WIP_VISIT
+    return WorkEstimate(
+        arrivals=arrivals,
+        visits_per_item=visits,
+        events_per_item=per_item,
+        replications=sc.replications,
+        replayed=bool(sc.arrival_times_days),
+    )
+
 
 # Two-sided 95 % quantiles of Student's t (0.975), for when scipy is not installed.
 _T975 = {
@@ -176,9 +303,12 @@ def _ci(ci: CI | None) -> list[float] | None:
     return None if ci is None else [ci[0], ci[1]]
 
 
-def simulate(scenario: Scenario) -> SimulationResult:
-    """Run the scenario's replications and aggregate them (mean, 95 % CI)."""
-    reps = tuple(_replicate(scenario, r) for r in range(scenario.replications))
+def simulate(scenario: Scenario, budget: Budget | None = None) -> SimulationResult:
+    """Run the scenario's replications and aggregate them (mean, 95 % CI). With a
+    ``budget``, the events of every replication count against it and its cancel check is
+    looked at as the run goes (:class:`SimulationBudgetError`, :class:`SimulationCancelled`)."""
+    spent = budget if budget is not None else Budget()
+    reps = tuple(_replicate(scenario, r, spent) for r in range(scenario.replications))
     p50, p50_ci = mean_ci95([r.lead_time_p50 for r in reps])
     p85, p85_ci = mean_ci95([r.lead_time_p85 for r in reps])
     lt_mean, lt_ci = mean_ci95([r.lead_time_mean for r in reps])
@@ -282,7 +412,21 @@ def _overlap(a: float, b: float, lo: float, hi: float) -> float:
     return max(0.0, min(b, hi) - max(a, lo))
 
 
-def _replicate(sc: Scenario, r: int) -> ReplicationResult:
+def _advance(env: simpy.Environment, end: float, budget: Budget, where: str) -> None:
+    """Process every event before ``end``, as ``env.run(until=end)`` does (an event at
+    ``end`` itself is left, as there), counting them against ``budget`` in chunks."""
+    peek, step = env.peek, env.step
+    done = 0
+    while peek() < end:
+        step()
+        done += 1
+        if done == CHECK_EVERY:
+            budget.spend(done, where)
+            done = 0
+    budget.spend(done, where)
+
+
+def _replicate(sc: Scenario, r: int, budget: Budget) -> ReplicationResult:
     seed = sc.seed + r
     rng = random.Random(seed)
     env = simpy.Environment()
@@ -403,7 +547,7 @@ def _replicate(sc: Scenario, r: int) -> ReplicationResult:
 
     jobs_of_items = iter(range(1 << 62))
     env.process(replay() if sc.arrival_times_days else poisson())
-    env.run(until=end)
+    _advance(env, end, budget, f"scenario '{sc.name}', replication {r}")
     for k in range(n):  # whatever is still inside at the end counts up to the end
         busy[k] += sum(_overlap(began, end, start, end) for began in in_service[k].values())
         step_area[k] += sum(_overlap(t, end, start, end) for t in at_step[k].values())

@@ -27,6 +27,16 @@ from obeya.errors import InputError
 DISTRIBUTIONS = ("exponential", "lognormal", "constant", "empirical")
 DEFAULT_REPLICATIONS = 5
 DEFAULT_SEED = 1
+#: Bounds that keep every sum of days a finite float and every count an ordinary integer
+#: (JSON and TOML allow 1e308 days or 10**40 servers; the engine's arithmetic does not).
+MAX_DAYS = 1e9
+MAX_RATE_PER_DAY = 1e9
+MAX_COUNT = 1_000_000_000
+MAX_SEED = 2**62  # seed + replication stays a 64-bit TOML integer
+#: The smallest availability: process times stretch by 1 ÷ availability.
+MIN_AVAILABILITY = 1e-6
+#: The largest lognormal sigma: exp(sigma²) and the draws stay finite floats.
+MAX_SIGMA = 10.0
 
 _TOP_KEYS = {
     "name",
@@ -120,24 +130,36 @@ def validate(sc: Scenario, where: str = "scenario") -> None:
                 f"{where}: give arrival_rate_per_day or arrival_times_days, not both"
             )
         times = sc.arrival_times_days
-        if any(not (t >= 0 and math.isfinite(t)) for t in times):
-            raise ScenarioError(f"{where}: arrival_times_days must hold days ≥ 0")
+        if not all(0 <= t <= MAX_DAYS for t in times):
+            raise ScenarioError(
+                f"{where}: arrival_times_days must hold days ≥ 0 (and at most {MAX_DAYS:g})"
+            )
         if any(b < a for a, b in itertools.pairwise(times)):
             raise ScenarioError(f"{where}: arrival_times_days must be in increasing order")
     elif sc.arrival_rate_per_day is None:
         raise ScenarioError(f"{where}: field 'arrival_rate_per_day' is missing")
-    elif not (sc.arrival_rate_per_day > 0 and math.isfinite(sc.arrival_rate_per_day)):
+    elif not 0 < sc.arrival_rate_per_day <= MAX_RATE_PER_DAY:  # NaN fails too
         raise ScenarioError(
-            f"{where}: arrival_rate_per_day is {sc.arrival_rate_per_day}; it must be > 0"
+            f"{where}: arrival_rate_per_day is {sc.arrival_rate_per_day}; it must be > 0 "
+            f"and at most {MAX_RATE_PER_DAY:g}"
         )
-    if sc.warmup_days < 0:
-        raise ScenarioError(f"{where}: warmup_days is {sc.warmup_days}; it cannot be negative")
-    if not (sc.days > sc.warmup_days and math.isfinite(sc.days)):
+    if not 0 <= sc.warmup_days <= MAX_DAYS:
+        raise ScenarioError(
+            f"{where}: warmup_days is {sc.warmup_days}; it cannot be negative "
+            f"(or over {MAX_DAYS:g})"
+        )
+    if not (sc.days > sc.warmup_days and sc.days <= MAX_DAYS):
         raise ScenarioError(
             f"{where}: days is {sc.days}; it must be longer than warmup_days ({sc.warmup_days})"
+            f" and at most {MAX_DAYS:g}"
         )
-    if sc.replications < 1:
-        raise ScenarioError(f"{where}: replications is {sc.replications}; it must be at least 1")
+    if not 1 <= sc.replications <= MAX_COUNT:
+        raise ScenarioError(
+            f"{where}: replications is {sc.replications}; it must be at least 1 "
+            f"(and at most {MAX_COUNT:,})"
+        )
+    if not -MAX_SEED <= sc.seed <= MAX_SEED:
+        raise ScenarioError(f"{where}: seed is {sc.seed}; give a whole number within ±2**62")
     if not sc.steps:
         raise ScenarioError(f"{where}: field 'step' is empty; give at least one [[step]]")
     seen: set[str] = set()
@@ -148,23 +170,33 @@ def validate(sc: Scenario, where: str = "scenario") -> None:
         if s.name in seen:
             raise ScenarioError(f"{at}.name {s.name!r} is used by two steps; names must differ")
         seen.add(s.name)
-        if s.servers < 0:
-            raise ScenarioError(f"{at}.servers is {s.servers}; give 0 (unlimited) or more")
+        if not 0 <= s.servers <= MAX_COUNT:
+            raise ScenarioError(
+                f"{at}.servers is {s.servers}; give 0 (unlimited) or more, at most {MAX_COUNT:,}"
+            )
         if not 0 < s.complete_accurate <= 1:
             raise ScenarioError(
                 f"{at}.complete_accurate is {s.complete_accurate}; give a share in (0, 1]"
             )
-        if s.wip_limit < 0:
-            raise ScenarioError(f"{at}.wip_limit is {s.wip_limit}; give 0 (no limit) or more")
-        if s.batch_size < 1:
-            raise ScenarioError(f"{at}.batch_size is {s.batch_size}; it must be at least 1")
+        if not 0 <= s.wip_limit <= MAX_COUNT:
+            raise ScenarioError(
+                f"{at}.wip_limit is {s.wip_limit}; give 0 (no limit) or more, at most {MAX_COUNT:,}"
+            )
+        if not 1 <= s.batch_size <= MAX_COUNT:
+            raise ScenarioError(
+                f"{at}.batch_size is {s.batch_size}; it must be at least 1 "
+                f"(and at most {MAX_COUNT:,})"
+            )
         if s.wip_limit and s.wip_limit < s.batch_size:
             raise ScenarioError(
                 f"{at}.wip_limit is {s.wip_limit}; it must hold a whole batch "
                 f"(batch_size {s.batch_size}) or the step never starts"
             )
-        if not 0 < s.availability <= 1:
-            raise ScenarioError(f"{at}.availability is {s.availability}; give a share in (0, 1]")
+        if not MIN_AVAILABILITY <= s.availability <= 1:
+            raise ScenarioError(
+                f"{at}.availability is {s.availability}; give a share in (0, 1] "
+                f"(at least {MIN_AVAILABILITY:g})"
+            )
         if not 0 < s.visit_share <= 1:
             raise ScenarioError(f"{at}.visit_share is {s.visit_share}; give a share in (0, 1]")
         _validate_distribution(s.process_time, f"{at}.process_time_days")
@@ -178,13 +210,17 @@ def _validate_distribution(d: Distribution, at: str) -> None:
     if d.kind == "empirical":
         if not d.values:
             raise ScenarioError(f"{at}.values is empty; an empirical distribution needs values")
-        if any(v < 0 or not math.isfinite(v) for v in d.values) or not any(d.values):
-            raise ScenarioError(f"{at}.values must be ≥ 0 with at least one > 0")
+        if not all(0 <= v <= MAX_DAYS for v in d.values) or not any(d.values):
+            raise ScenarioError(
+                f"{at}.values must be ≥ 0 (and at most {MAX_DAYS:g} days) with at least one > 0"
+            )
         return
-    if not (d.mean > 0 and math.isfinite(d.mean)):
-        raise ScenarioError(f"{at}.mean is {d.mean}; it must be > 0")
-    if d.kind == "lognormal" and not (d.sigma > 0 and math.isfinite(d.sigma)):
-        raise ScenarioError(f"{at}.sigma is {d.sigma}; a lognormal needs sigma > 0")
+    if not 0 < d.mean <= MAX_DAYS:
+        raise ScenarioError(f"{at}.mean is {d.mean}; it must be > 0 (and at most {MAX_DAYS:g})")
+    if d.kind == "lognormal" and not 0 < d.sigma <= MAX_SIGMA:
+        raise ScenarioError(
+            f"{at}.sigma is {d.sigma}; a lognormal needs sigma > 0 (and at most {MAX_SIGMA:g})"
+        )
 
 
 def load_scenario(path: Path | str) -> Scenario:

@@ -13,12 +13,13 @@ Changes are written ``STEP.FIELD=VALUE`` (``Build.servers=2``, ``Test.wip_limit=
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from obeya.core.simulation.engine import CI, SimulationResult, mean_ci95, simulate
-from obeya.core.simulation.scenario import Scenario, ScenarioError
+from obeya.core.simulation.engine import CI, Budget, SimulationResult, mean_ci95, simulate
+from obeya.core.simulation.scenario import MAX_COUNT, Scenario, ScenarioError
 
 #: Step fields a what-if may change, with the type of their value.
 STEP_FIELDS: dict[str, type] = {
@@ -58,11 +59,18 @@ def parse_change(text: str) -> Change:
         allowed = ", ".join(fields)
         raise ScenarioError(f"change {text!r}: field {field!r} cannot be changed; use {allowed}")
     kind = fields[field]
+    kind_name = "a whole number" if kind is int else "a number"
     try:
         value = float(raw) if kind is float else int(raw)
     except ValueError:
-        kind_name = "a whole number" if kind is int else "a number"
         raise ScenarioError(f"change {text!r}: {field} needs {kind_name}, not {raw!r}") from None
+    # A change is held as a float: refuse what no float (or no scenario) holds, such as
+    # 1e400, nan or a 400-digit count, before it is converted or printed.
+    if not (math.isfinite(value) if kind is float else abs(value) <= MAX_COUNT):
+        raise ScenarioError(
+            f"change {text!r}: {field} needs {kind_name}"
+            + (f" up to {MAX_COUNT:,}" if kind is int else " (finite)")
+        )
     return Change(field, float(value), step.strip() if dot else None)
 
 
@@ -155,21 +163,31 @@ class WhatIf:
 def what_if(
     baseline: Scenario,
     futures: Sequence[Scenario | tuple[str, Sequence[Change]]],
+    budget: Budget | None = None,
 ) -> WhatIf:
     """Simulate ``baseline`` and each future state: a scenario of its own, or a name and the
     changes that make it from the baseline. Every future runs with the baseline's seed,
-    replications and span, so the comparison is paired (see the module docstring)."""
+    replications and span, so the comparison is paired (see the module docstring). One
+    ``budget`` covers every scenario of the comparison."""
+    scenarios = what_if_scenarios(baseline, futures)  # every check before anything runs
+    changes = [() if isinstance(f, Scenario) else tuple(f[1]) for f in futures]
+    return WhatIf(tuple(simulate(s, budget) for s in scenarios), ((), *changes))
+
+
+def what_if_scenarios(
+    baseline: Scenario,
+    futures: Sequence[Scenario | tuple[str, Sequence[Change]]],
+) -> list[Scenario]:
+    """The scenarios a what-if runs, the baseline first, each as it will run (the baseline's
+    seed, replications, days and warm-up): what a caller sizes before running them."""
     if not futures:
         raise ScenarioError("what-if: give at least one future state to compare")
     scenarios: list[Scenario] = [baseline]
-    changes: list[tuple[Change, ...]] = [()]
     for future in futures:
-        made: tuple[Change, ...]
         if isinstance(future, Scenario):
-            scenario, made = future, ()
+            scenario = future
         else:
-            name, made = future[0], tuple(future[1])
-            scenario = apply_changes(baseline, made, name)
+            scenario = apply_changes(baseline, tuple(future[1]), future[0])
         scenarios.append(
             replace(
                 scenario,
@@ -179,8 +197,7 @@ def what_if(
                 warmup_days=baseline.warmup_days,
             )
         )
-        changes.append(made)
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise ScenarioError(f"what-if: scenario names must differ ({', '.join(names)})")
-    return WhatIf(tuple(simulate(s) for s in scenarios), tuple(changes))
+    return scenarios

@@ -24,6 +24,7 @@ I/O but :func:`load_plan`.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -34,6 +35,7 @@ from typing import Any
 
 from obeya.core.forecast import (
     DEFAULT_HISTORY_DAYS,
+    DEFAULT_MAX_DAYS,
     DEFAULT_SEED,
     DEFAULT_TRIALS,
     WhenForecast,
@@ -46,6 +48,17 @@ from obeya.errors import InputError
 
 #: Decimal places kept in documents (as the flow report's).
 DECIMALS = 9
+
+#: Longest task: the calendar's whole span (0001-01-01 to 9999-12-31), so that every figure
+#: stays a finite float and a date; the plan as a whole is checked against the calendar too.
+MAX_DURATION_DAYS = date.max.toordinal() - date.min.toordinal()
+#: Most work items a task may name for its provider's forecast.
+MAX_ITEMS = 1_000_000
+#: Size caps a server applies to a plan sent in a request (:func:`check_plan_size`): the
+#: schedule is O(tasks + dependencies), the cross-team matrix teams × teams.
+MAX_PLAN_TASKS = 5_000
+MAX_PLAN_DEPENDENCIES = 50_000
+MAX_PLAN_TEAMS = 200
 
 _TOP_KEYS = {"name", "start", "task"}
 _TASK_KEYS = {"id", "name", "team", "duration_days", "depends_on", "need_by", "items"}
@@ -117,10 +130,15 @@ def validate_plan(plan: Plan) -> None:
         seen[task.id] = i
         if not task.team:
             raise PlanError(f"{at}: field 'team' is empty")
-        if not (task.duration_days >= 0 and task.duration_days != float("inf")):
-            raise PlanError(f"{at}: field 'duration_days' is {task.duration_days}; give days ≥ 0")
-        if task.items is not None and task.items < 1:
-            raise PlanError(f"{at}: field 'items' is {task.items}; give at least 1")
+        if not 0 <= task.duration_days <= MAX_DURATION_DAYS:  # NaN fails too
+            raise PlanError(
+                f"{at}: field 'duration_days' is {task.duration_days}; give days ≥ 0, at "
+                f"most {MAX_DURATION_DAYS:,} (the calendar's span)"
+            )
+        if task.items is not None and not 1 <= task.items <= MAX_ITEMS:
+            raise PlanError(
+                f"{at}: field 'items' is {task.items}; give from 1 to {MAX_ITEMS:,} items"
+            )
     for i, task in enumerate(plan.tasks):
         at = _at(where, i, task.id)
         if len(set(task.depends_on)) != len(task.depends_on):
@@ -136,6 +154,30 @@ def validate_plan(plan: Plan) -> None:
                     f"{at}: field 'depends_on': unknown id {dep!r}; known ids: "
                     f"{', '.join(sorted(seen))}"
                 )
+
+
+def check_plan_size(
+    plan: Plan,
+    *,
+    max_tasks: int = MAX_PLAN_TASKS,
+    max_dependencies: int = MAX_PLAN_DEPENDENCIES,
+    max_teams: int = MAX_PLAN_TEAMS,
+) -> None:
+    """Refuse a plan larger than a shared server should schedule in one request, naming the
+    field and the cap (the CLI schedules any size)."""
+    where = plan.source
+    dependencies = sum(len(t.depends_on) for t in plan.tasks)
+    teams = len(plan.teams)
+    for field_name, count, cap, what in (
+        ("task", len(plan.tasks), max_tasks, "tasks"),
+        ("depends_on", dependencies, max_dependencies, "dependencies (all depends_on entries)"),
+        ("team", teams, max_teams, "teams"),
+    ):
+        if count > cap:
+            raise PlanError(
+                f"{where}: field '{field_name}': {count:,} {what}; the server schedules at "
+                f"most {cap:,} (use `obeya deps critical-path` for larger plans)"
+            )
 
 
 def _at(where: str, index: int, task_id: str) -> str:
@@ -273,17 +315,18 @@ def topological_order(plan: Plan) -> list[Task]:
     remaining = {t.id: len(t.depends_on) for t in plan.tasks}
     dependents = _dependents(plan)
     position = {t.id: i for i, t in enumerate(plan.tasks)}
-    ready = sorted((tid for tid, n in remaining.items() if n == 0), key=position.__getitem__)
+    # A heap of plan positions: the ready task first in the plan comes out first, without
+    # sorting the ready list again after every task (quadratic on wide plans).
+    ready = [position[tid] for tid, n in remaining.items() if n == 0]
+    heapq.heapify(ready)
     ordered: list[Task] = []
-    by_id = plan.by_id
     while ready:
-        tid = ready.pop(0)
-        ordered.append(by_id[tid])
-        for child in dependents[tid]:
+        task = plan.tasks[heapq.heappop(ready)]
+        ordered.append(task)
+        for child in dependents[task.id]:
             remaining[child] -= 1
             if remaining[child] == 0:
-                ready.append(child)
-        ready.sort(key=position.__getitem__)
+                heapq.heappush(ready, position[child])
     return ordered
 
 
@@ -463,9 +506,22 @@ def schedule(plan: Plan) -> Schedule:
         )
         for task in ordered
     )
+    if plan.start is not None:
+        _check_calendar(plan, plan.start, total, "start")
     critical = {t.task.id for t in times if t.critical}
     path = _critical_chain(plan, critical, es, ef, dependents, total)
     return Schedule(plan, times, total, tuple(path), dependents)
+
+
+def _check_calendar(plan: Plan, first: date, days: Fraction | int, field_name: str) -> None:
+    """Refuse a plan whose dates would fall past 9999-12-31, the last date there is: a span
+    of ``days`` from ``first`` (day 1) is dated up to ``first`` + ⌈days⌉ − 1."""
+    if first.toordinal() + max(ceil(days) - 1, 0) > date.max.toordinal():
+        raise PlanError(
+            f"{plan.source}: field '{field_name}': {float(days):,.9g} days from "
+            f"{first.isoformat()} run past {date.max.isoformat()}, the last date there is; "
+            "give an earlier start or shorter durations"
+        )
 
 
 def _critical_chain(
@@ -632,6 +688,13 @@ def dependency_risks(
             )
         times = sched.by_id[task.id]
         begin = start_date(origin, times.early_start)
+        # The forecast reads history_days before its start and dates up to max_days after.
+        if begin.toordinal() - history_days < date.min.toordinal():
+            raise PlanError(
+                f"{plan.source}: field 'start' is {origin.isoformat()}; a forecast needs "
+                f"{history_days:,} days of history before it: give a later date"
+            )
+        _check_calendar(plan, begin, DEFAULT_MAX_DAYS, "start" if plan.start else "duration_days")
         forecast, on_time = provider_forecast(
             daily,
             task.items,

@@ -51,6 +51,11 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     "segments": 0.2,
 }
 DEFAULT_THRESHOLD = 0.5
+#: Size caps a server applies to a catalogue sent in a request (:func:`check_catalogue_size`):
+#: the similarity matrix and the agglomeration grow with products², the process matrix with
+#: products × steps. 1,000 products cluster in about a second (bench figures in the report).
+MAX_PRODUCTS = 1_000
+MAX_STEPS = 1_000
 #: Share of a family's products that must hold a value for it to count as shared.
 SHARED_SHARE = 0.75
 #: How many distinctive values each family lists, and how many steps its name takes.
@@ -163,6 +168,28 @@ def _split(cell: str) -> frozenset[str]:
     return frozenset(item.strip() for item in cell.split(";") if item.strip())
 
 
+def check_catalogue_size(
+    products: Sequence[Product],
+    *,
+    where: str = "products",
+    max_products: int = MAX_PRODUCTS,
+    max_steps: int = MAX_STEPS,
+) -> None:
+    """Refuse a catalogue larger than a shared server should cluster in one request, naming
+    the field and the cap (the CLI clusters any size)."""
+    if len(products) > max_products:
+        raise InputError(
+            f"{where}: {len(products):,} products; the server clusters at most "
+            f"{max_products:,} (use `obeya families cluster` for larger catalogues)"
+        )
+    steps = len({s for p in products for s in p.values("steps")})
+    if steps > max_steps:
+        raise InputError(
+            f"{where}: {steps:,} distinct process steps; the server clusters at most "
+            f"{max_steps:,} (use `obeya families cluster` for larger catalogues)"
+        )
+
+
 # -- options -------------------------------------------------------------------------------
 
 
@@ -233,13 +260,42 @@ def similarity(a: Product, b: Product, weights: Mapping[str, float] = DEFAULT_WE
 def similarity_matrix(
     products: Sequence[Product], weights: Mapping[str, float] = DEFAULT_WEIGHTS
 ) -> npt.NDArray[np.float64]:
-    """Pairwise :func:`similarity` (symmetric, 1.0 on the diagonal)."""
+    """Pairwise :func:`similarity` (symmetric, 1.0 on the diagonal), computed with matrix
+    products of the 0/1 product × value incidence of each attribute: a Python loop over the
+    n²/2 pairs took seconds at a thousand products. The arithmetic is the same as
+    :func:`similarity`'s (same divisions, same order of the sum), so the values are too."""
     n = len(products)
-    matrix = np.eye(n)
-    for i in range(n):
-        for j in range(i + 1, n):
-            matrix[i, j] = matrix[j, i] = similarity(products[i], products[j], weights)
+    total = np.zeros((n, n))
+    weight_sum = np.zeros((n, n))
+    for attribute in ATTRIBUTES:
+        weight = weights.get(attribute, 0.0)
+        if weight <= 0:
+            continue
+        incidence = _incidence(products, attribute)
+        inter = incidence @ incidence.T  # exact: counts far below 2**24
+        sizes = incidence.sum(axis=1, dtype=np.float64)
+        union = sizes[:, None] + sizes[None, :] - inter
+        compared = union > 0
+        index = np.divide(inter, union, out=np.zeros((n, n)), where=compared)
+        total += np.where(compared, weight * index, 0.0)
+        weight_sum += np.where(compared, weight, 0.0)
+    matrix = np.divide(total, weight_sum, out=np.zeros((n, n)), where=weight_sum > 0)
+    np.fill_diagonal(matrix, 1.0)
     return matrix
+
+
+def _incidence(products: Sequence[Product], attribute: str) -> npt.NDArray[np.float32]:
+    """Products × values of ``attribute``, 1 where the product holds the value."""
+    columns: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    for i, product in enumerate(products):
+        for value in product.values(attribute):
+            rows.append(i)
+            cols.append(columns.setdefault(value, len(columns)))
+    incidence = np.zeros((len(products), len(columns)), dtype=np.float32)
+    incidence[rows, cols] = 1.0
+    return incidence
 
 
 # -- clustering ------------------------------------------------------------------------------
@@ -264,22 +320,32 @@ def upgma(distance: npt.NDArray[np.float64]) -> list[Merge]:
     n = len(distance)
     d = np.array(distance, dtype=np.float64)
     np.fill_diagonal(d, np.inf)
+    # Each row's smallest distance, kept up to date, so a step scans n minima rather than
+    # the n² matrix (the whole matrix per merge made the agglomeration cubic).
+    row_min = d.min(axis=1) if n else np.empty(0)
     size = np.ones(n)
     members: dict[int, tuple[int, ...]] = {i: (i,) for i in range(n)}
     merges: list[Merge] = []
     for _ in range(n - 1):
-        smallest = d.min()
-        rows, cols = np.nonzero(d <= smallest + _TIE)
-        # Row-major order: the first hit has the lowest row, and its column is above it.
-        i, j = int(rows[0]), int(cols[0])
+        smallest = row_min.min()
+        # The lowest row holding a pair within the tie, then its lowest such column (above
+        # the diagonal: a lower column would be an earlier row with the same pair).
+        i = int(np.argmax(row_min <= smallest + _TIE))
+        j = int(np.argmax(d[i] <= smallest + _TIE))
         merges.append(Merge(members[i], members[j], float(d[i, j])))
         # Lance–Williams update for average linkage: the size-weighted mean of the distances.
         joined = (size[i] * d[i] + size[j] * d[j]) / (size[i] + size[j])
+        # Rows whose minimum sat in column i or j may have lost it: look at them again.
+        stale = (d[:, i] == row_min) | (d[:, j] == row_min)
         d[i, :] = joined
         d[:, i] = joined
         d[i, i] = np.inf
         d[j, :] = np.inf
         d[:, j] = np.inf
+        np.minimum(row_min, joined, out=row_min)
+        stale[[i, j]] = True
+        rows = np.nonzero(stale)[0]
+        row_min[rows] = d.min(axis=1)[rows] if 2 * len(rows) > n else d[rows].min(axis=1)
         size[i] += size[j]
         members[i] = tuple(sorted(members[i] + members.pop(j)))
     return merges
@@ -422,9 +488,10 @@ def cluster_products(
     families = _describe(ordered, groups, sim, merges, threshold)
     order = [i for g in groups for i in g]
     steps = _step_order(ordered, groups)
-    process = np.array(
-        [[int(s in ordered[i].values("steps")) for s in steps] for i in order], dtype=np.int8
-    )
+    column = {step: k for k, step in enumerate(steps)}
+    process = np.zeros((len(order), len(steps)), dtype=np.int8)
+    for row, i in enumerate(order):
+        process[row, [column[s] for s in ordered[i].values("steps")]] = 1
     return FamilyClustering(
         threshold=threshold,
         weights=chosen,
@@ -462,13 +529,23 @@ def _describe(
     merges: Sequence[Merge],
     threshold: float,
 ) -> list[Family]:
+    """Name and explain each family. Every figure comes from whole-catalogue aggregates
+    (value counts, one family × family product of the similarity matrix, one pass over the
+    merges), so describing many families stays O(n²), not O(families × n²)."""
     n = len(products)
     rank = {a: k for k, a in enumerate(ATTRIBUTES)}
+    everywhere = _counts(products, range(n))
     names: list[str] = []
     explained: list[tuple[dict[str, tuple[str, ...]], tuple[Distinctive, ...]]] = []
     for number, group in enumerate(groups, start=1):
-        inside = _shares(products, group)
-        outside = _shares(products, (i for i in range(n) if i not in group))
+        counts = _counts(products, group)
+        inside = {key: count / len(group) for key, count in counts.items()}
+        rest = n - len(group)
+        outside = {
+            key: (everywhere[key] - counts.get(key, 0)) / rest
+            for key in inside
+            if rest and everywhere[key] > counts.get(key, 0)
+        }
         scored = sorted(
             (
                 (-(share - outside.get(key, 0.0)), -share, rank[key[0]], key[1], key)
@@ -495,37 +572,37 @@ def _describe(
             if -lift > 0
         )[:DISTINCTIVE_TOP]
         explained.append((shared, distinctive))
+    family_of = np.empty(n, dtype=np.intp)
+    for k, group in enumerate(groups):
+        family_of[list(group)] = k
+    membership = np.zeros((n, len(groups)))
+    membership[np.arange(n), family_of] = 1.0
+    sizes = membership.sum(axis=0)
+    block_sums = membership.T @ sim @ membership
+    block_means = block_sums / np.outer(sizes, sizes)
+    # In merge order, a group's inner merges come before the merges that join it to others:
+    # the last merge within the cut that lands in a family formed it; the first one above the
+    # cut that holds one of its products joins it to another group.
+    formed: dict[int, float] = {}
+    joins: dict[int, float] = {}
+    for merge in merges:
+        if merge.distance <= threshold + _TIE:
+            formed[int(family_of[merge.left[0]])] = merge.distance
+            continue
+        for index in (*merge.left, *merge.right):
+            joins.setdefault(int(family_of[index]), merge.distance)
     families: list[Family] = []
     for k, group in enumerate(groups):
-        block = sim[np.ix_(group, group)]
         m = len(group)
-        cohesion = 1.0 if m == 1 else float((block.sum() - m) / (m * (m - 1)))
+        cohesion = 1.0 if m == 1 else float((block_sums[k, k] - m) / (m * (m - 1)))
         nearest: str | None = None
         nearest_similarity: float | None = None
-        for other, members in enumerate(groups):
+        for other in range(len(groups)):
             if other == k:
                 continue
-            mean = float(sim[np.ix_(group, members)].mean())
+            mean = float(block_means[k, other])
             if nearest_similarity is None or mean > nearest_similarity + _TIE:
                 nearest, nearest_similarity = names[other], mean
-        formed_at = next(
-            (
-                merge.distance
-                for merge in reversed(merges)
-                if merge.distance <= threshold + _TIE
-                and set(merge.left) | set(merge.right) == set(group)
-            ),
-            None,
-        )
-        joins_at = next(
-            (
-                merge.distance
-                for merge in merges
-                if merge.distance > threshold + _TIE
-                and (set(group) <= set(merge.left) or set(group) <= set(merge.right))
-            ),
-            None,
-        )
         families.append(
             Family(
                 name=names[k],
@@ -535,11 +612,21 @@ def _describe(
                 distinctive=explained[k][1],
                 nearest=nearest,
                 nearest_similarity=nearest_similarity,
-                formed_at=formed_at,
-                joins_at=joins_at,
+                formed_at=formed.get(k),
+                joins_at=joins.get(k),
             )
         )
     return families
+
+
+def _counts(products: Sequence[Product], group: Iterable[int]) -> dict[tuple[str, str], int]:
+    """How many of the group's products hold each (attribute, value)."""
+    counts: dict[tuple[str, str], int] = {}
+    for i in group:
+        for attribute in ATTRIBUTES:
+            for value in products[i].values(attribute):
+                counts[attribute, value] = counts.get((attribute, value), 0) + 1
+    return counts
 
 
 def _step_order(products: Sequence[Product], groups: Sequence[tuple[int, ...]]) -> list[str]:
