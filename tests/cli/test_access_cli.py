@@ -8,6 +8,7 @@ import re
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -112,6 +113,17 @@ def test_the_audit_log_names_the_cli_user_and_the_change(obeya_home: Path) -> No
     assert entries[1]["after"] == {"stream": None, "role": "editor"}
 
 
+def use_link(client: TestClient, path: str) -> httpx.Response:
+    """Open the link's page (which changes nothing) and press its button."""
+    page = client.get(path)
+    assert page.status_code == 200
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    token = path.split("token=", 1)[1]
+    assert csrf is not None
+    data = {"token": token, "csrf_token": csrf.group(1)}
+    return client.post("/sign-in/link", data=data, follow_redirects=False)
+
+
 def test_the_sign_in_link_makes_the_first_admin_and_works_once(
     obeya_home: Path, database_url: str
 ) -> None:
@@ -125,11 +137,11 @@ def test_the_sign_in_link_makes_the_first_admin_and_works_once(
     path = url.removeprefix("http://example.test:9000")
     with Workspace(database_url) as ws:
         client = TestClient(create_app(lambda: ws), raise_server_exceptions=False)
-        first = client.get(path, follow_redirects=False)
+        first = use_link(client, path)
         assert first.status_code == 303 and first.headers["location"] == "/"
         assert client.get("/api/me").json()["user"] == "admin"  # the cookie signs in
         again = TestClient(create_app(lambda: ws), raise_server_exceptions=False)
-        assert again.get(path, follow_redirects=False).status_code == 401
+        assert use_link(again, path).status_code == 401
 
 
 def test_a_revocation_through_the_server_is_seen_at_once(database_url: str) -> None:

@@ -219,7 +219,8 @@ def test_the_cpm_table_is_the_schedule(client: TestClient, workspace: Workspace)
         ),
         (
             {"task_id": "E", "task_team": "Beta", "task_duration_days": "-1"},
-            "plan 'P-1': task[4] ('E'): field 'duration_days' is -1.0; give days ≥ 0",
+            "plan 'P-1': task[4] ('E'): field 'duration_days' is -1.0; give days ≥ 0, at most "
+            "3,652,058 (the calendar's span)",
         ),
         (
             {"task_id": "E", "task_team": "Beta", "task_duration_days": "two"},
