@@ -7,17 +7,16 @@ them, after the caller is known and before the body is read.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
 
-from obeya.errors import InputError, ObeyaError
+from obeya.errors import ObeyaError
+from obeya.settings import SETTINGS, setting
 
-#: Default upload limit (imports): 200 MB.
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
-#: Default limit of any other body (a JSON document, a form): 4 MiB.
-MAX_BODY_BYTES = 4 * 1024 * 1024
+#: Default upload limit (imports) and of any other body (a JSON document, a form).
+MAX_UPLOAD_BYTES = SETTINGS["OBEYA_MAX_UPLOAD_BYTES"].default
+MAX_BODY_BYTES = SETTINGS["OBEYA_MAX_BODY_BYTES"].default
 #: Bodies anyone may send (the sign-in forms): 16 KiB.
 PUBLIC_BODY_BYTES = 16 * 1024
 #: Room for the multipart envelope and the form's text fields beside an uploaded file.
@@ -60,22 +59,11 @@ class BodyLimits:
     def from_environment(cls, upload: int | None = None) -> BodyLimits:
         """Defaults, overridden by ``OBEYA_MAX_UPLOAD_BYTES`` and ``OBEYA_MAX_BODY_BYTES``."""
         return cls(
-            upload=upload
-            if upload is not None
-            else _env_bytes("OBEYA_MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES),
-            body=_env_bytes("OBEYA_MAX_BODY_BYTES", MAX_BODY_BYTES),
+            upload=upload if upload is not None else setting("OBEYA_MAX_UPLOAD_BYTES"),
+            body=setting("OBEYA_MAX_BODY_BYTES"),
         )
 
     def of(self, *, upload: bool, public: bool) -> int:
         if upload:
             return self.upload + ENVELOPE_BYTES
         return self.public if public else self.body
-
-
-def _env_bytes(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) <= 0:
-        raise InputError(f"{name}={raw!r} is not a positive whole number of bytes")
-    return int(raw)

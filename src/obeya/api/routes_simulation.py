@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal, TypeVar
@@ -57,6 +56,7 @@ from obeya.core.simulation.whatif import (
     what_if,
 )
 from obeya.render.simulation import what_if_chart
+from obeya.settings import SETTINGS, setting
 
 router = APIRouter(prefix="/api", tags=["simulation"], route_class=GuardedRoute)
 
@@ -65,8 +65,8 @@ MAX_REPLICATIONS = 50
 #: The work budget of one request, in simulated events over every replication and scenario
 #: (``OBEYA_MAX_SIM_EVENTS`` overrides it). The engine processes some 150,000–250,000 events a
 #: second (``bench/simulate.py``), so this is about ten seconds of one core.
-DEFAULT_MAX_SIM_EVENTS = 2_000_000
 SIM_EVENTS_ENV = "OBEYA_MAX_SIM_EVENTS"
+DEFAULT_MAX_SIM_EVENTS = SETTINGS[SIM_EVENTS_ENV].default
 #: The engine may overrun an accepted estimate by this share before it stops the run: the
 #: estimate is an expectation, a run's random draws may need a little more.
 ESTIMATE_SLACK = 1.1
@@ -78,20 +78,9 @@ POLL_SECONDS = 0.25
 T = TypeVar("T")
 
 
-def env_limit(name: str, default: int) -> int:
-    """A positive whole number from the environment variable ``name``, else ``default`` (an
-    unset, empty, malformed or non-positive value leaves the default)."""
-    text = os.environ.get(name, "").strip().replace("_", "").replace(",", "")
-    try:
-        value = int(text)
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
 def max_sim_events() -> int:
     """The work budget of one request (``OBEYA_MAX_SIM_EVENTS``, read at each request)."""
-    return env_limit(SIM_EVENTS_ENV, DEFAULT_MAX_SIM_EVENTS)
+    return setting(SIM_EVENTS_ENV)
 
 
 Ctx = Annotated[AppContext, Depends(context)]

@@ -22,6 +22,7 @@ from obeya.api.gate import GuardedRoute
 from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION, ErrorResponse, StreamMove
 from obeya.core.access import Role
 from obeya.core.steering.kinds import KINDS
+from obeya.settings import setting
 from obeya.store.records import RecordVersion, StoredRecord
 
 router = APIRouter(prefix="/api", tags=["steering"], route_class=GuardedRoute)
@@ -230,12 +231,11 @@ def critical_path(
 ) -> dict[str, Any]:
     """The critical path of a plan sent as JSON (``obeya deps critical-path --json``). At
     most 5,000 tasks (``OBEYA_MAX_PLAN_TASKS``), 50,000 dependencies and 200 teams."""
-    from obeya.api.routes_simulation import env_limit
     from obeya.core.steering import dependencies as deps
     from obeya.core.steering.saved import plan_record_from_dict
 
     tasks = plan.get("task")
-    cap = env_limit("OBEYA_MAX_PLAN_TASKS", deps.MAX_PLAN_TASKS)
+    cap = setting("OBEYA_MAX_PLAN_TASKS")
     if isinstance(tasks, list) and len(tasks) > cap:  # before parsing them one by one
         raise deps.PlanError(
             f"plan: field 'task': {len(tasks):,} tasks; the server schedules at most {cap:,} "
@@ -257,7 +257,6 @@ def families(
     """Product families of an uploaded catalogue (``obeya families cluster --json``). At most
     1,000 products (``OBEYA_MAX_FAMILY_PRODUCTS``) and 1,000 distinct steps. A plain ``def``:
     FastAPI runs it in its thread pool, so clustering never holds the event loop."""
-    from obeya.api.routes_simulation import env_limit
     from obeya.core.steering import families as fam
     from obeya.errors import InputError
 
@@ -270,7 +269,7 @@ def families(
     fam.check_catalogue_size(
         products,
         where=f"file: {file.filename or 'products.csv'}",
-        max_products=env_limit("OBEYA_MAX_FAMILY_PRODUCTS", fam.MAX_PRODUCTS),
+        max_products=setting("OBEYA_MAX_FAMILY_PRODUCTS"),
     )
     chosen = fam.parse_weights(weights) if weights is not None else None
     return fam.cluster_products(products, threshold=threshold, weights=chosen).to_dict()

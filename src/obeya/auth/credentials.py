@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from functools import cache
 
@@ -11,6 +10,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from obeya.errors import InputError
+from obeya.settings import SETTINGS, setting
 
 MIN_PASSWORD_LENGTH = 8
 #: Prefixes tell a leaked secret's kind at a glance (and let secret scanners find them).
@@ -18,8 +18,8 @@ API_TOKEN_PREFIX = "obeya_"
 LINK_PREFIX = "obeyalink_"
 #: The longest an API token may live, in days, unless the operator sets
 #: :data:`MAX_TOKEN_DAYS_VARIABLE`: a leaked token must run out one day.
-DEFAULT_MAX_TOKEN_DAYS = 365
 MAX_TOKEN_DAYS_VARIABLE = "OBEYA_MAX_TOKEN_DAYS"
+DEFAULT_MAX_TOKEN_DAYS = SETTINGS[MAX_TOKEN_DAYS_VARIABLE].default
 #: A new token's lifetime when none is asked for (shorter if the maximum is).
 DEFAULT_TOKEN_DAYS = 90
 
@@ -64,18 +64,9 @@ def digest(secret: str) -> str:
 
 
 def max_token_days() -> int:
-    """``$OBEYA_MAX_TOKEN_DAYS`` (a whole number ≥ 1), else :data:`DEFAULT_MAX_TOKEN_DAYS`;
-    read at each call, so every process of a server applies the setting it was started with."""
-    configured = os.environ.get(MAX_TOKEN_DAYS_VARIABLE, "").strip()
-    if not configured:
-        return DEFAULT_MAX_TOKEN_DAYS
-    try:
-        days = int(configured)
-    except ValueError:
-        days = 0
-    if days < 1:
-        raise InputError(f"{MAX_TOKEN_DAYS_VARIABLE}={configured!r} is not a whole number of days")
-    return days
+    """``$OBEYA_MAX_TOKEN_DAYS``, else :data:`DEFAULT_MAX_TOKEN_DAYS`; read at each call, so
+    every process of a server applies the setting it was started with."""
+    return setting(MAX_TOKEN_DAYS_VARIABLE)
 
 
 def token_days(days: int | None) -> int:

@@ -21,12 +21,12 @@ a test see the same values; every reader and the restore take an explicit ``Inge
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from obeya.errors import InputError
+from obeya.settings import SETTINGS, setting
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -43,10 +43,10 @@ _ENVIRONMENT = {
 class IngestLimits:
     """The limits of one import or restore (see the module docstring)."""
 
-    max_decompressed_bytes: int = GIB
-    max_events_per_item: int = 10_000
-    max_event_copies: int = 100
-    max_archive_table_bytes: int = 256 * MIB
+    max_decompressed_bytes: int = SETTINGS[_ENVIRONMENT["max_decompressed_bytes"]].default
+    max_events_per_item: int = SETTINGS[_ENVIRONMENT["max_events_per_item"]].default
+    max_event_copies: int = SETTINGS[_ENVIRONMENT["max_event_copies"]].default
+    max_archive_table_bytes: int = SETTINGS[_ENVIRONMENT["max_archive_table_bytes"]].default
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -57,16 +57,7 @@ class IngestLimits:
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> IngestLimits:
         """The defaults, each overridden by its environment variable when that is set."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, int] = {}
-        for name, variable in _ENVIRONMENT.items():
-            raw = environ.get(variable, "").strip().replace("_", "")
-            if not raw:
-                continue
-            if not raw.isdigit() or int(raw) <= 0:
-                raise InputError(f"{variable}={environ[variable]!r} is not a positive whole number")
-            values[name] = int(raw)
-        return cls(**values)
+        return cls(**{name: setting(variable, environ) for name, variable in _ENVIRONMENT.items()})
 
     @staticmethod
     def variable(name: str) -> str:
