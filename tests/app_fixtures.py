@@ -4,9 +4,12 @@ files import these fixtures)."""
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,3 +49,23 @@ def client(workspace: Workspace) -> Iterator[TestClient]:
     headers = bearer(workspace)
     with TestClient(app, raise_server_exceptions=False, headers=headers) as test_client:
         yield test_client
+
+
+@contextmanager
+def where_called(module: Any, name: str) -> Iterator[list[bool]]:
+    """Spy on ``module.name``: one entry per call, True when it ran on an event loop (it must
+    not: work that takes seconds belongs in a worker thread)."""
+    on_loop: list[bool] = []
+    real = getattr(module, name)
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:  # a worker thread has no running loop
+            on_loop.append(False)
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, name, spy)
+        yield on_loop

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app_fixtures import where_called
 from obeya.api.routes_simulation import DEFAULT_MAX_SIM_EVENTS, MAX_REPLICATIONS, check_size
 from obeya.core.simulation import scenario_from_dict, scenario_to_dict, simulate
 from obeya.core.simulation.from_map import scenario_from_map
@@ -268,21 +269,9 @@ def test_the_budget_follows_the_environment(
 def test_the_simulation_runs_in_a_worker_thread(client: TestClient) -> None:
     import obeya.api.routes_simulation as routes
 
-    loops: list[bool] = []
-    real = routes.simulate
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        try:
-            asyncio.get_running_loop()
-            loops.append(True)
-        except RuntimeError:  # a worker thread has no running loop
-            loops.append(False)
-        return real(*args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(routes, "simulate", spy)
+    with where_called(routes, "simulate") as on_loop:
         assert client.post("/api/simulate", json=SMALL).status_code == 200
-    assert loops == [False]
+    assert on_loop == [False]
 
 
 @pytest.mark.parametrize("path", ["/api/simulate", "/api/what-if"])

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app_fixtures import where_called
 from obeya.core.simulation.from_map import scenario_from_map
 from obeya.core.simulation.whatif import Change, what_if
 from obeya.workspace import Workspace
@@ -278,24 +279,10 @@ def test_a_run_over_the_budget_is_refused_naming_what_drives_it(
 
 
 def test_the_run_route_is_off_the_event_loop(saved: TestClient) -> None:
-    import asyncio
-
     import obeya.api.routes_simulation as routes
-
-    loops: list[bool] = []
-    real = routes.what_if
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        try:
-            asyncio.get_running_loop()
-            loops.append(True)
-        except RuntimeError:  # a worker thread has no running loop
-            loops.append(False)
-        return real(*args, **kwargs)
 
     fields = form_fields(saved.get(PAGE).text)
     fields.update({"days": "200", "warmup_days": "20", "replications": "2"})
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(routes, "what_if", spy)
+    with where_called(routes, "what_if") as on_loop:
         assert saved.post("/simulate/run", data=fields).status_code == 200
-    assert loops == [False]
+    assert on_loop == [False]

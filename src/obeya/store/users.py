@@ -96,17 +96,6 @@ def _opt_utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else utc(moment)
 
 
-def _stream_id(connection: Connection, name: str) -> int:
-    """The id of stream ``name``; NotFoundError naming the streams there are."""
-    found = connection.execute(
-        select(StreamRow.id).where(StreamRow.name == name)
-    ).scalar_one_or_none()
-    if found is None:
-        names = connection.execute(select(StreamRow.name).order_by(StreamRow.name)).scalars()
-        raise named_missing("value stream", name, list(names), "streams")
-    return found
-
-
 def _at(stream_id: int | None) -> Any:
     """The grants on ``stream_id`` (the workspace's when None)."""
     return GrantRow.stream_id.is_(None) if stream_id is None else GrantRow.stream_id == stream_id
@@ -123,6 +112,8 @@ class UserStore:
         def _errors(self, doing: str, *, writing: bool = False) -> AbstractContextManager[None]: ...
 
         def _write(self) -> AbstractContextManager[Connection]: ...
+
+        def _require_id(self, connection: Connection, name: str) -> int: ...
 
         def _glance(self) -> AbstractContextManager[Connection]: ...
 
@@ -209,7 +200,7 @@ class UserStore:
         where = "the workspace" if stream is None else f"stream {stream!r}"
         with self._errors(f"granting {name!r} on {where}", writing=True), self._write() as c:
             user = self._user(c, name)
-            stream_id = None if stream is None else _stream_id(c, stream)
+            stream_id = None if stream is None else self._require_id(c, stream)
             before = next((g for g in user.grants if g.stream == stream), None)
             c.execute(delete(GrantRow).where(GrantRow.user_id == user.id, _at(stream_id)))
             c.execute(
@@ -234,7 +225,7 @@ class UserStore:
             before = next((g for g in user.grants if g.stream == stream), None)
             if before is None:
                 raise NotFoundError(f"user {user.name!r} has no role on {where}")
-            stream_id = None if stream is None else _stream_id(c, stream)
+            stream_id = None if stream is None else self._require_id(c, stream)
             c.execute(delete(GrantRow).where(GrantRow.user_id == user.id, _at(stream_id)))
             write_audit(c, "user.revoke", user.name, stream=stream, before=before.to_dict())
             user = self._user(c, user.name)
