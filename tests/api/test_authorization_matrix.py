@@ -854,6 +854,8 @@ TAKE_OVERS = [
      "a risk of Other saved from Tiny moved to Tiny"),
     (row("POST", "/streams/{name}/roadmap", "other stream's key",       "401   403   403   403   403   403", take_improvement),  # noqa: E501
      "the roadmap form moved Other's improvement to Tiny, and a 409 told who changed it"),
+    (row("POST", "/streams/{name}/risks", "other stream's key",         "401   403   403   403   403   403", at("POST", f"/streams/{T}/risks", 303, data={"key": "R-O", "title": "Vendor late", "probability": "0.4", "impact": "5"})),  # noqa: E501
+     "the add form said 'there is already a risk' of another stream's key"),
 ]
 # fmt: on
 

@@ -82,3 +82,15 @@ def test_upload_folders_of_stopped_servers_are_cleared(tmp_path: Path) -> None:
         (folder / "upload.csv").write_text("item_id,state,timestamp\n")
     assert sorted(clear_stale_uploads(tmp_path)) == sorted([dead, old_style])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, other.name])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x = " + "[" * 50_000 + "]" * 50_000, "x = " + "9" * 5_000],
+    ids=["nested arrays", "long integer"],
+)
+def test_a_scenario_file_beyond_the_toml_parser_is_a_422(client: TestClient, text: str) -> None:
+    files = {"scenario": ("deep.toml", text.encode(), "application/toml")}
+    response = client.post("/simulate/upload", files=files)
+    assert response.status_code == 422, response.text[:300]
+    assert "deep.toml" in response.text

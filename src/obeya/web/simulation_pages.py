@@ -17,7 +17,6 @@ import json
 import math
 import threading
 import time
-import tomllib
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -39,6 +38,7 @@ from obeya.core.simulation.engine import SimulationCancelled
 from obeya.core.simulation.from_map import scenario_from_map
 from obeya.core.simulation.scenario import scenario_toml
 from obeya.core.simulation.whatif import STEP_FIELDS, Change
+from obeya.core.tomlfile import parse_toml
 from obeya.errors import InputError, ObeyaError
 from obeya.render.simulation import step_chart, what_if_chart
 from obeya.web.forms import form_number
@@ -333,11 +333,9 @@ def upload_page(request: Request, ctx: Ctx, scenario: Annotated[UploadFile, File
         if len(data) > ctx.max_upload_bytes:
             raise InputError(f"{filename}: larger than {ctx.max_upload_bytes:,} bytes")
         try:
-            doc = tomllib.loads(data.decode("utf-8"))
+            doc = parse_toml(data.decode("utf-8"), filename)
         except UnicodeDecodeError:
             raise InputError(f"{filename}: not UTF-8 text; give a scenario TOML file") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"{filename}: not valid TOML ({exc})") from None
         baseline = scenario_from_dict(doc, where=filename)
     except ObeyaError as exc:
         return _page(request, ctx, source=source, error=str(exc), status=exc.http_status)
