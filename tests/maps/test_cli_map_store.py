@@ -153,3 +153,28 @@ def test_discover_a_stream_and_save_its_map(obeya_home: Path, tmp_path: Path) ->
     assert (listed["name"], listed["stream"], listed["author"]) == ("T", "Tiny", "ana")
     bad = runner.invoke(root, ["map", "discover", str(csv), "--save"])
     assert bad.exit_code == 2
+
+
+def test_a_save_never_moves_a_map_and_move_does(line: Path) -> None:
+    """Saving a map under its name from another stream is refused; ``map move`` moves every
+    variant, and the store's audit log says so in both streams."""
+    with Workspace() as ws:
+        ws.initialise()
+        ws.store.create_stream("Alpha")
+        ws.store.create_stream("Beta")
+    run("save", str(line), "--stream", "Alpha", "--author", "ana")
+    run("variant", "Line", "future", "--author", "ana")
+    refused = fails("save", str(line), "--stream", "Beta", "--author", "bo")
+    assert "map 'Line' is not in the value stream this save names" in refused
+    assert "moved map 'Line' to value stream 'Beta'" in run("move", "Line", "--to", "Beta")
+    listed = json.loads(run("list", "--json"))
+    assert {(m["variant"], m["stream"]) for m in listed} == {
+        ("current", "Beta"),
+        ("future", "Beta"),
+    }
+    with Workspace() as ws:
+        for stream in ("Alpha", "Beta"):
+            [move] = [e for e in ws.store.audit_log(stream=stream) if e.action == "map.move"]
+            assert move.before == {"stream": ["Alpha"]} and move.after == {"stream": "Beta"}
+    assert "version 2" in run("save", str(line), "--stream", "Beta", "--author", "bo")
+    assert "moved map 'Line' to no value stream" in run("move", "Line")

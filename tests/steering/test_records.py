@@ -310,3 +310,30 @@ def test_a_database_at_0002_upgrades_keeping_its_maps(database_url: str) -> None
         assert [v.version for v in store.map_history("Line")] == [1, 2]
         store.save_record("team", "web", {"key": "web", "name": "Web", "streams": []}, author="a")
         assert [r.key for r in store.list_records("team")] == ["web"]
+
+
+def test_a_save_never_moves_a_record_and_move_does(workspace: Workspace) -> None:
+    """A risk saved in one stream stays there whatever a later save names; ``move_record``
+    moves it, and a record of no stream (a team) cannot move into one."""
+    from obeya.errors import OwnedElsewhere
+
+    ws = workspace
+    ws.store.create_stream("Alpha")
+    ws.store.create_stream("Beta")
+    risk = {"key": "R-1", "title": "Vendor late", "probability": 0.4, "impact": 5}
+    ws.save_record("risk", risk, author="ana", stream="Alpha")
+    with pytest.raises(OwnedElsewhere):
+        ws.save_record("risk", {**risk, "impact": 1}, author="bo", stream="Beta")
+    with pytest.raises(OwnedElsewhere):  # nor by a stream in the document
+        ws.save_record("risk", {**risk, "stream": "Beta"}, author="bo", stream="Alpha")
+    assert ws.record("risk", "R-1").stream == "Alpha"
+    assert ws.record("risk", "R-1").version.version == 1
+    ws.move_record("risk", "R-1", "Beta")
+    assert ws.record("risk", "R-1").stream == "Beta"
+    ws.save_record("risk", {**risk, "impact": 1}, author="bo", stream="Beta")
+    assert ws.record("risk", "R-1").version.version == 2
+    ws.save_record("team", {"key": "T-1", "name": "One", "streams": ["Alpha"]}, author="ana")
+    with pytest.raises(InputError, match="belongs to no value stream"):
+        ws.move_record("team", "T-1", "Alpha")
+    with pytest.raises(InputError, match="name the one to move it to"):
+        ws.move_record("risk", "R-1", None)

@@ -19,6 +19,7 @@ from obeya.cli.maps_store import (
     get_command,
     history_command,
     list_command,
+    move_command,
     open_workspace,
     save_command,
     to_scenario_command,
@@ -37,6 +38,7 @@ maps_app.command("save")(save_command)
 maps_app.command("list")(list_command)
 maps_app.command("history")(history_command)
 maps_app.command("variant")(variant_command)
+maps_app.command("move")(move_command)
 maps_app.command("get")(get_command)
 maps_app.command("export")(export_command)
 maps_app.command("to-scenario")(to_scenario_command)

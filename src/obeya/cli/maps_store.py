@@ -167,6 +167,20 @@ def variant_command(
     )
 
 
+def move_command(
+    name: NameArg,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="The value stream to move it to (leave out: to no stream)."),
+    ] = None,
+) -> None:
+    """Move every variant of a map to another value stream: a save never moves one."""
+    with handle_errors(), open_workspace() as ws:
+        ws.move_map(name, to)
+    where = f"value stream {to!r}" if to else "no value stream"
+    out.print(f"moved map {safe(repr(name))} to {safe(where)}", highlight=False)
+
+
 def get_command(
     name: NameArg,
     variant: VariantOpt = "current",

@@ -154,6 +154,19 @@ def delete_command(kind: KindArg, key: Annotated[str, typer.Argument()]) -> None
     out.print(f"deleted {safe(kind)} {safe(repr(key))}", highlight=False)
 
 
+@steering_app.command("move")
+def move_command(
+    kind: KindArg,
+    key: Annotated[str, typer.Argument()],
+    to: Annotated[str | None, typer.Option("--to", help="The value stream to move it to.")] = None,
+) -> None:
+    """Move a record to another value stream: a save never moves one."""
+    with handle_errors(), open_workspace() as ws:
+        ws.move_record(kind, key, to)
+    where = f"value stream {to!r}" if to else "no value stream"
+    out.print(f"moved {safe(kind)} {safe(repr(key))} to {safe(where)}", highlight=False)
+
+
 # -- risks ------------------------------------------------------------------------------------
 
 
