@@ -121,3 +121,23 @@ def test_helpdesk_case_durations(analyse) -> None:
     close(ours.throughput_weekly, ref["throughput_weekly"])
     close(ours.time_in_state_hours, ref["time_in_state_hours"])
     assert ours.flow_efficiency is None
+
+
+def test_the_sample_counts_only_open_incidents_as_work_in_progress(analyse, bpic_log) -> None:
+    """The sample's first screen: an incident whose last status is "In Call" (lifecycle
+    Completed: solved during the call) is finished, not in progress. The last events, counted
+    with pandas from the raw file: 5,573 Closed, 1,882 In Call, 90 Resolved, 1 Cancelled
+    finish; 3 Wait - User, 2 In Progress, 2 Wait - Implementation and 1 Assigned are open."""
+    raw = pd.read_csv(BPIC_CSV, usecols=["case_id", "status", "status_group", "timestamp"])
+    last = raw.sort_values("timestamp", kind="stable").groupby("case_id").tail(1)
+    assert set(raw.loc[raw["status"] == "In Call", "status_group"]) == {"Completed"}
+    by_status = last["status"].value_counts().to_dict()
+    assert by_status == {
+        "Closed": 5573, "In Call": 1882, "Resolved": 90, "Cancelled": 1,
+        "Wait - User": 3, "In Progress": 2, "Wait - Implementation": 2, "Assigned": 1,
+    }  # fmt: skip
+    workflow, _ = sample_workflow()
+    report = analyse(bpic_log, workflow, detail=False).to_dict()
+    assert report["items"]["finished"] == 5573 + 1882 + 90 + 1
+    assert report["items"]["in_progress"] == 3 + 2 + 2 + 1
+    assert report["flow_framework"]["load"] == 8

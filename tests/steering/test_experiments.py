@@ -96,8 +96,8 @@ def test_a_20_percent_shift_is_detected_in_80_percent_of_runs(sigma: float) -> N
 
 @pytest.mark.parametrize("sigma", [0.40, 0.80, 1.23])
 def test_power_is_what_mann_whitney_theory_predicts(sigma: float) -> None:
-    """At the spread of real software cycle times (σ of log cycle time 1.23 in BPIC 2013,
-    1.37 in the Jira dataset) 60 items a window detect a 20 % shift in only ~16 % of runs:
+    """At the spread of real software cycle times (σ of log cycle time 1.37 in the Jira
+    dataset, 3.4 in BPIC 2013) 60 items a window detect a 20 % shift in only ~16 % of runs:
     no rank test can do better there. The verdict's power matches theory at every spread."""
     power, aa = _rates(_lognormal(sigma))
     assert power == pytest.approx(_noether_power(sigma), abs=0.06)
@@ -116,8 +116,10 @@ def bpic_rows() -> list[dict]:
 
 
 def test_power_on_resampled_real_cycle_times(bpic_rows) -> None:
-    """Windows drawn from BPIC 2013's own cycle times: a 20 % shift is found in about half of
-    the runs with 60 items a window, and in at least 80 % with 200."""
+    """Windows drawn from BPIC 2013's own cycle times — minutes for the quarter of incidents
+    solved during the call, weeks for others (σ of log cycle time 3.4) —: a 20 % shift is
+    found in about a fifth of the runs with 60 items a window, two thirds with 200, and
+    nine in ten with 600. A manager reading "no change" on 60 items has learnt little."""
     real = np.array([r["cycle_time_days"] for r in bpic_rows])
 
     def draw(rng, n):
@@ -125,9 +127,11 @@ def test_power_on_resampled_real_cycle_times(bpic_rows) -> None:
 
     power_60, aa_60 = _rates(draw, runs=200)
     power_200, aa_200 = _rates(draw, n=200, runs=200)
-    assert 0.40 <= power_60 < 0.80
-    assert power_200 >= 0.80
-    assert min(aa_60, aa_200) >= 0.90
+    power_600, aa_600 = _rates(draw, n=600, runs=200)
+    assert 0.10 <= power_60 < 0.40
+    assert 0.45 <= power_200 < 0.85
+    assert power_600 >= 0.90
+    assert min(aa_60, aa_200, aa_600) >= 0.90
 
 
 # -- (b) the real log against pandas + scipy ----------------------------------------------------
