@@ -146,9 +146,16 @@ def test_refusals_name_the_field(client: TestClient) -> None:
         == "futures[0]: change Deploy.servers=2: no step 'Deploy'; the steps are Build, Test"
     )
 
+    # A signed value is relative (one person fewer is -1): -2 from one person leaves none.
     negative = {"baseline": SMALL, "futures": [{"name": "Two", "changes": ["Test.servers=-2"]}]}
     message = assert_error(client.post("/api/what-if", json=negative), 422, "ScenarioError")
-    assert message.startswith("futures[0]: what-if 'Two': scenario: step[1].servers is -2")
+    assert message == (
+        "futures[0]: change Test.servers=-2: Test.servers is 1; a relative change must leave "
+        "at least 1 (write the number itself)"
+    )
+    bad = {"baseline": SMALL, "futures": [{"name": "Two", "changes": ["Test.availability=2"]}]}
+    message = assert_error(client.post("/api/what-if", json=bad), 422, "ScenarioError")
+    assert message.startswith("futures[0]: what-if 'Two': scenario: step[1].availability is 2")
 
     wrong = {"baseline": SMALL, "futures": [{"changes": ["Build.colour=2"]}]}
     message = assert_error(client.post("/api/what-if", json=wrong), 422, "ScenarioError")

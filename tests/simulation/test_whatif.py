@@ -119,3 +119,79 @@ def test_cli_table_json_and_chart(tmp_path: Path) -> None:
     result = runner.invoke(app, ["what-if", str(base), "--future", "Two: Test.servers=2"])
     assert result.exit_code == 1
     assert "no step 'Test'" in result.stderr
+
+
+def test_relative_changes_as_a_manager_asks() -> None:
+    """``+1`` person, ``-1``, ``+10%`` demand: each against the baseline's own value."""
+    assert parse_change("Build.servers=+1") == Change("servers", 1.0, "Build", "add")
+    assert parse_change("arrivals=+10%") == Change("arrival_rate_per_day", 1.1, None, "scale")
+    three = Scenario(
+        name="three", arrival_rate_per_day=4.0, days=100,
+        steps=(SimStep("Build", Distribution("exponential", 0.2), servers=3),),
+    )  # fmt: skip
+    cases = {
+        "Build.servers=+1": (4.0, 4, 1.0),
+        "Build.servers=-1": (4.0, 2, 1.0),
+        "Build.servers=+50%": (4.0, 4, 1.0),  # 4.5 people round to the nearest: 4
+        "arrivals=+10%": (4.4, 3, 1.0),
+        "arrival_rate_per_day=-1": (3.0, 3, 1.0),
+        "Build.availability=-10%": (4.0, 3, 0.9),
+    }
+    for text, (rate, servers, availability) in cases.items():
+        change = parse_change(text)
+        assert str(change) == text.replace("arrivals", "arrival_rate_per_day")
+        made = apply_changes(three, [change], text)
+        assert made.arrival_rate_per_day == pytest.approx(rate), text
+        assert (made.steps[0].servers, made.steps[0].availability) == (servers, availability)
+    for bad in ("arrivals=-100%", "arrivals=+lots%", "Build.colour=+1"):
+        with pytest.raises(ScenarioError):
+            parse_change(bad)
+    with pytest.raises(ScenarioError, match="must leave at least 1"):
+        apply_changes(three, [parse_change("Build.servers=-3")], "none left")
+
+
+def test_relative_demand_keeps_replayed_arrivals_replayed() -> None:
+    """A calibrated scenario replays real arrivals: +100 % demand brings them twice as close
+    together (same order, same weekly shape); −50 % spreads them out, and those pushed past
+    ``days`` fall away."""
+    replay = Scenario(
+        name="replay", arrival_rate_per_day=None, days=10,
+        arrival_times_days=(1.0, 2.0, 4.0, 6.0, 9.0),
+        steps=(SimStep("Build", Distribution("constant", 0.1)),),
+    )  # fmt: skip
+    doubled = apply_changes(replay, [parse_change("arrivals=+100%")], "x2")
+    assert doubled.arrival_times_days == (0.5, 1.0, 2.0, 3.0, 4.5)
+    halved = apply_changes(replay, [parse_change("arrivals=-50%")], "x0.5")
+    assert halved.arrival_times_days == (2.0, 4.0, 8.0)
+    # +0.5 a day on a replay of 5 arrivals in 10 days (0.5 a day) is the same as +100 %.
+    added = apply_changes(replay, [parse_change("arrivals=+0.5")], "plus")
+    assert added.arrival_times_days == doubled.arrival_times_days
+    # An absolute rate replaces the replay with Poisson arrivals.
+    poisson = apply_changes(replay, [parse_change("arrivals=3")], "rate")
+    assert (poisson.arrival_rate_per_day, poisson.arrival_times_days) == (3.0, ())
+
+
+def test_one_more_person_is_the_same_run_as_naming_two(tmp_path: Path) -> None:
+    """Relative and absolute say the same thing on M/M/1: the same seeds give the very same
+    figures; and --days/--replications override the file's for every state."""
+    by_name = what_if(MM1, [("two", [parse_change("Build.servers=2")])])
+    relative = what_if(MM1, [("two", [parse_change("Build.servers=+1")])])
+    assert by_name.results[1].to_dict() == relative.results[1].to_dict()
+
+    base = tmp_path / "current.toml"
+    base.write_text(scenario_toml(MM1), encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        ["what-if", str(base), "--future", "More: Build.servers=+1", "--future",
+         "Busier: arrivals=+10%", "--days", "400", "--replications", "2", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [s["changes"] for s in doc["scenarios"][1:]] == [
+        ["Build.servers=+1"],
+        ["arrival_rate_per_day=+10%"],
+    ]
+    for state in doc["scenarios"]:
+        assert (state["days"], state["replications"]) == (400, 2), state["scenario"]
+    busier = doc["scenarios"][2]
+    assert busier["steps"][0]["utilisation"] == pytest.approx(0.88, rel=0.1)  # 4.4 × 0.2

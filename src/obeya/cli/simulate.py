@@ -4,6 +4,7 @@ Registered by :mod:`obeya.cli.main`."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -185,18 +186,31 @@ def what_if_command(
             "--future",
             help='A future state made by changes to the baseline: "NAME: STEP.FIELD=VALUE, ..." '
             "(repeatable). Fields: servers, wip_limit, batch_size, availability, "
-            "complete_accurate, visit_share, or arrival_rate_per_day for the stream.",
+            "complete_accurate, visit_share, or arrival_rate_per_day (arrivals) for the "
+            "stream; relative values too: Build.servers=+1, arrivals=+10%.",
         ),
     ] = None,
     chart: Annotated[
         Path | None, typer.Option(help="Also write the comparison chart (.svg, .png or .json).")
     ] = None,
+    days: Annotated[
+        float | None, typer.Option(help="Simulated days of every state (default: the file's).")
+    ] = None,
+    replications: Annotated[
+        int | None, typer.Option(help="Replications of every state (default: the file's).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
 ) -> None:
     """Compare the current state with future states: lead time, throughput, WIP and
-    utilisation side by side, with confidence intervals (same seeds: paired replications)."""
+    utilisation side by side, with confidence intervals (same seeds: paired replications).
+    A change may be relative: ``Build.servers=+1``, ``arrivals=+10%``."""
     with handle_errors():
         base = load_scenario(baseline)
+        # Futures take the baseline's days and replications (paired runs).
+        if days is not None:
+            base = dataclasses.replace(base, days=days)
+        if replications is not None:
+            base = dataclasses.replace(base, replications=replications)
         futures: list[Scenario | tuple[str, list[Change]]] = [
             load_scenario(p) for p in others or []
         ]

@@ -8,7 +8,10 @@ interval, far narrower than the two separate intervals suggest, and a change is 
 *significant* when that interval leaves out zero.
 
 Changes are written ``STEP.FIELD=VALUE`` (``Build.servers=2``, ``Test.wip_limit=5``) or
-``FIELD=VALUE`` for the stream (``arrival_rate_per_day=5``); see :data:`STEP_FIELDS`.
+``FIELD=VALUE`` for the stream (``arrival_rate_per_day=5``); see :data:`STEP_FIELDS`. A value
+may also be relative to the baseline's, as a manager asks: ``Build.servers=+1`` (one more
+person), ``Test.wip_limit=-2``, ``arrivals=+10%`` (demand grows a tenth; ``arrivals`` is short
+for ``arrival_rate_per_day``, and replayed arrivals come closer together by the same factor).
 """
 
 from __future__ import annotations
@@ -32,29 +35,42 @@ STEP_FIELDS: dict[str, type] = {
 }
 #: Stream fields a what-if may change.
 STREAM_FIELDS: dict[str, type] = {"arrival_rate_per_day": float}
+#: Short names a change may use for a field.
+ALIASES = {"arrivals": "arrival_rate_per_day"}
 
 
 @dataclass(frozen=True)
 class Change:
-    """One change: ``step`` None means a stream field."""
+    """One change: ``step`` None means a stream field. ``how``: ``set`` to ``value``, ``add``
+    ``value`` to the baseline's, or ``scale`` the baseline's by ``value`` (``+10%`` is 1.1)."""
 
     field: str
     value: float
     step: str | None = None
+    how: str = "set"
 
     def __str__(self) -> str:
-        value = int(self.value) if self.value == int(self.value) else self.value
         target = f"{self.step}." if self.step else ""
-        return f"{target}{self.field}={value}"
+        if self.how == "scale":
+            return f"{target}{self.field}={(self.value - 1) * 100:+g}%"
+        value = int(self.value) if self.value == int(self.value) else self.value
+        sign = "+" if self.how == "add" and self.value >= 0 else ""
+        return f"{target}{self.field}={sign}{value}"
 
 
 def parse_change(text: str) -> Change:
-    """``"Build.servers=2"`` → Change; the error says what is wrong and what is allowed."""
+    """``"Build.servers=2"``, ``"Build.servers=+1"`` or ``"arrivals=+10%"`` → Change; the error
+    says what is wrong and what is allowed."""
     target, sep, raw = text.partition("=")
     if not sep or not target.strip() or not raw.strip():
         raise ScenarioError(f"change {text!r}: write STEP.FIELD=VALUE, e.g. Build.servers=2")
     step, dot, field = target.strip().rpartition(".")
+    field = ALIASES.get(field, field)
     fields = STEP_FIELDS if dot else STREAM_FIELDS
+    raw = raw.strip()
+    if raw.endswith("%"):
+        return _scaled(text, field, fields, raw[:-1], step.strip() if dot else None)
+    how = "add" if raw[0] in "+-" else "set"
     if field not in fields:
         allowed = ", ".join(fields)
         raise ScenarioError(f"change {text!r}: field {field!r} cannot be changed; use {allowed}")
@@ -71,7 +87,31 @@ def parse_change(text: str) -> Change:
             f"change {text!r}: {field} needs {kind_name}"
             + (f" up to {MAX_COUNT:,}" if kind is int else " (finite)")
         )
-    return Change(field, float(value), step.strip() if dot else None)
+    return Change(field, float(value), step.strip() if dot else None, how)
+
+
+def _scaled(
+    text: str, field: str, fields: dict[str, type], percent: str, step: str | None
+) -> Change:
+    """``FIELD=+10%``: the baseline's value times 1.1 (a count rounds to the nearest)."""
+    if field not in fields:
+        allowed = ", ".join(fields)
+        raise ScenarioError(f"change {text!r}: field {field!r} cannot be changed; use {allowed}")
+    try:
+        share = float(percent)
+    except ValueError:
+        raise ScenarioError(f"change {text!r}: write a percentage such as +10% or -25%") from None
+    if not math.isfinite(share) or share <= -100 or share > 10_000:
+        raise ScenarioError(f"change {text!r}: a percentage above -100% and at most +10000%")
+    return Change(field, 1 + share / 100, step, "scale")
+
+
+def _changed(current: float, change: Change) -> float:
+    if change.how == "add":
+        return current + change.value
+    if change.how == "scale":
+        return current * change.value
+    return change.value
 
 
 def apply_changes(scenario: Scenario, changes: Iterable[Change], name: str) -> Scenario:
@@ -82,23 +122,50 @@ def apply_changes(scenario: Scenario, changes: Iterable[Change], name: str) -> S
     stream: dict[str, Any] = {"name": name}
     for change in changes:
         if change.step is None:
-            stream[change.field] = change.value
-            if change.field == "arrival_rate_per_day":
-                stream["arrival_times_days"] = ()  # a rate replaces replayed arrivals
+            stream.update(_stream_change(scenario, stream, change))
             continue
         if change.step not in names:
             raise ScenarioError(
                 f"change {change}: no step {change.step!r}; the steps are {', '.join(names)}"
             )
         k = names.index(change.step)
-        fields: dict[str, Any] = {change.field: change.value}
+        current = getattr(steps[k], change.field)
+        value: Any = _changed(float(current), change)
         if STEP_FIELDS[change.field] is int:
-            fields[change.field] = int(change.value)
-        steps[k] = replace(steps[k], **fields)
+            value = round(value)
+            # 0 means "no limit" for these counts: a relative change starts from a limit and
+            # must leave one, or "one person fewer" would read as "unlimited people".
+            if change.how != "set" and (current < 1 or value < 1):
+                have = "no limit (0)" if current < 1 else f"{current}"
+                raise ScenarioError(
+                    f"change {change}: {change.step}.{change.field} is {have}; a relative "
+                    "change must leave at least 1 (write the number itself)"
+                )
+        steps[k] = replace(steps[k], **{change.field: value})
     try:
         return replace(scenario, steps=tuple(steps), **stream)
     except ScenarioError as exc:
         raise ScenarioError(f"what-if '{name}': {exc}") from None
+
+
+def _stream_change(scenario: Scenario, made: dict[str, Any], change: Change) -> dict[str, Any]:
+    """The stream fields ``change`` sets, on top of those ``made`` so far. Replayed arrivals
+    (a calibrated scenario's) stay replayed under a relative change: their times are drawn
+    together (or apart) by the factor, keeping their order and weekly shape; a new absolute
+    rate replaces them."""
+    times = made.get("arrival_times_days", scenario.arrival_times_days)
+    rate = made.get("arrival_rate_per_day", scenario.arrival_rate_per_day)
+    if change.how == "set":
+        return {"arrival_rate_per_day": change.value, "arrival_times_days": ()}
+    if not times:
+        if rate is None:  # pragma: no cover - a scenario has a rate or a replay
+            raise ScenarioError(f"change {change}: the scenario has no arrival rate to change")
+        return {"arrival_rate_per_day": _changed(rate, change), "arrival_times_days": ()}
+    observed = len(times) / scenario.days  # the replayed arrivals' rate per day
+    factor = change.value if change.how == "scale" else (observed + change.value) / observed
+    if factor <= 0:
+        raise ScenarioError(f"change {change}: that leaves no arrivals")
+    return {"arrival_times_days": tuple(t / factor for t in times if t / factor < scenario.days)}
 
 
 @dataclass(frozen=True)
