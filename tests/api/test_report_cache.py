@@ -87,3 +87,37 @@ def test_another_process_import_is_seen_within_the_moment(
         other.import_file(more, "Tiny", columns=ColumnMap())
     time.sleep(0.25)
     assert client.get("/api/streams/Tiny/flow").json()["items"]["total"] == 6
+
+
+def test_a_burst_for_a_report_not_computed_yet_computes_it_once(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fifty viewers opening a dashboard at once: each computed the report on a database
+    connection of its own, the pool ran dry and requests failed after 30 s. Now the first
+    computes; the others wait for it and get the same report."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from obeya.api.deps import ReportCache
+    from obeya.core.metrics import FlowFilter
+
+    calls: list[str] = []
+    flow = workspace.flow
+
+    def slow(stream: str, *args: object, **kwargs: object) -> object:
+        calls.append(stream)
+        time.sleep(0.3)  # long enough for every thread to miss the cache
+        return flow(stream, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workspace, "flow", slow)
+    cache = ReportCache()
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        reports = list(
+            pool.map(
+                lambda _: cache.report(workspace, "Tiny", FlowFilter(), detail=False), range(12)
+            )
+        )
+    assert calls == ["Tiny"]
+    assert all(r is reports[0] for r in reports)
+    # Another filter is another report: computed on its own.
+    cache.report(workspace, "Tiny", FlowFilter(types=("Bug",)), detail=False)
+    assert calls == ["Tiny", "Tiny"]

@@ -106,6 +106,10 @@ class ReportCache:
         self._size = size
         self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
+        #: One lock per report being computed: a burst of requests for a report not computed
+        #: yet waits for the first to compute it, instead of each computing it on a database
+        #: connection of its own (fifty viewers at once emptied the pool: 409s after 30 s).
+        self._computing: dict[tuple[Any, ...], threading.Lock] = {}
 
     def _get(self, key: tuple[Any, ...]) -> Any:
         with self._lock:
@@ -177,10 +181,17 @@ class ReportCache:
     ) -> FlowReport:
         key = ("report", stamp, flt, detail)
         found = self._get(key)
-        if found is not None:
-            assert isinstance(found, FlowReport)
-            return found
-        return self._put(key, workspace.flow(stream, flt, detail=detail))  # type: ignore[no-any-return]
+        if found is None:
+            with self._lock:
+                computing = self._computing.setdefault(key, threading.Lock())
+            with computing:  # the first computes; the others wait, then find it
+                found = self._get(key)
+                if found is None:
+                    found = self._put(key, workspace.flow(stream, flt, detail=detail))
+            with self._lock:
+                self._computing.pop(key, None)
+        assert isinstance(found, FlowReport)
+        return found
 
     def _document(
         self, workspace: Workspace, stream: str, stamp: Any, flt: FlowFilter, detail: bool
