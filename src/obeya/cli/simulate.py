@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Annotated
 
@@ -15,14 +16,18 @@ from rich.table import Table
 
 from obeya.cli.common import (
     FormatOpt,
+    PlainTable,
     WorkflowOpt,
     err,
+    fail,
     handle_errors,
     load_history,
     one_source,
     out,
+    parse_date,
     print_json,
     progress_bar,
+    safe,
     with_columns,
 )
 from obeya.core.simulation import SimulationResult, load_scenario, simulate
@@ -33,8 +38,10 @@ from obeya.core.simulation.from_history import (
     calibrate,
     scenario_from_history,
 )
+from obeya.core.simulation.holdout import TARGETS, HoldoutCheck, holdout_check, split_at_share
 from obeya.core.simulation.scenario import Scenario, ScenarioError, scenario_toml
 from obeya.core.simulation.whatif import Change, WhatIf, parse_change, what_if, what_if_scenarios
+from obeya.errors import InputError
 from obeya.ingest import ColumnMap
 
 
@@ -277,13 +284,27 @@ def calibrate_command(
         Path | None,
         typer.Option("--scenario-out", "-o", help="Write the fitted scenario TOML here."),
     ] = None,
+    holdout: Annotated[
+        str | None,
+        typer.Option(
+            help="Also fit on all but the last share of items (e.g. 20%) and check the model "
+            "against what followed."
+        ),
+    ] = None,
+    validate_from: Annotated[
+        str | None,
+        typer.Option(help="Like --holdout, cutting at this date (YYYY-MM-DD, UTC)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
     file_format: FormatOpt = None,
     columns: ColumnMap = ColumnMap(),
 ) -> None:
     """Fit the current state to history and check that simulating it reproduces the measured
-    throughput and lead time (docs/simulation.md, "Calibration")."""
+    throughput and lead time (docs/simulation.md, "Calibration"); with --holdout or
+    --validate-from, also whether a model fitted to the past foretold what followed."""
     one_source(file, stream)
+    if holdout is not None and validate_from is not None:
+        fail(InputError("give --holdout or --validate-from, not both"))
     with handle_errors():
         log, chosen = load_history(
             file, stream, workflow, file_format=file_format, columns=columns, quiet=as_json
@@ -292,13 +313,63 @@ def calibrate_command(
             log, chosen, fit=fit, arrivals=arrivals, replications=replications, seed=seed
         )
         calibration = calibrate(model)
+        check = None
+        cut_day = parse_date(validate_from, "--validate-from")
+        if holdout is not None or cut_day is not None:
+            split = (
+                datetime.combine(cut_day, time(), UTC)
+                if cut_day is not None
+                else split_at_share(log, chosen, parse_share(str(holdout), "--holdout"))
+            )
+            check = holdout_check(log, chosen, split, fit=fit, replications=replications, seed=seed)
     if scenario_out is not None:
         scenario_out.write_text(scenario_toml(model.scenario), encoding="utf-8")
     if as_json:
         doc = calibration.to_dict()
         doc["simulation"].pop("per_replication")
+        if check is not None:
+            doc["holdout"] = check.to_dict()
         print_json(doc)
     else:
         print_calibration(calibration)
+        if check is not None:
+            print_holdout(check)
         if scenario_out is not None:
             out.print(f"scenario written to {scenario_out}")
+
+
+def parse_share(text: str, option: str) -> float:
+    """``20%`` (or ``0.2``) → 0.2."""
+    raw = text.strip()
+    try:
+        share = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise InputError(f"{option} {text!r}: give a share such as 20%") from None
+    return share
+
+
+def print_holdout(check: HoldoutCheck) -> None:
+    """The hold-out check as a table: what followed the cut, the model's, the baseline's."""
+    out.print(
+        f"\nhold-out: fitted on {check.fitted_items:,} items before "
+        f"{check.split:%Y-%m-%d %H:%M} UTC ({check.fitted_days:.1f} days), checked on the "
+        f"{check.test_items:,} that entered in the {check.test_days:.1f} days after",
+        highlight=False,
+    )
+    table = PlainTable("figure", "what followed", "model", "error", "target", "baseline")
+    for f in check.figures:
+        table.add_row(
+            f.name,
+            f"{f.actual:.3g}",
+            f"{f.simulated:.3g}",
+            f"{f.error:+.1%}",
+            f"±{TARGETS[f.name]:.0%}",
+            "–" if f.baseline is None else f"{f.baseline:.3g}",
+        )
+    out.print(table)
+    out.print(
+        f"lead-time distance (Wasserstein): model {check.distance_days:.2f} days, baseline "
+        f"(earlier lead times) {check.baseline_distance_days:.2f} days",
+        highlight=False,
+    )
+    out.print(f"verdict: {safe(check.verdict)}: {safe(check.explanation)}", highlight=False)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import fmean, stdev
 from typing import Any, Protocol, runtime_checkable
 
@@ -232,6 +232,9 @@ class ReplicationResult:
     throughput_per_day: float
     wip: float  # items in the stream, time-average over the window
     steps: tuple[StepStats, ...]
+    #: The lead-time sample itself (days), for distances between distributions; not in
+    #: :meth:`to_dict` (the documents carry its percentiles).
+    lead_times: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -581,4 +584,5 @@ def _replicate(sc: Scenario, r: int, budget: Budget) -> ReplicationResult:
         throughput_per_day=finished / span,
         wip=stream_area / span,
         steps=steps,
+        lead_times=tuple(lt.tolist()),
     )
