@@ -31,6 +31,8 @@ from obeya.api.gate import GuardedRoute
 from obeya.api.headers import add_security_headers
 from obeya.api.limits import BodyLimits
 from obeya.api.policy import check_coverage
+from obeya.auth.addresses import trusted_proxies
+from obeya.auth.sessions import operator_key
 from obeya.settings import check_environment
 from obeya.web import (
     access_pages,
@@ -88,7 +90,11 @@ def create_app(
     shuts down. Body limits: ``limits``, else the defaults and the environment
     (:meth:`BodyLimits.from_environment`), with ``max_upload_bytes`` for uploads if given.
     """
-    check_environment()  # a limit set wrong stops the server here, naming the variable
+    # A setting set wrong stops the server here, naming the variable, not at the first
+    # request that reads it (a bad proxy list would have failed every sign-in).
+    check_environment()
+    trusted_proxies()
+    operator_key()
     ctx = AppContext(
         workspace_factory or Workspace,
         limits or BodyLimits.from_environment(upload=max_upload_bytes),

@@ -46,7 +46,6 @@ class AppContext:
     def __init__(self, factory: WorkspaceFactory, limits: BodyLimits) -> None:
         self._factory = factory
         self.limits = limits
-        self.max_upload_bytes = limits.upload
         self._workspace: Workspace | None = None
         self._lock = threading.Lock()
         self.reports = ReportCache()
@@ -210,13 +209,10 @@ def context(request: Request) -> AppContext:
     return ctx
 
 
-# The days a window may name: the core's supported span, the one the readers accept. A report
-# lays its daily series over the whole window, so a date centuries away would tie up the server
-# (and send megabytes of zeros).
-
-
 def check_day(name: str, day: date | None) -> None:
-    """Refuse (422) a window's day outside :data:`EARLIEST_DAY` … :data:`LATEST_DAY`."""
+    """Refuse (422) a window's day outside :data:`EARLIEST_DAY` … :data:`LATEST_DAY`, the
+    core's supported span (the one the readers accept): a report lays its daily series over
+    the whole window, so a date centuries away would tie up the server."""
     if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
         raise InputError(f"{name} {day} is not between {EARLIEST_DAY} and {LATEST_DAY}")
 

@@ -146,6 +146,6 @@ def import_into_stream(
         workflow=parse_workflow(workflow),
         columns=columns,
         file_format=format,
-        limit=ctx.max_upload_bytes,
+        limit=ctx.limits.upload,
     )
     return ImportResponse.of(result)

@@ -38,7 +38,7 @@ from obeya.core.simulation.from_history import (
     calibrate,
     scenario_from_history,
 )
-from obeya.core.simulation.holdout import TARGETS, HoldoutCheck, holdout_check, split_at_share
+from obeya.core.simulation.holdout import TARGETS, HoldoutCheck, holdout_check
 from obeya.core.simulation.scenario import Scenario, ScenarioError, scenario_toml
 from obeya.core.simulation.whatif import Change, WhatIf, parse_change, what_if, what_if_scenarios
 from obeya.errors import InputError
@@ -316,12 +316,15 @@ def calibrate_command(
         check = None
         cut_day = parse_date(validate_from, "--validate-from")
         if holdout is not None or cut_day is not None:
-            split = (
-                datetime.combine(cut_day, time(), UTC)
-                if cut_day is not None
-                else split_at_share(log, chosen, parse_share(str(holdout), "--holdout"))
+            check = holdout_check(
+                log,
+                chosen,
+                None if cut_day is None else datetime.combine(cut_day, time(), UTC),
+                share=None if holdout is None else parse_share(holdout, "--holdout"),
+                fit=fit,
+                replications=replications,
+                seed=seed,
             )
-            check = holdout_check(log, chosen, split, fit=fit, replications=replications, seed=seed)
     if scenario_out is not None:
         scenario_out.write_text(scenario_toml(model.scenario), encoding="utf-8")
     if as_json:

@@ -203,7 +203,7 @@ def import_page(
             workflow=parse_workflow(workflow),
             columns=column_map(dict(fields)),
             file_format=file_format or None,
-            limit=ctx.max_upload_bytes,
+            limit=ctx.limits.upload,
         )
     except ObeyaError as exc:
         form = {"stream": stream, "file_format": file_format, "workflow": workflow, **fields}

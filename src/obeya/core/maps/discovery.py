@@ -65,6 +65,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import ibis
+import numpy as np
 import pyarrow as pa
 
 from obeya.core.events import MICROS_PER_DAY, MICROS_PER_HOUR, EventLog
@@ -248,6 +249,9 @@ def discover(log: EventLog, workflow: Workflow | None = None, *, backend: Any = 
         return _discover(analysis, events, log, workflow)
 
 
+Column = np.ndarray[Any, Any]
+
+
 @dataclass(frozen=True)
 class StepSamples:
     """Per-item figures behind a discovery, for models fitted to history (simulation).
@@ -265,6 +269,15 @@ class StepSamples:
     times: pa.Table
     first_us: int
     last_us: int
+
+    def item_times(self) -> tuple[Column, Column, Column]:
+        """Per item: when it entered its first step and when it finished (µs; 0 where it did
+        not), and whether it finished."""
+        entered = self.items.column("entered_us").to_numpy().astype(np.int64)
+        finish_col = self.items.column("finish_us")
+        done = np.asarray(finish_col.is_valid())
+        finish = finish_col.fill_null(0).to_numpy().astype(np.int64)
+        return entered, finish, done
 
 
 def step_samples(

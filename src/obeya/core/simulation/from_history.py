@@ -114,10 +114,7 @@ def _model(
     day = float(MICROS_PER_DAY)
     items = samples.items
     ids = np.asarray(items.column("item_id").to_pylist(), dtype=object)
-    entered = items.column("entered_us").to_numpy().astype(np.int64)
-    finish_col = items.column("finish_us")
-    is_done = np.asarray(finish_col.is_valid())
-    finish = finish_col.fill_null(0).to_numpy().astype(np.int64)
+    entered, finish, is_done = samples.item_times()
     days = (samples.last_us - samples.first_us) / day
     if not is_done.any() or days <= 0:
         raise ScenarioError(

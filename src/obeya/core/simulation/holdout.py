@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from scipy.stats import wasserstein_distance
 
 from obeya.core.events import MICROS_PER_DAY, EventLog
-from obeya.core.maps.discovery import step_samples
+from obeya.core.maps.discovery import StepSamples, step_samples
 from obeya.core.simulation.engine import simulate
 from obeya.core.simulation.from_history import scenario_from_history
 from obeya.core.simulation.scenario import ScenarioError
@@ -155,42 +155,59 @@ class HoldoutCheck:
 def split_at_share(log: EventLog, workflow: Workflow | None, share: float) -> datetime:
     """The moment that leaves the last ``share`` of the items (by the time each entered its
     first step) after it."""
+    return _moment(_cut_at_share(step_samples(log, workflow), share, log.source))
+
+
+def _cut_at_share(samples: StepSamples, share: float, source: str) -> int:
     if not 0 < share < 1:
         raise ScenarioError(f"holdout {share:.0%}: give a share between 0% and 100%, e.g. 20%")
-    entered = np.sort(_entered(log, workflow))
+    entered = np.sort(samples.item_times()[0])
     if len(entered) < 2 * MIN_ITEMS:
         raise ScenarioError(
-            f"{log.source}: {len(entered)} items; a hold-out needs at least {2 * MIN_ITEMS}"
+            f"{source}: {len(entered)} items; a hold-out needs at least {2 * MIN_ITEMS}"
         )
-    cut = int(entered[min(len(entered) - 1, int(len(entered) * (1 - share)))])
-    return _moment(cut)
+    return int(entered[min(len(entered) - 1, int(len(entered) * (1 - share)))])
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _moment(micros: int) -> datetime:
-    return datetime.fromtimestamp(micros / 1e6, UTC)
+    """Microseconds since the epoch as a UTC datetime, exactly (no float on the way)."""
+    return EPOCH + timedelta(microseconds=micros)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 def holdout_check(
     log: EventLog,
     workflow: Workflow | None,
-    split: datetime,
+    split: datetime | None = None,
     *,
+    share: float | None = None,
     fit: str = "empirical",
     replications: int = 5,
     seed: int = 1,
 ) -> HoldoutCheck:
-    """Fit on the events before ``split``, simulate what followed, compare (module doc)."""
-    cut_us = int(split.timestamp() * 1e6)
+    """Fit on the events before ``split`` (or before the last ``share`` of the items: one of
+    the two), simulate what followed, compare (module doc)."""
     samples = step_samples(log, workflow)
+    if share is not None and split is None:
+        cut_us = _cut_at_share(samples, share, log.source)
+    elif split is not None and share is None:
+        cut_us = _micros(split)
+    else:
+        raise ScenarioError("give the cut (a moment) or the share of items to hold out, one")
+    split = _moment(cut_us)
     if not samples.first_us < cut_us < samples.last_us:
-        first, last = (
-            datetime.fromtimestamp(t / 1e6, UTC) for t in (samples.first_us, samples.last_us)
-        )
+        first, last = _moment(samples.first_us), _moment(samples.last_us)
         raise ScenarioError(
             f"{log.source}: the cut {split:%Y-%m-%d %H:%M} is not inside the log "
             f"({first:%Y-%m-%d} to {last:%Y-%m-%d})"
         )
-    entered, finish, done = _items(samples)
+    entered, finish, done = samples.item_times()
     before = entered < cut_us
     after = ~before
     if before.sum() < MIN_ITEMS or after.sum() < MIN_ITEMS:
@@ -253,19 +270,6 @@ def holdout_check(
         fit=fit,
         replications=replications,
     )
-
-
-def _items(samples: Any) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    items = samples.items
-    entered = items.column("entered_us").to_numpy().astype(np.int64)
-    finish_col = items.column("finish_us")
-    done = np.asarray(finish_col.is_valid())
-    finish = finish_col.fill_null(0).to_numpy().astype(np.int64)
-    return entered, finish, done
-
-
-def _entered(log: EventLog, workflow: Workflow | None) -> np.ndarray[Any, Any]:
-    return _items(step_samples(log, workflow))[0]
 
 
 def _relative(value: float, reference: float) -> float:

@@ -53,7 +53,8 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
 DEFAULT_THRESHOLD = 0.5
 #: Size caps a server applies to a catalogue sent in a request (:func:`check_catalogue_size`):
 #: the similarity matrix and the agglomeration grow with products², the process matrix with
-#: products × steps. 1,000 products cluster in about a second (bench figures in the report).
+#: products × steps. 1,000 products cluster in about 0.6 s (measured when the cap was set,
+#: 2 vCPU; docs/access.md, "Limits").
 MAX_PRODUCTS = 1_000
 MAX_STEPS = 1_000
 #: Share of a family's products that must hold a value for it to count as shared.
