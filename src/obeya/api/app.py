@@ -90,11 +90,7 @@ def create_app(
     shuts down. Body limits: ``limits``, else the defaults and the environment
     (:meth:`BodyLimits.from_environment`), with ``max_upload_bytes`` for uploads if given.
     """
-    # A setting set wrong stops the server here, naming the variable, not at the first
-    # request that reads it (a bad proxy list would have failed every sign-in).
-    check_environment()
-    trusted_proxies()
-    operator_key()
+    check_server_environment()
     ctx = AppContext(
         workspace_factory or Workspace,
         limits or BodyLimits.from_environment(upload=max_upload_bytes),
@@ -154,6 +150,15 @@ def create_app(
     check_coverage(_routes(app))
     _document_bearer_auth(app)
     return app
+
+
+def check_server_environment() -> None:
+    """Read every setting of the environment the server uses (the limits, the trusted
+    proxies, the secret key): one set wrong stops the server at start, naming the variable,
+    not at the first request that reads it (a bad proxy list would fail every sign-in)."""
+    check_environment()
+    trusted_proxies()
+    operator_key()
 
 
 AUTH_RESPONSES = {

@@ -226,15 +226,14 @@ def serve(
     """Start the web app and the REST API (OpenAPI at /docs). Everything needs sign-in."""
     import uvicorn
 
-    from obeya.api.app import create_app
+    from obeya.api.app import check_server_environment, create_app
     from obeya.api.uploads import clear_stale_uploads
-    from obeya.settings import check_environment
 
     clear_stale_uploads()
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     secret = None
     with handle_errors(), Workspace() as ws:
-        check_environment()  # a limit set wrong: a clear error now, not a traceback
+        check_server_environment()  # a setting set wrong: a clear error now, not a traceback
         ws.initialise()
         if link:
             try:
