@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-#: The real logs in ../shared/datasets (beside the checkout, here and in CI).
-DATASETS = REPO.parent / "shared" / "datasets"
+#: The real third-party logs, copied byte for byte into the repo with their attribution
+#: (tests/datasets/README.md): tests never read anything outside the checkout.
+DATASETS = REPO / "tests" / "datasets"
 SAMPLES = REPO / "src" / "obeya" / "samples"
 
 POSTGRES_URL = os.environ.get("OBEYA_TEST_DATABASE_URL", "")

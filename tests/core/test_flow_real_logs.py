@@ -1,4 +1,4 @@
-"""On the real logs in ../shared/datasets, the engine equals an independent pandas computation
+"""On the real logs in tests/datasets, the engine equals an independent pandas computation
 (tests/reference/pandas_flow.py walks each item's events in plain Python)."""
 
 from __future__ import annotations

@@ -1,14 +1,13 @@
-"""The readers on real, third-party logs (see shared/datasets/README.md)."""
+"""The readers on real, third-party logs (see tests/datasets/README.md)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from obeya.ingest import ColumnMap, read_events
 from obeya.ingest.sources import open_input
 from obeya.ingest.xes_reader import XesRows, attribute_keys, stream_rows
 
-DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+from support import DATASETS
+
 BPIC_CSV = DATASETS / "bpic2013_incidents_transitions.csv.gz"
 BPIC_XES = DATASETS / "bpic2013_incidents.xes.gz"
 HELPDESK = DATASETS / "helpdesk.xes.gz"

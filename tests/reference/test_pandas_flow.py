@@ -8,14 +8,12 @@ wrong.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from reference.pandas_flow import flow_metrics
-
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+from support import DATASETS
 
 WORKFLOW = {
     "backlog": ["To Do"],
@@ -203,7 +201,6 @@ def test_duplicate_events_are_refused() -> None:
 BPIC = DATASETS / "bpic2013_incidents_transitions.csv.gz"
 
 
-@pytest.mark.skipif(not BPIC.is_file(), reason="shared datasets not present")
 def test_runs_on_the_bpic_log_in_seconds() -> None:
     raw = pd.read_csv(BPIC)
     frame = pd.DataFrame(
