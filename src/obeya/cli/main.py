@@ -33,7 +33,7 @@ from obeya.cli.families import families_app
 from obeya.cli.forecast import forecast_app
 from obeya.cli.maps import maps_app
 from obeya.cli.render import print_report
-from obeya.cli.simulate import calibrate_command, simulate_command, what_if_command
+from obeya.cli.simulate import simulate_command, what_if_command
 from obeya.cli.steering import (
     objective_app,
     overview_command,
@@ -42,6 +42,7 @@ from obeya.cli.steering import (
     steering_app,
     team_app,
 )
+from obeya.cli.twin import calibrate_command
 from obeya.core.metrics import FlowFilter
 from obeya.errors import NotFoundError
 from obeya.ingest import ColumnMap, read_events

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Annotated
 
@@ -15,34 +14,19 @@ import typer
 from rich.table import Table
 
 from obeya.cli.common import (
-    FormatOpt,
-    PlainTable,
-    WorkflowOpt,
     err,
     fail,
     handle_errors,
-    load_history,
-    one_source,
     out,
-    parse_date,
     print_json,
     progress_bar,
-    safe,
-    with_columns,
 )
+from obeya.cli.twin import is_twin_file, simulate_twin
 from obeya.core.simulation import SimulationResult, load_scenario, simulate
 from obeya.core.simulation.engine import Budget, estimate_work
-from obeya.core.simulation.from_history import (
-    TOLERANCE,
-    Calibration,
-    calibrate,
-    scenario_from_history,
-)
-from obeya.core.simulation.holdout import TARGETS, HoldoutCheck, holdout_check
-from obeya.core.simulation.scenario import Scenario, ScenarioError, scenario_toml
+from obeya.core.simulation.scenario import Scenario, ScenarioError
 from obeya.core.simulation.whatif import Change, WhatIf, parse_change, what_if, what_if_scenarios
 from obeya.errors import InputError
-from obeya.ingest import ColumnMap
 
 
 def _ci(ci: tuple[float, float] | None, digits: int = 2) -> str:
@@ -112,10 +96,33 @@ def run_budget(scenarios: Sequence[Scenario]) -> Iterator[Budget]:
 
 
 def simulate_command(
-    scenario: Annotated[Path, typer.Argument(help="Scenario TOML (docs/simulation.md).")],
+    scenario: Annotated[
+        Path, typer.Argument(help="A twin (obeya calibrate -o) or a scenario TOML.")
+    ],
+    days: Annotated[
+        float | None, typer.Option(help="Twin: days to run from its as_of (default: the file's).")
+    ] = None,
+    replications: Annotated[
+        int | None, typer.Option(help="Twin: replications (default: the file's).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Twin: seed of the first replication.")] = None,
+    events_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Twin: write the simulated events as CSV (replication,item_id,state,"
+            "timestamp,assignee)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
 ) -> None:
-    """Simulate a scenario (SimPy): lead time, throughput, utilisation and the constraint."""
+    """Run a twin forward from its as_of (its events, lead time, throughput, WIP, each
+    step's utilisation), or simulate a scenario (SimPy): lead time, throughput,
+    utilisation and the constraint."""
+    if is_twin_file(scenario):
+        simulate_twin(scenario, days, replications, seed, events_out, as_json)
+        return
+    if days is not None or replications is not None or seed is not None or events_out:
+        fail(InputError("--days, --replications, --seed and --events-out are for twin files"))
     with handle_errors():
         loaded = load_scenario(scenario)
         with run_budget([loaded]) as budget:
@@ -234,145 +241,3 @@ def what_if_command(
         print_what_if(comparison)
         if chart is not None:
             out.print(f"chart written to {chart}")
-
-
-def print_calibration(calibration: Calibration) -> None:
-    model = calibration.model
-    m = model.measured
-    out.print(
-        f"{model.scenario.name}: {m.items} items entered a step, {m.finished} finished, "
-        f"over {m.days:.1f} days; {len(calibration.result.replications)} replications"
-    )
-    table = Table("figure", "measured", "simulated", "95 % CI", "error", f"within {TOLERANCE:.0%}")
-    for c in calibration.checks:
-        table.add_row(
-            c.figure,
-            f"{c.measured:.2f}",
-            f"{c.simulated:.2f}",
-            "" if c.ci95 is None else _ci(c.ci95),
-            f"{c.error:+.1%}",
-            ("yes" if c.within_tolerance else "no") + ("" if c.required else " (information)"),
-        )
-    out.print(table)
-    steps = Table("step", "visit share", "mean days per visit", "fitted")
-    for s in model.scenario.steps:
-        steps.add_row(
-            s.name, f"{s.visit_share:.1%}", f"{s.process_time.expected:.2f}", s.process_time.kind
-        )
-    out.print(steps)
-    verdict = "reproduces" if calibration.passed else "does not reproduce"
-    out.print(
-        f"The fitted current state {verdict} the measured throughput and median lead time "
-        f"within {TOLERANCE:.0%}."
-    )
-
-
-@with_columns
-def calibrate_command(
-    file: Annotated[Path | None, typer.Argument(help="Event log to fit (one-shot).")] = None,
-    stream: Annotated[str | None, typer.Option(help="Fit a stored value stream.")] = None,
-    workflow: WorkflowOpt = None,
-    fit: Annotated[
-        str, typer.Option(help="Step times: empirical (the sample) or lognormal.")
-    ] = "empirical",
-    arrivals: Annotated[
-        str, typer.Option(help="replay (the real arrival times) or poisson (their rate).")
-    ] = "replay",
-    replications: Annotated[int, typer.Option(help="Simulation replications.")] = 5,
-    seed: Annotated[int, typer.Option(help="Seed of the first replication.")] = 1,
-    scenario_out: Annotated[
-        Path | None,
-        typer.Option("--scenario-out", "-o", help="Write the fitted scenario TOML here."),
-    ] = None,
-    holdout: Annotated[
-        str | None,
-        typer.Option(
-            help="Also fit on all but the last share of items (e.g. 20%) and check the model "
-            "against what followed."
-        ),
-    ] = None,
-    validate_from: Annotated[
-        str | None,
-        typer.Option(help="Like --holdout, cutting at this date (YYYY-MM-DD, UTC)."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
-    file_format: FormatOpt = None,
-    columns: ColumnMap = ColumnMap(),
-) -> None:
-    """Fit the current state to history and check that simulating it reproduces the measured
-    throughput and lead time (docs/simulation.md, "Calibration"); with --holdout or
-    --validate-from, also whether a model fitted to the past foretold what followed."""
-    one_source(file, stream)
-    if holdout is not None and validate_from is not None:
-        fail(InputError("give --holdout or --validate-from, not both"))
-    with handle_errors():
-        log, chosen = load_history(
-            file, stream, workflow, file_format=file_format, columns=columns, quiet=as_json
-        )
-        model = scenario_from_history(
-            log, chosen, fit=fit, arrivals=arrivals, replications=replications, seed=seed
-        )
-        calibration = calibrate(model)
-        check = None
-        cut_day = parse_date(validate_from, "--validate-from")
-        if holdout is not None or cut_day is not None:
-            check = holdout_check(
-                log,
-                chosen,
-                None if cut_day is None else datetime.combine(cut_day, time(), UTC),
-                share=None if holdout is None else parse_share(holdout, "--holdout"),
-                fit=fit,
-                replications=replications,
-                seed=seed,
-            )
-    if scenario_out is not None:
-        scenario_out.write_text(scenario_toml(model.scenario), encoding="utf-8")
-    if as_json:
-        doc = calibration.to_dict()
-        doc["simulation"].pop("per_replication")
-        if check is not None:
-            doc["holdout"] = check.to_dict()
-        print_json(doc)
-    else:
-        print_calibration(calibration)
-        if check is not None:
-            print_holdout(check)
-        if scenario_out is not None:
-            out.print(f"scenario written to {scenario_out}")
-
-
-def parse_share(text: str, option: str) -> float:
-    """``20%`` (or ``0.2``) → 0.2."""
-    raw = text.strip()
-    try:
-        share = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
-    except ValueError:
-        raise InputError(f"{option} {text!r}: give a share such as 20%") from None
-    return share
-
-
-def print_holdout(check: HoldoutCheck) -> None:
-    """The hold-out check as a table: what followed the cut, the model's, the baseline's."""
-    out.print(
-        f"\nhold-out: fitted on {check.fitted_items:,} items before "
-        f"{check.split:%Y-%m-%d %H:%M} UTC ({check.fitted_days:.1f} days), checked on the "
-        f"{check.test_items:,} that entered in the {check.test_days:.1f} days after",
-        highlight=False,
-    )
-    table = PlainTable("figure", "what followed", "model", "error", "target", "baseline")
-    for f in check.figures:
-        table.add_row(
-            f.name,
-            f"{f.actual:.3g}",
-            f"{f.simulated:.3g}",
-            f"{f.error:+.1%}",
-            f"±{TARGETS[f.name]:.0%}",
-            "–" if f.baseline is None else f"{f.baseline:.3g}",
-        )
-    out.print(table)
-    out.print(
-        f"lead-time distance (Wasserstein): model {check.distance_days:.2f} days, baseline "
-        f"(earlier lead times) {check.baseline_distance_days:.2f} days",
-        highlight=False,
-    )
-    out.print(f"verdict: {safe(check.verdict)}: {safe(check.explanation)}", highlight=False)
