@@ -5,10 +5,10 @@ Registered by :mod:`obeya.cli.main`."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -25,7 +25,9 @@ from obeya.cli.twin import is_twin_file, simulate_twin
 from obeya.core.simulation import SimulationResult, load_scenario, simulate
 from obeya.core.simulation.engine import Budget, estimate_work
 from obeya.core.simulation.scenario import Scenario, ScenarioError
-from obeya.core.simulation.whatif import Change, WhatIf, parse_change, what_if, what_if_scenarios
+from obeya.core.simulation.whatif import Change, parse_change, what_if, what_if_scenarios
+from obeya.core.twin.files import load_twin
+from obeya.core.twin.whatif import parse_twin_change, twin_what_if
 from obeya.errors import InputError
 
 
@@ -133,12 +135,12 @@ def simulate_command(
         print_simulation(result)
 
 
-def _future(text: str) -> tuple[str, list[Change]]:
+def _future(text: str, parse: Callable[[str], Change] = parse_change) -> tuple[str, list[Change]]:
     """``"NAME: CHANGE, CHANGE"`` (or just the changes, which then name the future)."""
     name, sep, rest = text.partition(":")
     if not sep or "=" in name:
         name, rest = text, text
-    changes = [parse_change(part) for part in rest.split(",") if part.strip()]
+    changes = [parse(part) for part in rest.split(",") if part.strip()]
     if not changes:
         raise ScenarioError(f"--future {text!r}: give at least one change, e.g. Build.servers=2")
     return name.strip(), changes
@@ -151,8 +153,8 @@ def _signed(value: float, ci: list[float] | None, significant: bool, digits: int
     return text + (" *" if significant else "")
 
 
-def print_what_if(comparison: WhatIf) -> None:
-    doc = comparison.to_dict()
+def print_what_if(doc: dict[str, Any]) -> None:
+    """A what-if document (of scenarios or of a twin) as tables."""
     table = Table(
         "scenario", "lead time p50", "p85", "mean [95 % CI]", "throughput/day", "WIP", "constraint"
     )
@@ -218,6 +220,19 @@ def what_if_command(
     """Compare the current state with future states: lead time, throughput, WIP and
     utilisation side by side, with confidence intervals (same seeds: paired replications).
     A change may be relative: ``Build.servers=+1``, ``arrivals=+10%``."""
+    if is_twin_file(baseline):
+        if others or chart is not None:
+            fail(InputError("a twin compares with --future changes; give no other files"))
+        with handle_errors():
+            futures_of_twin = [_future(text, parse_twin_change) for text in future or []]
+            twin_doc = twin_what_if(
+                load_twin(baseline), futures_of_twin, days=days, replications=replications
+            ).to_dict()
+        if as_json:
+            print_json(twin_doc)
+        else:
+            print_what_if(twin_doc)
+        return
     with handle_errors():
         base = load_scenario(baseline)
         # Futures take the baseline's days and replications (paired runs).
@@ -238,6 +253,6 @@ def what_if_command(
     if as_json:
         print_json(comparison.to_dict())
     else:
-        print_what_if(comparison)
+        print_what_if(comparison.to_dict())
         if chart is not None:
             out.print(f"chart written to {chart}")

@@ -61,7 +61,7 @@ ARRIVAL_WINDOW_DAYS = 56
 LONG_ARRIVAL_WINDOW_DAYS = 182
 MIN_ARRIVALS = 30
 #: Most observed values a state keeps (evenly spaced quantiles of a larger sample).
-MAX_VALUES = 200
+MAX_VALUES = 500
 #: An hour is working time when its activity reaches this share of the busy hours' level.
 WORKING_LEVEL = 0.2
 #: Share of exits on the release days, at the release hour, that makes a delay a release.
@@ -384,7 +384,8 @@ def _unexplained_waits(
     as_of: float,
     next_is_work: Array,
 ) -> dict[int, str]:
-    """Queue states whose waits the step's people cannot explain: the observed mean wait
+    """Queue states that are not queues: most of their visits do not go on to work, or the
+    step's people cannot explain their waits: the observed mean wait
     (working hours, visits that went on to work in the last weeks) is over
     :data:`UNEXPLAINED` × the Erlang C wait of the step's servers at its observed load, plus
     two hours. Such a wait is not for these people (dispatching, a person's other work …):
@@ -394,6 +395,13 @@ def _unexplained_waits(
     open_hours = calendar.working(as_of) - calendar.working(as_of - window)
     found: dict[int, str] = {}
     for code, step_name in queue_for.items():
+        left = (visits.state == code) & ~np.isnan(visits.end)
+        if left.any() and next_is_work[left].mean() < 0.5:
+            found[code] = (
+                f"a delay, not a queue: {next_is_work[left].mean():.0%} of its visits go on "
+                "to work; the others wait for something else"
+            )
+            continue
         step = next(s for s in steps if s.name == step_name)
         work_codes = [c for c, s in steps_of.items() if s == step_name]
         worked = np.isin(visits.state, work_codes) & recent & ~np.isnan(work_hours)

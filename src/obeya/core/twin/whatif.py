@@ -1,0 +1,204 @@
+"""What-ifs in the stream's terms on a twin: one more person at a step, a tenth more demand
+(``obeya what-if twin.toml --future "NAME: Build.people=+1"``).
+
+Changes are those of :mod:`obeya.core.simulation.whatif` (``STEP.servers=+1`` — a step's
+``people``, which ``people`` also names — and ``arrivals=+10%``), made to the twin; every
+future runs from the same ``as_of``, WIP and seeds as the current state (common random
+numbers), and each figure's difference is paired by replication, with its 95 % CI, in the
+document shape of a scenario what-if (``scenarios[i].difference.lead_time_p50.percent``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from obeya.core.simulation.engine import Budget, mean_ci95
+from obeya.core.simulation.whatif import Change, Difference, parse_change
+from obeya.core.twin.engine import TwinRun, run_twin
+from obeya.core.twin.load import step_loads
+from obeya.core.twin.measure import WindowFigures, run_windows
+from obeya.core.twin.model import MAX_PEOPLE, Twin, TwinError
+
+FIGURES = ("lead_time_p50", "lead_time_p85", "lead_time_mean", "throughput_per_day", "wip")
+
+
+def parse_twin_change(text: str) -> Change:
+    """``Build.people=+1`` (or ``servers``), ``arrivals=+10%``; other fields are refused."""
+    target, _, value = text.partition("=")
+    step, dot, field = target.strip().rpartition(".")
+    if dot and field.strip() == "people":
+        text = f"{step}.servers={value}"
+    change = parse_change(text)
+    if change.step is not None and change.field != "servers":
+        raise TwinError(
+            f"change {text!r}: a twin's step changes by people (STEP.people=+1); "
+            f"{change.field} belongs to scenario files"
+        )
+    return change
+
+
+def apply_twin_changes(twin: Twin, changes: Sequence[Change], name: str) -> Twin:
+    """``twin`` with ``changes`` made (people of a step; arrivals), named ``name``."""
+    steps = list(twin.steps)
+    arrivals = twin.arrivals
+    for change in changes:
+        if change.step is None:
+            per_day = arrivals.per_week / 7
+            new = _changed(per_day, change) * 7
+            if new < 0:
+                raise TwinError(f"change {change}: arrivals cannot fall below 0")
+            arrivals = replace(arrivals, per_week=new)
+            continue
+        k = next((i for i, s in enumerate(steps) if s.name == change.step), None)
+        if k is None:
+            known = ", ".join(s.name for s in steps)
+            raise TwinError(f"change {change}: the twin has no step {change.step!r} ({known})")
+        people = round(_changed(steps[k].people, change))
+        if not 1 <= people <= MAX_PEOPLE:
+            raise TwinError(
+                f"change {change}: {change.step} would have {people} people; keep at least 1"
+            )
+        steps[k] = replace(steps[k], people=people)
+    return replace(twin, name=name, steps=tuple(steps), arrivals=arrivals)
+
+
+def _changed(current: float, change: Change) -> float:
+    if change.how == "add":
+        return current + change.value
+    if change.how == "scale":
+        return current * change.value
+    return change.value
+
+
+@dataclass(frozen=True)
+class TwinResult:
+    """One state of a twin what-if: its run and per-replication figures."""
+
+    twin: Twin
+    run: TwinRun
+    windows: tuple[WindowFigures, ...]
+    changes: tuple[Change, ...]
+
+    def figure(self, key: str, r: int) -> float:
+        w = self.windows[r]
+        lead = w.lead_times_days
+        if key == "lead_time_p50":
+            return w.lead_time_p50
+        if key == "lead_time_p85":
+            return w.lead_time_p85
+        if key == "lead_time_mean":
+            return float(lead.mean()) if lead.size else float("nan")
+        if key == "throughput_per_day":
+            return w.throughput_per_day
+        return w.wip_mean
+
+    def mean(self, key: str) -> float:
+        return float(np.mean([self.figure(key, r) for r in range(len(self.windows))]))
+
+    def utilisation(self) -> list[float]:
+        cal = self.twin.calendar
+        hours = cal.working(self.run.end) - cal.working(self.twin.as_of)
+        reps = self.run.replications
+        return [
+            float(np.mean([r.busy_hours[k] for r in reps])) / (s.servers * hours) if hours else 0.0
+            for k, s in enumerate(self.twin.steps)
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        def ci(key: str) -> list[float] | None:
+            _, interval = mean_ci95([self.figure(key, r) for r in range(len(self.windows))])
+            return None if interval is None else list(interval)
+
+        use = self.utilisation()
+        offered = {load.name: load.utilisation for load in step_loads(self.twin)}
+        top = max(range(len(use)), key=lambda k: use[k]) if use else None
+        return {
+            "scenario": self.twin.name,
+            "changes": [str(c) for c in self.changes],
+            "arrival_rate_per_day": self.twin.arrivals.per_week / 7,
+            "days": self.run.days,
+            "seed": self.run.seed,
+            "replications": len(self.windows),
+            "lead_time_days": {
+                "p50": self.mean("lead_time_p50"),
+                "p50_ci95": ci("lead_time_p50"),
+                "p85": self.mean("lead_time_p85"),
+                "p85_ci95": ci("lead_time_p85"),
+                "mean": self.mean("lead_time_mean"),
+                "mean_ci95": ci("lead_time_mean"),
+            },
+            "throughput_per_day": self.mean("throughput_per_day"),
+            "throughput_per_day_ci95": ci("throughput_per_day"),
+            "wip": self.mean("wip"),
+            "wip_ci95": ci("wip"),
+            "steps": [
+                {
+                    "name": s.name,
+                    "people": s.people,
+                    "servers": s.servers,
+                    "utilisation": use[k],
+                    "offered_load": offered[s.name],
+                }
+                for k, s in enumerate(self.twin.steps)
+            ],
+            "constraint": None if top is None else self.twin.steps[top].name,
+            "constraint_reason": None if top is None else f"highest utilisation ({use[top]:.0%})",
+            "warnings": [
+                f"{name}: offered {load:.0%} of its capacity; its queue grows for as long as "
+                "the run"
+                for name, load in offered.items()
+                if load >= 1.0
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class TwinWhatIf:
+    results: tuple[TwinResult, ...]
+
+    def differences(self, index: int) -> dict[str, Difference]:
+        base, other = self.results[0], self.results[index]
+        out = {}
+        for key in FIGURES:
+            pairs = [other.figure(key, r) - base.figure(key, r) for r in range(len(base.windows))]
+            value, interval = mean_ci95(pairs)
+            reference = base.mean(key)
+            out[key] = Difference(value, interval, 100 * value / reference if reference else None)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        scenarios = []
+        for i, result in enumerate(self.results):
+            doc = result.to_dict()
+            if i:
+                doc["difference"] = {k: d.to_dict() for k, d in self.differences(i).items()}
+            scenarios.append(doc)
+        return {"baseline": self.results[0].twin.name, "scenarios": scenarios}
+
+
+def twin_what_if(
+    twin: Twin,
+    futures: Sequence[tuple[str, Sequence[Change]]],
+    *,
+    days: float | None = None,
+    replications: int | None = None,
+    budget: Budget | None = None,
+) -> TwinWhatIf:
+    """Run ``twin`` and each future (a name and its changes) with the same seeds."""
+    if not futures:
+        raise TwinError("what-if: give at least one future state to compare")
+    states = [(twin, ())] + [
+        (apply_twin_changes(twin, changes, name), tuple(changes)) for name, changes in futures
+    ]
+    names = [t.name for t, _ in states]
+    if len(set(names)) != len(names):
+        raise TwinError(f"what-if: names must differ ({', '.join(names)})")
+    results = []
+    for state, changes in states:
+        run = run_twin(state, days=days, replications=replications, budget=budget)
+        results.append(TwinResult(state, run, tuple(run_windows(run)), changes))
+    return TwinWhatIf(tuple(results))

@@ -1,0 +1,261 @@
+"""The twin fitted to a stream whose true process is known (tests/simulation/truth_stream.py:
+people per step, Monday–Friday 09–17, a rework loop, a customer wait, releases on Tuesdays
+and Thursdays at 14:00) recovers that process, reproduces its lead times, and answers what-ifs
+as the true stream does; its file round-trips and refuses nonsense naming the field."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from obeya.cli.main import app
+from obeya.core.events import EventLog
+from obeya.core.twin.engine import run_twin
+from obeya.core.twin.files import load_twin, twin_toml
+from obeya.core.twin.fit import fit_twin
+from obeya.core.twin.load import step_loads
+from obeya.core.twin.measure import run_windows
+from obeya.core.twin.model import FINISH, Twin, TwinError
+from obeya.core.twin.whatif import parse_twin_change, twin_what_if
+from obeya.core.workflow import Workflow
+from simulation.truth_stream import (
+    WORKFLOW_TOML,
+    TrueStream,
+    generate,
+    to_event_log,
+    true_effects,
+    true_lead_times,
+)
+
+WORKFLOW = Workflow.from_toml_text(WORKFLOW_TOML)
+TRUTH = TrueStream()
+
+
+@pytest.fixture(scope="module")
+def year() -> tuple[EventLog, Twin]:
+    log = to_event_log(generate(TRUTH, 364, 4), "synthetic")
+    return log, fit_twin(log, WORKFLOW)
+
+
+def test_the_fit_recovers_people_calendar_routing_and_releases(
+    year: tuple[EventLog, Twin],
+) -> None:
+    _, twin = year
+    assert {s.name: s.people for s in twin.steps} == TRUTH.people
+    assert all(s.items_per_person == 1 for s in twin.steps)
+    # Monday–Friday 09:00–17:00 UTC, nothing else.
+    expected = [1.0 if d < 5 and 9 <= h < 17 else 0.0 for d in range(7) for h in range(24)]
+    assert list(twin.calendar.open) == expected
+    kinds = {s.name: s.kind for s in twin.states}
+    assert kinds == {
+        "Ready for Analysis": "queue",
+        "In Analysis": "work",
+        "Waiting for Customer": "delay",
+        "Ready for Development": "queue",
+        "In Development": "work",
+        "Ready for Test": "queue",
+        "In Test": "work",
+        "Awaiting Release": "delay",
+        "Done": "done",
+    }
+    release = twin.state("Awaiting Release")
+    assert release.release_weekdays == (1, 3)  # Tuesday, Thursday
+    assert release.release_hour == pytest.approx(14.0)
+    rework = dict(twin.state("In Test").next)["Ready for Development"]
+    assert rework == pytest.approx(TRUTH.rework_share, abs=0.02)
+    customer = dict(twin.state("In Analysis").next)["Waiting for Customer"]
+    assert customer == pytest.approx(TRUTH.customer_wait_share, abs=0.02)
+    assert dict(twin.state("Done").next) == {FINISH: 1.0}
+    # Process times in working hours: the true means, within sampling error.
+    for step, state in (("Analysis", "In Analysis"), ("Development", "In Development")):
+        assert np.mean(twin.state(state).hours) == pytest.approx(TRUTH.mean_hours[step], rel=0.06)
+    # The load the twin offers each step is the hand formula's.
+    for load in step_loads(twin):
+        assert load.utilisation == pytest.approx(TRUTH.expected_utilisation()[load.name], rel=0.1)
+
+
+def test_run_forward_the_twin_reproduces_the_true_lead_times(
+    year: tuple[EventLog, Twin],
+) -> None:
+    """A year run from the fitted twin against a year of the true stream (other seeds): the
+    lead-time p50 and mean within 6 %, the throughput within 5 % of the true demand."""
+    _, twin = year
+    run = run_twin(twin, days=364, replications=6)
+    windows = run_windows(run, start=twin.as_of + 28 * 24)
+    simulated = np.concatenate([w.lead_times_days for w in windows])
+    truth = np.concatenate([true_lead_times(TRUTH, 364, seed, 28) for seed in (5, 6)])
+    assert np.percentile(simulated, 50) == pytest.approx(np.percentile(truth, 50), rel=0.06)
+    assert simulated.mean() == pytest.approx(truth.mean(), rel=0.06)
+    throughput = np.mean([w.throughput_per_day for w in windows])
+    assert throughput == pytest.approx(TRUTH.arrivals_per_week / 7, rel=0.05)
+
+
+def test_what_ifs_move_lead_time_as_the_true_stream_does(year: tuple[EventLog, Twin]) -> None:
+    """+1 person at each step and +10 % demand: the twin's effect on the lead time p50 (and
+    mean) within max(6 points, 40 %) of the true effect the generator measures (its
+    docstring gives the figures; re-measured here), and the constraint named."""
+    _, twin = year
+    truth = true_effects(TRUTH, replications=8)
+    futures = [(f"+1 {s}", [parse_twin_change(f"{s}.people=+1")]) for s in TRUTH.people]
+    futures.append(("+10% demand", [parse_twin_change("arrivals=+10%")]))
+    doc = twin_what_if(twin, futures, days=364, replications=16).to_dict()
+    assert doc["scenarios"][0]["constraint"] == truth.constraint == "Development"
+    true_effect = {f"+1 {s}": e for s, e in truth.people_effect.items()}
+    true_effect["+10% demand"] = truth.demand_effect
+    for scenario in doc["scenarios"][1:]:
+        effect = true_effect[scenario["scenario"]]
+        for figure, true_value in (("lead_time_p50", effect.p50), ("lead_time_mean", effect.mean)):
+            twin_value = scenario["difference"][figure]["percent"]
+            allowed = max(6.0, 40 * abs(true_value))
+            assert abs(twin_value - 100 * true_value) <= allowed, (scenario["scenario"], figure)
+
+
+def test_the_twin_file_round_trips_and_refuses_nonsense(
+    year: tuple[EventLog, Twin], tmp_path: Path
+) -> None:
+    _, twin = year
+    path = tmp_path / "twin.toml"
+    path.write_text(twin_toml(twin), encoding="utf-8")
+    again = load_twin(path)
+    assert again.steps == twin.steps
+    assert again.states == twin.states
+    assert again.items == twin.items
+    assert again.as_of == pytest.approx(twin.as_of, abs=1e-6)
+    text = path.read_text(encoding="utf-8")
+    cases = {
+        "people = 3": ("people = -1", "step[1] (Development).people is -1"),
+        '"Ready for Development" = ': (
+            '"Ready for Development" = 1.5, "x" = ',
+            "(In Analysis).next.Ready for Development is 1.5; a share lies in [0, 1]",
+        ),
+    }
+    for old, (new, message) in cases.items():
+        bad = tmp_path / "bad.toml"
+        bad.write_text(text.replace(old, new, 1), encoding="utf-8")
+        with pytest.raises(TwinError, match=str(bad).replace(".", r"\.")) as caught:
+            load_twin(bad)
+        assert message in str(caught.value)
+    shares = tmp_path / "shares.toml"
+    shares.write_text(
+        re.sub(r'"Awaiting Release" = [0-9.]+', '"Awaiting Release" = 0.99', text, count=1),
+        encoding="utf-8",
+    )
+    with pytest.raises(TwinError, match="add up to"):
+        load_twin(shares)
+    unknown = tmp_path / "unknown.toml"
+    item = twin.items[0]
+    unknown.write_text(
+        text.replace(f'state = "{item.state}"\nsince', 'state = "Nowhere"\nsince', 1),
+        encoding="utf-8",
+    )
+    with pytest.raises(TwinError, match=r"item\[0\].*'Nowhere' is no \[\[state\]\]"):
+        load_twin(unknown)
+
+
+def test_as_of_outside_the_log_is_refused(year: tuple[EventLog, Twin]) -> None:
+    log, _ = year
+    with pytest.raises(TwinError, match="outside the log"):
+        fit_twin(log, WORKFLOW, as_of=TRUTH.start - timedelta(days=1))
+    with pytest.raises(TwinError, match="outside the log"):
+        fit_twin(log, WORKFLOW, as_of=TRUTH.start + timedelta(days=400))
+
+
+def test_items_in_progress_start_the_run_where_they_are(year: tuple[EventLog, Twin]) -> None:
+    """The twin at a moment holds exactly the items whose last event by then is not done,
+    and the run's first events of those items come after that moment, in a state their
+    current one leads to."""
+    log, _ = year
+    moment = TRUTH.start + timedelta(days=200, hours=11)
+    twin = fit_twin(log, WORKFLOW, as_of=moment)
+    table = log.table.to_pandas()
+    cut = table[table.t <= int(moment.timestamp() * 1_000_000)]
+    last = cut.sort_values(["item_id", "t", "seq"]).groupby("item_id").tail(1)
+    open_items = set(last[last.state != "Done"].item_id)
+    assert {i.id for i in twin.items} == open_items
+    run = run_twin(twin, days=10, replications=1)
+    rep = run.replications[0]
+    names = [s.name for s in twin.states]
+    for k, item in enumerate(twin.items):
+        mine = np.flatnonzero(rep.item == k)
+        if mine.size:
+            first = names[rep.state[mine[0]]]
+            assert rep.t[mine[0]] >= twin.as_of
+            assert first in dict(twin.state(item.state).next)
+
+
+def test_cli_calibrate_writes_the_twin_and_simulate_writes_its_events(
+    year: tuple[EventLog, Twin], tmp_path: Path
+) -> None:
+    log, twin = year
+    csv = tmp_path / "log.csv"
+    log.table.to_pandas().assign(
+        timestamp=lambda d: (d.t // 1_000_000).astype("datetime64[s]").astype(str) + "Z"
+    )[["item_id", "state", "timestamp", "assignee"]].to_csv(csv, index=False)
+    flow = tmp_path / "workflow.toml"
+    flow.write_text(WORKFLOW_TOML, encoding="utf-8")
+    out = tmp_path / "twin.toml"
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["calibrate", str(csv), "--workflow", str(flow), "-o", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert {s["name"]: s["people"] for s in doc["twin"]["steps"]} == TRUTH.people
+    assert doc["twin"]["items_in_progress"] == len(twin.items)
+    events = tmp_path / "sim.csv"
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            str(out),
+            "--days",
+            "14",
+            "--replications",
+            "2",
+            "--events-out",
+            str(events),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    sim = json.loads(result.stdout)
+    rows = events.read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "replication,item_id,state,timestamp,assignee"
+    assert sim["events_out"]["rows"] == len(rows) - 1
+    body = [r.split(",") for r in rows[1:]]
+    assert {r[0] for r in body} == {"0", "1"}
+    assert {r[2] for r in body} <= {s.name for s in twin.states}
+    in_progress = {i.id for i in twin.items}
+    # Items in progress keep their ids; the rest are new.
+    assert all(r[1] in in_progress or r[1].startswith("new-") for r in body)
+    assert any(r[1] in in_progress for r in body)
+    # Work events name a person of the step; the others none.
+    work = {s.name for s in twin.states if s.kind == "work"}
+    assert all((r[4] != "") == (r[2] in work) for r in body)
+    assert all(r[3].endswith("Z") for r in body)
+
+
+def test_what_if_on_a_twin_file_keeps_the_document_shape(
+    year: tuple[EventLog, Twin], tmp_path: Path
+) -> None:
+    _, twin = year
+    path = tmp_path / "twin.toml"
+    path.write_text(twin_toml(replace(twin, days=28.0, replications=3)), encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        ["what-if", str(path), "--future", "more: Development.people=+1", "--days", "56", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    more = doc["scenarios"][1]
+    assert more["changes"] == ["Development.servers=+1"]
+    assert more["steps"][1]["people"] == TRUTH.people["Development"] + 1
+    assert more["difference"]["lead_time_p50"]["percent"] is not None
+    assert doc["scenarios"][0]["days"] == 56
