@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,9 @@ if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only when a workspace
     from obeya.core.maps.compare import Comparison
     from obeya.core.maps.discovery import Discovery
     from obeya.core.maps.model import ValueStreamMap
+    from obeya.core.simulation.engine import Budget
+    from obeya.core.twin.holdout import HoldoutCheck
+    from obeya.core.twin.model import Twin
     from obeya.store import ImportResult, MapInfo, MapVersion, StoredMap, StreamInfo
     from obeya.store.archive import ArchiveSummary, RestoreSummary
 
@@ -230,6 +234,46 @@ class Workspace(SteeringWorkspace, AccessWorkspace):
 
         info = self.stream(stream)
         return discover(self.events(stream), info.workflow)
+
+    # -- the twin -----------------------------------------------------------------------------
+
+    def stream_workflow(self, stream: str) -> Workflow:
+        """The stream's workflow, or the one inferred from its events when it has none."""
+        info = self.stream(stream)
+        if info.workflow is not None:
+            return info.workflow
+        from obeya.core.workflow_infer import infer_workflow
+
+        return infer_workflow(self.events(stream))[0]
+
+    def stream_twin(self, stream: str, as_of: datetime | None = None) -> Twin:
+        """The twin of the stream fitted to its history up to ``as_of`` (default: now's
+        last event): ``obeya calibrate --stream NAME``."""
+        from obeya.core.twin.fit import fit_twin
+
+        return fit_twin(self.events(stream), self.stream_workflow(stream), as_of=as_of)
+
+    def twin_check(
+        self,
+        stream: str,
+        *,
+        share: float | None = None,
+        split: datetime | None = None,
+        replications: int = 5,
+        budget: Budget | None = None,
+    ) -> HoldoutCheck:
+        """The hold-out check of the stream's twin (``obeya calibrate --stream NAME
+        --holdout``): fitted before the cut, run over what followed, within ``budget``."""
+        from obeya.core.twin.holdout import holdout_check
+
+        return holdout_check(
+            self.events(stream),
+            self.stream_workflow(stream),
+            split,
+            share=share,
+            replications=replications,
+            budget=budget,
+        )
 
     # -- flow ---------------------------------------------------------------------------------
 

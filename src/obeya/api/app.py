@@ -23,6 +23,7 @@ from obeya.api import (
     routes_simulation,
     routes_steering,
     routes_streams,
+    routes_twin,
 )
 from obeya.api.auth import guard
 from obeya.api.deps import AppContext, WorkspaceFactory, app_version
@@ -46,6 +47,7 @@ from obeya.web import (
     simulation_pages,
     steering_pages,
     team_pages,
+    twin_pages,
 )
 from obeya.workspace import Workspace
 
@@ -123,12 +125,14 @@ def create_app(
     app.include_router(routes_maps.router)
     app.include_router(routes_forecast.router)
     app.include_router(routes_simulation.router)
+    app.include_router(routes_twin.router)
     app.include_router(routes_steering.router)
     app.include_router(pages.router)
     app.include_router(auth_pages.router)
     app.include_router(access_pages.router)
     app.include_router(map_pages.router)
     app.include_router(forecast_pages.router)
+    app.include_router(twin_pages.router)
     app.include_router(simulation_pages.router)
     app.include_router(steering_pages.router)
     app.include_router(overview_pages.router)

@@ -93,6 +93,9 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/api/streams/{name}/forecast/how-many"): (V, stream),
         ("GET", "/api/streams/{name}/forecast/how-many/chart"): (V, stream),
         ("GET", "/api/streams/{name}/forecast/backtest"): (V, stream),
+        ("GET", "/api/streams/{name}/twin"): (V, stream),
+        ("GET", "/api/streams/{name}/twin/file"): (V, stream),
+        ("GET", "/api/streams/{name}/twin/holdout"): (V, stream),
         ("POST", "/api/simulate"): (V, "user"),
         ("POST", "/api/what-if"): (V, "user"),
         # Steering
@@ -127,6 +130,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("POST", "/maps/{name}/{variant}"): (E, "map"),
         ("POST", "/maps/{name}/{variant}/copy"): (E, "map"),
         ("GET", "/streams/{name}/forecast"): (V, stream),
+        ("GET", "/streams/{name}/twin"): (V, stream),
         ("GET", "/simulate"): (V, "user"),
         ("POST", "/simulate/upload"): (V, "user"),
         ("POST", "/simulate/run"): (V, "user"),

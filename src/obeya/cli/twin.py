@@ -33,58 +33,11 @@ from obeya.core.twin.engine import TwinRun, run_twin
 from obeya.core.twin.files import load_twin, twin_toml
 from obeya.core.twin.fit import fit_twin
 from obeya.core.twin.holdout import TARGETS, HoldoutCheck, Run, holdout_check
-from obeya.core.twin.load import step_loads
-from obeya.core.twin.measure import run_windows
 from obeya.core.twin.model import Twin, TwinError
+from obeya.core.twin.summary import run_summary, twin_summary
 from obeya.core.workflow import Workflow
 from obeya.errors import InputError
 from obeya.ingest import ColumnMap
-
-
-def twin_summary(twin: Twin) -> dict[str, Any]:
-    """What the twin holds, in a page's or a reader's terms (the JSON of ``calibrate``)."""
-    loads = {load.name: load for load in step_loads(twin)}
-    return {
-        "name": twin.name,
-        "as_of": twin.as_of_time.isoformat().replace("+00:00", "Z"),
-        "fitted": twin.fitted,
-        "items_in_progress": len(twin.items),
-        "arrivals_per_day": twin.arrivals.per_week / 7,
-        "arrivals_evidence": twin.arrivals.evidence,
-        "working_hours_per_week": twin.calendar.hours_per_week,
-        "calendar_evidence": twin.calendar.evidence,
-        "steps": [
-            {
-                "name": s.name,
-                "people": s.people,
-                "items_per_person": s.items_per_person,
-                "rule": s.rule,
-                "evidence": s.evidence,
-                "visits_per_item": loads[s.name].visits_per_item,
-                "work_hours_per_visit": loads[s.name].work_hours_per_visit,
-                "utilisation": loads[s.name].utilisation,
-            }
-            for s in twin.steps
-        ],
-        "states": [
-            {
-                "name": s.name,
-                "kind": s.kind,
-                "step": s.step,
-                "visits": s.visits,
-                "median_hours": float(np.median(s.hours)) if s.hours else None,
-                "next": dict(s.next),
-                "release": {
-                    "weekdays": list(s.release_weekdays),
-                    "hour": s.release_hour,
-                }
-                if s.release_weekdays
-                else None,
-                "evidence": s.evidence,
-            }
-            for s in twin.states
-        ],
-    }
 
 
 def print_twin(twin: Twin) -> None:
@@ -336,41 +289,6 @@ def simulate_twin(
     out.print(table)
     if events_out is not None:
         out.print(f"{rows:,} simulated events written to {safe(str(events_out))}", highlight=False)
-
-
-def run_summary(run: TwinRun) -> dict[str, Any]:
-    """A run's figures, the mean over replications (lead times pooled)."""
-    windows = run_windows(run)
-    pooled = np.concatenate([w.lead_times_days for w in windows])
-    hours = run.twin.calendar.working(run.end) - run.twin.calendar.working(run.twin.as_of)
-    return {
-        "twin": run.twin.name,
-        "as_of": run.twin.as_of_time.isoformat().replace("+00:00", "Z"),
-        "days": run.days,
-        "seed": run.seed,
-        "replications": len(run.replications),
-        "lead_time_days": {
-            "p50": float(np.percentile(pooled, 50)) if pooled.size else None,
-            "p85": float(np.percentile(pooled, 85)) if pooled.size else None,
-            "mean": float(pooled.mean()) if pooled.size else None,
-            "items": int(pooled.size),
-        },
-        "throughput_per_day": float(np.mean([w.throughput_per_day for w in windows])),
-        "wip": float(np.mean([w.wip_mean for w in windows])),
-        "steps": [
-            {
-                "name": s.name,
-                "people": s.people,
-                "servers": s.servers,
-                "utilisation": float(
-                    np.mean([r.busy_hours[k] for r in run.replications]) / (s.servers * hours)
-                )
-                if hours
-                else None,
-            }
-            for k, s in enumerate(run.twin.steps)
-        ],
-    }
 
 
 def write_events(run: TwinRun, path: Path) -> int:

@@ -1,0 +1,106 @@
+"""The twin routes and page on a stored stream whose truth is known (150 days of the truth
+stream of tests/simulation/truth_stream.py): the documents equal the core's on the same log,
+the file reads back as the twin, the check carries its verdict, and bad input or a stranger
+gets the one error shape."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app_fixtures import bearer
+from obeya.core.twin.files import twin_from_dict
+from obeya.core.twin.fit import fit_twin
+from obeya.core.twin.holdout import holdout_check
+from obeya.core.twin.summary import twin_summary
+from obeya.core.workflow import Workflow
+from obeya.workspace import Workspace
+from simulation.truth_stream import WORKFLOW_TOML, TrueStream, generate, to_event_log
+
+TRUTH = TrueStream()
+WORKFLOW = Workflow.from_toml_text(WORKFLOW_TOML)
+BASE = "/api/streams/Truth/twin"
+
+
+@pytest.fixture
+def truth(workspace: Workspace, tmp_path: Path) -> Workspace:
+    events = generate(TRUTH, 150, 1)
+    path = tmp_path / "truth.csv"
+    lines = ["item_id,state,timestamp,assignee"]
+    lines += [
+        f"{e.item_id},{e.state},{e.timestamp.isoformat().replace('+00:00', 'Z')},{e.assignee or ''}"
+        for e in events
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    workspace.import_file(path, "Truth", workflow=WORKFLOW)
+    workspace.set_workflow("Truth", WORKFLOW)
+    return workspace
+
+
+def test_the_twin_document_is_the_core_fit_of_the_stream(
+    truth: Workspace, client: TestClient
+) -> None:
+    response = client.get(BASE)
+    assert response.status_code == 200, response.text
+    doc = response.json()
+    expected = twin_summary(fit_twin(truth.events("Truth"), WORKFLOW))
+    for key in ("name", "fitted"):  # they name the log's source
+        doc.pop(key), expected.pop(key)
+    assert doc == json.loads(json.dumps(expected))
+    assert {s["name"]: s["people"] for s in doc["steps"]} == TRUTH.people
+    file = client.get(f"{BASE}/file")
+    assert file.status_code == 200
+    assert file.headers["content-disposition"] == 'attachment; filename="twin.toml"'
+    again = twin_from_dict(tomllib.loads(file.text))
+    assert {s.name: s.people for s in again.steps} == TRUTH.people
+
+
+def test_the_check_is_the_core_check_with_its_verdict(truth: Workspace, client: TestClient) -> None:
+    response = client.get(f"{BASE}/holdout", params={"holdout": "20%", "replications": 3})
+    assert response.status_code == 200, response.text
+    doc = response.json()
+    core = holdout_check(truth.events("Truth"), WORKFLOW, share=0.2, replications=3).to_dict()
+    assert doc == json.loads(json.dumps(core))
+    assert doc["verdict"] in ("trust it", "direction only", "do not use it")
+    assert doc["given_arrivals"]["verdict"] == "trust it"
+    page = client.get("/streams/Truth/twin", params={"holdout": "20%", "replications": "3"})
+    assert page.status_code == 200
+    assert f'data-verdict="{doc["verdict"]}"' in page.text
+    assert 'data-verdict="trust it"' in page.text
+    assert "Development" in page.text
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"holdout": "lots"}, "give a share such as 20%"),
+        ({}, "give holdout (e.g. 20%) or validate_from"),
+        ({"holdout": "20%", "validate_from": "2024-03-01"}, "one of them"),
+        ({"holdout": "150%"}, "between 0% and 100%"),
+        ({"validate_from": "2030-01-01"}, "not inside the log"),
+    ],
+)
+def test_a_bad_check_is_refused_naming_what_is_wrong(
+    truth: Workspace, client: TestClient, params: dict[str, str], message: str
+) -> None:
+    response = client.get(f"{BASE}/holdout", params=params)
+    assert response.status_code == 422, response.text
+    assert message in response.json()["error"]["message"]
+    page = client.get("/streams/Truth/twin", params=params)
+    if not params:  # the page shows the twin; a check is asked for
+        assert page.status_code == 200
+    elif "validate_from" in params and "holdout" in params:  # the form's date wins
+        assert page.status_code == 200
+    else:
+        assert page.status_code == 422 and message in page.text
+
+
+def test_only_who_may_see_the_stream_sees_its_twin(truth: Workspace, client: TestClient) -> None:
+    stranger = bearer(truth, "stranger", stream="Tiny")
+    for url in (BASE, f"{BASE}/file", f"{BASE}/holdout?holdout=20%", "/streams/Truth/twin"):
+        assert client.get(url, headers=stranger).status_code in (403, 404), url
+    assert client.get("/api/streams/Nowhere/twin").status_code == 404
