@@ -659,6 +659,13 @@ ROWS = [
     row("GET", "/api/streams/{name}/forecast/how-many/chart", ELSEWHERE, "401   403   403   403   403   ok", get(f"/api/streams/{O}/forecast/how-many/chart?days=10&trials=200")),  # noqa: E501
     row("GET", "/api/streams/{name}/forecast/backtest", THIS,            "401   403   ok    ok    ok    ok", get(f"/api/streams/{T}/forecast/backtest?history_days=3&horizon_days=2&every_days=1&trials=50")),  # noqa: E501
     row("GET", "/api/streams/{name}/forecast/backtest", ELSEWHERE,       "401   403   403   403   403   ok", get(f"/api/streams/{O}/forecast/backtest?history_days=3&horizon_days=2&every_days=1&trials=50")),  # noqa: E501
+    row("GET", "/api/streams/{name}/twin", THIS,                    "401   403   ok    ok    ok    ok", get(f"/api/streams/{T}/twin")),  # noqa: E501
+    row("GET", "/api/streams/{name}/twin", ELSEWHERE,               "401   403   403   403   403   ok", get(f"/api/streams/{O}/twin")),  # noqa: E501
+    row("GET", "/api/streams/{name}/twin/file", THIS,               "401   403   ok    ok    ok    ok", get(f"/api/streams/{T}/twin/file")),  # noqa: E501
+    row("GET", "/api/streams/{name}/twin/file", ELSEWHERE,          "401   403   403   403   403   ok", get(f"/api/streams/{O}/twin/file")),  # noqa: E501
+    # A stream this small is refused a check (422: too few items), once the caller may ask.
+    row("GET", "/api/streams/{name}/twin/holdout", THIS,            "401   403   ok    ok    ok    ok", at("GET", f"/api/streams/{T}/twin/holdout?holdout=20%25", 422)),  # noqa: E501
+    row("GET", "/api/streams/{name}/twin/holdout", ELSEWHERE,       "401   403   403   403   403   ok", at("GET", f"/api/streams/{O}/twin/holdout?holdout=20%25", 422)),  # noqa: E501
     row("POST", "/api/simulate", ANY,                               "401   ok    ok    ok    ok    ok", at("POST", "/api/simulate", json=SCENARIO)),  # noqa: E501
     row("POST", "/api/what-if", ANY,                                "401   ok    ok    ok    ok    ok", at("POST", "/api/what-if", json={"baseline": SCENARIO, "futures": [{"changes": ["Review.servers=2"]}]})),  # noqa: E501
     # Steering records and their views
@@ -731,6 +738,8 @@ ROWS = [
     # Forecast and simulation pages
     row("GET", "/streams/{name}/forecast", THIS,                    "login 403   ok    ok    ok    ok", get(f"/streams/{T}/forecast")),  # noqa: E501
     row("GET", "/streams/{name}/forecast", ELSEWHERE,               "login 403   403   403   403   ok", get(f"/streams/{O}/forecast")),  # noqa: E501
+    row("GET", "/streams/{name}/twin", THIS,                        "login 403   ok    ok    ok    ok", get(f"/streams/{T}/twin")),  # noqa: E501
+    row("GET", "/streams/{name}/twin", ELSEWHERE,                   "login 403   403   403   403   ok", get(f"/streams/{O}/twin")),  # noqa: E501
     row("GET", "/simulate", ANY,                                    "login ok    ok    ok    ok    ok", get("/simulate")),  # noqa: E501
     row("POST", "/simulate/upload", ANY,                            "401   ok    ok    ok    ok    ok", at("POST", "/simulate/upload", files={"scenario": ("s.toml", SCENARIO_TOML)})),  # noqa: E501
     row("POST", "/simulate/run", ANY,                               "401   ok    ok    ok    ok    ok", at("POST", "/simulate/run", data={"baseline": json.dumps(SCENARIO), "s-0-servers": "2"})),  # noqa: E501

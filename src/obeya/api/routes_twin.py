@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, Response
 
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
@@ -48,11 +48,18 @@ def get_twin(ctx: Ctx, name: StreamName, as_of: AsOf = None) -> dict[str, Any]:
     return twin_summary(ctx.workspace.stream_twin(name, _utc(as_of)))
 
 
-@router.get("/streams/{name}/twin/file", response_class=PlainTextResponse, responses=ERRORS)
-def get_twin_file(ctx: Ctx, name: StreamName, as_of: AsOf = None) -> PlainTextResponse:
+@router.get(
+    "/streams/{name}/twin/file",
+    response_class=Response,
+    responses={
+        **ERRORS,
+        200: {"content": {"application/toml": {}}, "description": "The twin file."},
+    },
+)
+def get_twin_file(ctx: Ctx, name: StreamName, as_of: AsOf = None) -> Response:
     """The twin as the TOML file ``obeya simulate`` and ``obeya what-if`` read."""
     twin = ctx.workspace.stream_twin(name, _utc(as_of))
-    return PlainTextResponse(
+    return Response(
         twin_toml(twin),
         media_type="application/toml",
         headers={"Content-Disposition": 'attachment; filename="twin.toml"'},
