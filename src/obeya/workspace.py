@@ -235,6 +235,12 @@ class Workspace(SteeringWorkspace, AccessWorkspace):
         info = self.stream(stream)
         return discover(self.events(stream), info.workflow)
 
+    def discovered_map(self, stream: str, name: str) -> tuple[Discovery, ValueStreamMap]:
+        """The discovery and the map it draws with the stream's twin: people, capacity,
+        calendar and demand fitted to the same history (``Discovery.to_map``)."""
+        discovery = self.discover_stream_map(stream)
+        return discovery, discovery.to_map(name, self.stream_twin(stream))
+
     # -- the twin -----------------------------------------------------------------------------
 
     def stream_workflow(self, stream: str) -> Workflow:

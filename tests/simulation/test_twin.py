@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -259,3 +259,57 @@ def test_what_if_on_a_twin_file_keeps_the_document_shape(
     assert more["steps"][1]["people"] == TRUTH.people["Development"] + 1
     assert more["difference"]["lead_time_p50"]["percent"] is not None
     assert doc["scenarios"][0]["days"] == 56
+
+
+def test_a_twin_before_a_state_first_appears_leaves_it_out() -> None:
+    """Helpdesk's "Require upgrade" first appears in May 2012: a twin of January 2012 has
+    no such step or state (and is a valid twin)."""
+    from obeya.core.workflow_infer import infer_workflow
+    from obeya.ingest import read_events
+
+    from support import DATASETS
+
+    log = read_events(DATASETS / "helpdesk.xes.gz")
+    workflow = infer_workflow(log)[0]
+    early = fit_twin(log, workflow, as_of=datetime(2012, 1, 1, tzinfo=UTC))
+    assert "Require upgrade" not in {s.name for s in early.states}
+    assert "Require upgrade" not in {s.name for s in early.steps}
+    assert "Require upgrade" in {s.name for s in fit_twin(log, workflow).steps}
+
+
+def test_short_runs_and_empty_futures_say_so_instead_of_failing(
+    year: tuple[EventLog, Twin], tmp_path: Path
+) -> None:
+    _, twin = year
+    path = tmp_path / "twin.toml"
+    path.write_text(twin_toml(twin), encoding="utf-8")
+    runner = CliRunner()
+    # The twin's as_of is a Saturday: half a day has no working hour, three days no release.
+    for days in ("0.5", "3"):
+        short = runner.invoke(app, ["simulate", str(path), "--days", days, "--replications", "1"])
+        assert short.exit_code == 0, short.output
+    assert "had not finished by its end" in short.stderr
+    empty = runner.invoke(
+        app, ["what-if", str(path), "--future", "none: arrivals=0", "--days", "7", "--json"]
+    )
+    assert empty.exit_code == 0, empty.output
+    doc = json.loads(empty.stdout)  # strict JSON: no NaN
+    assert doc["scenarios"][1]["changes"] == ["arrival_rate_per_day=0"]
+    assert doc["scenarios"][1]["throughput_per_day"] < doc["scenarios"][0]["throughput_per_day"]
+
+
+@pytest.mark.parametrize(
+    ("text", "share"), [("20%", 0.2), ("20", 0.2), ("0.2", 0.2), ("12.5%", 0.125)]
+)
+def test_a_hold_out_share_reads_as_a_manager_writes_it(text: str, share: float) -> None:
+    from obeya.core.twin.holdout import parse_share
+
+    assert parse_share(text) == pytest.approx(share)
+
+
+@pytest.mark.parametrize(("text", "message"), [("lots", "such as 20%"), ("150%", "between 0%")])
+def test_a_bad_share_is_refused(text: str, message: str) -> None:
+    from obeya.core.twin.holdout import parse_share
+
+    with pytest.raises(TwinError, match=message):
+        parse_share(text)

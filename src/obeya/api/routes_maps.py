@@ -275,10 +275,10 @@ def save_stream_map(ctx: Ctx, stream: StreamOfMap, body: DiscoveredSave) -> dict
     variant; ``saved`` is the new version. A name taken by another stream's map is refused
     (403): a save never moves a map between streams."""
     workspace = ctx.workspace
-    discovery = workspace.discover_stream_map(stream)
+    discovery, drawn = workspace.discovered_map(stream, body.name or stream)
     document = discovery.to_dict()
     saved = workspace.save_map(
-        discovery.to_map(body.name or stream),
+        drawn,
         author=API_AUTHOR,
         message=f"discovered from value stream {stream!r}",
         stream=stream,

@@ -19,7 +19,7 @@ from obeya.api.gate import GuardedRoute
 from obeya.api.models import ERRORS
 from obeya.api.routes_simulation import request_budget, run_cancellable
 from obeya.core.twin.files import twin_toml
-from obeya.core.twin.holdout import HoldoutCheck
+from obeya.core.twin.holdout import HoldoutCheck, parse_share
 from obeya.core.twin.summary import twin_summary
 from obeya.errors import InputError
 
@@ -75,12 +75,7 @@ def parse_holdout(
     if validate_from is not None:
         return None, datetime.combine(validate_from, time(), UTC)
     assert holdout is not None
-    raw = holdout.strip()
-    try:
-        share = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
-    except ValueError:
-        raise InputError(f"holdout {holdout!r}: give a share such as 20%") from None
-    return share, None
+    return parse_share(holdout), None
 
 
 def run_check(

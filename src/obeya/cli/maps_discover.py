@@ -68,7 +68,7 @@ def discover_command(
             assert stream is not None
             with Workspace() as ws:
                 saved = ws.save_map(
-                    result.to_map(name or stream),
+                    ws.discovered_map(stream, name or stream)[1],
                     author=author or default_author(),
                     message=f"discovered from value stream {stream!r}",
                     stream=stream,

@@ -153,6 +153,11 @@ def _signed(value: float, ci: list[float] | None, significant: bool, digits: int
     return text + (" *" if significant else "")
 
 
+def _maybe(value: float | None) -> str:
+    """A figure, or a dash where none could be measured (no item finished)."""
+    return "–" if value is None else f"{value:.2f}"
+
+
 def print_what_if(doc: dict[str, Any]) -> None:
     """A what-if document (of scenarios or of a twin) as tables."""
     table = Table(
@@ -162,9 +167,9 @@ def print_what_if(doc: dict[str, Any]) -> None:
         lead = s["lead_time_days"]
         table.add_row(
             s["scenario"],
-            f"{lead['p50']:.2f}",
-            f"{lead['p85']:.2f}",
-            f"{lead['mean']:.2f} {_ci(lead['mean_ci95'])}",
+            _maybe(lead["p50"]),
+            _maybe(lead["p85"]),
+            f"{_maybe(lead['mean'])} {_ci(lead['mean_ci95'])}",
             f"{s['throughput_per_day']:.2f} {_ci(s['throughput_per_day_ci95'])}",
             f"{s['wip']:.1f} {_ci(s['wip_ci95'], 1)}",
             s["constraint"],
@@ -175,7 +180,9 @@ def print_what_if(doc: dict[str, Any]) -> None:
         for s in doc["scenarios"][1:]:
             d = s["difference"]
             cells = [
-                _signed(d[k]["value"], d[k]["ci95"], d[k]["significant"])
+                "–"
+                if d[k]["value"] is None
+                else _signed(d[k]["value"], d[k]["ci95"], d[k]["significant"])
                 for k in ("lead_time_mean", "throughput_per_day", "wip")
             ]
             diff.add_row(s["scenario"], *cells)

@@ -32,7 +32,7 @@ from obeya.core.simulation.engine import Budget
 from obeya.core.twin.engine import TwinRun, run_twin
 from obeya.core.twin.files import load_twin, twin_toml
 from obeya.core.twin.fit import fit_twin
-from obeya.core.twin.holdout import TARGETS, HoldoutCheck, Run, holdout_check
+from obeya.core.twin.holdout import TARGETS, HoldoutCheck, Run, holdout_check, parse_share
 from obeya.core.twin.model import Twin, TwinError
 from obeya.core.twin.summary import run_summary, twin_summary
 from obeya.core.workflow import Workflow
@@ -112,16 +112,6 @@ def print_holdout(check: HoldoutCheck) -> None:
         f"{safe(check.given_arrivals.explanation)}",
         highlight=False,
     )
-
-
-def parse_share(text: str, option: str) -> float:
-    """``20%`` (or ``0.2``) → 0.2."""
-    raw = text.strip()
-    try:
-        share = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
-    except ValueError:
-        raise InputError(f"{option} {text!r}: give a share such as 20%") from None
-    return share
 
 
 def parse_moment(text: str | None, option: str) -> datetime | None:
@@ -272,20 +262,27 @@ def simulate_twin(
         return
     out.print(
         f"{safe(twin.name)}: {len(run.replications)} replications of {run.days:g} days from "
-        f"{twin.as_of_time:%Y-%m-%d %H:%M} UTC ({len(twin.items):,} items in progress), seed "
-        f"{run.seed}",
+        f"{twin.as_of_time:%Y-%m-%d %H:%M} UTC ({doc['items_in_progress']:,} items in "
+        f"progress), seed {run.seed}",
         highlight=False,
     )
     lead = doc["lead_time_days"]
+    times = (
+        "no item finished in the run"
+        if lead["p50"] is None
+        else f"lead time of the items that finished (days): p50 {lead['p50']:.2f}, p85 "
+        f"{lead['p85']:.2f}"
+    )
     out.print(
-        f"lead time (days, items that started in the run): p50 {lead['p50']:.2f}, p85 "
-        f"{lead['p85']:.2f}; throughput {doc['throughput_per_day']:.2f}/day; mean WIP "
-        f"{doc['wip']:.1f}",
+        f"{times}; throughput {doc['throughput_per_day']:.2f}/day; mean WIP {doc['wip']:.1f}",
         highlight=False,
     )
+    for warning in doc["warnings"]:
+        err.print(f"[yellow]warning:[/yellow] {safe(warning)}", highlight=False)
     table = PlainTable("step", "people", "utilisation")
     for s in doc["steps"]:
-        table.add_row(s["name"], str(s["people"]), f"{s['utilisation']:.0%}")
+        use = s["utilisation"]
+        table.add_row(s["name"], str(s["people"]), "–" if use is None else f"{use:.0%}")
     out.print(table)
     if events_out is not None:
         out.print(f"{rows:,} simulated events written to {safe(str(events_out))}", highlight=False)

@@ -430,9 +430,9 @@ def discover_page(request: Request, ctx: Ctx, stream: str, fields: Fields) -> Re
     """Discover the stream's current-state map, save it as variant "current", show it."""
     workspace = ctx.workspace
     name = fields.get("name", "").strip() or stream
-    discovery = workspace.discover_stream_map(stream)
+    _, drawn = workspace.discovered_map(stream, name)
     workspace.save_map(
-        discovery.to_map(name),
+        drawn,
         author=WEB_AUTHOR,
         message=f"discovered from value stream {stream!r}",
         stream=stream,

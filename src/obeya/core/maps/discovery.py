@@ -61,8 +61,8 @@ import contextlib
 import math
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import numpy as np
@@ -74,6 +74,9 @@ from obeya.core.metrics.analysis import FlowAnalysis
 from obeya.core.metrics.expressions import Table
 from obeya.core.workflow import Category, Workflow
 from obeya.errors import InputError
+
+if TYPE_CHECKING:
+    from obeya.core.twin.model import Twin
 
 #: Columns discovery reads: the flow columns and who held the item.
 _COLUMNS = ("item_id", "state", "t", "seq", "team", "assignee")
@@ -152,7 +155,7 @@ class Discovery:
             "demand_items": self.demand_items,
         }
 
-    def to_map(self, name: str) -> ValueStreamMap:
+    def to_map(self, name: str, twin: Twin | None = None) -> ValueStreamMap:
         """A value stream map of the discovered steps, with the model's defaults for what data
         cannot tell (people, capacity, batch size, availability); demand is the one served.
 
@@ -162,6 +165,14 @@ class Discovery:
 
         Figures without a sample become 0 h and 100 % C&A; LT is clamped to at least PT and
         %C&A to at least 0.1 % (the model refuses 0), so the map always validates.
+
+        With the stream's ``twin`` (:mod:`obeya.core.twin`), the map draws the same model: a
+        step's people are the twin's; its PT is the working time an item takes of a person
+        there (visits per item × working hours per visit, rework included, ÷ the items a
+        person holds at once); the day's available hours are the twin's calendar and demand
+        is the twin's arrival rate — so a step's utilisation, demand × PT ÷ (people ×
+        available hours), is the load the twin offers it, and adding a person on the map adds
+        the capacity the twin would.
         """
         if not self.steps:
             raise InputError(f"{self.source}: no step was found in the data to map")
@@ -181,13 +192,48 @@ class Discovery:
                     states=s.states,
                 )
             )
-        return ValueStreamMap(
+        vsm = ValueStreamMap(
             name=name,
             steps=tuple(steps),
             demand_per_day=self.demand_per_day,
             lead_time_includes_inventory=True,
             source=self.source,
         )
+        return vsm if twin is None else _with_twin(vsm, twin)
+
+
+def _with_twin(vsm: ValueStreamMap, twin: Twin) -> ValueStreamMap:
+    """``vsm`` with the twin's people, capacities, calendar and demand (see ``to_map``)."""
+    from obeya.core.twin.load import step_loads
+
+    hours_per_day = twin.calendar.hours_per_week / 7
+    loads = {load.name: load for load in step_loads(twin)}
+    steps = []
+    for step in vsm.steps:
+        mine = [t for t in twin.steps if set(t.states) & set(step.states)]
+        work = sum(loads[t.name].visits_per_item * loads[t.name].work_hours_per_visit for t in mine)
+        if not mine or work <= 0:
+            steps.append(step)  # nobody works here: a wait, with no capacity to fill
+            continue
+        people = sum(t.people for t in mine)
+        # A person holding k items at once gives each a k-th of their time.
+        touch = work * people / sum(t.servers for t in mine)
+        steps.append(
+            replace(
+                step,
+                people=float(people),
+                process_time_hours=touch,
+                lead_time_hours=max(step.lead_time_hours, touch),
+                availability=1.0,
+                capacity_per_day=None,
+            )
+        )
+    return replace(
+        vsm,
+        steps=tuple(steps),
+        demand_per_day=twin.arrivals.per_week / 7 or vsm.demand_per_day,
+        available_hours_per_day=min(max(hours_per_day, 1e-3), 24.0),
+    )
 
 
 def step_states(

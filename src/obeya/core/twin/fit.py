@@ -114,7 +114,8 @@ def fit_twin(
     visits = _visits(log, keep)
     categories = workflow.categories()
     cat = [categories.get(s, Category.UNMAPPED) for s in visits.labels]
-    steps_of = _steps_of(workflow, visits.labels, cat)
+    seen = set(visits.state.tolist())
+    steps_of = {c: step for c, step in _steps_of(workflow, visits.labels, cat).items() if c in seen}
     kinds, queue_for = _kinds(workflow, visits.labels, cat, steps_of)
     as_of_h = as_of_us / MICROS_PER_HOUR
     calendar = _calendar(visits, cat)
@@ -129,6 +130,10 @@ def fit_twin(
     elapsed = visits.end - visits.start
     work_code = {i for i, k in enumerate(kinds) if k == "work"}
     next_is_work = np.asarray([n in work_code for n in visits.next_state], dtype=bool)
+    for code in list(queue_for):  # the step its visits go on to most, where the data says
+        went = visits.next_state[(visits.state == code) & next_is_work]
+        if went.size:
+            queue_for[code] = steps_of[int(np.bincount(went).argmax())]
     code_of = {label: i for i, label in enumerate(visits.labels)}
     step_list = _people(log, keep, visits, steps_of, calendar, as_of_h, code_of)
     waits = _unexplained_waits(
@@ -320,7 +325,7 @@ def _settled(visits: _Visits, closed: Array, elapsed: Array, as_of: float) -> Ar
     if stays.size == 0:
         return closed
     old = closed & (visits.start <= as_of - float(np.percentile(stays, 95)))
-    return old if old.sum() >= MIN_ARRIVALS else closed
+    return old if old.sum() >= max(MIN_ARRIVALS, 0.2 * closed.sum()) else closed
 
 
 def _routing(visits: _Visits, mine: Array, done: bool, as_of: float) -> list[tuple[int, float]]:
@@ -333,7 +338,9 @@ def _routing(visits: _Visits, mine: Array, done: bool, as_of: float) -> list[tup
     if done:
         stays = (visits.end - visits.start)[went_on]
         settled = visits.start <= as_of - (float(np.percentile(stays, 95)) if stays.size else 0)
-        if (mine & settled).sum() >= MIN_ARRIVALS:
+        # Only when the old visits are a fair part of them: a handful of old ones (a state
+        # items rarely leave, and then after months) would speak for the rare, not the rule.
+        if (mine & settled).sum() >= max(MIN_ARRIVALS, 0.2 * mine.sum()):
             mine = mine & settled
     nxt = visits.next_state[mine]
     finishing = int((mine & visits.last).sum()) if done else 0
@@ -569,8 +576,9 @@ def _initial(
         if cat[state] == Category.DONE:
             known = by_name[visits.labels[state]]
             moves_on = any(target != FINISH for target, _ in known.next)
-            if not moves_on or not known.hours or as_of - visits.start[i] >= known.hours[-1]:
-                continue  # finished for good: no item stayed done this long and moved on
+            horizon = known.hours[int(0.95 * (len(known.hours) - 1))] if known.hours else 0.0
+            if not moves_on or as_of - visits.start[i] >= horizon:
+                continue  # finished for good: items done this long rarely moved on
         item = int(visits.item[i])
         items.append(
             InitialItem(

@@ -73,20 +73,20 @@ class Figure:
 
     @property
     def within_target(self) -> bool:
-        return abs(self.error) <= TARGETS[self.name]
+        return bool(abs(self.error) <= TARGETS[self.name])  # a NaN is never within
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "figure": self.name,
-            "actual": self.actual,
-            "simulated": self.simulated,
-            "error": self.error,
+            "actual": _finite(self.actual),
+            "simulated": _finite(self.simulated),
+            "error": _finite(self.error),
             "target": TARGETS[self.name],
             "within_target": self.within_target,
-            "baseline": self.baseline,
+            "baseline": _finite(self.baseline),
             "baseline_error": None
             if self.baseline is None
-            else _relative(self.baseline, self.actual),
+            else _finite(_relative(self.baseline, self.actual)),
         }
 
 
@@ -144,8 +144,8 @@ class Run:
         return {
             "figures": [f.to_dict() for f in self.figures],
             "wasserstein_days": {
-                "model": self.distance_days,
-                "baseline": self.baseline_distance_days,
+                "model": _finite(self.distance_days),
+                "baseline": _finite(self.baseline_distance_days),
                 "noise": self.noise_days,
             },
             "verdict": self.verdict,
@@ -169,9 +169,8 @@ class HoldoutCheck:
 
     @property
     def demand_changed(self) -> bool:
-        return abs(_relative(self.arrivals_per_week, self.actual_arrivals_per_week)) > (
-            DEMAND_CHANGE
-        )
+        change = _relative(self.arrivals_per_week, self.actual_arrivals_per_week)
+        return bool(abs(change) > DEMAND_CHANGE)
 
     # The forecast's figures and verdict are the check's headline.
     @property
@@ -210,6 +209,19 @@ class HoldoutCheck:
             "explanation": self.explanation,
             "given_arrivals": self.given_arrivals.to_dict(),
         }
+
+
+def parse_share(text: str, where: str = "holdout") -> float:
+    """``20%``, ``20`` or ``0.2`` → 0.2: a number above 1 is a percentage."""
+    raw = text.strip()
+    try:
+        value = float(raw.removesuffix("%"))
+    except ValueError:
+        raise TwinError(f"{where} {text!r}: give a share such as 20%") from None
+    share = value / 100 if raw.endswith("%") or value > 1 else value
+    if not 0 < share < 1:
+        raise TwinError(f"{where} {text!r}: give a share between 0% and 100%, e.g. 20%")
+    return share
 
 
 def first_events(log: EventLog) -> np.ndarray[Any, Any]:
@@ -271,6 +283,11 @@ def holdout_check(
     recent = log_window(log, workflow, max(first_h, twin.as_of - BASELINE_DAYS * 24), twin.as_of)
     if real.lead_times_days.size == 0:
         raise TwinError(f"{log.source}: no item that started after the cut finished")
+    if earlier.lead_times_days.size < MIN_ITEMS:
+        raise TwinError(
+            f"{log.source}: {earlier.lead_times_days.size} items finished before the cut; the "
+            f"twin needs at least {MIN_ITEMS} to learn from (hold out less, or cut later)"
+        )
     forecast = run_twin(twin, days=days, budget=budget)
     given = run_twin(twin, days=days, budget=budget, arrivals=firsts[firsts > twin.as_of])
     return HoldoutCheck(
@@ -339,4 +356,11 @@ def _moment(hours: float) -> datetime:
 
 
 def _relative(value: float, reference: float) -> float:
+    if math.isnan(value) or math.isnan(reference):
+        return math.nan
     return (value - reference) / reference if reference else math.inf
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN or infinity: a figure that could not be computed is null."""
+    return value if value is not None and math.isfinite(value) else None

@@ -12,7 +12,7 @@ at ``as_of``, when they started — so both sides are measured by the same code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,10 @@ class WindowFigures:
     throughput_per_day: float
     lead_times_days: Array  # items that started in the window and finished by its end
     wip_mean: float
+    #: Lead times of every item that finished in the window (started before it too).
+    finished_lead_times_days: Array = field(default_factory=lambda: np.empty(0))
+    started: int = 0  # items that started in the window
+    unfinished: int = 0  # of those, still in progress at its end
 
     @property
     def lead_time_p50(self) -> float:
@@ -81,6 +85,7 @@ def window_figures(
     in_window = (finish > start) & (finish <= end)
     began = np.isfinite(first)
     lead = (finish - first)[in_window & began & (first > start)] / 24.0
+    fresh = began & (first > start) & (first <= end)
     until = np.where(np.isnan(finish), end, np.minimum(finish, end))
     since = np.maximum(np.where(began, first, end), start)
     wip = float(np.clip(until - since, 0.0, None)[began].sum() / 24.0 / days)
@@ -90,6 +95,9 @@ def window_figures(
         throughput_per_day=float(in_window.sum() / days),
         lead_times_days=np.sort(lead),
         wip_mean=wip,
+        finished_lead_times_days=np.sort((finish - first)[in_window & began] / 24.0),
+        started=int(fresh.sum()),
+        unfinished=int((fresh & ~(finish <= end)).sum()),
     )
 
 

@@ -12,6 +12,9 @@ from obeya.core.twin.load import step_loads
 from obeya.core.twin.measure import run_windows
 from obeya.core.twin.model import Twin
 
+#: A run in which more of the items it started are unfinished than this says so.
+UNFINISHED_WARNING = 0.2
+
 
 def twin_summary(twin: Twin) -> dict[str, Any]:
     """What the twin holds, in a page's or a reader's terms (the JSON of ``calibrate``)."""
@@ -20,7 +23,8 @@ def twin_summary(twin: Twin) -> dict[str, Any]:
         "name": twin.name,
         "as_of": twin.as_of_time.isoformat().replace("+00:00", "Z"),
         "fitted": twin.fitted,
-        "items_in_progress": len(twin.items),
+        "items_in_progress": sum(1 for i in twin.items if twin.state(i.state).kind != "done"),
+        "items_lately_done": sum(1 for i in twin.items if twin.state(i.state).kind == "done"),
         "arrivals_per_day": twin.arrivals.per_week / 7,
         "arrivals_evidence": twin.arrivals.evidence,
         "working_hours_per_week": twin.calendar.hours_per_week,
@@ -62,7 +66,9 @@ def twin_summary(twin: Twin) -> dict[str, Any]:
 def run_summary(run: TwinRun) -> dict[str, Any]:
     """A run's figures, the mean over replications (lead times pooled)."""
     windows = run_windows(run)
-    pooled = np.concatenate([w.lead_times_days for w in windows])
+    pooled = np.concatenate([w.finished_lead_times_days for w in windows])
+    started = sum(w.started for w in windows)
+    unfinished = sum(w.unfinished for w in windows) / started if started else 0.0
     hours = run.twin.calendar.working(run.end) - run.twin.calendar.working(run.twin.as_of)
     return {
         "twin": run.twin.name,
@@ -70,12 +76,22 @@ def run_summary(run: TwinRun) -> dict[str, Any]:
         "days": run.days,
         "seed": run.seed,
         "replications": len(run.replications),
+        "items_in_progress": sum(
+            1 for i in run.twin.items if run.twin.state(i.state).kind != "done"
+        ),
         "lead_time_days": {
             "p50": float(np.percentile(pooled, 50)) if pooled.size else None,
             "p85": float(np.percentile(pooled, 85)) if pooled.size else None,
             "mean": float(pooled.mean()) if pooled.size else None,
             "items": int(pooled.size),
         },
+        "unfinished_share": unfinished,
+        "warnings": [
+            f"{unfinished:.0%} of the items that started in the run had not finished by its "
+            "end: a longer run (--days) shows how long they take"
+        ]
+        if unfinished > UNFINISHED_WARNING
+        else [],
         "throughput_per_day": float(np.mean([w.throughput_per_day for w in windows])),
         "wip": float(np.mean([w.wip_mean for w in windows])),
         "steps": [

@@ -10,6 +10,7 @@ document shape of a scenario what-if (``scenarios[i].difference.lead_time_p50.pe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -97,7 +98,13 @@ class TwinResult:
         return w.wip_mean
 
     def mean(self, key: str) -> float:
-        return float(np.mean([self.figure(key, r) for r in range(len(self.windows))]))
+        """The state's figure: percentiles of the lead times of every replication pooled
+        (as ``obeya simulate`` gives them), other figures the mean over replications."""
+        if key in ("lead_time_p50", "lead_time_p85"):
+            pooled = np.concatenate([w.lead_times_days for w in self.windows])
+            q = 50 if key == "lead_time_p50" else 85
+            return float(np.percentile(pooled, q)) if pooled.size else float("nan")
+        return _finite_mean([self.figure(key, r) for r in range(len(self.windows))])[0]
 
     def utilisation(self) -> list[float]:
         cal = self.twin.calendar
@@ -110,7 +117,7 @@ class TwinResult:
 
     def to_dict(self) -> dict[str, Any]:
         def ci(key: str) -> list[float] | None:
-            _, interval = mean_ci95([self.figure(key, r) for r in range(len(self.windows))])
+            _, interval = _finite_mean([self.figure(key, r) for r in range(len(self.windows))])
             return None if interval is None else list(interval)
 
         use = self.utilisation()
@@ -165,9 +172,10 @@ class TwinWhatIf:
         out = {}
         for key in FIGURES:
             pairs = [other.figure(key, r) - base.figure(key, r) for r in range(len(base.windows))]
-            value, interval = mean_ci95(pairs)
+            value, interval = _finite_mean(pairs)
             reference = base.mean(key)
-            out[key] = Difference(value, interval, 100 * value / reference if reference else None)
+            percent = 100 * value / reference if reference and math.isfinite(value) else None
+            out[key] = Difference(value, interval, percent)
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -177,7 +185,31 @@ class TwinWhatIf:
             if i:
                 doc["difference"] = {k: d.to_dict() for k, d in self.differences(i).items()}
             scenarios.append(doc)
-        return {"baseline": self.results[0].twin.name, "scenarios": scenarios}
+        document: dict[str, Any] = _json_safe(
+            {"baseline": self.results[0].twin.name, "scenarios": scenarios}
+        )
+        return document
+
+
+def _json_safe(value: Any) -> Any:
+    """The document with every NaN or infinity as null (JSON has neither): a figure of a
+    state where no item finished."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _finite_mean(values: Sequence[float]) -> tuple[float, tuple[float, float] | None]:
+    """Mean and 95 % CI of the finite values (a replication where no item finished has no
+    lead time); NaN when there is none."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return math.nan, None
+    return mean_ci95(finite)
 
 
 def twin_what_if(
