@@ -313,3 +313,24 @@ def test_a_bad_share_is_refused(text: str, message: str) -> None:
 
     with pytest.raises(TwinError, match=message):
         parse_share(text)
+
+
+def test_the_discovered_map_draws_the_twin(year: tuple[EventLog, Twin]) -> None:
+    """With the twin, the discovered map's people are the true people, a step's utilisation
+    (demand × PT ÷ (people × available hours)) is the load the twin offers it — the hand
+    formula's figures of the true stream within 10 % — and a wait with no people has none."""
+    from obeya.core.maps.calculations import calculate
+    from obeya.core.maps.discovery import discover
+
+    log, twin = year
+    vsm = discover(log, WORKFLOW).to_map("truth", twin)
+    figures = {s.name: s for s in calculate(vsm).steps}
+    loads = {load.name: load.utilisation for load in step_loads(twin)}
+    for name, people in TRUTH.people.items():
+        assert vsm.step(name).people == people
+        assert figures[name].utilisation == pytest.approx(loads[name], rel=1e-9)
+        assert figures[name].utilisation == pytest.approx(
+            TRUTH.expected_utilisation()[name], rel=0.1
+        )
+    assert figures["Release"].utilisation is None
+    assert vsm.available_hours_per_day == pytest.approx(40 / 7)
