@@ -11,6 +11,8 @@ says which evidence it came from (docs/simulation.md, "The twin"):
   state follows it (waiting on a customer, a vendor, a release); backlog and unmapped states
   are delays too; done states are ``done``. A delay whose exits fall on at most two weekdays
   at one hour (80 % or more of them) is a *release*: items wait until the next release.
+- **Timers**: an active state a quarter of whose visits last the same whole number of hours
+  (a ticket closed automatically 15 days after it was resolved) is a delay, not work.
 - **Calendar**: an hour of the week is working time when active-state events (entries and
   exits) in it reach a fifth of the level of the busy hours (the 90th percentile of the 168
   hourly counts). A log whose times are all midnights carries dates only: its working days
@@ -67,6 +69,8 @@ WORKING_LEVEL = 0.2
 #: Share of exits on the release days, at the release hour, that makes a delay a release.
 RELEASE_SHARE = 0.8
 MIN_CALENDAR_EVENTS = 200
+#: Visits of one length (to the hour) in this share make an active state a timer.
+TIMER_SHARE = 0.25
 #: A queue's observed wait over this multiple of the queueing wait (+2 h) is not queueing.
 UNEXPLAINED = 3.0
 
@@ -116,7 +120,11 @@ def fit_twin(
     cat = [categories.get(s, Category.UNMAPPED) for s in visits.labels]
     seen = set(visits.state.tolist())
     steps_of = {c: step for c, step in _steps_of(workflow, visits.labels, cat).items() if c in seen}
+    timers = _timers(visits, steps_of)
+    steps_of = {c: step for c, step in steps_of.items() if c not in timers}
     kinds, queue_for = _kinds(workflow, visits.labels, cat, steps_of)
+    for code in timers:
+        kinds[code] = "delay"
     as_of_h = as_of_us / MICROS_PER_HOUR
     calendar = _calendar(visits, cat)
 
@@ -158,6 +166,8 @@ def fit_twin(
             sample, what = elapsed[closed_here], "elapsed hours of its completed visits"
             if code in waits:
                 what += f"; {waits[code]}"
+            if code in timers:
+                what += f"; {timers[code]}"
         if sample.size == 0 and kind in ("work", "delay"):
             open_now = mine & ~closed
             sample = (
@@ -241,6 +251,25 @@ def _visits(log: EventLog, keep: Array) -> _Visits:
         labels=[str(s) for s in coded.state_labels.to_pylist()],
         item_labels=[str(s) for s in coded.item_labels.to_pylist()],
     )
+
+
+def _timers(visits: _Visits, steps_of: dict[int, str]) -> dict[int, str]:
+    """Active states that end on a timer, not when work is done: :data:`TIMER_SHARE` of their
+    completed visits or more last the same number of hours (an hour or more, ±1 h), e.g. a
+    ticket closed automatically 360 h after it was resolved. Nobody works them: delays."""
+    found: dict[int, str] = {}
+    for code in steps_of:
+        mine = (visits.state == code) & ~np.isnan(visits.end)
+        hours = np.round(visits.end[mine] - visits.start[mine])
+        hours = hours[hours >= 1]
+        if mine.sum() < MIN_ARRIVALS or hours.size == 0:
+            continue
+        values, counts = np.unique(hours, return_counts=True)
+        modal = values[counts.argmax()]
+        share = float((np.abs(hours - modal) <= 1).sum() / mine.sum())
+        if share >= TIMER_SHARE:
+            found[code] = f"a timer, not work: {share:.0%} of its visits last {modal:g} h (±1 h)"
+    return found
 
 
 def _steps_of(workflow: Workflow, labels: list[str], cat: list[Category]) -> dict[int, str]:
