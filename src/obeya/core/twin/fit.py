@@ -11,8 +11,8 @@ says which evidence it came from (docs/simulation.md, "The twin"):
   state follows it (waiting on a customer, a vendor, a release); backlog and unmapped states
   are delays too; done states are ``done``. A delay whose exits fall on at most two weekdays
   at one hour (80 % or more of them) is a *release*: items wait until the next release.
-- **Timers**: an active state a quarter of whose visits last the same whole number of hours
-  (a ticket closed automatically 15 days after it was resolved) is a delay, not work.
+- **Timers**: an active state a quarter of whose visits last the same number of hours (a day
+  or more, ±1 h: a ticket closed automatically 15 days after it was resolved) is a delay.
 - **Calendar**: an hour of the week is working time when active-state events (entries and
   exits) in it reach a fifth of the level of the busy hours (the 90th percentile of the 168
   hourly counts). A log whose times are all midnights carries dates only: its working days
@@ -255,13 +255,13 @@ def _visits(log: EventLog, keep: Array) -> _Visits:
 
 def _timers(visits: _Visits, steps_of: dict[int, str]) -> dict[int, str]:
     """Active states that end on a timer, not when work is done: :data:`TIMER_SHARE` of their
-    completed visits or more last the same number of hours (an hour or more, ±1 h), e.g. a
+    completed visits or more last the same number of hours (a day or more, ±1 h), e.g. a
     ticket closed automatically 360 h after it was resolved. Nobody works them: delays."""
     found: dict[int, str] = {}
     for code in steps_of:
         mine = (visits.state == code) & ~np.isnan(visits.end)
         hours = np.round(visits.end[mine] - visits.start[mine])
-        hours = hours[hours >= 1]
+        hours = hours[hours >= 24]  # a timer runs a day or more; short work clusters anyway
         if mine.sum() < MIN_ARRIVALS or hours.size == 0:
             continue
         values, counts = np.unique(hours, return_counts=True)
