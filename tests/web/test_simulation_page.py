@@ -286,3 +286,26 @@ def test_the_run_route_is_off_the_event_loop(saved: TestClient) -> None:
     with where_called(routes, "what_if") as on_loop:
         assert saved.post("/simulate/run", data=fields).status_code == 200
     assert on_loop == [False]
+
+
+def test_differences_from_a_current_state_that_cannot_keep_up_are_not_shaded(
+    client: TestClient,
+) -> None:
+    """6 a day offer Build 120 % of one person: the current state has no steady state, so a
+    second person's (large, significant) effect is shown but not shaded as better, and the page
+    says why."""
+    assert (
+        client.put(
+            "/api/maps/Over/current", json={"map": {**LINE, "demand_per_day": 6}}
+        ).status_code
+        == 200
+    )
+    fields = form_fields(client.get("/simulate?map=Over&variant=current").text)
+    fields.update({"days": "200", "warmup_days": "20", "replications": "3", "s-0-servers": "2"})
+    page = html.unescape(client.post("/simulate/run", data=fields).text)
+    assert 'id="unstable-baseline"' in page
+    assert "not shaded as better or worse" in page
+    row = page[page.index('data-figure="lead_time_mean"') :]
+    row = row[: row.index("</tr>")]
+    assert "significant" in row and difference(page, "lead_time_mean") < 0
+    assert 'class="better"' not in page and 'class="worse"' not in page

@@ -120,6 +120,9 @@ def results_view(doc: Mapping[str, Any], seconds: float) -> dict[str, Any]:
     step, the constraint, the charts, the future state's TOML; raw values kept for tests."""
     scenarios = doc["scenarios"]
     base, future = scenarios[0], scenarios[-1]
+    # A current state that cannot keep up has no steady state: its figures grow with the
+    # run, and so do the differences. They are shown, never shaded as better or worse.
+    unstable = bool(base["warnings"])
     digits = {"wip": 1}
     rows = []
     for key, label, unit in FIGURES:
@@ -133,7 +136,7 @@ def results_view(doc: Mapping[str, Any], seconds: float) -> dict[str, Any]:
             diff = s["difference"][key]
             d = digits.get(key, 2)
             verdict = ""
-            if diff["significant"]:
+            if diff["significant"] and not unstable:
                 better = diff["value"] < 0 if key in _LOWER_BETTER else diff["value"] > 0
                 verdict = "better" if better else "worse"
             diffs.append(
@@ -178,6 +181,7 @@ def results_view(doc: Mapping[str, Any], seconds: float) -> dict[str, Any]:
             (s["scenario"], s["constraint"], s["constraint_reason"]) for s in scenarios
         ],
         "warnings": [(s["scenario"], w) for s in scenarios for w in s["warnings"]],
+        "unstable": unstable,
         "what_if_spec": what_if_chart(doc),
         "step_spec": step_chart(future),
         "future_name": future["scenario"],
