@@ -120,6 +120,8 @@ def print_discovery(result: Discovery, console: Console) -> None:
         f"{_num(totals['process_time_hours'])} h · activity ratio "
         f"{_pct(totals['activity_ratio'])} · rolled %C&A {_pct(totals['rolled_complete_accurate'])}"
     )
+    if result.reconciliation is not None:
+        console.print(f"Lead time: {safe(result.reconciliation.explanation)}.", highlight=False)
     who = result.handoff_column or "no assignee or team column"
     console.print(
         f"[dim]PT, LT: medians over items with a completed visit; handoffs counted on {safe(who)}; "

@@ -76,6 +76,7 @@ from obeya.core.workflow import Category, Workflow
 from obeya.errors import InputError
 
 if TYPE_CHECKING:
+    from obeya.core.maps.reconcile import Reconciliation
     from obeya.core.twin.model import Twin
 
 #: Columns discovery reads: the flow columns and who held the item.
@@ -129,6 +130,8 @@ class Discovery:
     demand_per_day: float | None = None
     #: Items behind ``demand_per_day``.
     demand_items: int = 0
+    #: The measured mean lead time split over the steps and outside them, beside the map's.
+    reconciliation: Reconciliation | None = None
 
     def totals(self) -> dict[str, float | None]:
         lead = sum(s.lead_time_hours for s in self.steps if s.lead_time_hours is not None)
@@ -153,6 +156,9 @@ class Discovery:
             "inventory_days": self.inventory_days,
             "demand_per_day": self.demand_per_day,
             "demand_items": self.demand_items,
+            "lead_time_reconciliation": None
+            if self.reconciliation is None
+            else self.reconciliation.to_dict(),
         }
 
     def to_map(self, name: str, twin: Twin | None = None) -> ValueStreamMap:
@@ -291,8 +297,13 @@ def _session(
 
 def discover(log: EventLog, workflow: Workflow | None = None, *, backend: Any = None) -> Discovery:
     """Measure the value stream of ``log``, on ``backend`` (a fresh DuckDB by default)."""
+    from obeya.core.maps.reconcile import reconcile
+
     with _session(log, workflow, backend) as (analysis, events):
-        return _discover(analysis, events, log, workflow)
+        found = _discover(analysis, events, log, workflow)
+    map_hours = found.totals()["lead_time_hours"] or 0.0
+    split = reconcile(step_samples(log, workflow, backend=backend), map_hours)
+    return replace(found, reconciliation=split)
 
 
 Column = np.ndarray[Any, Any]
