@@ -85,6 +85,14 @@ def _start_engine() -> Any:
     return duckdb_backend()
 
 
+#: How a map version saved by discovery from a stream begins its message.
+DISCOVERED_FROM = "discovered from value stream"
+
+
+def discovered_message(stream: str) -> str:
+    return f"{DISCOVERED_FROM} {stream!r}"
+
+
 class Workspace(SteeringWorkspace, AccessWorkspace):
     """Value streams in an app store, and their flow."""
 
@@ -234,6 +242,16 @@ class Workspace(SteeringWorkspace, AccessWorkspace):
 
         info = self.stream(stream)
         return discover(self.events(stream), info.workflow)
+
+    def map_twin(self, name: str, variant: str = "current") -> Twin | None:
+        """The twin a saved map draws: the stream's, when the map's version is one discovered
+        from it and not edited since (``obeya map to-scenario`` then gives the twin, not a
+        second model); None otherwise."""
+        stored = self.get_map(name, variant)
+        message = stored.version.message
+        if stored.stream is None or not message.startswith(DISCOVERED_FROM):
+            return None
+        return self.stream_twin(stored.stream)
 
     def discovered_map(self, stream: str, name: str) -> tuple[Discovery, ValueStreamMap]:
         """The discovery and the map it draws with the stream's twin: people, capacity,

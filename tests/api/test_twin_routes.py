@@ -103,3 +103,28 @@ def test_only_who_may_see_the_stream_sees_its_twin(truth: Workspace, client: Tes
     for url in (BASE, f"{BASE}/file", f"{BASE}/holdout?holdout=20%", "/streams/Truth/twin"):
         assert client.get(url, headers=stranger).status_code in (403, 404), url
     assert client.get("/api/streams/Nowhere/twin").status_code == 404
+
+
+def test_a_discovered_map_to_scenario_gives_the_stream_twin(
+    truth: Workspace, client: TestClient, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`obeya map to-scenario` of a map discovered from a stream (and not edited since) is the
+    stream's twin; once a person edits the map, it is the map's own scenario again."""
+    from typer.testing import CliRunner
+
+    from obeya.cli.main import app
+
+    saved = client.post("/api/streams/Truth/map", json={"name": "Truth map"})
+    assert saved.status_code == 200, saved.text
+    monkeypatch.setenv("OBEYA_DATABASE_URL", database_url)
+    runner = CliRunner()
+    result = runner.invoke(app, ["map", "to-scenario", "Truth map"])
+    assert result.exit_code == 0, result.output
+    assert "its model is the stream's twin" in " ".join(result.stderr.split())
+    twin = twin_from_dict(tomllib.loads(result.stdout))
+    assert {s.name: s.people for s in twin.steps} == TRUTH.people
+    edited = truth.get_map("Truth map").map
+    truth.save_map(edited, author="Ann", message="one more tester", stream="Truth")
+    again = runner.invoke(app, ["map", "to-scenario", "Truth map"])
+    assert again.exit_code == 0, again.output
+    assert "[[state]]" not in again.stdout and "[[step]]" in again.stdout

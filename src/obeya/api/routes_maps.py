@@ -28,6 +28,7 @@ from obeya.errors import InputError
 from obeya.render.raster import svg_to_png
 from obeya.render.vsm_svg import render_svg
 from obeya.store import MapInfo, MapVersion, StoredMap
+from obeya.workspace import discovered_message
 
 router = APIRouter(prefix="/api", route_class=GuardedRoute)
 
@@ -280,7 +281,7 @@ def save_stream_map(ctx: Ctx, stream: StreamOfMap, body: DiscoveredSave) -> dict
     saved = workspace.save_map(
         drawn,
         author=API_AUTHOR,
-        message=f"discovered from value stream {stream!r}",
+        message=discovered_message(stream),
         stream=stream,
     )
     document["saved"] = VersionOut.of(saved).model_dump(mode="json")

@@ -29,7 +29,7 @@ from obeya.cli.common import (
 from obeya.cli.maps_store import default_author
 from obeya.core.maps.discovery import Discovery, discover
 from obeya.ingest import ColumnMap
-from obeya.workspace import Workspace
+from obeya.workspace import Workspace, discovered_message
 
 
 @with_columns
@@ -70,7 +70,7 @@ def discover_command(
                 saved = ws.save_map(
                     ws.discovered_map(stream, name or stream)[1],
                     author=author or default_author(),
-                    message=f"discovered from value stream {stream!r}",
+                    message=discovered_message(stream),
                     stream=stream,
                 )
     if as_json:

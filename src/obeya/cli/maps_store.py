@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from obeya.cli.common import PlainTable, handle_errors, out, print_json, safe
+from obeya.cli.common import PlainTable, err, handle_errors, out, print_json, safe
 from obeya.core.maps.calculations import calculate
 from obeya.core.maps.files import dump_map_toml, load_map, map_to_dict
 from obeya.core.maps.model import ValueStreamMap
@@ -267,17 +267,30 @@ def to_scenario_command(
         Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).")
     ] = None,
 ) -> None:
-    """A simulation scenario of the map, for `obeya simulate` (demand becomes arrivals)."""
+    """A simulation scenario of the map, for `obeya simulate` (demand becomes arrivals); of a
+    map discovered from a stream and not edited since, the stream's twin."""
     from obeya.core.simulation.from_map import scenario_from_map
     from obeya.core.simulation.scenario import scenario_toml
+    from obeya.core.twin.files import twin_toml
 
     with handle_errors():
+        twin = None
         if Path(source).is_file():
             vsm = load_map(source)
         else:
             with open_workspace() as ws:
                 vsm = ws.get_map(source, variant).map
-        text = scenario_toml(scenario_from_map(vsm, distribution=distribution))
+                twin = ws.map_twin(source, variant)
+        if twin is not None:
+            err.print(
+                "the map was discovered from its stream and not edited since: its model is the "
+                "stream's twin (as `obeya calibrate --stream` fits it), for `obeya simulate` "
+                "and `obeya what-if`",
+                highlight=False,
+            )
+            text = twin_toml(twin)
+        else:
+            text = scenario_toml(scenario_from_map(vsm, distribution=distribution))
     if output is None:
         sys.stdout.write(text)
     else:

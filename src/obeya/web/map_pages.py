@@ -35,6 +35,7 @@ from obeya.render.vsm_svg import render_svg
 from obeya.store import StoredMap
 from obeya.web.forms import form_version
 from obeya.web.pages import templates
+from obeya.workspace import discovered_message
 
 router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
@@ -434,7 +435,7 @@ def discover_page(request: Request, ctx: Ctx, stream: str, fields: Fields) -> Re
     workspace.save_map(
         drawn,
         author=WEB_AUTHOR,
-        message=f"discovered from value stream {stream!r}",
+        message=discovered_message(stream),
         stream=stream,
     )
     return RedirectResponse(f"{_url(name, 'current')}?saved=1", status_code=303)
