@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,13 @@ def _where_long_number(text: str) -> str:
     key = _KEY.match(text[line_start : found.start()])
     field = f", field {key.group(1).strip()!r}" if key else ""
     return f"line {line}{field}: "
+
+
+def refuse_unknown(
+    raw: Mapping[str, Any], known: set[str], at: str, error: type[InputError] = InputError
+) -> None:
+    """Raise ``error`` naming the first field of ``raw`` that is not ``known`` (a typo in a
+    file is an error, never a silently ignored field)."""
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise error(f"{at}: unknown field {unknown[0]!r}; known fields: {', '.join(sorted(known))}")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from obeya.core.tomlfile import read_toml
+from obeya.core.tomlfile import read_toml, refuse_unknown
 from obeya.errors import InputError
 
 DISTRIBUTIONS = ("exponential", "lognormal", "constant", "empirical")
@@ -232,7 +232,7 @@ def load_scenario(path: Path | str) -> Scenario:
 
 def scenario_from_dict(doc: dict[str, Any], where: str = "scenario") -> Scenario:
     """Build a scenario from its TOML form (a dict), checking types and names of fields."""
-    _refuse_unknown(doc, _TOP_KEYS, where)
+    refuse_unknown(doc, _TOP_KEYS, where, ScenarioError)
     raw_steps = doc.get("step", [])
     if not isinstance(raw_steps, list) or not all(isinstance(s, dict) for s in raw_steps):
         raise ScenarioError(f"{where}: field 'step' must be an array of tables ([[step]])")
@@ -266,7 +266,7 @@ def scenario_from_dict(doc: dict[str, Any], where: str = "scenario") -> Scenario
 
 
 def _step(raw: dict[str, Any], at: str) -> SimStep:
-    _refuse_unknown(raw, _STEP_KEYS, at)
+    refuse_unknown(raw, _STEP_KEYS, at, ScenarioError)
     if "name" not in raw:
         raise ScenarioError(f"{at}.name is missing")
     if "process_time_days" not in raw:
@@ -290,7 +290,7 @@ def _step(raw: dict[str, Any], at: str) -> SimStep:
 
 
 def _distribution(raw: dict[str, Any], at: str) -> Distribution:
-    _refuse_unknown(raw, _DIST_KEYS, at)
+    refuse_unknown(raw, _DIST_KEYS, at, ScenarioError)
     kind = _str(raw.get("distribution", ""), f"{at}.distribution")
     if kind not in DISTRIBUTIONS:
         raise ScenarioError(
@@ -302,14 +302,6 @@ def _distribution(raw: dict[str, Any], at: str) -> Distribution:
         sigma=_num(raw.get("sigma", 0.0), f"{at}.sigma"),
         values=_nums(raw.get("values", []), f"{at}.values"),
     )
-
-
-def _refuse_unknown(raw: dict[str, Any], known: set[str], at: str) -> None:
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ScenarioError(
-            f"{at}: unknown field {unknown[0]!r}; known fields: {', '.join(sorted(known))}"
-        )
 
 
 def _num(value: Any, at: str) -> float:

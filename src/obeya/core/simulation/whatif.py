@@ -49,6 +49,14 @@ class Change:
     step: str | None = None
     how: str = "set"
 
+    def applied(self, current: float) -> float:
+        """The value after the change, from the baseline's ``current``."""
+        if self.how == "add":
+            return current + self.value
+        if self.how == "scale":
+            return current * self.value
+        return self.value
+
     def __str__(self) -> str:
         target = f"{self.step}." if self.step else ""
         if self.how == "scale":
@@ -107,11 +115,7 @@ def _scaled(
 
 
 def _changed(current: float, change: Change) -> float:
-    if change.how == "add":
-        return current + change.value
-    if change.how == "scale":
-        return current * change.value
-    return change.value
+    return change.applied(current)
 
 
 def apply_changes(scenario: Scenario, changes: Iterable[Change], name: str) -> Scenario:

@@ -43,7 +43,7 @@ from obeya.core.forecast import (
     history_window,
     when,
 )
-from obeya.core.tomlfile import read_toml
+from obeya.core.tomlfile import read_toml, refuse_unknown
 from obeya.errors import InputError
 
 #: Decimal places kept in documents (as the flow report's).
@@ -193,7 +193,7 @@ def load_plan(path: Path | str) -> Plan:
 
 def plan_from_dict(doc: Mapping[str, Any], source: str = "plan") -> Plan:
     """A plan from its TOML form (a dict), checking the names and types of fields."""
-    _refuse_unknown(doc, _TOP_KEYS, source)
+    refuse_unknown(doc, _TOP_KEYS, source, PlanError)
     raw_tasks = doc.get("task", [])
     if not isinstance(raw_tasks, list) or not all(isinstance(t, dict) for t in raw_tasks):
         raise PlanError(f"{source}: field 'task' must be an array of tables ([[task]])")
@@ -210,7 +210,7 @@ def plan_from_dict(doc: Mapping[str, Any], source: str = "plan") -> Plan:
 def _task(raw: dict[str, Any], source: str, index: int) -> Task:
     raw_id = raw.get("id")
     at = _at(source, index, raw_id if isinstance(raw_id, str) else "")
-    _refuse_unknown(raw, _TASK_KEYS, at)
+    refuse_unknown(raw, _TASK_KEYS, at, PlanError)
     for key in ("id", "team", "duration_days"):
         if key not in raw:
             raise PlanError(f"{at}: field '{key}' is missing")
@@ -251,17 +251,6 @@ def _text(value: Any, at: str, key: str) -> str:
     if not isinstance(value, str):
         raise PlanError(f"{at}: field '{key}' is {value!r}; give text")
     return value
-
-
-def _refuse_unknown(raw: Mapping[str, Any], known: set[str], at: str) -> None:
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise PlanError(
-            f"{at}: unknown field {unknown[0]!r}; known fields: {', '.join(sorted(known))}"
-        )
-
-
-# -- cycles --------------------------------------------------------------------------------------
 
 
 def find_cycle(plan: Plan) -> list[str] | None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from obeya.core.tomlfile import read_toml
+from obeya.core.tomlfile import read_toml, refuse_unknown
 from obeya.core.twin.calendar import WEEKDAYS, WorkCalendar
 from obeya.core.twin.model import (
     Arrivals,
@@ -107,13 +107,15 @@ def load_twin(path: Path | str) -> Twin:
 
 
 def twin_from_dict(doc: dict[str, Any], where: str = "twin") -> Twin:
-    _known(doc, _TOP, where)
+    refuse_unknown(doc, _TOP, where, TwinError)
     for key in ("as_of", "calendar", "arrivals", "state"):
         if key not in doc:
             raise TwinError(f"{where}: field {key!r} is missing")
     cal = _table(doc["calendar"], f"{where}: calendar")
     arrivals = _table(doc["arrivals"], f"{where}: arrivals")
-    _known(arrivals, {"per_week", "evidence", "first", "profile"}, f"{where}: arrivals")
+    refuse_unknown(
+        arrivals, {"per_week", "evidence", "first", "profile"}, f"{where}: arrivals", TwinError
+    )
     try:
         return _build(doc, cal, arrivals, where)
     except TwinError as exc:  # name the file rather than "twin"
@@ -155,7 +157,7 @@ def _build(doc: dict[str, Any], cal: dict[str, Any], arrivals: dict[str, Any], w
 
 
 def _step(raw: dict[str, Any], at: str) -> TwinStep:
-    _known(raw, _STEP, at)
+    refuse_unknown(raw, _STEP, at, TwinError)
     return TwinStep(
         name=_str(raw.get("name"), f"{at}.name"),
         states=tuple(
@@ -169,7 +171,7 @@ def _step(raw: dict[str, Any], at: str) -> TwinStep:
 
 
 def _state(raw: dict[str, Any], at: str) -> TwinState:
-    _known(raw, _STATE, at)
+    refuse_unknown(raw, _STATE, at, TwinError)
     category = _str(raw.get("category"), f"{at}.category")
     if category not in _CATEGORIES:
         raise TwinError(
@@ -180,7 +182,7 @@ def _state(raw: dict[str, Any], at: str) -> TwinState:
     hour = 0.0
     if release is not None:
         release = _table(release, f"{at}.release")
-        _known(release, {"weekdays", "hour"}, f"{at}.release")
+        refuse_unknown(release, {"weekdays", "hour"}, f"{at}.release", TwinError)
         names = _list_of(release.get("weekdays", []), f"{at}.release.weekdays")
         for name in names:
             if name not in WEEKDAYS:
@@ -206,7 +208,7 @@ def _state(raw: dict[str, Any], at: str) -> TwinState:
 
 
 def _item(raw: dict[str, Any], at: str) -> InitialItem:
-    _known(raw, _ITEM, at)
+    refuse_unknown(raw, _ITEM, at, TwinError)
     return InitialItem(
         id=_str(raw.get("id"), f"{at}.id"),
         state=_str(raw.get("state"), f"{at}.state"),
@@ -226,14 +228,6 @@ def _table(raw: Any, at: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise TwinError(f"{at} must be a table")
     return raw
-
-
-def _known(raw: dict[str, Any], known: set[str], at: str) -> None:
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise TwinError(
-            f"{at}: unknown field {unknown[0]!r}; known fields: {', '.join(sorted(known))}"
-        )
 
 
 def _shares_in(raw: Any, at: str) -> tuple[tuple[str, float], ...]:

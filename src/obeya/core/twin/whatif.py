@@ -49,7 +49,7 @@ def apply_twin_changes(twin: Twin, changes: Sequence[Change], name: str) -> Twin
     for change in changes:
         if change.step is None:
             per_day = arrivals.per_week / 7
-            new = _changed(per_day, change) * 7
+            new = change.applied(per_day) * 7
             if new < 0:
                 raise TwinError(f"change {change}: arrivals cannot fall below 0")
             arrivals = replace(arrivals, per_week=new)
@@ -58,21 +58,13 @@ def apply_twin_changes(twin: Twin, changes: Sequence[Change], name: str) -> Twin
         if k is None:
             known = ", ".join(s.name for s in steps)
             raise TwinError(f"change {change}: the twin has no step {change.step!r} ({known})")
-        people = round(_changed(steps[k].people, change))
+        people = round(change.applied(steps[k].people))
         if not 1 <= people <= MAX_PEOPLE:
             raise TwinError(
                 f"change {change}: {change.step} would have {people} people; keep at least 1"
             )
         steps[k] = replace(steps[k], people=people)
     return replace(twin, name=name, steps=tuple(steps), arrivals=arrivals)
-
-
-def _changed(current: float, change: Change) -> float:
-    if change.how == "add":
-        return current + change.value
-    if change.how == "scale":
-        return current * change.value
-    return change.value
 
 
 @dataclass(frozen=True)
