@@ -157,6 +157,10 @@ def test_the_twin_file_round_trips_and_refuses_nonsense(
     )
     with pytest.raises(TwinError, match=r"item\[0\].*'Nowhere' is no \[\[state\]\]"):
         load_twin(unknown)
+    calendar = tmp_path / "calendar.toml"
+    calendar.write_text(re.sub(r"Tue = \[[0-9.]+", "Tue = [2.5", text, count=1), encoding="utf-8")
+    with pytest.raises(TwinError, match=r"calendar\.Tue\[0\] is 2\.5; give the share"):
+        load_twin(calendar)
 
 
 def test_as_of_outside_the_log_is_refused(year: tuple[EventLog, Twin]) -> None:

@@ -111,7 +111,7 @@ def fit_twin(
     as_of_us = last_us if as_of is None else to_micros(as_of)
     if not first_us < as_of_us <= last_us:
         raise TwinError(
-            f"{log.source}: --as-of {from_micros(as_of_us):%Y-%m-%d %H:%M} is outside the log "
+            f"{log.source}: as of {from_micros(as_of_us):%Y-%m-%d %H:%M} is outside the log "
             f"({from_micros(first_us):%Y-%m-%d %H:%M} to {from_micros(last_us):%Y-%m-%d %H:%M})"
         )
     keep = t_all <= as_of_us

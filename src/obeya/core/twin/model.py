@@ -138,8 +138,13 @@ def validate(twin: Twin, where: str = "twin") -> None:
         raise TwinError(f"{where}: replications is {twin.replications}; give 1 to 10,000")
     if twin.calendar.hours_per_week <= 0:
         raise TwinError(f"{where}: calendar has no working hour; people could never work")
-    if any(not 0 <= v <= 1 for v in twin.calendar.open):
-        raise TwinError(f"{where}: calendar shares must lie in [0, 1]")
+    for hour, share in enumerate(twin.calendar.open):
+        if not 0 <= share <= 1:
+            day = WEEKDAYS[hour // 24]
+            raise TwinError(
+                f"{where}: calendar.{day}[{hour % 24}] is {share}; give the share of the hour "
+                "that is working time, 0 to 1"
+            )
     names = [s.name for s in twin.states]
     known = set(names)
     if len(known) != len(names):
