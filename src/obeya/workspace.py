@@ -27,8 +27,10 @@ if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only when a workspace
     from obeya.core.maps.discovery import Discovery
     from obeya.core.maps.model import ValueStreamMap
     from obeya.core.simulation.engine import Budget
+    from obeya.core.simulation.whatif import Change
     from obeya.core.twin.holdout import HoldoutCheck
     from obeya.core.twin.model import Twin
+    from obeya.core.twin.whatif import TwinWhatIf
     from obeya.store import ImportResult, MapInfo, MapVersion, StoredMap, StreamInfo
     from obeya.store.archive import ArchiveSummary, RestoreSummary
 
@@ -297,6 +299,23 @@ class Workspace(SteeringWorkspace, AccessWorkspace):
             share=share,
             replications=replications,
             budget=budget,
+        )
+
+    def twin_what_if(
+        self,
+        stream: str,
+        futures: list[tuple[str, list[Change]]],
+        *,
+        days: float | None = None,
+        replications: int | None = None,
+        budget: Budget | None = None,
+    ) -> TwinWhatIf:
+        """Futures of the stream's twin (more people at a step, more demand), paired with
+        its current state: ``obeya what-if TWIN.toml --future ...``."""
+        from obeya.core.twin.whatif import twin_what_if
+
+        return twin_what_if(
+            self.stream_twin(stream), futures, days=days, replications=replications, budget=budget
         )
 
     # -- flow ---------------------------------------------------------------------------------

@@ -666,6 +666,9 @@ ROWS = [
     # A stream this small is refused a check (422: too few items), once the caller may ask.
     row("GET", "/api/streams/{name}/twin/holdout", THIS,            "401   403   ok    ok    ok    ok", at("GET", f"/api/streams/{T}/twin/holdout?holdout=20%25", 422)),  # noqa: E501
     row("GET", "/api/streams/{name}/twin/holdout", ELSEWHERE,       "401   403   403   403   403   ok", at("GET", f"/api/streams/{O}/twin/holdout?holdout=20%25", 422)),  # noqa: E501
+    # Computes and saves nothing: a viewer may; Tiny's twin has no step "Nowhere" (422).
+    row("POST", "/api/streams/{name}/twin/what-if", THIS,           "401   403   ok    ok    ok    ok", at("POST", f"/api/streams/{T}/twin/what-if", 422, json={"futures": [{"name": "x", "changes": ["Nowhere.people=+1"]}]})),  # noqa: E501
+    row("POST", "/api/streams/{name}/twin/what-if", ELSEWHERE,      "401   403   403   403   403   ok", at("POST", f"/api/streams/{O}/twin/what-if", 422, json={"futures": [{"name": "x", "changes": ["Nowhere.people=+1"]}]})),  # noqa: E501
     row("POST", "/api/simulate", ANY,                               "401   ok    ok    ok    ok    ok", at("POST", "/api/simulate", json=SCENARIO)),  # noqa: E501
     row("POST", "/api/what-if", ANY,                                "401   ok    ok    ok    ok    ok", at("POST", "/api/what-if", json={"baseline": SCENARIO, "futures": [{"changes": ["Review.servers=2"]}]})),  # noqa: E501
     # Steering records and their views

@@ -128,3 +128,46 @@ def test_a_discovered_map_to_scenario_gives_the_stream_twin(
     again = runner.invoke(app, ["map", "to-scenario", "Truth map"])
     assert again.exit_code == 0, again.output
     assert "[[state]]" not in again.stdout and "[[step]]" in again.stdout
+
+
+def test_the_what_if_is_the_core_what_if_of_the_stream_twin(
+    truth: Workspace, client: TestClient
+) -> None:
+    """POST .../twin/what-if equals the core's what-if on the same twin, and the page shows
+    the same figures; a change the twin cannot make is refused naming the future."""
+    from obeya.core.twin.whatif import parse_twin_change, twin_what_if
+
+    body = {
+        "futures": [
+            {"name": "one more dev", "changes": ["Development.people=+1"]},
+            {"name": "demand", "changes": ["arrivals=+10%"]},
+        ],
+        "days": 60,
+        "replications": 3,
+    }
+    response = client.post(f"{BASE}/what-if", json=body)
+    assert response.status_code == 200, response.text
+    doc = response.json()
+    core = twin_what_if(
+        fit_twin(truth.events("Truth"), WORKFLOW),
+        [
+            ("one more dev", [parse_twin_change("Development.people=+1")]),
+            ("demand", [parse_twin_change("arrivals=+10%")]),
+        ],
+        days=60,
+        replications=3,
+    ).to_dict()
+    doc.pop("baseline"), core.pop("baseline")
+    doc["scenarios"][0].pop("scenario"), core["scenarios"][0].pop("scenario")
+    assert doc == json.loads(json.dumps(core))
+    more = doc["scenarios"][1]
+    assert more["steps"][1]["people"] == TRUTH.people["Development"] + 1
+    page = client.get("/streams/Truth/twin", params={"more_people": "Development", "days": "60"})
+    assert page.status_code == 200
+    assert 'data-scenario="+1 person at Development"' in page.text
+    bad = client.post(
+        f"{BASE}/what-if", json={"futures": [{"name": "x", "changes": ["Nowhere.people=+1"]}]}
+    )
+    assert bad.status_code == 422
+    assert "future 'x'" in bad.json()["error"]["message"]
+    assert "no step 'Nowhere'" in bad.json()["error"]["message"]

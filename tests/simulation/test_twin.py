@@ -259,7 +259,7 @@ def test_what_if_on_a_twin_file_keeps_the_document_shape(
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     more = doc["scenarios"][1]
-    assert more["changes"] == ["Development.servers=+1"]
+    assert more["changes"] == ["Development.people=+1"]
     assert more["steps"][1]["people"] == TRUTH.people["Development"] + 1
     assert more["difference"]["lead_time_p50"]["percent"] is not None
     assert doc["scenarios"][0]["days"] == 56

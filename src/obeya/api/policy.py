@@ -96,6 +96,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/api/streams/{name}/twin"): (V, stream),
         ("GET", "/api/streams/{name}/twin/file"): (V, stream),
         ("GET", "/api/streams/{name}/twin/holdout"): (V, stream),
+        ("POST", "/api/streams/{name}/twin/what-if"): (V, stream),  # computes, saves nothing
         ("POST", "/api/simulate"): (V, "user"),
         ("POST", "/api/what-if"): (V, "user"),
         # Steering

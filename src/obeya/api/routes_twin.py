@@ -13,14 +13,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
-from obeya.api.models import ERRORS
+from obeya.api.models import BODY_ERRORS, ERRORS
 from obeya.api.routes_simulation import request_budget, run_cancellable
 from obeya.core.twin.files import twin_toml
 from obeya.core.twin.holdout import HoldoutCheck, parse_share
+from obeya.core.twin.model import TwinError
 from obeya.core.twin.summary import twin_summary
+from obeya.core.twin.whatif import parse_twin_change
 from obeya.errors import InputError
 
 router = APIRouter(prefix="/api", tags=["twin"], route_class=GuardedRoute)
@@ -112,5 +115,63 @@ async def get_twin_holdout(
 
     def work(cancel: threading.Event) -> dict[str, Any]:
         return run_check(ctx, name, holdout, validate_from, replications, cancel).to_dict()
+
+    return JSONResponse(await run_cancellable(request, work))
+
+
+#: The most futures one request may compare with the current state.
+MAX_FUTURES = 5
+
+
+class TwinFuture(BaseModel):
+    """A future state of the twin: its name and its changes."""
+
+    name: str = Field(max_length=200)
+    changes: list[Annotated[str, Field(max_length=200)]] = Field(
+        min_length=1,
+        max_length=20,
+        description='Changes as the CLI writes them: "Development.people=+1", "arrivals=+10%".',
+    )
+
+
+class TwinWhatIfBody(BaseModel):
+    futures: list[TwinFuture] = Field(min_length=1, max_length=MAX_FUTURES)
+    days: float | None = Field(default=None, gt=0, le=3650)
+    replications: int | None = Field(default=None, ge=1, le=MAX_REPLICATIONS)
+
+
+def run_twin_what_if(
+    ctx: AppContext,
+    name: str,
+    futures: list[tuple[str, list[str]]],
+    days: float | None,
+    replications: int | None,
+    cancel: threading.Event | None,
+) -> dict[str, Any]:
+    """The what-if as the route and the page run it: changes parsed (the error names the
+    future), within the server's budget."""
+    parsed = []
+    for i, (label, changes) in enumerate(futures):
+        try:
+            parsed.append((label, [parse_twin_change(c) for c in changes]))
+        except InputError as exc:
+            raise TwinError(f"futures[{i}] ({label}): {exc}") from None
+    comparison = ctx.workspace.twin_what_if(
+        name, parsed, days=days, replications=replications, budget=request_budget(cancel)
+    )
+    return comparison.to_dict()
+
+
+@router.post("/streams/{name}/twin/what-if", responses=BODY_ERRORS)
+async def post_twin_what_if(
+    ctx: Ctx, request: Request, name: StreamName, body: TwinWhatIfBody
+) -> JSONResponse:
+    """The stream's twin against future states of it — one more person at a step, a tenth
+    more demand — with the same seeds, paired differences and 95 % CIs: the document of
+    ``obeya what-if TWIN.toml --future ... --json``."""
+    futures = [(f.name, list(f.changes)) for f in body.futures]
+
+    def work(cancel: threading.Event) -> dict[str, Any]:
+        return run_twin_what_if(ctx, name, futures, body.days, body.replications, cancel)
 
     return JSONResponse(await run_cancellable(request, work))

@@ -16,11 +16,11 @@ from fastapi.responses import HTMLResponse, Response
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
 from obeya.api.routes_simulation import run_cancellable
-from obeya.api.routes_twin import MAX_REPLICATIONS, run_check
+from obeya.api.routes_twin import MAX_REPLICATIONS, run_check, run_twin_what_if
 from obeya.core.twin.holdout import TARGETS
 from obeya.core.twin.summary import twin_summary
 from obeya.errors import InputError
-from obeya.web.forms import form_date, form_int
+from obeya.web.forms import form_date, form_int, form_number
 from obeya.web.pages import templates
 
 router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
@@ -35,14 +35,21 @@ async def twin_page(
     holdout: str | None = None,
     validate_from: str | None = None,
     replications: str | None = None,
+    more_people: str | None = None,
+    demand: str | None = None,
+    days: str | None = None,
 ) -> Response:
-    """The twin; with a hold-out share or a date, its check."""
+    """The twin; with a hold-out share or a date, its check; with a step or a demand change,
+    its what-if."""
     raw = {
         k: v
         for k, v in (
             ("holdout", holdout),
             ("validate_from", validate_from),
             ("replications", replications),
+            ("more_people", more_people),
+            ("demand", demand),
+            ("days", days),
         )
         if v
     }
@@ -62,6 +69,21 @@ async def twin_page(
                 view["check"] = check.to_dict()
             except InputError as exc:
                 view["error"], view["status"] = str(exc), exc.http_status
+        futures = []
+        if raw.get("more_people"):
+            futures.append(
+                (f"+1 person at {raw['more_people']}", [f"{raw['more_people']}.people=+1"])
+            )
+        if raw.get("demand"):
+            futures.append((f"demand {raw['demand']}", [f"arrivals={raw['demand']}"]))
+        if futures:
+            try:
+                run_days = form_number(raw.get("days") or "90", "days", float)
+                if not 0 < run_days <= 3650:
+                    raise InputError(f"days is {run_days:g}; give 1 to 3650")
+                view["what_if"] = run_twin_what_if(ctx, name, futures, run_days, None, cancel)
+            except InputError as exc:
+                view["what_if_error"], view["status"] = str(exc), exc.http_status
         return view
 
     view = await run_cancellable(request, work)

@@ -31,15 +31,14 @@ def parse_twin_change(text: str) -> Change:
     """``Build.people=+1`` (or ``servers``), ``arrivals=+10%``; other fields are refused."""
     target, _, value = text.partition("=")
     step, dot, field = target.strip().rpartition(".")
-    if dot and field.strip() == "people":
-        text = f"{step}.servers={value}"
-    change = parse_change(text)
+    people = bool(dot) and field.strip() == "people"
+    change = parse_change(f"{step}.servers={value}" if people else text)
     if change.step is not None and change.field != "servers":
         raise TwinError(
             f"change {text!r}: a twin's step changes by people (STEP.people=+1); "
             f"{change.field} belongs to scenario files"
         )
-    return change
+    return replace(change, field="people") if people else change
 
 
 def apply_twin_changes(twin: Twin, changes: Sequence[Change], name: str) -> Twin:
@@ -215,9 +214,12 @@ def twin_what_if(
     """Run ``twin`` and each future (a name and its changes) with the same seeds."""
     if not futures:
         raise TwinError("what-if: give at least one future state to compare")
-    states = [(twin, ())] + [
-        (apply_twin_changes(twin, changes, name), tuple(changes)) for name, changes in futures
-    ]
+    states: list[tuple[Twin, tuple[Change, ...]]] = [(twin, ())]
+    for name, changes in futures:
+        try:
+            states.append((apply_twin_changes(twin, changes, name), tuple(changes)))
+        except TwinError as exc:
+            raise TwinError(f"future {name!r}: {exc}") from None
     names = [t.name for t, _ in states]
     if len(set(names)) != len(names):
         raise TwinError(f"what-if: names must differ ({', '.join(names)})")
