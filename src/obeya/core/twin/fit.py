@@ -31,7 +31,8 @@ says which evidence it came from (docs/simulation.md, "The twin"):
   weekly profile of the whole history.
 - **Censoring**: near ``as_of`` only short visits have ended; times and routing come from
   visits that began long enough before it (:func:`_settled`).
-- **Items** in progress at ``as_of``: each item whose last event by then is not done.
+- **Items** in progress at ``as_of``: each item whose last event by then is not done, and the
+  items done lately in a state items still leave (resolved, to be closed), which may move on.
 """
 
 from __future__ import annotations
@@ -190,7 +191,8 @@ def fit_twin(
                 release_weekdays=release[0] if release else (),
                 release_hour=release[1] if release else 0.0,
                 visits=int(mine.sum()),
-                evidence=f"{int(mine.sum()):,} visits; hours: {what} ({sample.size:,})"
+                evidence=f"{_count(int(mine.sum()), 'visit', 'visits')}; hours: {what} "
+                f"({sample.size:,})"
                 + (
                     f"; released on {'/'.join(WEEKDAYS[d] for d in release[0])} at "
                     f"{release[1]:05.2f} h ({release[2]:.0%} of exits)"
@@ -522,13 +524,17 @@ def _people(
                 items_per_person=per_person,
                 rule=rule,
                 evidence=(
-                    f"{people} people by {rule}; at most {concurrency:.0f} items in its active "
-                    f"states at once over working hours of the last {PEOPLE_WINDOW_DAYS} days "
-                    "(95th percentile)"
+                    f"{_count(people, 'person', 'people')} by {rule}; at most "
+                    f"{_count(round(concurrency), 'item', 'items')} in its active states at once "
+                    f"over working hours of the last {PEOPLE_WINDOW_DAYS} days (95th percentile)"
                 ),
             )
         )
     return steps
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def _concurrency(
