@@ -309,14 +309,15 @@ class Workspace(SteeringWorkspace, AccessWorkspace):
         days: float | None = None,
         replications: int | None = None,
         budget: Budget | None = None,
+        twin: Twin | None = None,
     ) -> TwinWhatIf:
         """Futures of the stream's twin (more people at a step, more demand), paired with
-        its current state: ``obeya what-if TWIN.toml --future ...``."""
+        its current state: ``obeya what-if TWIN.toml --future ...``. ``twin``: the stream's
+        twin when the caller has just fitted it (not fitted again)."""
         from obeya.core.twin.whatif import twin_what_if
 
-        return twin_what_if(
-            self.stream_twin(stream), futures, days=days, replications=replications, budget=budget
-        )
+        current = twin if twin is not None else self.stream_twin(stream)
+        return twin_what_if(current, futures, days=days, replications=replications, budget=budget)
 
     # -- flow ---------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from obeya.api.models import BODY_ERRORS, ERRORS
 from obeya.api.routes_simulation import request_budget, run_cancellable
 from obeya.core.twin.files import twin_toml
 from obeya.core.twin.holdout import HoldoutCheck, parse_share
-from obeya.core.twin.model import TwinError
+from obeya.core.twin.model import Twin, TwinError
 from obeya.core.twin.summary import twin_summary
 from obeya.core.twin.whatif import parse_twin_change
 from obeya.errors import InputError
@@ -147,9 +147,10 @@ def run_twin_what_if(
     days: float | None,
     replications: int | None,
     cancel: threading.Event | None,
+    twin: Twin | None = None,
 ) -> dict[str, Any]:
     """The what-if as the route and the page run it: changes parsed (the error names the
-    future), within the server's budget."""
+    future), within the server's budget; ``twin``: the stream's, when already fitted."""
     parsed = []
     for i, (label, changes) in enumerate(futures):
         try:
@@ -157,7 +158,7 @@ def run_twin_what_if(
         except InputError as exc:
             raise TwinError(f"futures[{i}] ({label}): {exc}") from None
     comparison = ctx.workspace.twin_what_if(
-        name, parsed, days=days, replications=replications, budget=request_budget(cancel)
+        name, parsed, days=days, replications=replications, budget=request_budget(cancel), twin=twin
     )
     return comparison.to_dict()
 

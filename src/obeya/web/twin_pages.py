@@ -57,7 +57,8 @@ async def twin_page(
     def work(cancel: threading.Event) -> dict[str, Any]:
         info = ctx.workspace.stream(name)  # an unknown stream is a 404 page
         view: dict[str, Any] = {"info": info, "raw": raw, "error": None, "check": None}
-        view["twin"] = twin_summary(ctx.workspace.stream_twin(name))
+        twin = ctx.workspace.stream_twin(name)
+        view["twin"] = twin_summary(twin)
         if raw.get("holdout") or raw.get("validate_from"):
             try:
                 reps = form_int(raw.get("replications"), "replications") or 5
@@ -81,7 +82,7 @@ async def twin_page(
                 run_days = form_number(raw.get("days") or "90", "days", float)
                 if not 0 < run_days <= 3650:
                     raise InputError(f"days is {run_days:g}; give 1 to 3650")
-                view["what_if"] = run_twin_what_if(ctx, name, futures, run_days, None, cancel)
+                view["what_if"] = run_twin_what_if(ctx, name, futures, run_days, None, cancel, twin)
             except InputError as exc:
                 view["what_if_error"], view["status"] = str(exc), exc.http_status
         return view

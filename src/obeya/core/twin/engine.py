@@ -214,9 +214,6 @@ class _Model:
                     return moment
             return t
 
-        def take(k: int, slot: int, t: float) -> None:
-            slot_since[k][slot] = t
-
         def give_back(k: int, slot: int, t: float) -> None:
             began = slot_since[k].pop(slot)
             busy[k] += _working_overlap(cal, began, t, start, end)
@@ -230,7 +227,7 @@ class _Model:
 
         def grant(k: int, slot: int, item: int, target: int, t: float) -> None:
             held[item], person[item] = k, slot
-            take(k, slot, t)
+            slot_since[k][slot] = t
             begin = cal.next_open(t)
             if begin > t:
                 push(begin, _START, item, target)
@@ -297,7 +294,7 @@ class _Model:
                 k = step_of[s]
                 slot = free[k].pop() if free[k] else self.servers[k] + len(slot_since[k])
                 held[i], person[i] = k, slot
-                take(k, slot, start)
+                slot_since[k][slot] = start
         for i, it in enumerate(twin.items):
             s = state[i]
             age = (

@@ -383,12 +383,7 @@ def _routing(visits: _Visits, mine: Array, done: bool, as_of: float) -> list[tup
     shares = [(int(c), int(n) / total) for c, n in zip(codes, counts, strict=True)]
     if finishing:
         shares.append((-1, finishing / total))
-    return [(c, round(p, 6)) for c, p in _normalised(shares)]
-
-
-def _normalised(shares: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    total = math.fsum(p for _, p in shares)
-    return [(c, p / total) for c, p in shares]
+    return [(c, round(p, 6)) for c, p in shares]
 
 
 def _release(visits: _Visits, closed: Array) -> tuple[tuple[int, ...], float, float] | None:

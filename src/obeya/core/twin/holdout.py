@@ -230,11 +230,15 @@ def first_events(log: EventLog) -> np.ndarray[Any, Any]:
     return np.sort(table.column("t_min").to_numpy() / MICROS_PER_HOUR)
 
 
-def split_at_share(log: EventLog, share: float) -> datetime:
-    """The moment that leaves the last ``share`` of the items (by first event) after it."""
+def split_at_share(
+    log: EventLog, share: float, firsts: np.ndarray[Any, Any] | None = None
+) -> datetime:
+    """The moment that leaves the last ``share`` of the items (by first event) after it;
+    ``firsts``: the items' first events when the caller has them already."""
     if not 0 < share < 1:
         raise TwinError(f"holdout {share:.0%}: give a share between 0% and 100%, e.g. 20%")
-    firsts = first_events(log)
+    if firsts is None:
+        firsts = first_events(log)
     if len(firsts) < 2 * MIN_ITEMS:
         raise TwinError(
             f"{log.source}: {len(firsts)} items; a hold-out needs at least {2 * MIN_ITEMS}"
@@ -258,11 +262,11 @@ def holdout_check(
     items: one of the two), run it over what followed, compare (module doc)."""
     if (split is None) == (share is None):
         raise TwinError("give the cut (a moment) or the share of items to hold out, one")
+    firsts = first_events(log)
     if split is None:
         assert share is not None
-        split = split_at_share(log, share)
+        split = split_at_share(log, share, firsts)
     cut = split.timestamp() / 3600.0
-    firsts = first_events(log)
     t = log.table.column("t").to_numpy() / MICROS_PER_HOUR
     first_h, last_h = float(t.min()), float(t.max())
     if not first_h < cut < last_h:

@@ -122,9 +122,6 @@ class Twin:
     def state(self, name: str) -> TwinState:
         return self._by_name[name]
 
-    def step(self, name: str) -> TwinStep:
-        return next(s for s in self.steps if s.name == name)
-
     @property
     def as_of_time(self) -> datetime:
         return datetime.fromtimestamp(round(self.as_of * 3600, 6), UTC)
@@ -210,10 +207,6 @@ def _check_shares(
     total = math.fsum(p for _, p in shares)
     if abs(total - 1) > 1e-3:
         raise TwinError(f"{at}: the shares add up to {total:.4g}; they must add up to 1")
-
-
-def weekday_name(day: int) -> str:
-    return WEEKDAYS[day]
 
 
 def dict_from_weekdays(values: tuple[float, ...]) -> dict[str, list[float]]:
