@@ -338,3 +338,25 @@ def test_the_discovered_map_draws_the_twin(year: tuple[EventLog, Twin]) -> None:
         )
     assert figures["Release"].utilisation is None
     assert vsm.available_hours_per_day == pytest.approx(40 / 7)
+
+
+def test_a_map_step_the_twin_finds_nobody_working_has_no_utilisation() -> None:
+    """Helpdesk's "Resolve ticket" ends on a 360-hour timer, so the twin has nobody working
+    it: its map step has no process time and no utilisation, instead of hundreds of days of
+    elapsed time set against one person (6,800 % before)."""
+    from obeya.core.maps.calculations import calculate
+    from obeya.core.maps.discovery import discover
+    from obeya.core.workflow_infer import infer_workflow
+    from obeya.ingest import read_events
+
+    from support import DATASETS
+
+    log = read_events(DATASETS / "helpdesk.xes.gz")
+    workflow = infer_workflow(log)[0]
+    twin = fit_twin(log, workflow)
+    assert twin.state("Resolve ticket").kind == "delay"
+    figures = {s.name: s for s in calculate(discover(log, workflow).to_map("hd", twin)).steps}
+    assert figures["Resolve ticket"].process_time_hours == 0
+    assert figures["Resolve ticket"].utilisation is None
+    worked = [f.utilisation for f in figures.values() if f.utilisation is not None]
+    assert worked and all(0 <= u < 1 for u in worked)

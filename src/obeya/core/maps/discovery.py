@@ -219,7 +219,9 @@ def _with_twin(vsm: ValueStreamMap, twin: Twin) -> ValueStreamMap:
         mine = [t for t in twin.steps if set(t.states) & set(step.states)]
         work = sum(loads[t.name].visits_per_item * loads[t.name].work_hours_per_visit for t in mine)
         if not mine or work <= 0:
-            steps.append(step)  # nobody works here: a wait, with no capacity to fill
+            # Nobody works here in the twin (waits, a timer): no process time, so no
+            # capacity to fill and no utilisation, whatever elapsed time the data shows.
+            steps.append(replace(step, process_time_hours=0.0, capacity_per_day=None))
             continue
         people = sum(t.people for t in mine)
         # A person holding k items at once gives each a k-th of their time.
