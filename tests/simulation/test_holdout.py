@@ -5,6 +5,8 @@ the cut is also counted here, independently, from the generated items."""
 
 from __future__ import annotations
 
+import itertools
+import statistics
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -159,7 +161,11 @@ def test_the_helpdesk_twin_holds_given_the_demand_that_came() -> None:
     """The real Helpdesk log, the last 20 % of its tickets held out: demand fell after the cut
     to under a third (no model fitted before could know it), so the forecast is not to be
     used; given the tickets that came, the twin's throughput, lead times and WIP are within
-    their targets and nearer to what followed than the earlier lead times."""
+    their targets. Its lead times are as near to what followed as the earlier ones, within
+    the sampling noise and slack the verdict allows, not nearer: from 2012Q4 on, a ticket
+    stays resolved exactly 360 h before it is closed (earlier: a median of about 760 h), a
+    change that came after the cut and that neither the twin nor the earlier lead times
+    could know."""
     from obeya.core.workflow_infer import infer_workflow
     from obeya.ingest import read_events
 
@@ -173,4 +179,21 @@ def test_the_helpdesk_twin_holds_given_the_demand_that_came() -> None:
     given = check.given_arrivals
     assert given.verdict == "trust it", given.explanation
     assert all(f.within_target for f in given.figures)
-    assert given.distance_days < given.baseline_distance_days
+    assert given.nearer
+    # The change after the cut, read from the log by hand: stays in Resolve ticket before
+    # Closed, by when the stay began.
+    rows = sorted(
+        zip(
+            log.table.column("item_id").to_pylist(),
+            log.table.column("t").to_pylist(),
+            log.table.column("state").to_pylist(),
+            strict=True,
+        )
+    )
+    late = datetime(2012, 10, 1, tzinfo=UTC).timestamp() * 1e6
+    stays: dict[bool, list[float]] = {True: [], False: []}
+    for (item, t, state), (item2, t2, state2) in itertools.pairwise(rows):
+        if item == item2 and state == "Resolve ticket" and state2 == "Closed":
+            stays[t > late].append((t2 - t) / 3.6e9)
+    assert statistics.median(stays[True]) == pytest.approx(360, abs=1)
+    assert statistics.median(stays[False]) > 700

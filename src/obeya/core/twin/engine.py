@@ -36,6 +36,8 @@ from obeya.core.twin.model import FINISH, Twin
 Array = np.ndarray[Any, Any]
 
 _ARRIVE, _LEAVE, _START = 0, 1, 2
+#: Visits of about the same age on entry whose stays an age-bound delay draws from (at least).
+AGE_NEIGHBOURS = 10
 _WORK, _QUEUE, _DELAY, _DONE = 0, 1, 2, 3
 _KIND_CODE = {"work": _WORK, "queue": _QUEUE, "delay": _DELAY, "done": _DONE}
 
@@ -115,6 +117,8 @@ class _Model:
         self.kind = [_KIND_CODE[s.kind] for s in twin.states]
         self.step = [step_index.get(s.step or "", -1) for s in twin.states]
         self.hours = [s.hours for s in twin.states]
+        self.ages = [s.ages for s in twin.states]
+        self.entry_ages = [[e for e, _ in s.ages] for s in twin.states]
         self.targets: list[list[int]] = []
         self.shares: list[list[float]] = []
         self.cumulative: list[list[float]] = []
@@ -123,6 +127,11 @@ class _Model:
             self.targets.append([-1 if name == FINISH else index[name] for name, _ in s.next])
             self.shares.append([p / total for _, p in s.next] if total else [])
             self.cumulative.append(list(itertools.accumulate(self.shares[-1])))
+        #: The target whose visits an age-bound delay's pairs come from: its most common one.
+        self.age_target = [
+            self.targets[i][int(np.argmax(self.shares[i]))] if s.ages else -2
+            for i, s in enumerate(twin.states)
+        ]
         self.release = [(s.release_weekdays, s.release_hour) for s in twin.states]
         self.servers = [s.servers for s in twin.steps]
         self.first_targets = [index[name] for name, _ in twin.arrivals.first]
@@ -147,6 +156,7 @@ class _Model:
         n_items = n0 + len(arrivals)
         state = [-1] * n_items
         held = [-1] * n_items  # step whose person holds the item
+        born = [math.nan] * n_items  # its first event, the base of its age
         person = [-1] * n_items
         free = [list(range(c - 1, -1, -1)) for c in self.servers]
         waiting: list[deque[tuple[int, int]]] = [deque() for _ in self.servers]
@@ -204,6 +214,21 @@ class _Model:
                 if pick <= 0:
                     return target
             return go_on[-1][0]
+
+        def age_end(item: int, s: int, t: float, entered: float) -> float:
+            """When ``item``, in state ``s`` since ``entered``, leaves a delay whose stay
+            depends on the item's age: after the stay of one of the visits that entered at
+            about its age (longer than it has stayed so far); after a drawn stay when none
+            is, or its age is unknown."""
+            pairs, entries, age = self.ages[s], self.entry_ages[s], entered - born[item]
+            if age == age:
+                k = max(AGE_NEIGHBOURS, len(pairs) // 20)
+                hi = min(len(pairs), max(bisect.bisect_left(entries, age) + k // 2, k))
+                spent = t - entered
+                stays = [x - e for e, x in pairs[max(0, hi - k) : hi] if x - e > spent]
+                if stays:
+                    return entered + stays[int(rng.random() * len(stays))]
+            return t + draw_hours(s, t - entered if t > entered else -1.0)
 
         def next_release(s: int, t: float) -> float:
             days_of_week, hour = self.release[s]
@@ -274,6 +299,8 @@ class _Model:
                 go(item, target, t)
             elif self.release[s][0]:
                 push(next_release(s, t), _LEAVE, item, target)
+            elif target == self.age_target[s]:
+                push(age_end(item, s, t, t - age if age > 0 else t), _LEAVE, item, target)
             else:
                 push(t + draw_hours(s, age if age > 0 else -1.0), _LEAVE, item, target)
 
@@ -290,6 +317,7 @@ class _Model:
         for i, it in enumerate(twin.items):
             s = self.index[it.state]
             state[i] = s
+            born[i] = math.nan if it.arrived is None else it.arrived
             if kind[s] == _WORK:
                 k = step_of[s]
                 slot = free[k].pop() if free[k] else self.servers[k] + len(slot_since[k])
@@ -309,6 +337,7 @@ class _Model:
         while heap and heap[0][0] < end:
             t, _, action, item, arg = heapq.heappop(heap)
             if action == _ARRIVE:
+                born[item] = t
                 target = first_targets[
                     min(bisect.bisect_right(first_cum, rng.random()), len(first_cum) - 1)
                 ]

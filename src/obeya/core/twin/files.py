@@ -27,8 +27,9 @@ from obeya.core.workflow import Category
 _TOP = {"name", "source", "as_of", "days", "replications", "seed", "fitted", "calendar",
         "arrivals", "step", "state", "item"}  # fmt: skip
 _STEP = {"name", "states", "people", "items_per_person", "rule", "evidence"}
-_STATE = {"name", "category", "kind", "step", "hours", "next", "release", "visits", "evidence"}
-_ITEM = {"id", "state", "since", "started"}
+_STATE = {"name", "category", "kind", "step", "hours", "ages", "next", "release", "visits",
+          "evidence"}  # fmt: skip
+_ITEM = {"id", "state", "since", "started", "arrived"}
 _CATEGORIES = {c.value: c for c in Category if c != Category.UNMAPPED}
 
 
@@ -91,11 +92,15 @@ def twin_toml(twin: Twin) -> str:
             days = ", ".join(f'"{WEEKDAYS[d]}"' for d in st.release_weekdays)
             lines.append(f"release = {{ weekdays = [{days}], hour = {st.release_hour!r} }}")
         lines.append(f"hours = {_list(st.hours)}")
+        if st.ages:
+            lines.append(f"ages = [{', '.join(_list(pair) for pair in st.ages)}]")
     for item in twin.items:
         lines += ["", "[[item]]", f"id = {_s(item.id)}", f"state = {_s(item.state)}"]
         lines.append(f"since = {_time(item.since)}")
         if item.started is not None:
             lines.append(f"started = {_time(item.started)}")
+        if item.arrived is not None:
+            lines.append(f"arrived = {_time(item.arrived)}")
     return "\n".join(lines) + "\n"
 
 
@@ -193,12 +198,17 @@ def _state(raw: dict[str, Any], at: str) -> TwinState:
         _num(v, f"{at}.hours[{i}]")
         for i, v in enumerate(_list_of(raw.get("hours", []), f"{at}.hours"))
     )
+    ages = tuple(
+        _pair(v, f"{at}.ages[{i}]")
+        for i, v in enumerate(_list_of(raw.get("ages", []), f"{at}.ages"))
+    )
     return TwinState(
         name=_str(raw.get("name"), f"{at}.name"),
         category=_CATEGORIES[category],
         kind=_str(raw.get("kind"), f"{at}.kind"),
         step=None if raw.get("step") is None else _str(raw["step"], f"{at}.step"),
         hours=tuple(sorted(hours)),
+        ages=tuple(sorted(ages)),
         next=_shares_in(raw.get("next", {}), f"{at}.next"),
         release_weekdays=weekdays,
         release_hour=hour,
@@ -214,7 +224,15 @@ def _item(raw: dict[str, Any], at: str) -> InitialItem:
         state=_str(raw.get("state"), f"{at}.state"),
         since=_hours(raw.get("since"), f"{at}.since"),
         started=None if raw.get("started") is None else _hours(raw["started"], f"{at}.started"),
+        arrived=None if raw.get("arrived") is None else _hours(raw["arrived"], f"{at}.arrived"),
     )
+
+
+def _pair(raw: Any, at: str) -> tuple[float, float]:
+    values = _list_of(raw, at)
+    if len(values) != 2:
+        raise TwinError(f"{at} must be a pair [age on entry, age at exit] in hours")
+    return _num(values[0], f"{at}[0]"), _num(values[1], f"{at}[1]")
 
 
 def _array(doc: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:

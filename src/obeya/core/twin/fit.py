@@ -12,7 +12,14 @@ says which evidence it came from (docs/simulation.md, "The twin"):
   are delays too; done states are ``done``. A delay whose exits fall on at most two weekdays
   at one hour (80 % or more of them) is a *release*: items wait until the next release.
 - **Timers**: an active state a quarter of whose visits last the same number of hours (a day
-  or more, ±1 h: a ticket closed automatically 15 days after it was resolved) is a delay.
+  or more, ±1 h: a ticket closed automatically 15 days after it was resolved), or whose
+  visits end at the item's age (below), is a delay.
+- **Age-bound delays**: a delay whose visits end at the item's age rather than after a stay
+  (a ticket closed a month after it was opened, however long it sat resolved): the later an
+  item enters, the shorter it stays (correlation of entry age and stay ≤
+  :data:`AGE_BOUND_CORRELATION`), and the age at exit spreads at most
+  :data:`AGE_BOUND_SPREAD` of the stay (interquartile ranges). A visit then lasts as long as
+  one of the visits that entered at about its age.
 - **Calendar**: an hour of the week is working time when active-state events (entries and
   exits) in it reach a fifth of the level of the busy hours (the 90th percentile of the 168
   hourly counts). A log whose times are all midnights carries dates only: its working days
@@ -31,6 +38,8 @@ says which evidence it came from (docs/simulation.md, "The twin"):
   weekly profile of the whole history.
 - **Censoring**: near ``as_of`` only short visits have ended; times and routing come from
   visits that began long enough before it (:func:`_settled`).
+- **Change**: a state's times come from the last :data:`LONG_ARRIVAL_WINDOW_DAYS` days alone
+  when its recent stays differ from the earlier ones beyond chance (:func:`_settled`).
 - **Items** in progress at ``as_of``: each item whose last event by then is not done, and the
   items done lately in a state items still leave (resolved, to be closed), which may move on.
 """
@@ -44,6 +53,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow.compute as pc
+from scipy.stats import ks_2samp
 
 from obeya.core.events import MICROS_PER_HOUR, EventLog, from_micros, to_micros
 from obeya.core.twin.calendar import HOURS_PER_WEEK, WEEKDAYS, WorkCalendar, week_hour
@@ -72,6 +82,14 @@ RELEASE_SHARE = 0.8
 MIN_CALENDAR_EVENTS = 200
 #: Visits of one length (to the hour) in this share make an active state a timer.
 TIMER_SHARE = 0.25
+#: Stays of the recent past that differ from the earlier ones' at this significance (or less)
+#: speak alone for a state's times.
+CHANGED_P = 0.01
+#: Entry age and stay this negatively correlated (and exit ages tighter than stays) make a
+#: delay end at the item's age.
+AGE_BOUND_CORRELATION = -0.5
+#: ... and the age at exit spreads at most this share of the stay (interquartile ranges).
+AGE_BOUND_SPREAD = 0.75
 #: A queue's observed wait over this multiple of the queueing wait (+2 h) is not queueing.
 UNEXPLAINED = 3.0
 
@@ -89,6 +107,7 @@ class _Visits:
     end: Array
     next_state: Array
     last: Array  # the item's last visit
+    arrived: Array  # the item's first event (epoch hours)
     labels: list[str]
     item_labels: list[str]
 
@@ -156,7 +175,7 @@ def fit_twin(
     seen_codes = sorted(set(visits.state.tolist()))
     for code in seen_codes:
         mine = visits.state == code
-        closed_here = _settled(visits, mine & closed, elapsed, as_of_h)
+        closed_here, changed = _settled(visits, mine & closed, elapsed, as_of_h)
         kind = kinds[code]
         if kind == "work":
             sample, what = work_hours[closed_here], "working hours of its completed visits"
@@ -169,6 +188,8 @@ def fit_twin(
                 what += f"; {waits[code]}"
             if code in timers:
                 what += f"; {timers[code]}"
+        if changed:
+            what += f"; {changed}"
         if sample.size == 0 and kind in ("work", "delay"):
             open_now = mine & ~closed
             sample = (
@@ -179,6 +200,15 @@ def fit_twin(
             )
             what = "hours so far of its open visits (no visit was completed)"
         release = _release(visits, mine & closed) if kind == "delay" else None
+        aged = kind == "delay" and not release
+        why = _age_bound(visits, mine & closed) if aged else None
+        ages: tuple[tuple[float, float], ...] = ()
+        if why is not None:
+            # From the visits that went on to the state's most common next (a ticket's
+            # closing), so a rare early exit (reopened) does not lend its stay to the rule.
+            main = int(np.bincount(visits.next_state[closed_here] + 1).argmax()) - 1
+            ages = _age_pairs(visits, closed_here & (visits.next_state == main))
+            what += f"; {why}"
         nxt = _routing(visits, mine, cat[code] == Category.DONE, as_of_h)
         states.append(
             TwinState(
@@ -190,6 +220,7 @@ def fit_twin(
                 next=tuple((visits.labels[n] if n >= 0 else FINISH, p) for n, p in nxt),
                 release_weekdays=release[0] if release else (),
                 release_hour=release[1] if release else 0.0,
+                ages=ages,
                 visits=int(mine.sum()),
                 evidence=f"{_count(int(mine.sum()), 'visit', 'visits')}; hours: {what} "
                 f"({sample.size:,})"
@@ -243,6 +274,8 @@ def _visits(log: EventLog, keep: Array) -> _Visits:
     end[~last] = hours[1:][~last[:-1]]
     next_state = np.full(len(item), -1, dtype=np.int64)
     next_state[~last] = state[1:][~last[:-1]]
+    first = np.flatnonzero(new_item[fresh])
+    arrived = np.repeat(hours[first], np.diff(np.append(first, len(item))))
     return _Visits(
         item=item.astype(np.int64),
         state=state.astype(np.int64),
@@ -250,6 +283,7 @@ def _visits(log: EventLog, keep: Array) -> _Visits:
         end=end,
         next_state=next_state,
         last=last,
+        arrived=arrived,
         labels=[str(s) for s in coded.state_labels.to_pylist()],
         item_labels=[str(s) for s in coded.item_labels.to_pylist()],
     )
@@ -258,7 +292,8 @@ def _visits(log: EventLog, keep: Array) -> _Visits:
 def _timers(visits: _Visits, steps_of: dict[int, str]) -> dict[int, str]:
     """Active states that end on a timer, not when work is done: :data:`TIMER_SHARE` of their
     completed visits or more last the same number of hours (a day or more, ±1 h), e.g. a
-    ticket closed automatically 360 h after it was resolved. Nobody works them: delays."""
+    ticket closed automatically 360 h after it was resolved, or whose visits end at the item's
+    age (:func:`_age_bound`). Nobody works them: delays."""
     found: dict[int, str] = {}
     for code in steps_of:
         mine = (visits.state == code) & ~np.isnan(visits.end)
@@ -271,6 +306,8 @@ def _timers(visits: _Visits, steps_of: dict[int, str]) -> dict[int, str]:
         share = float((np.abs(hours - modal) <= 1).sum() / mine.sum())
         if share >= TIMER_SHARE:
             found[code] = f"a timer, not work: {share:.0%} of its visits last {modal:g} h (±1 h)"
+        elif _age_bound(visits, mine) is not None:
+            found[code] = "not work"
     return found
 
 
@@ -347,16 +384,32 @@ def _quantiles(sample: Array) -> tuple[float, ...]:
     return tuple(round(float(v), 4) for v in values)
 
 
-def _settled(visits: _Visits, closed: Array, elapsed: Array, as_of: float) -> Array:
+def _settled(visits: _Visits, closed: Array, elapsed: Array, as_of: float) -> tuple[Array, str]:
     """The completed visits that began long enough before ``as_of`` that nearly every visit
     of theirs had ended by then (the 95th percentile of the completed stays): near
     ``as_of`` only the short visits have ended, and keeping them would make times look
-    shorter than they are. All completed visits when too few are that old."""
+    shorter than they are. All completed visits when too few are that old. Of those, the
+    ones of the last :data:`LONG_ARRIVAL_WINDOW_DAYS` days alone when their stays differ from
+    the earlier ones beyond chance (two-sample Kolmogorov–Smirnov, p < :data:`CHANGED_P`):
+    the stream changed, and the recent past speaks for what comes next. Also why, when so."""
     stays = elapsed[closed]
     if stays.size == 0:
-        return closed
-    old = closed & (visits.start <= as_of - float(np.percentile(stays, 95)))
-    return old if old.sum() >= max(MIN_ARRIVALS, 0.2 * closed.sum()) else closed
+        return closed, ""
+    p95 = float(np.percentile(stays, 95))
+    old = closed & (visits.start <= as_of - p95)
+    if old.sum() < max(MIN_ARRIVALS, 0.2 * closed.sum()):
+        return closed, ""
+    recent = old & (visits.start > as_of - p95 - LONG_ARRIVAL_WINDOW_DAYS * 24.0)
+    earlier = old & ~recent
+    if min(recent.sum(), earlier.sum()) < MIN_ARRIVALS:
+        return old, ""
+    p = float(ks_2samp(elapsed[recent], elapsed[earlier]).pvalue)
+    if p >= CHANGED_P:
+        return old, ""
+    return recent, (
+        f"the visits of the last {LONG_ARRIVAL_WINDOW_DAYS} days only: their stays differ from "
+        f"the earlier ones' (Kolmogorov–Smirnov p = {p:.1g})"
+    )
 
 
 def _routing(visits: _Visits, mine: Array, done: bool, as_of: float) -> list[tuple[int, float]]:
@@ -404,6 +457,38 @@ def _release(visits: _Visits, closed: Array) -> tuple[tuple[int, ...], float, fl
         return None
     exact = np.mod(ends[at_hour], 24.0)
     return tuple(sorted(int(d) for d in top)), float(round(np.median(exact), 4)), share
+
+
+def _age_bound(visits: _Visits, closed: Array) -> str | None:
+    """Why a state's stays depend on the item's age (module doc); None when they do not."""
+    if closed.sum() < MIN_ARRIVALS:
+        return None
+    entry = visits.start[closed] - visits.arrived[closed]
+    stay = visits.end[closed] - visits.start[closed]
+    if entry.std() == 0 or stay.std() == 0:
+        return None
+    correlation = float(np.corrcoef(entry, stay)[0, 1])
+    spread_stay, spread_exit = (
+        float(np.subtract(*np.percentile(x, [75, 25]))) for x in (stay, entry + stay)
+    )
+    if correlation > AGE_BOUND_CORRELATION or spread_exit > AGE_BOUND_SPREAD * spread_stay:
+        return None
+    return (
+        f"its stay depends on the item's age: the later an item enters, the shorter it stays "
+        f"(correlation {correlation:.2f}); ages at exit spread {spread_exit:,.0f} h "
+        f"(interquartile), stays {spread_stay:,.0f} h"
+    )
+
+
+def _age_pairs(visits: _Visits, closed: Array) -> tuple[tuple[float, float], ...]:
+    """(age on entry, age at exit) of the visits, by age on entry, at most
+    :data:`MAX_VALUES` of them evenly spread."""
+    entry = visits.start[closed] - visits.arrived[closed]
+    exit_age = visits.end[closed] - visits.arrived[closed]
+    order = np.lexsort((exit_age, entry))
+    if order.size > MAX_VALUES:
+        order = order[np.linspace(0, order.size - 1, MAX_VALUES).round().astype(int)]
+    return tuple((round(float(entry[i]), 4), round(float(exit_age[i]), 4)) for i in order)
 
 
 def _unexplained_waits(
@@ -616,6 +701,7 @@ def _initial(
                 state=visits.labels[state],
                 since=float(visits.start[i]),
                 started=first_started.get(item),
+                arrived=float(visits.arrived[i]),
             )
         )
     items.sort(key=lambda x: (x.since, x.id))

@@ -58,6 +58,11 @@ class TwinState:
     #: A ``delay`` that ends on these weekdays (0 = Monday) at ``release_hour`` (UTC).
     release_weekdays: tuple[int, ...] = ()
     release_hour: float = 0.0
+    #: A ``delay`` whose stay depends on the item's age on entry (a ticket closed a month
+    #: after it was opened, however long it sat resolved): (age on entry, age at exit) of its
+    #: completed visits, in hours since the item's first event, by age on entry; a visit
+    #: lasts as long as one of the visits that entered at about the same age.
+    ages: tuple[tuple[float, float], ...] = ()
     visits: int = 0
     evidence: str = ""
 
@@ -97,6 +102,7 @@ class InitialItem:
     state: str
     since: float  # epoch hours
     started: float | None = None
+    arrived: float | None = None  # its first event (epoch hours), the base of its age
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,13 @@ def validate(twin: Twin, where: str = "twin") -> None:
             raise TwinError(f"{at}.step {st.step!r} is no [[step]]")
         if any(not 0 <= h <= MAX_HOURS for h in st.hours):
             raise TwinError(f"{at}.hours must be ≥ 0 (and at most {MAX_HOURS:g})")
+        if any(not 0 <= e <= x <= MAX_HOURS for e, x in st.ages):
+            raise TwinError(
+                f"{at}.ages holds pairs [age on entry, age at exit] with 0 ≤ entry ≤ exit ≤ "
+                f"{MAX_HOURS:g}"
+            )
+        if st.ages and st.kind != "delay":
+            raise TwinError(f"{at}.ages: only a delay can end at an item's age")
         if st.kind in ("work", "delay") and not st.hours and not st.release_weekdays:
             raise TwinError(f"{at}.hours is empty; a {st.kind} state needs observed hours")
         if any(not 0 <= d <= 6 for d in st.release_weekdays):
@@ -190,6 +203,8 @@ def validate(twin: Twin, where: str = "twin") -> None:
             raise TwinError(f"{at}: an item in a done state needs 'started'")
         if item.since > twin.as_of + 1e-6:
             raise TwinError(f"{at}.since is after as_of")
+        if item.arrived is not None and item.arrived > item.since + 1e-6:
+            raise TwinError(f"{at}.arrived is after since")
 
 
 def _check_shares(
