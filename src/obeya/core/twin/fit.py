@@ -97,7 +97,7 @@ Array = np.ndarray[Any, Any]
 
 
 @dataclass(frozen=True)
-class _Visits:
+class Visits:
     """The log's visits in item order: state code, start and end (epoch hours; NaN when
     open), the next visit's state (−1 when none), and who held it."""
 
@@ -135,7 +135,7 @@ def fit_twin(
             f"({from_micros(first_us):%Y-%m-%d %H:%M} to {from_micros(last_us):%Y-%m-%d %H:%M})"
         )
     keep = t_all <= as_of_us
-    visits = _visits(log, keep)
+    visits = log_visits(log, keep)
     categories = workflow.categories()
     cat = [categories.get(s, Category.UNMAPPED) for s in visits.labels]
     seen = set(visits.state.tolist())
@@ -254,7 +254,7 @@ def fit_twin(
     )
 
 
-def _visits(log: EventLog, keep: Array) -> _Visits:
+def log_visits(log: EventLog, keep: Array) -> Visits:
     coded = log.coded
     item = np.asarray(coded.items)[keep]
     state = np.asarray(coded.states)[keep]
@@ -276,7 +276,7 @@ def _visits(log: EventLog, keep: Array) -> _Visits:
     next_state[~last] = state[1:][~last[:-1]]
     first = np.flatnonzero(new_item[fresh])
     arrived = np.repeat(hours[first], np.diff(np.append(first, len(item))))
-    return _Visits(
+    return Visits(
         item=item.astype(np.int64),
         state=state.astype(np.int64),
         start=hours,
@@ -289,7 +289,7 @@ def _visits(log: EventLog, keep: Array) -> _Visits:
     )
 
 
-def _timers(visits: _Visits, steps_of: dict[int, str]) -> dict[int, str]:
+def _timers(visits: Visits, steps_of: dict[int, str]) -> dict[int, str]:
     """Active states that end on a timer, not when work is done: :data:`TIMER_SHARE` of their
     completed visits or more last the same number of hours (a day or more, ±1 h), e.g. a
     ticket closed automatically 360 h after it was resolved, or whose visits end at the item's
@@ -348,7 +348,7 @@ def _kinds(
     return kinds, queue_for
 
 
-def _calendar(visits: _Visits, cat: list[Category]) -> WorkCalendar:
+def _calendar(visits: Visits, cat: list[Category]) -> WorkCalendar:
     active = np.asarray([cat[s] == Category.ACTIVE for s in visits.state], dtype=bool)
     stamps = np.concatenate([visits.start[active], visits.end[active & ~np.isnan(visits.end)]])
     if stamps.size < MIN_CALENDAR_EVENTS:
@@ -384,7 +384,7 @@ def _quantiles(sample: Array) -> tuple[float, ...]:
     return tuple(round(float(v), 4) for v in values)
 
 
-def _settled(visits: _Visits, closed: Array, elapsed: Array, as_of: float) -> tuple[Array, str]:
+def _settled(visits: Visits, closed: Array, elapsed: Array, as_of: float) -> tuple[Array, str]:
     """The completed visits that began long enough before ``as_of`` that nearly every visit
     of theirs had ended by then (the 95th percentile of the completed stays): near
     ``as_of`` only the short visits have ended, and keeping them would make times look
@@ -412,7 +412,7 @@ def _settled(visits: _Visits, closed: Array, elapsed: Array, as_of: float) -> tu
     )
 
 
-def _routing(visits: _Visits, mine: Array, done: bool, as_of: float) -> list[tuple[int, float]]:
+def _routing(visits: Visits, mine: Array, done: bool, as_of: float) -> list[tuple[int, float]]:
     """(next state code or −1 for the finish, share) of a state's completed visits. A done
     visit that is an item's last event is a finish only when it is older than nearly every
     stay that did move on (95th percentile): a younger one may still move (an incident
@@ -439,7 +439,7 @@ def _routing(visits: _Visits, mine: Array, done: bool, as_of: float) -> list[tup
     return [(c, round(p, 6)) for c, p in shares]
 
 
-def _release(visits: _Visits, closed: Array) -> tuple[tuple[int, ...], float, float] | None:
+def _release(visits: Visits, closed: Array) -> tuple[tuple[int, ...], float, float] | None:
     """Weekdays and hour a delay ends on, when its exits cluster there (module doc)."""
     ends = visits.end[closed]
     if ends.size < MIN_ARRIVALS:
@@ -459,7 +459,7 @@ def _release(visits: _Visits, closed: Array) -> tuple[tuple[int, ...], float, fl
     return tuple(sorted(int(d) for d in top)), float(round(np.median(exact), 4)), share
 
 
-def _age_bound(visits: _Visits, closed: Array) -> str | None:
+def _age_bound(visits: Visits, closed: Array) -> str | None:
     """Why a state's stays depend on the item's age (module doc); None when they do not."""
     if closed.sum() < MIN_ARRIVALS:
         return None
@@ -480,7 +480,7 @@ def _age_bound(visits: _Visits, closed: Array) -> str | None:
     )
 
 
-def _age_pairs(visits: _Visits, closed: Array) -> tuple[tuple[float, float], ...]:
+def _age_pairs(visits: Visits, closed: Array) -> tuple[tuple[float, float], ...]:
     """(age on entry, age at exit) of the visits, by age on entry, at most
     :data:`MAX_VALUES` of them evenly spread."""
     entry = visits.start[closed] - visits.arrived[closed]
@@ -492,7 +492,7 @@ def _age_pairs(visits: _Visits, closed: Array) -> tuple[tuple[float, float], ...
 
 
 def _unexplained_waits(
-    visits: _Visits,
+    visits: Visits,
     kinds: list[str],
     queue_for: dict[int, str],
     steps_of: dict[int, str],
@@ -558,7 +558,7 @@ def _erlang_c_wait(servers: int, offered: float, service: float) -> float:
 def _people(
     log: EventLog,
     keep: Array,
-    visits: _Visits,
+    visits: Visits,
     steps_of: dict[int, str],
     calendar: WorkCalendar,
     as_of: float,
@@ -618,7 +618,7 @@ def _count(n: int, one: str, many: str) -> str:
 
 
 def _concurrency(
-    visits: _Visits, codes: list[int], calendar: WorkCalendar, as_of: float, window: float
+    visits: Visits, codes: list[int], calendar: WorkCalendar, as_of: float, window: float
 ) -> float:
     """95th percentile of the items in ``codes`` at once, sampled at working hours."""
     grid = np.arange(math.floor(as_of - window), math.floor(as_of)) + 0.5
@@ -632,7 +632,7 @@ def _concurrency(
     return float(max(1.0, np.percentile(inside, 95)))
 
 
-def _arrivals(visits: _Visits, as_of: float) -> Arrivals:
+def _arrivals(visits: Visits, as_of: float) -> Arrivals:
     first = np.ones(len(visits.item), dtype=bool)
     first[1:] = visits.item[1:] != visits.item[:-1]
     times = np.sort(visits.start[first])
@@ -677,7 +677,7 @@ def _arrivals(visits: _Visits, as_of: float) -> Arrivals:
 
 
 def _initial(
-    visits: _Visits, cat: list[Category], states: list[TwinState], as_of: float
+    visits: Visits, cat: list[Category], states: list[TwinState], as_of: float
 ) -> list[InitialItem]:
     started_cat = {Category.ACTIVE, Category.WAITING, Category.DONE}
     is_started = np.asarray([cat[s] in started_cat for s in visits.state], dtype=bool)

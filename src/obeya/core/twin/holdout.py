@@ -19,7 +19,10 @@ on) and the run **given the arrivals** that really came (their instants replayed
 changed after the cut, no model fitted before could know, and the second run says whether the
 process part of the twin still held. Each gets a plain verdict: *trust it* (every figure
 within its target and about as near as the baseline or nearer), *direction only* (one figure
-outside), or *do not use it*.
+outside), or *do not use it*. When the twin is not to be trusted, the check names **where it
+parted** from what followed: the moves between states (``Resolved → Closed``) whose count after
+the cut is farthest from the twin's given the same arrivals, beside their pace before the cut
+(a one-off, such as a mass closing of old tickets, shows as a pace the past never had).
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ from scipy.stats import wasserstein_distance
 
 from obeya.core.events import MICROS_PER_HOUR, EventLog, from_micros
 from obeya.core.simulation.engine import Budget
-from obeya.core.twin.engine import run_twin
-from obeya.core.twin.fit import fit_twin
+from obeya.core.twin.engine import TwinRun, run_twin
+from obeya.core.twin.fit import fit_twin, log_visits
 from obeya.core.twin.measure import WindowFigures, log_window, run_windows
 from obeya.core.twin.model import Twin, TwinError
 from obeya.core.workflow import Workflow
@@ -55,6 +58,40 @@ MIN_ITEMS = 30
 BASELINE_DAYS = 56
 #: Demand this far from the twin's arrivals (either way) counts as changed after the cut.
 DEMAND_CHANGE = 0.20
+#: A move between states parts the twin from what followed when its counts differ by this
+#: factor (either way) and by at least :data:`MIN_ITEMS` moves; the farthest few are named.
+APART_FACTOR = 2.0
+APART_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Move:
+    """A move between two states: how often it happened after the cut, how often the twin
+    made it (given the arrivals that came, mean over replications), and its pace before."""
+
+    source: str
+    target: str
+    actual: int
+    simulated: float
+    per_day_before: float
+    per_day_after: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.source,
+            "to": self.target,
+            "actual": self.actual,
+            "twin": self.simulated,
+            "per_day_before": self.per_day_before,
+            "per_day_after": self.per_day_after,
+        }
+
+    def describe(self) -> str:
+        return (
+            f"{self.source} → {self.target}: {self.actual:,} moves after the cut "
+            f"({self.per_day_after:.3g} a day; {self.per_day_before:.3g} a day before it), "
+            f"the twin made {self.simulated:,.0f}"
+        )
 
 
 @dataclass(frozen=True)
@@ -166,6 +203,8 @@ class HoldoutCheck:
     actual_arrivals_per_week: float  # what came after the cut
     replications: int
     twin: Twin
+    #: Where the twin, given the arrivals, parted from what followed (farthest first).
+    apart: tuple[Move, ...] = ()
 
     @property
     def demand_changed(self) -> bool:
@@ -190,6 +229,10 @@ class HoldoutCheck:
                 f"a day came, the twin expected {self.arrivals_per_week / 7:.3g}; given the "
                 f"arrivals that came, the verdict is {self.given_arrivals.verdict!r}"
             )
+        if self.apart and self.given_arrivals.verdict != "trust it":
+            text += ". Where it parted from what followed: " + "; ".join(
+                m.describe() for m in self.apart
+            )
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -208,6 +251,7 @@ class HoldoutCheck:
             "verdict": self.verdict,
             "explanation": self.explanation,
             "given_arrivals": self.given_arrivals.to_dict(),
+            "apart": [m.to_dict() for m in self.apart],
         }
 
 
@@ -306,7 +350,54 @@ def holdout_check(
         actual_arrivals_per_week=after / days * 7,
         replications=replications,
         twin=twin,
+        apart=_apart(log, twin, given, first_h, last_h),
     )
+
+
+def _apart(log: EventLog, twin: Twin, run: TwinRun, first: float, last: float) -> tuple[Move, ...]:
+    """The moves between states whose count after the cut the twin missed most (module doc)."""
+    visits = log_visits(log, np.ones(log.table.num_rows, dtype=bool))
+    moved = visits.next_state >= 0
+    labels = visits.labels
+    before: dict[tuple[str, str], int] = {}
+    after: dict[tuple[str, str], int] = {}
+    for s, n, at in zip(
+        visits.state[moved].tolist(),
+        visits.next_state[moved].tolist(),
+        visits.end[moved].tolist(),
+        strict=True,
+    ):
+        side = after if at > twin.as_of else before
+        key = (labels[s], labels[n])
+        side[key] = side.get(key, 0) + 1
+    names = [st.name for st in twin.states]
+    made: dict[tuple[str, str], float] = {}
+    where = [twin.items[i].state for i in range(len(twin.items))]
+    for rep in run.replications:
+        now: dict[int, str] = dict(enumerate(where))
+        for item, state in zip(rep.item.tolist(), rep.state.tolist(), strict=True):
+            name, was = names[state], now.get(item)
+            if was is not None and was != name:
+                made[(was, name)] = made.get((was, name), 0.0) + 1 / len(run.replications)
+            now[item] = name
+    days_before, days_after = (twin.as_of - first) / 24.0, (last - twin.as_of) / 24.0
+    moves = []
+    for key in after.keys() | made.keys():
+        actual, simulated = after.get(key, 0), made.get(key, 0.0)
+        low, high = sorted((actual, simulated))
+        if high - low >= MIN_ITEMS and high >= APART_FACTOR * low:
+            moves.append(
+                Move(
+                    key[0],
+                    key[1],
+                    actual,
+                    round(simulated, 1),
+                    before.get(key, 0) / days_before,
+                    actual / days_after,
+                )
+            )
+    moves.sort(key=lambda m: (-abs(m.actual - m.simulated), m.source, m.target))
+    return tuple(moves[:APART_SHOWN])
 
 
 def _compare(
