@@ -171,3 +171,34 @@ def test_the_what_if_is_the_core_what_if_of_the_stream_twin(
     assert bad.status_code == 422
     assert "future 'x'" in bad.json()["error"]["message"]
     assert "no step 'Nowhere'" in bad.json()["error"]["message"]
+
+
+def test_the_page_shows_where_the_twin_parted_from_what_followed(
+    workspace: Workspace, client: TestClient, tmp_path: Path
+) -> None:
+    """The truth stream whose done items are all archived on one day after the cut (a move
+    it never made before): the check's ``apart`` names Done → Archived with its count, the
+    same in the API and as a table on the page."""
+    events = generate(TRUTH, 150, 1)
+    done = sorted({e.item_id for e in events if e.state == "Done"})[:80]
+    lines = ["item_id,state,timestamp"]
+    lines += [
+        f"{e.item_id},{e.state},{e.timestamp.isoformat().replace('+00:00', 'Z')}" for e in events
+    ]
+    last = max(e.timestamp for e in events)
+    lines += [f"{i},Archived,{last.isoformat().replace('+00:00', 'Z')}" for i in done]
+    path = tmp_path / "archived.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    workflow = Workflow.from_toml_text(
+        WORKFLOW_TOML.replace('done = ["Done"]', 'done = ["Done", "Archived"]')
+    )
+    assert "Archived" in workflow.categories()
+    workspace.import_file(path, "Archived", workflow=workflow)
+    workspace.set_workflow("Archived", workflow)
+    params = {"holdout": "20%", "replications": "2"}
+    doc = client.get("/api/streams/Archived/twin/holdout", params=params).json()
+    move = doc["apart"][0]
+    assert (move["from"], move["to"], move["actual"]) == ("Done", "Archived", 80)
+    page = client.get("/streams/Archived/twin", params=params)
+    assert page.status_code == 200
+    assert 'id="apart"' in page.text and "Done → Archived" in page.text

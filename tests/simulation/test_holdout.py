@@ -211,10 +211,7 @@ def test_a_one_off_after_the_cut_is_named_where_the_twin_parted() -> None:
         for i, s, t in zip(
             log.table.column("item_id").to_pylist(),
             log.table.column("state").to_pylist(),
-            [
-                datetime.fromtimestamp(us / 1e6, UTC)
-                for us in log.table.column("t").to_pylist()
-            ],
+            [datetime.fromtimestamp(us / 1e6, UTC) for us in log.table.column("t").to_pylist()],
             strict=True,
         )
     ]
