@@ -259,9 +259,16 @@ def test_bpic_2013_is_not_trusted_and_the_mass_closing_is_named() -> None:
     closings = {True: 0, False: 0}
     previous: tuple[object, str] | None = None
     for item, t, _, state in rows:
-        if previous is not None and previous[0] == item and previous[1] != state:
-            if (previous[1], state) == ("Resolved", "Closed"):
-                closings[t > cut] += 1
+        if (
+            previous is not None
+            and previous[0] == item
+            and (previous[1], state)
+            == (
+                "Resolved",
+                "Closed",
+            )
+        ):
+            closings[t > cut] += 1
         previous = (item, state)
     move = next(m for m in check.apart if (m.source, m.target) == ("Resolved", "Closed"))
     assert move.actual == closings[True]
