@@ -360,3 +360,58 @@ def test_a_map_step_the_twin_finds_nobody_working_has_no_utilisation() -> None:
     assert figures["Resolve ticket"].utilisation is None
     worked = [f.utilisation for f in figures.values() if f.utilisation is not None]
     assert worked and all(0 <= u < 1 for u in worked)
+
+
+def test_a_state_left_at_the_items_age_keeps_the_lead_times_tight(tmp_path: Path) -> None:
+    """Tickets are resolved after a time that varies widely (uniform 1–500 h) and closed
+    when they are 720 h old (± 2 h), however long they sat resolved: the fit finds that
+    *Resolved*'s stay depends on the item's age, and a run gives lead times of 718–722 h,
+    as the rule does; drawn apart from the stays (up to 719 h) they would spread
+    from about 220 to 1,220 h. The pairs round-trip through the file; a pair out of order is
+    refused naming the field."""
+    rng = np.random.default_rng(3)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = []
+    for i in range(400):
+        opened = start + timedelta(hours=float(rng.uniform(0, 24 * 300)))
+        resolved = opened + timedelta(hours=float(rng.uniform(1, 500)))
+        closed = opened + timedelta(hours=720 + float(rng.uniform(-2, 2)))
+        rows += [
+            {"item_id": f"T{i}", "state": "Open", "timestamp": opened},
+            {"item_id": f"T{i}", "state": "Resolved", "timestamp": resolved},
+            {"item_id": f"T{i}", "state": "Closed", "timestamp": closed},
+        ]
+    log = EventLog.from_rows(rows, source="tickets")
+    workflow = Workflow.from_mapping(
+        {"backlog": ["Open"], "active": [], "waiting": ["Resolved"], "done": ["Closed"]}
+    )
+    twin = fit_twin(log, workflow)
+    resolved = twin.state("Resolved")
+    assert resolved.kind == "delay" and resolved.ages
+    assert "depends on the item's age" in resolved.evidence
+    assert all(718 <= x <= 722 for _, x in resolved.ages)
+    run = run_twin(twin, days=200, replications=2, seed=5)
+    names = [s.name for s in twin.states]
+    new = len(twin.items)
+    lead: list[float] = []
+    for rep in run.replications:
+        first: dict[int, float] = {}
+        for item, state, t in zip(
+            rep.item.tolist(), rep.state.tolist(), rep.t.tolist(), strict=True
+        ):
+            if item < new:
+                continue
+            first.setdefault(item, t)
+            if names[state] == "Closed":
+                lead.append(t - first[item])
+    assert len(lead) > 200
+    assert min(lead) >= 718 and max(lead) <= 722
+    path = tmp_path / "tickets.toml"
+    path.write_text(twin_toml(twin), encoding="utf-8")
+    assert load_twin(path).state("Resolved").ages == resolved.ages
+    text = path.read_text(encoding="utf-8")
+    e, x = resolved.ages[0]
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace(f"[{e!r}, {x!r}]", f"[{x!r}, {e!r}]", 1), encoding="utf-8")
+    with pytest.raises(TwinError, match=r"state\[\d+\] \(Resolved\)\.ages holds pairs"):
+        load_twin(bad)

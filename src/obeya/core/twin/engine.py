@@ -129,7 +129,7 @@ class _Model:
             self.cumulative.append(list(itertools.accumulate(self.shares[-1])))
         #: The target whose visits an age-bound delay's pairs come from: its most common one.
         self.age_target = [
-            self.targets[i][int(np.argmax(self.shares[i]))] if s.ages else -2
+            self.targets[i][int(np.argmax(self.shares[i]))] if s.ages and self.shares[i] else -2
             for i, s in enumerate(twin.states)
         ]
         self.release = [(s.release_weekdays, s.release_hour) for s in twin.states]
@@ -217,17 +217,17 @@ class _Model:
 
         def age_end(item: int, s: int, t: float, entered: float) -> float:
             """When ``item``, in state ``s`` since ``entered``, leaves a delay whose stay
-            depends on the item's age: after the stay of one of the visits that entered at
-            about its age (longer than it has stayed so far); after a drawn stay when none
-            is, or its age is unknown."""
+            depends on the item's age: at the age at exit of one of the visits that entered
+            at about its age (one later than its age now); after a drawn stay when none is,
+            or its age is unknown."""
             pairs, entries, age = self.ages[s], self.entry_ages[s], entered - born[item]
-            if age == age:
+            if not math.isnan(age):
                 k = max(AGE_NEIGHBOURS, len(pairs) // 20)
                 hi = min(len(pairs), max(bisect.bisect_left(entries, age) + k // 2, k))
-                spent = t - entered
-                stays = [x - e for e, x in pairs[max(0, hi - k) : hi] if x - e > spent]
-                if stays:
-                    return entered + stays[int(rng.random() * len(stays))]
+                now = t - born[item]
+                exits = [x for _, x in pairs[max(0, hi - k) : hi] if x > now]
+                if exits:
+                    return born[item] + exits[int(rng.random() * len(exits))]
             return t + draw_hours(s, t - entered if t > entered else -1.0)
 
         def next_release(s: int, t: float) -> float:

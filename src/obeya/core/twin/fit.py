@@ -18,8 +18,8 @@ says which evidence it came from (docs/simulation.md, "The twin"):
   (a ticket closed a month after it was opened, however long it sat resolved): the later an
   item enters, the shorter it stays (correlation of entry age and stay ≤
   :data:`AGE_BOUND_CORRELATION`), and the age at exit spreads at most
-  :data:`AGE_BOUND_SPREAD` of the stay (interquartile ranges). A visit then lasts as long as
-  one of the visits that entered at about its age.
+  :data:`AGE_BOUND_SPREAD` of the stay (interquartile ranges). A visit then ends at the age at
+  exit of one of the visits that entered at about its age.
 - **Calendar**: an hour of the week is working time when active-state events (entries and
   exits) in it reach a fifth of the level of the busy hours (the 90th percentile of the 168
   hourly counts). A log whose times are all midnights carries dates only: its working days

@@ -60,8 +60,9 @@ class TwinState:
     release_hour: float = 0.0
     #: A ``delay`` whose stay depends on the item's age on entry (a ticket closed a month
     #: after it was opened, however long it sat resolved): (age on entry, age at exit) of its
-    #: completed visits, in hours since the item's first event, by age on entry; a visit
-    #: lasts as long as one of the visits that entered at about the same age.
+    #: completed visits that went on to its most common next state, in hours since the
+    #: item's first event, by age on entry; a visit bound there ends at the age at exit of one
+    #: of the visits that entered at about the same age (a later one than the item's now).
     ages: tuple[tuple[float, float], ...] = ()
     visits: int = 0
     evidence: str = ""
