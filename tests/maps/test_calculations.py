@@ -267,3 +267,60 @@ def test_lead_times_that_include_inventory_are_not_counted_twice() -> None:
     assert figures.waste.category("partially_done_work").hours_per_item == pytest.approx(10.0)
     drawn = calculate(ValueStreamMap("Drawn", steps, demand_per_day=6))
     assert drawn.lead_time_hours == pytest.approx(34.0)
+
+
+def test_a_step_few_items_visit_weighs_by_its_share() -> None:
+    """The textbook map with Review visited by a quarter of the items only (a side branch
+    would be under 5 %), worked by hand:
+
+        Review utilisation = 4 × 0.25 ÷ 3.2 = 0.3125 (was 1.25): Develop, 0.8, is the
+        constraint now;
+        Review's inventory wait per visit = 6 ÷ (4 × 0.25) × 24 = 144 h, × 0.25 = 36 h per
+        item of the stream, as before (Little's law on the whole queue);
+        total LT = 217 − 0.75 × 20 = 202 h (the inventory wait is unchanged); total PT =
+        14.5 − 0.75 × 2 = 13 h;
+        rolled %C&A = 0.8 × 0.8 × (1 − 0.25 × 0.5) × 0.75 × 1 = 0.42;
+        waste: waiting 82.5 − 0.75 × 18 = 69; rework 5.25 − 0.75 × 2 = 3.75; handoffs
+        (6 − 0.75) × 0.5 = 2.625; partially done work 120.
+    """
+    base = textbook()
+    steps = tuple(
+        Step(
+            s.name,
+            s.process_time_hours,
+            s.lead_time_hours,
+            s.complete_accurate,
+            people=s.people,
+            availability=s.availability,
+            capacity_per_day=s.capacity_per_day,
+            inventory_before=s.inventory_before,
+            handoffs=s.handoffs,
+            visit_share=0.25 if s.name == "Review" else 1.0,
+        )
+        for s in base.steps
+    )
+    f = calculate(
+        ValueStreamMap(
+            name=base.name,
+            demand_per_day=4.0,
+            available_hours_per_day=8.0,
+            hourly_cost=100.0,
+            steps=steps,
+        )
+    )
+    review = f.step("Review")
+    assert review.utilisation == approx(0.3125)
+    assert review.inventory_wait_hours == approx(144.0)
+    assert not review.side_branch
+    assert f.constraint is not None and f.constraint.step == "Develop"
+    assert f.lead_time_hours == approx(202.0)
+    assert f.process_time_hours == approx(13.0)
+    assert f.rolled_complete_accurate == approx(0.42)
+    hours = {c.category: c.hours_per_item for c in f.waste.categories}
+    assert hours == approx(
+        {"waiting": 69.0, "rework": 3.75, "handoffs": 2.625, "partially_done_work": 120.0}
+    )
+    with pytest.raises(MapError, match=r"steps\[2\]\.visit_share is 1\.5"):
+        ValueStreamMap(
+            name="x", steps=(Step("A", 1, 1), Step("B", 1, 1), Step("C", 1, 1, visit_share=1.5))
+        )

@@ -131,6 +131,13 @@ def test_export_png_at_the_drawing_size(line: Path, tmp_path: Path) -> None:
     width, height = struct.unpack(">II", data[16:24])  # the IHDR chunk
     assert (width, height) == (int(float(svg.get("width"))), int(float(svg.get("height"))))
     assert "give --output" in fails("export", str(line), "--format", "png")
+    # Without --format the output's suffix says which; a name without one gets SVG.
+    guessed = tmp_path / "guessed.PNG"
+    run("export", str(line), "-o", str(guessed))
+    assert guessed.read_bytes() == data
+    plain = tmp_path / "plain"
+    run("export", str(line), "-o", str(plain))
+    assert plain.read_text(encoding="utf-8").startswith("<svg")
 
 
 def test_discover_a_stream_and_save_its_map(obeya_home: Path, tmp_path: Path) -> None:

@@ -42,7 +42,11 @@ def test_the_measured_mean_splits_into_steps_and_outside() -> None:
     # Develop: (2 + 4) / 2 = 3 days; Verify: (1 + 0) / 2 = 0.5 day; outside: (2 + 0) / 2 = 1.
     assert split.step_mean_hours == pytest.approx({"Develop": 72.0, "Verify": 12.0})
     assert split.outside_hours == pytest.approx(24.0)
-    # The map adds medians over visitors: Develop median of 2 and 4 days = 3 d, Verify 1 d.
-    assert split.map_hours == pytest.approx(96.0)
+    # Both finished items passed Develop, one of the two Verify.
+    shares = {s.name: s.visit_share for s in found.steps}
+    assert shares == {"Develop": 1.0, "Verify": 0.5}
+    # The map adds medians over visitors weighed by the share that visits: Develop median of
+    # 2 and 4 days = 3 d × 1, Verify 1 d × ½.
+    assert split.map_hours == pytest.approx(3 * 24 + 0.5 * 24)
     assert "outside every step" in split.explanation
     assert found.to_dict()["lead_time_reconciliation"]["outside_hours"] == pytest.approx(24.0)

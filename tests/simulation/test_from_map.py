@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,19 @@ def test_cli_writes_a_scenario_that_simulate_reads(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert load_scenario(out) == scenario_from_map(LINE)
     assert scenario_toml(load_scenario(out)) == out.read_text(encoding="utf-8")
+
+
+def test_a_step_few_items_visit_is_skipped_by_the_others_in_the_simulation() -> None:
+    """Check visited by 40 % of the items: the map's utilisation is 3 × 0.4 × 1 ÷ (2 × 0.5 ×
+    8) = 0.15; the scenario carries the share, and the simulated utilisation is the map's."""
+    line = ValueStreamMap(
+        "Line",
+        (LINE.steps[0], replace(LINE.steps[1], visit_share=0.4)),
+        demand_per_day=3,
+    )
+    expected = {s.name: s.utilisation for s in calculate(line).steps}
+    assert expected == {"Build": pytest.approx(0.75), "Check": pytest.approx(0.15)}
+    sc = scenario_from_map(line, days=1500, warmup_days=100, replications=4)
+    assert [s.visit_share for s in sc.steps] == [1.0, 0.4]
+    for step in simulate(sc).to_dict()["steps"]:
+        assert step["utilisation"] == pytest.approx(expected[step["name"]], rel=0.08)

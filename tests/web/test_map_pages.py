@@ -1,5 +1,6 @@
 """The map pages: discover and save a stream's map, edit it (preview, save, stale and bad
-edits refused), copy it to a variant, compare, download the drawing, labelled forms."""
+edits refused), copy it to a variant, compare, download the drawing, labelled forms; and the
+drawing of side branches (steps few items visit) beside the main line."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from fastapi.testclient import TestClient
 
 from obeya.core.maps.calculations import calculate
 from obeya.core.maps.files import map_to_dict
-from obeya.render.vsm_svg import format_share
-from obeya.web.map_pages import hours, share
+from obeya.core.maps.model import Step, ValueStreamMap
+from obeya.render.vsm_svg import format_share, render_svg
+from obeya.web.map_pages import field_text, hours, share
 from obeya.workspace import Workspace
 
 PAGE = "/maps/Tiny/current"
@@ -68,12 +70,14 @@ def test_discover_and_save_shows_each_step_and_the_totals(
     assert float(figure(page, "process_time_hours")) == figs.process_time_hours
     assert float(figure(page, "activity_ratio")) == figs.activity_ratio
     assert float(figure(page, "rolled_complete_accurate")) == figs.rolled_complete_accurate
-    assert hours(figs.lead_time_hours) == "120 h"  # 96 h in progress + 24 h blocked
+    # 96 h in progress + 24 h blocked × ⅓: one of the three finished items was blocked.
+    assert [s.visit_share for s in vsm.steps] == [1.0, pytest.approx(1 / 3)]
+    assert hours(figs.lead_time_hours) == "104 h"
     # PT is the twin's: In Progress visits of 48, 48, 72 and 96 h (every day works: the log
     # has dates only, on every weekday it uses) average 66 h, 4 visits for 3 items: 88 h.
     assert vsm.steps[0].process_time_hours == pytest.approx(66 * 4 / 3)
-    assert share(figs.activity_ratio) == "73.3 %"  # 88 ÷ 120
-    assert "120 h" in page and "73.3 %" in page
+    assert share(figs.activity_ratio) == "84.6 %"  # 88 ÷ 104
+    assert "104 h" in page and "84.6 %" in page
     assert figs.constraint is not None
     assert f'data-constraint="{figs.constraint.step}"' in page
     assert html.escape(figs.constraint.reason) in page
@@ -142,6 +146,7 @@ def test_a_stale_save_is_refused_and_nothing_saved(saved: TestClient, workspace:
         ("s-0-ca", "1.4", "steps[0].complete_accurate is 1.4; give a share in (0, 1]"),
         ("s-1-lt", "-3", "steps[1].lead_time_hours is -3.0; it cannot be negative"),
         ("s-0-people", "many", "steps[0].people is 'many'; give a number"),
+        ("s-0-visits", "0", "steps[0].visit_share is 0.0; give"),
     ],
 )
 def test_invalid_input_shows_the_error_and_saves_nothing(
@@ -272,3 +277,156 @@ def test_unknown_maps_and_bad_copies_say_so(saved: TestClient) -> None:
     assert "Not copied." in again.text
     refused = saved.post(f"{PAGE}/copy", data={"to": "compare"})
     assert refused.status_code == 422
+
+
+def test_the_visit_share_is_edited_saved_and_drawn(saved: TestClient, workspace: Workspace) -> None:
+    page = saved.get(PAGE).text
+    fields = edit_form(page)
+    assert '<th scope="col" class="col-visits">Share of items</th>' in page
+    # the stored share, as text (discovery gives the share of items that went through Blocked)
+    before = workspace.get_map("Tiny").map.steps
+    assert fields["s-1-visits"] == field_text(before[1].visit_share)
+    assert fields["s-0-visits"] == field_text(before[0].visit_share)
+    fields.update({"s-1-visits": "0.2", "action": "save", "message": "few block"})
+    response = saved.post(PAGE, data=fields, follow_redirects=False)
+    assert response.status_code == 303
+    stored = workspace.get_map("Tiny").map
+    assert [s.visit_share for s in stored.steps] == [before[0].visit_share, 0.2]
+    assert history(workspace)[-1].changes == ("steps.Blocked.visit_share",)
+    # 0.2 is on the main line, its share in its data box; the totals weigh Blocked by it.
+    page = saved.get(PAGE).text
+    assert '<text x="' in page and ">20 % of items</text>" in page
+    assert float(figure(page, "lead_time_hours")) == calculate(stored).lead_time_hours
+    # 0.03 makes it a side branch, drawn beside the main line (preview only).
+    fields = edit_form(page)
+    assert fields["s-1-visits"] == "0.2"
+    fields["s-1-visits"] = "0.03"
+    partial = saved.post(f"{PAGE}/preview", data=fields, headers={"HX-Request": "true"})
+    assert 'class="process side-branch" data-step="Blocked"' in partial.text
+    assert ">3 % of items</text>" in partial.text
+    assert workspace.get_map("Tiny").map.steps[1].visit_share == 0.2
+
+
+# -- side branches in the drawing -------------------------------------------------------------
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def release(security: float | None) -> ValueStreamMap:
+    """Build, Deploy and, between them unless None, a Security review ``security`` of the
+    items visit."""
+    steps = [Step("Build", 2, 10, team="Dev", inventory_before=3)]
+    if security is not None:
+        steps.append(Step("Security review", 4, 40, team="Sec", visit_share=security))
+    steps.append(Step("Deploy", 1, 5, team="Ops", inventory_before=1))
+    return ValueStreamMap("Release", tuple(steps), demand_per_day=2)
+
+
+def step_boxes(root: ET.Element) -> dict[str, tuple[ET.Element, ET.Element]]:
+    """Each step's group and box (its first rect), as the drawing's tests find them."""
+    groups = [g for g in root.iter(f"{SVG}g") if "process" in (g.get("class") or "").split()]
+    return {g.get("data-step", ""): (g, g.find(f"{SVG}rect")) for g in groups}  # type: ignore[misc]
+
+
+def shown(element: ET.Element) -> list[str]:
+    return ["".join(t.itertext()) for t in element.iter(f"{SVG}text")]
+
+
+def test_a_side_branch_hangs_below_the_main_row_and_out_of_the_ladder() -> None:
+    vsm = release(0.03)
+    figures = calculate(vsm)
+    assert figures.step("Security review").side_branch
+    root = ET.fromstring(render_svg(vsm, figures))
+    boxes = step_boxes(root)
+    # side branches are drawn first, so that the main line's links cover their connectors' tops
+    assert list(boxes) == ["Security review", "Build", "Deploy"]
+    build, deploy, security = (boxes[n] for n in ("Build", "Deploy", "Security review"))
+    assert build[0].get("class") == deploy[0].get("class") == "process"
+    assert security[0].get("class") == "process side-branch"
+
+    def top(box: ET.Element) -> float:
+        return float(box.get("y", "nan"))
+
+    # The main steps share a row; the side box starts below their data boxes.
+    assert top(build[1]) == top(deploy[1])
+    data = build[0].find(f"{SVG}rect[@class='data-box']")
+    assert data is not None
+    data_bottom = top(data) + float(data.get("height", "nan"))
+    assert top(security[1]) > data_bottom
+    # It is smaller, and hangs under the gap before Deploy, where it leaves the main line.
+    assert float(security[1].get("width", "0")) < float(build[1].get("width", "0"))
+    centre = float(security[1].get("x", "0")) + float(security[1].get("width", "0")) / 2
+    assert float(build[1].get("x", "0")) + 140 < centre < float(deploy[1].get("x", "0"))
+    texts = shown(security[0])
+    assert texts == ["Security review", "3 % of items", "PT 4 h · LT 1.7 d"]
+    assert all(float(t.get("font-size", "0")) >= 11 for t in security[0].iter(f"{SVG}text"))
+    connector = security[0].find(f"{SVG}path[@class='branch-connector']")
+    assert connector is not None and connector.get("stroke-dasharray") == "5 4"
+    # The connector runs from the main line (22 px under the boxes' tops) to the side box.
+    d = connector.get("d", "")
+    start, end = d.split()[0], d.split()[-1]
+    assert float(start.split(",")[1]) == top(build[1]) + 22
+    assert end == f"L{centre:g},{top(security[1]):g}"
+    # The ladder has the two main steps' rungs only; the totals count 3 % of the review.
+    rungs = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "pt"]
+    assert rungs == ["2 h", "1 h"]
+    totals = {
+        t.get("data-figure"): t.text for t in root.iter(f"{SVG}text") if t.get("class") == "total"
+    }
+    # LT: 10 + 5 + 0.03 × 40 h and the inventory waits 3 ÷ 2 and 1 ÷ 2 days (36 + 12 h)
+    assert figures.lead_time_hours == pytest.approx(10 + 5 + 0.03 * 40 + 48)
+    assert totals["lead_time"] == "2.7 d" and totals["process_time"] == "3.1 h"
+    assert "3 steps · 1 side branch" in shown(root)[1]
+
+
+def test_a_side_branch_takes_no_place_in_the_main_row() -> None:
+    with_branch = ET.fromstring(render_svg(release(0.03)))
+    without = ET.fromstring(render_svg(release(None)))
+    for name in ("Build", "Deploy"):
+        assert ET.tostring(step_boxes(with_branch)[name][0]) == ET.tostring(
+            step_boxes(without)[name][0]
+        )
+
+
+def test_a_main_line_step_not_every_item_visits_says_so_in_its_data_box() -> None:
+    root = ET.fromstring(render_svg(release(0.85)))
+    boxes = step_boxes(root)
+    assert all(g.get("class") == "process" for g, _ in boxes.values())
+    visits = [
+        (g.get("data-step"), t.text)
+        for g, _ in boxes.values()
+        for t in g.iter(f"{SVG}text")
+        if t.get("class") == "visits"
+    ]
+    assert visits == [("Security review", "85 % of items")]
+    # Its rungs are an item's time: 0.85 × its 4 h of PT.
+    rungs = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "pt"]
+    assert rungs == ["2 h", "3.4 h", "1 h"]
+
+
+def test_a_map_every_item_goes_all_through_draws_as_without_visits() -> None:
+    """Visits of 1 are the default: said or not, the drawing is the same bytes, with no side
+    branch, no visits row and no band for them (the golden file of ``tests/maps`` holds the
+    drawing itself)."""
+    plain = release(1.0)
+    told = ValueStreamMap(
+        plain.name,
+        tuple(
+            Step(
+                s.name,
+                s.process_time_hours,
+                s.lead_time_hours,
+                team=s.team,
+                inventory_before=s.inventory_before,
+            )
+            for s in plain.steps
+        ),
+        demand_per_day=plain.demand_per_day,
+    )
+    assert told.steps == plain.steps  # 1 is the default
+    svg = render_svg(plain)
+    assert svg == render_svg(told)
+    assert "side-branch" not in svg and 'class="visits"' not in svg
+    root = ET.fromstring(svg)
+    data = [r for r in root.iter(f"{SVG}rect") if r.get("class") == "data-box"]
+    assert {r.get("height") for r in data} == {"76"}  # 4 rows of 16 px + 12

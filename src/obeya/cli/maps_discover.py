@@ -27,6 +27,7 @@ from obeya.cli.common import (
     with_columns,
 )
 from obeya.cli.maps_store import default_author
+from obeya.core.maps.calculations import SIDE_BRANCH_SHARE
 from obeya.core.maps.discovery import Discovery, discover
 from obeya.ingest import ColumnMap
 from obeya.workspace import Workspace, discovered_message
@@ -97,12 +98,13 @@ def print_discovery(result: Discovery, console: Console) -> None:
     """The steps as a table in flow order, sample sizes beside their figures, then totals."""
     table = PlainTable(title=f"Current-state map of {result.source}", title_justify="left")
     table.add_column("Step", no_wrap=True)
-    for heading in ("Items", "PT h", "LT h", "%C&A", "n", "Handoffs", "n", "Waiting"):
+    for heading in ("Items", "Share", "PT h", "LT h", "%C&A", "n", "Handoffs", "n", "Waiting"):
         table.add_column(heading, justify="right", no_wrap=True)
     for s in result.steps:
         table.add_row(
-            s.name,
+            ("↳ " if (s.visit_share or 1.0) < SIDE_BRANCH_SHARE else "") + s.name,
             str(s.items),
+            _pct(s.visit_share),
             _num(s.process_time_hours),
             _num(s.lead_time_hours),
             _pct(s.complete_accurate),
@@ -124,7 +126,9 @@ def print_discovery(result: Discovery, console: Console) -> None:
         console.print(f"Lead time: {safe(result.reconciliation.explanation)}.", highlight=False)
     who = result.handoff_column or "no assignee or team column"
     console.print(
-        f"[dim]PT, LT: medians over items with a completed visit; handoffs counted on {safe(who)}; "
+        "[dim]Share: of the finished items, those that passed the step; the totals weigh each "
+        "step by it (↳ a side branch: under 5 %). "
+        f"PT, LT: medians over items with a completed visit; handoffs counted on {safe(who)}; "
         f"waiting: mean items in the step's waiting states over {result.inventory_days:,.0f} "
         "days.[/dim]"
     )

@@ -212,7 +212,10 @@ def get_command(
 
 def export_command(
     source: Annotated[str, typer.Argument(help="A map file, or the name of a saved map.")],
-    export_format: Annotated[str, typer.Option("--format", help="svg, png or json.")] = "svg",
+    export_format: Annotated[
+        str | None,
+        typer.Option("--format", help="svg, png or json (default: the output's suffix, else svg)."),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).")
     ] = None,
@@ -221,6 +224,9 @@ def export_command(
 ) -> None:
     """Export a map as a drawing (SVG or PNG) or as JSON (the document `map save` reads back)."""
     with handle_errors():
+        if export_format is None:
+            suffix = output.suffix.lower().lstrip(".") if output is not None else ""
+            export_format = suffix if suffix in {"svg", "png", "json"} else "svg"
         if export_format not in {"svg", "png", "json"}:
             raise InputError(f"--format {export_format!r}: give svg, png or json")
         if Path(source).is_file():

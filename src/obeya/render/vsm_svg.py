@@ -12,8 +12,15 @@ What is drawn, top to bottom:
 - **kaizen bursts** on the constraint (above its box) and on the step of the biggest waste
   (under its data box);
 - the **timeline ladder**: upper segments are each step's wait (LT − PT plus the inventory
-  wait), lower segments its PT; the totals (lead time, process time, activity ratio, rolled
-  %C&A) sit at its right.
+  wait), lower segments its PT, both × the step's visits per item so the rungs are an item's
+  time; the totals (lead time, process time, activity ratio, rolled %C&A) sit at its right;
+- **side branches**, steps few items visit (:attr:`StepFigures.side_branch`), hang in a band
+  under their row as smaller boxes (name, share of items, PT and LT), joined by a dashed
+  connector to the main line where they leave it: in the gap before the next main-line step,
+  or after the last. They take no place in the row or the ladder, so a rare detour does not
+  look like a stage every item goes through; an information flow to one ends where its
+  connector leaves the main line. A main-line step that not every item visits says so in its
+  data box (``85 % of items``).
 
 Up to :data:`MAX_PER_ROW` steps go in one row; more wrap into rows of equal length, joined
 by numbered connector circles, and boxes and fonts shrink a little as rows get longer. Text
@@ -59,6 +66,10 @@ _TOP = 200.0  # title and the top band, above the first row of boxes
 _BOX_H = 84.0
 _LANE = 66.0  # above each row: information flows and the constraint burst
 _CHAR = 0.6  # average glyph width as a share of the font size (sans-serif, generous)
+_BRANCH_BAND = 100.0  # under each row's waste lane when the map has side branches
+_SIDE_W, _SIDE_H = 132.0, 60.0  # a side branch's box (narrower when many share a row)
+_SIDE_GAP = 14.0  # between side branch boxes
+_ARROW_DY = 22.0  # the material flow's height in a row, under the top of the boxes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,6 +111,14 @@ def _count(value: float) -> str:
     return f"{value:.1f}".removesuffix(".0")
 
 
+def share_text(share: float) -> str | None:
+    """How many of the items visit a step, when not all: ``85 % of items``; None at 1 (to
+    two decimals), where saying it would only add noise."""
+    if round(share, 2) == 1:
+        return None
+    return f"{'< 0.1 %' if share < 0.001 else format_share(share)} of items"
+
+
 def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
@@ -131,6 +150,8 @@ class _Geometry:
     height: float
     data_h: float
     row_h: float
+    data_rows: int = 4
+    band: float = 0.0  # the side branches' band under each row; 0 without side branches
 
     def column(self, index: int) -> tuple[float, float]:
         """The (left of the gap, top of the box) of step ``index``."""
@@ -143,19 +164,21 @@ class _Geometry:
         return _MARGIN + _LEFT + self.per_row * (self.gap + self.box_w)
 
 
-def _geometry(n: int) -> _Geometry:
+def _geometry(n: int, *, data_rows: int = 4, band: float = 0.0) -> _Geometry:
     rows = math.ceil(n / MAX_PER_ROW)
     per_row = math.ceil(n / rows)
     crowd = max(0, per_row - 6)
     box_w = 140.0 - 7 * crowd
     gap = 84.0 - 4 * crowd
     scale = box_w / 140.0
-    data_h = 4 * 16 * scale + 12
-    # box, data box, the waste burst lane, the ladder with its labels, then the next lane
-    row_h = _BOX_H + data_h + 70 + 70 + _LANE
+    data_h = data_rows * 16 * scale + 12
+    # box, data box, the waste burst lane, side branches, the ladder with its labels, the lane
+    row_h = _BOX_H + data_h + 70 + band + 70 + _LANE
     width = _MARGIN + _LEFT + per_row * (gap + box_w) + 24 + _RIGHT + _MARGIN
     height = _TOP + rows * row_h + _MARGIN
-    return _Geometry(rows, per_row, box_w, gap, scale, width, height, data_h, row_h)
+    return _Geometry(
+        rows, per_row, box_w, gap, scale, width, height, data_h, row_h, data_rows, band
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,7 +443,13 @@ def render_svg(
     ``figures`` are :func:`obeya.core.maps.calculations.calculate` of the map, worked out here
     when not given; ``title`` defaults to the map's name."""
     figs = figures if figures is not None else calculate(vsm)
-    g = _geometry(len(vsm.steps))
+    main = [k for k, sf in enumerate(figs.steps) if not sf.side_branch]
+    if not main:  # only rare steps: there is no main line to hang them on, so they are it
+        main = list(range(len(figs.steps)))
+    on_line = set(main)
+    sides = [k for k in range(len(figs.steps)) if k not in on_line]
+    counted = any(share_text(figs.steps[k].visit_share) for k in main)
+    g = _geometry(len(main), data_rows=5 if counted else 4, band=_BRANCH_BAND if sides else 0.0)
     s = g.scale
     svg = _Svg()
     heading = title if title is not None else vsm.name
@@ -437,6 +466,8 @@ def render_svg(
     full = g.width - 2 * _MARGIN
     svg.fitted(_MARGIN, 30, heading, full, size=18, anchor="start", weight="600", cls="title")
     sub = [f"{vsm.variant} state", f"{len(vsm.steps)} steps"]
+    if sides:
+        sub.append(f"{len(sides)} side branch{'es' if len(sides) > 1 else ''}")
     if vsm.source:
         sub.append(f"from {vsm.source}")
     svg.fitted(_MARGIN, 50, " · ".join(sub), full, size=12, anchor="start", colour=theme.MUTED)
@@ -475,13 +506,13 @@ def render_svg(
     svg.add("</g>")
 
     # Material flow: supplier down to the first row, the last step across and up to the customer.
-    arrow_dy = 22.0
+    arrow_dy = _ARROW_DY
     first_x, first_y = g.column(0)
     sup_line_x = sup_x + 45
     svg.path(
         [(sup_line_x, band + 84), (sup_line_x, first_y + arrow_dy), (first_x, first_y + arrow_dy)]
     )
-    last_x, last_y = g.column(len(vsm.steps) - 1)
+    last_x, last_y = g.column(len(main) - 1)
     svg.path(
         [
             (last_x + g.gap + g.box_w, last_y + arrow_dy),
@@ -491,15 +522,26 @@ def render_svg(
         extra=_ARROW,
     )
 
-    boxes: dict[str, tuple[float, float]] = {}
     constraint = figs.constraint.step if figs.constraint else None
-    waste_step, waste_lines = _biggest_waste(figs)
-    for i, (step, sf) in enumerate(zip(vsm.steps, figs.steps, strict=True)):
+    # Side branches first, so the main line's links are drawn over their connectors' tops.
+    branches = _branches(sides, main, g)
+    for branch in branches:
+        sf = figs.steps[branch.index]
+        _side_branch(svg, sf, branch, constraint == sf.name)
+    # Where information flows meet each step, in the map's order: a side branch's is the
+    # point its connector leaves the main line.
+    anchors = {b.index: (b.anchor[0] - g.box_w / 2, b.anchor[1] - arrow_dy) for b in branches}
+    for i, k in enumerate(main):
+        col_x, box_y = g.column(i)
+        anchors[k] = (col_x + g.gap, box_y)
+    boxes = {vsm.steps[k].name: anchors[k] for k in sorted(anchors)}
+    waste_step, waste_lines = _biggest_waste(figs, main)
+    for i, k in enumerate(main):
+        step, sf = vsm.steps[k], figs.steps[k]
         col_x, box_y = g.column(i)
         box_x = col_x + g.gap
-        boxes[step.name] = (box_x, box_y)
         row_start = i % g.per_row == 0
-        row_end = (i + 1) % g.per_row == 0 and i + 1 < len(vsm.steps)
+        row_end = (i + 1) % g.per_row == 0 and i + 1 < len(main)
         link_y = box_y + arrow_dy
         in_x = col_x
         if row_start and i > 0:
@@ -537,7 +579,7 @@ def render_svg(
     _flows(
         svg, vsm.information_flows, boxes, g, (ctrl_x, ctrl_y, ctrl_w, ctrl_h), sup_x, cus_cx, band
     )
-    _totals(svg, figs, g, len(vsm.steps))
+    _totals(svg, figs, g, len(main))
     svg.add("</svg>")
     return "\n".join(svg.parts) + "\n"
 
@@ -591,17 +633,23 @@ def _process(
         ty = top + 6 + lh * (k + 1) - 4 * s
         svg.text(x + pad, ty, label, size=11 * s, anchor="start", colour=theme.MUTED)
         svg.text(x + w - pad, ty, value, size=11 * s, anchor="end", cls=f"data-{k}")
+    visits = share_text(sf.visit_share)
+    if g.data_rows > len(rows) and visits is not None:
+        ty = top + 6 + lh * (len(rows) + 1) - 4 * s
+        svg.fitted(x + w / 2, ty, visits, w - 2 * pad, size=11, weight="600", cls="visits")
     svg.add("</g>")
 
 
 def _ladder(
     svg: _Svg, sf: StepFigures, col_x: float, box_x: float, box_y: float, g: _Geometry
 ) -> None:
-    """This step's rungs of the timeline: the wait over the gap, the PT under the box."""
+    """This step's rungs of the timeline: the wait over the gap, the PT under the box, each
+    × its visits per item, as the totals weigh them."""
     s = g.scale
-    up = box_y + _BOX_H + g.data_h + 70 + 24
+    up = box_y + _BOX_H + g.data_h + 70 + g.band + 24
     down = up + 26
-    wait = sf.wait_hours + (sf.inventory_wait_hours or 0.0)
+    visits = sf.visit_share
+    wait = (sf.wait_hours + (sf.inventory_wait_hours or 0.0)) * visits
     right = box_x + g.box_w
     svg.add('<g class="timeline">')
     svg.path([(col_x, down), (col_x, up), (box_x, up), (box_x, down), (right, down)])
@@ -615,7 +663,7 @@ def _ladder(
     svg.text(
         (box_x + right) / 2,
         down + 16 * s,
-        format_hours(sf.process_time_hours),
+        format_hours(sf.process_time_hours * visits),
         size=11 * s,
         cls="pt",
     )
@@ -626,7 +674,7 @@ def _totals(svg: _Svg, figs: MapFigures, g: _Geometry, n: int) -> None:
     last_x, last_y = g.column(n - 1)
     del last_x
     x = g.width - _MARGIN - _RIGHT
-    up = last_y + _BOX_H + g.data_h + 70 + 24
+    up = last_y + _BOX_H + g.data_h + 70 + g.band + 24
     top = up - 34
     rows = [
         ("Lead time", format_hours(figs.lead_time_hours), "lead_time"),
@@ -650,8 +698,9 @@ def _totals(svg: _Svg, figs: MapFigures, g: _Geometry, n: int) -> None:
     svg.add("</g>")
 
 
-def _biggest_waste(figs: MapFigures) -> tuple[str | None, list[str]]:
-    """The step that carries most of the biggest waste category, and its burst's text."""
+def _biggest_waste(figs: MapFigures, main: Sequence[int]) -> tuple[str | None, list[str]]:
+    """The main-line step that carries most of the biggest waste category (each step's share
+    × its visits, as the category's total is summed), and its burst's text."""
     category = figs.waste.biggest
     if category is None:
         return None, []
@@ -665,13 +714,96 @@ def _biggest_waste(figs: MapFigures) -> tuple[str | None, list[str]]:
             return sf.handoffs
         return sf.inventory_wait_hours or 0.0
 
-    top = max(figs.steps, key=share)  # max() keeps the first of equals
+    # max() keeps the first of equals
+    top = max((figs.steps[k] for k in main), key=lambda sf: sf.visit_share * share(sf))
     hours = figs.waste.category(category).hours_per_item
     return top.name, [
         "biggest waste:",
         _WASTE_NAMES.get(category, category),
         f"{format_hours(hours)} per item",
     ]
+
+
+@dataclass(frozen=True)
+class _Branch:
+    """Where a side branch is drawn: ``anchor`` is where it leaves the main line, the box is
+    ``x``, ``y`` (its top), ``w`` wide; ``rail`` is the height its connector runs across at."""
+
+    index: int  # in the map's steps
+    anchor: Point
+    rail: float
+    x: float
+    y: float
+    w: float
+
+
+def _branches(sides: Sequence[int], main: Sequence[int], g: _Geometry) -> list[_Branch]:
+    """Each side branch's place: its connector leaves the main line in the gap before the
+    next main-line step (past the triangle and the waste burst's reach), or right of the last
+    one; its box hangs in the band of that step's row, centred under the connector when there
+    is room, else pushed aside in order so that no boxes overlap. Branches leaving at the
+    same point share their connector's rail; neighbouring points' rails run at different
+    heights (three in turn), so that a rail never reads as another's."""
+    s = g.scale
+    rows: dict[float, list[tuple[int, Point]]] = {}
+    for k in sides:
+        after = sum(1 for m in main if m < k)  # the next main-line step, in main order
+        if after < len(main):
+            col_x, box_y = g.column(after)
+            x = col_x + g.gap - 19 * s
+        else:
+            col_x, box_y = g.column(len(main) - 1)
+            x = col_x + g.gap + g.box_w + 19 * s
+        rows.setdefault(box_y, []).append((k, (x, box_y + _ARROW_DY)))
+    placed: list[_Branch] = []
+    lo, hi = _MARGIN, g.width - _MARGIN
+    for box_y, row in rows.items():
+        band_top = box_y + _BOX_H + g.data_h + 70
+        n = len(row)
+        w = min(_SIDE_W, (hi - lo - (n - 1) * _SIDE_GAP) / n)
+        lefts = [anchor[0] - w / 2 for _, anchor in row]
+        for j in range(n):  # left to right: clear of the margin and the box before
+            lefts[j] = max(lefts[j], lo if j == 0 else lefts[j - 1] + w + _SIDE_GAP)
+        for j in reversed(range(n)):  # right to left: clear of the margin and the box after
+            lefts[j] = min(lefts[j], hi - w if j == n - 1 else lefts[j + 1] - w - _SIDE_GAP)
+        points = list(dict.fromkeys(anchor for _, anchor in row))
+        placed += [
+            _Branch(
+                k, anchor, band_top + 3 + 5 * (points.index(anchor) % 3), left, band_top + 20, w
+            )
+            for (k, anchor), left in zip(row, lefts, strict=True)
+        ]
+    return placed
+
+
+def _side_branch(svg: _Svg, sf: StepFigures, b: _Branch, constraint: bool) -> None:
+    """A side branch: its dashed connector from the main line and its smaller box with the
+    name, the share of items that visit it, and its PT and LT per visit."""
+    w, h, pad = b.w, _SIDE_H, 7.0
+    ax, ay = b.anchor
+    stroke = _BURST_STROKE if constraint else _LINE
+    svg.add(f'<g class="process side-branch" data-step="{_esc(sf.name)}">')
+    if constraint:
+        svg.add(f"<title>{_esc(f'{sf.name}: the constraint')}</title>")
+    svg.add(
+        f'<rect x="{_num(b.x)}" y="{_num(b.y)}" width="{_num(w)}" height="{_num(h)}" '
+        f'fill="{_WHITE}" stroke="{stroke}" stroke-width="{2 if constraint else 1.2}"/>'
+        f'<rect x="{_num(b.x + 0.6)}" y="{_num(b.y + 0.6)}" width="{_num(w - 1.2)}" '
+        f'height="21" fill="{_BOX_TINT}"/>'
+        f'<line x1="{_num(b.x)}" y1="{_num(b.y + 22)}" x2="{_num(b.x + w)}" '
+        f'y2="{_num(b.y + 22)}" stroke="{stroke}" stroke-width="1"/>'
+    )
+    svg.path(
+        [(ax, ay), (ax, b.rail), (b.x + w / 2, b.rail), (b.x + w / 2, b.y)],
+        extra=' stroke-dasharray="5 4" class="branch-connector"',
+    )
+    cx = b.x + w / 2
+    svg.fitted(cx, b.y + 16, sf.name, w - 2 * pad, size=12, weight="600", cls="step-name")
+    share = share_text(sf.visit_share) or ""
+    svg.fitted(cx, b.y + 37, share, w - 2 * pad, size=11, weight="600", cls="visits")
+    times = f"PT {format_hours(sf.process_time_hours)} · LT {format_hours(sf.lead_time_hours)}"
+    svg.fitted(cx, b.y + 52, times, w - 2 * pad, size=11, colour=theme.MUTED, cls="side-times")
+    svg.add("</g>")
 
 
 def _flows(

@@ -54,9 +54,10 @@ STEP_FIELDS = (
     ("people", "People", "people"),
     ("capacity", "Capacity/day", "capacity_per_day"),
     ("inventory", "Inventory before", "inventory_before"),
+    ("visits", "Share of items", "visit_share"),
     ("link", "Link", "link"),
 )
-NUMBER_FIELDS = {"pt", "lt", "ca", "people", "capacity", "inventory"}
+NUMBER_FIELDS = {"pt", "lt", "ca", "people", "capacity", "inventory", "visits"}
 OPTIONAL = {"team", "capacity"}
 #: Map-level fields: form key, label, ValueStreamMap field, help.
 MAP_FIELDS = (
@@ -87,6 +88,7 @@ FIGURE_LABELS = {
     "capacity_per_day": "Capacity per day",
     "utilisation": "Utilisation",
     "handoffs": "Handoffs per item",
+    "visit_share": "Share of items",
     "people": "People",
     "hours_per_item": "hours per item",
     "money_per_period": "money per period",
@@ -280,6 +282,7 @@ def _new_row(form: dict[str, Any]) -> None:
             "people": "1",
             "capacity": "",
             "inventory": "0",
+            "visits": "1",
             "link": "push",
         }
     )

@@ -4,20 +4,29 @@ Pure functions of a :class:`ValueStreamMap`; nothing is read or stored. Units fo
 model: hours, items per day, available hours per day, money in the map's currency. The
 conventions (written up in ``docs/maps.md``):
 
+- A step's figures are per item that visits it (its rework included); its **visit share**
+  (``visit_share``: the share of items that visit it, 1 unless some skip it) weighs them into
+  the totals: total LT and PT = Σ share × the step's, so a step 3 % of items visit adds 3 %
+  of its LT to an item's.
 - A step's **wait** is LT − PT. Inventory waiting before a step adds **inventory ÷ demand**
-  calendar days (24 h each) to the total lead time (Little's law on the queue); without demand
-  it cannot be turned into time and adds nothing.
+  calendar days (24 h each) to the total lead time (Little's law on the queue: the step's
+  arrivals are demand × share, each waits inventory ÷ that); without demand it cannot be
+  turned into time and adds nothing.
 - **Capacity** per day is the step's own ``capacity_per_day`` when given, else
   people × availability × available hours per day ÷ PT. A step with PT 0 and no capacity has
   no limit (capacity and utilisation ``None``).
-- **Utilisation** = demand ÷ capacity (= demand × PT ÷ the hours the step's people have).
+- **Utilisation** = demand × share ÷ capacity (= demand × share × PT ÷ the hours the
+  step's people have).
 - The **constraint** is the step with the highest utilisation, which is the step with the
-  lowest capacity, so it is found the same way without demand (then the longest
-  PT ÷ (people × availability)). Ties go to the earlier step.
-- **Waste** per item: waiting Σ (LT − PT); rework Σ PT × (1 ÷ %C&A − 1), the expected extra
-  passes when each pass succeeds with probability %C&A; handoffs Σ handoffs × a cost per
-  handoff (default :data:`HANDOFF_COST_HOURS`); partially done work Σ inventory waits. Money
-  per period = hours per item × demand × period days × hourly cost.
+  lowest capacity ÷ share, so it is found the same way without demand (then the longest
+  share × PT ÷ (people × availability)). Ties go to the earlier step.
+- **Rolled %C&A** = Π (1 − share × (1 − %C&A)): an item passes a step right first time
+  when it skips it or passes it so.
+- **Waste** per item, each step weighed by its share: waiting Σ (LT − PT); rework
+  Σ PT × (1 ÷ %C&A − 1), the expected extra passes when each pass succeeds with probability
+  %C&A; handoffs Σ handoffs × a cost per handoff (default :data:`HANDOFF_COST_HOURS`);
+  partially done work Σ inventory waits. Money per period = hours per item × demand × period
+  days × hourly cost.
 """
 
 from __future__ import annotations
@@ -33,6 +42,8 @@ HANDOFF_COST_HOURS = 0.5
 #: Days in the period the money of waste is reported for, when not given.
 PERIOD_DAYS = 30.0
 HOURS_PER_DAY = 24.0
+#: Steps visited less than this per item are side branches of the map.
+SIDE_BRANCH_SHARE = 0.05
 
 WASTE_CATEGORIES = ("waiting", "rework", "handoffs", "partially_done_work")
 
@@ -51,6 +62,13 @@ class StepFigures:
     handoffs: float
     people: float
     team: str | None
+    visit_share: float = 1.0
+
+    @property
+    def side_branch(self) -> bool:
+        """A step few items visit (a share under :data:`SIDE_BRANCH_SHARE`): drawn beside
+        the main line, not in it."""
+        return self.visit_share < SIDE_BRANCH_SHARE
 
 
 @dataclass(frozen=True)
@@ -162,9 +180,10 @@ def calculate(
         )
     steps = tuple(_step_figures(s, vsm) for s in vsm.steps)
     total_lt = sum(
-        s.process_time_hours + s.wait_hours + (s.inventory_wait_hours or 0.0) for s in steps
+        s.visit_share * (s.process_time_hours + s.wait_hours + (s.inventory_wait_hours or 0.0))
+        for s in steps
     )
-    total_pt = sum(s.process_time_hours for s in steps)
+    total_pt = sum(s.visit_share * s.process_time_hours for s in steps)
     demand = vsm.demand_per_day
     cost = hourly_cost if hourly_cost is not None else vsm.hourly_cost
     return MapFigures(
@@ -176,7 +195,9 @@ def calculate(
         lead_time_hours=total_lt,
         process_time_hours=total_pt,
         activity_ratio=total_pt / total_lt if total_lt > 0 else None,
-        rolled_complete_accurate=math.prod(s.complete_accurate for s in steps),
+        rolled_complete_accurate=math.prod(
+            1 - s.visit_share * (1 - s.complete_accurate) for s in steps
+        ),
         takt_time_hours=vsm.available_hours_per_day / demand if demand else None,
         constraint=_constraint(vsm, steps),
         waste=_waste(steps, demand, cost, handoff_cost_hours, period_days),
@@ -187,7 +208,8 @@ def _step_figures(step: Step, vsm: ValueStreamMap) -> StepFigures:
     demand = vsm.demand_per_day
     capacity = capacity_per_day(step, vsm.available_hours_per_day)
     wait = step.lead_time_hours - step.process_time_hours
-    queue = step.inventory_before / demand * HOURS_PER_DAY if demand else None
+    share = step.visit_share
+    queue = step.inventory_before / (demand * share) * HOURS_PER_DAY if demand else None
     if vsm.lead_time_includes_inventory and queue is not None:
         # The queue's wait is part of the step's LT: split it out of the wait, never beyond it.
         queue = min(queue, wait)
@@ -201,10 +223,11 @@ def _step_figures(step: Step, vsm: ValueStreamMap) -> StepFigures:
         inventory_before=step.inventory_before,
         inventory_wait_hours=queue,
         capacity_per_day=capacity,
-        utilisation=demand / capacity if demand and capacity else None,
+        utilisation=demand * share / capacity if demand and capacity else None,
         handoffs=step.handoffs,
         people=step.people,
         team=step.team,
+        visit_share=share,
     )
 
 
@@ -222,8 +245,10 @@ def _constraint(vsm: ValueStreamMap, steps: tuple[StepFigures, ...]) -> Constrai
     limited = [(s, vsm.step(s.name)) for s in steps if s.capacity_per_day is not None]
     if not limited:
         return None
-    # Lowest capacity first; min() keeps the earliest of equal steps.
-    figures, step = min(limited, key=lambda pair: pair[0].capacity_per_day or 0.0)
+    # Lowest capacity per item of the stream first; min() keeps the earliest of equal steps.
+    figures, step = min(
+        limited, key=lambda pair: (pair[0].capacity_per_day or 0.0) / pair[0].visit_share
+    )
     capacity = figures.capacity_per_day or 0.0
     return Constraint(
         step=figures.name,
@@ -242,7 +267,7 @@ def _reason(step: Step, figures: StepFigures, capacity: float, vsm: ValueStreamM
                 f"{step.name}: the lowest capacity, {capacity:.1f}/day as given; "
                 "add demand_per_day to see utilisation"
             )
-        per_person = step.process_time_hours / (step.people * step.availability)
+        per_person = step.visit_share * step.process_time_hours / (step.people * step.availability)
         return (
             f"{step.name}: the most work per available person, {per_person:.2f} h an item "
             f"(capacity {capacity:.1f}/day); add demand_per_day to see utilisation"
@@ -253,7 +278,7 @@ def _reason(step: Step, figures: StepFigures, capacity: float, vsm: ValueStreamM
             f"{step.name}: utilisation {utilisation:.2f} — demand {demand:.1f}/day against "
             f"a capacity of {capacity:.1f}/day"
         )
-    needed = demand * step.process_time_hours
+    needed = demand * step.visit_share * step.process_time_hours
     available = step.people * step.availability * vsm.available_hours_per_day
     return (
         f"{step.name}: utilisation {utilisation:.2f} — demand {demand:.1f}/day needs "
@@ -269,10 +294,12 @@ def _waste(
     period_days: float,
 ) -> Waste:
     hours = {
-        "waiting": sum(s.wait_hours for s in steps),
-        "rework": sum(s.process_time_hours * (1 / s.complete_accurate - 1) for s in steps),
-        "handoffs": sum(s.handoffs for s in steps) * handoff_cost_hours,
-        "partially_done_work": sum(s.inventory_wait_hours or 0.0 for s in steps),
+        "waiting": sum(s.visit_share * s.wait_hours for s in steps),
+        "rework": sum(
+            s.visit_share * s.process_time_hours * (1 / s.complete_accurate - 1) for s in steps
+        ),
+        "handoffs": sum(s.visit_share * s.handoffs for s in steps) * handoff_cost_hours,
+        "partially_done_work": sum(s.visit_share * (s.inventory_wait_hours or 0.0) for s in steps),
     }
     money_per_item_hour = (
         demand * period_days * hourly_cost

@@ -49,10 +49,16 @@ Demand
     (``demand_items`` is its sample): the demand the stream actually served; a user who
     knows the real demand sets it on the map.
 
+    - ``visit_share``: the share of the finished items that passed the step (items still in
+      progress may not have reached it yet). PT, LT, %C&A and handoffs are per item that passed
+      it; a step under 5 % is a side branch of the map.
+
 Totals
-    ``lead_time_hours`` = Σ step LT, ``process_time_hours`` = Σ step PT, ``activity_ratio`` =
-    Σ PT ÷ Σ LT, ``rolled_complete_accurate`` = Π step %C&A. Steps without a figure (no
-    completed visit) add nothing.
+    ``lead_time_hours`` = Σ visit share × step LT, ``process_time_hours`` = Σ visit share ×
+    step PT (an item's expected time in each step: a step 3 % of items pass adds 3 % of its
+    LT), ``activity_ratio`` = PT ÷ LT, ``rolled_complete_accurate`` = Π (1 − visit share ×
+    (1 − step %C&A)), the share of items that pass every step they visit right first time.
+    Steps without a figure (no completed visit) add nothing.
 """
 
 from __future__ import annotations
@@ -83,6 +89,8 @@ if TYPE_CHECKING:
 _COLUMNS = ("item_id", "state", "t", "seq", "team", "assignee")
 #: %C&A handed to a map when every item came back: the map model needs a share above zero.
 _FLOOR_COMPLETE_ACCURATE = 0.001
+#: The visit share of a step no finished item passed (the model needs a share above zero).
+_FLOOR_SHARE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,9 @@ class DiscoveredStep:
     handoffs: float | None
     handoff_items: int
     inventory_before: float | None
+    #: The share of the finished items that passed this step (None: no item finished): a
+    #: step few items visit is a side branch of the map.
+    visit_share: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +123,7 @@ class DiscoveredStep:
             "handoffs": self.handoffs,
             "handoff_items": self.handoff_items,
             "inventory_before": self.inventory_before,
+            "visit_share": self.visit_share,
         }
 
 
@@ -134,10 +146,19 @@ class Discovery:
     reconciliation: Reconciliation | None = None
 
     def totals(self) -> dict[str, float | None]:
-        lead = sum(s.lead_time_hours for s in self.steps if s.lead_time_hours is not None)
-        process = sum(s.process_time_hours for s in self.steps if s.process_time_hours is not None)
+        def share(s: DiscoveredStep) -> float:
+            return 1.0 if s.visit_share is None else s.visit_share
+
+        lead = sum(
+            share(s) * s.lead_time_hours for s in self.steps if s.lead_time_hours is not None
+        )
+        process = sum(
+            share(s) * s.process_time_hours for s in self.steps if s.process_time_hours is not None
+        )
         rolled = math.prod(
-            s.complete_accurate for s in self.steps if s.complete_accurate is not None
+            1 - share(s) * (1 - s.complete_accurate)
+            for s in self.steps
+            if s.complete_accurate is not None
         )
         return {
             "lead_time_hours": lead,
@@ -194,6 +215,7 @@ class Discovery:
                     complete_accurate=max(ca, _FLOOR_COMPLETE_ACCURATE),
                     inventory_before=s.inventory_before or 0.0,
                     handoffs=s.handoffs or 0.0,
+                    visit_share=min(max(s.visit_share or 1.0, _FLOOR_SHARE), 1.0),
                     items=s.items,
                     states=s.states,
                 )
@@ -224,8 +246,9 @@ def _with_twin(vsm: ValueStreamMap, twin: Twin) -> ValueStreamMap:
             steps.append(replace(step, process_time_hours=0.0, capacity_per_day=None))
             continue
         people = sum(t.people for t in mine)
-        # A person holding k items at once gives each a k-th of their time.
-        touch = work * people / sum(t.servers for t in mine)
+        # A person holding k items at once gives each a k-th of their time; the twin's work
+        # is per item of the stream, the map's PT per item that passes the step.
+        touch = work * people / sum(t.servers for t in mine) / step.visit_share
         steps.append(
             replace(
                 step,
@@ -299,13 +322,17 @@ def _session(
 
 def discover(log: EventLog, workflow: Workflow | None = None, *, backend: Any = None) -> Discovery:
     """Measure the value stream of ``log``, on ``backend`` (a fresh DuckDB by default)."""
-    from obeya.core.maps.reconcile import reconcile
+    from obeya.core.maps.reconcile import reconcile, visit_shares
 
     with _session(log, workflow, backend) as (analysis, events):
         found = _discover(analysis, events, log, workflow)
+    samples = step_samples(log, workflow, backend=backend)
+    shares = visit_shares(samples)
+    found = replace(
+        found, steps=tuple(replace(s, visit_share=shares.get(s.name)) for s in found.steps)
+    )
     map_hours = found.totals()["lead_time_hours"] or 0.0
-    split = reconcile(step_samples(log, workflow, backend=backend), map_hours)
-    return replace(found, reconciliation=split)
+    return replace(found, reconciliation=reconcile(samples, map_hours))
 
 
 Column = np.ndarray[Any, Any]

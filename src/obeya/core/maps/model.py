@@ -43,6 +43,10 @@ class Step:
     inventory_before: float = 0.0  # items waiting before the step
     link: Link = Link.PUSH  # how work arrives from the step before
     handoffs: float = 0.0  # handoffs per item into this step (people, team or group changes)
+    #: The share of the stream's items that visit the step (0.03: a step 3 % of items pass).
+    #: PT, LT, %C&A and handoffs are per item that visits it (its rework included); the
+    #: totals and utilisation weigh the step by this share.
+    visit_share: float = 1.0
     #: Sample sizes when the step was discovered from data (items behind each figure).
     items: int | None = None
     states: tuple[str, ...] = ()
@@ -103,6 +107,11 @@ def validate(vsm: ValueStreamMap) -> None:
             value = getattr(s, attr)
             if value < 0:
                 raise MapError(f"{where}.{attr} is {value}; it cannot be negative")
+        if not 0 < s.visit_share <= 1:
+            raise MapError(
+                f"{where}.visit_share is {s.visit_share}; give the share of items that "
+                "visit the step, in (0, 1] (0.05: one item in twenty)"
+            )
         if s.lead_time_hours < s.process_time_hours:
             raise MapError(
                 f"{where}.lead_time_hours ({s.lead_time_hours}) is shorter than "

@@ -1,11 +1,12 @@
 """Why a map's lead time is not the measured one, in hours that add up.
 
-A map adds each step's median lead time over the items that visit it. The measured mean lead
-time of the finished items (first event in a step → finish) is, exactly, the sum over steps of
-the mean hours an item spends in the step — items that skip it count zero, so the visit share
-is inside — plus the mean hours spent outside every step (resolved but not yet closed, between
-visits). Set beside the map's total, the difference splits into what the medians leave out
-(visit shares, each step's long tail) and what no step holds.
+A map adds each step's median lead time over the items that visit it, weighed by the share of
+items that visit it. The measured mean lead time of the finished items (first event in a step
+→ finish) is, exactly, the sum over steps of the mean hours an item spends in the step — items
+that skip it count zero, so the visit share is inside — plus the mean hours spent outside every
+step (resolved but not yet closed, between visits). Set beside the map's total, the difference
+splits into what the medians leave out (each step's long tail and rework, or a mean below the
+median) and what no step holds.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class Reconciliation:
     measured_mean_hours: float
     step_mean_hours: dict[str, float]  # per finished item, skips counted as zero
     outside_hours: float
-    map_hours: float  # Σ of the steps' median LT, as the map adds them
+    map_hours: float  # Σ visit share × the steps' median LT, as the map adds them
 
     @property
     def steps_hours(self) -> float:
@@ -37,11 +38,12 @@ class Reconciliation:
         why = (
             f"the medians leave out {gap:,.1f} h of long tails and rework"
             if gap >= 0
-            else f"the map counts {-gap:,.1f} h too many: it adds every step's median as if "
-            "each item visited every step"
+            else f"the medians count {-gap:,.1f} h more: most items pass quicker than the "
+            "median of those that visit, or the steps' medians come from different items"
         )
         return (
-            f"the map adds each step's median over the items that visit it: "
+            f"the map adds each step's median over the items that visit it, weighed by the "
+            f"share of items that visit it: "
             f"{self.map_hours:,.1f} h. The {self.items:,} finished items took "
             f"{self.measured_mean_hours:,.1f} h on average: {self.steps_hours:,.1f} h in the "
             f"steps (each step's mean per item, items that skip it counting zero; {why}) and "
@@ -59,6 +61,22 @@ class Reconciliation:
             "outside_hours": self.outside_hours,
             "explanation": self.explanation,
         }
+
+
+def visit_shares(samples: StepSamples) -> dict[str, float]:
+    """Per step, the share of the finished items that passed it (empty: none finished)."""
+    _, _, done = samples.item_times()
+    if not done.any():
+        return {}
+    ids = samples.items.column("item_id").to_pylist()
+    row = {item: k for k, item in enumerate(ids)}
+    times = samples.times
+    t_item = np.asarray([row[i] for i in times.column("item_id").to_pylist()], dtype=np.int64)
+    t_step = times.column("step").to_numpy()
+    keep = done[t_item]
+    pairs = np.unique(t_step[keep].astype(np.int64) * len(ids) + t_item[keep])
+    passed = np.bincount(pairs // len(ids), minlength=len(samples.steps))
+    return {name: float(passed[k] / done.sum()) for k, (name, _) in enumerate(samples.steps)}
 
 
 def reconcile(samples: StepSamples, map_hours: float) -> Reconciliation | None:

@@ -5,8 +5,9 @@ A map's process time is hands-on hours; the simulation's clock runs in calendar 
 works ``people × availability × available hours per day`` hours a day, so one server (one
 person) takes ``PT ÷ available hours per day`` days of work per item, stretched by the step's
 availability in the simulation: the simulated utilisation then equals the map's
-``demand × PT ÷ capacity``. People become servers (rounded, at least one); %C&A becomes rework;
-batch size and availability carry over; demand becomes the Poisson arrival rate.
+``demand × visit share × PT ÷ capacity``. People become servers (rounded, at least one); %C&A
+becomes rework; batch size, availability and the share of items that visit the step carry
+over; demand becomes the Poisson arrival rate.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def scenario_from_map(
             complete_accurate=step.complete_accurate,
             batch_size=step.batch_size,
             availability=step.availability,
+            visit_share=step.visit_share,
         )
         for step in vsm.steps
     )
