@@ -80,12 +80,12 @@ def _print_run(title: str, run: Run) -> None:
     table = PlainTable("figure", "what followed", "twin", "error", "target", "baseline")
     for f in run.figures:
         table.add_row(
-            f.name,
-            f"{f.actual:.3g}",
-            f"{f.simulated:.3g}",
+            f.label,
+            _figure(f.actual),
+            _figure(f.simulated),
             f"{f.error:+.1%}",
             f"±{TARGETS[f.name]:.0%}",
-            "–" if f.baseline is None else f"{f.baseline:.3g}",
+            "–" if f.baseline is None else _figure(f.baseline),
         )
     out.print(title)
     out.print(table)
@@ -94,6 +94,13 @@ def _print_run(title: str, run: Run) -> None:
         f"(earlier lead times) {run.baseline_distance_days:.2f} days",
         highlight=False,
     )
+
+
+def _figure(value: float) -> str:
+    """Three significant digits, never in exponent form: 0.0527, 3.92, 301, 1,920."""
+    if value != value:
+        return "–"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def print_holdout(check: HoldoutCheck) -> None:

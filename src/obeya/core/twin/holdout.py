@@ -50,6 +50,13 @@ TARGETS = {
     "lead_time_p85": 0.25,
     "wip_mean": 0.25,
 }
+#: What each figure is, with its unit, as a reader sees it.
+LABELS = {
+    "throughput_per_day": "throughput (items a day)",
+    "lead_time_p50": "lead time p50 (days)",
+    "lead_time_p85": "lead time p85 (days)",
+    "wip_mean": "mean WIP (items)",
+}
 #: How much farther than the baseline's the twin's lead times may be and still count as near.
 BASELINE_SLACK = 0.10
 #: Each side of the cut needs at least this many items for the check to mean anything.
@@ -112,9 +119,14 @@ class Figure:
     def within_target(self) -> bool:
         return bool(abs(self.error) <= TARGETS[self.name])  # a NaN is never within
 
+    @property
+    def label(self) -> str:
+        return LABELS[self.name]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "figure": self.name,
+            "label": self.label,
             "actual": _finite(self.actual),
             "simulated": _finite(self.simulated),
             "error": _finite(self.error),
