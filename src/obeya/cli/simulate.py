@@ -20,6 +20,7 @@ from obeya.cli.common import (
     out,
     print_json,
     progress_bar,
+    safe,
 )
 from obeya.cli.twin import is_twin_file, simulate_twin
 from obeya.core.simulation import SimulationResult, load_scenario, simulate
@@ -188,12 +189,19 @@ def print_what_if(doc: dict[str, Any]) -> None:
             diff.add_row(s["scenario"], *cells)
         out.print(diff)
         out.print("paired differences over replications with 95 % CI; * = the CI leaves out 0")
+    for warning in doc.get("warnings", []):
+        err.print(f"[yellow]warning:[/yellow] {safe(warning)}", highlight=False)
     steps = Table("utilisation", *[s["scenario"] for s in doc["scenarios"]])
     for k, step in enumerate(doc["scenarios"][0]["steps"]):
         cells = []
         for s in doc["scenarios"]:
             u = s["steps"][k]["utilisation"]
-            cells.append("unlimited" if u is None else f"{u:.1%} (×{s['steps'][k]['servers']})")
+            servers = s["steps"][k]["servers"]
+            cells.append(
+                "unlimited"
+                if u is None
+                else f"{u:.1%} ({servers} server{'' if servers == 1 else 's'})"
+            )
         steps.add_row(step["name"], *cells)
     out.print(steps)
 

@@ -12,6 +12,7 @@ at ``as_of``, when they started — so both sides are measured by the same code.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,3 +170,22 @@ def _trajectory_window(
         prior,
         prior_finish,
     )
+
+
+#: A run in which more of the items it started are unfinished than this is too short to tell
+#: their lead times: only the quick ones finished.
+UNFINISHED_WARNING = 0.2
+
+
+def unfinished_share(windows: list[WindowFigures] | tuple[WindowFigures, ...]) -> float:
+    """The share of the items started in the runs that had not finished by their end."""
+    started = sum(w.started for w in windows)
+    return sum(w.unfinished for w in windows) / started if started else 0.0
+
+
+def longer_run_days(windows: list[WindowFigures] | tuple[WindowFigures, ...], days: float) -> float:
+    """A run long enough to see most items through: three times the longest lead times
+    (85th percentile) of those that finished, and at least twice this one."""
+    pooled = np.concatenate([w.finished_lead_times_days for w in windows])
+    p85 = float(np.percentile(pooled, 85)) if pooled.size else days
+    return float(math.ceil(max(3 * p85, 2 * days)))

@@ -9,11 +9,13 @@ import numpy as np
 
 from obeya.core.twin.engine import TwinRun
 from obeya.core.twin.load import step_loads
-from obeya.core.twin.measure import run_windows
+from obeya.core.twin.measure import (
+    UNFINISHED_WARNING,
+    longer_run_days,
+    run_windows,
+    unfinished_share,
+)
 from obeya.core.twin.model import Twin
-
-#: A run in which more of the items it started are unfinished than this says so.
-UNFINISHED_WARNING = 0.2
 
 
 def twin_summary(twin: Twin) -> dict[str, Any]:
@@ -67,8 +69,7 @@ def run_summary(run: TwinRun) -> dict[str, Any]:
     """A run's figures, the mean over replications (lead times pooled)."""
     windows = run_windows(run)
     pooled = np.concatenate([w.finished_lead_times_days for w in windows])
-    started = sum(w.started for w in windows)
-    unfinished = sum(w.unfinished for w in windows) / started if started else 0.0
+    unfinished = unfinished_share(windows)
     hours = run.twin.calendar.working(run.end) - run.twin.calendar.working(run.twin.as_of)
     return {
         "twin": run.twin.name,
@@ -88,7 +89,8 @@ def run_summary(run: TwinRun) -> dict[str, Any]:
         "unfinished_share": unfinished,
         "warnings": [
             f"{unfinished:.0%} of the items that started in the run had not finished by its "
-            "end: a longer run (--days) shows how long they take"
+            f"end: a longer run (--days {longer_run_days(windows, run.days):.0f}) shows how "
+            "long they take"
         ]
         if unfinished > UNFINISHED_WARNING
         else [],

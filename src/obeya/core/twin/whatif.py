@@ -21,10 +21,17 @@ from obeya.core.simulation.engine import Budget, mean_ci95
 from obeya.core.simulation.whatif import Change, Difference, parse_change
 from obeya.core.twin.engine import TwinRun, run_twin
 from obeya.core.twin.load import step_loads
-from obeya.core.twin.measure import WindowFigures, run_windows
+from obeya.core.twin.measure import (
+    UNFINISHED_WARNING,
+    WindowFigures,
+    longer_run_days,
+    run_windows,
+    unfinished_share,
+)
 from obeya.core.twin.model import MAX_PEOPLE, Twin, TwinError
 
 FIGURES = ("lead_time_p50", "lead_time_p85", "lead_time_mean", "throughput_per_day", "wip")
+LEAD_TIMES = ("lead_time_p50", "lead_time_p85", "lead_time_mean")
 
 
 def parse_twin_change(text: str) -> Change:
@@ -158,12 +165,23 @@ class TwinResult:
 class TwinWhatIf:
     results: tuple[TwinResult, ...]
 
+    @property
+    def too_short(self) -> bool:
+        """Whether a state left too many of its items unfinished for its lead times to mean
+        much: only the quick ones finished, and a change in the mix of which ones did would
+        read as a change in lead time."""
+        return any(unfinished_share(r.windows) > UNFINISHED_WARNING for r in self.results)
+
     def differences(self, index: int) -> dict[str, Difference]:
+        """Per figure, the future's minus the current state's, paired by replication; lead
+        times get no confidence interval (so no significance) from a run :attr:`too_short`."""
         base, other = self.results[0], self.results[index]
         out = {}
         for key in FIGURES:
             pairs = [other.figure(key, r) - base.figure(key, r) for r in range(len(base.windows))]
             value, interval = _finite_mean(pairs)
+            if key in LEAD_TIMES and self.too_short:
+                interval = None
             reference = base.mean(key)
             percent = 100 * value / reference if reference and math.isfinite(value) else None
             out[key] = Difference(value, interval, percent)
@@ -176,8 +194,18 @@ class TwinWhatIf:
             if i:
                 doc["difference"] = {k: d.to_dict() for k, d in self.differences(i).items()}
             scenarios.append(doc)
+        warnings = []
+        if self.too_short:
+            worst = max(unfinished_share(r.windows) for r in self.results)
+            base = self.results[0]
+            longer = longer_run_days(base.windows, base.run.days)
+            warnings.append(
+                f"up to {worst:.0%} of the items started in a run had not finished by its end: "
+                "its lead times are those of the quick ones, so their differences carry no "
+                f"confidence interval; run --days {longer:.0f} or more"
+            )
         document: dict[str, Any] = _json_safe(
-            {"baseline": self.results[0].twin.name, "scenarios": scenarios}
+            {"baseline": self.results[0].twin.name, "scenarios": scenarios, "warnings": warnings}
         )
         return document
 
