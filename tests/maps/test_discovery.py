@@ -319,3 +319,33 @@ def test_no_step_is_a_clear_error() -> None:
     only_done = Workflow.from_toml_text('backlog = ["To Do"]\ndone = ["Done", "Dev"]\n')
     with pytest.raises(InputError, match="no step to map"):
         discover(make_log(), only_done)
+
+
+def test_a_loop_back_is_found_and_drawn_on_the_map(staged: Workflow) -> None:
+    """B goes from Verify (Test 4→5) straight back to Develop (Dev 5→9): one move back; two
+    items (A and B) completed a Verify visit, so 0.5 moves back per item that passes it. One
+    move is at least 5 % of the three items that entered a step, so the map keeps the loop,
+    its file reads it back, and a loop that goes forward or names no step is refused."""
+    from obeya.core.maps.files import dump_map_toml, map_from_dict
+    from obeya.core.maps.model import MapError, ReworkLoop
+    from obeya.core.tomlfile import parse_toml
+
+    d = discover(make_log(), staged)
+    assert [(x.source, x.target, x.moves, x.share) for x in d.loops] == [
+        ("Verify", "Develop", 1, 0.5)
+    ]
+    assert d.to_dict()["rework_loops"] == [
+        {"from": "Verify", "to": "Develop", "moves": 1, "share": 0.5}
+    ]
+    vsm = d.to_map("Team A")
+    assert vsm.rework_loops == (ReworkLoop("Verify", "Develop", 0.5),)
+    text = dump_map_toml(vsm)
+    assert "[[rework_loop]]" in text
+    assert map_from_dict(parse_toml(text, "t.toml", MapError), "t.toml") == vsm
+    raw = parse_toml(text, "t.toml", MapError)
+    raw["rework_loop"] = [{"source": "Develop", "target": "Verify", "share": 0.5}]
+    with pytest.raises(MapError, match=r"rework_loops\[0\]: 'Verify' does not come before"):
+        map_from_dict(raw, "t.toml")
+    raw["rework_loop"] = [{"source": "Verify", "target": "Nowhere", "share": 0.5}]
+    with pytest.raises(MapError, match=r"rework_loops\[0\]\.target 'Nowhere' is no step"):
+        map_from_dict(raw, "t.toml")

@@ -165,6 +165,10 @@ def test_invalid_input_shows_the_error_and_saves_nothing(
 
 
 def test_add_and_remove_steps(saved: TestClient, workspace: Workspace) -> None:
+    """Removing a step removes the loop back that starts at it (Tiny's blocked item went
+    back to In Progress)."""
+    loops = workspace.get_map("Tiny").map.rework_loops
+    assert [(x.source, x.target) for x in loops] == [("Blocked", "In Progress")]
     fields = edit_form(saved.get(PAGE).text)
     added = saved.post(PAGE, data={**fields, "action": "add"})
     assert added.status_code == 200
@@ -176,6 +180,7 @@ def test_add_and_remove_steps(saved: TestClient, workspace: Workspace) -> None:
     steps = workspace.get_map("Tiny").map.steps
     assert [s.name for s in steps] == ["In Progress", "Deploy"]
     assert (steps[1].process_time_hours, steps[1].lead_time_hours) == (2.0, 5.0)
+    assert workspace.get_map("Tiny").map.rework_loops == ()
 
 
 def test_copy_edit_and_compare(saved: TestClient, workspace: Workspace) -> None:

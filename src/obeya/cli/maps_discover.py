@@ -122,6 +122,20 @@ def print_discovery(result: Discovery, console: Console) -> None:
         f"{_num(totals['process_time_hours'])} h · activity ratio "
         f"{_pct(totals['activity_ratio'])} · rolled %C&A {_pct(totals['rolled_complete_accurate'])}"
     )
+    if result.loops:
+        top = sorted(result.loops, key=lambda loop: -loop.moves)[:5]
+        console.print(
+            "Loops back (rework): "
+            + "; ".join(
+                f"{safe(x.source)} → {safe(x.target)} {x.moves:,} moves ({x.share:.2g} per item "
+                "that passed it)"
+                for x in top
+            )
+            + (
+                f"; and {len(result.loops) - len(top)} more" if len(result.loops) > len(top) else ""
+            ),
+            highlight=False,
+        )
     if result.reconciliation is not None:
         console.print(f"Lead time: {safe(result.reconciliation.explanation)}.", highlight=False)
     who = result.handoff_column or "no assignee or team column"

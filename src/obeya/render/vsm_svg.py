@@ -21,6 +21,12 @@ What is drawn, top to bottom:
   look like a stage every item goes through; an information flow to one ends where its
   connector leaves the main line. A main-line step that not every item visits says so in its
   data box (``85 % of items``).
+- **rework loops** (:attr:`ValueStreamMap.rework_loops`) run back over the boxes, in a band
+  that is there only when the map has loops: up from the source's box, across and down into
+  the target's, with the share (``20 % back``) over them; longer loops over the shorter ones
+  they overlap, so that nested loops nest. A loop to another row is a short arrow back at its
+  source, ``20 % back to Develop``; a side branch's loop ends where its connector leaves the
+  main line.
 
 Up to :data:`MAX_PER_ROW` steps go in one row; more wrap into rows of equal length, joined
 by numbered connector circles, and boxes and fonts shrink a little as rows get longer. Text
@@ -35,9 +41,10 @@ import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from obeya.core.maps.calculations import MapFigures, StepFigures, calculate
-from obeya.core.maps.model import InformationFlow, Link, ValueStreamMap
+from obeya.core.maps.model import InformationFlow, Link, ReworkLoop, ValueStreamMap
 from obeya.render import theme
 
 #: Most steps in one row of the drawing; longer maps wrap into rows of equal length.
@@ -70,6 +77,10 @@ _BRANCH_BAND = 100.0  # under each row's waste lane when the map has side branch
 _SIDE_W, _SIDE_H = 132.0, 60.0  # a side branch's box (narrower when many share a row)
 _SIDE_GAP = 14.0  # between side branch boxes
 _ARROW_DY = 22.0  # the material flow's height in a row, under the top of the boxes
+_REWORK = "#b91c1c"  # rework loops: a dark red, apart from the ink of the material flow
+_LOOP_BASE, _LOOP_STEP = 14.0, 20.0  # the lowest loop over the boxes' tops; between levels
+_LOOP_SIZE = 11.0  # a loop's label
+_NOTE_W = 170.0  # most width of a loop's note ("20 % back to Develop") across rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,19 +163,20 @@ class _Geometry:
     row_h: float
     data_rows: int = 4
     band: float = 0.0  # the side branches' band under each row; 0 without side branches
+    loops: float = 0.0  # the rework loops' band over each row's boxes; 0 without loops
 
     def column(self, index: int) -> tuple[float, float]:
         """The (left of the gap, top of the box) of step ``index``."""
         row, col = divmod(index, self.per_row)
         x = _MARGIN + _LEFT + col * (self.gap + self.box_w)
-        return x, _TOP + _LANE + row * self.row_h
+        return x, _TOP + _LANE + self.loops + row * self.row_h
 
     @property
     def rows_right(self) -> float:
         return _MARGIN + _LEFT + self.per_row * (self.gap + self.box_w)
 
 
-def _geometry(n: int, *, data_rows: int = 4, band: float = 0.0) -> _Geometry:
+def _geometry(n: int, *, data_rows: int = 4, band: float = 0.0, loops: float = 0.0) -> _Geometry:
     rows = math.ceil(n / MAX_PER_ROW)
     per_row = math.ceil(n / rows)
     crowd = max(0, per_row - 6)
@@ -173,11 +185,12 @@ def _geometry(n: int, *, data_rows: int = 4, band: float = 0.0) -> _Geometry:
     scale = box_w / 140.0
     data_h = data_rows * 16 * scale + 12
     # box, data box, the waste burst lane, side branches, the ladder with its labels, the lane
-    row_h = _BOX_H + data_h + 70 + band + 70 + _LANE
+    # and the rework loops over the next row's boxes
+    row_h = _BOX_H + data_h + 70 + band + 70 + _LANE + loops
     width = _MARGIN + _LEFT + per_row * (gap + box_w) + 24 + _RIGHT + _MARGIN
     height = _TOP + rows * row_h + _MARGIN
     return _Geometry(
-        rows, per_row, box_w, gap, scale, width, height, data_h, row_h, data_rows, band
+        rows, per_row, box_w, gap, scale, width, height, data_h, row_h, data_rows, band, loops
     )
 
 
@@ -449,7 +462,12 @@ def render_svg(
     on_line = set(main)
     sides = [k for k in range(len(figs.steps)) if k not in on_line]
     counted = any(share_text(figs.steps[k].visit_share) for k in main)
-    g = _geometry(len(main), data_rows=5 if counted else 4, band=_BRANCH_BAND if sides else 0.0)
+    data_rows, band_h = 5 if counted else 4, _BRANCH_BAND if sides else 0.0
+    g = _geometry(len(main), data_rows=data_rows, band=band_h)
+    names = [step.name for step in vsm.steps]
+    loops = _plan_loops(vsm.rework_loops, names, main, g)
+    if loops:  # their band over the boxes moves the rows down; the x of all stays
+        g = _geometry(len(main), data_rows=data_rows, band=band_h, loops=_loop_band(loops))
     s = g.scale
     svg = _Svg()
     heading = title if title is not None else vsm.name
@@ -569,7 +587,8 @@ def render_svg(
             ]
             size = 10.5 * s
             ry = len(lines) * size * 1.15 / 2 + 12
-            _burst(svg, box_x + g.box_w / 2, box_y - ry - 2, lines, size, "constraint", step.name)
+            cy = box_y - g.loops - ry - 2  # over the rework loops
+            _burst(svg, box_x + g.box_w / 2, cy, lines, size, "constraint", step.name)
         if waste_step == step.name:
             size = 10.5 * s
             ry = len(waste_lines) * size * 1.15 / 2 + 12
@@ -579,6 +598,7 @@ def render_svg(
     _flows(
         svg, vsm.information_flows, boxes, g, (ctrl_x, ctrl_y, ctrl_w, ctrl_h), sup_x, cus_cx, band
     )
+    _rework_loops(svg, loops, g)
     _totals(svg, figs, g, len(main))
     svg.add("</svg>")
     return "\n".join(svg.parts) + "\n"
@@ -737,6 +757,18 @@ class _Branch:
     w: float
 
 
+def _leaves_at(k: int, main: Sequence[int], g: _Geometry) -> tuple[int, Point]:
+    """Where side branch ``k`` leaves the main line: the main-line position whose row it is
+    in, and the x there with the top of that row's boxes. In the gap before the next
+    main-line step, clear of its triangle and the waste burst, or right of the last one."""
+    after = sum(1 for m in main if m < k)  # the next main-line step, in main order
+    if after < len(main):
+        col_x, box_y = g.column(after)
+        return after, (col_x + g.gap - 19 * g.scale, box_y)
+    col_x, box_y = g.column(len(main) - 1)
+    return len(main) - 1, (col_x + g.gap + g.box_w + 19 * g.scale, box_y)
+
+
 def _branches(sides: Sequence[int], main: Sequence[int], g: _Geometry) -> list[_Branch]:
     """Each side branch's place: its connector leaves the main line in the gap before the
     next main-line step (past the triangle and the waste burst's reach), or right of the last
@@ -744,16 +776,9 @@ def _branches(sides: Sequence[int], main: Sequence[int], g: _Geometry) -> list[_
     is room, else pushed aside in order so that no boxes overlap. Branches leaving at the
     same point share their connector's rail; neighbouring points' rails run at different
     heights (three in turn), so that a rail never reads as another's."""
-    s = g.scale
     rows: dict[float, list[tuple[int, Point]]] = {}
     for k in sides:
-        after = sum(1 for m in main if m < k)  # the next main-line step, in main order
-        if after < len(main):
-            col_x, box_y = g.column(after)
-            x = col_x + g.gap - 19 * s
-        else:
-            col_x, box_y = g.column(len(main) - 1)
-            x = col_x + g.gap + g.box_w + 19 * s
+        _, (x, box_y) = _leaves_at(k, main, g)
         rows.setdefault(box_y, []).append((k, (x, box_y + _ARROW_DY)))
     placed: list[_Branch] = []
     lo, hi = _MARGIN, g.width - _MARGIN
@@ -803,6 +828,188 @@ def _side_branch(svg: _Svg, sf: StepFigures, b: _Branch, constraint: bool) -> No
     svg.fitted(cx, b.y + 37, share, w - 2 * pad, size=11, weight="600", cls="visits")
     times = f"PT {format_hours(sf.process_time_hours)} · LT {format_hours(sf.lead_time_hours)}"
     svg.fitted(cx, b.y + 52, times, w - 2 * pad, size=11, colour=theme.MUTED, cls="side-times")
+    svg.add("</g>")
+
+
+# ---------------------------------------------------------------------------------------------
+# Rework loops
+
+
+@dataclass(frozen=True)
+class _Site:
+    """Where loops meet a step: its row, the x span their ends share (a box's top, or the
+    point where a side branch leaves the main line: left == right) and how far under the
+    row's box tops the ends are (on a box's top, or on the main line's arrow)."""
+
+    row: int
+    left: float
+    right: float
+    dy: float
+
+    @property
+    def centre(self) -> float:
+        return (self.left + self.right) / 2
+
+
+@dataclass(frozen=True)
+class _Loop:
+    """A rework loop's place: its level over the row (1: nearest the boxes), the x where it
+    leaves its source and where it reaches its target; ``note`` when it is drawn as a short
+    arrow with the target's name at the source, the target being in another row."""
+
+    loop: ReworkLoop
+    source: _Site
+    target: _Site
+    note: bool
+    label: str
+    level: int
+    start: float
+    end: float
+
+
+class _Span(NamedTuple):
+    """A loop before its level: its ends' sites and the x span it takes, label included."""
+
+    loop: ReworkLoop
+    source: _Site
+    target: _Site
+    note: bool
+    label: str
+    lo: float
+    hi: float
+
+
+def _site(k: int, main: Sequence[int], g: _Geometry) -> _Site:
+    """The site of step ``k``: its box on the main line, or a side branch's leaving point."""
+    if k in main:
+        i = main.index(k)
+        col_x, _ = g.column(i)
+        return _Site(i // g.per_row, col_x + g.gap, col_x + g.gap + g.box_w, 0.0)
+    i, (x, _) = _leaves_at(k, main, g)
+    return _Site(i // g.per_row, x, x, _ARROW_DY - 6)
+
+
+def _loop_label(loop: ReworkLoop, note: bool) -> str:
+    share = f"{format_share(loop.share)} back"
+    return f"{share} to {loop.target}" if note else share
+
+
+def _plan_loops(
+    loops: Sequence[ReworkLoop], names: Sequence[str], main: Sequence[int], g: _Geometry
+) -> list[_Loop]:
+    """Each loop's level and ends. Levels go by span (label included), shortest first, each
+    one over every shorter loop it overlaps in its row, so nested loops nest and no two
+    labels meet. At a site, loops leaving (heading left) take the left part of the box and
+    arriving ones the right part, the outer ones on the inside, so that no loop's leg
+    crosses another's line at the box."""
+    index = {name: k for k, name in enumerate(names)}
+    items: list[_Span] = []
+    for loop in loops:
+        src, tgt = _site(index[loop.source], main, g), _site(index[loop.target], main, g)
+        note = src.row != tgt.row or src.centre <= tgt.centre
+        label = _loop_label(loop, note)
+        width = _text_width(_fit(label, _NOTE_W, _LOOP_SIZE)[0], _LOOP_SIZE)
+        if note:
+            lo, hi = src.left - width - 16, src.centre
+        else:
+            mid = (src.centre + tgt.centre) / 2
+            lo, hi = min(tgt.centre, mid - width / 2 - 4), max(src.centre, mid + width / 2 + 4)
+        items.append(_Span(loop, src, tgt, note, label, lo, hi))
+    levels: dict[int, int] = {}
+    for j in sorted(range(len(items)), key=lambda j: (items[j].hi - items[j].lo, j)):
+        it = items[j]
+        below = [
+            levels[o]
+            for o in levels
+            if items[o].source.row == it.source.row and items[o].lo < it.hi and it.lo < items[o].hi
+        ]
+        levels[j] = 1 + max(below, default=0)
+    ends: dict[tuple[int, int], float] = {}  # (item, 0: start, 1: end) -> x
+    by_site: dict[tuple[int, float, bool], list[int]] = {}
+    for j, it in enumerate(items):
+        by_site.setdefault((it.source.row, it.source.left, True), []).append(j)
+        if not it.note:
+            by_site.setdefault((it.target.row, it.target.left, False), []).append(j)
+    for (_, _, leaving), group in by_site.items():
+        group.sort(key=lambda j: (levels[j], j))  # inner first
+        site = items[group[0]].source if leaving else items[group[0]].target
+        for pos, x in zip(group, _slots(site, len(group), leaving), strict=True):
+            ends[pos, 0 if leaving else 1] = x
+    return [
+        _Loop(
+            it.loop,
+            it.source,
+            it.target,
+            it.note,
+            it.label,
+            levels[j],
+            ends[j, 0],
+            it.lo + 4 if it.note else ends[j, 1],
+        )
+        for j, it in enumerate(items)
+    ]
+
+
+def _slots(site: _Site, n: int, leaving: bool) -> list[float]:
+    """The x of ``n`` loop ends at a site, inner loop first: leaving ones on the left part,
+    the outer further right; arriving ones on the right part, the outer further left."""
+    step = 12.0  # an arrowhead's width and a little
+    w = site.right - site.left
+    if w:
+        centre = site.left + w * (0.27 if leaving else 0.73)
+    else:
+        centre = site.left + (-1 if leaving else 1) * (4 + (n - 1) * step / 2)
+    sign = 1 if leaving else -1
+    return [centre + sign * (j - (n - 1) / 2) * step for j in range(n)]
+
+
+def _loop_band(placed: Sequence[_Loop]) -> float:
+    """The band over each row's boxes the loops need: their levels and the top one's label."""
+    levels = max((p.level for p in placed), default=0)
+    return _LOOP_BASE - 2 + _LOOP_STEP * levels if levels else 0.0
+
+
+def _rework_loops(svg: _Svg, placed: Sequence[_Loop], g: _Geometry) -> None:
+    """Each rework loop as a right-angled arrow back over the boxes, up from its source, across
+    at its level and down into its target, its share over it; across rows, a short arrow
+    heading back from the source with the share and the target's name over it."""
+    if not placed:
+        return
+    svg.add(
+        '<g class="rework-loops"><defs>'
+        '<marker id="vsm-rework" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+        f'fill="{_REWORK}"/></marker></defs>'
+    )
+    for p in placed:
+        top = g.column(p.source.row * g.per_row)[1]
+        y = top - _LOOP_BASE - (p.level - 1) * _LOOP_STEP
+        pts: list[Point] = [(p.start, top + p.source.dy), (p.start, y), (p.end, y)]
+        if not p.note:
+            pts.append((p.end, top + p.target.dy))
+        svg.add(
+            f'<g class="rework-loop" data-from="{_esc(p.loop.source)}" '
+            f'data-to="{_esc(p.loop.target)}">'
+        )
+        d = " ".join(
+            f"{'M' if i == 0 else 'L'}{_num(x)},{_num(py)}" for i, (x, py) in enumerate(pts)
+        )
+        svg.add(
+            f'<path d="{d}" fill="none" stroke="{_REWORK}" stroke-width="1.5" '
+            'stroke-linejoin="round" marker-end="url(#vsm-rework)"/>'
+        )
+        svg.fitted(
+            (p.start + p.end) / 2,
+            y - 4,
+            p.label,
+            _NOTE_W,
+            size=_LOOP_SIZE,
+            weight="600",
+            colour=_REWORK,
+            cls="rework-share",
+            halo=True,
+        )
+        svg.add("</g>")
     svg.add("</g>")
 
 
@@ -868,7 +1075,7 @@ def _flows(
         svg.add(f'<g class="flow flow-{kind}">')
         if flow.source in boxes and flow.target in boxes:
             # between two steps: up into the lane above the boxes, across and down
-            lane = min(a[1], b[1]) - 22
+            lane = min(a[1], b[1]) - g.loops - 22
             ends = (a[0], lane), (b[0], lane)
             middle = _zigzag(*ends, at=0.6) if flow.electronic else list(ends)
             pts = [a, *middle, b]
@@ -882,12 +1089,18 @@ def _flows(
                 box_x, box_y = boxes[lower]
                 near, far = (b, a) if lower == flow.target else (a, b)
                 gap_x = box_x - g.gap * 0.85
-                tail = [(gap_x, box_y - 24), (near[0], box_y - 24), near]
-                far_end = (gap_x, first_row_y - 34)
+                lane = box_y - g.loops - 24  # over the row's rework loops
+                tail = [(gap_x, lane), (near[0], lane), near]
+                far_end = (gap_x, first_row_y - g.loops - 34)
                 a, b = (far, far_end) if lower == flow.target else (far_end, far)
             pts = _zigzag(a, b, at=0.5 if abs(b[0] - a[0]) > 2 * abs(b[1] - a[1]) else 0.35)
             pts = pts if flow.electronic else [a, b]
-            lx, ly, where = _label_at(a, b)
+            # A step's end is reckoned from over the rework loops, as the burst there is, so
+            # that the label keeps where it is without loops.
+            lift = 0.0 if tail else g.loops
+            la = (a[0], a[1] - lift) if flow.source in boxes else a
+            lb = (b[0], b[1] - lift) if flow.target in boxes else b
+            lx, ly, where = _label_at(la, lb)
             if tail:
                 pts = [*pts, *tail] if lower == flow.target else [*reversed(tail), *pts]
         svg.path(pts, extra=_ARROW)

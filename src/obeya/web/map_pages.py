@@ -252,13 +252,35 @@ def build_map(base: ValueStreamMap, form: dict[str, Any]) -> ValueStreamMap:
         if f.source in {*renamed, *(s.name for s in steps), "customer", "supplier", "control"}
         and f.target in {*renamed, *(s.name for s in steps), "customer", "supplier", "control"}
     )
+    # Loops back follow their steps' renames; a loop whose step is gone goes with it.
+    position = {s.name: i for i, s in enumerate(steps)}
+    moved = (
+        dataclasses.replace(
+            loop,
+            source=renamed.get(loop.source, loop.source),
+            target=renamed.get(loop.target, loop.target),
+        )
+        for loop in base.rework_loops
+    )
+    loops = tuple(
+        loop
+        for loop in moved
+        if loop.source in position
+        and loop.target in position
+        and position[loop.target] < position[loop.source]
+    )
     level: dict[str, Any] = {}
     for key, _, attr, _ in MAP_FIELDS:
         value = _value(form["level"][key], getattr(base, attr), attr, key != "hours")
         level[attr] = value
     try:
         return dataclasses.replace(
-            base, steps=tuple(steps), information_flows=flows, extra=dict(base.extra), **level
+            base,
+            steps=tuple(steps),
+            information_flows=flows,
+            rework_loops=loops,
+            extra=dict(base.extra),
+            **level,
         )
     except TypeError as error:  # pragma: no cover - a field the form cannot produce
         raise MapError(str(error)) from None

@@ -49,6 +49,9 @@ Demand
     (``demand_items`` is its sample): the demand the stream actually served; a user who
     knows the real demand sets it on the map.
 
+    - ``rework_loops``: per pair of a step and an earlier one, the moves from a visit of the
+      step straight to a visit of the earlier one, and those per item with a completed visit
+      of the step (``share``): the loops back a map draws.
     - ``visit_share``: the share of the finished items that passed the step (items still in
       progress may not have reached it yet). PT, LT, %C&A and handoffs are per item that passed
       it; a step under 5 % is a side branch of the map.
@@ -75,7 +78,8 @@ import numpy as np
 import pyarrow as pa
 
 from obeya.core.events import MICROS_PER_DAY, MICROS_PER_HOUR, EventLog
-from obeya.core.maps.model import Step, ValueStreamMap
+from obeya.core.maps.calculations import SIDE_BRANCH_SHARE
+from obeya.core.maps.model import ReworkLoop, Step, ValueStreamMap
 from obeya.core.metrics.analysis import FlowAnalysis
 from obeya.core.metrics.expressions import Table
 from obeya.core.workflow import Category, Workflow
@@ -128,6 +132,25 @@ class DiscoveredStep:
 
 
 @dataclass(frozen=True)
+class DiscoveredLoop:
+    """Items going back from a step to an earlier one: the moves, and the moves per item
+    with a completed visit of ``source``."""
+
+    source: str
+    target: str
+    moves: int
+    share: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.source,
+            "to": self.target,
+            "moves": self.moves,
+            "share": self.share,
+        }
+
+
+@dataclass(frozen=True)
 class Discovery:
     """The measured current state: steps in flow order and the totals the map reader wants."""
 
@@ -144,6 +167,8 @@ class Discovery:
     demand_items: int = 0
     #: The measured mean lead time split over the steps and outside them, beside the map's.
     reconciliation: Reconciliation | None = None
+    #: Items sent back to an earlier step (rework), in flow order of their source.
+    loops: tuple[DiscoveredLoop, ...] = ()
 
     def totals(self) -> dict[str, float | None]:
         def share(s: DiscoveredStep) -> float:
@@ -180,6 +205,7 @@ class Discovery:
             "lead_time_reconciliation": None
             if self.reconciliation is None
             else self.reconciliation.to_dict(),
+            "rework_loops": [loop.to_dict() for loop in self.loops],
         }
 
     def to_map(self, name: str, twin: Twin | None = None) -> ValueStreamMap:
@@ -223,6 +249,12 @@ class Discovery:
         vsm = ValueStreamMap(
             name=name,
             steps=tuple(steps),
+            # The loops that matter to the stream: those that send back at least 5 % of it.
+            rework_loops=tuple(
+                ReworkLoop(loop.source, loop.target, min(loop.share, 10.0))
+                for loop in self.loops
+                if loop.moves >= SIDE_BRANCH_SHARE * self.demand_items
+            ),
             demand_per_day=self.demand_per_day,
             lead_time_includes_inventory=True,
             source=self.source,
@@ -438,6 +470,7 @@ def _discover(
     times = {r["step"]: r for r in rows(_step_times(visits))}
     quality = {r["step"]: r for r in rows(_first_visits(visits))}
     handoffs = {r["step"]: r for r in rows(_handoffs(visits))}
+    back = rows(_loops(visits))
     waiting = {r["step"]: r for r in rows(_waiting(annotated, hi))}
     in_step = annotated.filter(annotated.step.notnull())
     arrivals = int(rows(in_step.aggregate(items=in_step.item_id.nunique()))[0]["items"] or 0)
@@ -466,9 +499,22 @@ def _discover(
                 inventory_before=float(w.get("waiting_us") or 0) / (hi - lo) if hi > lo else None,
             )
         )
+    loops = []
+    for r in sorted(back, key=lambda r: (int(r["step"]), int(r["next_step"]))):
+        passed = out[int(r["step"])].items
+        if passed:
+            loops.append(
+                DiscoveredLoop(
+                    source=out[int(r["step"])].name,
+                    target=out[int(r["next_step"])].name,
+                    moves=int(r["moves"]),
+                    share=int(r["moves"]) / passed,
+                )
+            )
     return Discovery(
         source=log.source,
         steps=tuple(out),
+        loops=tuple(loops),
         handoff_column=who,
         inventory_days=days,
         demand_per_day=arrivals / days if days > 0 and arrivals else None,
@@ -575,6 +621,14 @@ def _first_visits(visits: Table) -> Table:
     return first.group_by(first.step).aggregate(
         items=first.item_id.count(), ok=first.item_id.count(where=no_rework)
     )
+
+
+def _loops(visits: Table) -> Table:
+    """Per (step, earlier step): the moves from a visit of the one straight to the other."""
+    w = ibis.window(group_by=visits.item_id, order_by=visits.visit)
+    v = visits.mutate(next_step=visits.step.lead().over(w))
+    back = v.filter(v.next_step.notnull() & (v.next_step < v.step))
+    return back.group_by([back.step, back.next_step]).aggregate(moves=back.count())
 
 
 def _handoffs(visits: Table) -> Table:

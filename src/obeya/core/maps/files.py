@@ -1,8 +1,9 @@
 """Value stream maps in files: TOML (``[[step]]`` tables) or JSON, chosen by the suffix.
 
 Keys are the field names of :mod:`obeya.core.maps.model`. In TOML the steps are ``[[step]]``
-tables and the flows ``[[information_flow]]`` tables (the plural names ``steps`` and
-``information_flows`` are accepted too, as JSON uses them). Every error is a
+tables, the flows ``[[information_flow]]`` and the loops back ``[[rework_loop]]`` tables
+(the plural names ``steps``, ``information_flows`` and ``rework_loops`` are accepted too, as
+JSON uses them). Every error is a
 :class:`MapError` that names the file and the field; an unknown key is refused with the list
 of known ones, because a misspelt ``complete_acurate`` would otherwise fall back to 100 %.
 """
@@ -18,11 +19,22 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from obeya.core.maps.model import InformationFlow, Link, MapError, Step, ValueStreamMap
+from obeya.core.maps.model import (
+    InformationFlow,
+    Link,
+    MapError,
+    ReworkLoop,
+    Step,
+    ValueStreamMap,
+)
 from obeya.core.tomlfile import parse_toml
 
-_ALIASES = {"step": "steps", "information_flow": "information_flows"}
-_LISTS = {"steps": Step, "information_flows": InformationFlow}
+_ALIASES = {
+    "step": "steps",
+    "information_flow": "information_flows",
+    "rework_loop": "rework_loops",
+}
+_LISTS = {"steps": Step, "information_flows": InformationFlow, "rework_loops": ReworkLoop}
 
 
 def load_map(path: str | Path) -> ValueStreamMap:
@@ -80,11 +92,12 @@ def dump_map_toml(vsm: ValueStreamMap) -> str:
     data = map_to_dict(vsm)
     steps = data.pop("steps")
     flows = data.pop("information_flows", [])
+    loops = data.pop("rework_loops", [])
     extra = data.pop("extra", {})
     lines = [f"{_key(k)} = {_value(v)}" for k, v in data.items()]
     if extra:
         lines += ["", "[extra]", *(f"{_key(k)} = {_value(v)}" for k, v in extra.items())]
-    for table, rows in (("step", steps), ("information_flow", flows)):
+    for table, rows in (("step", steps), ("information_flow", flows), ("rework_loop", loops)):
         for row in rows:
             lines += ["", f"[[{table}]]", *(f"{_key(k)} = {_value(v)}" for k, v in row.items())]
     return "\n".join(lines) + "\n"

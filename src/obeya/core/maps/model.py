@@ -61,6 +61,16 @@ class InformationFlow:
 
 
 @dataclass(frozen=True)
+class ReworkLoop:
+    """Items sent back from a step to an earlier one: ``share`` is the moves back per item that
+    passes ``source`` (0.2: one in five goes back to ``target``)."""
+
+    source: str
+    target: str
+    share: float
+
+
+@dataclass(frozen=True)
 class ValueStreamMap:
     name: str
     steps: tuple[Step, ...]
@@ -70,6 +80,7 @@ class ValueStreamMap:
     customer: str = "Customers"
     teams: tuple[str, ...] = ()  # known teams; empty means any team name is accepted
     information_flows: tuple[InformationFlow, ...] = ()
+    rework_loops: tuple[ReworkLoop, ...] = ()
     hourly_cost: float | None = None
     #: True when each step's lead time already holds the wait of the inventory before it (a
     #: map discovered from history measures it there); False for a hand-drawn map, whose
@@ -151,6 +162,20 @@ def validate(vsm: ValueStreamMap) -> None:
                     f"map '{vsm.name}', information_flows[{i}].{attr} "
                     f"{getattr(flow, attr)!r} is neither a step nor customer, supplier or control"
                 )
+    order = {s.name: i for i, s in enumerate(vsm.steps)}
+    for i, loop in enumerate(vsm.rework_loops):
+        where = f"map '{vsm.name}', rework_loops[{i}]"
+        for attr in ("source", "target"):
+            if getattr(loop, attr) not in order:
+                raise MapError(f"{where}.{attr} {getattr(loop, attr)!r} is no step of the map")
+        if order[loop.target] >= order[loop.source]:
+            raise MapError(
+                f"{where}: {loop.target!r} does not come before {loop.source!r}; rework goes back"
+            )
+        if not 0 < loop.share <= 10:
+            raise MapError(
+                f"{where}.share is {loop.share}; give the moves back per item, in (0, 10]"
+            )
     _refuse_cycles(vsm)
 
 
