@@ -313,6 +313,17 @@ def test_a_step_few_items_visit_weighs_by_its_share() -> None:
     assert review.inventory_wait_hours == approx(144.0)
     assert not review.side_branch
     assert f.constraint is not None and f.constraint.step == "Develop"
+    assert calculate(
+        ValueStreamMap(
+            name="Review only",
+            demand_per_day=4.0,
+            available_hours_per_day=8.0,
+            steps=(steps[2],),
+        )
+    ).constraint.reason == (
+        "Review: utilisation 0.31 — demand 4.0/day (25% of it visiting) needs 2.0 h of work a "
+        "day, 6.4 h are available"
+    )
     assert f.lead_time_hours == approx(202.0)
     assert f.process_time_hours == approx(13.0)
     assert f.rolled_complete_accurate == approx(0.42)

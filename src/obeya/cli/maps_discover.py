@@ -102,7 +102,7 @@ def print_discovery(result: Discovery, console: Console) -> None:
         table.add_column(heading, justify="right", no_wrap=True)
     for s in result.steps:
         table.add_row(
-            ("↳ " if (s.visit_share or 1.0) < SIDE_BRANCH_SHARE else "") + s.name,
+            ("↳ " if s.share < SIDE_BRANCH_SHARE else "") + s.name,
             str(s.items),
             _pct(s.visit_share),
             _num(s.process_time_hours),

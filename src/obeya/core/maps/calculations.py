@@ -273,16 +273,17 @@ def _reason(step: Step, figures: StepFigures, capacity: float, vsm: ValueStreamM
             f"(capacity {capacity:.1f}/day); add demand_per_day to see utilisation"
         )
     utilisation = figures.utilisation or 0.0
+    visiting = "" if step.visit_share == 1 else f" ({step.visit_share:.0%} of it visiting)"
     if own:
         return (
-            f"{step.name}: utilisation {utilisation:.2f} — demand {demand:.1f}/day against "
-            f"a capacity of {capacity:.1f}/day"
+            f"{step.name}: utilisation {utilisation:.2f} — demand {demand:.1f}/day{visiting} "
+            f"against a capacity of {capacity:.1f}/day"
         )
     needed = demand * step.visit_share * step.process_time_hours
     available = step.people * step.availability * vsm.available_hours_per_day
     return (
-        f"{step.name}: utilisation {utilisation:.2f} — demand {demand:.1f}/day needs "
-        f"{needed:.1f} h of work a day, {available:.1f} h are available"
+        f"{step.name}: utilisation {utilisation:.2f} — demand {demand:.1f}/day{visiting} "
+        f"needs {needed:.1f} h of work a day, {available:.1f} h are available"
     )
 
 

@@ -115,6 +115,11 @@ class DiscoveredStep:
     #: step few items visit is a side branch of the map.
     visit_share: float | None = None
 
+    @property
+    def share(self) -> float:
+        """The visit share, all items when no item finished to tell."""
+        return 1.0 if self.visit_share is None else self.visit_share
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -171,17 +176,12 @@ class Discovery:
     loops: tuple[DiscoveredLoop, ...] = ()
 
     def totals(self) -> dict[str, float | None]:
-        def share(s: DiscoveredStep) -> float:
-            return 1.0 if s.visit_share is None else s.visit_share
-
-        lead = sum(
-            share(s) * s.lead_time_hours for s in self.steps if s.lead_time_hours is not None
-        )
+        lead = sum(s.share * s.lead_time_hours for s in self.steps if s.lead_time_hours is not None)
         process = sum(
-            share(s) * s.process_time_hours for s in self.steps if s.process_time_hours is not None
+            s.share * s.process_time_hours for s in self.steps if s.process_time_hours is not None
         )
         rolled = math.prod(
-            1 - share(s) * (1 - s.complete_accurate)
+            1 - s.share * (1 - s.complete_accurate)
             for s in self.steps
             if s.complete_accurate is not None
         )
@@ -241,7 +241,7 @@ class Discovery:
                     complete_accurate=max(ca, _FLOOR_COMPLETE_ACCURATE),
                     inventory_before=s.inventory_before or 0.0,
                     handoffs=s.handoffs or 0.0,
-                    visit_share=min(max(s.visit_share or 1.0, _FLOOR_SHARE), 1.0),
+                    visit_share=min(max(s.share, _FLOOR_SHARE), 1.0),
                     items=s.items,
                     states=s.states,
                 )

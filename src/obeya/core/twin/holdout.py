@@ -384,7 +384,7 @@ def _apart(log: EventLog, twin: Twin, run: TwinRun, first: float, last: float) -
         side[key] = side.get(key, 0) + 1
     names = [st.name for st in twin.states]
     made: dict[tuple[str, str], float] = {}
-    where = [twin.items[i].state for i in range(len(twin.items))]
+    where = [item.state for item in twin.items]
     for rep in run.replications:
         now: dict[int, str] = dict(enumerate(where))
         for item, state in zip(rep.item.tolist(), rep.state.tolist(), strict=True):
