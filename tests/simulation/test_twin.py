@@ -140,7 +140,7 @@ def test_a_what_if_too_short_to_see_items_through_claims_no_lead_time_difference
     finished = np.concatenate([w.finished_lead_times_days for w in what.results[0].windows])
     longer = max(3 * np.percentile(finished, 85), 10)
     (warning,) = doc["warnings"]
-    assert f"--days {np.ceil(longer):.0f} or more" in warning
+    assert f"run at least {np.ceil(longer):.0f} days" in warning
 
 
 def test_the_twin_file_round_trips_and_refuses_nonsense(

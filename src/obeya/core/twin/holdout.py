@@ -173,7 +173,7 @@ class Run:
 
     @property
     def explanation(self) -> str:
-        missed = ", ".join(self.missed)
+        missed = ", ".join(LABELS[name] for name in self.missed)
         if not self.nearer:
             return (
                 "its lead times are farther from what followed than the earlier lead times "

@@ -202,7 +202,7 @@ class TwinWhatIf:
             warnings.append(
                 f"up to {worst:.0%} of the items started in a run had not finished by its end: "
                 "its lead times are those of the quick ones, so their differences carry no "
-                f"confidence interval; run --days {longer:.0f} or more"
+                f"confidence interval; run at least {longer:.0f} days (--days)"
             )
         document: dict[str, Any] = _json_safe(
             {"baseline": self.results[0].twin.name, "scenarios": scenarios, "warnings": warnings}
