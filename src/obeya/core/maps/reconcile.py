@@ -63,19 +63,26 @@ class Reconciliation:
         }
 
 
+def _time_rows(samples: StepSamples) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of ``samples.times``: its item's row in ``samples.items``, and its step."""
+    row = {item: k for k, item in enumerate(samples.items.column("item_id").to_pylist())}
+    items = samples.times.column("item_id").to_pylist()
+    return (
+        np.asarray([row[i] for i in items], dtype=np.int64),
+        samples.times.column("step").to_numpy(),
+    )
+
+
 def visit_shares(samples: StepSamples) -> dict[str, float]:
     """Per step, the share of the finished items that passed it (empty: none finished)."""
     _, _, done = samples.item_times()
     if not done.any():
         return {}
-    ids = samples.items.column("item_id").to_pylist()
-    row = {item: k for k, item in enumerate(ids)}
-    times = samples.times
-    t_item = np.asarray([row[i] for i in times.column("item_id").to_pylist()], dtype=np.int64)
-    t_step = times.column("step").to_numpy()
+    n = len(done)
+    t_item, t_step = _time_rows(samples)
     keep = done[t_item]
-    pairs = np.unique(t_step[keep].astype(np.int64) * len(ids) + t_item[keep])
-    passed = np.bincount(pairs // len(ids), minlength=len(samples.steps))
+    pairs = np.unique(t_step[keep].astype(np.int64) * n + t_item[keep])
+    passed = np.bincount(pairs // n, minlength=len(samples.steps))
     return {name: float(passed[k] / done.sum()) for k, (name, _) in enumerate(samples.steps)}
 
 
@@ -84,17 +91,11 @@ def reconcile(samples: StepSamples, map_hours: float) -> Reconciliation | None:
     entered, finish, done = samples.item_times()
     if not done.any():
         return None
-    ids = samples.items.column("item_id").to_pylist()
-    row = {item: k for k, item in enumerate(ids)}
     lead = (finish - entered)[done].astype(np.float64) / MICROS_PER_HOUR
     finished = np.flatnonzero(done)
-    position = np.full(len(ids), -1)
-    position[finished] = np.arange(finished.size)
-    times = samples.times
-    t_item = np.asarray([row[i] for i in times.column("item_id").to_pylist()], dtype=np.int64)
-    t_step = times.column("step").to_numpy()
-    t_hours = times.column("lt_us").to_numpy().astype(np.float64) / MICROS_PER_HOUR
-    keep = position[t_item] >= 0
+    t_item, t_step = _time_rows(samples)
+    t_hours = samples.times.column("lt_us").to_numpy().astype(np.float64) / MICROS_PER_HOUR
+    keep = done[t_item]
     per_step = np.zeros(len(samples.steps))
     np.add.at(per_step, t_step[keep], t_hours[keep])
     per_step /= finished.size
