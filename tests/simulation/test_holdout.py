@@ -227,16 +227,19 @@ def test_a_one_off_after_the_cut_is_named_where_the_twin_parted() -> None:
     assert move.actual == 120
     assert move.simulated == 0
     assert move.per_day_before == 0
+    assert move.days_before == pytest.approx((end - check.split).total_seconds() / 86400)
     assert move.per_day_after == pytest.approx(120 / ((end - check.split).total_seconds() / 86400))
     doc = check.to_dict()["apart"][0]
     assert doc["from"] == "Done" and doc["to"] == "Archived" and doc["actual"] == 120
 
 
-def test_bpic_2013_is_not_trusted_and_the_mass_closing_is_named() -> None:
-    """BPIC 2013 incidents, the last 20 % of the items held out (19 days): thousands of
-    tickets resolved long before were closed in those days, a pace the 764 days before never
-    had. No twin fitted before the cut can foretell that; the check says not to use it and
-    names Resolved → Closed, its count after the cut as counted here from the rows."""
+def test_bpic_2013_is_not_trusted_and_where_it_parted_is_named() -> None:
+    """BPIC 2013 incidents, the last 20 % of the items held out (19 days). A resolved incident
+    is closed about 7.4 days later, and thousands were resolved in the days around the cut,
+    so thousands of closings follow it; the stream also changed (fewer hand-backs to
+    Awaiting Assignment, more solved in the call). The check says not to use the twin and
+    names Resolved → Closed with its counts after the cut and in as many days before it,
+    counted here from the rows."""
     from obeya.ingest import ColumnMap, read_events
 
     from support import DATASETS, REPO
@@ -256,6 +259,7 @@ def test_bpic_2013_is_not_trusted_and_the_mass_closing_is_named() -> None:
         )
     )
     cut = check.split.timestamp() * 1e6
+    span = cut - (log.table.column("t").to_numpy().max() - cut)
     closings = {True: 0, False: 0}
     previous: tuple[object, str] | None = None
     for item, t, _, state in rows:
@@ -268,10 +272,12 @@ def test_bpic_2013_is_not_trusted_and_the_mass_closing_is_named() -> None:
                 "Closed",
             )
         ):
-            closings[t > cut] += 1
+            if t > span:
+                closings[t > cut] += 1
         previous = (item, state)
     move = next(m for m in check.apart if (m.source, m.target) == ("Resolved", "Closed"))
     assert move.actual == closings[True]
-    assert move.per_day_before * check.fitted_days == pytest.approx(closings[False])
-    assert move.actual > 5 * move.simulated
+    assert move.days_before == pytest.approx(check.test_days)
+    assert move.per_day_before * move.days_before == pytest.approx(closings[False])
+    assert move.actual > 2 * move.simulated
     assert "Resolved → Closed" in check.explanation

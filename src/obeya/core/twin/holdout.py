@@ -74,7 +74,9 @@ APART_SHOWN = 3
 @dataclass(frozen=True)
 class Move:
     """A move between two states: how often it happened after the cut, how often the twin
-    made it (given the arrivals that came, mean over replications), and its pace before."""
+    made it (given the arrivals that came, mean over replications), and its pace in as many
+    days just before the cut (``days_before``; fewer when the history is shorter), so a
+    pace that came with a burst of work shows as such rather than diluted over years."""
 
     source: str
     target: str
@@ -82,6 +84,7 @@ class Move:
     simulated: float
     per_day_before: float
     per_day_after: float
+    days_before: float
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,12 +94,14 @@ class Move:
             "twin": self.simulated,
             "per_day_before": self.per_day_before,
             "per_day_after": self.per_day_after,
+            "days_before": self.days_before,
         }
 
     def describe(self) -> str:
         return (
             f"{self.source} → {self.target}: {self.actual:,} moves after the cut "
-            f"({self.per_day_after:.3g} a day; {self.per_day_before:.3g} a day before it), "
+            f"({self.per_day_after:.3g} a day; {self.per_day_before:.3g} a day in the "
+            f"{self.days_before:.3g} days before it), "
             f"the twin made {self.simulated:,.0f}"
         )
 
@@ -373,12 +378,17 @@ def _apart(log: EventLog, twin: Twin, run: TwinRun, first: float, last: float) -
     labels = visits.labels
     before: dict[tuple[str, str], int] = {}
     after: dict[tuple[str, str], int] = {}
+    days_after = (last - twin.as_of) / 24.0
+    days_before = min(days_after, (twin.as_of - first) / 24.0)
+    since = twin.as_of - days_before * 24.0
     for s, n, at in zip(
         visits.state[moved].tolist(),
         visits.next_state[moved].tolist(),
         visits.end[moved].tolist(),
         strict=True,
     ):
+        if at <= since:
+            continue
         side = after if at > twin.as_of else before
         key = (labels[s], labels[n])
         side[key] = side.get(key, 0) + 1
@@ -392,7 +402,6 @@ def _apart(log: EventLog, twin: Twin, run: TwinRun, first: float, last: float) -
             if was is not None and was != name:
                 made[(was, name)] = made.get((was, name), 0.0) + 1 / len(run.replications)
             now[item] = name
-    days_before, days_after = (twin.as_of - first) / 24.0, (last - twin.as_of) / 24.0
     moves = []
     for key in after.keys() | made.keys():
         actual, simulated = after.get(key, 0), made.get(key, 0.0)
@@ -406,6 +415,7 @@ def _apart(log: EventLog, twin: Twin, run: TwinRun, first: float, last: float) -
                     round(simulated, 1),
                     before.get(key, 0) / days_before,
                     actual / days_after,
+                    days_before,
                 )
             )
     moves.sort(key=lambda m: (-abs(m.actual - m.simulated), m.source, m.target))
