@@ -447,8 +447,9 @@ def test_a_done_state_entered_mostly_of_late_still_moves_on_as_its_older_visits_
     """Incidents are resolved a day after they open; 90 % are closed 7 days (± 6 h) after
     that, the rest stay resolved. Demand rises fortyfold in the last 7 of 60 days, so at the
     end most resolved incidents are younger than 7 days and have not been closed yet. The
-    fit still finds that 90 % of resolved incidents go on to Closed (the older ones say
-    so), where counting every resolved-and-not-closed incident as finished gives far less."""
+    fit still finds that 90 % of resolved incidents go on to Closed (the older ones, a
+    seventh of them, say so), where counting every resolved-and-not-closed incident as
+    finished gives far less."""
     rng = np.random.default_rng(11)
     start = datetime(2024, 1, 1, tzinfo=UTC)
     end = start + timedelta(days=60)

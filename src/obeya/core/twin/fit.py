@@ -90,6 +90,9 @@ CHANGED_P = 0.01
 AGE_BOUND_CORRELATION = -0.5
 #: ... and the age at exit spreads at most this share of the stay (interquartile ranges).
 AGE_BOUND_SPREAD = 0.75
+#: A done state's routing comes from its visits old enough to have moved on when they are
+#: at least this share of them (:func:`_routing`).
+SETTLED_SHARE = 0.1
 #: A queue's observed wait over this multiple of the queueing wait (+2 h) is not queueing.
 UNEXPLAINED = 3.0
 
@@ -413,48 +416,31 @@ def _settled(visits: Visits, closed: Array, elapsed: Array, as_of: float) -> tup
 
 
 def _routing(visits: Visits, mine: Array, done: bool, as_of: float) -> list[tuple[int, float]]:
-    """(next state code or −1 for the finish, share) of a state's visits. In a done state
-    the finish competes with moving on, and an item whose last visit is young may still
-    move (an incident resolved yesterday is closed next week): :func:`_moving_on` weighs
-    those visits by how long they have been watched, rather than counting them finished."""
+    """(next state code or −1 for the finish, share) of a state's completed visits. A done
+    visit that is an item's last event is a finish only when it is older than nearly every
+    stay that did move on (95th percentile): a younger one may still move (an incident
+    resolved yesterday is closed next week), so it is left out rather than counted as a
+    finish."""
+    went_on = mine & ~visits.last
     if done:
-        return _moving_on(visits, mine, as_of)
-    went = visits.next_state[mine & ~visits.last]
-    if went.size == 0:
+        stays = (visits.end - visits.start)[went_on]
+        settled = visits.start <= as_of - (float(np.percentile(stays, 95)) if stays.size else 0)
+        # Only when the old visits are a fair part of them: a handful of old ones (a state
+        # items rarely leave, and then after months; a burst of recent entries unlike the
+        # old) would speak for the rare, not the rule.
+        if (mine & settled).sum() >= max(MIN_ARRIVALS, SETTLED_SHARE * mine.sum()):
+            mine = mine & settled
+    nxt = visits.next_state[mine]
+    finishing = int((mine & visits.last).sum()) if done else 0
+    went = nxt[nxt >= 0]
+    total = went.size + finishing
+    if total == 0:
         return []
     codes, counts = np.unique(went, return_counts=True)
-    return [(int(c), round(int(n) / went.size, 6)) for c, n in zip(codes, counts, strict=True)]
-
-
-def _moving_on(visits: Visits, mine: Array, as_of: float) -> list[tuple[int, float]]:
-    """Shares of a done state's next states and of the finish by the Aalen–Johansen estimator
-    of competing risks: a visit that moved on is an event of its next state at its stay; an
-    item's last visit is censored at its age (``as_of`` − entry). Each next state's share is
-    its cumulative incidence up to the last move made while at least :data:`MIN_ARRIVALS`
-    visits were still watched, and the finish is what no move took by then. With every
-    visit old this is the plain count; after a burst of recent entries, the few old ones
-    speak for how many of the young will move on."""
-    went_on = mine & ~visits.last
-    left = mine & visits.last
-    times = np.concatenate([(visits.end - visits.start)[went_on], as_of - visits.start[left]])
-    causes = np.concatenate([visits.next_state[went_on], np.full(int(left.sum()), -1)])
-    if times.size == 0:
-        return []
-    order = np.lexsort((causes < 0, times))  # moves before censoring at a tie
-    causes = causes[order]
-    at_risk = times.size - np.arange(times.size)
-    moved = causes >= 0
-    before = np.concatenate([[1.0], np.cumprod(1.0 - moved / at_risk)[:-1]])
-    watched = moved & (at_risk >= min(MIN_ARRIVALS, times.size))
-    incidence = np.where(watched, before / at_risk, 0.0)
-    shares: dict[int, float] = {}
-    for code, mass in zip(causes[watched], incidence[watched], strict=True):
-        shares[int(code)] = shares.get(int(code), 0.0) + float(mass)
-    finish = 1.0 - sum(shares.values())
-    result = [(c, round(p, 6)) for c, p in sorted(shares.items())]
-    if finish > 1e-6:
-        result.append((-1, round(finish, 6)))
-    return result
+    shares = [(int(c), int(n) / total) for c, n in zip(codes, counts, strict=True)]
+    if finishing:
+        shares.append((-1, finishing / total))
+    return [(c, round(p, 6)) for c, p in shares]
 
 
 def _release(visits: Visits, closed: Array) -> tuple[tuple[int, ...], float, float] | None:

@@ -22,7 +22,8 @@ within its target and about as near as the baseline or nearer), *direction only*
 outside), or *do not use it*. When the twin is not to be trusted, the check names **where it
 parted** from what followed: the moves between states (``Resolved → Closed``) whose count after
 the cut is farthest from the twin's given the same arrivals, beside their pace before the cut
-(a one-off, such as a mass closing of old tickets, shows as a pace the past never had).
+(a burst or a change, such as thousands of resolved tickets closed in a few days, shows
+as a pace the same span before the cut never had).
 """
 
 from __future__ import annotations
