@@ -263,17 +263,9 @@ def test_bpic_2013_is_not_trusted_and_where_it_parted_is_named() -> None:
     closings = {True: 0, False: 0}
     previous: tuple[object, str] | None = None
     for item, t, _, state in rows:
-        if (
-            previous is not None
-            and previous[0] == item
-            and (previous[1], state)
-            == (
-                "Resolved",
-                "Closed",
-            )
-        ):
-            if t > span:
-                closings[t > cut] += 1
+        closing = previous == (item, "Resolved") and state == "Closed"
+        if closing and t > span:
+            closings[t > cut] += 1
         previous = (item, state)
     move = next(m for m in check.apart if (m.source, m.target) == ("Resolved", "Closed"))
     assert move.actual == closings[True]
