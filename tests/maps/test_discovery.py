@@ -349,3 +349,24 @@ def test_a_loop_back_is_found_and_drawn_on_the_map(staged: Workflow) -> None:
     raw["rework_loop"] = [{"source": "Verify", "target": "Nowhere", "share": 0.5}]
     with pytest.raises(MapError, match=r"rework_loops\[0\]\.target 'Nowhere' is no step"):
         map_from_dict(raw, "t.toml")
+
+
+def test_the_table_keeps_every_figure_whole_on_a_narrow_terminal() -> None:
+    """On an 80-column terminal the discovered Helpdesk map's figures are printed in full
+    (the step names wrap instead): each step's item count, as counted by the discovery, is
+    on the page, and no cell is cut short with an ellipsis."""
+    from rich.console import Console
+
+    from obeya.cli.maps_discover import print_discovery
+    from obeya.ingest import read_events
+    from support import DATASETS
+
+    result = discover(read_events(DATASETS / "helpdesk.xes.gz"), None)
+    console = Console(width=80, record=True)
+    print_discovery(result, console)
+    text = console.export_text()
+    assert "…" not in text
+    table = text.split("Total LT")[0]
+    for step in result.steps:
+        assert f"{step.items:,}" in table
+    assert max(len(line.rstrip()) for line in table.splitlines()) <= 80

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 
 from obeya.cli.common import (
@@ -96,26 +97,41 @@ def _pct(value: float | None) -> str:
 
 def print_discovery(result: Discovery, console: Console) -> None:
     """The steps as a table in flow order, sample sizes beside their figures, then totals."""
-    table = PlainTable(title=f"Current-state map of {result.source}", title_justify="left")
-    table.add_column("Step", no_wrap=True)
-    for heading in ("Items", "Share", "PT h", "LT h", "%C&A", "n", "Handoffs", "n", "Waiting"):
-        table.add_column(heading, justify="right", no_wrap=True)
-    for s in result.steps:
-        table.add_row(
+    table = PlainTable(
+        title=f"Current-state map of {result.source}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        collapse_padding=True,
+        pad_edge=False,
+    )
+    rows = [
+        (
             ("↳ " if s.share < SIDE_BRANCH_SHARE else "") + s.name,
-            str(s.items),
+            f"{s.items:,}",
             _pct(s.visit_share),
             _num(s.process_time_hours),
             _num(s.lead_time_hours),
             _pct(s.complete_accurate),
-            str(s.complete_accurate_items),
+            f"{s.complete_accurate_items:,}",
             _num(s.handoffs, 2),
-            str(s.handoff_items),
+            f"{s.handoff_items:,}",
             _num(s.inventory_before),
         )
+        for s in result.steps
+    ]
+    # Figures are never cut short on a narrow terminal: the step's name wraps instead.
+    table.add_column("Step", overflow="fold", min_width=12)
+    headings = ("Items", "Share", "PT h", "LT h", "%C&A", "n", "Hand-offs", "n", "Waiting")
+    for k, heading in enumerate(headings, start=1):
+        widest = max([len(r[k]) for r in rows] + [max(len(w) for w in heading.split("-"))])
+        table.add_column(heading, justify="right", min_width=widest, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     for s in result.steps:
-        console.print(f"[dim]{safe(s.name)}: {safe(', '.join(s.states))}[/dim]")
+        if list(s.states) != [s.name]:  # a step of one state of its name says nothing more
+            console.print(f"[dim]{safe(s.name)}: {safe(', '.join(s.states))}[/dim]")
     totals = result.totals()
     console.print(
         f"Total LT {_num(totals['lead_time_hours'])} h · total PT "
