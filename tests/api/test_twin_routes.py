@@ -202,3 +202,7 @@ def test_the_page_shows_where_the_twin_parted_from_what_followed(
     page = client.get("/streams/Archived/twin", params=params)
     assert page.status_code == 200
     assert 'id="apart"' in page.text and "Done → Archived" in page.text
+    # The table names the moves; the verdict's words do not list them again.
+    assert "Where it parted from what followed:" in doc["explanation"]
+    assert "moves after the cut" not in page.text
+    assert doc["verdict_reason"] in doc["explanation"]

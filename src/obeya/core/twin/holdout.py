@@ -239,7 +239,8 @@ class HoldoutCheck:
         return self.forecast.verdict
 
     @property
-    def explanation(self) -> str:
+    def verdict_reason(self) -> str:
+        """The explanation without the moves where it parted (a page shows those as a table)."""
         text = self.forecast.explanation
         if self.demand_changed:
             text += (
@@ -247,6 +248,11 @@ class HoldoutCheck:
                 f"a day came, the twin expected {self.arrivals_per_week / 7:.3g}; given the "
                 f"arrivals that came, the verdict is {self.given_arrivals.verdict!r}"
             )
+        return text
+
+    @property
+    def explanation(self) -> str:
+        text = self.verdict_reason
         if self.apart and self.given_arrivals.verdict != "trust it":
             text += ". Where it parted from what followed: " + "; ".join(
                 m.describe() for m in self.apart
@@ -268,6 +274,7 @@ class HoldoutCheck:
             "wasserstein_days": self.forecast.to_dict()["wasserstein_days"],
             "verdict": self.verdict,
             "explanation": self.explanation,
+            "verdict_reason": self.verdict_reason,
             "given_arrivals": self.given_arrivals.to_dict(),
             "apart": [m.to_dict() for m in self.apart],
         }
