@@ -321,8 +321,12 @@ def test_a_step_few_items_visit_weighs_by_its_share() -> None:
             steps=(steps[2],),
         )
     ).constraint.reason == (
+        # Alone on its map Review is at 0.31, under 0.8, and its wait is the lead time's
+        # bulk: 0.25 × (LT − PT 18 h + inventory wait 144 h) = 40.5 h of 0.25 × 164 = 41 h.
         "Review: utilisation 0.31 — demand 4.0/day (25% of it visiting) needs 2.0 h of work a "
-        "day, 6.4 h are available"
+        "day, 6.4 h are available. No step is near its capacity (all under 80%): the lead "
+        "time is mostly waiting in Review (40.5 h of 41.0 h), which more people would barely "
+        "shorten"
     )
     assert f.lead_time_hours == approx(202.0)
     assert f.process_time_hours == approx(13.0)

@@ -359,6 +359,7 @@ def test_the_table_keeps_every_figure_whole_on_a_narrow_terminal() -> None:
 
     from obeya.cli.maps_discover import print_discovery
     from obeya.ingest import read_events
+
     from support import DATASETS
 
     result = discover(read_events(DATASETS / "helpdesk.xes.gz"), None)

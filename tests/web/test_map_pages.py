@@ -16,7 +16,7 @@ from obeya.core.maps.calculations import calculate
 from obeya.core.maps.files import map_to_dict
 from obeya.core.maps.model import Step, ValueStreamMap
 from obeya.render.vsm_svg import format_share, render_svg
-from obeya.web.map_pages import field_text, hours, share
+from obeya.web.map_pages import hours, percent_text, share
 from obeya.workspace import Workspace
 
 PAGE = "/maps/Tiny/current"
@@ -143,10 +143,10 @@ def test_a_stale_save_is_refused_and_nothing_saved(saved: TestClient, workspace:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("s-0-ca", "1.4", "steps[0].complete_accurate is 1.4; give a share in (0, 1]"),
-        ("s-1-lt", "-3", "steps[1].lead_time_hours is -3.0; it cannot be negative"),
-        ("s-0-people", "many", "steps[0].people is 'many'; give a number"),
-        ("s-0-visits", "0", "steps[0].visit_share is 0.0; give"),
+        ("s-0-ca", "1.4", "Step 1 (In Progress): %C&A is 1.4; give a share in (0, 1]"),
+        ("s-1-lt", "-3", "Step 2 (Blocked): LT h is -3.0; it cannot be negative"),
+        ("s-0-people", "many", "Step 1 (In Progress): People is 'many'; give a number"),
+        ("s-0-visits", "0 %", "Step 1 (In Progress): Share of items is '0 %'; give a percentage"),
     ],
 )
 def test_invalid_input_shows_the_error_and_saves_nothing(
@@ -288,11 +288,11 @@ def test_the_visit_share_is_edited_saved_and_drawn(saved: TestClient, workspace:
     page = saved.get(PAGE).text
     fields = edit_form(page)
     assert '<th scope="col" class="col-visits">Share of items</th>' in page
-    # the stored share, as text (discovery gives the share of items that went through Blocked)
+    # the stored share, in percent (discovery gives the share of items that went through Blocked)
     before = workspace.get_map("Tiny").map.steps
-    assert fields["s-1-visits"] == field_text(before[1].visit_share)
-    assert fields["s-0-visits"] == field_text(before[0].visit_share)
-    fields.update({"s-1-visits": "0.2", "action": "save", "message": "few block"})
+    assert fields["s-1-visits"] == percent_text(before[1].visit_share) == "33.3333 %"
+    assert fields["s-0-visits"] == percent_text(before[0].visit_share) == "100 %"
+    fields.update({"s-1-visits": "20", "action": "save", "message": "few block"})
     response = saved.post(PAGE, data=fields, follow_redirects=False)
     assert response.status_code == 303
     stored = workspace.get_map("Tiny").map
@@ -304,8 +304,8 @@ def test_the_visit_share_is_edited_saved_and_drawn(saved: TestClient, workspace:
     assert float(figure(page, "lead_time_hours")) == calculate(stored).lead_time_hours
     # 0.03 makes it a side branch, drawn beside the main line (preview only).
     fields = edit_form(page)
-    assert fields["s-1-visits"] == "0.2"
-    fields["s-1-visits"] = "0.03"
+    assert fields["s-1-visits"] == "20 %"
+    fields["s-1-visits"] = "3 %"
     partial = saved.post(f"{PAGE}/preview", data=fields, headers={"HX-Request": "true"})
     assert 'class="process side-branch" data-step="Blocked"' in partial.text
     assert ">3 % of items</text>" in partial.text

@@ -20,7 +20,8 @@ What is drawn, top to bottom:
   or after the last. They take no place in the row or the ladder, so a rare detour does not
   look like a stage every item goes through; an information flow to one ends where its
   connector leaves the main line. A main-line step that not every item visits says so in its
-  data box (``85 % of items``).
+  data box (``85 % of items``). A side box's PT and LT share a line when every side box has
+  room for that, else each has a line of its own, in taller boxes and a taller band.
 - **rework loops** (:attr:`ValueStreamMap.rework_loops`) run back over the boxes, in a band
   that is there only when the map has loops: up from the source's box, across and down into
   the target's, with the share (``20 % back``) over them; longer loops over the shorter ones
@@ -31,8 +32,10 @@ What is drawn, top to bottom:
 Up to :data:`MAX_PER_ROW` steps go in one row; more wrap into rows of equal length, joined
 by numbered connector circles, and boxes and fonts shrink a little as rows get longer. Text
 never leaves its box: a long name is cut with an ellipsis and the full text is in a
-``<title>`` tooltip. All user text is XML-escaped; the output is deterministic (the same map
-gives the same bytes), so it can be snapshot-tested.
+``<title>`` tooltip. Figures are never cut: a side box is never narrower than its figures,
+and the drawing widens when a row has more side boxes than fit under it. All user text is
+XML-escaped; the output is deterministic (the same map gives the same bytes), so it can be
+snapshot-tested.
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ _LANE = 66.0  # above each row: information flows and the constraint burst
 _CHAR = 0.6  # average glyph width as a share of the font size (sans-serif, generous)
 _BRANCH_BAND = 100.0  # under each row's waste lane when the map has side branches
 _SIDE_W, _SIDE_H = 132.0, 60.0  # a side branch's box (narrower when many share a row)
+_SIDE_PAD, _SIDE_SIZE = 7.0, 11.0  # a side branch's padding and the size of its figures
+_SIDE_LINE = 15.0  # a further line of figures in a side branch's box (and in the band)
 _SIDE_GAP = 14.0  # between side branch boxes
 _ARROW_DY = 22.0  # the material flow's height in a row, under the top of the boxes
 _REWORK = "#b91c1c"  # rework loops: a dark red, apart from the ink of the material flow
@@ -176,7 +181,10 @@ class _Geometry:
         return _MARGIN + _LEFT + self.per_row * (self.gap + self.box_w)
 
 
-def _geometry(n: int, *, data_rows: int = 4, band: float = 0.0, loops: float = 0.0) -> _Geometry:
+def _geometry(
+    n: int, *, data_rows: int = 4, band: float = 0.0, loops: float = 0.0, least: float = 0.0
+) -> _Geometry:
+    """The layout of ``n`` main-line steps; the drawing ``least`` px wide at least."""
     rows = math.ceil(n / MAX_PER_ROW)
     per_row = math.ceil(n / rows)
     crowd = max(0, per_row - 6)
@@ -187,7 +195,7 @@ def _geometry(n: int, *, data_rows: int = 4, band: float = 0.0, loops: float = 0
     # box, data box, the waste burst lane, side branches, the ladder with its labels, the lane
     # and the rework loops over the next row's boxes
     row_h = _BOX_H + data_h + 70 + band + 70 + _LANE + loops
-    width = _MARGIN + _LEFT + per_row * (gap + box_w) + 24 + _RIGHT + _MARGIN
+    width = max(least, _MARGIN + _LEFT + per_row * (gap + box_w) + 24 + _RIGHT + _MARGIN)
     height = _TOP + rows * row_h + _MARGIN
     return _Geometry(
         rows, per_row, box_w, gap, scale, width, height, data_h, row_h, data_rows, band, loops
@@ -464,10 +472,24 @@ def render_svg(
     counted = any(share_text(figs.steps[k].visit_share) for k in main)
     data_rows, band_h = 5 if counted else 4, _BRANCH_BAND if sides else 0.0
     g = _geometry(len(main), data_rows=data_rows, band=band_h)
+    # Wide enough for each row's side boxes to hold their figures whole, each on its own line;
+    # PT and LT each on a line of its own in every side box when one has no room for both on
+    # one line, the band growing by that line (the boxes' widths and places keep).
+    least = _side_boxes_width(figs, sides, main, g)
+    g = _geometry(len(main), data_rows=data_rows, band=band_h, least=least)
+    split = any(
+        _text_width(_side_times(figs.steps[b.index]), _SIDE_SIZE) > b.w - 2 * _SIDE_PAD
+        for b in _branches(sides, main, g)
+    )
+    if split:
+        band_h += _SIDE_LINE
+        g = _geometry(len(main), data_rows=data_rows, band=band_h, least=least)
     names = [step.name for step in vsm.steps]
     loops = _plan_loops(vsm.rework_loops, names, main, g)
     if loops:  # their band over the boxes moves the rows down; the x of all stays
-        g = _geometry(len(main), data_rows=data_rows, band=band_h, loops=_loop_band(loops))
+        g = _geometry(
+            len(main), data_rows=data_rows, band=band_h, loops=_loop_band(loops), least=least
+        )
     s = g.scale
     svg = _Svg()
     heading = title if title is not None else vsm.name
@@ -545,7 +567,7 @@ def render_svg(
     branches = _branches(sides, main, g)
     for branch in branches:
         sf = figs.steps[branch.index]
-        _side_branch(svg, sf, branch, constraint == sf.name)
+        _side_branch(svg, sf, branch, constraint == sf.name, split)
     # Where information flows meet each step, in the map's order: a side branch's is the
     # point its connector leaves the main line.
     anchors = {b.index: (b.anchor[0] - g.box_w / 2, b.anchor[1] - arrow_dy) for b in branches}
@@ -801,10 +823,46 @@ def _branches(sides: Sequence[int], main: Sequence[int], g: _Geometry) -> list[_
     return placed
 
 
-def _side_branch(svg: _Svg, sf: StepFigures, b: _Branch, constraint: bool) -> None:
+def _side_times(sf: StepFigures) -> str:
+    """A side branch's PT and LT on one line."""
+    return f"PT {format_hours(sf.process_time_hours)} · LT {format_hours(sf.lead_time_hours)}"
+
+
+def _side_boxes_width(
+    figs: MapFigures, sides: Sequence[int], main: Sequence[int], g: _Geometry
+) -> float:
+    """How wide the drawing must be for the side boxes of its most crowded row to sit side by
+    side, each as wide as the widest of any side box's figure lines (its share of items, PT
+    and LT each on a line of its own), so that no figure is cut; a name may still be, its
+    full text in the tooltip. 0 without side branches."""
+    if not sides:
+        return 0.0
+    widest = max(
+        _text_width(line, _SIDE_SIZE)
+        for sf in (figs.steps[k] for k in sides)
+        for line in (
+            share_text(sf.visit_share) or "",
+            f"PT {format_hours(sf.process_time_hours)}",
+            f"LT {format_hours(sf.lead_time_hours)}",
+        )
+    )
+    box = min(_SIDE_W, widest + 2 * _SIDE_PAD + 1)  # a pixel to spare for rounding
+    per_row: dict[int, int] = {}
+    for k in sides:
+        row = _leaves_at(k, main, g)[0] // g.per_row
+        per_row[row] = per_row.get(row, 0) + 1
+    n = max(per_row.values())
+    return 2 * _MARGIN + n * box + (n - 1) * _SIDE_GAP
+
+
+def _side_branch(svg: _Svg, sf: StepFigures, b: _Branch, constraint: bool, split: bool) -> None:
     """A side branch: its dashed connector from the main line and its smaller box with the
-    name, the share of items that visit it, and its PT and LT per visit."""
-    w, h, pad = b.w, _SIDE_H, 7.0
+    name, the share of items that visit it, and its PT and LT per visit: on one line, or
+    when ``split`` each on its own, the label left and the figure right as in a data box.
+    The box is wide enough for each of these lines (:func:`_side_boxes_width`), so no figure
+    is cut."""
+    w, pad = b.w, _SIDE_PAD
+    h = _SIDE_H + (_SIDE_LINE if split else 0.0)
     ax, ay = b.anchor
     stroke = _BURST_STROKE if constraint else _LINE
     svg.add(f'<g class="process side-branch" data-step="{_esc(sf.name)}">')
@@ -824,10 +882,17 @@ def _side_branch(svg: _Svg, sf: StepFigures, b: _Branch, constraint: bool) -> No
     )
     cx = b.x + w / 2
     svg.fitted(cx, b.y + 16, sf.name, w - 2 * pad, size=12, weight="600", cls="step-name")
-    share = share_text(sf.visit_share) or ""
-    svg.fitted(cx, b.y + 37, share, w - 2 * pad, size=11, weight="600", cls="visits")
-    times = f"PT {format_hours(sf.process_time_hours)} · LT {format_hours(sf.lead_time_hours)}"
-    svg.fitted(cx, b.y + 52, times, w - 2 * pad, size=11, colour=theme.MUTED, cls="side-times")
+    share, size = share_text(sf.visit_share) or "", _SIDE_SIZE
+    svg.text(cx, b.y + 37, share, size=size, weight="600", cls="visits")
+    if not split:
+        svg.text(cx, b.y + 52, _side_times(sf), size=size, colour=theme.MUTED, cls="side-times")
+    else:
+        figures = [("PT", sf.process_time_hours), ("LT", sf.lead_time_hours)]
+        for k, (label, hours) in enumerate(figures):
+            ty = b.y + 52 + _SIDE_LINE * k
+            svg.text(b.x + pad, ty, label, size=size, anchor="start", colour=theme.MUTED)
+            value = format_hours(hours)
+            svg.text(b.x + w - pad, ty, value, size=size, anchor="end", cls="side-times")
     svg.add("</g>")
 
 

@@ -9,6 +9,12 @@ does not show (batch size, availability, handoffs, information flows...) is kept
 draws the edited map without saving (HTMX swaps the drawing and figures in; without
 JavaScript the form posts and the whole page comes back); "Save" stores a new version, and a
 save made on a stale version is refused with the store's message.
+
+An edit the map cannot take is refused in words the table uses: the step by its row number and
+name, the field by its column label ("Step 3 (Review): Share of items is 'abc'; give a
+number"), the model's own errors said the same way from the fields they carry.
+The share of items is edited as a percentage (see :func:`percent_value`); the map keeps the
+fraction.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -66,6 +73,16 @@ MAP_FIELDS = (
     ("cost", "Hourly cost", "hourly_cost", "money per hour, to price the waste"),
 )
 LINKS = [link.value for link in Link]
+#: The label of each map and step field in an error message: the table's column labels, the
+#: step's name as "Name", and the step fields the table does not show.
+FIELD_LABELS = {
+    **{attr: label for _, label, attr in STEP_FIELDS},
+    **{attr: label for _, label, attr, _ in MAP_FIELDS},
+    "name": "Name",
+    "availability": "Availability",
+    "batch_size": "Batch size",
+    "handoffs": "Handoffs",
+}
 
 #: Figures where lower is better (suffixes of the compared names), and higher is better.
 LOWER_BETTER = (
@@ -154,6 +171,11 @@ def money(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
 
+def percent_text(value: float) -> str:
+    """A share (0.05) as the form shows it, in percent ("5 %"); up to 6 significant digits."""
+    return f"{value * 100:.6g} %"
+
+
 def field_text(value: Any) -> str:
     """A map value in a form field; floats without noise, up to 6 significant digits."""
     if value is None:
@@ -171,7 +193,11 @@ def field_text(value: Any) -> str:
 def form_of(vsm: ValueStreamMap) -> dict[str, Any]:
     """The form's text values for a map: ``rows`` (one per step) and the map-level fields."""
     rows = [
-        {"orig": s.name, **{key: field_text(getattr(s, attr)) for key, _, attr in STEP_FIELDS}}
+        {
+            "orig": s.name,
+            **{key: field_text(getattr(s, attr)) for key, _, attr in STEP_FIELDS},
+            "visits": percent_text(s.visit_share),
+        }
         for s in vsm.steps
     ]
     level = {key: field_text(getattr(vsm, attr)) for key, _, attr, _ in MAP_FIELDS}
@@ -216,18 +242,88 @@ def _value(text: str, original: Any, where: str, optional: bool) -> float | None
     return value
 
 
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+def percent_value(text: str, original: float | None, where: str) -> float:
+    """A share of items from a field in percent, as a fraction: "5", "5 %" and "5%" are 0.05.
+
+    A bare number of 1 or less is refused: it may be a fraction (0.05 for 5 %) or a percentage
+    (0.05 %); with the % sign it is the percentage. Unchanged text (spaces aside) keeps the
+    stored value exactly."""
+    if original is not None and _squeeze(text) == _squeeze(percent_text(original)):
+        return float(original)
+    body = text.strip()
+    sign = body.endswith("%")
+    body = body.removesuffix("%").strip()
+    if not body:
+        raise MapError(f"{where} is empty; give a percentage, e.g. 100 % (every item)")
+    try:
+        value = Decimal(body)
+    except InvalidOperation:
+        raise MapError(f"{where} is {text!r}; give a number, in percent") from None
+    if not value.is_finite():
+        raise MapError(f"{where} is {text!r}; give a number, in percent")
+    # Compared before dividing (1e999999 % must not overflow); a share too small for a float
+    # (1e-400 %) is 0.
+    share = float(value.scaleb(-2)) if 0 < value <= 100 else 0.0
+    if share == 0:
+        raise MapError(
+            f"{where} is {text!r}; give a percentage above 0 and at most 100 "
+            "(5 %: one item in twenty)"
+        )
+    if not sign and value <= 1:
+        fraction, percent = f"{value.normalize():f}", f"{(value * 100).normalize():f}"
+        raise MapError(
+            f"{where} is {text!r}; it is in percent: write {percent} for {percent} % of the "
+            f"items, or {fraction} % if you mean {fraction} %"
+        )
+    return share
+
+
+def _step_ref(i: int, name: str) -> str:
+    """A step as the editor names it: its row number and its name."""
+    return f"Step {i + 1} ({name})" if name.strip() else f"Step {i + 1}"
+
+
+def readable(error: MapError, steps: Sequence[Step]) -> str:
+    """A model error in the editor's words, from the fields it carries: ``steps[2]`` is
+    "Step 3 (Review)", a field is its column label, a share of items is in percent."""
+    if error.field == "steps":
+        return "The map has no steps left; keep at least one"
+    if error.field is None:
+        return str(error)
+    label = FIELD_LABELS.get(error.field, error.field.replace("_", " "))
+    if error.step is None:
+        return f"{label} {error.rule}"
+    i = error.step
+    ref = _step_ref(i, steps[i].name if i < len(steps) else "")
+    if error.field == "visit_share" and isinstance(error.value, float):
+        shown = percent_text(error.value)
+        return f"{ref}: {label} is {shown}; give a percentage above 0 and at most 100"
+    if error.field == "lead_time_hours" and i < len(steps) and error.rule.startswith("("):
+        pt = FIELD_LABELS["process_time_hours"]
+        return (
+            f"{ref}: {label} ({steps[i].lead_time_hours}) is shorter than {pt} "
+            f"({steps[i].process_time_hours}); lead time includes the work"
+        )
+    return f"{ref}: {label} {error.rule}"
+
+
 def build_map(base: ValueStreamMap, form: dict[str, Any]) -> ValueStreamMap:
     """The map the form describes, on top of ``base`` (what the form does not show is kept).
 
-    Raises :class:`MapError` naming the field, as the model does."""
+    Raises :class:`MapError` naming the step by its row number and name and the field by its
+    label (a model error translated by :func:`readable`)."""
     old = {s.name: s for s in base.steps}
     steps: list[Step] = []
     renamed: dict[str, str] = {}
     for i, row in enumerate(form["rows"]):
         step = old.get(row["orig"]) or Step(name="", process_time_hours=0.0, lead_time_hours=0.0)
         changes: dict[str, Any] = {"name": row["name"]}
-        for key, _, attr in STEP_FIELDS:
-            where = f"steps[{i}].{attr}"
+        for key, label, attr in STEP_FIELDS:
+            where = f"{_step_ref(i, row['name'])}: {label}"
             if key == "name":
                 continue
             if key == "team":
@@ -239,6 +335,8 @@ def build_map(base: ValueStreamMap, form: dict[str, Any]) -> ValueStreamMap:
                     raise MapError(
                         f"{where} is {row['link']!r}; give one of {', '.join(LINKS)}"
                     ) from None
+            elif key == "visits":
+                changes[attr] = percent_value(row[key], step.visit_share, where)
             else:
                 changes[attr] = _value(row[key], getattr(step, attr), where, key in OPTIONAL)
         steps.append(dataclasses.replace(step, **changes) if step.name else Step(**changes))
@@ -270,8 +368,8 @@ def build_map(base: ValueStreamMap, form: dict[str, Any]) -> ValueStreamMap:
         and position[loop.target] < position[loop.source]
     )
     level: dict[str, Any] = {}
-    for key, _, attr, _ in MAP_FIELDS:
-        value = _value(form["level"][key], getattr(base, attr), attr, key != "hours")
+    for key, label, attr, _ in MAP_FIELDS:
+        value = _value(form["level"][key], getattr(base, attr), label, key != "hours")
         level[attr] = value
     try:
         return dataclasses.replace(
@@ -282,6 +380,8 @@ def build_map(base: ValueStreamMap, form: dict[str, Any]) -> ValueStreamMap:
             extra=dict(base.extra),
             **level,
         )
+    except MapError as error:
+        raise MapError(readable(error, steps)) from None
     except TypeError as error:  # pragma: no cover - a field the form cannot produce
         raise MapError(str(error)) from None
 
@@ -304,7 +404,7 @@ def _new_row(form: dict[str, Any]) -> None:
             "people": "1",
             "capacity": "",
             "inventory": "0",
-            "visits": "1",
+            "visits": "100 %",
             "link": "push",
         }
     )

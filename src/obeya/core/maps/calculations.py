@@ -19,7 +19,9 @@ conventions (written up in ``docs/maps.md``):
   step's people have).
 - The **constraint** is the step with the highest utilisation, which is the step with the
   lowest capacity ÷ share, so it is found the same way without demand (then the longest
-  share × PT ÷ (people × availability)). Ties go to the earlier step.
+  share × PT ÷ (people × availability)). Ties go to the earlier step. When even it is under
+  :data:`NEAR_CAPACITY` and one step's wait is half the lead time or more, its reason says
+  the lead time is waiting there, not queueing for capacity.
 - **Rolled %C&A** = Π (1 − share × (1 − %C&A)): an item passes a step right first time
   when it skips it or passes it so.
 - **Waste** per item, each step weighed by its share: waiting Σ (LT − PT); rework
@@ -37,6 +39,8 @@ from typing import Any
 
 from obeya.core.maps.model import MapError, Step, ValueStreamMap
 
+#: Utilisation under which a step is not near its capacity: queueing for its people is short.
+NEAR_CAPACITY = 0.8
 #: Hours one handoff costs an item (re-reading, questions, context lost), when not given.
 HANDOFF_COST_HOURS = 0.5
 #: Days in the period the money of waste is reported for, when not given.
@@ -199,7 +203,7 @@ def calculate(
             1 - s.visit_share * (1 - s.complete_accurate) for s in steps
         ),
         takt_time_hours=vsm.available_hours_per_day / demand if demand else None,
-        constraint=_constraint(vsm, steps),
+        constraint=_constraint(vsm, steps, total_lt),
         waste=_waste(steps, demand, cost, handoff_cost_hours, period_days),
     )
 
@@ -241,7 +245,9 @@ def capacity_per_day(step: Step, available_hours_per_day: float) -> float | None
     return hours / step.process_time_hours
 
 
-def _constraint(vsm: ValueStreamMap, steps: tuple[StepFigures, ...]) -> Constraint | None:
+def _constraint(
+    vsm: ValueStreamMap, steps: tuple[StepFigures, ...], lead_time: float
+) -> Constraint | None:
     limited = [(s, vsm.step(s.name)) for s in steps if s.capacity_per_day is not None]
     if not limited:
         return None
@@ -250,11 +256,28 @@ def _constraint(vsm: ValueStreamMap, steps: tuple[StepFigures, ...]) -> Constrai
         limited, key=lambda pair: (pair[0].capacity_per_day or 0.0) / pair[0].visit_share
     )
     capacity = figures.capacity_per_day or 0.0
+    reason = _reason(step, figures, capacity, vsm)
+    if figures.utilisation is not None and figures.utilisation < NEAR_CAPACITY:
+        reason += _waiting_elsewhere(steps, lead_time)
     return Constraint(
         step=figures.name,
         utilisation=figures.utilisation,
         capacity_per_day=capacity,
-        reason=_reason(step, figures, capacity, vsm),
+        reason=reason,
+    )
+
+
+def _waiting_elsewhere(steps: tuple[StepFigures, ...], lead_time: float) -> str:
+    """Where the lead time goes when no step is near its capacity: queueing for people is
+    then short, so more capacity would barely shorten it; the long waits are the lever."""
+    waits = [(s.visit_share * (s.wait_hours + (s.inventory_wait_hours or 0.0)), s) for s in steps]
+    wait, longest = max(waits, key=lambda pair: pair[0])
+    if lead_time <= 0 or wait < 0.5 * lead_time:
+        return ""
+    return (
+        f". No step is near its capacity (all under {NEAR_CAPACITY:.0%}): the lead time is "
+        f"mostly waiting in {longest.name} ({wait:,.1f} h of {lead_time:,.1f} h), which more "
+        "people would barely shorten"
     )
 
 

@@ -16,7 +16,34 @@ from obeya.errors import InputError
 
 
 class MapError(InputError):
-    """A value stream map that breaks a rule; the message names the field."""
+    """A value stream map that breaks a rule; the message names the field. A field's error
+    also carries it: ``step`` (its index, for a step's field), ``field`` (the attribute),
+    ``value`` and ``rule`` (what is wrong, after the field's name), so an editor can say it in
+    its own words without reading the message."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: int | None = None,
+        field: str | None = None,
+        value: object = None,
+        rule: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.step, self.field, self.value, self.rule = step, field, value, rule
+
+
+def _bad(
+    vsm: ValueStreamMap, field: str, value: object, rule: str, step: int | None = None
+) -> MapError:
+    """A field's error: ``map 'NAME', steps[i].field RULE`` (or ``map 'NAME': field RULE``)."""
+    where = (
+        f"map '{vsm.name}', steps[{step}].{field}"
+        if step is not None
+        else f"map '{vsm.name}': {field}"
+    )
+    return MapError(f"{where} {rule}", step=step, field=field, value=value, rule=rule)
 
 
 class Link(StrEnum):
@@ -105,55 +132,96 @@ class ValueStreamMap:
 def validate(vsm: ValueStreamMap) -> None:
     """Raise :class:`MapError` naming the first field that breaks a rule."""
     if not vsm.steps:
-        raise MapError(f"map '{vsm.name}': field 'steps' is empty; a map needs at least one step")
+        raise MapError(
+            f"map '{vsm.name}': field 'steps' is empty; a map needs at least one step",
+            field="steps",
+            rule="is empty; a map needs at least one step",
+        )
     seen: set[str] = set()
     for i, s in enumerate(vsm.steps):
-        where = f"map '{vsm.name}', steps[{i}]"
         if not s.name.strip():
-            raise MapError(f"{where}.name is empty")
+            raise _bad(vsm, "name", s.name, "is empty", i)
         if s.name in seen:
-            raise MapError(f"{where}.name {s.name!r} is used by two steps; names must differ")
+            raise _bad(
+                vsm, "name", s.name, f"{s.name!r} is used by two steps; names must differ", i
+            )
         seen.add(s.name)
         for attr in ("process_time_hours", "lead_time_hours", "inventory_before", "handoffs"):
             value = getattr(s, attr)
             if value < 0:
-                raise MapError(f"{where}.{attr} is {value}; it cannot be negative")
+                raise _bad(vsm, attr, value, f"is {value}; it cannot be negative", i)
         if not 0 < s.visit_share <= 1:
-            raise MapError(
-                f"{where}.visit_share is {s.visit_share}; give the share of items that "
-                "visit the step, in (0, 1] (0.05: one item in twenty)"
+            raise _bad(
+                vsm,
+                "visit_share",
+                s.visit_share,
+                f"is {s.visit_share}; give the share of items that visit the step, in (0, 1] "
+                "(0.05: one item in twenty)",
+                i,
             )
         if s.lead_time_hours < s.process_time_hours:
-            raise MapError(
-                f"{where}.lead_time_hours ({s.lead_time_hours}) is shorter than "
-                f"process_time_hours ({s.process_time_hours}); lead time includes the work"
+            raise _bad(
+                vsm,
+                "lead_time_hours",
+                s.lead_time_hours,
+                f"({s.lead_time_hours}) is shorter than process_time_hours "
+                f"({s.process_time_hours}); lead time includes the work",
+                i,
             )
         if not 0 < s.complete_accurate <= 1:
-            raise MapError(
-                f"{where}.complete_accurate is {s.complete_accurate}; give a share in (0, 1]"
+            raise _bad(
+                vsm,
+                "complete_accurate",
+                s.complete_accurate,
+                f"is {s.complete_accurate}; give a share in (0, 1]",
+                i,
             )
         if not 0 < s.availability <= 1:
-            raise MapError(f"{where}.availability is {s.availability}; give a share in (0, 1]")
+            raise _bad(
+                vsm,
+                "availability",
+                s.availability,
+                f"is {s.availability}; give a share in (0, 1]",
+                i,
+            )
         if s.people <= 0:
-            raise MapError(f"{where}.people is {s.people}; a step needs someone")
+            raise _bad(vsm, "people", s.people, f"is {s.people}; a step needs someone", i)
         if s.batch_size < 1:
-            raise MapError(f"{where}.batch_size is {s.batch_size}; it must be at least 1")
+            raise _bad(
+                vsm, "batch_size", s.batch_size, f"is {s.batch_size}; it must be at least 1", i
+            )
         if s.capacity_per_day is not None and s.capacity_per_day <= 0:
-            raise MapError(f"{where}.capacity_per_day is {s.capacity_per_day}; it must be > 0")
+            raise _bad(
+                vsm,
+                "capacity_per_day",
+                s.capacity_per_day,
+                f"is {s.capacity_per_day}; it must be > 0",
+                i,
+            )
         if vsm.teams and s.team is not None and s.team not in vsm.teams:
-            raise MapError(
-                f"{where}.team {s.team!r} is not a team of the map "
-                f"({', '.join(vsm.teams)}); add it to 'teams' or fix the name"
+            raise _bad(
+                vsm,
+                "team",
+                s.team,
+                f"{s.team!r} is not a team of the map ({', '.join(vsm.teams)}); add it to "
+                "'teams' or fix the name",
+                i,
             )
     if vsm.demand_per_day is not None and vsm.demand_per_day <= 0:
-        raise MapError(f"map '{vsm.name}': demand_per_day is {vsm.demand_per_day}; it must be > 0")
+        raise _bad(
+            vsm, "demand_per_day", vsm.demand_per_day, f"is {vsm.demand_per_day}; it must be > 0"
+        )
     if not 0 < vsm.available_hours_per_day <= 24:
-        raise MapError(
-            f"map '{vsm.name}': available_hours_per_day is {vsm.available_hours_per_day}; "
-            "give hours in (0, 24]"
+        raise _bad(
+            vsm,
+            "available_hours_per_day",
+            vsm.available_hours_per_day,
+            f"is {vsm.available_hours_per_day}; give hours in (0, 24]",
         )
     if vsm.hourly_cost is not None and vsm.hourly_cost < 0:
-        raise MapError(f"map '{vsm.name}': hourly_cost is {vsm.hourly_cost}; it cannot be negative")
+        raise _bad(
+            vsm, "hourly_cost", vsm.hourly_cost, f"is {vsm.hourly_cost}; it cannot be negative"
+        )
     ends = {*seen, "customer", "supplier", "control"}
     for i, flow in enumerate(vsm.information_flows):
         for attr in ("source", "target"):
