@@ -185,3 +185,26 @@ def test_a_save_never_moves_a_map_and_move_does(line: Path) -> None:
             assert move.before == {"stream": ["Alpha"]} and move.after == {"stream": "Beta"}
     assert "version 2" in run("save", str(line), "--stream", "Beta", "--author", "bo")
     assert "moved map 'Line' to no value stream" in run("move", "Line")
+
+
+def test_export_png_draws_the_text(line: Path, tmp_path: Path) -> None:
+    """The drawing's labels and figures are in the PNG, whatever fonts the machine has: the
+    image differs from the same drawing with every text element taken out (with no font the
+    renderer knew, both came out the same, a map without a word on it)."""
+    from obeya.render.raster import svg_to_png
+
+    svg = run("export", str(line), "--format", "svg")
+    png = tmp_path / "line.png"
+    run("export", str(line), "--format", "png", "-o", str(png))
+    namespace = "http://www.w3.org/2000/svg"
+    ElementTree.register_namespace("", namespace)
+    tree = ElementTree.fromstring(svg)
+    texts = 0
+    for parent in list(tree.iter()):
+        for child in list(parent):
+            if child.tag == f"{{{namespace}}}text":
+                parent.remove(child)
+                texts += 1
+    assert texts > 5
+    wordless = svg_to_png(ElementTree.tostring(tree, encoding="unicode"))
+    assert png.read_bytes() != wordless
