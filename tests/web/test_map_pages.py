@@ -435,3 +435,22 @@ def test_a_map_every_item_goes_all_through_draws_as_without_visits() -> None:
     root = ET.fromstring(svg)
     data = [r for r in root.iter(f"{SVG}rect") if r.get("class") == "data-box"]
     assert {r.get("height") for r in data} == {"76"}  # 4 rows of 16 px + 12
+
+
+def test_the_saved_map_says_where_its_demand_and_lead_time_come_from(
+    saved: TestClient, workspace: Workspace
+) -> None:
+    """The discovered map keeps, and its page shows, the period its demand is of (the
+    twin's arrival rate, the map's own demand) and the measured mean lead time beside the
+    map's; an edit saved through the form keeps the note."""
+    vsm = workspace.get_map("Tiny").map
+    twin = workspace.stream_twin("Tiny")
+    assert vsm.demand_per_day == pytest.approx(twin.arrivals.per_week / 7)
+    page = saved.get(PAGE).text
+    notes = html.unescape(re.search(r'<p class="help" id="map-notes">(.*?)</p>', page, re.S)[1])
+    assert notes == vsm.notes
+    assert notes.startswith(f"Demand: {vsm.demand_per_day:.3g} items a day, the twin's")
+    assert twin.arrivals.evidence in notes
+    fields = {**edit_form(page), "s-0-people": "3", "action": "save"}
+    assert saved.post(PAGE, data=fields, follow_redirects=False).status_code == 303
+    assert workspace.get_map("Tiny").map.notes == vsm.notes

@@ -152,6 +152,7 @@ def print_discovery(result: Discovery, console: Console) -> None:
             ),
             highlight=False,
         )
+    console.print(safe(result.demand_note()), highlight=False)
     if result.reconciliation is not None:
         console.print(f"Lead time: {safe(result.reconciliation.explanation)}.", highlight=False)
     who = result.handoff_column or "no assignee or team column"

@@ -78,7 +78,7 @@ import numpy as np
 import pyarrow as pa
 
 from obeya.core.events import MICROS_PER_DAY, MICROS_PER_HOUR, EventLog
-from obeya.core.maps.calculations import SIDE_BRANCH_SHARE
+from obeya.core.maps.calculations import SIDE_BRANCH_SHARE, calculate
 from obeya.core.maps.model import ReworkLoop, Step, ValueStreamMap
 from obeya.core.metrics.analysis import FlowAnalysis
 from obeya.core.metrics.expressions import Table
@@ -259,7 +259,41 @@ class Discovery:
             lead_time_includes_inventory=True,
             source=self.source,
         )
-        return vsm if twin is None else _with_twin(vsm, twin)
+        drawn = vsm if twin is None else _with_twin(vsm, twin)
+        return replace(drawn, notes=self._notes(twin, calculate(drawn).lead_time_hours))
+
+    def _notes(self, twin: Twin | None, lead_time: float) -> str:
+        """Where the map's demand and lead time come from, kept with the saved map: a reader
+        of the drawing asks which period the demand is of, and why the map's lead time is not
+        the measured one."""
+        demand = self.demand_note(twin)
+        if self.reconciliation is None:
+            return demand
+        discovered = self.totals()["lead_time_hours"] or 0.0
+        drawn = (
+            ""
+            if abs(lead_time - discovered) <= 0.01 * max(discovered, 1e-9)
+            else f"this map's {lead_time:,.1f} h holds the twin's process times (rework "
+            "included) where they are longer than the measured medians; as discovered, "
+        )
+        return f"{demand} Lead time: {drawn}{self.reconciliation.explanation}."
+
+    def demand_note(self, twin: Twin | None = None) -> str:
+        """The map's demand and the period it is of."""
+        if twin is not None and twin.arrivals.per_week > 0:
+            demand = (
+                f"Demand: {twin.arrivals.per_week / 7:.3g} items a day, the twin's arrival rate "
+                f"({twin.arrivals.evidence})."
+            )
+        elif self.demand_per_day is not None:
+            demand = (
+                f"Demand: {self.demand_per_day:.3g} items a day, the {self.demand_items:,} items "
+                f"that entered any step over the history's {self.inventory_days:,.0f} days; "
+                "set the customer's demand if it differs."
+            )
+        else:
+            demand = "Demand: not known from the history; set the customer's demand."
+        return demand
 
 
 def _with_twin(vsm: ValueStreamMap, twin: Twin) -> ValueStreamMap:
