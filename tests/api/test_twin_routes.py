@@ -165,6 +165,10 @@ def test_the_what_if_is_the_core_what_if_of_the_stream_twin(
     page = client.get("/streams/Truth/twin", params={"more_people": "Development", "days": "60"})
     assert page.status_code == 200
     assert 'data-scenario="+1 person at Development"' in page.text
+    # The page's demand field is a change in percent: "+10", "10" and "+10%" alike.
+    for typed in ("+10", "10", "+10%"):
+        page = client.get("/streams/Truth/twin", params={"demand": typed, "days": "60"})
+        assert page.status_code == 200 and 'data-scenario="demand +10 %"' in page.text
     bad = client.post(
         f"{BASE}/what-if", json={"futures": [{"name": "x", "changes": ["Nowhere.people=+1"]}]}
     )

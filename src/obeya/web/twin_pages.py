@@ -76,7 +76,11 @@ async def twin_page(
                 (f"+1 person at {raw['more_people']}", [f"{raw['more_people']}.people=+1"])
             )
         if raw.get("demand"):
-            futures.append((f"demand {raw['demand']}", [f"arrivals={raw['demand']}"]))
+            # The field is a change in percent ("+10" is +10 %, never 10 more items a day).
+            change = raw["demand"].strip().removesuffix("%").strip()
+            if change and change[0] not in "+-":
+                change = f"+{change}"
+            futures.append((f"demand {change} %", [f"arrivals={change}%"]))
         if futures:
             try:
                 run_days = form_number(raw.get("days") or "90", "days", float)

@@ -186,11 +186,16 @@ class Run:
                 "resampled: it adds nothing a what-if could rely on"
                 + (f" (and {missed} missed the target)" if missed else "")
             )
+        near = (
+            "nearer to what followed than the baseline"
+            if self.distance_days < self.baseline_distance_days
+            else "about as near to what followed as the baseline (within its noise and slack)"
+        )
         if self.verdict == "trust it":
-            return "every figure within its target, and as near to what followed as the baseline"
+            return f"every figure within its target, and {near}"
         if self.verdict == "direction only":
             return (
-                f"as near to what followed as the baseline, but {missed} missed its target: "
+                f"{near}, but {missed} missed its target: "
                 "read what-ifs for their direction, not their figures"
             )
         return f"{missed} missed their targets: it did not foretell what followed"

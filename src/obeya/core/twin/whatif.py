@@ -188,21 +188,30 @@ class TwinWhatIf:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """The document; a run :attr:`too_short` keeps its keys but gives no lead time and no
+        lead-time difference (null): those of the quick items alone would read as an effect
+        (more demand, shorter lead times)."""
         scenarios = []
+        short = self.too_short
         for i, result in enumerate(self.results):
             doc = result.to_dict()
+            if short:
+                doc["lead_time_days"] = dict.fromkeys(doc["lead_time_days"])
             if i:
                 doc["difference"] = {k: d.to_dict() for k, d in self.differences(i).items()}
+                if short:
+                    for key in LEAD_TIMES:
+                        doc["difference"][key] = Difference(math.nan, None, None).to_dict()
             scenarios.append(doc)
         warnings = []
-        if self.too_short:
+        if short:
             worst = max(unfinished_share(r.windows) for r in self.results)
             base = self.results[0]
             longer = longer_run_days(base.windows, base.run.days)
             warnings.append(
-                f"up to {worst:.0%} of the items started in a run had not finished by its end: "
-                "its lead times are those of the quick ones, so their differences carry no "
-                f"confidence interval; run at least {longer:.0f} days (--days)"
+                f"up to {worst:.0%} of the items started in a run had not finished by its end, "
+                "so its lead times would be those of the quick ones alone; they are left out. "
+                f"Run at least {longer:.0f} days to compare lead times"
             )
         document: dict[str, Any] = _json_safe(
             {"baseline": self.results[0].twin.name, "scenarios": scenarios, "warnings": warnings}
