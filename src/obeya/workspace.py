@@ -239,11 +239,14 @@ class Workspace(SteeringWorkspace, AccessWorkspace):
         return compare(base, *others, **options)
 
     def discover_stream_map(self, stream: str) -> Discovery:
-        """The current-state map measured from the stream's history, with its workflow."""
-        from obeya.core.maps.discovery import discover
+        """The current-state map measured from the stream's history, with its workflow (the
+        inferred one when it has none) as its twin sees it (``discover_with_twin``)."""
+        return self._discovered(stream)[0]
 
-        info = self.stream(stream)
-        return discover(self.events(stream), info.workflow)
+    def _discovered(self, stream: str) -> tuple[Discovery, Twin]:
+        from obeya.core.maps.discovery import discover_with_twin
+
+        return discover_with_twin(self.events(stream), self.stream_workflow(stream))
 
     def map_twin(self, name: str, variant: str = "current") -> Twin | None:
         """The twin a saved map draws: the stream's, when the map's version is one discovered
@@ -258,8 +261,8 @@ class Workspace(SteeringWorkspace, AccessWorkspace):
     def discovered_map(self, stream: str, name: str) -> tuple[Discovery, ValueStreamMap]:
         """The discovery and the map it draws with the stream's twin: people, capacity,
         calendar and demand fitted to the same history (``Discovery.to_map``)."""
-        discovery = self.discover_stream_map(stream)
-        return discovery, discovery.to_map(name, self.stream_twin(stream))
+        discovery, twin = self._discovered(stream)
+        return discovery, discovery.to_map(name, twin)
 
     # -- the twin -----------------------------------------------------------------------------
 

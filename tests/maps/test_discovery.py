@@ -371,3 +371,27 @@ def test_the_table_keeps_every_figure_whole_on_a_narrow_terminal() -> None:
     for step in result.steps:
         assert f"{step.items:,}" in table
     assert max(len(line.rstrip()) for line in table.splitlines()) <= 80
+
+
+def test_a_state_the_twin_finds_nobody_works_is_measured_as_waiting() -> None:
+    """Helpdesk's inferred workflow calls "Resolve ticket" active, but a resolved ticket is
+    closed by the clock (the twin makes it a delay): discovered with the twin, its step keeps
+    its lead time and has no process time, as the saved map and the twin have it; discovered
+    from the workflow alone it would count the month's wait as work."""
+    from obeya.core.maps.discovery import discover_with_twin
+    from obeya.core.workflow_infer import infer_workflow
+    from obeya.ingest import read_events
+    from support import DATASETS
+
+    log = read_events(DATASETS / "helpdesk.xes.gz")
+    workflow = infer_workflow(log)[0]
+    assert "Resolve ticket" in workflow.active
+    plain = {s.name: s for s in discover(log, workflow).steps}
+    found, twin = discover_with_twin(log, workflow)
+    assert twin.state("Resolve ticket").kind == "delay"
+    step = next(s for s in found.steps if s.name == "Resolve ticket")
+    assert plain["Resolve ticket"].process_time_hours == plain["Resolve ticket"].lead_time_hours
+    assert step.process_time_hours == 0
+    assert step.lead_time_hours == plain["Resolve ticket"].lead_time_hours
+    worked = next(s for s in found.steps if s.name == "Take in charge ticket")
+    assert worked.process_time_hours == plain["Take in charge ticket"].process_time_hours > 0

@@ -232,6 +232,22 @@ def load_history(
         return ws.events(stream), chosen
 
 
+def workflow_or_inferred(log: EventLog, chosen: Workflow | None) -> Workflow:
+    """``chosen``, else the workflow ``obeya workflow infer`` proposes for ``log`` (what the
+    web app takes for a stream without one), saying so on stderr."""
+    if chosen is not None:
+        return chosen
+    from obeya.core.workflow_infer import infer_workflow
+
+    inferred, _ = infer_workflow(log)
+    err.print(
+        "[yellow]note:[/yellow] no workflow given: the one `obeya workflow infer` proposes is "
+        "used (give --workflow to choose)",
+        highlight=False,
+    )
+    return inferred
+
+
 def parse_date(value: str | None, option: str) -> date | None:
     if value is None:
         return None

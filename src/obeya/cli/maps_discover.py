@@ -26,10 +26,12 @@ from obeya.cli.common import (
     print_json,
     safe,
     with_columns,
+    workflow_or_inferred,
 )
 from obeya.cli.maps_store import default_author
 from obeya.core.maps.calculations import SIDE_BRANCH_SHARE
-from obeya.core.maps.discovery import Discovery, discover
+from obeya.core.maps.discovery import Discovery, discover_with_twin
+from obeya.core.twin.model import Twin
 from obeya.ingest import ColumnMap
 from obeya.workspace import Workspace, discovered_message
 
@@ -65,7 +67,7 @@ def discover_command(
         log, chosen = load_history(
             file, stream, workflow, file_format=file_format, columns=columns, quiet=as_json
         )
-        result = discover(log, chosen)
+        result, twin = discover_with_twin(log, workflow_or_inferred(log, chosen))
         if save:
             assert stream is not None
             with Workspace() as ws:
@@ -78,7 +80,7 @@ def discover_command(
     if as_json:
         print_json(result.to_dict())
     else:
-        print_discovery(result, out)
+        print_discovery(result, out, twin)
     if saved is not None:
         err.print(
             f"saved map {safe(repr(saved.name))} ({safe(saved.variant)}) as version "
@@ -95,7 +97,7 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
-def print_discovery(result: Discovery, console: Console) -> None:
+def print_discovery(result: Discovery, console: Console, twin: Twin | None = None) -> None:
     """The steps as a table in flow order, sample sizes beside their figures, then totals."""
     table = PlainTable(
         title=f"Current-state map of {result.source}",
@@ -152,7 +154,7 @@ def print_discovery(result: Discovery, console: Console) -> None:
             ),
             highlight=False,
         )
-    console.print(safe(result.demand_note()), highlight=False)
+    console.print(safe(result.demand_note(twin)), highlight=False)
     if result.reconciliation is not None:
         console.print(f"Lead time: {safe(result.reconciliation.explanation)}.", highlight=False)
     who = result.handoff_column or "no assignee or team column"

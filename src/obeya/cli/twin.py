@@ -26,6 +26,7 @@ from obeya.cli.common import (
     progress_bar,
     safe,
     with_columns,
+    workflow_or_inferred,
 )
 from obeya.core.events import EventLog
 from obeya.core.simulation.engine import Budget
@@ -35,7 +36,6 @@ from obeya.core.twin.fit import fit_twin
 from obeya.core.twin.holdout import TARGETS, HoldoutCheck, Run, holdout_check, parse_share
 from obeya.core.twin.model import Twin, TwinError
 from obeya.core.twin.summary import run_summary, twin_summary
-from obeya.core.workflow import Workflow
 from obeya.errors import InputError
 from obeya.ingest import ColumnMap
 
@@ -134,20 +134,6 @@ def parse_moment(text: str | None, option: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _workflow_for(log: EventLog, chosen: Workflow | None) -> Workflow:
-    if chosen is not None:
-        return chosen
-    from obeya.core.workflow_infer import infer_workflow
-
-    inferred, _ = infer_workflow(log)
-    err.print(
-        "[yellow]note:[/yellow] no workflow given: the one `obeya workflow infer` proposes is "
-        "used (give --workflow to choose)",
-        highlight=False,
-    )
-    return inferred
-
-
 @with_columns
 def calibrate_command(
     file: Annotated[Path | None, typer.Argument(help="Event log to fit (one-shot).")] = None,
@@ -189,7 +175,7 @@ def calibrate_command(
         log, chosen = load_history(
             file, stream, workflow, file_format=file_format, columns=columns, quiet=as_json
         )
-        flow = _workflow_for(log, chosen)
+        flow = workflow_or_inferred(log, chosen)
         twin = fit_twin(log, flow, as_of=moment, days=days, replications=replications, seed=seed)
         check = None
         cut_day = parse_date(validate_from, "--validate-from")

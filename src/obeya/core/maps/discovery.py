@@ -386,6 +386,29 @@ def _session(
             con.disconnect()
 
 
+def discover_with_twin(log: EventLog, workflow: Workflow) -> tuple[Discovery, Twin]:
+    """The discovery of ``log`` and the stream's twin, as one model: the active states the
+    twin finds nobody works (a timer, a wait bound to the item's age) are measured as waiting,
+    so a step's process time is the work the twin's people do there, not a closing timer's
+    30 days."""
+    from obeya.core.twin.fit import fit_twin
+
+    twin = fit_twin(log, workflow)
+    return discover(log, as_twin_sees(workflow, twin)), twin
+
+
+def as_twin_sees(workflow: Workflow, twin: Twin) -> Workflow:
+    """``workflow`` with the active states the twin made delays counted as waiting."""
+    delays = {s.name for s in twin.states if s.kind == "delay"} & set(workflow.active)
+    if not delays:
+        return workflow
+    return replace(
+        workflow,
+        active=tuple(s for s in workflow.active if s not in delays),
+        waiting=(*workflow.waiting, *(s for s in workflow.active if s in delays)),
+    )
+
+
 def discover(log: EventLog, workflow: Workflow | None = None, *, backend: Any = None) -> Discovery:
     """Measure the value stream of ``log``, on ``backend`` (a fresh DuckDB by default)."""
     from obeya.core.maps.reconcile import reconcile, visit_shares
