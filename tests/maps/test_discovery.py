@@ -381,6 +381,7 @@ def test_a_state_the_twin_finds_nobody_works_is_measured_as_waiting() -> None:
     from obeya.core.maps.discovery import discover_with_twin
     from obeya.core.workflow_infer import infer_workflow
     from obeya.ingest import read_events
+
     from support import DATASETS
 
     log = read_events(DATASETS / "helpdesk.xes.gz")
