@@ -8,6 +8,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
+from obeya.core.maps.calculations import calculate
 from obeya.core.maps.model import InformationFlow, ReworkLoop, Step, ValueStreamMap
 from obeya.render.vsm_svg import render_svg
 
@@ -194,3 +195,16 @@ def test_a_loop_from_a_side_branch_leaves_where_its_connector_does() -> None:
     assert abs(path[0][0] - leaves) <= 12
     assert at["Build"][0] <= path[-1][0] <= at["Build"][1]
     assert own_text(label(loop(root, "Security review", "Build"))) == "40 % back"
+
+
+def test_a_loop_sending_items_back_more_than_once_says_how_many_times() -> None:
+    """1.69 moves back per item (a ping-pong) is "1.7× back", not "169 % back"."""
+    vsm = ValueStreamMap(
+        name="Ping-pong",
+        steps=(Step("Assign", 1, 2), Step("Work", 2, 4)),
+        rework_loops=(ReworkLoop("Work", "Assign", 1.69),),
+        demand_per_day=2,
+    )
+    root = ET.fromstring(render_svg(vsm, calculate(vsm)))
+    shown = " ".join(t.text or "" for t in root.iter(f"{NS}text"))
+    assert "1.7× back" in shown and "169 %" not in shown

@@ -300,3 +300,20 @@ def test_the_drawing_matches_the_golden_file() -> None:
 
 def test_the_same_map_gives_the_same_bytes() -> None:
     assert render_svg(five_steps()) == render_svg(five_steps(), calculate(five_steps()))
+
+
+def test_a_most_loaded_step_far_from_capacity_is_not_drawn_as_the_constraint() -> None:
+    """The same map at a fifth of the demand: Review is at 1.25 ÷ 5 = 25 % (the most loaded),
+    under the 80 % of a constraint, so its burst says "highest load", not "constraint"."""
+    from dataclasses import replace
+
+    vsm = five_steps()
+    assert vsm.demand_per_day is not None
+    light = replace(vsm, demand_per_day=vsm.demand_per_day / 5)
+    figures = calculate(light)
+    assert figures.constraint is not None and figures.constraint.step == "Review"
+    assert figures.constraint.utilisation == pytest.approx(0.25)
+    root = parse(render_svg(light, figures))
+    shown = texts(root)
+    assert "highest load:" in shown and "constraint:" not in shown
+    assert "utilisation 25 %" in shown

@@ -46,7 +46,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from obeya.core.maps.calculations import MapFigures, StepFigures, calculate
+from obeya.core.maps.calculations import NEAR_CAPACITY, MapFigures, StepFigures, calculate
 from obeya.core.maps.model import InformationFlow, Link, ReworkLoop, ValueStreamMap
 from obeya.render import theme
 
@@ -562,7 +562,11 @@ def render_svg(
         extra=_ARROW,
     )
 
-    constraint = figs.constraint.step if figs.constraint else None
+    # A step far from its capacity is no constraint, though it is the most loaded: its burst
+    # says "highest load" and its box is drawn as any other.
+    loaded = figs.constraint.step if figs.constraint else None
+    u = figs.constraint.utilisation if figs.constraint else None
+    constraint = loaded if u is None or u >= NEAR_CAPACITY else None
     # Side branches first, so the main line's links are drawn over their connectors' tops.
     branches = _branches(sides, main, g)
     for branch in branches:
@@ -601,10 +605,9 @@ def render_svg(
             svg.line(right, link_y, right + 10, link_y)
             _connector(svg, right + 10 + 10, link_y, i // g.per_row + 1, s)
         _ladder(svg, sf, col_x, box_x, box_y, g)
-        if constraint == step.name and figs.constraint is not None:
-            u = figs.constraint.utilisation
+        if loaded == step.name:
             lines = [
-                "constraint:",
+                "constraint:" if constraint == step.name else "highest load:",
                 f"utilisation {format_share(u)}" if u is not None else "lowest capacity",
             ]
             size = 10.5 * s
@@ -955,7 +958,9 @@ def _site(k: int, main: Sequence[int], g: _Geometry) -> _Site:
 
 
 def _loop_label(loop: ReworkLoop, note: bool) -> str:
-    share = f"{format_share(loop.share)} back"
+    # Moves back per item: a share up to 1 (20 % back), more than one a count ("1.7× back",
+    # items sent back again and again), never a share over 100 %.
+    share = f"{format_share(loop.share)} back" if loop.share <= 1 else f"{loop.share:.2g}× back"
     return f"{share} to {loop.target}" if note else share
 
 
