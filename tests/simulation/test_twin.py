@@ -293,6 +293,22 @@ def test_what_if_on_a_twin_file_keeps_the_document_shape(
     assert more["steps"][1]["people"] == TRUTH.people["Development"] + 1
     assert more["difference"]["lead_time_p50"]["percent"] is not None
     assert doc["scenarios"][0]["days"] == 56
+    # The chart of the same comparison: a bar per state and figure, at the document's values.
+    from obeya.render.simulation import what_if_rows
+
+    chart = tmp_path / "what-if.json"
+    args = ["what-if", str(path), "--future", "more: Development.people=+1", "--days", "56"]
+    charted = CliRunner().invoke(app, [*args, "--chart", str(chart)])
+    assert charted.exit_code == 0, charted.output
+    rows = json.loads(chart.read_text(encoding="utf-8"))["datasets"]["whatif"]
+    assert rows == what_if_rows(doc)
+    # A run too short for lead times charts the other figures only.
+    short = CliRunner().invoke(app, [*args[:-1], "2", "--chart", str(chart)])
+    assert short.exit_code == 0, short.output
+    figures = {
+        r["figure"] for r in json.loads(chart.read_text(encoding="utf-8"))["datasets"]["whatif"]
+    }
+    assert not any("lead time" in f.lower() for f in figures) and figures
 
 
 def test_a_twin_before_a_state_first_appears_leaves_it_out() -> None:

@@ -236,17 +236,23 @@ def what_if_command(
     utilisation side by side, with confidence intervals (same seeds: paired replications).
     A change may be relative: ``Build.servers=+1``, ``arrivals=+10%``."""
     if is_twin_file(baseline):
-        if others or chart is not None:
+        if others:
             fail(InputError("a twin compares with --future changes; give no other files"))
         with handle_errors():
             futures_of_twin = [_future(text, parse_twin_change) for text in future or []]
             twin_doc = twin_what_if(
                 load_twin(baseline), futures_of_twin, days=days, replications=replications
             ).to_dict()
+            if chart is not None:
+                from obeya.render.simulation import save_chart, what_if_chart
+
+                save_chart(what_if_chart(twin_doc), chart)
         if as_json:
             print_json(twin_doc)
         else:
             print_what_if(twin_doc)
+            if chart is not None:
+                out.print(f"chart written to {chart}")
         return
     with handle_errors():
         base = load_scenario(baseline)

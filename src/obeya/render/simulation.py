@@ -40,6 +40,8 @@ def what_if_rows(doc: Mapping[str, Any]) -> Rows:
     for scenario in doc["scenarios"]:
         for key, title in _PANELS:
             value, ci = _figure(scenario, key)
+            if value is None:  # no figure (a run too short to tell lead times): no bar
+                continue
             low, high = ci if ci else (value, value)
             rows.append(
                 {
