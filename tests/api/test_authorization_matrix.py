@@ -723,6 +723,9 @@ ROWS = [
     row("GET", "/maps/{name}/{variant}.svg", THIS,                  "login 403   ok    ok    ok    ok", get("/maps/TinyMap/current.svg")),  # noqa: E501
     row("GET", "/maps/{name}/{variant}.svg", ELSEWHERE,             "login 403   403   403   403   ok", get("/maps/OtherMap/current.svg")),  # noqa: E501
     row("GET", "/maps/{name}/{variant}.svg", NO_STREAM,             "login 403   ok    ok    ok    ok", get("/maps/FreeMap/current.svg")),  # noqa: E501
+    row("GET", "/maps/{name}/{variant}.png", THIS,                  "login 403   ok    ok    ok    ok", get("/maps/TinyMap/current.png")),  # noqa: E501
+    row("GET", "/maps/{name}/{variant}.png", ELSEWHERE,             "login 403   403   403   403   ok", get("/maps/OtherMap/current.png")),  # noqa: E501
+    row("GET", "/maps/{name}/{variant}.png", NO_STREAM,             "login 403   ok    ok    ok    ok", get("/maps/FreeMap/current.png")),  # noqa: E501
     row("GET", "/maps/{name}/{variant}.json", THIS,                 "login 403   ok    ok    ok    ok", get("/maps/TinyMap/current.json")),  # noqa: E501
     row("GET", "/maps/{name}/{variant}.json", ELSEWHERE,            "login 403   403   403   403   ok", get("/maps/OtherMap/current.json")),  # noqa: E501
     row("GET", "/maps/{name}/{variant}.json", NO_STREAM,            "login 403   ok    ok    ok    ok", get("/maps/FreeMap/current.json")),  # noqa: E501

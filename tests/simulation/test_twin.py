@@ -498,3 +498,15 @@ def test_a_done_state_entered_mostly_of_late_still_moves_on_as_its_older_visits_
     shares = dict(fit_twin(log, workflow).state("Resolved").next)
     assert shares["Closed"] == pytest.approx(0.9, abs=0.05)
     assert shares[FINISH] == pytest.approx(0.1, abs=0.05)
+
+
+def test_a_person_added_to_a_state_nobody_works_is_refused_saying_why(
+    year: tuple[EventLog, Twin],
+) -> None:
+    """The truth stream's customer wait is a delay in the twin: a person added there is
+    refused, naming it as such and the steps people work, not as an unknown name."""
+    _, twin = year
+    delay = next(s for s in twin.states if s.kind == "delay")
+    with pytest.raises(TwinError, match="nobody works in the twin") as caught:
+        twin_what_if(twin, [("more", [parse_twin_change(f"{delay.name}.people=+1")])], days=5)
+    assert all(step.name in str(caught.value) for step in twin.steps)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import struct
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -244,6 +245,13 @@ def test_the_svg_download_is_well_formed(saved: TestClient) -> None:
     document = saved.get(f"{PAGE}.json")
     assert document.status_code == 200
     assert [s["name"] for s in document.json()["steps"]] == ["In Progress", "Blocked"]
+    # The PNG download: the same drawing at its own size, linked from the page.
+    png = saved.get(f"{PAGE}.png")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png.content[16:24])
+    assert (width, height) == (int(float(root.get("width"))), int(float(root.get("height"))))
+    assert f'href="{PAGE}.png" download' in saved.get(PAGE).text
 
 
 def test_the_json_download_reads_back_into_the_same_map(

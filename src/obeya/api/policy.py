@@ -125,6 +125,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("POST", "/streams/{stream}/map"): (E, stream, stream_param),
         ("GET", "/maps/{name}/compare"): (V, "map"),
         ("GET", "/maps/{name}/{variant}.svg"): (V, "map"),
+        ("GET", "/maps/{name}/{variant}.png"): (V, "map"),
         ("GET", "/maps/{name}/{variant}.json"): (V, "map"),
         ("GET", "/maps/{name}/{variant}"): (V, "map"),
         ("POST", "/maps/{name}/{variant}/preview"): (V, "map"),

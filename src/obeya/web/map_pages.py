@@ -620,6 +620,19 @@ def map_svg(ctx: Ctx, name: str, variant: str) -> Response:
     )
 
 
+@router.get("/maps/{name}/{variant}.png")
+def map_png(ctx: Ctx, name: str, variant: str) -> Response:
+    """The drawing as a PNG, for slides and documents that take no SVG."""
+    from obeya.render.raster import svg_to_png
+
+    vsm = ctx.workspace.get_map(name, variant).map
+    return Response(
+        svg_to_png(render_svg(vsm)),
+        media_type="image/png",
+        headers={"Content-Disposition": f'inline; filename="{_filename(name, variant)}.png"'},
+    )
+
+
 @router.get("/maps/{name}/{variant}.json")
 def map_json(ctx: Ctx, name: str, variant: str) -> Response:
     """The map document (a map file that ``obeya map`` and the API read back)."""

@@ -63,6 +63,13 @@ def apply_twin_changes(twin: Twin, changes: Sequence[Change], name: str) -> Twin
         k = next((i for i, s in enumerate(steps) if s.name == change.step), None)
         if k is None:
             known = ", ".join(s.name for s in steps)
+            state = next((s for s in twin.states if s.name == change.step), None)
+            if state is not None and state.kind == "delay":
+                raise TwinError(
+                    f"change {change}: {change.step!r} is a state nobody works in the twin (a "
+                    f"delay: {state.evidence}), so no person shortens it; the steps people "
+                    f"work are {known}"
+                )
             raise TwinError(f"change {change}: the twin has no step {change.step!r} ({known})")
         people = round(change.applied(steps[k].people))
         if not 1 <= people <= MAX_PEOPLE:
