@@ -462,3 +462,23 @@ def test_the_saved_map_says_where_its_demand_and_lead_time_come_from(
     fields = {**edit_form(page), "s-0-people": "3", "action": "save"}
     assert saved.post(PAGE, data=fields, follow_redirects=False).status_code == 303
     assert workspace.get_map("Tiny").map.notes == vsm.notes
+
+
+def test_a_most_loaded_step_far_from_capacity_is_not_called_the_constraint(
+    saved: TestClient, workspace: Workspace
+) -> None:
+    """At a demand that loads the tiny map's busiest step to 40 % it is shown as the highest
+    load, not as the constraint (drawing and card alike); at 120 % it is the constraint."""
+    vsm = workspace.get_map("Tiny").map
+    figs = calculate(vsm)
+    assert figs.constraint is not None and figs.constraint.utilisation is not None
+    assert vsm.demand_per_day is not None
+    per_unit = figs.constraint.utilisation / vsm.demand_per_day  # utilisation per item a day
+    for load, card, burst in (
+        (0.4, "Highest load (no constraint)", "highest load:"),
+        (1.2, ">Constraint</h2>", "constraint:"),
+    ):
+        fields = {**edit_form(saved.get(PAGE).text), "demand": f"{load / per_unit:.6g}"}
+        page = saved.post(f"{PAGE}/preview", data=fields).text
+        assert card in page and burst in page
+        assert ('class="is-constraint"' in page) == (load >= 0.8)

@@ -33,7 +33,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from obeya.api.auth import sees
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
-from obeya.core.maps.calculations import MapFigures, calculate
+from obeya.core.maps.calculations import NEAR_CAPACITY, MapFigures, calculate
 from obeya.core.maps.compare import FigureDelta
 from obeya.core.maps.files import map_to_dict
 from obeya.core.maps.model import Link, MapError, Step, ValueStreamMap
@@ -460,6 +460,7 @@ def figures_view(figs: MapFigures) -> dict[str, Any]:
             ),
         },
         "constraint": figs.constraint,
+        "near_capacity": NEAR_CAPACITY,
         "waste": rows,
         "waste_total": hours(waste.total_hours_per_item),
         "waste_money": money(waste.total_money_per_period),
