@@ -41,6 +41,21 @@ def test_conversion_by_hand() -> None:
     assert build.process_time.kind == "exponential"
 
 
+def test_a_process_time_holding_its_rework_is_simulated_per_pass() -> None:
+    """Build's 2 h at %C&A 0.8, drawn with every pass in it (a map of the twin): the
+    simulation repeats a pass with probability 0.2, so a pass is 2 × 0.8 = 1.6 h (0.2 of an
+    8-hour day), and its passes add back up to the map's 2 h."""
+    build = Step("Build", 2.0, 2.0, complete_accurate=0.8)
+    vsm = ValueStreamMap(
+        name="Twin-drawn", steps=(build,), demand_per_day=1, process_time_includes_rework=True
+    )
+    (step,) = scenario_from_map(vsm).steps
+    assert step.process_time.mean == pytest.approx(1.6 / 8)
+    assert step.process_time.mean * 8 / step.complete_accurate == pytest.approx(2.0)
+    (one_pass,) = scenario_from_map(replace(vsm, process_time_includes_rework=False)).steps
+    assert one_pass.process_time.mean == pytest.approx(2.0 / 8)
+
+
 def test_simulated_utilisation_is_the_maps() -> None:
     expected = {s.name: s.utilisation for s in calculate(LINE).steps}
     assert expected == {"Build": pytest.approx(0.75), "Check": pytest.approx(0.375)}

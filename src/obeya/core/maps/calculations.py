@@ -26,9 +26,10 @@ conventions (written up in ``docs/maps.md``):
   when it skips it or passes it so.
 - **Waste** per item, each step weighed by its share: waiting Σ (LT − PT); rework
   Σ PT × (1 ÷ %C&A − 1), the expected extra passes when each pass succeeds with probability
-  %C&A; handoffs Σ handoffs × a cost per handoff (default :data:`HANDOFF_COST_HOURS`);
-  partially done work Σ inventory waits. Money per period = hours per item × demand × period
-  days × hourly cost.
+  %C&A (Σ PT × (1 − %C&A) when the map's PT already holds the rework,
+  ``process_time_includes_rework``: the same passes, counted once); handoffs Σ handoffs ×
+  a cost per handoff (default :data:`HANDOFF_COST_HOURS`); partially done work Σ inventory
+  waits. Money per period = hours per item × demand × period days × hourly cost.
 """
 
 from __future__ import annotations
@@ -204,7 +205,9 @@ def calculate(
         ),
         takt_time_hours=vsm.available_hours_per_day / demand if demand else None,
         constraint=_constraint(vsm, steps, total_lt),
-        waste=_waste(steps, demand, cost, handoff_cost_hours, period_days),
+        waste=_waste(
+            steps, demand, cost, handoff_cost_hours, period_days, vsm.process_time_includes_rework
+        ),
     )
 
 
@@ -316,12 +319,17 @@ def _waste(
     hourly_cost: float | None,
     handoff_cost_hours: float,
     period_days: float,
+    rework_in_process_time: bool = False,
 ) -> Waste:
+    def rework(s: StepFigures) -> float:
+        # Expected passes 1 ÷ %C&A: the extra ones are (1 ÷ %C&A − 1) × one pass, which is
+        # (1 − %C&A) × a process time that already holds every pass.
+        extra = 1 - s.complete_accurate if rework_in_process_time else 1 / s.complete_accurate - 1
+        return s.visit_share * s.process_time_hours * extra
+
     hours = {
         "waiting": sum(s.visit_share * s.wait_hours for s in steps),
-        "rework": sum(
-            s.visit_share * s.process_time_hours * (1 / s.complete_accurate - 1) for s in steps
-        ),
+        "rework": sum(rework(s) for s in steps),
         "handoffs": sum(s.visit_share * s.handoffs for s in steps) * handoff_cost_hours,
         "partially_done_work": sum(s.visit_share * (s.inventory_wait_hours or 0.0) for s in steps),
     }

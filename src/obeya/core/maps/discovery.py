@@ -328,6 +328,7 @@ def _with_twin(vsm: ValueStreamMap, twin: Twin) -> ValueStreamMap:
     return replace(
         vsm,
         steps=tuple(steps),
+        process_time_includes_rework=True,  # the twin's work per item holds every pass
         demand_per_day=twin.arrivals.per_week / 7 or vsm.demand_per_day,
         available_hours_per_day=min(max(hours_per_day, 1e-3), 24.0),
     )

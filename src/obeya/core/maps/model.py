@@ -113,6 +113,10 @@ class ValueStreamMap:
     #: map discovered from history measures it there); False for a hand-drawn map, whose
     #: inventory waits come on top of the steps' lead times.
     lead_time_includes_inventory: bool = False
+    #: True when each step's process time already holds the rework done there (a map drawn
+    #: with the stream's twin takes its work per item, rework included); False when it is one
+    #: pass, the rework coming on top of it (1 ÷ %C&A passes).
+    process_time_includes_rework: bool = False
     variant: str = "current"
     notes: str = ""
     #: Where the figures came from (a stream, a file), for the reader of a drawing.

@@ -46,12 +46,19 @@ def scenario_from_map(
         )
     if distribution not in {"exponential", "constant"}:
         raise ScenarioError(f"distribution {distribution!r}: give exponential or constant")
+    # A step's PT per pass: the simulation repeats a pass with probability 1 − %C&A, so a PT
+    # that already holds every pass (a map drawn with the twin) is 1 ÷ %C&A passes of it.
+    per_pass = {
+        step.name: step.process_time_hours
+        * (step.complete_accurate if vsm.process_time_includes_rework else 1.0)
+        for step in vsm.steps
+    }
     steps = tuple(
         SimStep(
             name=step.name,
             process_time=Distribution(
                 distribution,
-                mean=max(step.process_time_hours / vsm.available_hours_per_day, _MIN_DAYS),
+                mean=max(per_pass[step.name] / vsm.available_hours_per_day, _MIN_DAYS),
             ),
             servers=max(1, round(step.people)),
             complete_accurate=step.complete_accurate,
