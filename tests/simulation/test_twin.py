@@ -125,8 +125,8 @@ def test_a_what_if_too_short_to_see_items_through_claims_no_lead_time_difference
     """Five days of a stream whose items take about four: a large share of the items a run
     starts are still in progress at its end (counted here from the runs' own windows), so
     the lead times and their differences are left out (the quick items' alone would read as
-    an effect) and the document says to run longer: three times the p85 of what finished,
-    at least ten days."""
+    an effect) and the document says how long to run: long enough for the unfinished share,
+    falling as the run grows, to be half the warning's threshold; a run that long gives them."""
     _, twin = year
     futures = [("+10% demand", [parse_twin_change("arrivals=+10%")])]
     what = twin_what_if(twin, futures, days=5, replications=4)
@@ -141,10 +141,15 @@ def test_a_what_if_too_short_to_see_items_through_claims_no_lead_time_difference
     for scenario in doc["scenarios"]:  # the quick items' lead times alone are left out
         assert set(scenario["lead_time_days"].values()) == {None}
     assert difference["throughput_per_day"]["ci95"] is not None
-    finished = np.concatenate([w.finished_lead_times_days for w in what.results[0].windows])
-    longer = max(3 * np.percentile(finished, 85), 10)
+    base = what.results[0].windows
+    share = sum(w.unfinished for w in base) / sum(w.started for w in base)
+    longer = int(np.ceil(max(10, 5 * share / 0.1)))  # share scaled to 10 %, twice the 5 days
     (warning,) = doc["warnings"]
-    assert f"Run at least {np.ceil(longer):.0f} days" in warning
+    assert f"Run at least {longer} days" in warning
+    # ... and a run that long sees its items through: its lead times are given.
+    again = twin_what_if(twin, futures, days=longer, replications=4)
+    assert not again.too_short
+    assert again.to_dict()["scenarios"][1]["difference"]["lead_time_p50"]["value"] is not None
 
 
 def test_the_twin_file_round_trips_and_refuses_nonsense(
