@@ -243,7 +243,7 @@ class Workspace(SteeringWorkspace, AccessWorkspace):
         inferred one when it has none) as its twin sees it (``discover_with_twin``)."""
         return self._discovered(stream)[0]
 
-    def _discovered(self, stream: str) -> tuple[Discovery, Twin]:
+    def _discovered(self, stream: str) -> tuple[Discovery, Twin | None]:
         from obeya.core.maps.discovery import discover_with_twin
 
         return discover_with_twin(self.events(stream), self.stream_workflow(stream))

@@ -396,3 +396,26 @@ def test_a_state_the_twin_finds_nobody_works_is_measured_as_waiting() -> None:
     assert step.lead_time_hours == plain["Resolve ticket"].lead_time_hours
     worked = next(s for s in found.steps if s.name == "Take in charge ticket")
     assert worked.process_time_hours == plain["Take in charge ticket"].process_time_hours > 0
+
+
+def test_a_history_no_twin_can_be_fitted_to_is_still_mapped() -> None:
+    """Every event at one instant: no twin can run from it (its history has no span), yet
+    the map is discovered as it is, without the twin's reading of the workflow."""
+    from obeya.core.maps.discovery import discover_with_twin
+    from obeya.core.twin.fit import fit_twin
+    from obeya.core.twin.model import TwinError
+
+    moment = datetime(2024, 1, 1)
+    rows = [
+        {"item_id": f"I{i}", "state": state, "timestamp": moment}
+        for i in range(3)
+        for state in ("Doing", "Done")
+    ]
+    log = EventLog.from_rows(rows, source="one instant")
+    workflow = Workflow.from_mapping({"active": ["Doing"], "done": ["Done"]})
+    with pytest.raises(TwinError):
+        fit_twin(log, workflow)
+    found, twin = discover_with_twin(log, workflow)
+    assert twin is None
+    assert [s.name for s in found.steps] == ["Doing"]
+    assert found.steps[0].items == 3

@@ -387,14 +387,18 @@ def _session(
             con.disconnect()
 
 
-def discover_with_twin(log: EventLog, workflow: Workflow) -> tuple[Discovery, Twin]:
+def discover_with_twin(log: EventLog, workflow: Workflow) -> tuple[Discovery, Twin | None]:
     """The discovery of ``log`` and the stream's twin, as one model: the active states the
     twin finds nobody works (a timer, a wait bound to the item's age) are measured as waiting,
     so a step's process time is the work the twin's people do there, not a closing timer's
-    30 days."""
+    30 days. A history no twin can be fitted to is discovered as it is (twin None)."""
     from obeya.core.twin.fit import fit_twin
+    from obeya.core.twin.model import TwinError
 
-    twin = fit_twin(log, workflow)
+    try:
+        twin = fit_twin(log, workflow)
+    except TwinError:
+        return discover(log, workflow), None
     return discover(log, as_twin_sees(workflow, twin)), twin
 
 
