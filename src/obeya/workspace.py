@@ -252,11 +252,15 @@ class Workspace(SteeringWorkspace, AccessWorkspace):
         """The twin a saved map draws: the stream's, when the map's version is one discovered
         from it and not edited since (``obeya map to-scenario`` then gives the twin, not a
         second model); None otherwise."""
-        stored = self.get_map(name, variant)
-        message = stored.version.message
-        if stored.stream is None or not message.startswith(DISCOVERED_FROM):
+        stream = self.map_twin_stream(self.get_map(name, variant))
+        return None if stream is None else self.stream_twin(stream)
+
+    @staticmethod
+    def map_twin_stream(stored: StoredMap) -> str | None:
+        """The stream whose twin a saved map draws (see :meth:`map_twin`), without fitting it."""
+        if stored.stream is None or not stored.version.message.startswith(DISCOVERED_FROM):
             return None
-        return self.stream_twin(stored.stream)
+        return stored.stream
 
     def discovered_map(self, stream: str, name: str) -> tuple[Discovery, ValueStreamMap]:
         """The discovery and the map it draws with the stream's twin: people, capacity,

@@ -482,3 +482,20 @@ def test_a_most_loaded_step_far_from_capacity_is_not_called_the_constraint(
         page = saved.post(f"{PAGE}/preview", data=fields).text
         assert card in page and burst in page
         assert ('class="is-constraint"' in page) == (load >= 0.8)
+
+
+def test_simulating_a_discovered_map_runs_the_twin_until_it_is_edited(
+    saved: TestClient, workspace: Workspace
+) -> None:
+    """The map as discovered is the stream's twin (as `obeya map to-scenario` says): its
+    Simulate button opens the twin's page. Once edited, it is a model of its own and the
+    button opens the simulation of the map."""
+    page = saved.get(PAGE).text
+    assert 'href="/streams/Tiny/twin"' in page and "Simulate (the twin)" in page
+    assert workspace.map_twin_stream(workspace.get_map("Tiny")) == "Tiny"
+    fields = {**edit_form(page), "s-0-people": "3", "message": "three", "action": "save"}
+    assert saved.post(PAGE, data=fields, follow_redirects=False).status_code == 303
+    edited = saved.get(PAGE).text
+    assert 'href="/simulate?map=Tiny&amp;variant=current"' in edited
+    assert "Simulate (the twin)" not in edited
+    assert workspace.map_twin_stream(workspace.get_map("Tiny")) is None

@@ -526,6 +526,8 @@ def _map_page(
         ),
         "history": list(reversed(ctx.workspace.map_history(vsm.name, vsm.variant))),
         "others": others,
+        # An unedited discovered map is the stream's twin: simulate that, not a second model.
+        "twin_stream": ctx.workspace.map_twin_stream(stored),
         "page_url": _url(vsm.name, vsm.variant),
         "map_url": _url(vsm.name),
         "quoted_variant": quote(vsm.variant, safe=""),
