@@ -246,7 +246,7 @@ class Workspace(SteeringWorkspace, AccessWorkspace):
     def _discovered(self, stream: str) -> tuple[Discovery, Twin | None]:
         from obeya.core.maps.discovery import discover_with_twin
 
-        return discover_with_twin(self.events(stream), self.stream_workflow(stream))
+        return discover_with_twin(*self.stream_history(stream))
 
     def map_twin(self, name: str, variant: str = "current") -> Twin | None:
         """The twin a saved map draws: the stream's, when the map's version is one discovered
@@ -270,21 +270,24 @@ class Workspace(SteeringWorkspace, AccessWorkspace):
 
     # -- the twin -----------------------------------------------------------------------------
 
-    def stream_workflow(self, stream: str) -> Workflow:
-        """The stream's workflow, or the one inferred from its events when it has none."""
-        info = self.stream(stream)
-        if info.workflow is not None:
-            return info.workflow
-        from obeya.core.workflow_infer import infer_workflow
+    def stream_history(self, stream: str) -> tuple[EventLog, Workflow]:
+        """The stream's events and its workflow, or the one inferred from those events when it
+        has none: read once for the twin and the map alike."""
+        events = self.events(stream)
+        workflow = self.stream(stream).workflow
+        if workflow is None:
+            from obeya.core.workflow_infer import infer_workflow
 
-        return infer_workflow(self.events(stream))[0]
+            workflow = infer_workflow(events)[0]
+        return events, workflow
 
     def stream_twin(self, stream: str, as_of: datetime | None = None) -> Twin:
         """The twin of the stream fitted to its history up to ``as_of`` (default: now's
         last event): ``obeya calibrate --stream NAME``."""
         from obeya.core.twin.fit import fit_twin
 
-        return fit_twin(self.events(stream), self.stream_workflow(stream), as_of=as_of)
+        events, workflow = self.stream_history(stream)
+        return fit_twin(events, workflow, as_of=as_of)
 
     def twin_check(
         self,
@@ -299,9 +302,10 @@ class Workspace(SteeringWorkspace, AccessWorkspace):
         --holdout``): fitted before the cut, run over what followed, within ``budget``."""
         from obeya.core.twin.holdout import holdout_check
 
+        events, workflow = self.stream_history(stream)
         return holdout_check(
-            self.events(stream),
-            self.stream_workflow(stream),
+            events,
+            workflow,
             split,
             share=share,
             replications=replications,

@@ -46,7 +46,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from obeya.core.maps.calculations import NEAR_CAPACITY, MapFigures, StepFigures, calculate
+from obeya.core.maps.calculations import MapFigures, StepFigures, calculate
 from obeya.core.maps.model import InformationFlow, Link, ReworkLoop, ValueStreamMap
 from obeya.render import theme
 
@@ -566,7 +566,7 @@ def render_svg(
     # says "highest load" and its box is drawn as any other.
     loaded = figs.constraint.step if figs.constraint else None
     u = figs.constraint.utilisation if figs.constraint else None
-    constraint = loaded if u is None or u >= NEAR_CAPACITY else None
+    constraint = loaded if figs.constraint and figs.constraint.binding else None
     # Side branches first, so the main line's links are drawn over their connectors' tops.
     branches = _branches(sides, main, g)
     for branch in branches:

@@ -33,7 +33,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from obeya.api.auth import sees
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
-from obeya.core.maps.calculations import NEAR_CAPACITY, MapFigures, calculate
+from obeya.core.maps.calculations import MapFigures, calculate
 from obeya.core.maps.compare import FigureDelta
 from obeya.core.maps.files import map_to_dict
 from obeya.core.maps.model import Link, MapError, Step, ValueStreamMap
@@ -302,13 +302,10 @@ def readable(error: MapError, steps: Sequence[Step]) -> str:
     if error.field == "visit_share" and isinstance(error.value, float):
         shown = percent_text(error.value)
         return f"{ref}: {label} is {shown}; give a percentage above 0 and at most 100"
-    if error.field == "lead_time_hours" and i < len(steps) and error.rule.startswith("("):
-        pt = FIELD_LABELS["process_time_hours"]
-        return (
-            f"{ref}: {label} ({steps[i].lead_time_hours}) is shorter than {pt} "
-            f"({steps[i].process_time_hours}); lead time includes the work"
-        )
-    return f"{ref}: {label} {error.rule}"
+    rule = error.rule
+    if error.other is not None:  # the other field the rule names, by its label too
+        rule = rule.replace(error.other, FIELD_LABELS.get(error.other, error.other))
+    return f"{ref}: {label} {rule}"
 
 
 def build_map(base: ValueStreamMap, form: dict[str, Any]) -> ValueStreamMap:
@@ -460,7 +457,6 @@ def figures_view(figs: MapFigures) -> dict[str, Any]:
             ),
         },
         "constraint": figs.constraint,
-        "near_capacity": NEAR_CAPACITY,
         "waste": rows,
         "waste_total": hours(waste.total_hours_per_item),
         "waste_money": money(waste.total_money_per_period),

@@ -83,6 +83,17 @@ class Constraint:
     capacity_per_day: float
     reason: str
 
+    @property
+    def binding(self) -> bool:
+        """Whether the step limits the flow (:func:`near_capacity`); if not, it is only the
+        most loaded step, which the drawing and the page call the highest load."""
+        return near_capacity(self.utilisation)
+
+
+def near_capacity(utilisation: float | None) -> bool:
+    """At :data:`NEAR_CAPACITY` or over, or unknown (no demand to load it with)."""
+    return utilisation is None or utilisation >= NEAR_CAPACITY
+
 
 @dataclass(frozen=True)
 class WasteCategory:
@@ -260,7 +271,7 @@ def _constraint(
     )
     capacity = figures.capacity_per_day or 0.0
     reason = _reason(step, figures, capacity, vsm)
-    if figures.utilisation is not None and figures.utilisation < NEAR_CAPACITY:
+    if not near_capacity(figures.utilisation):
         reason += _waiting_elsewhere(steps, lead_time)
     return Constraint(
         step=figures.name,

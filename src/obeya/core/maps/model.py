@@ -18,8 +18,9 @@ from obeya.errors import InputError
 class MapError(InputError):
     """A value stream map that breaks a rule; the message names the field. A field's error
     also carries it: ``step`` (its index, for a step's field), ``field`` (the attribute),
-    ``value`` and ``rule`` (what is wrong, after the field's name), so an editor can say it in
-    its own words without reading the message."""
+    ``value``, ``rule`` (what is wrong, after the field's name) and ``other`` (the field the
+    rule names, when it compares two), so an editor can say it in its own words without
+    reading the message."""
 
     def __init__(
         self,
@@ -29,13 +30,20 @@ class MapError(InputError):
         field: str | None = None,
         value: object = None,
         rule: str = "",
+        other: str | None = None,
     ) -> None:
         super().__init__(message)
         self.step, self.field, self.value, self.rule = step, field, value, rule
+        self.other = other
 
 
 def _bad(
-    vsm: ValueStreamMap, field: str, value: object, rule: str, step: int | None = None
+    vsm: ValueStreamMap,
+    field: str,
+    value: object,
+    rule: str,
+    step: int | None = None,
+    other: str | None = None,
 ) -> MapError:
     """A field's error: ``map 'NAME', steps[i].field RULE`` (or ``map 'NAME': field RULE``)."""
     where = (
@@ -43,7 +51,7 @@ def _bad(
         if step is not None
         else f"map '{vsm.name}': {field}"
     )
-    return MapError(f"{where} {rule}", step=step, field=field, value=value, rule=rule)
+    return MapError(f"{where} {rule}", step=step, field=field, value=value, rule=rule, other=other)
 
 
 class Link(StrEnum):
@@ -171,6 +179,7 @@ def validate(vsm: ValueStreamMap) -> None:
                 f"({s.lead_time_hours}) is shorter than process_time_hours "
                 f"({s.process_time_hours}); lead time includes the work",
                 i,
+                other="process_time_hours",
             )
         if not 0 < s.complete_accurate <= 1:
             raise _bad(
