@@ -310,9 +310,10 @@ def forecast(page: Page) -> Path:
 
 
 def simulate(page: Page) -> Path:
-    """The map's Simulate button; a run short enough for the server's budget, with the future
-    state's people at FUTURE_STEP as in the map's future variant; Run."""
-    page.goto(map_url("/current"))
+    """The future variant's Simulate button (the current map, as discovered, opens the twin
+    instead); a run short enough for the server's budget, with its people at FUTURE_STEP
+    raised again against the variant's own; Run."""
+    page.goto(map_url("/future"))
     page.locator("main").get_by_role("link", name="Simulate", exact=True).click()
     page.wait_for_url(re.compile(r"/simulate\?map="))
     for key, value in SIMULATION_RUN.items():
