@@ -84,7 +84,7 @@ def test_two_stages_with_active_and_waiting_states(staged: Workflow) -> None:
     assert develop.states == ("Ready for Dev", "Dev")
     # Items with a completed visit: A and B (C's visit is open).
     assert develop.items == 2 and verify.items == 2
-    # Develop PT: A 4 h, B 6 h -> median 5; LT: A 6 h, B 6 h -> 6.
+    # Develop PT: A 4 h, B 6 h -> mean 5; LT: A 6 h, B 6 h -> 6.
     assert develop.process_time_hours == pytest.approx(5.0)
     assert develop.lead_time_hours == pytest.approx(6.0)
     # Verify PT: A 2, B 2 -> 2; LT: A 3, B 2 -> 2.5.
@@ -167,7 +167,7 @@ def test_without_stages_each_started_state_is_a_step() -> None:
     # Ready for Dev: A's 1→3 completed (2 h, waiting so PT 0); C's 2→4 completed too (→ Dev).
     assert ready.items == 2
     assert (ready.process_time_hours, ready.lead_time_hours) == (0.0, 2.0)
-    # Dev: A 3→7 (4 h), B 2→4 + 5→9 (6 h), C open -> median 5; B came back to Dev: 1/2.
+    # Dev: A 3→7 (4 h), B 2→4 + 5→9 (6 h), C open -> mean 5; B came back to Dev: 1/2.
     assert dev.items == 2
     assert dev.process_time_hours == pytest.approx(5.0)
     assert dev.lead_time_hours == pytest.approx(5.0)
@@ -184,8 +184,8 @@ def test_without_workflow_each_state_is_a_step_in_mean_position_order() -> None:
     names = [s.name for s in d.steps]
     assert names == ["To Do", "Ready for Dev", "Dev", "Ready for Test", "Test", "Done"]
     todo = d.steps[0]
-    # Every state counts as worked: To Do A 1 h, B 2 h, C 2 h -> median 2 = PT = LT.
-    assert todo.process_time_hours == todo.lead_time_hours == pytest.approx(2.0)
+    # Every state counts as worked: To Do A 1 h, B 2 h, C 2 h -> mean 5/3 = PT = LT.
+    assert todo.process_time_hours == todo.lead_time_hours == pytest.approx(5 / 3)
     assert todo.inventory_before == 0.0
     # Done is every item's last event: never a completed visit.
     assert d.steps[-1].items == 0

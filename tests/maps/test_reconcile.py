@@ -45,8 +45,8 @@ def test_the_measured_mean_splits_into_steps_and_outside() -> None:
     # Both finished items passed Develop, one of the two Verify.
     shares = {s.name: s.visit_share for s in found.steps}
     assert shares == {"Develop": 1.0, "Verify": 0.5}
-    # The map adds medians over visitors weighed by the share that visits: Develop median of
-    # 2 and 4 days = 3 d × 1, Verify 1 d × ½.
+    # The map adds means over visitors weighed by the share that visits: Develop mean of
+    # 2 and 4 days = 3 d × 1, Verify 1 d × ½ — the steps' hours exactly, as no item is open.
     assert split.map_hours == pytest.approx(3 * 24 + 0.5 * 24)
     assert "outside every step" in split.explanation
     assert found.to_dict()["lead_time_reconciliation"]["outside_hours"] == pytest.approx(24.0)

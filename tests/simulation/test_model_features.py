@@ -45,6 +45,24 @@ def test_unlimited_servers_are_a_pure_delay() -> None:
     )
 
 
+def test_a_step_far_from_its_capacity_is_the_highest_load_not_a_constraint() -> None:
+    # M/M/1 at λ = 1, work 0.1 day: ρ = 0.1, an item waits ρ/(μ − λ) = 0.011 day; the other
+    # step is unlimited. The busiest step limits nothing; at λ = 9 (ρ = 0.9) it does.
+    steps = (
+        SimStep("Review", Distribution("exponential", 0.1)),
+        SimStep("Release", Distribution("exponential", 0.5), servers=0),
+    )
+    light = simulate(line(*steps, rate=1.0, days=600))
+    assert light.constraint == "Review" and not light.constraint_binding
+    assert "none limits the flow" in light.constraint_reason
+    assert light.to_dict()["constraint_binding"] is False
+    busy = simulate(line(*steps, rate=9.0, days=600))
+    assert busy.constraint == "Review" and busy.constraint_binding
+    util = busy.steps[0].utilisation
+    assert util is not None and within(util, 0.9, busy.steps[0].utilisation_ci95, 0.03)
+    assert busy.constraint_reason == f"highest utilisation ({util:.0%})"
+
+
 def test_availability_stretches_the_work() -> None:
     # Work 0.1 day at 50 % availability is 0.2 day: M/M/1 at λ = 4, μ = 5 → W = 1, ρ = 0.8.
     step = SimStep("Build", Distribution("exponential", 0.1), availability=0.5)

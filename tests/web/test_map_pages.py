@@ -71,14 +71,15 @@ def test_discover_and_save_shows_each_step_and_the_totals(
     assert float(figure(page, "process_time_hours")) == figs.process_time_hours
     assert float(figure(page, "activity_ratio")) == figs.activity_ratio
     assert float(figure(page, "rolled_complete_accurate")) == figs.rolled_complete_accurate
-    # 96 h in progress + 24 h blocked × ⅓: one of the three finished items was blocked.
+    # In Progress, mean of A 48 h, B 48 + 72 h, C 96 h = 88 h, + 24 h blocked × ⅓ (one of the
+    # three finished items was blocked): 96 h, the mean cycle time of 2, 6 and 4 days.
     assert [s.visit_share for s in vsm.steps] == [1.0, pytest.approx(1 / 3)]
-    assert hours(figs.lead_time_hours) == "104 h"
+    assert hours(figs.lead_time_hours) == "96 h"
     # PT is the twin's: In Progress visits of 48, 48, 72 and 96 h (every day works: the log
     # has dates only, on every weekday it uses) average 66 h, 4 visits for 3 items: 88 h.
     assert vsm.steps[0].process_time_hours == pytest.approx(66 * 4 / 3)
-    assert share(figs.activity_ratio) == "84.6 %"  # 88 ÷ 104
-    assert "104 h" in page and "84.6 %" in page
+    assert share(figs.activity_ratio) == "91.7 %"  # 88 ÷ 96
+    assert "96 h" in page and "91.7 %" in page
     assert figs.constraint is not None
     assert f'data-constraint="{figs.constraint.step}"' in page
     assert html.escape(figs.constraint.reason) in page

@@ -161,7 +161,7 @@ def print_discovery(result: Discovery, console: Console, twin: Twin | None = Non
     console.print(
         "[dim]Share: of the finished items, those that passed the step; the totals weigh each "
         "step by it (↳ a side branch: under 5 %). "
-        f"PT, LT: medians over items with a completed visit; handoffs counted on {safe(who)}; "
+        f"PT, LT: means over items with a completed visit; handoffs counted on {safe(who)}; "
         f"waiting: mean items in the step's waiting states over {result.inventory_days:,.0f} "
         "days.[/dim]"
     )

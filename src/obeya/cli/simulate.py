@@ -54,8 +54,9 @@ def print_simulation(result: SimulationResult) -> None:
     out.print(f"throughput: {result.throughput_per_day:.2f}/day {_ci(result.throughput_ci95)}")
     out.print(f"WIP: {result.wip:.1f} items {_ci(result.wip_ci95, 1)}")
     table = Table("step", "servers", "utilisation", "95 % CI", "mean queue (days)", "mean WIP")
+    named = "constraint" if result.constraint_binding else "highest load"
     for s in result.steps:
-        mark = " (constraint)" if s.name == result.constraint else ""
+        mark = f" ({named})" if s.name == result.constraint else ""
         table.add_row(
             s.name + mark,
             str(s.servers) if s.servers else "unlimited",
@@ -65,7 +66,7 @@ def print_simulation(result: SimulationResult) -> None:
             f"{s.mean_wip:.1f}",
         )
     out.print(table)
-    out.print(f"constraint: {result.constraint}, {result.constraint_reason}")
+    out.print(f"{named}: {result.constraint}, {result.constraint_reason}")
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
 

@@ -106,7 +106,9 @@ def step_chart(doc: Mapping[str, Any], *, width: int = 480) -> Spec:
             "step": s["name"],
             "utilisation": s["utilisation"],
             "queue": round(s["mean_queue_days"], 6),
-            "role": "constraint" if s["name"] == doc["constraint"] else "step",
+            "role": "constraint"
+            if s["name"] == doc["constraint"] and doc["constraint_binding"]
+            else "step",
         }
         for s in doc["steps"]
     ]

@@ -168,6 +168,7 @@ def results_view(doc: Mapping[str, Any], seconds: float) -> dict[str, Any]:
                     "servers": st["servers"] or "unlimited",
                     "queue": num(st["mean_queue_days"]),
                     "constraint": s["constraint"] == st["name"],
+                    "binding": s["constraint_binding"],
                 }
             )
         steps.append({"name": step["name"], "cells": cells})

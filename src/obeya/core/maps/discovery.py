@@ -22,13 +22,15 @@ Visits
 
 Per step (each figure comes with its sample size)
     - ``items``: items with at least one completed visit; the sample of PT and LT.
-    - ``process_time_hours`` (PT): median over those items of the item's hours in the step's
+    - ``process_time_hours`` (PT): mean over those items of the item's hours in the step's
       active states, summed over its completed visits.
-    - ``lead_time_hours`` (LT): median over those items of the item's elapsed hours in the step
+    - ``lead_time_hours`` (LT): mean over those items of the item's elapsed hours in the step
       (all its states, so the wait inside the step is included), summed over completed visits.
-      Each item's LT is at least its PT and both medians are over the same items, so the median
-      LT is never below the median PT; :meth:`Discovery.to_map` still clamps LT to at least PT so
-      a rounding artefact can never make an invalid map.
+      Means, not medians: a map's timeline adds its steps, and only means add up to the mean
+      lead time the stream measures (long tails and rework are where the time goes). Each
+      item's LT is at least its PT and both means are over the same items, so LT is never
+      below PT; :meth:`Discovery.to_map` still clamps LT to at least PT so a rounding artefact
+      can never make an invalid map.
     - ``complete_accurate`` (%C&A, 0..1): over the items whose *first* visit to the step was
       completed (``complete_accurate_items``), the share that never came back to this step or an
       earlier one after that first visit (coming back is rework).
@@ -274,7 +276,7 @@ class Discovery:
             ""
             if abs(lead_time - discovered) <= 0.01 * max(discovered, 1e-9)
             else f"this map's {lead_time:,.1f} h holds the twin's process times (rework "
-            "included) where they are longer than the measured medians; as discovered, "
+            "included) where they are longer than the measured means; as discovered, "
         )
         return f"{demand} Lead time: {drawn}{self.reconciliation.explanation}."
 
@@ -662,15 +664,15 @@ def _visits(annotated: Table) -> Table:
 
 
 def _step_times(visits: Table) -> Table:
-    """Per step: items with a completed visit and the medians of their summed PT and LT (µs)."""
+    """Per step: items with a completed visit and the means of their summed PT and LT (µs)."""
     done = visits.filter(visits.open_events == 0)
     per_item = done.group_by([done.item_id, done.step]).aggregate(
         pt=done.active_us.sum(), lt=done.elapsed_us.sum()
     )
     return per_item.group_by(per_item.step).aggregate(
         items=per_item.item_id.count(),
-        pt_us=per_item.pt.quantile(0.5),
-        lt_us=per_item.lt.quantile(0.5),
+        pt_us=per_item.pt.mean(),
+        lt_us=per_item.lt.mean(),
     )
 
 

@@ -1,12 +1,12 @@
 """Why a map's lead time is not the measured one, in hours that add up.
 
-A map adds each step's median lead time over the items that visit it, weighed by the share of
+A map adds each step's mean lead time over the items that visit it, weighed by the share of
 items that visit it. The measured mean lead time of the finished items (first event in a step
 → finish) is, exactly, the sum over steps of the mean hours an item spends in the step — items
 that skip it count zero, so the visit share is inside — plus the mean hours spent outside every
 step (resolved but not yet closed, between visits). Set beside the map's total, the difference
-splits into what the medians leave out (each step's long tail and rework, or a mean below the
-median) and what no step holds.
+splits into what no step holds and a small rest: the map's means also count the completed
+visits of items still in progress.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ import numpy as np
 from obeya.core.events import MICROS_PER_HOUR
 from obeya.core.maps.discovery import StepSamples
 
+#: Within 1 %, the map's steps and the measured ones are the same hours.
+_SAME = 0.01
+
 
 @dataclass(frozen=True)
 class Reconciliation:
@@ -26,7 +29,7 @@ class Reconciliation:
     measured_mean_hours: float
     step_mean_hours: dict[str, float]  # per finished item, skips counted as zero
     outside_hours: float
-    map_hours: float  # Σ visit share × the steps' median LT, as the map adds them
+    map_hours: float  # Σ visit share × the steps' mean LT, as the map adds them
 
     @property
     def steps_hours(self) -> float:
@@ -36,17 +39,17 @@ class Reconciliation:
     def explanation(self) -> str:
         gap = self.steps_hours - self.map_hours
         why = (
-            f"the medians leave out {gap:,.1f} h of long tails and rework"
-            if gap >= 0
-            else f"the medians count {-gap:,.1f} h more: most items pass quicker than the "
-            "median of those that visit, or the steps' medians come from different items"
+            ""
+            if abs(gap) <= _SAME * max(self.steps_hours, 1e-9)
+            else f"; {abs(gap):,.1f} h {'more' if gap > 0 else 'less'} than the map, whose means "
+            "also count the completed visits of items still in progress"
         )
         return (
-            f"the map adds each step's median over the items that visit it, weighed by the "
+            f"the map adds each step's mean over the items that visit it, weighed by the "
             f"share of items that visit it: "
             f"{self.map_hours:,.1f} h. The {self.items:,} finished items took "
             f"{self.measured_mean_hours:,.1f} h on average: {self.steps_hours:,.1f} h in the "
-            f"steps (each step's mean per item, items that skip it counting zero; {why}) and "
+            f"steps (each step's mean per item, items that skip it counting zero{why}) and "
             f"{self.outside_hours:,.1f} h outside every step (done but not yet closed, or "
             "between visits)"
         )

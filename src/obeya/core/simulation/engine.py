@@ -36,6 +36,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import simpy
 
+from obeya.core.maps.calculations import NEAR_CAPACITY, near_capacity
 from obeya.core.simulation.scenario import Distribution, Scenario, ScenarioError
 from obeya.errors import ObeyaError
 
@@ -270,6 +271,9 @@ class SimulationResult:
     steps: tuple[StepStats, ...]
     constraint: str
     constraint_reason: str
+    #: Whether the constraint limits the flow (utilisation near capacity); if not, it is
+    #: only the most loaded step, which pages call the highest load.
+    constraint_binding: bool = True
     lead_time_p50_ci95: CI | None = None
     lead_time_p85_ci95: CI | None = None
     #: Steps offered more work than they can do: their queue grows for as long as the run.
@@ -300,6 +304,7 @@ class SimulationResult:
             "steps": [s.to_dict() for s in self.steps],
             "constraint": self.constraint,
             "constraint_reason": self.constraint_reason,
+            "constraint_binding": self.constraint_binding,
             "warnings": list(self.warnings),
             "per_replication": [r.to_dict() for r in self.replications],
         }
@@ -341,7 +346,7 @@ def simulate(scenario: Scenario, budget: Budget | None = None) -> SimulationResu
                 mean_wip_ci95=step_wip_ci,
             )
         )
-    constraint, reason = _constraint(steps, tp)
+    constraint, reason, binding = _constraint(steps, tp)
     return SimulationResult(
         scenario=scenario,
         replications=reps,
@@ -356,6 +361,7 @@ def simulate(scenario: Scenario, budget: Budget | None = None) -> SimulationResu
         steps=tuple(steps),
         constraint=constraint,
         constraint_reason=reason,
+        constraint_binding=binding,
         lead_time_p50_ci95=p50_ci,
         lead_time_p85_ci95=p85_ci,
         warnings=tuple(
@@ -386,16 +392,32 @@ def offered_load(scenario: Scenario) -> dict[str, float | None]:
     }
 
 
-def _constraint(steps: Sequence[StepStats], throughput: float) -> tuple[str, str]:
-    """The step with the highest utilisation; with no limited step, the one items spend the
-    longest in (its mean WIP ÷ throughput, by Little's law)."""
+def _constraint(steps: Sequence[StepStats], throughput: float) -> tuple[str, str, bool]:
+    """The step with the highest utilisation, and whether it binds (near its capacity, as a
+    map says); with no limited step, the one items spend the longest in (its mean WIP ÷
+    throughput, by Little's law), which binds nothing."""
     limited = [s for s in steps if s.utilisation is not None]
     if limited:
         top = max(limited, key=lambda s: s.utilisation or 0.0)
-        return top.name, f"highest utilisation ({top.utilisation:.0%})"
+        binding = near_capacity(top.utilisation)
+        return top.name, utilisation_reason(top.utilisation or 0.0), binding
     top = max(steps, key=lambda s: s.mean_wip)
     days = top.mean_wip / throughput if throughput > 0 else math.inf
-    return top.name, f"longest time in step ({days:.2f} days; no step has limited servers)"
+    return (
+        top.name,
+        f"longest time in step ({days:.2f} days; no step has limited servers)",
+        False,
+    )
+
+
+def utilisation_reason(utilisation: float) -> str:
+    """Why the most utilised step is named: a constraint only near its capacity."""
+    if near_capacity(utilisation):
+        return f"highest utilisation ({utilisation:.0%})"
+    return (
+        f"highest utilisation ({utilisation:.0%}), but no step is near its capacity (all "
+        f"under {NEAR_CAPACITY:.0%}): none limits the flow"
+    )
 
 
 def _sampler(d: Distribution, rng: random.Random, stretch: float) -> Callable[[], float]:

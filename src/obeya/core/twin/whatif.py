@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from obeya.core.simulation.engine import Budget, mean_ci95
+from obeya.core.maps.calculations import near_capacity
+from obeya.core.simulation.engine import Budget, mean_ci95, utilisation_reason
 from obeya.core.simulation.whatif import Change, Difference, parse_change
 from obeya.core.twin.engine import TwinRun, run_twin
 from obeya.core.twin.load import step_loads
@@ -158,7 +159,8 @@ class TwinResult:
                 for k, s in enumerate(self.twin.steps)
             ],
             "constraint": None if top is None else self.twin.steps[top].name,
-            "constraint_reason": None if top is None else f"highest utilisation ({use[top]:.0%})",
+            "constraint_reason": None if top is None else utilisation_reason(use[top] or 0.0),
+            "constraint_binding": top is not None and near_capacity(use[top]),
             "warnings": [
                 f"{name}: offered {load:.0%} of its capacity; its queue grows for as long as "
                 "the run"
