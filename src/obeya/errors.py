@@ -11,7 +11,8 @@ The tree::
     ├── AuthError             no signed-in user or valid token (401)
     ├── ForbiddenError        signed in, but the role does not allow it; a bad CSRF token (403)
     │   └── OwnedElsewhere    a save that would move a map or record to another stream
-    └── TooManyAttempts       too many wrong passwords; wait and try again (429)
+    ├── TooManyAttempts       too many wrong passwords; wait and try again (429)
+    └── ConnectorError        a tracker (Jira, GitHub, GitLab) refused or failed a sync (502)
 
 The CLI prints ``str(error)`` and exits with status 1 (2 for usage errors); the API turns
 every error into one JSON shape (``{"error": {"type", "message", "detail"}}``).
@@ -153,3 +154,19 @@ class TooManyAttempts(ObeyaError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ConnectorError(ObeyaError):
+    """A tracker refused or failed what a connector asked: a bad token, a wrong URL, a query
+    the tracker rejects, or errors left after the retries. Names the connector; carries the
+    HTTP ``status`` (None: no answer) and the tracker's own ``reason``. Never holds a secret."""
+
+    http_status = 502
+
+    def __init__(
+        self, connector: str, message: str, *, status: int | None = None, reason: str = ""
+    ) -> None:
+        super().__init__(f"connector {connector!r}: {message}")
+        self.connector = connector
+        self.status = status
+        self.reason = reason

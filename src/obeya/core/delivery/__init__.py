@@ -1,0 +1,1 @@
+"""Delivery: deployments, the changes they ship and the incidents they cause (DORA metrics)."""
