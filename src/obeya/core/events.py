@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 
 import pyarrow as pa
@@ -50,7 +50,12 @@ def to_micros(moment: datetime) -> int:
 
 
 def from_micros(micros: int) -> datetime:
-    return datetime.fromtimestamp(micros / MICROS_PER_SECOND, tz=UTC)
+    """The UTC datetime ``micros`` microseconds after the epoch, exactly (no float on the
+    way, so ``to_micros(from_micros(t)) == t``)."""
+    return _EPOCH + timedelta(microseconds=int(micros))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 #: The first and last day of the supported span of times (UTC), both included.

@@ -252,3 +252,68 @@ class SignInFailureRow(Base):
         Index("ix_sign_in_failures_name_address_at", "name", "address", "at"),
         Index("ix_sign_in_failures_at", "at"),
     )
+
+
+class DeploymentRow(Base):
+    """A deployment of a stream's software (delivery metrics): counted when in production
+    and successful. Times are integer microseconds since the epoch, UTC, as events'."""
+
+    __tablename__ = "deployments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str] = mapped_column(Text)
+    environment: Mapped[str] = mapped_column(Text)
+    finished_at: Mapped[int] = mapped_column(BigInteger)
+    result: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("stream_id", "deployment_id"),)
+
+
+class ChangeRow(Base):
+    """A change (commit, merge request) and the production deployment that first shipped it."""
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    change_id: Mapped[str] = mapped_column(Text)
+    committed_at: Mapped[int] = mapped_column(BigInteger)
+    deployment_id: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("stream_id", "change_id"),)
+
+
+class IncidentRow(Base):
+    """An incident in production: when it began, when it was resolved (None: still open) and
+    the deployment that caused it, where known."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    incident_id: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    resolved_at: Mapped[int | None] = mapped_column(BigInteger)
+    deployment_id: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("stream_id", "incident_id"),)
+
+
+class ConnectorRow(Base):
+    """A live connector: the tracker it reads (``kind``: jira, github, gitlab), its settings as
+    JSON (never a secret: ``secret_env`` names the environment variable holding the token),
+    the stream it fills, where the next sync starts (``checkpoint``) and how the last went."""
+
+    __tablename__ = "connectors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    settings: Mapped[str] = mapped_column(Text)
+    secret_env: Mapped[str] = mapped_column(Text)
+    checkpoint: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_result: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -29,9 +29,21 @@ from obeya.core.workflow import Workflow
 from obeya.errors import InputError, NotFoundError, StoreError, named_missing
 from obeya.store import migrate, reading, staging
 from obeya.store.audit import AuditEntry, read_audit, write_audit
+from obeya.store.connectors import ConnectorStore
+from obeya.store.delivery import DeliveryStore
 from obeya.store.engine import WRITE_OPTION, make_engine, parse_url
 from obeya.store.maps import MapStore
-from obeya.store.models import EventRow, GrantRow, ImportRow, MapRow, StreamRow
+from obeya.store.models import (
+    ChangeRow,
+    ConnectorRow,
+    DeploymentRow,
+    EventRow,
+    GrantRow,
+    ImportRow,
+    IncidentRow,
+    MapRow,
+    StreamRow,
+)
 from obeya.store.records import RecordStore
 from obeya.store.settings import default_database_url, obeya_home
 from obeya.store.users import UserStore
@@ -68,7 +80,7 @@ class ImportResult:
     stream: StreamInfo
 
 
-class Store(MapStore, RecordStore, UserStore):
+class Store(MapStore, RecordStore, UserStore, DeliveryStore, ConnectorStore):
     """The app store at ``url`` (default: :func:`~obeya.store.settings.default_database_url`).
 
     Opening a store does not touch the schema; call :meth:`initialise` once (it is cheap and
@@ -259,7 +271,16 @@ class Store(MapStore, RecordStore, UserStore):
             # Explicit deletes rather than ON DELETE CASCADE: correct even on a SQLite
             # connection opened elsewhere with foreign keys off.
             # Its grants go with it: a new stream of the same name starts with none.
-            for table in (EventRow, ImportRow, GrantRow):
+            # Its delivery records and connectors go with it too.
+            for table in (
+                EventRow,
+                ImportRow,
+                GrantRow,
+                DeploymentRow,
+                ChangeRow,
+                IncidentRow,
+                ConnectorRow,
+            ):
                 connection.execute(delete(table).where(table.stream_id == stream_id))
             # Its maps stay, no longer linked to a stream (ON DELETE SET NULL, made explicit).
             connection.execute(
@@ -291,44 +312,57 @@ class Store(MapStore, RecordStore, UserStore):
         """
         doing = f"importing {source} into value stream {name!r}"
         with self._errors(doing, writing=True), self._write() as connection:
-            stream_id = self._lock_id(connection, name)
-            if stream_id is None:
-                if not create:
-                    self._require_id(connection, name)  # raises NotFoundError
-                stream_id = self._insert_stream(connection, name, workflow)
-            elif workflow is not None:
-                connection.execute(
-                    update(StreamRow)
-                    .where(StreamRow.id == stream_id)
-                    .values(workflow_toml=_toml(workflow))
-                )
-            staging.stage(connection, log.table)
-            added = staging.merge(connection, stream_id)
+            return self._append(connection, name, log, source, sha256, create, workflow)
+
+    def _append(
+        self,
+        connection: Connection,
+        name: str,
+        log: EventLog,
+        source: str,
+        sha256: str | None = None,
+        create: bool = True,
+        workflow: Workflow | None = None,
+    ) -> ImportResult:
+        """:meth:`append_events` in ``connection``'s transaction (a sync stores more beside)."""
+        stream_id = self._lock_id(connection, name)
+        if stream_id is None:
+            if not create:
+                self._require_id(connection, name)  # raises NotFoundError
+            stream_id = self._insert_stream(connection, name, workflow)
+        elif workflow is not None:
             connection.execute(
-                insert(ImportRow).values(
-                    stream_id=stream_id,
-                    source=source,
-                    sha256=sha256,
-                    events_in_file=log.num_events,
-                    events_added=added,
-                    imported_at=datetime.now(UTC),
-                )
+                update(StreamRow)
+                .where(StreamRow.id == stream_id)
+                .values(workflow_toml=_toml(workflow))
             )
-            info = self._info(connection, name)
-            write_audit(
-                connection,
-                "stream.import",
-                name,
-                stream=name,
-                before={"events": info.events - added},
-                after={
-                    "events": info.events,
-                    "source": source,
-                    "sha256": sha256,
-                    "events_in_file": log.num_events,
-                    "events_added": added,
-                },
+        staging.stage(connection, log.table)
+        added = staging.merge(connection, stream_id)
+        connection.execute(
+            insert(ImportRow).values(
+                stream_id=stream_id,
+                source=source,
+                sha256=sha256,
+                events_in_file=log.num_events,
+                events_added=added,
+                imported_at=datetime.now(UTC),
             )
+        )
+        info = self._info(connection, name)
+        write_audit(
+            connection,
+            "stream.import",
+            name,
+            stream=name,
+            before={"events": info.events - added},
+            after={
+                "events": info.events,
+                "source": source,
+                "sha256": sha256,
+                "events_in_file": log.num_events,
+                "events_added": added,
+            },
+        )
         return ImportResult(events_in_file=log.num_events, events_added=added, stream=info)
 
     def load_events(self, name: str, *, types: Sequence[str] | None = None) -> EventLog:
