@@ -20,6 +20,7 @@ from obeya.core.metrics import FlowFilter, FlowReport
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
 from obeya.workspace_access import AccessWorkspace
+from obeya.workspace_delivery import DeliveryWorkspace
 from obeya.workspace_steering import SteeringWorkspace
 
 if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only when a workspace opens
@@ -95,7 +96,7 @@ def discovered_message(stream: str) -> str:
     return f"{DISCOVERED_FROM} {stream!r}"
 
 
-class Workspace(SteeringWorkspace, AccessWorkspace):
+class Workspace(SteeringWorkspace, AccessWorkspace, DeliveryWorkspace):
     """Value streams in an app store, and their flow."""
 
     def __init__(self, url: str | None = None) -> None:

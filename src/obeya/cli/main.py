@@ -27,6 +27,12 @@ from obeya.cli.common import (
     safe,
     with_columns,
 )
+from obeya.cli.connectors import (
+    connect_app,
+    connectors_command,
+    disconnect_command,
+    sync_command,
+)
 from obeya.cli.deps import deps_app
 from obeya.cli.experiment import experiment_app
 from obeya.cli.families import families_app
@@ -74,6 +80,10 @@ app.command("restore")(restore_command)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.command("audit")(audit_command)
+app.add_typer(connect_app, name="connect")
+app.command("sync")(sync_command)
+app.command("connectors")(connectors_command)
+app.command("disconnect")(disconnect_command)
 
 
 @app.command()
@@ -133,11 +143,26 @@ def metrics(
 def import_(
     file: FileArg,
     stream: Annotated[str, typer.Option(help="Value stream to import into (created if new).")],
+    delivery_file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[FILE]",
+            help="With deployments, changes or incidents as the first argument: the CSV.",
+            show_default=False,
+        ),
+    ] = None,
     workflow: WorkflowOpt = None,
     file_format: FormatOpt = None,
     columns: ColumnMap = ColumnMap(),
 ) -> None:
-    """Store a file's history in a value stream. Re-importing the same file changes nothing."""
+    """Store a file's history in a value stream. Re-importing the same file changes nothing.
+
+    `obeya import deployments|changes|incidents FILE --stream S` stores delivery records
+    (docs/conventions.md, "Delivery metrics") in an existing stream instead.
+    """
+    if delivery_file is not None:
+        _import_delivery(str(file), delivery_file, stream)
+        return
     with handle_errors(), Workspace() as ws:
         ws.initialise()
         with progress_bar(f"importing {file.name}") as progress:
@@ -152,6 +177,24 @@ def import_(
     out.print(
         f"{safe(file)}: {result.events_in_file:,} events read, {result.events_added:,} new "
         f"in value stream '{safe(stream)}'"
+    )
+
+
+def _import_delivery(kind: str, path: Path, stream: str) -> None:
+    from obeya.workspace_delivery import DELIVERY_KINDS
+
+    if kind not in DELIVERY_KINDS:
+        err.print(
+            f"[red]error:[/red] two arguments are for delivery records: the first must be one "
+            f"of {', '.join(DELIVERY_KINDS)}, got {safe(kind)!r}"
+        )
+        raise typer.Exit(2)
+    with handle_errors(), Workspace() as ws:
+        ws.initialise()
+        counts = ws.import_delivery(kind, path, stream)
+    out.print(
+        f"{safe(path)}: {counts.given:,} {kind} read, {counts.added:,} new, "
+        f"{counts.updated:,} updated in value stream '{safe(stream)}'"
     )
 
 

@@ -185,7 +185,14 @@ class ConnectorStore:
             if renamed:
                 _rename_states(connection, stream_id, renamed)
             source = f"connector {name!r}"
-            events = self._append(connection, info.stream, batch.events, source, create=False)
+            has_workflow = connection.execute(
+                select(StreamRow.workflow_toml.is_not(None)).where(StreamRow.id == stream_id)
+            ).scalar_one()
+            # A stream without a workflow takes the one the tracker's categories propose.
+            proposed = None if has_workflow else batch.proposed_workflow
+            events = self._append(
+                connection, info.stream, batch.events, source, create=False, workflow=proposed
+            )
             delivery = merge_delivery(connection, info.stream, stream_id, batch.delivery, source)
             settings = {**info.settings, "state_names": {**before, **batch.state_names}}
             result = {
@@ -195,6 +202,7 @@ class ConnectorStore:
                 "events_added": events.events_added,
                 "delivery": {c.kind: c.to_dict() for c in delivery},
                 "renamed_states": renamed,
+                "workflow_proposed": proposed is not None,
                 "notes": list(batch.notes),
                 "seconds": (datetime.now(UTC) - started).total_seconds(),
             }

@@ -21,6 +21,7 @@ from obeya.store.audit import write_audit
 from obeya.store.models import ChangeRow, DeploymentRow, IncidentRow
 
 if TYPE_CHECKING:
+    from obeya.core.workflow import Workflow
     from obeya.store.models import Base
 
 
@@ -100,17 +101,22 @@ class DeliveryStore:
 
         def _lock_id(self, connection: Connection, name: str) -> int | None: ...
 
+        def _insert_stream(
+            self, connection: Connection, name: str, workflow: Workflow | None
+        ) -> int: ...
+
     def save_delivery(
         self, stream: str, history: DeliveryHistory, *, source: str
     ) -> tuple[DeliveryCounts, ...]:
-        """Add and update the stream's delivery records from ``history``, all or nothing."""
+        """Add and update the stream's delivery records from ``history`` (the stream created
+        if new), all or nothing."""
         with (
             self._errors(f"saving {source} into value stream {stream!r}", writing=True),
             self._write() as connection,
         ):
-            self._require_id(connection, stream)
             stream_id = self._lock_id(connection, stream)
-            assert stream_id is not None
+            if stream_id is None:
+                stream_id = self._insert_stream(connection, stream, None)
             return merge_delivery(connection, stream, stream_id, history, source)
 
     def load_delivery(self, stream: str) -> DeliveryHistory:

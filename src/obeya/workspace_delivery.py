@@ -1,0 +1,157 @@
+"""The delivery half of the :class:`~obeya.workspace.Workspace`: deployments, changes and
+incidents beside the flow (DORA metrics), and the live connectors that fill a stream from a
+tracker. The CLI, the API and the pages call these.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from obeya.errors import ConnectorError, InputError, ObeyaError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from obeya.connectors.base import Progress, Source
+    from obeya.core.delivery.dora import DoraReport
+    from obeya.core.delivery.records import DeliveryHistory
+    from obeya.core.workflow import Workflow
+    from obeya.store import Store
+    from obeya.store.connectors import ConnectorInfo, SyncStored
+    from obeya.store.delivery import DeliveryCounts
+
+#: The kinds of delivery file ``obeya import KIND FILE`` reads.
+DELIVERY_KINDS = ("deployments", "changes", "incidents")
+#: The environment variable names a connector's secret may live in: letters, digits, _.
+_ENV_NAME = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+class DeliveryWorkspace:
+    """Mixed into :class:`~obeya.workspace.Workspace`."""
+
+    if TYPE_CHECKING:
+        store: Store
+
+    # -- delivery records -----------------------------------------------------------------------
+
+    def import_delivery(self, kind: str, path: str | Path, stream: str) -> DeliveryCounts:
+        """Read a deployments, changes or incidents CSV into the stream (created if new); all
+        or nothing, and the same file again changes nothing."""
+        from obeya.core.delivery.records import DeliveryHistory
+        from obeya.ingest.delivery import read_changes, read_deployments, read_incidents
+
+        if kind not in DELIVERY_KINDS:
+            raise InputError(f"import {kind!r}: give one of {', '.join(DELIVERY_KINDS)}")
+        file = Path(path)
+        if kind == "deployments":
+            history = DeliveryHistory(deployments=read_deployments(file))
+        elif kind == "changes":
+            history = DeliveryHistory(changes=read_changes(file))
+        else:
+            history = DeliveryHistory(incidents=read_incidents(file))
+        counts = self.store.save_delivery(stream, history, source=file.name)
+        return next(c for c in counts if c.kind == kind)
+
+    def delivery(self, stream: str) -> DeliveryHistory:
+        return self.store.load_delivery(stream)
+
+    def dora(
+        self, stream: str, *, since: date | None = None, until: date | None = None
+    ) -> DoraReport:
+        """The stream's delivery metrics over the window (default: its deployments' span)."""
+        from obeya.core.delivery.dora import dora_report
+
+        return dora_report(self.delivery(stream), since=since, until=until)
+
+    # -- connectors -----------------------------------------------------------------------------
+
+    def add_connector(
+        self,
+        name: str,
+        kind: str,
+        stream: str,
+        settings: dict[str, Any],
+        *,
+        secret_env: str,
+        workflow: Workflow | None = None,
+    ) -> ConnectorInfo:
+        """Add a connector; its secret stays in the environment variable ``secret_env``."""
+        if not secret_env or not set(secret_env) <= _ENV_NAME:
+            raise InputError(
+                f"connector {name!r}: --token-env must name an environment variable "
+                f"(letters, digits and _), got {secret_env!r}"
+            )
+        source_for(kind, name, settings, "", None)  # settings checked before anything is saved
+        return self.store.add_connector(name, kind, stream, settings, secret_env, workflow)
+
+    def connectors(self) -> list[ConnectorInfo]:
+        return self.store.list_connectors()
+
+    def connector(self, name: str) -> ConnectorInfo:
+        return self.store.get_connector(name)
+
+    def delete_connector(self, name: str) -> None:
+        self.store.delete_connector(name)
+
+    def sync(
+        self,
+        name: str,
+        *,
+        progress: Progress | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> SyncStored:
+        """Pull what changed since the connector's checkpoint and store it, all or nothing;
+        a failure is kept as the connector's last result and raised."""
+        info = self.store.get_connector(name)
+        started = datetime.now(UTC)
+        secret = os.environ.get(info.secret_env)
+        try:
+            if not secret:
+                raise ConnectorError(
+                    name, f"the environment variable {info.secret_env} holding its token is unset"
+                )
+            source = source_for(info.kind, name, info.settings, secret, transport, sleep)
+            batch = source.pull(info.checkpoint, progress)
+            return self.store.store_sync(name, batch, started=started)
+        except ObeyaError as error:
+            self.store.record_sync_failure(name, str(error), started=started)
+            raise
+
+
+def source_for(
+    kind: str,
+    name: str,
+    settings: dict[str, Any],
+    secret: str,
+    transport: httpx.BaseTransport | None,
+    sleep: Callable[[float], None] | None = None,
+) -> Source:
+    """The tracker client of a connector, from its stored settings and its secret."""
+    import time
+
+    from obeya.connectors.github import GitHubConfig, GitHubSource
+    from obeya.connectors.gitlab import GitLabConfig, GitLabSource
+    from obeya.connectors.jira import JiraConfig, JiraSource
+
+    wait = sleep or time.sleep
+    known = {"jira": JiraConfig, "github": GitHubConfig, "gitlab": GitLabConfig}
+    if kind not in known:
+        raise InputError(f"connector {name!r}: kind {kind!r} is none of {', '.join(known)}")
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
+    fields.pop("state_names", None)
+    try:
+        config = known[kind](name=name, token=secret, **fields)
+    except TypeError as error:
+        raise InputError(
+            f"connector {name!r}: settings do not fit a {kind} connector: {error}"
+        ) from None
+    if kind == "jira":
+        return JiraSource(config, transport=transport, sleep=wait)  # type: ignore[arg-type]
+    if kind == "github":
+        return GitHubSource(config, transport=transport, sleep=wait)  # type: ignore[arg-type]
+    return GitLabSource(config, transport=transport, sleep=wait)  # type: ignore[arg-type]
