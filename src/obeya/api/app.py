@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from obeya.api import (
     routes_access,
+    routes_delivery,
     routes_forecast,
     routes_maps,
     routes_simulation,
@@ -126,6 +127,7 @@ def create_app(
     app.include_router(routes_forecast.router)
     app.include_router(routes_simulation.router)
     app.include_router(routes_twin.router)
+    app.include_router(routes_delivery.router)
     app.include_router(routes_steering.router)
     app.include_router(pages.router)
     app.include_router(auth_pages.router)

@@ -85,6 +85,8 @@ def scope_stream(workspace: Workspace, rule: Rule, request: Request) -> tuple[st
             return workspace.store.map_stream(str(params["name"]), str(params["variant"])), True
         if rule.scope == "record":
             return workspace.store.record_stream(str(params["kind"]), str(params["key"])), True
+        if rule.scope == "connector":
+            return workspace.connector(str(params["connector"])).stream, True
     except NotFoundError:
         return None, False
     return None, True

@@ -5,6 +5,7 @@ A rule names the role needed and where it is needed:
 * ``stream`` — on the stream in the path (parameter ``name``, or ``stream``);
 * ``map`` — on the stream the map belongs to (the workspace for a map of no stream);
 * ``record`` — on the stream the record belongs to (the workspace for teams, people...);
+* ``connector`` — on the stream the connector fills;
 * ``workspace`` — on the workspace itself (reading it needs any role; see
   :meth:`~obeya.core.access.Principal.allows`);
 * ``user`` — any signed-in user: the route shows only what the user may see (lists), or
@@ -24,7 +25,7 @@ from typing import Any, Literal
 
 from obeya.core.access import Role
 
-Scope = Literal["stream", "map", "record", "workspace", "user", "public"]
+Scope = Literal["stream", "map", "record", "connector", "workspace", "user", "public"]
 
 V, E, A = Role.VIEWER, Role.EDITOR, Role.ADMIN
 UPLOAD = True
@@ -99,6 +100,13 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("POST", "/api/streams/{name}/twin/what-if"): (V, stream),  # computes, saves nothing
         ("POST", "/api/simulate"): (V, "user"),
         ("POST", "/api/what-if"): (V, "user"),
+        # Delivery (DORA) and connectors
+        ("GET", "/api/streams/{name}/dora"): (V, stream),
+        ("POST", "/api/streams/{name}/delivery/{kind}"): (E, stream, "name", UPLOAD),
+        ("GET", "/api/connectors"): (V, "user"),
+        ("POST", "/api/connectors"): (V, "user"),  # the route checks admin on the stream
+        ("POST", "/api/connectors/{connector}/sync"): (E, "connector"),
+        ("DELETE", "/api/connectors/{connector}"): (A, "connector"),
         # Steering
         ("GET", "/api/records/{kind}"): (V, "user"),
         ("GET", "/api/records/{kind}/{key}"): (V, "record"),

@@ -14,6 +14,8 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -81,6 +83,20 @@ def import_upload(
         raise InputError("give the value stream a name")
     if file_format and file_format not in FORMATS:
         raise InputError(f"format {file_format!r} is not one of {', '.join(FORMATS)}")
+    with spooled(upload, filename, limit) as path:
+        return workspace.import_file(
+            path,
+            stream.strip(),
+            workflow=workflow,
+            columns=columns,
+            file_format=file_format or None,
+        )
+
+
+@contextmanager
+def spooled(upload: IO[bytes], filename: str | None, limit: int) -> Iterator[Path]:
+    """``upload`` copied (at most ``limit`` bytes) to a temporary file under its own name,
+    removed afterwards; errors raised while it is read name the file as uploaded."""
     with tempfile.TemporaryDirectory(prefix=f"{UPLOAD_PREFIX}{os.getpid()}-") as tmp:
         path = Path(tmp) / safe_name(filename)
         copied = 0
@@ -93,13 +109,7 @@ def import_upload(
         if copied == 0:
             raise InputError(f"{path.name}: the uploaded file is empty")
         try:
-            return workspace.import_file(
-                path,
-                stream.strip(),
-                workflow=workflow,
-                columns=columns,
-                file_format=file_format or None,
-            )
+            yield path
         except ObeyaError as exc:
             _name_as_uploaded(exc, path)
             raise

@@ -34,6 +34,7 @@ from obeya.cli.connectors import (
     sync_command,
 )
 from obeya.cli.deps import deps_app
+from obeya.cli.dora import dora_command
 from obeya.cli.experiment import experiment_app
 from obeya.cli.families import families_app
 from obeya.cli.forecast import forecast_app
@@ -75,6 +76,7 @@ app.add_typer(experiment_app, name="experiment")
 app.command("simulate")(simulate_command)
 app.command("what-if")(what_if_command)
 app.command("calibrate")(calibrate_command)
+app.command("dora")(dora_command)
 app.command("export")(export_command)
 app.command("restore")(restore_command)
 app.add_typer(user_app, name="user")

@@ -48,7 +48,7 @@ class Http:
 
     name: str
     base_url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # holds the secret
     transport: httpx.BaseTransport | None = None
     sleep: Callable[[float], None] = time.sleep
     attempts: int = ATTEMPTS

@@ -235,19 +235,18 @@ class ConnectorStore:
             )
 
     def _connector(self, connection: Connection, name: str) -> ConnectorInfo:
-        row = connection.execute(
-            select(ConnectorRow, StreamRow.name)
+        found = connection.execute(
+            select(*ConnectorRow.__table__.c, StreamRow.name.label("stream"))
             .join(StreamRow, StreamRow.id == ConnectorRow.stream_id)
             .where(ConnectorRow.name == name)
         ).first()
-        if row is None:
+        if found is None:
             names = connection.execute(select(ConnectorRow.name).order_by(ConnectorRow.name))
             raise named_missing("connector", name, list(names.scalars()), "connectors")
-        found, stream = row
         return ConnectorInfo(
             name=found.name,
             kind=found.kind,
-            stream=stream,
+            stream=found.stream,
             settings=json.loads(found.settings),
             secret_env=found.secret_env,
             created_at=utc(found.created_at),

@@ -1,0 +1,142 @@
+"""``obeya dora``: the four DORA delivery metrics of deployments, changes and incidents files
+(one-shot) or of a stored value stream, with their DORA 2023 bands (docs/conventions.md,
+"Delivery metrics (DORA)"). Registered by :mod:`obeya.cli.main`."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Protocol, cast
+
+import typer
+
+from obeya.cli.common import PlainTable, err, handle_errors, out, parse_date, print_json
+from obeya.core.delivery.dora import DoraReport, Percentiles, dora_report
+from obeya.ingest.delivery import read_delivery
+from obeya.workspace import Workspace
+
+
+class _DeliverySource(Protocol):
+    """What the command asks of the Workspace for a stored stream."""
+
+    def dora(self, stream: str, *, since: date | None, until: date | None) -> DoraReport: ...
+
+
+def dora_command(
+    deployments: Annotated[
+        Path | None,
+        typer.Option(
+            "--deployments",
+            help="Deployments CSV: deployment_id, environment, finished_at, result "
+            "(may be gzipped).",
+        ),
+    ] = None,
+    changes: Annotated[
+        Path | None,
+        typer.Option(
+            "--changes", help="Changes CSV: change_id, committed_at, deployment_id (lead time)."
+        ),
+    ] = None,
+    incidents: Annotated[
+        Path | None,
+        typer.Option(
+            "--incidents",
+            help="Incidents CSV: incident_id, created_at, resolved_at[, deployment_id] "
+            "(change failure rate, recovery time).",
+        ),
+    ] = None,
+    stream: Annotated[
+        str | None, typer.Option("--stream", help="Report on a stored value stream instead.")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Window start, YYYY-MM-DD (UTC).")] = None,
+    until: Annotated[str | None, typer.Option(help="Window end, YYYY-MM-DD, inclusive.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
+) -> None:
+    """DORA delivery metrics: deployment frequency, lead time for changes, change failure
+    rate and failed deployment recovery time, each with its DORA 2023 band."""
+    if (deployments is None) == (stream is None):
+        err.print("[red]error:[/red] give --deployments FILE or --stream NAME (one of them)")
+        raise typer.Exit(2)
+    if stream is not None and (changes is not None or incidents is not None):
+        err.print(
+            "[red]error:[/red] --changes and --incidents go with --deployments; a stored "
+            "stream has its own"
+        )
+        raise typer.Exit(2)
+    first = parse_date(since, "--since")
+    last = parse_date(until, "--until")
+    with handle_errors():
+        if deployments is not None:
+            history = read_delivery(deployments, changes, incidents)
+            report = dora_report(history, since=first, until=last)
+        else:
+            assert stream is not None
+            with Workspace() as ws:
+                ws.initialise()
+                source = cast(_DeliverySource, ws)
+                report = source.dora(stream, since=first, until=last)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        print_dora(report)
+
+
+def print_dora(report: DoraReport) -> None:
+    """The report as a table: metric, value, band."""
+    bands = report.bands()
+    table = PlainTable(
+        "metric",
+        "value",
+        "band",
+        title=f"DORA metrics, {report.since.isoformat()} to {report.until.isoformat()} "
+        f"({report.days} days, UTC)",
+    )
+    table.add_row(
+        "deployment frequency",
+        f"{report.deployment_days_per_week:.2f} deployment days a week, "
+        f"{report.deployments_per_day:.2f} deployments a day "
+        f"({report.deployments:,} deployments on {report.days_with_deployments:,} days)",
+        _band(bands["deployment_frequency"]),
+    )
+    table.add_row(
+        "lead time for changes",
+        _percentiles(report.lead_time_for_changes_hours, "changes"),
+        _band(bands["lead_time_for_changes"]),
+    )
+    rate = report.change_failure_rate
+    table.add_row(
+        "change failure rate",
+        "no incidents given"
+        if not report.has_incidents
+        else "no deployments"
+        if rate is None
+        else f"{rate:.1%} ({report.failed_deployments:,} of {report.deployments:,} deployments)",
+        _band(bands["change_failure_rate"]),
+    )
+    recovery = _percentiles(report.recovery_time_hours, "resolved")
+    table.add_row(
+        "failed deployment recovery time",
+        f"{recovery}, {report.unresolved_incidents:,} unresolved",
+        _band(bands["recovery_time"]),
+    )
+    out.print(table)
+    if report.unmatched_changes:
+        out.print(
+            f"{report.unmatched_changes:,} changes name a deployment the deployments do not "
+            "hold; they are left out of the lead time",
+            highlight=False,
+        )
+
+
+def _percentiles(values: Percentiles, counted: str) -> str:
+    if values.p50 is None or values.p85 is None:
+        return f"none ({values.count:,} {counted})"
+    return f"p50 {_hours(values.p50)}, p85 {_hours(values.p85)} ({values.count:,} {counted})"
+
+
+def _hours(hours: float) -> str:
+    return f"{hours:,.1f} h" if abs(hours) < 48 else f"{hours / 24:,.1f} days"
+
+
+def _band(band: str | None) -> str:
+    return band if band is not None else "–"
