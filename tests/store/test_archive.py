@@ -11,7 +11,7 @@ import json
 import re
 import zipfile
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from obeya.cli.main import app
+from obeya.core.delivery.records import Change, DeliveryHistory, Deployment, Incident
 from obeya.core.events import EventLog
 from obeya.core.maps.compare import with_step
 from obeya.core.maps.model import Step, ValueStreamMap
@@ -33,7 +34,10 @@ from obeya.ingest.limits import IngestLimits
 from obeya.store.archive import FORMAT_VERSION, read_manifest, restore_archive
 from obeya.store.migrate import head_revision
 from obeya.store.models import (
+    ChangeRow,
+    DeploymentRow,
     ImportRow,
+    IncidentRow,
     MapRow,
     MapVersionRow,
     RecordRow,
@@ -97,6 +101,8 @@ def build_workspace(url: str, directory: Path) -> None:
         ws.import_file(bpic, BPIC, columns=SAMPLE_COLUMNS)  # a re-import: 0 added, audited
         repeat = {"item_id": "D", "state": "To Do", "timestamp": "2024-01-06T09:00:00Z"}
         ws.store.append_events("Tiny", EventLog.from_rows([repeat, repeat]), source="d.xes")
+        # Delivery records of Tiny (BPIC has none): a resolved and an open incident.
+        ws.store.save_delivery("Tiny", DELIVERY, source="delivery.csv")
         ws.save_map(LINE, author="ana", message="first draft", stream="Tiny")
         ws.save_map(with_step(LINE, "Check", people=2), author="bo", message="two checkers")
         ws.save_map(
@@ -110,6 +116,19 @@ def build_workspace(url: str, directory: Path) -> None:
             "risk", {**risk, "probability": 0.6}, author="bo", message="worse", stream="Tiny"
         )
 
+
+DAY = datetime(2024, 1, 8, 10, 30, tzinfo=UTC)
+DELIVERY = DeliveryHistory(
+    deployments=(
+        Deployment("42", "production", DAY, "success"),
+        Deployment("43", "staging", DAY + timedelta(hours=1), "failure"),
+    ),
+    changes=(Change("abc123", DAY - timedelta(hours=20), "42"),),
+    incidents=(
+        Incident("INC-1", DAY + timedelta(hours=2), DAY + timedelta(hours=5), "42"),
+        Incident("INC-2", DAY + timedelta(days=1)),
+    ),
+)
 
 #: The events as the snapshot reads them, with the stream by name.
 EVENTS = pa.schema(
@@ -156,6 +175,17 @@ def snapshot(url: str) -> dict[str, Any]:
         .join(r, r.id == rv.record_id)
         .order_by(r.kind, r.key, rv.version),
     }
+    for model, key in (
+        (DeploymentRow, DeploymentRow.deployment_id),
+        (ChangeRow, ChangeRow.change_id),
+        (IncidentRow, IncidentRow.incident_id),
+    ):
+        columns = [c for c in model.__table__.c if c.name not in ("id", "stream_id")]
+        queries[model.__tablename__] = (
+            sa.select(stream, *columns)
+            .join(StreamRow, StreamRow.id == model.stream_id)
+            .order_by(StreamRow.name, key)
+        )
     found: dict[str, Any] = {}
     with engine.connect() as connection:
         for table, query in queries.items():
@@ -296,6 +326,9 @@ def test_one_stream_takes_its_own_maps_and_records(
         "map_versions": 2,
         "records": 1,
         "record_versions": 2,
+        "deployments": 2,
+        "changes": 1,
+        "incidents": 2,
         "events": 9,
     }
     with fresh(database_url) as ws:

@@ -48,7 +48,7 @@ import base64
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -61,7 +61,7 @@ import pyarrow.compute as pc
 
 from obeya.connectors.base import Progress, SyncBatch
 from obeya.connectors.http import Http, utc_now
-from obeya.core.events import EVENT_SCHEMA, EventLog, from_micros, to_micros, unsupported_times
+from obeya.core.events import EVENT_SCHEMA, EventLog, from_micros, unsupported_times
 from obeya.core.workflow import Workflow
 from obeya.errors import ConnectorError, InputError, WorkflowError
 from obeya.ingest.arrays import first_true
@@ -79,6 +79,8 @@ CATEGORIES = {"new": "backlog", "indeterminate": "active", "done": "done"}
 _WEST_MOST = timedelta(hours=12)
 #: Sorts after every numeric history id (a history without one keeps its place).
 _NO_HISTORY_ID = 2**62
+#: A time Jira did not give (``updated`` may be absent; ``created`` may not).
+_MISSING = -(2**63)
 
 
 @dataclass(frozen=True, repr=False)
@@ -184,7 +186,9 @@ class JiraSource:
                 zone = self._time_zone(http, notes)
                 collector = _Collector(self.name, self._statuses(http))
                 jql = search_jql(self.config.jql, since, self.config.overlap_minutes, zone)
-                pages = self._cloud_pages(http, jql) if self.config.cloud else self._dc_pages(http, jql)
+                pages = (
+                    self._cloud_pages(http, jql) if self.config.cloud else self._dc_pages(http, jql)
+                )
                 for issues in pages:
                     for issue in issues:
                         collector.add(issue, self._histories(http, issue, notes))
@@ -280,7 +284,9 @@ class JiraSource:
         if self.config.cloud:
             return self._cloud_changelog(http, ident)
         path = f"/rest/api/2/issue/{ident}"
-        whole = _object(http.json(path, {"expand": "changelog", "fields": "status"}), self.name, path)
+        whole = _object(
+            http.json(path, {"expand": "changelog", "fields": "status"}), self.name, path
+        )
         changelog = whole.get("changelog")
         fetched = changelog.get("histories") if isinstance(changelog, dict) else None
         if not isinstance(fetched, list):
@@ -314,7 +320,9 @@ class JiraSource:
 # -- JQL ----------------------------------------------------------------------------------------
 
 
-def search_jql(jql: str, since: datetime | None, overlap_minutes: int, zone: ZoneInfo | None) -> str:
+def search_jql(
+    jql: str, since: datetime | None, overlap_minutes: int, zone: ZoneInfo | None
+) -> str:
     """The query a pull sends: the user's JQL (its ``ORDER BY`` dropped), with ``since`` less
     the overlap written in the account's ``zone``, ordered by ``updated`` ascending."""
     base = strip_order_by(jql)
@@ -354,7 +362,11 @@ def strip_order_by(jql: str) -> str:
                 quote_char = ""
         elif char in "\"'":
             quote_char = char
-        elif char in "oO" and _ORDER_BY.match(jql, index) and (index == 0 or not _word(jql[index - 1])):
+        elif (
+            char in "oO"
+            and _ORDER_BY.match(jql, index)
+            and (index == 0 or not _word(jql[index - 1]))
+        ):
             return jql[:index].strip()
         index += 1
     return jql.strip()
@@ -390,13 +402,14 @@ class _Collector:
         self.index_of: dict[str, int] = {}
         # per status change
         self.c_issue: list[int] = []
-        self.c_stamp: list[str | None] = []
+        self.c_stamp: list[Any] = []
         self.c_history: list[int] = []
         self.c_from: list[int] = []
         self.c_to: list[int] = []
         # statuses: a code per status id (or "name:X" when a change gives no id)
         self.codes: dict[str, int] = {}
         self.code_keys: list[str] = []
+        self.known_codes: dict[Any, int] = {}  # the codes of the ids /status lists
         self.changelog_names: dict[str, str] = {}
         self.issue_categories: dict[str, str] = {}
 
@@ -414,7 +427,9 @@ class _Collector:
         if code is None:
             code = self.codes[key] = len(self.code_keys)
             self.code_keys.append(key)
-        if name and key not in self.statuses:
+        if key in self.statuses:
+            self.known_codes[key] = code
+        elif name:
             self.changelog_names[key] = str(name)
         return code
 
@@ -450,26 +465,39 @@ class _Collector:
         self.changed.append(_text(fields.get("statuscategorychangedate")))
         self.current.append(current)
         self.alive.append(True)
+        # The hot loop (a million changes in a large sync): bound methods and the codes of
+        # the statuses /status lists looked up once, the general path only for the rest.
+        known, code = self.known_codes, self.code
+        c_issue, c_stamp, c_history = self.c_issue, self.c_stamp, self.c_history
+        c_from, c_to = self.c_from, self.c_to
         for history in histories:
-            if not isinstance(history, dict):
+            items = history.get("items") if isinstance(history, dict) else None
+            if not items:
                 continue
-            for item in history.get("items") or ():
+            for item in items:
                 if not isinstance(item, dict) or (
                     item.get("field") != "status" and item.get("fieldId") != "status"
                 ):
                     continue
                 hid = history.get("id")
-                self.c_issue.append(index)
-                self.c_stamp.append(_text(history.get("created")))
-                self.c_history.append(
+                c_issue.append(index)
+                c_stamp.append(history.get("created"))
+                c_history.append(
                     int(hid)
                     if isinstance(hid, str) and hid.isdigit()
                     else hid
                     if isinstance(hid, int)
                     else _NO_HISTORY_ID
                 )
-                self.c_from.append(self.code(item.get("from"), item.get("fromString")))
-                self.c_to.append(self.code(item.get("to"), item.get("toString")))
+                source, target = item.get("from"), item.get("to")
+                source_code = known.get(source)
+                c_from.append(
+                    code(source, item.get("fromString")) if source_code is None else source_code
+                )
+                target_code = known.get(target)
+                c_to.append(
+                    code(target, item.get("toString")) if target_code is None else target_code
+                )
 
     # -- the batch ------------------------------------------------------------------------------
 
@@ -563,7 +591,7 @@ class _Collector:
             if not self.code_keys[code].startswith("name:")
         }
         workflow = self._workflow(state, names, notes)
-        known = updated[updated != np.iinfo(np.int64).min]
+        known = updated[updated != _MISSING]
         checkpoint = _checkpoint(since, started, int(known.max()) if len(known) else None)
         return SyncBatch(
             events=events,
@@ -578,7 +606,11 @@ class _Collector:
         """Every timestamp parsed in one vectorised pass: (created, updated, changed, whether
         changed is known, change times); a missing ``updated`` is the int64 minimum."""
         n_changes, n_issues = len(self.c_stamp), len(self.ids)
-        text = pa.array(self.c_stamp + self.created + self.updated + self.changed, pa.string())
+        stamps = self.c_stamp + self.created + self.updated + self.changed
+        try:
+            text = pa.array(stamps, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # a time that is no string: missing
+            text = pa.array([v if isinstance(v, str) else None for v in stamps], pa.string())
         try:
             micros = parse_timestamps(text)
         except BadTimestamp as error:
@@ -589,7 +621,7 @@ class _Collector:
         missing = first_true(pc.is_null(text))
         if missing is not None and missing < n_changes + n_issues:
             raise self._bad_time(missing, "the time is missing")
-        values = pc.fill_null(micros, np.iinfo(np.int64).min).to_numpy()
+        values = pc.fill_null(micros, _MISSING).to_numpy()
         known = pc.is_valid(micros).to_numpy(zero_copy_only=False)
         created = values[n_changes : n_changes + n_issues][keep]
         updated = values[n_changes + n_issues : n_changes + 2 * n_issues][keep]
@@ -636,8 +668,10 @@ class _Collector:
                     f"workflow counts it as {placed[name]}"
                 )
         if not lists["done"]:
-            notes.append("no issue reached a status of Jira's done category, so no workflow "
-                         "is proposed; write one")
+            notes.append(
+                "no issue reached a status of Jira's done category, so no workflow "
+                "is proposed; write one"
+            )
             return None
         try:
             return Workflow(
@@ -701,4 +735,4 @@ def _shape(connector: str, path: str, expected: str) -> ConnectorError:
     )
 
 
-__all__ = ["JiraConfig", "JiraSource", "jql_time", "search_jql", "strip_order_by", "to_micros"]
+__all__ = ["JiraConfig", "JiraSource", "jql_time", "search_jql", "strip_order_by"]

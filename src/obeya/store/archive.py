@@ -9,6 +9,9 @@ An archive (format version 1) is a zip file, by convention named ``NAME.obeya.zi
     map_versions.jsonl
     records.jsonl
     record_versions.jsonl
+    deployments.jsonl      delivery records (their times integer microseconds, as events')
+    changes.jsonl
+    incidents.jsonl
     events.parquet         every event (Parquet, zstd), written and read in batches
 
 ``manifest.json``::
@@ -36,6 +39,9 @@ maps               name, variant, stream, current_version, created_at, updated_a
 map_versions       name, variant, version, document, author, message, created_at
 records            kind, key, stream, current_version, created_at, updated_at
 record_versions    kind, key, version, document, author, message, created_at
+deployments        stream, deployment_id, environment, finished_at, result
+changes            stream, change_id, committed_at, deployment_id
+incidents          stream, incident_id, created_at, resolved_at, deployment_id
 events             stream, item_id, state, t, copy, seq, created, type, title, team, assignee
 =================  ======================================================================
 
@@ -87,7 +93,12 @@ import pyarrow.parquet as pq
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from obeya.core.events import SUPPORTED_SPAN, unsupported_times
+from obeya.core.events import (
+    EARLIEST_MICROS,
+    LATEST_MICROS,
+    SUPPORTED_SPAN,
+    unsupported_times,
+)
 from obeya.core.maps.files import map_from_dict
 from obeya.core.steering import kinds
 from obeya.core.workflow import Workflow
@@ -103,8 +114,11 @@ from obeya.ingest.limits import (
 from obeya.store import migrate
 from obeya.store.audit import write_audit
 from obeya.store.models import (
+    ChangeRow,
+    DeploymentRow,
     EventRow,
     ImportRow,
+    IncidentRow,
     MapRow,
     MapVersionRow,
     RecordRow,
@@ -165,6 +179,8 @@ class _Table:
     fields: tuple[str, ...]
     nullable: frozenset[str] = frozenset()
     times: frozenset[str] = frozenset({"created_at"})
+    #: Fields that are integer microseconds since the epoch (UTC), in the supported span.
+    micros: frozenset[str] = frozenset()
 
     @property
     def member(self) -> str:
@@ -194,6 +210,32 @@ TABLES: tuple[_Table, ...] = (
         frozenset({"created_at", "updated_at"}),
     ),
     _Table("record_versions", ("kind", "key", *_VERSION_FIELDS)),
+    # Delivery records: their times are integer microseconds, as events'.
+    _Table(
+        "deployments",
+        ("stream", "deployment_id", "environment", "finished_at", "result"),
+        times=frozenset(),
+        micros=frozenset({"finished_at"}),
+    ),
+    _Table(
+        "changes",
+        ("stream", "change_id", "committed_at", "deployment_id"),
+        times=frozenset(),
+        micros=frozenset({"committed_at"}),
+    ),
+    _Table(
+        "incidents",
+        ("stream", "incident_id", "created_at", "resolved_at", "deployment_id"),
+        frozenset({"resolved_at", "deployment_id"}),
+        times=frozenset(),
+        micros=frozenset({"created_at", "resolved_at"}),
+    ),
+)
+#: The delivery tables: (member table, model, its own id column), kept by stream.
+_DELIVERY = (
+    ("deployments", DeploymentRow, "deployment_id"),
+    ("changes", ChangeRow, "change_id"),
+    ("incidents", IncidentRow, "incident_id"),
 )
 _BY_MEMBER = {t.member: t for t in TABLES}
 
@@ -352,6 +394,14 @@ def _read_tables(connection: Connection, ids: list[int] | None) -> dict[str, lis
         RecordVersionRow.message,
         RecordVersionRow.created_at,
     ).join(RecordRow, RecordRow.id == RecordVersionRow.record_id)
+    delivery = {}
+    for table, model, key in _DELIVERY:
+        spec = next(t for t in TABLES if t.table == table)
+        columns = [getattr(model, f) for f in spec.fields if f != "stream"]
+        query = select(stream, *columns).join(StreamRow, StreamRow.id == model.stream_id)
+        if ids is not None:
+            query = query.where(model.stream_id.in_(ids))
+        delivery[table] = query.order_by(StreamRow.name, getattr(model, key))
     if ids is not None:
         streams = streams.where(StreamRow.id.in_(ids))
         imports = imports.where(ImportRow.stream_id.in_(ids))
@@ -368,6 +418,7 @@ def _read_tables(connection: Connection, ids: list[int] | None) -> dict[str, lis
         "record_versions": record_versions.order_by(
             RecordRow.kind, RecordRow.key, RecordVersionRow.version
         ),
+        **delivery,
     }
     tables = {}
     for spec in TABLES:
@@ -832,6 +883,11 @@ def _parse_row(source: Path, spec: _Table, number: int, line: bytes) -> dict[str
                 raise _bad_row(source, member, number, name, "the field is missing")
         elif name in spec.times:
             row[name] = _time(value, _bad_row(source, member, number, name, ""))
+        elif name in spec.micros:
+            if not (_count(value) and EARLIEST_MICROS <= value <= LATEST_MICROS):
+                raise _bad_row(
+                    source, member, number, name, f"{value!r} is no time {SUPPORTED_SPAN}"
+                )
         elif name in _WHOLE_NUMBERS:
             if not _count(value):
                 raise _bad_row(source, member, number, name, f"{value!r} is not a whole number")
@@ -977,7 +1033,7 @@ def _clear_conflicts(
         )
     for _, stream_id in streams:
         # The stream row stays, so that what else is linked to it stays linked.
-        for table in (EventRow, ImportRow):
+        for table in (EventRow, ImportRow, DeploymentRow, ChangeRow, IncidentRow):
             connection.execute(delete(table).where(table.stream_id == stream_id))
     for _, _, map_id in maps:
         connection.execute(delete(MapVersionRow).where(MapVersionRow.map_id == map_id))
@@ -1042,6 +1098,16 @@ def _insert_tables(
     ]
     if imports:
         connection.execute(insert(ImportRow), imports)
+    for table, model, _ in _DELIVERY:
+        rows = [
+            {
+                **{k: v for k, v in row.items() if k != "stream"},
+                "stream_id": stream_id(row["stream"]),
+            }
+            for row in tables[table]
+        ]
+        if rows:
+            connection.execute(insert(model), rows)
     _insert_versioned(connection, MapRow, MapVersionRow, "map", tables, stream_id, where)
     _insert_versioned(connection, RecordRow, RecordVersionRow, "record", tables, stream_id, where)
     return stream_ids

@@ -1,0 +1,710 @@
+"""GitHub: a repository's issues (and pull requests) as work items, its deployments as delivery.
+
+What a pull reads, all through the REST API (``X-GitHub-Api-Version: 2022-11-28``):
+
+- ``GET /repos/{owner}/{repo}/issues?state=all&since=…&sort=updated&direction=asc&per_page=100``,
+  every page (``Link: <…>; rel="next"``). Pull requests come in the same list, with a
+  ``pull_request`` key; they are skipped when ``include_pull_requests`` is off. An issue served
+  twice (it changed while the sync paged) is read once, as last served.
+- ``GET /repos/{owner}/{repo}/issues/{number}/events`` per changed issue, every page: the events
+  ``labeled``, ``unlabeled``, ``closed`` and ``reopened`` make its states (below).
+- ``GET /repos/{owner}/{repo}/deployments?environment=…`` with each deployment's statuses, and
+  ``GET /repos/{owner}/{repo}/compare/{base}...{head}`` (or ``/commits/{sha}`` for the first
+  deployment) for the commits each successful deployment shipped.
+
+**Items.** The item id is the issue's numeric ``id``: it never changes, even when the issue is
+transferred to another repository and back (its number does), so one issue stays one item. The
+title is ``"#number title"``, the type ``"issue"`` or ``"pull request"``, the assignee the
+first assignee's login.
+
+**States.** An issue enters ``open_state`` when created. A ``labeled`` event with one of
+``state_labels`` (compared without case) moves it to that state; an ``unlabeled`` event of it
+moves it back to the state label added most recently and still on, else to ``open_state``.
+``closed`` moves it to ``closed_state``; ``reopened`` back to its state label or ``open_state``.
+Two moves at the same second keep the later one only (an issue created with a state label
+starts in that state).
+
+**Delivery (DORA).** Deployments to ``environment`` become
+:class:`~obeya.core.delivery.records.Deployment` records (the environment recorded as
+``production``). The result is the latest status that is not ``inactive`` (GitHub marks a
+successful deployment inactive when the next one succeeds), its time the ``finished_at``;
+deployments still ``queued``, ``pending`` or ``in_progress``, or without a status, are left for
+a later sync (a note says how many). A pull with a ``since`` reads the deployments created or
+updated since then (GitHub updates a deployment when a status is added). Each successful
+deployment ships the commits between the furthest successful deployment before it and its own
+``sha`` (``compare``, ``committer.date`` as the commit time); a rollback (``behind``) or a
+redeploy ships nothing, so a commit is attributed to the deployment that first shipped it. The
+first successful deployment ever ships its own head commit. Issues labelled
+``incident_label`` become :class:`~obeya.core.delivery.records.Incident` records
+(``created_at``, ``closed_at`` while closed).
+
+**Conditional requests.** Every GET sends ``If-None-Match`` with the ``ETag`` of the last answer
+to the same URL; a ``304 Not Modified`` (which GitHub does not count against the rate limit)
+means nothing changed, and the answer kept from last time is used. :class:`SyncBatch` has no
+field for ETags, so they are kept in the :class:`GitHubSource` object's memory, with the few
+fields read of each answer: a new object (a new process) starts without them and reads
+everything once. Rate limits (``X-RateLimit-Remaining: 0``, ``Retry-After``) are honoured by
+:class:`~obeya.connectors.http.Http`.
+
+Several helpers here (:func:`parse_time`, :func:`iso_seconds`, :func:`next_link`,
+:class:`StateHistory`, :class:`EventRows`, :func:`proposed_workflow`) are shared with the
+GitLab client.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+import pyarrow as pa
+
+from obeya.connectors.base import Progress, SyncBatch
+from obeya.connectors.http import Http, utc_now
+from obeya.core.delivery.records import PRODUCTION, Change, DeliveryHistory, Deployment, Incident
+from obeya.core.events import EVENT_SCHEMA, EventLog, to_micros
+from obeya.core.workflow import Workflow
+from obeya.errors import ConnectorError, InputError
+
+#: Items per page asked of the API (GitHub's and GitLab's maximum).
+PER_PAGE = 100
+#: Deployment status states of a deployment still under way: left for a later sync.
+UNFINISHED = frozenset({"queued", "pending", "in_progress"})
+
+Json = dict[str, Any]
+
+
+# -- helpers shared with the GitLab client -----------------------------------------------------
+
+
+def parse_time(text: str) -> datetime:
+    """A tracker's ISO 8601 time (``Z`` or an offset, fractions or not) as an aware UTC time."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def iso_seconds(moment: datetime) -> str:
+    """``2024-03-05T12:00:00Z``: UTC, whole seconds (cut, not rounded, so a query ``since`` it
+    never skips what happened in the same second). A naive time is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_LINK = re.compile(r'<([^>]*)>\s*((?:;\s*[^;,]*)*)')
+
+
+def next_link(response: httpx.Response, base_url: str, connector: str) -> str | None:
+    """The ``rel="next"`` address of a ``Link`` header, or None on the last page.
+
+    The address must be on the tracker's own origin (scheme, host and port of ``base_url``):
+    the token goes with every request, so a link elsewhere is refused, not followed.
+    """
+    header = response.headers.get("link")
+    if not header:
+        return None
+    for match in _LINK.finditer(header):
+        params = match.group(2)
+        rels = re.findall(r'rel\s*=\s*"?([^";]+)"?', params)
+        if any("next" in rel.split() for rel in rels):
+            url = match.group(1).strip()
+            if _origin(url) != _origin(base_url):
+                raise ConnectorError(
+                    connector,
+                    f"the tracker's next page is at another address ({_origin(url)}, not "
+                    f"{_origin(base_url)}); check the API URL",
+                )
+            return url
+    return None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def response_json(response: httpx.Response, connector: str, what: str) -> Any:
+    """The JSON of an answer, or a :class:`ConnectorError` saying it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        raise ConnectorError(
+            connector,
+            f"{what}: the answer is not JSON (HTTP {response.status_code}); is the URL the "
+            "tracker's API?",
+            status=response.status_code,
+        ) from None
+
+
+class StateHistory:
+    """One item's states in time, from its tracker's events applied in time order.
+
+    ``labels`` are the state labels on the item, oldest first: while open, the item is in the
+    one added last, else in ``open_state``; while closed, in ``closed_state``. A move at the
+    same time as the previous one replaces it, so no visit lasts zero seconds.
+    """
+
+    def __init__(self, created: datetime, open_state: str, closed_state: str) -> None:
+        self.open_state = open_state
+        self.closed_state = closed_state
+        self.is_open = True
+        self.labels: list[str] = []
+        self.entries: list[tuple[datetime, str]] = [(created, open_state)]
+
+    @property
+    def state(self) -> str:
+        if not self.is_open:
+            return self.closed_state
+        return self.labels[-1] if self.labels else self.open_state
+
+    def label_added(self, at: datetime, state: str) -> None:
+        if state in self.labels:
+            self.labels.remove(state)
+        self.labels.append(state)
+        self._move(at)
+
+    def label_removed(self, at: datetime, state: str) -> None:
+        if state in self.labels:
+            self.labels.remove(state)
+            self._move(at)
+
+    def closed(self, at: datetime) -> None:
+        self.is_open = False
+        self._move(at)
+
+    def reopened(self, at: datetime) -> None:
+        self.is_open = True
+        self._move(at)
+
+    def _move(self, at: datetime) -> None:
+        state = self.state
+        if state == self.entries[-1][1]:
+            return
+        if at <= self.entries[-1][0]:
+            # Same time as the last move (events are applied in time order): keep the later.
+            self.entries[-1] = (self.entries[-1][0], state)
+            if len(self.entries) > 1 and self.entries[-2][1] == state:
+                self.entries.pop()
+            return
+        self.entries.append((at, state))
+
+
+class EventRows:
+    """Event rows gathered as Python lists, made into one Arrow table at the end."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list[Any]] = {name: [] for name in EVENT_SCHEMA.names}
+        self.items = 0
+
+    def add(
+        self,
+        item_id: str,
+        entries: Sequence[tuple[datetime, str]],
+        *,
+        created: datetime,
+        type: str,
+        title: str,
+        assignee: str | None,
+    ) -> None:
+        self.items += 1
+        created_micros = to_micros(created)
+        for moment, state in entries:
+            self.columns["item_id"].append(item_id)
+            self.columns["state"].append(state)
+            self.columns["t"].append(to_micros(moment))
+            self.columns["created"].append(created_micros)
+            self.columns["type"].append(type)
+            self.columns["title"].append(title)
+            self.columns["team"].append(None)
+            self.columns["assignee"].append(assignee)
+
+    def log(self, source: str) -> EventLog:
+        """The rows in the order added: ``seq`` numbers them, which keeps each item's moves in
+        order where two share a time."""
+        self.columns["seq"] = list(range(len(self.columns["item_id"])))
+        return EventLog(pa.table(self.columns, schema=EVENT_SCHEMA), source)
+
+
+def proposed_workflow(
+    open_state: str, states: Sequence[str], closed_state: str, source: str
+) -> Workflow:
+    """``open_state`` and the label states active (in that order), ``closed_state`` done."""
+    active = tuple(dict.fromkeys(s for s in (open_state, *states) if s != closed_state))
+    return Workflow(
+        active=active, done=(closed_state,), order=(*active, closed_state), source=source
+    )
+
+
+def check_states(name: str, open_state: str, closed_state: str, labels: Sequence[str]) -> None:
+    """Refuse a configuration whose states collide (say which, and how to fix it)."""
+    if not open_state.strip() or not closed_state.strip():
+        raise InputError(f"connector {name!r}: open_state and closed_state must not be empty")
+    if open_state == closed_state:
+        raise InputError(
+            f"connector {name!r}: open_state and closed_state are both {open_state!r}; give "
+            "them different names"
+        )
+    for label in labels:
+        if label.casefold() in (open_state.casefold(), closed_state.casefold()):
+            raise InputError(
+                f"connector {name!r}: state label {label!r} is also the open or closed state; "
+                "remove it from state_labels"
+            )
+
+
+def checkpoint_of(seen: Sequence[datetime], since: datetime | None, started: datetime) -> datetime:
+    """The next pull's ``since``: the latest update seen, else this pull's ``since``, else the
+    time this pull started (nothing at all was there)."""
+    if seen:
+        return max(seen)
+    return since if since is not None else started
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+# -- GitHub ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GitHubConfig:
+    """One repository to read. ``token`` (a personal access or app token; empty for a public
+    repository) never appears in a repr, an error or a log."""
+
+    name: str
+    repo: str
+    token: str = field(repr=False)
+    api_url: str = "https://api.github.com"
+    #: Labels that are workflow states ("In Progress", "Review"), in flow order.
+    state_labels: tuple[str, ...] = ()
+    open_state: str = "Open"
+    closed_state: str = "Done"
+    include_pull_requests: bool = True
+    #: Issues with this label are incidents (DORA).
+    incident_label: str = "incident"
+    #: The deployment environment that is production.
+    environment: str = PRODUCTION
+
+    def __post_init__(self) -> None:
+        owner, _, name = self.repo.partition("/")
+        if not owner or not name or "/" in name:
+            raise InputError(
+                f"connector {self.name!r}: repo {self.repo!r} must be owner/name, e.g. "
+                "octocat/hello-world"
+            )
+        check_states(self.name, self.open_state, self.closed_state, self.state_labels)
+
+
+@dataclass
+class _Kept:
+    """What is kept of an answer for the next ``If-None-Match``: its ETag, the fields read and
+    the next page's address."""
+
+    etag: str
+    body: Any
+    next_url: str | None
+
+
+@dataclass
+class _Deployment:
+    id: int
+    sha: str
+    created_at: datetime
+    updated_at: datetime
+    result: str | None = None
+    finished_at: datetime | None = None
+
+
+class GitHubSource:
+    """Pulls one repository's issues and deployments (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: GitHubConfig,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+            "User-Agent": "obeya",
+        }
+        if config.token:
+            headers["Authorization"] = f"Bearer {config.token}"
+        self.http = Http(config.name, config.api_url, headers, transport=transport, sleep=sleep)
+        self._repo = f"/repos/{config.repo}"
+        self._kept: dict[str, _Kept] = {}
+        self._state_labels = {label.casefold(): label for label in config.state_labels}
+
+    def __repr__(self) -> str:
+        return f"GitHubSource(name={self.name!r}, repo={self.config.repo!r})"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> GitHubSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the pull ---------------------------------------------------------------------------
+
+    def pull(self, since: datetime | None, progress: Progress | None = None) -> SyncBatch:
+        """Every issue changed at or after ``since`` (all when None) with its whole history,
+        and the deployments, changes and incidents since then. Raises
+        :class:`~obeya.errors.ConnectorError` naming the connector; nothing is returned from
+        a pull that failed part way."""
+        since = utc(since)
+        started = utc_now()
+        say = progress or (lambda _message: None)
+        notes: list[str] = []
+        issues = self._changed_issues(since, say)
+        skipped_pulls = 0
+        rows = EventRows()
+        incidents: list[Incident] = []
+        for count, issue in enumerate(issues, start=1):
+            is_pull = issue["pull_request"]
+            if is_pull and not self.config.include_pull_requests:
+                skipped_pulls += 1
+                continue
+            events = self._issue_events(issue["number"])
+            history = self._history(issue, events)
+            rows.add(
+                str(issue["id"]),
+                history.entries,
+                created=history.entries[0][0],
+                type="pull request" if is_pull else "issue",
+                title=f"#{issue['number']} {issue['title']}",
+                assignee=issue["assignee"],
+            )
+            if not is_pull and self.config.incident_label.casefold() in issue["labels"]:
+                incidents.append(
+                    Incident(
+                        incident_id=str(issue["id"]),
+                        created_at=parse_time(issue["created_at"]),
+                        resolved_at=(
+                            parse_time(issue["closed_at"])
+                            if issue["state"] == "closed" and issue["closed_at"]
+                            else None
+                        ),
+                    )
+                )
+            if count % 50 == 0:
+                say(f"{self.name}: histories of {count} of {len(issues)} issues read")
+        if skipped_pulls:
+            notes.append(
+                f"{skipped_pulls} pull request(s) skipped (include_pull_requests is off)"
+            )
+        deployments, changes = self._deliveries(since, notes, say)
+        return SyncBatch(
+            events=rows.log(f"github:{self.config.repo}"),
+            checkpoint=checkpoint_of(
+                [parse_time(issue["updated_at"]) for issue in issues], since, started
+            ),
+            items=rows.items,
+            delivery=DeliveryHistory(
+                deployments=tuple(deployments), changes=tuple(changes), incidents=tuple(incidents)
+            ),
+            proposed_workflow=proposed_workflow(
+                self.config.open_state,
+                self.config.state_labels,
+                self.config.closed_state,
+                f"connector {self.name!r}",
+            ),
+            notes=tuple(notes),
+        )
+
+    # -- issues -----------------------------------------------------------------------------
+
+    def _changed_issues(self, since: datetime | None, say: Progress) -> list[Json]:
+        params: dict[str, Any] = {
+            "state": "all",
+            "sort": "updated",
+            "direction": "asc",
+            "per_page": PER_PAGE,
+        }
+        if since is not None:
+            params["since"] = iso_seconds(since)
+        latest: dict[int, Json] = {}
+        for page, issues in enumerate(
+            self._pages(f"{self._repo}/issues", params, _slim_issues), start=1
+        ):
+            for issue in issues:
+                # Served again on a later page: it changed while we paged; keep the later.
+                latest.pop(issue["id"], None)
+                latest[issue["id"]] = issue
+            say(f"{self.name}: issues page {page}, {len(latest)} read")
+        return list(latest.values())
+
+    def _issue_events(self, number: int) -> list[Json]:
+        events: list[Json] = []
+        for page in self._pages(
+            f"{self._repo}/issues/{number}/events", {"per_page": PER_PAGE}, _slim_events
+        ):
+            events.extend(page)
+        return events
+
+    def _history(self, issue: Json, events: list[Json]) -> StateHistory:
+        moves = sorted(
+            ((parse_time(e["created_at"]), e["id"], e) for e in events),
+            key=lambda move: (move[0], move[1]),
+        )
+        created = parse_time(issue["created_at"])
+        if moves and moves[0][0] < created:
+            created = moves[0][0]
+        history = StateHistory(created, self.config.open_state, self.config.closed_state)
+        for at, _id, event in moves:
+            kind = event["event"]
+            state = self._state_labels.get((event["label"] or "").casefold())
+            if kind == "labeled" and state:
+                history.label_added(at, state)
+            elif kind == "unlabeled" and state:
+                history.label_removed(at, state)
+            elif kind == "closed":
+                history.closed(at)
+            elif kind == "reopened":
+                history.reopened(at)
+        return history
+
+    # -- deployments, changes ---------------------------------------------------------------
+
+    def _deliveries(
+        self, since: datetime | None, notes: list[str], say: Progress
+    ) -> tuple[list[Deployment], list[Change]]:
+        listed: list[_Deployment] = []
+        for page in self._pages(
+            f"{self._repo}/deployments",
+            {"environment": self.config.environment, "per_page": PER_PAGE},
+            _slim_deployments,
+        ):
+            listed.extend(
+                _Deployment(
+                    d["id"], d["sha"], parse_time(d["created_at"]), parse_time(d["updated_at"])
+                )
+                for d in page
+            )
+        listed.sort(key=lambda d: (d.created_at, d.id))
+        window = [
+            d for d in listed if since is None or max(d.created_at, d.updated_at) >= since
+        ]
+        if not window:
+            return [], []
+        say(f"{self.name}: statuses of {len(window)} deployment(s)")
+        unfinished = 0
+        records: list[Deployment] = []
+        for deployment in window:
+            self._settle(deployment)
+            if deployment.result is None or deployment.finished_at is None:
+                unfinished += 1
+                continue
+            records.append(
+                Deployment(
+                    deployment_id=str(deployment.id),
+                    environment=PRODUCTION,
+                    finished_at=deployment.finished_at,
+                    result=deployment.result,
+                )
+            )
+        if unfinished:
+            notes.append(
+                f"{unfinished} deployment(s) not finished yet (no final status); a later sync "
+                "reads them"
+            )
+        base = self._shipped_before(listed, window[0])
+        return records, self._changes(window, base)
+
+    def _settle(self, deployment: _Deployment) -> None:
+        """Set the result and time of a deployment from its latest status that is not
+        ``inactive``; leave them None while it is under way."""
+        statuses: list[Json] = []
+        for page in self._pages(
+            f"{self._repo}/deployments/{deployment.id}/statuses",
+            {"per_page": PER_PAGE},
+            _slim_statuses,
+        ):
+            statuses.extend(page)
+        final = [s for s in statuses if s["state"] != "inactive"] or statuses
+        if not final:
+            return
+        latest = max(final, key=lambda s: (parse_time(s["created_at"]), s["id"]))
+        if latest["state"] in UNFINISHED:
+            return
+        deployment.result = str(latest["state"])
+        deployment.finished_at = parse_time(latest["created_at"])
+
+    def _shipped_before(self, listed: list[_Deployment], first: _Deployment) -> str | None:
+        """The sha of the latest successful deployment created before ``first`` (the base of
+        the first comparison), or None if there was none."""
+        for earlier in reversed(listed[: listed.index(first)]):
+            self._settle(earlier)
+            if earlier.result == "success":
+                return earlier.sha
+        return None
+
+    def _changes(self, window: list[_Deployment], base: str | None) -> list[Change]:
+        successes = sorted(
+            (d for d in window if d.result == "success" and d.finished_at is not None),
+            key=lambda d: (d.finished_at, d.id),
+        )
+        shipped: set[str] = set()
+        changes: list[Change] = []
+        for deployment in successes:
+            if base is None:
+                commits = [self._commit(deployment.sha)]
+            elif base == deployment.sha:
+                commits = []  # a redeploy ships nothing new
+            else:
+                status, commits = self._compare(base, deployment.sha)
+                if status in ("behind", "identical"):
+                    continue  # a rollback: nothing new, and the furthest point stays
+            base = deployment.sha
+            for sha, committed_at in commits:
+                if sha in shipped:
+                    continue
+                shipped.add(sha)
+                changes.append(Change(sha, committed_at, str(deployment.id)))
+        return changes
+
+    def _commit(self, sha: str) -> tuple[str, datetime]:
+        body, _next = self._get(f"{self._repo}/commits/{sha}", None, _slim_commit)
+        return body["sha"], parse_time(body["date"])
+
+    def _compare(self, base: str, head: str) -> tuple[str, list[tuple[str, datetime]]]:
+        status = ""
+        commits: list[tuple[str, datetime]] = []
+        for number, page in enumerate(
+            self._pages(
+                f"{self._repo}/compare/{base}...{head}", {"per_page": PER_PAGE}, _slim_compare
+            )
+        ):
+            if number == 0:
+                status = page["status"]
+            commits.extend((c["sha"], parse_time(c["date"])) for c in page["commits"])
+        return status, commits
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def _pages(
+        self, path: str, params: Mapping[str, Any], slim: Callable[[Any], Any]
+    ) -> Iterator[Any]:
+        """Each page's fields read, following ``Link: rel="next"``."""
+        url: str | None = path
+        query: Mapping[str, Any] | None = params
+        while url is not None:
+            body, url = self._get(url, query, slim)
+            query = None  # the next address carries its query
+            yield body
+
+    def _get(
+        self, url: str, params: Mapping[str, Any] | None, slim: Callable[[Any], Any]
+    ) -> tuple[Any, str | None]:
+        """``slim`` of the answer and the next page's address; with ``If-None-Match`` when an
+        answer to the same URL is kept, and the kept one used on ``304``."""
+        key = f"{url}?{urlencode(sorted((params or {}).items()))}"
+        kept = self._kept.get(key)
+        headers = {"If-None-Match": kept.etag} if kept else None
+        response = self.http.get(url, params, headers)
+        if response.status_code == 304:
+            if kept is None:
+                raise ConnectorError(
+                    self.name, f"GET {url}: HTTP 304 to a request that was not conditional"
+                )
+            return kept.body, kept.next_url
+        try:
+            body = slim(response_json(response, self.name, f"GET {url}"))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ConnectorError(
+                self.name,
+                f"GET {url}: the answer lacks {exc} or has another shape than GitHub's REST "
+                "API; is api_url GitHub's?",
+                status=response.status_code,
+            ) from None
+        next_url = next_link(response, self.config.api_url, self.name)
+        etag = response.headers.get("etag")
+        if etag:
+            self._kept[key] = _Kept(etag, body, next_url)
+        return body, next_url
+
+
+# -- the fields read of each answer (kept small: they are held for the next If-None-Match) ----
+
+
+def _login(user: Any) -> str | None:
+    return str(user["login"]) if isinstance(user, dict) and user.get("login") else None
+
+
+def _slim_issues(body: Any) -> list[Json]:
+    return [
+        {
+            "id": issue["id"],
+            "number": issue["number"],
+            "title": issue["title"],
+            "state": issue["state"],
+            "created_at": issue["created_at"],
+            "updated_at": issue["updated_at"],
+            "closed_at": issue.get("closed_at"),
+            "labels": [str(label["name"]).casefold() for label in issue.get("labels") or []],
+            "assignee": _login(issue.get("assignee"))
+            or next((_login(a) for a in issue.get("assignees") or []), None),
+            "pull_request": bool(issue.get("pull_request")),
+        }
+        for issue in body
+    ]
+
+
+def _slim_events(body: Any) -> list[Json]:
+    return [
+        {
+            "id": event["id"],
+            "event": event["event"],
+            "created_at": event["created_at"],
+            "label": (event.get("label") or {}).get("name"),
+        }
+        for event in body
+        if event["event"] in ("labeled", "unlabeled", "closed", "reopened")
+    ]
+
+
+def _slim_deployments(body: Any) -> list[Json]:
+    return [
+        {
+            "id": d["id"],
+            "sha": d["sha"],
+            "created_at": d["created_at"],
+            "updated_at": d.get("updated_at") or d["created_at"],
+        }
+        for d in body
+    ]
+
+
+def _slim_statuses(body: Any) -> list[Json]:
+    return [{"id": s["id"], "state": s["state"], "created_at": s["created_at"]} for s in body]
+
+
+def _slim_commit(body: Any) -> Json:
+    return {"sha": body["sha"], "date": body["commit"]["committer"]["date"]}
+
+
+def _slim_compare(body: Any) -> Json:
+    return {
+        "status": body["status"],
+        "commits": [
+            {"sha": c["sha"], "date": c["commit"]["committer"]["date"]} for c in body["commits"]
+        ],
+    }

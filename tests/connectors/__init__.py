@@ -1,0 +1,1 @@
+"""Tests of the live connectors, and the fake trackers they run against."""
