@@ -248,7 +248,8 @@ class FakeJira:
                     )
                 )
                 items.extend(rec.field_item(*also, cloud=self.cloud) for also in change.also)
-                before = target
+                # the next entry's fromString is this one's toString: names as they were then
+                before = Status(target.id, change.to_name or target.name, target.category)
             else:
                 items.append(
                     rec.field_item(

@@ -4,6 +4,7 @@ the file, the row (the header is row 1) and the field."""
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def refusal(read, path: Path) -> ParseError:  # type: ignore[no-untyped-def]
+def refusal(read: Callable[[Path], object], path: Path) -> ParseError:
     with pytest.raises(ParseError) as caught:
         read(path)
     return caught.value
@@ -57,7 +58,9 @@ def test_gzip_loose_header_names_blank_rows_and_extra_columns(tmp_path: Path) ->
 
 
 def test_missing_column_lists_the_columns_found(tmp_path: Path) -> None:
-    path = write(tmp_path, "d.csv", "deployment_id,environment,finished_at\nd1,production,2024-01-01\n")
+    path = write(
+        tmp_path, "d.csv", "deployment_id,environment,finished_at\nd1,production,2024-01-01\n"
+    )
     error = refusal(read_deployments, path)
     assert (error.file, error.row, error.field) == (str(path), 1, "result")
     assert "missing required column 'result'" in str(error)

@@ -35,7 +35,9 @@ def generate(tmp_path: Path, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.
         {
             "deployment_id": [f"d{i}" for i in range(n_dep)],
             "environment": rng.choice(
-                ["production", "Production", " PRODUCTION ", "staging"], n_dep, p=[0.6, 0.1, 0.1, 0.2]
+                ["production", "Production", " PRODUCTION ", "staging"],
+                n_dep,
+                p=[0.6, 0.1, 0.1, 0.2],
             ),
             "finished_at": finished,
             "result": rng.choice(["success", "SUCCESS", "failure"], n_dep, p=[0.7, 0.15, 0.15]),
@@ -49,8 +51,10 @@ def generate(tmp_path: Path, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     changes = pd.DataFrame(
         {
             "change_id": [f"c{i}" for i in range(n_chg)],
-            "deployment_id": np.where(unknown, [f"x{i}" for i in on], deployments.deployment_id.to_numpy()[on]),
-            "committed_at": deployments.finished_at.to_numpy()[on]
+            "deployment_id": np.where(
+                unknown, [f"x{i}" for i in on], deployments.deployment_id.to_numpy()[on]
+            ),
+            "committed_at": deployments.finished_at.iloc[on].reset_index(drop=True)
             - pd.to_timedelta(lead_seconds, unit="s"),
         }
     )
@@ -58,7 +62,11 @@ def generate(tmp_path: Path, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     # counted or not); 20 % unresolved.
     created = START + pd.to_timedelta(rng.integers(-3 * 86_400, SPAN_SECONDS, n_inc), unit="s")
     resolved = created + pd.to_timedelta(rng.integers(60, 10 * 86_400, n_inc), unit="s")
-    cause = np.where(rng.random(n_inc) < 0.4, deployments.deployment_id.to_numpy()[rng.integers(0, n_dep, n_inc)], "")
+    cause = np.where(
+        rng.random(n_inc) < 0.4,
+        deployments.deployment_id.to_numpy()[rng.integers(0, n_dep, n_inc)],
+        "",
+    )
     incidents = pd.DataFrame(
         {
             "incident_id": [f"i{i}" for i in range(n_inc)],
@@ -72,7 +80,9 @@ def generate(tmp_path: Path, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     with (tmp_path / "d.csv").open("w") as out:
         out.write("deployment_id,environment,finished_at,result\n")
         for k, r in enumerate(deployments.itertuples()):
-            out.write(f"{r.deployment_id},{r.environment},{_stamp(r.finished_at, styles[k])},{r.result}\n")
+            out.write(
+                f"{r.deployment_id},{r.environment},{_stamp(r.finished_at, styles[k])},{r.result}\n"
+            )
     with (tmp_path / "c.csv").open("w") as out:
         out.write("change_id,committed_at,deployment_id\n")
         for k, r in enumerate(changes.itertuples()):
@@ -81,7 +91,9 @@ def generate(tmp_path: Path, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.
         out.write("incident_id,created_at,resolved_at,deployment_id\n")
         for k, r in enumerate(incidents.itertuples()):
             end = "" if pd.isna(r.resolved_at) else _stamp(r.resolved_at, styles[-k])
-            out.write(f"{r.incident_id},{_stamp(r.created_at, styles[k])},{end},{r.deployment_id}\n")
+            out.write(
+                f"{r.incident_id},{_stamp(r.created_at, styles[k])},{end},{r.deployment_id}\n"
+            )
     return deployments, changes, incidents
 
 
@@ -93,7 +105,9 @@ def expected(
     until: date | None,
 ) -> dict[str, Any]:
     """The report, computed with pandas from the definitions in docs/conventions.md."""
-    counts = deployments.environment.str.strip().str.lower().eq("production") & deployments.result.str.strip().str.lower().eq("success")
+    counts = deployments.environment.str.strip().str.lower().eq(
+        "production"
+    ) & deployments.result.str.strip().str.lower().eq("success")
     counted = deployments[counts].copy()
     counted["day"] = counted.finished_at.dt.tz_convert("UTC").dt.date
     since = since or counted.day.min()
@@ -154,7 +168,12 @@ def expected(
     ]
     n = len(window)
     return {
-        "window": {"since": since.isoformat(), "until": until.isoformat(), "days": days, "weeks": weeks},
+        "window": {
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+            "days": days,
+            "weeks": weeks,
+        },
         "deployment_frequency": {
             "days_per_week": window.day.nunique() / weeks,
             "per_day": n / days,
@@ -215,4 +234,4 @@ def test_against_pandas(tmp_path: Path, seed: int, since: date | None, until: da
     assert 0 < want["failed_deployments"] < want["deployment_frequency"]["deployments"]
     assert want["unmatched_changes"] > 0
     assert want["recovery_time_hours"]["unresolved"] > 0
-    assert any(row["deployments"] == 0 for row in want["weekly"]) or len(want["weekly"]) > 10
+    assert len(want["weekly"]) >= 7

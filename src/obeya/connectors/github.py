@@ -56,6 +56,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -98,7 +99,7 @@ def iso_seconds(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_LINK = re.compile(r'<([^>]*)>\s*((?:;\s*[^;,]*)*)')
+_LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]*)*)")
 
 
 def next_link(response: httpx.Response, base_url: str, connector: str) -> str | None:
@@ -141,6 +142,20 @@ def response_json(response: httpx.Response, connector: str, what: str) -> Any:
             f"{what}: the answer is not JSON (HTTP {response.status_code}); is the URL the "
             "tracker's API?",
             status=response.status_code,
+        ) from None
+
+
+@contextmanager
+def tracker_shape(connector: str, tracker: str) -> Iterator[None]:
+    """Turn a missing field or a value of the wrong type in an answer into one
+    :class:`ConnectorError` (the URL may be another service's, or a proxy's page)."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConnectorError(
+            connector,
+            f"an answer is not shaped as {tracker}'s REST API ({type(exc).__name__}: {exc}); "
+            "check the URL",
         ) from None
 
 
@@ -370,7 +385,10 @@ class GitHubSource:
         and the deployments, changes and incidents since then. Raises
         :class:`~obeya.errors.ConnectorError` naming the connector; nothing is returned from
         a pull that failed part way."""
-        since = utc(since)
+        with tracker_shape(self.name, "GitHub"):
+            return self._pull(utc(since), progress)
+
+    def _pull(self, since: datetime | None, progress: Progress | None) -> SyncBatch:
         started = utc_now()
         say = progress or (lambda _message: None)
         notes: list[str] = []
@@ -408,9 +426,7 @@ class GitHubSource:
             if count % 50 == 0:
                 say(f"{self.name}: histories of {count} of {len(issues)} issues read")
         if skipped_pulls:
-            notes.append(
-                f"{skipped_pulls} pull request(s) skipped (include_pull_requests is off)"
-            )
+            notes.append(f"{skipped_pulls} pull request(s) skipped (include_pull_requests is off)")
         deployments, changes = self._deliveries(since, notes, say)
         return SyncBatch(
             events=rows.log(f"github:{self.config.repo}"),
@@ -500,9 +516,7 @@ class GitHubSource:
                 for d in page
             )
         listed.sort(key=lambda d: (d.created_at, d.id))
-        window = [
-            d for d in listed if since is None or max(d.created_at, d.updated_at) >= since
-        ]
+        window = [d for d in listed if since is None or max(d.created_at, d.updated_at) >= since]
         if not window:
             return [], []
         say(f"{self.name}: statuses of {len(window)} deployment(s)")
@@ -626,15 +640,7 @@ class GitHubSource:
                     self.name, f"GET {url}: HTTP 304 to a request that was not conditional"
                 )
             return kept.body, kept.next_url
-        try:
-            body = slim(response_json(response, self.name, f"GET {url}"))
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ConnectorError(
-                self.name,
-                f"GET {url}: the answer lacks {exc} or has another shape than GitHub's REST "
-                "API; is api_url GitHub's?",
-                status=response.status_code,
-            ) from None
+        body = slim(response_json(response, self.name, f"GET {url}"))
         next_url = next_link(response, self.config.api_url, self.name)
         etag = response.headers.get("etag")
         if etag:

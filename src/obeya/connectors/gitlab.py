@@ -71,6 +71,7 @@ from obeya.connectors.github import (
     parse_time,
     proposed_workflow,
     response_json,
+    tracker_shape,
     utc,
 )
 from obeya.connectors.http import Http, utc_now
@@ -164,7 +165,10 @@ class GitLabSource:
         and the deployments, changes and incidents since then. Raises
         :class:`~obeya.errors.ConnectorError` naming the connector; nothing is returned from
         a pull that failed part way."""
-        since = utc(since)
+        with tracker_shape(self.name, "GitLab"):
+            return self._pull(utc(since), progress)
+
+    def _pull(self, since: datetime | None, progress: Progress | None) -> SyncBatch:
         started = utc_now()
         say = progress or (lambda _message: None)
         notes: list[str] = []
@@ -260,7 +264,13 @@ class GitLabSource:
                     state = self._scoped_state(event.get("label"))
                     if state is not None:
                         moves.append(
-                            (parse_time(event["created_at"]), 1, event["id"], event["action"], state)
+                            (
+                                parse_time(event["created_at"]),
+                                1,
+                                event["id"],
+                                event["action"],
+                                state,
+                            )
                         )
         moves.sort(key=lambda move: move[:3])
         created = parse_time(issue["created_at"])
@@ -318,8 +328,8 @@ class GitLabSource:
                 finished[raw["id"]] = _Deployment(raw["id"], status, parse_time(moment))
         if unfinished:
             notes.append(
-                f"{unfinished} deployment(s) not finished yet ({', '.join(sorted(UNFINISHED))}); "
-                "a later sync reads them"
+                f"{unfinished} deployment(s) still created, running or blocked; a later sync "
+                "reads them"
             )
         records = [
             Deployment(str(d.id), PRODUCTION, d.finished_at, d.result) for d in finished.values()
@@ -365,8 +375,7 @@ class GitLabSource:
             if not isinstance(body, list):
                 raise ConnectorError(
                     self.name,
-                    f"GET {url}: expected a list, got {type(body).__name__}; is the URL "
-                    "GitLab's?",
+                    f"GET {url}: expected a list, got {type(body).__name__}; is the URL GitLab's?",
                     status=response.status_code,
                 )
             yield body

@@ -156,8 +156,11 @@ def _retryable(response: httpx.Response) -> bool:
     status = response.status_code
     if status == 429 or status >= 500:
         return True
-    # GitHub answers a spent primary rate limit with 403 and X-RateLimit-Remaining: 0.
-    return status == 403 and response.headers.get("x-ratelimit-remaining") == "0"
+    # GitHub answers a spent primary rate limit with 403 and X-RateLimit-Remaining: 0, and a
+    # secondary one (too many requests at once) with 403 and Retry-After.
+    return status == 403 and (
+        response.headers.get("x-ratelimit-remaining") == "0" or "retry-after" in response.headers
+    )
 
 
 def retry_delay(response: httpx.Response, backoff: float, now: float | None = None) -> float:

@@ -330,7 +330,7 @@ def search_jql(
     if since is not None:
         moment = since - timedelta(minutes=overlap_minutes)
         clauses.append(f'updated >= "{jql_time(moment, zone)}"')
-    return " AND ".join(clauses) + " ORDER BY updated ASC"
+    return " ".join([" AND ".join(clauses), "ORDER BY updated ASC"]).strip()
 
 
 def jql_time(moment: datetime, zone: ZoneInfo | None) -> str:

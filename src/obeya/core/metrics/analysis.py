@@ -19,7 +19,14 @@ from obeya.core.events import MICROS_PER_DAY
 from obeya.core.metrics import expressions as x
 from obeya.core.metrics import series
 from obeya.core.metrics.filters import FlowFilter
-from obeya.core.metrics.report import CumulativeFlow, Distribution, FlowReport, ItemCounts
+from obeya.core.metrics.report import (
+    DEFECT_TYPES,
+    CumulativeFlow,
+    Distribution,
+    FlowReport,
+    ItemCounts,
+    Quality,
+)
 from obeya.core.workflow import Workflow
 from obeya.errors import InputError
 
@@ -153,6 +160,11 @@ class FlowAnalysis:
                 **x.distribution(finished.lead_time_days, "lt_"),
                 active=finished.active_us.cast("float64").sum(),
                 flow=(finished.finish_t - finished.start_t).cast("float64").sum(),
+                reopened=finished.item_id.count(where=finished.reopens > 0),
+                typed=finished.type.count(),
+                defects=finished.item_id.count(
+                    where=finished.type.lower().isin(list(DEFECT_TYPES))
+                ),
             )
         )[0]
         aging_expr = x.aging(annotated, items, as_of, at_end=as_of >= last_t)
@@ -193,6 +205,12 @@ class FlowAnalysis:
             distribution_wip=_shares(_tally(r["type"] for r in aging)),
             unmapped_states=unmapped,
             scatter=scatter,
+            quality=Quality(
+                finished=item_counts.finished,
+                reopened=int(ct["reopened"] or 0) if self.workflow is not None else None,
+                typed=int(ct["typed"] or 0),
+                defects=int(ct["defects"] or 0),
+            ),
             **daily,
         )
 

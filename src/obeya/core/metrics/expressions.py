@@ -78,6 +78,8 @@ def annotated_events(
     rank = events.state.substitute(_keyed({s: i for i, s in enumerate(order)}, state_key), else_=0)
     return events.mutate(
         category=category,
+        # The category before this event: a done one followed by one that is not is a reopen.
+        prev_category=category if workflow is None else category.lag().over(ordered),
         rank=rank,
         next_t=events.t.lead().over(ordered),
         reached=rank.max().over(up_to_here),
@@ -119,6 +121,9 @@ def item_summary(annotated: Table, workflow: Workflow | None, flt: FlowFilter) -
         type=e.type.max(where=is_last).coalesce(e.type.max()),
         active_us=(e.next_t - e.t).sum(where=completed_active).coalesce(0).cast("int64"),
         events_in_window=e.t.count(where=in_window),
+        reopens=e.t.count(
+            where=(e.category != Category.DONE.value) & (e.prev_category == Category.DONE.value)
+        ),
     )
     if workflow is None:
         finish_t = items.last_t

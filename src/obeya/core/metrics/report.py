@@ -52,6 +52,44 @@ class ItemCounts:
         }
 
 
+#: Item types (compared without case) counted as defects among the finished items.
+DEFECT_TYPES = ("bug", "defect")
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Quality beside flow, over the finished items: how many were reopened (left a done
+    state for one that is not, before they finished; None without a workflow to tell done)
+    and how many are defects (their type is one of :data:`DEFECT_TYPES`; ``typed``: those
+    with a type at all, so a stream without types has no defect share)."""
+
+    finished: int
+    reopened: int | None
+    typed: int
+    defects: int
+
+    @property
+    def reopen_rate(self) -> float | None:
+        if self.reopened is None or self.finished == 0:
+            return None
+        return self.reopened / self.finished
+
+    @property
+    def defect_share(self) -> float | None:
+        return self.defects / self.typed if self.typed else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "finished": self.finished,
+            "reopened_items": self.reopened,
+            "reopen_rate": self.reopen_rate,
+            "typed_items": self.typed,
+            "defect_items": self.defects,
+            "defect_share": self.defect_share,
+            "defect_types": list(DEFECT_TYPES),
+        }
+
+
 @dataclass(frozen=True)
 class CumulativeFlow:
     """For each day and state (in flow order), items that reached that state or beyond."""
@@ -86,6 +124,7 @@ class FlowReport:
     distribution_wip: dict[str, float]
     unmapped_states: list[str] = field(default_factory=list)
     scatter: list[dict[str, Any]] = field(default_factory=list)
+    quality: Quality | None = None
 
     @property
     def wip_now(self) -> int:
@@ -147,6 +186,7 @@ class FlowReport:
                 "distribution_wip": self.distribution_wip,
             },
             "unmapped_states": self.unmapped_states,
+            "quality": None if self.quality is None else self.quality.to_dict(),
         }
         if detail:
             doc["aging_wip"]["items_detail"] = self.aging_wip
