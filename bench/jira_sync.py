@@ -103,7 +103,7 @@ def main() -> None:
                 f"{peak:,.0f} MiB",
             ]
         )
-        print(render_text(rows[-2:] if len(rows) > 2 else rows), file=sys.stderr)
+        print(render_text([rows[0], rows[-1]]), file=sys.stderr)
     flavour = "Data Center" if args.data_center else "Cloud"
     print(f"Jira {flavour} full sync against the fake over HTTP; {machine()}")
     print(render_markdown(rows) if args.markdown else render_text(rows))

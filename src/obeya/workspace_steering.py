@@ -28,6 +28,7 @@ from obeya.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
     from obeya.core.events import EventLog
+    from obeya.core.steering.experiments import Window
     from obeya.store import Store, StreamInfo
     from obeya.store.records import RecordSave, RecordVersion, StoredRecord
 
@@ -274,8 +275,24 @@ class SteeringWorkspace:
             target=record.metric,
             guard=record.guard,
             alpha=record.alpha,
+            change_failures=self._change_failures(stream, record.baseline, record.trial),
         )
         return {**record.to_dict(), "result": result.to_dict()}
+
+    def _change_failures(
+        self, stream: str, *windows: Window
+    ) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """(failed, counted deployments) in each window, when the stream has deployments."""
+        from obeya.core.delivery.dora import dora_report
+
+        history = self.store.load_delivery(stream)
+        if not any(d.counts for d in history.deployments):
+            return None
+        counts = []
+        for window in windows:
+            report = dora_report(history, since=window.start, until=window.end)
+            counts.append((report.failed_deployments, report.deployments))
+        return counts[0], counts[1]
 
     def overview(self, stream: str, today: date | None = None) -> dict[str, Any]:
         """The value stream at a glance: flow trend, objectives' progress, top risks,

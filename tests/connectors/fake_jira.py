@@ -156,9 +156,13 @@ _CHANGELOG = re.compile(r"^/rest/api/3/issue/([^/]+)/changelog$")
 
 class FakeJira:
     """A Jira Cloud (``cloud=True``, API 3) or Data Center (API 2) instance; see the module
-    docstring. ``base`` is the URL written into ``self`` links. ``cache``: keep each issue's
-    rendered JSON and each query's result (for benchmarks; tests that change issues between
-    pulls leave it off)."""
+    docstring. The account is ``email`` with ``token`` (``token=None``: no check at all).
+    ``max_results``: the most issues a search page gives, whatever is asked;
+    ``embedded_histories``: the most histories a search embeds per issue (default 40 on Cloud,
+    all on Data Center). ``base`` is the URL written into ``self`` links. ``cache``: keep each
+    issue's rendered JSON and each query's result (for benchmarks; tests that change issues
+    between pulls leave it off). Issues may be added to or changed in ``fake.issues`` between
+    pulls; their ids default to 10000 + their place in the list."""
 
     def __init__(
         self,

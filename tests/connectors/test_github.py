@@ -47,9 +47,7 @@ def fake() -> FakeTracker:
     return github_fake()
 
 
-def source(
-    fake: FakeTracker, sleeps: list[float] | None = None, **settings: Any
-) -> GitHubSource:
+def source(fake: FakeTracker, sleeps: list[float] | None = None, **settings: Any) -> GitHubSource:
     config = GitHubConfig(
         "shop", GITHUB_REPO, TOKEN, state_labels=("In Progress", "Review"), **settings
     )
@@ -385,7 +383,9 @@ def test_the_fake_served_over_http_gives_the_same_pull() -> None:
     fake = github_fake()
     expected = histories(source(github_fake()).pull(None))
     with serve(fake) as url:
-        config = GitHubConfig("shop", GITHUB_REPO, TOKEN, api_url=url, state_labels=("In Progress", "Review"))
+        config = GitHubConfig(
+            "shop", GITHUB_REPO, TOKEN, api_url=url, state_labels=("In Progress", "Review")
+        )
         with GitHubSource(config, sleep=lambda _s: None) as shop:
             batch = shop.pull(None)
     assert histories(batch) == expected

@@ -174,9 +174,12 @@ def test_a_recorded_page_histories_sorted_by_time_then_id() -> None:
             ],
             author,
         ),
-        rec.history("20000", "2024-02-01T09:30:00.000+0000", [
-            rec.field_item("assignee", None, "Bob Jones", cloud=True)
-        ], author),
+        rec.history(
+            "20000",
+            "2024-02-01T09:30:00.000+0000",
+            [rec.field_item("assignee", None, "Bob Jones", cloud=True)],
+            author,
+        ),
         rec.history(
             "19999",
             "2024-02-01T09:00:00.000+0000",
@@ -238,7 +241,10 @@ def test_an_issue_met_twice_counts_once_with_its_later_copy() -> None:
     fake.issues[0].changes.append(Change("2024-01-03T09:00", "In Progress"))
     again = fake.document(fake.issues[0], None)
     second = fake.document(fake.issues[1], None)
-    pages = {"": rec.search_page_cloud([first, second], "next"), "next": rec.search_page_cloud([again], None)}
+    pages = {
+        "": rec.search_page_cloud([first, second], "next"),
+        "next": rec.search_page_cloud([again], None),
+    }
 
     def replay(request: httpx.Request) -> httpx.Response:
         if request.url.path == SEARCH:
@@ -254,7 +260,7 @@ def test_an_issue_met_twice_counts_once_with_its_later_copy() -> None:
     ]
 
 
-# -- paging -----------------------------------------------------------------------------------------
+# -- paging ----------------------------------------------------------------------------------------
 
 
 def five_issues() -> list[Issue]:
@@ -316,8 +322,7 @@ def test_a_truncated_cloud_changelog_is_fetched_whole() -> None:
     # change 150 is at hour 150 = 6 days 6 hours later, back to To Do (even)
     assert events[-1] == ("10000", "To Do", "2024-03-07 06:00")
     assert batch.notes == (  # the history is whole: no note of missing changes
-        "no issue reached a status of Jira's done category, so no workflow is proposed; "
-        "write one",
+        "no issue reached a status of Jira's done category, so no workflow is proposed; write one",
     )
 
 
@@ -325,17 +330,66 @@ def test_a_truncated_data_center_changelog_comes_with_the_issue() -> None:
     changes: list[Change | Edit] = [
         Change(f"2024-03-0{k}T12:00", "3" if k % 2 else "1") for k in range(2, 9)
     ]
-    fake = fake_jira([Issue("PAY-1", "2024-03-01T12:00", changes)], cloud=False, embedded_histories=5)
+    fake = fake_jira(
+        [Issue("PAY-1", "2024-03-01T12:00", changes)], cloud=False, embedded_histories=5
+    )
     batch = source(fake).pull(None)
     assert searches(fake, "/rest/api/2/issue/10000") == [
         {"expand": "changelog", "fields": "status"}
     ]
-    assert [state for _, state, _ in rows(batch)] == [
-        "To Do", "To Do", "In Progress", "To Do", "In Progress", "To Do", "In Progress", "To Do"
+    # created in To Do; then March 2 (even) To Do, 3 In Progress, 4 To Do, … 8 To Do
+    assert [state for _, state, _ in rows(batch)] == ["To Do", "To Do"] + [
+        "In Progress",
+        "To Do",
+    ] * 3
+
+
+def test_a_search_without_changelogs_has_them_fetched() -> None:
+    fake = fake_jira([Issue("PAY-1", "2024-01-01T09:00", [Change("2024-01-02T09:00", "3")])])
+
+    def without(request: httpx.Request) -> httpx.Response:
+        answer = fake.handle(request)
+        if request.url.path != SEARCH:
+            return answer
+        page = answer.json()
+        for issue in page["issues"]:
+            del issue["changelog"]
+        return httpx.Response(200, json=page)
+
+    batch = source(transport=httpx.MockTransport(without)).pull(None)
+    assert searches(fake, "/rest/api/3/issue/10000/changelog") == [
+        {"startAt": "0", "maxResults": "100"}
+    ]
+    assert rows(batch) == [
+        ("10000", "To Do", "2024-01-01 09:00"),
+        ("10000", "In Progress", "2024-01-02 09:00"),
     ]
 
 
-# -- statuses ---------------------------------------------------------------------------------------
+def test_a_first_change_without_from_starts_in_its_target() -> None:
+    fake = fake_jira([Issue("PAY-1", "2024-01-01T09:00", [Change("2024-01-02T09:00", "3")])])
+
+    def fromless(request: httpx.Request) -> httpx.Response:
+        answer = fake.handle(request)
+        if request.url.path != SEARCH:
+            return answer
+        page = answer.json()
+        item = page["issues"][0]["changelog"]["histories"][0]["items"][0]
+        item["from"] = item["fromString"] = None
+        return httpx.Response(200, json=page)
+
+    batch = source(transport=httpx.MockTransport(fromless)).pull(None)
+    assert rows(batch) == [
+        ("10000", "In Progress", "2024-01-01 09:00"),
+        ("10000", "In Progress", "2024-01-02 09:00"),
+    ]
+    assert batch.notes[0] == (
+        "PAY-1: its first status change names no 'from' status, so its history starts in "
+        "In Progress at its creation"
+    )
+
+
+# -- statuses --------------------------------------------------------------------------------------
 
 
 def test_a_renamed_status_keeps_todays_name_and_a_deleted_one_its_changelog_name() -> None:
@@ -363,7 +417,11 @@ def test_a_renamed_status_keeps_todays_name_and_a_deleted_one_its_changelog_name
     assert batch.state_names == {"1": "Backlog", "3": "Doing", "10050": "QA", "10001": "Done"}
     workflow = batch.proposed_workflow
     assert workflow is not None
-    assert (workflow.backlog, workflow.active, workflow.done) == (("Backlog",), ("Doing",), ("Done",))
+    assert (workflow.backlog, workflow.active, workflow.done) == (
+        ("Backlog",),
+        ("Doing",),
+        ("Done",),
+    )
     assert batch.notes == (
         "status 'QA' has no known category in Jira, so the proposed workflow leaves it out; "
         "give it one in the workflow",
@@ -511,12 +569,11 @@ def test_no_workflow_without_statuses_or_without_a_done_one() -> None:
     undone = source(fake_jira([Issue("PAY-1", "2024-01-01T09:00")])).pull(None)
     assert undone.proposed_workflow is None
     assert undone.notes == (
-        "no issue reached a status of Jira's done category, so no workflow is proposed; "
-        "write one",
+        "no issue reached a status of Jira's done category, so no workflow is proposed; write one",
     )
 
 
-# -- incremental pulls and the time zone ------------------------------------------------------------
+# -- incremental pulls and the time zone -----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -606,7 +663,7 @@ def test_the_checkpoint() -> None:
     assert source(fake_jira([])).pull(None).checkpoint == NOW
 
 
-# -- errors -----------------------------------------------------------------------------------------
+# -- errors ----------------------------------------------------------------------------------------
 
 
 def test_a_429_waits_as_long_as_retry_after_says() -> None:
@@ -678,6 +735,30 @@ def test_a_bad_query_is_refused_in_jiras_words() -> None:
     )
 
 
+def test_a_time_out_of_range_or_unreadable_names_the_issue_and_field() -> None:
+    fake = fake_jira([Issue("PAY-1", "1960-01-01T00:00")])
+    with pytest.raises(ConnectorError) as caught:
+        source(fake).pull(None)
+    assert str(caught.value) == (
+        "connector 'pay': issue PAY-1, fields.created: the time "
+        "'1960-01-01T01:00:00.000+0100' is out of range"
+    )
+    fake = fake_jira([Issue("PAY-1", "2024-01-01T09:00", [Change("2024-01-02T09:00", "3")])])
+
+    def garbled(request: httpx.Request) -> httpx.Response:
+        answer = fake.handle(request)
+        text = answer.text.replace("2024-01-02T10:00:00.000+0100", "yesterday")
+        return httpx.Response(
+            answer.status_code, text=text, headers={"content-type": "application/json"}
+        )
+
+    with pytest.raises(ConnectorError) as caught:
+        source(transport=httpx.MockTransport(garbled)).pull(None)
+    assert str(caught.value) == (
+        "connector 'pay': issue PAY-1, changelog 'created': cannot read the time 'yesterday'"
+    )
+
+
 def test_an_answer_that_is_not_jiras_is_refused() -> None:
     def html(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"hello": "world"})
@@ -714,7 +795,7 @@ def test_over_http_the_token_is_in_no_log(caplog: pytest.LogCaptureFixture) -> N
     assert "a-wrong-token" not in caplog.text
 
 
-# -- the same figures as a file ---------------------------------------------------------------------
+# -- the same figures as a file --------------------------------------------------------------------
 
 #: The history of the fake below, as a user would export it: UTC times.
 CSV = """\

@@ -441,3 +441,65 @@ def test_metrics_carry_their_direction() -> None:
     )
     assert worse.verdict == "worse"
     assert worse.guard_ok is False
+
+
+# -- (f) quality beside the target ----------------------------------------------------------------
+
+
+def _fisher_two_sided(a: int, b: int, c: int, d: int) -> float:
+    """Fisher's exact test by hand: the hypergeometric probabilities of every table with the
+    same margins that are no more likely than the one seen, summed."""
+    from math import comb
+
+    row1, col1, n = a + b, a + c, a + b + c + d
+
+    def p(x: int) -> float:
+        return comb(col1, x) * comb(n - col1, row1 - x) / comb(n, row1)
+
+    seen = p(a)
+    lo, hi = max(0, row1 - (n - col1)), min(row1, col1)
+    return sum(p(x) for x in range(lo, hi + 1) if p(x) <= seen * (1 + 1e-7))
+
+
+def test_a_flow_gain_that_raises_the_reopen_rate_is_flagged() -> None:
+    # Baseline: 40 items of 10 days, 2 reopened (5 %); trial: 40 items of 5 days, 14 reopened
+    # (35 %). Cycle time improved; the reopen rate rose.
+    rows = [
+        {"finished": "2024-01-03", "cycle_time_days": 10.0 + k / 100, "reopened": k < 2}
+        for k in range(40)
+    ] + [
+        {"finished": "2024-01-10", "cycle_time_days": 5.0 + k / 100, "reopened": k < 14}
+        for k in range(40)
+    ]
+    windows = (
+        Window(date(2024, 1, 1), date(2024, 1, 7), "--baseline"),
+        Window(date(2024, 1, 8), date(2024, 1, 14), "--trial"),
+    )
+    result = run_experiment(rows, *windows, change_failures=((1, 20), (2, 20)), resamples=200)
+    assert result.verdict == "improved"
+    reopen, failures = result.quality
+    assert (reopen.baseline, reopen.trial) == ((2, 40), (14, 40))
+    assert reopen.p_value == pytest.approx(_fisher_two_sided(2, 38, 14, 26), rel=1e-9)
+    assert reopen.rose
+    # 1 of 20 deployments failed, then 2 of 20: Fisher p = 1, nothing to flag.
+    assert failures.p_value == pytest.approx(_fisher_two_sided(1, 19, 2, 18), rel=1e-9)
+    assert not failures.rose
+    doc = result.to_dict()
+    assert [q["metric"] for q in doc["quality"]] == ["reopen_rate", "change_failure_rate"]
+    [flag] = doc["quality_flags"]
+    assert "reopen rate rose from 5.0% to 35.0%" in flag
+
+
+def test_no_reopen_rate_without_a_workflow_to_tell() -> None:
+    rows = [
+        {"finished": "2024-01-03", "cycle_time_days": 1.0 + k, "reopened": None} for k in range(5)
+    ]
+    rows += [
+        {"finished": "2024-01-10", "cycle_time_days": 2.0 + k, "reopened": None} for k in range(5)
+    ]
+    windows = (
+        Window(date(2024, 1, 1), date(2024, 1, 7), "--baseline"),
+        Window(date(2024, 1, 8), date(2024, 1, 14), "--trial"),
+    )
+    result = run_experiment(rows, *windows, resamples=100)
+    assert result.quality == () and result.to_dict()["quality_flags"] == []

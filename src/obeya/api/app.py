@@ -39,6 +39,7 @@ from obeya.settings import check_environment
 from obeya.web import (
     access_pages,
     auth_pages,
+    delivery_pages,
     experiment_pages,
     forecast_pages,
     map_pages,
@@ -141,6 +142,7 @@ def create_app(
     app.include_router(team_pages.router)
     app.include_router(plan_pages.router)
     app.include_router(experiment_pages.router)
+    app.include_router(delivery_pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
 
     @app.get("/docs", include_in_schema=False)

@@ -167,6 +167,13 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/streams/{name}/experiments"): (V, stream),
         ("POST", "/streams/{name}/experiments"): (E, stream),
         ("GET", "/streams/{name}/experiments/{key}"): (V, stream),
+        # Delivery and connectors pages
+        ("GET", "/streams/{name}/delivery"): (V, stream),
+        ("POST", "/streams/{name}/delivery"): (E, stream, "name", UPLOAD),
+        ("GET", "/connectors"): (V, "user"),  # lists the connectors of streams the user sees
+        ("POST", "/connectors"): (V, "user"),  # the route checks admin on the stream named
+        ("POST", "/connectors/{connector}/sync"): (E, "connector"),
+        ("POST", "/connectors/{connector}/delete"): (A, "connector"),
     }
     return {key: Rule(*value) for key, value in table.items()}
 

@@ -4,9 +4,8 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
-from typing import Annotated, Protocol, cast
+from typing import Annotated
 
 import typer
 
@@ -14,12 +13,6 @@ from obeya.cli.common import PlainTable, err, handle_errors, out, parse_date, pr
 from obeya.core.delivery.dora import DoraReport, Percentiles, dora_report
 from obeya.ingest.delivery import read_delivery
 from obeya.workspace import Workspace
-
-
-class _DeliverySource(Protocol):
-    """What the command asks of the Workspace for a stored stream."""
-
-    def dora(self, stream: str, *, since: date | None, until: date | None) -> DoraReport: ...
 
 
 def dora_command(
@@ -73,8 +66,7 @@ def dora_command(
             assert stream is not None
             with Workspace() as ws:
                 ws.initialise()
-                source = cast(_DeliverySource, ws)
-                report = source.dora(stream, since=first, until=last)
+                report = ws.dora(stream, since=first, until=last)
     if as_json:
         print_json(report.to_dict())
     else:

@@ -191,6 +191,16 @@ def _print(result: Experiment) -> None:
     out.print(f"Verdict: {_WORDS[e.verdict]}")
     if result.guard is not None:
         _print_guard(result.guard)
+    for q in result.quality:
+        before, after = q.rate(q.baseline), q.rate(q.trial)
+        rates = "" if before is None or after is None else f" ({before:.1%} → {after:.1%})"
+        p_value = "" if q.p_value is None else f", Fisher p = {q.p_value:.4g}"
+        out.print(
+            f"{q.name.replace('_', ' ').capitalize()}: {q.baseline[0]} of {q.baseline[1]} → "
+            f"{q.trial[0]} of {q.trial[1]}{rates}{p_value}"
+        )
+    for flag in result.quality_flags:
+        out.print(f"[yellow]warning:[/yellow] {flag}")
 
 
 def _print_guard(guard: MetricResult) -> None:

@@ -35,15 +35,17 @@ states in the order they first appear.
 ``production``) with GitLab's own status as the result (``success``, ``failed``, ``canceled``,
 ``skipped``); ``created``, ``running`` and ``blocked`` ones are left for a later sync (a note
 says how many; GitLab updates a deployment when its status changes, so ``updated_after`` finds
-it again). The time is the deployment's ``finished_at``, else its job's
-(``deployable.finished_at``), else its ``updated_at``. Changes are the merge requests a
-successful deployment shipped, timed at ``merged_at``: GitLab itself measures lead time for
-changes "from merge request merge time to code successfully running in production", so the
-figures agree with GitLab's own. A merge request listed by two deployments belongs to the
+it again). The time is the deployment's ``finished_at`` where the server sends one, else
+its job's (``deployable.finished_at``), else (a deployment an outside tool created through the
+API has no job) its ``updated_at``. Changes are the merge requests a successful deployment
+shipped, timed at ``merged_at``: GitLab itself measures lead time for changes "from merge
+request merge time to code successfully running in production", so the figures agree with
+GitLab's own. A merge request listed by two deployments belongs to the
 first. Issues of type ``incident`` become :class:`~obeya.core.delivery.records.Incident`
 records (``created_at``, ``closed_at`` while closed).
 
-GitLab's REST API sends no ``ETag`` on these lists, so nothing is cached between pulls. Rate
+GitLab does not document conditional requests (``ETag``) for these endpoints, so the client
+sends none and keeps nothing between pulls. Rate
 limits (``RateLimit-Remaining: 0`` with ``RateLimit-Reset``, ``Retry-After`` on 429) are
 honoured by :class:`~obeya.connectors.http.Http`.
 """

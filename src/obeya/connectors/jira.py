@@ -267,19 +267,22 @@ class JiraSource:
                 return
 
     def _histories(self, http: Http, issue: Any, notes: list[str]) -> list[Any]:
-        """The issue's whole changelog: the embedded one, or fetched when it is truncated."""
-        changelog = issue.get("changelog") if isinstance(issue, dict) else None
-        if not isinstance(changelog, dict):
-            return []
-        histories = changelog.get("histories")
-        histories = histories if isinstance(histories, list) else []
-        total = changelog.get("total")
-        limit = changelog.get("maxResults")
-        truncated = isinstance(total, int) and (
-            total > len(histories) or (isinstance(limit, int) and limit < total)
-        )
-        if not truncated:
-            return histories
+        """The issue's whole changelog: the embedded one, or fetched when it is truncated (or
+        missing: a search that ignored ``expand=changelog`` must not pass for no history)."""
+        if not isinstance(issue, dict):
+            return []  # refused by the collector
+        changelog = issue.get("changelog")
+        total = None
+        if isinstance(changelog, dict):
+            histories = changelog.get("histories")
+            histories = histories if isinstance(histories, list) else []
+            total = changelog.get("total")
+            limit = changelog.get("maxResults")
+            truncated = isinstance(total, int) and (
+                total > len(histories) or (isinstance(limit, int) and limit < total)
+            )
+            if not truncated:
+                return histories
         ident = quote(str(issue.get("id", "")), safe="")
         if self.config.cloud:
             return self._cloud_changelog(http, ident)
@@ -479,6 +482,16 @@ class _Collector:
                     item.get("field") != "status" and item.get("fieldId") != "status"
                 ):
                     continue
+                target = item.get("to")
+                target_code = known.get(target)
+                if target_code is None:
+                    target_code = code(target, item.get("toString"))
+                    if target_code < 0:
+                        continue  # names no status it moved to: nothing to record
+                source = item.get("from")
+                source_code = known.get(source)
+                if source_code is None:
+                    source_code = code(source, item.get("fromString"))
                 hid = history.get("id")
                 c_issue.append(index)
                 c_stamp.append(history.get("created"))
@@ -489,15 +502,8 @@ class _Collector:
                     if isinstance(hid, int)
                     else _NO_HISTORY_ID
                 )
-                source, target = item.get("from"), item.get("to")
-                source_code = known.get(source)
-                c_from.append(
-                    code(source, item.get("fromString")) if source_code is None else source_code
-                )
-                target_code = known.get(target)
-                c_to.append(
-                    code(target, item.get("toString")) if target_code is None else target_code
-                )
+                c_from.append(source_code)
+                c_to.append(target_code)
 
     # -- the batch ------------------------------------------------------------------------------
 

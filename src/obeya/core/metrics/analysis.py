@@ -309,6 +309,9 @@ class FlowAnalysis:
                 "cycle_time_days",
                 "lead_time_days",
                 flow_efficiency=efficiency if self.workflow is not None else ibis.null("float64"),
+                reopened=(finished.reopens > 0)
+                if self.workflow is not None
+                else ibis.null("boolean"),
             )
         )
         rows.sort(key=lambda r: (r["finish_day"], r["item_id"]))  # backend-independent order

@@ -23,6 +23,14 @@ days, or flow efficiency (see docs/conventions.md) — and reports:
 A **guard** metric (quality must not get worse) is evaluated the same way on the same items;
 it has *worsened* when its own verdict is ``"worse"``.
 
+**Quality rates** are always checked beside the target: the **reopen rate** (finished items of
+the window that had been reopened, ÷ its finished items; per item ``reopened`` in the scatter
+rows) and, where the stream has deployments, the **change failure rate** (deployments with an
+incident ÷ counted deployments, per window; docs/conventions.md). Each is compared between
+the windows with Fisher's exact test (two-sided, ``scipy.stats.fisher_exact``); a rate that
+*rose* (p < α and higher in the trial) while the target improved is flagged: a flow gain bought
+with quality.
+
 Everything here is pure: it reads plain per-item rows (``FlowReport.scatter``) and numbers.
 See docs/steering.md.
 """
@@ -292,6 +300,72 @@ class MetricResult:
 
 
 @dataclass(frozen=True)
+class RateChange:
+    """A quality rate in both windows: ``events`` of ``of`` (reopened of finished items,
+    failed of counted deployments), and Fisher's exact test between them."""
+
+    name: str
+    baseline: tuple[int, int]
+    trial: tuple[int, int]
+    p_value: float | None
+    alpha: float
+
+    @staticmethod
+    def rate(pair: tuple[int, int]) -> float | None:
+        return pair[0] / pair[1] if pair[1] else None
+
+    @property
+    def rose(self) -> bool:
+        before, after = self.rate(self.baseline), self.rate(self.trial)
+        return (
+            self.p_value is not None
+            and self.p_value < self.alpha
+            and before is not None
+            and after is not None
+            and after > before
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.name,
+            "baseline": {
+                "events": self.baseline[0],
+                "of": self.baseline[1],
+                "rate": self.rate(self.baseline),
+            },
+            "trial": {"events": self.trial[0], "of": self.trial[1], "rate": self.rate(self.trial)},
+            "p_value": self.p_value,
+            "test": "Fisher's exact, two-sided (scipy.stats.fisher_exact)",
+            "rose": self.rose,
+        }
+
+
+def rate_change(
+    name: str, baseline: tuple[int, int], trial: tuple[int, int], alpha: float = DEFAULT_ALPHA
+) -> RateChange:
+    """The rate ``name`` compared between the windows (no test when either has no case)."""
+    from scipy.stats import fisher_exact
+
+    p_value = None
+    if baseline[1] and trial[1]:
+        table = [
+            [baseline[0], baseline[1] - baseline[0]],
+            [trial[0], trial[1] - trial[0]],
+        ]
+        p_value = float(fisher_exact(table, alternative="two-sided").pvalue)
+    return RateChange(name, baseline, trial, p_value, alpha)
+
+
+def reopen_counts(rows: Iterable[Mapping[str, Any]], window: Window) -> tuple[int, int] | None:
+    """(reopened, finished) of the items that finished in ``window``; None when the rows
+    cannot tell (no workflow)."""
+    flags = [r.get("reopened") for r in rows if date.fromisoformat(str(r["finished"])) in window]
+    if any(flag is None for flag in flags):
+        return None
+    return sum(1 for flag in flags if flag), len(flags)
+
+
+@dataclass(frozen=True)
 class Experiment:
     """A target metric (and an optional guard) compared between a baseline and a trial."""
 
@@ -299,6 +373,26 @@ class Experiment:
     trial: Window
     target: MetricResult
     guard: MetricResult | None = None
+    #: Quality rates checked beside the target (the reopen rate; the change failure rate
+    #: where the stream has deployments).
+    quality: tuple[RateChange, ...] = ()
+
+    @property
+    def quality_flags(self) -> list[str]:
+        """Each quality rate that rose while the target improved, in a sentence."""
+        if self.verdict != "improved":
+            return []
+        flags = []
+        for q in self.quality:
+            if q.rose:
+                before, after = q.rate(q.baseline), q.rate(q.trial)
+                assert before is not None and after is not None and q.p_value is not None
+                flags.append(
+                    f"{self.target.metric.name} improved, but the {q.name.replace('_', ' ')} "
+                    f"rose from {before:.1%} to {after:.1%} (p = {q.p_value:.3g}): a flow "
+                    "gain bought with quality"
+                )
+        return flags
 
     @property
     def verdict(self) -> Verdict:
@@ -350,6 +444,8 @@ class Experiment:
             "bootstrap": {"method": "percentile", "resamples": e.resamples, "seed": e.seed},
             "guard": guard,
             "guard_ok": self.guard_ok,
+            "quality": [q.to_dict() for q in self.quality],
+            "quality_flags": self.quality_flags,
         }
 
 
@@ -363,10 +459,12 @@ def run_experiment(
     alpha: float = DEFAULT_ALPHA,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
+    change_failures: tuple[tuple[int, int], tuple[int, int]] | None = None,
 ) -> Experiment:
     """The experiment on per-item rows (``FlowReport.scatter``): the windows are checked
     (no overlap, each holding at least one finished item with a value), then the target and
-    the guard are evaluated with the same seed."""
+    the guard are evaluated with the same seed, and the quality rates compared
+    (``change_failures``: (failed, deployments) of the baseline and the trial, if known)."""
     check_windows(baseline, trial)
     chosen = metric(target, "--metric")
     guarded = metric(guard, "--guard") if guard is not None else None
@@ -400,6 +498,16 @@ def run_experiment(
         )
         return MetricResult(m, evaluation)
 
+    quality = []
+    reopens = (reopen_counts(rows, baseline), reopen_counts(rows, trial))
+    if reopens[0] is not None and reopens[1] is not None:
+        quality.append(rate_change("reopen_rate", reopens[0], reopens[1], alpha))
+    if change_failures is not None:
+        quality.append(rate_change("change_failure_rate", *change_failures, alpha))
     return Experiment(
-        baseline, trial, result(chosen), result(guarded) if guarded is not None else None
+        baseline,
+        trial,
+        result(chosen),
+        result(guarded) if guarded is not None else None,
+        tuple(quality),
     )
