@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from obeya.core.metrics import FlowFilter, FlowReport
 from obeya.core.steering import kinds
+from obeya.core.steering.experiments import Window
 from obeya.core.steering.files import read_steering_file
 from obeya.core.steering.objectives import Objective, measure, objective_from_dict
 from obeya.core.steering.risks import board, risk_from_dict, summary
@@ -28,10 +29,11 @@ from obeya.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
     from obeya.core.events import EventLog
-    from obeya.core.steering.experiments import Window
     from obeya.store import Store, StreamInfo
     from obeya.store.records import RecordSave, RecordVersion, StoredRecord
 
+#: Days of the quality guard of objectives: the last ones against as many before.
+GUARD_DAYS = 28
 #: Risks the stream page lists (highest exposure first).
 TOP_RISKS = 5
 
@@ -184,11 +186,54 @@ class SteeringWorkspace:
         """``whole``: the stream's whole report document when the caller has it already."""
         objectives = [objective_from_dict(r.document) for r in self.records("objective", stream)]
         as_of, measured = self._measure(stream, objectives, whole)
+        guard = self._quality_guard(stream, as_of) if as_of is not None else None
+        flags = guard["flags"] if guard is not None else []
         return {
             "stream": stream,
             "today": day.isoformat(),
             "as_of": None if as_of is None else as_of.isoformat(),
-            "objectives": [o.view(measured, day) for o in objectives],
+            "quality_guard": guard,
+            "objectives": [o.view(measured, day, flags) for o in objectives],
+        }
+
+    def _quality_guard(self, stream: str, as_of: date) -> dict[str, Any]:
+        """The stream's quality rates over the last :data:`GUARD_DAYS` against the as many
+        days before (Fisher's exact test): the reopen rate, and the change failure rate where
+        the stream deploys; those that rose, in sentences."""
+        from obeya.core.delivery.dora import dora_report
+        from obeya.core.steering.experiments import rate_change
+
+        now = Window(as_of - timedelta(days=GUARD_DAYS - 1), as_of, "recent")
+        before = Window(now.start - timedelta(days=GUARD_DAYS), now.start - timedelta(days=1))
+        rates = []
+        counts = []
+        for window in (before, now):
+            quality = self.flow(stream, FlowFilter(since=window.start, until=window.end)).quality
+            if quality is None or quality.reopened is None:
+                break
+            counts.append((quality.reopened, quality.finished))
+        if len(counts) == 2:
+            rates.append(rate_change("reopen_rate", counts[0], counts[1]))
+        history = self.store.load_delivery(stream)
+        if any(d.counts for d in history.deployments):
+            failures = [dora_report(history, since=w.start, until=w.end) for w in (before, now)]
+            earlier, recent = ((r.failed_deployments, r.deployments) for r in failures)
+            rates.append(rate_change("change_failure_rate", earlier, recent))
+        flags = []
+        for q in rates:
+            if q.rose:
+                old, new = q.rate(q.baseline), q.rate(q.trial)
+                assert old is not None and new is not None and q.p_value is not None
+                flags.append(
+                    f"the {q.name.replace('_', ' ')} rose from {old:.1%} to {new:.1%} in the "
+                    f"last {GUARD_DAYS} days (p = {q.p_value:.3g}): is the flow gain bought "
+                    "with quality?"
+                )
+        return {
+            "window_days": GUARD_DAYS,
+            "since": now.start.isoformat(),
+            "rates": [q.to_dict() for q in rates],
+            "flags": flags,
         }
 
     def _measure(

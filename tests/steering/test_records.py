@@ -4,7 +4,7 @@ PostgreSQL alike (the ``workspace`` fixture follows the suite's database)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from obeya.core.steering.objectives import KeyResult, measure, objective_from_di
 from obeya.core.steering.risks import board, risk_from_dict, summary
 from obeya.core.steering.roadmap import improvement_from_dict, roadmap
 from obeya.core.steering.teams import Person, StreamProfile, Team, coverage
+from obeya.core.workflow import Workflow
 from obeya.errors import InputError, StoreError
 from obeya.store import Store
 from obeya.store.migrate import alembic_config, head_revision
@@ -337,3 +338,45 @@ def test_a_save_never_moves_a_record_and_move_does(workspace: Workspace) -> None
         ws.move_record("team", "T-1", "Alpha")
     with pytest.raises(InputError, match="name the one to move it to"):
         ws.move_record("risk", "R-1", None)
+
+
+def test_an_objective_gaining_on_flow_while_reopens_rise_is_flagged(tmp_path: Path) -> None:
+    # A stream with 40 items finished in the 28 days before the last 28 (2 reopened: 5 %) and
+    # 40 in the last 28 days (16 reopened: 40 %), each done in one day. An objective bound to
+    # cycle time (met: p85 = 1 day ≤ 3) carries the flag; the guard compares 2 of 40 with 16
+    # of 40 by Fisher's exact test.
+    from scipy.stats import fisher_exact
+
+    from obeya.core.events import EventLog
+
+    end = datetime(2024, 3, 31, 12)
+    rows = []
+    for k in range(40):
+        for recent, reopened in ((False, k < 2), (True, k < 16)):
+            finish = end - timedelta(days=(k % 27) + (0 if recent else 28))
+            item = f"{'R' if recent else 'B'}{k}"
+            rows += [(item, "Doing", finish - timedelta(days=1)), (item, "Done", finish)]
+            if reopened:
+                rows[-1] = (item, "Done", finish - timedelta(hours=12))
+                rows += [(item, "Doing", finish - timedelta(hours=6)), (item, "Done", finish)]
+    with Workspace(f"sqlite:///{tmp_path / 'g.db'}") as ws:
+        ws.initialise()
+        workflow = Workflow(backlog=(), active=("Doing",), done=("Done",))
+        ws.store.append_events("Q", EventLog.from_rows(rows), source="q", workflow=workflow)
+        objective = {
+            "key": "O1",
+            "title": "Faster",
+            "key_results": [
+                {"key": "ct", "title": "c", "metric": "cycle_time_p85", "comparator": "<=",
+                 "target": 3},
+            ],
+        }  # fmt: skip
+        ws.save_record("objective", objective, author="ana", stream="Q")
+        doc = ws.objectives("Q", date(2024, 4, 1))
+    [rate] = doc["quality_guard"]["rates"]
+    assert (rate["baseline"]["events"], rate["baseline"]["of"]) == (2, 40)
+    assert (rate["trial"]["events"], rate["trial"]["of"]) == (16, 40)
+    expected = fisher_exact([[2, 38], [16, 24]]).pvalue
+    assert rate["p_value"] == pytest.approx(expected) and rate["rose"]
+    [flag] = doc["objectives"][0]["quality_flags"]
+    assert flag.startswith("the reopen rate rose from 5.0% to 40.0% in the last 28 days")

@@ -118,4 +118,3 @@ def weekly_trend(doc: Doc) -> Spec:
     if with_lead:
         chart = chart.resolve_scale(y="independent")
     return finish(chart, {"weeks": rows, "lead": with_lead})
-

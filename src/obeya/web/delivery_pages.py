@@ -299,9 +299,7 @@ def import_delivery_page(
         with spooled(file.file, file.filename, ctx.limits.upload) as path:
             counts = ctx.workspace.import_delivery(kind, path, name)
     except ObeyaError as exc:
-        return _delivery_page(
-            request, ctx, name, error=str(exc), kind=kind, status=exc.http_status
-        )
+        return _delivery_page(request, ctx, name, error=str(exc), kind=kind, status=exc.http_status)
     notice = urlencode(
         {"imported": kind, "added": counts.added, "updated": counts.updated, "given": counts.given}
     )
@@ -347,11 +345,7 @@ def connector_row(info: ConnectorInfo, request: Request) -> dict[str, Any]:
         "items": f"{int(last.get('items') or 0):,}" if ok else DASH,
         "ok": ok,
         "result": (
-            sync_summary(last)
-            if ok
-            else str(last.get("error") or "")
-            if last
-            else "not synced yet"
+            sync_summary(last) if ok else str(last.get("error") or "") if last else "not synced yet"
         ),
         "notes": list(last.get("notes") or [])[:5] if ok else [],
         "can_sync": principal.allows(Role.EDITOR, info.stream),
@@ -411,7 +405,9 @@ def _connectors_page(
         if principal.sees(info.stream)
     ]
     sync_result = next((r for r in rows if r["name"] == synced), None) if synced else None
-    admin_streams = [s.name for s in ctx.workspace.streams() if principal.allows(Role.ADMIN, s.name)]
+    admin_streams = [
+        s.name for s in ctx.workspace.streams() if principal.allows(Role.ADMIN, s.name)
+    ]
     return templates.TemplateResponse(
         request,
         "connectors.html",

@@ -11,7 +11,7 @@ when the target is met. Without a baseline only ``met`` is known.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -44,7 +44,11 @@ METRICS: dict[str, tuple[Callable[[Doc], float | None], str, bool]] = {
     "throughput_per_week": (_throughput_per_week, "items/week", False),
     "flow_efficiency": (lambda doc: doc.get("flow_efficiency"), "share", False),
     "wip": (lambda doc: (doc.get("items") or {}).get("in_progress"), "items", True),
+    "reopen_rate": (_distribution("quality", "reopen_rate"), "share", True),
+    "defect_share": (_distribution("quality", "defect_share"), "share", True),
 }
+#: Key results on these measure quality; the others flow, which a quality guard watches.
+QUALITY_METRICS = frozenset({"reopen_rate", "defect_share"})
 COMPARATORS = ("<=", ">=")
 DEFAULT_WINDOW_DAYS = 28
 _OBJECTIVE_KEYS = {"key", "title", "description", "owner", "key_results", "stream"}
@@ -125,10 +129,15 @@ class Objective:
         }
 
     def view(
-        self, measured: Mapping[str, Mapping[int, float | None]], today: date
+        self,
+        measured: Mapping[str, Mapping[int, float | None]],
+        today: date,
+        quality_flags: Sequence[str] = (),
     ) -> dict[str, Any]:
         """The objective with each key result's current value, where it comes from, whether
-        it is met and its progress. ``measured``: metric → window days → value."""
+        it is met and its progress. ``measured``: metric → window days → value.
+        ``quality_flags``: quality rates of the stream that rose lately; an objective whose
+        flow key results moved forward carries them (a flow gain bought with quality)."""
         results = []
         for kr in self.key_results:
             if kr.metric is not None:
@@ -147,10 +156,17 @@ class Objective:
                 }
             )
         shares = [r["progress"] for r in results if r["progress"] is not None]
+        gaining = any(
+            r["metric"] is not None
+            and r["metric"] not in QUALITY_METRICS
+            and (r["met"] or (r["progress"] or 0) > 0)
+            for r in results
+        )
         return {
             **self.to_dict(),
             "key_results": results,
             "progress": sum(shares) / len(shares) if shares else None,
+            "quality_flags": list(quality_flags) if gaining else [],
         }
 
 
