@@ -85,7 +85,8 @@ class DeliveryWorkspace:
                 f"connector {name!r}: --token-env must name an environment variable "
                 f"(letters, digits and _), got {secret_env!r}"
             )
-        source_for(kind, name, settings, "", None)  # settings checked before anything is saved
+        # The settings are checked (with a stand-in token) before anything is saved.
+        source_for(kind, name, settings, "token-checked-at-sync", None)
         return self.store.add_connector(name, kind, stream, settings, secret_env, workflow)
 
     def connectors(self) -> list[ConnectorInfo]:

@@ -342,7 +342,7 @@ def connector_row(info: ConnectorInfo, request: Request) -> dict[str, Any]:
         "stream": info.stream,
         "secret_env": info.secret_env,
         "last_sync": _when(info),
-        "items": f"{int(last.get('items') or 0):,}" if ok else DASH,
+        "item_count": f"{int(last.get('items') or 0):,}" if ok else DASH,
         "ok": ok,
         "result": (
             sync_summary(last) if ok else str(last.get("error") or "") if last else "not synced yet"
