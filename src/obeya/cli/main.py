@@ -268,14 +268,24 @@ def serve(
             "'admin' when there is no user yet).",
         ),
     ] = True,
+    sync_every: Annotated[
+        str | None,
+        typer.Option(
+            "--sync-every",
+            help="Sync every connector this often while serving (e.g. 15m, 1h); off if unset.",
+        ),
+    ] = None,
 ) -> None:
     """Start the web app and the REST API (OpenAPI at /docs). Everything needs sign-in."""
     import uvicorn
 
     from obeya.api.app import check_server_environment, create_app
     from obeya.api.uploads import clear_stale_uploads
+    from obeya.connectors.schedule import parse_interval, start_schedule
 
     clear_stale_uploads()
+    with handle_errors():
+        interval = None if sync_every is None else parse_interval(sync_every)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     secret = None
     with handle_errors(), Workspace() as ws:
@@ -292,6 +302,9 @@ def serve(
             f"Sign in (this link works once, for 15 minutes):\n  {safe(sign_in_url(base, secret))}",
             highlight=False,
         )
+    if interval is not None:
+        start_schedule(None, interval)
+        out.print(f"Syncing every connector every {safe(sync_every)}", highlight=False)
     if workers == 1:
         # Who is calling is the socket's peer unless OBEYA_TRUSTED_PROXIES names the proxy
         # (obeya.auth.addresses); uvicorn's own X-Forwarded-For rewriting would trust loopback.
