@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -531,6 +532,82 @@ ITEM_FORM = {
 }
 
 
+# -- delivery and connectors ------------------------------------------------------------------
+
+DEPLOYMENTS_CSV = b"""deployment_id,environment,finished_at,result
+d1,production,2024-01-05T10:00:00Z,success
+"""
+#: The token variable of the matrix's connectors, never set: a permitted sync ends at once in
+#: the connector's own error (ConnectorError: "the environment variable ... is unset", HTTP
+#: 502), before any request leaves the machine. That 502 is the "ok" of a sync row.
+UNSET_TOKEN = "OBEYA_MATRIX_TOKEN_NEVER_SET"
+CONNECTOR_SETTINGS: dict[str, Any] = {"repo": "octo/shop", "state_labels": []}
+
+
+def connector_of(world: World, stream: str) -> str:
+    """The connector of ``stream`` that the sync rows call (made on first use)."""
+    name = f"sync-{SUFFIX[stream]}"
+    if name not in {c.name for c in world.workspace.connectors()}:
+        world.workspace.add_connector(
+            name, "github", stream, CONNECTOR_SETTINGS, secret_env=UNSET_TOKEN
+        )
+    return name
+
+
+def sync_connector(stream: str, *, page: bool) -> Build:
+    def build(world: World, principal: str) -> Call:
+        assert UNSET_TOKEN not in os.environ, f"{UNSET_TOKEN} must stay unset"
+        name = connector_of(world, stream)
+        return Call("POST", f"{'' if page else '/api'}/connectors/{name}/sync", 502)
+
+    return build
+
+
+def remove_connector(stream: str, *, page: bool) -> Build:
+    """Remove a throwaway connector of ``stream`` made just before."""
+
+    def build(world: World, principal: str) -> Call:
+        name = world.unique("leaving-connector")
+        world.workspace.add_connector(
+            name, "github", stream, CONNECTOR_SETTINGS, secret_env=UNSET_TOKEN
+        )
+        if page:
+            return Call("POST", f"/connectors/{name}/delete", 303)
+        return Call("DELETE", f"/api/connectors/{name}", 204)
+
+    return build
+
+
+def new_connector(stream: str | None, *, page: bool) -> Build:
+    """Add a connector filling ``stream`` (None: a new stream, which the add makes)."""
+
+    def build(world: World, principal: str) -> Call:
+        name = world.unique("connector")
+        target = stream or world.unique("Connected")
+        if page:
+            form = {"kind": "github", "name": name, "stream": target, "token_env": UNSET_TOKEN}
+            return Call("POST", "/connectors", 303, data={**form, "repo": "octo/shop"})
+        body = {
+            "name": name,
+            "kind": "github",
+            "stream": target,
+            "settings": CONNECTOR_SETTINGS,
+            "secret_env": UNSET_TOKEN,
+        }
+        return Call("POST", "/api/connectors", 201, json=body)
+
+    return build
+
+
+def import_deployments(stream: str, *, page: bool) -> Build:
+    files = {"file": ("deployments.csv", DEPLOYMENTS_CSV)}
+    if page:
+        return at(
+            "POST", f"/streams/{stream}/delivery", 303, data={"kind": "deployments"}, files=files
+        )
+    return at("POST", f"/api/streams/{stream}/delivery/deployments", files=files)
+
+
 # -- the matrix -------------------------------------------------------------------------------
 
 CELLS = {"ok", "login", "401", "403", "404"}
@@ -669,6 +746,20 @@ ROWS = [
     # Computes and saves nothing: a viewer may; Tiny's twin has no step "Nowhere" (422).
     row("POST", "/api/streams/{name}/twin/what-if", THIS,           "401   403   ok    ok    ok    ok", at("POST", f"/api/streams/{T}/twin/what-if", 422, json={"futures": [{"name": "x", "changes": ["Nowhere.people=+1"]}]})),  # noqa: E501
     row("POST", "/api/streams/{name}/twin/what-if", ELSEWHERE,      "401   403   403   403   403   ok", at("POST", f"/api/streams/{O}/twin/what-if", 422, json={"futures": [{"name": "x", "changes": ["Nowhere.people=+1"]}]})),  # noqa: E501
+    # Delivery (DORA) and connectors: a viewer reads, an editor imports and syncs, an admin
+    # adds and removes connectors. A permitted sync answers 502: see UNSET_TOKEN.
+    row("GET", "/api/streams/{name}/dora", THIS,                    "401   403   ok    ok    ok    ok", get(f"/api/streams/{T}/dora?since=2024-01-01&until=2024-01-14")),  # noqa: E501
+    row("GET", "/api/streams/{name}/dora", ELSEWHERE,               "401   403   403   403   403   ok", get(f"/api/streams/{O}/dora?since=2024-01-01&until=2024-01-14")),  # noqa: E501
+    row("POST", "/api/streams/{name}/delivery/{kind}", THIS,        "401   403   403   ok    ok    ok", import_deployments(T, page=False)),  # noqa: E501
+    row("POST", "/api/streams/{name}/delivery/{kind}", ELSEWHERE,   "401   403   403   403   403   ok", import_deployments(O, page=False)),  # noqa: E501
+    row("GET", "/api/connectors", ANY,                              "401   ok    ok    ok    ok    ok", get("/api/connectors")),  # noqa: E501
+    row("POST", "/api/connectors", THIS,                            "401   403   403   403   ok    ok", new_connector(T, page=False)),  # noqa: E501
+    row("POST", "/api/connectors", ELSEWHERE,                       "401   403   403   403   403   ok", new_connector(O, page=False)),  # noqa: E501
+    row("POST", "/api/connectors", WORKSPACE,                       "401   403   403   403   403   ok", new_connector(None, page=False)),  # noqa: E501
+    row("POST", "/api/connectors/{connector}/sync", THIS,           "401   403   403   ok    ok    ok", sync_connector(T, page=False)),  # noqa: E501
+    row("POST", "/api/connectors/{connector}/sync", ELSEWHERE,      "401   403   403   403   403   ok", sync_connector(O, page=False)),  # noqa: E501
+    row("DELETE", "/api/connectors/{connector}", THIS,              "401   403   403   403   ok    ok", remove_connector(T, page=False)),  # noqa: E501
+    row("DELETE", "/api/connectors/{connector}", ELSEWHERE,         "401   403   403   403   403   ok", remove_connector(O, page=False)),  # noqa: E501
     row("POST", "/api/simulate", ANY,                               "401   ok    ok    ok    ok    ok", at("POST", "/api/simulate", json=SCENARIO)),  # noqa: E501
     row("POST", "/api/what-if", ANY,                                "401   ok    ok    ok    ok    ok", at("POST", "/api/what-if", json={"baseline": SCENARIO, "futures": [{"changes": ["Review.servers=2"]}]})),  # noqa: E501
     # Steering records and their views
@@ -747,6 +838,19 @@ ROWS = [
     row("GET", "/streams/{name}/twin", THIS,                        "login 403   ok    ok    ok    ok", get(f"/streams/{T}/twin")),  # noqa: E501
     row("GET", "/streams/{name}/twin", ELSEWHERE,                   "login 403   403   403   403   ok", get(f"/streams/{O}/twin")),  # noqa: E501
     row("GET", "/simulate", ANY,                                    "login ok    ok    ok    ok    ok", get("/simulate")),  # noqa: E501
+    # Delivery and connectors pages (a permitted sync shows the 502 of UNSET_TOKEN's error)
+    row("GET", "/streams/{name}/delivery", THIS,                    "login 403   ok    ok    ok    ok", get(f"/streams/{T}/delivery")),  # noqa: E501
+    row("GET", "/streams/{name}/delivery", ELSEWHERE,               "login 403   403   403   403   ok", get(f"/streams/{O}/delivery")),  # noqa: E501
+    row("POST", "/streams/{name}/delivery", THIS,                   "401   403   403   ok    ok    ok", import_deployments(T, page=True)),  # noqa: E501
+    row("POST", "/streams/{name}/delivery", ELSEWHERE,              "401   403   403   403   403   ok", import_deployments(O, page=True)),  # noqa: E501
+    row("GET", "/connectors", ANY,                                  "login ok    ok    ok    ok    ok", get("/connectors")),  # noqa: E501
+    row("POST", "/connectors", THIS,                                "401   403   403   403   ok    ok", new_connector(T, page=True)),  # noqa: E501
+    row("POST", "/connectors", ELSEWHERE,                           "401   403   403   403   403   ok", new_connector(O, page=True)),  # noqa: E501
+    row("POST", "/connectors", WORKSPACE,                           "401   403   403   403   403   ok", new_connector(None, page=True)),  # noqa: E501
+    row("POST", "/connectors/{connector}/sync", THIS,               "401   403   403   ok    ok    ok", sync_connector(T, page=True)),  # noqa: E501
+    row("POST", "/connectors/{connector}/sync", ELSEWHERE,          "401   403   403   403   403   ok", sync_connector(O, page=True)),  # noqa: E501
+    row("POST", "/connectors/{connector}/delete", THIS,             "401   403   403   403   ok    ok", remove_connector(T, page=True)),  # noqa: E501
+    row("POST", "/connectors/{connector}/delete", ELSEWHERE,        "401   403   403   403   403   ok", remove_connector(O, page=True)),  # noqa: E501
     row("POST", "/simulate/upload", ANY,                            "401   ok    ok    ok    ok    ok", at("POST", "/simulate/upload", files={"scenario": ("s.toml", SCENARIO_TOML)})),  # noqa: E501
     row("POST", "/simulate/run", ANY,                               "401   ok    ok    ok    ok    ok", at("POST", "/simulate/run", data={"baseline": json.dumps(SCENARIO), "s-0-servers": "2"})),  # noqa: E501
     # Steering pages
