@@ -4,7 +4,10 @@ For each size the fake (``tests/connectors/fake_jira.py``) is generated in its o
 with ``--changes`` status changes per issue, every issue rendered beforehand, and served by
 uvicorn on a free port; so the figures are the client's (requests, JSON, the event log) plus
 what localhost HTTP costs, not the fake's rendering. The client runs here: one full pull (no
-``since``), timed from the first request to the finished :class:`SyncBatch`.
+``since``), timed from the first request to the finished :class:`SyncBatch`; then the batch
+stored in a fresh SQLite app store as ``obeya sync`` stores it (``Store.store_sync``: one
+transaction). Beside it, the baseline a user has without a connector: the same events
+written to a CSV file and imported with ``Workspace.import_file`` (``obeya import``).
 
 Target (the connector's issue): 50,000 issues with 1M changelog entries within 60 s on 2 cores.
 
@@ -19,6 +22,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -54,9 +58,15 @@ def start_fake(issues: int, changes: int, data_center: bool) -> tuple[subprocess
     return child, line.removeprefix("READY ")
 
 
-def sync(url: str, data_center: bool) -> tuple[float, int, int, int]:
-    """One full pull: seconds, issues, events, requests."""
+def sync(url: str, data_center: bool, store_dir: Path) -> dict[str, float | int]:
+    """One full pull and its storing, and the file import of the same events."""
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
     from obeya.connectors.jira import JiraConfig, JiraSource
+    from obeya.workspace import Workspace
 
     config = JiraConfig(
         name="bench",
@@ -68,8 +78,30 @@ def sync(url: str, data_center: bool) -> tuple[float, int, int, int]:
     source = JiraSource(config)
     began = time.perf_counter()
     batch = source.pull(None)
-    seconds = time.perf_counter() - began
-    return seconds, batch.items, batch.events.num_events, source.requests
+    pulled = time.perf_counter() - began
+    with Workspace(f"sqlite:///{store_dir / 'sync.db'}") as ws:
+        ws.initialise()
+        ws.store.add_connector("bench", "jira", "Bench", {}, "BENCH_TOKEN")
+        began = time.perf_counter()
+        ws.store.store_sync("bench", batch, started=datetime.now(UTC))
+        stored = time.perf_counter() - began
+    table = batch.events.table.select(["item_id", "state", "t", "type"])
+    stamps = table.column("t").cast(pa.timestamp("us", tz="UTC"))
+    csv_file = store_dir / "events.csv"
+    pa_csv.write_csv(table.set_column(2, "timestamp", stamps), csv_file)
+    with Workspace(f"sqlite:///{store_dir / 'file.db'}") as ws:
+        ws.initialise()
+        began = time.perf_counter()
+        ws.import_file(csv_file, "Bench")
+        imported = time.perf_counter() - began
+    return {
+        "pull": pulled,
+        "store": stored,
+        "file": imported,
+        "issues": batch.items,
+        "events": batch.events.num_events,
+        "requests": source.requests,
+    }
 
 
 def main() -> None:
@@ -81,25 +113,42 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(REPO / "src"))
 
-    rows = [["issues", "changes", "events", "requests", "seconds", "issues/s", "events/s", "peak"]]
+    rows = [
+        [
+            "issues",
+            "changes",
+            "events",
+            "requests",
+            "pull s",
+            "store s",
+            "sync s",
+            "events/s",
+            "file import s (baseline)",
+            "peak",
+        ]
+    ]
     for size in (int(s) for s in args.sizes.split(",")):
         print(f"generating {size:,} issues × {args.changes} changes …", file=sys.stderr)
         child, url = start_fake(size, args.changes, args.data_center)
         try:
-            seconds, issues, events, requests = sync(url, args.data_center)
+            with tempfile.TemporaryDirectory() as tmp:
+                found = sync(url, args.data_center, Path(tmp))
         finally:
             child.terminate()
             child.wait(timeout=30)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MIB
+        total = found["pull"] + found["store"]
         rows.append(
             [
-                f"{issues:,}",
+                f"{found['issues']:,}",
                 f"{size * args.changes:,}",
-                f"{events:,}",
-                f"{requests:,}",
-                f"{seconds:.1f}",
-                f"{issues / seconds:,.0f}",
-                f"{events / seconds:,.0f}",
+                f"{found['events']:,}",
+                f"{found['requests']:,}",
+                f"{found['pull']:.1f}",
+                f"{found['store']:.1f}",
+                f"{total:.1f}",
+                f"{found['events'] / total:,.0f}",
+                f"{found['file']:.1f}",
                 f"{peak:,.0f} MiB",
             ]
         )
