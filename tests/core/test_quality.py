@@ -62,9 +62,10 @@ def test_a_window_counts_the_items_finished_in_it(analyse: Any) -> None:
     # Finishes: A and B on day 3 (2024-01-04), C on day 4 (01-05), E on day 8 (01-09).
     flt = FlowFilter(since=date(2024, 1, 5))
     quality = analyse(log(), WORKFLOW, flt).to_dict()["quality"]
-    # From 2024-01-05: C and E; neither reopened; typed C only, no defect.
+    # From 2024-01-05: C and E; neither reopened; typed C only, no defect: the types seen
+    # tell no defect, so there is no share (not 0 %).
     assert (quality["finished"], quality["reopened_items"], quality["defect_items"]) == (2, 0, 0)
-    assert quality["defect_share"] == 0.0
+    assert quality["defect_share"] is None
 
 
 def test_without_a_workflow_nothing_tells_a_reopen(analyse: Any) -> None:

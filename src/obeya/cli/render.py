@@ -58,6 +58,19 @@ def print_report(report: FlowReport, console: Console) -> None:
     )
     for kind, share in ff["distribution"].items():
         summary.add_row(f"distribution: {kind}", f"{share:.1%}")
+    quality = doc["quality"]
+    if quality is not None and quality["reopen_rate"] is not None:
+        summary.add_row(
+            "reopened (of finished items)",
+            f"{quality['reopened_items']:,} of {quality['finished']:,} "
+            f"({quality['reopen_rate']:.1%})",
+        )
+    if quality is not None and quality["defect_share"] is not None:
+        summary.add_row(
+            "defects (of finished items with a type)",
+            f"{quality['defect_items']:,} of {quality['typed_items']:,} "
+            f"({quality['defect_share']:.1%})",
+        )
     console.print(summary)
 
     weeks = list(doc["throughput_weekly"].items())[-12:]

@@ -61,7 +61,8 @@ class Quality:
     """Quality beside flow, over the finished items: how many were reopened (left a done
     state for one that is not, before they finished; None without a workflow to tell done)
     and how many are defects (their type is one of :data:`DEFECT_TYPES`; ``typed``: those
-    with a type at all, so a stream without types has no defect share)."""
+    with a type at all). Without a defect among them the share is None, not 0: the stream's
+    types then do not tell defects (BPIC's are impact levels), which 0 % would misread."""
 
     finished: int
     reopened: int | None
@@ -76,7 +77,7 @@ class Quality:
 
     @property
     def defect_share(self) -> float | None:
-        return self.defects / self.typed if self.typed else None
+        return self.defects / self.typed if self.typed and self.defects else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
