@@ -1,12 +1,14 @@
 """Regenerate the docs' screenshots of the bundled sample from the current code.
 
 The images in docs/img/ that show the sample stream "VINST incidents" (dashboard.png,
-map-current.png, map-compare.png, forecast.png, simulate.png, twin.png) go stale whenever a
-page or a figure changes. This script makes them again, as a person would see them:
+map-current.png, map-compare.png, forecast.png, simulate.png, twin.png), and the DORA page of
+a stream "Payments" with twelve weeks of generated deliveries (delivery.png), go stale
+whenever a page or a figure changes. This script makes them again, as a person would see them:
 
 1. a throw-away workspace (a temporary OBEYA_HOME, SQLite): ``obeya init``, ``obeya sample``,
    the sample's current-state map discovered and saved, and a future-state variant of it with
-   more people and less rework at one step;
+   more people and less rework at one step; the deliveries imported with ``obeya import
+   deployments|changes|incidents`` (:func:`delivery_files`: seeded, so the same each time);
 2. ``obeya serve`` on a free port of the loopback, and Debian's Chromium (driven by
    Playwright, nothing downloaded) signed in with a one-time sign-in link;
 3. each page opened, its forms run (with their defaults, but for what a default cannot do:
@@ -18,7 +20,8 @@ The server is stopped and the workspace removed at the end, whatever happens.
 
 Run it from the repository's root, after ``make install``::
 
-    .venv/bin/python scripts/doc_images.py
+    .venv/bin/python scripts/doc_images.py            # every image
+    .venv/bin/python scripts/doc_images.py delivery   # only the pages named (see PAGES)
 
 ``OBEYA_CHROMIUM`` names another Chromium than /usr/bin/chromium. It takes a few minutes: the
 simulation and the twin's checks run for real.
@@ -26,8 +29,11 @@ simulation and the twin's checks run for real.
 
 from __future__ import annotations
 
+import csv
 import json
+import math
 import os
+import random
 import re
 import shutil
 import socket
@@ -40,6 +46,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -66,6 +73,12 @@ FORECAST_ITEMS = "2000"
 #: The simulate page's own run (1,000 days, 5 replications) of the sample's map is more than
 #: the server's budget (OBEYA_MAX_SIM_EVENTS, 2,000,000 events for both states): a shorter one.
 SIMULATION_RUN = {"days": "150", "warmup_days": "30", "replications": "3"}
+
+#: The stream of the DORA page's image, and its generated history: twelve weeks from a Monday.
+DELIVERY_STREAM = "Payments"
+DELIVERY_START = date(2024, 3, 4)
+DELIVERY_WEEKS = 12
+DELIVERY_SEED = 2024
 
 VIEWPORT: ViewportSize = {"width": 1400, "height": 900}
 MAX_HEIGHT = 2600
@@ -121,6 +134,8 @@ def prepare(ws: Workspace) -> None:
     ws.obeya("map", "discover", "--stream", STREAM, "--save", "--author", USER)
     ws.obeya("map", "variant", MAP, FUTURE, "--author", USER)
     save_future(ws)
+    for kind, path in delivery_files(ws.home).items():
+        ws.obeya("import", kind, str(path), "--stream", DELIVERY_STREAM)
     ws.obeya("user", "add", USER, "--role", "admin", "--no-password")
 
 
@@ -141,6 +156,59 @@ def save_future(ws: Workspace) -> None:
         "map", "save", str(path), "--name", MAP, "--variant", FUTURE, "-m", message,
         "--author", USER,
     )  # fmt: skip
+
+
+def delivery_files(folder: Path) -> dict[str, Path]:
+    """Twelve weeks of a team's deliveries as the three CSV files, seeded: on a working day
+    none to three deployments (one in ten to staging, a few failed), each shipping one to
+    four changes whose lead time shrinks from about 60 to 18 hours over the weeks; one
+    counted deployment in eight or so causes an incident, resolved in hours (the last one
+    not yet)."""
+    rng = random.Random(DELIVERY_SEED)
+    deployments: list[tuple[str, ...]] = []
+    changes: list[tuple[str, ...]] = []
+    incidents: list[tuple[str, ...]] = []
+    days = DELIVERY_WEEKS * 7
+    for offset in range(days):
+        day = DELIVERY_START + timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        for _ in range(rng.choice((0, 1, 1, 2, 2, 3))):
+            ident = f"dep-{len(deployments) + 1}"
+            minutes = rng.randrange(9 * 60, 17 * 60, 15)
+            finished = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(
+                minutes=minutes
+            )
+            environment = "staging" if rng.random() < 0.1 else "production"
+            result = "failure" if rng.random() < 0.05 else "success"
+            deployments.append((ident, environment, iso(finished), result))
+            median = 60 - 42 * offset / days
+            for k in range(rng.randint(1, 4)):
+                hours = rng.lognormvariate(math.log(median), 0.6)
+                changes.append((f"{ident}-c{k + 1}", iso(finished - timedelta(hours=hours)), ident))
+            if environment == "production" and result == "success" and rng.random() < 0.12:
+                created = finished + timedelta(hours=rng.uniform(0.5, 6))
+                restored = created + timedelta(hours=rng.lognormvariate(math.log(3), 0.8))
+                incidents.append((f"inc-{len(incidents) + 1}", iso(created), iso(restored), ident))
+    if incidents:
+        incidents[-1] = (*incidents[-1][:2], "", incidents[-1][3])  # still open
+    tables = {
+        "deployments": (("deployment_id", "environment", "finished_at", "result"), deployments),
+        "changes": (("change_id", "committed_at", "deployment_id"), changes),
+        "incidents": (("incident_id", "created_at", "resolved_at", "deployment_id"), incidents),
+    }
+    paths = {}
+    for kind, (header, rows) in tables.items():
+        paths[kind] = folder / f"{kind}.csv"
+        with paths[kind].open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(header)
+            writer.writerows(rows)
+    return paths
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def free_port() -> int:
@@ -344,15 +412,23 @@ def twin(page: Page) -> Path:
     return snap(page, "twin", until="#what-if")
 
 
+def delivery(page: Page) -> Path:
+    """The DORA page of the generated deliveries: their whole span, the weekly chart."""
+    page.goto(f"/streams/{quote(DELIVERY_STREAM)}/delivery")
+    return snap(page, "delivery", until="#counts")
+
+
 def query(url: str) -> str:
     """The query string of ``url``, without the fragment."""
     return urlsplit(url).query
 
 
-PAGES = (dashboard, map_current, map_compare, forecast, simulate, twin)
+PAGES = (dashboard, map_current, map_compare, forecast, simulate, twin, delivery)
 
 
-def shoot(browser: Browser, ws: Workspace, url: str, trouble: Trouble) -> list[Path]:
+def shoot(
+    browser: Browser, ws: Workspace, url: str, trouble: Trouble, names: list[str]
+) -> list[Path]:
     context = browser.new_context(viewport=VIEWPORT, base_url=url)
     context.set_default_timeout(60_000)
     context.set_default_navigation_timeout(RUN_TIMEOUT_MS)
@@ -361,7 +437,7 @@ def shoot(browser: Browser, ws: Workspace, url: str, trouble: Trouble) -> list[P
     try:
         sign_in(page, ws, url)
         written = []
-        for take in PAGES:
+        for take in [p for p in PAGES if not names or p.__name__ in names]:
             started = time.monotonic()
             path = take(page)
             print(f"  {path.name} ({time.monotonic() - started:.1f} s)", flush=True)
@@ -378,14 +454,18 @@ def size(path: Path) -> str:
     return f"{width}×{height} px, {path.stat().st_size / 1024:,.0f} KiB"
 
 
-def main() -> int:
+def main(names: list[str]) -> int:
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is missing (apt-get install chromium, or OBEYA_CHROMIUM)")
         return 1
+    unknown = sorted(set(names) - {p.__name__ for p in PAGES})
+    if unknown:
+        print(f"no page {', '.join(unknown)}: give some of {', '.join(p.__name__ for p in PAGES)}")
+        return 2
     started = time.monotonic()
     trouble = Trouble()
     try:
-        written = regenerate(trouble)
+        written = regenerate(trouble, names)
     finally:
         for line in dict.fromkeys(trouble.seen):
             print(f"seen on the pages: {line}", file=sys.stderr)
@@ -395,7 +475,7 @@ def main() -> int:
     return 0
 
 
-def regenerate(trouble: Trouble) -> list[Path]:
+def regenerate(trouble: Trouble, names: list[str]) -> list[Path]:
     """The workspace, the server and the browser, for as long as the screenshots take."""
     with tempfile.TemporaryDirectory(prefix="obeya-doc-images-") as home:
         ws = Workspace(Path(home))
@@ -407,10 +487,10 @@ def regenerate(trouble: Trouble) -> list[Path]:
                 executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
             )
             try:
-                return shoot(browser, ws, url, trouble)
+                return shoot(browser, ws, url, trouble, names)
             finally:
                 browser.close()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
