@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 #: The kinds of delivery file ``obeya import KIND FILE`` reads.
 DELIVERY_KINDS = ("deployments", "changes", "incidents")
+#: What the token variable of a connector added through the API or a page must begin with.
+REMOTE_SECRET_PREFIX = "OBEYA_TOKEN_"
 #: The environment variable names a connector's secret may live in: letters, digits, _.
 _ENV_NAME = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
@@ -78,12 +80,24 @@ class DeliveryWorkspace:
         *,
         secret_env: str,
         workflow: Workflow | None = None,
+        local: bool = False,
     ) -> ConnectorInfo:
-        """Add a connector; its secret stays in the environment variable ``secret_env``."""
+        """Add a connector; its secret stays in the environment variable ``secret_env``.
+
+        A connector sends that variable's value to the URL it names, so a caller from afar
+        (the API, a page) may name only variables made for it, ``OBEYA_TOKEN_…``: never the
+        server's own secrets (its database URL, its signing key). ``local``: the CLI, whose
+        user owns the environment already."""
         if not secret_env or not set(secret_env) <= _ENV_NAME:
             raise InputError(
                 f"connector {name!r}: --token-env must name an environment variable "
                 f"(letters, digits and _), got {secret_env!r}"
+            )
+        if not local and not secret_env.startswith(REMOTE_SECRET_PREFIX):
+            raise InputError(
+                f"connector {name!r}: the token's variable must begin with "
+                f"{REMOTE_SECRET_PREFIX} (e.g. {REMOTE_SECRET_PREFIX}PAY), so that no other "
+                f"variable of the server can be sent to a tracker; got {secret_env!r}"
             )
         # The settings are checked (with a stand-in token) before anything is saved.
         source_for(kind, name, settings, "token-checked-at-sync", None)

@@ -540,7 +540,7 @@ d1,production,2024-01-05T10:00:00Z,success
 #: The token variable of the matrix's connectors, never set: a permitted sync ends at once in
 #: the connector's own error (ConnectorError: "the environment variable ... is unset", HTTP
 #: 502), before any request leaves the machine. That 502 is the "ok" of a sync row.
-UNSET_TOKEN = "OBEYA_MATRIX_TOKEN_NEVER_SET"
+UNSET_TOKEN = "OBEYA_TOKEN_MATRIX_NEVER_SET"
 CONNECTOR_SETTINGS: dict[str, Any] = {"repo": "octo/shop", "state_labels": []}
 
 
@@ -747,13 +747,14 @@ ROWS = [
     row("POST", "/api/streams/{name}/twin/what-if", THIS,           "401   403   ok    ok    ok    ok", at("POST", f"/api/streams/{T}/twin/what-if", 422, json={"futures": [{"name": "x", "changes": ["Nowhere.people=+1"]}]})),  # noqa: E501
     row("POST", "/api/streams/{name}/twin/what-if", ELSEWHERE,      "401   403   403   403   403   ok", at("POST", f"/api/streams/{O}/twin/what-if", 422, json={"futures": [{"name": "x", "changes": ["Nowhere.people=+1"]}]})),  # noqa: E501
     # Delivery (DORA) and connectors: a viewer reads, an editor imports and syncs, an admin
-    # adds and removes connectors. A permitted sync answers 502: see UNSET_TOKEN.
+    # removes connectors; only a workspace admin adds one (it binds a server variable to a
+    # URL). A permitted sync answers 502: see UNSET_TOKEN.
     row("GET", "/api/streams/{name}/dora", THIS,                    "401   403   ok    ok    ok    ok", get(f"/api/streams/{T}/dora?since=2024-01-01&until=2024-01-14")),  # noqa: E501
     row("GET", "/api/streams/{name}/dora", ELSEWHERE,               "401   403   403   403   403   ok", get(f"/api/streams/{O}/dora?since=2024-01-01&until=2024-01-14")),  # noqa: E501
     row("POST", "/api/streams/{name}/delivery/{kind}", THIS,        "401   403   403   ok    ok    ok", import_deployments(T, page=False)),  # noqa: E501
     row("POST", "/api/streams/{name}/delivery/{kind}", ELSEWHERE,   "401   403   403   403   403   ok", import_deployments(O, page=False)),  # noqa: E501
     row("GET", "/api/connectors", ANY,                              "401   ok    ok    ok    ok    ok", get("/api/connectors")),  # noqa: E501
-    row("POST", "/api/connectors", THIS,                            "401   403   403   403   ok    ok", new_connector(T, page=False)),  # noqa: E501
+    row("POST", "/api/connectors", THIS,                            "401   403   403   403   403   ok", new_connector(T, page=False)),  # noqa: E501
     row("POST", "/api/connectors", ELSEWHERE,                       "401   403   403   403   403   ok", new_connector(O, page=False)),  # noqa: E501
     row("POST", "/api/connectors", WORKSPACE,                       "401   403   403   403   403   ok", new_connector(None, page=False)),  # noqa: E501
     row("POST", "/api/connectors/{connector}/sync", THIS,           "401   403   403   ok    ok    ok", sync_connector(T, page=False)),  # noqa: E501
@@ -844,7 +845,7 @@ ROWS = [
     row("POST", "/streams/{name}/delivery", THIS,                   "401   403   403   ok    ok    ok", import_deployments(T, page=True)),  # noqa: E501
     row("POST", "/streams/{name}/delivery", ELSEWHERE,              "401   403   403   403   403   ok", import_deployments(O, page=True)),  # noqa: E501
     row("GET", "/connectors", ANY,                                  "login ok    ok    ok    ok    ok", get("/connectors")),  # noqa: E501
-    row("POST", "/connectors", THIS,                                "401   403   403   403   ok    ok", new_connector(T, page=True)),  # noqa: E501
+    row("POST", "/connectors", THIS,                                "401   403   403   403   403   ok", new_connector(T, page=True)),  # noqa: E501
     row("POST", "/connectors", ELSEWHERE,                           "401   403   403   403   403   ok", new_connector(O, page=True)),  # noqa: E501
     row("POST", "/connectors", WORKSPACE,                           "401   403   403   403   403   ok", new_connector(None, page=True)),  # noqa: E501
     row("POST", "/connectors/{connector}/sync", THIS,               "401   403   403   ok    ok    ok", sync_connector(T, page=True)),  # noqa: E501

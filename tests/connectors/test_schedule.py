@@ -34,13 +34,13 @@ def test_a_round_syncs_each_connector_and_keeps_going_past_a_failure(
         [Issue("PAY-1", "2024-01-02T08:00", [Change("2024-01-03T09:00", "Done")])],
         token="t0ken",
     )
-    monkeypatch.setenv("GOOD_TOKEN", "t0ken")
+    monkeypatch.setenv("OBEYA_TOKEN_GOOD", "t0ken")
     with serve_jira(fake) as url, Workspace(database_url) as ws:
         ws.initialise()
         settings = {"url": url, "jql": "project = PAY", "email": "ann@example.com"}
         # "broken" reads a variable that is not set: its round fails, "good" still syncs.
-        ws.add_connector("broken", "jira", "B", settings, secret_env="UNSET_TOKEN_VARIABLE")
-        ws.add_connector("good", "jira", "G", settings, secret_env="GOOD_TOKEN")
+        ws.add_connector("broken", "jira", "B", settings, secret_env="OBEYA_TOKEN_UNSET_VARIABLE")
+        ws.add_connector("good", "jira", "G", settings, secret_env="OBEYA_TOKEN_GOOD")
         stop = threading.Event()
         rounds: list[dict[str, str | None]] = []
 
@@ -52,7 +52,7 @@ def test_a_round_syncs_each_connector_and_keeps_going_past_a_failure(
         [outcome] = rounds
         assert outcome["good"] is None
         assert outcome["broken"] == (
-            "connector 'broken': the environment variable UNSET_TOKEN_VARIABLE holding its "
+            "connector 'broken': the environment variable OBEYA_TOKEN_UNSET_VARIABLE holding its "
             "token is unset"
         )
         assert ws.stream("G").events == 2 and ws.stream("B").events == 0

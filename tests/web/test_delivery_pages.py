@@ -340,7 +340,7 @@ def test_the_dashboard_links_to_the_delivery_page(client: TestClient) -> None:
 @pytest.fixture
 def token(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The Tiny connectors' token variable, set to a known fake token."""
-    monkeypatch.setenv("TINY_TRACKER_TOKEN", FAKE_TOKEN)
+    monkeypatch.setenv("OBEYA_TOKEN_TINY_TRACKER", FAKE_TOKEN)
     yield FAKE_TOKEN
 
 
@@ -348,7 +348,7 @@ FORM = {
     "kind": "github",
     "name": "tiny-gh",
     "stream": "Tiny",
-    "token_env": "TINY_TRACKER_TOKEN",
+    "token_env": "OBEYA_TOKEN_TINY_TRACKER",
     "repo": GITHUB_REPO,
     "state_labels": "In Progress, Review",
 }
@@ -393,18 +393,22 @@ def test_add_list_and_remove_connectors(
 ) -> None:
     empty = client.get("/connectors").text
     assert "No connectors yet" in empty and "Add a connector" in empty
-    assert "export PAY_JIRA_TOKEN=" in empty  # the page says where the token lives
+    assert "export OBEYA_TOKEN_PAY=" in empty  # the page says where the token lives
     response = add(client)
     assert response.status_code == 303
     assert response.headers["location"] == "/connectors?added=tiny-gh"
     page = client.get(response.headers["location"]).text
     assert "Added connector &#39;tiny-gh&#39;" in page
     info = workspace.connector("tiny-gh")
-    assert (info.kind, info.stream, info.secret_env) == ("github", "Tiny", "TINY_TRACKER_TOKEN")
+    assert (info.kind, info.stream, info.secret_env) == (
+        "github",
+        "Tiny",
+        "OBEYA_TOKEN_TINY_TRACKER",
+    )
     # Only the GitHub fields are read; the labels are split at the commas.
     assert info.settings == {"repo": GITHUB_REPO, "state_labels": ["In Progress", "Review"]}
     assert cells(row_of(page, "tiny-gh"))[:6] == [
-        "tiny-gh token in TINY_TRACKER_TOKEN",
+        "tiny-gh token in OBEYA_TOKEN_TINY_TRACKER",
         "GitHub",
         "Tiny · delivery",
         "never",
@@ -493,12 +497,12 @@ def test_the_same_name_twice_is_refused(client: TestClient, token: str) -> None:
 def test_a_sync_without_its_token_variable_shows_the_connector_error(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("TINY_UNSET_TOKEN", raising=False)
-    assert add(client, token_env="TINY_UNSET_TOKEN").status_code == 303
+    monkeypatch.delenv("OBEYA_TOKEN_TINY_UNSET", raising=False)
+    assert add(client, token_env="OBEYA_TOKEN_TINY_UNSET").status_code == 303
     response = client.post("/connectors/tiny-gh/sync", follow_redirects=False)
     assert response.status_code == 502  # the ConnectorError's status, shown on the page
     expected = (
-        "connector &#39;tiny-gh&#39;: the environment variable TINY_UNSET_TOKEN holding its "
+        "connector &#39;tiny-gh&#39;: the environment variable OBEYA_TOKEN_TINY_UNSET holding its "
         "token is unset"
     )
     assert "Sync failed." in response.text and expected in response.text
@@ -557,8 +561,10 @@ def test_sync_now_pulls_the_history_and_the_deployments(
 
 def test_a_viewer_sees_the_list_but_no_forms(workspace: Workspace, token: str) -> None:
     settings = {"repo": GITHUB_REPO, "state_labels": []}
-    workspace.add_connector("tiny-gh", "github", "Tiny", settings, secret_env="TINY_TRACKER_TOKEN")
-    workspace.add_connector("other-gh", "github", "Other", settings, secret_env="OTHER_TOKEN")
+    workspace.add_connector(
+        "tiny-gh", "github", "Tiny", settings, secret_env="OBEYA_TOKEN_TINY_TRACKER"
+    )
+    workspace.add_connector("other-gh", "github", "Other", settings, secret_env="OBEYA_TOKEN_OTHER")
     app = create_app(lambda: workspace)
     viewer = bearer(workspace, "vic", Role.VIEWER, "Tiny")
     editor = bearer(workspace, "eve", Role.EDITOR, "Tiny")
@@ -580,17 +586,28 @@ def test_a_viewer_sees_the_list_but_no_forms(workspace: Workspace, token: str) -
     assert {c.name for c in workspace.connectors()} == {"tiny-gh", "other-gh"}
 
 
-def test_an_admin_of_one_stream_adds_there_only(workspace: Workspace, token: str) -> None:
+def test_only_a_workspace_admin_adds_a_connector(workspace: Workspace, token: str) -> None:
+    # A connector sends a server variable to the URL it names: an admin of one stream could
+    # otherwise aim another team's token (or the server's own secrets) at a server of theirs.
     app = create_app(lambda: workspace)
     sam = bearer(workspace, "sam", Role.ADMIN, "Tiny")
     with TestClient(app, raise_server_exceptions=False, headers=sam) as client:
         page = client.get("/connectors").text
-        assert "Add a connector" in page and '<option value="Tiny">' in page
-        assert '<option value="Other">' not in page
-        assert add(client, name="elsewhere", stream="Brand new").status_code == 403
+        assert "Add a connector" not in page
+        assert add(client).status_code == 403
         assert add(client, name="theirs", stream="Other").status_code == 403
-        assert add(client).status_code == 303
-    assert [c.name for c in workspace.connectors()] == ["tiny-gh"]
+    assert [c.name for c in workspace.connectors()] == []
+
+
+def test_a_connector_added_from_afar_reads_only_obeya_token_variables(
+    client: TestClient, workspace: Workspace
+) -> None:
+    # The workspace admin's page: OBEYA_DATABASE_URL (or any variable but OBEYA_TOKEN_…) is
+    # refused, nothing is saved.
+    response = add(client, token_env="OBEYA_DATABASE_URL")
+    assert response.status_code == 422
+    assert "must begin with OBEYA_TOKEN_" in response.text
+    assert workspace.connectors() == []
 
 
 def test_no_page_shows_the_token(

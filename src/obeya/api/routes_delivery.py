@@ -4,7 +4,9 @@ docs/connectors.md).
 
 A connector's token never passes through the API: it names the environment variable of the
 server that holds it (``secret_env``). Listing connectors shows only those of streams the
-caller sees; adding one needs the admin role on its stream, syncing one the editor role.
+caller sees; adding one needs the admin role on the workspace (it sends a server variable
+to the URL it names; the variable must begin with ``OBEYA_TOKEN_``), syncing one the editor
+role on its stream, removing one the admin role there.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class ConnectorBody(BaseModel):
     secret_env: str = Field(
         min_length=1,
         max_length=100,
-        description="The server's environment variable holding the token.",
+        description="The server's environment variable holding the token (OBEYA_TOKEN_…).",
     )
 
 
@@ -78,9 +80,9 @@ def list_connectors(ctx: Ctx, request: Request) -> list[dict[str, Any]]:
 
 @router.post("/connectors", responses=BODY_ERRORS, status_code=201)
 def add_connector(ctx: Ctx, request: Request, body: ConnectorBody) -> dict[str, Any]:
-    """Add a connector (admin on its stream; the stream is created if new, which needs the
-    admin role on the workspace)."""
-    require_on(request, Role.ADMIN, body.stream if _exists(ctx, body.stream) else None)
+    """Add a connector (a workspace admin: a connector binds a server variable to a URL, so
+    only those who run the workspace may; the variable must begin with OBEYA_TOKEN_)."""
+    require_on(request, Role.ADMIN, None)
     info = ctx.workspace.add_connector(
         body.name, body.kind, body.stream, body.settings, secret_env=body.secret_env
     )
@@ -98,7 +100,3 @@ def sync_connector(ctx: Ctx, connector: ConnectorName) -> dict[str, Any]:
 def delete_connector(ctx: Ctx, connector: ConnectorName) -> None:
     """Forget the connector; its stream and what it synced stay."""
     ctx.workspace.delete_connector(connector)
-
-
-def _exists(ctx: AppContext, stream: str) -> bool:
-    return any(s.name == stream for s in ctx.workspace.streams())

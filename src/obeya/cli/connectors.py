@@ -55,6 +55,7 @@ def _add(
             settings,
             secret_env=token_env,
             workflow=load_workflow(workflow),
+            local=True,
         )
     if as_json:
         print_json(info.to_dict())

@@ -418,7 +418,8 @@ def _connectors_page(
             "error_title": error_title,
             "sync_result": sync_result,
             "form": dict(form or {"kind": "jira"}),
-            "can_add": bool(principal.administers),
+            # A connector binds a server variable to a URL: workspace admins add them.
+            "can_add": principal.allows(Role.ADMIN, None),
             "admin_streams": admin_streams,
             "trackers": TRACKERS,
         },
@@ -460,10 +461,9 @@ def add_connector_page(
     project: Text = "",
     scoped_label_prefix: Text = "",
 ) -> Response:
-    """Add a connector: admin on the stream it fills (a new stream: admin on the workspace)."""
+    """Add a connector: a workspace admin (it binds a server variable to a URL)."""
+    require_on(request, Role.ADMIN, None)
     target = stream.strip()
-    exists = any(s.name == target for s in ctx.workspace.streams())
-    require_on(request, Role.ADMIN, target if exists else None)
     values = (
         kind,
         name,
