@@ -61,6 +61,9 @@ def test_the_dashboard_shows_the_hand_computed_figures(client: TestClient) -> No
         "wip": "1",
         "flow_efficiency": "92%",
         "aging": "0",
+        # None of A, B, C came back from Done; A and C are bugs: 2 of 3.
+        "reopen_rate": "0%",
+        "defect_share": "67%",
     }
 
 
@@ -90,6 +93,12 @@ def test_the_dashboard_shows_the_api_figures(client: TestClient, query: str) -> 
     same("wip", doc["flow_framework"]["load"])
     same("flow_efficiency", doc["flow_efficiency"])
     same("aging", bands.get("p85_to_p95", 0) + bands.get("above_p95", 0))
+    quality = doc["quality"]
+    for key in ("reopen_rate", "defect_share"):
+        if quality[key] is None:
+            assert key not in raw
+        else:
+            same(key, quality[key])
     # The JSON link of the page is the document just compared.
     link = html.unescape(re.search(r'href="(/api/streams/Tiny/flow[^"]*)"', page)[1])
     assert client.get(link).json() == doc

@@ -162,34 +162,50 @@ def tracker_shape(connector: str, tracker: str) -> Iterator[None]:
 class StateHistory:
     """One item's states in time, from its tracker's events applied in time order.
 
-    ``labels`` are the state labels on the item, oldest first: while open, the item is in the
-    one added last, else in ``open_state``; while closed, in ``closed_state``. A move at the
-    same time as the previous one replaces it, so no visit lasts zero seconds.
+    ``claims`` are the states the item is in by a label on it (``("label", state)``) or by its
+    status on a GitHub project (``("project", status)``, one at most), oldest first: while
+    open, the item is in the latest claim, else in ``open_state``; while closed, in
+    ``closed_state``. A move at the same time as the previous one replaces it, so no visit
+    lasts zero seconds.
     """
 
     def __init__(self, created: datetime, open_state: str, closed_state: str) -> None:
         self.open_state = open_state
         self.closed_state = closed_state
         self.is_open = True
-        self.labels: list[str] = []
+        self.claims: list[tuple[str, str]] = []
         self.entries: list[tuple[datetime, str]] = [(created, open_state)]
+
+    @property
+    def labels(self) -> list[str]:
+        """The state labels on the item, oldest first."""
+        return [state for source, state in self.claims if source == "label"]
 
     @property
     def state(self) -> str:
         if not self.is_open:
             return self.closed_state
-        return self.labels[-1] if self.labels else self.open_state
+        return self.claims[-1][1] if self.claims else self.open_state
 
     def label_added(self, at: datetime, state: str) -> None:
-        if state in self.labels:
-            self.labels.remove(state)
-        self.labels.append(state)
+        claim = ("label", state)
+        if claim in self.claims:
+            self.claims.remove(claim)
+        self.claims.append(claim)
         self._move(at)
 
     def label_removed(self, at: datetime, state: str) -> None:
-        if state in self.labels:
-            self.labels.remove(state)
+        claim = ("label", state)
+        if claim in self.claims:
+            self.claims.remove(claim)
             self._move(at)
+
+    def status_changed(self, at: datetime, status: str | None) -> None:
+        """The item's project status became ``status`` (None: no status, or off the project)."""
+        self.claims = [claim for claim in self.claims if claim[0] != "project"]
+        if status:
+            self.claims.append(("project", status))
+        self._move(at)
 
     def closed(self, at: datetime) -> None:
         self.is_open = False
@@ -312,6 +328,11 @@ class GitHubConfig:
     incident_label: str = "incident"
     #: The deployment environment that is production.
     environment: str = PRODUCTION
+    #: A GitHub project (v2) whose Status field gives the states (its number in the URL).
+    project_number: int | None = None
+    #: A workflow whose completed runs on the default branch are production deployments
+    #: (its file name, ``deploy.yml``, or its numeric id).
+    deploy_workflow: str | None = None
 
     def __post_init__(self) -> None:
         owner, _, name = self.repo.partition("/")
@@ -321,6 +342,22 @@ class GitHubConfig:
                 "octocat/hello-world"
             )
         check_states(self.name, self.open_state, self.closed_state, self.state_labels)
+        if self.project_number is not None and (
+            isinstance(self.project_number, bool)
+            or not isinstance(self.project_number, int)
+            or self.project_number < 1
+        ):
+            raise InputError(
+                f"connector {self.name!r}: project_number {self.project_number!r} must be a "
+                "whole number from 1 (the N of github.com/orgs/ORG/projects/N)"
+            )
+        if self.deploy_workflow is not None and (
+            not self.deploy_workflow.strip() or "/" in self.deploy_workflow
+        ):
+            raise InputError(
+                f"connector {self.name!r}: deploy_workflow {self.deploy_workflow!r} must be a "
+                "workflow's file name (deploy.yml, without .github/workflows/) or its id"
+            )
 
 
 @dataclass

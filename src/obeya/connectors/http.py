@@ -39,7 +39,7 @@ MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 @dataclass
 class Http:
-    """GETs against one tracker for the connector ``name``.
+    """GETs (and GraphQL POSTs) against one tracker for the connector ``name``.
 
     ``transport`` replaces the network (tests replay recorded responses through
     ``httpx.MockTransport``); ``sleep`` replaces ``time.sleep`` so a test can see the waits
@@ -85,10 +85,21 @@ class Http:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """The response of a GET, after retries; 304 is returned as is (an ``ETag`` hit)."""
+        return self._send(
+            "GET", path, lambda: self.client().get(path, params=params, headers=headers)
+        )
+
+    def post_json(self, path: str, body: Any) -> httpx.Response:
+        """The response of a POST of ``body`` as JSON, with the retries and errors of a GET.
+
+        Retried like a GET, so only for requests that change nothing (a GraphQL query)."""
+        return self._send("POST", path, lambda: self.client().post(path, json=body))
+
+    def _send(self, method: str, path: str, send: Callable[[], httpx.Response]) -> httpx.Response:
         for attempt in range(self.attempts):
             self.requests += 1
             try:
-                response = self.client().get(path, params=params, headers=headers)
+                response = send()
             except httpx.TransportError as exc:
                 if attempt + 1 == self.attempts:
                     raise ConnectorError(
@@ -105,7 +116,7 @@ class Http:
                     )
                 return response
             if not _retryable(response) or attempt + 1 == self.attempts:
-                raise self.refused(path, response)
+                raise self.refused(path, response, method)
             self._wait(retry_delay(response, BACKOFF_SECONDS * 2**attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -121,7 +132,7 @@ class Http:
                 status=response.status_code,
             ) from None
 
-    def refused(self, path: str, response: httpx.Response) -> ConnectorError:
+    def refused(self, path: str, response: httpx.Response, method: str = "GET") -> ConnectorError:
         """The error for a final answer: what the status means, with the tracker's reason."""
         status = response.status_code
         reason = tracker_reason(response)
@@ -137,7 +148,10 @@ class Http:
         }.get(status, "the tracker failed" if status >= 500 else "the tracker refused the request")
         detail = f": {reason}" if reason else ""
         return ConnectorError(
-            self.name, f"GET {path}: HTTP {status}, {meaning}{detail}", status=status, reason=reason
+            self.name,
+            f"{method} {path}: HTTP {status}, {meaning}{detail}",
+            status=status,
+            reason=reason,
         )
 
     def _wait(self, seconds: float) -> None:

@@ -110,6 +110,29 @@ def headline(doc: Doc) -> list[Tile]:
             alert=late > 0,
         ),
     ]
+    quality = doc.get("quality") or {}
+    if quality.get("reopen_rate") is not None:
+        tiles.append(
+            Tile(
+                "reopen_rate",
+                "Reopened",
+                share(quality["reopen_rate"]),
+                hint=f"{count(quality['reopened_items'])} of {count(quality['finished'])} "
+                "finished items came back",
+                raw=quality["reopen_rate"],
+            )
+        )
+    if quality.get("defect_share") is not None:
+        tiles.append(
+            Tile(
+                "defect_share",
+                "Defects",
+                share(quality["defect_share"]),
+                hint=f"{count(quality['defect_items'])} of {count(quality['typed_items'])} "
+                "finished items are bugs",
+                raw=quality["defect_share"],
+            )
+        )
     return tiles
 
 
