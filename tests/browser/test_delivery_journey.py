@@ -133,7 +133,7 @@ def test_add_a_connector_and_sync_it(signed_in_page: Page, live_server: LiveServ
     form.get_by_label("Tracker").select_option("github")
     form.get_by_label("Name").fill("tiny-gh")
     form.get_by_label("Value stream").fill("Tiny")
-    form.get_by_label("Token variable").fill("OBEYA_BROWSER_TOKEN_NEVER_SET")
+    form.get_by_label("Token variable").fill("OBEYA_TOKEN_BROWSER_NEVER_SET")
     form.get_by_label("Repository").fill("octo/shop")
     form.get_by_role("button", name="Add the connector").click()
     expect(page).to_have_url(re.compile(r"/connectors\?added=tiny-gh$"))
@@ -141,7 +141,7 @@ def test_add_a_connector_and_sync_it(signed_in_page: Page, live_server: LiveServ
     expect(row).to_contain_text("not synced yet")
     row.get_by_role("button", name="Sync now tiny-gh").click()
     expect(page.get_by_role("alert")).to_contain_text(
-        "the environment variable OBEYA_BROWSER_TOKEN_NEVER_SET holding its token is unset"
+        "the environment variable OBEYA_TOKEN_BROWSER_NEVER_SET holding its token is unset"
     )
     expect(page.locator('tr[data-connector="tiny-gh"]')).to_contain_text("error")
     page.set_viewport_size(PHONE)

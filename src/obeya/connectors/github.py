@@ -58,9 +58,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 import pyarrow as pa
@@ -76,6 +76,33 @@ from obeya.errors import ConnectorError, InputError
 PER_PAGE = 100
 #: Deployment status states of a deployment still under way: left for a later sync.
 UNFINISHED = frozenset({"queued", "pending", "in_progress"})
+#: How far before ``since`` a pull reads the deploy workflow's runs again: GitHub filters runs
+#: by creation, so a run still going at one sync is read by the next (if it took under this).
+RUN_LOOKBACK = timedelta(days=1)
+#: Issue numbers named in a note, at most.
+NOTE_NUMBERS = 10
+#: One issue's project (v2) events, a page of its timeline (GitHub's GraphQL API).
+TIMELINE_QUERY = """
+query($owner: String!, $name: String!, $number: Int!, $cursor: String) {
+  repository(owner: $owner, name: $name) {
+    issue(number: $number) {
+      projectItems(first: 50) { nodes { project { number } } }
+      timelineItems(first: 100, after: $cursor, itemTypes: [ADDED_TO_PROJECT_V2_EVENT,
+          PROJECT_V2_ITEM_STATUS_CHANGED_EVENT, REMOVED_FROM_PROJECT_V2_EVENT]) {
+        pageInfo { hasNextPage endCursor }
+        nodes {
+          __typename
+          ... on AddedToProjectV2Event { createdAt project { number } }
+          ... on ProjectV2ItemStatusChangedEvent {
+            createdAt previousStatus status project { number }
+          }
+          ... on RemovedFromProjectV2Event { createdAt project { number } }
+        }
+      }
+    }
+  }
+}
+"""
 
 Json = dict[str, Any]
 
@@ -291,6 +318,15 @@ def check_states(name: str, open_state: str, closed_state: str, labels: Sequence
             )
 
 
+def graphql_url(api_url: str) -> str:
+    """GitHub's GraphQL endpoint beside its REST API: ``https://api.github.com/graphql``; for
+    Enterprise Server (``https://HOST/api/v3``) ``https://HOST/api/graphql``."""
+    base = api_url.rstrip("/")
+    if base.endswith("/api/v3"):
+        return base[: -len("/v3")] + "/graphql"
+    return f"{base}/graphql"
+
+
 def checkpoint_of(seen: Sequence[datetime], since: datetime | None, started: datetime) -> datetime:
     """The next pull's ``since``: the latest update seen, else this pull's ``since``, else the
     time this pull started (nothing at all was there)."""
@@ -371,6 +407,17 @@ class _Kept:
 
 
 @dataclass
+class _ProjectTimeline:
+    """What an issue's timeline says of the configured project: its status moves in time
+    order (None: no status, or taken off the project), how many status changes there were, and
+    whether the issue is (or was) on the project."""
+
+    moves: list[tuple[datetime, str | None]] = field(default_factory=list)
+    status_changes: int = 0
+    on_project: bool = False
+
+
+@dataclass
 class _Deployment:
     id: int
     sha: str
@@ -402,6 +449,12 @@ class GitHubSource:
         self._repo = f"/repos/{config.repo}"
         self._kept: dict[str, _Kept] = {}
         self._state_labels = {label.casefold(): label for label in config.state_labels}
+        # A project status named like a configured state (without case) is that state.
+        self._named_states = {
+            state.casefold(): state
+            for state in (*config.state_labels, config.open_state, config.closed_state)
+        }
+        self._graphql_url = graphql_url(config.api_url)
 
     def __repr__(self) -> str:
         return f"GitHubSource(name={self.name!r}, repo={self.config.repo!r})"
@@ -433,13 +486,21 @@ class GitHubSource:
         skipped_pulls = 0
         rows = EventRows()
         incidents: list[Incident] = []
+        statuses: list[tuple[datetime, str]] = []  # every project status seen, for the workflow
+        without_status: list[int] = []  # issues on the project with no status change
         for count, issue in enumerate(issues, start=1):
             is_pull = issue["pull_request"]
             if is_pull and not self.config.include_pull_requests:
                 skipped_pulls += 1
                 continue
             events = self._issue_events(issue["number"])
-            history = self._history(issue, events)
+            project = _ProjectTimeline()
+            if self.config.project_number is not None and not is_pull:
+                project = self._project_timeline(issue["number"])
+                statuses.extend((at, status) for at, status in project.moves if status)
+                if project.on_project and not project.status_changes:
+                    without_status.append(issue["number"])
+            history = self._history(issue, events, project.moves)
             rows.add(
                 str(issue["id"]),
                 history.entries,
@@ -464,7 +525,23 @@ class GitHubSource:
                 say(f"{self.name}: histories of {count} of {len(issues)} issues read")
         if skipped_pulls:
             notes.append(f"{skipped_pulls} pull request(s) skipped (include_pull_requests is off)")
+        if without_status:
+            numbers = ", ".join(f"#{n}" for n in without_status[:NOTE_NUMBERS])
+            more = ", …" if len(without_status) > NOTE_NUMBERS else ""
+            notes.append(
+                f"{len(without_status)} issue(s) on project {self.config.project_number} with no "
+                f"status change in their GitHub timeline ({numbers}{more}): they keep their "
+                "open, label and closed states. Either no status was ever set, or GitHub left "
+                "the events out (reported to drop them from timelines since 2026-09-24)"
+            )
         deployments, changes = self._deliveries(since, notes, say)
+        if self.config.deploy_workflow is not None:
+            run_deployments, run_changes = self._run_deliveries(since, say)
+            deployments.extend(run_deployments)
+            # A commit shipped by a GitHub deployment and by a run is kept once (the former).
+            shipped = {change.change_id for change in changes}
+            changes.extend(c for c in run_changes if c.change_id not in shipped)
+        project_states = [status for _at, status in sorted(statuses, key=lambda s: s[0])]
         return SyncBatch(
             events=rows.log(f"github:{self.config.repo}"),
             checkpoint=checkpoint_of(
@@ -476,7 +553,7 @@ class GitHubSource:
             ),
             proposed_workflow=proposed_workflow(
                 self.config.open_state,
-                self.config.state_labels,
+                (*self.config.state_labels, *project_states),
                 self.config.closed_state,
                 f"connector {self.name!r}",
             ),
@@ -513,17 +590,33 @@ class GitHubSource:
             events.extend(page)
         return events
 
-    def _history(self, issue: Json, events: list[Json]) -> StateHistory:
-        moves = sorted(
-            ((parse_time(e["created_at"]), e["id"], e) for e in events),
-            key=lambda move: (move[0], move[1]),
+    def _history(
+        self,
+        issue: Json,
+        events: list[Json],
+        project_moves: Sequence[tuple[datetime, str | None]] = (),
+    ) -> StateHistory:
+        """The issue's states from its events and its project status moves, in time order;
+        at one instant the events (labels, closed, reopened) first, then the project status,
+        so a project status and a state label set at the same second leave the item in the
+        project status."""
+        moves: list[tuple[datetime, int, int, Json]] = [
+            (parse_time(e["created_at"]), 0, e["id"], e) for e in events
+        ]
+        moves.extend(
+            (at, 1, index, {"event": "project status", "status": status})
+            for index, (at, status) in enumerate(project_moves)
         )
+        moves.sort(key=lambda move: (move[0], move[1], move[2]))
         created = parse_time(issue["created_at"])
         if moves and moves[0][0] < created:
             created = moves[0][0]
         history = StateHistory(created, self.config.open_state, self.config.closed_state)
-        for at, _id, event in moves:
+        for at, _source, _id, event in moves:
             kind = event["event"]
+            if kind == "project status":
+                history.status_changed(at, event["status"])
+                continue
             state = self._state_labels.get((event["label"] or "").casefold())
             if kind == "labeled" and state:
                 history.label_added(at, state)
@@ -534,6 +627,70 @@ class GitHubSource:
             elif kind == "reopened":
                 history.reopened(at)
         return history
+
+    # -- project (v2) statuses, GitHub's GraphQL API ----------------------------------------
+
+    def _project_timeline(self, number: int) -> _ProjectTimeline:
+        """Issue ``number``'s events on the configured project, every page of its timeline
+        (one query per issue and page)."""
+        project = self.config.project_number
+        owner, _, name = self.config.repo.partition("/")
+        found = _ProjectTimeline()
+        cursor: str | None = None
+        while True:
+            data = self._graphql(
+                TIMELINE_QUERY, {"owner": owner, "name": name, "number": number, "cursor": cursor}
+            )
+            issue = (data.get("repository") or {}).get("issue")
+            if issue is None:
+                return found  # not an issue (any more): nothing on the project
+            items = (issue.get("projectItems") or {}).get("nodes") or []
+            if any(_project_number(item) == project for item in items):
+                found.on_project = True
+            timeline = issue["timelineItems"]
+            for node in timeline["nodes"]:
+                if _project_number(node) != project:
+                    continue  # another project's, or one the token may not read
+                kind = node["__typename"]
+                at = parse_time(node["createdAt"])
+                if kind == "AddedToProjectV2Event":
+                    found.on_project = True
+                elif kind == "ProjectV2ItemStatusChangedEvent":
+                    found.status_changes += 1
+                    status = str(node["status"] or "").strip()
+                    found.moves.append(
+                        (at, self._named_states.get(status.casefold(), status) or None)
+                    )
+                elif kind == "RemovedFromProjectV2Event":
+                    found.moves.append((at, None))
+            if not timeline["pageInfo"]["hasNextPage"]:
+                return found
+            cursor = timeline["pageInfo"]["endCursor"]
+
+    def _graphql(self, query: str, variables: Mapping[str, Any]) -> Json:
+        """The ``data`` of a GraphQL answer; its ``errors`` (which GitHub sends with HTTP 200)
+        as a :class:`ConnectorError`."""
+        what = f"POST {self._graphql_url}"
+        response = self.http.post_json(
+            self._graphql_url, {"query": query, "variables": dict(variables)}
+        )
+        body = response_json(response, self.name, what)
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if errors:
+            reason = "; ".join(
+                str(error.get("message", error)) if isinstance(error, dict) else str(error)
+                for error in errors
+            )[:300]
+            raise ConnectorError(
+                self.name,
+                f"{what}: GitHub's GraphQL API answered with an error: {reason}",
+                status=response.status_code,
+                reason=reason,
+            )
+        data = body["data"]
+        if not isinstance(data, dict):
+            raise TypeError("a GraphQL answer without data")
+        return data
 
     # -- deployments, changes ---------------------------------------------------------------
 
@@ -580,6 +737,61 @@ class GitHubSource:
         base = self._shipped_before(listed, window[0])
         return records, self._changes(window, base)
 
+    def _run_deliveries(
+        self, since: datetime | None, say: Progress
+    ) -> tuple[list[Deployment], list[Change]]:
+        """The deploy workflow's completed runs on the default branch as deployments
+        (``run-{id}``), and the commits each successful one shipped first."""
+        workflow = quote(str(self.config.deploy_workflow), safe="")
+        runs_path = f"{self._repo}/actions/workflows/{workflow}/runs"
+        repo, _next = self._get(self._repo, None, _slim_repo)
+        branch = repo["default_branch"]
+        params: dict[str, Any] = {"branch": branch, "status": "completed", "per_page": PER_PAGE}
+        start = None if since is None else since - RUN_LOOKBACK
+        if start is not None:
+            params["created"] = f">={iso_seconds(start)}"
+        served: dict[int, Json] = {}
+        for page in self._pages(runs_path, params, _slim_runs):
+            served.update((run["id"], run) for run in page)
+        # GitHub filters by status=completed already; a run under way is left for later.
+        runs = [r for r in served.values() if r["status"] == "completed" and r["conclusion"]]
+        say(f"{self.name}: {len(runs)} run(s) of {self.config.deploy_workflow}")
+        window: list[_Deployment] = []
+        for run in runs:
+            finished = _Deployment(
+                run["id"],
+                run["head_sha"],
+                parse_time(run["created_at"]),
+                parse_time(run["updated_at"]),
+                result="success" if run["conclusion"] == "success" else str(run["conclusion"]),
+                finished_at=parse_time(run["updated_at"]),
+            )
+            window.append(finished)
+        records = [
+            Deployment(
+                deployment_id=f"run-{run.id}",
+                environment=PRODUCTION,
+                finished_at=run.finished_at,
+                result=str(run.result),
+            )
+            for run in window
+            if run.finished_at is not None
+        ]
+        base = None if start is None else self._run_shipped_before(runs_path, branch, start)
+        return records, self._changes(window, base, prefix="run-")
+
+    def _run_shipped_before(self, runs_path: str, branch: str, start: datetime) -> str | None:
+        """The head commit of the latest successful run created before ``start`` (GitHub
+        lists runs newest first), the base of the first comparison; None if none."""
+        params = {
+            "branch": branch,
+            "status": "success",
+            "created": f"<{iso_seconds(start)}",
+            "per_page": 1,
+        }
+        body, _next = self._get(runs_path, params, _slim_runs)
+        return str(body[0]["head_sha"]) if body else None
+
     def _settle(self, deployment: _Deployment) -> None:
         """Set the result and time of a deployment from its latest status that is not
         ``inactive``; leave them None while it is under way."""
@@ -608,7 +820,12 @@ class GitHubSource:
                 return earlier.sha
         return None
 
-    def _changes(self, window: list[_Deployment], base: str | None) -> list[Change]:
+    def _changes(
+        self, window: list[_Deployment], base: str | None, prefix: str = ""
+    ) -> list[Change]:
+        """The commits each successful deployment of ``window`` shipped first, compared with
+        ``base`` (the sha deployed before; None: the first ships its own head commit). The
+        deployment ids are ``prefix`` and the id."""
         successes = sorted(
             (d for d in window if d.result == "success" and d.finished_at is not None),
             key=lambda d: (d.finished_at, d.id),
@@ -629,7 +846,7 @@ class GitHubSource:
                 if sha in shipped:
                     continue
                 shipped.add(sha)
-                changes.append(Change(sha, committed_at, str(deployment.id)))
+                changes.append(Change(sha, committed_at, f"{prefix}{deployment.id}"))
         return changes
 
     def _commit(self, sha: str) -> tuple[str, datetime]:
@@ -721,6 +938,30 @@ def _slim_events(body: Any) -> list[Json]:
         }
         for event in body
         if event["event"] in ("labeled", "unlabeled", "closed", "reopened")
+    ]
+
+
+def _project_number(node: Any) -> int | None:
+    """The number of a timeline event's or project item's project (None: not readable)."""
+    project = node.get("project") if isinstance(node, dict) else None
+    return int(project["number"]) if isinstance(project, dict) else None
+
+
+def _slim_repo(body: Any) -> Json:
+    return {"default_branch": str(body["default_branch"])}
+
+
+def _slim_runs(body: Any) -> list[Json]:
+    return [
+        {
+            "id": run["id"],
+            "head_sha": run["head_sha"],
+            "status": run["status"],
+            "conclusion": run.get("conclusion"),
+            "created_at": run["created_at"],
+            "updated_at": run["updated_at"],
+        }
+        for run in body["workflow_runs"]
     ]
 
 
