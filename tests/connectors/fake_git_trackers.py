@@ -2,12 +2,20 @@
 ``recordings/gitlab`` on the trackers' own paths.
 
 Each folder's ``routes.json`` maps a path to a recorded body: ``file`` (one answer) or ``list``
-(a JSON array served in pages). Lists honour the query the way the tracker does where a test
-needs it (``filters``: ``since`` / ``updated_after`` keep what was updated at or after it,
-``environment`` keeps one environment), and page by the route's ``page_size`` (small, so that a
-few recorded issues make several pages; the client's ``per_page`` is ignored) with the
-tracker's own headers: GitHub's ``Link``; GitLab's ``Link`` and ``x-next-page``/``x-page``/
-``x-total``…, or with ``pagination=keyset`` a ``Link`` with a ``cursor`` and nothing else.
+(a JSON array served in pages; with ``wrap``, inside an object under that key, with a
+``total_count``, as GitHub serves workflow runs). Lists honour the query the way the tracker
+does where a test needs it (``filters``: ``since`` / ``updated_after`` keep what was updated at
+or after it, ``environment`` keeps one environment, GitHub's ``created=>=…`` / ``<…`` keep runs
+by creation), and page by the route's ``page_size`` (small, so that a few recorded issues make
+several pages; the client's ``per_page`` is ignored) with the tracker's own headers: GitHub's
+``Link``; GitLab's ``Link`` and ``x-next-page``/``x-page``/``x-total``…, or with
+``pagination=keyset`` a ``Link`` with a ``cursor`` and nothing else.
+
+GitHub's GraphQL endpoint (``POST /graphql``, a route with ``graphql``) answers the project
+timeline query: ``graphql`` maps an issue number to a recorded answer (``{"data": …}``) whose
+``timelineItems`` nodes it serves ``page_size`` at a time after the ``cursor`` variable, with
+``pageInfo`` as GitHub gives it; an issue not recorded gets GitHub's ``NOT_FOUND`` error (HTTP
+200, ``errors``).
 GitHub answers carry a weak ``ETag`` of the body and ``If-None-Match`` with it gets ``304``.
 A wrong or missing token gets the tracker's own 401 body; an unknown path its 404.
 
@@ -65,6 +73,8 @@ class Seen:
     params: dict[str, str]
     headers: dict[str, str]
     status: int
+    #: The JSON body of a POST (GraphQL: ``query`` and ``variables``).
+    body: Any = None
 
 
 @dataclass
@@ -126,7 +136,7 @@ class FakeTracker:
         def handle(request: httpx.Request) -> httpx.Response:
             path = request.url.raw_path.decode("ascii").partition("?")[0]
             query = parse_qsl(request.url.query.decode("ascii"), keep_blank_values=True)
-            reply = self.answer(path, query, request.headers)
+            reply = self.answer(path, query, request.headers, request.method, request.content)
             return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
 
         return httpx.MockTransport(handle)
@@ -143,27 +153,47 @@ class FakeTracker:
             reply = self.answer(path, query, request.headers)
             return Response(reply.body, reply.status, headers=reply.headers)
 
+        @api.post("/{anything:path}")
+        async def post(request: Request) -> Response:
+            path = request.url.path
+            query = parse_qsl(request.url.query, keep_blank_values=True)
+            reply = self.answer(path, query, request.headers, "POST", await request.body())
+            return Response(reply.body, reply.status, headers=reply.headers)
+
         return api
 
     # -- the answers ---------------------------------------------------------------------------
 
     def answer(
-        self, path: str, query: Sequence[tuple[str, str]], headers: Mapping[str, str]
+        self,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        headers: Mapping[str, str],
+        method: str = "GET",
+        content: bytes = b"",
     ) -> Reply:
         params = dict(query)
+        body = json.loads(content) if method == "POST" and content else None
         with self._lock:
-            reply = self._answer(path, params, headers)
+            reply = self._answer(path, params, headers, method, body)
             reply = Reply(
                 reply.status,
                 {k: v for k, v in reply.headers.items() if k.lower() not in self.drop_headers},
                 reply.body,
             )
             self.requests.append(
-                Seen(path, params, {k.lower(): v for k, v in headers.items()}, reply.status)
+                Seen(path, params, {k.lower(): v for k, v in headers.items()}, reply.status, body)
             )
         return reply
 
-    def _answer(self, path: str, params: dict[str, str], headers: Mapping[str, str]) -> Reply:
+    def _answer(
+        self,
+        path: str,
+        params: dict[str, str],
+        headers: Mapping[str, str],
+        method: str = "GET",
+        body: Any = None,
+    ) -> Reply:
         for fault in self.faults:
             if fault.times > 0 and fault.path == path and fault.query.items() <= params.items():
                 fault.times -= 1
@@ -172,8 +202,10 @@ class FakeTracker:
             name = "bad_credentials.json" if self.tracker == "github" else "unauthorized.json"
             return self._json(401, self.load(name))
         route = self.routes.get(path)
-        if route is None:
+        if route is None or method != ("POST" if "graphql" in route else "GET"):
             return self._json(404, self.load("not_found.json"))
+        if "graphql" in route:
+            return self._graphql(route, body or {})
         if "file" in route:
             reply = self._json(200, self.load(route["file"]))
         else:
@@ -248,13 +280,55 @@ class FakeTracker:
                 )
         if links:
             extra["Link"] = ", ".join(links)
+        if "wrap" in route:
+            return self._json(200, {"total_count": len(items), route["wrap"]: chunk}, extra)
         return self._json(200, chunk, extra)
+
+    def _graphql(self, route: Mapping[str, Any], body: Mapping[str, Any]) -> Reply:
+        """The project timeline query of one issue, a page of its recorded nodes."""
+        variables = body.get("variables") or {}
+        number = str(variables.get("number"))
+        owner, _, name = GITHUB_REPO.partition("/")
+        recorded = route["graphql"].get(number)
+        if (variables.get("owner"), variables.get("name")) != (owner, name) or recorded is None:
+            return self._json(
+                200,
+                {
+                    "data": {"repository": None},
+                    "errors": [
+                        {
+                            "type": "NOT_FOUND",
+                            "path": ["repository", "issue"],
+                            "locations": [{"line": 4, "column": 5}],
+                            "message": "Could not resolve to an Issue with the number of "
+                            f"{number}.",
+                        }
+                    ],
+                },
+            )
+        answer = self.load(recorded)
+        timeline = answer["data"]["repository"]["issue"]["timelineItems"]
+        nodes = timeline["nodes"]
+        cursor = variables.get("cursor")
+        start = int(base64.b64decode(cursor).decode().rpartition(":")[2]) if cursor else 0
+        chunk = nodes[start : start + int(route.get("page_size", 100))]
+        end = start + len(chunk)
+        timeline["nodes"] = chunk
+        timeline["pageInfo"] = {
+            "hasNextPage": end < len(nodes),
+            "endCursor": base64.b64encode(f"cursor:v2:{end}".encode()).decode() if chunk else None,
+        }
+        return self._json(200, answer)
 
 
 def _kept(item: Mapping[str, Any], route: Mapping[str, Any], params: Mapping[str, str]) -> bool:
     for rule in route.get("filters", []):
         wanted = params.get(rule["param"])
         if wanted is None:
+            continue
+        if rule["op"] == "any==":  # GitHub's runs ?status= is a status or a conclusion
+            if wanted not in (item.get(key) for key in rule["field"].split("|")):
+                return False
             continue
         value: Any = item
         for key in rule["field"].split("."):
@@ -263,6 +337,10 @@ def _kept(item: Mapping[str, Any], route: Mapping[str, Any], params: Mapping[str
             return False
         if rule["op"] == "==" and value != wanted:
             return False
+        if rule["op"] == "search":  # GitHub's search syntax for dates: >=2024-03-01T00:00:00Z
+            for op, holds in ((">=", _time(value).__ge__), ("<", _time(value).__lt__)):
+                if wanted.startswith(op) and not holds(_time(wanted[len(op) :])):
+                    return False
     return True
 
 

@@ -21,6 +21,15 @@ Production deployments (the fake lists 4 a page, newest first; 9005 is staging):
 9001 aaa1 success 03-01 12:05 (inactive since 03-07); 9002 bbb2 failure 03-05 12:05;
 9003 ccc3 success 03-07 12:10; 9004 aaa1 success 03-08 09:05 (a rollback);
 9006 ddd4 success 03-09 10:05.
+
+Project 7's timelines over GraphQL (the fake serves 2 nodes a page): #2 added 03-03 08:00,
+status Todo 08:05, Doing 08:30, Done 11:00; #3 added 03-04 09:05, no status; #5 added and Todo
+03-07 10:00, Doing 16:00, removed 03-08 08:00; #1 is on project 3 only (Backlog, Ready).
+
+Runs of deploy.yml (the fake lists 3 a page, newest first), updated = finished:
+7001 main aaa1 success 03-01 12:04; 7002 main bbb2 failure 03-05 12:02; 7003 main ccc3 success
+03-07 12:08; 7004 feature/search success 03-08 12:06; 7005 main ddd4 cancelled 03-09 08:03;
+7006 main ddd4 success 03-09 09:58; 7007 main ddd4 in progress since 03-09 11:00.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ import pytest
 
 from connectors.fake_git_trackers import GITHUB_REPO, TOKEN, FakeTracker, github_fake, serve
 from obeya.connectors.base import SyncBatch
-from obeya.connectors.github import GitHubConfig, GitHubSource
+from obeya.connectors.github import GitHubConfig, GitHubSource, graphql_url
 from obeya.core.events import from_micros
 from obeya.errors import ConnectorError, InputError
 
@@ -376,6 +385,233 @@ def test_unfinished_deployments_wait_for_a_later_sync(fake: FakeTracker) -> None
     )
 
 
+# -- project (v2) statuses ------------------------------------------------------------------
+
+
+def test_project_statuses_are_states_at_their_times(fake: FakeTracker) -> None:
+    config = GitHubConfig("shop", GITHUB_REPO, TOKEN, project_number=7)
+    batch = GitHubSource(config, transport=fake.transport()).pull(None)
+
+    history = histories(batch)
+    # #2: created 08:00 (Open); Todo 08:05; Doing 08:30; closed at 11:00 (and Done on the
+    # board at the same second: Done either way).
+    assert history["2002"] == [
+        ("Open", "03-03 08:00"),
+        ("Todo", "03-03 08:05"),
+        ("Doing", "03-03 08:30"),
+        ("Done", "03-03 11:00"),
+    ]
+    # #5: created 10:00 and Todo at the same second: starts in Todo; Doing 16:00; taken off
+    # the project 03-08 08:00: back to Open.
+    assert history["2005"] == [
+        ("Todo", "03-07 10:00"),
+        ("Doing", "03-07 16:00"),
+        ("Open", "03-08 08:00"),
+    ]
+    # #1's statuses are project 3's: ignored (no state labels here: Open, then closed).
+    assert history["2001"] == [("Open", "03-01 09:00"), ("Done", "03-05 12:00")]
+    # One query per issue and page; pull requests (#4) are not asked about.
+    numbers = [s.body["variables"]["number"] for s in fake.seen("/graphql")]
+    assert sorted(set(numbers)) == [1, 2, 3, 5]
+    first = fake.seen("/graphql")[0]
+    assert first.body["variables"]["owner"] == "octo"
+    assert first.body["variables"]["name"] == "shop"
+    assert "PROJECT_V2_ITEM_STATUS_CHANGED_EVENT" in first.body["query"]
+    assert first.headers["authorization"] == f"Bearer {TOKEN}"
+    # The statuses are active states after Open, in the order first seen; Done (the closed
+    # state) stays done.
+    workflow = batch.proposed_workflow
+    assert workflow is not None
+    assert workflow.active == ("Open", "Todo", "Doing")
+    assert workflow.done == ("Done",)
+
+
+def test_labels_and_project_statuses_together_the_later_wins(fake: FakeTracker) -> None:
+    # #5 gets the In Progress label at 12:00, between its Todo (10:00) and Doing (16:00).
+    labeled = {**fake.lists[f"{REPO}/issues/2/events"][2], "id": 30052}
+    fake.lists[f"{REPO}/issues/5/events"].append({**labeled, "created_at": "2024-03-07T12:00:00Z"})
+    history = histories(source(fake, project_number=7).pull(None))
+    # #2: +In Progress and the status Doing both at 08:30: the project status wins.
+    assert history["2002"] == [
+        ("Open", "03-03 08:00"),
+        ("Todo", "03-03 08:05"),
+        ("Doing", "03-03 08:30"),
+        ("Done", "03-03 11:00"),
+    ]
+    # #5: the label at 12:00 is later than Todo: In Progress; Doing at 16:00 is later still;
+    # off the project at 03-08 08:00, the label still on decides: In Progress.
+    assert history["2005"] == [
+        ("Todo", "03-07 10:00"),
+        ("In Progress", "03-07 12:00"),
+        ("Doing", "03-07 16:00"),
+        ("In Progress", "03-08 08:00"),
+    ]
+    # #1 keeps its label history (project 3 is not the configured one).
+    assert [state for state, _ in history["2001"]] == ["Open", "In Progress", "Review", "Done"]
+
+
+def test_the_timeline_is_read_page_after_page(fake: FakeTracker) -> None:
+    source(fake, project_number=7).pull(None)
+    asked = [s.body["variables"] for s in fake.seen("/graphql")]
+    # #2 has 4 nodes, 2 a page: the second query asks after the first page's endCursor.
+    cursors = [v["cursor"] for v in asked if v["number"] == 2]
+    assert cursors == [None, "Y3Vyc29yOnYyOjI="]  # base64 of "cursor:v2:2"
+    # #3's single node fits one page; #1's 3 nodes take two.
+    assert [v["cursor"] for v in asked if v["number"] == 3] == [None]
+    assert len([v for v in asked if v["number"] == 1]) == 2
+
+
+def test_an_issue_on_the_project_without_status_events_is_noted(fake: FakeTracker) -> None:
+    batch = source(fake, project_number=7).pull(None)
+    # #3 was added to project 7 (and is on it) but its timeline has no status change; #1 is
+    # on project 3 only, #5 and #2 have statuses: only #3 is named.
+    assert batch.notes == (
+        "1 issue(s) on project 7 with no status change in their GitHub timeline (#3): they "
+        "keep their open, label and closed states. Either no status was ever set, or GitHub "
+        "left the events out (reported to drop them from timelines since 2026-09-24)",
+    )
+    # Its label history stands: In Progress, Done, In Progress, Open.
+    assert [state for state, _ in histories(batch)["2003"]] == [
+        "Open",
+        "In Progress",
+        "Done",
+        "In Progress",
+        "Open",
+    ]
+
+
+def test_a_graphql_error_answer_fails_the_pull_naming_the_connector(fake: FakeTracker) -> None:
+    # GitHub answers GraphQL errors with HTTP 200 and "errors".
+    fake.fail(
+        "/graphql",
+        200,
+        body={
+            "errors": [
+                {
+                    "type": "INSUFFICIENT_SCOPES",
+                    "locations": [{"line": 5, "column": 7}],
+                    "message": "Your token has not been granted the required scopes to execute "
+                    "this query. The 'number' field requires one of the following scopes: "
+                    "['read:project'].",
+                }
+            ]
+        },
+    )
+    with pytest.raises(ConnectorError) as caught:
+        source(fake, project_number=7).pull(None)
+    message = str(caught.value)
+    assert message.startswith(
+        "connector 'shop': POST https://api.github.com/graphql: GitHub's GraphQL API answered "
+        "with an error: Your token has not been granted the required scopes"
+    )
+    assert "read:project" in caught.value.reason
+    assert TOKEN not in message
+
+
+def test_a_graphql_http_error_is_refused_like_a_get(fake: FakeTracker) -> None:
+    fake.fail("/graphql", 401, body=fake.load("bad_credentials.json"))
+    with pytest.raises(ConnectorError, match=r"POST https://api.github.com/graphql: HTTP 401"):
+        source(fake, project_number=7).pull(None)
+
+
+def test_the_graphql_endpoint_beside_the_rest_api() -> None:
+    assert graphql_url("https://api.github.com") == "https://api.github.com/graphql"
+    assert graphql_url("https://ghe.acme.com/api/v3/") == "https://ghe.acme.com/api/graphql"
+
+
+def test_project_and_workflow_settings_are_checked() -> None:
+    with pytest.raises(InputError, match=r"project_number 0 must be a whole number"):
+        GitHubConfig("shop", GITHUB_REPO, TOKEN, project_number=0)
+    with pytest.raises(InputError, match=r"deploy_workflow '.github/workflows/deploy.yml'"):
+        GitHubConfig("shop", GITHUB_REPO, TOKEN, deploy_workflow=".github/workflows/deploy.yml")
+
+
+# -- Actions runs as deployments ------------------------------------------------------------
+
+
+def test_deploy_workflow_runs_are_deployments_with_their_changes(fake: FakeTracker) -> None:
+    fake.lists[f"{REPO}/deployments"] = []  # a repository that deploys with Actions only
+    delivery = source(fake, deploy_workflow="deploy.yml").pull(None).delivery
+
+    results = {
+        d.deployment_id: (d.result, d.finished_at.strftime("%m-%d %H:%M"), d.counts)
+        for d in delivery.deployments
+    }
+    # Completed runs on main; 7004 (another branch) and 7007 (in progress) are not asked
+    # for; a cancelled run is kept but does not count.
+    assert results == {
+        "run-7001": ("success", "03-01 12:04", True),
+        "run-7002": ("failure", "03-05 12:02", False),
+        "run-7003": ("success", "03-07 12:08", True),
+        "run-7005": ("cancelled", "03-09 08:03", False),
+        "run-7006": ("success", "03-09 09:58", True),
+    }
+    assert {d.environment for d in delivery.deployments} == {"production"}
+    changes = {c.change_id: (c.deployment_id, c.committed_at) for c in delivery.changes}
+    assert changes == {
+        # The first successful run ships its own head commit.
+        SHA["aaa1"]: ("run-7001", at("03-01 11:00")),
+        # 7002 failed: 7003 ships bbb2 and ccc3 (compare aaa1...ccc3; bbb2's 11:00+01:00 is
+        # 10:00 UTC).
+        SHA["bbb2"]: ("run-7003", at("03-05 10:00")),
+        SHA["ccc3"]: ("run-7003", at("03-07 11:30")),
+        # 7005 was cancelled: 7006 is compared with ccc3.
+        SHA["ddd4"]: ("run-7006", at("03-09 09:00")),
+    }
+    # The default branch is read from the repository; every page asks the same.
+    assert fake.seen(REPO)
+    listed = fake.seen(f"{REPO}/actions/workflows/deploy.yml/runs")
+    assert listed[0].params == {"branch": "main", "status": "completed", "per_page": "100"}
+    assert [s.params.get("page") for s in listed] == [None, "2"]  # 5 runs, 3 a page
+
+
+def test_a_pull_since_asks_for_the_runs_created_since_and_the_one_before(
+    fake: FakeTracker,
+) -> None:
+    fake.lists[f"{REPO}/deployments"] = []
+    delivery = source(fake, deploy_workflow="deploy.yml").pull(datetime(2024, 3, 8, tzinfo=UTC))
+    delivery = delivery.delivery
+
+    listed = fake.seen(f"{REPO}/actions/workflows/deploy.yml/runs")
+    # The window starts a day before since (03-08 00:00 − 1 day), so a run still going at the
+    # last sync is read now; then the latest successful run before it, as the base.
+    assert [s.params for s in listed] == [
+        {
+            "branch": "main",
+            "status": "completed",
+            "created": ">=2024-03-07T00:00:00Z",
+            "per_page": "100",
+        },
+        {
+            "branch": "main",
+            "status": "success",
+            "created": "<2024-03-07T00:00:00Z",
+            "per_page": "1",
+        },
+    ]
+    # Created since 03-07 00:00 on main, completed: 7003, 7005, 7006.
+    assert sorted(d.deployment_id for d in delivery.deployments) == [
+        "run-7003",
+        "run-7005",
+        "run-7006",
+    ]
+    # The base is 7001's aaa1 (7002 failed): 7003 ships bbb2 and ccc3, 7006 ddd4.
+    assert {c.change_id: c.deployment_id for c in delivery.changes} == {
+        SHA["bbb2"]: "run-7003",
+        SHA["ccc3"]: "run-7003",
+        SHA["ddd4"]: "run-7006",
+    }
+
+
+def test_a_commit_shipped_by_a_deployment_and_a_run_is_kept_once(fake: FakeTracker) -> None:
+    delivery = source(fake, deploy_workflow="deploy.yml").pull(None).delivery
+    ids = [c.change_id for c in delivery.changes]
+    assert len(ids) == len(set(ids)) == 4
+    # Both lists are deployments; the GitHub deployments' changes are kept.
+    assert {c.deployment_id for c in delivery.changes} == {"9001", "9003", "9006"}
+    assert len(delivery.deployments) == 5 + 5
+
+
 # -- over HTTP ------------------------------------------------------------------------------
 
 
@@ -390,3 +626,23 @@ def test_the_fake_served_over_http_gives_the_same_pull() -> None:
             batch = shop.pull(None)
     assert histories(batch) == expected
     assert len(batch.delivery.deployments) == 5
+
+
+def test_graphql_and_runs_over_http_give_the_same_pull() -> None:
+    settings: dict[str, Any] = {"project_number": 7, "deploy_workflow": "deploy.yml"}
+    expected = source(github_fake(), **settings).pull(None)
+    fake = github_fake()
+    with serve(fake) as url:
+        config = GitHubConfig(
+            "shop",
+            GITHUB_REPO,
+            TOKEN,
+            api_url=url,
+            state_labels=("In Progress", "Review"),
+            **settings,
+        )
+        with GitHubSource(config, sleep=lambda _s: None) as shop:
+            batch = shop.pull(None)
+    assert histories(batch) == histories(expected)
+    assert batch.delivery == expected.delivery
+    assert batch.notes == expected.notes

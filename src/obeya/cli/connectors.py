@@ -99,11 +99,28 @@ def connect_github(
     api_url: Annotated[str, typer.Option(help="GitHub's API (Enterprise: its /api/v3).")] = (
         "https://api.github.com"
     ),
+    project_number: Annotated[
+        int | None,
+        typer.Option(help="A project (v2) whose Status field gives the states.", min=1),
+    ] = None,
+    deploy_workflow: Annotated[
+        str | None,
+        typer.Option(
+            help="A workflow file (deploy.yml) whose runs on the default branch are "
+            "production deployments."
+        ),
+    ] = None,
     workflow: WorkflowOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """GitHub issues and pull requests, their labels as states; deployments for DORA."""
-    settings = {"repo": repo, "api_url": api_url, "state_labels": list(state_label or ())}
+    settings = {
+        "repo": repo,
+        "api_url": api_url,
+        "state_labels": list(state_label or ()),
+        "project_number": project_number,
+        "deploy_workflow": deploy_workflow,
+    }
     _add(name, "github", stream, settings, token_env, workflow, as_json)
 
 

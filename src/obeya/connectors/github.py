@@ -38,6 +38,20 @@ first successful deployment ever ships its own head commit. Issues labelled
 ``incident_label`` become :class:`~obeya.core.delivery.records.Incident` records
 (``created_at``, ``closed_at`` while closed).
 
+**Project statuses** (``project_number``). Each changed issue's timeline is read from the
+GraphQL API (:data:`TIMELINE_QUERY`, one query per issue and page of 100 events; pull requests
+are not asked about). A status change on that project moves the issue to the status (named
+like a configured state without case: that state); a cleared status or removal from the
+project drops it, back to the state label or ``open_state``. Labels and statuses: the later
+move wins; at one second the project status (events are applied first). An issue on the project
+whose timeline holds no status change is named in the notes (GitHub has been reported to drop
+these events since 2026-09-24). GraphQL ``errors`` (with HTTP 200) are a :class:`ConnectorError`.
+
+**Actions runs** (``deploy_workflow``). The workflow's completed runs on the default branch,
+created from :data:`RUN_LOOKBACK` before ``since`` on, are deployments ``run-{id}`` (finished at
+``updated_at``; the result ``success`` or the conclusion), their changes compared as above from
+the latest successful run created before that window.
+
 **Conditional requests.** Every GET sends ``If-None-Match`` with the ``ETag`` of the last answer
 to the same URL; a ``304 Not Modified`` (which GitHub does not count against the rate limit)
 means nothing changed, and the answer kept from last time is used. :class:`SyncBatch` has no
@@ -756,9 +770,8 @@ class GitHubSource:
         # GitHub filters by status=completed already; a run under way is left for later.
         runs = [r for r in served.values() if r["status"] == "completed" and r["conclusion"]]
         say(f"{self.name}: {len(runs)} run(s) of {self.config.deploy_workflow}")
-        window: list[_Deployment] = []
-        for run in runs:
-            finished = _Deployment(
+        window = [
+            _Deployment(
                 run["id"],
                 run["head_sha"],
                 parse_time(run["created_at"]),
@@ -766,7 +779,8 @@ class GitHubSource:
                 result="success" if run["conclusion"] == "success" else str(run["conclusion"]),
                 finished_at=parse_time(run["updated_at"]),
             )
-            window.append(finished)
+            for run in runs
+        ]
         records = [
             Deployment(
                 deployment_id=f"run-{run.id}",
