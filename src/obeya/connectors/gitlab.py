@@ -62,7 +62,8 @@ from urllib.parse import quote
 import httpx
 
 from obeya.connectors.base import Progress, SyncBatch
-from obeya.connectors.github import (
+from obeya.connectors.http import Http, utc_now
+from obeya.connectors.tracker import (
     PER_PAGE,
     EventRows,
     StateHistory,
@@ -76,7 +77,6 @@ from obeya.connectors.github import (
     tracker_shape,
     utc,
 )
-from obeya.connectors.http import Http, utc_now
 from obeya.core.delivery.records import PRODUCTION, Change, DeliveryHistory, Deployment, Incident
 from obeya.errors import ConnectorError, InputError
 
