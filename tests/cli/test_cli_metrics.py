@@ -151,6 +151,20 @@ def test_workflow_naming_no_state_is_refused(files, tmp_path: Path) -> None:
     assert "names no state of the data" in result.stderr
 
 
+def test_a_window_that_ends_before_it_starts_is_refused_without_a_traceback(files) -> None:
+    data, workflow = files
+    result = runner.invoke(
+        app, ["metrics", str(data), "-w", str(workflow), "--since", "2024-06-01",
+              "--until", "2024-01-01"],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "error: the window starts on 2024-06-01, after it ends on 2024-01-01: give a start on "
+        "or before the end"
+    )
+    assert "Traceback" not in result.output
+
+
 def test_unknown_file_type(tmp_path: Path) -> None:
     odd = tmp_path / "picture.png"
     odd.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))

@@ -111,13 +111,13 @@ def metrics(
     if (file is None) == (stream is None):
         err.print("[red]error:[/red] give a FILE or --stream NAME (one of them)")
         raise typer.Exit(2)
-    flt = FlowFilter(
-        types=tuple(item_type or ()),
-        since=parse_date(since, "--since"),
-        until=parse_date(until, "--until"),
-        calendar_days=calendar_days,
-    )
     with handle_errors():
+        flt = FlowFilter(
+            types=tuple(item_type or ()),
+            since=parse_date(since, "--since"),
+            until=parse_date(until, "--until"),
+            calendar_days=calendar_days,
+        )
         if file is not None:
             with progress_bar(f"reading {file.name}", as_json) as progress:
                 report = analyse_file(

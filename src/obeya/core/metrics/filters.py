@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from obeya.core.events import to_micros
+from obeya.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,10 @@ class FlowFilter:
 
     def __post_init__(self) -> None:
         if self.since and self.until and self.since > self.until:
-            raise ValueError(f"--since {self.since} is after --until {self.until}")
+            raise InputError(
+                f"the window starts on {self.since}, after it ends on {self.until}: give a "
+                "start on or before the end"
+            )
 
     @property
     def since_us(self) -> int | None:
