@@ -104,7 +104,8 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/api/streams/{name}/dora"): (V, stream),
         ("POST", "/api/streams/{name}/delivery/{kind}"): (E, stream, "name", UPLOAD),
         ("GET", "/api/connectors"): (V, "user"),
-        ("POST", "/api/connectors"): (V, "user"),  # the route checks admin on the stream
+        # A connector binds a server variable to a URL: the workspace's admins add them.
+        ("POST", "/api/connectors"): (A, "workspace"),
         ("POST", "/api/connectors/{connector}/sync"): (E, "connector"),
         ("DELETE", "/api/connectors/{connector}"): (A, "connector"),
         # Steering
@@ -171,7 +172,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/streams/{name}/delivery"): (V, stream),
         ("POST", "/streams/{name}/delivery"): (E, stream, "name", UPLOAD),
         ("GET", "/connectors"): (V, "user"),  # lists the connectors of streams the user sees
-        ("POST", "/connectors"): (V, "user"),  # the route checks admin on the stream named
+        ("POST", "/connectors"): (A, "workspace"),
         ("POST", "/connectors/{connector}/sync"): (E, "connector"),
         ("POST", "/connectors/{connector}/delete"): (A, "connector"),
     }
