@@ -28,6 +28,10 @@ TABLES = {
     "audit",
     "sign_in_failures",
     "settings",
+    "deployments",
+    "changes",
+    "incidents",
+    "connectors",
 }
 
 

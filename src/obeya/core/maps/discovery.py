@@ -671,8 +671,8 @@ def _step_times(visits: Table) -> Table:
     )
     return per_item.group_by(per_item.step).aggregate(
         items=per_item.item_id.count(),
-        pt_us=per_item.pt.mean(),
-        lt_us=per_item.lt.mean(),
+        pt_us=per_item.pt.cast("float64").mean(),
+        lt_us=per_item.lt.cast("float64").mean(),
     )
 
 
