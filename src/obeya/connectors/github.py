@@ -82,6 +82,7 @@ from obeya.connectors.tracker import (
     PER_PAGE,
     EventRows,
     StateHistory,
+    TrackerSource,
     check_states,
     checkpoint_of,
     iso_seconds,
@@ -89,8 +90,6 @@ from obeya.connectors.tracker import (
     parse_time,
     proposed_workflow,
     response_json,
-    tracker_shape,
-    utc,
 )
 from obeya.core.delivery.records import PRODUCTION, Change, DeliveryHistory, Deployment, Incident
 from obeya.errors import ConnectorError, InputError
@@ -221,7 +220,7 @@ class _Deployment:
     finished_at: datetime | None = None
 
 
-class GitHubSource:
+class GitHubSource(TrackerSource):
     """Pulls one repository's issues and deployments (see the module docstring)."""
 
     def __init__(
@@ -232,6 +231,7 @@ class GitHubSource:
     ) -> None:
         self.config = config
         self.name = config.name
+        self.tracker = "GitHub"
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28",
@@ -253,24 +253,7 @@ class GitHubSource:
     def __repr__(self) -> str:
         return f"GitHubSource(name={self.name!r}, repo={self.config.repo!r})"
 
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> GitHubSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- the pull ---------------------------------------------------------------------------
-
-    def pull(self, since: datetime | None, progress: Progress | None = None) -> SyncBatch:
-        """Every issue changed at or after ``since`` (all when None) with its whole history,
-        and the deployments, changes and incidents since then. Raises
-        :class:`~obeya.errors.ConnectorError` naming the connector; nothing is returned from
-        a pull that failed part way."""
-        with tracker_shape(self.name, "GitHub"):
-            return self._pull(utc(since), progress)
 
     def _pull(self, since: datetime | None, progress: Progress | None) -> SyncBatch:
         started = utc_now()

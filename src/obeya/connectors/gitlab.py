@@ -67,6 +67,7 @@ from obeya.connectors.tracker import (
     PER_PAGE,
     EventRows,
     StateHistory,
+    TrackerSource,
     check_states,
     checkpoint_of,
     iso_seconds,
@@ -74,8 +75,6 @@ from obeya.connectors.tracker import (
     parse_time,
     proposed_workflow,
     response_json,
-    tracker_shape,
-    utc,
 )
 from obeya.core.delivery.records import PRODUCTION, Change, DeliveryHistory, Deployment, Incident
 from obeya.errors import ConnectorError, InputError
@@ -129,7 +128,7 @@ class _Deployment:
     finished_at: datetime
 
 
-class GitLabSource:
+class GitLabSource(TrackerSource):
     """Pulls one project's issues and deployments (see the module docstring)."""
 
     def __init__(
@@ -140,6 +139,7 @@ class GitLabSource:
     ) -> None:
         self.config = config
         self.name = config.name
+        self.tracker = "GitLab"
         headers = {"Accept": "application/json", "User-Agent": "obeya"}
         if config.token:
             headers["PRIVATE-TOKEN"] = config.token
@@ -151,24 +151,7 @@ class GitLabSource:
     def __repr__(self) -> str:
         return f"GitLabSource(name={self.name!r}, project={self.config.project!r})"
 
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> GitLabSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- the pull ---------------------------------------------------------------------------
-
-    def pull(self, since: datetime | None, progress: Progress | None = None) -> SyncBatch:
-        """Every issue changed at or after ``since`` (all when None) with its whole history,
-        and the deployments, changes and incidents since then. Raises
-        :class:`~obeya.errors.ConnectorError` naming the connector; nothing is returned from
-        a pull that failed part way."""
-        with tracker_shape(self.name, "GitLab"):
-            return self._pull(utc(since), progress)
 
     def _pull(self, since: datetime | None, progress: Progress | None) -> SyncBatch:
         started = utc_now()

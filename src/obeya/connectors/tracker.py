@@ -8,12 +8,14 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import httpx
 import pyarrow as pa
 
+from obeya.connectors.base import Progress, SyncBatch
+from obeya.connectors.http import Http
 from obeya.core.events import EVENT_SCHEMA, EventLog, to_micros
 from obeya.core.workflow import Workflow
 from obeya.errors import ConnectorError, InputError
@@ -247,3 +249,32 @@ def utc(moment: datetime | None) -> datetime | None:
 
 
 # -- GitHub ------------------------------------------------------------------------------------
+
+
+class TrackerSource:
+    """What a GitHub or GitLab source does alike: its HTTP client's life, and a pull whose
+    answers of an unexpected shape become one error naming the connector (``tracker``)."""
+
+    name: str
+    http: Http
+    tracker: str
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def pull(self, since: datetime | None, progress: Progress | None = None) -> SyncBatch:
+        """Every issue changed at or after ``since`` (all when None) with its whole history,
+        and the deployments, changes and incidents since then. Raises
+        :class:`~obeya.errors.ConnectorError` naming the connector; nothing is returned from
+        a pull that failed part way."""
+        with tracker_shape(self.name, self.tracker):
+            return self._pull(utc(since), progress)
+
+    def _pull(self, since: datetime | None, progress: Progress | None) -> SyncBatch:
+        raise NotImplementedError
