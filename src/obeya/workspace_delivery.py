@@ -153,20 +153,21 @@ def source_for(
     from obeya.connectors.gitlab import GitLabConfig, GitLabSource
     from obeya.connectors.jira import JiraConfig, JiraSource
 
-    wait = sleep or time.sleep
-    known = {"jira": JiraConfig, "github": GitHubConfig, "gitlab": GitLabConfig}
+    known: dict[str, tuple[Any, Any]] = {
+        "jira": (JiraConfig, JiraSource),
+        "github": (GitHubConfig, GitHubSource),
+        "gitlab": (GitLabConfig, GitLabSource),
+    }
     if kind not in known:
         raise InputError(f"connector {name!r}: kind {kind!r} is none of {', '.join(known)}")
+    config_type, source_type = known[kind]
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
     fields.pop("state_names", None)
     try:
-        config = known[kind](name=name, token=secret, **fields)
+        config = config_type(name=name, token=secret, **fields)
     except TypeError as error:
         raise InputError(
             f"connector {name!r}: settings do not fit a {kind} connector: {error}"
         ) from None
-    if kind == "jira":
-        return JiraSource(config, transport=transport, sleep=wait)  # type: ignore[arg-type]
-    if kind == "github":
-        return GitHubSource(config, transport=transport, sleep=wait)  # type: ignore[arg-type]
-    return GitLabSource(config, transport=transport, sleep=wait)  # type: ignore[arg-type]
+    source: Source = source_type(config, transport=transport, sleep=sleep or time.sleep)
+    return source

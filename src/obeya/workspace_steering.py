@@ -200,7 +200,6 @@ class SteeringWorkspace:
         """The stream's quality rates over the last :data:`GUARD_DAYS` against the as many
         days before (Fisher's exact test): the reopen rate, and the change failure rate where
         the stream deploys; those that rose, in sentences."""
-        from obeya.core.delivery.dora import dora_report
         from obeya.core.steering.experiments import rate_change
 
         now = Window(as_of - timedelta(days=GUARD_DAYS - 1), as_of, "recent")
@@ -214,11 +213,9 @@ class SteeringWorkspace:
             counts.append((quality.reopened, quality.finished))
         if len(counts) == 2:
             rates.append(rate_change("reopen_rate", counts[0], counts[1]))
-        history = self.store.load_delivery(stream)
-        if any(d.counts for d in history.deployments):
-            failures = [dora_report(history, since=w.start, until=w.end) for w in (before, now)]
-            earlier, recent = ((r.failed_deployments, r.deployments) for r in failures)
-            rates.append(rate_change("change_failure_rate", earlier, recent))
+        failures = self._change_failures(stream, before, now)
+        if failures is not None:
+            rates.append(rate_change("change_failure_rate", *failures))
         flags = []
         for q in rates:
             if q.rose:
