@@ -3,24 +3,37 @@
 The tree::
 
     ObeyaError
-    ├── InputError            bad user input: a file, a workflow, an option
+    ├── InputError            bad user input (field, value): a file, a workflow, an option
     │   ├── ParseError        a file that cannot be read; names file, row and field
-    │   └── WorkflowError     a workflow file that is wrong or does not fit the data
+    │   ├── WorkflowError     a workflow file that is wrong or does not fit the data
+    │   ├── MapError          a value stream map that breaks a rule (step, field, value, rule)
+    │   ├── ScenarioError     a simulation scenario that cannot run
+    │   │   └── SimulationBudgetError  a run larger than the budget allows
+    │   ├── PlanError         a plan whose tasks or dependencies do not hold together
+    │   └── TwinError         a digital twin (file or fit) that is not valid
     ├── NotFoundError         a value stream (or other named thing) that does not exist
     ├── StoreError            the app store cannot do what was asked
+    │   └── VersionConflict   a save against a version that is no longer the newest
+    │                         (kind, key, expected, current)
     ├── AuthError             no signed-in user or valid token (401)
     ├── ForbiddenError        signed in, but the role does not allow it; a bad CSRF token (403)
     │   └── OwnedElsewhere    a save that would move a map or record to another stream
     ├── TooManyAttempts       too many wrong passwords; wait and try again (429)
+    ├── SimulationCancelled   a run stopped by its caller
+    ├── BodyTooLarge          a request body (an upload) over its route's limit (413)
     └── ConnectorError        a tracker (Jira, GitHub, GitLab) refused or failed a sync (502)
 
-The CLI prints ``str(error)`` and exits with status 1 (2 for usage errors); the API turns
-every error into one JSON shape (``{"error": {"type", "message", "detail"}}``).
+The classes live beside what raises them (MapError in ``core.maps.model``…); every one is in
+this tree (a test checks). The CLI prints ``str(error)`` and exits with status 1 (2 for usage
+errors); the API turns every error into one JSON shape (``{"error": {"type", "message",
+"detail"}}``), ``detail`` being :meth:`ObeyaError.fields`. Callers tell errors apart by class
+and fields, never by their text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class ObeyaError(Exception):
@@ -29,14 +42,36 @@ class ObeyaError(Exception):
     http_status = 500
 
     @property
-    def kind(self) -> str:
+    def error_type(self) -> str:
         return type(self).__name__
+
+    def fields(self) -> dict[str, Any] | None:
+        """What a client can point at (a field, a row, a version); None when nothing."""
+        return None
 
 
 class InputError(ObeyaError):
-    """The user gave something Obeya cannot use; the message says how to fix it."""
+    """The user gave something Obeya cannot use; the message says how to fix it. ``field``
+    and ``value`` name what was wrong, where one field is to blame."""
 
     http_status = 422
+
+    def __init__(self, message: str, *, field: str | None = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+
+    def fields(self) -> dict[str, Any] | None:
+        if self.field is None:
+            return None
+        return {"field": self.field, "value": _plain(self.value)}
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON can carry it (the text of anything else)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 class ParseError(InputError):
@@ -53,7 +88,6 @@ class ParseError(InputError):
     ) -> None:
         self.file = file
         self.row = row
-        self.field = field
         self.element = element
         where = []
         if file:
@@ -65,7 +99,10 @@ class ParseError(InputError):
         if field:
             where.append(f"field '{field}'")
         prefix = ", ".join(where)
-        super().__init__(f"{prefix}: {message}" if prefix else message)
+        super().__init__(f"{prefix}: {message}" if prefix else message, field=field)
+
+    def fields(self) -> dict[str, Any] | None:
+        return {"file": self.file, "row": self.row, "field": self.field, "element": self.element}
 
 
 class WorkflowError(InputError):
@@ -118,6 +155,46 @@ class StoreError(ObeyaError):
     http_status = 409
 
 
+class VersionConflict(StoreError):
+    """A save that expected another version than the newest: someone saved in between (or
+    ``current`` is 0: nothing of that key exists yet, so an "add" found it taken if
+    ``expected`` is 0 and ``current`` is not). Nothing was saved."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str,
+        key: str,
+        expected: int,
+        current: int,
+        author: str | None = None,
+        at: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.key = key
+        self.expected = expected
+        self.current = current
+        self.author = author
+        self.at = at
+
+    @property
+    def taken(self) -> bool:
+        """An "add" (expected version 0) of a key that exists."""
+        return self.expected == 0 and self.current > 0
+
+    def fields(self) -> dict[str, Any] | None:
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "expected": self.expected,
+            "current": self.current,
+            "author": self.author,
+            "at": self.at,
+        }
+
+
 class AuthError(ObeyaError):
     """No signed-in user, or a token that is unknown, expired or revoked."""
 
@@ -155,6 +232,9 @@ class TooManyAttempts(ObeyaError):
         super().__init__(message)
         self.retry_after = retry_after
 
+    def fields(self) -> dict[str, Any] | None:
+        return {"retry_after": self.retry_after}
+
 
 class ConnectorError(ObeyaError):
     """A tracker refused or failed what a connector asked: a bad token, a wrong URL, a query
@@ -170,3 +250,4 @@ class ConnectorError(ObeyaError):
         self.connector = connector
         self.status = status
         self.reason = reason
+

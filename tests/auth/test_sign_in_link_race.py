@@ -34,7 +34,7 @@ def test_racing_uses_of_one_link_sign_in_exactly_once(database_url: str, round_:
             try:
                 signed_in.append(ws.use_sign_in_link(secret).name)
             except AuthError as error:
-                refused.append(error.kind)
+                refused.append(error.error_type)
 
         threads = [
             threading.Thread(target=use, args=(workspaces[i % PROCESSES],)) for i in range(USES)

@@ -24,7 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from obeya.errors import AuthError, ObeyaError, ParseError, TooManyAttempts
+from obeya.errors import AuthError, ObeyaError, TooManyAttempts
 
 log = logging.getLogger("obeya.api")
 
@@ -37,18 +37,6 @@ _MACHINE_PATHS = ("/api", "/static", "/openapi.json", "/docs", "/redoc")
 
 def error_body(kind: str, message: str, detail: Any = None) -> dict[str, Any]:
     return {"error": {"type": kind, "message": message, "detail": jsonable_encoder(detail)}}
-
-
-def obeya_detail(error: ObeyaError) -> dict[str, Any] | None:
-    """Where a file failed to parse, as fields a client can point at; None for other errors."""
-    if isinstance(error, ParseError):
-        return {
-            "file": error.file,
-            "row": error.row,
-            "field": error.field,
-            "element": error.element,
-        }
-    return None
 
 
 def _validation_message(errors: list[Any]) -> str:
@@ -78,7 +66,7 @@ def install_error_handlers(app: FastAPI, html: HtmlErrors | None = None) -> None
 
     async def on_obeya(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ObeyaError)
-        body = error_body(exc.kind, str(exc), obeya_detail(exc))
+        body = error_body(exc.error_type, str(exc), exc.fields())
         response = respond(request, exc.http_status, body)
         if isinstance(exc, AuthError):
             response.headers["WWW-Authenticate"] = 'Bearer realm="obeya"'

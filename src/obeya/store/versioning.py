@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from obeya.errors import OwnedElsewhere, StoreError
+from obeya.errors import OwnedElsewhere, VersionConflict
 from obeya.store.audit import ACTOR, write_audit
 from obeya.store.models import StreamRow
 
@@ -76,7 +76,7 @@ class Versioned:
         expected_version: int | None,
         now: datetime,
     ) -> tuple[int, tuple[str, ...]]:
-        """Add the next version; (its number, the fields it changed). StoreError when the
+        """Add the next version; (its number, the fields it changed). VersionConflict when the
         head moved past ``expected_version`` (nothing is written). In a signed-in request the
         author is the signed-in user (:data:`~obeya.store.audit.ACTOR`), whatever was given."""
         author = ACTOR.get() or author
@@ -93,7 +93,7 @@ class Versioned:
         if row is not None and stream_id is not None and row.stream_id != stream_id:
             raise OwnedElsewhere(self.noun, label)
         if expected_version is not None and expected_version != current:
-            raise StoreError(self.stale(connection, label, row, expected_version))
+            raise self.stale(connection, identity, label, row, expected_version)
         changes: tuple[str, ...] = ()
         before: Any = None
         if row is None:
@@ -223,11 +223,24 @@ class Versioned:
         connection.execute(delete(self.versions).where(self._of(head_id)))
         connection.execute(delete(self.head).where(self.head.id == head_id))
 
-    def stale(self, connection: Connection, label: str, row: Any, expected: int) -> str:
+    def stale(
+        self,
+        connection: Connection,
+        identity: Mapping[str, str],
+        label: str,
+        row: Any,
+        expected: int,
+    ) -> VersionConflict:
+        kind = identity.get("kind", self.noun)
+        key = identity.get("key") or "/".join(identity.values())
         if row is None:
-            return (
+            return VersionConflict(
                 f"{label} has not been saved yet, so it cannot be at version {expected}; "
-                "save it without an expected version (or with 0)"
+                "save it without an expected version (or with 0)",
+                kind=kind,
+                key=key,
+                expected=expected,
+                current=0,
             )
         author, created_at = connection.execute(
             select(self.versions.author, self.versions.created_at).where(
@@ -235,7 +248,13 @@ class Versioned:
             )
         ).one()
         when = utc(created_at).isoformat(timespec="seconds")
-        return (
+        return VersionConflict(
             f"{label} changed since version {expected} (now {row.current_version}) by "
-            f"{author} at {when}; reload and apply your change again"
+            f"{author} at {when}; reload and apply your change again",
+            kind=kind,
+            key=key,
+            expected=expected,
+            current=row.current_version,
+            author=author,
+            at=when,
         )

@@ -29,7 +29,7 @@ from obeya.api.gate import GuardedRoute
 from obeya.core.steering.objectives import COMPARATORS, DEFAULT_WINDOW_DAYS, METRICS
 from obeya.core.steering.risks import STATES
 from obeya.core.steering.roadmap import KINDS, STATUSES, TARGETS
-from obeya.errors import InputError, NotFoundError, ObeyaError, StoreError
+from obeya.errors import InputError, NotFoundError, ObeyaError, VersionConflict
 from obeya.store.versioning import flatten
 from obeya.web.forms import form_date, form_number, form_version
 from obeya.web.map_pages import WEB_AUTHOR, number
@@ -161,7 +161,7 @@ def _save_posted(
 
 def adding(error: ObeyaError, kind: str, key: Any) -> str:
     """The message of a refused "add" form: a taken key says so in words."""
-    if isinstance(error, StoreError) and "changed since version 0" in str(error):
+    if isinstance(error, VersionConflict) and error.taken:
         return f"there is already a {kind} {key!r}; change it on its own form, or pick another key"
     return str(error)
 

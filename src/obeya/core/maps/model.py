@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from obeya.errors import InputError
 
@@ -32,9 +33,13 @@ class MapError(InputError):
         rule: str = "",
         other: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.step, self.field, self.value, self.rule = step, field, value, rule
-        self.other = other
+        super().__init__(message, field=field, value=value)
+        self.step, self.rule, self.other = step, rule, other
+
+    def fields(self) -> dict[str, Any] | None:
+        if self.field is None:
+            return None
+        return {**(super().fields() or {}), "step": self.step, "rule": self.rule}
 
 
 def _bad(

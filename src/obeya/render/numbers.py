@@ -1,0 +1,289 @@
+"""How Obeya shows numbers, shares, durations and dates, and how it reads a typed share.
+
+The one home of formatting: the CLI, the pages (as Jinja filters, see :data:`FILTERS`), the
+SVG drawings and the PDF report all call these, so a figure reads the same everywhere. The
+house style (``docs/conventions.md``):
+
+- thousands separated by a comma, a point for decimals: ``1,234.5``;
+- a share is stored and sent (JSON) as a fraction, ``0.227``, and shown in percent with a space
+  before the sign, ``23 %``; an effect is signed, ``+27.5 %``;
+- a missing value is one em dash, :data:`DASH`;
+- dates in ISO form, ``2024-03-05``; durations in days (``3.5 days``) or hours (``3.5 h``);
+- a count agrees with its noun: ``1 person``, ``2 people``, ``1 risk``, ``2 risks``.
+
+A share is typed as a fraction (``0.2``) or in percent (``20%``, ``20 %``); a bare number above
+1 (``20``) is refused rather than guessed at (:func:`parse_share`).
+
+Pure Python: no web, no CLI, no database.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from datetime import date as Date
+from datetime import datetime
+from typing import Any
+
+from obeya.errors import InputError
+
+#: What a missing value shows as, everywhere.
+DASH = "—"
+
+#: Nouns whose plural is not the noun and an "s" (nor "es"/"ies" by the rules below).
+IRREGULAR = {"person": "people", "child": "children", "is": "are", "was": "were"}
+
+# Spaces a user may type (or paste) between a number and its percent sign: the space, the
+# no-break space, the thin and the narrow no-break space.
+_SPACES = " \u00a0\u2009\u202f"
+_SHARE = re.compile(rf"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))[{_SPACES}]*(%?)$")
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _fixed(value: float, digits: int, sign: bool = False) -> str:
+    text = f"{value:{'+' if sign else ''},.{digits}f}"
+    # What rounds to zero shows no sign: "-0.0" or "+0.0" would read as a change not there.
+    return text.lstrip("+-") if text.strip("+-0.,") == "" else text
+
+
+def number(value: float | None, digits: int | None = None) -> str:
+    """A figure for reading. ``digits`` fixes the decimals (``1,234.5`` with 1); without it the
+    figure keeps about three significant digits (``1,234``, ``12.3``, ``1.23``, ``0.0123``)."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    if digits is not None:
+        return _fixed(value, digits)
+    if value == 0:
+        return "0"
+    size = abs(value)
+    if size >= 100:
+        return _fixed(value, 0)
+    if size >= 10:
+        return f"{value:.1f}".removesuffix(".0")
+    if size >= 1:
+        return f"{value:.2f}".rstrip("0").removesuffix(".")
+    return f"{value:.3g}"
+
+
+def signed(value: float | None, digits: int = 1) -> str:
+    """A change for reading: ``+1.5``, ``-0.3``; what rounds to no change is ``0.0``."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    return _fixed(value, digits, sign=True)
+
+
+def share(value: float | None, digits: int | None = 0) -> str:
+    """A fraction in percent: ``share(0.227)`` is ``23 %``, ``share(0.275, 1)`` ``27.5 %``.
+    ``digits=None`` keeps about three significant digits (``0.5 %``, ``12.5 %``)."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    return f"{number(value * 100, digits)} %"
+
+
+def signed_share(value: float | None, digits: int = 1) -> str:
+    """An effect in percent: ``signed_share(0.275)`` is ``+27.5 %``."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    return f"{_fixed(value * 100, digits, sign=True)} %"
+
+
+def plural(n: float, noun: str, many: str | None = None) -> str:
+    """``noun`` as it agrees with ``n``: one of it is singular, any other count plural
+    (``many`` if given, else the English rule: person → people, risk → risks, day → days,
+    dependency → dependencies, box → boxes)."""
+    if n == 1:
+        return noun
+    if many is not None:
+        return many
+    if noun in IRREGULAR:
+        return IRREGULAR[noun]
+    if noun.endswith(("s", "x", "z", "ch", "sh")):
+        return noun + "es"
+    if len(noun) > 1 and noun.endswith("y") and noun[-2] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+def count(n: int | None, noun: str | None = None, many: str | None = None) -> str:
+    """A count with its noun: ``count(1, "person")`` is ``1 person``, ``count(1234, "item")``
+    ``1,234 items``; without a noun just the number, ``1,234``."""
+    if n is None:
+        return DASH
+    text = f"{n:,}"
+    return text if noun is None else f"{text} {plural(n, noun, many)}"
+
+
+def days(value: float | None, digits: int = 1) -> str:
+    """Days as a bare figure, for a column or a tile whose unit says "days": ``12.3``."""
+    return number(value, digits)
+
+
+def duration_days(value: float | None, digits: int = 1) -> str:
+    """Days with their unit: ``12.3 days``, ``1 day`` (``digits`` decimals, trailing zeros
+    dropped: a duration is read, not lined up)."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    text = _trim(_fixed(value, digits))
+    return f"{text} {'day' if text == '1' else 'days'}"
+
+
+def hours(value: float | None, digits: int = 1) -> str:
+    """Hours with their unit: ``3.5 h``."""
+    if _missing(value):
+        return DASH
+    return f"{number(value, digits)} h"
+
+
+def duration_hours(value: float | None, digits: int = 1) -> str:
+    """A span measured in hours, in the unit that reads best: ``36.0 h`` under two days,
+    ``3.5 days`` from two days on."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    if abs(value) < 48:
+        return hours(value, digits)
+    return f"{number(value / 24, digits)} days"
+
+
+def rate(value: float | None) -> str:
+    """Items per week: a decimal helps at 1.5 a week, not at 1,416."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    return number(value, 0 if abs(value) >= 100 else 1)
+
+
+def significant(value: float | None, digits: int = 3) -> str:
+    """A figure to ``digits`` significant digits (a p-value: ``0.0312``)."""
+    if _missing(value):
+        return DASH
+    return f"{value:.{digits}g}"
+
+
+def date(value: Date | str | None) -> str:
+    """A date in ISO form, ``2024-03-05`` (the date of a timestamp; text is taken as is)."""
+    if value is None or value == "":
+        return DASH
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, Date):
+        return value.isoformat()
+    return str(value)[:10]
+
+
+def timestamp(value: datetime | str | None) -> str:
+    """A moment to the minute, ``2024-03-05 14:30`` (as given; Obeya stores UTC)."""
+    if value is None or value == "":
+        return DASH
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def _trim(text: str) -> str:
+    return text.rstrip("0").removesuffix(".") if "." in text else text
+
+
+# -- reading what a user typed -----------------------------------------------------------------
+
+
+def parse_share(
+    text: str | float,
+    *,
+    field: str | None = None,
+    minimum: float = 0.0,
+    maximum: float = 1.0,
+) -> float:
+    """A share as a fraction, from ``0.2``, ``"0.2"``, ``"20%"`` or ``"20 %"`` (all 0.2).
+
+    A bare number above 1 (``20``) is refused, not read as 20 %: it is as likely a slip as a
+    percentage. The share must lie in [``minimum``, ``maximum``] (0 to 100 % unless said);
+    anything else raises :class:`InputError` naming ``field`` and the value typed.
+    """
+    what = f"{field}: " if field else ""
+    typed: str | float = text
+    if isinstance(text, bool):
+        raise InputError(f"{what}{text!r} is not a share", field=field, value=text)
+    if isinstance(text, (int, float)):
+        value, percent = float(text), False
+    else:
+        match = _SHARE.match(text.strip(_SPACES + "\t"))
+        if match is None:
+            raise InputError(
+                f"{what}{text!r} is not a share: write a fraction (0.2) or a percentage (20 %)",
+                field=field,
+                value=text,
+            )
+        value, percent = float(match.group(1)), match.group(2) == "%"
+    if not math.isfinite(value):
+        raise InputError(f"{what}{typed!r} is not a share", field=field, value=typed)
+    if percent:
+        value /= 100
+    elif abs(value) > 1:
+        raise InputError(
+            f"{what}{typed!r} is not a share: write {_as_fraction(value)} or {number(value)} %",
+            field=field,
+            value=typed,
+        )
+    if not minimum <= value <= maximum:
+        raise InputError(
+            f"{what}{typed!r} is outside {share(minimum, None)} to {share(maximum, None)}",
+            field=field,
+            value=typed,
+        )
+    return value
+
+
+def parse_optional_share(
+    text: str | float | None,
+    *,
+    field: str | None = None,
+    minimum: float = 0.0,
+    maximum: float = 1.0,
+) -> float | None:
+    """:func:`parse_share`, with a blank (or no) answer read as none."""
+    if text is None or (isinstance(text, str) and not text.strip(_SPACES + "\t")):
+        return None
+    return parse_share(text, field=field, minimum=minimum, maximum=maximum)
+
+
+def share_text(value: float | None) -> str:
+    """A share as a form field shows it for editing, in percent: ``20 %``, ``12.5 %``; it reads
+    back through :func:`parse_share` to the same fraction (to six significant digits)."""
+    if _missing(value):
+        return ""
+    assert value is not None
+    return f"{value * 100:.6g} %"
+
+
+def _as_fraction(value: float) -> str:
+    return f"{value / 100:g}"
+
+
+#: The filters templates use, by name; registered on every Jinja environment Obeya builds.
+FILTERS: dict[str, Callable[..., str]] = {
+    "number": number,
+    "signed": signed,
+    "share": share,
+    "signed_share": signed_share,
+    "count": count,
+    "plural": plural,
+    "days": days,
+    "duration_days": duration_days,
+    "hours": hours,
+    "duration_hours": duration_hours,
+    "rate": rate,
+    "significant": significant,
+    "date": date,
+    "timestamp": timestamp,
+    "share_text": share_text,
+}
