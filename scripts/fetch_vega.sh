@@ -5,11 +5,14 @@
 # The web app serves them itself, so it works offline.
 #
 # Versions are pinned. vega-lite matches the schema version Altair writes into the specs
-# (vega-embed warns when a spec is newer than the library). A VERSIONS file records what is
+# (vega-embed warns when a spec is newer than the library), and vega the Vega major that
+# vega-lite compiles to: vega-embed warns when they differ ("The compiled spec uses Vega v6,
+# but current version is v5.33.1": vega 6.3.0's build says it is 5.33.1, so 6.4.0).
+# tests/web/test_vendored_versions.py checks the three agree. A VERSIONS file records what is
 # installed; when a pin changes, the next `make install` fetches again.
 set -eu
 dest=${1:-src/obeya/web/static/vendor}
-pins="vega@6.3.0 vega-lite@6.4.1 vega-embed@7.3.0 htmx.org@2.0.11 swagger-ui-dist@5.32.0"
+pins="vega@6.4.0 vega-lite@6.4.1 vega-embed@7.3.0 htmx.org@2.0.11 swagger-ui-dist@5.32.0"
 mkdir -p "$dest"
 if [ -s "$dest/VERSIONS" ] && [ "$(cat "$dest/VERSIONS")" = "$pins" ] \
   && [ -s "$dest/vega.min.js" ] && [ -s "$dest/vega-lite.min.js" ] \

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only when a workspace
     from obeya.core.twin.holdout import HoldoutCheck
     from obeya.core.twin.model import Twin
     from obeya.core.twin.whatif import TwinWhatIf
+    from obeya.core.workflow_infer import Flag, Proposal
     from obeya.store import ImportResult, MapInfo, MapVersion, StoredMap, StreamInfo
     from obeya.store.archive import ArchiveSummary, RestoreSummary
 
@@ -101,8 +102,14 @@ class Workspace(SteeringWorkspace, AccessWorkspace, DeliveryWorkspace):
 
     def __init__(self, url: str | None = None) -> None:
         from obeya.store import Store
+        from obeya.workspace_forecast import Forecasts
+        from obeya.workspace_reports import Reports
 
         self.store = Store(url)
+        #: Recent flow reports, documents and charts, computed once per stream and filter.
+        self.reports = Reports(self)
+        #: Monte Carlo forecasts and backtests of a stream's throughput.
+        self.forecasts = Forecasts(self)
 
     def __enter__(self) -> Workspace:
         return self
@@ -127,6 +134,22 @@ class Workspace(SteeringWorkspace, AccessWorkspace, DeliveryWorkspace):
     def set_workflow(self, name: str, workflow: Workflow) -> None:
         self.store.set_workflow(name, workflow)
 
+    def infer_workflow(self, stream: str) -> Proposal:
+        """A workflow proposed from the stream's events, with its evidence and plausibility
+        flags (:mod:`obeya.core.workflow_infer`)."""
+        from obeya.core.workflow_infer import propose
+
+        return propose(self.events(stream))
+
+    def workflow_flags(
+        self, stream: str, workflow: Workflow, flow_efficiency: float | None
+    ) -> list[Flag]:
+        """The plausibility flags of ``workflow`` on the stream's events; ``flow_efficiency``
+        is the stream's under that workflow (from :meth:`flow`, already computed)."""
+        from obeya.core.workflow_infer import review, state_stats
+
+        return review(workflow, state_stats(self.events(stream)), flow_efficiency)
+
     # -- history ------------------------------------------------------------------------------
 
     def import_file(
@@ -138,9 +161,14 @@ class Workspace(SteeringWorkspace, AccessWorkspace, DeliveryWorkspace):
         columns: ColumnMap | None = None,
         file_format: str | None = None,
         progress: Progress | None = None,
+        strict: bool = False,
     ) -> ImportResult:
-        """Read a file and append its events to a stream (created if new); all or nothing."""
-        log = read_events(path, format=file_format, columns=columns, progress=progress)
+        """Read a file and append its events to a stream (created if new); all or nothing.
+        Events that go backwards in time are kept and the import notes it, or, ``strict``,
+        the file is refused."""
+        log = read_events(
+            path, format=file_format, columns=columns, progress=progress, strict=strict
+        )
         if workflow is not None:
             workflow.check_against(log.states())
         return self.store.append_events(
@@ -356,14 +384,6 @@ class Workspace(SteeringWorkspace, AccessWorkspace, DeliveryWorkspace):
         log = self.store.load_events(stream)
         log = EventLog(log.table, source=stream)
         return analyse_log(log, info.workflow, flt, detail=detail)
-
-    # -- forecasts ----------------------------------------------------------------------------
-
-    def throughput_daily(self, stream: str, *, workflow: Workflow | None = None) -> dict[str, int]:
-        """Items finished per UTC day (``YYYY-MM-DD``), from the first finish to the last: the
-        history every forecast of the stream samples (:mod:`obeya.core.forecast`).
-        ``workflow`` as in :meth:`flow`."""
-        return self.flow(stream, workflow=workflow).throughput_daily
 
     def _flow_on_server(self, info: StreamInfo, flt: FlowFilter | None, detail: bool) -> FlowReport:
         from obeya.core.metrics.analysis import FlowAnalysis

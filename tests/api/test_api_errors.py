@@ -115,7 +115,11 @@ def test_a_stale_save_is_a_409(client: TestClient) -> None:
     assert client.put("/api/maps/Line/current", json={"map": line}).status_code == 200
     stale = client.put("/api/maps/Line/current", json={"map": line, "expected_version": 0})
     error = error_of(stale, 409)
-    assert error["type"] == "StoreError"
+    assert error["type"] == "VersionConflict"
+    # An "add" (expected version 0) of a map that is at version 1: fields, not text to match.
+    assert error["detail"]["kind"] == "map"
+    assert error["detail"]["key"] == "Line/current"
+    assert (error["detail"]["expected"], error["detail"]["current"]) == (0, 1)
 
 
 def test_an_upload_over_the_limit_is_a_413(workspace: Workspace) -> None:

@@ -79,7 +79,7 @@ def test_a_stale_save_is_409_and_saves_nothing(client: TestClient, workspace: Wo
     ana, bo, cy = editors(workspace, "ana", "bo", "cy")
     put(client, headers=ana)
     put(client, headers=bo, expected_version=1)
-    message = assert_error(put(client, headers=cy, expected_version=1), 409, "StoreError")
+    message = assert_error(put(client, headers=cy, expected_version=1), 409, "VersionConflict")
     assert "changed since version 1 (now 2) by bo" in message
     assert client.get("/api/maps").json()[0]["version"] == 2
 

@@ -52,6 +52,7 @@ from obeya.core.maps.files import map_from_dict
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap
 from obeya.web.map_pages import form_of
+from obeya.web.workflow_pages import fingerprint
 from obeya.workspace import Workspace
 
 from support import SAMPLES, fresh_database
@@ -460,6 +461,28 @@ def map_page_post(name: str, action: str) -> Build:
     return build
 
 
+#: Tiny's (and Other's) workflow as the workflow editor posts it.
+WORKFLOW_FORM = {
+    "state-0-name": "To Do", "state-0-category": "backlog", "state-0-position": "1",
+    "state-1-name": "In Progress", "state-1-category": "active", "state-1-position": "2",
+    "state-2-name": "Blocked", "state-2-category": "waiting", "state-2-position": "3",
+    "state-3-name": "Done", "state-3-category": "done", "state-3-position": "4",
+    "finish": "last",
+}  # fmt: skip
+
+
+def save_workflow(stream: str) -> Build:
+    """The workflow editor's save of the stream's own workflow, unchanged (so no later row
+    sees another workflow), on the fingerprint of the stored one."""
+
+    def build(world: World, principal: str) -> Call:
+        stored = world.workspace.stream(stream).workflow
+        data = {**WORKFLOW_FORM, "base": fingerprint(stored)}
+        return Call("POST", f"/streams/{stream}/workflow", 303, data=data)
+
+    return build
+
+
 def import_page(stream: str) -> Build:
     files = {"file": ("tiny.csv", TINY_CSV.encode())}
     return at("POST", "/import", 303, data={"stream": stream}, files=files)
@@ -839,6 +862,15 @@ ROWS = [
     row("GET", "/streams/{name}/twin", THIS,                        "login 403   ok    ok    ok    ok", get(f"/streams/{T}/twin")),  # noqa: E501
     row("GET", "/streams/{name}/twin", ELSEWHERE,                   "login 403   403   403   403   ok", get(f"/streams/{O}/twin")),  # noqa: E501
     row("GET", "/simulate", ANY,                                    "login ok    ok    ok    ok    ok", get("/simulate")),  # noqa: E501
+    # The workflow editor (a save and a finish keep the workflow as it is)
+    row("GET", "/streams/{name}/workflow", THIS,                    "login 403   ok    ok    ok    ok", get(f"/streams/{T}/workflow")),  # noqa: E501
+    row("GET", "/streams/{name}/workflow", ELSEWHERE,               "login 403   403   403   403   ok", get(f"/streams/{O}/workflow")),  # noqa: E501
+    row("POST", "/streams/{name}/workflow/preview", THIS,           "401   403   ok    ok    ok    ok", at("POST", f"/streams/{T}/workflow/preview", data={**WORKFLOW_FORM, "action": "preview"})),  # noqa: E501
+    row("POST", "/streams/{name}/workflow/preview", ELSEWHERE,      "401   403   403   403   403   ok", at("POST", f"/streams/{O}/workflow/preview", data={**WORKFLOW_FORM, "action": "preview"})),  # noqa: E501
+    row("POST", "/streams/{name}/workflow", THIS,                   "401   403   403   ok    ok    ok", save_workflow(T)),  # noqa: E501
+    row("POST", "/streams/{name}/workflow", ELSEWHERE,              "401   403   403   403   403   ok", save_workflow(O)),  # noqa: E501
+    row("POST", "/streams/{name}/workflow/finish", THIS,            "401   403   403   ok    ok    ok", at("POST", f"/streams/{T}/workflow/finish", 303, data={"finish": "last"})),  # noqa: E501
+    row("POST", "/streams/{name}/workflow/finish", ELSEWHERE,       "401   403   403   403   403   ok", at("POST", f"/streams/{O}/workflow/finish", 303, data={"finish": "last"})),  # noqa: E501
     # Delivery and connectors pages (a permitted sync shows the 502 of UNSET_TOKEN's error)
     row("GET", "/streams/{name}/delivery", THIS,                    "login 403   ok    ok    ok    ok", get(f"/streams/{T}/delivery")),  # noqa: E501
     row("GET", "/streams/{name}/delivery", ELSEWHERE,               "login 403   403   403   403   ok", get(f"/streams/{O}/delivery")),  # noqa: E501

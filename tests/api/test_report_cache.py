@@ -97,8 +97,8 @@ def test_a_burst_for_a_report_not_computed_yet_computes_it_once(
     computes; the others wait for it and get the same report."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from obeya.api.deps import ReportCache
     from obeya.core.metrics import FlowFilter
+    from obeya.workspace_reports import Reports
 
     calls: list[str] = []
     flow = workspace.flow
@@ -109,15 +109,15 @@ def test_a_burst_for_a_report_not_computed_yet_computes_it_once(
         return flow(stream, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(workspace, "flow", slow)
-    cache = ReportCache()
+    cache = Reports(workspace)
     with ThreadPoolExecutor(max_workers=12) as pool:
         reports = list(
             pool.map(
-                lambda _: cache.report(workspace, "Tiny", FlowFilter(), detail=False), range(12)
+                lambda _: cache.report("Tiny", FlowFilter(), detail=False), range(12)
             )
         )
     assert calls == ["Tiny"]
     assert all(r is reports[0] for r in reports)
     # Another filter is another report: computed on its own.
-    cache.report(workspace, "Tiny", FlowFilter(types=("Bug",)), detail=False)
+    cache.report("Tiny", FlowFilter(types=("Bug",)), detail=False)
     assert calls == ["Tiny", "Tiny"]

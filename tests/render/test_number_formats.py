@@ -36,8 +36,10 @@ def test_a_bare_number_above_one_is_refused_naming_field_and_value() -> None:
     error = caught.value
     assert error.field == "holdout"
     assert error.value == "20"
-    # The message says what was typed and the two ways to write a fifth.
-    assert "'20'" in str(error) and "0.2" in str(error) and "20 %" in str(error)
+    # The message names the field and what was typed, and the two ways to write a fifth.
+    assert str(error) == (
+        "holdout is '20'; a share is a fraction up to 1 or a percentage: write 0.2 or 20 %"
+    )
 
 
 @pytest.mark.parametrize("typed", ["abc", "", "20 pct", "2O%", "%", "nan", "inf", "1e400"])
@@ -53,9 +55,9 @@ def test_a_non_finite_or_boolean_value_is_refused(typed: float) -> None:
 
 
 def test_the_range_is_checked_after_reading_percent() -> None:
-    with pytest.raises(InputError, match="outside"):
+    with pytest.raises(InputError, match="from 0 % to 100 %"):
         n.parse_share("150 %")  # 1.5 > 1
-    with pytest.raises(InputError, match="outside"):
+    with pytest.raises(InputError, match="from 0 % to 100 %"):
         n.parse_share("-5 %")  # -0.05 < 0
     # A caller may allow a change either way, up to doubling: -50 % is -0.5.
     assert n.parse_share("-50 %", minimum=-1, maximum=2) == pytest.approx(-0.5)
@@ -89,6 +91,8 @@ def test_share_text_for_editing() -> None:
 def test_a_share_shows_in_percent_with_a_space() -> None:
     assert n.share(0.227) == "23 %"  # 22.7 rounds up
     assert n.share(0.275, 1) == "27.5 %"
+    assert n.share(0.2, 1) == "20 %"  # not "20.0 %"
+    assert n.share(0.333, 1) == "33.3 %"
     assert n.share(1) == "100 %"
     assert n.share(0) == "0 %"
     assert n.share(12.345) == "1,234 %"  # 1234.5 -> 1,234 (half to even on the binary value)
@@ -99,9 +103,11 @@ def test_a_share_shows_in_percent_with_a_space() -> None:
 
 def test_a_signed_share_is_an_effect() -> None:
     assert n.signed_share(0.275) == "+27.5 %"
-    assert n.signed_share(-0.12) == "-12.0 %"
-    assert n.signed_share(1.5, 0) == "+150 %"
-    assert n.signed_share(-0.0001) == "0.0 %"  # -0.01 % rounds to nothing: no sign
+    assert n.signed_share(-0.125) == "-12.5 %"
+    assert n.signed_share(-0.12) == "-12 %"  # "-12.0": the zero says nothing
+    assert n.signed_share(1.5) == "+150 %"
+    assert n.signed_share(0.2345, 2) == "+23.45 %"
+    assert n.signed_share(-0.0001) == "0 %"  # -0.01 % rounds to nothing: no sign
     assert n.signed_share(None) == "—"
 
 
@@ -132,6 +138,15 @@ def test_signed_and_significant() -> None:
     assert n.signed(0.0) == "0.0"
     assert n.significant(0.031234) == "0.0312"
     assert n.significant(None) == "—"
+
+
+def test_money_and_stored_values() -> None:
+    assert n.money(12345.6) == "12,346"
+    assert n.show(0.1 + 0.2) == "0.3"  # 0.30000000000000004 to six significant digits
+    assert n.show(True) == "yes"
+    assert n.show(["a", 2]) == "a, 2"
+    assert n.show([]) == "—"
+    assert n.show("") == "—"
 
 
 def test_rate_keeps_a_decimal_only_where_it_helps() -> None:
@@ -179,6 +194,11 @@ def test_durations() -> None:
     assert n.duration_days(3.0) == "3 days"  # trailing zero dropped
     assert n.duration_days(None) == "—"
     assert n.hours(3.5) == "3.5 h"
+    assert n.hours(96.0) == "96 h"  # three significant digits unless told
+    assert n.hours(96.0, 1) == "96.0 h"
+    assert n.days(3.0, 2, trim=True) == "3"
+    assert n.days(2.25, 2, trim=True) == "2.25"
+    assert n.days(2.5, 2) == "2.50"
     assert n.duration_hours(36) == "36.0 h"  # under two days: hours
     assert n.duration_hours(60) == "2.5 days"  # 60 / 24
     assert n.duration_hours(None) == "—"
@@ -195,6 +215,6 @@ def test_dates_are_iso() -> None:
 
 def test_every_filter_gives_the_dash_for_nothing() -> None:
     for name, show in n.FILTERS.items():
-        if name in {"plural", "count", "share_text"}:
+        if name in {"plural", "share_text"}:
             continue
         assert show(None) == n.DASH, name

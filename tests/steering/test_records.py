@@ -127,7 +127,8 @@ def test_a_bound_key_result_is_measured_on_its_window(workspace: Workspace) -> N
     assert week["progress"] == pytest.approx((7 - 5.7) / (7 - 5))  # 0.65
     assert (month["met"], month["progress"]) == (False, None)
     assert (nps["value"], nps["progress"], nps["source"]) == (45, 0.75, "by hand")
-    assert doc["objectives"][0]["progress"] == pytest.approx((0.65 + 0.75) / 2)
+    # No key result is met (5.7 > 5, 5.4 > 5, 45 < 50): the objective is at 0 of 3.
+    assert (doc["objectives"][0]["met"], doc["objectives"][0]["progress"]) == (0, 0.0)
 
 
 # -- roadmap ------------------------------------------------------------------------------------

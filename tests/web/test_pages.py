@@ -59,11 +59,11 @@ def test_the_dashboard_shows_the_hand_computed_figures(client: TestClient) -> No
         "cycle_time_p95": "5.8",
         "throughput": "1.5",
         "wip": "1",
-        "flow_efficiency": "92%",
+        "flow_efficiency": "92 %",
         "aging": "0",
         # None of A, B, C came back from Done; A and C are bugs: 2 of 3.
-        "reopen_rate": "0%",
-        "defect_share": "67%",
+        "reopen_rate": "0 %",
+        "defect_share": "67 %",
     }
 
 

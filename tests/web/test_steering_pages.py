@@ -124,7 +124,7 @@ def test_adding_a_risk_saves_what_was_posted(client: TestClient, workspace: Work
 def test_bad_input_is_shown_and_nothing_saved(client: TestClient, workspace: Workspace) -> None:
     response = post_risk(client, key="R-9", probability="1.4")
     assert response.status_code == 422
-    assert any("probability is 1.4" in a for a in alerts(response.text))
+    assert any("probability is '1.4'; a share is a fraction" in a for a in alerts(response.text))
     response = post_risk(client, key="R-9", impact="high")
     assert response.status_code == 422
     assert any("Impact is 'high'; give a number" in a for a in alerts(response.text))
@@ -585,7 +585,7 @@ def test_the_overview_shows_the_stream_at_a_glance(client: TestClient) -> None:
     assert tile(page, "wip") == "1"
     assert tile(page, "p50") == "4"
     assert tile(page, "p85") == "5.4"
-    assert tile(page, "flow_efficiency") == "92%"
+    assert tile(page, "flow_efficiency") == "92 %"
     assert tile(page, "open_exposure") == "2"  # R-1: 0.5 × 4 (R-2 is resolved)
     found = re.search(r'id="spec-throughput">(.*?)</script>', page, re.S)
     assert found is not None

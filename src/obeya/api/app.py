@@ -50,6 +50,7 @@ from obeya.web import (
     steering_pages,
     team_pages,
     twin_pages,
+    workflow_pages,
 )
 from obeya.workspace import Workspace
 
@@ -143,6 +144,7 @@ def create_app(
     app.include_router(plan_pages.router)
     app.include_router(experiment_pages.router)
     app.include_router(delivery_pages.router)
+    app.include_router(workflow_pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
 
     @app.get("/docs", include_in_schema=False)

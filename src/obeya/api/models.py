@@ -61,6 +61,10 @@ class ImportResponse(BaseModel):
     events_in_file: int
     events_added: int
     stream: StreamDetail
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the file's reader kept but flagged (events that go backwards).",
+    )
 
     @classmethod
     def of(cls, result: ImportResult) -> ImportResponse:
@@ -68,6 +72,7 @@ class ImportResponse(BaseModel):
             events_in_file=result.events_in_file,
             events_added=result.events_added,
             stream=StreamDetail.of(result.stream),
+            warnings=[w.message for w in result.warnings],
         )
 
 

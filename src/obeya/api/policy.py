@@ -168,6 +168,11 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/streams/{name}/experiments"): (V, stream),
         ("POST", "/streams/{name}/experiments"): (E, stream),
         ("GET", "/streams/{name}/experiments/{key}"): (V, stream),
+        # The workflow editor: preview and inference compute, saving needs an editor
+        ("GET", "/streams/{name}/workflow"): (V, stream),
+        ("POST", "/streams/{name}/workflow/preview"): (V, stream),  # computes, saves nothing
+        ("POST", "/streams/{name}/workflow"): (E, stream),
+        ("POST", "/streams/{name}/workflow/finish"): (E, stream),
         # Delivery and connectors pages
         ("GET", "/streams/{name}/delivery"): (V, stream),
         ("POST", "/streams/{name}/delivery"): (E, stream, "name", UPLOAD),

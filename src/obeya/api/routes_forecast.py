@@ -2,14 +2,12 @@
 the backtest (docs/forecasting.md, "In the web app and the API").
 
 Each document is the one ``obeya forecast when|how-many|backtest --stream NAME --json`` prints:
-the routes and the CLI take the stream's daily throughput to the same functions
-(:func:`obeya.workspace.forecast_when`, :func:`~obeya.workspace.forecast_how_many`,
-:func:`obeya.core.forecast.backtest`). The throughput comes from the app's report cache, so a
-page that shows a forecast and a backtest analyses the stream once.
+the routes, the page and the CLI ask the workspace's forecasts
+(:class:`obeya.workspace_forecast.Forecasts`).
 
-A request may not tie up the server: trials are capped (:data:`MAX_TRIALS`,
-:data:`MAX_BACKTEST_TRIALS`) and so is the how-many horizon (:data:`MAX_DAYS`, the limit
-``when`` has too).
+A request may not tie up the server: trials are capped (``MAX_TRIALS``,
+``MAX_BACKTEST_TRIALS``) and so is the how-many horizon (``MAX_DAYS``, the limit ``when`` has
+too), all in :mod:`obeya.workspace_forecast`.
 """
 
 from __future__ import annotations
@@ -31,28 +29,13 @@ from obeya.core.forecast import (
     DEFAULT_EVERY_DAYS,
     DEFAULT_HISTORY_DAYS,
     DEFAULT_HORIZON_DAYS,
-    DEFAULT_MAX_DAYS,
     DEFAULT_SEED,
     DEFAULT_TRIALS,
-    Backtest,
-    HowManyForecast,
-    WhenForecast,
-    backtest,
-    backtest_when,
-    forecast_how_many,
-    forecast_when,
 )
-from obeya.core.metrics import FlowFilter
 from obeya.render.forecast import how_many_histogram, when_histogram
+from obeya.workspace_forecast import MAX_BACKTEST_TRIALS, MAX_TRIALS
 
 router = APIRouter(prefix="/api", tags=["forecast"], route_class=GuardedRoute)
-
-#: Most trials one forecast runs (10,000 take milliseconds; a million, seconds and memory).
-MAX_TRIALS = 100_000
-#: Most trials per origin of a backtest, which runs one forecast per origin.
-MAX_BACKTEST_TRIALS = 10_000
-#: Longest how-many horizon, in days: the longest a when forecast looks ahead, too.
-MAX_DAYS = DEFAULT_MAX_DAYS
 
 Ctx = Annotated[AppContext, Depends(context)]
 StreamName = Annotated[str, Path(description="The value stream's name.")]
@@ -136,91 +119,6 @@ class BacktestDocument(BaseModel):
     forecasts: list[dict[str, Any]]
 
 
-def stream_throughput(ctx: AppContext, name: str) -> dict[str, int]:
-    """Items finished per UTC day of the stream (its whole history, as ``obeya forecast
-    --stream`` reads it), from the app's report cache."""
-    report = ctx.reports.report(ctx.workspace, name, FlowFilter(), detail=False)
-    return report.throughput_daily
-
-
-def when_forecast(
-    ctx: AppContext,
-    name: str,
-    items: int,
-    *,
-    history_days: int = DEFAULT_HISTORY_DAYS,
-    start: date | None = None,
-    trials: int = DEFAULT_TRIALS,
-    seed: int = DEFAULT_SEED,
-) -> WhenForecast:
-    """The when forecast of a stored stream (the route's and the page's)."""
-    return forecast_when(
-        stream_throughput(ctx, name),
-        items,
-        history_days=history_days,
-        start=start,
-        trials=trials,
-        seed=seed,
-    )
-
-
-def how_many_forecast(
-    ctx: AppContext,
-    name: str,
-    days: int | None,
-    *,
-    by: date | None = None,
-    history_days: int = DEFAULT_HISTORY_DAYS,
-    start: date | None = None,
-    trials: int = DEFAULT_TRIALS,
-    seed: int = DEFAULT_SEED,
-) -> HowManyForecast:
-    """The how-many forecast of a stored stream, its horizon at most :data:`MAX_DAYS`."""
-    return forecast_how_many(
-        stream_throughput(ctx, name),
-        days,
-        by=by,
-        history_days=history_days,
-        start=start,
-        trials=trials,
-        seed=seed,
-        max_days=MAX_DAYS,
-    )
-
-
-def stream_backtest(
-    ctx: AppContext,
-    name: str,
-    *,
-    horizon_days: int = DEFAULT_HORIZON_DAYS,
-    history_days: int = DEFAULT_BACKTEST_HISTORY_DAYS,
-    every_days: int = DEFAULT_EVERY_DAYS,
-    trials: int = DEFAULT_BACKTEST_TRIALS,
-    seed: int = DEFAULT_BACKTEST_SEED,
-    items: int | None = None,
-) -> Backtest:
-    """The backtest of a stored stream's how-many forecasts (with ``items``: its when
-    forecasts)."""
-    daily = stream_throughput(ctx, name)
-    if items is not None:
-        return backtest_when(
-            daily,
-            items=items,
-            history_days=history_days,
-            every_days=every_days,
-            trials=trials,
-            seed=seed,
-        )
-    return backtest(
-        daily,
-        horizon_days=horizon_days,
-        history_days=history_days,
-        every_days=every_days,
-        trials=trials,
-        seed=seed,
-    )
-
-
 @router.get("/streams/{name}/forecast/when", response_model=WhenDocument, responses=ERRORS)
 def get_when(
     ctx: Ctx,
@@ -233,8 +131,8 @@ def get_when(
 ) -> JSONResponse:
     """When will ``items`` more items be done? Days and dates at 50/70/85/95 % confidence:
     the same document as ``obeya forecast when --stream NAME --json``."""
-    result = when_forecast(
-        ctx, name, items, history_days=history_days, start=start, trials=trials, seed=seed
+    result = ctx.workspace.forecasts.when(
+        name, items, history_days=history_days, start=start, trials=trials, seed=seed
     )
     return JSONResponse(result.to_dict())
 
@@ -251,8 +149,8 @@ def get_when_chart(
 ) -> dict[str, Any]:
     """The when forecast's histogram (trials per number of days) with the 50/70/85/95 %
     lines, as a Vega-Lite spec (render it with vega-embed). Same parameters as ``when``."""
-    result = when_forecast(
-        ctx, name, items, history_days=history_days, start=start, trials=trials, seed=seed
+    result = ctx.workspace.forecasts.when(
+        name, items, history_days=history_days, start=start, trials=trials, seed=seed
     )
     return when_histogram(result.to_dict())
 
@@ -271,8 +169,8 @@ def get_how_many(
     """How many items will be done in ``days`` days (or by the end of ``by``)? Counts at
     50/70/85/95 % confidence: the same document as ``obeya forecast how-many --stream NAME
     --json``."""
-    result = how_many_forecast(
-        ctx, name, days, by=by, history_days=history_days, start=start, trials=trials, seed=seed
+    result = ctx.workspace.forecasts.how_many(
+        name, days, by=by, history_days=history_days, start=start, trials=trials, seed=seed
     )
     return JSONResponse(result.to_dict())
 
@@ -290,8 +188,8 @@ def get_how_many_chart(
 ) -> dict[str, Any]:
     """The how-many forecast's histogram (trials per number of items) with the 50/70/85/95 %
     lines, as a Vega-Lite spec. Same parameters as ``how-many``."""
-    result = how_many_forecast(
-        ctx, name, days, by=by, history_days=history_days, start=start, trials=trials, seed=seed
+    result = ctx.workspace.forecasts.how_many(
+        name, days, by=by, history_days=history_days, start=start, trials=trials, seed=seed
     )
     return how_many_histogram(result.to_dict())
 
@@ -320,8 +218,7 @@ def get_backtest(
     past origins from the history before each, against what happened: calibration per
     percentile and the p50's errors. The same document as
     ``obeya forecast backtest --stream NAME --json``."""
-    result = stream_backtest(
-        ctx,
+    result = ctx.workspace.forecasts.backtest(
         name,
         items=items,
         horizon_days=horizon_days,

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Upload
 from fastapi.responses import Response
 
 from obeya.api.auth import sees
-from obeya.api.deps import AppContext, app_version, context, flow_filter
+from obeya.api.deps import AppContext, app_version, context, encoded_response, flow_filter
 from obeya.api.gate import GuardedRoute
 from obeya.api.models import (
     BODY_ERRORS,
@@ -67,7 +67,8 @@ def get_flow(
     ] = False,
 ) -> Response:
     """The flow report: the same document as ``obeya metrics --stream NAME --json``."""
-    return ctx.reports.encoded_document(ctx.workspace, name, flt, detail=detail).response(request)
+    encoded = ctx.workspace.reports.encoded_document(name, flt, detail=detail)
+    return encoded_response(encoded, request)
 
 
 @router.get("/charts", tags=["charts"])
@@ -90,8 +91,8 @@ def get_chart(
     flt: Filter,
 ) -> Response:
     """A chart of the flow report as a Vega-Lite spec (render it with vega-embed)."""
-    encoded = ctx.reports.encoded_chart(ctx.workspace, name, chart_kind(chart), flt)
-    return encoded.response(request)
+    encoded = ctx.workspace.reports.encoded_chart(name, chart_kind(chart), flt)
+    return encoded_response(encoded, request)
 
 
 @router.post(
@@ -111,7 +112,7 @@ def import_into_stream(
         str | None, Form(description="Workflow TOML; becomes the stream's workflow.")
     ] = None,
     format: Annotated[
-        str | None, Form(description="csv, xes or jira (default: from the content).")
+        str | None, Form(description="csv, wide, xes or jira (default: from the content).")
     ] = None,
     item_column: Column = None,
     state_column: Column = None,

@@ -22,7 +22,7 @@ from typing import IO
 from obeya.api.limits import MAX_UPLOAD_BYTES, BodyTooLarge
 from obeya.core.workflow import Workflow
 from obeya.errors import InputError, ObeyaError, ParseError
-from obeya.ingest import ColumnMap
+from obeya.ingest import FORMATS, ColumnMap
 from obeya.store import ImportResult
 from obeya.workspace import Workspace
 
@@ -31,7 +31,6 @@ _CHUNK = 1 << 20
 #: apart from one that died, so a restart can clear what a killed server left behind.
 UPLOAD_PREFIX = "obeya-upload-"
 log = logging.getLogger("obeya.api")
-FORMATS = ("csv", "xes", "jira")
 
 
 def safe_name(filename: str | None) -> str:

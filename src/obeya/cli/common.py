@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleOptions
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -25,6 +26,7 @@ from rich.progress import (
     Progress,
     TimeElapsedColumn,
 )
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -33,7 +35,23 @@ from obeya.core.workflow import Workflow
 from obeya.errors import NotFoundError, ObeyaError
 from obeya.ingest import ColumnMap
 
-out = Console(soft_wrap=True)
+
+
+class WholeTables(Console):
+    """A console that prints a table whole: at its natural width, wider than the terminal if
+    need be (the terminal then wraps the lines), never squeezed into cut cells ("throughp…")
+    or headers broken over lines. With ``soft_wrap`` nothing is cropped either."""
+
+    def render(self, renderable: Any, options: ConsoleOptions | None = None) -> Iterable[Segment]:
+        if isinstance(renderable, Table):
+            options = options or self.options
+            natural = Measurement.get(self, options.update(max_width=10_000), renderable).maximum
+            if natural > options.max_width:
+                options = options.update(width=natural)
+        return super().render(renderable, options)
+
+
+out = WholeTables(soft_wrap=True)
 err = Console(stderr=True)
 
 FileArg = Annotated[Path, typer.Argument(help="CSV, XES or Jira JSON file (may be gzipped).")]
@@ -41,7 +59,12 @@ WorkflowOpt = Annotated[
     Path | None, typer.Option("--workflow", "-w", help="Workflow TOML: states by category.")
 ]
 FormatOpt = Annotated[
-    str | None, typer.Option("--format", help="csv, xes or jira (default: from the content).")
+    str | None,
+    typer.Option(
+        "--format",
+        help="csv, wide (one row per item, a time column per state), xes or jira "
+        "(default: from the content; wide must be given).",
+    ),
 ]
 ItemCol = Annotated[str, typer.Option(help="CSV column (XES key) of the item id.")]
 StateCol = Annotated[str, typer.Option(help="CSV column (XES key) of the state.")]
@@ -154,6 +177,12 @@ COLUMN_OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("assignee", "--assignee-column", "CSV column of the assignee."),
     ("title", "--title-column", "CSV column of the title."),
     ("created", "--created-column", "CSV column of the item's creation time."),
+    (
+        "state_columns",
+        "--state-columns",
+        "Wide CSV: the state columns in flow order, comma-separated, each NAME or "
+        "NAME=STATE (default: every other column, left to right).",
+    ),
 )
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -161,7 +190,7 @@ Command = TypeVar("Command", bound=Callable[..., Any])
 
 def with_columns(command: Command) -> Command:
     """Give a command the column options (``--item-column`` …) and hand it one ``columns:
-    ColumnMap`` instead, so the eight options are declared once for every command."""
+    ColumnMap`` instead, so the options are declared once for every command."""
     signature = inspect.signature(command)
     # Resolve the command's own annotations in its module: Typer reads them from the wrapper.
     hints = typing.get_type_hints(command, include_extras=True)

@@ -87,7 +87,7 @@ def _throughput(
         assert stream is not None
         with Workspace() as ws:
             ws.initialise()
-            return ws.throughput_daily(stream, workflow=load_workflow(workflow))
+            return ws.forecasts.throughput(stream, workflow=load_workflow(workflow))
     return report.throughput_daily
 
 

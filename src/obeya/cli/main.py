@@ -155,6 +155,9 @@ def import_(
     ] = None,
     workflow: WorkflowOpt = None,
     file_format: FormatOpt = None,
+    strict: Annotated[
+        bool, typer.Option(help="Refuse a file with events that go backwards in time.")
+    ] = False,
     columns: ColumnMap = ColumnMap(),
 ) -> None:
     """Store a file's history in a value stream. Re-importing the same file changes nothing.
@@ -175,11 +178,14 @@ def import_(
                 columns=columns,
                 file_format=file_format,
                 progress=progress,
+                strict=strict,
             )
     out.print(
         f"{safe(file)}: {result.events_in_file:,} events read, {result.events_added:,} new "
         f"in value stream '{safe(stream)}'"
     )
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/yellow] {safe(warning.message)}", highlight=False)
 
 
 def _import_delivery(kind: str, path: Path, stream: str) -> None:
@@ -331,19 +337,29 @@ def workflow_infer(
     item_column: ItemCol = "item_id",
     state_column: StateCol = "state",
     timestamp_column: TimeCol = "timestamp",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the proposal, evidence and flags as JSON.")
+    ] = False,
 ) -> None:
-    """Propose a workflow file from the data, for you to edit."""
-    from obeya.core.workflow_infer import proposal_toml
+    """Propose a workflow file from the data, for you to edit; results that are rarely true
+    (flow efficiency over 60 %, an active state holding most of the time) are flagged."""
+    from obeya.core.workflow_infer import proposal_text, propose
 
     columns = ColumnMap(item_id=item_column, state=state_column, timestamp=timestamp_column)
     with handle_errors():
         log = read_events(file, format=file_format, columns=columns)
-        text = proposal_toml(log)
+        proposal = propose(log)
+        text = proposal_text(proposal, log.source)
+    if as_json:
+        print_json({**proposal.to_dict(), "toml": text})
+        return
     if output is None:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
         out.print(f"workflow proposal written to {safe(output)}")
+    for flag in proposal.flags:  # on stderr: stdout stays a valid TOML file
+        err.print(f"check: {safe(flag.message)}")
 
 
 def main() -> None:  # pragma: no cover - console entry

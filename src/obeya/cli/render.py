@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 
 from obeya.cli.common import PlainTable, safe
-from obeya.core.metrics import FlowReport
+from obeya.core.metrics import FlowReport, convention_line
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -17,6 +17,7 @@ def _num(value: float | None, digits: int = 1) -> str:
 def print_report(report: FlowReport, console: Console) -> None:
     doc = report.to_dict()
     console.print(f"[bold]Flow of {safe(report.source)}[/bold]  (as of {report.as_of})")
+    console.print(convention_line(doc["conventions"]))
     if report.unmapped_states:
         console.print(
             "[yellow]States the workflow does not name (counted as not started):[/yellow] "

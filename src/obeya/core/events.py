@@ -14,10 +14,12 @@ across millennia, or past what dates can represent.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -101,11 +103,46 @@ def _encode(values: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
 
 
 @dataclass(frozen=True)
+class LogWarning:
+    """Something a reader kept but the user should know, e.g. events that go backwards in
+    time (docs/conventions.md, "Backwards events"). ``count`` is how many events it concerns;
+    ``rows`` the file rows of the first of them (``examples`` say what each one is)."""
+
+    kind: str
+    message: str
+    count: int
+    rows: tuple[int, ...] = ()
+    examples: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "count": self.count,
+            "rows": list(self.rows),
+            "examples": list(self.examples),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LogWarning:
+        return cls(
+            kind=str(data.get("kind", "")),
+            message=str(data.get("message", "")),
+            count=int(data.get("count", 0)),
+            rows=tuple(int(r) for r in data.get("rows", ())),
+            examples=tuple(str(e) for e in data.get("examples", ())),
+        )
+
+
+@dataclass(frozen=True)
 class EventLog:
-    """An immutable, validated event log (see the module docstring for the columns)."""
+    """An immutable, validated event log (see the module docstring for the columns).
+
+    ``warnings``: what the reader kept but flagged (an import stores them with the import)."""
 
     table: pa.Table
     source: str = "<memory>"
+    warnings: tuple[LogWarning, ...] = dataclasses.field(default=(), compare=False)
 
     @classmethod
     def from_table(cls, table: pa.Table, source: str = "<memory>") -> EventLog:

@@ -9,7 +9,11 @@ Optional keys beyond the four lists:
 
 - ``order``: every state in flow order, for cumulative flow (default: backlog, then active and
   waiting as listed, then done);
-- ``[stages]``: named groups of states, e.g. ``Develop = ["In Progress", "In Review"]``.
+- ``[stages]``: named groups of states, e.g. ``Develop = ["In Progress", "In Review"]``;
+- ``finish``: when a finished item finished: ``"last"`` (default), the time of its last event
+  (its last entry into done); ``"first"``, its first entry into a done state (as ActionableAgile
+  and Jira's resolution date count it). Either way an item is finished only while its last
+  event is in a done state (a reopened item is in progress again); see docs/conventions.md.
 """
 
 from __future__ import annotations
@@ -34,6 +38,11 @@ class Category(StrEnum):
 STARTED = (Category.ACTIVE, Category.WAITING, Category.DONE)
 _LIST_KEYS = ("backlog", "active", "waiting", "done")
 
+#: The two finish conventions (``finish`` in a workflow); the first is the default.
+FINISH_LAST = "last"
+FINISH_FIRST = "first"
+FINISHES = (FINISH_LAST, FINISH_FIRST)
+
 
 @dataclass(frozen=True)
 class Workflow:
@@ -44,8 +53,16 @@ class Workflow:
     order: tuple[str, ...] = ()
     stages: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
     source: str = "<workflow>"
+    finish: str = FINISH_LAST
 
     def __post_init__(self) -> None:
+        if self.finish not in FINISHES:
+            raise WorkflowError(
+                f"{self.source}: field 'finish' is {self.finish!r}; give \"last\" (the last "
+                'entry into done, the default) or "first" (the first entry into done)',
+                field="finish",
+                value=self.finish,
+            )
         seen: dict[str, str] = {}
         for key in _LIST_KEYS:
             for state in getattr(self, key):
@@ -72,7 +89,7 @@ class Workflow:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object], source: str = "<workflow>") -> Workflow:
-        known = {*_LIST_KEYS, "order", "stages", "name", "description"}
+        known = {*_LIST_KEYS, "order", "stages", "finish", "name", "description"}
         for key in data:
             if key not in known:
                 raise WorkflowError(
@@ -88,6 +105,13 @@ class Workflow:
             (str(name), _string_list(states, source, f"stages.{name}"))
             for name, states in raw_stages.items()
         )
+        finish = data.get("finish", FINISH_LAST)
+        if not isinstance(finish, str):
+            raise WorkflowError(
+                f'{source}: field \'finish\' is {finish!r}; give "last" or "first" (a string)',
+                field="finish",
+                value=finish,
+            )
         return cls(
             backlog=lists["backlog"],
             active=lists["active"],
@@ -96,6 +120,7 @@ class Workflow:
             order=lists["order"],
             stages=stages,
             source=source,
+            finish=finish,
         )
 
     @classmethod
@@ -155,6 +180,10 @@ class Workflow:
             lines.append(f"{key} = {_toml_list(getattr(self, key))}")
         if self.order:
             lines.append(f"order = {_toml_list(self.order)}")
+        if (
+            self.finish != FINISH_LAST
+        ):  # the default is left out: stored workflows stay as they were
+            lines.append(f"finish = {_toml_string(self.finish)}")
         if self.stages:
             lines.append("")
             lines.append("[stages]")

@@ -1,13 +1,15 @@
 """Readers that turn a user's file into an :class:`~obeya.core.events.EventLog`.
 
-Three formats, each optionally gzipped (recognised by its magic bytes): CSV (one row per state
-entry), IEEE XES, and Jira issue-search JSON with changelogs. Every reader ends with the same
+Four formats, each optionally gzipped (recognised by its magic bytes): CSV (one row per state
+entry), wide CSV (one row per item, a time column per state; asked for, never detected), IEEE
+XES, and Jira issue-search JSON with changelogs. Every reader ends with the same
 checks (required values present, timestamps readable, no duplicate events), and every refusal is
 a :class:`~obeya.errors.ParseError` naming the file and, as precisely as the format allows, the
 row (a CSV record with the header as row 1; a line for XML and JSON), the element and the field.
 What a file may grow into is bounded by :class:`~obeya.ingest.limits.IngestLimits`: the bytes a
 gzip stream inflates to (counted while it streams), the events of one item, the copies of one
-event, and the span of times (:data:`~obeya.core.events.SUPPORTED_SPAN`).
+event, and the span of times (:data:`~obeya.core.events.SUPPORTED_SPAN`). Events that go
+backwards in time are kept with a warning (``EventLog.warnings``), or refused with ``strict``.
 """
 
 from __future__ import annotations
@@ -20,15 +22,17 @@ import pyarrow as pa
 from obeya.core.events import EventLog
 from obeya.errors import ParseError
 from obeya.ingest.columns import ColumnMap
+from obeya.ingest.common import BACKWARDS, refuse_backwards
 from obeya.ingest.csv_reader import read_csv
 from obeya.ingest.jira_reader import read_jira
 from obeya.ingest.limits import IngestLimits, TooLarge, current_limits, describe_bytes
 from obeya.ingest.sources import ACCEPTED, FORMATS, Progress, check_readable, detect_format
+from obeya.ingest.wide_reader import read_wide
 from obeya.ingest.xes_reader import read_xes
 
 __all__ = ["FORMATS", "ColumnMap", "IngestLimits", "detect_format", "read_events"]
 
-_READERS = {"csv": read_csv, "xes": read_xes, "jira": read_jira}
+_READERS = {"csv": read_csv, "wide": read_wide, "xes": read_xes, "jira": read_jira}
 _ALIASES = {"json": "jira", "xes.gz": "xes", "csv.gz": "csv"}
 
 
@@ -39,12 +43,15 @@ def read_events(
     columns: ColumnMap | None = None,
     progress: Callable[[int, int], None] | None = None,
     limits: IngestLimits | None = None,
+    strict: bool = False,
 ) -> EventLog:
-    """Read ``path`` into an event log; ``format`` (csv, xes, jira) is detected when omitted.
+    """Read ``path`` into an event log; ``format`` (csv, wide, xes, jira) is detected when
+    omitted (a wide CSV must be asked for: it looks like any CSV).
 
     ``progress(done_bytes, total_bytes)`` is called at the start, now and then while a large
     file is read (possibly from a reader thread), and at the end. ``limits``: the limits in
-    force (default: :func:`~obeya.ingest.limits.current_limits`).
+    force (default: :func:`~obeya.ingest.limits.current_limits`). Events that go backwards in
+    time are kept and listed in ``EventLog.warnings``; ``strict`` refuses them (ParseError).
     """
     limits = limits or current_limits()
     file = str(path)
@@ -56,6 +63,12 @@ def read_events(
         kind = _ALIASES.get(format.lower(), format.lower())
         if kind not in _READERS:
             raise ParseError(f"unknown format {format!r}; {ACCEPTED}", file=file)
+    if columns is not None and columns.state_columns.strip() and kind != "wide":
+        raise ParseError(
+            "state columns are for a wide CSV (format wide, --format wide); a "
+            f"{kind} file has its states in its events",
+            file=file,
+        )
     total = path.stat().st_size
     _report(progress, 0, total)
     try:
@@ -74,6 +87,10 @@ def read_events(
             file=file,
         ) from error
     _report(progress, total, total)
+    if strict:
+        for warning in log.warnings:
+            if warning.kind == BACKWARDS:
+                raise refuse_backwards(warning, file=file)
     return log
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, fields
 
 
@@ -22,9 +23,24 @@ class ColumnMap:
     team: str = "team"
     assignee: str = "assignee"
     created: str = "created"
+    #: Wide CSV only: the state columns in flow order, comma-separated, each ``header`` or
+    #: ``header=State`` (the state's name when it differs from the header). Empty: every
+    #: column not taken by another field, left to right.
+    state_columns: str = ""
 
     def is_default(self, name: str) -> bool:
         return bool(getattr(self, name) == _DEFAULTS[name])
+
+    def states(self) -> list[tuple[str, str]]:
+        """``state_columns`` as (header, state) pairs; a name with a comma may be quoted."""
+        if not self.state_columns.strip():
+            return []
+        pairs = []
+        for entry in next(csv.reader([self.state_columns], skipinitialspace=True)):
+            header, _, state = entry.partition("=")
+            if header.strip():
+                pairs.append((header.strip(), state.strip() or header.strip()))
+        return pairs
 
 
 _DEFAULTS = {f.name: f.default for f in fields(ColumnMap)}

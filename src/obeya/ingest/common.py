@@ -7,15 +7,23 @@ looks up the first offending index, which a reader-supplied ``locate`` turns int
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from obeya.core.events import SUPPORTED_SPAN, EventLog, from_micros, unsupported_times
+from obeya.core.events import (
+    SUPPORTED_SPAN,
+    EventLog,
+    LogWarning,
+    from_micros,
+    unsupported_times,
+)
 from obeya.errors import ParseError
 from obeya.ingest.arrays import first_true
 from obeya.ingest.limits import IngestLimits, current_limits
@@ -73,14 +81,15 @@ def require_values(
         )
 
 
-def parse_times(values: Any, *, file: str, field: str, locate: Locate) -> Any:
+def parse_times(values: Any, *, file: str, field: str, locate: Locate, hint: str = "") -> Any:
     """Parse a string column into int64 microseconds UTC, or name the first bad value (one
-    that is no timestamp, or one outside the supported span)."""
+    that is no timestamp, or one outside the supported span); ``hint`` ends the message of
+    a value that is no timestamp."""
     try:
         micros = parse_timestamps(values)
     except BadTimestamp as error:
         raise fail(
-            f"cannot read timestamp {error.value!r}; {TIMESTAMP_HELP}",
+            f"cannot read timestamp {error.value!r}; {TIMESTAMP_HELP}{hint}",
             file=file,
             where=locate(error.index),
             field=field,
@@ -192,6 +201,86 @@ def check_item_sizes(
 _ALL_BUT_SEQ = "item_id, state, t, created, type, title, team, assignee"
 
 
+#: Backwards events a warning (or a --strict refusal) lists; the rest are counted.
+SHOWN_BACKWARDS = 10
+BACKWARDS = "backwards"
+
+
+@dataclass(frozen=True)
+class Backwards:
+    """Events a reader found going backwards by its own rule (a wide CSV: a state entered
+    before a state to its left): their ``seq`` values, and what to say of one."""
+
+    seqs: Any  # int64 numpy array, ascending
+    describe: Callable[[int], str]
+
+
+def moment(micros: int) -> str:
+    """A time as the user wrote it most likely: a date alone when it is midnight UTC."""
+    text = from_micros(int(micros)).isoformat().replace("+00:00", "Z")
+    return text.removesuffix("T00:00:00Z")
+
+
+def backwards_warning(
+    log: EventLog, *, locate: Locate, found: Backwards | None = None
+) -> LogWarning | None:
+    """The events of ``log`` that go backwards (docs/conventions.md, "Backwards events"):
+    entered before their item was created (``t < created``), plus what the reader ``found``.
+    None when there are none. Set-wise: one mask over the table."""
+    table = log.table
+    mask = pc.fill_null(pc.less(table.column("t"), table.column("created")), False)
+    early = table.filter(mask).select(["seq", "item_id", "state", "t", "created"])
+    seqs = early.column("seq").to_numpy()
+    if found is not None:
+        seqs = np.union1d(seqs, found.seqs)
+    if seqs.size == 0:
+        return None
+    shown = np.sort(seqs)[:SHOWN_BACKWARDS]
+    picked = early.filter(pc.is_in(early.column("seq"), pa.array(shown, pa.int64())))
+    by_seq = {int(r["seq"]): r for r in picked.to_pylist()}
+    rows: list[int] = []
+    examples: list[str] = []
+    for seq in (int(s) for s in shown):
+        where = locate(seq)
+        if where.row is not None:
+            rows.append(where.row)
+        if seq in by_seq:
+            r = by_seq[seq]
+            what = (
+                f"item {r['item_id']!r} entered {r['state']!r} at {moment(r['t'])}, before "
+                f"it was created ({moment(r['created'])})"
+            )
+        else:
+            assert found is not None
+            what = found.describe(seq)
+        examples.append(f"{where.describe()}: {what}")
+    count = int(seqs.size)
+    listed = ", ".join(map(str, rows)) + (" …" if count > len(rows) else "")
+    where = f", row{'s' if len(rows) > 1 else ''} {listed}" if rows else ""
+    message = (
+        f"{count:,} event{'s' if count != 1 else ''} go{'es' if count == 1 else ''} backwards "
+        "in time (a state entered before the item was created, or before a state that comes "
+        f"earlier in the flow order){where}; e.g. {examples[0]}. They are kept and ordered by "
+        "time: an item whose last event is then not a done state counts as in progress "
+        '(docs/conventions.md, "Backwards events")'
+    )
+    return LogWarning(BACKWARDS, message, count, tuple(rows), tuple(examples))
+
+
+def refuse_backwards(warning: LogWarning, *, file: str) -> ParseError:
+    """The --strict refusal of a log with backwards events: the count and the first rows."""
+    more = warning.count - len(warning.examples)
+    listed = "; ".join(warning.examples) + (f"; and {more:,} more" if more > 0 else "")
+    return ParseError(
+        f"{warning.count:,} event{'s' if warning.count != 1 else ''} go"
+        f"{'es' if warning.count == 1 else ''} backwards in time (a state entered before the "
+        f"item was created, or before a state that comes earlier in the flow order): {listed}. "
+        "Fix them, or import without --strict to keep them with a warning",
+        file=file,
+        row=warning.rows[0] if warning.rows else None,
+    )
+
+
 def event_log(
     columns: Mapping[str, Any],
     *,
@@ -199,6 +288,7 @@ def event_log(
     locate: Locate,
     repeats: str = "refuse",
     limits: IngestLimits | None = None,
+    backwards: Backwards | None = None,
 ) -> EventLog:
     """Assemble the checked event table: ``columns`` holds ``item_id``, ``state``, ``t``, ``seq``
     and any of ``created``, ``type``, ``title``, ``team``, ``assignee``.
@@ -206,7 +296,8 @@ def event_log(
     ``repeats``: "refuse" duplicate events (state-change logs: CSV, Jira) or "keep" them
     (activity logs: XES, which may record one activity twice at an instant), see
     docs/conventions.md; kept copies are bounded by ``limits.max_event_copies``, and every
-    item by ``limits.max_events_per_item``.
+    item by ``limits.max_events_per_item``. Backwards events (``backwards``: those the
+    reader found by its own rule) are kept and flagged in ``EventLog.warnings``.
     """
     limits = limits or current_limits()
     table = pa.table(dict(columns))
@@ -218,4 +309,5 @@ def event_log(
     with duckdb.connect() as con:
         con.register("events", log.table)
         check_item_sizes(con, file=file, locate=locate, limits=limits, copies=repeats == "keep")
-    return log
+    warning = backwards_warning(log, locate=locate, found=backwards)
+    return log if warning is None else dataclasses.replace(log, warnings=(warning,))

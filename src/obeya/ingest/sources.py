@@ -23,9 +23,10 @@ from obeya.ingest.limits import BoundedReader
 Progress = Callable[[int, int], None]
 
 GZIP_MAGIC = b"\x1f\x8b"
-FORMATS = ("csv", "xes", "jira")
+FORMATS = ("csv", "wide", "xes", "jira")
 ACCEPTED = (
-    "accepted formats: CSV (.csv), IEEE XES (.xes) and Jira issue-search JSON with "
+    "accepted formats: CSV (.csv; one row per state entry, or with format wide one row per "
+    "item and a time column per state), IEEE XES (.xes) and Jira issue-search JSON with "
     "expand=changelog (.json); any of them may be gzipped"
 )
 _PEEK_BYTES = 1 << 16

@@ -16,6 +16,7 @@ from obeya.render import theme
 from obeya.render.parts import (
     MAX_POINTS,
     Doc,
+    LogScale,
     Rows,
     Spec,
     count_axis,
@@ -25,6 +26,8 @@ from obeya.render.parts import (
     empty,
     finish,
     histogram,
+    log_floor_note,
+    log_scale,
     percentile_lines,
     percentile_rows,
     percentile_subtitle,
@@ -58,17 +61,16 @@ def cycle_time_scatter(doc: Doc) -> Spec:
     subtitle = f"{count_noun(len(points), 'finished item')} · {percentile_subtitle(doc)}"
     if len(shown) < len(points):
         subtitle += f" · {len(shown):,} shown"
+    drawn = [r["cycle_time_days"] for r in rows]
+    log = log_scale(drawn, (doc.get("cycle_time_days") or {}).get("p85"))
+    field = _on_log(rows, "cycle_time_days", log)
+    note = log_floor_note(drawn, log, "item")
     dots = (
         alt.Chart(alt.Data(name="scatter"))
         .mark_circle(size=40, opacity=0.5, color=theme.PRIMARY)
         .encode(
-            x=day_axis("finished", "Finish date", padding=10),
-            y=cycle_time_axis(
-                "cycle_time_days",
-                "Cycle time (days)",
-                [r["cycle_time_days"] for r in rows],
-                (doc.get("cycle_time_days") or {}).get("p85"),
-            ),
+            x=day_axis("finished", "Finish date", padding=10, days=[r["finished"] for r in rows]),
+            y=cycle_time_axis(field, "Cycle time (days)", log),
             tooltip=[
                 alt.Tooltip("item_id:N", title="Item"),
                 alt.Tooltip("type:N", title="Type"),
@@ -81,9 +83,10 @@ def cycle_time_scatter(doc: Doc) -> Spec:
     chart = (
         alt.layer(dots, percentile_lines("y"))
         .resolve_scale(color="independent")
-        .properties(title=alt.Title(title, subtitle=subtitle))
+        .properties(title=alt.Title(title, subtitle=[subtitle, note] if note else subtitle))
     )
-    return finish(chart, {"scatter": rows, "percentiles": percentile_rows(doc)}, height=theme.TALL)
+    lines = _lines_on(percentile_rows(doc), log)
+    return finish(chart, {"scatter": rows, "percentiles": lines}, height=theme.TALL)
 
 
 def cycle_time_histogram(doc: Doc) -> Spec:
@@ -171,6 +174,10 @@ def aging_wip(doc: Doc) -> Spec:
     subtitle += f" · {late:,} older than p85"
     if len(shown) < len(items):
         subtitle += f" · {len(shown):,} shown"
+    ages = [r["age_days"] for r in rows]
+    log = log_scale(ages, ct.get("p85"))
+    field = _on_log(rows, "age_days", log)
+    note = log_floor_note(ages, log, "item")
     dots = (
         alt.Chart(alt.Data(name="aging"))
         .mark_circle(size=50, opacity=0.75, stroke="#ffffff", strokeWidth=0.5)
@@ -187,9 +194,7 @@ def aging_wip(doc: Doc) -> Spec:
                 ),
             ),
             xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[0, 1])),
-            y=cycle_time_axis(
-                "age_days", "Age (days)", [r["age_days"] for r in rows], ct.get("p85")
-            ),
+            y=cycle_time_axis(field, "Age (days)", log),
             color=alt.Color(
                 "band:N",
                 title="Age vs cycle time",
@@ -207,6 +212,26 @@ def aging_wip(doc: Doc) -> Spec:
     chart = (
         alt.layer(dots, percentile_lines("y"))
         .resolve_scale(color="independent")
-        .properties(title=alt.Title(title, subtitle=subtitle))
+        .properties(title=alt.Title(title, subtitle=[subtitle, note] if note else subtitle))
     )
-    return finish(chart, {"aging": rows, "percentiles": percentile_rows(doc)}, height=theme.TALL)
+    lines = _lines_on(percentile_rows(doc), log)
+    return finish(chart, {"aging": rows, "percentiles": lines}, height=theme.TALL)
+
+
+def _on_log(rows: Rows, field: str, log: LogScale | None) -> str:
+    """The field the y axis draws: ``field`` itself, or on a log scale a copy of it raised
+    to the floor (``field_drawn``), so that no 0 reaches the scale while tooltips keep the
+    true value."""
+    if log is None:
+        return field
+    for row in rows:
+        row[f"{field}_drawn"] = log.shown(row[field])
+    return f"{field}_drawn"
+
+
+def _lines_on(lines: Rows, log: LogScale | None) -> Rows:
+    """The percentile lines, those under a log scale's floor drawn at it (labels unchanged)."""
+    if log is not None:
+        for row in lines:
+            row["value"] = log.shown(row["value"])
+    return lines

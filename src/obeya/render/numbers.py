@@ -5,8 +5,9 @@ SVG drawings and the PDF report all call these, so a figure reads the same every
 house style (``docs/conventions.md``):
 
 - thousands separated by a comma, a point for decimals: ``1,234.5``;
-- a share is stored and sent (JSON) as a fraction, ``0.227``, and shown in percent with a space
-  before the sign, ``23 %``; an effect is signed, ``+27.5 %``;
+- a share is stored and sent (JSON) as a fraction, ``0.227``, and shown in percent with a
+  space before the sign, ``23 %`` (to a decimal where asked, ``27.5 %``, trailing zeros
+  dropped: ``20 %``); an effect is signed, ``+27.5 %``;
 - a missing value is one em dash, :data:`DASH`;
 - dates in ISO form, ``2024-03-05``; durations in days (``3.5 days``) or hours (``3.5 h``);
 - a count agrees with its noun: ``1 person``, ``2 people``, ``1 risk``, ``2 risks``.
@@ -50,14 +51,15 @@ def _fixed(value: float, digits: int, sign: bool = False) -> str:
     return text.lstrip("+-") if text.strip("+-0.,") == "" else text
 
 
-def number(value: float | None, digits: int | None = None) -> str:
-    """A figure for reading. ``digits`` fixes the decimals (``1,234.5`` with 1); without it the
-    figure keeps about three significant digits (``1,234``, ``12.3``, ``1.23``, ``0.0123``)."""
+def number(value: float | None, digits: int | None = None, trim: bool = False) -> str:
+    """A figure for reading. ``digits`` fixes the decimals (``1,234.5`` with 1; with ``trim``
+    trailing zeros go: ``3`` and ``2.25`` with 2); without it the figure keeps about three
+    significant digits (``1,234``, ``12.3``, ``1.23``, ``0.0123``)."""
     if _missing(value):
         return DASH
     assert value is not None
     if digits is not None:
-        return _fixed(value, digits)
+        return _trim(_fixed(value, digits)) if trim else _fixed(value, digits)
     if value == 0:
         return "0"
     size = abs(value)
@@ -79,20 +81,23 @@ def signed(value: float | None, digits: int = 1) -> str:
 
 
 def share(value: float | None, digits: int | None = 0) -> str:
-    """A fraction in percent: ``share(0.227)`` is ``23 %``, ``share(0.275, 1)`` ``27.5 %``.
-    ``digits=None`` keeps about three significant digits (``0.5 %``, ``12.5 %``)."""
+    """A fraction in percent: ``share(0.227)`` is ``23 %``, ``share(0.275, 1)`` ``27.5 %``,
+    ``share(0.2, 1)`` ``20 %`` (decimals only where they say something). ``digits=None`` keeps
+    about three significant digits (``0.5 %``, ``12.5 %``)."""
     if _missing(value):
         return DASH
     assert value is not None
-    return f"{number(value * 100, digits)} %"
+    text = number(value * 100, digits)
+    return f"{_trim(text) if digits else text} %"
 
 
 def signed_share(value: float | None, digits: int = 1) -> str:
-    """An effect in percent: ``signed_share(0.275)`` is ``+27.5 %``."""
+    """An effect in percent: ``signed_share(0.275)`` is ``+27.5 %``, ``signed_share(1.5)``
+    ``+150 %``; what rounds to no change is ``0 %``."""
     if _missing(value):
         return DASH
     assert value is not None
-    return f"{_fixed(value * 100, digits, sign=True)} %"
+    return f"{_trim(_fixed(value * 100, digits, sign=True))} %"
 
 
 def plural(n: float, noun: str, many: str | None = None) -> str:
@@ -121,9 +126,10 @@ def count(n: int | None, noun: str | None = None, many: str | None = None) -> st
     return text if noun is None else f"{text} {plural(n, noun, many)}"
 
 
-def days(value: float | None, digits: int = 1) -> str:
-    """Days as a bare figure, for a column or a tile whose unit says "days": ``12.3``."""
-    return number(value, digits)
+def days(value: float | None, digits: int = 1, trim: bool = False) -> str:
+    """Days as a bare figure, for a column or a tile whose unit says "days": ``12.3``; a plan's
+    durations ``trim`` (``3``, ``2.25`` with 2 digits)."""
+    return number(value, digits, trim)
 
 
 def duration_days(value: float | None, digits: int = 1) -> str:
@@ -136,8 +142,8 @@ def duration_days(value: float | None, digits: int = 1) -> str:
     return f"{text} {'day' if text == '1' else 'days'}"
 
 
-def hours(value: float | None, digits: int = 1) -> str:
-    """Hours with their unit: ``3.5 h``."""
+def hours(value: float | None, digits: int | None = None) -> str:
+    """Hours with their unit: ``96 h``, ``3.5 h`` (``digits`` as :func:`number`)."""
     if _missing(value):
         return DASH
     return f"{number(value, digits)} h"
@@ -150,7 +156,7 @@ def duration_hours(value: float | None, digits: int = 1) -> str:
         return DASH
     assert value is not None
     if abs(value) < 48:
-        return hours(value, digits)
+        return f"{number(value, digits)} h"
     return f"{number(value / 24, digits)} days"
 
 
@@ -160,6 +166,26 @@ def rate(value: float | None) -> str:
         return DASH
     assert value is not None
     return number(value, 0 if abs(value) >= 100 else 1)
+
+
+def money(value: float | None) -> str:
+    """An amount of money, whole and thousands separated: ``12,345`` (no currency: the map
+    says which)."""
+    return number(value, 0)
+
+
+def show(value: Any) -> str:
+    """A stored value of any kind for reading: blank as the dash, yes/no, lists joined, floats
+    to six significant digits (what was typed, not rounded for a tile)."""
+    if value is None or value == "" or value == []:
+        return DASH
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list):
+        return ", ".join(show(v) for v in value) or DASH
+    return str(value)
 
 
 def significant(value: float | None, digits: int = 3) -> str:
@@ -209,34 +235,35 @@ def parse_share(
     percentage. The share must lie in [``minimum``, ``maximum``] (0 to 100 % unless said);
     anything else raises :class:`InputError` naming ``field`` and the value typed.
     """
-    what = f"{field}: " if field else ""
+    what = f"{field} is " if field else ""
     typed: str | float = text
-    if isinstance(text, bool):
-        raise InputError(f"{what}{text!r} is not a share", field=field, value=text)
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise InputError(f"{what}{text!r}; give a share", field=field, value=text)
     if isinstance(text, (int, float)):
         value, percent = float(text), False
     else:
         match = _SHARE.match(text.strip(_SPACES + "\t"))
         if match is None:
             raise InputError(
-                f"{what}{text!r} is not a share: write a fraction (0.2) or a percentage (20 %)",
+                f"{what}{text!r}; give a share: a fraction (0.2) or a percentage (20 %)",
                 field=field,
                 value=text,
             )
         value, percent = float(match.group(1)), match.group(2) == "%"
     if not math.isfinite(value):
-        raise InputError(f"{what}{typed!r} is not a share", field=field, value=typed)
+        raise InputError(f"{what}{typed!r}; give a share", field=field, value=typed)
     if percent:
         value /= 100
     elif abs(value) > 1:
         raise InputError(
-            f"{what}{typed!r} is not a share: write {_as_fraction(value)} or {number(value)} %",
+            f"{what}{typed!r}; a share is a fraction up to 1 or a percentage: "
+            f"write {_as_fraction(value)} or {number(value)} %",
             field=field,
             value=typed,
         )
     if not minimum <= value <= maximum:
         raise InputError(
-            f"{what}{typed!r} is outside {share(minimum, None)} to {share(maximum, None)}",
+            f"{what}{typed!r}; give a share from {share(minimum, None)} to {share(maximum, None)}",
             field=field,
             value=typed,
         )
@@ -282,6 +309,8 @@ FILTERS: dict[str, Callable[..., str]] = {
     "hours": hours,
     "duration_hours": duration_hours,
     "rate": rate,
+    "money": money,
+    "show": show,
     "significant": significant,
     "date": date,
     "timestamp": timestamp,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import altair as alt
@@ -145,27 +146,71 @@ def percentile_lines(channel: str) -> alt.LayerChart:
     return alt.layer(rule, halo, text)
 
 
-#: Tick values on a log cycle-time axis: the numbers people round durations to.
-LOG_TICKS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+#: Tick values on a log cycle-time axis: the numbers people round durations to. A log scale
+#: has no 0 (nor any value at or under it): what is less than the axis's floor is drawn at it.
+LOG_TICKS = (
+    *(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500),
+    *(1000, 2000, 5000, 10000, 20000, 50000),
+)
+#: Most decades a log axis spans under the 85th percentile: items done within minutes (or at
+#: once: 0) would otherwise stretch it over empty decades.
+LOG_DECADES_UNDER_P85 = 3
 
 
-def cycle_time_axis(field: str, title: str, values: Sequence[float], p85: float | None) -> alt.Y:
-    """A y axis for cycle times or ages; logarithmic when a long tail would hide the rest.
+@dataclass(frozen=True)
+class LogScale:
+    """A logarithmic cycle-time axis from ``floor`` to its last tick. Values under the floor
+    (0 among them) are drawn at it, and the chart says how many (:func:`log_floor_note`)."""
+
+    floor: float
+    ticks: tuple[float, ...]
+
+    def shown(self, value: float) -> float:
+        """Where ``value`` is drawn: itself, or the floor when under it."""
+        return max(value, self.floor)
+
+
+def log_scale(values: Sequence[float], p85: float | None) -> LogScale | None:
+    """A log scale for cycle times or ages when a long tail would hide the rest, else None.
 
     When the longest value is more than eight times the 85th percentile, a linear axis packs
-    almost every dot and all three percentile lines into its bottom tenth. A symmetric log
-    scale (which, unlike a log scale, takes zero) with round-number ticks spreads them out.
+    almost every dot and all three percentile lines into its bottom tenth; a log scale with
+    round-number ticks spreads them out. Its floor is the round number at or under the least
+    positive value, but no more than three decades under p85; over three decades only the
+    powers of ten are ticks.
     """
     top = max(values, default=0.0)
     if p85 is None or p85 <= 0 or top <= 8 * p85:
+        return None
+    least = max(min((v for v in values if v > 0), default=p85), p85 / 10**LOG_DECADES_UNDER_P85)
+    floor = max((t for t in LOG_TICKS if t <= least), default=LOG_TICKS[0])
+    ceiling = next((t for t in LOG_TICKS if t >= top), LOG_TICKS[-1])
+    ticks = [t for t in LOG_TICKS if floor <= t <= ceiling]
+    if math.log10(ceiling / floor) > 3:
+        ticks = [t for t in ticks if math.log10(t).is_integer() or t in (floor, ceiling)]
+    return LogScale(floor, tuple(ticks))
+
+
+def log_floor_note(values: Sequence[float], log: LogScale | None, noun: str) -> str | None:
+    """``1,363 items under 0.01 d drawn at 0.01 d``; None when none is under the floor."""
+    if log is None:
+        return None
+    under = sum(1 for v in values if v < log.floor)
+    if not under:
+        return None
+    return f"{count_noun(under, noun)} under {log.floor:g} d drawn at {log.floor:g} d"
+
+
+def cycle_time_axis(field: str, title: str, log: LogScale | None = None) -> alt.Y:
+    """A y axis for cycle times or ages: linear, or ``log`` (its field must hold no value
+    under the floor: rows carry :meth:`LogScale.shown` of each value for it)."""
+    if log is None:
         return alt.Y(f"{field}:Q", title=title)
-    ticks = [t for t in LOG_TICKS if t < top]
-    ticks.append(next((t for t in LOG_TICKS if t >= top), LOG_TICKS[-1]))
     return alt.Y(
         f"{field}:Q",
         title=f"{title}, log scale",
-        scale=alt.Scale(type="symlog", constant=1, domain=[0, ticks[-1]]),
-        axis=alt.Axis(values=ticks),
+        scale=alt.Scale(type="log", domain=[log.floor, log.ticks[-1]]),
+        axis=alt.Axis(values=list(log.ticks), format=",~g"),
     )
 
 
@@ -207,26 +252,59 @@ def day_axis(
     padding: int = 0,
     min_step: int = DAY_MS,
     ticks: Sequence[str] | None = None,
+    days: Sequence[str] = (),
 ) -> alt.X:
     """A UTC time axis with ticks no closer than a day (or ``min_step`` milliseconds).
 
     The report's days are UTC dates: a local-time axis would shift them a day for half the
     world. ``padding`` (pixels) keeps dots at the first and last day off the plot's edges;
     ``ticks`` (ISO dates) puts the ticks exactly there, e.g. on the Mondays weeks start on.
+    ``days`` (ISO dates) are the days drawn: when they fall in more than one calendar year,
+    every label carries its year (:func:`time_labels`).
     """
     scale = alt.Scale(type="utc", padding=padding) if padding else alt.Scale(type="utc")
+    labels = time_labels([*days, *(ticks or ())])
     if ticks is None:
-        axis = alt.Axis(labelOverlap=True, grid=False, tickMinStep=min_step)
+        axis = alt.Axis(labelOverlap=True, grid=False, tickMinStep=min_step, **labels)
     else:
-        values = [utc_ms(d) for d in ticks]
-        axis = alt.Axis(labelOverlap=True, grid=False, values=values, format="%b %d")
+        # Ticks as dates, not epoch milliseconds: vega-embed's expression interpreter (the
+        # pages' CSP allows no eval) reads datetime(ms) as a year, and draws no label at all.
+        values = [utc_datetime(d) for d in ticks]
+        axis = alt.Axis(
+            labelOverlap=True, grid=False, values=values, **{"format": "%b %d", **labels}
+        )
     return alt.X(f"{field}:T", title=title, scale=scale, axis=axis)
 
 
-def utc_ms(day: str) -> int:
-    """Milliseconds since the epoch of a UTC date, as Vega's time scales count."""
-    moment = datetime.combine(date.fromisoformat(day), time(), tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+#: Days from which an axis spanning years has month ticks labelled "Apr 2011".
+MONTHLY_FROM_DAYS = 120
+#: Most month ticks such an axis asks for (1, 2, 3, 6 or 12 months apart).
+MOST_MONTH_TICKS = 12
+
+
+def time_labels(days: Sequence[str]) -> dict[str, Any]:
+    """The axis properties that put the year on every label of a time axis whose ``days``
+    (ISO dates) fall in more than one calendar year; none when they do not (or are none).
+
+    Vega's own labels name a year only on its January tick ("2011", "April", "July"), and
+    the label overlap rule may drop that one: across a new year, a month alone is ambiguous.
+    Spans of months get month ticks ``Apr 2011``, 1 to 12 months apart; shorter ones day
+    labels ``Dec 28, 2011``.
+    """
+    if len({d[:4] for d in days}) < 2:
+        return {}
+    first, last = date.fromisoformat(min(days)), date.fromisoformat(max(days))
+    if (last - first).days < MONTHLY_FROM_DAYS:
+        return {"format": "%b %d, %Y"}
+    months = (last.year - first.year) * 12 + last.month - first.month
+    step = next((s for s in (1, 2, 3, 6) if months / s <= MOST_MONTH_TICKS), 12)
+    return {"format": "%b %Y", "tickCount": {"interval": "month", "step": step}}
+
+
+def utc_datetime(day: str) -> dict[str, Any]:
+    """A UTC date as a Vega-Lite DateTime (its months count from 1)."""
+    d = date.fromisoformat(day)
+    return {"year": d.year, "month": d.month, "date": d.day, "utc": True}
 
 
 def nice_width(span: float, bins: int = 30) -> float:

@@ -94,6 +94,7 @@ def cumulative_flow(doc: Doc, categories: Categories = None) -> Spec:
             later = counts[states[i + 1]][d] if i + 1 < len(states) else 0
             row[keys[i]] = reached - later
         rows.append(row)
+    drawn = [r["day"] for r in rows]
     legend = [
         {"key": key, "state": state, "stack": len(states) - i}
         for i, (key, state) in enumerate(zip(keys, states, strict=True))
@@ -123,7 +124,7 @@ def cumulative_flow(doc: Doc, categories: Categories = None) -> Spec:
         )
         .mark_area(opacity=0.92, interpolate="step-after", strokeWidth=0)
         .encode(
-            x=day_axis("day"),
+            x=day_axis("day", days=drawn),
             y=count_axis("top", "Items (cumulative)"),
             y2="bottom:Q",
             color=colour,
@@ -132,7 +133,7 @@ def cumulative_flow(doc: Doc, categories: Categories = None) -> Spec:
     tooltip = [alt.Tooltip("day:N", title="Day")] + [
         alt.Tooltip(f"{key}:Q", title=state) for key, state in zip(keys, states, strict=True)
     ]
-    rule = hover_rule("cfd", day_axis("day"), tooltip)
+    rule = hover_rule("cfd", day_axis("day", days=drawn), tooltip)
     subtitle = [
         "Items per day by the furthest state reached · finished at the bottom, arrivals on top",
         *note,
@@ -167,7 +168,13 @@ def throughput(doc: Doc) -> Spec:
         alt.Chart(alt.Data(name="weeks"))
         .mark_bar(stroke="#ffffff", strokeWidth=1, color=theme.PRIMARY)
         .encode(
-            x=day_axis("week", "Week starting", min_step=WEEK_MS, ticks=mondays),
+            x=day_axis(
+                "week",
+                "Week starting",
+                min_step=WEEK_MS,
+                ticks=mondays,
+                days=[rows[0]["week"], rows[-1]["week_end"]],
+            ),
             x2="week_end:T",
             y=count_axis("items", "Items finished"),
             y2=alt.datum(0),
@@ -212,15 +219,16 @@ def wip(doc: Doc) -> Spec:
         {"day": day, "wip": n} for day, n in sorted(daily.items()) if first is None or day >= first
     ]
     base = alt.Chart(alt.Data(name="wip"))
+    x = day_axis("day", days=[r["day"] for r in rows])
     area = base.mark_area(interpolate="step-after", opacity=0.15, color=theme.PRIMARY).encode(
-        x=day_axis("day"), y=count_axis("wip", "Items in progress")
+        x=x, y=count_axis("wip", "Items in progress")
     )
     line = base.mark_line(interpolate="step-after", strokeWidth=1.5, color=theme.PRIMARY).encode(
-        x=day_axis("day"), y="wip:Q"
+        x=x, y="wip:Q"
     )
     rule = hover_rule(
         "wip",
-        day_axis("day"),
+        x,
         [alt.Tooltip("day:N", title="Day"), alt.Tooltip("wip:Q", title="In progress")],
     )
     load = (doc.get("flow_framework") or {}).get("load")

@@ -34,7 +34,7 @@ microseconds since the epoch, as in the store. The fields of each member:
 
 =================  ======================================================================
 streams            name, workflow_toml, created_at
-imports            stream, source, sha256, events_in_file, events_added, imported_at
+imports            stream, source, sha256, events_in_file, events_added, imported_at, warnings
 maps               name, variant, stream, current_version, created_at, updated_at
 map_versions       name, variant, version, document, author, message, created_at
 records            kind, key, stream, current_version, created_at, updated_at
@@ -97,6 +97,7 @@ from obeya.core.events import (
     EARLIEST_MICROS,
     LATEST_MICROS,
     SUPPORTED_SPAN,
+    LogWarning,
     unsupported_times,
 )
 from obeya.core.maps.files import map_from_dict
@@ -192,8 +193,16 @@ TABLES: tuple[_Table, ...] = (
     _Table("streams", ("name", "workflow_toml", "created_at"), frozenset({"workflow_toml"})),
     _Table(
         "imports",
-        ("stream", "source", "sha256", "events_in_file", "events_added", "imported_at"),
-        frozenset({"sha256"}),
+        (
+            "stream",
+            "source",
+            "sha256",
+            "events_in_file",
+            "events_added",
+            "imported_at",
+            "warnings",  # JSON text, as stored (LogWarning.to_dict); null: none
+        ),
+        frozenset({"sha256", "warnings"}),
         frozenset({"imported_at"}),
     ),
     _Table(
@@ -364,6 +373,7 @@ def _read_tables(connection: Connection, ids: list[int] | None) -> dict[str, lis
         ImportRow.events_in_file,
         ImportRow.events_added,
         ImportRow.imported_at,
+        ImportRow.warnings,
     ).join(StreamRow, StreamRow.id == ImportRow.stream_id)
     maps = select(
         MapRow.name,
@@ -929,6 +939,12 @@ def _check_documents(source: Path, contents: _Contents) -> None:
                 Workflow.from_toml_text(row["workflow_toml"], label)
             except _DOCUMENT_ERRORS as error:
                 raise _bad_row(source, "streams.jsonl", line, "workflow_toml", str(error)) from None
+    for line, row in each("imports"):
+        if row["warnings"] is not None:
+            try:
+                [LogWarning.from_dict(w) for w in _document(row["warnings"], "import warnings")]
+            except _DOCUMENT_ERRORS as error:
+                raise _bad_row(source, "imports.jsonl", line, "warnings", str(error)) from None
     for line, row in each("map_versions"):
         label = f"map {row['name']!r}/{row['variant']!r} version {row['version']}"
         try:

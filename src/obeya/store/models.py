@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -91,6 +92,8 @@ class ImportRow(Base):
     events_in_file: Mapped[int] = mapped_column(BigInteger)
     events_added: Mapped[int] = mapped_column(BigInteger)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: JSON list of the reader's warnings (``LogWarning.to_dict``); null: none.
+    warnings: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_imports_stream_id", "stream_id"),)
 
@@ -129,6 +132,11 @@ class MapVersionRow(Base):
     __table_args__ = (UniqueConstraint("map_id", "version"),)
 
 
+#: The records unique by kind and key alone: the kinds of no stream (obeya.core.steering.kinds,
+#: ``per_stream=False``; a test checks the two agree).
+NO_STREAM_KINDS = "stream_id IS NULL AND kind IN ('team', 'person', 'stream-profile')"
+
+
 class RecordRow(Base):
     """A steering record (a risk, an objective, a team, an improvement...): its kind, key,
     newest version and the stream it belongs to, if any. The record lives in its versions."""
@@ -143,7 +151,22 @@ class RecordRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (UniqueConstraint("kind", "key"), Index("ix_records_kind", "kind"))
+    # A key is unique per kind in its stream (R-1 of one stream and R-1 of another are two
+    # risks). SQL treats NULLs as distinct, so the kinds that belong to no stream (teams,
+    # people, stream profiles) have their own partial index; a deleted stream's risks are left
+    # with no stream and may share keys.
+    __table_args__ = (
+        Index("ix_records_kind", "kind"),
+        Index("uq_records_kind_stream_id_key", "kind", "stream_id", "key", unique=True),
+        Index(
+            "uq_records_kind_key_of_no_stream",
+            "kind",
+            "key",
+            unique=True,
+            sqlite_where=text(NO_STREAM_KINDS),
+            postgresql_where=text(NO_STREAM_KINDS),
+        ),
+    )
 
 
 class RecordVersionRow(Base):

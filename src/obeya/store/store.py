@@ -10,6 +10,8 @@ failed import leaves the store as it was, and database errors surface as
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
 import time
@@ -24,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from obeya.core.events import EventLog
+from obeya.core.events import EventLog, LogWarning
 from obeya.core.workflow import Workflow
 from obeya.errors import InputError, NotFoundError, StoreError, named_missing
 from obeya.store import migrate, reading, staging
@@ -69,6 +71,8 @@ class StreamInfo:
     events: int
     items: int
     created_at: datetime  # UTC
+    #: What its imports kept but flagged (backwards events), newest first, each once.
+    warnings: tuple[LogWarning, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class ImportResult:
     events_in_file: int
     events_added: int
     stream: StreamInfo
+    warnings: tuple[LogWarning, ...] = ()  # what the file's reader kept but flagged
 
 
 class Store(MapStore, RecordStore, UserStore, DeliveryStore, ConnectorStore):
@@ -346,6 +351,9 @@ class Store(MapStore, RecordStore, UserStore, DeliveryStore, ConnectorStore):
                 events_in_file=log.num_events,
                 events_added=added,
                 imported_at=datetime.now(UTC),
+                warnings=(
+                    json.dumps([w.to_dict() for w in log.warnings]) if log.warnings else None
+                ),
             )
         )
         info = self._info(connection, name)
@@ -363,7 +371,9 @@ class Store(MapStore, RecordStore, UserStore, DeliveryStore, ConnectorStore):
                 "events_added": added,
             },
         )
-        return ImportResult(events_in_file=log.num_events, events_added=added, stream=info)
+        return ImportResult(
+            events_in_file=log.num_events, events_added=added, stream=info, warnings=log.warnings
+        )
 
     def load_events(self, name: str, *, types: Sequence[str] | None = None) -> EventLog:
         """The stream's events ordered by (item_id, t, seq), strings by code point.
@@ -454,9 +464,23 @@ class Store(MapStore, RecordStore, UserStore, DeliveryStore, ConnectorStore):
                 EventRow.stream_id == stream_id
             )
         ).one()
-        return _stream_info(name, workflow_toml, created_at, events, items)
+        stored = connection.execute(
+            select(ImportRow.warnings)
+            .where(ImportRow.stream_id == stream_id, ImportRow.warnings.is_not(None))
+            .order_by(ImportRow.id.desc())
+            .limit(MAX_WARNINGS)
+        ).scalars()
+        warnings = {
+            w.message: w
+            for text in stored
+            for w in map(LogWarning.from_dict, json.loads(text or "[]"))
+        }
+        info = _stream_info(name, workflow_toml, created_at, events, items)
+        return dataclasses.replace(info, warnings=tuple(warnings.values()))
 
 
+#: Most imports whose warnings a stream's info reads (the newest).
+MAX_WARNINGS = 20
 #: The stored columns of a stream that StreamInfo shows, in _stream_info's argument order.
 _STREAM_COLUMNS = (StreamRow.name, StreamRow.workflow_toml, StreamRow.created_at)
 

@@ -66,7 +66,7 @@ class Versioned:
     def save(
         self,
         connection: Connection,
-        identity: Mapping[str, str],
+        identity: Mapping[str, Any],
         document: dict[str, Any],
         *,
         label: str,
@@ -100,8 +100,7 @@ class Versioned:
             head_id = connection.execute(
                 insert(self.head)
                 .values(
-                    **identity,
-                    stream_id=stream_id,
+                    **{"stream_id": stream_id, **identity},  # records: the stream is identity
                     current_version=1,
                     created_at=now,
                     updated_at=now,
@@ -226,13 +225,13 @@ class Versioned:
     def stale(
         self,
         connection: Connection,
-        identity: Mapping[str, str],
+        identity: Mapping[str, Any],
         label: str,
         row: Any,
         expected: int,
     ) -> VersionConflict:
         kind = identity.get("kind", self.noun)
-        key = identity.get("key") or "/".join(identity.values())
+        key = identity.get("key") or "/".join(str(v) for v in identity.values())
         if row is None:
             return VersionConflict(
                 f"{label} has not been saved yet, so it cannot be at version {expected}; "

@@ -34,7 +34,7 @@ from obeya.core.steering.saved import experiment_record_from_dict
 from obeya.errors import InputError, ObeyaError
 from obeya.render.experiment import experiment_chart
 from obeya.web.forms import form_date
-from obeya.web.map_pages import WEB_AUTHOR, number
+from obeya.web.map_pages import WEB_AUTHOR
 from obeya.web.pages import templates
 from obeya.web.steering_pages import Form, Posted, adding, stream_url
 
@@ -51,27 +51,6 @@ VERDICTS = {
 }
 
 
-def signed_percent(share: float | None) -> str:
-    """An effect for reading: ``+150 %``, ``-12.5 %``; a dash when unknown."""
-    if share is None:
-        return "—"
-    return f"{share * 100:+.1f}".removesuffix(".0") + " %"
-
-
-def metric_value(value: float | None, name: str) -> str:
-    """A value of ``name`` for reading: flow efficiency as a percentage, days as numbers."""
-    if value is None:
-        return "—"
-    return f"{value:.1%}".replace("%", " %") if name == "flow_efficiency" else number(value)
-
-
-def p_value(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3g}"
-
-
-templates.env.filters["signed_percent"] = signed_percent
-templates.env.filters["p_value"] = p_value
-templates.env.filters["metric_value"] = metric_value
 templates.env.globals["verdicts"] = VERDICTS
 
 

@@ -1,10 +1,10 @@
 """A stream's forecast page: when will N items be done, how many in D days (or by a date), the
 histogram of the trials, and the backtest that says how far to trust them.
 
-The page calls what ``/api/streams/{name}/forecast/...`` calls (:mod:`obeya.api.routes_forecast`)
-and shows the figures of the same JSON documents, so the page, the API and
-``obeya forecast ... --stream NAME --json`` agree. The form is a plain GET: a forecast is a
-link that can be shared.
+The page asks the workspace's forecasts (:class:`obeya.workspace_forecast.Forecasts`), as
+``/api/streams/{name}/forecast/...`` does, and shows the figures of the same JSON documents,
+so the page, the API and ``obeya forecast ... --stream NAME --json`` agree. The form is a
+plain GET: a forecast is a link that can be shared.
 """
 
 from __future__ import annotations
@@ -19,13 +19,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
-from obeya.api.routes_forecast import (
-    MAX_TRIALS,
-    how_many_forecast,
-    stream_backtest,
-    stream_throughput,
-    when_forecast,
-)
 from obeya.core.forecast import (
     DEFAULT_BACKTEST_TRIALS,
     DEFAULT_EVERY_DAYS,
@@ -39,6 +32,7 @@ from obeya.errors import InputError
 from obeya.render.forecast import how_many_histogram, when_histogram
 from obeya.web.forms import form_date, form_int
 from obeya.web.pages import templates
+from obeya.workspace_forecast import MAX_TRIALS
 
 router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
@@ -130,7 +124,7 @@ def _forecast(ctx: AppContext, name: str, options: Options) -> dict[str, Any]:
     }
     if options.question == "when":
         assert options.items is not None
-        doc = when_forecast(ctx, name, options.items, **common).to_dict()
+        doc = ctx.workspace.forecasts.when(name, options.items, **common).to_dict()
         spec = when_histogram(doc)
         dates = doc["dates"] or {}
         rows = [
@@ -138,7 +132,8 @@ def _forecast(ctx: AppContext, name: str, options: Options) -> dict[str, Any]:
             for p, value in doc["percentiles"].items()
         ]
     else:
-        doc = how_many_forecast(ctx, name, options.days, by=options.by, **common).to_dict()
+        forecasts = ctx.workspace.forecasts
+        doc = forecasts.how_many(name, options.days, by=options.by, **common).to_dict()
         spec = how_many_histogram(doc)
         rows = [{"p": p, "value": value} for p, value in doc["percentiles"].items()]
     path = f"/api/streams/{quoted}/forecast/{options.question}"
@@ -156,8 +151,7 @@ def _backtest(ctx: AppContext, name: str, options: Options) -> dict[str, Any]:
     """The backtest summary, or why there is none (too little history is common)."""
     url = f"/api/streams/{quote(name, safe='')}/forecast/backtest?{options.backtest_query()}"
     try:
-        result = stream_backtest(
-            ctx,
+        result = ctx.workspace.forecasts.backtest(
             name,
             horizon_days=options.horizon_days,
             history_days=options.history_days,
@@ -222,7 +216,7 @@ def forecast_page(
         except InputError as exc:
             error, status = str(exc), exc.http_status
         backtest = _backtest(ctx, name, options)
-    daily = stream_throughput(ctx, name)
+    daily = ctx.workspace.forecasts.throughput(name)
     return templates.TemplateResponse(
         request,
         "forecast.html",

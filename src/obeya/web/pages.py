@@ -20,20 +20,21 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from markupsafe import Markup
 
-from obeya.api.auth import require_on, sees
+from obeya.api.auth import caller, require_on, sees
 from obeya.api.deps import AppContext, app_version, context, make_filter
 from obeya.api.gate import GuardedRoute
 from obeya.api.uploads import column_map, import_upload, parse_workflow
 from obeya.core.access import Role
-from obeya.core.metrics import FlowFilter
+from obeya.core.metrics import FlowFilter, convention_line
 from obeya.errors import ObeyaError
 from obeya.render.charts import CHARTS
-from obeya.web import view
+from obeya.web import filters, view
 from obeya.web.forms import form_date
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
+filters.register(templates.env)
 
 router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
@@ -59,6 +60,7 @@ COLUMN_FIELDS = (
     ("assignee", "Assignee", "assignee"),
     ("title", "Title", "title"),
     ("created", "Created", "created"),
+    ("state_columns", "State columns (wide CSV)", "every other column"),
 )
 
 
@@ -143,7 +145,7 @@ def _index(
         doc: dict[str, Any] | None = None
         if info.events:
             try:
-                doc = ctx.reports.document(workspace, info.name, FlowFilter(), detail=False)
+                doc = workspace.reports.document(info.name, FlowFilter(), detail=False)
             except ObeyaError:
                 doc = None  # the list still shows the stream; its page says what is wrong
         rows.append({"info": info, "headline": view.stream_row(doc)})
@@ -181,6 +183,7 @@ def import_page(
     assignee: Text = "",
     title: Text = "",
     created: Text = "",
+    state_columns: Text = "",
 ) -> Response:
     """The import form: on success, go to the stream's dashboard; else show the form again."""
     fields = {
@@ -192,6 +195,7 @@ def import_page(
         "assignee": assignee,
         "title": title,
         "created": created,
+        "state_columns": state_columns,
     }
     require_on(request, Role.EDITOR, stream.strip())
     try:
@@ -234,17 +238,17 @@ def dashboard(
     flt = make_filter(
         type or [], form_date(since, "since"), form_date(until, "until"), _flag(calendar_days)
     )
-    doc = ctx.reports.document(workspace, name, flt, detail=True)
+    doc = workspace.reports.document(name, flt, detail=True)
     # The type choices and the quick ranges come from the whole history, whatever the filter.
     everything = doc
     if flt != FlowFilter():
-        everything = ctx.reports.document(workspace, name, FlowFilter(), detail=False)
+        everything = workspace.reports.document(name, FlowFilter(), detail=False)
     charts = [
         {
             "name": key,
             "title": CHARTS[key].title,
             "wide": wide,
-            "spec": ctx.reports.chart(workspace, name, CHARTS[key], flt),
+            "spec": workspace.reports.chart(name, CHARTS[key], flt),
         }
         for key, wide in DASHBOARD
     ]
@@ -269,8 +273,20 @@ def dashboard(
                 f"/streams/{quoted}", flt, (everything.get("aging_wip") or {}).get("as_of")
             ),
             "notice": notice,
+            **_conventions(request, info, doc),
         },
     )
+
+
+def _conventions(request: Request, info: Any, doc: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard's conventions line and its switch to the other finish convention
+    (web/workflow_pages.py sets it, for a stream editor)."""
+    finish = doc["conventions"]["finish"]
+    return {
+        "convention": convention_line(doc["conventions"]),
+        "other_finish": "first" if finish == "last" else "last",
+        "can_edit_workflow": caller(request).principal.allows(Role.EDITOR, info.name),
+    }
 
 
 # -- errors as pages --------------------------------------------------------------------------

@@ -55,18 +55,6 @@ TASK_FIELDS = (
 )
 
 
-def days(value: float | None) -> str:
-    """Days for reading: whole days plainly, else up to two decimals (as the drawing)."""
-    if value is None:
-        return "—"
-    if float(value).is_integer():
-        return f"{int(value)}"
-    return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
-templates.env.filters["days"] = days
-
-
 def task_document(form: Posted) -> dict[str, Any]:
     """The ``[[task]]`` table the form describes; blank optional fields are left out, so the
     core's defaults apply (no dependencies, no need-by date, no items)."""

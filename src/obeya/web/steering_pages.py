@@ -30,9 +30,10 @@ from obeya.core.steering.objectives import COMPARATORS, DEFAULT_WINDOW_DAYS, MET
 from obeya.core.steering.risks import STATES
 from obeya.core.steering.roadmap import KINDS, STATUSES, TARGETS
 from obeya.errors import InputError, NotFoundError, ObeyaError, VersionConflict
+from obeya.render.numbers import parse_optional_share, share_text, show
 from obeya.store.versioning import flatten
 from obeya.web.forms import form_date, form_number, form_version
-from obeya.web.map_pages import WEB_AUTHOR, number
+from obeya.web.map_pages import WEB_AUTHOR
 from obeya.web.pages import templates
 
 router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
@@ -166,28 +167,6 @@ def adding(error: ObeyaError, kind: str, key: Any) -> str:
     return str(error)
 
 
-def show(value: Any) -> str:
-    """A stored value for reading: blank as a dash, lists joined, floats without noise."""
-    if value is None or value == "" or value == []:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, list):
-        return ", ".join(show(v) for v in value) or "—"
-    return str(value)
-
-
-def percent(share: float | None) -> str:
-    return "—" if share is None else f"{share * 100:.0f} %"
-
-
-templates.env.filters["num"] = number
-templates.env.filters["show"] = show
-templates.env.filters["percent"] = percent
-
-
 # -- risks ------------------------------------------------------------------------------------
 
 
@@ -200,9 +179,10 @@ def risk_document(form: Posted, base: dict[str, Any] | None = None) -> dict[str,
             doc[key] = form.text(key)
     if "teams" in form.as_dict():
         doc["teams"] = split_list(form.text("teams"))
-    for key, label in (("probability", "Probability"), ("impact", "Impact")):
-        if key in form.as_dict():
-            doc[key] = optional_number(form.text(key), label)
+    if "probability" in form.as_dict():
+        doc["probability"] = parse_optional_share(form.text("probability"), field="probability")
+    if "impact" in form.as_dict():
+        doc["impact"] = optional_number(form.text("impact"), "Impact")
     if "due" in form.as_dict():
         doc["due"] = form.text("due") or None
     return doc
@@ -232,7 +212,7 @@ def _risks_page(
             forms[card["key"]] = {
                 "state": card["state"],
                 "owner": card["owner"],
-                "probability": show(card["probability"]),
+                "probability": share_text(card["probability"]),
                 "impact": show(card["impact"]),
                 "due": card["due"] or "",
                 "expected_version": str(versions.get(card["key"], 0)),
@@ -387,6 +367,14 @@ def _title(document: dict[str, Any], key: str) -> str:
 # -- objectives -------------------------------------------------------------------------------
 
 
+def metric_number(text: str, label: str, metric: str | None) -> float | None:
+    """A target or baseline of a key result: of a share metric (flow efficiency, defect
+    share...) typed as 0.2, 20% or 20 %, of another a number; blank is None."""
+    if metric in METRICS and METRICS[metric][1] == "share":
+        return parse_optional_share(text, field=label)
+    return optional_number(text, label)
+
+
 def objective_document(form: Posted) -> dict[str, Any]:
     """The objective on the "add" form; key result rows with no key, title and target are
     left out."""
@@ -401,9 +389,9 @@ def objective_document(form: Posted) -> dict[str, Any]:
             "title": row["title"],
             "metric": row["metric"] or None,
             "comparator": row["comparator"],
-            "target": optional_number(row["target"], f"Key result {n}: target"),
+            "target": metric_number(row["target"], f"Key result {n}: target", row["metric"]),
             "by": row["by"] or None,
-            "baseline": optional_number(row["baseline"], f"Key result {n}: baseline"),
+            "baseline": metric_number(row["baseline"], f"Key result {n}: baseline", row["metric"]),
             "current": optional_number(row["current"], f"Key result {n}: value now"),
         }
         if row["window_days"]:

@@ -1,8 +1,8 @@
 """What the pages show, taken from the report document the API returns.
 
 The headline tiles read the very dict ``GET /api/streams/{name}/flow`` answers with, and format
-it the same way everywhere (days to one decimal, shares as percentages), so a figure on a page
-is always the API's figure, rounded for reading.
+it with :mod:`obeya.render.numbers` as everything else (days to one decimal, shares as
+percentages, ``23 %``), so a figure on a page is always the API's figure, rounded for reading.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from obeya.render.numbers import DASH, count, days, rate, share
+
 Doc = Mapping[str, Any]
-DASH = "—"
 
 
 @dataclass(frozen=True)
@@ -26,25 +27,6 @@ class Tile:
     hint: str = ""
     raw: float | int | None = None
     alert: bool = False
-
-
-def days(value: float | None) -> str:
-    return DASH if value is None else f"{value:,.1f}"
-
-
-def count(value: int | None) -> str:
-    return DASH if value is None else f"{value:,}"
-
-
-def share(value: float | None) -> str:
-    return DASH if value is None else f"{value:.0%}"
-
-
-def rate(value: float | None) -> str:
-    """Items per week: a decimal helps at 1.5 a week, not at 1,416."""
-    if value is None:
-        return DASH
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
 
 
 def beyond_p85(doc: Doc) -> int:
@@ -72,7 +54,7 @@ def headline(doc: Doc) -> list[Tile]:
             raw=items.get("finished"),
         ),
     ]
-    for name, meaning in (("p50", "half"), ("p85", "85%"), ("p95", "95%")):
+    for name, meaning in (("p50", "half"), ("p85", "85 %"), ("p95", "95 %")):
         tiles.append(
             Tile(
                 f"cycle_time_{name}",

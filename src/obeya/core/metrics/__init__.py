@@ -8,7 +8,14 @@ in the background while it reads its input.
 from typing import TYPE_CHECKING, Any
 
 from obeya.core.metrics.filters import FlowFilter
-from obeya.core.metrics.report import CumulativeFlow, Distribution, FlowReport, ItemCounts
+from obeya.core.metrics.report import (
+    CumulativeFlow,
+    Distribution,
+    FlowReport,
+    ItemCounts,
+    convention_line,
+    flow_conventions,
+)
 
 if TYPE_CHECKING:
     from obeya.core.metrics.analysis import FlowAnalysis
@@ -29,4 +36,6 @@ __all__ = [
     "FlowFilter",
     "FlowReport",
     "ItemCounts",
+    "convention_line",
+    "flow_conventions",
 ]

@@ -211,6 +211,7 @@ class FlowAnalysis:
                 typed=int(ct["typed"] or 0),
                 defects=int(ct["defects"] or 0),
             ),
+            finish=self.workflow.finish if self.workflow is not None else None,
             **daily,
         )
 

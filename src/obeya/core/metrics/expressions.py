@@ -15,7 +15,7 @@ import ibis
 
 from obeya.core.events import MICROS_PER_DAY, MICROS_PER_HOUR
 from obeya.core.metrics.filters import FlowFilter
-from obeya.core.workflow import STARTED, Category, Workflow
+from obeya.core.workflow import FINISH_FIRST, STARTED, Category, Workflow
 
 # An Ibis table expression. Ibis is not type-checked here (mypy skips it), so this is Any.
 Table: TypeAlias = Any
@@ -98,9 +98,16 @@ def _keyed(by_state: Mapping[str, Any], state_key: Mapping[str, Any] | None) -> 
 def item_summary(annotated: Table, workflow: Workflow | None, flt: FlowFilter) -> Table:
     """One row per item: start, finish, cycle and lead time, active time, type, window flag.
 
-    Without a workflow every item runs from its first to its last event (case duration).
+    Without a workflow every item runs from its first to its last event (case duration). With
+    one, an item is finished when its last event is in a done state, and finishes at that
+    event (``finish = "last"``) or at its first entry into a done state (``"first"``).
     """
+    first_done = workflow is not None and workflow.finish == FINISH_FIRST
     e = annotated
+    if first_done:
+        # Each item's first entry into a done state (null if none), on every one of its events.
+        entered_done = ibis.ifelse(e.category == Category.DONE.value, e.t, ibis.null("int64"))
+        e = e.mutate(first_done_t=entered_done.min().over(ibis.window(group_by=e.item_id)))
     is_last = e.next_t.isnull()
     started_categories = [c.value for c in STARTED]
     in_window = e.t.notnull()
@@ -109,6 +116,10 @@ def item_summary(annotated: Table, workflow: Workflow | None, flt: FlowFilter) -
     if flt.until_us is not None:
         in_window = in_window & (e.t < flt.until_us)
     completed_active = (e.category == Category.ACTIVE.value) & e.next_t.notnull()
+    if first_done:
+        # Active time counts up to the finish, not after it; a visit that begins before the
+        # first entry into done ends at it or earlier.
+        completed_active = completed_active & (e.first_done_t.isnull() | (e.t < e.first_done_t))
     items = e.group_by(e.item_id).aggregate(
         first_t=e.t.min(),
         last_t=e.t.max(),
@@ -124,13 +135,17 @@ def item_summary(annotated: Table, workflow: Workflow | None, flt: FlowFilter) -
         reopens=e.t.count(
             where=(e.category != Category.DONE.value) & (e.prev_category == Category.DONE.value)
         ),
+        **({"first_done_t": e.first_done_t.min()} if first_done else {}),
     )
     if workflow is None:
         finish_t = items.last_t
     else:
         finished = items.last_category == Category.DONE.value
-        finish_t = ibis.ifelse(finished, items.last_t, ibis.null("int64"))
+        finish_at = items.first_done_t if first_done else items.last_t
+        finish_t = ibis.ifelse(finished, finish_at, ibis.null("int64"))
     items = items.mutate(finish_t=finish_t)
+    if first_done:
+        items = items.drop("first_done_t")
     creation = items.created.coalesce(items.first_t)
     if flt.calendar_days:
         cycle = (day_of(items.finish_t) - day_of(items.start_t) + 1).cast("float64")

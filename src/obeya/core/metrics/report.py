@@ -103,6 +103,37 @@ class CumulativeFlow:
         return {"states": self.states, "days": self.days, "counts": self.counts}
 
 
+#: Where cycle and lead time end, per finish convention (a workflow's ``finish``).
+FINISH_WORDS = {"last": "last entry into done", "first": "first entry into done"}
+
+
+def flow_conventions(finish: str | None, calendar_days: bool = False) -> dict[str, Any]:
+    """The conventions behind a report's figures, in docs/conventions.md's words.
+
+    ``finish``: the workflow's finish convention, None without a workflow (each item then runs
+    from its first event to its last).
+    """
+    if finish is None:
+        start, end = "first event", "last event"
+    else:
+        start, end = "first commitment", FINISH_WORDS[finish]
+    return {
+        "finish": finish,
+        "cycle_time": {"from": start, "to": end},
+        "lead_time": {"from": "creation", "to": end},
+        "finished": "last event" if finish is None else "last event in a done state",
+        "days": "calendar" if calendar_days else "fractional",
+    }
+
+
+def convention_line(doc: dict[str, Any]) -> str:
+    """One line saying where cycle time starts and ends, for beside the figures:
+    ``Cycle time: first commitment → last entry into done.``"""
+    cycle = doc["cycle_time"]
+    days = " Whole calendar days." if doc["days"] == "calendar" else ""
+    return f"Cycle time: {cycle['from']} → {cycle['to']}.{days}"
+
+
 @dataclass(frozen=True)
 class FlowReport:
     source: str
@@ -126,6 +157,12 @@ class FlowReport:
     unmapped_states: list[str] = field(default_factory=list)
     scatter: list[dict[str, Any]] = field(default_factory=list)
     quality: Quality | None = None
+    #: The workflow's finish convention ("last" or "first"); None without a workflow.
+    finish: str | None = None
+
+    @property
+    def conventions(self) -> dict[str, Any]:
+        return flow_conventions(self.finish, self.filter.calendar_days)
 
     @property
     def wip_now(self) -> int:
@@ -188,6 +225,7 @@ class FlowReport:
             },
             "unmapped_states": self.unmapped_states,
             "quality": None if self.quality is None else self.quality.to_dict(),
+            "conventions": self.conventions,
         }
         if detail:
             doc["aging_wip"]["items_detail"] = self.aging_wip

@@ -7,6 +7,12 @@ Progress of a key result with a baseline (its value when it was set): the share 
 from the baseline to the target, 0..1 — (baseline − current) ÷ (baseline − target) for
 ``<=``, (current − baseline) ÷ (target − baseline) for ``>=`` — clamped to [0, 1]; it is 1
 when the target is met. Without a baseline only ``met`` is known.
+
+Progress of an objective: the share of its key results that are met (met ÷ all), so it is
+1 exactly when every key result is met, and never more; a key result past its target counts
+once, and one with no value yet counts as not met. The partial progress of its key results
+shows beside them; it never adds up to the objective's (a mean of partial shares read 100 %
+while a key result without a baseline was not met).
 """
 
 from __future__ import annotations
@@ -155,7 +161,7 @@ class Objective:
                     "overdue": kr.by is not None and kr.by < today and not kr.met(value),
                 }
             )
-        shares = [r["progress"] for r in results if r["progress"] is not None]
+        met = sum(1 for r in results if r["met"])
         gaining = any(
             r["metric"] is not None
             and r["metric"] not in QUALITY_METRICS
@@ -165,9 +171,19 @@ class Objective:
         return {
             **self.to_dict(),
             "key_results": results,
-            "progress": sum(shares) / len(shares) if shares else None,
+            "met": met,
+            "progress": objective_progress(met, len(results)),
             "quality_flags": list(quality_flags) if gaining else [],
         }
+
+
+def objective_progress(met: int, total: int) -> float | None:
+    """The share of key results met (module docstring); None for an objective without any."""
+    if total == 0:
+        return None
+    if not 0 <= met <= total:
+        raise ValueError(f"{met} key results met out of {total}")
+    return met / total
 
 
 def objective_from_dict(doc: Mapping[str, Any], where: str = "objective") -> Objective:
