@@ -104,12 +104,15 @@ class Workspace(SteeringWorkspace, AccessWorkspace, DeliveryWorkspace):
         from obeya.store import Store
         from obeya.workspace_forecast import Forecasts
         from obeya.workspace_reports import Reports
+        from obeya.workspace_simulation import Simulations
 
         self.store = Store(url)
         #: Recent flow reports, documents and charts, computed once per stream and filter.
         self.reports = Reports(self)
         #: Monte Carlo forecasts and backtests of a stream's throughput.
         self.forecasts = Forecasts(self)
+        #: Simulations and what-ifs a request runs, within the server's budget.
+        self.simulations = Simulations(self)
 
     def __enter__(self) -> Workspace:
         return self

@@ -25,7 +25,8 @@ from obeya.core.steering.teams import (
     team_from_dict,
 )
 from obeya.core.workflow import Workflow
-from obeya.errors import InputError, NotFoundError
+from obeya.errors import InputError, NotFoundError, VersionConflict
+from obeya.store.records import ANY_STREAM, StreamRef
 
 if TYPE_CHECKING:
     from obeya.core.events import EventLog
@@ -73,10 +74,41 @@ class SteeringWorkspace:
 
         Records of a stream (risks, objectives, improvements, kaizen events) need ``stream``
         (or a ``stream`` key in the document); a person's teams must be saved teams.
-        ``expected_version``: the version the change was made on (0 for a new record).
+        ``expected_version``: the version the change was made on (0 for a new record). A new
+        record of a stream without a key gets the next key of its kind there
+        (:func:`~obeya.core.steering.kinds.next_key`).
         """
+        spec = kinds.kind(kind)
+        if spec.prefix is not None and not _text(doc.get("key")) and not expected_version:
+            return self._add_numbered(kind, doc, author, message, stream)
         item = self._checked(kind, doc, stream, expected_version, where=kind, teams=None)
         return self.store.save_records([item], author=author, message=message)[0]
+
+    def next_key(self, kind: str, stream: str) -> str | None:
+        """The key a record of ``kind`` added to ``stream`` without one would get (None: the
+        kind has no numbering, a key is needed)."""
+        spec = kinds.kind(kind)
+        if spec.prefix is None:
+            return None
+        return kinds.next_key(spec.prefix, self.store.record_keys(kind, stream))
+
+    def _add_numbered(
+        self, kind: str, doc: Mapping[str, Any], author: str, message: str, stream: str | None
+    ) -> RecordVersion:
+        """Add ``doc`` under the next free key of its stream. Two adds at once may pick the
+        same key: the store's unique index refuses the second, which tries once more."""
+        stream = _text(doc.get("stream")) or stream
+        if not stream:
+            raise InputError(f"{kind}: give the value stream it belongs to (stream)")
+        for attempt in (1, 2):
+            key = self.next_key(kind, stream)
+            item = self._checked(kind, {**doc, "key": key}, stream, 0, where=kind, teams=None)
+            try:
+                return self.store.save_records([item], author=author, message=message)[0]
+            except VersionConflict as conflict:
+                if not conflict.taken or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def load_steering_file(
         self, path: Path | str, *, author: str, stream: str | None = None
@@ -130,39 +162,52 @@ class SteeringWorkspace:
             expected_version,
         )
 
-    def stream_record(self, kind: str, key: str, stream: str) -> StoredRecord:
-        """The record, if it belongs to ``stream``; NotFoundError otherwise (a stream's pages
-        and routes never show another stream's records)."""
-        found = self.record(kind, key)
-        if found.stream != stream:
-            raise NotFoundError(f"value stream {stream!r} has no {kind} {key!r}")
-        return found
+    def stream_record(
+        self, kind: str, key: str, stream: str, version: int | None = None
+    ) -> StoredRecord:
+        """The record ``key`` of ``stream`` (or its ``version``); NotFoundError otherwise (a
+        stream's pages and routes never show another stream's records, nor say they exist)."""
+        kinds.kind(kind)
+        try:
+            return self.store.get_record(kind, key, version, stream=stream)
+        except NotFoundError as missing:
+            if version is not None and "version" in str(missing):
+                raise
+            raise NotFoundError(f"value stream {stream!r} has no {kind} {key!r}") from None
 
     def records(self, kind: str, stream: str | None = None) -> list[StoredRecord]:
         kinds.kind(kind)
         return self.store.list_records(kind, stream=stream)
 
-    def record(self, kind: str, key: str, version: int | None = None) -> StoredRecord:
+    def record(
+        self, kind: str, key: str, version: int | None = None, *, stream: StreamRef = ANY_STREAM
+    ) -> StoredRecord:
+        """The record ``key`` of ``stream`` (None: of no stream; by default whichever stream
+        holds the key, InputError when several do)."""
         kinds.kind(kind)
-        return self.store.get_record(kind, key, version)
+        return self.store.get_record(kind, key, version, stream=stream)
 
-    def record_history(self, kind: str, key: str) -> list[tuple[RecordVersion, dict[str, Any]]]:
+    def record_history(
+        self, kind: str, key: str, *, stream: StreamRef = ANY_STREAM
+    ) -> list[tuple[RecordVersion, dict[str, Any]]]:
         kinds.kind(kind)
-        return self.store.record_history(kind, key)
+        return self.store.record_history(kind, key, stream=stream)
 
-    def move_record(self, kind: str, key: str, stream: str | None) -> None:
-        """Move the record to ``stream``: the only way a record changes streams. Records of
+    def move_record(
+        self, kind: str, key: str, to: str | None, *, stream: StreamRef = ANY_STREAM
+    ) -> None:
+        """Move the record to stream ``to``: the only way a record changes streams. Records of
         a stream (risks, objectives...) need one; the others (teams, people) have none."""
         spec = kinds.kind(kind)
-        if spec.per_stream and not stream:
+        if spec.per_stream and not to:
             raise InputError(f"a {kind} belongs to a value stream: name the one to move it to")
-        if not spec.per_stream and stream:
+        if not spec.per_stream and to:
             raise InputError(f"a {kind} belongs to no value stream, so it cannot move to one")
-        self.store.move_record(kind, key, stream)
+        self.store.move_record(kind, key, to, stream=stream)
 
-    def delete_record(self, kind: str, key: str) -> None:
+    def delete_record(self, kind: str, key: str, *, stream: StreamRef = ANY_STREAM) -> None:
         kinds.kind(kind)
-        self.store.delete_record(kind, key)
+        self.store.delete_record(kind, key, stream=stream)
 
     # -- views ----------------------------------------------------------------------------------
 

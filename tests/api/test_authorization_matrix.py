@@ -671,6 +671,7 @@ ROWS = [
     row("POST", "/sign-in", ANY,                                    "ok    ok    ok    ok    ok    ok", sign_in),  # noqa: E501
     row("GET", "/sign-in/link", ANY,                                "ok    ok    ok    ok    ok    ok", sign_in_link),  # noqa: E501
     row("POST", "/sign-in/link", ANY,                               "ok    ok    ok    ok    ok    ok", use_sign_in_link),  # noqa: E501
+    row("GET", "/favicon.ico", ANY,                                 "ok    ok    ok    ok    ok    ok", get("/favicon.ico")),  # noqa: E501
     row("POST", "/sign-out", ANY,                                   "401   ok    ok    ok    ok    ok", at("POST", "/sign-out", 303)),  # noqa: E501
     # Who am I, users and roles, tokens, the audit log
     row("GET", "/api/me", ANY,                                      "401   ok    ok    ok    ok    ok", get("/api/me")),  # noqa: E501

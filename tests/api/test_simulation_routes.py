@@ -15,11 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app_fixtures import where_called
-from obeya.api.routes_simulation import DEFAULT_MAX_SIM_EVENTS, MAX_REPLICATIONS, check_size
 from obeya.core.simulation import scenario_from_dict, scenario_to_dict, simulate
 from obeya.core.simulation.from_map import scenario_from_map
 from obeya.core.simulation.whatif import parse_change, what_if
 from obeya.workspace import Workspace
+from obeya.workspace_simulation import DEFAULT_MAX_SIM_EVENTS, MAX_REPLICATIONS, check_size
 
 # M/M/1 with λ = 4 a day and a mean service of 0.2 days: ρ = 0.8, W = 1 / (μ − λ) = 1 day.
 MM1: dict[str, Any] = {
@@ -274,7 +274,7 @@ def test_the_budget_follows_the_environment(
 
 
 def test_the_simulation_runs_in_a_worker_thread(client: TestClient) -> None:
-    import obeya.api.routes_simulation as routes
+    import obeya.workspace_simulation as routes
 
     with where_called(routes, "simulate") as on_loop:
         assert client.post("/api/simulate", json=SMALL).status_code == 200

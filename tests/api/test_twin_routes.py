@@ -77,10 +77,11 @@ def test_the_check_is_the_core_check_with_its_verdict(truth: Workspace, client: 
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"holdout": "lots"}, "give a share such as 20%"),
+        ({"holdout": "lots"}, "give a share: a fraction (0.2) or a percentage (20 %)"),
         ({}, "give holdout (e.g. 20%) or validate_from"),
         ({"holdout": "20%", "validate_from": "2024-03-01"}, "one of them"),
-        ({"holdout": "150%"}, "between 0% and 100%"),
+        ({"holdout": "150%"}, "give a share from 0 % to 100 %"),
+        ({"holdout": "20"}, "write 0.2 or 20 %"),
         ({"validate_from": "2030-01-01"}, "not inside the log"),
     ],
 )

@@ -177,7 +177,7 @@ def test_cumulative_flow(analyse) -> None:
         ("A", "To Do", "2024-01-01T10:00:00"),
         ("A", "In Progress", "2024-01-02T10:00:00"),
         ("A", "Done", "2024-01-03T10:00:00"),
-        ("A", "In Progress", "2024-01-04T10:00:00"),  # reopened: its furthest stays Done
+        ("A", "In Progress", "2024-01-04T10:00:00"),  # reopened: its furthest stays Done,
         ("B", "In Progress", "2024-01-02T11:00:00"),  # skipped To Do: reached it too
         ("C", "To Do", "2024-01-03T09:00:00"),
         ("C", "Done", "2024-01-04T09:00:00"),
@@ -186,10 +186,12 @@ def test_cumulative_flow(analyse) -> None:
     cfd = r.cumulative_flow
     assert cfd.states == ["To Do", "In Progress", "Done"]
     assert cfd.days == ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
+    # but a done band counts only finished items (as throughput and WIP do): A is in progress
+    # at its last event, so Done holds C alone, from Jan 4; A stays in In Progress's band.
     assert cfd.counts == {
         "To Do": [1, 2, 3, 3],
         "In Progress": [0, 2, 2, 3],
-        "Done": [0, 0, 1, 2],
+        "Done": [0, 0, 0, 1],
     }
 
 

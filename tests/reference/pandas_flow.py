@@ -89,6 +89,7 @@ def _item_from_events(
     category: Mapping[str, str] | None,
     rank: Mapping[str, int],
     keep_repeats: bool = False,
+    finish_at: str = "last",
 ) -> Item:
     """Apply the definitions of start, finish, visits and furthest state to one item.
 
@@ -112,7 +113,11 @@ def _item_from_events(
         finish: int | None = last
     else:
         start = next((e.t for e in events if category.get(e.state) in STARTED), None)
-        finish = last if category.get(events[-1].state) == "done" else None
+        finish = None
+        if category.get(events[-1].state) == "done":  # finished: still done at its last event
+            # "last": its last event; "first": its first event in a done state.
+            done_times = [e.t for e in events if category.get(e.state) == "done"]
+            finish = last if finish_at == "last" else done_times[0]
 
     # A visit runs from an event to the item's next event; the last event's visit is open.
     visits = [(a.state, a.t, b.t) for a, b in itertools.pairwise(events)]
@@ -167,8 +172,11 @@ def flow_metrics(
     types: Iterable[str] | None = None,
     calendar_days: bool = False,
     keep_repeats: bool = False,
+    finish: str = "last",
 ) -> dict[str, Any]:
     """Every flow metric of the conventions, computed item by item.
+
+    ``finish``: the workflow's finish convention, ``"last"`` or ``"first"`` entry into done.
 
     ``workflow`` maps ``backlog``, ``active``, ``waiting``, ``done`` (and optionally ``order``)
     to state names; ``None`` means a process-mining log. ``since``/``until`` are inclusive UTC
@@ -215,6 +223,7 @@ def flow_metrics(
             category,
             rank,
             keep_repeats,
+            finish,
         )
         if wanted_types is None or item.type in wanted_types:
             items.append(item)
@@ -256,13 +265,21 @@ def flow_metrics(
         ended = _running_total(end_days, span)
         wip = {day: started[day] - ended[day] for day in started}
 
-    # Cumulative flow: per state, items whose furthest state is that one or later, by day.
+    # Cumulative flow: per state, items whose furthest state is that one or later, by day; a
+    # done state counts a finished item only from its finish on, and an unfinished one never.
     cumulative: dict[str, dict[str, int]] = {}
     if items:
         all_days = [_day(i.first) for i in items] + [_day(i.last) for i in items]
         span = _span([min(all_days), max(all_days)], since, until)
         for k, state in enumerate(order):
-            reach_days = [_day(i.reached[k]) for i in items if k in i.reached]
+            if category is not None and category.get(state) == "done":
+                reach_days = [
+                    _day(max(i.reached[k], i.finish))
+                    for i in items
+                    if k in i.reached and i.finish is not None
+                ]
+            else:
+                reach_days = [_day(i.reached[k]) for i in items if k in i.reached]
             cumulative[state] = _running_total(reach_days, span)
 
     # Time in state: per state, the per-item sums of completed visits, in hours.

@@ -138,12 +138,14 @@ def test_cumulative_flow() -> None:
     # Furthest rank reached, by day. A: To Do 01-01, In Progress 01-02, Done 01-04 (its
     # reopening does not lower it). B: To Do 01-01, Review 01-02, Done 01-03. C: To Do 01-01
     # (Triage ranks lower). D: In Progress 01-03. E: To Do 01-01, In Progress 01-02, Done 01-03.
+    # Done counts an item from its finish on: A, reopened, only from 01-16 (its last Done).
     expected = {
         #             Triage To Do  IP  Review Blocked Done
         "2024-01-01": (4, 4, 0, 0, 0, 0),
         "2024-01-02": (4, 4, 3, 1, 0, 0),
         "2024-01-03": (5, 5, 4, 2, 2, 2),
-        "2024-01-04": (5, 5, 4, 3, 3, 3),
+        "2024-01-04": (5, 5, 4, 3, 3, 2),
+        "2024-01-15": (5, 5, 4, 3, 3, 2),
         "2024-01-16": (5, 5, 4, 3, 3, 3),
     }
     for day, counts in expected.items():

@@ -154,7 +154,7 @@ def test_obeya_calibrate_holdout_prints_the_same_check(tmp_path: Path) -> None:
     text = runner.invoke(app, args)
     assert text.exit_code == 0 and "verdict: trust it" in text.stdout
     bad = runner.invoke(app, ["calibrate", str(path), "--holdout", "lots"])
-    assert bad.exit_code == 1 and "give a share such as 20%" in bad.stderr
+    assert bad.exit_code == 1 and "--holdout is 'lots'; give a share" in bad.stderr
 
 
 def test_the_helpdesk_twin_holds_given_the_demand_that_came() -> None:

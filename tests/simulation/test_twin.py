@@ -354,20 +354,25 @@ def test_short_runs_and_empty_futures_say_so_instead_of_failing(
 
 
 @pytest.mark.parametrize(
-    ("text", "share"), [("20%", 0.2), ("20", 0.2), ("0.2", 0.2), ("12.5%", 0.125)]
+    ("text", "share"), [("20%", 0.2), ("20 %", 0.2), ("0.2", 0.2), ("12.5%", 0.125)]
 )
 def test_a_hold_out_share_reads_as_a_manager_writes_it(text: str, share: float) -> None:
-    from obeya.core.twin.holdout import parse_share
+    from obeya.render.numbers import parse_share
 
-    assert parse_share(text) == pytest.approx(share)
+    assert parse_share(text, field="holdout") == pytest.approx(share)
 
 
-@pytest.mark.parametrize(("text", "message"), [("lots", "such as 20%"), ("150%", "between 0%")])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("lots", "a percentage \\(20 %\\)"), ("150%", "from 0 % to 100 %"), ("20", "0.2 or 20 %")],
+)
 def test_a_bad_share_is_refused(text: str, message: str) -> None:
-    from obeya.core.twin.holdout import parse_share
+    """A bare 20 is refused (20 % or a slip?), as everywhere a share is typed."""
+    from obeya.errors import InputError
+    from obeya.render.numbers import parse_share
 
-    with pytest.raises(TwinError, match=message):
-        parse_share(text)
+    with pytest.raises(InputError, match=message):
+        parse_share(text, field="holdout")
 
 
 def test_the_discovered_map_draws_the_twin(year: tuple[EventLog, Twin]) -> None:

@@ -279,7 +279,7 @@ def test_a_run_over_the_budget_is_refused_naming_what_drives_it(
 
 
 def test_the_run_route_is_off_the_event_loop(saved: TestClient) -> None:
-    import obeya.api.routes_simulation as routes
+    import obeya.workspace_simulation as routes
 
     fields = form_fields(saved.get(PAGE).text)
     fields.update({"days": "200", "warmup_days": "20", "replications": "2"})

@@ -20,7 +20,7 @@ from obeya.api.deps import AppContext, context
 from obeya.api.policy import Rule, rule_for
 from obeya.auth.sessions import COOKIE, Session, SessionCodec
 from obeya.core.access import Principal, Role
-from obeya.errors import AuthError, ForbiddenError, NotFoundError
+from obeya.errors import AuthError, ForbiddenError, InputError, NotFoundError
 from obeya.store.audit import ACTOR
 from obeya.workspace import Workspace
 from obeya.workspace_access import principal_of
@@ -84,10 +84,15 @@ def scope_stream(workspace: Workspace, rule: Rule, request: Request) -> tuple[st
         if rule.scope == "map":
             return workspace.store.map_stream(str(params["name"]), str(params["variant"])), True
         if rule.scope == "record":
+            # Keys are unique per stream: ``?stream=`` names it (the caller needs a role
+            # there, whether the key exists or not); else the one stream that holds the key.
+            named = request.query_params.get("stream")
+            if named:
+                return named, True
             return workspace.store.record_stream(str(params["kind"]), str(params["key"])), True
         if rule.scope == "connector":
             return workspace.connector(str(params["connector"])).stream, True
-    except NotFoundError:
+    except (NotFoundError, InputError):  # InputError: the key is in several streams
         return None, False
     return None, True
 
@@ -125,6 +130,7 @@ def _check(request: Request, rule: Rule) -> tuple[Caller | None, Session | None]
     elif rule.scope != "user":
         stream, found = scope_stream(context(request).workspace, rule, request)
         request.state.scope_stream = stream
+        request.state.scope_found = found
         if found or request.method != "PUT":
             require(caller, rule.need, stream, named=rule.scope == "stream")
         # else: a save creating a map or record; the route checks the stream it names. Any

@@ -4,7 +4,8 @@ A rule names the role needed and where it is needed:
 
 * ``stream`` — on the stream in the path (parameter ``name``, or ``stream``);
 * ``map`` — on the stream the map belongs to (the workspace for a map of no stream);
-* ``record`` — on the stream the record belongs to (the workspace for teams, people...);
+* ``record`` — on the stream the record belongs to: the query's ``stream`` (keys are unique
+  per stream), else the one stream holding the key (the workspace for teams, people...);
 * ``connector`` — on the stream the connector fills;
 * ``workspace`` — on the workspace itself (reading it needs any role; see
   :meth:`~obeya.core.access.Principal.allows`);
@@ -53,6 +54,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("POST", "/sign-in"): (V, "public"),
         ("GET", "/sign-in/link"): (V, "public"),  # the link's page: a button, no change
         ("POST", "/sign-in/link"): (V, "public"),
+        ("GET", "/favicon.ico"): (V, "public"),  # the icon, as /static/favicon.svg
         ("POST", "/sign-out"): (V, "user"),
         ("GET", "/api/me"): (V, "user"),
         ("GET", "/api/users"): (V, "user"),
@@ -110,6 +112,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("DELETE", "/api/connectors/{connector}"): (A, "connector"),
         # Steering
         ("GET", "/api/records/{kind}"): (V, "user"),
+        ("POST", "/api/records/{kind}"): (V, "user"),  # the route checks the body's stream
         ("GET", "/api/records/{kind}/{key}"): (V, "record"),
         ("PUT", "/api/records/{kind}/{key}"): (E, "record"),
         ("GET", "/api/records/{kind}/{key}/history"): (V, "record"),

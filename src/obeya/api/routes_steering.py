@@ -5,6 +5,11 @@ and the stream at a glance. The documents are those of the CLI's ``--json``.
 
 A save names the version it was made on (``expected_version``, 0 for a new record); when the
 record moved on since, the answer is 409 and nothing is saved.
+
+Keys are unique per stream: ``/api/records/{kind}/{key}?stream=NAME`` names the record of that
+stream; without ``stream``, the one stream holding the key (or the record of no stream: teams,
+people, stream profiles). ``POST /api/records/{kind}`` adds a record under the next key of its
+kind in its stream (R-1, R-2…).
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from obeya.api.gate import GuardedRoute
 from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION, ErrorResponse, StreamMove
 from obeya.core.access import Role
 from obeya.core.steering.kinds import KINDS
+from obeya.errors import ForbiddenError, InputError
 from obeya.settings import setting
-from obeya.store.records import RecordVersion, StoredRecord
+from obeya.store.records import ANY_STREAM, RecordVersion, StoredRecord, StreamRef
 
 router = APIRouter(prefix="/api", tags=["steering"], route_class=GuardedRoute)
 
@@ -31,6 +37,13 @@ Ctx = Annotated[AppContext, Depends(context)]
 Kind = Annotated[str, Path(description=f"The record kind: {', '.join(KINDS)}.")]
 Key = Annotated[str, Path(description="The record's key, e.g. R-7.")]
 StreamName = Annotated[str, Path(description="The value stream's name.")]
+OfStream = Annotated[
+    str | None,
+    Query(
+        description="The record's value stream: keys are unique per stream, so it is needed "
+        "when several streams have the key."
+    ),
+]
 Today = Annotated[
     date | None,
     Query(description="Judge due dates and progress as of this day (default: today)."),
@@ -56,9 +69,18 @@ class RecordSaveBody(BaseModel):
     message: str = Field(default="", description="Why it changed.")
 
 
+class RecordAddBody(BaseModel):
+    """A record to add under the next key of its kind in its stream (R-1, R-2…)."""
+
+    document: dict[str, Any] = Field(description="The record (the fields of its TOML table).")
+    stream: str | None = Field(default=None, description="The value stream it belongs to.")
+    message: str = Field(default="", description="Why it was added.")
+
+
 class VersionOut(BaseModel):
     kind: str
     key: str
+    stream: str | None = None
     version: int
     author: str
     message: str
@@ -104,17 +126,56 @@ def list_records(
     return [RecordOut.of(r) for r in ctx.workspace.records(kind, stream) if sees(request, r.stream)]
 
 
+def _of(request: Request, stream: str | None) -> StreamRef:
+    """The stream of the record a call names: the query's, else the one the access check
+    found the key in (so the route reads what was checked), else any (a miss, or a key of
+    several streams: the workspace's role was needed to learn it)."""
+    if stream:
+        return stream
+    if getattr(request.state, "scope_found", False):
+        found: str | None = request.state.scope_stream
+        return found
+    return ANY_STREAM
+
+
+@router.post(
+    "/records/{kind}",
+    status_code=201,
+    response_model=VersionOut,
+    responses={**BODY_ERRORS, 409: {"model": ErrorResponse, "description": STALE}},
+)
+def add_record(ctx: Ctx, request: Request, kind: Kind, body: RecordAddBody) -> VersionOut:
+    """Add a record under the next key of its kind in its stream (``R-`` risks, ``O-``
+    objectives, ``I-`` improvements, ``K-`` kaizen events, ``P-`` plans, ``E-``
+    experiments): 1 + the highest number used there. A key in the document is kept (409 if
+    taken). Needs the editor role on the stream."""
+    named = body.document.get("stream")
+    stream = named.strip() if isinstance(named, str) and named.strip() else body.stream
+    require_on(request, Role.EDITOR, stream)
+    saved = ctx.workspace.save_record(
+        kind,
+        {k: v for k, v in body.document.items() if k != "stream"},
+        author=API_AUTHOR,
+        message=body.message or "added",
+        stream=stream,
+        expected_version=0,
+    )
+    return VersionOut.of(saved)
+
+
 @router.get("/records/{kind}/{key}", response_model=RecordOut, responses=ERRORS)
 def get_record(
     ctx: Ctx,
+    request: Request,
     kind: Kind,
     key: Key,
+    stream: OfStream = None,
     version: Annotated[
         int | None, Query(description="An older version.", ge=1, le=MAX_VERSION)
     ] = None,
 ) -> RecordOut:
     """One record, its newest version (or ``version``)."""
-    return RecordOut.of(ctx.workspace.record(kind, key, version))
+    return RecordOut.of(ctx.workspace.record(kind, key, version, stream=_of(request, stream)))
 
 
 @router.put(
@@ -123,44 +184,69 @@ def get_record(
     responses={**BODY_ERRORS, 409: {"model": ErrorResponse, "description": STALE}},
 )
 def save_record(
-    ctx: Ctx, request: Request, kind: Kind, key: Key, body: RecordSaveBody
+    ctx: Ctx, request: Request, kind: Kind, key: Key, body: RecordSaveBody, stream: OfStream = None
 ) -> VersionOut:
-    """Check the record and save it as its next version; errors name the field. Putting it
-    in a stream needs the editor role there too."""
+    """Check the record and save it as its next version; errors name the field. The record
+    is that of ``?stream=``, else of the stream the body names, else of the one stream
+    holding the key. A body naming another stream than the record's is refused: saves never
+    move a record (``…/move`` does); to save the same key in another stream, name it in
+    ``?stream=``."""
     named = body.document.get("stream")  # a stream in the document wins over the body's
-    require_save(request, named if isinstance(named, str) and named.strip() else body.stream)
+    said = named.strip() if isinstance(named, str) and named.strip() else body.stream
+    if stream and said and said != stream:
+        raise InputError(
+            f"the query names value stream {stream!r} and the body {said!r}; name one",
+            field="stream",
+            value=said,
+        )
+    found = getattr(request.state, "scope_found", False)
+    held: str | None = request.state.scope_stream if found else None
+    if not stream and found and said and said != held:
+        raise ForbiddenError(
+            f"{kind} {key!r} is not in the value stream this save names: a save never moves "
+            f"a record. To save a {kind} {key!r} of that stream, name it in the query "
+            "(?stream=NAME); to move this one, ask an admin of both streams"
+        )
+    target = stream or said or held
+    require_save(request, target)
     saved = ctx.workspace.save_record(
         kind,
-        {**body.document, "key": key},
+        {**{k: v for k, v in body.document.items() if k != "stream"}, "key": key},
         author=API_AUTHOR,
         message=body.message,
-        stream=body.stream,
+        stream=target,
         expected_version=body.expected_version,
     )
     return VersionOut.of(saved)
 
 
 @router.get("/records/{kind}/{key}/history", response_model=list[HistoryOut], responses=ERRORS)
-def record_history(ctx: Ctx, kind: Kind, key: Key) -> list[HistoryOut]:
+def record_history(
+    ctx: Ctx, request: Request, kind: Kind, key: Key, stream: OfStream = None
+) -> list[HistoryOut]:
     """Every version, oldest first: who, when, why, what changed, and the document."""
     return [
         HistoryOut(version=VersionOut.of(v), document=doc)
-        for v, doc in ctx.workspace.record_history(kind, key)
+        for v, doc in ctx.workspace.record_history(kind, key, stream=_of(request, stream))
     ]
 
 
 @router.delete("/records/{kind}/{key}", status_code=204, responses=ERRORS)
-def delete_record(ctx: Ctx, kind: Kind, key: Key) -> None:
+def delete_record(
+    ctx: Ctx, request: Request, kind: Kind, key: Key, stream: OfStream = None
+) -> None:
     """Delete the record and its history."""
-    ctx.workspace.delete_record(kind, key)
+    ctx.workspace.delete_record(kind, key, stream=_of(request, stream))
 
 
 @router.post("/records/{kind}/{key}/move", status_code=204, responses=BODY_ERRORS)
-def move_record(ctx: Ctx, request: Request, kind: Kind, key: Key, body: StreamMove) -> None:
+def move_record(
+    ctx: Ctx, request: Request, kind: Kind, key: Key, body: StreamMove, stream: OfStream = None
+) -> None:
     """Move the record to another value stream: an admin's act, on the stream it leaves and
     the one it joins. Saves never move a record."""
     require_on(request, Role.ADMIN, body.stream)
-    ctx.workspace.move_record(kind, key, body.stream)
+    ctx.workspace.move_record(kind, key, body.stream, stream=_of(request, stream))
 
 
 @router.get("/streams/{name}/risks", responses=ERRORS)

@@ -18,13 +18,15 @@ from pydantic import BaseModel, Field
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
 from obeya.api.models import BODY_ERRORS, ERRORS
-from obeya.api.routes_simulation import request_budget, run_cancellable
+from obeya.api.running import run_cancellable
 from obeya.core.twin.files import twin_toml
-from obeya.core.twin.holdout import HoldoutCheck, parse_share
+from obeya.core.twin.holdout import HoldoutCheck
 from obeya.core.twin.model import Twin, TwinError
 from obeya.core.twin.summary import twin_summary
 from obeya.core.twin.whatif import parse_twin_change
 from obeya.errors import InputError
+from obeya.render.numbers import parse_share
+from obeya.workspace_simulation import request_budget
 
 router = APIRouter(prefix="/api", tags=["twin"], route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
@@ -72,13 +74,13 @@ def get_twin_file(ctx: Ctx, name: StreamName, as_of: AsOf = None) -> Response:
 def parse_holdout(
     holdout: str | None, validate_from: date | None
 ) -> tuple[float | None, datetime | None]:
-    """The cut of a check: a share of the items (``20%`` or ``0.2``) or a date, one."""
+    """The cut of a check: a share of the items (``20%``, ``20 %`` or ``0.2``) or a date."""
     if (holdout is None) == (validate_from is None):
         raise InputError("give holdout (e.g. 20%) or validate_from (a date), one of them")
     if validate_from is not None:
         return None, datetime.combine(validate_from, time(), UTC)
     assert holdout is not None
-    return parse_share(holdout), None
+    return parse_share(holdout, field="holdout"), None
 
 
 def run_check(

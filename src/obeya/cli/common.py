@@ -36,7 +36,6 @@ from obeya.errors import NotFoundError, ObeyaError
 from obeya.ingest import ColumnMap
 
 
-
 class WholeTables(Console):
     """A console that prints a table whole: at its natural width, wider than the terminal if
     need be (the terminal then wraps the lines), never squeezed into cut cells ("throughp…")

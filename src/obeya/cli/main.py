@@ -1,4 +1,9 @@
-"""The ``obeya`` command: parses arguments, calls the Workspace, prints the result."""
+"""The ``obeya`` command: parses arguments, calls the Workspace, prints the result.
+
+Start-up is kept light (docs/performance.md, "Start-up"): the commands are listed from
+:data:`COMMANDS` and each module is imported only when its command runs, and the commands here
+import the Workspace, the readers and the core inside their bodies.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,6 @@ from typing import Annotated
 
 import typer
 
-from obeya.cli.access import audit_command, sign_in_url, token_app, user_app
-from obeya.cli.archive import export_command, restore_command
 from obeya.cli.common import (
     FileArg,
     FormatOpt,
@@ -27,68 +30,210 @@ from obeya.cli.common import (
     safe,
     with_columns,
 )
-from obeya.cli.connectors import (
-    connect_app,
-    connectors_command,
-    disconnect_command,
-    sync_command,
+from obeya.cli.lazy import Entry, LazyGroup
+from obeya.ingest.columns import ColumnMap
+
+#: Where ``obeya serve`` listens unless told otherwise (and ``make run`` serves).
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+START = "Start here"
+FLOW = "Flow, maps, forecasts and simulation"
+STEER = "Steering"
+ADMIN = "Workspace, people and connectors"
+
+#: Every command, in the order ``obeya --help`` lists them: a new user's first steps first.
+#: The summary is the first paragraph of the command's own help (tests/cli/test_startup.py).
+COMMANDS = (
+    Entry(
+        "init",
+        "obeya.cli.main:init",
+        "Create or upgrade the app store (SQLite in OBEYA_HOME, or OBEYA_DATABASE_URL).",
+        START,
+    ),
+    Entry(
+        "sample",
+        "obeya.cli.main:sample",
+        "Load the bundled sample value stream (BPI Challenge 2013 incidents) if missing.",
+        START,
+    ),
+    Entry(
+        "serve",
+        "obeya.cli.main:serve",
+        "Start the web app and the REST API (OpenAPI at /docs). Everything needs sign-in.",
+        START,
+    ),
+    Entry(
+        "import",
+        "obeya.cli.main:import_",
+        "Store a file's history in a value stream. Re-importing the same file changes nothing.",
+        START,
+    ),
+    Entry(
+        "metrics",
+        "obeya.cli.main:metrics",
+        "Flow metrics of a file (no database needed) or of a stored value stream.",
+        START,
+    ),
+    Entry("streams", "obeya.cli.main:streams", "List the value streams in the store.", START),
+    Entry(
+        "workflow",
+        "obeya.cli.main:workflow_app",
+        "Workflows: what each state of the data means for flow.",
+        FLOW,
+    ),
+    Entry(
+        "map",
+        "obeya.cli.maps:maps_app",
+        "Value stream maps: figures of a map file, future-state variants compared.",
+        FLOW,
+    ),
+    Entry(
+        "forecast",
+        "obeya.cli.forecast:forecast_app",
+        "Monte Carlo forecasts from the daily throughput: when N items, how many by a date, "
+        "and backtests of them.",
+        FLOW,
+    ),
+    Entry(
+        "calibrate",
+        "obeya.cli.twin:calibrate_command",
+        "Fit a digital twin of the stream to its history (people per step, working calendar, "
+        "routing with rework, arrivals, delays, today's WIP); with --holdout or "
+        "--validate-from, check whether a twin fitted to the past foretold what followed "
+        "(docs/simulation.md).",
+        FLOW,
+    ),
+    Entry(
+        "simulate",
+        "obeya.cli.simulate:simulate_command",
+        "Run a twin forward from its as_of (its events, lead time, throughput, WIP, each "
+        "step's utilisation), or simulate a scenario (SimPy): lead time, throughput, "
+        "utilisation and the constraint.",
+        FLOW,
+    ),
+    Entry(
+        "what-if",
+        "obeya.cli.simulate:what_if_command",
+        "Compare the current state with future states: lead time, throughput, WIP and "
+        "utilisation side by side, with confidence intervals (same seeds: paired "
+        "replications). A change may be relative: ``Build.servers=+1``, ``arrivals=+10%``.",
+        FLOW,
+    ),
+    Entry(
+        "dora",
+        "obeya.cli.dora:dora_command",
+        "DORA delivery metrics: deployment frequency, lead time for changes, change failure "
+        "rate and failed deployment recovery time, each with its DORA 2023 band.",
+        FLOW,
+    ),
+    Entry(
+        "overview",
+        "obeya.cli.steering:overview_command",
+        "The value stream at a glance: flow, objectives, top risks, dependencies at risk, "
+        "improvements in flight, experiments; also as a printable report (--html, --pdf).",
+        STEER,
+    ),
+    Entry(
+        "steering",
+        "obeya.cli.steering:steering_app",
+        "Steering records of any kind: load a TOML file, list, show, history, delete.",
+        STEER,
+    ),
+    Entry("objective", "obeya.cli.steering:objective_app", "Objectives and key results.", STEER),
+    Entry("risk", "obeya.cli.steering:risk_app", "The risk register, ROAMed.", STEER),
+    Entry(
+        "roadmap",
+        "obeya.cli.steering:roadmap_command",
+        "The improvement roadmap: quick wins first, then by WSJF (cost of delay ÷ job size).",
+        STEER,
+    ),
+    Entry(
+        "experiment",
+        "obeya.cli.experiment:experiment_app",
+        "Improvement experiments: a metric compared between a baseline and a trial window, "
+        "with a bootstrap interval, a Mann–Whitney U test and a guard metric.",
+        STEER,
+    ),
+    Entry("team", "obeya.cli.steering:team_app", "Teams, people and skill coverage.", STEER),
+    Entry(
+        "deps",
+        "obeya.cli.deps:deps_app",
+        "Dependencies between teams' tasks: the critical path, dependencies at risk, the graph.",
+        STEER,
+    ),
+    Entry(
+        "families",
+        "obeya.cli.families:families_app",
+        "Product families: cluster a product catalogue into candidate value streams.",
+        STEER,
+    ),
+    Entry("user", "obeya.cli.access:user_app", "Users and their roles per value stream.", ADMIN),
+    Entry(
+        "token", "obeya.cli.access:token_app", "API tokens (Authorization: Bearer TOKEN).", ADMIN
+    ),
+    Entry(
+        "audit",
+        "obeya.cli.access:audit_command",
+        "The audit log: every change, who made it and when, with before and after.",
+        ADMIN,
+    ),
+    Entry(
+        "connect",
+        "obeya.cli.connectors:connect_app",
+        "Connect a value stream to a tracker (then `obeya sync`).",
+        ADMIN,
+    ),
+    Entry(
+        "sync",
+        "obeya.cli.connectors:sync_command",
+        "Pull what changed since the last sync; all or nothing per connector.",
+        ADMIN,
+    ),
+    Entry(
+        "connectors",
+        "obeya.cli.connectors:connectors_command",
+        "List the connectors with their last sync.",
+        ADMIN,
+    ),
+    Entry(
+        "disconnect",
+        "obeya.cli.connectors:disconnect_command",
+        "Forget a connector; its stream and what it synced stay.",
+        ADMIN,
+    ),
+    Entry(
+        "export",
+        "obeya.cli.archive:export_command",
+        "Write the whole workspace, or some value streams, to one archive file.",
+        ADMIN,
+    ),
+    Entry(
+        "restore",
+        "obeya.cli.archive:restore_command",
+        "Bring back an archive's value streams, maps and records, all or nothing.",
+        ADMIN,
+    ),
 )
-from obeya.cli.deps import deps_app
-from obeya.cli.dora import dora_command
-from obeya.cli.experiment import experiment_app
-from obeya.cli.families import families_app
-from obeya.cli.forecast import forecast_app
-from obeya.cli.maps import maps_app
-from obeya.cli.render import print_report
-from obeya.cli.simulate import simulate_command, what_if_command
-from obeya.cli.steering import (
-    objective_app,
-    overview_command,
-    risk_app,
-    roadmap_command,
-    steering_app,
-    team_app,
-)
-from obeya.cli.twin import calibrate_command
-from obeya.core.metrics import FlowFilter
-from obeya.errors import NotFoundError
-from obeya.ingest import ColumnMap, read_events
-from obeya.workspace import Workspace, analyse_file
+
+
+class ObeyaGroup(LazyGroup):
+    entries = COMMANDS
+
 
 app = typer.Typer(
-    help="Obeya: value stream management from real work-item history.",
+    cls=ObeyaGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 workflow_app = typer.Typer(help="Workflows: what each state of the data means for flow.")
-app.add_typer(workflow_app, name="workflow")
-app.add_typer(maps_app, name="map")
-app.add_typer(forecast_app, name="forecast")
-app.add_typer(steering_app, name="steering")
-app.add_typer(risk_app, name="risk")
-app.add_typer(objective_app, name="objective")
-app.add_typer(team_app, name="team")
-app.command("roadmap")(roadmap_command)
-app.command("overview")(overview_command)
-app.add_typer(deps_app, name="deps")
-app.add_typer(families_app, name="families")
-app.add_typer(experiment_app, name="experiment")
-app.command("simulate")(simulate_command)
-app.command("what-if")(what_if_command)
-app.command("calibrate")(calibrate_command)
-app.command("dora")(dora_command)
-app.command("export")(export_command)
-app.command("restore")(restore_command)
-app.add_typer(user_app, name="user")
-app.add_typer(token_app, name="token")
-app.command("audit")(audit_command)
-app.add_typer(connect_app, name="connect")
-app.command("sync")(sync_command)
-app.command("connectors")(connectors_command)
-app.command("disconnect")(disconnect_command)
 
 
-@app.command()
+@app.callback()
+def obeya() -> None:
+    """Obeya: value stream management from real work-item history."""
+
+
 @with_columns
 def metrics(
     file: Annotated[Path | None, typer.Argument(help="File to analyse (one-shot).")] = None,
@@ -108,6 +253,10 @@ def metrics(
     columns: ColumnMap = ColumnMap(),
 ) -> None:
     """Flow metrics of a file (no database needed) or of a stored value stream."""
+    from obeya.cli.render import print_report
+    from obeya.core.metrics import FlowFilter
+    from obeya.workspace import Workspace, analyse_file
+
     if (file is None) == (stream is None):
         err.print("[red]error:[/red] give a FILE or --stream NAME (one of them)")
         raise typer.Exit(2)
@@ -140,7 +289,6 @@ def metrics(
         print_report(report, out)
 
 
-@app.command("import")
 @with_columns
 def import_(
     file: FileArg,
@@ -165,6 +313,8 @@ def import_(
     `obeya import deployments|changes|incidents FILE --stream S` stores delivery records
     (docs/conventions.md, "Delivery metrics") in an existing stream instead.
     """
+    from obeya.workspace import Workspace
+
     if delivery_file is not None:
         _import_delivery(str(file), delivery_file, stream)
         return
@@ -189,6 +339,7 @@ def import_(
 
 
 def _import_delivery(kind: str, path: Path, stream: str) -> None:
+    from obeya.workspace import Workspace
     from obeya.workspace_delivery import DELIVERY_KINDS
 
     if kind not in DELIVERY_KINDS:
@@ -206,11 +357,12 @@ def _import_delivery(kind: str, path: Path, stream: str) -> None:
     )
 
 
-@app.command()
 def streams(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
 ) -> None:
     """List the value streams in the store."""
+    from obeya.workspace import Workspace
+
     with handle_errors(), Workspace() as ws:
         ws.initialise()
         infos = ws.streams()
@@ -233,17 +385,19 @@ def streams(
         out.print("no value streams yet: `obeya import FILE --stream NAME`")
 
 
-@app.command()
 def init() -> None:
     """Create or upgrade the app store (SQLite in OBEYA_HOME, or OBEYA_DATABASE_URL)."""
+    from obeya.workspace import Workspace
+
     with handle_errors(), Workspace() as ws:
         ws.initialise()
         out.print(f"store ready: {safe(ws.store.engine.url.render_as_string(hide_password=True))}")
 
 
-@app.command()
 def sample() -> None:
     """Load the bundled sample value stream (BPI Challenge 2013 incidents) if missing."""
+    from obeya.workspace import Workspace
+
     with handle_errors(), Workspace() as ws:
         ws.initialise()
         with progress_bar("importing the sample") as progress:
@@ -254,7 +408,6 @@ def sample() -> None:
         out.print(f"sample loaded: {result.events_added:,} events in '{safe(result.stream.name)}'")
 
 
-@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -287,7 +440,10 @@ def serve(
 
     from obeya.api.app import check_server_environment, create_app
     from obeya.api.uploads import clear_stale_uploads
+    from obeya.cli.access import sign_in_url
     from obeya.connectors.schedule import parse_interval, start_schedule
+    from obeya.errors import NotFoundError
+    from obeya.workspace import Workspace
 
     clear_stale_uploads()
     with handle_errors():
@@ -344,6 +500,7 @@ def workflow_infer(
     """Propose a workflow file from the data, for you to edit; results that are rarely true
     (flow efficiency over 60 %, an active state holding most of the time) are flagged."""
     from obeya.core.workflow_infer import proposal_text, propose
+    from obeya.ingest import read_events
 
     columns = ColumnMap(item_id=item_column, state=state_column, timestamp=timestamp_column)
     with handle_errors():

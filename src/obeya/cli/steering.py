@@ -16,6 +16,7 @@ from obeya.cli.maps_store import default_author, open_workspace
 from obeya.core.steering.kinds import KINDS
 from obeya.core.steering.risks import STATES
 from obeya.errors import InputError
+from obeya.store.records import ANY_STREAM, StreamRef
 
 if TYPE_CHECKING:
     from obeya.store.records import RecordVersion
@@ -39,6 +40,17 @@ objective_app = typer.Typer(help="Objectives and key results.", no_args_is_help=
 team_app = typer.Typer(help="Teams, people and skill coverage.", no_args_is_help=True)
 
 KindArg = Annotated[str, typer.Argument(help=f"Kind: {', '.join(KINDS)}.")]
+#: Keys are unique per stream: the stream is needed when several streams have the key.
+OfStreamOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--stream", help="The record's value stream (needed when several streams have the key)."
+    ),
+]
+
+
+def _of(stream: str | None) -> StreamRef:
+    return stream if stream else ANY_STREAM
 
 
 def _saved(version: RecordVersion) -> None:
@@ -104,10 +116,11 @@ def show_command(
     kind: KindArg,
     key: Annotated[str, typer.Argument(help="The record's key.")],
     version: Annotated[int | None, typer.Option(help="An older version.")] = None,
+    stream: OfStreamOpt = None,
 ) -> None:
     """One record as JSON, with its version and stream."""
     with handle_errors(), open_workspace() as ws:
-        record = ws.record(kind, key, version)
+        record = ws.record(kind, key, version, stream=_of(stream))
     print_json({**record.document, "stream": record.stream, "version": record.version.to_dict()})
 
 
@@ -116,10 +129,11 @@ def history_command(
     kind: KindArg,
     key: Annotated[str, typer.Argument(help="The record's key.")],
     as_json: JsonOpt = False,
+    stream: OfStreamOpt = None,
 ) -> None:
     """Every version of a record: who, when, why, what changed (before → after)."""
     with handle_errors(), open_workspace() as ws:
-        history = ws.record_history(kind, key)
+        history = ws.record_history(kind, key, stream=_of(stream))
     if as_json:
         print_json([{**v.to_dict(), "document": doc} for v, doc in history])
         return
@@ -147,10 +161,12 @@ def _short(value: Any) -> str:
 
 
 @steering_app.command("delete")
-def delete_command(kind: KindArg, key: Annotated[str, typer.Argument()]) -> None:
+def delete_command(
+    kind: KindArg, key: Annotated[str, typer.Argument()], stream: OfStreamOpt = None
+) -> None:
     """Delete a record and its history."""
     with handle_errors(), open_workspace() as ws:
-        ws.delete_record(kind, key)
+        ws.delete_record(kind, key, stream=_of(stream))
     out.print(f"deleted {safe(kind)} {safe(repr(key))}", highlight=False)
 
 
@@ -159,10 +175,11 @@ def move_command(
     kind: KindArg,
     key: Annotated[str, typer.Argument()],
     to: Annotated[str | None, typer.Option("--to", help="The value stream to move it to.")] = None,
+    stream: OfStreamOpt = None,
 ) -> None:
     """Move a record to another value stream: a save never moves one."""
     with handle_errors(), open_workspace() as ws:
-        ws.move_record(kind, key, to)
+        ws.move_record(kind, key, to, stream=_of(stream))
     where = f"value stream {to!r}" if to else "no value stream"
     out.print(f"moved {safe(kind)} {safe(repr(key))} to {safe(where)}", highlight=False)
 
@@ -172,7 +189,6 @@ def move_command(
 
 @risk_app.command("add")
 def risk_add(
-    key: Annotated[str, typer.Argument(help="A short id, e.g. R-7.")],
     stream: StreamOpt,
     title: Annotated[str, typer.Option(help="What could happen.")],
     probability: Annotated[float, typer.Option(help="0..1.")],
@@ -182,9 +198,13 @@ def risk_add(
     team: Annotated[list[str] | None, typer.Option(help="A team affected (repeatable).")] = None,
     state: Annotated[str, typer.Option(help=f"{', '.join(STATES)}.")] = "open",
     description: Annotated[str, typer.Option(help="More words.")] = "",
+    key: Annotated[
+        str | None,
+        typer.Argument(help="A short id, e.g. R-7 (default: the stream's next, R-1, R-2…)."),
+    ] = None,
     author: AuthorOpt = None,
 ) -> None:
-    """Add a risk to the register (refused if the key is taken)."""
+    """Add a risk to the register (refused if the key is taken in the stream)."""
     doc = {
         "key": key,
         "title": title,
@@ -223,6 +243,7 @@ def risk_set(
     ] = None,
     author: AuthorOpt = None,
     message: MessageOpt = "",
+    stream: OfStreamOpt = None,
 ) -> None:
     """Change a risk (a new version; the old ones stay in its history)."""
     changes = {
@@ -237,7 +258,7 @@ def risk_set(
     if not given:
         raise typer.BadParameter("give at least one field to change")
     with handle_errors(), open_workspace() as ws:
-        current = ws.record("risk", key)
+        current = ws.record("risk", key, stream=_of(stream))
         doc = {**current.document, **given}
         saved = ws.save_record(
             "risk",
@@ -323,10 +344,11 @@ def objective_update(
     current: Annotated[float, typer.Option(help="Its value now (a key result by hand).")],
     author: AuthorOpt = None,
     message: MessageOpt = "",
+    stream: OfStreamOpt = None,
 ) -> None:
     """Record a by-hand key result's new value (a new version of the objective)."""
     with handle_errors(), open_workspace() as ws:
-        record = ws.record("objective", key)
+        record = ws.record("objective", key, stream=_of(stream))
         results = record.document["key_results"]
         match = [r for r in results if r["key"] == kr]
         if not match:

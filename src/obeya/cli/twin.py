@@ -33,11 +33,12 @@ from obeya.core.simulation.engine import Budget
 from obeya.core.twin.engine import TwinRun, run_twin
 from obeya.core.twin.files import load_twin, twin_toml
 from obeya.core.twin.fit import fit_twin
-from obeya.core.twin.holdout import TARGETS, HoldoutCheck, Run, holdout_check, parse_share
+from obeya.core.twin.holdout import TARGETS, HoldoutCheck, Run, holdout_check
 from obeya.core.twin.model import Twin, TwinError
 from obeya.core.twin.summary import run_summary, twin_summary
 from obeya.errors import InputError
 from obeya.ingest import ColumnMap
+from obeya.render.numbers import parse_share
 
 
 def print_twin(twin: Twin) -> None:
@@ -186,7 +187,7 @@ def calibrate_command(
                 log,
                 flow,
                 None if cut_day is None else datetime.combine(cut_day, time(), UTC),
-                share=None if holdout is None else parse_share(holdout, "--holdout"),
+                share=None if holdout is None else parse_share(holdout, field="--holdout"),
                 replications=replications,
                 seed=seed,
             )

@@ -29,7 +29,9 @@ archive without it still restores.
 
 Surrogate ids never leave the store, so an archive restores into a store that holds other
 data: a stream is written by name and referred to by name, a map by ``(name, variant)``, a
-record by ``(kind, key)``. Times are UTC ISO 8601 with microseconds; event times stay integer
+record by ``(kind, stream, key)`` (keys are unique per stream; an archive written before
+``record_versions`` carried the stream matches a version to the one record of its kind and
+key). Times are UTC ISO 8601 with microseconds; event times stay integer
 microseconds since the epoch, as in the store. The fields of each member:
 
 =================  ======================================================================
@@ -38,7 +40,7 @@ imports            stream, source, sha256, events_in_file, events_added, importe
 maps               name, variant, stream, current_version, created_at, updated_at
 map_versions       name, variant, version, document, author, message, created_at
 records            kind, key, stream, current_version, created_at, updated_at
-record_versions    kind, key, version, document, author, message, created_at
+record_versions    kind, key, stream, version, document, author, message, created_at
 deployments        stream, deployment_id, environment, finished_at, result
 changes            stream, change_id, committed_at, deployment_id
 incidents          stream, incident_id, created_at, resolved_at, deployment_id
@@ -218,7 +220,7 @@ TABLES: tuple[_Table, ...] = (
         frozenset({"stream"}),
         frozenset({"created_at", "updated_at"}),
     ),
-    _Table("record_versions", ("kind", "key", *_VERSION_FIELDS)),
+    _Table("record_versions", ("kind", "key", "stream", *_VERSION_FIELDS), frozenset({"stream"})),
     # Delivery records: their times are integer microseconds, as events'.
     _Table(
         "deployments",
@@ -395,15 +397,20 @@ def _read_tables(connection: Connection, ids: list[int] | None) -> dict[str, lis
         RecordRow.created_at,
         RecordRow.updated_at,
     ).outerjoin(StreamRow, StreamRow.id == RecordRow.stream_id)
-    record_versions = select(
-        RecordRow.kind,
-        RecordRow.key,
-        RecordVersionRow.version,
-        RecordVersionRow.document,
-        RecordVersionRow.author,
-        RecordVersionRow.message,
-        RecordVersionRow.created_at,
-    ).join(RecordRow, RecordRow.id == RecordVersionRow.record_id)
+    record_versions = (
+        select(
+            RecordRow.kind,
+            RecordRow.key,
+            stream,
+            RecordVersionRow.version,
+            RecordVersionRow.document,
+            RecordVersionRow.author,
+            RecordVersionRow.message,
+            RecordVersionRow.created_at,
+        )
+        .join(RecordRow, RecordRow.id == RecordVersionRow.record_id)
+        .outerjoin(StreamRow, StreamRow.id == RecordRow.stream_id)
+    )
     delivery = {}
     for table, model, key in _DELIVERY:
         spec = next(t for t in TABLES if t.table == table)
@@ -424,9 +431,9 @@ def _read_tables(connection: Connection, ids: list[int] | None) -> dict[str, lis
         "imports": imports.order_by(StreamRow.name, ImportRow.imported_at, ImportRow.id),
         "maps": maps.order_by(MapRow.name, MapRow.variant),
         "map_versions": map_versions.order_by(MapRow.name, MapRow.variant, MapVersionRow.version),
-        "records": records.order_by(RecordRow.kind, RecordRow.key),
+        "records": records.order_by(RecordRow.kind, StreamRow.name, RecordRow.key),
         "record_versions": record_versions.order_by(
-            RecordRow.kind, RecordRow.key, RecordVersionRow.version
+            RecordRow.kind, StreamRow.name, RecordRow.key, RecordVersionRow.version
         ),
         **delivery,
     }
@@ -966,14 +973,30 @@ def _check_documents(source: Path, contents: _Contents) -> None:
         if record.key != row["key"]:
             why = f"{label}: the document's key is {record.key!r}"
             raise _bad_row(source, "record_versions.jsonl", line, "document", why)
-    for what, identity in (("map", ("name", "variant")), ("record", ("kind", "key"))):
-        versions = {
-            (r[identity[0]], r[identity[1]], r["version"]) for r in tables[f"{what}_versions"]
-        }
+    _record_streams(tables)
+    for what, identity in (("map", ("name", "variant")), ("record", _RECORD_IDENTITY)):
+        versions = {(*(r[f] for f in identity), r["version"]) for r in tables[f"{what}_versions"]}
         for line, row in each(f"{what}s"):
-            if (row[identity[0]], row[identity[1]], row["current_version"]) not in versions:
+            if (*(row[f] for f in identity), row["current_version"]) not in versions:
                 why = f"version {row['current_version']} is not in {what}_versions.jsonl"
                 raise _bad_row(source, f"{what}s.jsonl", line, "current_version", why)
+
+
+#: What names a record in an archive: keys are unique per kind in a stream.
+_RECORD_IDENTITY = ("kind", "stream", "key")
+
+
+def _record_streams(tables: dict[str, list[dict[str, Any]]]) -> None:
+    """Give each record version without a stream (an archive written before versions carried
+    it, when a key was unique by kind alone) the stream of the one record of its kind and
+    key."""
+    streams: dict[tuple[str, str], set[str | None]] = {}
+    for row in tables["records"]:
+        streams.setdefault((row["kind"], row["key"]), set()).add(row["stream"])
+    for row in tables["record_versions"]:
+        found = streams.get((row["kind"], row["key"]), set())
+        if row["stream"] is None and None not in found and len(found) == 1:
+            row["stream"] = next(iter(found))
 
 
 def _document(text: str, label: str) -> Any:
@@ -1035,12 +1058,12 @@ def _clear_conflicts(
     maps = _existing(
         connection, MapRow, MapRow.name, MapRow.variant, tables["maps"], ("name", "variant")
     )
-    records = _existing(
-        connection, RecordRow, RecordRow.kind, RecordRow.key, tables["records"], ("kind", "key")
-    )
+    records = _existing_records(connection, tables["records"])
     labels = [f"stream {name!r}" for name, _ in sorted(streams)]
     labels += [f"map {n!r}/{v!r}" for n, v, _ in maps]
-    labels += [f"{k} {key!r}" for k, key, _ in records]
+    labels += [
+        f"{k} {key!r}" + (f" of stream {s!r}" if s is not None else "") for k, s, key, _ in records
+    ]
     if labels and not replace:
         raise StoreError(
             f"restoring {source}: the store has {', '.join(labels)} already; nothing was "
@@ -1054,7 +1077,7 @@ def _clear_conflicts(
     for _, _, map_id in maps:
         connection.execute(delete(MapVersionRow).where(MapVersionRow.map_id == map_id))
         connection.execute(delete(MapRow).where(MapRow.id == map_id))
-    for _, _, record_id in records:
+    for *_, record_id in records:
         connection.execute(delete(RecordVersionRow).where(RecordVersionRow.record_id == record_id))
         connection.execute(delete(RecordRow).where(RecordRow.id == record_id))
     return tuple(labels)
@@ -1076,6 +1099,24 @@ def _existing(
         select(first, second, model.id).where(first.in_(sorted({a for a, _ in wanted})))
     ).all()
     return sorted((a, b, int(i)) for a, b, i in found if (a, b) in wanted)
+
+
+def _existing_records(
+    connection: Connection, rows: list[dict[str, Any]]
+) -> list[tuple[str, str | None, str, int]]:
+    """Which of the archive's records the store has: (kind, stream, key, id), sorted."""
+    wanted = {(row["kind"], row["stream"], row["key"]) for row in rows}
+    if not wanted:
+        return []
+    found = connection.execute(
+        select(RecordRow.kind, StreamRow.name, RecordRow.key, RecordRow.id)
+        .outerjoin(StreamRow, StreamRow.id == RecordRow.stream_id)
+        .where(RecordRow.kind.in_(sorted({k for k, _, _ in wanted})))
+    ).all()
+    return sorted(
+        ((k, s, key, int(i)) for k, s, key, i in found if (k, s, key) in wanted),
+        key=lambda r: (r[0], r[1] or "", r[2]),
+    )
 
 
 def _insert_tables(
@@ -1140,16 +1181,16 @@ def _insert_versioned(
 ) -> None:
     """Insert the maps or the records (``what``), then their versions, matched to them by
     their two identifying fields."""
-    identity = ("name", "variant") if what == "map" else ("kind", "key")
+    identity = ("name", "variant") if what == "map" else _RECORD_IDENTITY
     ids = {}
     for row in tables[f"{what}s"]:
         values = {k: v for k, v in row.items() if k != "stream"}
-        ids[(row[identity[0]], row[identity[1]])] = connection.execute(
+        ids[tuple(row[f] for f in identity)] = connection.execute(
             insert(model).values(**values, stream_id=stream_id(row["stream"])).returning(model.id)
         ).scalar_one()
     versions = []
     for row in tables[f"{what}_versions"]:
-        key = (row[identity[0]], row[identity[1]])
+        key = tuple(row[f] for f in identity)
         if key not in ids:
             raise InputError(f"{where}: it has versions of {what} {key!r} but not the {what}")
         values = {k: v for k, v in row.items() if k not in identity}

@@ -132,7 +132,9 @@ def evaluate(ctx: AppContext, name: str, form: Posted) -> dict[str, Any]:
 
 def saved_result(ctx: AppContext, name: str, key: str) -> dict[str, Any]:
     """A saved experiment evaluated now (:meth:`Workspace.experiment`), with its chart."""
-    record = experiment_record_from_dict(ctx.workspace.record("experiment", key).document)
+    record = experiment_record_from_dict(
+        ctx.workspace.stream_record("experiment", key, name).document
+    )
     doc = ctx.workspace.experiment(name, key)["result"]
     rows = _rows(ctx, name, record.baseline, record.trial)
     return _shown(doc, rows, record.baseline, record.trial)
@@ -181,6 +183,7 @@ def _page(
             "metrics": list(METRICS.values()),
             "windows": WINDOWS,
             "notice": notice,
+            "next_key": ctx.workspace.next_key("experiment", name),
             "page_url": stream_url(name, PAGE),
             "stream_url": stream_url(name),
         },
@@ -205,20 +208,20 @@ def post_experiment(request: Request, ctx: Ctx, name: str, form: Form) -> Respon
             result = evaluate(ctx, name, form)
             return _page(request, ctx, name, values=form.as_dict(), result=result)
         doc = experiment_document(form)
-        ctx.workspace.save_record(
+        key = ctx.workspace.save_record(
             "experiment",
             doc,
             author=WEB_AUTHOR,
             message=form.text("message") or "experiment saved",
             stream=name,
             expected_version=0,
-        )
+        ).key
     except ObeyaError as error:
         message = adding(error, "experiment", form.text("key")) if saving else str(error)
         return _page(
             request, ctx, name, values=form.as_dict(), error=message, status=error.http_status
         )
-    url = f"{stream_url(name, PAGE)}/{quote(doc['key'], safe='')}?saved=1#result"
+    url = f"{stream_url(name, PAGE)}/{quote(key, safe='')}?saved=1#result"
     return RedirectResponse(url, status_code=303)
 
 

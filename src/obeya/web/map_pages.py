@@ -827,7 +827,7 @@ def compare_rows(figures: tuple[FigureDelta, ...]) -> list[dict[str, Any]]:
                 "change": change,
                 "raw_delta": "" if f.delta is None else repr(f.delta),
                 "verdict": verdict,
-                "changed": bool(f.delta),
+                "changed": f.changed,
             }
         )
     return list(groups.values())

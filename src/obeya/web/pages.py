@@ -289,6 +289,17 @@ def _conventions(request: Request, info: Any, doc: dict[str, Any]) -> dict[str, 
     }
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """The icon, for what asks /favicon.ico without reading a page's <link rel="icon"> (a
+    browser showing an SVG or a JSON download, a bookmark); a 404 there only fills logs."""
+    return Response(
+        (STATIC / "favicon.svg").read_bytes(),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
 # -- errors as pages --------------------------------------------------------------------------
 
 

@@ -141,6 +141,7 @@ def _plans_page(
             "plans": plans,
             "create": create or {},
             "create_error": create_error,
+            "next_key": workspace.next_key("plan", name),
             "task_fields": TASK_FIELDS,
             "page_url": stream_url(name, PAGE),
             "stream_url": stream_url(name),
@@ -163,18 +164,20 @@ def create_plan(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
     ctx.workspace.stream(name)
     key = form.text("key")
     try:
-        doc: dict[str, Any] = {"key": key, "name": form.text("name") or key}
+        doc: dict[str, Any] = {"key": key or None, "name": form.text("name") or key}
+        if not doc["name"]:
+            doc.pop("name")  # a plan numbered by the store is named by its key
         if form.text("start"):
             doc["start"] = form.text("start")
         doc["task"] = [task_document(form)]
-        ctx.workspace.save_record(
+        key = ctx.workspace.save_record(
             "plan",
             doc,
             author=WEB_AUTHOR,
             message=form.text("message") or "plan created",
             stream=name,
             expected_version=0,
-        )
+        ).key
     except ObeyaError as error:
         return _plans_page(
             request,
@@ -209,7 +212,7 @@ def _plan_page(
     workspace = ctx.workspace
     info = workspace.stream(name)
     _require_plan(ctx, name, key)
-    stored = workspace.record("plan", key)
+    stored = workspace.stream_record("plan", key, name)
     view = workspace.plan(name, key)
     record = plan_record_from_dict(stored.document)
     version = str(stored.version.version)
@@ -249,7 +252,9 @@ def plan_page(
     cross-team matrix and the dependencies at risk; forms to add, change or remove a task."""
     notice = None
     if saved:
-        notice = f"Saved as version {ctx.workspace.record('plan', key).version.version}."
+        notice = (
+            f"Saved as version {ctx.workspace.stream_record('plan', key, name).version.version}."
+        )
     return _plan_page(request, ctx, name, key, notice=notice)
 
 
@@ -264,7 +269,7 @@ def save_task(request: Request, ctx: Ctx, name: str, key: str, form: Form) -> Re
         task = task_document(form)
         if not task["id"]:
             raise InputError("Task id is empty; give the task an id, e.g. API")
-        base = workspace.record("plan", key, expected).document
+        base = workspace.stream_record("plan", key, name, expected).document
         changed = any(t.get("id") == task["id"] for t in base.get("task", []))
         workspace.save_record(
             "plan",
@@ -299,7 +304,7 @@ def remove_task(request: Request, ctx: Ctx, name: str, key: str, form: Form) -> 
     task_id = form.text("task_id")
     try:
         expected = _expected(form)
-        base = workspace.record("plan", key, expected).document
+        base = workspace.stream_record("plan", key, name, expected).document
         workspace.save_record(
             "plan",
             without_task(base, task_id),

@@ -4,7 +4,7 @@ a future state the user edits (servers, WIP limits, batch sizes, availability, a
 The baseline is the map's scenario (:func:`obeya.core.simulation.from_map.scenario_from_map`)
 or the uploaded file's; the form carries it as JSON in a hidden field, so a run needs no state
 on the server. "Run" turns the edited fields into what-if changes (``Build.servers=2``) and
-calls what ``POST /api/what-if`` calls (:func:`obeya.api.routes_simulation.run_what_if`, with
+asks what ``POST /api/what-if`` asks (``workspace.simulations.what_if``, with
 the same size limits and work budget, in a worker thread that stops when the browser leaves),
 so the page shows the figures of the API's document. With HTMX the
 results are swapped in under the form; without JavaScript the form posts and the whole page
@@ -26,12 +26,7 @@ from fastapi.responses import HTMLResponse, Response
 from obeya.api.auth import require_on, sees
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
-from obeya.api.routes_simulation import (
-    MAX_REPLICATIONS,
-    max_sim_events,
-    run_cancellable,
-    run_what_if,
-)
+from obeya.api.running import run_cancellable
 from obeya.core.access import Role
 from obeya.core.simulation import Scenario, ScenarioError, scenario_from_dict, scenario_to_dict
 from obeya.core.simulation.engine import SimulationCancelled
@@ -44,6 +39,7 @@ from obeya.render.simulation import step_chart, what_if_chart
 from obeya.web.forms import form_number
 from obeya.web.map_pages import form_fields
 from obeya.web.pages import templates
+from obeya.workspace_simulation import MAX_REPLICATIONS, max_sim_events
 
 router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
@@ -349,7 +345,7 @@ def upload_page(request: Request, ctx: Ctx, scenario: Annotated[UploadFile, File
 async def run_page(request: Request, ctx: Ctx, fields: Fields) -> Response:
     """Simulate the baseline and the edited future state side by side: the results alone for
     HTMX, else the whole page. The run happens in a worker thread, never on the event loop,
-    and stops when the browser goes away (:func:`~obeya.api.routes_simulation.run_cancellable`)."""
+    and stops when the browser goes away (:func:`~obeya.api.running.run_cancellable`)."""
 
     def work(cancel: threading.Event) -> Response:
         return _run(request, ctx, fields, cancel)
@@ -369,7 +365,9 @@ def _run(
         name = fields.get("future_name", "").strip() or DEFAULT_FUTURE
         changes = changes_from_post(baseline, fields)
         started = time.perf_counter()
-        comparison = run_what_if(baseline, [(name, changes)], where=None, cancel=cancel)
+        comparison = ctx.workspace.simulations.what_if(
+            baseline, [(name, changes)], where=None, cancel=cancel
+        )
         seconds = time.perf_counter() - started
     except SimulationCancelled:
         raise  # nobody is waiting for a page

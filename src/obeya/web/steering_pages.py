@@ -145,25 +145,28 @@ def _save_posted(
     build: Callable[[Posted], dict[str, Any]],
     message: str,
     expected: int = 0,
-) -> dict[str, Any]:
+) -> str:
     """The record a form describes, saved in stream ``name`` on version ``expected`` (0: a
-    new record); the form's own message, if any, explains the change."""
-    doc = build(form)
-    ctx.workspace.save_record(
+    new record, which takes the next key of its kind when the form gives none); its key. The
+    form's own message, if any, explains the change."""
+    saved = ctx.workspace.save_record(
         kind,
-        doc,
+        build(form),
         author=WEB_AUTHOR,
         message=form.text("message") or message,
         stream=name,
         expected_version=expected,
     )
-    return doc
+    return saved.key
 
 
 def adding(error: ObeyaError, kind: str, key: Any) -> str:
     """The message of a refused "add" form: a taken key says so in words."""
     if isinstance(error, VersionConflict) and error.taken:
-        return f"there is already a {kind} {key!r}; change it on its own form, or pick another key"
+        return (
+            f"there is already a {kind} {error.key!r} in this value stream; change it on its "
+            "own form, or pick another key (or leave it blank for the next one)"
+        )
     return str(error)
 
 
@@ -206,6 +209,7 @@ def _risks_page(
     info = workspace.stream(name)
     view = workspace.risk_board(name, today_of(today))
     versions = {r.key: r.version.version for r in workspace.records("risk", name)}
+    next_key = workspace.next_key("risk", name)
     forms: dict[str, dict[str, str]] = {}
     for cards in view["board"].values():
         for card in cards:
@@ -231,6 +235,7 @@ def _risks_page(
             "forms": forms,
             "add": add or {"state": "open"},
             "add_error": add_error,
+            "next_key": next_key,
             "edit_key": edit_key,
             "edit_error": edit_error,
             "notice": notice,
@@ -258,7 +263,7 @@ def add_risk(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
     today = form.text("today") or None
     ctx.workspace.stream(name)
     try:
-        doc = _save_posted(ctx, name, form, "risk", risk_document, "added on the risk board")
+        key = _save_posted(ctx, name, form, "risk", risk_document, "added on the risk board")
     except ObeyaError as error:
         return _risks_page(
             request,
@@ -269,7 +274,7 @@ def add_risk(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
             add_error=adding(error, "risk", form.text("key")),
             status=error.http_status,
         )
-    url = _with_today(stream_url(name, "risks"), today, saved=str(doc["key"]))
+    url = _with_today(stream_url(name, "risks"), today, saved=key)
     return RedirectResponse(url, status_code=303)
 
 
@@ -282,7 +287,7 @@ def edit_risk(request: Request, ctx: Ctx, name: str, key: str, form: Form) -> Re
     ctx.workspace.stream_record("risk", key, name)
     try:
         expected = _expected(form)
-        base = workspace.record("risk", key, expected or None).document
+        base = workspace.stream_record("risk", key, name, expected or None).document
         workspace.save_record(
             "risk",
             risk_document(form, base),
@@ -342,7 +347,7 @@ def history_page(request: Request, ctx: Ctx, name: str, page: str, key: str) -> 
         raise NotFoundError(f"no page {page!r}; history is kept for {', '.join(HISTORY_KINDS)}")
     info = ctx.workspace.stream(name)
     ctx.workspace.stream_record(kind, key, name)
-    history = ctx.workspace.record_history(kind, key)
+    history = ctx.workspace.record_history(kind, key, stream=name)
     return templates.TemplateResponse(
         request,
         "record_history.html",
@@ -425,6 +430,7 @@ def _objectives_page(
     info = workspace.stream(name)
     view = workspace.objectives(name, today_of(today))
     versions = {r.key: r.version.version for r in workspace.records("objective", name)}
+    next_key = workspace.next_key("objective", name)
     return templates.TemplateResponse(
         request,
         "objectives.html",
@@ -438,6 +444,7 @@ def _objectives_page(
             "default_window": DEFAULT_WINDOW_DAYS,
             "add": add or {},
             "add_error": add_error,
+            "next_key": next_key,
             "update_for": update_for,
             "update": update or {},
             "update_error": update_error,
@@ -464,7 +471,7 @@ def add_objective(request: Request, ctx: Ctx, name: str, form: Form) -> Response
     today = form.text("today") or None
     ctx.workspace.stream(name)
     try:
-        doc = _save_posted(ctx, name, form, "objective", objective_document, "objective set")
+        key = _save_posted(ctx, name, form, "objective", objective_document, "objective set")
     except ObeyaError as error:
         return _objectives_page(
             request,
@@ -475,7 +482,7 @@ def add_objective(request: Request, ctx: Ctx, name: str, form: Form) -> Response
             add_error=adding(error, "objective", form.text("key")),
             status=error.http_status,
         )
-    url = _with_today(stream_url(name, "objectives"), today, saved=doc["key"])
+    url = _with_today(stream_url(name, "objectives"), today, saved=key)
     return RedirectResponse(url, status_code=303)
 
 
@@ -490,7 +497,7 @@ def update_key_result(
     where = f"{key}/{result}"
     try:
         expected = _expected(form)
-        doc = workspace.record("objective", key, expected or None).document
+        doc = workspace.stream_record("objective", key, name, expected or None).document
         results = [dict(r) for r in doc.get("key_results", [])]
         found = [r for r in results if r.get("key") == result]
         if not found:
@@ -603,6 +610,8 @@ def _roadmap_page(
             "item_error": item_error,
             "event": event or {},
             "event_error": event_error,
+            "next_item": workspace.next_key("improvement", name),
+            "next_event": workspace.next_key("kaizen-event", name),
             "kinds": KINDS,
             "statuses": STATUSES,
             "targets": TARGETS,
@@ -623,8 +632,7 @@ def roadmap_page(
     ``edit``), and the kaizen events."""
     item = None
     if edit:
-        ctx.workspace.stream_record("improvement", edit, name)
-        item = _item_form(ctx.workspace.record("improvement", edit))
+        item = _item_form(ctx.workspace.stream_record("improvement", edit, name))
     notice = f"Saved {saved}." if saved else None
     return _roadmap_page(request, ctx, name, item=item, notice=notice)
 
@@ -635,7 +643,7 @@ def save_item(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
     ctx.workspace.stream(name)
     try:
         expected = _expected(form)
-        doc = _save_posted(
+        key = _save_posted(
             ctx,
             name,
             form,
@@ -653,7 +661,7 @@ def save_item(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
             item_error=adding(error, "roadmap item", form.text("key")),
             status=error.http_status,
         )
-    url = _with_today(stream_url(name, "roadmap"), None, saved=doc["key"])
+    url = _with_today(stream_url(name, "roadmap"), None, saved=key)
     return RedirectResponse(url, status_code=303)
 
 
@@ -662,7 +670,7 @@ def add_event(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
     """Record a kaizen event: when, who took part, what came out, which items it worked on."""
     ctx.workspace.stream(name)
     try:
-        doc = _save_posted(ctx, name, form, "kaizen-event", event_document, "kaizen event recorded")
+        key = _save_posted(ctx, name, form, "kaizen-event", event_document, "kaizen event recorded")
     except ObeyaError as error:
         event: dict[str, Any] = {**form.as_dict(), "improvements": form.values("improvements")}
         return _roadmap_page(
@@ -673,5 +681,5 @@ def add_event(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
             event_error=adding(error, "kaizen event", form.text("key")),
             status=error.http_status,
         )
-    url = _with_today(stream_url(name, "roadmap"), None, saved=doc["key"])
+    url = _with_today(stream_url(name, "roadmap"), None, saved=key)
     return RedirectResponse(f"{url}#events-heading", status_code=303)

@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
-from obeya.api.routes_simulation import run_cancellable
 from obeya.api.routes_twin import MAX_REPLICATIONS, run_check, run_twin_what_if
+from obeya.api.running import run_cancellable
 from obeya.core.twin.holdout import TARGETS
 from obeya.core.twin.summary import twin_summary
 from obeya.errors import InputError

@@ -10,6 +10,7 @@ shows ``None`` on the other side.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,11 @@ TOTAL_FIGURES = (
 )
 
 
+#: Relative and absolute differences under which two figures are the same (float noise: a
+#: total summed in another order).
+SAME_WITHIN = 1e-9
+
+
 @dataclass(frozen=True)
 class FigureDelta:
     figure: str
@@ -44,6 +50,14 @@ class FigureDelta:
     value: float | None
     delta: float | None
     change_pct: float | None
+
+    @property
+    def changed(self) -> bool:
+        """Whether the variant moved this figure: a value on one side only (a step added or
+        removed) counts; float noise does not. Not in :meth:`VariantComparison.to_dict`."""
+        if self.base is None or self.value is None:
+            return (self.base is None) != (self.value is None)
+        return not math.isclose(self.base, self.value, rel_tol=SAME_WITHIN, abs_tol=SAME_WITHIN)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from obeya.core.metrics.report import (
     ItemCounts,
     Quality,
 )
-from obeya.core.workflow import Workflow
+from obeya.core.workflow import Category, Workflow
 from obeya.errors import InputError
 
 Table = x.Table
@@ -185,7 +185,7 @@ class FlowAnalysis:
         finishes = self._rows(x.daily_counts(items, "finish_day"))
         daily = self._daily_series(starts, finishes, first_day, last_day)
 
-        cfd = self._cumulative_flow(annotated, order, first_day, last_day)
+        cfd = self._cumulative_flow(annotated, order, first_day, last_day, items)
         tis = self._time_in_state(annotated, touched, order)
         by_type = self._rows(finished.group_by(finished.type).aggregate(n=finished.count()))
         scatter = self._scatter(finished) if detail else []
@@ -256,29 +256,27 @@ class FlowAnalysis:
         }
 
     def _cumulative_flow(
-        self, annotated: Table, order: Sequence[str], first_day: int, last_day: int
+        self,
+        annotated: Table,
+        order: Sequence[str],
+        first_day: int,
+        last_day: int,
+        items: Table | None = None,
     ) -> CumulativeFlow:
         rows = x.flow_increments(annotated).to_pyarrow()
         day = rows.column("day").to_numpy().astype(np.int64)
-        before = rows.column("before").to_numpy().astype(np.int64)
-        reached = rows.column("reached").to_numpy().astype(np.int64)
-        n = rows.column("n").to_numpy().astype(np.int64)
-        levels = len(order)
         lo = int(min(first_day, day.min())) if day.size else first_day
         span = max(last_day - lo + 1, 0)
-        keep = day - lo < span
-        # Rows raising an item's furthest rank from `before` to `reached`: the item reaches
-        # every rank k with before < k <= reached, so the items newly at or beyond rank k on
-        # a day are #(reached >= k) - #(before >= k).
-        by_reached = np.zeros((levels, span), dtype=np.int64)
-        by_before = np.zeros((levels, span), dtype=np.int64)
-        np.add.at(by_reached, (reached[keep], day[keep] - lo), n[keep])
-        rose = keep & (before >= 0)
-        np.add.at(by_before, (before[rose], day[rose] - lo), n[rose])
-        at_least = np.cumsum(by_reached[::-1], axis=0)[::-1]
-        left_below = np.cumsum(by_before[::-1], axis=0)[::-1]
-        delta = at_least - left_below
-        cumulative = np.cumsum(delta, axis=1)[:, first_day - lo :]
+        cumulative = _furthest(rows, len(order), lo, span)[:, first_day - lo :]
+        categories = self.workflow.categories() if self.workflow is not None else {}
+        done = [k for k, s in enumerate(order) if categories.get(s) == Category.DONE]
+        if done and items is not None:
+            # A done band counts an item only from its finish on, and only if it finished: one
+            # that reached done but is not done at its last event (reopened, or backwards
+            # events) is in progress, as WIP counts it (docs/conventions.md, "Periods").
+            finished = _finished_increments(annotated, items).to_pyarrow()
+            at_finish = _furthest(finished, len(order), lo, span)[:, first_day - lo :]
+            cumulative[done] = at_finish[done]
         days = [series.day_to_date(d).isoformat() for d in range(first_day, last_day + 1)]
         counts = {state: [int(v) for v in cumulative[k]] for k, state in enumerate(order)}
         return CumulativeFlow(states=list(order), days=days, counts=counts)
@@ -319,6 +317,45 @@ class FlowAnalysis:
         for r in rows:
             r["finished"] = series.day_to_date(int(r.pop("finish_day"))).isoformat()
         return rows
+
+
+def _furthest(rows: Any, levels: int, lo: int, span: int) -> Any:
+    """Per flow rank and day from ``lo`` (``span`` days), the items at that rank or beyond,
+    from :func:`~obeya.core.metrics.expressions.flow_increments` rows."""
+    day = rows.column("day").to_numpy().astype(np.int64)
+    before = rows.column("before").to_numpy().astype(np.int64)
+    reached = rows.column("reached").to_numpy().astype(np.int64)
+    n = rows.column("n").to_numpy().astype(np.int64)
+    keep = day - lo < span
+    # Rows raising an item's furthest rank from `before` to `reached`: the item reaches
+    # every rank k with before < k <= reached, so the items newly at or beyond rank k on
+    # a day are #(reached >= k) - #(before >= k).
+    by_reached = np.zeros((levels, span), dtype=np.int64)
+    by_before = np.zeros((levels, span), dtype=np.int64)
+    np.add.at(by_reached, (reached[keep], day[keep] - lo), n[keep])
+    rose = keep & (before >= 0)
+    np.add.at(by_before, (before[rose], day[rose] - lo), n[rose])
+    at_least = np.cumsum(by_reached[::-1], axis=0)[::-1]
+    left_below = np.cumsum(by_before[::-1], axis=0)[::-1]
+    return np.cumsum(at_least - left_below, axis=1)
+
+
+def _finished_increments(annotated: Table, items: Table) -> Table:
+    """:func:`~obeya.core.metrics.expressions.flow_increments` of the finished items, each
+    rise dated no earlier than its item's finish day."""
+    e = annotated
+    rises = e.filter(e.reached > e.reached_before.coalesce(-1))
+    finished = items.filter(items.finish_t.notnull()).select(
+        done_id=items.item_id, done_day=items.finish_day
+    )
+    joined = rises.join(finished, rises.item_id == finished.done_id)
+    dated = joined.mutate(
+        day=ibis.greatest(x.day_of(joined.t), joined.done_day),
+        before=joined.reached_before.coalesce(-1),
+    )
+    return dated.group_by([dated.day, dated.before, dated.reached]).aggregate(
+        n=dated.item_id.count()
+    )
 
 
 def _distribution(row: dict[str, Any], prefix: str) -> Distribution:

@@ -285,19 +285,6 @@ class HoldoutCheck:
         }
 
 
-def parse_share(text: str, where: str = "holdout") -> float:
-    """``20%``, ``20`` or ``0.2`` → 0.2: a number above 1 is a percentage."""
-    raw = text.strip()
-    try:
-        value = float(raw.removesuffix("%"))
-    except ValueError:
-        raise TwinError(f"{where} {text!r}: give a share such as 20%") from None
-    share = value / 100 if raw.endswith("%") or value > 1 else value
-    if not 0 < share < 1:
-        raise TwinError(f"{where} {text!r}: give a share between 0% and 100%, e.g. 20%")
-    return share
-
-
 def first_events(log: EventLog) -> np.ndarray[Any, Any]:
     """Each item's first event (epoch hours), sorted."""
     table = log.table.group_by("item_id").aggregate([("t", "min")])
