@@ -36,8 +36,8 @@ def bearer(
     workspace: Workspace, user: str = "tester", role: Role = Role.ADMIN, stream: str | None = None
 ) -> dict[str, str]:
     """The Authorization header of a new token for ``user``, given ``role`` on ``stream``."""
-    workspace.add_user(user, role, stream)
-    secret, _ = workspace.create_token(user, "tests")
+    workspace.access.add_user(user, role, stream)
+    secret, _ = workspace.access.create_token(user, "tests")
     return {"Authorization": f"Bearer {secret}"}
 
 

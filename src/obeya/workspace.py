@@ -19,7 +19,6 @@ from obeya.core.events import EventLog
 from obeya.core.metrics import FlowFilter, FlowReport
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
-from obeya.workspace_access import AccessWorkspace
 from obeya.workspace_delivery import DeliveryWorkspace
 from obeya.workspace_steering import SteeringWorkspace
 
@@ -97,16 +96,19 @@ def discovered_message(stream: str) -> str:
     return f"{DISCOVERED_FROM} {stream!r}"
 
 
-class Workspace(SteeringWorkspace, AccessWorkspace, DeliveryWorkspace):
+class Workspace(SteeringWorkspace, DeliveryWorkspace):
     """Value streams in an app store, and their flow."""
 
     def __init__(self, url: str | None = None) -> None:
         from obeya.store import Store
+        from obeya.workspace_access import Access
         from obeya.workspace_forecast import Forecasts
         from obeya.workspace_reports import Reports
         from obeya.workspace_simulation import Simulations
 
         self.store = Store(url)
+        #: Users, roles, tokens, sign-in links and sessions, the audit log.
+        self.access = Access(self)
         #: Recent flow reports, documents and charts, computed once per stream and filter.
         self.reports = Reports(self)
         #: Monte Carlo forecasts and backtests of a stream's throughput.
@@ -126,10 +128,32 @@ class Workspace(SteeringWorkspace, AccessWorkspace, DeliveryWorkspace):
     def initialise(self) -> None:
         self.store.initialise()
 
+    def location(self) -> str:
+        """Where the app store is, its password hidden (``obeya init`` prints it)."""
+        return str(self.store.engine.url.render_as_string(hide_password=True))
+
+    def health(self) -> tuple[str | None, str]:
+        """(The schema revision, the database's dialect): reading them proves the store
+        answers (``/api/health``)."""
+        return self.store.schema_revision(), str(self.store.engine.dialect.name)
+
     # -- value streams ------------------------------------------------------------------------
 
     def streams(self) -> list[StreamInfo]:
         return self.store.list_streams()
+
+    def create_stream(self, name: str, workflow: Workflow | None = None) -> StreamInfo:
+        """An empty stream; StoreError if one of that name exists."""
+        return self.store.create_stream(name.strip(), workflow)
+
+    def rename_stream(self, name: str, new_name: str) -> StreamInfo:
+        """Rename a stream; what it holds follows it, and the change is audited."""
+        return self.store.rename_stream(name, new_name)
+
+    def delete_stream(self, name: str) -> None:
+        """Delete a stream with its events, imports, grants, delivery records and
+        connectors; its maps and records stay, unlinked. Audited."""
+        self.store.delete_stream(name)
 
     def stream(self, name: str) -> StreamInfo:
         return self.store.get_stream(name)
@@ -242,6 +266,16 @@ class Workspace(SteeringWorkspace, AccessWorkspace, DeliveryWorkspace):
 
     def maps(self) -> list[MapInfo]:
         return self.store.list_maps()
+
+    def map_stream(self, name: str, variant: str = "current") -> str | None:
+        """The stream a map belongs to (None: the workspace); NotFoundError if none is saved.
+        The access policy asks it before a request's body is read."""
+        return self.store.map_stream(name, variant)
+
+    def record_stream(self, kind: str, key: str) -> str | None:
+        """The one stream holding a record of that kind and key (None: the workspace);
+        NotFoundError if none, InputError if several streams hold the key."""
+        return self.store.record_stream(kind, key)
 
     def map_history(self, name: str, variant: str = "current") -> list[MapVersion]:
         return self.store.map_history(name, variant)

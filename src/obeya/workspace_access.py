@@ -1,6 +1,7 @@
-"""The access half of the :class:`~obeya.workspace.Workspace`: users and their roles, API
-tokens, one-time sign-in links, and checking who someone is. The CLI (``obeya user``,
-``obeya token``) and the web app (sign-in, bearer tokens) call these."""
+"""The ``access`` part of the :class:`~obeya.workspace.Workspace`: users and their roles, API
+tokens, one-time sign-in links, sessions, the audit log, and checking who someone is. The CLI
+(``obeya user``, ``obeya token``, ``obeya audit``), the API and the web app (sign-in, bearer
+tokens) call these, never the store."""
 
 from __future__ import annotations
 
@@ -27,9 +28,11 @@ from obeya.errors import AuthError, ForbiddenError, NotFoundError
 if TYPE_CHECKING:
     from obeya.auth.ratelimit import SignInLimiter
     from obeya.store import Store
+    from obeya.store.audit import AuditEntry
     from obeya.store.users import TokenInfo, User
+    from obeya.workspace import Workspace
 
-#: How long who a token stands for is remembered (see AccessWorkspace.token_principal).
+#: How long who a token stands for is remembered (see Access.token_principal).
 TOKEN_CACHE_SECONDS = 2.0
 TOKEN_CACHE_SIZE = 10_000
 #: How long a printed sign-in link works (once).
@@ -45,18 +48,46 @@ def principal_of(user: User) -> Principal:
 
 @dataclass(frozen=True)
 class UserChange:
-    """A user after :meth:`AccessWorkspace.grant_user`; ``tokens_revoked`` is the number of
+    """A user after :meth:`Access.grant_user`; ``tokens_revoked`` is the number of
     their API tokens a password change revoked (None: the password was not changed)."""
 
     user: User
     tokens_revoked: int | None = None
 
 
-class AccessWorkspace:
-    """Mixed into :class:`~obeya.workspace.Workspace`."""
+class Access:
+    """Who may do what in a workspace, and who someone is."""
 
-    if TYPE_CHECKING:
-        store: Store
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+        self._token_cache: dict[str, tuple[Principal, float, int, datetime | None]] = {}
+
+    @property
+    def store(self) -> Store:
+        return self._workspace.store
+
+    # -- users and their roles -------------------------------------------------------------
+
+    def users(self) -> list[User]:
+        return self.store.users()
+
+    def user(self, name: str) -> User:
+        """NotFoundError (naming the users there are) if there is none by that name."""
+        return self.store.user(name)
+
+    def user_by_id(self, user_id: int) -> User | None:
+        return self.store.user_by_id(user_id)
+
+    def remove_user(self, name: str) -> None:
+        self.store.remove_user(name)
+
+    def revoke(self, name: str, stream: str | None) -> User:
+        """Take ``name``'s role on ``stream`` (the whole workspace when None) away."""
+        return self.store.revoke(name, stream)
+
+    def end_sessions(self, user_id: int) -> None:
+        """Sign the user out everywhere (their session cookies stop working)."""
+        self.store.end_sessions(user_id)
 
     def add_user(
         self,
@@ -131,14 +162,14 @@ class AccessWorkspace:
         within those seconds. (Any write through this workspace's store ends the memory.)
         """
         key = digest(secret)
-        cache = self.__dict__.setdefault("_token_cache", {})
+        cache = self._token_cache
         now = time.monotonic()
         hit = cache.get(key)
         if hit is not None:
             principal, until, generation, expires = hit
             fresh = now < until and generation == self.store.writes
             if fresh and (expires is None or datetime.now(UTC) < expires):
-                return principal  # type: ignore[no-any-return]
+                return principal
         generation = self.store.writes
         found = self.store.use_token(key, "api")
         if found is None:
@@ -191,6 +222,22 @@ class AccessWorkspace:
             expires_at=datetime.now(UTC) + LINK_LIFETIME,
         )
         return secret
+
+    def tokens(self, user: str | None = None) -> list[TokenInfo]:
+        """The API tokens (of ``user``, or everyone's), never their secrets."""
+        return self.store.tokens(user)
+
+    def token(self, token_id: int) -> TokenInfo | None:
+        return self.store.token(token_id)
+
+    def revoke_token(self, token_id: int) -> TokenInfo:
+        return self.store.revoke_token(token_id)
+
+    def audit_log(
+        self, *, stream: str | None = None, actor: str | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        """The newest changes first (of ``stream``, or by ``actor``), at most ``limit``."""
+        return self.store.audit_log(stream=stream, actor=actor, limit=limit)
 
     def use_sign_in_link(self, secret: str) -> User:
         found = self.store.use_token(digest(secret), "link")

@@ -16,14 +16,18 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from obeya.core.simulation import Scenario, ScenarioError, SimulationResult, simulate
 from obeya.core.simulation.engine import Budget, estimate_work
 from obeya.core.simulation.whatif import Change, WhatIf, apply_changes, what_if
+from obeya.errors import InputError
 from obeya.settings import SETTINGS, setting
 
 if TYPE_CHECKING:
+    from obeya.core.twin.holdout import HoldoutCheck
+    from obeya.core.twin.model import Twin
     from obeya.workspace import Workspace
 
 #: Most replications one request runs.
@@ -38,6 +42,10 @@ DEFAULT_MAX_SIM_EVENTS = SETTINGS[SIM_EVENTS_ENV].default
 ESTIMATE_SLACK = 1.1
 #: Most future states one what-if compares with its baseline.
 MAX_FUTURES = 8
+#: The most replications a twin's check may ask of the server (each is two runs).
+MAX_TWIN_REPLICATIONS = 20
+#: The most futures one request may compare with the twin's current state.
+MAX_TWIN_FUTURES = 5
 
 
 def max_sim_events() -> int:
@@ -145,3 +153,73 @@ class Simulations:
         from obeya.core.simulation.from_map import scenario_from_map
 
         return scenario_from_map(self._workspace.get_map(name, variant, version).map, **options)
+
+    def twin_check(
+        self,
+        stream: str,
+        holdout: str | None,
+        validate_from: date | None,
+        replications: int,
+        cancel: threading.Event | None = None,
+    ) -> HoldoutCheck:
+        """The hold-out check of the stream's twin, within the server's budget: cut at a
+        share of the items (``20%``, ``20 %`` or ``0.2``) or at a date, one of them."""
+        share, split = parse_holdout(holdout, validate_from)
+        if not 1 <= replications <= MAX_TWIN_REPLICATIONS:
+            raise InputError(
+                f"replications is {replications}; give 1 to {MAX_TWIN_REPLICATIONS}",
+                field="replications",
+                value=replications,
+            )
+        return self._workspace.twin_check(
+            stream,
+            share=share,
+            split=split,
+            replications=replications,
+            budget=request_budget(cancel),
+        )
+
+    def twin_what_if(
+        self,
+        stream: str,
+        futures: Sequence[tuple[str, Sequence[str]]],
+        days: float | None = None,
+        replications: int | None = None,
+        cancel: threading.Event | None = None,
+        twin: Twin | None = None,
+    ) -> dict[str, Any]:
+        """Futures of the stream's twin (changes as the CLI writes them, parsed here: an
+        error names the future), within the server's budget; ``twin``: the stream's, when
+        already fitted."""
+        from obeya.core.twin.model import TwinError
+        from obeya.core.twin.whatif import parse_twin_change
+
+        parsed = []
+        for i, (label, changes) in enumerate(futures):
+            try:
+                parsed.append((label, [parse_twin_change(c) for c in changes]))
+            except InputError as exc:
+                raise TwinError(f"futures[{i}] ({label}): {exc}") from None
+        comparison = self._workspace.twin_what_if(
+            stream,
+            parsed,
+            days=days,
+            replications=replications,
+            budget=request_budget(cancel),
+            twin=twin,
+        )
+        return comparison.to_dict()
+
+
+def parse_holdout(
+    holdout: str | None, validate_from: date | None
+) -> tuple[float | None, datetime | None]:
+    """The cut of a check: a share of the items (``20%``, ``20 %`` or ``0.2``) or a date."""
+    from obeya.render.numbers import parse_share
+
+    if (holdout is None) == (validate_from is None):
+        raise InputError("give holdout (e.g. 20%) or validate_from (a date), one of them")
+    if validate_from is not None:
+        return None, datetime.combine(validate_from, time(), UTC)
+    assert holdout is not None
+    return parse_share(holdout, field="holdout"), None

@@ -132,7 +132,7 @@ def test_an_upload_over_the_limit_is_a_413(workspace: Workspace) -> None:
 
 def _expired(workspace: Workspace) -> str:
     secret = new_secret(API_TOKEN_PREFIX)
-    workspace.add_user("old", Role.ADMIN)
+    workspace.access.add_user("old", Role.ADMIN)
     workspace.store.add_token(
         "old",
         kind="api",
@@ -144,8 +144,8 @@ def _expired(workspace: Workspace) -> str:
 
 
 def _revoked(workspace: Workspace) -> str:
-    workspace.add_user("gone", Role.ADMIN)
-    secret, info = workspace.create_token("gone")
+    workspace.access.add_user("gone", Role.ADMIN)
+    secret, info = workspace.access.create_token("gone")
     workspace.store.revoke_token(info.id)
     return secret
 
@@ -188,7 +188,7 @@ def test_a_stream_of_another_team_is_a_403(workspace: Workspace) -> None:
 
 
 def test_repeated_wrong_passwords_are_a_429_with_retry_after(workspace: Workspace) -> None:
-    workspace.add_user("ana", Role.VIEWER, password="correct horse")
+    workspace.access.add_user("ana", Role.VIEWER, password="correct horse")
     with TestClient(create_app(lambda: workspace)) as browser:
         page = browser.get("/sign-in").text
         csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]

@@ -114,10 +114,10 @@ class FakeClock:
 def users(workspace: Workspace) -> Workspace:
     """The workspace with the stream "Other" (another team's) and the users of this module."""
     workspace.store.create_stream("Other")
-    workspace.add_user("root", Role.ADMIN, password=PASSWORD)
-    workspace.add_user("ana", Role.EDITOR, "Tiny", password=PASSWORD)
-    workspace.add_user("vic", Role.VIEWER, password=PASSWORD)
-    workspace.add_user("bo", Role.ADMIN, "Tiny", password=PASSWORD)
+    workspace.access.add_user("root", Role.ADMIN, password=PASSWORD)
+    workspace.access.add_user("ana", Role.EDITOR, "Tiny", password=PASSWORD)
+    workspace.access.add_user("vic", Role.VIEWER, password=PASSWORD)
+    workspace.access.add_user("bo", Role.ADMIN, "Tiny", password=PASSWORD)
     return workspace
 
 
@@ -141,7 +141,7 @@ def api(app: FastAPI) -> Iterator[TestClient]:
 
 
 def token_of(workspace: Workspace, user: str) -> dict[str, str]:
-    secret, _ = workspace.create_token(user, "tests")
+    secret, _ = workspace.access.create_token(user, "tests")
     return {"Authorization": f"Bearer {secret}"}
 
 
@@ -325,7 +325,7 @@ def use_link(client: TestClient, secret: str) -> httpx.Response:
 def test_opening_a_link_spends_nothing(browser: TestClient, users: Workspace) -> None:
     """A mail client's preview, or another site's <img src>, opens the link with a GET: it
     must neither sign in nor spend the link."""
-    secret = users.sign_in_link("ana")
+    secret = users.access.sign_in_link("ana")
     before = state(users)
     for _ in range(3):
         assert browser.get("/sign-in/link", params={"token": secret}).status_code == 200
@@ -336,13 +336,13 @@ def test_opening_a_link_spends_nothing(browser: TestClient, users: Workspace) ->
 
 
 def test_a_link_cannot_be_used_by_a_cross_site_form(browser: TestClient, users: Workspace) -> None:
-    secret = users.sign_in_link("ana")
+    secret = users.access.sign_in_link("ana")
     forbidden(browser.post("/sign-in/link", data={"token": secret}))  # no CSRF token
     assert use_link(browser, secret).status_code == 303  # still unused
 
 
 def test_a_one_time_link_works_once(browser: TestClient, app: FastAPI, users: Workspace) -> None:
-    secret = users.sign_in_link("ana")
+    secret = users.access.sign_in_link("ana")
     response = use_link(browser, secret)
     assert response.status_code == 303
     assert response.headers["location"] == "/"
@@ -367,7 +367,7 @@ def test_an_expired_link_and_a_token_used_as_a_link_are_refused(
         digest=digest(expired),
         expires_at=datetime.now(UTC) - timedelta(minutes=1),
     )
-    api_secret, _ = users.create_token("ana")
+    api_secret, _ = users.access.create_token("ana")
     for secret in (expired, api_secret):
         refused = use_link(browser, secret)
         assert refused.status_code == 401
@@ -444,7 +444,7 @@ def test_expired_and_revoked_tokens_are_refused(api: TestClient, users: Workspac
         digest=digest(expired),
         expires_at=datetime.now(UTC) - timedelta(seconds=1),
     )
-    revoked, info = users.create_token("root")
+    revoked, info = users.access.create_token("root")
     headers = {"Authorization": f"Bearer {revoked}"}
     assert api.get("/api/me", headers=headers).status_code == 200
     assert api.delete(f"/api/tokens/{info.id}", headers=headers).status_code == 204
@@ -564,7 +564,7 @@ def test_a_stream_of_another_team_is_refused(api: TestClient, users: Workspace) 
 
 
 def test_the_stream_list_shows_only_what_a_user_may_see(api: TestClient, users: Workspace) -> None:
-    users.add_user("nobody", Role.VIEWER, "Tiny")
+    users.access.add_user("nobody", Role.VIEWER, "Tiny")
     users.store.revoke("nobody", "Tiny")  # signed in, but no role anywhere
 
     def names(user: str) -> list[str]:
@@ -580,7 +580,7 @@ def test_the_stream_list_shows_only_what_a_user_may_see(api: TestClient, users: 
 
 
 def test_creating_a_stream_needs_a_workspace_editor(api: TestClient, users: Workspace) -> None:
-    users.add_user("ed", Role.EDITOR)
+    users.access.add_user("ed", Role.EDITOR)
     made = api.post("/api/streams", json={"name": "New"}, headers=token_of(users, "ed"))
     assert made.status_code == 201, made.text
     assert made.json()["name"] == "New"

@@ -187,10 +187,10 @@ def populate(workspace: Workspace, directory: Path) -> dict[str, dict[str, str]]
         vsm = map_from_dict({**LINE, "name": "OtherDraft", "variant": variant}, "map")
         workspace.save_map(vsm, author="t", stream=OTHER)
     workspace.save_record("team", {"key": "T-1", **TEAM}, author="t")
-    workspace.add_user(USERS["anonymous"], Role.VIEWER, OTHER, password=PASSWORD)
-    workspace.add_user(USERS["no role"], Role.VIEWER, TINY)
+    workspace.access.add_user(USERS["anonymous"], Role.VIEWER, OTHER, password=PASSWORD)
+    workspace.access.add_user(USERS["no role"], Role.VIEWER, TINY)
     workspace.store.revoke(USERS["no role"], TINY)  # signed in, and may see nothing
-    secret, _ = workspace.create_token(USERS["no role"], "tests")
+    secret, _ = workspace.access.create_token(USERS["no role"], "tests")
     headers = {
         "anonymous": {},
         "no role": {"Authorization": f"Bearer {secret}"},
@@ -302,13 +302,13 @@ def sign_in(world: World, principal: str) -> Call:
 
 
 def sign_in_link(world: World, principal: str) -> Call:
-    secret = world.workspace.sign_in_link(USERS["anonymous"])
+    secret = world.workspace.access.sign_in_link(USERS["anonymous"])
     return Call("GET", f"/sign-in/link?token={secret}", 200)
 
 
 def use_sign_in_link(world: World, principal: str) -> Call:
     """The link page's button; anonymous opens the page first, for its CSRF token."""
-    secret = world.workspace.sign_in_link(USERS["anonymous"])
+    secret = world.workspace.access.sign_in_link(USERS["anonymous"])
     data = {"token": secret}
     if principal == "anonymous":
         page = world.client.get(f"/sign-in/link?token={secret}")
@@ -341,7 +341,7 @@ def take_role_page(stream: str | None) -> Build:
 
     def build(world: World, principal: str) -> Call:
         name = world.unique("unpaged")
-        world.workspace.add_user(name, Role.VIEWER, stream)
+        world.workspace.access.add_user(name, Role.VIEWER, stream)
         return Call(
             "POST", "/access/roles/remove", 303, data={"name": name, "stream": stream or ""}
         )
@@ -354,7 +354,7 @@ def revoke_role(stream: str | None) -> Build:
 
     def build(world: World, principal: str) -> Call:
         name = world.unique("leaving")
-        world.workspace.add_user(name, Role.VIEWER, stream)
+        world.workspace.access.add_user(name, Role.VIEWER, stream)
         query = f"?stream={stream}" if stream else ""
         return Call("DELETE", f"/api/users/{name}/roles{query}", 204)
 
@@ -366,7 +366,7 @@ def revoke_token(own: bool) -> Build:
 
     def build(world: World, principal: str) -> Call:
         user = USERS[principal] if own else USERS["anonymous"]
-        _, info = world.workspace.create_token(user, "throwaway")
+        _, info = world.workspace.access.create_token(user, "throwaway")
         return Call("DELETE", f"/api/tokens/{info.id}", 204)
 
     return build

@@ -116,11 +116,11 @@ def seed_records(workspace: Workspace) -> None:
 def seed_access(workspace: Workspace) -> Seeded:
     """The admin and their token; the stream "Gone", a user with a role on it and a token of
     theirs, for the destructive operations to delete."""
-    workspace.add_user(ADMIN, Role.ADMIN)
-    secret, admin_token = workspace.create_token(ADMIN, "schemathesis", days=None)
+    workspace.access.add_user(ADMIN, Role.ADMIN)
+    secret, admin_token = workspace.access.create_token(ADMIN, "schemathesis", days=None)
     workspace.store.create_stream(THROWAWAY_STREAM)
-    workspace.add_user(THROWAWAY_USER, Role.ADMIN, THROWAWAY_STREAM)
-    _, throwaway_token = workspace.create_token(THROWAWAY_USER, "to revoke")
+    workspace.access.add_user(THROWAWAY_USER, Role.ADMIN, THROWAWAY_STREAM)
+    _, throwaway_token = workspace.access.create_token(THROWAWAY_USER, "to revoke")
     return Seeded(
         workspace, {"Authorization": f"Bearer {secret}"}, admin_token.id, throwaway_token.id
     )

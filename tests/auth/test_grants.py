@@ -43,9 +43,9 @@ def stored(ws: Workspace) -> list[tuple[str | None, str]]:
 def test_a_deleted_streams_grants_do_not_apply_to_a_new_stream_of_its_name(
     ws: Workspace,
 ) -> None:
-    ws.add_user("mallory", Role.ADMIN, "Payments")
-    ws.add_user("mallory", Role.VIEWER, "Support")
-    ws.add_user("root", Role.ADMIN)
+    ws.access.add_user("mallory", Role.ADMIN, "Payments")
+    ws.access.add_user("mallory", Role.VIEWER, "Support")
+    ws.access.add_user("root", Role.ADMIN)
     assert ws.store.user("mallory").grants == (
         Grant("Payments", Role.ADMIN),
         Grant("Support", Role.VIEWER),
@@ -53,7 +53,7 @@ def test_a_deleted_streams_grants_do_not_apply_to_a_new_stream_of_its_name(
     ws.store.delete_stream("Payments")
     assert ws.store.user("mallory").grants == (Grant("Support", Role.VIEWER),)
     ws.store.create_stream("Payments")  # another team's, later
-    principal = ws.token_principal(ws.create_token("mallory")[0])
+    principal = ws.access.token_principal(ws.access.create_token("mallory")[0])
     assert principal.role_on("Payments") is None
     assert not principal.allows(Role.VIEWER, "Payments")
     assert stored(ws) == [("Support", "viewer"), (None, "admin")]
@@ -61,12 +61,12 @@ def test_a_deleted_streams_grants_do_not_apply_to_a_new_stream_of_its_name(
 
 
 def test_grants_are_kept_by_stream_id_and_read_by_name(ws: Workspace) -> None:
-    user = ws.add_user("ana", Role.EDITOR, "Support")
+    user = ws.access.add_user("ana", Role.EDITOR, "Support")
     assert user.grants == (Grant("Support", Role.EDITOR),)
     with ws.store.engine.connect() as c:
         support = c.execute(sa.select(StreamRow.id).where(StreamRow.name == "Support")).scalar()
         assert c.execute(sa.select(GrantRow.stream_id)).scalars().all() == [support]
-    user = ws.add_user("ana", Role.ADMIN, "Support")  # replaces the role there
+    user = ws.access.add_user("ana", Role.ADMIN, "Support")  # replaces the role there
     assert user.grants == (Grant("Support", Role.ADMIN),)
     assert ws.store.revoke("ana", "Support").grants == ()
     with pytest.raises(NotFoundError):
@@ -81,7 +81,7 @@ def test_a_grant_whose_stream_vanished_behind_the_stores_back_is_no_grant(
 ) -> None:
     """A SQLite connection opened elsewhere (foreign keys are off by default) may delete a
     stream and leave its grants: they must not read as grants on the whole workspace."""
-    ws.add_user("ana", Role.ADMIN, "Support")
+    ws.access.add_user("ana", Role.ADMIN, "Support")
     database = ws.store.engine.url.database
     assert database
     with closing(sqlite3.connect(database)) as raw:

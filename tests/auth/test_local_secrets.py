@@ -49,8 +49,8 @@ def test_a_new_home_and_database_are_private(
     monkeypatch.delenv("OBEYA_DATABASE_URL", raising=False)
     with Workspace() as ws:
         ws.initialise()
-        ws.add_user("root", Role.ADMIN)
-        ws.session_key()
+        ws.access.add_user("root", Role.ADMIN)
+        ws.access.session_key()
         database = home / "obeya.db"
         side = [database.with_name(database.name + s) for s in ("-wal", "-shm")]
         assert all(p.exists() for p in side)  # WAL mode: SQLite made them while open
@@ -109,33 +109,33 @@ def test_without_an_operator_secret_the_key_is_kept_in_the_store(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(SECRET_KEY_VARIABLE, raising=False)
-    key = ws.session_key()
+    key = ws.access.session_key()
     assert settings(ws) == {SESSION_KEY_SETTING: key}
-    assert ws.session_key() == key
+    assert ws.access.session_key() == key
 
 
 def test_an_operator_secret_keeps_the_key_out_of_the_store(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(SECRET_KEY_VARIABLE, OPERATOR_SECRET)
-    key = ws.session_key()
+    key = ws.access.session_key()
     assert settings(ws) == {}  # nothing secret in the database
     assert OPERATOR_SECRET not in key  # derived, not the secret itself
     with Workspace(ws.store.url) as other:  # another process with the same secret agrees
-        assert other.session_key() == key
+        assert other.access.session_key() == key
     # A cookie signed by whoever reads the database's old key is no session.
     monkeypatch.delenv(SECRET_KEY_VARIABLE)
-    stored = ws.session_key()
+    stored = ws.access.session_key()
     forged = SessionCodec(stored).dump(Session.of_user(1, 0))
     assert SessionCodec(key).load(forged) is None
     monkeypatch.setenv(SECRET_KEY_VARIABLE, OPERATOR_SECRET + "!")
-    assert ws.session_key() != key
+    assert ws.access.session_key() != key
 
 
 def test_a_short_operator_secret_is_refused(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(SECRET_KEY_VARIABLE, "short")
     with pytest.raises(InputError):
-        ws.session_key()
+        ws.access.session_key()
     assert settings(ws) == {}
 
 

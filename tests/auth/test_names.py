@@ -66,18 +66,18 @@ def ws(database_url: str) -> Iterator[Workspace]:
 
 
 def test_the_store_refuses_a_look_alike_and_finds_the_normal_form(ws: Workspace) -> None:
-    ws.add_user("wsadmin", Role.ADMIN, password="correct horse")
+    ws.access.add_user("wsadmin", Role.ADMIN, password="correct horse")
     for name in ("wsadmin\u200b", "ws\u202eadmin", "wsadmin\u3164"):
         with pytest.raises(InputError):
-            ws.add_user(name, Role.VIEWER)
+            ws.access.add_user(name, Role.VIEWER)
     assert [u.name for u in ws.store.users()] == ["wsadmin"]
     # Another spelling of the same name is that user: it gains a role, no new account.
-    user = ws.add_user("ｗｓａｄｍｉｎ", Role.VIEWER, password=None)
+    user = ws.access.add_user("ｗｓａｄｍｉｎ", Role.VIEWER, password=None)
     assert user.name == "wsadmin"
     assert [u.name for u in ws.store.users()] == ["wsadmin"]
     assert ws.store.user(" ｗｓａｄｍｉｎ").name == "wsadmin"
-    assert ws.check_password("ｗｓａｄｍｉｎ", "correct horse").name == "wsadmin"
+    assert ws.access.check_password("ｗｓａｄｍｉｎ", "correct horse").name == "wsadmin"
     with pytest.raises(NotFoundError):  # a look-alike finds no one
         ws.store.user("wsadmin\u200b")
-    ws.add_user("Ana\u00a0Lopez", Role.VIEWER)
+    ws.access.add_user("Ana\u00a0Lopez", Role.VIEWER)
     assert ws.store.user("Ana Lopez").name == "Ana Lopez"

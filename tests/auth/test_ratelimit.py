@@ -48,14 +48,14 @@ def limiter(clock: Clock) -> SignInLimiter:
 def ws(database_url: str) -> Iterator[Workspace]:
     with Workspace(database_url) as workspace:
         workspace.initialise()
-        workspace.add_user("ana", Role.VIEWER, password=PASSWORD)
-        workspace.add_user("bo", Role.VIEWER, password=PASSWORD)
+        workspace.access.add_user("ana", Role.VIEWER, password=PASSWORD)
+        workspace.access.add_user("bo", Role.VIEWER, password=PASSWORD)
         yield workspace
 
 
 def fail(ws: Workspace, limiter: SignInLimiter, name: str = "ana", address: str = HERE) -> None:
     with pytest.raises(AuthError):
-        ws.sign_in(name, WRONG, address, limiter)
+        ws.access.sign_in(name, WRONG, address, limiter)
 
 
 def wait_asked(
@@ -63,7 +63,7 @@ def wait_asked(
 ) -> int:
     """The Retry-After of a refused attempt (with the right password: refused all the same)."""
     with pytest.raises(TooManyAttempts) as refused:
-        ws.sign_in(name, PASSWORD, address, limiter)
+        ws.access.sign_in(name, PASSWORD, address, limiter)
     assert refused.value.http_status == 429
     return refused.value.retry_after
 
@@ -99,8 +99,8 @@ def test_the_count_is_per_name_and_address(
         fail(ws, limiter, "ana", HERE)
     assert wait_asked(ws, limiter, "ana", HERE) == 60
     # The user from another address, and a colleague from the same one, sign in.
-    assert ws.sign_in("ana", PASSWORD, THERE, limiter).name == "ana"
-    assert ws.sign_in("bo", PASSWORD, HERE, limiter).name == "bo"
+    assert ws.access.sign_in("ana", PASSWORD, THERE, limiter).name == "ana"
+    assert ws.access.sign_in("bo", PASSWORD, HERE, limiter).name == "bo"
     # ... and what they did cleared only their own pairs.
     assert wait_asked(ws, limiter, "ana", HERE) == 60
 
@@ -110,10 +110,10 @@ def test_a_right_password_clears_the_pairs_count(
 ) -> None:
     for _ in range(4):
         fail(ws, limiter)
-    assert ws.sign_in("ana", PASSWORD, HERE, limiter).name == "ana"
+    assert ws.access.sign_in("ana", PASSWORD, HERE, limiter).name == "ana"
     for _ in range(4):  # four more, and still not locked: the count started again
         fail(ws, limiter)
-    assert ws.sign_in("ana", PASSWORD, HERE, limiter).name == "ana"
+    assert ws.access.sign_in("ana", PASSWORD, HERE, limiter).name == "ana"
     assert rows(ws) == 0
 
 
@@ -135,7 +135,7 @@ def test_failures_outside_the_window_do_not_count_and_are_forgotten(
         fail(ws, limiter)
     clock.at(60)
     fail(ws, limiter)
-    assert ws.sign_in("bo", PASSWORD, THERE, limiter).name == "bo"
+    assert ws.access.sign_in("bo", PASSWORD, THERE, limiter).name == "bo"
     assert rows(ws) == 1  # the four old ones went when a new attempt came
 
 
@@ -144,7 +144,7 @@ def test_the_limit_holds_across_processes(database_url: str, clock: Clock) -> No
     all, not five each."""
     with Workspace(database_url) as first, Workspace(database_url) as second:
         first.initialise()
-        first.add_user("ana", Role.VIEWER, password=PASSWORD)
+        first.access.add_user("ana", Role.VIEWER, password=PASSWORD)
         limits = [SignInLimiter(5, 60, clock), SignInLimiter(5, 60, clock)]
         for i in range(5):
             fail((first, second)[i % 2], limits[i % 2])
@@ -166,7 +166,7 @@ def test_racing_guesses_get_no_more_than_the_limit(database_url: str) -> None:
         def guess(ws: Workspace) -> None:
             start.wait()
             try:
-                ws.sign_in("ana", WRONG, HERE, limiter)
+                ws.access.sign_in("ana", WRONG, HERE, limiter)
             except AuthError:
                 outcomes.append("tried")
             except TooManyAttempts:

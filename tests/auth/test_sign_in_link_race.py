@@ -32,7 +32,7 @@ def test_racing_uses_of_one_link_sign_in_exactly_once(database_url: str, round_:
         def use(ws: Workspace) -> None:
             start.wait()
             try:
-                signed_in.append(ws.use_sign_in_link(secret).name)
+                signed_in.append(ws.access.use_sign_in_link(secret).name)
             except AuthError as error:
                 refused.append(error.error_type)
 
@@ -55,7 +55,7 @@ def test_racing_uses_of_one_link_sign_in_exactly_once(database_url: str, round_:
 def test_an_expired_link_is_refused_and_used_up(database_url: str) -> None:
     with Workspace(database_url) as ws:
         ws.initialise()
-        ws.add_user("root", Role.ADMIN)
+        ws.access.add_user("root", Role.ADMIN)
         secret = new_secret(LINK_PREFIX)
         ws.store.add_token(
             "root",
@@ -65,5 +65,5 @@ def test_an_expired_link_is_refused_and_used_up(database_url: str) -> None:
             expires_at=datetime.now(UTC) - timedelta(seconds=1),
         )
         with pytest.raises(AuthError):
-            ws.use_sign_in_link(secret)
+            ws.access.use_sign_in_link(secret)
         assert ws.store.use_token(digest(secret), "link") is None

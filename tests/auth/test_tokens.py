@@ -25,9 +25,9 @@ def ws(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace
     monkeypatch.delenv(MAX_TOKEN_DAYS_VARIABLE, raising=False)
     with Workspace(database_url) as workspace:
         workspace.initialise()
-        workspace.add_user("root", Role.ADMIN, password=PASSWORD)
-        workspace.add_user("ana", Role.VIEWER, password=PASSWORD)
-        workspace.add_user("bo", Role.VIEWER, password=PASSWORD)
+        workspace.access.add_user("root", Role.ADMIN, password=PASSWORD)
+        workspace.access.add_user("ana", Role.VIEWER, password=PASSWORD)
+        workspace.access.add_user("bo", Role.VIEWER, password=PASSWORD)
         yield workspace
 
 
@@ -38,7 +38,7 @@ def api(ws: Workspace) -> Iterator[TestClient]:
 
 
 def auth(ws: Workspace, user: str) -> dict[str, str]:
-    secret, _ = ws.create_token(user, "tests")
+    secret, _ = ws.access.create_token(user, "tests")
     return {"Authorization": f"Bearer {secret}"}
 
 
@@ -66,7 +66,7 @@ def test_a_token_never_lives_forever_nor_longer_than_the_maximum(
             "days",
         ]
         with pytest.raises(InputError):
-            ws.create_token("ana", "x", days)
+            ws.access.create_token("ana", "x", days)
     assert [t.id for t in ws.store.tokens("ana")] == before  # nothing made
     made = api.post("/api/tokens", json={"days": 365}, headers=headers)
     assert made.status_code == 201, made.text
@@ -78,28 +78,28 @@ def test_a_token_never_lives_forever_nor_longer_than_the_maximum(
     assert refused_field(api.post("/api/tokens", json={"days": 31}, headers=headers))
     shorter = api.post("/api/tokens", json={}, headers=headers).json()  # 90 > 30: capped
     assert 29.99 < days_left(shorter["expires_at"]) <= 30
-    _, info = ws.create_token("ana", "x", 30)
+    _, info = ws.access.create_token("ana", "x", 30)
     assert 29.99 < days_left(info.expires_at) <= 30
 
 
 def test_a_password_change_revokes_the_users_tokens(ws: Workspace, api: TestClient) -> None:
-    secrets = [ws.create_token("ana", f"t{i}")[0] for i in range(2)]
-    link = ws.sign_in_link("ana")
+    secrets = [ws.access.create_token("ana", f"t{i}")[0] for i in range(2)]
+    link = ws.access.sign_in_link("ana")
     bo = auth(ws, "bo")
     for secret in secrets:
         assert api.get("/api/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
-    assert ws.set_password("ana", "a new password") == 2
+    assert ws.access.set_password("ana", "a new password") == 2
     for secret in secrets:
         refused = api.get("/api/me", headers={"Authorization": f"Bearer {secret}"})
         assert refused.status_code == 401
         with pytest.raises(AuthError):
-            ws.token_principal(secret)
+            ws.access.token_principal(secret)
     with pytest.raises(AuthError):
-        ws.use_sign_in_link(link)
+        ws.access.use_sign_in_link(link)
     assert api.get("/api/me", headers=bo).status_code == 200  # others' are not touched
     assert ws.store.audit_log(limit=1)[0].after == {"password": True, "tokens_revoked": 2}
     # Through the API, the answer says so.
-    ws.create_token("ana", "again")
+    ws.access.create_token("ana", "again")
     body = {"name": "ana", "role": "viewer", "password": "yet another one"}
     changed = api.post("/api/users", json=body, headers=auth(ws, "root"))
     assert changed.status_code == 201, changed.text
@@ -111,7 +111,7 @@ def test_a_password_change_revokes_the_users_tokens(ws: Workspace, api: TestClie
 def test_revoking_a_token_not_yours_answers_as_a_missing_one(
     ws: Workspace, api: TestClient
 ) -> None:
-    _, bos = ws.create_token("bo", "bo's")
+    _, bos = ws.access.create_token("bo", "bo's")
     ana = auth(ws, "ana")
     missing = bos.id + 1000
     answers = [api.delete(f"/api/tokens/{i}", headers=ana) for i in (bos.id, missing)]
@@ -125,6 +125,6 @@ def test_revoking_a_token_not_yours_answers_as_a_missing_one(
     assert ws.store.token(bos.id).revoked_at is None  # type: ignore[union-attr]
     # A workspace admin revokes anyone's; the owner their own.
     assert api.delete(f"/api/tokens/{bos.id}", headers=auth(ws, "root")).status_code == 204
-    _, anas = ws.create_token("ana", "own")
+    _, anas = ws.access.create_token("ana", "own")
     assert api.delete(f"/api/tokens/{anas.id}", headers=ana).status_code == 204
     assert api.delete(f"/api/tokens/{missing}", headers=auth(ws, "root")).status_code == 404

@@ -125,7 +125,7 @@ def signed_in_page(page: Page, live_server: LiveServer) -> Page:
     """The app's home page, as a workspace admin sees it after signing in with the form: the
     user :data:`~browser.helpers.ADMIN` is made with a password, the home page sends the
     browser to the sign-in page, and signing in brings it back."""
-    live_server.workspace.add_user(ADMIN, Role.ADMIN, None, PASSWORD)
+    live_server.workspace.access.add_user(ADMIN, Role.ADMIN, None, PASSWORD)
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/sign-in\?next=%2F$"))
     sign_in(page, ADMIN, PASSWORD)

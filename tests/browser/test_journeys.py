@@ -393,7 +393,7 @@ def test_sign_in_shows_the_user_and_sign_out_asks_for_it_again(
 
 
 def test_a_wrong_password_is_refused_and_the_sixth_try_is_too_many(page: Page, live_server) -> None:
-    live_server.workspace.add_user(ADMIN, Role.ADMIN, None, PASSWORD)
+    live_server.workspace.access.add_user(ADMIN, Role.ADMIN, None, PASSWORD)
     page.goto("/sign-in")
     for _ in range(5):
         with page.expect_response(posted(page, "/sign-in")) as answer:
@@ -414,8 +414,8 @@ def test_a_wrong_password_is_refused_and_the_sixth_try_is_too_many(page: Page, l
 
 
 def test_a_one_time_link_signs_in_once(page: Page, live_server) -> None:
-    live_server.workspace.add_user(ADMIN, Role.ADMIN, None, PASSWORD)
-    link = f"/sign-in/link?token={live_server.workspace.sign_in_link(ADMIN)}"
+    live_server.workspace.access.add_user(ADMIN, Role.ADMIN, None, PASSWORD)
+    link = f"/sign-in/link?token={live_server.workspace.access.sign_in_link(ADMIN)}"
     page.goto(link)  # opening it changes nothing: its button signs in
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{live_server.url}/")
@@ -450,7 +450,7 @@ def test_a_viewer_reads_the_risks_of_their_stream_and_cannot_change_them(
     other = tmp_path / "other.csv"
     other.write_text(TINY_CSV, encoding="utf-8")
     workspace.import_file(other, "Other", workflow=Workflow.from_toml_text(WORKFLOW))
-    workspace.add_user("val", Role.VIEWER, "Tiny", PASSWORD)
+    workspace.access.add_user("val", Role.VIEWER, "Tiny", PASSWORD)
 
     page.goto("/streams/Tiny/risks")
     sign_in(page, "val", PASSWORD)

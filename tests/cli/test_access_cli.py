@@ -51,7 +51,7 @@ def test_user_add_with_a_password_and_a_stream_role(obeya_home: Path) -> None:
         }
     ]
     with Workspace() as ws:
-        assert ws.check_password("ana", "correct horse").name == "ana"
+        assert ws.access.check_password("ana", "correct horse").name == "ana"
 
 
 def test_bad_roles_streams_and_short_passwords_are_refused(obeya_home: Path) -> None:
@@ -148,8 +148,8 @@ def test_a_revocation_through_the_server_is_seen_at_once(database_url: str) -> N
     """The same server process forgets a revoked token at once, remembered or not."""
     with Workspace(database_url) as ws:
         ws.initialise()
-        ws.add_user("ci", Role.VIEWER)
-        secret, info = ws.create_token("ci")
+        ws.access.add_user("ci", Role.VIEWER)
+        secret, info = ws.access.create_token("ci")
         client = TestClient(create_app(lambda: ws), raise_server_exceptions=False)
         auth = {"Authorization": f"Bearer {secret}"}
         assert client.get("/api/me", headers=auth).status_code == 200  # now remembered

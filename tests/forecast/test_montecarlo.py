@@ -213,7 +213,7 @@ def forecast(*args: str) -> dict:
     return json.loads(result.stdout)
 
 
-COMMON = {"percentiles", "trials", "history_days", "start", "seed", "histogram"}
+COMMON = {"percentiles", "trials", "history_days", "history", "start", "seed", "histogram"}
 
 
 def test_cli_how_many_and_when_on_a_file(files) -> None:
@@ -221,11 +221,13 @@ def test_cli_how_many_and_when_on_a_file(files) -> None:
     doc = forecast("how-many", str(data), "--workflow", str(workflow), "--days", "14")
     assert set(doc) == COMMON | {"days", "end"}
     assert list(doc["percentiles"]) == ["50", "70", "85", "95"]
-    # Last finish 2024-03-11: the start is 03-12, the window the 84 days before it.
-    assert (doc["start"], doc["history_days"], doc["trials"]) == ("2024-03-12", 84, 10_000)
-    window = history_window({f"2024-03-{d:02d}": 2 for d in range(1, 12, 2)}, date(2024, 3, 12), 84)
+    # Last finish 2024-03-11: the start is 03-12. The default window (84 days) would reach
+    # back before the first finish, 03-01, so it starts there: 03-01 .. 03-11, 11 days.
+    assert (doc["start"], doc["history_days"], doc["trials"]) == ("2024-03-12", 11, 10_000)
+    window = [2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2]  # two finishes on each odd day of March
     expected = how_many(window, 14, start=date(2024, 3, 12)).to_dict()
-    assert doc == expected
+    history = {"start": "2024-03-01", "end": "2024-03-11", "days": 11, "starts_at": "first_finish"}
+    assert doc == {**expected, "history": history}
 
     doc = forecast(
         "when", str(data), "-w", str(workflow), "--items", "5", "--history-days", "10",
@@ -234,6 +236,9 @@ def test_cli_how_many_and_when_on_a_file(files) -> None:
     assert set(doc) == COMMON | {"items", "dates"}
     # Ten days, five of them with two finishes: sampled like a fair coin of 0 or 2 a day.
     assert (doc["history_days"], doc["trials"], doc["seed"]) == (10, 2000, 9)
+    assert doc["history"] == {
+        "start": "2024-03-02", "end": "2024-03-11", "days": 10, "starts_at": "given"
+    }  # fmt: skip
     assert doc["percentiles"]["50"] <= doc["percentiles"]["95"]
     assert (
         doc["dates"]["50"]

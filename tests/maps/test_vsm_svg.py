@@ -278,13 +278,15 @@ def test_text_stays_in_the_view_box_and_in_its_box(n: int) -> None:
     assert long and all((t.findtext(f"{NS}title") or "").endswith("cannot fit") for t in long)
 
 
-def test_many_steps_wrap_into_rows_of_at_most_nine() -> None:
+def test_many_steps_wrap_into_rows_of_at_most_four() -> None:
+    # 25 steps, four a row at most (a laptop shows such a row unshrunk): 7 rows, of 4 (7 × 4
+    # = 28 places for 25), and the same at every count of rows.
     root = parse(render_svg(many_steps(25)))
     boxes = [g for g in root.iter(f"{NS}g") if g.get("class") == "process"]
     tops = sorted({float(b.find(f"{NS}rect").get("y", "0")) for b in boxes})  # type: ignore[union-attr]
-    assert len(tops) == 3
+    assert len(tops) == 7
     connectors = [c for c in root.iter(f"{NS}circle") if c.get("class") == "connector"]
-    assert len(connectors) == 4  # two row ends, two row starts
+    assert len(connectors) == 12  # six row ends, six row starts
 
 
 def test_the_drawing_matches_the_golden_file() -> None:

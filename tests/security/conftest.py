@@ -84,11 +84,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             ("viewer", Role.VIEWER, "Tiny"),
             ("bystander", Role.VIEWER, "Tiny"),
         ):
-            workspace.add_user(who, role, stream)
-            tokens[who], _ = workspace.create_token(who, "attack")
-        workspace.add_user("nobody", Role.VIEWER, "Tiny")
+            workspace.access.add_user(who, role, stream)
+            tokens[who], _ = workspace.access.create_token(who, "attack")
+        workspace.access.add_user("nobody", Role.VIEWER, "Tiny")
         workspace.store.revoke("nobody", "Tiny")  # signed in, with no role anywhere
-        tokens["no role"], _ = workspace.create_token("nobody", "attack")
+        tokens["no role"], _ = workspace.access.create_token("nobody", "attack")
         workspace.close()
         port = _free_port()
         env = {

@@ -477,7 +477,11 @@ def test_what_the_store_has_already_is_named_and_nothing_changes(
         assert_same(snapshot(database_url), before)
         # --replace: the same content again, and what the archive lacks stays, still linked.
         summary = ws.restore_archive(tiny, replace=True)
-        assert summary.replaced == ("stream 'Tiny'", "map 'Line'/'current'", "risk 'R-T'")
+        assert summary.replaced == (
+            "stream 'Tiny'",
+            "map 'Line'/'current'",
+            "risk 'R-T' of stream 'Tiny'",
+        )
         assert ws.get_map("Local").stream == "Tiny"
     assert_same(snapshot(database_url), before)
 

@@ -249,12 +249,12 @@ def test_a_previous_release_database_upgrades_without_loss(previous_release: str
         assert [r.key for r in workspace.records("risk", STREAM)] == ["R-1", "R-2"]
 
         # -- the new features work on the upgraded database
-        workspace.add_user("ana", Role.ADMIN, password="correct horse battery")
-        workspace.add_user("bo", Role.EDITOR, stream=STREAM)
-        secret, _ = workspace.create_token("bo", label="ci")
-        principal = workspace.token_principal(secret)
+        workspace.access.add_user("ana", Role.ADMIN, password="correct horse battery")
+        workspace.access.add_user("bo", Role.EDITOR, stream=STREAM)
+        secret, _ = workspace.access.create_token("bo", label="ci")
+        principal = workspace.access.token_principal(secret)
         assert principal.user == "bo" and principal.role_on(STREAM) == Role.EDITOR
-        assert workspace.check_password("ana", "correct horse battery").name == "ana"
+        assert workspace.access.check_password("ana", "correct horse battery").name == "ana"
         with acting_as("ana"):
             current = workspace.get_map("Delivery")
             saved = workspace.save_map(

@@ -43,7 +43,7 @@ class Caller:
 
 
 def codec(ctx: AppContext) -> SessionCodec:
-    return ctx.session_codec(lambda: ctx.workspace.session_key())
+    return ctx.session_codec(lambda: ctx.workspace.access.session_key())
 
 
 def session_of(request: Request) -> Session | None:
@@ -64,11 +64,11 @@ def _authenticate(request: Request) -> tuple[Caller | None, Session | None]:
     ctx = context(request)
     token = _bearer(request)
     if token is not None:
-        return Caller(ctx.workspace.token_principal(token), "token"), None
+        return Caller(ctx.workspace.access.token_principal(token), "token"), None
     session = session_of(request)
     if session is None or session.user_id is None:
         return None, session
-    user = ctx.workspace.store.user_by_id(session.user_id)
+    user = ctx.workspace.access.user_by_id(session.user_id)
     if user is None or user.session_epoch != session.epoch:
         return None, session  # removed, or the password changed since: sign in again
     return Caller(principal_of(user), "session"), session
@@ -82,14 +82,14 @@ def scope_stream(workspace: Workspace, rule: Rule, request: Request) -> tuple[st
         return str(params[rule.param]), True
     try:
         if rule.scope == "map":
-            return workspace.store.map_stream(str(params["name"]), str(params["variant"])), True
+            return workspace.map_stream(str(params["name"]), str(params["variant"])), True
         if rule.scope == "record":
             # Keys are unique per stream: ``?stream=`` names it (the caller needs a role
             # there, whether the key exists or not); else the one stream that holds the key.
             named = request.query_params.get("stream")
             if named:
                 return named, True
-            return workspace.store.record_stream(str(params["kind"]), str(params["key"])), True
+            return workspace.record_stream(str(params["kind"]), str(params["key"])), True
         if rule.scope == "connector":
             return workspace.connector(str(params["connector"])).stream, True
     except (NotFoundError, InputError):  # InputError: the key is in several streams

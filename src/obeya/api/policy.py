@@ -72,6 +72,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("POST", "/api/streams"): (E, "workspace"),
         ("GET", "/api/streams/{name}"): (V, stream),
         ("DELETE", "/api/streams/{name}"): (A, stream),
+        ("PATCH", "/api/streams/{name}"): (A, stream),  # rename
         ("GET", "/api/streams/{name}/flow"): (V, stream),
         ("GET", "/api/charts"): (V, "user"),
         ("GET", "/api/streams/{name}/charts/{chart}"): (V, stream),
@@ -133,6 +134,8 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/"): (V, "user"),
         ("POST", "/import"): (V, "user", "name", UPLOAD),
         ("GET", "/streams/{name}"): (V, stream),
+        ("POST", "/streams/{name}/rename"): (A, stream),
+        ("POST", "/streams/{name}/delete"): (A, stream),
         ("GET", "/maps"): (V, "user"),
         ("POST", "/streams/{stream}/map"): (E, stream, stream_param),
         ("GET", "/maps/{name}/compare"): (V, "map"),

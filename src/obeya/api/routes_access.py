@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from obeya.api.auth import Caller, CallerDep, require
 from obeya.api.deps import AppContext, context
@@ -137,7 +137,7 @@ def me(caller: CallerDep) -> Me:
 def list_users(ctx: Ctx, caller: CallerDep) -> list[UserOut]:
     """Every user and their roles (workspace admins)."""
     require(caller, Role.ADMIN, None)
-    return [UserOut.model_validate(u.to_dict()) for u in ctx.workspace.store.users()]
+    return [UserOut.model_validate(u.to_dict()) for u in ctx.workspace.access.users()]
 
 
 @router.post("/users", response_model=UserOut, status_code=201, responses={**BODY_ERRORS, **TAKEN})
@@ -145,7 +145,7 @@ def add_user(ctx: Ctx, caller: CallerDep, body: UserIn) -> UserOut:
     """Give a user a role on a stream (admins of it) or on the workspace (its admins),
     creating the user if new; ``obeya user add`` does the same."""
     require(caller, Role.ADMIN, body.stream)
-    change = ctx.workspace.grant_user(
+    change = ctx.workspace.access.grant_user(
         body.name,  # as the store keeps it (the validator normalised it)
         Role.parse(body.role),
         body.stream,
@@ -166,7 +166,7 @@ def revoke_role(
 ) -> Response:
     """Take away a user's role on a stream (its admins) or on the workspace."""
     require(caller, Role.ADMIN, stream)
-    ctx.workspace.store.revoke(user, stream)
+    ctx.workspace.access.revoke(user, stream)
     return Response(status_code=204)
 
 
@@ -185,7 +185,7 @@ def list_tokens(
     name = user or caller.principal.user
     _own_or_admin(caller, name)
     now = datetime.now(UTC)
-    return [TokenOut.model_validate(t.to_dict(now)) for t in ctx.workspace.store.tokens(name)]
+    return [TokenOut.model_validate(t.to_dict(now)) for t in ctx.workspace.access.tokens(name)]
 
 
 @router.post("/tokens", response_model=NewToken, status_code=201, responses=BODY_ERRORS)
@@ -193,7 +193,7 @@ def create_token(ctx: Ctx, caller: CallerDep, body: TokenIn) -> NewToken:
     """A new API token; the answer holds the secret, which is shown this once."""
     name = body.user or caller.principal.user
     _own_or_admin(caller, name)
-    secret, info = ctx.workspace.create_token(name, body.label, body.days)
+    secret, info = ctx.workspace.access.create_token(name, body.label, body.days)
     return NewToken.model_validate({**info.to_dict(datetime.now(UTC)), "token": secret})
 
 
@@ -206,11 +206,11 @@ def revoke_token(
     """Revoke a token (yours, or any as a workspace admin); it stops working at once. A
     token that is not there and one that is not yours get the same 404: the answer does not
     tell which ids exist."""
-    token = ctx.workspace.store.token(token_id)
+    token = ctx.workspace.access.token(token_id)
     mine = token is not None and token.user == caller.principal.user
     if token is None or not (mine or caller.principal.allows(Role.ADMIN, None)):
         raise NotFoundError(f"you have no API token {token_id}; GET /api/tokens lists yours")
-    ctx.workspace.store.revoke_token(token_id)
+    ctx.workspace.access.revoke_token(token_id)
     return Response(status_code=204)
 
 
@@ -224,7 +224,7 @@ def audit(
     """Every change, newest first: who, when, what, and the documents before and after."""
     require(caller, Role.ADMIN, stream)
     return [
-        AuditOut(**e.to_dict()) for e in ctx.workspace.store.audit_log(stream=stream, limit=limit)
+        AuditOut(**e.to_dict()) for e in ctx.workspace.access.audit_log(stream=stream, limit=limit)
     ]
 
 
@@ -234,7 +234,22 @@ def audit(
 def create_stream(ctx: Ctx, body: StreamIn) -> StreamDetail:
     """Create an empty value stream (editors of the workspace); 409 if the name is taken."""
     workflow = Workflow.from_toml_text(body.workflow, "the workflow") if body.workflow else None
-    return StreamDetail.of(ctx.workspace.store.create_stream(body.name.strip(), workflow))
+    return StreamDetail.of(ctx.workspace.create_stream(body.name, workflow))
+
+
+class StreamRename(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, description="The stream's new name.")
+
+
+@router.patch("/streams/{name}", response_model=StreamDetail, responses={**BODY_ERRORS, **TAKEN})
+def rename_stream(
+    ctx: Ctx, name: Annotated[str, Path(description="The value stream's name.")], body: StreamRename
+) -> StreamDetail:
+    """Rename a stream (its admins); 409 if the new name is taken. Roles, maps, records,
+    delivery records, connectors and the audit log follow it."""
+    return StreamDetail.of(ctx.workspace.rename_stream(name, body.name))
 
 
 @router.delete("/streams/{name}", status_code=204, responses=ERRORS)
@@ -242,5 +257,5 @@ def delete_stream(
     ctx: Ctx, name: Annotated[str, Path(description="The value stream's name.")]
 ) -> Response:
     """Delete a stream with its events (its admins). Maps and records stay, unlinked."""
-    ctx.workspace.store.delete_stream(name)
+    ctx.workspace.delete_stream(name)
     return Response(status_code=204)

@@ -27,7 +27,6 @@ from obeya.core.forecast import (
     DEFAULT_BACKTEST_SEED,
     DEFAULT_BACKTEST_TRIALS,
     DEFAULT_EVERY_DAYS,
-    DEFAULT_HISTORY_DAYS,
     DEFAULT_HORIZON_DAYS,
     DEFAULT_SEED,
     DEFAULT_TRIALS,
@@ -45,6 +44,15 @@ HistoryDays = Annotated[
         description="Days of history before the start whose finishes are sampled.",
         ge=1,
         le=36_500,  # a century: further back than any calendar the report lays out
+    ),
+]
+WindowDays = Annotated[
+    int | None,
+    Query(
+        description="Days of history before the start whose finishes are sampled (default: "
+        "the 84 days before it, but none before the stream's first finish).",
+        ge=1,
+        le=36_500,
     ),
 ]
 Start = Annotated[
@@ -71,7 +79,13 @@ class _Forecast(BaseModel):
         description='"50", "70", "85", "95" → days from the start (when) or items (how-many).'
     )
     trials: int
-    history_days: int
+    history_days: int = Field(description="Days sampled (the history window's length).")
+    history: dict[str, Any] | None = Field(
+        default=None,
+        description='The days sampled: "start" and "end" (YYYY-MM-DD, both included), '
+        '"days", and "starts_at": "first_finish" (the default window, cut at the stream\'s '
+        'first finish), "default" (the 84 days before the start) or "given" (history_days).',
+    )
     start: str | None = Field(description="Day 1 of the forecast, YYYY-MM-DD.")
     seed: int
     histogram: dict[str, int] = Field(description="Outcome → number of trials that had it.")
@@ -124,7 +138,7 @@ def get_when(
     ctx: Ctx,
     name: StreamName,
     items: Items,
-    history_days: HistoryDays = DEFAULT_HISTORY_DAYS,
+    history_days: WindowDays = None,
     start: Start = None,
     trials: Trials = DEFAULT_TRIALS,
     seed: Seed = DEFAULT_SEED,
@@ -142,7 +156,7 @@ def get_when_chart(
     ctx: Ctx,
     name: StreamName,
     items: Items,
-    history_days: HistoryDays = DEFAULT_HISTORY_DAYS,
+    history_days: WindowDays = None,
     start: Start = None,
     trials: Trials = DEFAULT_TRIALS,
     seed: Seed = DEFAULT_SEED,
@@ -161,7 +175,7 @@ def get_how_many(
     name: StreamName,
     days: Days = None,
     by: By = None,
-    history_days: HistoryDays = DEFAULT_HISTORY_DAYS,
+    history_days: WindowDays = None,
     start: Start = None,
     trials: Trials = DEFAULT_TRIALS,
     seed: Seed = DEFAULT_SEED,
@@ -181,7 +195,7 @@ def get_how_many_chart(
     name: StreamName,
     days: Days = None,
     by: By = None,
-    history_days: HistoryDays = DEFAULT_HISTORY_DAYS,
+    history_days: WindowDays = None,
     start: Start = None,
     trials: Trials = DEFAULT_TRIALS,
     seed: Seed = DEFAULT_SEED,

@@ -39,9 +39,8 @@ Column = Annotated[str | None, Form(description="Column (XES key) holding this f
 @router.get("/health", response_model=Health, tags=["service"])
 def health(ctx: Ctx) -> Health:
     """Liveness and the app store's backend; fails (500) when the database is unreachable."""
-    workspace = ctx.workspace
-    workspace.store.schema_revision()
-    return Health(status="ok", version=app_version(), database=workspace.store.engine.dialect.name)
+    _, dialect = ctx.workspace.health()
+    return Health(status="ok", version=app_version(), database=dialect)
 
 
 @router.get("/streams", response_model=list[StreamSummary], tags=["streams"])

@@ -8,7 +8,7 @@ client leaves, like every simulation route."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -20,19 +20,12 @@ from obeya.api.gate import GuardedRoute
 from obeya.api.models import BODY_ERRORS, ERRORS
 from obeya.api.running import run_cancellable
 from obeya.core.twin.files import twin_toml
-from obeya.core.twin.holdout import HoldoutCheck
-from obeya.core.twin.model import Twin, TwinError
 from obeya.core.twin.summary import twin_summary
-from obeya.core.twin.whatif import parse_twin_change
-from obeya.errors import InputError
-from obeya.render.numbers import parse_share
-from obeya.workspace_simulation import request_budget
+from obeya.workspace_simulation import MAX_TWIN_FUTURES, MAX_TWIN_REPLICATIONS
 
 router = APIRouter(prefix="/api", tags=["twin"], route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
 StreamName = Annotated[str, Path(description="The value stream's name.")]
-#: The most replications a check may ask of the server (each is two runs).
-MAX_REPLICATIONS = 20
 AsOf = Annotated[
     datetime | None,
     Query(description="Fit the history up to this time (ISO 8601; UTC unless it says)."),
@@ -71,33 +64,6 @@ def get_twin_file(ctx: Ctx, name: StreamName, as_of: AsOf = None) -> Response:
     )
 
 
-def parse_holdout(
-    holdout: str | None, validate_from: date | None
-) -> tuple[float | None, datetime | None]:
-    """The cut of a check: a share of the items (``20%``, ``20 %`` or ``0.2``) or a date."""
-    if (holdout is None) == (validate_from is None):
-        raise InputError("give holdout (e.g. 20%) or validate_from (a date), one of them")
-    if validate_from is not None:
-        return None, datetime.combine(validate_from, time(), UTC)
-    assert holdout is not None
-    return parse_share(holdout, field="holdout"), None
-
-
-def run_check(
-    ctx: AppContext,
-    name: str,
-    holdout: str | None,
-    validate_from: date | None,
-    replications: int,
-    cancel: threading.Event | None,
-) -> HoldoutCheck:
-    """The check as the route and the page run it: within the server's budget."""
-    share, split = parse_holdout(holdout, validate_from)
-    return ctx.workspace.twin_check(
-        name, share=share, split=split, replications=replications, budget=request_budget(cancel)
-    )
-
-
 @router.get("/streams/{name}/twin/holdout", responses=ERRORS)
 async def get_twin_holdout(
     ctx: Ctx,
@@ -108,7 +74,7 @@ async def get_twin_holdout(
         Query(description="The last share of items to hold out, e.g. 20%.", max_length=12),
     ] = None,
     validate_from: Annotated[date | None, Query(description="Or cut at this date (UTC).")] = None,
-    replications: Annotated[int, Query(ge=1, le=MAX_REPLICATIONS)] = 5,
+    replications: Annotated[int, Query(ge=1, le=MAX_TWIN_REPLICATIONS)] = 5,
 ) -> JSONResponse:
     """Fit the twin before the cut, run it over what followed (its own arrivals, and the
     arrivals that came), and compare throughput, lead time p50/p85, mean WIP and the
@@ -116,13 +82,12 @@ async def get_twin_holdout(
     verdict: the ``holdout`` document of ``obeya calibrate --holdout``."""
 
     def work(cancel: threading.Event) -> dict[str, Any]:
-        return run_check(ctx, name, holdout, validate_from, replications, cancel).to_dict()
+        check = ctx.workspace.simulations.twin_check(
+            name, holdout, validate_from, replications, cancel
+        )
+        return check.to_dict()
 
     return JSONResponse(await run_cancellable(request, work))
-
-
-#: The most futures one request may compare with the current state.
-MAX_FUTURES = 5
 
 
 class TwinFuture(BaseModel):
@@ -137,32 +102,9 @@ class TwinFuture(BaseModel):
 
 
 class TwinWhatIfBody(BaseModel):
-    futures: list[TwinFuture] = Field(min_length=1, max_length=MAX_FUTURES)
+    futures: list[TwinFuture] = Field(min_length=1, max_length=MAX_TWIN_FUTURES)
     days: float | None = Field(default=None, gt=0, le=3650)
-    replications: int | None = Field(default=None, ge=1, le=MAX_REPLICATIONS)
-
-
-def run_twin_what_if(
-    ctx: AppContext,
-    name: str,
-    futures: list[tuple[str, list[str]]],
-    days: float | None,
-    replications: int | None,
-    cancel: threading.Event | None,
-    twin: Twin | None = None,
-) -> dict[str, Any]:
-    """The what-if as the route and the page run it: changes parsed (the error names the
-    future), within the server's budget; ``twin``: the stream's, when already fitted."""
-    parsed = []
-    for i, (label, changes) in enumerate(futures):
-        try:
-            parsed.append((label, [parse_twin_change(c) for c in changes]))
-        except InputError as exc:
-            raise TwinError(f"futures[{i}] ({label}): {exc}") from None
-    comparison = ctx.workspace.twin_what_if(
-        name, parsed, days=days, replications=replications, budget=request_budget(cancel), twin=twin
-    )
-    return comparison.to_dict()
+    replications: int | None = Field(default=None, ge=1, le=MAX_TWIN_REPLICATIONS)
 
 
 @router.post("/streams/{name}/twin/what-if", responses=BODY_ERRORS)
@@ -175,6 +117,8 @@ async def post_twin_what_if(
     futures = [(f.name, list(f.changes)) for f in body.futures]
 
     def work(cancel: threading.Event) -> dict[str, Any]:
-        return run_twin_what_if(ctx, name, futures, body.days, body.replications, cancel)
+        return ctx.workspace.simulations.twin_what_if(
+            name, futures, body.days, body.replications, cancel
+        )
 
     return JSONResponse(await run_cancellable(request, work))

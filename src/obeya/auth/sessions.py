@@ -5,7 +5,7 @@ sign-in form itself carries a CSRF token.
 
 The signing key is derived from the operator's secret, ``$OBEYA_SECRET_KEY``, when it is set
 (so the database holds nothing that signs a cookie); else it is made once per workspace and
-kept in the database (:meth:`obeya.workspace_access.AccessWorkspace.session_key`)."""
+kept in the database (:meth:`obeya.workspace_access.Access.session_key`)."""
 
 from __future__ import annotations
 

@@ -52,11 +52,11 @@ def user_add(
         ws.initialise()
         name = user_name(name)  # as it will be kept; refused before a password is asked
         wanted = Role.parse(role)
-        known = {u.name for u in ws.store.users()}
+        known = {u.name for u in ws.access.users()}
         secret = None
         if name not in known and password:
             secret = typer.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
-        user = ws.add_user(name, wanted, stream, secret)
+        user = ws.access.add_user(name, wanted, stream, secret)
     roles = ", ".join(f"{g.role.label} of {_where(g.stream)}" for g in user.grants)
     verb = "added" if name not in known else "updated"
     out.print(f"{verb} user {name}: {roles}", highlight=False)
@@ -67,7 +67,7 @@ def user_list(as_json: JsonOpt = False) -> None:
     """Every user and their roles."""
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        users = ws.store.users()
+        users = ws.access.users()
     if as_json:
         print_json([u.to_dict() for u in users])
         return
@@ -84,7 +84,7 @@ def user_revoke(name: UserArg, stream: StreamOpt = None) -> None:
     """Take away NAME's role on a stream (or their workspace-wide role)."""
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        ws.store.revoke(name, stream)
+        ws.access.revoke(name, stream)
     out.print(f"{name} has no role on {_where(stream)} any more", highlight=False)
 
 
@@ -93,7 +93,7 @@ def user_remove(name: UserArg) -> None:
     """Delete NAME with their roles and tokens; their sessions end."""
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        ws.store.remove_user(name)
+        ws.access.remove_user(name)
     out.print(f"removed user {name}", highlight=False)
 
 
@@ -103,9 +103,9 @@ def user_password(name: UserArg) -> None:
     are revoked."""
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        name = ws.store.user(name).name  # NotFoundError before asking
+        name = ws.access.user(name).name  # NotFoundError before asking
         secret = typer.prompt(f"New password for {name}", hide_input=True, confirmation_prompt=True)
-        revoked = ws.set_password(name, secret)
+        revoked = ws.access.set_password(name, secret)
     tokens = "1 API token" if revoked == 1 else f"{revoked} API tokens"
     out.print(
         f"password of {name} changed; their sessions ended and {tokens} revoked",
@@ -125,7 +125,7 @@ def user_link(
     """Print a one-time sign-in link (it works once, for 15 minutes)."""
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        secret = ws.sign_in_link(name)
+        secret = ws.access.sign_in_link(name)
     out.print(sign_in_url(base_url, secret), highlight=False, soft_wrap=True)
 
 
@@ -149,7 +149,7 @@ def token_create(
     """Create an API token for NAME and print it, this once (only its hash is kept)."""
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        secret, info = ws.create_token(name, label, days)
+        secret, info = ws.access.create_token(name, label, days)
     typer.echo(secret)
     expires = "never expires" if info.expires_at is None else f"expires {info.expires_at:%Y-%m-%d}"
     typer.echo(
@@ -168,7 +168,7 @@ def token_list(
     now = datetime.now(UTC)
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        tokens = ws.store.tokens(name)
+        tokens = ws.access.tokens(name)
     if as_json:
         print_json([t.to_dict(now) for t in tokens])
         return
@@ -186,7 +186,7 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id.")
     """Revoke a token: it stops working at once."""
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        info = ws.store.revoke_token(token_id)
+        info = ws.access.revoke_token(token_id)
     out.print(f"token {info.id} of {info.user} revoked", highlight=False)
 
 
@@ -199,7 +199,7 @@ def audit_command(
     """The audit log: every change, who made it and when, with before and after."""
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        entries = ws.store.audit_log(stream=stream, actor=user, limit=limit)
+        entries = ws.access.audit_log(stream=stream, actor=user, limit=limit)
     if as_json:
         print_json([e.to_dict() for e in entries])
         return

@@ -13,27 +13,22 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console, ConsoleOptions
 from rich.markup import escape
 from rich.measure import Measurement
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TimeElapsedColumn,
-)
 from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from obeya.core.events import EventLog
-from obeya.core.workflow import Workflow
 from obeya.errors import NotFoundError, ObeyaError
 from obeya.ingest import ColumnMap
+
+if TYPE_CHECKING:  # imported by the commands that use them, not at start-up
+    from obeya.core.events import EventLog
+    from obeya.core.workflow import Workflow
 
 
 class WholeTables(Console):
@@ -148,6 +143,14 @@ def progress_bar(
     if quiet or not err.is_terminal:
         yield None
         return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TimeElapsedColumn,
+    )
+
     bar = Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -221,6 +224,8 @@ def with_columns(command: Command) -> Command:
 
 
 def load_workflow(path: Path | None) -> Workflow | None:
+    from obeya.core.workflow import Workflow
+
     return Workflow.from_toml(path) if path is not None else None
 
 

@@ -32,6 +32,7 @@ from obeya.core.steering.dependencies import (
     start_date,
 )
 from obeya.ingest import ColumnMap
+from obeya.render.numbers import count, duration_days
 
 deps_app = typer.Typer(
     help="Dependencies between teams' tasks: the critical path, dependencies at risk, the graph.",
@@ -165,7 +166,7 @@ def _print_schedule(result: Schedule) -> None:
     out.print(table)
     span = f" ({start} to {result.end})" if start is not None else ""
     out.print(f"Critical path: {' → '.join(result.critical_path)}")
-    out.print(f"Duration: {_days(result.duration_days)} days{span}")
+    out.print(f"Duration: {duration_days(result.duration_days, 2)}{span}")
     others = [t for t in result.critical_tasks if t not in result.critical_path]
     if others:
         out.print(f"Also critical (slack 0): {', '.join(others)}")
@@ -185,7 +186,7 @@ def _print_schedule(result: Schedule) -> None:
         if check.days_late:
             out.print(
                 f"[red]{check.task_id} misses its need-by date {check.need_by}: done by "
-                f"{check.early_finish}, {check.days_late} days late[/red]"
+                f"{check.early_finish}, {count(check.days_late, 'day')} late[/red]"
             )
     if checks and not any(c.days_late for c in checks):
         out.print("Every need-by date is met at the early finish.")

@@ -106,7 +106,7 @@ def _accept(result: FamilyClustering) -> tuple[list[str], list[str]]:
             if stream.name in there:
                 existing.append(stream.name)
             else:
-                ws.store.create_stream(stream.name)
+                ws.create_stream(stream.name)
                 created.append(stream.name)
             try:
                 profile = ws.record("stream-profile", stream.name).document

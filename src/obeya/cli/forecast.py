@@ -28,7 +28,6 @@ from obeya.core.forecast import (
     DEFAULT_BACKTEST_SEED,
     DEFAULT_BACKTEST_TRIALS,
     DEFAULT_EVERY_DAYS,
-    DEFAULT_HISTORY_DAYS,
     DEFAULT_HORIZON_DAYS,
     DEFAULT_SEED,
     DEFAULT_TRIALS,
@@ -53,6 +52,14 @@ FileOpt = Annotated[Path | None, typer.Argument(help="File to forecast from (one
 StreamOpt = Annotated[str | None, typer.Option(help="Forecast a stored value stream.")]
 HistoryOpt = Annotated[
     int, typer.Option("--history-days", help="Days of history before the start to sample.")
+]
+WindowOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--history-days",
+        help="Days of history before the start to sample (default: the 84 before it, but "
+        "none before the first finish).",
+    ),
 ]
 StartOpt = Annotated[
     str | None,
@@ -98,7 +105,7 @@ def when_command(
     items: Annotated[int, typer.Option(help="Items still to do.")] = 0,
     stream: StreamOpt = None,
     workflow: WorkflowOpt = None,
-    history_days: HistoryOpt = DEFAULT_HISTORY_DAYS,
+    history_days: WindowOpt = None,
     start: StartOpt = None,
     trials: TrialsOpt = DEFAULT_TRIALS,
     seed: SeedOpt = DEFAULT_SEED,
@@ -126,7 +133,7 @@ def how_many_command(
     days: Annotated[int, typer.Option(help="Horizon in days, the start day included.")] = 0,
     stream: StreamOpt = None,
     workflow: WorkflowOpt = None,
-    history_days: HistoryOpt = DEFAULT_HISTORY_DAYS,
+    history_days: WindowOpt = None,
     start: StartOpt = None,
     trials: TrialsOpt = DEFAULT_TRIALS,
     seed: SeedOpt = DEFAULT_SEED,
@@ -188,11 +195,9 @@ def backtest_command(
         _print_backtest(result)
 
 
-def _basis(history_days: int, trials: int, seed: int, start: str) -> str:
-    return (
-        f"{trials:,} trials (seed {seed}), each day drawn from the {history_days} days "
-        f"before {start}"
-    )
+def _basis(result: WhenForecast | HowManyForecast) -> str:
+    window = result.history.describe() if result.history else f"{result.history_days} days"
+    return f"{result.trials:,} trials (seed {result.seed}), each day drawn from {window}"
 
 
 def _print_when(result: WhenForecast) -> None:
@@ -205,7 +210,7 @@ def _print_when(result: WhenForecast) -> None:
     for p, value in result.percentiles.items():
         table.add_row(f"{p} %", f"{value:,}", dates[p].isoformat())
     out.print(table)
-    out.print(_basis(result.history_days, result.trials, result.seed, result.start.isoformat()))
+    out.print(_basis(result))
 
 
 def _print_how_many(result: HowManyForecast) -> None:
@@ -217,7 +222,7 @@ def _print_how_many(result: HowManyForecast) -> None:
     for p, value in result.percentiles.items():
         table.add_row(f"{p} %", f"{value:,}")
     out.print(table)
-    out.print(_basis(result.history_days, result.trials, result.seed, result.start.isoformat()))
+    out.print(_basis(result))
 
 
 #: How many of the latest origins the backtest table lists.

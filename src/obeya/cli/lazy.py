@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import typer
 import typer.main
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 if TYPE_CHECKING:
-    from typer._click import Command, Context
+    from typer._click import Command, Context, Parameter
 
 
 @dataclass(frozen=True)
@@ -91,3 +91,14 @@ class LazyGroup(TyperGroup):
         super().__init__(**options)
         for entry in self.entries:
             self.add_command(LazyCommand(entry))
+
+    def get_params(self, ctx: Context) -> list[Parameter]:
+        params = super().get_params(ctx)
+        for param in params:
+            if isinstance(param, TyperOption) and param.is_flag and param.default is None:
+                # A flag not given is None (--help, --install-completion), which Typer
+                # converts through pydantic, imported for that alone, before it hands
+                # `obeya metrics --help` to the command; False means the same and needs no
+                # conversion.
+                param.default = False
+        return params

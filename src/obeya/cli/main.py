@@ -31,7 +31,7 @@ from obeya.cli.common import (
     with_columns,
 )
 from obeya.cli.lazy import Entry, LazyGroup
-from obeya.ingest.columns import ColumnMap
+from obeya.ingest import ColumnMap
 
 #: Where ``obeya serve`` listens unless told otherwise (and ``make run`` serves).
 DEFAULT_HOST = "127.0.0.1"
@@ -76,6 +76,7 @@ COMMANDS = (
         START,
     ),
     Entry("streams", "obeya.cli.main:streams", "List the value streams in the store.", START),
+    Entry("stream", "obeya.cli.streams:stream_app", "Rename or delete a value stream.", START),
     Entry(
         "workflow",
         "obeya.cli.main:workflow_app",
@@ -218,6 +219,8 @@ COMMANDS = (
 
 
 class ObeyaGroup(LazyGroup):
+    """The root group: every command listed from :data:`COMMANDS`, loaded when run."""
+
     entries = COMMANDS
 
 
@@ -361,6 +364,7 @@ def streams(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
 ) -> None:
     """List the value streams in the store."""
+    from obeya.render.numbers import count
     from obeya.workspace import Workspace
 
     with handle_errors(), Workspace() as ws:
@@ -380,7 +384,7 @@ def streams(
         )
         return
     for s in infos:
-        out.print(f"{safe(s.name)}: {s.items:,} items, {s.events:,} events")
+        out.print(f"{safe(s.name)}: {count(s.items, 'item')}, {count(s.events, 'event')}")
     if not infos:
         out.print("no value streams yet: `obeya import FILE --stream NAME`")
 
@@ -391,7 +395,7 @@ def init() -> None:
 
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        out.print(f"store ready: {safe(ws.store.engine.url.render_as_string(hide_password=True))}")
+        out.print(f"store ready: {safe(ws.location())}")
 
 
 def sample() -> None:
@@ -402,15 +406,30 @@ def sample() -> None:
         ws.initialise()
         with progress_bar("importing the sample") as progress:
             result = ws.import_sample(progress)
+        has_users = bool(ws.access.users())
     if result is None:
         out.print("sample value stream already loaded")
     else:
         out.print(f"sample loaded: {result.events_added:,} events in '{safe(result.stream.name)}'")
+    out.print(how_to_open(has_users), markup=False, highlight=False)
+
+
+def how_to_open(has_users: bool) -> str:
+    """The next step after ``obeya sample``: where the app will be and how to get in (the
+    first link made on a workspace without users makes its admin)."""
+    url = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}/"
+    serve = f"open it: `obeya serve` (what `make run` runs) serves {url}"
+    if has_users:
+        return (
+            f"{serve}; sign in with your password, or with a one-time link that "
+            "`obeya user link [NAME]` prints while it runs"
+        )
+    return f"{serve} and prints a one-time sign-in link that makes you the workspace admin"
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
     workers: Annotated[
         int,
         typer.Option(
@@ -455,7 +474,7 @@ def serve(
         ws.initialise()
         if link:
             try:
-                secret = ws.sign_in_link()
+                secret = ws.access.sign_in_link()
             except NotFoundError as error:  # users, but no workspace admin: sign in by password
                 err.print(f"no sign-in link: {safe(error)}", highlight=False)
     out.print(f"Obeya is running at {safe(base)}/  (API docs: {safe(base)}/docs)", highlight=False)

@@ -16,6 +16,7 @@ from obeya.cli.maps_store import default_author, open_workspace
 from obeya.core.steering.kinds import KINDS
 from obeya.core.steering.risks import STATES
 from obeya.errors import InputError
+from obeya.render.numbers import count
 from obeya.store.records import ANY_STREAM, StreamRef
 
 if TYPE_CHECKING:
@@ -295,7 +296,7 @@ def risk_board(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt = Fal
     out.print(table)
     s = doc["summary"]
     out.print(
-        f"{s['risks']} risks; open exposure {s['open_exposure']:.2f}; overdue: "
+        f"{count(s['risks'], 'risk')}; open exposure {s['open_exposure']:.2f}; overdue: "
         f"{safe(', '.join(s['overdue']) or 'none')}; "
         f"unowned: {safe(', '.join(s['unowned']) or 'none')}",
         highlight=False,

@@ -38,13 +38,13 @@ from obeya.core.twin.model import Twin, TwinError
 from obeya.core.twin.summary import run_summary, twin_summary
 from obeya.errors import InputError
 from obeya.ingest import ColumnMap
-from obeya.render.numbers import parse_share
+from obeya.render.numbers import count, parse_share
 
 
 def print_twin(twin: Twin) -> None:
     doc = twin_summary(twin)
     out.print(
-        f"{safe(twin.name)}: {doc['items_in_progress']:,} items in progress at "
+        f"{safe(twin.name)}: {count(doc['items_in_progress'], 'item')} in progress at "
         f"{twin.as_of_time:%Y-%m-%d %H:%M} UTC; {doc['arrivals_per_day']:.2f} arrivals a day; "
         f"{doc['working_hours_per_week']:g} working hours a week",
         highlight=False,
@@ -107,9 +107,9 @@ def _figure(value: float) -> str:
 def print_holdout(check: HoldoutCheck) -> None:
     """The hold-out check as tables: what followed the cut, the twin's, the baseline's."""
     out.print(
-        f"\nhold-out: fitted on the {check.fitted_items:,} items before "
+        f"\nhold-out: fitted on the {count(check.fitted_items, 'item')} before "
         f"{check.split:%Y-%m-%d %H:%M} UTC ({check.fitted_days:.1f} days), checked on the "
-        f"{check.test_days:.1f} days after ({check.test_items:,} new items)",
+        f"{check.test_days:.1f} days after ({count(check.test_items, 'new item')})",
         highlight=False,
     )
     _print_run("forecast (the twin's own arrivals):", check.forecast)

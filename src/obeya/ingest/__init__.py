@@ -16,23 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
-from obeya.core.events import EventLog
 from obeya.errors import ParseError
 from obeya.ingest.columns import ColumnMap
-from obeya.ingest.common import BACKWARDS, refuse_backwards
-from obeya.ingest.csv_reader import read_csv
-from obeya.ingest.jira_reader import read_jira
-from obeya.ingest.limits import IngestLimits, TooLarge, current_limits, describe_bytes
-from obeya.ingest.sources import ACCEPTED, FORMATS, Progress, check_readable, detect_format
-from obeya.ingest.wide_reader import read_wide
-from obeya.ingest.xes_reader import read_xes
+
+# The readers load pyarrow, DuckDB and numpy: imported by read_events, so that what needs
+# only ColumnMap (every command's options, at `obeya --help`) starts fast.
+if TYPE_CHECKING:
+    from obeya.core.events import EventLog
+    from obeya.ingest.limits import IngestLimits
+    from obeya.ingest.sources import FORMATS, Progress, detect_format
 
 __all__ = ["FORMATS", "ColumnMap", "IngestLimits", "detect_format", "read_events"]
 
-_READERS = {"csv": read_csv, "wide": read_wide, "xes": read_xes, "jira": read_jira}
 _ALIASES = {"json": "jira", "xes.gz": "xes", "csv.gz": "csv"}
 
 
@@ -53,6 +50,17 @@ def read_events(
     force (default: :func:`~obeya.ingest.limits.current_limits`). Events that go backwards in
     time are kept and listed in ``EventLog.warnings``; ``strict`` refuses them (ParseError).
     """
+    import pyarrow as pa
+
+    from obeya.ingest.common import BACKWARDS, refuse_backwards
+    from obeya.ingest.csv_reader import read_csv
+    from obeya.ingest.jira_reader import read_jira
+    from obeya.ingest.limits import IngestLimits, TooLarge, current_limits, describe_bytes
+    from obeya.ingest.sources import ACCEPTED, check_readable, detect_format
+    from obeya.ingest.wide_reader import read_wide
+    from obeya.ingest.xes_reader import read_xes
+
+    readers = {"csv": read_csv, "wide": read_wide, "xes": read_xes, "jira": read_jira}
     limits = limits or current_limits()
     file = str(path)
     path = Path(path)
@@ -61,7 +69,7 @@ def read_events(
         kind = detect_format(path)
     else:
         kind = _ALIASES.get(format.lower(), format.lower())
-        if kind not in _READERS:
+        if kind not in readers:
             raise ParseError(f"unknown format {format!r}; {ACCEPTED}", file=file)
     if columns is not None and columns.state_columns.strip() and kind != "wide":
         raise ParseError(
@@ -72,7 +80,7 @@ def read_events(
     total = path.stat().st_size
     _report(progress, 0, total)
     try:
-        log = _READERS[kind](path, file, columns or ColumnMap(), progress, limits)
+        log = readers[kind](path, file, columns or ColumnMap(), progress, limits)
     except TooLarge as error:
         pa.default_memory_pool().release_unused()  # give back what the partial read took
         raise ParseError(
@@ -97,3 +105,16 @@ def read_events(
 def _report(progress: Progress | None, done: int, total: int) -> None:
     if progress is not None:
         progress(done, total)
+
+
+def __getattr__(name: str) -> Any:
+    """``FORMATS``, ``IngestLimits`` and ``detect_format``, imported on first use (above)."""
+    if name in ("FORMATS", "detect_format"):
+        from obeya.ingest import sources
+
+        return getattr(sources, name)
+    if name == "IngestLimits":
+        from obeya.ingest.limits import IngestLimits
+
+        return IngestLimits
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

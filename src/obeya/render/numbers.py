@@ -27,6 +27,7 @@ from datetime import date as Date
 from datetime import datetime
 from typing import Any
 
+from obeya.core.steering.objectives import METRICS
 from obeya.errors import InputError
 
 #: What a missing value shows as, everywhere.
@@ -188,6 +189,15 @@ def show(value: Any) -> str:
     return str(value)
 
 
+def metric_value(value: float | None, metric: str | None, exact: bool = False) -> str:
+    """A value of a flow metric (an experiment's, a key result's): a share metric (flow
+    efficiency, defect share...) in percent, ``23.5 %``, as the dashboard shows it; any other
+    (days, items) as a number, or with ``exact`` as typed (a target: ``0.125``)."""
+    if metric is not None and metric in METRICS and METRICS[metric][1] == "share":
+        return share(value, 1)
+    return show(value) if exact else number(value)
+
+
 def significant(value: float | None, digits: int = 3) -> str:
     """A figure to ``digits`` significant digits (a p-value: ``0.0312``)."""
     if _missing(value):
@@ -311,6 +321,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "rate": rate,
     "money": money,
     "show": show,
+    "metric_value": metric_value,
     "significant": significant,
     "date": date,
     "timestamp": timestamp,

@@ -15,11 +15,12 @@ from typing import Any
 
 import jinja2
 
+from obeya.render import numbers
+from obeya.render.numbers import DASH, count, metric_value, share, signed_share, significant
 from obeya.render.parts import Spec
 from obeya.render.series import throughput
 
 Doc = Mapping[str, Any]
-DASH = "—"
 
 
 #: The report's chart size in pixels: a drawing has no container to fill.
@@ -37,21 +38,7 @@ def throughput_chart(overview: Doc, *, width: int | str = "container") -> Spec:
 
 def _number(value: float | None, digits: int = 1) -> str:
     """Up to ``digits`` decimals, trailing zeros dropped (5.4, 4, 2.25)."""
-    if value is None:
-        return DASH
-    text = f"{value:,.{digits}f}"
-    return text.rstrip("0").removesuffix(".") if "." in text else text
-
-
-def _share(value: float | None) -> str:
-    return DASH if value is None else f"{value:.0%}"
-
-
-def _value(value: float | None) -> str:
-    """A key result's value or target: up to 3 significant digits after the point."""
-    if value is None:
-        return DASH
-    return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return numbers.number(value, digits, trim=True)
 
 
 def figures(overview: Doc) -> list[dict[str, str]]:
@@ -61,8 +48,8 @@ def figures(overview: Doc) -> list[dict[str, str]]:
     cycle = flow.get("cycle_time_days") or {}
     summary = overview["risks"]["summary"]
     shown: list[dict[str, str]] = [
-        {"key": "finished", "label": "Items finished", "value": _count(items.get("finished"))},
-        {"key": "wip", "label": "In progress", "value": _count(items.get("in_progress"))},
+        {"key": "finished", "label": "Items finished", "value": count(items.get("finished"))},
+        {"key": "wip", "label": "In progress", "value": count(items.get("in_progress"))},
         *(
             {"key": p, "label": f"Cycle time {p}", "value": _number(cycle.get(p)), "unit": "days"}
             for p in ("p50", "p85")
@@ -70,7 +57,7 @@ def figures(overview: Doc) -> list[dict[str, str]]:
         {
             "key": "flow_efficiency",
             "label": "Flow efficiency",
-            "value": _share(flow.get("flow_efficiency")),
+            "value": share(flow.get("flow_efficiency")),
         },
         {
             "key": "open_exposure",
@@ -79,10 +66,6 @@ def figures(overview: Doc) -> list[dict[str, str]]:
         },
     ]
     return [{"unit": "", **f} for f in shown]
-
-
-def _count(value: int | None) -> str:
-    return DASH if value is None else f"{value:,}"
 
 
 def key_result_rows(overview: Doc) -> list[dict[str, str]]:
@@ -95,12 +78,13 @@ def key_result_rows(overview: Doc) -> list[dict[str, str]]:
                 {
                     "objective": objective["title"],
                     "title": kr["title"],
-                    "value": _value(kr["value"]),
+                    "value": metric_value(kr["value"], kr.get("metric")),
                     "source": kr["source"],
-                    "target": f"{kr['comparator']} {_value(kr['target'])}",
+                    "target": f"{kr['comparator']} "
+                    f"{metric_value(kr['target'], kr.get('metric'), exact=True)}",
                     "by": kr["by"] or DASH,
                     "met": "unknown" if met is None else ("met" if met else "not yet"),
-                    "progress": _share(kr["progress"]),
+                    "progress": share(kr["progress"]),
                     "overdue": "overdue" if kr["overdue"] else "",
                 }
             )
@@ -145,7 +129,7 @@ def plan_rows(overview: Doc) -> list[dict[str, str]]:
     for plan in overview.get("dependencies") or []:
         misses = [f"{m['id']}: {m['days_late']} days late" for m in plan["need_by_misses"]]
         at_risk = [
-            f"{r['id']} ({r['team']}): {_share(r['probability_on_time'])} on time"
+            f"{r['id']} ({r['team']}): {share(r['probability_on_time'])} on time"
             for r in plan["at_risk"]
         ]
         rows.append(
@@ -185,8 +169,8 @@ def experiment_rows(overview: Doc) -> list[dict[str, str]]:
                 "hypothesis": exp["hypothesis"],
                 "metric": exp["metric"],
                 "verdict": exp["verdict"],
-                "effect": f"{_value(exp['effect'])} (95 % CI {_value(low)} to {_value(high)}, "
-                f"p = {_value(exp['p_value'])})",
+                "effect": f"{signed_share(exp['effect'])} (95 % CI {signed_share(low)} to "
+                f"{signed_share(high)}, p = {significant(exp['p_value'])})",
                 "guard": DASH if guard is None else ("held" if guard else "worsened"),
             }
         )
@@ -202,7 +186,7 @@ def report_context(overview: Doc) -> dict[str, Any]:
         "figures": figures(overview),
         "key_results": key_result_rows(overview),
         "objectives": [
-            {"title": o["title"], "progress": _share(o["progress"])} for o in overview["objectives"]
+            {"title": o["title"], "progress": share(o["progress"])} for o in overview["objectives"]
         ],
         "risks": risk_rows(overview),
         "risk_summary": overview["risks"]["summary"],

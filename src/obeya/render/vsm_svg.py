@@ -30,10 +30,13 @@ What is drawn, top to bottom:
   main line.
 
 Up to :data:`MAX_PER_ROW` steps go in one row; more wrap into rows of equal length, joined
-by numbered connector circles, and boxes and fonts shrink a little as rows get longer. Text
-never leaves its box: a long name is cut with an ellipsis and the full text is in a
-``<title>`` tooltip. Figures are never cut: a side box is never narrower than its figures,
-and the drawing widens when a row has more side boxes than fit under it. All user text is
+by numbered connector circles. No text is smaller than :data:`MIN_FONT` px, and the drawing
+says how far a page may shrink it (:data:`LEAST_READABLE`): four steps a row keep it under
+1,300 px wide, so that a laptop shows it whole and readable. Text never leaves its box: a step
+name too long for its box wraps onto a second line, and a name still too long (there, or in
+a smaller box) is cut with an ellipsis, the full text in a ``<title>`` tooltip. Figures are
+never cut: a side box is never narrower than its figures, and the drawing widens when a row
+has more side boxes than fit under it. All user text is
 XML-escaped; the output is deterministic (the same map gives the same bytes), so it can be
 snapshot-tested.
 """
@@ -42,6 +45,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -50,8 +54,14 @@ from obeya.core.maps.calculations import MapFigures, StepFigures, calculate
 from obeya.core.maps.model import InformationFlow, Link, ReworkLoop, ValueStreamMap
 from obeya.render import theme
 
-#: Most steps in one row of the drawing; longer maps wrap into rows of equal length.
-MAX_PER_ROW = 9
+#: Most steps in one row of the drawing; longer maps wrap into rows of equal length. Four keep
+#: the drawing 1,270 px wide: a laptop's page (1,190 px for it at 1,280) shows it at 94 %.
+MAX_PER_ROW = 4
+#: The least font size in the drawing (px at its own size).
+MIN_FONT = 12.0
+#: The least size text may be read at: a page may shrink the drawing to LEAST_READABLE /
+#: MIN_FONT of its width (the <svg>'s min-width), no further (it scrolls instead).
+LEAST_READABLE = 11.0
 
 _ENDS = ("customer", "supplier", "control")
 _WHITE = "#ffffff"
@@ -75,16 +85,20 @@ _RIGHT = 190.0  # the customer's column and the totals
 _TOP = 200.0  # title and the top band, above the first row of boxes
 _BOX_H = 84.0
 _LANE = 66.0  # above each row: information flows and the constraint burst
-_CHAR = 0.6  # average glyph width as a share of the font size (sans-serif, generous)
+# Average glyph width as a share of the font size: DejaVu Sans (the PNG's font, and wider
+# than a browser's system-ui) averages 0.50-0.59 on mixed-case names, 0.57-0.66 in bold.
+_CHAR, _CHAR_BOLD = 0.62, 0.7
+_NAME_SIZE, _NAME_LINE = 13.0, 15.0  # a process box's step name, and its second line
+_HEAD, _HEAD_TWO = 28.0, 42.0  # a process box's header: one line of name, or two
 _BRANCH_BAND = 100.0  # under each row's waste lane when the map has side branches
-_SIDE_W, _SIDE_H = 132.0, 60.0  # a side branch's box (narrower when many share a row)
-_SIDE_PAD, _SIDE_SIZE = 7.0, 11.0  # a side branch's padding and the size of its figures
+_SIDE_W, _SIDE_H = 144.0, 60.0  # a side branch's box (narrower when many share a row)
+_SIDE_PAD, _SIDE_SIZE = 7.0, 12.0  # a side branch's padding and the size of its figures
 _SIDE_LINE = 15.0  # a further line of figures in a side branch's box (and in the band)
 _SIDE_GAP = 14.0  # between side branch boxes
 _ARROW_DY = 22.0  # the material flow's height in a row, under the top of the boxes
 _REWORK = "#b91c1c"  # rework loops: a dark red, apart from the ink of the material flow
 _LOOP_BASE, _LOOP_STEP = 14.0, 20.0  # the lowest loop over the boxes' tops; between levels
-_LOOP_SIZE = 11.0  # a loop's label
+_LOOP_SIZE = 12.0  # a loop's label
 _NOTE_W = 170.0  # most width of a loop's note ("20 % back to Develop") across rows
 
 
@@ -139,16 +153,58 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _text_width(text: str, size: float) -> float:
-    return len(text) * size * _CHAR
+def _bold(weight: str | None) -> bool:
+    return weight is not None and weight not in ("normal", "400")
 
 
-def _fit(text: str, width: float, size: float) -> tuple[str, bool]:
+def _text_width(text: str, size: float, bold: bool = False) -> float:
+    return len(text) * size * (_CHAR_BOLD if bold else _CHAR)
+
+
+def _room(width: float, size: float, bold: bool = False) -> int:
+    """How many characters fit in ``width`` px at ``size``."""
+    return max(1, int(width / (size * (_CHAR_BOLD if bold else _CHAR))))
+
+
+def _fit(text: str, width: float, size: float, bold: bool = False) -> tuple[str, bool]:
     """``text`` cut to ``width`` px at ``size`` with an ellipsis; whether it was cut."""
-    room = max(1, int(width / (size * _CHAR)))
+    room = _room(width, size, bold)
     if len(text) <= room:
         return text, False
     return text[: max(1, room - 1)].rstrip() + "…", True
+
+
+def wrap(text: str, width: float, size: float, *, bold: bool = False, lines: int = 2) -> list[str]:
+    """``text`` on at most ``lines`` lines of ``width`` px at ``size``, broken between words
+    (or after a hyphen or slash); what is left over for the last line is cut with an
+    ellipsis (:func:`_fit`). A word longer than a line is cut where the line ends."""
+    room = _room(width, size, bold)
+    words = [w for w in re.split(r"(?<=[-/])|\s+", text.strip()) if w]
+    out: list[str] = []
+    current = ""
+    while words and len(out) < lines - 1:
+        word = words[0]
+        glue = "" if not current or current.endswith(("-", "/")) else " "
+        if len(current) + len(glue) + len(word) <= room:
+            current += glue + word
+            words.pop(0)
+        elif current:
+            out.append(current)
+            current = ""
+        else:  # a word longer than the line: cut it there
+            out.append(word[:room])
+            words[0] = word[room:]
+    rest = current
+    for word in words:
+        rest += ("" if not rest or rest.endswith(("-", "/")) else " ") + word
+    if rest or not out:
+        out.append(_fit(rest, width, size, bold)[0])
+    return out
+
+
+def _name_lines(name: str, width: float = 140.0 - 16) -> list[str]:
+    """A process box's step name: one line, or two (:func:`wrap`), at 13 px bold."""
+    return wrap(name, width, _NAME_SIZE, bold=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,7 +217,7 @@ class _Geometry:
     per_row: int
     box_w: float
     gap: float
-    scale: float  # font scale
+    scale: float  # spacing scale (1: the fonts no longer shrink with the boxes)
     width: float
     height: float
     data_h: float
@@ -169,6 +225,12 @@ class _Geometry:
     data_rows: int = 4
     band: float = 0.0  # the side branches' band under each row; 0 without side branches
     loops: float = 0.0  # the rework loops' band over each row's boxes; 0 without loops
+    head: float = _HEAD  # a process box's header (taller when a step name takes two lines)
+
+    @property
+    def box_h(self) -> float:
+        """A process box's height: its header, then team, people."""
+        return self.head + _BOX_H - _HEAD
 
     def column(self, index: int) -> tuple[float, float]:
         """The (left of the gap, top of the box) of step ``index``."""
@@ -182,23 +244,26 @@ class _Geometry:
 
 
 def _geometry(
-    n: int, *, data_rows: int = 4, band: float = 0.0, loops: float = 0.0, least: float = 0.0
+    n: int,
+    *,
+    data_rows: int = 4,
+    band: float = 0.0,
+    loops: float = 0.0,
+    least: float = 0.0,
+    head: float = _HEAD,
 ) -> _Geometry:
     """The layout of ``n`` main-line steps; the drawing ``least`` px wide at least."""
     rows = math.ceil(n / MAX_PER_ROW)
     per_row = math.ceil(n / rows)
-    crowd = max(0, per_row - 6)
-    box_w = 140.0 - 7 * crowd
-    gap = 84.0 - 4 * crowd
-    scale = box_w / 140.0
+    box_w, gap, scale = 140.0, 84.0, 1.0
     data_h = data_rows * 16 * scale + 12
     # box, data box, the waste burst lane, side branches, the ladder with its labels, the lane
     # and the rework loops over the next row's boxes
-    row_h = _BOX_H + data_h + 70 + band + 70 + _LANE + loops
+    row_h = head + _BOX_H - _HEAD + data_h + 70 + band + 70 + _LANE + loops
     width = max(least, _MARGIN + _LEFT + per_row * (gap + box_w) + 24 + _RIGHT + _MARGIN)
     height = _TOP + rows * row_h + _MARGIN
     return _Geometry(
-        rows, per_row, box_w, gap, scale, width, height, data_h, row_h, data_rows, band, loops
+        rows, per_row, box_w, gap, scale, width, height, data_h, row_h, data_rows, band, loops, head
     )
 
 
@@ -413,8 +478,8 @@ def _inventory(svg: _Svg, cx: float, top: float, count: float, s: float) -> None
         f'{_num(top + h)} {_num(cx - w / 2)},{_num(top + h)}" fill="{_WAIT_LIGHT}" '
         f'stroke="{_WAIT_DARK}" stroke-width="1.5" stroke-linejoin="round"/>'
     )
-    svg.text(cx, top + h - 5 * s, "I", size=12 * s, weight="700", colour=_WAIT_DARK)
-    svg.text(cx, top + h + 14 * s, _count(count), size=11 * s, cls="inventory-count")
+    svg.text(cx, top + h - 5 * s, "I", size=MIN_FONT * s, weight="700", colour=_WAIT_DARK)
+    svg.text(cx, top + h + 14 * s, _count(count), size=MIN_FONT * s, cls="inventory-count")
 
 
 Point = tuple[float, float]
@@ -471,24 +536,32 @@ def render_svg(
     sides = [k for k in range(len(figs.steps)) if k not in on_line]
     counted = any(share_text(figs.steps[k].visit_share) for k in main)
     data_rows, band_h = 5 if counted else 4, _BRANCH_BAND if sides else 0.0
-    g = _geometry(len(main), data_rows=data_rows, band=band_h)
+    # Every process box gets a two-line header when one step's name needs it.
+    two = any(len(_name_lines(figs.steps[k].name)) > 1 for k in main)
+    head = _HEAD_TWO if two else _HEAD
+    g = _geometry(len(main), data_rows=data_rows, band=band_h, head=head)
     # Wide enough for each row's side boxes to hold their figures whole, each on its own line;
     # PT and LT each on a line of its own in every side box when one has no room for both on
     # one line, the band growing by that line (the boxes' widths and places keep).
     least = _side_boxes_width(figs, sides, main, g)
-    g = _geometry(len(main), data_rows=data_rows, band=band_h, least=least)
+    g = _geometry(len(main), data_rows=data_rows, band=band_h, least=least, head=head)
     split = any(
         _text_width(_side_times(figs.steps[b.index]), _SIDE_SIZE) > b.w - 2 * _SIDE_PAD
         for b in _branches(sides, main, g)
     )
     if split:
         band_h += _SIDE_LINE
-        g = _geometry(len(main), data_rows=data_rows, band=band_h, least=least)
+        g = _geometry(len(main), data_rows=data_rows, band=band_h, least=least, head=head)
     names = [step.name for step in vsm.steps]
     loops = _plan_loops(vsm.rework_loops, names, main, g)
     if loops:  # their band over the boxes moves the rows down; the x of all stays
         g = _geometry(
-            len(main), data_rows=data_rows, band=band_h, loops=_loop_band(loops), least=least
+            len(main),
+            data_rows=data_rows,
+            band=band_h,
+            loops=_loop_band(loops),
+            least=least,
+            head=head,
         )
     s = g.scale
     svg = _Svg()
@@ -496,6 +569,7 @@ def render_svg(
     svg.add(
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(g.width)}" '
         f'height="{_num(g.height)}" viewBox="0 0 {_num(g.width)} {_num(g.height)}" '
+        f'style="min-width: {_num(math.ceil(g.width * LEAST_READABLE / MIN_FONT * 10) / 10)}px" '
         f'font-family="{_esc(theme.FONT)}" fill="{theme.INK}" role="img">'
     )
     svg.add(f"<title>{_esc(f'{heading} — value stream map ({vsm.variant})')}</title>")
@@ -518,7 +592,7 @@ def render_svg(
     svg.add('<g class="supplier">')
     _factory(svg, sup_x, band, 90, 46, "factory")
     svg.fitted(sup_x + 45, band + 62, vsm.supplier, _LEFT - 6, size=12, weight="600")
-    svg.text(sup_x + 45, band + 77, "supplier", size=10.5, colour=theme.MUTED)
+    svg.text(sup_x + 45, band + 77, "supplier", size=MIN_FONT, colour=theme.MUTED)
     svg.add("</g>")
     cus_cx = g.width - _MARGIN - _RIGHT / 2
     svg.add('<g class="customer">')
@@ -529,10 +603,14 @@ def render_svg(
         if figs.demand_per_day is not None
         else "demand not given"
     )
-    svg.text(cus_cx, band + 78, demand, size=11, cls="demand")
+    svg.text(cus_cx, band + 78, demand, size=MIN_FONT, cls="demand")
     if figs.takt_time_hours is not None:
         svg.text(
-            cus_cx, band + 93, f"takt {format_hours(figs.takt_time_hours)}", size=11, cls="takt"
+            cus_cx,
+            band + 93,
+            f"takt {format_hours(figs.takt_time_hours)}",
+            size=MIN_FONT,
+            cls="takt",
         )
     svg.add("</g>")
     ctrl_w, ctrl_h = 190.0, 48.0
@@ -592,7 +670,7 @@ def render_svg(
             _connector(svg, col_x + 4, link_y, i // g.per_row, s)
             in_x = col_x + 4 + 10
         if step.link is Link.FIFO:
-            _fifo(svg, in_x, box_x, link_y, 10.5 * s)
+            _fifo(svg, in_x, box_x, link_y, MIN_FONT)
         elif step.link is Link.SUPERMARKET:
             _supermarket(svg, in_x, box_x, link_y)
         else:
@@ -610,14 +688,14 @@ def render_svg(
                 "constraint:" if constraint == step.name else "highest load:",
                 f"utilisation {format_share(u)}" if u is not None else "lowest capacity",
             ]
-            size = 10.5 * s
+            size = MIN_FONT
             ry = len(lines) * size * 1.15 / 2 + 12
             cy = box_y - g.loops - ry - 2  # over the rework loops
             _burst(svg, box_x + g.box_w / 2, cy, lines, size, "constraint", step.name)
         if waste_step == step.name:
-            size = 10.5 * s
+            size = MIN_FONT
             ry = len(waste_lines) * size * 1.15 / 2 + 12
-            cy = box_y + _BOX_H + g.data_h + 8 + ry
+            cy = box_y + g.box_h + g.data_h + 8 + ry
             _burst(svg, box_x + g.box_w / 2, cy, waste_lines, size, "waste", step.name)
 
     _flows(
@@ -635,7 +713,7 @@ def _connector(svg: _Svg, x: float, y: float, number: int, s: float) -> None:
         f'<circle class="connector" cx="{_num(x + 10)}" cy="{_num(y)}" r="10" fill="{_WHITE}" '
         f'stroke="{_LINE}" stroke-width="1.5"/>'
     )
-    svg.text(x + 10, y + 4, str(number), size=11 * s, weight="600")
+    svg.text(x + 10, y + 4, str(number), size=MIN_FONT * s, weight="600")
 
 
 def _process(
@@ -646,23 +724,44 @@ def _process(
     pad = 8 * s
     svg.add(f'<g class="process" data-step="{_esc(name)}">')
     stroke = _BURST_STROKE if constraint else _LINE
+    head, box_h = g.head, g.box_h
     svg.add(
-        f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(w)}" height="{_num(_BOX_H)}" '
+        f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(w)}" height="{_num(box_h)}" '
         f'fill="{_WHITE}" stroke="{stroke}" stroke-width="{2 if constraint else 1.5}"/>'
-        f'<rect x="{_num(x + 0.75)}" y="{_num(y + 0.75)}" width="{_num(w - 1.5)}" height="27" '
-        f'fill="{_BOX_TINT}"/>'
-        f'<line x1="{_num(x)}" y1="{_num(y + 28)}" x2="{_num(x + w)}" y2="{_num(y + 28)}" '
+        f'<rect x="{_num(x + 0.75)}" y="{_num(y + 0.75)}" width="{_num(w - 1.5)}" '
+        f'height="{_num(head - 1)}" fill="{_BOX_TINT}"/>'
+        f'<line x1="{_num(x)}" y1="{_num(y + head)}" x2="{_num(x + w)}" y2="{_num(y + head)}" '
         f'stroke="{stroke}" stroke-width="1"/>'
     )
-    svg.fitted(x + w / 2, y + 19, name, w - 2 * pad, size=13 * s, weight="600", cls="step-name")
+    # The name on one line, or two, centred in the header; cut (full name in the tooltip)
+    # only when two lines are not enough.
+    lines = _name_lines(name, w - 2 * pad)
+    first = y + head / 2 + 4.5 - (len(lines) - 1) * _NAME_LINE / 2
+    cut = " ".join(lines) != " ".join(name.split())
+    for k, line in enumerate(lines):
+        svg.text(
+            x + w / 2,
+            first + k * _NAME_LINE,
+            line,
+            size=_NAME_SIZE,
+            weight="600",
+            cls="step-name",
+            tooltip=name if cut else None,
+        )
+    below = y + head - _HEAD  # the team and people keep their places under the header
     if sf.team:
-        svg.fitted(x + w / 2, y + 46, sf.team, w - 2 * pad, size=11 * s, colour=theme.MUTED)
-    _person(svg, x + w / 2 - 10 * s, y + 60, s)
+        svg.fitted(x + w / 2, below + 46, sf.team, w - 2 * pad, size=MIN_FONT, colour=theme.MUTED)
+    _person(svg, x + w / 2 - 10 * s, below + 60, s)
     svg.text(
-        x + w / 2 + 4 * s, y + 72, _count(sf.people), size=11.5 * s, anchor="start", cls="people"
+        x + w / 2 + 4 * s,
+        below + 72,
+        _count(sf.people),
+        size=MIN_FONT,
+        anchor="start",
+        cls="people",
     )
     # the data box under the process box
-    top = y + _BOX_H
+    top = y + box_h
     svg.add(
         f'<rect class="data-box" x="{_num(x)}" y="{_num(top)}" width="{_num(w)}" '
         f'height="{_num(g.data_h)}" fill="{_WHITE}" stroke="{_LINE}" stroke-width="1"/>'
@@ -676,12 +775,12 @@ def _process(
     lh = 16 * s
     for k, (label, value) in enumerate(rows):
         ty = top + 6 + lh * (k + 1) - 4 * s
-        svg.text(x + pad, ty, label, size=11 * s, anchor="start", colour=theme.MUTED)
-        svg.text(x + w - pad, ty, value, size=11 * s, anchor="end", cls=f"data-{k}")
+        svg.text(x + pad, ty, label, size=MIN_FONT, anchor="start", colour=theme.MUTED)
+        svg.text(x + w - pad, ty, value, size=MIN_FONT, anchor="end", cls=f"data-{k}")
     visits = share_text(sf.visit_share)
     if g.data_rows > len(rows) and visits is not None:
         ty = top + 6 + lh * (len(rows) + 1) - 4 * s
-        svg.fitted(x + w / 2, ty, visits, w - 2 * pad, size=11, weight="600", cls="visits")
+        svg.fitted(x + w / 2, ty, visits, w - 2 * pad, size=MIN_FONT, weight="600", cls="visits")
     svg.add("</g>")
 
 
@@ -691,7 +790,7 @@ def _ladder(
     """This step's rungs of the timeline: the wait over the gap, the PT under the box, each
     × its visits per item, as the totals weigh them."""
     s = g.scale
-    up = box_y + _BOX_H + g.data_h + 70 + g.band + 24
+    up = box_y + g.box_h + g.data_h + 70 + g.band + 24
     down = up + 26
     visits = sf.visit_share
     wait = (sf.wait_hours + (sf.inventory_wait_hours or 0.0)) * visits
@@ -704,12 +803,12 @@ def _ladder(
         f'<line x1="{_num(box_x)}" y1="{_num(down)}" x2="{_num(right)}" y2="{_num(down)}" '
         f'stroke="{_PT_COLOUR}" stroke-width="4"/>'
     )
-    svg.text((col_x + box_x) / 2, up - 7, format_hours(wait), size=11 * s, cls="wait")
+    svg.text((col_x + box_x) / 2, up - 7, format_hours(wait), size=MIN_FONT, cls="wait")
     svg.text(
         (box_x + right) / 2,
         down + 16 * s,
         format_hours(sf.process_time_hours * visits),
-        size=11 * s,
+        size=MIN_FONT,
         cls="pt",
     )
     svg.add("</g>")
@@ -719,7 +818,7 @@ def _totals(svg: _Svg, figs: MapFigures, g: _Geometry, n: int) -> None:
     last_x, last_y = g.column(n - 1)
     del last_x
     x = g.width - _MARGIN - _RIGHT
-    up = last_y + _BOX_H + g.data_h + 70 + g.band + 24
+    up = last_y + g.box_h + g.data_h + 70 + g.band + 24
     top = up - 34
     rows = [
         ("Lead time", format_hours(figs.lead_time_hours), "lead_time"),
@@ -734,9 +833,9 @@ def _totals(svg: _Svg, figs: MapFigures, g: _Geometry, n: int) -> None:
     )
     for k, (label, value, key) in enumerate(rows):
         ty = top + 20 + 16 * k
-        svg.text(x + 8, ty, label, size=11.5, anchor="start", colour=theme.MUTED)
+        svg.text(x + 8, ty, label, size=MIN_FONT, anchor="start", colour=theme.MUTED)
         svg.add(
-            f'<text x="{_num(x + _RIGHT - 8)}" y="{_num(ty)}" font-size="11.5" '
+            f'<text x="{_num(x + _RIGHT - 8)}" y="{_num(ty)}" font-size="{_num(MIN_FONT)}" '
             f'text-anchor="end" font-weight="600" class="total" data-figure="{key}">'
             f"{_esc(value)}</text>"
         )
@@ -808,7 +907,7 @@ def _branches(sides: Sequence[int], main: Sequence[int], g: _Geometry) -> list[_
     placed: list[_Branch] = []
     lo, hi = _MARGIN, g.width - _MARGIN
     for box_y, row in rows.items():
-        band_top = box_y + _BOX_H + g.data_h + 70
+        band_top = box_y + g.box_h + g.data_h + 70
         n = len(row)
         w = min(_SIDE_W, (hi - lo - (n - 1) * _SIDE_GAP) / n)
         lefts = [anchor[0] - w / 2 for _, anchor in row]
@@ -1176,7 +1275,7 @@ def _flows(
         svg.path(pts, extra=_ARROW)
         if flow.label:
             svg.fitted(
-                lx, ly, flow.label, 130, size=10.5, anchor=where, halo=True, cls="flow-label"
+                lx, ly, flow.label, 150, size=MIN_FONT, anchor=where, halo=True, cls="flow-label"
             )
         svg.add("</g>")
     svg.add("</g>")

@@ -36,6 +36,7 @@ from obeya.store.delivery import DeliveryStore
 from obeya.store.engine import WRITE_OPTION, make_engine, parse_url
 from obeya.store.maps import MapStore
 from obeya.store.models import (
+    AuditRow,
     ChangeRow,
     ConnectorRow,
     DeploymentRow,
@@ -292,6 +293,39 @@ class Store(MapStore, RecordStore, UserStore, DeliveryStore, ConnectorStore):
                 update(MapRow).where(MapRow.stream_id == stream_id).values(stream_id=None)
             )
             connection.execute(delete(StreamRow).where(StreamRow.id == stream_id))
+
+    def rename_stream(self, name: str, new_name: str) -> StreamInfo:
+        """Rename a stream. Everything it holds (events, grants, maps, records, delivery
+        records, connectors) is linked by id and follows; its audit entries, kept by name,
+        are moved to the new name too, so its history stays with it and a new stream of the
+        old name starts with none."""
+        new_name = new_name.strip()
+        with (
+            self._errors(f"renaming value stream {name!r}", writing=True),
+            self._write() as connection,
+        ):
+            stream_id = self._require_id(connection, name)
+            if not new_name:
+                raise InputError("a value stream needs a name that is not blank", field="name")
+            if new_name == name:
+                return self._info(connection, name)
+            if self._lock_id(connection, new_name) is not None:
+                raise StoreError(f"value stream {new_name!r} already exists")
+            connection.execute(
+                update(StreamRow).where(StreamRow.id == stream_id).values(name=new_name)
+            )
+            connection.execute(
+                update(AuditRow).where(AuditRow.stream == name).values(stream=new_name)
+            )
+            write_audit(
+                connection,
+                "stream.rename",
+                new_name,
+                stream=new_name,
+                before={"name": name},
+                after={"name": new_name},
+            )
+            return self._info(connection, new_name)
 
     # -- events -----------------------------------------------------------------------------
 

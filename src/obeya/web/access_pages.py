@@ -45,22 +45,23 @@ def _page(
     *,
     notice: str = "",
     error: str = "",
+    stream_error: str = "",
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
     me = caller(request)
     require(me, Role.ADMIN, stream)
-    store = ctx.workspace.store
+    access = ctx.workspace.access
     if stream is not None:
-        store.get_stream(stream)  # 404 for a stream that is not there
+        ctx.workspace.stream(stream)  # 404 for a stream that is not there
     users = [
         {"name": u.name, "role": role.label, "password": u.password_hash is not None}
-        for u in store.users()
+        for u in access.users()
         if (role := _role_here(u.grants, stream)) is not None
     ]
     entries = [
         {**e.to_dict(), "changes": _changes(e.before, e.after)}
-        for e in store.audit_log(stream=stream, limit=SHOWN)
+        for e in access.audit_log(stream=stream, limit=SHOWN)
     ]
     places = [None, *(s.name for s in ctx.workspace.streams())]
     return templates.TemplateResponse(
@@ -74,6 +75,7 @@ def _page(
             "roles": [r.label for r in Role],
             "notice": notice,
             "error": error,
+            "stream_error": stream_error,
             "values": values or {},
         },
         status_code=status,
@@ -117,7 +119,7 @@ def give_role(
     where = _stream(stream)
     require(caller(request), Role.ADMIN, where)
     try:
-        ctx.workspace.add_user(
+        ctx.workspace.access.add_user(
             name.strip(),
             Role.parse(role),
             where,
@@ -139,5 +141,40 @@ def take_role(
 ) -> Response:
     where = _stream(stream)
     require(caller(request), Role.ADMIN, where)
-    ctx.workspace.store.revoke(name, where)
+    ctx.workspace.access.revoke(name, where)
     return _back(where, f"{name} has no role here any more")
+
+
+@router.post("/streams/{name}/rename", response_class=HTMLResponse)
+def rename_stream(
+    request: Request, ctx: Ctx, name: str, new_name: Annotated[str, Form(max_length=200)]
+) -> Response:
+    """Rename the stream (its admins; the policy checked the role before the form was read).
+    Roles, maps, records and the audit log follow it."""
+    try:
+        info = ctx.workspace.rename_stream(name, new_name)
+    except ObeyaError as error:
+        values = {"new_name": new_name}
+        return _page(
+            request, ctx, name, stream_error=str(error), values=values, status=error.http_status
+        )
+    return _back(info.name, f"{name} is now called {info.name}")
+
+
+@router.post("/streams/{name}/delete", response_class=HTMLResponse)
+def delete_stream(
+    request: Request, ctx: Ctx, name: str, confirm: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    """Delete the stream once its name is typed again (its admins)."""
+    if confirm.strip() != name:
+        return _page(
+            request,
+            ctx,
+            name,
+            stream_error="type the stream's name exactly to confirm; nothing was deleted",
+            status=422,
+        )
+    ctx.workspace.delete_stream(name)
+    return RedirectResponse(
+        f"/?{urlencode({'notice': f'value stream {name} deleted'})}", status_code=303
+    )

@@ -113,7 +113,7 @@ def sign_in_by_link(
 ) -> Response:
     """Use a one-time link: it signs in, and works only once."""
     try:
-        user = ctx.workspace.use_sign_in_link(token)
+        user = ctx.workspace.access.use_sign_in_link(token)
     except AuthError as error:
         return _form(request, ctx, next="/", error=str(error), status=401)
     response = RedirectResponse("/", status_code=303)
@@ -126,7 +126,7 @@ def sign_out(request: Request, ctx: Ctx) -> Response:
     the same user in other browsers end too)."""
     session = getattr(request.state, "session", None)
     if session is not None and session.user_id is not None:
-        ctx.workspace.store.end_sessions(session.user_id)
+        ctx.workspace.access.end_sessions(session.user_id)
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -48,7 +48,8 @@ class Options:
     items: int | None = None
     days: int | None = None
     by: date | None = None
-    history_days: int = DEFAULT_HISTORY_DAYS
+    #: None: the default window (84 days, none before the first finish).
+    history_days: int | None = None
     start: date | None = None
     trials: int = DEFAULT_TRIALS
     seed: int = DEFAULT_SEED
@@ -66,7 +67,8 @@ class Options:
             pairs.append(("by", self.by.isoformat()))
         else:
             pairs.append(("days", self.days))
-        pairs.append(("history_days", self.history_days))
+        if self.history_days is not None:
+            pairs.append(("history_days", self.history_days))
         if self.start is not None:
             pairs.append(("start", self.start.isoformat()))
         pairs += [("trials", self.trials), ("seed", self.seed)]
@@ -76,7 +78,7 @@ class Options:
         return urlencode(
             {
                 "horizon_days": self.horizon_days,
-                "history_days": self.history_days,
+                "history_days": self.history_days or DEFAULT_HISTORY_DAYS,
                 "every_days": self.every_days,
                 "trials": DEFAULT_BACKTEST_TRIALS,
                 "seed": self.seed,
@@ -95,8 +97,8 @@ def _options(fields: dict[str, str | None]) -> Options:
     options.days = form_int(fields.get("days"), "days")
     options.by = form_date(fields.get("by"), "by")
     options.start = form_date(fields.get("start"), "start")
+    options.history_days = form_int(fields.get("history_days"), "history_days")
     for name, default in (
-        ("history_days", DEFAULT_HISTORY_DAYS),
         ("trials", DEFAULT_TRIALS),
         ("seed", DEFAULT_SEED),
         ("horizon_days", DEFAULT_HORIZON_DAYS),
@@ -154,7 +156,7 @@ def _backtest(ctx: AppContext, name: str, options: Options) -> dict[str, Any]:
         result = ctx.workspace.forecasts.backtest(
             name,
             horizon_days=options.horizon_days,
-            history_days=options.history_days,
+            history_days=options.history_days or DEFAULT_HISTORY_DAYS,
             every_days=options.every_days,
             trials=DEFAULT_BACKTEST_TRIALS,
             seed=options.seed,

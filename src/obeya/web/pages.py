@@ -135,6 +135,7 @@ def _index(
     *,
     form: dict[str, Any] | None = None,
     error: str | None = None,
+    notice: str = "",
     status: int = 200,
 ) -> Response:
     workspace = ctx.workspace
@@ -156,6 +157,7 @@ def _index(
             "streams": rows,
             "form": form or {},
             "error": error,
+            "notice": notice,
             "columns": COLUMN_FIELDS,
         },
         status_code=status,
@@ -163,8 +165,10 @@ def _index(
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, ctx: Ctx) -> Response:
-    return _index(request, ctx)
+def index(
+    request: Request, ctx: Ctx, notice: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
+    return _index(request, ctx, notice=notice)
 
 
 @router.post("/import", response_class=HTMLResponse)

@@ -15,7 +15,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
-from obeya.api.routes_twin import MAX_REPLICATIONS, run_check, run_twin_what_if
 from obeya.api.running import run_cancellable
 from obeya.core.twin.holdout import TARGETS
 from obeya.core.twin.summary import twin_summary
@@ -62,11 +61,9 @@ async def twin_page(
         if raw.get("holdout") or raw.get("validate_from"):
             try:
                 reps = form_int(raw.get("replications"), "replications") or 5
-                if not 1 <= reps <= MAX_REPLICATIONS:
-                    raise InputError(f"replications is {reps}; give 1 to {MAX_REPLICATIONS}")
                 cut = form_date(raw.get("validate_from"), "validate_from")
                 share = None if cut else raw.get("holdout")
-                check = run_check(ctx, name, share, cut, reps, cancel)
+                check = ctx.workspace.simulations.twin_check(name, share, cut, reps, cancel)
                 view["check"] = check.to_dict()
             except InputError as exc:
                 view["error"], view["status"] = str(exc), exc.http_status
@@ -86,7 +83,9 @@ async def twin_page(
                 run_days = form_number(raw.get("days") or "90", "days", float)
                 if not 0 < run_days <= 3650:
                     raise InputError(f"days is {run_days:g}; give 1 to 3650")
-                view["what_if"] = run_twin_what_if(ctx, name, futures, run_days, None, cancel, twin)
+                view["what_if"] = ctx.workspace.simulations.twin_what_if(
+                    name, futures, run_days, None, cancel, twin
+                )
             except InputError as exc:
                 view["what_if_error"], view["status"] = str(exc), exc.http_status
         return view

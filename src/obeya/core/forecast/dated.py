@@ -1,21 +1,23 @@
 """Forecasts from a dated daily throughput: the one path from a stream's history to a forecast,
 whether the throughput came from a file (``obeya forecast FILE``) or a stored stream (the CLI's
 ``--stream``, the API and the forecast page). The start defaults to the day after the data's
-last day and the trials sample the ``history_days`` days before it (docs/forecasting.md)."""
+last day and the trials sample the ``history_days`` days before it, by default the 84 days
+before it but none before the stream's first finish (docs/forecasting.md); the forecast
+carries the window it sampled (``history``)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import date
 
 from obeya.core.forecast.montecarlo import (
-    DEFAULT_HISTORY_DAYS,
     DEFAULT_SEED,
     DEFAULT_TRIALS,
     HowManyForecast,
     WhenForecast,
     default_start,
-    history_window,
+    history_of,
     how_many,
     when,
 )
@@ -26,7 +28,7 @@ def forecast_when(
     throughput_daily: Mapping[str, int],
     items: int,
     *,
-    history_days: int = DEFAULT_HISTORY_DAYS,
+    history_days: int | None = None,
     start: date | None = None,
     trials: int = DEFAULT_TRIALS,
     seed: int = DEFAULT_SEED,
@@ -35,11 +37,13 @@ def forecast_when(
 
     ``throughput_daily`` maps ``YYYY-MM-DD`` (UTC) to items finished that day
     (``FlowReport.throughput_daily``). ``start`` defaults to the day after its last day; the
-    trials sample the ``history_days`` days before it (docs/forecasting.md).
+    trials sample the window :func:`~obeya.core.forecast.montecarlo.history_of` gives
+    (``history_days`` None: the default window, cut at the first finish).
     """
     begin = start or default_start(throughput_daily)
-    window = history_window(throughput_daily, begin, history_days)
-    return when(window, items, trials=trials, seed=seed, start=begin)
+    window = history_of(throughput_daily, begin, history_days)
+    result = when(window.counts, items, trials=trials, seed=seed, start=begin)
+    return dataclasses.replace(result, history=window)
 
 
 def forecast_how_many(
@@ -47,7 +51,7 @@ def forecast_how_many(
     days: int | None = None,
     *,
     by: date | None = None,
-    history_days: int = DEFAULT_HISTORY_DAYS,
+    history_days: int | None = None,
     start: date | None = None,
     trials: int = DEFAULT_TRIALS,
     seed: int = DEFAULT_SEED,
@@ -62,7 +66,7 @@ def forecast_how_many(
             "days: give days (the horizon, ≥ 1) or by (an end date, YYYY-MM-DD), one of them"
         )
     begin = start or default_start(throughput_daily)
-    window = history_window(throughput_daily, begin, history_days)
+    window = history_of(throughput_daily, begin, history_days)
     if by is not None:
         assert begin is not None  # history_window refuses a history without a day
         if by < begin:
@@ -75,4 +79,5 @@ def forecast_how_many(
             f"{field}: a horizon of {days:,} days is over the limit of {max_days:,}; "
             "give a shorter one"
         )
-    return how_many(window, days, trials=trials, seed=seed, start=begin)
+    result = how_many(window.counts, days, trials=trials, seed=seed, start=begin)
+    return dataclasses.replace(result, history=window)

@@ -20,7 +20,7 @@ every figure is an outcome some trial had. See docs/forecasting.md.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -52,17 +52,66 @@ def default_start(throughput_daily: Mapping[str, int]) -> date | None:
     return date.fromisoformat(max(throughput_daily)) + timedelta(days=1)
 
 
-def history_window(
+#: Where a history window begins (``HistoryWindow.starts_at``): the stream's first finish
+#: (the default window reached back before it), the default window's first day, or the first
+#: of the days the user asked for.
+FIRST_FINISH = "first_finish"
+DEFAULT_WINDOW = "default"
+GIVEN = "given"
+
+
+@dataclass(frozen=True)
+class HistoryWindow:
+    """The days whose finished counts a forecast samples: ``start`` to ``end`` inclusive (the
+    day before the forecast's start), and why it begins where it does (``starts_at``)."""
+
+    start: date
+    end: date
+    counts: tuple[int, ...]
+    starts_at: str
+
+    @property
+    def days(self) -> int:
+        return len(self.counts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "days": self.days,
+            "starts_at": self.starts_at,
+        }
+
+    def describe(self) -> str:
+        """``the 23 days from 2012-04-30 (the first finish) to 2012-05-22``."""
+        why = {FIRST_FINISH: " (the first finish)", GIVEN: " (as asked)"}.get(self.starts_at, "")
+        return (
+            f"the {self.days:,} day{'s' if self.days != 1 else ''} from "
+            f"{self.start.isoformat()}{why} to {self.end.isoformat()}"
+        )
+
+
+def first_finish(throughput_daily: Mapping[str, int]) -> date | None:
+    """The first day with a finished item (None when there is none)."""
+    days = [day for day, count in throughput_daily.items() if count > 0]
+    return date.fromisoformat(min(days)) if days else None
+
+
+def history_of(
     throughput_daily: Mapping[str, int],
     start: date | None = None,
-    history_days: int = DEFAULT_HISTORY_DAYS,
-) -> list[int]:
-    """The finished counts of the ``history_days`` days before ``start``, oldest first.
+    history_days: int | None = None,
+) -> HistoryWindow:
+    """The history window before ``start`` (default: the day after the data's last day).
 
-    ``throughput_daily`` maps ``YYYY-MM-DD`` to a count (``FlowReport.throughput_daily``); days
-    it does not list count 0. ``start`` defaults to the day after its last day.
+    ``history_days`` given: exactly those days before the start (``starts_at`` "given"). Not
+    given: the :data:`DEFAULT_HISTORY_DAYS` days before it, but none before the stream's first
+    finish, since the days before a stream delivered anything say nothing of its pace
+    ("first_finish" when that cut the window, else "default"). ``throughput_daily`` maps
+    ``YYYY-MM-DD`` to a count (``FlowReport.throughput_daily``); days it does not list count 0.
     """
-    _positive(history_days, "history_days")
+    if history_days is not None:
+        _positive(history_days, "history_days")
     if start is None:
         start = default_start(throughput_daily)
         if start is None:
@@ -70,11 +119,35 @@ def history_window(
                 "no throughput history: the data has no finished item; give --start and "
                 "data with finished items"
             )
-    first = start - timedelta(days=history_days)
-    return [
+    end = start - timedelta(days=1)
+    if history_days is not None:
+        first, starts_at = start - timedelta(days=history_days), GIVEN
+    else:
+        first, starts_at = start - timedelta(days=DEFAULT_HISTORY_DAYS), DEFAULT_WINDOW
+        finish = first_finish(throughput_daily)
+        if finish is not None and finish > first:
+            first, starts_at = finish, FIRST_FINISH
+        if first > end:
+            raise InputError(
+                f"no throughput history before {start.isoformat()}: the history starts at the "
+                f"stream's first finish, {first.isoformat()}; give a later start, or "
+                "--history-days to sample the days before it"
+            )
+    counts = tuple(
         int(throughput_daily.get((first + timedelta(days=i)).isoformat(), 0))
-        for i in range(history_days)
-    ]
+        for i in range((end - first).days + 1)
+    )
+    return HistoryWindow(start=first, end=end, counts=counts, starts_at=starts_at)
+
+
+def history_window(
+    throughput_daily: Mapping[str, int],
+    start: date | None = None,
+    history_days: int = DEFAULT_HISTORY_DAYS,
+) -> list[int]:
+    """The finished counts of the ``history_days`` days before ``start``, oldest first
+    (exactly those days: :func:`history_of` with the days given)."""
+    return list(history_of(throughput_daily, start, history_days).counts)
 
 
 # -- results -----------------------------------------------------------------------------------
@@ -88,12 +161,15 @@ class _Forecast:
     history_days: int
     seed: int
     start: date | None
+    #: The days sampled, when the forecast was made from dated throughput.
+    history: HistoryWindow | None = field(default=None, kw_only=True)
 
     def _common(self) -> dict[str, Any]:
         return {
             "percentiles": {str(p): v for p, v in self.percentiles.items()},
             "trials": self.trials,
             "history_days": self.history_days,
+            "history": self.history.to_dict() if self.history is not None else None,
             "start": self.start.isoformat() if self.start else None,
             "seed": self.seed,
             "histogram": {str(v): n for v, n in self.histogram.items()},

@@ -1,0 +1,75 @@
+"""`obeya workflow infer` flags what is rarely true; `obeya metrics` says its conventions."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from obeya.cli.main import app
+
+from support import DATASETS
+
+runner = CliRunner()
+HELPDESK = str(DATASETS / "helpdesk.xes.gz")
+
+# A: committed Jan 2, Done Jan 4, reopened Jan 5, Done Jan 9: cycle 7 d to the last entry into
+# done, 2 d to the first.
+CSV = """item_id,state,timestamp
+A,To Do,2024-01-01
+A,In Progress,2024-01-02
+A,Done,2024-01-04
+A,In Progress,2024-01-05
+A,Done,2024-01-09
+"""
+WORKFLOW = """backlog = ["To Do"]
+active = ["In Progress"]
+done = ["Done"]
+"""
+
+
+def test_infer_json_carries_the_flags() -> None:
+    result = runner.invoke(app, ["workflow", "infer", HELPDESK, "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    rules = {(f["rule"], f["state"]) for f in doc["flags"]}
+    assert rules == {("flow_efficiency", None), ("active_state_share", "Resolve ticket")}
+    assert doc["flow_efficiency"] > 0.6
+    assert "Resolve ticket" in doc["workflow"]["active"]
+    assert tomllib.loads(doc["toml"])["done"] == doc["workflow"]["done"]
+
+
+def test_infer_prints_the_flags_and_keeps_the_file_valid(tmp_path: Path) -> None:
+    out = tmp_path / "wf.toml"
+    result = runner.invoke(app, ["workflow", "infer", HELPDESK, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "check: flow efficiency is 92%" in " ".join(result.stderr.split())
+    assert "'Resolve ticket' is classed active" in " ".join(result.stderr.split())
+    text = out.read_text()
+    assert "# CHECK (active_state_share)" in text
+    tomllib.loads(text)  # the flags are comments
+
+
+def test_metrics_says_where_cycle_time_ends(tmp_path: Path) -> None:
+    data = tmp_path / "a.csv"
+    data.write_text(CSV)
+    last = tmp_path / "last.toml"
+    last.write_text(WORKFLOW)
+    first = tmp_path / "first.toml"
+    first.write_text(WORKFLOW + 'finish = "first"\n')
+    shown = runner.invoke(app, ["metrics", str(data), "--workflow", str(last)])
+    assert shown.exit_code == 0, shown.output
+    assert "Cycle time: first commitment → last entry into done." in shown.stdout
+    doc = json.loads(
+        runner.invoke(app, ["metrics", str(data), "--workflow", str(first), "--json"]).stdout
+    )
+    assert doc["conventions"]["finish"] == "first"
+    assert doc["cycle_time_days"]["p50"] == 2.0
+    assert doc["throughput_daily"] == {"2024-01-04": 1}
+    bad = tmp_path / "bad.toml"
+    bad.write_text(WORKFLOW + 'finish = "soon"\n')
+    refused = runner.invoke(app, ["metrics", str(data), "--workflow", str(bad)])
+    assert refused.exit_code != 0
+    assert "field 'finish' is 'soon'" in " ".join(refused.stderr.split())

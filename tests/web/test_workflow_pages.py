@@ -1,0 +1,268 @@
+"""The workflow editor (web/workflow_pages.py) and the dashboard's conventions line."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.tiny import WORKFLOW
+from app_fixtures import bearer
+from obeya.api.app import create_app
+from obeya.core.access import Role
+from obeya.core.workflow import Workflow
+from obeya.web.workflow_pages import fingerprint, shown
+from obeya.workspace import SAMPLE_STREAM, SAMPLE_WORKFLOW, Workspace
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+#: Tiny's workflow (api.tiny.WORKFLOW) as the editor posts it.
+FORM = {
+    "state-0-name": "To Do",
+    "state-0-category": "backlog",
+    "state-0-position": "1",
+    "state-1-name": "In Progress",
+    "state-1-category": "active",
+    "state-1-position": "2",
+    "state-2-name": "Blocked",
+    "state-2-category": "waiting",
+    "state-2-position": "3",
+    "state-3-name": "Done",
+    "state-3-category": "done",
+    "state-3-position": "4",
+    "finish": "last",
+}
+
+
+def rows(page: str) -> dict[str, str]:
+    """Each state row of the form → its selected category."""
+    found = re.findall(
+        r'<tr data-state="([^"]+)">.*?<option value="(\w+)" selected>', page, flags=re.S
+    )
+    return {html.unescape(state): category for state, category in found}
+
+
+def figures(page: str, side: str) -> dict[str, str]:
+    found = re.findall(
+        rf'<tr data-figure="(\w+)">.*?<td class="num" data-side="{side}">([^<]*)</td>',
+        page,
+        flags=re.S,
+    )
+    return dict(found)
+
+
+def expected_figures(report: object) -> dict[str, str]:
+    """The page's figures, from a FlowReport, in the page's own formatting."""
+    from obeya.core.metrics import FlowReport
+
+    assert isinstance(report, FlowReport)
+    return {
+        "cycle_p50": shown(report.cycle_time_days.p50, "days"),
+        "cycle_p85": shown(report.cycle_time_days.p85, "days"),
+        "finished": shown(report.items.finished, "count"),
+        "throughput_per_week": shown(report.velocity_per_week(), "per week"),
+        "wip": shown(report.wip_now, "count"),
+        "flow_efficiency": shown(report.flow_efficiency, "share"),
+    }
+
+
+def test_the_page_shows_the_workflow_its_figures_and_flags(client: TestClient) -> None:
+    page = client.get("/streams/Tiny/workflow")
+    assert page.status_code == 200
+    assert rows(page.text) == {
+        "To Do": "backlog",
+        "In Progress": "active",
+        "Blocked": "waiting",
+        "Done": "done",
+    }
+    # api.tiny: p50 4.0, p85 5.4, 3 finished, 1.5 a week, WIP 1, 11 of 12 days active (92 %).
+    assert figures(page.text, "current") == {
+        "cycle_p50": "4.0",
+        "cycle_p85": "5.4",
+        "finished": "3",
+        "throughput_per_week": "1.5",
+        "wip": "1",
+        "flow_efficiency": "92%",
+    }
+    assert 'value="last" checked' in page.text
+    # 92 % is above 60 %; In Progress holds 11 of the 12 in-process days (92 % > 50 %).
+    assert 'data-rule="flow_efficiency"' in page.text
+    assert 'data-rule="active_state_share" data-state="In Progress"' in page.text
+    assert "Current: Cycle time: first commitment → last entry into done." in page.text
+
+
+def test_the_page_shows_the_samples_workflow(tmp_path: Path, database_url: str) -> None:
+    with Workspace(database_url) as workspace:
+        workspace.initialise()
+        workspace.import_sample()
+        sample = Workflow.from_toml(SAMPLE_WORKFLOW)
+        app = create_app(lambda: workspace)
+        with TestClient(app, headers=bearer(workspace)) as client:
+            page = client.get(f"/streams/{SAMPLE_STREAM}/workflow")
+    assert page.status_code == 200
+    shown_rows = rows(page.text)
+    assert shown_rows == {s: c.value for s, c in sample.categories().items()}
+    assert list(shown_rows) == list(sample.order)  # in the workflow's flow order
+
+
+def test_preview_shows_the_figures_of_the_candidate_and_saves_nothing(
+    client: TestClient, workspace: Workspace
+) -> None:
+    edited = {**FORM, "state-2-category": "active", "finish": "first", "action": "preview"}
+    page = client.post("/streams/Tiny/workflow/preview", data=edited)
+    assert page.status_code == 200
+    candidate = Workflow(
+        backlog=("To Do",),
+        active=("In Progress", "Blocked"),
+        done=("Done",),
+        finish="first",
+    )
+    assert figures(page.text, "proposed") == expected_figures(
+        workspace.flow("Tiny", workflow=candidate)
+    )
+    assert figures(page.text, "current") == expected_figures(workspace.flow("Tiny"))
+    assert "Edited: Cycle time: first commitment → first entry into done." in page.text
+    stored = workspace.stream("Tiny").workflow
+    assert stored is not None and stored.to_toml() == Workflow.from_toml_text(WORKFLOW).to_toml()
+    # Blocked classed active: all 12 cycle days are active, 100 %.
+    assert figures(page.text, "proposed")["flow_efficiency"] == "100%"
+
+
+def test_infer_fills_the_form_with_the_proposal(client: TestClient) -> None:
+    page = client.post("/streams/Tiny/workflow/preview", data={**FORM, "action": "infer"})
+    assert page.status_code == 200
+    # By their names: To Do backlog, In Progress active, Blocked waiting, Done done.
+    assert rows(page.text) == {
+        "To Do": "backlog",
+        "In Progress": "active",
+        "Blocked": "waiting",
+        "Done": "done",
+    }
+    assert "Inferred from the data (not saved)" in page.text
+    assert 'data-rule="flow_efficiency"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"state-1-category": "sideways"}, "state 'In Progress': category 'sideways'"),
+        ({"state-2-position": "third"}, "state 'Blocked': position is 'third'"),
+        ({"finish": "soon"}, "field 'finish' is 'soon'"),
+        ({"state-3-category": "active"}, "field 'done' must name at least one state"),
+    ],
+)
+def test_an_invalid_workflow_names_the_state_or_field(
+    client: TestClient, workspace: Workspace, change: dict[str, str], named: str
+) -> None:
+    before = workspace.stream("Tiny").workflow
+    for url, extra in (
+        ("/streams/Tiny/workflow/preview", {"action": "preview"}),
+        ("/streams/Tiny/workflow", {"base": fingerprint(before)}),
+    ):
+        page = client.post(url, data={**FORM, **change, **extra})
+        assert page.status_code == 422, page.text[:500]
+        assert named in html.unescape(page.text)
+    assert workspace.stream("Tiny").workflow == before
+
+
+def test_save_needs_an_editor_and_the_workflow_it_was_loaded_with(
+    workspace: Workspace,
+) -> None:
+    app = create_app(lambda: workspace)
+    stored = workspace.stream("Tiny").workflow
+    edited = {**FORM, "finish": "first", "base": fingerprint(stored)}
+    with TestClient(app, headers=bearer(workspace, "viewer", Role.VIEWER, "Tiny")) as viewer:
+        assert viewer.post("/streams/Tiny/workflow", data=edited).status_code == 403
+        page = viewer.get("/streams/Tiny/workflow").text
+        assert 'value="save"' not in page  # no Save button for a viewer
+        assert (
+            viewer.post("/streams/Tiny/workflow/finish", data={"finish": "first"}).status_code
+            == 403
+        )
+    assert workspace.stream("Tiny").workflow == stored
+    with TestClient(app, headers=bearer(workspace, "editor", Role.EDITOR, "Tiny")) as editor:
+        saved = editor.post("/streams/Tiny/workflow", data=edited, follow_redirects=False)
+        assert saved.status_code == 303
+        assert saved.headers["location"] == "/streams/Tiny/workflow?saved=1"
+        now = workspace.stream("Tiny").workflow
+        assert now is not None and now.finish == "first"
+        assert now.categories() == stored.categories() if stored else False
+        # The same form again: its base is now stale, so it is refused and nothing changes.
+        again = editor.post("/streams/Tiny/workflow", data={**edited, "finish": "last"})
+        assert again.status_code == 409
+        assert "changed since this page was loaded" in html.unescape(again.text)
+        assert workspace.stream("Tiny").workflow == now
+
+
+@pytest.fixture
+def browser(workspace: Workspace) -> Iterator[TestClient]:
+    """A browser signed in with a password (a cookie session, so forms need the CSRF token),
+    as an editor of Tiny."""
+    workspace.access.add_user("ed", Role.EDITOR, "Tiny", password="correct horse battery")
+    with TestClient(create_app(lambda: workspace), follow_redirects=False) as client:
+        token = CSRF.search(client.get("/sign-in").text)
+        assert token is not None
+        signed = client.post(
+            "/sign-in",
+            data={
+                "name": "ed",
+                "password": "correct horse battery",
+                "next": "/",
+                "csrf_token": token.group(1),
+            },
+        )
+        assert signed.status_code == 303
+        yield client
+
+
+def test_save_needs_the_csrf_token(browser: TestClient, workspace: Workspace) -> None:
+    stored = workspace.stream("Tiny").workflow
+    edited = {**FORM, "finish": "first", "base": fingerprint(stored)}
+    assert browser.post("/streams/Tiny/workflow", data=edited).status_code == 403
+    assert (
+        browser.post("/streams/Tiny/workflow/finish", data={"finish": "first"}).status_code == 403
+    )
+    assert workspace.stream("Tiny").workflow == stored
+    page = browser.get("/streams/Tiny/workflow").text
+    token = CSRF.search(page)
+    assert token is not None
+    saved = browser.post("/streams/Tiny/workflow", data={**edited, "csrf_token": token.group(1)})
+    assert saved.status_code == 303
+    now = workspace.stream("Tiny").workflow
+    assert now is not None and now.finish == "first"
+
+
+def test_the_dashboard_states_its_convention_and_switches_it(
+    client: TestClient, workspace: Workspace
+) -> None:
+    page = client.get("/streams/Tiny").text
+    line = page[page.index('id="conventions"') :]
+    line = line[: line.index("</div>")]
+    assert "Cycle time: first commitment → last entry into done." in line
+    assert 'action="/streams/Tiny/workflow/finish"' in line
+    assert 'name="finish" value="first"' in line
+    switched = client.post(
+        "/streams/Tiny/workflow/finish", data={"finish": "first"}, follow_redirects=False
+    )
+    assert switched.status_code == 303 and switched.headers["location"] == "/streams/Tiny"
+    stored = workspace.stream("Tiny").workflow
+    assert stored is not None and stored.finish == "first"
+    page = client.get("/streams/Tiny").text
+    assert "Cycle time: first commitment → first entry into done." in page
+    assert 'name="finish" value="last"' in page
+    assert client.get("/api/streams/Tiny/flow").json()["conventions"]["finish"] == "first"
+
+
+def test_a_viewer_sees_the_convention_without_the_switch(workspace: Workspace) -> None:
+    app = create_app(lambda: workspace)
+    with TestClient(app, headers=bearer(workspace, "viewer", Role.VIEWER, "Tiny")) as viewer:
+        page = viewer.get("/streams/Tiny").text
+    line = page[page.index('id="conventions"') :]
+    line = line[: line.index("</div>")]
+    assert "Cycle time: first commitment → last entry into done." in line
+    assert "/workflow/finish" not in line
+    assert "preview the first entry" in line
