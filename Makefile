@@ -1,4 +1,5 @@
-# The two commands of the quick start: `make run` and `make test`.
+# The two commands of the quick start: `make run` and `make test`; `make check` is the
+# developers' inner loop.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install chromium lint types unit unit-postgres bench clean
+.PHONY: run test check install chromium lint types unit unit-postgres bench clean
 
 $(STAMP): pyproject.toml scripts/fetch_vega.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +51,12 @@ unit-postgres: $(STAMP)
 	OBEYA_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -n 2 -q --ignore=tests/browser
 
 test: lint types unit unit-postgres
+
+# The inner loop, under three minutes: lint, types and the tests on SQLite and DuckDB, without
+# the browser journeys, PostgreSQL (even if OBEYA_TEST_DATABASE_URL is set) or the tests marked
+# slow (whole real logs, twin hold-outs, many replications), which `make test` runs.
+check: lint types
+	OBEYA_TEST_DATABASE_URL= $(BIN)/python -m pytest -n 2 -q --ignore=tests/browser -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python bench/flow.py

@@ -633,7 +633,8 @@ def import_deployments(stream: str, *, page: bool) -> Build:
 
 # -- the matrix -------------------------------------------------------------------------------
 
-CELLS = {"ok", "login", "401", "403", "404"}
+#: 409: a save on a version the record is not at, or an add of a key the stream has.
+CELLS = {"ok", "login", "401", "403", "404", "409"}
 
 
 @dataclass(frozen=True)
@@ -708,6 +709,8 @@ ROWS = [
     row("GET", "/api/streams/{name}", ELSEWHERE,                    "401   403   403   403   403   ok", get(f"/api/streams/{O}")),  # noqa: E501
     row("DELETE", "/api/streams/{name}", THIS,                      "401   403   403   403   ok    ok", at("DELETE", f"/api/streams/{T}", 204), fresh=True),  # noqa: E501
     row("DELETE", "/api/streams/{name}", ELSEWHERE,                 "401   403   403   403   403   ok", at("DELETE", f"/api/streams/{O}", 204), fresh=True),  # noqa: E501
+    row("PATCH", "/api/streams/{name}", THIS,                       "401   403   403   403   ok    ok", at("PATCH", f"/api/streams/{T}", json={"name": "Renamed"}), fresh=True),  # noqa: E501
+    row("PATCH", "/api/streams/{name}", ELSEWHERE,                  "401   403   403   403   403   ok", at("PATCH", f"/api/streams/{O}", json={"name": "Renamed"}), fresh=True),  # noqa: E501
     row("GET", "/api/streams/{name}/flow", THIS,                    "401   403   ok    ok    ok    ok", get(f"/api/streams/{T}/flow")),  # noqa: E501
     row("GET", "/api/streams/{name}/flow", ELSEWHERE,               "401   403   403   403   403   ok", get(f"/api/streams/{O}/flow")),  # noqa: E501
     row("GET", "/api/charts", ANY,                                  "401   ok    ok    ok    ok    ok", get("/api/charts")),  # noqa: E501
@@ -789,6 +792,8 @@ ROWS = [
     row("POST", "/api/what-if", ANY,                                "401   ok    ok    ok    ok    ok", at("POST", "/api/what-if", json={"baseline": SCENARIO, "futures": [{"changes": ["Review.servers=2"]}]})),  # noqa: E501
     # Steering records and their views
     row("GET", "/api/records/{kind}", ANY,                          "401   ok    ok    ok    ok    ok", get("/api/records/risk")),  # noqa: E501
+    row("POST", "/api/records/{kind}", THIS,                        "401   403   403   ok    ok    ok", at("POST", "/api/records/risk", 201, json={"document": RISK, "stream": T})),  # noqa: E501
+    row("POST", "/api/records/{kind}", ELSEWHERE,                   "401   403   403   403   403   ok", at("POST", "/api/records/risk", 201, json={"document": RISK, "stream": O})),  # noqa: E501
     row("GET", "/api/records/{kind}/{key}", THIS,                   "401   403   ok    ok    ok    ok", get("/api/records/risk/R-T")),  # noqa: E501
     row("GET", "/api/records/{kind}/{key}", ELSEWHERE,              "401   403   403   403   403   ok", get("/api/records/risk/R-O")),  # noqa: E501
     row("GET", "/api/records/{kind}/{key}", NO_STREAM,              "401   403   ok    ok    ok    ok", get("/api/records/team/T-1")),  # noqa: E501
@@ -829,6 +834,10 @@ ROWS = [
     row("POST", "/import", ELSEWHERE,                               "401   403   403   403   403   ok", import_page(O)),  # noqa: E501
     row("GET", "/streams/{name}", THIS,                             "login 403   ok    ok    ok    ok", get(f"/streams/{T}")),  # noqa: E501
     row("GET", "/streams/{name}", ELSEWHERE,                        "login 403   403   403   403   ok", get(f"/streams/{O}")),  # noqa: E501
+    row("POST", "/streams/{name}/rename", THIS,                     "401   403   403   403   ok    ok", at("POST", f"/streams/{T}/rename", 303, data={"new_name": "Renamed"}), fresh=True),  # noqa: E501
+    row("POST", "/streams/{name}/rename", ELSEWHERE,                "401   403   403   403   403   ok", at("POST", f"/streams/{O}/rename", 303, data={"new_name": "Renamed"}), fresh=True),  # noqa: E501
+    row("POST", "/streams/{name}/delete", THIS,                     "401   403   403   403   ok    ok", at("POST", f"/streams/{T}/delete", 303, data={"confirm": T}), fresh=True),  # noqa: E501
+    row("POST", "/streams/{name}/delete", ELSEWHERE,                "401   403   403   403   403   ok", at("POST", f"/streams/{O}/delete", 303, data={"confirm": O}), fresh=True),  # noqa: E501
     # Map pages
     row("GET", "/maps", ANY,                                        "login ok    ok    ok    ok    ok", get("/maps")),  # noqa: E501
     row("POST", "/streams/{stream}/map", THIS,                      "401   403   403   ok    ok    ok", at("POST", f"/streams/{T}/map", 303, data={"name": "Found"})),  # noqa: E501
@@ -1005,9 +1014,11 @@ TAKE_OVERS = [
      "a variant saved in Tiny under Other's map name hid the comparison from Other's viewers"),
     (row("PUT", "/api/records/{kind}/{key}", "other stream's key",      "401   403   403   403   403   403", save_record("risk", "R-O", T)),  # noqa: E501
      "a risk of Other saved from Tiny moved to Tiny"),
-    (row("POST", "/streams/{name}/roadmap", "other stream's key",       "401   403   403   403   403   403", take_improvement),  # noqa: E501
+    # Keys are unique per stream: Tiny has no I-O to be at version 99 (409, naming no one).
+    (row("POST", "/streams/{name}/roadmap", "other stream's key",       "401   403   403   409   409   409", take_improvement),  # noqa: E501
      "the roadmap form moved Other's improvement to Tiny, and a 409 told who changed it"),
-    (row("POST", "/streams/{name}/risks", "other stream's key",         "401   403   403   403   403   403", at("POST", f"/streams/{T}/risks", 303, data={"key": "R-O", "title": "Vendor late", "probability": "0.4", "impact": "5"})),  # noqa: E501
+    # ... and Tiny may have its own R-O: the editor adds it, then it is Tiny's (409).
+    (row("POST", "/streams/{name}/risks", "other stream's key",         "401   403   403   ok    409   409", at("POST", f"/streams/{T}/risks", 303, data={"key": "R-O", "title": "Vendor late", "probability": "0.4", "impact": "5"})),  # noqa: E501
      "the add form said 'there is already a risk' of another stream's key"),
 ]
 # fmt: on
@@ -1016,12 +1027,15 @@ TAKE_OVERS = [
 @pytest.mark.parametrize("row", [r for r, _ in TAKE_OVERS], ids=[r.id for r, _ in TAKE_OVERS])
 def test_nothing_changes_streams_by_a_save(row: Row, world: World) -> None:
     owners = {(m.name, m.variant): m.stream for m in world.workspace.maps()}
-    risk, item = world.workspace.record("risk", "R-O"), world.workspace.record("improvement", "I-O")
+    risk = world.workspace.record("risk", "R-O", stream=OTHER)
+    item = world.workspace.record("improvement", "I-O", stream=OTHER)
     got = [attempt(world, row, principal) for principal in PRINCIPALS]
     assert tuple(cell for cell, _ in got) == row.expected, [said for _, said in got]
     assert {(m.name, m.variant): m.stream for m in world.workspace.maps()} == owners
-    assert world.workspace.record("risk", "R-O") == risk
-    assert world.workspace.record("improvement", "I-O") == item
+    assert world.workspace.record("risk", "R-O", stream=OTHER) == risk
+    assert world.workspace.record("improvement", "I-O", stream=OTHER) == item
+    if TINY in {r.stream for r in world.workspace.records("risk") if r.key == "R-O"}:
+        world.workspace.delete_record("risk", "R-O", stream=TINY)  # Tiny's own, added above
     for _, said in got:  # a refusal names neither the other stream nor who changed what
         answer = said.split(" -> ", 1)[1]
         assert f"{OTHER!r}" not in answer and " by t at " not in answer, answer

@@ -62,7 +62,7 @@ def evil_stream(obeya_home: Path, tmp_path: Path) -> Path:
 def test_streams_prints_a_hostile_name_literally(evil_stream: Path) -> None:
     stdout, _ = run("streams")
     assert_inert(stdout)
-    assert f"{SHOWN}: 1 items, 2 events" in stdout
+    assert f"{SHOWN}: 1 item, 2 events" in stdout
 
 
 def test_restore_error_prints_the_stream_name_literally(evil_stream: Path, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from obeya.cli.lazy import first_paragraph, load
+from obeya.cli.lazy import Entry, first_paragraph, load
 from obeya.cli.main import COMMANDS, app
 
 runner = CliRunner()
@@ -111,7 +111,7 @@ def test_first_steps_are_listed_first_and_no_command_is_lost() -> None:
 
 
 @pytest.mark.parametrize("entry", COMMANDS, ids=[e.name for e in COMMANDS])
-def test_listed_summary_is_the_first_paragraph_of_the_command_help(entry) -> None:  # type: ignore[no-untyped-def]
+def test_listed_summary_is_the_first_paragraph_of_the_command_help(entry: Entry) -> None:
     command = load(entry)
     assert command.name == entry.name
     assert entry.summary == first_paragraph(command.help)

@@ -94,6 +94,21 @@ def test_first_entry_into_done(analyse) -> None:
     assert r.to_dict()["conventions"]["cycle_time"]["to"] == "first entry into done"
 
 
+def done_band(report, day: str) -> int:
+    cfd = report.cumulative_flow
+    return cfd.counts["Done"][cfd.days.index(day)]
+
+
+def test_the_done_band_counts_items_from_their_finish(analyse) -> None:
+    # End of Jan 6: X reached Done on Jan 5 and Z on Jan 4, but under "last" X finishes on
+    # Jan 10 and Z never: 0. Under "first" X finished on Jan 5: 1. By Jan 10 both count X, Y.
+    last, first = analyse(LOG, WORKFLOW), analyse(LOG, FIRST)
+    assert (done_band(last, "2024-01-06"), done_band(first, "2024-01-06")) == (0, 1)
+    assert (done_band(last, "2024-01-10"), done_band(first, "2024-01-10")) == (2, 2)
+    # Bands below done are the furthest state reached, whatever the finish: X, Y, Z by Jan 4.
+    assert last.cumulative_flow.counts["In Progress"] == first.cumulative_flow.counts["In Progress"]
+
+
 def test_the_finish_changes_no_figure_that_does_not_depend_on_it(analyse) -> None:
     last, first = analyse(LOG, WORKFLOW), analyse(LOG, FIRST)
     assert first.time_in_state_hours == last.time_in_state_hours

@@ -90,8 +90,11 @@ def test_a_file_names_itself_and_the_field(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("Build.availability=1e400", "availability needs a number (finite)"),
-        ("Build.availability=nan", "availability needs a number (finite)"),
+        # A share is read as one (0.9, 90 %): a float no share is, is no share.
+        ("Build.availability=1e400", "availability is '1e400'; give a share"),
+        ("Build.availability=nan", "availability is 'nan'; give a share"),
+        ("arrivals=1e400", "arrival_rate_per_day needs a number (finite)"),
+        ("arrivals=nan", "arrival_rate_per_day needs a number (finite)"),
         ("Build.servers=" + "9" * 400, "servers needs a whole number up to 1,000,000,000"),
     ],
 )

@@ -315,22 +315,26 @@ def test_a_database_at_0002_upgrades_keeping_its_maps(database_url: str) -> None
 
 
 def test_a_save_never_moves_a_record_and_move_does(workspace: Workspace) -> None:
-    """A risk saved in one stream stays there whatever a later save names; ``move_record``
-    moves it, and a record of no stream (a team) cannot move into one."""
-    from obeya.errors import OwnedElsewhere
+    """Keys are unique per stream: a save naming another stream saves that stream's record of
+    the key, never moves this one; ``move_record`` moves it (refused where the key is taken),
+    and a record of no stream (a team) cannot move into one."""
+    from obeya.errors import StoreError
 
     ws = workspace
     ws.store.create_stream("Alpha")
     ws.store.create_stream("Beta")
     risk = {"key": "R-1", "title": "Vendor late", "probability": 0.4, "impact": 5}
     ws.save_record("risk", risk, author="ana", stream="Alpha")
-    with pytest.raises(OwnedElsewhere):
-        ws.save_record("risk", {**risk, "impact": 1}, author="bo", stream="Beta")
-    with pytest.raises(OwnedElsewhere):  # nor by a stream in the document
-        ws.save_record("risk", {**risk, "stream": "Beta"}, author="bo", stream="Alpha")
-    assert ws.record("risk", "R-1").stream == "Alpha"
-    assert ws.record("risk", "R-1").version.version == 1
-    ws.move_record("risk", "R-1", "Beta")
+    ws.save_record("risk", {**risk, "impact": 1}, author="bo", stream="Beta")
+    alpha = ws.record("risk", "R-1", stream="Alpha")
+    assert (alpha.stream, alpha.version.version, alpha.document["impact"]) == ("Alpha", 1, 5)
+    assert ws.record("risk", "R-1", stream="Beta").document["impact"] == 1
+    with pytest.raises(InputError, match="several value streams"):
+        ws.record("risk", "R-1")  # which one? the stream is needed
+    with pytest.raises(StoreError, match="value stream 'Beta' has a risk 'R-1' already"):
+        ws.move_record("risk", "R-1", "Beta", stream="Alpha")
+    ws.delete_record("risk", "R-1", stream="Beta")
+    ws.move_record("risk", "R-1", "Beta", stream="Alpha")
     assert ws.record("risk", "R-1").stream == "Beta"
     ws.save_record("risk", {**risk, "impact": 1}, author="bo", stream="Beta")
     assert ws.record("risk", "R-1").version.version == 2

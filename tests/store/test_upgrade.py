@@ -204,7 +204,11 @@ def test_a_previous_release_database_upgrades_without_loss(previous_release: str
         assert len(after["events"]) == len(before["events"]) == 39
         assert checksum(after["events"]) == events_before
         for name in before:
-            assert after[name] == before[name], name
+            # Columns a later revision added (0007: imports.warnings) are new, null in old rows.
+            old = set(before[name][0]) if before[name] else set()
+            kept = [{k: v for k, v in row.items() if k in old} for row in after[name]]
+            assert kept == before[name], name
+        assert {row["warnings"] for row in after["imports"]} == {None}
         assert [
             (i["source"], i["events_in_file"], i["events_added"]) for i in after["imports"]
         ] == [

@@ -708,3 +708,18 @@ def test_dependency_plans_are_in_the_overview_and_the_report(
     assert "<h2>Dependencies</h2>" in client.get("/streams/Tiny/report.html").text
     plain = report_pdf(workspace.overview("Tiny"), compress=False)
     assert b"a -> b" in plain and b"b: 2 days late" in plain
+
+
+@pytest.mark.parametrize("typed", ["0.3", "30%", "30 %"])
+def test_a_risk_probability_is_typed_as_a_fraction_or_in_percent(
+    client: TestClient, workspace: Workspace, typed: str
+) -> None:
+    """0.3, 30% and 30 % are the same share: stored as 0.3, shown as 30 % on the board and in
+    the edit form; exposure 0.3 × impact 2 = 0.6."""
+    response = post_risk(client, key="R-7", probability=typed)
+    assert response.status_code == 303, response.text
+    assert workspace.record("risk", "R-7").document["probability"] == pytest.approx(0.3)
+    page = client.get(RISKS, params={"today": TODAY}).text
+    card = page[page.index('data-exposure="0.6') :]
+    assert card.startswith('data-exposure="0.6') and "(30 % × 2)" in card[:200]
+    assert 'name="probability" type="text" inputmode="decimal" value="30 %"' in page

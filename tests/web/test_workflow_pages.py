@@ -190,7 +190,7 @@ def test_save_needs_an_editor_and_the_workflow_it_was_loaded_with(
         assert saved.headers["location"] == "/streams/Tiny/workflow?saved=1"
         now = workspace.stream("Tiny").workflow
         assert now is not None and now.finish == "first"
-        assert now.categories() == stored.categories() if stored else False
+        assert stored is not None and now.categories() == stored.categories()
         # The same form again: its base is now stale, so it is refused and nothing changes.
         again = editor.post("/streams/Tiny/workflow", data={**edited, "finish": "last"})
         assert again.status_code == 409

@@ -29,7 +29,7 @@ from obeya.core.access import Role
 from obeya.core.steering.kinds import KINDS
 from obeya.errors import ForbiddenError, InputError
 from obeya.settings import setting
-from obeya.store.records import ANY_STREAM, RecordVersion, StoredRecord, StreamRef
+from obeya.store.records import RecordVersion, StoredRecord
 
 router = APIRouter(prefix="/api", tags=["steering"], route_class=GuardedRoute)
 
@@ -126,16 +126,16 @@ def list_records(
     return [RecordOut.of(r) for r in ctx.workspace.records(kind, stream) if sees(request, r.stream)]
 
 
-def _of(request: Request, stream: str | None) -> StreamRef:
-    """The stream of the record a call names: the query's, else the one the access check
-    found the key in (so the route reads what was checked), else any (a miss, or a key of
-    several streams: the workspace's role was needed to learn it)."""
+def _of(request: Request, stream: str | None) -> str | None:
+    """The stream of the record a call names: the query's, else the one stream the access
+    check found the key in (so the route reads what was checked), else none: the records of
+    no stream (teams, people), so a key of several streams is a miss that names none."""
     if stream:
         return stream
     if getattr(request.state, "scope_found", False):
         found: str | None = request.state.scope_stream
         return found
-    return ANY_STREAM
+    return None
 
 
 @router.post(

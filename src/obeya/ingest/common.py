@@ -256,11 +256,11 @@ def backwards_warning(
         examples.append(f"{where.describe()}: {what}")
     count = int(seqs.size)
     listed = ", ".join(map(str, rows)) + (" …" if count > len(rows) else "")
-    where = f", row{'s' if len(rows) > 1 else ''} {listed}" if rows else ""
+    place = f", row{'s' if len(rows) > 1 else ''} {listed}" if rows else ""
     message = (
         f"{count:,} event{'s' if count != 1 else ''} go{'es' if count == 1 else ''} backwards "
         "in time (a state entered before the item was created, or before a state that comes "
-        f"earlier in the flow order){where}; e.g. {examples[0]}. They are kept and ordered by "
+        f"earlier in the flow order){place}; e.g. {examples[0]}. They are kept and ordered by "
         "time: an item whose last event is then not a done state counts as in progress "
         '(docs/conventions.md, "Backwards events")'
     )

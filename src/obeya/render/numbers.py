@@ -21,25 +21,21 @@ Pure Python: no web, no CLI, no database.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from datetime import date as Date
 from datetime import datetime
 from typing import Any
 
+# Re-exported: the one reading of a typed share lives in the core (files it reads use it too).
+from obeya.core.shares import parse_optional_share as parse_optional_share
+from obeya.core.shares import parse_share as parse_share
 from obeya.core.steering.objectives import METRICS
-from obeya.errors import InputError
 
 #: What a missing value shows as, everywhere.
 DASH = "—"
 
 #: Nouns whose plural is not the noun and an "s" (nor "es"/"ies" by the rules below).
 IRREGULAR = {"person": "people", "child": "children", "is": "are", "was": "were"}
-
-# Spaces a user may type (or paste) between a number and its percent sign: the space, the
-# no-break space, the thin and the narrow no-break space.
-_SPACES = " \u00a0\u2009\u202f"
-_SHARE = re.compile(rf"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))[{_SPACES}]*(%?)$")
 
 
 def _missing(value: Any) -> bool:
@@ -81,6 +77,16 @@ def signed(value: float | None, digits: int = 1) -> str:
     return _fixed(value, digits, sign=True)
 
 
+def percent(value: float | None, digits: int | None = 0) -> str:
+    """A figure already in percent (a backtest's hit rate, a change in %): ``percent(57.4)``
+    is ``57 %``, ``percent(27.5, 1)`` ``27.5 %``; as :func:`share` for a fraction."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    text = number(value, digits)
+    return f"{_trim(text) if digits else text} %"
+
+
 def share(value: float | None, digits: int | None = 0) -> str:
     """A fraction in percent: ``share(0.227)`` is ``23 %``, ``share(0.275, 1)`` ``27.5 %``,
     ``share(0.2, 1)`` ``20 %`` (decimals only where they say something). ``digits=None`` keeps
@@ -88,8 +94,16 @@ def share(value: float | None, digits: int | None = 0) -> str:
     if _missing(value):
         return DASH
     assert value is not None
-    text = number(value * 100, digits)
-    return f"{_trim(text) if digits else text} %"
+    return percent(value * 100, digits)
+
+
+def signed_percent(value: float | None, digits: int = 1) -> str:
+    """A change already in percent: ``signed_percent(27.5)`` is ``+27.5 %``,
+    ``signed_percent(-12.0)`` ``-12 %``; what rounds to no change is ``0 %``."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    return f"{_trim(_fixed(value, digits, sign=True))} %"
 
 
 def signed_share(value: float | None, digits: int = 1) -> str:
@@ -98,7 +112,7 @@ def signed_share(value: float | None, digits: int = 1) -> str:
     if _missing(value):
         return DASH
     assert value is not None
-    return f"{_trim(_fixed(value * 100, digits, sign=True))} %"
+    return signed_percent(value * 100, digits)
 
 
 def plural(n: float, noun: str, many: str | None = None) -> str:
@@ -229,68 +243,7 @@ def _trim(text: str) -> str:
     return text.rstrip("0").removesuffix(".") if "." in text else text
 
 
-# -- reading what a user typed -----------------------------------------------------------------
-
-
-def parse_share(
-    text: str | float,
-    *,
-    field: str | None = None,
-    minimum: float = 0.0,
-    maximum: float = 1.0,
-) -> float:
-    """A share as a fraction, from ``0.2``, ``"0.2"``, ``"20%"`` or ``"20 %"`` (all 0.2).
-
-    A bare number above 1 (``20``) is refused, not read as 20 %: it is as likely a slip as a
-    percentage. The share must lie in [``minimum``, ``maximum``] (0 to 100 % unless said);
-    anything else raises :class:`InputError` naming ``field`` and the value typed.
-    """
-    what = f"{field} is " if field else ""
-    typed: str | float = text
-    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
-        raise InputError(f"{what}{text!r}; give a share", field=field, value=text)
-    if isinstance(text, (int, float)):
-        value, percent = float(text), False
-    else:
-        match = _SHARE.match(text.strip(_SPACES + "\t"))
-        if match is None:
-            raise InputError(
-                f"{what}{text!r}; give a share: a fraction (0.2) or a percentage (20 %)",
-                field=field,
-                value=text,
-            )
-        value, percent = float(match.group(1)), match.group(2) == "%"
-    if not math.isfinite(value):
-        raise InputError(f"{what}{typed!r}; give a share", field=field, value=typed)
-    if percent:
-        value /= 100
-    elif abs(value) > 1:
-        raise InputError(
-            f"{what}{typed!r}; a share is a fraction up to 1 or a percentage: "
-            f"write {_as_fraction(value)} or {number(value)} %",
-            field=field,
-            value=typed,
-        )
-    if not minimum <= value <= maximum:
-        raise InputError(
-            f"{what}{typed!r}; give a share from {share(minimum, None)} to {share(maximum, None)}",
-            field=field,
-            value=typed,
-        )
-    return value
-
-
-def parse_optional_share(
-    text: str | float | None,
-    *,
-    field: str | None = None,
-    minimum: float = 0.0,
-    maximum: float = 1.0,
-) -> float | None:
-    """:func:`parse_share`, with a blank (or no) answer read as none."""
-    if text is None or (isinstance(text, str) and not text.strip(_SPACES + "\t")):
-        return None
-    return parse_share(text, field=field, minimum=minimum, maximum=maximum)
+# -- reading what a user typed: one rule, in the core (obeya.core.shares) -------------------
 
 
 def share_text(value: float | None) -> str:
@@ -302,16 +255,14 @@ def share_text(value: float | None) -> str:
     return f"{value * 100:.6g} %"
 
 
-def _as_fraction(value: float) -> str:
-    return f"{value / 100:g}"
-
-
 #: The filters templates use, by name; registered on every Jinja environment Obeya builds.
 FILTERS: dict[str, Callable[..., str]] = {
     "number": number,
     "signed": signed,
     "share": share,
     "signed_share": signed_share,
+    "percent": percent,
+    "signed_percent": signed_percent,
     "count": count,
     "plural": plural,
     "days": days,

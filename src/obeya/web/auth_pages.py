@@ -86,7 +86,7 @@ async def sign_in(
 ) -> Response:
     try:  # 429 with Retry-After when over the limit, before any password is tried
         user = await run_in_threadpool(
-            ctx.workspace.sign_in, name, password, address_of(request), ctx.sign_in_limiter
+            ctx.workspace.access.sign_in, name, password, address_of(request), ctx.sign_in_limiter
         )
     except AuthError as error:
         return _form(request, ctx, next=next, name=name, error=str(error), status=401)

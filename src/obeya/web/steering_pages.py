@@ -163,10 +163,7 @@ def _save_posted(
 def adding(error: ObeyaError, kind: str, key: Any) -> str:
     """The message of a refused "add" form: a taken key says so in words."""
     if isinstance(error, VersionConflict) and error.taken:
-        return (
-            f"there is already a {kind} {error.key!r} in this value stream; change it on its "
-            "own form, or pick another key (or leave it blank for the next one)"
-        )
+        return f"there is already a {kind} {key!r}; change it on its own form, or pick another key"
     return str(error)
 
 

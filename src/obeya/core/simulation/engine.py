@@ -163,25 +163,11 @@ def estimate_work(scenario: Scenario) -> WorkEstimate:
     )
 
 
-# Two-sided 95 % quantiles of Student's t (0.975), for when scipy is not installed.
-_T975 = {
-    1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-    9: 2.262, 10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120,
-    17: 2.110, 18: 2.101, 19: 2.093, 20: 2.086, 21: 2.080, 22: 2.074, 23: 2.069, 24: 2.064,
-    25: 2.060, 26: 2.056, 27: 2.052, 28: 2.048, 29: 2.045, 30: 2.042,
-}  # fmt: skip
-
-
 def t_quantile_975(df: int) -> float:
     """The 97.5th percentile of Student's t with ``df`` degrees of freedom."""
-    try:
-        from scipy.stats import t as student_t
+    from scipy.stats import t as student_t  # scipy.stats takes half a second to import
 
-        return float(student_t.ppf(0.975, df))
-    except ImportError:  # pragma: no cover - scipy comes with the dev tools
-        if df <= 30:
-            return _T975[max(df, 1)]
-        return 1.96 + 2.4 / df  # within 0.003 of the exact value above 30
+    return float(student_t.ppf(0.975, df))
 
 
 def mean_ci95(values: Sequence[float]) -> tuple[float, CI | None]:

@@ -7,7 +7,8 @@ that need no rework; the rest repeat the step. ``wip_limit`` caps the items insi
 queue included (0 = no limit); ``servers = 0`` means unlimited (a delay: nobody queues).
 ``batch_size`` items are worked together and move on together; ``availability`` is the share
 of time the servers can work (process times stretch by 1 ÷ availability); ``visit_share`` is
-the share of items that pass through the step at all (the rest skip it).
+the share of items that pass through the step at all (the rest skip it). A share may be
+written as a fraction or in percent: ``complete_accurate = 0.9`` or ``"90%"`` (or ``"90 %"``).
 Validation is early and names the field: ``scenario.toml: step[0].complete_accurate is 1.5``.
 """
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from obeya.core.shares import parse_share
 from obeya.core.tomlfile import read_toml, refuse_unknown
 from obeya.errors import InputError
 
@@ -280,11 +282,11 @@ def _step(raw: dict[str, Any], at: str) -> SimStep:
     return SimStep(
         name=_str(raw["name"], f"{at}.name"),
         servers=_int(raw.get("servers", 1), f"{at}.servers"),
-        complete_accurate=_num(raw.get("complete_accurate", 1.0), f"{at}.complete_accurate"),
+        complete_accurate=_share(raw.get("complete_accurate", 1.0), f"{at}.complete_accurate"),
         wip_limit=_int(raw.get("wip_limit", 0), f"{at}.wip_limit"),
         batch_size=_int(raw.get("batch_size", 1), f"{at}.batch_size"),
-        availability=_num(raw.get("availability", 1.0), f"{at}.availability"),
-        visit_share=_num(raw.get("visit_share", 1.0), f"{at}.visit_share"),
+        availability=_share(raw.get("availability", 1.0), f"{at}.availability"),
+        visit_share=_share(raw.get("visit_share", 1.0), f"{at}.visit_share"),
         process_time=_distribution(dist, f"{at}.process_time_days"),
     )
 
@@ -308,6 +310,17 @@ def _num(value: Any, at: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ScenarioError(f"{at} is {value!r}; give a number")
     return float(value)
+
+
+def _share(value: Any, at: str) -> float:
+    """A share: a number (``0.9``) as :func:`_num`, or text in percent or as a fraction
+    (``"90%"``, ``"90 %"``, ``"0.9"``) read by :func:`obeya.core.shares.parse_share`."""
+    if not isinstance(value, str):
+        return _num(value, at)
+    try:
+        return parse_share(value, field=at)
+    except InputError as exc:
+        raise ScenarioError(str(exc), field=at.rpartition(": ")[2], value=value) from None
 
 
 def _nums(values: Any, at: str) -> tuple[float, ...]:

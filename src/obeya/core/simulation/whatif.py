@@ -12,6 +12,9 @@ Changes are written ``STEP.FIELD=VALUE`` (``Build.servers=2``, ``Test.wip_limit=
 may also be relative to the baseline's, as a manager asks: ``Build.servers=+1`` (one more
 person), ``Test.wip_limit=-2``, ``arrivals=+10%`` (demand grows a tenth; ``arrivals`` is short
 for ``arrival_rate_per_day``, and replayed arrivals come closer together by the same factor).
+A share (``complete_accurate``, ``visit_share``, ``availability``) is set as a fraction or in
+percent, ``Build.complete_accurate=0.9`` or ``=90%``; only a signed percentage scales it
+(``Review.availability=-20%``).
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from obeya.core.shares import parse_share
 from obeya.core.simulation.engine import CI, Budget, SimulationResult, mean_ci95, simulate
 from obeya.core.simulation.scenario import MAX_COUNT, Scenario, ScenarioError
+from obeya.errors import InputError
 
 #: Step fields a what-if may change, with the type of their value.
 STEP_FIELDS: dict[str, type] = {
@@ -33,6 +38,8 @@ STEP_FIELDS: dict[str, type] = {
     "complete_accurate": float,
     "visit_share": float,
 }
+#: Step fields that are shares: set outright as a fraction or in percent (``=0.9``, ``=90%``).
+SHARE_FIELDS = frozenset({"availability", "complete_accurate", "visit_share"})
 #: Stream fields a what-if may change.
 STREAM_FIELDS: dict[str, type] = {"arrival_rate_per_day": float}
 #: Short names a change may use for a field.
@@ -76,6 +83,8 @@ def parse_change(text: str) -> Change:
     field = ALIASES.get(field, field)
     fields = STEP_FIELDS if dot else STREAM_FIELDS
     raw = raw.strip()
+    if dot and field in SHARE_FIELDS and raw[0] not in "+-":
+        return Change(field, _share(text, field, raw), step.strip())
     if raw.endswith("%"):
         return _scaled(text, field, fields, raw[:-1], step.strip() if dot else None)
     how = "add" if raw[0] in "+-" else "set"
@@ -96,6 +105,14 @@ def parse_change(text: str) -> Change:
             + (f" up to {MAX_COUNT:,}" if kind is int else " (finite)")
         )
     return Change(field, float(value), step.strip() if dot else None, how)
+
+
+def _share(text: str, field: str, raw: str) -> float:
+    """A share set outright: ``0.9``, ``90%`` or ``90 %`` (a signed ``+10%`` scales instead)."""
+    try:
+        return parse_share(raw, field=field)
+    except InputError as exc:
+        raise ScenarioError(f"change {text!r}: {exc}", field=field, value=raw) from None
 
 
 def _scaled(
