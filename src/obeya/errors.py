@@ -32,14 +32,51 @@ and fields, never by their text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
+
+#: Where a message is shown: the CLI names options as flags (``--history-days``), the API as
+#: parameters (``history_days``), the pages in words (``history (days)``).
+Shell = Literal["cli", "api", "web"]
+
+#: How a message names an option it suggests changing: ``{opt:history_days}``. The shell that
+#: shows the message says it in its own words (:meth:`ObeyaError.shown`), so no page tells a
+#: person in a browser to pass a command-line flag.
+_OPTION = re.compile(r"\{opt:([a-z][a-z0-9_]*)\}")
+
+#: Words for the options whose name alone does not read well on a page.
+OPTION_WORDS = {
+    "history_days": "days of history",
+    "horizon_days": "horizon (days)",
+    "every_days": "days between origins",
+    "item_column": "item id column",
+    "state_columns": "state columns",
+    "strict": "strict import",
+}
+
+
+def option(name: str, shell: Shell) -> str:
+    """An option as ``shell`` names it."""
+    if shell == "cli":
+        return "--" + name.replace("_", "-")
+    if shell == "api":
+        return name
+    return OPTION_WORDS.get(name, name.replace("_", " "))
 
 
 class ObeyaError(Exception):
     """Base of every error Obeya raises on purpose."""
 
     http_status = 500
+
+    def __str__(self) -> str:
+        return self.shown("web")
+
+    def shown(self, shell: Shell) -> str:
+        """The message as ``shell`` shows it, options named in its own words."""
+        text = super().__str__()
+        return _OPTION.sub(lambda m: option(m.group(1), shell), text)
 
     @property
     def error_type(self) -> str:
@@ -250,4 +287,3 @@ class ConnectorError(ObeyaError):
         self.connector = connector
         self.status = status
         self.reason = reason
-

@@ -90,7 +90,7 @@ class DeliveryWorkspace:
         user owns the environment already."""
         if not secret_env or not set(secret_env) <= _ENV_NAME:
             raise InputError(
-                f"connector {name!r}: --token-env must name an environment variable "
+                f"connector {name!r}: the {{opt:token_env}} must name an environment variable "
                 f"(letters, digits and _), got {secret_env!r}"
             )
         if not local and not secret_env.startswith(REMOTE_SECRET_PREFIX):

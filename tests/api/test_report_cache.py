@@ -112,9 +112,7 @@ def test_a_burst_for_a_report_not_computed_yet_computes_it_once(
     cache = Reports(workspace)
     with ThreadPoolExecutor(max_workers=12) as pool:
         reports = list(
-            pool.map(
-                lambda _: cache.report("Tiny", FlowFilter(), detail=False), range(12)
-            )
+            pool.map(lambda _: cache.report("Tiny", FlowFilter(), detail=False), range(12))
         )
     assert calls == ["Tiny"]
     assert all(r is reports[0] for r in reports)

@@ -162,7 +162,7 @@ def test_bad_data() -> None:
     assert backtest(daily([1] * 99)).origins == 1
     with pytest.raises(InputError, match="no throughput history"):
         backtest({})
-    with pytest.raises(InputError, match="widen --history-days"):
+    with pytest.raises(InputError, match="widen the days of history"):
         backtest(daily([0] * 40 + [1]), history_days=7, horizon_days=7)
     with pytest.raises(InputError, match="throughput_daily"):
         backtest(daily([1, -1] * 100))

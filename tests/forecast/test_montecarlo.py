@@ -159,7 +159,7 @@ def test_dates_and_dict_shape() -> None:
         (lambda: when(HISTORY, 5, seed=-1), "seed"),
         (lambda: history_window({"2024-01-01": 1}, date(2024, 2, 1), 0), "history_days"),
         (lambda: history_window({}), "no throughput history"),
-        (lambda: how_many([0] * 84, 5, start=date(2024, 1, 1)), "--history-days"),
+        (lambda: how_many([0] * 84, 5, start=date(2024, 1, 1)), "days of history"),
         (lambda: how_many([], 5), "history_days"),
         (lambda: how_many([1, -1], 5), "daily_throughput"),
         (lambda: when([0] * 83 + [1], 1000, max_days=365), "max_days"),
@@ -173,9 +173,12 @@ def test_bad_input_names_the_field(call, field: str) -> None:
 def test_no_throughput_message() -> None:
     with pytest.raises(InputError) as caught:
         how_many([0] * 84, 5, start=date(2024, 1, 1))
+    # Each shell names the option its own way: a page in words, the CLI as its flag.
     assert str(caught.value) == (
-        "no throughput history in the 84 days before 2024-01-01; widen --history-days"
+        "no throughput history in the 84 days before 2024-01-01; widen the days of history"
     )
+    assert caught.value.shown("cli").endswith("widen the --history-days")
+    assert caught.value.shown("api").endswith("widen the history_days")
 
 
 # -- CLI ---------------------------------------------------------------------------------------
@@ -271,7 +274,7 @@ def test_cli_bad_input(files) -> None:
          "--start", "2025-01-01"],
     )  # fmt: skip
     assert result.exit_code == 1
-    assert "widen --history-days" in result.stderr
+    assert "widen the --history-days" in result.stderr
     result = runner.invoke(app, ["forecast", "when", "--items", "3"])
     assert result.exit_code == 2
 

@@ -167,7 +167,8 @@ def test_missing_required_column_lists_columns_and_mapping(write: Write) -> None
     error = caught.value
     assert (error.file, error.row, error.field) == (str(path), 1, "item_id")
     assert "'id', 'state', 'when'" in str(error)
-    assert "ColumnMap(item_id=" in str(error)
+    assert "name that column as the item id column" in str(error)  # in words on a page
+    assert error.shown("cli").endswith("name that column as the --item-column")
 
 
 def test_column_names_match_loosely_when_not_exactly(write: Write) -> None:

@@ -78,7 +78,7 @@ def test_a_bad_time_names_file_row_and_column_and_nothing_is_read(write: Write) 
         read_events(path, format="wide")
     error = caught.value
     assert (error.file, error.row, error.field) == (str(path), 3, "closed")
-    assert "'soon'" in str(error) and "--state-columns" in str(error)
+    assert "'soon'" in str(error) and "--state-columns" in error.shown("cli")
 
 
 def test_blank_rows_count_and_a_row_without_id_is_refused(write: Write) -> None:

@@ -393,7 +393,7 @@ def test_reader_trims_and_ignores_empty_items() -> None:
     ],
 )
 def test_bad_weights(weights: str, message: str) -> None:
-    with pytest.raises(InputError, match="--weights: " + message.replace("(", r"\(")):
+    with pytest.raises(InputError, match="weights: " + message.replace("(", r"\(")):
         parse_weights(weights)
 
 
@@ -408,7 +408,7 @@ def test_weights_are_normalised() -> None:
 
 @pytest.mark.parametrize("threshold", [-0.1, 1.5, float("nan")])
 def test_threshold_outside_0_1(threshold: float) -> None:
-    with pytest.raises(InputError, match=r"--threshold .* is outside \[0, 1\]"):
+    with pytest.raises(InputError, match=r"threshold .* is outside \[0, 1\]"):
         cluster_products(parse_products(DESIGNED), threshold=threshold)
 
 

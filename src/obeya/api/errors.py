@@ -66,7 +66,7 @@ def install_error_handlers(app: FastAPI, html: HtmlErrors | None = None) -> None
 
     async def on_obeya(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ObeyaError)
-        body = error_body(exc.error_type, str(exc), exc.fields())
+        body = error_body(exc.error_type, exc.shown("api"), exc.fields())
         response = respond(request, exc.http_status, body)
         if isinstance(exc, AuthError):
             response.headers["WWW-Authenticate"] = 'Bearer realm="obeya"'

@@ -119,7 +119,7 @@ def lines(values: Iterable[object]) -> Text:
 def fail(error: ObeyaError) -> None:
     """The one printer of an error: its message names streams, maps, files and their
     contents, so it is printed through :func:`safe`."""
-    message = str(error)
+    message = error.shown("cli")
     if isinstance(error, NotFoundError) and error.hint():
         message += f"; {error.hint()}"  # the CLI's user may see the whole workspace
     err.print(f"[red]error:[/red] {safe(message)}", highlight=False, soft_wrap=True)

@@ -166,8 +166,8 @@ def sync_command(
                 if name is not None:
                     raise
                 failed = True
-                results.append({"connector": each, "ok": False, "error": str(error)})
-                err.print(f"[red]error:[/red] {safe(str(error))}")
+                results.append({"connector": each, "ok": False, "error": error.shown("cli")})
+                err.print(f"[red]error:[/red] {safe(error.shown('cli'))}")
                 continue
             result = ws.connector(each).last_result or {}
             results.append({"connector": each, **result})

@@ -12,6 +12,7 @@ import typer
 from obeya.cli.common import PlainTable, err, handle_errors, out, parse_date, print_json
 from obeya.core.delivery.dora import DoraReport, Percentiles, dora_report
 from obeya.ingest.delivery import read_delivery
+from obeya.render.numbers import DASH, count, date, duration_hours, number, share
 from obeya.workspace import Workspace
 
 
@@ -80,14 +81,15 @@ def print_dora(report: DoraReport) -> None:
         "metric",
         "value",
         "band",
-        title=f"DORA metrics, {report.since.isoformat()} to {report.until.isoformat()} "
-        f"({report.days} days, UTC)",
+        title=f"DORA metrics, {date(report.since)} to {date(report.until)} "
+        f"({count(report.days, 'day')}, UTC)",
     )
     table.add_row(
         "deployment frequency",
-        f"{report.deployment_days_per_week:.2f} deployment days a week, "
-        f"{report.deployments_per_day:.2f} deployments a day "
-        f"({report.deployments:,} deployments on {report.days_with_deployments:,} days)",
+        f"{number(report.deployment_days_per_week, 2)} deployment days a week, "
+        f"{number(report.deployments_per_day, 2)} deployments a day "
+        f"({count(report.deployments, 'deployment')} on "
+        f"{count(report.days_with_deployments, 'day')})",
         _band(bands["deployment_frequency"]),
     )
     table.add_row(
@@ -102,33 +104,35 @@ def print_dora(report: DoraReport) -> None:
         if not report.has_incidents
         else "no deployments"
         if rate is None
-        else f"{rate:.1%} ({report.failed_deployments:,} of {report.deployments:,} deployments)",
+        # The share as the delivery page's tile shows it: "33.3 %".
+        else f"{share(rate, 1)} ({count(report.failed_deployments)} of "
+        f"{count(report.deployments, 'deployment')})",
         _band(bands["change_failure_rate"]),
     )
     recovery = _percentiles(report.recovery_time_hours, "resolved")
     table.add_row(
         "failed deployment recovery time",
-        f"{recovery}, {report.unresolved_incidents:,} unresolved",
+        f"{recovery}, {count(report.unresolved_incidents)} unresolved",
         _band(bands["recovery_time"]),
     )
     out.print(table)
     if report.unmatched_changes:
         out.print(
-            f"{report.unmatched_changes:,} changes name a deployment the deployments do not "
-            "hold; they are left out of the lead time",
+            f"{count(report.unmatched_changes, 'change')} "
+            f"{'names' if report.unmatched_changes == 1 else 'name'} a deployment the "
+            "deployments do not hold; they are left out of the lead time",
             highlight=False,
         )
 
 
 def _percentiles(values: Percentiles, counted: str) -> str:
     if values.p50 is None or values.p85 is None:
-        return f"none ({values.count:,} {counted})"
-    return f"p50 {_hours(values.p50)}, p85 {_hours(values.p85)} ({values.count:,} {counted})"
-
-
-def _hours(hours: float) -> str:
-    return f"{hours:,.1f} h" if abs(hours) < 48 else f"{hours / 24:,.1f} days"
+        return f"none ({count(values.count)} {counted})"
+    return (
+        f"p50 {duration_hours(values.p50)}, p85 {duration_hours(values.p85)} "
+        f"({count(values.count)} {counted})"
+    )
 
 
 def _band(band: str | None) -> str:
-    return band if band is not None else "–"
+    return band if band is not None else DASH

@@ -34,6 +34,7 @@ from obeya.core.steering.experiments import (
     run_experiment,
 )
 from obeya.ingest import ColumnMap
+from obeya.render.numbers import count, metric_value, share, signed_share, significant
 from obeya.workspace import Workspace, analyse_file
 
 experiment_app = typer.Typer(
@@ -145,14 +146,13 @@ _WORDS = {
 }
 
 
-def _number(value: float | None, unit: str) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.1%}" if unit == "ratio" else f"{value:,.2f}"
+def _number(value: float | None, metric: str) -> str:
+    """A median or p85 as the experiments page shows it: a share in percent, days as read."""
+    return metric_value(value, metric)
 
 
 def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.1%}"
+    return signed_share(value)
 
 
 def _print(result: Experiment) -> None:
@@ -169,32 +169,34 @@ def _print(result: Experiment) -> None:
     table.add_row(
         "baseline",
         str(result.baseline),
-        f"{e.baseline_items:,}",
-        _number(e.baseline_median, unit),
-        _number(e.baseline_p85, unit),
+        count(e.baseline_items),
+        _number(e.baseline_median, target.metric.name),
+        _number(e.baseline_p85, target.metric.name),
     )
     table.add_row(
         "trial",
         str(result.trial),
-        f"{e.trial_items:,}",
-        _number(e.trial_median, unit),
-        _number(e.trial_p85, unit),
+        count(e.trial_items),
+        _number(e.trial_median, target.metric.name),
+        _number(e.trial_p85, target.metric.name),
     )
     out.print(table)
     low, high = e.ci95
     out.print(
         f"Effect (trial median ÷ baseline median − 1): {_percent(e.effect)}, "
         f"95 % CI {_percent(low)} to {_percent(high)} "
-        f"(percentile bootstrap, {e.resamples:,} resamples, seed {e.seed})"
+        f"(percentile bootstrap, {count(e.resamples)} resamples, seed {e.seed})"
     )
-    out.print(f"Mann–Whitney U, two-sided: p = {e.p_value:.4g} (α = {e.alpha:g})")
+    out.print(f"Mann–Whitney U, two-sided: p = {significant(e.p_value)} (α = {e.alpha:g})")
     out.print(f"Verdict: {_WORDS[e.verdict]}")
     if result.guard is not None:
         _print_guard(result.guard)
     for q in result.quality:
         before, after = q.rate(q.baseline), q.rate(q.trial)
-        rates = "" if before is None or after is None else f" ({before:.1%} → {after:.1%})"
-        p_value = "" if q.p_value is None else f", Fisher p = {q.p_value:.4g}"
+        rates = (
+            "" if before is None or after is None else f" ({share(before, 1)} → {share(after, 1)})"
+        )
+        p_value = "" if q.p_value is None else f", Fisher p = {significant(q.p_value)}"
         out.print(
             f"{q.name.replace('_', ' ').capitalize()}: {q.baseline[0]} of {q.baseline[1]} → "
             f"{q.trial[0]} of {q.trial[1]}{rates}{p_value}"
@@ -205,9 +207,10 @@ def _print(result: Experiment) -> None:
 
 def _print_guard(guard: MetricResult) -> None:
     g = guard.evaluation
-    unit = guard.metric.unit
+    metric = guard.metric.name
     state = "[red]worsened[/red]" if g.verdict == "worse" else "[green]held[/green]"
     out.print(
-        f"Guard {guard.metric.name}: median {_number(g.baseline_median, unit)} → "
-        f"{_number(g.trial_median, unit)} ({_percent(g.effect)}, p = {g.p_value:.4g}): {state}"
+        f"Guard {metric}: median {_number(g.baseline_median, metric)} → "
+        f"{_number(g.trial_median, metric)} ({_percent(g.effect)}, p = {significant(g.p_value)}): "
+        f"{state}"
     )

@@ -28,6 +28,8 @@ from obeya.cli.maps_store import (
 from obeya.core.maps.calculations import HANDOFF_COST_HOURS, PERIOD_DAYS, MapFigures, calculate
 from obeya.core.maps.compare import compare as compare_maps
 from obeya.core.maps.files import load_map
+from obeya.render import map_figures
+from obeya.render.numbers import DASH, number
 
 maps_app = typer.Typer(
     help="Value stream maps: figures of a map file, future-state variants compared.",
@@ -56,7 +58,12 @@ PeriodOpt = Annotated[float, typer.Option("--period-days", help="Days of the mon
 
 
 def _num(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:,.{digits}f}"
+    return number(value, digits)
+
+
+def _share(value: float | None) -> str:
+    """A map's share as its page shows it (``91.7 %``)."""
+    return map_figures.shown(value, "share")
 
 
 @maps_app.command()
@@ -128,14 +135,20 @@ def compare(
         for column in ("figure", "base", "variant", "delta", "change"):
             table.add_column(column, justify="left" if column == "figure" else "right")
         for row in variant.figures:
-            change = "–" if row.change_pct is None else f"{row.change_pct:+.1f}%"
-            delta = "–" if row.delta is None else f"{row.delta:+,.2f}"
-            table.add_row(row.figure, _num(row.base, 2), _num(row.value, 2), delta, change)
+            # Each figure as the map page's comparison shows it: hours, shares, money.
+            kind = map_figures.kind(row.figure)
+            table.add_row(
+                row.figure,
+                map_figures.shown(row.base, kind),
+                map_figures.shown(row.value, kind),
+                map_figures.delta(row.delta, kind),
+                map_figures.change(row.change_pct),
+            )
         out.print(table)
         out.print(
-            f"constraint: {safe(result.base.constraint.step if result.base.constraint else '–')}"
-            f" → {safe(variant.constraint or '–')}; biggest waste: "
-            f"{safe(result.base.waste.biggest or '–')} → {safe(variant.biggest_waste or '–')}"
+            f"constraint: {safe(result.base.constraint.step if result.base.constraint else DASH)}"
+            f" → {safe(variant.constraint or DASH)}; biggest waste: "
+            f"{safe(result.base.waste.biggest or DASH)} → {safe(variant.biggest_waste or DASH)}"
         )
 
 
@@ -150,10 +163,10 @@ def print_figures(figures: MapFigures) -> None:
             _num(s.process_time_hours, 2),
             _num(s.lead_time_hours, 2),
             _num(s.wait_hours, 2),
-            f"{s.complete_accurate:.0%}",
+            _share(s.complete_accurate),
             _num(s.inventory_wait_hours),
             _num(s.capacity_per_day, 2),
-            _num(s.utilisation, 2),
+            _share(s.utilisation),
         )
     out.print(steps)
 
@@ -163,14 +176,14 @@ def print_figures(figures: MapFigures) -> None:
     ratio = figures.activity_ratio
     totals.add_row("lead time (h)", _num(figures.lead_time_hours, 2))
     totals.add_row("process time (h)", _num(figures.process_time_hours, 2))
-    totals.add_row("activity ratio", "–" if ratio is None else f"{ratio:.1%}")
-    totals.add_row("rolled %C&A", f"{figures.rolled_complete_accurate:.1%}")
+    totals.add_row("activity ratio", _share(ratio))
+    totals.add_row("rolled %C&A", _share(figures.rolled_complete_accurate))
     totals.add_row("takt time (h)", _num(figures.takt_time_hours, 2))
     out.print(totals)
     if figures.constraint:
         out.print(f"[bold]Constraint[/bold] {safe(figures.constraint.reason)}")
 
-    waste = PlainTable(title=f"Waste per item (money per {figures.waste.period_days:g} days)")
+    waste = PlainTable(title=f"Waste per item (money per {number(figures.waste.period_days)} days)")
     for column in ("category", "hours/item", "money/period"):
         waste.add_column(column, justify="left" if column == "category" else "right")
     for c in figures.waste.categories:

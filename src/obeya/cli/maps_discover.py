@@ -33,6 +33,8 @@ from obeya.core.maps.calculations import SIDE_BRANCH_SHARE
 from obeya.core.maps.discovery import Discovery, discover_with_twin
 from obeya.core.twin.model import Twin
 from obeya.ingest import ColumnMap
+from obeya.render import map_figures
+from obeya.render.numbers import count, number, significant
 from obeya.workspace import Workspace, discovered_message
 
 
@@ -90,11 +92,12 @@ def discover_command(
 
 
 def _num(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:,.{digits}f}"
+    return number(value, digits)
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0%}"
+    """A share as the map page shows it once the map is saved (``42.3 %``)."""
+    return map_figures.shown(value, "share")
 
 
 def print_discovery(result: Discovery, console: Console, twin: Twin | None = None) -> None:
@@ -110,14 +113,14 @@ def print_discovery(result: Discovery, console: Console, twin: Twin | None = Non
     rows = [
         (
             ("↳ " if s.share < SIDE_BRANCH_SHARE else "") + s.name,
-            f"{s.items:,}",
+            count(s.items),
             _pct(s.visit_share),
             _num(s.process_time_hours),
             _num(s.lead_time_hours),
             _pct(s.complete_accurate),
-            f"{s.complete_accurate_items:,}",
+            count(s.complete_accurate_items),
             _num(s.handoffs, 2),
-            f"{s.handoff_items:,}",
+            count(s.handoff_items),
             _num(s.inventory_before),
         )
         for s in result.steps
@@ -145,8 +148,8 @@ def print_discovery(result: Discovery, console: Console, twin: Twin | None = Non
         console.print(
             "Loops back (rework): "
             + "; ".join(
-                f"{safe(x.source)} → {safe(x.target)} {x.moves:,} moves ({x.share:.2g} per item "
-                "that passed it)"
+                f"{safe(x.source)} → {safe(x.target)} {count(x.moves, 'move')} "
+                f"({significant(x.share, 2)} per item that passed it)"
                 for x in top
             )
             + (
@@ -162,6 +165,6 @@ def print_discovery(result: Discovery, console: Console, twin: Twin | None = Non
         "[dim]Share: of the finished items, those that passed the step; the totals weigh each "
         "step by it (↳ a side branch: under 5 %). "
         f"PT, LT: means over items with a completed visit; handoffs counted on {safe(who)}; "
-        f"waiting: mean items in the step's waiting states over {result.inventory_days:,.0f} "
+        f"waiting: mean items in the step's waiting states over {number(result.inventory_days, 0)} "
         "days.[/dim]"
     )

@@ -8,10 +8,11 @@ from rich.console import Console
 
 from obeya.cli.common import PlainTable, safe
 from obeya.core.metrics import FlowReport, convention_line
+from obeya.render.numbers import DASH, count, number, share
 
 
 def _num(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:,.{digits}f}"
+    return number(value, digits)
 
 
 def print_report(report: FlowReport, console: Console) -> None:
@@ -27,7 +28,7 @@ def print_report(report: FlowReport, console: Console) -> None:
     items = PlainTable(title="Items", show_header=True)
     for key in ("total", "started", "finished", "in_progress", "not_started"):
         items.add_column(key.replace("_", " "), justify="right")
-    items.add_row(*(f"{doc['items'][k]:,}" for k in doc["items"]))
+    items.add_row(*(count(doc["items"][k]) for k in doc["items"]))
     console.print(items)
 
     times = PlainTable(title="Cycle and lead time (days)")
@@ -41,7 +42,7 @@ def print_report(report: FlowReport, console: Console) -> None:
         times.add_row(
             label,
             *(_num(dist[k]) for k in ("p50", "p70", "p85", "p95", "mean")),
-            f"{dist['count']:,}",
+            count(dist["count"]),
         )
     console.print(times)
 
@@ -50,27 +51,28 @@ def print_report(report: FlowReport, console: Console) -> None:
     summary.add_column("metric")
     summary.add_column("value", justify="right")
     efficiency = doc["flow_efficiency"]
-    summary.add_row("flow efficiency", "–" if efficiency is None else f"{efficiency:.1%}")
+    # Shares as the stream page and the PDF report show them (obeya.render.numbers.share).
+    summary.add_row("flow efficiency", share(efficiency))
     summary.add_row("flow velocity (items/week)", _num(ff["velocity_per_week"]))
-    summary.add_row("flow load (WIP now)", f"{ff['load']:,}")
+    summary.add_row("flow load (WIP now)", count(ff["load"]))
     bands = doc["aging_wip"]["bands"]
     summary.add_row(
-        "aging WIP beyond p85 cycle time", f"{bands['p85_to_p95'] + bands['above_p95']:,}"
+        "aging WIP beyond p85 cycle time", count(bands["p85_to_p95"] + bands["above_p95"])
     )
-    for kind, share in ff["distribution"].items():
-        summary.add_row(f"distribution: {kind}", f"{share:.1%}")
+    for kind, part in ff["distribution"].items():
+        summary.add_row(f"distribution: {kind}", share(part))
     quality = doc["quality"]
     if quality is not None and quality["reopen_rate"] is not None:
         summary.add_row(
             "reopened (of finished items)",
-            f"{quality['reopened_items']:,} of {quality['finished']:,} "
-            f"({quality['reopen_rate']:.1%})",
+            f"{count(quality['reopened_items'])} of {count(quality['finished'])} "
+            f"({share(quality['reopen_rate'])})",
         )
     if quality is not None and quality["defect_share"] is not None:
         summary.add_row(
             "defects (of finished items with a type)",
-            f"{quality['defect_items']:,} of {quality['typed_items']:,} "
-            f"({quality['defect_share']:.1%})",
+            f"{count(quality['defect_items'])} of {count(quality['typed_items'])} "
+            f"({share(quality['defect_share'])})",
         )
     console.print(summary)
 
@@ -82,7 +84,7 @@ def print_report(report: FlowReport, console: Console) -> None:
         tp.add_column("WIP at week end", justify="right")
         wip = doc["wip_daily"]
         for week, n in weeks:
-            tp.add_row(week, f"{n:,}", _week_end_wip(wip, week))
+            tp.add_row(week, count(n), _week_end_wip(wip, week))
         console.print(tp)
 
     tis = PlainTable(title="Time in state (hours, per item, completed visits)")
@@ -91,7 +93,7 @@ def print_report(report: FlowReport, console: Console) -> None:
     tis.add_column("p85", justify="right")
     tis.add_column("items", justify="right")
     for state, row in doc["time_in_state_hours"].items():
-        tis.add_row(state, _num(row["median"]), _num(row["p85"]), f"{row['items']:,}")
+        tis.add_row(state, _num(row["median"]), _num(row["p85"]), count(row["items"]))
     console.print(tis)
 
 
@@ -100,4 +102,4 @@ def _week_end_wip(wip: dict[str, Any], monday: str) -> str:
 
     end = (date.fromisoformat(monday) + timedelta(days=6)).isoformat()
     candidates = [d for d in wip if d <= end]
-    return f"{wip[max(candidates)]:,}" if candidates else "–"
+    return count(wip[max(candidates)]) if candidates else DASH

@@ -73,7 +73,7 @@ def read_events(
             raise ParseError(f"unknown format {format!r}; {ACCEPTED}", file=file)
     if columns is not None and columns.state_columns.strip() and kind != "wide":
         raise ParseError(
-            "state columns are for a wide CSV (format wide, --format wide); a "
+            "state columns are for a wide CSV ({opt:format} wide); a "
             f"{kind} file has its states in its events",
             file=file,
         )

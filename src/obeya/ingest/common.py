@@ -275,7 +275,7 @@ def refuse_backwards(warning: LogWarning, *, file: str) -> ParseError:
         f"{warning.count:,} event{'s' if warning.count != 1 else ''} go"
         f"{'es' if warning.count == 1 else ''} backwards in time (a state entered before the "
         f"item was created, or before a state that comes earlier in the flow order): {listed}. "
-        "Fix them, or import without --strict to keep them with a warning",
+        "Fix them, or import without {opt:strict} to keep them with a warning",
         file=file,
         row=warning.rows[0] if warning.rows else None,
     )

@@ -123,8 +123,7 @@ def _resolve(header: list[str], columns: ColumnMap, file: str) -> dict[str, str]
             raise ParseError(
                 f"missing required column {wanted!r}; the columns are: "
                 f"{', '.join(map(repr, header))}. If another column holds the {_WHAT[field]}, "
-                f"map it to {field} (the CLI's --{field.split('_')[0]}-column NAME, or "
-                f"ColumnMap({field}=NAME))",
+                f"name that column as the {{opt:{field.split('_')[0]}_column}}",
                 file=file,
                 row=1,
                 field=wanted,

@@ -169,8 +169,8 @@ def _fields(header: list[str], columns: ColumnMap, file: str) -> dict[str, str]:
     if item is None:
         raise ParseError(
             f"missing the item id column {columns.item_id!r}; the columns are: "
-            f"{', '.join(map(repr, header))}. Name the column that holds the item ids (the "
-            "CLI's --item-column NAME, or ColumnMap(item_id=NAME))",
+            f"{', '.join(map(repr, header))}. Name the column that holds the item ids as the "
+            "{opt:item_column}",
             file=file,
             row=1,
             field=columns.item_id,
@@ -232,7 +232,7 @@ def _state_hint(states: list[tuple[str, str]], column: str) -> str:
     """What to do when a column taken for a state by default holds no times."""
     others = ",".join(h for h, _ in states if h != column) or "A,B"
     return (
-        ". Without --state-columns every column but the item id and the optional fields is "
-        f"read as a state's times: if {column!r} holds something else, name the state "
-        f"columns in flow order, e.g. --state-columns {others} (ColumnMap(state_columns=…))"
+        ". Without {opt:state_columns} every column but the item id and the optional fields "
+        f"is read as a state's times: if {column!r} holds something else, give the "
+        f"{{opt:state_columns}} in flow order, e.g. {others}"
     )

@@ -1068,7 +1068,7 @@ def _clear_conflicts(
         raise StoreError(
             f"restoring {source}: the store has {', '.join(labels)} already; nothing was "
             "changed. Restore into another store, delete them first, or replace them "
-            "(--replace)"
+            "({opt:replace})"
         )
     for _, stream_id in streams:
         # The stream row stays, so that what else is linked to it stays linked.

@@ -33,6 +33,7 @@ from obeya.api.uploads import spooled
 from obeya.core.access import Role
 from obeya.errors import InputError, ObeyaError
 from obeya.render.delivery import lead_time_unit, weekly_trend
+from obeya.render.numbers import DASH, count, duration_hours, number, timestamp
 from obeya.store.connectors import KINDS, ConnectorInfo
 from obeya.web.forms import form_date
 from obeya.web.pages import templates
@@ -42,7 +43,6 @@ router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
 Text = Annotated[str, Form()]
 
-DASH = "—"
 #: The columns each delivery CSV needs (docs/conventions.md; obeya.ingest.delivery).
 KIND_COLUMNS = {
     "deployments": "deployment_id, environment, finished_at, result",
@@ -93,12 +93,12 @@ def duration(hours: float | None) -> tuple[str, str]:
     if hours is None:
         return DASH, ""
     unit, per_unit = lead_time_unit([abs(hours)])
-    return f"{hours / per_unit:,.1f}", unit
+    return number(hours / per_unit, 1), unit
 
 
 def _both(hours: float | None) -> str:
-    value, unit = duration(hours)
-    return value if not unit else f"{value} {unit}"
+    """A duration with its unit, as the CLI's ``obeya dora`` says it: ``2.5 h``, ``3.1 days``."""
+    return duration_hours(hours)
 
 
 def dora_tiles(doc: Mapping[str, Any]) -> list[DoraTile]:
@@ -113,16 +113,18 @@ def dora_tiles(doc: Mapping[str, Any]) -> list[DoraTile]:
     if lead["p50"] is None:
         lead_detail = "no change shipped by a counted deployment in the window"
     else:
-        lead_detail = f"p85 {_both(lead['p85'])} · {_count(lead['changes'], 'change')}"
+        lead_detail = f"p85 {_both(lead['p85'])} · {count(lead['changes'], 'change')}"
     rate = doc["change_failure_rate"]
     if rate is not None:
-        failure_detail = f"{doc['failed_deployments']:,} failed of {deployments:,} deployments"
+        failure_detail = (
+            f"{count(doc['failed_deployments'])} failed of {count(deployments, 'deployment')}"
+        )
     elif deployments == 0:
         failure_detail = "no counted deployment in the window"
     else:
         failure_detail = "no incidents given: nothing says which deployments failed"
     recovery_value, recovery_unit = duration(recovery["p50"])
-    resolved = f"{recovery['incidents']:,} resolved, {recovery['unresolved']:,} unresolved"
+    resolved = f"{count(recovery['incidents'])} resolved, {count(recovery['unresolved'])} unresolved"
     recovery_detail = resolved if recovery["p50"] is None else f"p85 {_both(recovery['p85'])}"
     if recovery["p50"] is not None:
         recovery_detail += f" · {resolved}"
@@ -130,10 +132,10 @@ def dora_tiles(doc: Mapping[str, Any]) -> list[DoraTile]:
         DoraTile(
             "deployment_frequency",
             "Deployment frequency",
-            f"{frequency['days_per_week']:,.2f}",
+            number(frequency["days_per_week"], 2),
             "deployment days a week",
-            f"{frequency['per_day']:,.2f} deployments a day · "
-            f"{_count(deployments, 'deployment')} on {_count(days, 'day')}",
+            f"{number(frequency['per_day'], 2)} deployments a day · "
+            f"{count(deployments, 'deployment')} on {count(days, 'day')}",
             "Days with a successful production deployment, per week of the window.",
             bands["deployment_frequency"],
             frequency["days_per_week"],
@@ -151,7 +153,8 @@ def dora_tiles(doc: Mapping[str, Any]) -> list[DoraTile]:
         DoraTile(
             "change_failure_rate",
             "Change failure rate",
-            DASH if rate is None else f"{rate * 100:,.1f}",
+            # share(rate, 1) split into figure and unit, as the CLI prints it: "33.3 %".
+            DASH if rate is None else number(rate * 100, 1, trim=True),
             "" if rate is None else "%",
             failure_detail,
             "Counted deployments that caused at least one incident, out of all counted.",
@@ -169,10 +172,6 @@ def dora_tiles(doc: Mapping[str, Any]) -> list[DoraTile]:
             recovery["p50"],
         ),
     ]
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def weekly_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -312,19 +311,19 @@ def import_delivery_page(
 def _when(info: ConnectorInfo) -> str:
     if info.last_sync_at is None:
         return "never"
-    return info.last_sync_at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{timestamp(info.last_sync_at)} UTC"
 
 
 def sync_summary(result: Mapping[str, Any]) -> str:
     """A successful sync's result in a sentence: items, new events, delivery records."""
     parts = [
-        f"{_count(int(result.get('items') or 0), 'item')} changed",
-        f"{_count(int(result.get('events_added') or 0), 'new event')}",
+        f"{count(int(result.get('items') or 0), 'item')} changed",
+        f"{count(int(result.get('events_added') or 0), 'new event')}",
     ]
     for kind, counts in (result.get("delivery") or {}).items():
         if counts.get("added") or counts.get("updated"):
-            parts.append(f"{kind}: {counts.get('added', 0):,} added, {counts.get('updated', 0):,}")
-            parts[-1] += " updated"
+            added, updated = count(counts.get("added", 0)), count(counts.get("updated", 0))
+            parts.append(f"{kind}: {added} added, {updated} updated")
     renamed = result.get("renamed_states") or {}
     if renamed:
         parts.append("renamed states " + ", ".join(f"{a} → {b}" for a, b in renamed.items()))
@@ -342,7 +341,7 @@ def connector_row(info: ConnectorInfo, request: Request) -> dict[str, Any]:
         "stream": info.stream,
         "secret_env": info.secret_env,
         "last_sync": _when(info),
-        "item_count": f"{int(last.get('items') or 0):,}" if ok else DASH,
+        "item_count": count(int(last.get("items") or 0)) if ok else DASH,
         "ok": ok,
         "result": (
             sync_summary(last) if ok else str(last.get("error") or "") if last else "not synced yet"

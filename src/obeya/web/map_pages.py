@@ -38,6 +38,8 @@ from obeya.core.maps.compare import FigureDelta
 from obeya.core.maps.files import map_to_dict
 from obeya.core.maps.model import Link, MapError, Step, ValueStreamMap
 from obeya.errors import InputError, ObeyaError
+from obeya.render import map_figures
+from obeya.render.numbers import hours, money, number, parse_share, share_text
 from obeya.render.vsm_svg import render_svg
 from obeya.store import StoredMap
 from obeya.web.forms import form_version
@@ -138,42 +140,17 @@ def _no_compare(variant: str) -> None:
         raise InputError("'compare' cannot name a variant: /maps/{name}/compare compares")
 
 
-# -- formatting -------------------------------------------------------------------------------
-
-
-def number(value: float | None) -> str:
-    """A figure for reading: 3 significant digits for small numbers, thousands separated."""
-    if value is None or math.isnan(value):
-        return "—"
-    if value == 0:
-        return "0"
-    size = abs(value)
-    if size >= 100:
-        return f"{value:,.0f}"
-    if size >= 10:
-        return f"{value:.1f}".removesuffix(".0")
-    if size >= 1:
-        return f"{value:.2f}".rstrip("0").removesuffix(".")
-    return f"{value:.3g}"
-
-
-def hours(value: float | None) -> str:
-    return "—" if value is None else f"{number(value)} h"
+# -- formatting: obeya.render.numbers, by figure kind (obeya.render.map_figures) ----------------
 
 
 def share(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{number(value * 100)} %"
-
-
-def money(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
+    """A map's share as the page, the CLI and the comparison show it: ``91.7 %``."""
+    return map_figures.shown(value, "share")
 
 
 def percent_text(value: float) -> str:
     """A share (0.05) as the form shows it, in percent ("5 %"); up to 6 significant digits."""
-    return f"{value * 100:.6g} %"
+    return share_text(value)
 
 
 def field_text(value: Any) -> str:
@@ -282,6 +259,19 @@ def percent_value(text: str, original: float | None, where: str) -> float:
     return share
 
 
+def share_value(text: str, original: float | None, where: str) -> float:
+    """%C&A from a field, as every share is typed: ``0.9``, ``90%`` or ``90 %`` (a bare number
+    above 1 is refused, not guessed at); unchanged text keeps the stored value exactly."""
+    if original is not None and text == field_text(original):
+        return float(original)
+    if not text.strip():
+        raise MapError(f"{where} is empty; give a share, e.g. 0.9 or 90 %")
+    try:
+        return parse_share(text, field=where)
+    except InputError as exc:
+        raise MapError(str(exc)) from None
+
+
 def _step_ref(i: int, name: str) -> str:
     """A step as the editor names it: its row number and its name."""
     return f"Step {i + 1} ({name})" if name.strip() else f"Step {i + 1}"
@@ -334,6 +324,8 @@ def build_map(base: ValueStreamMap, form: dict[str, Any]) -> ValueStreamMap:
                     ) from None
             elif key == "visits":
                 changes[attr] = percent_value(row[key], step.visit_share, where)
+            elif key == "ca":
+                changes[attr] = share_value(row[key], step.complete_accurate, where)
             else:
                 changes[attr] = _value(row[key], getattr(step, attr), where, key in OPTIONAL)
         steps.append(dataclasses.replace(step, **changes) if step.name else Step(**changes))
@@ -747,17 +739,6 @@ def copy_page(request: Request, ctx: Ctx, name: str, variant: str, fields: Field
 # -- the comparison table ---------------------------------------------------------------------
 
 
-def _kind(figure: str) -> str:
-    last = figure.rsplit(".", 1)[-1]
-    if last.endswith("_hours") or last == "hours_per_item":
-        return "hours"
-    if last in ("activity_ratio", "rolled_complete_accurate", "complete_accurate", "utilisation"):
-        return "share"
-    if last == "money_per_period":
-        return "money"
-    return "number"
-
-
 def _direction(figure: str) -> int:
     """-1: lower is better, +1: higher is better, 0: it depends."""
     if figure.startswith("waste."):
@@ -770,26 +751,9 @@ def _direction(figure: str) -> int:
     return 0
 
 
-def _shown(value: float | None, kind: str) -> str:
-    if kind == "hours":
-        return hours(value)
-    if kind == "share":
-        return share(value)
-    if kind == "money":
-        return money(value)
-    return number(value)
-
-
-def _signed(value: float | None, kind: str) -> str:
-    if value is None:
-        return "—"
-    if value == 0:
-        return "0"
-    sign = "+" if value > 0 else "−"
-    size = abs(value)
-    if kind == "share":
-        return f"{sign}{number(size * 100)} pp"
-    return f"{sign}{_shown(size, kind)}"
+def _minus(text: str) -> str:
+    """The page's typographic minus sign (−) in a signed figure."""
+    return text.replace("-", "−")
 
 
 def compare_rows(figures: tuple[FigureDelta, ...]) -> list[dict[str, Any]]:
@@ -806,25 +770,19 @@ def compare_rows(figures: tuple[FigureDelta, ...]) -> list[dict[str, Any]]:
             category, key = parts[1], parts[2]
             group = "Waste"
             label = f"{WASTE_LABELS.get(category, category)}, {FIGURE_LABELS.get(key, key)}"
-        kind = _kind(f.figure)
+        kind = map_figures.kind(f.figure)
         direction = _direction(f.figure)
         verdict = ""
         if f.delta and direction:
             verdict = "better" if f.delta * direction > 0 else "worse"
-        change = (
-            "—"
-            if f.change_pct is None
-            else f"{'+' if f.change_pct > 0 else ''}{number(f.change_pct)} %"
-        )
-        change = change.replace("-", "−")
         groups.setdefault(group, {"title": group, "rows": []})["rows"].append(
             {
                 "figure": f.figure,
                 "label": label,
-                "base": _shown(f.base, kind),
-                "value": _shown(f.value, kind),
-                "delta": _signed(f.delta, kind),
-                "change": change,
+                "base": map_figures.shown(f.base, kind),
+                "value": map_figures.shown(f.value, kind),
+                "delta": _minus(map_figures.delta(f.delta, kind)),
+                "change": _minus(map_figures.change(f.change_pct)),
                 "raw_delta": "" if f.delta is None else repr(f.delta),
                 "verdict": verdict,
                 "changed": f.changed,

@@ -253,7 +253,7 @@ def _window(
             raise InputError(
                 "no deployment to report on: none is in production with a successful result "
                 "(environment 'production', result 'success'); check the deployments, or give "
-                "both --since and --until to report on an empty window"
+                "both {opt:since} and {opt:until} to report on an empty window"
             )
         days = [_day(d.finished_at) for d in counted]
         since = min(days) if since is None else since
@@ -261,7 +261,7 @@ def _window(
     if since > until:
         raise InputError(
             f"the window is empty: it starts on {since.isoformat()}, after its end "
-            f"{until.isoformat()}; give a --since on or before --until"
+            f"{until.isoformat()}; give a {{opt:since}} on or before {{opt:until}}"
         )
     return since, until
 

@@ -186,7 +186,7 @@ def backtest(
         raise InputError(
             f"history_days: the data spans {span:,} days ({first} to {last}), too short for "
             f"{history_days:,} days of history before an origin and a {horizon_days:,}-day "
-            "horizon after it; give a shorter --history-days or --horizon-days"
+            "horizon after it; give fewer {opt:history_days} or a shorter {opt:horizon_days}"
         )
     window_totals = cumulative[offsets] - cumulative[offsets - history_days]
     actuals = cumulative[offsets + horizon_days] - cumulative[offsets]
@@ -231,7 +231,7 @@ def backtest_when(
     if offsets.size == 0:
         raise InputError(
             f"history_days: the data spans {span:,} days, too short for {history_days:,} days "
-            "of history before an origin; give a shorter --history-days"
+            "of history before an origin; give fewer {opt:history_days}"
         )
     # The items-th finish after an origin falls on the first day whose cumulative count
     # reaches the origin's count + items (searchsorted over the prefix sums).
@@ -298,5 +298,5 @@ def _some(points: list[BacktestPoint], left_out: int, history_days: int) -> None
         raise InputError(
             f"no origin could be scored: {left_out:,} origins had no throughput history in "
             f"the {history_days:,}-day window before them or no outcome in the data; widen "
-            "--history-days (or forecast fewer items)"
+            "the {opt:history_days} (or forecast fewer items)"
         )

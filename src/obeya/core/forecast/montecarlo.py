@@ -116,7 +116,7 @@ def history_of(
         start = default_start(throughput_daily)
         if start is None:
             raise InputError(
-                "no throughput history: the data has no finished item; give --start and "
+                "no throughput history: the data has no finished item; give a {opt:start} and "
                 "data with finished items"
             )
     end = start - timedelta(days=1)
@@ -131,7 +131,7 @@ def history_of(
             raise InputError(
                 f"no throughput history before {start.isoformat()}: the history starts at the "
                 f"stream's first finish, {first.isoformat()}; give a later start, or "
-                "--history-days to sample the days before it"
+                "{opt:history_days} to sample the days before it"
             )
     counts = tuple(
         int(throughput_daily.get((first + timedelta(days=i)).isoformat(), 0))
@@ -236,7 +236,7 @@ def when(
         raise InputError(
             f"items: {items:,} items are not done within max_days={max_days:,} days in "
             f"{unfinished:,} of {trials:,} trials at the pace of the history; forecast fewer "
-            "items or widen --history-days"
+            "items or widen the {opt:history_days}"
         )
     return WhenForecast(
         percentiles=_at_most(days, trials),
@@ -339,7 +339,8 @@ def _history(
     if not history.any():
         before = f" before {start.isoformat()}" if start else ""
         raise InputError(
-            f"no throughput history in the {history.size} days{before}; widen --history-days"
+            f"no throughput history in the {history.size} days{before}; widen the "
+            "{opt:history_days}"
         )
     return history
 

@@ -203,13 +203,13 @@ def parse_weights(text: str) -> dict[str, float]:
             continue
         attribute, sep, value = (s.strip() for s in part.partition("="))
         if not sep:
-            raise InputError(f"--weights: {part.strip()!r} is not ATTRIBUTE=NUMBER")
+            raise InputError(f"{{opt:weights}}: {part.strip()!r} is not ATTRIBUTE=NUMBER")
         if attribute in given:
-            raise InputError(f"--weights: {attribute!r} is given twice")
+            raise InputError(f"{{opt:weights}}: {attribute!r} is given twice")
         try:
             given[attribute] = float(value)
         except ValueError:
-            raise InputError(f"--weights: {attribute}={value!r} is not a number") from None
+            raise InputError(f"{{opt:weights}}: {attribute}={value!r} is not a number") from None
     return normalise_weights(given)
 
 
@@ -218,20 +218,20 @@ def normalise_weights(weights: Mapping[str, float]) -> dict[str, float]:
     for attribute, weight in weights.items():
         if attribute not in ATTRIBUTES:
             raise InputError(
-                f"--weights: unknown attribute {attribute!r}; known: {', '.join(ATTRIBUTES)}"
+                f"{{opt:weights}}: unknown attribute {attribute!r}; known: {', '.join(ATTRIBUTES)}"
             )
         if not (math.isfinite(weight) and weight >= 0):
-            raise InputError(f"--weights: {attribute}={weight} must be a number ≥ 0")
+            raise InputError(f"{{opt:weights}}: {attribute}={weight} must be a number ≥ 0")
     total = sum(weights.values())
     if total <= 0:
-        raise InputError("--weights: at least one attribute needs a weight above 0")
+        raise InputError("{opt:weights}: at least one attribute needs a weight above 0")
     return {a: weights.get(a, 0.0) / total for a in ATTRIBUTES}
 
 
 def check_threshold(threshold: float) -> float:
     if not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0):
         raise InputError(
-            f"--threshold {threshold} is outside [0, 1]; it is a distance (1 − similarity)"
+            f"{{opt:threshold}} {threshold} is outside [0, 1]; it is a distance (1 − similarity)"
         )
     return threshold
 

@@ -89,9 +89,8 @@ def run_summary(run: TwinRun) -> dict[str, Any]:
         "unfinished_share": unfinished,
         "warnings": [
             f"{unfinished:.0%} of the items that started in the run had not finished by its "
-            f"end: a longer run (at least {longer_run_days(windows, run.days):.0f} days, --days) "
-            "shows how "
-            "long they take"
+            f"end: a longer run (at least {longer_run_days(windows, run.days):.0f} days) shows "
+            "how long they take"
         ]
         if unfinished > UNFINISHED_WARNING
         else [],
