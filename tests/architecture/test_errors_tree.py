@@ -3,9 +3,11 @@ and carries its fields: callers tell errors apart by class and fields, never by 
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
 import re
+from pathlib import Path
 
 import obeya
 from obeya import errors
@@ -76,3 +78,44 @@ def test_errors_carry_fields_for_clients() -> None:
     assert conflict.taken
     assert not VersionConflict("x", kind="risk", key="R-1", expected=1, current=2).taken
     assert conflict.fields() is not None and conflict.fields()["current"] == 2  # type: ignore[index]
+
+
+def _raised_texts(path: Path) -> list[tuple[int, str]]:
+    """The literal text of every error raised in a module (f-string parts included)."""
+    texts = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args:
+            parts = [
+                n.value
+                for n in ast.walk(node.exc.args[0])
+                if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            ]
+            texts.append((node.lineno, "".join(parts)))
+    return texts
+
+
+def test_no_error_outside_the_cli_names_a_flag_or_a_python_class() -> None:
+    """A person on a page cannot pass ``--history-days``: errors raised where every shell
+    may show them name options as ``{opt:NAME}``, which each shell words its own way."""
+    root = Path(obeya.__file__).parent
+    modules = [
+        p
+        for p in root.rglob("*.py")
+        if "cli" not in p.relative_to(root).parts and "migrations" not in p.parts
+    ]
+    flag = re.compile(r"(?<![\w-])--[a-z][a-z-]+|ColumnMap\(|Workflow\(")
+    found = [
+        f"{p.relative_to(root)}:{line}: {text}"
+        for p in modules
+        for line, text in _raised_texts(p)
+        if flag.search(re.sub(r"`obeya [^`]*`", "", text))  # a command to run is fine
+    ]
+    assert len(modules) > 100
+    assert found == []
+
+
+def test_each_shell_words_an_option_its_own_way() -> None:
+    error = InputError("no history; widen the {opt:history_days} or give a {opt:start}")
+    assert str(error) == "no history; widen the days of history or give a start"
+    assert error.shown("cli") == "no history; widen the --history-days or give a --start"
+    assert error.shown("api") == "no history; widen the history_days or give a start"

@@ -124,7 +124,8 @@ def dora_tiles(doc: Mapping[str, Any]) -> list[DoraTile]:
     else:
         failure_detail = "no incidents given: nothing says which deployments failed"
     recovery_value, recovery_unit = duration(recovery["p50"])
-    resolved = f"{count(recovery['incidents'])} resolved, {count(recovery['unresolved'])} unresolved"
+    resolved, unresolved = count(recovery["incidents"]), count(recovery["unresolved"])
+    resolved = f"{resolved} resolved, {unresolved} unresolved"
     recovery_detail = resolved if recovery["p50"] is None else f"p85 {_both(recovery['p85'])}"
     if recovery["p50"] is not None:
         recovery_detail += f" · {resolved}"
