@@ -19,7 +19,6 @@ from obeya.core.events import EventLog
 from obeya.core.metrics import FlowFilter, FlowReport
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
-from obeya.workspace_delivery import DeliveryWorkspace
 from obeya.workspace_steering import SteeringWorkspace
 
 if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only when a workspace opens
@@ -96,12 +95,13 @@ def discovered_message(stream: str) -> str:
     return f"{DISCOVERED_FROM} {stream!r}"
 
 
-class Workspace(SteeringWorkspace, DeliveryWorkspace):
+class Workspace(SteeringWorkspace):
     """Value streams in an app store, and their flow."""
 
     def __init__(self, url: str | None = None) -> None:
         from obeya.store import Store
         from obeya.workspace_access import Access
+        from obeya.workspace_delivery import Connectors, Delivery
         from obeya.workspace_forecast import Forecasts
         from obeya.workspace_reports import Reports
         from obeya.workspace_simulation import Simulations
@@ -109,6 +109,10 @@ class Workspace(SteeringWorkspace, DeliveryWorkspace):
         self.store = Store(url)
         #: Users, roles, tokens, sign-in links and sessions, the audit log.
         self.access = Access(self)
+        #: Deployments, changes and incidents per stream, and their DORA metrics.
+        self.delivery = Delivery(self)
+        #: Live connectors to trackers and their syncs.
+        self.connectors = Connectors(self)
         #: Recent flow reports, documents and charts, computed once per stream and filter.
         self.reports = Reports(self)
         #: Monte Carlo forecasts and backtests of a stream's throughput.

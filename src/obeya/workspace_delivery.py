@@ -1,6 +1,6 @@
-"""The delivery half of the :class:`~obeya.workspace.Workspace`: deployments, changes and
-incidents beside the flow (DORA metrics), and the live connectors that fill a stream from a
-tracker. The CLI, the API and the pages call these.
+"""Two parts of the :class:`~obeya.workspace.Workspace`: ``delivery`` (deployments, changes
+and incidents beside the flow, and their DORA metrics) and ``connectors`` (the live
+connectors that fill a stream from a tracker). The CLI, the API and the pages call these.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from obeya.store import Store
     from obeya.store.connectors import ConnectorInfo, SyncStored
     from obeya.store.delivery import DeliveryCounts
+    from obeya.workspace import Workspace
 
 #: The kinds of delivery file ``obeya import KIND FILE`` reads.
 DELIVERY_KINDS = ("deployments", "changes", "incidents")
@@ -32,15 +33,17 @@ REMOTE_SECRET_PREFIX = "OBEYA_TOKEN_"
 _ENV_NAME = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
-class DeliveryWorkspace:
-    """Mixed into :class:`~obeya.workspace.Workspace`."""
+class Delivery:
+    """A stream's deployments, changes and incidents, and its DORA metrics."""
 
-    if TYPE_CHECKING:
-        store: Store
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
 
-    # -- delivery records -----------------------------------------------------------------------
+    @property
+    def store(self) -> Store:
+        return self._workspace.store
 
-    def import_delivery(self, kind: str, path: str | Path, stream: str) -> DeliveryCounts:
+    def import_file(self, kind: str, path: str | Path, stream: str) -> DeliveryCounts:
         """Read a deployments, changes or incidents CSV into the stream (created if new); all
         or nothing, and the same file again changes nothing."""
         from obeya.core.delivery.records import DeliveryHistory
@@ -58,7 +61,7 @@ class DeliveryWorkspace:
         counts = self.store.save_delivery(stream, history, source=file.name)
         return next(c for c in counts if c.kind == kind)
 
-    def delivery(self, stream: str) -> DeliveryHistory:
+    def history(self, stream: str) -> DeliveryHistory:
         return self.store.load_delivery(stream)
 
     def dora(
@@ -67,11 +70,20 @@ class DeliveryWorkspace:
         """The stream's delivery metrics over the window (default: its deployments' span)."""
         from obeya.core.delivery.dora import dora_report
 
-        return dora_report(self.delivery(stream), since=since, until=until)
+        return dora_report(self.history(stream), since=since, until=until)
 
-    # -- connectors -----------------------------------------------------------------------------
 
-    def add_connector(
+class Connectors:
+    """Live connectors: what each pulls, into which stream, and their syncs."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+
+    @property
+    def store(self) -> Store:
+        return self._workspace.store
+
+    def add(
         self,
         name: str,
         kind: str,
@@ -103,13 +115,13 @@ class DeliveryWorkspace:
         source_for(kind, name, settings, "token-checked-at-sync", None)
         return self.store.add_connector(name, kind, stream, settings, secret_env, workflow)
 
-    def connectors(self) -> list[ConnectorInfo]:
+    def list(self) -> list[ConnectorInfo]:
         return self.store.list_connectors()
 
-    def connector(self, name: str) -> ConnectorInfo:
+    def get(self, name: str) -> ConnectorInfo:
         return self.store.get_connector(name)
 
-    def delete_connector(self, name: str) -> None:
+    def remove(self, name: str) -> None:
         self.store.delete_connector(name)
 
     def sync(

@@ -570,8 +570,8 @@ CONNECTOR_SETTINGS: dict[str, Any] = {"repo": "octo/shop", "state_labels": []}
 def connector_of(world: World, stream: str) -> str:
     """The connector of ``stream`` that the sync rows call (made on first use)."""
     name = f"sync-{SUFFIX[stream]}"
-    if name not in {c.name for c in world.workspace.connectors()}:
-        world.workspace.add_connector(
+    if name not in {c.name for c in world.workspace.connectors.list()}:
+        world.workspace.connectors.add(
             name, "github", stream, CONNECTOR_SETTINGS, secret_env=UNSET_TOKEN
         )
     return name
@@ -591,7 +591,7 @@ def remove_connector(stream: str, *, page: bool) -> Build:
 
     def build(world: World, principal: str) -> Call:
         name = world.unique("leaving-connector")
-        world.workspace.add_connector(
+        world.workspace.connectors.add(
             name, "github", stream, CONNECTOR_SETTINGS, secret_env=UNSET_TOKEN
         )
         if page:

@@ -87,7 +87,7 @@ def test_import_deployments_and_read_the_dora_page(
     expect(page.get_by_role("status")).to_have_text(
         "Imported incidents: 1 added, 0 updated (1 in the file; the rest were stored already)."
     )
-    assert len(live_server.workspace.delivery("Tiny").deployments) == 4
+    assert len(live_server.workspace.delivery.history("Tiny").deployments) == 4
 
     def tile(key: str, part: str) -> str:
         return " ".join(page.locator(f'[data-tile="{key}"] .{part}').inner_text().split())
@@ -151,4 +151,4 @@ def test_add_a_connector_and_sync_it(signed_in_page: Page, live_server: LiveServ
         "button", name="Remove tiny-gh"
     ).click()
     expect(page.get_by_role("status")).to_contain_text("Removed connector 'tiny-gh'")
-    assert live_server.workspace.connectors() == []
+    assert live_server.workspace.connectors.list() == []

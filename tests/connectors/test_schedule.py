@@ -39,8 +39,8 @@ def test_a_round_syncs_each_connector_and_keeps_going_past_a_failure(
         ws.initialise()
         settings = {"url": url, "jql": "project = PAY", "email": "ann@example.com"}
         # "broken" reads a variable that is not set: its round fails, "good" still syncs.
-        ws.add_connector("broken", "jira", "B", settings, secret_env="OBEYA_TOKEN_UNSET_VARIABLE")
-        ws.add_connector("good", "jira", "G", settings, secret_env="OBEYA_TOKEN_GOOD")
+        ws.connectors.add("broken", "jira", "B", settings, secret_env="OBEYA_TOKEN_UNSET_VARIABLE")
+        ws.connectors.add("good", "jira", "G", settings, secret_env="OBEYA_TOKEN_GOOD")
         stop = threading.Event()
         rounds: list[dict[str, str | None]] = []
 
@@ -56,5 +56,5 @@ def test_a_round_syncs_each_connector_and_keeps_going_past_a_failure(
             "token is unset"
         )
         assert ws.stream("G").events == 2 and ws.stream("B").events == 0
-        broken = ws.connector("broken").last_result
+        broken = ws.connectors.get("broken").last_result
         assert broken is not None and broken["ok"] is False

@@ -105,16 +105,16 @@ def test_jira_sync_equals_the_same_history_from_a_file(
         # sync stores nothing and keeps its checkpoint.
         fake.issues[2].changes.append(Change("2024-01-10T09:00", "Done"))
         fake.issues[2].updated = "2024-01-10T09:00"
-        checkpoint = Workspace().connector("pay").checkpoint
+        checkpoint = Workspace().connectors.get("pay").checkpoint
         monkeypatch.setattr("obeya.connectors.http.BACKOFF_SECONDS", 0.0)
         fake.fail("/rest/api/3/search/jql", 503, times=100)
         failed = runner.invoke(app, ["sync", "pay"])
         assert failed.exit_code == 1 and "connector 'pay'" in failed.output
         assert "HTTP 503" in failed.output and JIRA_TOKEN not in failed.output
         with Workspace() as ws:
-            assert ws.connector("pay").checkpoint == checkpoint
+            assert ws.connectors.get("pay").checkpoint == checkpoint
             assert ws.stream("Live").events == 8
-            listed = ws.connector("pay").last_result
+            listed = ws.connectors.get("pay").last_result
         assert listed is not None and listed["ok"] is False
         fake.faults.clear()
         resumed = json.loads(invoke("sync", "pay", "--json").stdout)

@@ -93,7 +93,18 @@ def test_compare(base: Path, tmp_path: Path) -> None:
 
     table = runner.invoke(root, ["map", "compare", str(base), str(future)])
     assert table.exit_code == 0, table.output
-    assert "-50.0%" in table.stdout
+    # As the map page's comparison: utilisation 100 % → 50 %, -50 pp, a change of -50 %.
+    row = next(line for line in table.stdout.splitlines() if "steps.Build.utilisation" in line)
+    assert [w for w in row.split() if w != "│"][1:] == [
+        "100",
+        "%",
+        "50",
+        "%",
+        "-50",
+        "pp",
+        "-50",
+        "%",
+    ]
 
 
 def test_bad_map_exits_1(tmp_path: Path) -> None:

@@ -156,7 +156,7 @@ def test_the_page_shows_the_figures_worked_by_hand(client: TestClient) -> None:
 
     restore = tile(page, "recovery_time")
     assert (restore["value"], restore["unit"]) == ("2.5", "hours, p50")
-    assert restore["detail"] == "p85 2.5 hours · 1 resolved, 1 unresolved"
+    assert restore["detail"] == "p85 2.5 h · 1 resolved, 1 unresolved"
     assert restore["band"] == "high"
 
     assert counts(page) == {
@@ -170,7 +170,7 @@ def test_the_page_shows_the_figures_worked_by_hand(client: TestClient) -> None:
     # The weekly table and the chart: one week, 3 deployments (1 failed), lead p50 24 h.
     assert re.search(
         r"<tr><th scope=\"row\">2024-01-01</th><td class=\"num\">3</td><td class=\"num\">1</td>"
-        r"<td class=\"num\">24.0 hours</td><td class=\"num\">2.5 hours</td></tr>",
+        r"<td class=\"num\">24.0 h</td><td class=\"num\">2.5 h</td></tr>",
         page,
     )
     spec = embedded_spec(page)
@@ -217,7 +217,7 @@ def test_a_window_of_one_day(client: TestClient) -> None:
     assert (lead["value"], lead["unit"], lead["band"]) == ("2.5", "days, p50", "high")
     failure = tile(page, "change_failure_rate")
     assert (failure["value"], failure["detail"], failure["band"]) == (
-        "0.0",
+        "0",  # 0 % (a share shows no decimals it does not need)
         "0 failed of 2 deployments",
         "elite",
     )
@@ -270,7 +270,7 @@ def test_the_import_form_adds_then_updates(client: TestClient, workspace: Worksp
     assert location.startswith(f"{PAGE}?imported=deployments")
     page = client.get(location).text
     assert "Imported deployments: 5 added, 0 updated (5 in the file" in page
-    assert len(workspace.delivery("Tiny").deployments) == 5
+    assert len(workspace.delivery.history("Tiny").deployments) == 5
     # d5 now succeeded: one updated, the rest as stored.
     again = upload(client, "deployments", DEPLOYMENTS.replace("failure", "success"))
     assert "Imported deployments: 0 added, 1 updated" in client.get(again.headers["location"]).text
@@ -292,7 +292,7 @@ def test_a_bad_file_is_refused_whole_naming_row_and_field(
     assert "Nothing imported." in message
     assert "prod-deploys.csv" in message and "row 3" in message and "finished_at" in message
     assert "obeya-upload" not in message  # the file as uploaded, not its temporary copy
-    assert workspace.delivery("Tiny").deployments == ()  # d1, on a good row, was not kept
+    assert workspace.delivery.history("Tiny").deployments == ()  # d1, on a good row, was not kept
     # The page keeps the kind chosen and still offers the form.
     assert '<option value="deployments" selected>' in response.text
 
@@ -315,7 +315,7 @@ def test_a_viewer_reads_the_page_but_cannot_import(workspace: Workspace) -> None
         assert 'enctype="multipart/form-data"' not in page.text
         refused = upload(client, "deployments", DEPLOYMENTS)
         assert refused.status_code == 403
-    assert workspace.delivery("Tiny").deployments == ()
+    assert workspace.delivery.history("Tiny").deployments == ()
 
 
 def test_an_unknown_stream_is_a_404_page(client: TestClient, workspace: Workspace) -> None:
@@ -399,7 +399,7 @@ def test_add_list_and_remove_connectors(
     assert response.headers["location"] == "/connectors?added=tiny-gh"
     page = client.get(response.headers["location"]).text
     assert "Added connector &#39;tiny-gh&#39;" in page
-    info = workspace.connector("tiny-gh")
+    info = workspace.connectors.get("tiny-gh")
     assert (info.kind, info.stream, info.secret_env) == (
         "github",
         "Tiny",
@@ -424,7 +424,7 @@ def test_add_list_and_remove_connectors(
         scoped_label_prefix="workflow",
     )
     assert gitlab.status_code == 303
-    assert workspace.connector("tiny-gl").settings == {
+    assert workspace.connectors.get("tiny-gl").settings == {
         "url": "https://gitlab.example.com",
         "project": "acme/tiny",
         "scoped_label_prefix": "workflow",
@@ -434,7 +434,7 @@ def test_add_list_and_remove_connectors(
     page = client.get(removed.headers["location"]).text
     assert "Removed connector &#39;tiny-gh&#39;" in page
     assert 'data-connector="tiny-gh"' not in page and 'data-connector="tiny-gl"' in page
-    assert [c.name for c in workspace.connectors()] == ["tiny-gl"]
+    assert [c.name for c in workspace.connectors.list()] == ["tiny-gl"]
     assert "Tiny" in {s.name for s in workspace.streams()}  # the stream stays
 
 
@@ -442,14 +442,14 @@ def test_add_a_jira_connector(client: TestClient, workspace: Workspace, token: s
     """Only the Jira fields are read (the form's GitHub ones are left out)."""
     response = add(client, **JIRA)
     assert response.status_code == 303, response.text
-    assert workspace.connector("tiny-jira").settings == {
+    assert workspace.connectors.get("tiny-jira").settings == {
         "url": "https://example.atlassian.net",
         "jql": "project = TINY",
         "email": "ann@example.com",
     }
     # No e-mail: Jira Data Center, whose personal access token goes alone.
     assert add(client, **{**JIRA, "name": "tiny-dc", "email": " "}).status_code == 303
-    assert workspace.connector("tiny-dc").settings["email"] is None
+    assert workspace.connectors.get("tiny-dc").settings["email"] is None
 
 
 @pytest.mark.parametrize(
@@ -472,7 +472,7 @@ def test_a_bad_connector_is_refused_on_the_page(
     response = add(client, **form)
     assert response.status_code == 422
     assert "Not added." in response.text and message in response.text
-    assert workspace.connectors() == []
+    assert workspace.connectors.list() == []
     # The form comes back as it was sent, to correct and send again.
     assert 'name="state_labels" type="text" value="In Progress, Review"' in response.text
 
@@ -484,7 +484,7 @@ def test_a_token_typed_as_the_variable_is_neither_stored_nor_shown(
         response = add(client, token_env=typed)
         assert response.status_code == 422
         assert typed not in response.text
-    assert workspace.connectors() == []
+    assert workspace.connectors.list() == []
 
 
 def test_the_same_name_twice_is_refused(client: TestClient, token: str) -> None:
@@ -541,13 +541,13 @@ def test_sync_now_pulls_the_history_and_the_deployments(
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/connectors?synced=tiny-gh"
     page = client.get(response.headers["location"]).text
-    stored = workspace.connector("tiny-gh").last_result or {}
+    stored = workspace.connectors.get("tiny-gh").last_result or {}
     summary = f"5 items changed, {stored['events_added']:,} new events"
     assert f"Synced tiny-gh: {summary}" in html.unescape(page)
     row = cells(row_of(page, "tiny-gh"))
     assert row[4] == "5" and row[5].startswith(f"ok {summary}")
     assert workspace.stream("Shop").items == 5
-    deployments = workspace.delivery("Shop").deployments
+    deployments = workspace.delivery.history("Shop").deployments
     assert deployments, "the recording has deployments"
     delivery = client.get("/streams/Shop/delivery")
     assert delivery.status_code == 200, delivery.text
@@ -561,10 +561,10 @@ def test_sync_now_pulls_the_history_and_the_deployments(
 
 def test_a_viewer_sees_the_list_but_no_forms(workspace: Workspace, token: str) -> None:
     settings = {"repo": GITHUB_REPO, "state_labels": []}
-    workspace.add_connector(
+    workspace.connectors.add(
         "tiny-gh", "github", "Tiny", settings, secret_env="OBEYA_TOKEN_TINY_TRACKER"
     )
-    workspace.add_connector("other-gh", "github", "Other", settings, secret_env="OBEYA_TOKEN_OTHER")
+    workspace.connectors.add("other-gh", "github", "Other", settings, secret_env="OBEYA_TOKEN_OTHER")
     app = create_app(lambda: workspace)
     viewer = bearer(workspace, "vic", Role.VIEWER, "Tiny")
     editor = bearer(workspace, "eve", Role.EDITOR, "Tiny")
@@ -583,7 +583,7 @@ def test_a_viewer_sees_the_list_but_no_forms(workspace: Workspace, token: str) -
         assert "/connectors/tiny-gh/sync" in page and "/connectors/tiny-gh/delete" not in page
         assert "Add a connector" not in page
         assert client.post("/connectors/tiny-gh/delete", headers=editor).status_code == 403
-    assert {c.name for c in workspace.connectors()} == {"tiny-gh", "other-gh"}
+    assert {c.name for c in workspace.connectors.list()} == {"tiny-gh", "other-gh"}
 
 
 def test_only_a_workspace_admin_adds_a_connector(workspace: Workspace, token: str) -> None:
@@ -596,7 +596,7 @@ def test_only_a_workspace_admin_adds_a_connector(workspace: Workspace, token: st
         assert "Add a connector" not in page
         assert add(client).status_code == 403
         assert add(client, name="theirs", stream="Other").status_code == 403
-    assert [c.name for c in workspace.connectors()] == []
+    assert [c.name for c in workspace.connectors.list()] == []
 
 
 def test_a_connector_added_from_afar_reads_only_obeya_token_variables(
@@ -607,7 +607,7 @@ def test_a_connector_added_from_afar_reads_only_obeya_token_variables(
     response = add(client, token_env="OBEYA_DATABASE_URL")
     assert response.status_code == 422
     assert "must begin with OBEYA_TOKEN_" in response.text
-    assert workspace.connectors() == []
+    assert workspace.connectors.list() == []
 
 
 def test_no_page_shows_the_token(

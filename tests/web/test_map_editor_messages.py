@@ -72,7 +72,8 @@ def refused(client: TestClient, fields: dict[str, str]) -> str:
             "5",
             "Step 3 (Review): LT h (1.0) is shorter than PT h (5.0); lead time includes the work",
         ),
-        ("s-2-ca", "1.5", "Step 3 (Review): %C&A is 1.5; give a share in (0, 1]"),
+        ("s-2-ca", "0", "Step 3 (Review): %C&A is 0.0; give a share in (0, 1]"),
+        ("s-2-ca", "150 %", "Step 3 (Review): %C&A is '150 %'; give a share from 0 % to 100 %"),
         ("s-2-people", "0", "Step 3 (Review): People is 0.0; a step needs someone"),
         ("s-2-capacity", "-2", "Step 3 (Review): Capacity/day is -2.0; it must be > 0"),
         ("s-2-inventory", "-1", "Step 3 (Review): Inventory before is -1.0; it cannot be"),
@@ -104,8 +105,8 @@ def test_removing_every_step_says_so(saved: TestClient) -> None:
 
 def test_rows_are_numbered_as_shown_after_a_removal(saved: TestClient) -> None:
     """With step 1 removed, Blocked is the first row of the table and of the message."""
-    fields = {**edit_form(saved.get(PAGE).text), "s-0-remove": "on", "s-1-ca": "2"}
-    assert refused(saved, fields).startswith("Step 1 (Blocked): %C&A is 2.0")
+    fields = {**edit_form(saved.get(PAGE).text), "s-0-remove": "on", "s-1-ca": "200 %"}
+    assert refused(saved, fields).startswith("Step 1 (Blocked): %C&A is '200 %'")
 
 
 @pytest.mark.parametrize(

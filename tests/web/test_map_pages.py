@@ -145,7 +145,9 @@ def test_a_stale_save_is_refused_and_nothing_saved(saved: TestClient, workspace:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("s-0-ca", "1.4", "Step 1 (In Progress): %C&A is 1.4; give a share in (0, 1]"),
+        # %C&A is typed as every share is (0.9, 90 %); a bare 1.4 is neither.
+        ("s-0-ca", "1.4", "Step 1 (In Progress): %C&A is '1.4'; a share is a fraction up to 1"),
+        ("s-0-ca", "0 %", "Step 1 (In Progress): %C&A is 0.0; give a share in (0, 1]"),
         ("s-1-lt", "-3", "Step 2 (Blocked): LT h is -3.0; it cannot be negative"),
         ("s-0-people", "many", "Step 1 (In Progress): People is 'many'; give a number"),
         ("s-0-visits", "0 %", "Step 1 (In Progress): Share of items is '0 %'; give a percentage"),
@@ -324,6 +326,18 @@ def test_the_visit_share_is_edited_saved_and_drawn(saved: TestClient, workspace:
 # -- side branches in the drawing -------------------------------------------------------------
 
 SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.mark.parametrize("typed", ["0.9", "90%", "90 %"])
+def test_complete_accurate_is_typed_as_a_fraction_or_in_percent(
+    saved: TestClient, workspace: Workspace, typed: str
+) -> None:
+    """%C&A is a share like any other: 0.9, 90% and 90 % all store 0.9 (90 / 100)."""
+    fields = edit_form(saved.get(PAGE).text)
+    fields.update({"s-0-ca": typed, "action": "save"})
+    response = saved.post(PAGE, data=fields, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    assert workspace.get_map("Tiny").map.steps[0].complete_accurate == pytest.approx(0.9)
 
 
 def release(security: float | None) -> ValueStreamMap:

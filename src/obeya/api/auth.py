@@ -91,7 +91,7 @@ def scope_stream(workspace: Workspace, rule: Rule, request: Request) -> tuple[st
                 return named, True
             return workspace.record_stream(str(params["kind"]), str(params["key"])), True
         if rule.scope == "connector":
-            return workspace.connector(str(params["connector"])).stream, True
+            return workspace.connectors.get(str(params["connector"])).stream, True
     except (NotFoundError, InputError):  # InputError: the key is in several streams
         return None, False
     return None, True

@@ -38,7 +38,7 @@ def get_dora(
     until: Annotated[date | None, Query(description="Window end (UTC day), inclusive.")] = None,
 ) -> dict[str, Any]:
     """The stream's delivery metrics: the document of ``obeya dora --stream NAME --json``."""
-    return ctx.workspace.dora(name, since=since, until=until).to_dict()
+    return ctx.workspace.delivery.dora(name, since=since, until=until).to_dict()
 
 
 @router.post("/streams/{name}/delivery/{kind}", responses=BODY_ERRORS)
@@ -53,7 +53,7 @@ def import_delivery(
     """Add and update the stream's deployments, changes or incidents from a CSV, all or
     nothing; the same file again changes nothing."""
     with spooled(file.file, file.filename, ctx.limits.upload) as path:
-        counts = ctx.workspace.import_delivery(kind, path, name)
+        counts = ctx.workspace.delivery.import_file(kind, path, name)
     return {"kind": kind, **counts.to_dict()}
 
 
@@ -75,7 +75,7 @@ class ConnectorBody(BaseModel):
 @router.get("/connectors", responses=ERRORS)
 def list_connectors(ctx: Ctx, request: Request) -> list[dict[str, Any]]:
     """The connectors of the streams the caller sees, with their last sync."""
-    return [c.to_dict() for c in ctx.workspace.connectors() if sees(request, c.stream)]
+    return [c.to_dict() for c in ctx.workspace.connectors.list() if sees(request, c.stream)]
 
 
 @router.post("/connectors", responses=BODY_ERRORS, status_code=201)
@@ -83,7 +83,7 @@ def add_connector(ctx: Ctx, request: Request, body: ConnectorBody) -> dict[str, 
     """Add a connector (a workspace admin: a connector binds a server variable to a URL, so
     only those who run the workspace may; the variable must begin with OBEYA_TOKEN_)."""
     require_on(request, Role.ADMIN, None)
-    info = ctx.workspace.add_connector(
+    info = ctx.workspace.connectors.add(
         body.name, body.kind, body.stream, body.settings, secret_env=body.secret_env
     )
     return info.to_dict()
@@ -92,11 +92,11 @@ def add_connector(ctx: Ctx, request: Request, body: ConnectorBody) -> dict[str, 
 @router.post("/connectors/{connector}/sync", responses=ERRORS)
 def sync_connector(ctx: Ctx, connector: ConnectorName) -> dict[str, Any]:
     """Pull what changed since the last sync and store it, all or nothing."""
-    ctx.workspace.sync(connector)
-    return ctx.workspace.connector(connector).to_dict()
+    ctx.workspace.connectors.sync(connector)
+    return ctx.workspace.connectors.get(connector).to_dict()
 
 
 @router.delete("/connectors/{connector}", responses=ERRORS, status_code=204)
 def delete_connector(ctx: Ctx, connector: ConnectorName) -> None:
     """Forget the connector; its stream and what it synced stay."""
-    ctx.workspace.delete_connector(connector)
+    ctx.workspace.connectors.remove(connector)

@@ -48,7 +48,7 @@ def _add(
 ) -> None:
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        info = ws.add_connector(
+        info = ws.connectors.add(
             name,
             kind,
             stream,
@@ -154,14 +154,14 @@ def sync_command(
     failed = False
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        names = [name] if name is not None else [c.name for c in ws.connectors()]
+        names = [name] if name is not None else [c.name for c in ws.connectors.list()]
         if not names:
             err.print("no connectors yet: `obeya connect jira|github|gitlab NAME …`")
             raise typer.Exit(1)
         for each in names:
             try:
                 with err.status(f"syncing {safe(each)}…") as status:
-                    stored = ws.sync(each, progress=lambda text: status.update(safe(text)))
+                    stored = ws.connectors.sync(each, progress=lambda text: status.update(safe(text)))
             except ObeyaError as error:  # syncing all: one failing does not stop the others
                 if name is not None:
                     raise
@@ -169,7 +169,7 @@ def sync_command(
                 results.append({"connector": each, "ok": False, "error": error.shown("cli")})
                 err.print(f"[red]error:[/red] {safe(error.shown('cli'))}")
                 continue
-            result = ws.connector(each).last_result or {}
+            result = ws.connectors.get(each).last_result or {}
             results.append({"connector": each, **result})
             if not as_json:
                 delivery = result.get("delivery", {})
@@ -194,7 +194,7 @@ def connectors_command(as_json: JsonOpt = False) -> None:
     """List the connectors with their last sync."""
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        infos = ws.connectors()
+        infos = ws.connectors.list()
     if as_json:
         print_json([c.to_dict() for c in infos])
         return
@@ -219,5 +219,5 @@ def disconnect_command(name: NameArg) -> None:
     """Forget a connector; its stream and what it synced stay."""
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        ws.delete_connector(name)
+        ws.connectors.remove(name)
     out.print(f"connector '{safe(name)}' removed; value stream and history kept")

@@ -67,7 +67,7 @@ def dora_command(
             assert stream is not None
             with Workspace() as ws:
                 ws.initialise()
-                report = ws.dora(stream, since=first, until=last)
+                report = ws.delivery.dora(stream, since=first, until=last)
     if as_json:
         print_json(report.to_dict())
     else:

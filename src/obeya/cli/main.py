@@ -353,7 +353,7 @@ def _import_delivery(kind: str, path: Path, stream: str) -> None:
         raise typer.Exit(2)
     with handle_errors(), Workspace() as ws:
         ws.initialise()
-        counts = ws.import_delivery(kind, path, stream)
+        counts = ws.delivery.import_file(kind, path, stream)
     out.print(
         f"{safe(path)}: {counts.given:,} {kind} read, {counts.added:,} new, "
         f"{counts.updated:,} updated in value stream '{safe(stream)}'"

@@ -60,11 +60,11 @@ def run_schedule(
         outcome: dict[str, str | None] = {}
         try:
             with Workspace(url) as ws:
-                for info in ws.connectors():
+                for info in ws.connectors.list():
                     if stop.is_set():
                         break
                     try:
-                        ws.sync(info.name)
+                        ws.connectors.sync(info.name)
                         outcome[info.name] = None
                     except ObeyaError as error:  # kept as its last result by the sync
                         outcome[info.name] = str(error)

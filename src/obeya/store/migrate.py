@@ -12,6 +12,7 @@ it against a database at head::
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -48,6 +49,27 @@ def current_revision(connection: Connection) -> str | None:
 
 
 def upgrade(engine: Engine) -> None:
-    """Migrate the database to the newest revision in one transaction; a no-op when current."""
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection=connection), "head")
+    """Migrate the database to the newest revision in one transaction; a no-op when current.
+
+    SQLite changes a table's constraints by building a new table and dropping the old one,
+    and dropping a table with foreign keys on deletes what cascades from it (a record's
+    versions, with the record). So, as SQLite's documentation prescribes for schema changes,
+    foreign keys are off while migrating (outside the transaction: inside it, the pragma is
+    ignored) and checked before the transaction commits."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        # On the driver's connection: through SQLAlchemy the pragma would run in the
+        # transaction it begins first, where SQLite ignores it.
+        driver: Any = connection.connection.driver_connection
+        if sqlite:
+            driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                command.upgrade(alembic_config(connection=connection), "head")
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migrated store breaks foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                driver.execute("PRAGMA foreign_keys=ON")

@@ -207,7 +207,7 @@ def _delivery_page(
 ) -> Response:
     """The DORA page of stream ``name`` for the window; ``error``: an import refused."""
     info = ctx.workspace.stream(name)  # an unknown stream is a 404 page
-    history = ctx.workspace.delivery(name)
+    history = ctx.workspace.delivery.history(name)
     raw = {"since": since or "", "until": until or ""}
     report: dict[str, Any] | None = None
     window_error: str | None = None
@@ -224,7 +224,7 @@ def _delivery_page(
             query = urlencode(
                 [(k, v.isoformat()) for k, v in (("since", first), ("until", last)) if v]
             )
-            doc = ctx.workspace.dora(name, since=first, until=last).to_dict()
+            doc = ctx.workspace.delivery.dora(name, since=first, until=last).to_dict()
         except InputError as exc:
             window_error = str(exc)
             if error is None:
@@ -297,7 +297,7 @@ def import_delivery_page(
         if kind not in DELIVERY_KINDS:
             raise InputError(f"kind is {kind[:40]!r}; give one of {', '.join(DELIVERY_KINDS)}")
         with spooled(file.file, file.filename, ctx.limits.upload) as path:
-            counts = ctx.workspace.import_delivery(kind, path, name)
+            counts = ctx.workspace.delivery.import_file(kind, path, name)
     except ObeyaError as exc:
         return _delivery_page(request, ctx, name, error=str(exc), kind=kind, status=exc.http_status)
     notice = urlencode(
@@ -401,7 +401,7 @@ def _connectors_page(
     principal = caller(request).principal
     rows = [
         connector_row(info, request)
-        for info in ctx.workspace.connectors()
+        for info in ctx.workspace.connectors.list()
         if principal.sees(info.stream)
     ]
     sync_result = next((r for r in rows if r["name"] == synced), None) if synced else None
@@ -493,7 +493,7 @@ def add_connector_page(
                 "e.g. PAY_JIRA_TOKEN), never the token itself"
             )
         settings = connector_settings(form)
-        ctx.workspace.add_connector(name.strip(), kind, target, settings, secret_env=variable)
+        ctx.workspace.connectors.add(name.strip(), kind, target, settings, secret_env=variable)
     except ObeyaError as exc:
         return _connectors_page(request, ctx, error=str(exc), form=form, status=exc.http_status)
     return RedirectResponse(f"/connectors?{urlencode({'added': name.strip()})}", status_code=303)
@@ -504,9 +504,9 @@ def sync_connector_page(request: Request, ctx: Ctx, connector: str) -> Response:
     """Sync now: pull what changed since the last sync, all or nothing. Success goes back to
     the list with the result on top; a failure (kept as the connector's last result) shows
     the page with the tracker's answer, at the error's status (502 for the tracker)."""
-    ctx.workspace.connector(connector)  # an unknown connector is a 404 page
+    ctx.workspace.connectors.get(connector)  # an unknown connector is a 404 page
     try:
-        ctx.workspace.sync(connector)
+        ctx.workspace.connectors.sync(connector)
     except ObeyaError as exc:
         return _connectors_page(
             request, ctx, error=str(exc), error_title="Sync failed.", status=exc.http_status
@@ -517,5 +517,5 @@ def sync_connector_page(request: Request, ctx: Ctx, connector: str) -> Response:
 @router.post("/connectors/{connector}/delete", response_class=HTMLResponse)
 def remove_connector_page(ctx: Ctx, connector: str) -> Response:
     """Forget the connector (admin on its stream); its stream and what it synced stay."""
-    ctx.workspace.delete_connector(connector)
+    ctx.workspace.connectors.remove(connector)
     return RedirectResponse(f"/connectors?{urlencode({'removed': connector})}", status_code=303)
