@@ -19,7 +19,6 @@ from obeya.core.events import EventLog
 from obeya.core.metrics import FlowFilter, FlowReport
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
-from obeya.workspace_steering import SteeringWorkspace
 
 if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only when a workspace opens
     from obeya.core.maps.compare import Comparison
@@ -95,7 +94,7 @@ def discovered_message(stream: str) -> str:
     return f"{DISCOVERED_FROM} {stream!r}"
 
 
-class Workspace(SteeringWorkspace):
+class Workspace:
     """Value streams in an app store, and their flow."""
 
     def __init__(self, url: str | None = None) -> None:
@@ -105,6 +104,7 @@ class Workspace(SteeringWorkspace):
         from obeya.workspace_forecast import Forecasts
         from obeya.workspace_reports import Reports
         from obeya.workspace_simulation import Simulations
+        from obeya.workspace_steering import Steering
 
         self.store = Store(url)
         #: Users, roles, tokens, sign-in links and sessions, the audit log.
@@ -113,6 +113,8 @@ class Workspace(SteeringWorkspace):
         self.delivery = Delivery(self)
         #: Live connectors to trackers and their syncs.
         self.connectors = Connectors(self)
+        #: Risks, objectives, improvements, teams, plans, experiments and their views.
+        self.steering = Steering(self)
         #: Recent flow reports, documents and charts, computed once per stream and filter.
         self.reports = Reports(self)
         #: Monte Carlo forecasts and backtests of a stream's throughput.
@@ -218,7 +220,9 @@ class Workspace(SteeringWorkspace):
             columns=SAMPLE_COLUMNS,
             progress=progress,
         )
-        self.load_steering_file(SAMPLE_STEERING, author="obeya sample", stream=SAMPLE_STREAM)
+        self.steering.load_steering_file(
+            SAMPLE_STEERING, author="obeya sample", stream=SAMPLE_STREAM
+        )
         return result
 
     def events(self, stream: str) -> EventLog:
@@ -275,11 +279,6 @@ class Workspace(SteeringWorkspace):
         """The stream a map belongs to (None: the workspace); NotFoundError if none is saved.
         The access policy asks it before a request's body is read."""
         return self.store.map_stream(name, variant)
-
-    def record_stream(self, kind: str, key: str) -> str | None:
-        """The one stream holding a record of that kind and key (None: the workspace);
-        NotFoundError if none, InputError if several streams hold the key."""
-        return self.store.record_stream(kind, key)
 
     def map_history(self, name: str, variant: str = "current") -> list[MapVersion]:
         return self.store.map_history(name, variant)

@@ -1,4 +1,4 @@
-"""The steering half of the :class:`~obeya.workspace.Workspace`: records (risks, objectives,
+"""The ``steering`` part of the :class:`~obeya.workspace.Workspace`: records (risks, objectives,
 improvements, kaizen events, teams, people, stream profiles) saved through the core's checks,
 and the views a manager reads — the ROAM board, objectives with their live key results, the
 roadmap, skill coverage and the stream at a glance. The CLI, the API and the pages call these.
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from obeya.core.events import EventLog
     from obeya.store import Store, StreamInfo
     from obeya.store.records import RecordSave, RecordVersion, StoredRecord
+    from obeya.workspace import Workspace
 
 #: Days of the quality guard of objectives: the last ones against as many before.
 GUARD_DAYS = 28
@@ -39,24 +40,37 @@ GUARD_DAYS = 28
 TOP_RISKS = 5
 
 
-class SteeringWorkspace:
-    """Mixed into :class:`~obeya.workspace.Workspace`."""
+class Steering:
+    """A workspace's steering records and the views built on them and on the flow."""
 
-    if TYPE_CHECKING:
-        store: Store
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
 
-        def flow(
-            self,
-            stream: str,
-            flt: FlowFilter | None = None,
-            *,
-            detail: bool = False,
-            workflow: Workflow | None = None,
-        ) -> FlowReport: ...
+    @property
+    def store(self) -> Store:
+        return self._workspace.store
 
-        def events(self, stream: str) -> EventLog: ...
+    def flow(
+        self,
+        stream: str,
+        flt: FlowFilter | None = None,
+        *,
+        detail: bool = False,
+        workflow: Workflow | None = None,
+    ) -> FlowReport:
+        return self._workspace.flow(stream, flt, detail=detail, workflow=workflow)
 
-        def stream(self, name: str) -> StreamInfo: ...
+    def events(self, stream: str) -> EventLog:
+        return self._workspace.events(stream)
+
+    def stream(self, name: str) -> StreamInfo:
+        return self._workspace.stream(name)
+
+    def record_stream(self, kind: str, key: str) -> str | None:
+        """The one stream holding a record of that kind and key (None: the workspace);
+        NotFoundError if none, InputError if several streams hold the key. The access
+        policy asks it before a request's body is read."""
+        return self.store.record_stream(kind, key)
 
     # -- records --------------------------------------------------------------------------------
 
@@ -372,7 +386,7 @@ class SteeringWorkspace:
         """(failed, counted deployments) in each window, when the stream has deployments."""
         from obeya.core.delivery.dora import dora_report
 
-        history = self.store.load_delivery(stream)
+        history = self._workspace.delivery.history(stream)
         if not any(d.counts for d in history.deployments):
             return None
         counts = []

@@ -53,7 +53,7 @@ def state(workspace: Workspace) -> dict[str, Any]:
         "streams": [(s.name, s.events, s.items) for s in workspace.streams()],
         "maps": [(m.name, m.variant, m.version, m.stream) for m in workspace.maps()],
         "records": {
-            kind: [(r.key, r.stream, r.version.version) for r in workspace.records(kind)]
+            kind: [(r.key, r.stream, r.version.version) for r in workspace.steering.records(kind)]
             for kind in ("risk", "objective")
         },
         "audit": [e.id for e in store.audit_log(limit=10_000)],
@@ -499,12 +499,12 @@ def test_a_form_post_needs_the_sessions_csrf_token(browser: TestClient, users: W
     forbidden(browser.put("/api/records/risk/R-9", json=body, headers={"X-CSRF-Token": "x"}))
     assert state(users) == before
     with pytest.raises(NotFoundError):
-        users.record("risk", "R-9")
+        users.steering.record("risk", "R-9")
     # The right one works, on the form and as the header.
     csrf = csrf_in(browser.get("/streams/Tiny/risks").text)
     saved = browser.post("/streams/Tiny/risks", data={**form, "csrf_token": csrf})
     assert saved.status_code == 303, saved.text
-    assert users.record("risk", "R-9").document["title"] == "Forged"
+    assert users.steering.record("risk", "R-9").document["title"] == "Forged"
     put = browser.put("/api/records/risk/R-10", json=body, headers={"X-CSRF-Token": csrf})
     assert put.status_code == 200, put.text
     assert [e.actor for e in users.store.audit_log(limit=2)] == ["ana", "ana"]
@@ -520,7 +520,7 @@ def test_a_bearer_token_needs_no_csrf_token(api: TestClient, users: Workspace) -
 
 
 def test_a_viewer_cannot_write(api: TestClient, users: Workspace) -> None:
-    users.save_record("risk", {"key": "R-1", **RISK}, author="root", stream="Tiny")
+    users.steering.save_record("risk", {"key": "R-1", **RISK}, author="root", stream="Tiny")
     headers = token_of(users, "vic")
     before = state(users)
     body = {"document": RISK, "stream": "Tiny"}
@@ -537,7 +537,7 @@ def test_a_viewer_cannot_write(api: TestClient, users: Workspace) -> None:
 
 
 def test_a_stream_of_another_team_is_refused(api: TestClient, users: Workspace) -> None:
-    users.save_record("risk", {"key": "R-O", **RISK}, author="root", stream="Other")
+    users.steering.save_record("risk", {"key": "R-O", **RISK}, author="root", stream="Other")
     headers = token_of(users, "ana")  # editor of Tiny only
     before = state(users)
     # Naming the other stream in the body, or in the document.
@@ -558,9 +558,9 @@ def test_a_stream_of_another_team_is_refused(api: TestClient, users: Workspace) 
     form = {"key": "R-9", "title": "Sneaky", "probability": "0.5", "impact": "3"}
     forbidden(api.post("/streams/Other/risks", data=form, headers=headers))
     assert state(users) == before
-    assert users.record("risk", "R-O").stream == "Other"
+    assert users.steering.record("risk", "R-O").stream == "Other"
     with pytest.raises(NotFoundError):
-        users.record("risk", "R-9")
+        users.steering.record("risk", "R-9")
 
 
 def test_the_stream_list_shows_only_what_a_user_may_see(api: TestClient, users: Workspace) -> None:
@@ -628,7 +628,7 @@ def test_a_record_saved_through_the_api_is_audited_under_the_tokens_user(
     assert newest.before == older.after
     assert newest.after["impact"] == 2
     # The version's author is the user too.
-    assert users.record("risk", "R-9").version.author == "ana"
+    assert users.steering.record("risk", "R-9").version.author == "ana"
 
 
 def test_an_import_is_audited_under_the_tokens_user(api: TestClient, users: Workspace) -> None:
@@ -650,8 +650,8 @@ def test_an_import_is_audited_under_the_tokens_user(api: TestClient, users: Work
 
 
 def test_a_stream_admin_reads_only_their_streams_audit(api: TestClient, users: Workspace) -> None:
-    users.save_record("risk", {"key": "R-O", **RISK}, author="root", stream="Other")
-    users.save_record("risk", {"key": "R-T", **RISK}, author="root", stream="Tiny")
+    users.steering.save_record("risk", {"key": "R-O", **RISK}, author="root", stream="Other")
+    users.steering.save_record("risk", {"key": "R-T", **RISK}, author="root", stream="Tiny")
     headers = token_of(users, "bo")
     log = api.get("/api/audit", params={"stream": "Tiny"}, headers=headers)
     assert log.status_code == 200, log.text

@@ -145,7 +145,7 @@ class World:
         return f"{prefix}-{next(self.counter)}"
 
     def version(self, kind: str, key: str) -> str:
-        return str(self.workspace.record(kind, key).version.version)
+        return str(self.workspace.steering.record(kind, key).version.version)
 
 
 def populate(workspace: Workspace, directory: Path) -> dict[str, dict[str, str]]:
@@ -182,11 +182,11 @@ def populate(workspace: Workspace, directory: Path) -> dict[str, dict[str, str]]
             ),
         ]  # fmt: skip
         for kind, doc in records:
-            workspace.save_record(kind, doc, author="t", stream=stream)
+            workspace.steering.save_record(kind, doc, author="t", stream=stream)
     for variant in ("a", "b"):  # a map of the other stream without a "current" variant
         vsm = map_from_dict({**LINE, "name": "OtherDraft", "variant": variant}, "map")
         workspace.save_map(vsm, author="t", stream=OTHER)
-    workspace.save_record("team", {"key": "T-1", **TEAM}, author="t")
+    workspace.steering.save_record("team", {"key": "T-1", **TEAM}, author="t")
     workspace.access.add_user(USERS["anonymous"], Role.VIEWER, OTHER, password=PASSWORD)
     workspace.access.add_user(USERS["no role"], Role.VIEWER, TINY)
     workspace.store.revoke(USERS["no role"], TINY)  # signed in, and may see nothing
@@ -398,7 +398,7 @@ def move_record(stream: str | None, *, to: str | None) -> Build:
     def build(world: World, principal: str) -> Call:
         key = world.unique("mover")
         kind, doc = ("risk", RISK) if stream else ("team", TEAM)
-        world.workspace.save_record(kind, {"key": key, **doc}, author="t", stream=stream)
+        world.workspace.steering.save_record(kind, {"key": key, **doc}, author="t", stream=stream)
         return Call("POST", f"/api/records/{kind}/{key}/move", 204, json={"stream": to})
 
     return build
@@ -420,7 +420,7 @@ def delete_record(kind: str, stream: str | None) -> Build:
     def build(world: World, principal: str) -> Call:
         key = world.unique("gone")
         doc = {"key": key, **(RISK if kind == "risk" else TEAM)}
-        world.workspace.save_record(kind, doc, author="t", stream=stream)
+        world.workspace.steering.save_record(kind, doc, author="t", stream=stream)
         return Call("DELETE", f"/api/records/{kind}/{key}", 204)
 
     return build
@@ -531,9 +531,9 @@ def remove_task(stream: str, of: str | None = None) -> Build:
 
     def build(world: World, principal: str) -> Call:
         task = world.unique("extra")
-        doc = world.workspace.record("plan", key).document
+        doc = world.workspace.steering.record("plan", key).document
         added = {**doc, "task": [*doc["task"], {"id": task, "team": "Gamma", "duration_days": 1}]}
-        world.workspace.save_record("plan", added, author="t", stream=owner)
+        world.workspace.steering.save_record("plan", added, author="t", stream=owner)
         form = {"expected_version": world.version("plan", key), "task_id": task}
         return Call("POST", f"/streams/{stream}/dependencies/{key}/remove", 303, data=form)
 
@@ -959,7 +959,7 @@ ROWS = [
 def move_by_document(world: World, principal: str) -> Call:
     """Save a throwaway risk of this stream with ``stream = "Other"`` in its document."""
     key = world.unique("moving")
-    world.workspace.save_record("risk", {"key": key, **RISK}, author="t", stream=TINY)
+    world.workspace.steering.save_record("risk", {"key": key, **RISK}, author="t", stream=TINY)
     return Call("PUT", f"/api/records/risk/{key}", json={"document": {**RISK, "stream": OTHER}})
 
 
@@ -1027,15 +1027,15 @@ TAKE_OVERS = [
 @pytest.mark.parametrize("row", [r for r, _ in TAKE_OVERS], ids=[r.id for r, _ in TAKE_OVERS])
 def test_nothing_changes_streams_by_a_save(row: Row, world: World) -> None:
     owners = {(m.name, m.variant): m.stream for m in world.workspace.maps()}
-    risk = world.workspace.record("risk", "R-O", stream=OTHER)
-    item = world.workspace.record("improvement", "I-O", stream=OTHER)
+    risk = world.workspace.steering.record("risk", "R-O", stream=OTHER)
+    item = world.workspace.steering.record("improvement", "I-O", stream=OTHER)
     got = [attempt(world, row, principal) for principal in PRINCIPALS]
     assert tuple(cell for cell, _ in got) == row.expected, [said for _, said in got]
     assert {(m.name, m.variant): m.stream for m in world.workspace.maps()} == owners
-    assert world.workspace.record("risk", "R-O", stream=OTHER) == risk
-    assert world.workspace.record("improvement", "I-O", stream=OTHER) == item
-    if TINY in {r.stream for r in world.workspace.records("risk") if r.key == "R-O"}:
-        world.workspace.delete_record("risk", "R-O", stream=TINY)  # Tiny's own, added above
+    assert world.workspace.steering.record("risk", "R-O", stream=OTHER) == risk
+    assert world.workspace.steering.record("improvement", "I-O", stream=OTHER) == item
+    if TINY in {r.stream for r in world.workspace.steering.records("risk") if r.key == "R-O"}:
+        world.workspace.steering.delete_record("risk", "R-O", stream=TINY)  # Tiny's own, added above
     for _, said in got:  # a refusal names neither the other stream nor who changed what
         answer = said.split(" -> ", 1)[1]
         assert f"{OTHER!r}" not in answer and " by t at " not in answer, answer

@@ -85,11 +85,11 @@ CHECKS = [
 def seed_records(workspace: Workspace) -> None:
     """A saved map and one record of each kind a route reads by key."""
     workspace.save_map(map_from_dict({**LINE, "name": "Line"}, "map"), author="t", stream="Tiny")
-    workspace.save_record(
+    workspace.steering.save_record(
         "risk", {"key": "R-1", "title": "Vendor late", "probability": 0.4, "impact": 5},
         author="t", stream="Tiny",
     )  # fmt: skip
-    workspace.save_record(
+    workspace.steering.save_record(
         "objective",
         {"key": "O-1", "title": "Faster", "key_results": [
             {"key": "KR-1", "title": "p85", "metric": "cycle_time_p85", "comparator": "<=",
@@ -98,7 +98,7 @@ def seed_records(workspace: Workspace) -> None:
         author="t", stream="Tiny",
     )  # fmt: skip
     plan = json.loads(json.dumps(tomllib.loads((SAMPLES / "plan.toml").read_text()), default=str))
-    workspace.save_record("plan", {**plan, "key": "launch"}, author="t", stream="Tiny")
+    workspace.steering.save_record("plan", {**plan, "key": "launch"}, author="t", stream="Tiny")
     experiment = {
         "key": "E-1",
         "hypothesis": "Pairing helps",
@@ -106,8 +106,8 @@ def seed_records(workspace: Workspace) -> None:
         "baseline": "2024-01-01..2024-01-05",
         "trial": "2024-01-06..2024-01-12",
     }
-    workspace.save_record("experiment", experiment, author="t", stream="Tiny")
-    workspace.save_record(
+    workspace.steering.save_record("experiment", experiment, author="t", stream="Tiny")
+    workspace.steering.save_record(
         "risk", {"key": "R-2", "title": "To delete", "probability": 0.1, "impact": 1},
         author="t", stream="Tiny",
     )  # fmt: skip

@@ -464,7 +464,7 @@ def test_a_viewer_reads_the_risks_of_their_stream_and_cannot_change_them(
     assert answer.value.status == 403
     expect(page.get_by_role("heading", level=1)).to_have_text("That did not work")
     expect(page.get_by_role("alert")).to_contain_text("val is viewer there")
-    assert workspace.records("risk") == []
+    assert workspace.steering.records("risk") == []
 
     refused = page.goto("/streams/Other/risks")
     assert refused is not None and refused.status == 403
@@ -490,11 +490,11 @@ def test_a_form_with_a_forged_csrf_token_is_refused(signed_in_page: Page, live_s
         page.get_by_role("button", name="Add the risk").click()
     assert answer.value.status == 403
     expect(page.get_by_role("alert")).to_contain_text("CSRF token is missing or wrong")
-    assert live_server.workspace.records("risk") == []
+    assert live_server.workspace.steering.records("risk") == []
 
     # The same form with the page's own token is saved: the token was what was refused.
     page.goto("/streams/Tiny/risks")
     fill_a_risk(page)
     page.get_by_role("button", name="Add the risk").click()
     expect(page.get_by_role("status")).to_contain_text("Saved risk R-9.")
-    assert [r.key for r in live_server.workspace.records("risk")] == ["R-9"]
+    assert [r.key for r in live_server.workspace.steering.records("risk")] == ["R-9"]

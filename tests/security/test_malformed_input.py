@@ -50,7 +50,7 @@ def test_a_huge_expected_version_of_a_record_form_is_a_422(
     url = f"/streams/Tiny/{page}"
     if page == "risks":
         risk = {"key": "R-1", "title": "Vendor late", "probability": 0.4, "impact": 5}
-        workspace.save_record("risk", risk, author="t", stream="Tiny")
+        workspace.steering.save_record("risk", risk, author="t", stream="Tiny")
         url += "/R-1"
     form = {**FORMS[page], "key": "X-1", "expected_version": HUGE}
     response = client.post(url, data=form)

@@ -31,8 +31,8 @@ def risk(key: str | None = None, **more: Any) -> dict[str, Any]:
 def two(workspace: Workspace) -> Workspace:
     """Tiny and Other, each with its own risk R-1 (titles tell them apart)."""
     workspace.store.create_stream("Other")
-    workspace.save_record("risk", risk("R-1", title="Tiny's"), author="t", stream="Tiny")
-    workspace.save_record("risk", risk("R-1", title="Other's"), author="t", stream="Other")
+    workspace.steering.save_record("risk", risk("R-1", title="Tiny's"), author="t", stream="Tiny")
+    workspace.steering.save_record("risk", risk("R-1", title="Other's"), author="t", stream="Other")
     return workspace
 
 
@@ -40,22 +40,22 @@ def two(workspace: Workspace) -> Workspace:
 
 
 def test_the_same_key_lives_in_two_streams(two: Workspace) -> None:
-    assert two.record("risk", "R-1", stream="Tiny").document["title"] == "Tiny's"
-    assert two.stream_record("risk", "R-1", "Other").document["title"] == "Other's"
-    assert [r.document["title"] for r in two.records("risk", "Tiny")] == ["Tiny's"]
+    assert two.steering.record("risk", "R-1", stream="Tiny").document["title"] == "Tiny's"
+    assert two.steering.stream_record("risk", "R-1", "Other").document["title"] == "Other's"
+    assert [r.document["title"] for r in two.steering.records("risk", "Tiny")] == ["Tiny's"]
     # A change to one leaves the other at version 1.
-    two.save_record("risk", risk("R-1", impact=1), author="t", stream="Tiny")
-    assert two.record("risk", "R-1", stream="Tiny").version.version == 2
-    assert two.record("risk", "R-1", stream="Other").version.version == 1
-    assert [v.version for v, _ in two.record_history("risk", "R-1", stream="Other")] == [1]
+    two.steering.save_record("risk", risk("R-1", impact=1), author="t", stream="Tiny")
+    assert two.steering.record("risk", "R-1", stream="Tiny").version.version == 2
+    assert two.steering.record("risk", "R-1", stream="Other").version.version == 1
+    assert [v.version for v, _ in two.steering.record_history("risk", "R-1", stream="Other")] == [1]
     with pytest.raises(InputError, match="several value streams"):
-        two.record("risk", "R-1")
-    two.delete_record("risk", "R-1", stream="Other")
-    assert two.record("risk", "R-1").stream == "Tiny"  # one left: no stream needed
+        two.steering.record("risk", "R-1")
+    two.steering.delete_record("risk", "R-1", stream="Other")
+    assert two.steering.record("risk", "R-1").stream == "Tiny"  # one left: no stream needed
 
 
 def test_a_miss_names_only_the_keys_of_the_stream_asked(two: Workspace) -> None:
-    two.save_record("risk", risk("R-9"), author="t", stream="Other")
+    two.steering.save_record("risk", risk("R-9"), author="t", stream="Other")
     with pytest.raises(NotFoundError) as missing:
         two.store.get_record("risk", "R-5", stream="Tiny")
     assert missing.value.known == ("'R-1'",)  # not Other's R-9
@@ -63,9 +63,9 @@ def test_a_miss_names_only_the_keys_of_the_stream_asked(two: Workspace) -> None:
 
 def test_records_of_no_stream_stay_unique_among_themselves(workspace: Workspace) -> None:
     team = {"key": "T-1", "name": "One", "streams": ["Tiny"]}
-    workspace.save_record("team", team, author="t")
+    workspace.steering.save_record("team", team, author="t")
     with pytest.raises(VersionConflict) as taken:
-        workspace.save_record("team", team, author="t", expected_version=0)
+        workspace.steering.save_record("team", team, author="t", expected_version=0)
     assert taken.value.taken
     # The index itself refuses a second team T-1 of no stream (SQL's NULLs are distinct, so
     # this needs the partial index), while two streams may hold R-1.
@@ -95,21 +95,21 @@ def test_next_key_is_one_more_than_the_highest_number() -> None:
 
 
 def test_a_record_added_without_a_key_gets_the_next_of_its_stream(two: Workspace) -> None:
-    two.save_record("risk", risk("R-7"), author="t", stream="Tiny")
-    added = two.save_record("risk", risk(), author="t", stream="Tiny")
+    two.steering.save_record("risk", risk("R-7"), author="t", stream="Tiny")
+    added = two.steering.save_record("risk", risk(), author="t", stream="Tiny")
     assert (added.key, added.stream, added.version) == ("R-8", "Tiny", 1)
-    assert two.record("risk", "R-8", stream="Tiny").document["key"] == "R-8"
+    assert two.steering.record("risk", "R-8", stream="Tiny").document["key"] == "R-8"
     # Other has R-1 only: its next is R-2, whatever Tiny holds.
-    assert two.save_record("risk", risk(), author="t", stream="Other").key == "R-2"
+    assert two.steering.save_record("risk", risk(), author="t", stream="Other").key == "R-2"
     # Deleting the highest frees its number; deleting one below leaves a gap.
-    two.delete_record("risk", "R-7", stream="Tiny")
-    assert two.next_key("risk", "Tiny") == "R-9"
-    assert two.save_record("objective", {"title": "Faster"}, author="t", stream="Tiny").key == (
-        "O-1"
-    )
-    assert two.next_key("team", "Tiny") is None
+    two.steering.delete_record("risk", "R-7", stream="Tiny")
+    assert two.steering.next_key("risk", "Tiny") == "R-9"
+    assert two.steering.save_record(
+        "objective", {"title": "Faster"}, author="t", stream="Tiny"
+    ).key == ("O-1")
+    assert two.steering.next_key("team", "Tiny") is None
     with pytest.raises(InputError, match="key is missing"):
-        two.save_record("team", {"name": "One", "streams": []}, author="t")
+        two.steering.save_record("team", {"name": "One", "streams": []}, author="t")
 
 
 def test_two_adds_at_once_never_get_the_same_key(workspace: Workspace) -> None:
@@ -134,7 +134,9 @@ def test_two_adds_at_once_never_get_the_same_key(workspace: Workspace) -> None:
     def add(title: str) -> None:
         try:
             got.append(
-                workspace.save_record("risk", risk(title=title), author="t", stream="Tiny").key
+                workspace.steering.save_record(
+                    "risk", risk(title=title), author="t", stream="Tiny"
+                ).key
             )
         except BaseException as error:
             errors.append(error)
@@ -147,7 +149,7 @@ def test_two_adds_at_once_never_get_the_same_key(workspace: Workspace) -> None:
     assert not errors, errors
     assert sorted(got) == ["R-1", "R-2"]
     assert calls[:2] == ["", ""]  # both saw no risk yet, so both picked R-1 first
-    titles = {r.key: r.document["title"] for r in workspace.records("risk", "Tiny")}
+    titles = {r.key: r.document["title"] for r in workspace.steering.records("risk", "Tiny")}
     assert set(titles) == {"R-1", "R-2"} and set(titles.values()) == {"first", "second"}
 
 
@@ -196,8 +198,8 @@ def test_each_streams_users_reach_only_their_own_r1(app: Any, two: Workspace) ->
     )
     assert saved.status_code == 200, saved.text
     assert saved.json()["stream"] == "Tiny" and saved.json()["version"] == 2
-    assert two.record("risk", "R-1", stream="Other").version.version == 1
-    assert two.record("risk", "R-1", stream="Other").document["impact"] == 5
+    assert two.steering.record("risk", "R-1", stream="Other").version.version == 1
+    assert two.steering.record("risk", "R-1", stream="Other").document["impact"] == 5
 
 
 def test_post_without_a_key_numbers_in_the_stream_named(app: Any, two: Workspace) -> None:
@@ -211,7 +213,7 @@ def test_post_without_a_key_numbers_in_the_stream_named(app: Any, two: Workspace
     )
     refused = tiny.post("/api/records/risk", json={"document": RISK, "stream": "Other"})
     assert refused.status_code == 403
-    assert [r.key for r in two.records("risk", "Other")] == ["R-1"]
+    assert [r.key for r in two.steering.records("risk", "Other")] == ["R-1"]
 
 
 def test_the_add_form_numbers_when_the_key_is_blank(app: Any, two: Workspace) -> None:
@@ -222,23 +224,25 @@ def test_the_add_form_numbers_when_the_key_is_blank(app: Any, two: Workspace) ->
     response = tiny.post("/streams/Tiny/risks", data=form, follow_redirects=False)
     assert response.status_code == 303, response.text
     assert "saved=R-2" in response.headers["location"]
-    assert two.record("risk", "R-2", stream="Tiny").document["title"] == "Late API"
+    assert two.steering.record("risk", "R-2", stream="Tiny").document["title"] == "Late API"
 
 
 # -- archives ---------------------------------------------------------------------------------
 
 
 def test_an_archive_keeps_each_streams_r1_apart(two: Workspace, tmp_path: Path) -> None:
-    two.save_record("risk", risk("R-1", title="Tiny's", impact=2), author="t", stream="Tiny")
+    two.steering.save_record(
+        "risk", risk("R-1", title="Tiny's", impact=2), author="t", stream="Tiny"
+    )
     path = tmp_path / "two.obeya.zip"
     two.export_archive(path)
     (tmp_path / "restored").mkdir()
     with fresh_database(tmp_path / "restored") as url, Workspace(url) as again:
         again.store.initialise()
         again.restore_archive(path)
-        tiny = again.record("risk", "R-1", stream="Tiny")
-        other = again.record("risk", "R-1", stream="Other")
+        tiny = again.steering.record("risk", "R-1", stream="Tiny")
+        other = again.steering.record("risk", "R-1", stream="Other")
         assert (tiny.document["title"], tiny.version.version) == ("Tiny's", 2)
         assert (other.document["title"], other.version.version) == ("Other's", 1)
-        history = again.record_history("risk", "R-1", stream="Tiny")
+        history = again.steering.record_history("risk", "R-1", stream="Tiny")
         assert [doc["impact"] for _, doc in history] == [5, 2]

@@ -115,8 +115,8 @@ def test_a_bound_key_result_is_measured_on_its_window(workspace: Workspace) -> N
              "current": 45},
         ],
     }  # fmt: skip
-    workspace.save_record("objective", objective, author="ana", stream="Tiny")
-    doc = workspace.objectives("Tiny", TODAY)
+    workspace.steering.save_record("objective", objective, author="ana", stream="Tiny")
+    doc = workspace.steering.objectives("Tiny", TODAY)
     assert doc["as_of"] == "2024-01-12"
     week, month, nps = doc["objectives"][0]["key_results"]
     assert week["value"] == pytest.approx(5.7) and month["value"] == pytest.approx(5.4)
@@ -190,9 +190,9 @@ def test_coverage_by_hand() -> None:
 
 
 def test_versions_history_and_a_stale_edit(workspace: Workspace) -> None:
-    first = workspace.save_record("risk", risk("R1", 0.5, 4), author="ana", stream="Tiny")
+    first = workspace.steering.save_record("risk", risk("R1", 0.5, 4), author="ana", stream="Tiny")
     assert (first.version, first.changes) == (1, ())
-    second = workspace.save_record(
+    second = workspace.steering.save_record(
         "risk",
         risk("R1", 0.5, 4, owner="bo", state="owned"),
         author="bo",
@@ -203,24 +203,24 @@ def test_versions_history_and_a_stale_edit(workspace: Workspace) -> None:
     assert (second.version, second.changes) == (2, ("owner", "state"))
     # Someone who loaded version 1 tries to save: refused, and nothing is written.
     with pytest.raises(StoreError, match=r"changed since version 1 \(now 2\) by bo"):
-        workspace.save_record(
+        workspace.steering.save_record(
             "risk", risk("R1", 0.9, 4), author="cy", expected_version=1, stream="Tiny"
         )
-    history = workspace.record_history("risk", "R1")
+    history = workspace.steering.record_history("risk", "R1")
     assert [(v.version, v.author, v.message) for v, _ in history] == [
         (1, "ana", ""),
         (2, "bo", "I take it"),
     ]
     before, after = history[0][1], history[1][1]
     assert (before["owner"], after["owner"]) == ("", "bo")
-    assert workspace.record("risk", "R1", version=1).document["state"] == "open"
-    [stored] = workspace.records("risk", "Tiny")
+    assert workspace.steering.record("risk", "R1", version=1).document["state"] == "open"
+    [stored] = workspace.steering.records("risk", "Tiny")
     assert (stored.version.version, stored.stream, stored.document["owner"]) == (2, "Tiny", "bo")
     with pytest.raises(StoreError, match="has not been saved yet"):
-        workspace.save_record("risk", risk("R9", 0.1, 1), author="a", expected_version=3,
+        workspace.steering.save_record("risk", risk("R9", 0.1, 1), author="a", expected_version=3,
                               stream="Tiny")  # fmt: skip
     with pytest.raises(InputError, match="give the value stream it belongs to"):
-        workspace.save_record("risk", risk("R8", 0.1, 1), author="a")
+        workspace.steering.save_record("risk", risk("R8", 0.1, 1), author="a")
 
 
 def test_a_file_loads_all_or_nothing(workspace: Workspace, tmp_path: Path) -> None:
@@ -231,7 +231,7 @@ def test_a_file_loads_all_or_nothing(workspace: Workspace, tmp_path: Path) -> No
         '[[risk]]\nkey = "R1"\ntitle = "t"\nprobability = 0.2\nimpact = 3\n',
         encoding="utf-8",
     )
-    saved = workspace.load_steering_file(good, author="ana", stream="Tiny")
+    saved = workspace.steering.load_steering_file(good, author="ana", stream="Tiny")
     assert sorted((v.kind, v.key) for v in saved) == [
         ("person", "ana"),
         ("risk", "R1"),
@@ -244,8 +244,8 @@ def test_a_file_loads_all_or_nothing(workspace: Workspace, tmp_path: Path) -> No
         encoding="utf-8",
     )
     with pytest.raises(InputError, match=r"bad.toml: risk\[1\] 'R3': probability is 2"):
-        workspace.load_steering_file(bad, author="ana", stream="Tiny")
-    assert [r.key for r in workspace.records("risk")] == ["R1"]  # R2 was not saved either
+        workspace.steering.load_steering_file(bad, author="ana", stream="Tiny")
+    assert [r.key for r in workspace.steering.records("risk")] == ["R1"]  # R2 was not saved either
     # A failure inside the store (a stream that does not exist) rolls back the whole file.
     other = tmp_path / "other.toml"
     other.write_text(
@@ -254,8 +254,8 @@ def test_a_file_loads_all_or_nothing(workspace: Workspace, tmp_path: Path) -> No
         encoding="utf-8",
     )
     with pytest.raises(Exception, match="Nope"):
-        workspace.load_steering_file(other, author="ana", stream="Tiny")
-    assert [r.key for r in workspace.records("risk")] == ["R1"]
+        workspace.steering.load_steering_file(other, author="ana", stream="Tiny")
+    assert [r.key for r in workspace.steering.records("risk")] == ["R1"]
 
 
 def test_a_database_at_0002_upgrades_keeping_its_maps(database_url: str) -> None:
@@ -324,25 +324,27 @@ def test_a_save_never_moves_a_record_and_move_does(workspace: Workspace) -> None
     ws.store.create_stream("Alpha")
     ws.store.create_stream("Beta")
     risk = {"key": "R-1", "title": "Vendor late", "probability": 0.4, "impact": 5}
-    ws.save_record("risk", risk, author="ana", stream="Alpha")
-    ws.save_record("risk", {**risk, "impact": 1}, author="bo", stream="Beta")
-    alpha = ws.record("risk", "R-1", stream="Alpha")
+    ws.steering.save_record("risk", risk, author="ana", stream="Alpha")
+    ws.steering.save_record("risk", {**risk, "impact": 1}, author="bo", stream="Beta")
+    alpha = ws.steering.record("risk", "R-1", stream="Alpha")
     assert (alpha.stream, alpha.version.version, alpha.document["impact"]) == ("Alpha", 1, 5)
-    assert ws.record("risk", "R-1", stream="Beta").document["impact"] == 1
+    assert ws.steering.record("risk", "R-1", stream="Beta").document["impact"] == 1
     with pytest.raises(InputError, match="several value streams"):
-        ws.record("risk", "R-1")  # which one? the stream is needed
+        ws.steering.record("risk", "R-1")  # which one? the stream is needed
     with pytest.raises(StoreError, match="value stream 'Beta' has a risk 'R-1' already"):
-        ws.move_record("risk", "R-1", "Beta", stream="Alpha")
-    ws.delete_record("risk", "R-1", stream="Beta")
-    ws.move_record("risk", "R-1", "Beta", stream="Alpha")
-    assert ws.record("risk", "R-1").stream == "Beta"
-    ws.save_record("risk", {**risk, "impact": 1}, author="bo", stream="Beta")
-    assert ws.record("risk", "R-1").version.version == 2
-    ws.save_record("team", {"key": "T-1", "name": "One", "streams": ["Alpha"]}, author="ana")
+        ws.steering.move_record("risk", "R-1", "Beta", stream="Alpha")
+    ws.steering.delete_record("risk", "R-1", stream="Beta")
+    ws.steering.move_record("risk", "R-1", "Beta", stream="Alpha")
+    assert ws.steering.record("risk", "R-1").stream == "Beta"
+    ws.steering.save_record("risk", {**risk, "impact": 1}, author="bo", stream="Beta")
+    assert ws.steering.record("risk", "R-1").version.version == 2
+    ws.steering.save_record(
+        "team", {"key": "T-1", "name": "One", "streams": ["Alpha"]}, author="ana"
+    )
     with pytest.raises(InputError, match="belongs to no value stream"):
-        ws.move_record("team", "T-1", "Alpha")
+        ws.steering.move_record("team", "T-1", "Alpha")
     with pytest.raises(InputError, match="name the one to move it to"):
-        ws.move_record("risk", "R-1", None)
+        ws.steering.move_record("risk", "R-1", None)
 
 
 def test_an_objective_gaining_on_flow_while_reopens_rise_is_flagged(tmp_path: Path) -> None:
@@ -376,8 +378,8 @@ def test_an_objective_gaining_on_flow_while_reopens_rise_is_flagged(tmp_path: Pa
                  "target": 3},
             ],
         }  # fmt: skip
-        ws.save_record("objective", objective, author="ana", stream="Q")
-        doc = ws.objectives("Q", date(2024, 4, 1))
+        ws.steering.save_record("objective", objective, author="ana", stream="Q")
+        doc = ws.steering.objectives("Q", date(2024, 4, 1))
     [rate] = doc["quality_guard"]["rates"]
     assert (rate["baseline"]["events"], rate["baseline"]["of"]) == (2, 40)
     assert (rate["trial"]["events"], rate["trial"]["of"]) == (16, 40)

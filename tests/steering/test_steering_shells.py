@@ -26,7 +26,7 @@ def home(obeya_home: Path, database_url: str, tmp_path: Path) -> Workspace:
     """The CLI's default workspace (OBEYA_DATABASE_URL) holding "Tiny" and the sample's
     steering records."""
     ws = tiny_workspace(database_url, tmp_path)
-    ws.load_steering_file(STEERING, author="test", stream="Tiny")
+    ws.steering.load_steering_file(STEERING, author="test", stream="Tiny")
     return ws
 
 
@@ -39,13 +39,17 @@ def cli_json(*args: str) -> object:
 def test_the_cli_prints_the_workspace_documents(home: Workspace) -> None:
     today = date(2012, 6, 1)
     board = cli_json("risk", "board", "--stream", "Tiny", "--today", "2012-06-01")
-    assert board == json.loads(json.dumps(home.risk_board("Tiny", today)))
+    assert board == json.loads(json.dumps(home.steering.risk_board("Tiny", today)))
     assert board["summary"]["overdue"] == ["R-2"]  # due 2012-05-31, open
-    assert cli_json("roadmap", "--stream", "Tiny") == home.roadmap("Tiny")
-    assert [i["key"] for i in home.roadmap("Tiny")] == ["I-3", "I-1", "I-2"]  # 6, 5.33, 2.23
-    assert cli_json("team", "coverage") == home.coverage()
+    assert cli_json("roadmap", "--stream", "Tiny") == home.steering.roadmap("Tiny")
+    assert [i["key"] for i in home.steering.roadmap("Tiny")] == [
+        "I-3",
+        "I-1",
+        "I-2",
+    ]  # 6, 5.33, 2.23
+    assert cli_json("team", "coverage") == home.steering.coverage()
     objectives = cli_json("objective", "list", "--stream", "Tiny", "--today", "2012-06-01")
-    assert objectives == json.loads(json.dumps(home.objectives("Tiny", today)))
+    assert objectives == json.loads(json.dumps(home.steering.objectives("Tiny", today)))
     overview = cli_json("overview", "--stream", "Tiny", "--today", "2012-06-01")
     assert overview["risks"]["top"][0]["key"] == "R-1"  # 0.5 × 4 = 2.0, the highest
 
@@ -56,13 +60,13 @@ def test_cli_edits_keep_a_history_and_refuse_stale_versions(home: Workspace) -> 
     assert "version 2 (changed owner, state)" in result.stdout
     result = runner.invoke(app, ["risk", "set", "R-2", "--owner", "ana", "--version", "1"])
     assert result.exit_code == 1 and "changed since version 1 (now 2)" in result.stderr
-    assert home.record("risk", "R-2").document["owner"] == "dries"
+    assert home.steering.record("risk", "R-2").document["owner"] == "dries"
     history = cli_json("steering", "history", "risk", "R-2")
     assert [h["changes"] for h in history] == [[], ["owner", "state"]]  # type: ignore[index]
 
     result = runner.invoke(app, ["objective", "update", "O-1", "--kr", "KR-3", "--current", "4.1"])
     assert result.exit_code == 0, result.output
-    [kr3] = [k for k in home.record("objective", "O-1").document["key_results"]
+    [kr3] = [k for k in home.steering.record("objective", "O-1").document["key_results"]
              if k["key"] == "KR-3"]  # fmt: skip
     assert kr3["current"] == 4.1
     result = runner.invoke(app, ["objective", "update", "O-1", "--kr", "KR-1", "--current", "3"])
@@ -90,13 +94,13 @@ def test_the_api_saves_versions_and_answers_409(client: TestClient, workspace: W
     body["expected_version"] = 1
     bad = client.put("/api/records/risk/R-1", json=body)
     assert bad.status_code == 422 and "probability is 7" in bad.json()["error"]["message"]
-    saved = workspace.record("risk", "R-1").version
+    saved = workspace.steering.record("risk", "R-1").version
     assert (saved.version, saved.author) == (1, "tester")  # the signed-in user is the author
 
     record = client.get("/api/records/risk/R-1").json()
     assert record["document"]["probability"] == 0.4 and record["stream"] == "Tiny"
     board = client.get("/api/streams/Tiny/risks", params={"today": "2024-03-01"}).json()
-    assert board == json.loads(json.dumps(workspace.risk_board("Tiny", date(2024, 3, 1))))
+    assert board == json.loads(json.dumps(workspace.steering.risk_board("Tiny", date(2024, 3, 1))))
     assert board["board"]["open"][0]["exposure"] == 2.0
     assert client.get("/api/records/risk/R-1/history").json()[0]["document"]["impact"] == 5
     assert client.get("/api/records/dragon/R-1").status_code == 422
@@ -150,7 +154,7 @@ def test_saved_plans_and_experiments_are_computed_from_the_data(
     assert result["effect"] == pytest.approx(5 / 2 - 1)
     assert result["p_value"] == pytest.approx(mannwhitneyu([6, 4], [2]).pvalue)
     assert result["verdict"] == "no change"
-    overview = workspace.overview("Tiny", date(2024, 3, 1))
+    overview = workspace.steering.overview("Tiny", date(2024, 3, 1))
     assert overview["experiments"][0]["verdict"] == "no change"
     assert overview["dependencies"][0]["critical_path"] == expected["critical_path"]
     overlapping = {**experiment, "trial": "2024-01-05..2024-01-12"}

@@ -109,10 +109,10 @@ def build_workspace(url: str, directory: Path) -> None:
             ValueStreamMap(name="Idea", variant="future", demand_per_day=1, steps=LINE.steps),
             author="chen",
         )
-        ws.load_steering_file(SAMPLE_STEERING, author="obeya sample", stream=BPIC)
+        ws.steering.load_steering_file(SAMPLE_STEERING, author="obeya sample", stream=BPIC)
         risk = {"key": "R-T", "title": "Reviews pile up", "probability": 0.2, "impact": 3}
-        ws.save_record("risk", risk, author="ana", message="seen in standup", stream="Tiny")
-        ws.save_record(
+        ws.steering.save_record("risk", risk, author="ana", message="seen in standup", stream="Tiny")
+        ws.steering.save_record(
             "risk", {**risk, "probability": 0.6}, author="bo", message="worse", stream="Tiny"
         )
 
@@ -261,7 +261,7 @@ def test_an_archive_restores_identical(
         assert summary.records == 17
         assert summary.rows["record_versions"] == 18
         assert summary.rows["imports"] == 4
-        history = ws.record_history("risk", "R-T")
+        history = ws.steering.record_history("risk", "R-T")
         assert [(v.version, v.author, v.message) for v, _ in history] == [
             (1, "ana", "seen in standup"),
             (2, "bo", "worse"),
@@ -465,7 +465,7 @@ def test_what_the_store_has_already_is_named_and_nothing_changes(
     with Workspace(sqlite_source[0]) as source:
         source.export_archive(tiny, ["Tiny"])
     with restored as ws:
-        ws.save_record("team", {"key": "extra", "name": "Only here"}, author="dee")
+        ws.steering.save_record("team", {"key": "extra", "name": "Only here"}, author="dee")
         local = ValueStreamMap(name="Local", demand_per_day=2, steps=LINE.steps)
         ws.save_map(local, author="dee", stream="Tiny")
         before = snapshot(database_url)

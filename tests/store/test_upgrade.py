@@ -246,11 +246,11 @@ def test_a_previous_release_database_upgrades_without_loss(previous_release: str
         # -- every record version: author, message, document
         for head in before["records"]:
             old = [v for v in before["record_versions"] if v["record_id"] == head["id"]]
-            history = workspace.record_history(head["kind"], head["key"])
+            history = workspace.steering.record_history(head["kind"], head["key"])
             assert [(v.version, v.author, v.message, doc) for v, doc in history] == [
                 (v["version"], v["author"], v["message"], json.loads(v["document"])) for v in old
             ]
-        assert [r.key for r in workspace.records("risk", STREAM)] == ["R-1", "R-2"]
+        assert [r.key for r in workspace.steering.records("risk", STREAM)] == ["R-1", "R-2"]
 
         # -- the new features work on the upgraded database
         workspace.access.add_user("ana", Role.ADMIN, password="correct horse battery")
@@ -267,7 +267,7 @@ def test_a_previous_release_database_upgrades_without_loss(previous_release: str
                 message="first save after the upgrade",
                 expected_version=2,
             )
-            workspace.save_record(
+            workspace.steering.save_record(
                 "risk",
                 {"key": "R-2", "title": "Risk R-2", "probability": 0.1, "impact": 3},
                 author="someone",
@@ -287,7 +287,7 @@ def test_a_previous_release_database_upgrades_without_loss(previous_release: str
         # New rows take new ids (on PostgreSQL the sequences continue after the loaded rows).
         assert workspace.map_history("Delivery")[-1].version == 3
         with pytest.raises(StoreError):  # the stale-edit check still reads the old versions
-            workspace.save_record(
+            workspace.steering.save_record(
                 "risk",
                 {"key": "R-1", "title": "Risk R-1", "probability": 0.1, "impact": 3},
                 author="ana",

@@ -56,7 +56,7 @@ def selected(page: str, ident: str) -> str:
 
 
 def versions(workspace: Workspace, kind: str, key: str) -> int:
-    return len(workspace.record_history(kind, key))
+    return len(workspace.steering.record_history(kind, key))
 
 
 # -- plans ------------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def test_creating_a_plan_and_adding_tasks_saves_what_was_posted(
     response = create_plan(client)
     assert response.status_code == 303
     assert response.headers["location"] == f"{PLAN}?saved=1"
-    stored = workspace.record("plan", "P-1")
+    stored = workspace.steering.record("plan", "P-1")
     assert stored.stream == "Tiny" and stored.version.version == 1
     assert stored.version.author == "tester"  # the signed-in user
     first = {"id": "A", "team": "Alpha", "name": "API", "duration_days": 3}
@@ -141,7 +141,7 @@ def test_creating_a_plan_and_adding_tasks_saves_what_was_posted(
                                "task": [first]}  # fmt: skip
     for version, task in enumerate(TASKS[1:], start=1):
         assert add_task(client, version, **task).status_code == 303
-    stored = workspace.record("plan", "P-1")
+    stored = workspace.steering.record("plan", "P-1")
     assert stored.version.version == 4
     assert stored.document["task"] == [
         first,
@@ -150,7 +150,7 @@ def test_creating_a_plan_and_adding_tasks_saves_what_was_posted(
         {"id": "D", "team": "Beta", "name": "Launch", "duration_days": 1,
          "depends_on": ["B", "C"], "need_by": "2024-03-10", "items": 2},
     ]  # fmt: skip
-    assert workspace.record_history("plan", "P-1")[-1][0].message == "task D added"
+    assert workspace.steering.record_history("plan", "P-1")[-1][0].message == "task D added"
     page = client.get(f"{PLAN}?saved=1").text
     assert "Saved as version 4." in page
     listing = client.get(PLANS).text
@@ -232,12 +232,12 @@ def test_a_bad_task_is_refused_with_the_core_message_and_nothing_saved(
     client: TestClient, workspace: Workspace, task: dict[str, str], message: str
 ) -> None:
     build_plan(client)
-    before = workspace.record("plan", "P-1").document
+    before = workspace.steering.record("plan", "P-1").document
     response = add_task(client, 4, **task)
     assert response.status_code == 422
     assert alerts(response.text) == [f"Not saved. {message}"]
     assert versions(workspace, "plan", "P-1") == 4
-    assert workspace.record("plan", "P-1").document == before
+    assert workspace.steering.record("plan", "P-1").document == before
     # What was typed is kept.
     assert value_of(response.text, "task-id") == task["task_id"]
     assert value_of(response.text, "task-duration") == task["task_duration_days"]
@@ -263,7 +263,7 @@ def test_a_stale_add_is_refused_with_409_and_keeps_the_input(
     assert value_of(response.text, "task-depends") == "A"
     assert 'name="expected_version" value="4"' in response.text  # still the version it was on
     assert versions(workspace, "plan", "P-1") == 5
-    assert [t["id"] for t in workspace.record("plan", "P-1").document["task"]] == list("ABCDE")
+    assert [t["id"] for t in workspace.steering.record("plan", "P-1").document["task"]] == list("ABCDE")
 
 
 def test_changing_and_removing_tasks(client: TestClient, workspace: Workspace) -> None:
@@ -271,7 +271,7 @@ def test_changing_and_removing_tasks(client: TestClient, workspace: Workspace) -
     # The same id changes the task in place: B now takes 6 days, so it is critical.
     assert add_task(client, 4, task_id="B", task_team="Beta", task_duration_days="6",
                     task_depends_on="A").status_code == 303  # fmt: skip
-    doc = workspace.record("plan", "P-1").document
+    doc = workspace.steering.record("plan", "P-1").document
     assert doc["task"][1] == {"id": "B", "team": "Beta", "duration_days": 6, "depends_on": ["A"]}
     assert 'data-critical-path="A,B,D"' in client.get(PLAN).text  # A 0–3, B 3–9, D 9–10
     # Removing a task others wait for is refused with the core's message.
@@ -290,7 +290,7 @@ def test_changing_and_removing_tasks(client: TestClient, workspace: Workspace) -
             follow_redirects=False,
         )
         assert response.status_code == 303
-    assert [t["id"] for t in workspace.record("plan", "P-1").document["task"]] == ["A", "B"]
+    assert [t["id"] for t in workspace.steering.record("plan", "P-1").document["task"]] == ["A", "B"]
     assert versions(workspace, "plan", "P-1") == 7
     history = client.get(f"{PLAN}/history").text
     assert "History of plan P-1" in history and "task C removed" in history
@@ -307,13 +307,13 @@ def test_a_taken_key_and_a_bad_plan_are_refused(client: TestClient, workspace: W
     response = create_plan(client, key="P-2", task_team="")
     assert response.status_code == 422
     assert alerts(response.text) == ["Not saved. plan 'P-2': task[0] ('A'): field 'team' is empty"]
-    assert [r.key for r in workspace.records("plan", "Tiny")] == ["P-1"]
+    assert [r.key for r in workspace.steering.records("plan", "Tiny")] == ["P-1"]
 
 
 def test_the_drawing_escapes_user_text(client: TestClient, workspace: Workspace) -> None:
     name = '<script>alert("x")</script> & co'
     assert create_plan(client, task_name=name, task_team="<b>Ops</b>").status_code == 303
-    assert workspace.record("plan", "P-1").document["task"][0]["name"] == name
+    assert workspace.steering.record("plan", "P-1").document["task"][0]["name"] == name
     page = client.get(PLAN).text
     svg = page[page.index("<svg") : page.index("</svg>")]
     assert "<script" not in svg and "<b>" not in svg
@@ -345,7 +345,7 @@ def test_dependencies_at_risk_are_forecast_from_the_teams_history(
              "items": 30},
         ],
     }  # fmt: skip
-    workspace.save_record("plan", plan, author="t", stream="Teams")
+    workspace.steering.save_record("plan", plan, author="t", stream="Teams")
     page = client.get("/streams/Teams/dependencies/T-1").text
     assert 'id="at-risk-note"' not in page
     rows_ = dict(re.findall(r'<tr data-risk-task="([^"]+)"[^>]*>(.*?)</tr>', page, re.S))
@@ -403,7 +403,7 @@ def test_evaluating_an_experiment_on_tiny(client: TestClient, workspace: Workspa
     }
     assert '<script src="/static/obeya.js' in page  # drawn by the dashboard's chart code
     # Evaluate saves nothing, and the form keeps what was typed.
-    assert workspace.records("experiment", "Tiny") == []
+    assert workspace.steering.records("experiment", "Tiny") == []
     assert value_of(page, "exp-trial-from") == "2024-01-06"
 
 
@@ -420,7 +420,7 @@ def test_saving_an_experiment_creates_the_record_and_shows_it(
     )
     assert response.status_code == 303
     assert response.headers["location"] == f"{EXPERIMENTS}/E-1?saved=1#result"
-    stored = workspace.record("experiment", "E-1")
+    stored = workspace.steering.record("experiment", "E-1")
     assert stored.stream == "Tiny" and stored.version.author == "tester"  # the signed-in user
     assert stored.document == {
         "key": "E-1",
@@ -464,7 +464,7 @@ def test_bad_windows_are_refused_naming_the_field(
         'id="exp-trial-from" name="trial_from" type="date" value="2024-01-05" aria-invalid="true"'
         in response.text
     )
-    assert workspace.records("experiment", "Tiny") == []
+    assert workspace.steering.records("experiment", "Tiny") == []
 
 
 def test_an_empty_window_or_a_missing_date_is_refused(client: TestClient) -> None:

@@ -309,3 +309,20 @@ def test_differences_from_a_current_state_that_cannot_keep_up_are_not_shaded(
     row = row[: row.index("</tr>")]
     assert "significant" in row and difference(page, "lead_time_mean") < 0
     assert 'class="better"' not in page and 'class="worse"' not in page
+
+
+def test_availability_is_typed_as_a_share(saved: TestClient) -> None:
+    """Availability is a share like any other: 80% and 80 % are 0.8 (80 / 100); a bare 80 is
+    refused, naming the step and the field, rather than read as 80 %."""
+    fields = form_fields(saved.get(PAGE).text)
+    fields.update({"days": "200", "warmup_days": "20", "replications": "2"})
+    for typed in ("80%", "80 %", "0.8"):
+        page = saved.post("/simulate/run", data={**fields, "s-0-availability": typed})
+        assert page.status_code == 200, page.text
+        assert "<code>Build.availability=0.8</code>" in page.text
+    refused = saved.post("/simulate/run", data={**fields, "s-0-availability": "80"})
+    assert refused.status_code == 422
+    assert (
+        "Build: Availability is '80'; a share is a fraction up to 1 or a percentage: "
+        "write 0.8 or 80 %"
+    ) in html.unescape(refused.text)

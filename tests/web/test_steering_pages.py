@@ -97,7 +97,7 @@ def test_adding_a_risk_saves_what_was_posted(client: TestClient, workspace: Work
     )
     assert response.status_code == 303
     assert response.headers["location"] == f"{RISKS}?saved=R-1&today={TODAY}"
-    stored = workspace.record("risk", "R-1")
+    stored = workspace.steering.record("risk", "R-1")
     assert stored.document == {
         "key": "R-1",
         "title": "Vendor API late",
@@ -118,7 +118,7 @@ def test_adding_a_risk_saves_what_was_posted(client: TestClient, workspace: Work
     assert again.status_code == 409
     assert any("already a risk 'R-1'" in a for a in alerts(again.text))
     assert 'value="Another"' in again.text  # the user's input is kept
-    assert len(workspace.record_history("risk", "R-1")) == 1
+    assert len(workspace.steering.record_history("risk", "R-1")) == 1
 
 
 def test_bad_input_is_shown_and_nothing_saved(client: TestClient, workspace: Workspace) -> None:
@@ -128,7 +128,7 @@ def test_bad_input_is_shown_and_nothing_saved(client: TestClient, workspace: Wor
     response = post_risk(client, key="R-9", impact="high")
     assert response.status_code == 422
     assert any("Impact is 'high'; give a number" in a for a in alerts(response.text))
-    assert workspace.records("risk", "Tiny") == []
+    assert workspace.steering.records("risk", "Tiny") == []
 
 
 def test_the_board_puts_each_risk_in_its_column_by_exposure(
@@ -192,7 +192,7 @@ def test_an_edit_saves_on_its_version_and_a_stale_one_is_refused(
     theirs = {**form, "owner": "bob", "probability": "0.8"}
     saved = client.post(f"{RISKS}/R-1", data=mine, headers=ann, follow_redirects=False)
     assert saved.status_code == 303
-    stored = workspace.record("risk", "R-1")
+    stored = workspace.steering.record("risk", "R-1")
     assert (stored.version.version, stored.version.author) == (2, "ann")
     assert (stored.document["state"], stored.document["owner"]) == ("owned", "ann")
     assert stored.document["probability"] == 0.5  # unchanged fields kept
@@ -204,8 +204,8 @@ def test_an_edit_saves_on_its_version_and_a_stale_one_is_refused(
     assert "reload and apply your change again" in message
     kept = edit_form(stale.text, "R-1")
     assert (kept["owner"], kept["probability"], kept["expected_version"]) == ("bob", "0.8", "1")
-    assert len(workspace.record_history("risk", "R-1")) == 2
-    assert workspace.record("risk", "R-1").document["owner"] == "ann"
+    assert len(workspace.steering.record_history("risk", "R-1")) == 2
+    assert workspace.steering.record("risk", "R-1").document["owner"] == "ann"
 
 
 def test_no_form_asks_for_an_author_and_a_posted_one_is_ignored(
@@ -214,13 +214,13 @@ def test_no_form_asks_for_an_author_and_a_posted_one_is_ignored(
     """The signed-in user is the author of every version saved through the pages: no form
     has an Author field, and an author posted anyway (an old page, a script) is not stored."""
     assert post_risk(client, key="R-1", author="mallory").status_code == 303
-    assert workspace.record("risk", "R-1").version.author == "tester"
+    assert workspace.steering.record("risk", "R-1").version.author == "tester"
     found = client.post("/streams/Tiny/map", data={"author": "mallory"}, follow_redirects=False)
     assert found.status_code == 303
     assert workspace.get_map("Tiny").version.author == "tester"
     plan = {"key": "P-1", "name": "Release", "start": "2024-01-01",
             "task": [{"id": "a", "team": "x", "duration_days": 3}]}  # fmt: skip
-    workspace.save_record("plan", plan, author="t", stream="Tiny")
+    workspace.steering.save_record("plan", plan, author="t", stream="Tiny")
     stream = "/streams/Tiny"
     pages = [RISKS, f"{stream}/objectives", f"{stream}/roadmap", f"{stream}/dependencies",
              f"{stream}/dependencies/P-1", f"{stream}/experiments", "/teams",
@@ -252,7 +252,7 @@ def test_history_lists_each_version_with_the_changed_fields(
     )
     assert changes == [("owner", "—", "ann"), ("state", "open", "owned")]
     assert "created" in rows[1][1]
-    version = workspace.record_history("risk", "R-1")[1][0]
+    version = workspace.steering.record_history("risk", "R-1")[1][0]
     assert version.created_at.strftime("%Y-%m-%d %H:%M") in newest
     # A record of another stream, or an unknown one, is not found.
     assert client.get(f"{RISKS}/R-404/history").status_code == 404
@@ -282,7 +282,7 @@ def test_a_bound_key_result_shows_the_metric_over_its_window(
     )
     response = client.post("/streams/Tiny/objectives", data=form, follow_redirects=False)
     assert response.status_code == 303
-    assert workspace.record("objective", "O-1").document == {
+    assert workspace.steering.record("objective", "O-1").document == {
         "key": "O-1",
         "title": "Faster flow",
         "description": "",
@@ -337,7 +337,7 @@ def test_by_hand_progress_update_and_overdue(client: TestClient, workspace: Work
         }
     )
     assert client.post("/streams/Tiny/objectives", data=form).status_code == 200
-    results = workspace.record("objective", "O-1").document["key_results"]
+    results = workspace.steering.record("objective", "O-1").document["key_results"]
     assert [(r["key"], r["metric"], r["current"]) for r in results] == [
         ("defects", None, 7.0),
         ("nps", None, 55.0),
@@ -361,7 +361,7 @@ def test_by_hand_progress_update_and_overdue(client: TestClient, workspace: Work
         "/streams/Tiny/objectives/O-1/results/defects", data=update, follow_redirects=False
     )
     assert response.status_code == 303
-    stored = workspace.record("objective", "O-1")
+    stored = workspace.steering.record("objective", "O-1")
     assert stored.version.version == 2 and stored.version.author == "tester"
     assert stored.document["key_results"][0]["current"] == 6.0
     page = client.get("/streams/Tiny/objectives", params={"today": TODAY}).text
@@ -371,7 +371,7 @@ def test_by_hand_progress_update_and_overdue(client: TestClient, workspace: Work
     stale = client.post("/streams/Tiny/objectives/O-1/results/defects", data=update)
     assert stale.status_code == 409
     assert any("changed since version 1 (now 2)" in a for a in alerts(stale.text))
-    assert len(workspace.record_history("objective", "O-1")) == 2
+    assert len(workspace.steering.record_history("objective", "O-1")) == 2
     history = client.get("/streams/Tiny/objectives/O-1/history").text
     assert 'data-field="key_results.0.current"' in history
     assert '<span class="before">7</span>' in history and '<span class="after">6</span>' in history
@@ -385,7 +385,7 @@ def test_a_bad_objective_is_refused_with_the_field(
     assert response.status_code == 422
     assert any("key_results[0]: target is missing" in a for a in alerts(response.text))
     assert 'value="Faster flow"' in response.text
-    assert workspace.records("objective", "Tiny") == []
+    assert workspace.steering.records("objective", "Tiny") == []
 
 
 # -- roadmap ----------------------------------------------------------------------------------
@@ -426,7 +426,7 @@ def test_the_roadmap_is_in_wsjf_order_quick_wins_first(
 ) -> None:
     for key in ITEMS:
         assert post_item(client, key).status_code == 303
-    assert workspace.record("improvement", "A").document == {
+    assert workspace.steering.record("improvement", "A").document == {
         "key": "A",
         "title": "Item A",
         "kind": "kaizen",
@@ -459,11 +459,11 @@ def test_editing_an_item_saves_a_new_version(client: TestClient, workspace: Work
     assert "Edit B" in page and 'name="expected_version" value="1"' in page
     response = post_item(client, "B", status="done", expected_version="1", message="shipped")
     assert response.status_code == 303
-    stored = workspace.record("improvement", "B")
+    stored = workspace.steering.record("improvement", "B")
     assert (stored.version.version, stored.document["status"]) == (2, "done")
     stale = post_item(client, "B", status="dropped", expected_version="1")
     assert stale.status_code == 409
-    assert workspace.record("improvement", "B").document["status"] == "done"
+    assert workspace.steering.record("improvement", "B").document["status"] == "done"
     history = client.get("/streams/Tiny/roadmap/B/history").text
     assert 'data-field="status"' in history and "shipped" in history
 
@@ -481,7 +481,7 @@ def test_kaizen_events_are_recorded(client: TestClient, workspace: Workspace) ->
     }
     response = client.post("/streams/Tiny/kaizen-events", data=form, follow_redirects=False)
     assert response.status_code == 303
-    assert workspace.record("kaizen-event", "K-1").document == {
+    assert workspace.steering.record("kaizen-event", "K-1").document == {
         "key": "K-1",
         "title": "Review blitz",
         "start": "2024-01-08",
@@ -511,7 +511,7 @@ def test_teams_people_and_the_coverage_matrix(client: TestClient, workspace: Wor
     refused = client.post("/teams/person", data={"key": "ann", "teams": "T1, T9"})
     assert refused.status_code == 422
     assert any("'T9'" in a and "not a" in a for a in alerts(refused.text))
-    assert workspace.records("person") == []
+    assert workspace.steering.records("person") == []
     for form in (
         {"key": "ann", "name": "Ann", "teams": "T1", "skills": "python, sql"},
         {"key": "bob", "name": "Bob", "teams": "T2", "skills": "python"},
@@ -520,13 +520,13 @@ def test_teams_people_and_the_coverage_matrix(client: TestClient, workspace: Wor
         assert client.post("/teams/person", data=form, follow_redirects=False).status_code == 303
     profile = {"key": "Tiny", "needs": "python, ux", "products": "Shop"}
     assert client.post("/teams/profile", data=profile, follow_redirects=False).status_code == 303
-    assert workspace.record("person", "ann").document == {
+    assert workspace.steering.record("person", "ann").document == {
         "key": "ann",
         "name": "Ann",
         "teams": ["T1"],
         "skills": ["python", "sql"],
     }
-    assert workspace.record("stream-profile", "Tiny").document == {
+    assert workspace.steering.record("stream-profile", "Tiny").document == {
         "key": "Tiny",
         "needs": ["python", "ux"],
         "products": ["Shop"],
@@ -623,7 +623,7 @@ def test_the_report_pdf(client: TestClient, workspace: Workspace) -> None:
     assert b"/Title (Value stream review: Tiny)" in response.content
     assert b"/Subtype /Image" in response.content  # the throughput chart
     # Uncompressed, the page text can be read: the stream, the figures and the tables.
-    plain = report_pdf(workspace.overview("Tiny", date.fromisoformat(TODAY)), compress=False)
+    plain = report_pdf(workspace.steering.overview("Tiny", date.fromisoformat(TODAY)), compress=False)
     for text in (b"Value stream review: Tiny", b"Report of 2024-02-01", b"Vendor API late"):
         assert text in plain, text
     assert b"(5.4 days)" in plain
@@ -699,14 +699,14 @@ def test_dependency_plans_are_in_the_overview_and_the_report(
             },
         ],
     }
-    workspace.save_record("plan", plan, author="t", stream="Tiny")
+    workspace.steering.save_record("plan", plan, author="t", stream="Tiny")
     # By hand: a runs 1–3 January, b 4–5 January: 5 days, 2 days after its need-by date.
     page = client.get("/streams/Tiny/overview").text
     row = page[page.index('data-plan="P-1"') :]
     row = row[: row.index("</tr>")]
     assert "5 days" in row and "a → b" in row and "b: 2 days late" in row
     assert "<h2>Dependencies</h2>" in client.get("/streams/Tiny/report.html").text
-    plain = report_pdf(workspace.overview("Tiny"), compress=False)
+    plain = report_pdf(workspace.steering.overview("Tiny"), compress=False)
     assert b"a -> b" in plain and b"b: 2 days late" in plain
 
 
@@ -718,7 +718,7 @@ def test_a_risk_probability_is_typed_as_a_fraction_or_in_percent(
     the edit form; exposure 0.3 × impact 2 = 0.6."""
     response = post_risk(client, key="R-7", probability=typed)
     assert response.status_code == 303, response.text
-    assert workspace.record("risk", "R-7").document["probability"] == pytest.approx(0.3)
+    assert workspace.steering.record("risk", "R-7").document["probability"] == pytest.approx(0.3)
     page = client.get(RISKS, params={"today": TODAY}).text
     card = page[page.index('data-exposure="0.6') :]
     assert card.startswith('data-exposure="0.6') and "(30 % × 2)" in card[:200]

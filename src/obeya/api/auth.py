@@ -89,7 +89,7 @@ def scope_stream(workspace: Workspace, rule: Rule, request: Request) -> tuple[st
             named = request.query_params.get("stream")
             if named:
                 return named, True
-            return workspace.record_stream(str(params["kind"]), str(params["key"])), True
+            return workspace.steering.record_stream(str(params["kind"]), str(params["key"])), True
         if rule.scope == "connector":
             return workspace.connectors.get(str(params["connector"])).stream, True
     except (NotFoundError, InputError):  # InputError: the key is in several streams

@@ -123,7 +123,7 @@ def list_records(
     stream: Annotated[str | None, Query(description="Only this stream's.")] = None,
 ) -> list[RecordOut]:
     """The records of a kind (newest versions), by key."""
-    return [RecordOut.of(r) for r in ctx.workspace.records(kind, stream) if sees(request, r.stream)]
+    return [RecordOut.of(r) for r in ctx.workspace.steering.records(kind, stream) if sees(request, r.stream)]
 
 
 def _of(request: Request, stream: str | None) -> str | None:
@@ -152,7 +152,7 @@ def add_record(ctx: Ctx, request: Request, kind: Kind, body: RecordAddBody) -> V
     named = body.document.get("stream")
     stream = named.strip() if isinstance(named, str) and named.strip() else body.stream
     require_on(request, Role.EDITOR, stream)
-    saved = ctx.workspace.save_record(
+    saved = ctx.workspace.steering.save_record(
         kind,
         {k: v for k, v in body.document.items() if k != "stream"},
         author=API_AUTHOR,
@@ -175,7 +175,7 @@ def get_record(
     ] = None,
 ) -> RecordOut:
     """One record, its newest version (or ``version``)."""
-    return RecordOut.of(ctx.workspace.record(kind, key, version, stream=_of(request, stream)))
+    return RecordOut.of(ctx.workspace.steering.record(kind, key, version, stream=_of(request, stream)))
 
 
 @router.put(
@@ -209,7 +209,7 @@ def save_record(
         )
     target = stream or said or held
     require_save(request, target)
-    saved = ctx.workspace.save_record(
+    saved = ctx.workspace.steering.save_record(
         kind,
         {**{k: v for k, v in body.document.items() if k != "stream"}, "key": key},
         author=API_AUTHOR,
@@ -227,7 +227,7 @@ def record_history(
     """Every version, oldest first: who, when, why, what changed, and the document."""
     return [
         HistoryOut(version=VersionOut.of(v), document=doc)
-        for v, doc in ctx.workspace.record_history(kind, key, stream=_of(request, stream))
+        for v, doc in ctx.workspace.steering.record_history(kind, key, stream=_of(request, stream))
     ]
 
 
@@ -236,7 +236,7 @@ def delete_record(
     ctx: Ctx, request: Request, kind: Kind, key: Key, stream: OfStream = None
 ) -> None:
     """Delete the record and its history."""
-    ctx.workspace.delete_record(kind, key, stream=_of(request, stream))
+    ctx.workspace.steering.delete_record(kind, key, stream=_of(request, stream))
 
 
 @router.post("/records/{kind}/{key}/move", status_code=204, responses=BODY_ERRORS)
@@ -246,46 +246,46 @@ def move_record(
     """Move the record to another value stream: an admin's act, on the stream it leaves and
     the one it joins. Saves never move a record."""
     require_on(request, Role.ADMIN, body.stream)
-    ctx.workspace.move_record(kind, key, body.stream, stream=_of(request, stream))
+    ctx.workspace.steering.move_record(kind, key, body.stream, stream=_of(request, stream))
 
 
 @router.get("/streams/{name}/risks", responses=ERRORS)
 def risk_board(ctx: Ctx, name: StreamName, today: Today = None) -> dict[str, Any]:
     """The ROAM board (``obeya risk board --json``): risks by state, highest exposure first;
     overdue and unowned flagged."""
-    return ctx.workspace.risk_board(name, today)
+    return ctx.workspace.steering.risk_board(name, today)
 
 
 @router.get("/streams/{name}/objectives", responses=ERRORS)
 def objectives(ctx: Ctx, name: StreamName, today: Today = None) -> dict[str, Any]:
     """Objectives with each key result's value now (``obeya objective list --json``)."""
-    return ctx.workspace.objectives(name, today)
+    return ctx.workspace.steering.objectives(name, today)
 
 
 @router.get("/streams/{name}/roadmap", responses=ERRORS)
 def roadmap(ctx: Ctx, name: StreamName) -> list[dict[str, Any]]:
     """The improvement roadmap, quick wins first, then by WSJF (``obeya roadmap --json``)."""
-    return ctx.workspace.roadmap(name)
+    return ctx.workspace.steering.roadmap(name)
 
 
 @router.get("/streams/{name}/overview", responses=ERRORS)
 def overview(ctx: Ctx, name: StreamName, today: Today = None) -> dict[str, Any]:
     """The value stream at a glance (``obeya overview --json``)."""
-    return ctx.workspace.overview(name, today)
+    return ctx.workspace.steering.overview(name, today)
 
 
 @router.get("/streams/{name}/plans/{key}", responses=ERRORS)
 def plan(ctx: Ctx, name: StreamName, key: Key) -> dict[str, Any]:
     """A saved dependency plan: critical path, slack, need-by misses and the tasks at risk
     by their team's Monte Carlo forecast on the stream's history."""
-    return ctx.workspace.plan(name, key)
+    return ctx.workspace.steering.plan(name, key)
 
 
 @router.get("/streams/{name}/experiments/{key}", responses=ERRORS)
 def experiment(ctx: Ctx, name: StreamName, key: Key) -> dict[str, Any]:
     """A saved experiment evaluated on the stream's data now (the document of
     ``obeya experiment evaluate --json`` under ``result``)."""
-    return ctx.workspace.experiment(name, key)
+    return ctx.workspace.steering.experiment(name, key)
 
 
 @router.get(
@@ -304,7 +304,7 @@ def plan_drawing(
     from obeya.core.steering.saved import plan_record_from_dict
     from obeya.render.dependency_svg import dependency_svg
 
-    record = plan_record_from_dict(ctx.workspace.stream_record("plan", key, name).document)
+    record = plan_record_from_dict(ctx.workspace.steering.stream_record("plan", key, name).document)
     return _drawing(dependency_svg(schedule(record.plan)), format)
 
 
@@ -396,4 +396,4 @@ def _drawing(svg: str, format: str) -> Response:
 @router.get("/teams/coverage", responses=ERRORS)
 def coverage(ctx: Ctx) -> dict[str, Any]:
     """Skills per stream, the skills it lacks, people split across streams."""
-    return ctx.workspace.coverage()
+    return ctx.workspace.steering.coverage()

@@ -23,6 +23,7 @@ from obeya.cli.common import (
     safe,
 )
 from obeya.errors import ObeyaError
+from obeya.render.numbers import count, timestamp
 from obeya.workspace import Workspace
 
 connect_app = typer.Typer(
@@ -161,7 +162,9 @@ def sync_command(
         for each in names:
             try:
                 with err.status(f"syncing {safe(each)}…") as status:
-                    stored = ws.connectors.sync(each, progress=lambda text: status.update(safe(text)))
+                    stored = ws.connectors.sync(
+                        each, progress=lambda text: status.update(safe(text))
+                    )
             except ObeyaError as error:  # syncing all: one failing does not stop the others
                 if name is not None:
                     raise
@@ -174,11 +177,11 @@ def sync_command(
             if not as_json:
                 delivery = result.get("delivery", {})
                 added = ", ".join(
-                    f"{v['added']:,} {k}" for k, v in delivery.items() if v.get("added")
+                    f"{count(v['added'])} {k}" for k, v in delivery.items() if v.get("added")
                 )
                 out.print(
-                    f"{safe(each)}: {result.get('items', 0):,} items changed, "
-                    f"{stored.events.events_added:,} new events"
+                    f"{safe(each)}: {count(result.get('items', 0), 'item')} changed, "
+                    f"{count(stored.events.events_added, 'new event')}"
                     + (f", {added}" if added else "")
                     + (f"; renamed states {safe(str(stored.renamed))}" if stored.renamed else "")
                 )
@@ -208,8 +211,8 @@ def connectors_command(as_json: JsonOpt = False) -> None:
             safe(c.name),
             c.kind,
             safe(c.stream),
-            "never" if c.last_sync_at is None else c.last_sync_at.strftime("%Y-%m-%d %H:%M UTC"),
-            f"{last.get('items', 0):,}" if last.get("ok") else "",
+            "never" if c.last_sync_at is None else f"{timestamp(c.last_sync_at)} UTC",
+            count(last.get("items", 0)) if last.get("ok") else "",
             "ok" if last.get("ok") else safe(str(last.get("error", ""))),
         )
     out.print(table)

@@ -109,10 +109,10 @@ def _accept(result: FamilyClustering) -> tuple[list[str], list[str]]:
                 ws.create_stream(stream.name)
                 created.append(stream.name)
             try:
-                profile = ws.record("stream-profile", stream.name).document
+                profile = ws.steering.record("stream-profile", stream.name).document
             except NotFoundError:
                 profile = {"key": stream.name, "needs": []}
-            ws.save_record(
+            ws.steering.save_record(
                 "stream-profile",
                 {**profile, "products": list(stream.products)},
                 author=default_author(),

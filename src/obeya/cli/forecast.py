@@ -40,6 +40,7 @@ from obeya.core.forecast import (
     forecast_when,
 )
 from obeya.ingest import ColumnMap
+from obeya.render.numbers import count, date, number, percent, signed
 from obeya.workspace import Workspace, analyse_file
 
 forecast_app = typer.Typer(
@@ -197,18 +198,20 @@ def backtest_command(
 
 def _basis(result: WhenForecast | HowManyForecast) -> str:
     window = result.history.describe() if result.history else f"{result.history_days} days"
-    return f"{result.trials:,} trials (seed {result.seed}), each day drawn from {window}"
+    return f"{count(result.trials, 'trial')} (seed {result.seed}), each day drawn from {window}"
 
 
 def _print_when(result: WhenForecast) -> None:
     assert result.start is not None
     dates = result.dates or {}
-    table = PlainTable(title=f"When will {result.items:,} items be done? (from {result.start})")
+    table = PlainTable(
+        title=f"When will {count(result.items, 'item')} be done? (from {result.start})"
+    )
     table.add_column("Confidence", justify="right")
     table.add_column("Days", justify="right")
     table.add_column("Done by", justify="left")
     for p, value in result.percentiles.items():
-        table.add_row(f"{p} %", f"{value:,}", dates[p].isoformat())
+        table.add_row(percent(p), count(value), date(dates[p]))
     out.print(table)
     out.print(_basis(result))
 
@@ -216,11 +219,13 @@ def _print_when(result: WhenForecast) -> None:
 def _print_how_many(result: HowManyForecast) -> None:
     assert result.start is not None
     end = result.start + timedelta(days=result.days - 1)
-    table = PlainTable(title=f"How many items in {result.days:,} days? ({result.start} to {end})")
+    table = PlainTable(
+        title=f"How many items in {count(result.days, 'day')}? ({result.start} to {end})"
+    )
     table.add_column("Confidence", justify="right")
     table.add_column("At least", justify="right")
     for p, value in result.percentiles.items():
-        table.add_row(f"{p} %", f"{value:,}")
+        table.add_row(percent(p), count(value))
     out.print(table)
     out.print(_basis(result))
 
@@ -234,27 +239,27 @@ def _print_backtest(result: Backtest) -> None:
     when = result.items is not None
     unit = "days" if when else "items"
     what = (
-        f"when {result.items:,} items are done"
+        f"when {count(result.items, 'item')} are done"
         if when
-        else f"how-many over {result.horizon_days:,} days"
+        else f"how-many over {count(result.horizon_days, 'day')}"
     )
     table = PlainTable(
         title=(
-            f"Backtest of {what}: {result.origins:,} origins, "
+            f"Backtest of {what}: {count(result.origins, 'origin')}, "
             f"{points[0].origin} to {points[-1].origin}"
         )
     )
     table.add_column("Confidence", justify="right")
     table.add_column("Target", justify="right")
     table.add_column("Achieved", justify="right")
-    for p, share in result.calibration.items():
-        table.add_row(f"{p} %", f"{p} %", f"{share:.0f} %")
+    for p, achieved in result.calibration.items():
+        table.add_row(percent(p), percent(p), percent(achieved))
     out.print(table)
     mape = result.mean_absolute_percentage_error
     out.print(
-        f"p50 error: mean absolute {result.mean_absolute_error:,.1f} {unit}"
-        + ("" if mape is None else f" ({mape:.0f} %)")
-        + f", mean {result.mean_error:+,.1f} {unit} (negative: forecasts too "
+        f"p50 error: mean absolute {number(result.mean_absolute_error, 1)} {unit}"
+        + ("" if mape is None else f" ({percent(mape)})")
+        + f", mean {signed(result.mean_error, 1)} {unit} (negative: forecasts too "
         + ("early)" if when else "low)")
     )
     if when:
@@ -274,16 +279,18 @@ def _print_backtest(result: Backtest) -> None:
     recent.add_column("Actual", justify="right")
     for point in points[-_LAST_ORIGINS:]:
         recent.add_row(
-            point.origin.isoformat(),
-            *(f"{v:,}" for v in point.percentiles.values()),
-            f"{point.actual:,}",
+            date(point.origin),
+            *(count(v) for v in point.percentiles.values()),
+            count(point.actual),
         )
     out.print(recent)
-    skipped = f"; {result.skipped:,} origins skipped (no finish in their window)"
-    censored = f"; {result.censored:,} origins left out (their items not all done in the data)"
+    skipped = f"; {count(result.skipped, 'origin')} skipped (no finish in their window)"
+    censored = (
+        f"; {count(result.censored, 'origin')} left out (their items not all done in the data)"
+    )
     out.print(
-        f"{result.trials:,} trials (seed {result.seed}) per origin, every {result.every_days} "
-        f"days, each from the {result.history_days} days before it"
+        f"{count(result.trials, 'trial')} (seed {result.seed}) per origin, every "
+        f"{count(result.every_days, 'day')}, each from the {result.history_days} days before it"
         + (skipped if result.skipped else "")
         + (censored if result.censored else "")
     )

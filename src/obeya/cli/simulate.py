@@ -30,10 +30,20 @@ from obeya.core.simulation.whatif import Change, parse_change, what_if, what_if_
 from obeya.core.twin.files import load_twin
 from obeya.core.twin.whatif import parse_twin_change, twin_what_if
 from obeya.errors import InputError
+from obeya.render.numbers import DASH, count, number, share, signed
 
 
-def _ci(ci: tuple[float, float] | None, digits: int = 2) -> str:
-    return "" if ci is None else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+def _ci(ci: Sequence[float] | None, digits: int = 2) -> str:
+    return "" if ci is None else f"[{number(ci[0], digits)}, {number(ci[1], digits)}]"
+
+
+def _utilisation(value: float | None) -> str:
+    """A step's utilisation as the simulation page shows it: ``85 %``, ``72.5 %``."""
+    return share(value, 1)
+
+
+def _utilisation_ci(ci: Sequence[float] | None) -> str:
+    return "" if ci is None else f"[{_utilisation(ci[0])}, {_utilisation(ci[1])}]"
 
 
 def print_simulation(result: SimulationResult) -> None:
@@ -48,11 +58,14 @@ def print_simulation(result: SimulationResult) -> None:
         f"(warm-up {sc.warmup_days:g}), {arrivals}, seed {sc.seed}"
     )
     out.print(
-        f"lead time (days): p50 {result.lead_time_p50:.2f}, p85 {result.lead_time_p85:.2f}, "
-        f"mean {result.lead_time_mean:.2f} {_ci(result.lead_time_mean_ci95)}"
+        f"lead time (days): p50 {number(result.lead_time_p50, 2)}, "
+        f"p85 {number(result.lead_time_p85, 2)}, "
+        f"mean {number(result.lead_time_mean, 2)} {_ci(result.lead_time_mean_ci95)}"
     )
-    out.print(f"throughput: {result.throughput_per_day:.2f}/day {_ci(result.throughput_ci95)}")
-    out.print(f"WIP: {result.wip:.1f} items {_ci(result.wip_ci95, 1)}")
+    out.print(
+        f"throughput: {number(result.throughput_per_day, 2)}/day {_ci(result.throughput_ci95)}"
+    )
+    out.print(f"WIP: {number(result.wip, 1)} items {_ci(result.wip_ci95, 1)}")
     table = Table("step", "servers", "utilisation", "95 % CI", "mean queue (days)", "mean WIP")
     named = "constraint" if result.constraint_binding else "highest load"
     for s in result.steps:
@@ -60,10 +73,10 @@ def print_simulation(result: SimulationResult) -> None:
         table.add_row(
             s.name + mark,
             str(s.servers) if s.servers else "unlimited",
-            "" if s.utilisation is None else f"{s.utilisation:.1%}",
-            _ci(s.utilisation_ci95, 3),
-            f"{s.mean_queue_days:.2f}",
-            f"{s.mean_wip:.1f}",
+            "" if s.utilisation is None else _utilisation(s.utilisation),
+            _utilisation_ci(s.utilisation_ci95),
+            number(s.mean_queue_days, 2),
+            number(s.mean_wip, 1),
         )
     out.print(table)
     out.print(f"{named}: {result.constraint}, {result.constraint_reason}")
@@ -85,10 +98,10 @@ def run_budget(scenarios: Sequence[Scenario]) -> Iterator[Budget]:
     if estimate > LARGE_RUN_EVENTS:
         first = scenarios[0]
         err.print(
-            f"[yellow]note:[/yellow] a large run: about {estimate:,.0f} simulated events "
+            f"[yellow]note:[/yellow] a large run: about {number(estimate, 0)} simulated events "
             f"({estimate_work(first).explain(first.days, first.arrival_rate_per_day)}"
             f"{' per scenario' if len(scenarios) > 1 else ''}); some "
-            f"{estimate / 200_000:,.0f} s at ~200,000 events a second",
+            f"{number(estimate / 200_000, 0)} s at ~200,000 events a second",
             highlight=False,
         )
     total = max(int(estimate), 1)
@@ -149,15 +162,15 @@ def _future(text: str, parse: Callable[[str], Change] = parse_change) -> tuple[s
 
 
 def _signed(value: float, ci: list[float] | None, significant: bool, digits: int = 2) -> str:
-    text = f"{value:+.{digits}f}"
+    text = signed(value, digits)
     if ci is not None:
-        text += f" [{ci[0]:+.{digits}f}, {ci[1]:+.{digits}f}]"
+        text += f" [{signed(ci[0], digits)}, {signed(ci[1], digits)}]"
     return text + (" *" if significant else "")
 
 
 def _maybe(value: float | None) -> str:
-    """A figure, or a dash where none could be measured (no item finished)."""
-    return "–" if value is None else f"{value:.2f}"
+    """A figure, or the dash where none could be measured (no item finished)."""
+    return number(value, 2)
 
 
 def print_what_if(doc: dict[str, Any]) -> None:
@@ -172,8 +185,8 @@ def print_what_if(doc: dict[str, Any]) -> None:
             _maybe(lead["p50"]),
             _maybe(lead["p85"]),
             f"{_maybe(lead['mean'])} {_ci(lead['mean_ci95'])}",
-            f"{s['throughput_per_day']:.2f} {_ci(s['throughput_per_day_ci95'])}",
-            f"{s['wip']:.1f} {_ci(s['wip_ci95'], 1)}",
+            f"{number(s['throughput_per_day'], 2)} {_ci(s['throughput_per_day_ci95'])}",
+            f"{number(s['wip'], 1)} {_ci(s['wip_ci95'], 1)}",
             s["constraint"],
         )
     out.print(table)
@@ -182,7 +195,7 @@ def print_what_if(doc: dict[str, Any]) -> None:
         for s in doc["scenarios"][1:]:
             d = s["difference"]
             cells = [
-                "–"
+                DASH
                 if d[k]["value"] is None
                 else _signed(d[k]["value"], d[k]["ci95"], d[k]["significant"])
                 for k in ("lead_time_mean", "throughput_per_day", "wip")
@@ -199,9 +212,7 @@ def print_what_if(doc: dict[str, Any]) -> None:
             u = s["steps"][k]["utilisation"]
             servers = s["steps"][k]["servers"]
             cells.append(
-                "unlimited"
-                if u is None
-                else f"{u:.1%} ({servers} server{'' if servers == 1 else 's'})"
+                "unlimited" if u is None else f"{_utilisation(u)} ({count(servers, 'server')})"
             )
         steps.add_row(step["name"], *cells)
     out.print(steps)

@@ -80,7 +80,7 @@ def load_command(
 ) -> None:
     """Save every record of a file in one go: all of them, or none if one breaks a rule."""
     with handle_errors(), open_workspace() as ws:
-        saved = ws.load_steering_file(file, author=author or default_author(), stream=stream)
+        saved = ws.steering.load_steering_file(file, author=author or default_author(), stream=stream)
     for version in saved:
         _saved(version)
 
@@ -93,7 +93,7 @@ def list_command(
 ) -> None:
     """The records of a kind, newest versions."""
     with handle_errors(), open_workspace() as ws:
-        records = ws.records(kind, stream)
+        records = ws.steering.records(kind, stream)
     docs = [{**r.document, "stream": r.stream, "version": r.version.version} for r in records]
     if as_json:
         print_json(docs)
@@ -121,7 +121,7 @@ def show_command(
 ) -> None:
     """One record as JSON, with its version and stream."""
     with handle_errors(), open_workspace() as ws:
-        record = ws.record(kind, key, version, stream=_of(stream))
+        record = ws.steering.record(kind, key, version, stream=_of(stream))
     print_json({**record.document, "stream": record.stream, "version": record.version.to_dict()})
 
 
@@ -134,7 +134,7 @@ def history_command(
 ) -> None:
     """Every version of a record: who, when, why, what changed (before → after)."""
     with handle_errors(), open_workspace() as ws:
-        history = ws.record_history(kind, key, stream=_of(stream))
+        history = ws.steering.record_history(kind, key, stream=_of(stream))
     if as_json:
         print_json([{**v.to_dict(), "document": doc} for v, doc in history])
         return
@@ -167,7 +167,7 @@ def delete_command(
 ) -> None:
     """Delete a record and its history."""
     with handle_errors(), open_workspace() as ws:
-        ws.delete_record(kind, key, stream=_of(stream))
+        ws.steering.delete_record(kind, key, stream=_of(stream))
     out.print(f"deleted {safe(kind)} {safe(repr(key))}", highlight=False)
 
 
@@ -180,7 +180,7 @@ def move_command(
 ) -> None:
     """Move a record to another value stream: a save never moves one."""
     with handle_errors(), open_workspace() as ws:
-        ws.move_record(kind, key, to, stream=_of(stream))
+        ws.steering.move_record(kind, key, to, stream=_of(stream))
     where = f"value stream {to!r}" if to else "no value stream"
     out.print(f"moved {safe(kind)} {safe(repr(key))} to {safe(where)}", highlight=False)
 
@@ -218,7 +218,7 @@ def risk_add(
         "state": state,
     }
     with handle_errors(), open_workspace() as ws:
-        version = ws.save_record(
+        version = ws.steering.save_record(
             "risk",
             doc,
             author=author or default_author(),
@@ -259,9 +259,9 @@ def risk_set(
     if not given:
         raise typer.BadParameter("give at least one field to change")
     with handle_errors(), open_workspace() as ws:
-        current = ws.record("risk", key, stream=_of(stream))
+        current = ws.steering.record("risk", key, stream=_of(stream))
         doc = {**current.document, **given}
-        saved = ws.save_record(
+        saved = ws.steering.save_record(
             "risk",
             doc,
             author=author or default_author(),
@@ -276,7 +276,7 @@ def risk_set(
 def risk_board(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt = False) -> None:
     """The ROAM board: risks by state, highest exposure first; overdue and unowned marked."""
     with handle_errors(), open_workspace() as ws:
-        doc = ws.risk_board(stream, _today(today))
+        doc = ws.steering.risk_board(stream, _today(today))
     if as_json:
         print_json(doc)
         return
@@ -310,7 +310,7 @@ def risk_board(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt = Fal
 def objective_list(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt = False) -> None:
     """Objectives with each key result's value now, whether it is met, and its progress."""
     with handle_errors(), open_workspace() as ws:
-        doc = ws.objectives(stream, _today(today))
+        doc = ws.steering.objectives(stream, _today(today))
     if as_json:
         print_json(doc)
         return
@@ -349,7 +349,7 @@ def objective_update(
 ) -> None:
     """Record a by-hand key result's new value (a new version of the objective)."""
     with handle_errors(), open_workspace() as ws:
-        record = ws.record("objective", key, stream=_of(stream))
+        record = ws.steering.record("objective", key, stream=_of(stream))
         results = record.document["key_results"]
         match = [r for r in results if r["key"] == kr]
         if not match:
@@ -361,7 +361,7 @@ def objective_update(
                 "only a key result kept by hand takes a value"
             )
         match[0]["current"] = current
-        saved = ws.save_record(
+        saved = ws.steering.save_record(
             "objective",
             record.document,
             author=author or default_author(),
@@ -378,7 +378,7 @@ def objective_update(
 def roadmap_command(stream: StreamOpt, as_json: JsonOpt = False) -> None:
     """The improvement roadmap: quick wins first, then by WSJF (cost of delay ÷ job size)."""
     with handle_errors(), open_workspace() as ws:
-        items = ws.roadmap(stream)
+        items = ws.steering.roadmap(stream)
     if as_json:
         print_json(items)
         return
@@ -403,7 +403,7 @@ def roadmap_command(stream: StreamOpt, as_json: JsonOpt = False) -> None:
 def team_coverage(as_json: JsonOpt = False) -> None:
     """Per value stream: its teams, people, the skills they hold and the skills it lacks."""
     with handle_errors(), open_workspace() as ws:
-        doc = ws.coverage()
+        doc = ws.steering.coverage()
     if as_json:
         print_json(doc)
         return
@@ -434,7 +434,7 @@ def overview_command(
     """The value stream at a glance: flow, objectives, top risks, dependencies at risk,
     improvements in flight, experiments; also as a printable report (--html, --pdf)."""
     with handle_errors(), open_workspace() as ws:
-        doc = ws.overview(stream, _today(today))
+        doc = ws.steering.overview(stream, _today(today))
     if html is not None or pdf is not None:
         from obeya.render.report import report_html, report_pdf
 

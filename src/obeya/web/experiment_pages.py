@@ -133,9 +133,9 @@ def evaluate(ctx: AppContext, name: str, form: Posted) -> dict[str, Any]:
 def saved_result(ctx: AppContext, name: str, key: str) -> dict[str, Any]:
     """A saved experiment evaluated now (:meth:`Workspace.experiment`), with its chart."""
     record = experiment_record_from_dict(
-        ctx.workspace.stream_record("experiment", key, name).document
+        ctx.workspace.steering.stream_record("experiment", key, name).document
     )
-    doc = ctx.workspace.experiment(name, key)["result"]
+    doc = ctx.workspace.steering.experiment(name, key)["result"]
     rows = _rows(ctx, name, record.baseline, record.trial)
     return _shown(doc, rows, record.baseline, record.trial)
 
@@ -145,10 +145,10 @@ def saved_result(ctx: AppContext, name: str, key: str) -> dict[str, Any]:
 
 def _saved_list(ctx: AppContext, name: str) -> list[dict[str, Any]]:
     out = []
-    for stored in ctx.workspace.records("experiment", name):
+    for stored in ctx.workspace.steering.records("experiment", name):
         entry: dict[str, Any] = {"doc": stored.document, "version": stored.version.version}
         try:
-            entry["result"] = ctx.workspace.experiment(name, stored.key)["result"]
+            entry["result"] = ctx.workspace.steering.experiment(name, stored.key)["result"]
         except InputError as exc:  # e.g. a trial window the data does not reach yet
             entry["note"] = str(exc)
         out.append(entry)
@@ -183,7 +183,7 @@ def _page(
             "metrics": list(METRICS.values()),
             "windows": WINDOWS,
             "notice": notice,
-            "next_key": ctx.workspace.next_key("experiment", name),
+            "next_key": ctx.workspace.steering.next_key("experiment", name),
             "page_url": stream_url(name, PAGE),
             "stream_url": stream_url(name),
         },
@@ -208,7 +208,7 @@ def post_experiment(request: Request, ctx: Ctx, name: str, form: Form) -> Respon
             result = evaluate(ctx, name, form)
             return _page(request, ctx, name, values=form.as_dict(), result=result)
         doc = experiment_document(form)
-        key = ctx.workspace.save_record(
+        key = ctx.workspace.steering.save_record(
             "experiment",
             doc,
             author=WEB_AUTHOR,
@@ -231,7 +231,7 @@ def experiment_page(
 ) -> Response:
     """A saved experiment evaluated on the stream's data now, beside the list and the form
     (filled with its hypothesis, metrics and windows)."""
-    stored = ctx.workspace.stream_record("experiment", key, name)
+    stored = ctx.workspace.steering.stream_record("experiment", key, name)
     result = None
     result_error = None
     try:

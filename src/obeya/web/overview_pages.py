@@ -32,7 +32,7 @@ def _filename(name: str, today: str, suffix: str) -> str:
 def overview_page(request: Request, ctx: Ctx, name: str, today: str | None = None) -> Response:
     """Tiles, the weekly throughput chart, objectives, top risks, improvements in flight."""
     info = ctx.workspace.stream(name)
-    overview = ctx.workspace.overview(name, today_of(today))
+    overview = ctx.workspace.steering.overview(name, today_of(today))
     query = f"?today={today}" if today else ""
     return templates.TemplateResponse(
         request,
@@ -54,7 +54,7 @@ def overview_page(request: Request, ctx: Ctx, name: str, today: str | None = Non
 def report_html_page(ctx: Ctx, name: str, today: str | None = None) -> Response:
     """The review report as one self-contained HTML page (print it, or mail it)."""
     ctx.workspace.stream(name)
-    overview = ctx.workspace.overview(name, today_of(today))
+    overview = ctx.workspace.steering.overview(name, today_of(today))
     return HTMLResponse(report_html(overview))
 
 
@@ -62,7 +62,7 @@ def report_html_page(ctx: Ctx, name: str, today: str | None = None) -> Response:
 def report_pdf_file(ctx: Ctx, name: str, today: str | None = None) -> Response:
     """The review report as a PDF."""
     ctx.workspace.stream(name)
-    overview = ctx.workspace.overview(name, today_of(today))
+    overview = ctx.workspace.steering.overview(name, today_of(today))
     filename = _filename(name, overview["today"], ".pdf")
     return Response(
         report_pdf(overview),

@@ -102,7 +102,7 @@ def _expected(form: Posted) -> int:
 
 def _require_plan(ctx: AppContext, name: str, key: str) -> None:
     ctx.workspace.stream(name)  # an unknown stream is named as such, before its plans
-    ctx.workspace.stream_record("plan", key, name)
+    ctx.workspace.steering.stream_record("plan", key, name)
 
 
 # -- the list of plans ------------------------------------------------------------------------
@@ -120,8 +120,8 @@ def _plans_page(
     workspace = ctx.workspace
     info = workspace.stream(name)
     plans = []
-    for stored in workspace.records("plan", name):
-        view = workspace.plan(name, stored.key)
+    for stored in workspace.steering.records("plan", name):
+        view = workspace.steering.plan(name, stored.key)
         plans.append(
             {
                 "key": stored.key,
@@ -141,7 +141,7 @@ def _plans_page(
             "plans": plans,
             "create": create or {},
             "create_error": create_error,
-            "next_key": workspace.next_key("plan", name),
+            "next_key": workspace.steering.next_key("plan", name),
             "task_fields": TASK_FIELDS,
             "page_url": stream_url(name, PAGE),
             "stream_url": stream_url(name),
@@ -170,7 +170,7 @@ def create_plan(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
         if form.text("start"):
             doc["start"] = form.text("start")
         doc["task"] = [task_document(form)]
-        key = ctx.workspace.save_record(
+        key = ctx.workspace.steering.save_record(
             "plan",
             doc,
             author=WEB_AUTHOR,
@@ -212,8 +212,8 @@ def _plan_page(
     workspace = ctx.workspace
     info = workspace.stream(name)
     _require_plan(ctx, name, key)
-    stored = workspace.stream_record("plan", key, name)
-    view = workspace.plan(name, key)
+    stored = workspace.steering.stream_record("plan", key, name)
+    view = workspace.steering.plan(name, key)
     record = plan_record_from_dict(stored.document)
     version = str(stored.version.version)
     has_forecasts = any(t.items is not None and t.need_by is not None for t in record.plan.tasks)
@@ -253,7 +253,7 @@ def plan_page(
     notice = None
     if saved:
         notice = (
-            f"Saved as version {ctx.workspace.stream_record('plan', key, name).version.version}."
+            f"Saved as version {ctx.workspace.steering.stream_record('plan', key, name).version.version}."
         )
     return _plan_page(request, ctx, name, key, notice=notice)
 
@@ -269,9 +269,9 @@ def save_task(request: Request, ctx: Ctx, name: str, key: str, form: Form) -> Re
         task = task_document(form)
         if not task["id"]:
             raise InputError("Task id is empty; give the task an id, e.g. API")
-        base = workspace.stream_record("plan", key, name, expected).document
+        base = workspace.steering.stream_record("plan", key, name, expected).document
         changed = any(t.get("id") == task["id"] for t in base.get("task", []))
-        workspace.save_record(
+        workspace.steering.save_record(
             "plan",
             with_task(base, task),
             author=WEB_AUTHOR,
@@ -304,8 +304,8 @@ def remove_task(request: Request, ctx: Ctx, name: str, key: str, form: Form) -> 
     task_id = form.text("task_id")
     try:
         expected = _expected(form)
-        base = workspace.stream_record("plan", key, name, expected).document
-        workspace.save_record(
+        base = workspace.steering.stream_record("plan", key, name, expected).document
+        workspace.steering.save_record(
             "plan",
             without_task(base, task_id),
             author=WEB_AUTHOR,

@@ -14,7 +14,6 @@ comes back.
 from __future__ import annotations
 
 import json
-import math
 import threading
 import time
 from collections.abc import Mapping
@@ -32,9 +31,11 @@ from obeya.core.simulation import Scenario, ScenarioError, scenario_from_dict, s
 from obeya.core.simulation.engine import SimulationCancelled
 from obeya.core.simulation.from_map import scenario_from_map
 from obeya.core.simulation.scenario import scenario_toml
-from obeya.core.simulation.whatif import STEP_FIELDS, Change
+from obeya.core.simulation.whatif import SHARE_FIELDS, STEP_FIELDS, Change
 from obeya.core.tomlfile import parse_toml
 from obeya.errors import InputError, ObeyaError
+from obeya.render import numbers
+from obeya.render.numbers import count, number, parse_share, share, signed_percent
 from obeya.render.simulation import step_chart, what_if_chart
 from obeya.web.forms import form_number
 from obeya.web.map_pages import form_fields
@@ -57,7 +58,7 @@ EDITABLE = (
     ("servers", "Servers", "people or slots in parallel; 0 = unlimited"),
     ("wip_limit", "WIP limit", "items inside the step, its queue included; 0 = no limit"),
     ("batch_size", "Batch size", "items worked and moved on together"),
-    ("availability", "Availability", "share of the time the servers can work, (0, 1]"),
+    ("availability", "Availability", "share of the time the servers can work: 0.8 or 80 %"),
 )
 #: The run's fields: key, label, help.
 RUN_FIELDS = (
@@ -83,18 +84,21 @@ _LOWER_BETTER = {"lead_time_p50", "lead_time_p85", "lead_time_mean", "wip"}
 
 def num(value: float | None, digits: int = 2) -> str:
     """A figure for reading, ``digits`` decimals; — for none."""
-    if value is None or math.isnan(value):
-        return "—"
-    return f"{value:,.{digits}f}"
+    return number(value, digits)
 
 
 def interval(ci: list[float] | None, digits: int = 2) -> str:
-    return "" if ci is None else f"[{ci[0]:,.{digits}f}, {ci[1]:,.{digits}f}]"
+    return "" if ci is None else f"[{number(ci[0], digits)}, {number(ci[1], digits)}]"
 
 
 def signed(value: float, digits: int = 2) -> str:
-    text = f"{value:+,.{digits}f}"
-    return text.replace("-", "−")
+    """A difference, signed, with the page's typographic minus (−)."""
+    return numbers.signed(value, digits).replace("-", "−")
+
+
+def utilisation(value: float | None) -> str:
+    """A step's utilisation as ``obeya simulate`` prints it: ``85 %``, ``72.5 %``."""
+    return share(value, 1)
 
 
 def field_text(value: float | int) -> str:
@@ -141,7 +145,9 @@ def results_view(doc: Mapping[str, Any], seconds: float) -> dict[str, Any]:
                     "ci": ""
                     if diff["ci95"] is None
                     else f"[{signed(diff['ci95'][0], d)}, {signed(diff['ci95'][1], d)}]",
-                    "percent": "" if diff["percent"] is None else f"{signed(diff['percent'], 1)} %",
+                    "percent": ""
+                    if diff["percent"] is None
+                    else signed_percent(diff["percent"]).replace("-", "−"),
                     "significant": diff["significant"],
                     "verdict": verdict,
                     "raw": diff["value"],
@@ -156,10 +162,11 @@ def results_view(doc: Mapping[str, Any], seconds: float) -> dict[str, Any]:
             u = st["utilisation"]
             cells.append(
                 {
-                    "utilisation": "unlimited" if u is None else f"{u:.1%}",
+                    "utilisation": "unlimited" if u is None else utilisation(u),
                     "ci": ""
                     if st["utilisation_ci95"] is None
-                    else f"[{st['utilisation_ci95'][0]:.1%}, {st['utilisation_ci95'][1]:.1%}]",
+                    else f"[{utilisation(st['utilisation_ci95'][0])}, "
+                    f"{utilisation(st['utilisation_ci95'][1])}]",
                     "raw": "" if u is None else u,
                     "servers": st["servers"] or "unlimited",
                     "queue": num(st["mean_queue_days"]),
@@ -182,7 +189,7 @@ def results_view(doc: Mapping[str, Any], seconds: float) -> dict[str, Any]:
         "what_if_spec": what_if_chart(doc),
         "step_spec": step_chart(future),
         "future_name": future["scenario"],
-        "seconds": f"{seconds:.1f}",
+        "seconds": number(seconds, 1),
         "replications": base["replications"],
         "days": field_text(base["days"]),
         "warmup_days": field_text(base["warmup_days"]),
@@ -249,7 +256,12 @@ def changes_from_post(baseline: Scenario, fields: Mapping[str, str]) -> list[Cha
             text = fields.get(f"s-{i}-{key}", "").strip()
             if not text or text == shown[f"s-{i}-{key}"]:
                 continue
-            value = form_number(text, f"{step.name}: {label}", STEP_FIELDS[key])
+            where = f"{step.name}: {label}"
+            value = (
+                parse_share(text, field=where)  # 0.8, 80% or 80 %, as every share
+                if key in SHARE_FIELDS
+                else form_number(text, where, STEP_FIELDS[key])
+            )
             if value != getattr(step, key):
                 changes.append(Change(key, float(value), step.name))
     return changes
@@ -283,7 +295,7 @@ def _page(
         "error": error,
         "editable": EDITABLE,
         "run_fields": RUN_FIELDS,
-        "max_events": f"{max_sim_events():,}",
+        "max_events": count(max_sim_events()),
         "max_replications": MAX_REPLICATIONS,
         "field_text": field_text,
     }

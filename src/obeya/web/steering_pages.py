@@ -149,7 +149,7 @@ def _save_posted(
     """The record a form describes, saved in stream ``name`` on version ``expected`` (0: a
     new record, which takes the next key of its kind when the form gives none); its key. The
     form's own message, if any, explains the change."""
-    saved = ctx.workspace.save_record(
+    saved = ctx.workspace.steering.save_record(
         kind,
         build(form),
         author=WEB_AUTHOR,
@@ -204,9 +204,9 @@ def _risks_page(
 ) -> Response:
     workspace = ctx.workspace
     info = workspace.stream(name)
-    view = workspace.risk_board(name, today_of(today))
-    versions = {r.key: r.version.version for r in workspace.records("risk", name)}
-    next_key = workspace.next_key("risk", name)
+    view = workspace.steering.risk_board(name, today_of(today))
+    versions = {r.key: r.version.version for r in workspace.steering.records("risk", name)}
+    next_key = workspace.steering.next_key("risk", name)
     forms: dict[str, dict[str, str]] = {}
     for cards in view["board"].values():
         for card in cards:
@@ -281,11 +281,11 @@ def edit_risk(request: Request, ctx: Ctx, name: str, key: str, form: Form) -> Re
     form was loaded at; a stale version is refused and the form keeps what was typed."""
     today = form.text("today") or None
     workspace = ctx.workspace
-    ctx.workspace.stream_record("risk", key, name)
+    ctx.workspace.steering.stream_record("risk", key, name)
     try:
         expected = _expected(form)
-        base = workspace.stream_record("risk", key, name, expected or None).document
-        workspace.save_record(
+        base = workspace.steering.stream_record("risk", key, name, expected or None).document
+        workspace.steering.save_record(
             "risk",
             risk_document(form, base),
             author=WEB_AUTHOR,
@@ -343,8 +343,8 @@ def history_page(request: Request, ctx: Ctx, name: str, page: str, key: str) -> 
     if kind is None:
         raise NotFoundError(f"no page {page!r}; history is kept for {', '.join(HISTORY_KINDS)}")
     info = ctx.workspace.stream(name)
-    ctx.workspace.stream_record(kind, key, name)
-    history = ctx.workspace.record_history(kind, key, stream=name)
+    ctx.workspace.steering.stream_record(kind, key, name)
+    history = ctx.workspace.steering.record_history(kind, key, stream=name)
     return templates.TemplateResponse(
         request,
         "record_history.html",
@@ -425,9 +425,9 @@ def _objectives_page(
 ) -> Response:
     workspace = ctx.workspace
     info = workspace.stream(name)
-    view = workspace.objectives(name, today_of(today))
-    versions = {r.key: r.version.version for r in workspace.records("objective", name)}
-    next_key = workspace.next_key("objective", name)
+    view = workspace.steering.objectives(name, today_of(today))
+    versions = {r.key: r.version.version for r in workspace.steering.records("objective", name)}
+    next_key = workspace.steering.next_key("objective", name)
     return templates.TemplateResponse(
         request,
         "objectives.html",
@@ -490,11 +490,11 @@ def update_key_result(
     """A by-hand key result's value now, saved as the objective's next version."""
     today = form.text("today") or None
     workspace = ctx.workspace
-    ctx.workspace.stream_record("objective", key, name)
+    ctx.workspace.steering.stream_record("objective", key, name)
     where = f"{key}/{result}"
     try:
         expected = _expected(form)
-        doc = workspace.stream_record("objective", key, name, expected or None).document
+        doc = workspace.steering.stream_record("objective", key, name, expected or None).document
         results = [dict(r) for r in doc.get("key_results", [])]
         found = [r for r in results if r.get("key") == result]
         if not found:
@@ -505,7 +505,7 @@ def update_key_result(
                 "only a key result kept by hand takes a value"
             )
         found[0]["current"] = optional_number(form.text("current"), "Value now")
-        workspace.save_record(
+        workspace.steering.save_record(
             "objective",
             {**doc, "key_results": results},
             author=WEB_AUTHOR,
@@ -590,7 +590,7 @@ def _roadmap_page(
     workspace = ctx.workspace
     info = workspace.stream(name)
     events = sorted(
-        (r.document for r in workspace.records("kaizen-event", name)),
+        (r.document for r in workspace.steering.records("kaizen-event", name)),
         key=lambda e: (e["start"], e["key"]),
         reverse=True,
     )
@@ -600,15 +600,15 @@ def _roadmap_page(
         "roadmap.html",
         {
             "info": info,
-            "items": workspace.roadmap(name),
+            "items": workspace.steering.roadmap(name),
             "events": events,
             "item": item or _item_form(None),
             "editing": editing,
             "item_error": item_error,
             "event": event or {},
             "event_error": event_error,
-            "next_item": workspace.next_key("improvement", name),
-            "next_event": workspace.next_key("kaizen-event", name),
+            "next_item": workspace.steering.next_key("improvement", name),
+            "next_event": workspace.steering.next_key("kaizen-event", name),
             "kinds": KINDS,
             "statuses": STATUSES,
             "targets": TARGETS,
@@ -629,7 +629,7 @@ def roadmap_page(
     ``edit``), and the kaizen events."""
     item = None
     if edit:
-        item = _item_form(ctx.workspace.stream_record("improvement", edit, name))
+        item = _item_form(ctx.workspace.steering.stream_record("improvement", edit, name))
     notice = f"Saved {saved}." if saved else None
     return _roadmap_page(request, ctx, name, item=item, notice=notice)
 

@@ -84,10 +84,10 @@ def _teams_page(
     status: int = 200,
 ) -> Response:
     workspace = ctx.workspace
-    teams = [r.document for r in workspace.records("team")]
-    people = [r.document for r in workspace.records("person")]
-    profiles = [r.document for r in workspace.records("stream-profile")]
-    coverage = workspace.coverage()
+    teams = [r.document for r in workspace.steering.records("team")]
+    people = [r.document for r in workspace.steering.records("person")]
+    profiles = [r.document for r in workspace.steering.records("stream-profile")]
+    coverage = workspace.steering.coverage()
     return templates.TemplateResponse(
         request,
         "teams.html",
@@ -123,7 +123,7 @@ def save_team_record(request: Request, ctx: Ctx, form_name: str, form: Form) -> 
     kind = KINDS[form_name]
     try:
         doc = DOCUMENTS[form_name](form)
-        ctx.workspace.save_record(kind, doc, author=WEB_AUTHOR, message=form.text("message"))
+        ctx.workspace.steering.save_record(kind, doc, author=WEB_AUTHOR, message=form.text("message"))
     except ObeyaError as error:
         return _teams_page(
             request,
