@@ -1035,7 +1035,9 @@ def test_nothing_changes_streams_by_a_save(row: Row, world: World) -> None:
     assert world.workspace.steering.record("risk", "R-O", stream=OTHER) == risk
     assert world.workspace.steering.record("improvement", "I-O", stream=OTHER) == item
     if TINY in {r.stream for r in world.workspace.steering.records("risk") if r.key == "R-O"}:
-        world.workspace.steering.delete_record("risk", "R-O", stream=TINY)  # Tiny's own, added above
+        world.workspace.steering.delete_record(
+            "risk", "R-O", stream=TINY
+        )  # Tiny's own, added above
     for _, said in got:  # a refusal names neither the other stream nor who changed what
         answer = said.split(" -> ", 1)[1]
         assert f"{OTHER!r}" not in answer and " by t at " not in answer, answer

@@ -111,7 +111,9 @@ def build_workspace(url: str, directory: Path) -> None:
         )
         ws.steering.load_steering_file(SAMPLE_STEERING, author="obeya sample", stream=BPIC)
         risk = {"key": "R-T", "title": "Reviews pile up", "probability": 0.2, "impact": 3}
-        ws.steering.save_record("risk", risk, author="ana", message="seen in standup", stream="Tiny")
+        ws.steering.save_record(
+            "risk", risk, author="ana", message="seen in standup", stream="Tiny"
+        )
         ws.steering.save_record(
             "risk", {**risk, "probability": 0.6}, author="bo", message="worse", stream="Tiny"
         )

@@ -564,7 +564,9 @@ def test_a_viewer_sees_the_list_but_no_forms(workspace: Workspace, token: str) -
     workspace.connectors.add(
         "tiny-gh", "github", "Tiny", settings, secret_env="OBEYA_TOKEN_TINY_TRACKER"
     )
-    workspace.connectors.add("other-gh", "github", "Other", settings, secret_env="OBEYA_TOKEN_OTHER")
+    workspace.connectors.add(
+        "other-gh", "github", "Other", settings, secret_env="OBEYA_TOKEN_OTHER"
+    )
     app = create_app(lambda: workspace)
     viewer = bearer(workspace, "vic", Role.VIEWER, "Tiny")
     editor = bearer(workspace, "eve", Role.EDITOR, "Tiny")

@@ -263,7 +263,9 @@ def test_a_stale_add_is_refused_with_409_and_keeps_the_input(
     assert value_of(response.text, "task-depends") == "A"
     assert 'name="expected_version" value="4"' in response.text  # still the version it was on
     assert versions(workspace, "plan", "P-1") == 5
-    assert [t["id"] for t in workspace.steering.record("plan", "P-1").document["task"]] == list("ABCDE")
+    assert [t["id"] for t in workspace.steering.record("plan", "P-1").document["task"]] == list(
+        "ABCDE"
+    )
 
 
 def test_changing_and_removing_tasks(client: TestClient, workspace: Workspace) -> None:
@@ -290,7 +292,10 @@ def test_changing_and_removing_tasks(client: TestClient, workspace: Workspace) -
             follow_redirects=False,
         )
         assert response.status_code == 303
-    assert [t["id"] for t in workspace.steering.record("plan", "P-1").document["task"]] == ["A", "B"]
+    assert [t["id"] for t in workspace.steering.record("plan", "P-1").document["task"]] == [
+        "A",
+        "B",
+    ]
     assert versions(workspace, "plan", "P-1") == 7
     history = client.get(f"{PLAN}/history").text
     assert "History of plan P-1" in history and "task C removed" in history

@@ -623,7 +623,9 @@ def test_the_report_pdf(client: TestClient, workspace: Workspace) -> None:
     assert b"/Title (Value stream review: Tiny)" in response.content
     assert b"/Subtype /Image" in response.content  # the throughput chart
     # Uncompressed, the page text can be read: the stream, the figures and the tables.
-    plain = report_pdf(workspace.steering.overview("Tiny", date.fromisoformat(TODAY)), compress=False)
+    plain = report_pdf(
+        workspace.steering.overview("Tiny", date.fromisoformat(TODAY)), compress=False
+    )
     for text in (b"Value stream review: Tiny", b"Report of 2024-02-01", b"Vendor API late"):
         assert text in plain, text
     assert b"(5.4 days)" in plain

@@ -123,7 +123,11 @@ def list_records(
     stream: Annotated[str | None, Query(description="Only this stream's.")] = None,
 ) -> list[RecordOut]:
     """The records of a kind (newest versions), by key."""
-    return [RecordOut.of(r) for r in ctx.workspace.steering.records(kind, stream) if sees(request, r.stream)]
+    return [
+        RecordOut.of(r)
+        for r in ctx.workspace.steering.records(kind, stream)
+        if sees(request, r.stream)
+    ]
 
 
 def _of(request: Request, stream: str | None) -> str | None:
@@ -175,7 +179,9 @@ def get_record(
     ] = None,
 ) -> RecordOut:
     """One record, its newest version (or ``version``)."""
-    return RecordOut.of(ctx.workspace.steering.record(kind, key, version, stream=_of(request, stream)))
+    return RecordOut.of(
+        ctx.workspace.steering.record(kind, key, version, stream=_of(request, stream))
+    )
 
 
 @router.put(

@@ -80,7 +80,9 @@ def load_command(
 ) -> None:
     """Save every record of a file in one go: all of them, or none if one breaks a rule."""
     with handle_errors(), open_workspace() as ws:
-        saved = ws.steering.load_steering_file(file, author=author or default_author(), stream=stream)
+        saved = ws.steering.load_steering_file(
+            file, author=author or default_author(), stream=stream
+        )
     for version in saved:
         _saved(version)
 

@@ -252,9 +252,8 @@ def plan_page(
     cross-team matrix and the dependencies at risk; forms to add, change or remove a task."""
     notice = None
     if saved:
-        notice = (
-            f"Saved as version {ctx.workspace.steering.stream_record('plan', key, name).version.version}."
-        )
+        version = ctx.workspace.steering.stream_record("plan", key, name).version
+        notice = f"Saved as version {version.version}."
     return _plan_page(request, ctx, name, key, notice=notice)
 
 

@@ -123,7 +123,9 @@ def save_team_record(request: Request, ctx: Ctx, form_name: str, form: Form) -> 
     kind = KINDS[form_name]
     try:
         doc = DOCUMENTS[form_name](form)
-        ctx.workspace.steering.save_record(kind, doc, author=WEB_AUTHOR, message=form.text("message"))
+        ctx.workspace.steering.save_record(
+            kind, doc, author=WEB_AUTHOR, message=form.text("message")
+        )
     except ObeyaError as error:
         return _teams_page(
             request,
