@@ -264,37 +264,37 @@ class Workspace:
         expected_version: int | None = None,
     ) -> MapVersion:
         """Save the map as the next version of ``vsm.name``/``vsm.variant``; see
-        :meth:`obeya.store.maps.MapStore.save_map` for ``expected_version``."""
-        return self.store.save_map(
+        :meth:`obeya.store.maps.Maps.save` for ``expected_version``."""
+        return self.store.maps.save(
             vsm, author=author, message=message, stream=stream, expected_version=expected_version
         )
 
     def get_map(self, name: str, variant: str = "current", version: int | None = None) -> StoredMap:
-        return self.store.get_map(name, variant, version)
+        return self.store.maps.get(name, variant, version)
 
     def maps(self) -> list[MapInfo]:
-        return self.store.list_maps()
+        return self.store.maps.all()
 
     def map_stream(self, name: str, variant: str = "current") -> str | None:
         """The stream a map belongs to (None: the workspace); NotFoundError if none is saved.
         The access policy asks it before a request's body is read."""
-        return self.store.map_stream(name, variant)
+        return self.store.maps.stream_of(name, variant)
 
     def map_history(self, name: str, variant: str = "current") -> list[MapVersion]:
-        return self.store.map_history(name, variant)
+        return self.store.maps.history(name, variant)
 
     def copy_map_variant(
         self, name: str, source_variant: str, new_variant: str, *, author: str
     ) -> MapVersion:
-        return self.store.copy_map_variant(name, source_variant, new_variant, author=author)
+        return self.store.maps.copy_variant(name, source_variant, new_variant, author=author)
 
     def delete_map(self, name: str, variant: str = "current") -> None:
-        self.store.delete_map(name, variant)
+        self.store.maps.delete(name, variant)
 
     def move_map(self, name: str, stream: str | None) -> None:
         """Move every variant of map ``name`` to ``stream`` (None: to no stream): the only way
         a map changes streams (a save never does; see :class:`~obeya.errors.OwnedElsewhere`)."""
-        self.store.move_map(name, stream)
+        self.store.maps.move(name, stream)
 
     def compare_map_variants(self, name: str, variants: list[str], **options: Any) -> Comparison:
         """The newest version of each variant against the first one's (the base);
@@ -418,12 +418,15 @@ class Workspace:
         if workflow is not None:
             info = dataclasses.replace(info, workflow=workflow)
         if self.store.engine.dialect.name == "postgresql":
-            return self._flow_on_server(info, flt, detail)
-        from obeya.core.metrics.engine import analyse_log
+            report = self._flow_on_server(info, flt, detail)
+        else:
+            from obeya.core.metrics.engine import analyse_log
 
-        log = self.store.load_events(stream)
-        log = EventLog(log.table, source=stream)
-        return analyse_log(log, info.workflow, flt, detail=detail)
+            log = self.store.load_events(stream)
+            log = EventLog(log.table, source=stream)
+            report = analyse_log(log, info.workflow, flt, detail=detail)
+        # What the imports flagged stays with the stream: its report says so too.
+        return dataclasses.replace(report, warnings=[w.to_dict() for w in info.warnings])
 
     def _flow_on_server(self, info: StreamInfo, flt: FlowFilter | None, detail: bool) -> FlowReport:
         from obeya.core.metrics.analysis import FlowAnalysis

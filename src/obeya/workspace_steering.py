@@ -15,15 +15,10 @@ from obeya.core.metrics import FlowFilter, FlowReport
 from obeya.core.steering import kinds
 from obeya.core.steering.experiments import Window
 from obeya.core.steering.files import read_steering_file
-from obeya.core.steering.objectives import Objective, measure, objective_from_dict
-from obeya.core.steering.risks import board, risk_from_dict, summary
-from obeya.core.steering.roadmap import OPEN, improvement_from_dict, roadmap
-from obeya.core.steering.teams import (
-    coverage,
-    person_from_dict,
-    profile_from_dict,
-    team_from_dict,
-)
+from obeya.core.steering.objectives import Objective, measure
+from obeya.core.steering.risks import Risk, board, summary
+from obeya.core.steering.roadmap import OPEN, Improvement, roadmap
+from obeya.core.steering.teams import Person, StreamProfile, Team, coverage
 from obeya.core.workflow import Workflow
 from obeya.errors import InputError, NotFoundError, VersionConflict
 from obeya.store.records import ANY_STREAM, StreamRef
@@ -70,7 +65,7 @@ class Steering:
         """The one stream holding a record of that kind and key (None: the workspace);
         NotFoundError if none, InputError if several streams hold the key. The access
         policy asks it before a request's body is read."""
-        return self.store.record_stream(kind, key)
+        return self.store.records.stream_of(kind, key)
 
     # -- records --------------------------------------------------------------------------------
 
@@ -96,7 +91,7 @@ class Steering:
         if spec.prefix is not None and not _text(doc.get("key")) and not expected_version:
             return self._add_numbered(kind, doc, author, message, stream)
         item = self._checked(kind, doc, stream, expected_version, where=kind, teams=None)
-        return self.store.save_records([item], author=author, message=message)[0]
+        return self.store.records.save_many([item], author=author, message=message)[0]
 
     def next_key(self, kind: str, stream: str) -> str | None:
         """The key a record of ``kind`` added to ``stream`` without one would get (None: the
@@ -104,7 +99,7 @@ class Steering:
         spec = kinds.kind(kind)
         if spec.prefix is None:
             return None
-        return kinds.next_key(spec.prefix, self.store.record_keys(kind, stream))
+        return kinds.next_key(spec.prefix, self.store.records.keys(kind, stream))
 
     def _add_numbered(
         self, kind: str, doc: Mapping[str, Any], author: str, message: str, stream: str | None
@@ -118,7 +113,7 @@ class Steering:
             key = self.next_key(kind, stream)
             item = self._checked(kind, {**doc, "key": key}, stream, 0, where=kind, teams=None)
             try:
-                return self.store.save_records([item], author=author, message=message)[0]
+                return self.store.records.save_many([item], author=author, message=message)[0]
             except VersionConflict as conflict:
                 if not conflict.taken or attempt == 2:
                     raise
@@ -131,13 +126,13 @@ class Steering:
         transaction: all of them, or none when one breaks a rule."""
         records = read_steering_file(path)
         # A person may name a team saved before or in the same file.
-        teams = {r.key for r in self.store.list_records("team")}
+        teams = {r.key for r in self.store.records.all("team")}
         teams |= {record.key for kind, record, _ in records if kind == "team"}
         items = [
             self._checked(kind, doc, stream, None, where=f"{path}: {kind}", teams=teams)
             for kind, _, doc in records
         ]
-        return self.store.save_records(items, author=author, message=f"loaded from {path}")
+        return self.store.records.save_many(items, author=author, message=f"loaded from {path}")
 
     def _checked(
         self,
@@ -161,7 +156,7 @@ class Steering:
             raise InputError(f"{label}: give the value stream it belongs to (stream)")
         if kind == "person":
             if teams is None:
-                teams = {r.key for r in self.store.list_records("team")}
+                teams = {r.key for r in self.store.records.all("team")}
             unknown = [t for t in record.to_dict()["teams"] if t not in teams]
             if unknown:
                 raise InputError(
@@ -183,7 +178,7 @@ class Steering:
         stream's pages and routes never show another stream's records, nor say they exist)."""
         kinds.kind(kind)
         try:
-            return self.store.get_record(kind, key, version, stream=stream)
+            return self.store.records.get(kind, key, version, stream=stream)
         except NotFoundError as missing:
             if version is not None and "version" in str(missing):
                 raise
@@ -191,7 +186,7 @@ class Steering:
 
     def records(self, kind: str, stream: str | None = None) -> list[StoredRecord]:
         kinds.kind(kind)
-        return self.store.list_records(kind, stream=stream)
+        return self.store.records.all(kind, stream=stream)
 
     def record(
         self, kind: str, key: str, version: int | None = None, *, stream: StreamRef = ANY_STREAM
@@ -199,13 +194,13 @@ class Steering:
         """The record ``key`` of ``stream`` (None: of no stream; by default whichever stream
         holds the key, InputError when several do)."""
         kinds.kind(kind)
-        return self.store.get_record(kind, key, version, stream=stream)
+        return self.store.records.get(kind, key, version, stream=stream)
 
     def record_history(
         self, kind: str, key: str, *, stream: StreamRef = ANY_STREAM
     ) -> list[tuple[RecordVersion, dict[str, Any]]]:
         kinds.kind(kind)
-        return self.store.record_history(kind, key, stream=stream)
+        return self.store.records.history(kind, key, stream=stream)
 
     def move_record(
         self, kind: str, key: str, to: str | None, *, stream: StreamRef = ANY_STREAM
@@ -217,18 +212,18 @@ class Steering:
             raise InputError(f"a {kind} belongs to a value stream: name the one to move it to")
         if not spec.per_stream and to:
             raise InputError(f"a {kind} belongs to no value stream, so it cannot move to one")
-        self.store.move_record(kind, key, to, stream=stream)
+        self.store.records.move(kind, key, to, stream=stream)
 
     def delete_record(self, kind: str, key: str, *, stream: StreamRef = ANY_STREAM) -> None:
         kinds.kind(kind)
-        self.store.delete_record(kind, key, stream=stream)
+        self.store.records.delete(kind, key, stream=stream)
 
     # -- views ----------------------------------------------------------------------------------
 
     def risk_board(self, stream: str, today: date | None = None) -> dict[str, Any]:
         """The stream's ROAM board with its summary (overdue and unowned risks stand out)."""
         day = today or date.today()
-        risks = [risk_from_dict(r.document) for r in self.records("risk", stream)]
+        risks = [Risk.from_dict(r.document) for r in self.records("risk", stream)]
         return {
             "stream": stream,
             "today": day.isoformat(),
@@ -243,7 +238,7 @@ class Steering:
 
     def _objectives(self, stream: str, day: date, whole: dict[str, Any] | None) -> dict[str, Any]:
         """``whole``: the stream's whole report document when the caller has it already."""
-        objectives = [objective_from_dict(r.document) for r in self.records("objective", stream)]
+        objectives = [Objective.from_dict(r.document) for r in self.records("objective", stream)]
         as_of, measured = self._measure(stream, objectives, whole)
         guard = self._quality_guard(stream, as_of) if as_of is not None else None
         flags = guard["flags"] if guard is not None else []
@@ -318,15 +313,15 @@ class Steering:
     def roadmap(self, stream: str) -> list[dict[str, Any]]:
         """The stream's improvement items in roadmap order (quick wins first, WSJF)."""
         return roadmap(
-            improvement_from_dict(r.document) for r in self.records("improvement", stream)
+            Improvement.from_dict(r.document) for r in self.records("improvement", stream)
         )
 
     def coverage(self) -> dict[str, Any]:
         """Which skills each stream has and lacks, and who is split across streams."""
         return coverage(
-            [team_from_dict(r.document) for r in self.records("team")],
-            [person_from_dict(r.document) for r in self.records("person")],
-            [profile_from_dict(r.document) for r in self.records("stream-profile")],
+            [Team.from_dict(r.document) for r in self.records("team")],
+            [Person.from_dict(r.document) for r in self.records("person")],
+            [StreamProfile.from_dict(r.document) for r in self.records("stream-profile")],
         )
 
     def plan(self, stream: str, key: str, *, trials: int = 2000, seed: int = 1) -> dict[str, Any]:

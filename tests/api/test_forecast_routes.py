@@ -219,7 +219,7 @@ def test_the_chart_is_the_histogram_with_the_percentile_lines(client: TestClient
     assert [(r["label"], r["value"]) for r in lines] == [
         (f"p{p}", v) for p, v in doc["percentiles"].items()
     ]
-    assert lines[0]["text"] == "50%: day 8 · 20 Jan 2024"
+    assert lines[0]["text"] == "50 %: day 8 · 20 Jan 2024"
     marks = json.dumps(spec["layer"])
     assert '"rule"' in marks and '"bar"' in marks and '"text"' in marks
 
@@ -230,7 +230,7 @@ def test_the_chart_is_the_histogram_with_the_percentile_lines(client: TestClient
     assert [r["value"] for r in spec["datasets"]["percentiles"]] == list(
         doc["percentiles"].values()
     )
-    assert spec["datasets"]["percentiles"][0]["text"] == f"50%: ≥ {doc['percentiles']['50']}"
+    assert spec["datasets"]["percentiles"][0]["text"] == f"50 %: ≥ {doc['percentiles']['50']}"
 
 
 def test_a_wide_spread_of_outcomes_is_binned() -> None:

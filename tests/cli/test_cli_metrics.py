@@ -243,3 +243,28 @@ def test_xes_with_repeated_events_stored_equals_one_shot(obeya_home) -> None:
     one_shot.pop("source")
     assert stored == one_shot
     assert one_shot["items"]["finished"] == 4580
+
+
+# A wide file, one row per item: B finishes (row 3) two days before it was created.
+WIDE = """id,created_date,finished_date
+A,2024-01-01T00:00:00Z,2024-01-03T00:00:00Z
+B,2024-01-05T00:00:00Z,2024-01-03T00:00:00Z
+"""
+
+
+def test_metrics_of_a_file_and_of_its_stream_carry_the_backwards_warning(
+    tmp_path: Path, obeya_home: Path
+) -> None:
+    data = tmp_path / "jira.csv"
+    data.write_text(WIDE, encoding="utf-8")
+    args = ["--format", "wide", "--item-column", "id"]
+    one_shot = runner.invoke(app, ["metrics", str(data), *args, "--json"])
+    assert one_shot.exit_code == 0, one_shot.output
+    [warning] = json.loads(one_shot.stdout)["warnings"]
+    assert (warning["kind"], warning["count"], warning["rows"]) == ("backwards", 1, [3])
+    assert "warning:" in one_shot.stderr and "backwards" in one_shot.stderr
+    # Stored, the stream's report says the same (the import keeps what it flagged).
+    stored = runner.invoke(app, ["import", str(data), "--stream", "J", *args])
+    assert stored.exit_code == 0, stored.output
+    by_stream = runner.invoke(app, ["metrics", "--stream", "J", "--json"])
+    assert json.loads(by_stream.stdout)["warnings"] == [warning]

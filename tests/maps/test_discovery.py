@@ -281,7 +281,7 @@ def test_command_table(root: typer.Typer, files: tuple[Path, Path]) -> None:
     assert result.exit_code == 0, result.output
     assert "Develop" in result.stdout and "Verify" in result.stdout
     assert "Total LT 8.5 h" in result.stdout
-    assert "rolled %C&A 25%" in result.stdout
+    assert "rolled %C&A 25 %" in result.stdout
 
 
 def test_command_needs_file_or_stream(root: typer.Typer) -> None:

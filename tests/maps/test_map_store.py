@@ -178,5 +178,5 @@ def test_a_database_at_0001_upgrades_to_head_keeping_its_data(
         [stream] = store.list_streams()
         assert (stream.name, stream.events, stream.items) == ("Old", 2, 1)
         assert store.load_events("Old").num_events == 2
-        store.save_map(LINE, author="ana", stream="Old")
-        assert store.get_map("Line").stream == "Old"
+        store.maps.save(LINE, author="ana", stream="Old")
+        assert store.maps.get("Line").stream == "Old"

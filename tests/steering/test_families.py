@@ -490,7 +490,7 @@ def test_cli_out_and_accept(tmp_path: Path, obeya_home: Path) -> None:
         assert [s.name for s in store.list_streams()] == sorted(names)
         assert all(s.events == 0 for s in store.list_streams())
         # Each stream's profile names the family's products.
-        profiles = {r.key: r.document["products"] for r in store.list_records("stream-profile")}
+        profiles = {r.key: r.document["products"] for r in store.records.all("stream-profile")}
         assert profiles == {v["name"]: v["products"] for v in doc["value_stream"]}
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output

@@ -57,7 +57,7 @@ def test_the_same_key_lives_in_two_streams(two: Workspace) -> None:
 def test_a_miss_names_only_the_keys_of_the_stream_asked(two: Workspace) -> None:
     two.steering.save_record("risk", risk("R-9"), author="t", stream="Other")
     with pytest.raises(NotFoundError) as missing:
-        two.store.get_record("risk", "R-5", stream="Tiny")
+        two.store.records.get("risk", "R-5", stream="Tiny")
     assert missing.value.known == ("'R-1'",)  # not Other's R-9
 
 
@@ -116,7 +116,7 @@ def test_two_adds_at_once_never_get_the_same_key(workspace: Workspace) -> None:
     """Both adds read the keys before either saves (a barrier holds them): both pick R-1,
     the store's unique index refuses the second, which numbers again and gets R-2."""
     store = workspace.store
-    real = store.record_keys
+    real = store.records.keys
     both_read = threading.Barrier(2, timeout=20)
     calls: list[str] = []
 
@@ -127,7 +127,7 @@ def test_two_adds_at_once_never_get_the_same_key(workspace: Workspace) -> None:
             both_read.wait()
         return keys
 
-    store.record_keys = slow_keys  # type: ignore[method-assign]
+    store.records.keys = slow_keys  # type: ignore[method-assign]
     got: list[str] = []
     errors: list[BaseException] = []
 

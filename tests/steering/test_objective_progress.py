@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from obeya.core.steering.objectives import objective_from_dict, objective_progress
+from obeya.core.steering.objectives import Objective, objective_progress
 
 TODAY = date(2024, 6, 1)
 
@@ -22,7 +22,7 @@ def by_hand(
 
 def view(*results: dict[str, Any]) -> dict[str, Any]:
     doc = {"key": "O-1", "title": "Better", "key_results": list(results)}
-    return objective_from_dict(doc).view({}, TODAY)
+    return Objective.from_dict(doc).view({}, TODAY)
 
 
 def test_two_of_three_met_is_two_thirds() -> None:

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from alembic import command
 
 from obeya.core.metrics import FlowFilter
-from obeya.core.steering.objectives import KeyResult, measure, objective_from_dict
-from obeya.core.steering.risks import board, risk_from_dict, summary
-from obeya.core.steering.roadmap import improvement_from_dict, roadmap
+from obeya.core.steering.objectives import KeyResult, Objective, measure
+from obeya.core.steering.risks import Risk, board, summary
+from obeya.core.steering.roadmap import Improvement, roadmap
 from obeya.core.steering.teams import Person, StreamProfile, Team, coverage
 from obeya.core.workflow import Workflow
 from obeya.errors import InputError, StoreError
@@ -35,11 +35,11 @@ def risk(key: str, p: float, impact: float, **more: Any) -> dict[str, Any]:
 
 def test_the_roam_board_by_hand() -> None:
     risks = [
-        risk_from_dict(risk("R1", 0.5, 4, owner="ana", state="owned")),  # exposure 2.0
-        risk_from_dict(risk("R2", 0.9, 3, due="2024-02-01")),  # 2.7, overdue, unowned
-        risk_from_dict(risk("R3", 0.2, 5, owner="bo", state="owned", due="2024-04-01")),  # 1.0
-        risk_from_dict(risk("R4", 1.0, 5, due="2024-01-01", state="resolved")),  # 5.0, done
-        risk_from_dict(risk("R5", 0.3, 4, owner="cy", state="owned")),  # 1.2
+        Risk.from_dict(risk("R1", 0.5, 4, owner="ana", state="owned")),  # exposure 2.0
+        Risk.from_dict(risk("R2", 0.9, 3, due="2024-02-01")),  # 2.7, overdue, unowned
+        Risk.from_dict(risk("R3", 0.2, 5, owner="bo", state="owned", due="2024-04-01")),  # 1.0
+        Risk.from_dict(risk("R4", 1.0, 5, due="2024-01-01", state="resolved")),  # 5.0, done
+        Risk.from_dict(risk("R5", 0.3, 4, owner="cy", state="owned")),  # 1.2
     ]
     columns = board(risks, TODAY)
     assert list(columns) == ["open", "owned", "accepted", "mitigated", "resolved"]
@@ -68,20 +68,26 @@ def test_the_roam_board_by_hand() -> None:
 )
 def test_a_bad_risk_names_the_field(change: dict[str, Any], message: str) -> None:
     with pytest.raises(InputError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        risk_from_dict({**risk("R1", 0.5, 4), **change})
+        Risk.from_dict({**risk("R1", 0.5, 4), **change})
 
 
 # -- objectives ---------------------------------------------------------------------------------
 
 
 def test_key_result_progress_by_hand() -> None:
-    lower = KeyResult("KR", "p85", "<=", target=10, baseline=25, metric="cycle_time_p85")
+    lower = KeyResult(
+        key="KR", title="p85", comparator="<=", target=10, baseline=25, metric="cycle_time_p85"
+    )
     assert lower.progress(21.25) == pytest.approx((25 - 21.25) / (25 - 10))  # 0.25
     assert lower.progress(30) == 0.0 and lower.progress(9) == 1.0 and lower.met(10)
-    higher = KeyResult("KR", "eff", ">=", target=0.3, baseline=0.1)
+    higher = KeyResult(key="KR", title="eff", comparator=">=", target=0.3, baseline=0.1)
     assert higher.progress(0.25) == pytest.approx(0.75) and not higher.met(0.25)
-    assert KeyResult("KR", "x", ">=", target=5).progress(3) is None  # no baseline: unknown
-    assert KeyResult("KR", "x", ">=", target=5).progress(6) == 1.0  # met, whatever the start
+    assert (
+        KeyResult(key="KR", title="x", comparator=">=", target=5).progress(3) is None
+    )  # no baseline: unknown
+    assert (
+        KeyResult(key="KR", title="x", comparator=">=", target=5).progress(6) == 1.0
+    )  # met, whatever the start
 
 
 def test_an_objective_bound_to_an_unknown_metric_is_refused() -> None:
@@ -92,11 +98,14 @@ def test_an_objective_bound_to_an_unknown_metric_is_refused() -> None:
             {"key": "KR1", "title": "t", "metric": "velocity", "comparator": "<=", "target": 1}
         ],
     }
-    with pytest.raises(InputError, match=r"objective 'O1': key_results\[0\]: metric 'velocity'"):
-        objective_from_dict(doc)
+    with pytest.raises(
+        InputError,
+        match=r"objective 'O1': key_results\[0\]: metric is 'velocity'; give one of cycle_time_p50",
+    ):
+        Objective.from_dict(doc)
     doc["key_results"][0].update(metric="cycle_time_p85", comparator="<")
     with pytest.raises(InputError, match="comparator is '<'; give one of <=, >="):
-        objective_from_dict(doc)
+        Objective.from_dict(doc)
 
 
 def test_a_bound_key_result_is_measured_on_its_window(workspace: Workspace) -> None:
@@ -146,7 +155,7 @@ def test_the_roadmap_order_by_hand() -> None:
         "E": (2, 1, 0, 2, "idea"),
     }
     items = [
-        improvement_from_dict(
+        Improvement.from_dict(
             {"key": k, "title": k, "business_value": bv, "time_criticality": tc,
              "risk_reduction": rr, "job_size": size, "status": status}
         )
@@ -158,7 +167,7 @@ def test_the_roadmap_order_by_hand() -> None:
     # Open WSJFs 6, 5.33, 2.23, 1.5: the top third is ≥ 5.33; median size of 1, 3, 13, 2 is 2.5.
     assert [i["key"] for i in ordered if i["quick_win"]] == ["C"]
     with pytest.raises(InputError, match="job_size is 0"):
-        improvement_from_dict({"key": "X", "title": "x", "business_value": 1,
+        Improvement.from_dict({"key": "X", "title": "x", "business_value": 1,
                                "time_criticality": 1, "job_size": 0})  # fmt: skip
 
 
@@ -303,15 +312,15 @@ def test_a_database_at_0002_upgrades_keeping_its_maps(database_url: str) -> None
         assert "records" not in sa.inspect(store.engine).get_table_names()
         store.initialise()
         assert store.schema_revision() == head_revision()
-        stored = store.get_map("Line")
+        stored = store.maps.get("Line")
         assert stored.map == line
         version = stored.version
         assert (version.version, version.author, version.message) == (1, "ana", "first cut")
         assert version.created_at == saved
-        store.save_map(line, author="bo", message="again", expected_version=1)
-        assert [v.version for v in store.map_history("Line")] == [1, 2]
-        store.save_record("team", "web", {"key": "web", "name": "Web", "streams": []}, author="a")
-        assert [r.key for r in store.list_records("team")] == ["web"]
+        store.maps.save(line, author="bo", message="again", expected_version=1)
+        assert [v.version for v in store.maps.history("Line")] == [1, 2]
+        store.records.save("team", "web", {"key": "web", "name": "Web", "streams": []}, author="a")
+        assert [r.key for r in store.records.all("team")] == ["web"]
 
 
 def test_a_save_never_moves_a_record_and_move_does(workspace: Workspace) -> None:

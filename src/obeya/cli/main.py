@@ -286,6 +286,8 @@ def metrics(
             with Workspace() as ws:
                 ws.initialise()
                 report = ws.flow(stream, flt, detail=detail, workflow=load_workflow(workflow))
+    for warning in report.warnings:  # on stderr, so the JSON on stdout stays whole
+        err.print(f"[yellow]warning:[/yellow] {safe(warning['message'])}", highlight=False)
     if as_json:
         print_json(report.to_dict(detail=detail))
     else:

@@ -12,7 +12,7 @@ from typing import Any
 
 import altair as alt
 
-from obeya.render import theme
+from obeya.render import numbers, theme
 from obeya.render.parts import (
     MAX_POINTS,
     Doc,
@@ -60,7 +60,7 @@ def cycle_time_scatter(doc: Doc) -> Spec:
     ]
     subtitle = f"{count_noun(len(points), 'finished item')} · {percentile_subtitle(doc)}"
     if len(shown) < len(points):
-        subtitle += f" · {len(shown):,} shown"
+        subtitle += f" · {numbers.count(len(shown))} shown"
     drawn = [r["cycle_time_days"] for r in rows]
     log = log_scale(drawn, (doc.get("cycle_time_days") or {}).get("p85"))
     field = _on_log(rows, "cycle_time_days", log)
@@ -171,9 +171,9 @@ def aging_wip(doc: Doc) -> Spec:
     subtitle = f"{count_noun(len(items), 'item')} in progress"
     if aging.get("as_of"):
         subtitle += f" as of {aging['as_of']}"
-    subtitle += f" · {late:,} older than p85"
+    subtitle += f" · {numbers.count(late)} older than p85"
     if len(shown) < len(items):
-        subtitle += f" · {len(shown):,} shown"
+        subtitle += f" · {numbers.count(len(shown))} shown"
     ages = [r["age_days"] for r in rows]
     log = log_scale(ages, ct.get("p85"))
     field = _on_log(rows, "age_days", log)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import altair as alt
 
 from obeya.render import theme
+from obeya.render.numbers import metric_value, signed_share, significant
 from obeya.render.parts import Doc, Rows, Spec, empty, finish, sample_evenly
 
 #: The windows' colours: the baseline blue, the trial amber (never red or green, which
@@ -56,7 +57,8 @@ def experiment_chart(doc: Doc, baseline: Sequence[float], trial: Sequence[float]
         color=colour,
         tooltip=[
             alt.Tooltip("window:N", title="Window"),
-            alt.Tooltip("value:Q", title=metric, format=value_format),
+            # A share to a decimal, as the experiments page shows it (metric_value: 23.5 %).
+            alt.Tooltip("value:Q", title=metric, format=".1%" if share else value_format),
         ],
     )
     chart = alt.layer(boxes, dots).properties(title=alt.Title(title, subtitle=[_subtitle(doc)]))
@@ -74,11 +76,15 @@ def _subtitle(doc: Doc) -> str:
     parts = []
     base, trial = doc.get("baseline") or {}, doc.get("trial") or {}
     if base.get("median") is not None and trial.get("median") is not None:
-        parts.append(f"median {base['median']:.3g} → {trial['median']:.3g}")
+        metric = doc.get("metric")
+        parts.append(
+            f"median {metric_value(base['median'], metric)} → "
+            f"{metric_value(trial['median'], metric)}"
+        )
     if doc.get("effect") is not None:
-        parts.append(f"effect {doc['effect'] * 100:+.1f}".removesuffix(".0") + " %")
+        parts.append(f"effect {signed_share(doc['effect'])}")
     if doc.get("p_value") is not None:
-        parts.append(f"p = {doc['p_value']:.3g}")
+        parts.append(f"p = {significant(doc['p_value'])}")
     if doc.get("verdict"):
         parts.append(f"verdict: {doc['verdict']}")
     return " · ".join(parts)

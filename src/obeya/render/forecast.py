@@ -17,6 +17,7 @@ from typing import Any
 import altair as alt
 
 from obeya.render import theme
+from obeya.render.numbers import count
 from obeya.render.parts import Doc, Rows, Spec, count_axis, count_noun, empty, finish, nice_width
 
 #: The confidence levels a forecast reports, and their line colours: p50 green, p85 amber and
@@ -39,7 +40,7 @@ def when_histogram(doc: Doc) -> Spec:
 
     def label(p: str, value: int) -> str:
         when = f" · {_short(dates[p])}" if dates.get(p) else ""
-        return f"{p}%: day {value:,}{when}"
+        return f"{p} %: day {count(value)}{when}"
 
     subtitle = f"from {doc['start']}" if doc.get("start") else ""
     return _chart(doc, title, subtitle, "Days from the start (day 1 = the start)", "day", label)
@@ -52,7 +53,7 @@ def how_many_histogram(doc: Doc) -> Spec:
     title = f"How many items in {count_noun(days, 'day')}?"
 
     def label(p: str, value: int) -> str:
-        return f"{p}%: ≥ {value:,}"
+        return f"{p} %: ≥ {count(value)}"
 
     subtitle = f"{doc['start']} to {doc['end']}" if doc.get("start") and doc.get("end") else ""
     return _chart(doc, title, subtitle, "Items done in the horizon", "item", label)
@@ -108,7 +109,7 @@ def _chart(
             part
             for part in (
                 period,
-                f"{trials:,} trials (seed {doc.get('seed')})",
+                f"{count(trials, 'trial')} (seed {doc.get('seed')})",
                 f"each day drawn from the {doc.get('history_days')} days before the start",
             )
             if part
@@ -134,7 +135,7 @@ def outcome_bins(outcomes: Mapping[int, int], noun: str, trials: int) -> Rows:
     rows: Rows = []
     for index in sorted(counts):
         first, last = index * width, index * width + width - 1
-        span = f"{first:,}" if width == 1 else f"{first:,}–{last:,}"
+        span = count(first) if width == 1 else f"{count(first)}–{count(last)}"
         rows.append(
             {
                 "start": first - 0.5,

@@ -15,7 +15,7 @@ from typing import Any
 
 import altair as alt
 
-from obeya.render import theme
+from obeya.render import numbers, theme
 
 Rows = list[dict[str, Any]]
 Spec = dict[str, Any]
@@ -51,14 +51,14 @@ def empty(title: str, message: str) -> Spec:
 
 
 def count_noun(n: int, noun: str) -> str:
-    """``1 item``, ``2,500 items``."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+    """``1 item``, ``2,500 items`` (:func:`obeya.render.numbers.count`)."""
+    return numbers.count(n, noun)
 
 
 def percentile_subtitle(doc: Doc) -> str:
     """``p50 8.3 d · p85 21.2 d · p95 46.4 d``, for a chart's subtitle."""
     ct = doc.get("cycle_time_days") or {}
-    parts = [f"{p} {ct[p]:.1f} d" for p in theme.PERCENTILES if ct.get(p) is not None]
+    parts = [f"{p} {numbers.days(ct[p])} d" for p in theme.PERCENTILES if ct.get(p) is not None]
     return " · ".join(parts)
 
 
@@ -97,7 +97,8 @@ def percentile_rows(doc: Mapping[str, Any], unit: str = "d") -> Rows:
     for name in theme.PERCENTILES:
         value = distribution.get(name)
         if value is not None:
-            rows.append({"label": name, "value": value, "text": f"{name} {value:.1f} {unit}"})
+            text = f"{name} {numbers.days(value)} {unit}"
+            rows.append({"label": name, "value": value, "text": text})
     return rows
 
 
@@ -353,7 +354,7 @@ def histogram(values: Sequence[float], bins: int = 30) -> Rows:
                 "start": start,
                 "end": end,
                 "items": count,
-                "range": f"{start:.{digits}f}–{end:.{digits}f} days",
+                "range": f"{numbers.number(start, digits)}–{numbers.number(end, digits)} days",
                 "overflow": False,
             }
         )
@@ -364,7 +365,7 @@ def histogram(values: Sequence[float], bins: int = 30) -> Rows:
                 "start": start,
                 "end": round(start + width, digits),
                 "items": beyond,
-                "range": f"{start:.{digits}f} days or more",
+                "range": f"{numbers.number(start, digits)} days or more",
                 "overflow": True,
             }
         )

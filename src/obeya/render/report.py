@@ -51,7 +51,13 @@ def figures(overview: Doc) -> list[dict[str, str]]:
         {"key": "finished", "label": "Items finished", "value": count(items.get("finished"))},
         {"key": "wip", "label": "In progress", "value": count(items.get("in_progress"))},
         *(
-            {"key": p, "label": f"Cycle time {p}", "value": _number(cycle.get(p)), "unit": "days"}
+            # As the stream page's tiles: days to one decimal (numbers.days).
+            {
+                "key": p,
+                "label": f"Cycle time {p}",
+                "value": numbers.days(cycle.get(p)),
+                "unit": "days",
+            }
             for p in ("p50", "p85")
         ),
         {
@@ -127,7 +133,7 @@ def plan_rows(overview: Doc) -> list[dict[str, str]]:
     """Each dependency plan: its length, critical path, need-by misses, tasks at risk."""
     rows = []
     for plan in overview.get("dependencies") or []:
-        misses = [f"{m['id']}: {m['days_late']} days late" for m in plan["need_by_misses"]]
+        misses = [f"{m['id']}: {count(m['days_late'], 'day')} late" for m in plan["need_by_misses"]]
         at_risk = [
             f"{r['id']} ({r['team']}): {share(r['probability_on_time'])} on time"
             for r in plan["at_risk"]
@@ -135,7 +141,7 @@ def plan_rows(overview: Doc) -> list[dict[str, str]]:
         rows.append(
             {
                 "key": plan["key"],
-                "duration": f"{_number(plan['duration_days'])} days",
+                "duration": numbers.duration_days(plan["duration_days"]),
                 "critical_path": " → ".join(plan["critical_path"]) or DASH,
                 "misses": "; ".join(misses) or "none",
                 "at_risk": "; ".join(at_risk) or "none",
@@ -199,11 +205,13 @@ def report_context(overview: Doc) -> dict[str, Any]:
 # -- HTML -------------------------------------------------------------------------------------
 
 #: The page's template sits beside this module (package data), styles and all.
-_HTML = jinja2.Environment(
+_ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
-).get_template("report.html")
+)
+_ENV.filters.update(numbers.FILTERS)  # the pages' filters: a figure reads the same in both
+_HTML = _ENV.get_template("report.html")
 
 
 def report_html(overview: Doc) -> str:
@@ -296,7 +304,7 @@ def report_pdf(overview: Doc, *, compress: bool = True) -> bytes:
     heading("Top risks")
     summary = view["risk_summary"]
     line(
-        f"{summary['risks']} risks - {len(summary['overdue'])} overdue - "
+        f"{count(summary['risks'], 'risk')} - {len(summary['overdue'])} overdue - "
         f"{len(summary['unowned'])} unowned"
     )
     if view["risks"]:

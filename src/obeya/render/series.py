@@ -12,7 +12,7 @@ from typing import Any
 
 import altair as alt
 
-from obeya.render import theme
+from obeya.render import numbers, theme
 from obeya.render.parts import (
     MAX_DAYS,
     WEEK_MS,
@@ -185,7 +185,7 @@ def throughput(doc: Doc) -> Spec:
         )
     )
     # As the dashboard's tile: a decimal helps at 1.5 a week, not at 1,416.
-    shown = f"{mean:,.0f}" if mean >= 100 else f"{mean:,.1f}"
+    shown = numbers.rate(mean)
     mean_row = [{"value": round(mean, 3), "text": f"mean {shown} / week"}]
     base = alt.Chart(alt.Data(name="mean"))
     line = base.mark_rule(color=theme.MEAN, strokeDash=[6, 4], strokeWidth=1.5).encode(
@@ -233,9 +233,9 @@ def wip(doc: Doc) -> Spec:
     )
     load = (doc.get("flow_framework") or {}).get("load")
     peak = max(daily.values())
-    subtitle = f"Items started and not finished at the end of each day · peak {peak:,}"
+    subtitle = f"Items started and not finished at the end of each day · peak {numbers.count(peak)}"
     if load is not None:
-        subtitle += f" · now {load:,}"
+        subtitle += f" · now {numbers.count(load)}"
     chart = alt.layer(area, line, rule).properties(
         title=alt.Title(title, subtitle=[subtitle, *note])
     )

@@ -6,19 +6,18 @@ map_to_dict`) with who saved it, why and when; nothing is ever overwritten, so t
 the audit trail. A save may say which version it was based on (``expected_version``): when
 someone else saved since, it is refused and nothing is written (optimistic concurrency).
 
-:class:`MapStore` is mixed into :class:`~obeya.store.store.Store`; every write is one
+:class:`Maps` is the ``maps`` part of :class:`~obeya.store.store.Store`; every write is one
 transaction.
 """
 
 from __future__ import annotations
 
 import json
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, select
 
 from obeya.core.maps.files import map_from_dict, map_to_dict
 from obeya.core.maps.model import ValueStreamMap
@@ -26,6 +25,9 @@ from obeya.errors import InputError, NotFoundError, OwnedElsewhere, StoreError
 from obeya.store.audit import ACTOR
 from obeya.store.models import MapRow, MapVersionRow, StreamRow
 from obeya.store.versioning import Versioned, utc
+
+if TYPE_CHECKING:
+    from obeya.store.store import Store
 
 
 @dataclass(frozen=True)
@@ -75,19 +77,13 @@ class StoredMap:
     stream: str | None
 
 
-class MapStore:
-    """The map methods of :class:`~obeya.store.store.Store`."""
+class Maps:
+    """The saved value stream maps (``store.maps``)."""
 
-    if TYPE_CHECKING:
-        engine: Engine
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
-        def _errors(self, doing: str, *, writing: bool = False) -> AbstractContextManager[None]: ...
-
-        def _write(self) -> AbstractContextManager[Connection]: ...
-
-        def _require_id(self, connection: Connection, name: str) -> int: ...
-
-    def save_map(
+    def save(
         self,
         vsm: ValueStreamMap,
         *,
@@ -106,9 +102,12 @@ class MapStore:
         author = ACTOR.get() or author
         if not author.strip():
             raise InputError(f"saving map {label}: give the author's name")
-        with self._errors(f"saving map {label}", writing=True), self._write() as connection:
+        with (
+            self._store._errors(f"saving map {label}", writing=True),
+            self._store._write() as connection,
+        ):
             now = datetime.now(UTC)
-            stream_id = self._require_id(connection, stream) if stream is not None else None
+            stream_id = self._store._require_id(connection, stream) if stream is not None else None
             stream_id = _with_family(connection, vsm, stream_id)
             version, changes = _MAPS.save(
                 connection,
@@ -123,11 +122,14 @@ class MapStore:
             )
         return MapVersion(vsm.name, vsm.variant, version, author, message, now, changes)
 
-    def get_map(self, name: str, variant: str = "current", version: int | None = None) -> StoredMap:
+    def get(self, name: str, variant: str = "current", version: int | None = None) -> StoredMap:
         """The newest version of the map (or ``version``); NotFoundError if there is none."""
         label = _label(name, variant)
-        with self._errors(f"reading map {label}"), self.engine.connect() as connection:
-            map_id, current, stream = self._require_map(connection, name, variant)
+        with (
+            self._store._errors(f"reading map {label}"),
+            self._store.engine.connect() as connection,
+        ):
+            map_id, current, stream = _require_map(connection, name, variant)
             wanted = current if version is None else version
             row = _MAPS.version(connection, map_id, wanted)
             if row is None:
@@ -136,15 +138,18 @@ class MapStore:
         info = MapVersion(name, variant, wanted, row.author, row.message, utc(row.created_at))
         return StoredMap(map=vsm, version=info, stream=stream)
 
-    def map_stream(self, name: str, variant: str = "current") -> str | None:
+    def stream_of(self, name: str, variant: str = "current") -> str | None:
         """The stream the map belongs to (None: no stream), read without its document;
         NotFoundError if there is no such map."""
-        with self._errors(f"reading map {_label(name, variant)}"), self.engine.connect() as c:
-            return self._require_map(c, name, variant)[2]
+        with (
+            self._store._errors(f"reading map {_label(name, variant)}"),
+            self._store.engine.connect() as c,
+        ):
+            return _require_map(c, name, variant)[2]
 
-    def list_maps(self) -> list[MapInfo]:
+    def all(self) -> list[MapInfo]:
         """Every map variant, by name then variant."""
-        with self._errors("listing maps"), self.engine.connect() as connection:
+        with self._store._errors("listing maps"), self._store.engine.connect() as connection:
             rows = connection.execute(
                 select(
                     MapRow.name,
@@ -176,29 +181,32 @@ class MapStore:
                 for r in rows
             ]
 
-    def map_history(self, name: str, variant: str = "current") -> list[MapVersion]:
+    def history(self, name: str, variant: str = "current") -> list[MapVersion]:
         """Every version of the map, oldest first, with the fields each one changed."""
         label = _label(name, variant)
-        with self._errors(f"reading the history of map {label}"), self.engine.connect() as c:
-            map_id, _, _ = self._require_map(c, name, variant)
+        with (
+            self._store._errors(f"reading the history of map {label}"),
+            self._store.engine.connect() as c,
+        ):
+            map_id, _, _ = _require_map(c, name, variant)
             rows = _MAPS.history(c, map_id)
         return [
             MapVersion(name, variant, r.version, r.author, r.message, utc(r.created_at), changes)
             for r, changes in zip(rows, _MAPS.changes(rows), strict=True)
         ]
 
-    def copy_map_variant(
+    def copy_variant(
         self, name: str, source_variant: str, new_variant: str, *, author: str
     ) -> MapVersion:
         """Start variant ``new_variant`` as version 1, a copy of the newest ``source_variant``."""
-        source = self.get_map(name, source_variant)
-        if any(m.name == name and m.variant == new_variant for m in self.list_maps()):
+        source = self.get(name, source_variant)
+        if any(m.name == name and m.variant == new_variant for m in self.all()):
             raise StoreError(
                 f"map {_label(name, new_variant)} exists already; give the new variant "
                 "another name, or change the existing one"
             )
         copy = _as_variant(source.map, new_variant)
-        return self.save_map(
+        return self.save(
             copy,
             author=author,
             message=f"copied from {source_variant} version {source.version.version}",
@@ -206,42 +214,47 @@ class MapStore:
             expected_version=0,
         )
 
-    def move_map(self, name: str, stream: str | None) -> None:
+    def move(self, name: str, stream: str | None) -> None:
         """Move every variant of map ``name`` to ``stream`` (None: to no stream)."""
-        with self._errors(f"moving map {name!r}", writing=True), self._write() as connection:
+        with (
+            self._store._errors(f"moving map {name!r}", writing=True),
+            self._store._write() as connection,
+        ):
             ids = list(connection.execute(select(MapRow.id).where(MapRow.name == name)).scalars())
             if not ids:
-                self._require_map(connection, name, "current")
-            target = self._require_id(connection, stream) if stream is not None else None
+                _require_map(connection, name, "current")
+            target = self._store._require_id(connection, stream) if stream is not None else None
             _MAPS.move(connection, ids, target, f"map {name!r}")
 
-    def delete_map(self, name: str, variant: str = "current") -> None:
+    def delete(self, name: str, variant: str = "current") -> None:
         """Delete the map variant and all its versions."""
         label = _label(name, variant)
-        with self._errors(f"deleting map {label}", writing=True), self._write() as connection:
-            map_id, _, _ = self._require_map(connection, name, variant)
+        with (
+            self._store._errors(f"deleting map {label}", writing=True),
+            self._store._write() as connection,
+        ):
+            map_id, _, _ = _require_map(connection, name, variant)
             _MAPS.delete(connection, map_id, f"map {label}")
 
-    def _require_map(
-        self, connection: Connection, name: str, variant: str
-    ) -> tuple[int, int, str | None]:
-        """The map's id, newest version and stream name; NotFoundError listing the maps."""
-        row = connection.execute(
-            select(MapRow.id, MapRow.current_version, StreamRow.name)
-            .outerjoin(StreamRow, StreamRow.id == MapRow.stream_id)
-            .where(MapRow.name == name, MapRow.variant == variant)
-        ).one_or_none()
-        if row is None:
-            known = connection.execute(
-                select(MapRow.name, MapRow.variant).order_by(MapRow.name, MapRow.variant)
-            ).all()
-            raise NotFoundError(
-                f"no map {_label(name, variant)}",
-                what="map",
-                key=_label(name, variant),
-                known=[_label(n, v) for n, v in known],
-            )
-        return int(row[0]), int(row[1]), row[2]
+
+def _require_map(connection: Connection, name: str, variant: str) -> tuple[int, int, str | None]:
+    """The map's id, newest version and stream name; NotFoundError listing the maps."""
+    row = connection.execute(
+        select(MapRow.id, MapRow.current_version, StreamRow.name)
+        .outerjoin(StreamRow, StreamRow.id == MapRow.stream_id)
+        .where(MapRow.name == name, MapRow.variant == variant)
+    ).one_or_none()
+    if row is None:
+        known = connection.execute(
+            select(MapRow.name, MapRow.variant).order_by(MapRow.name, MapRow.variant)
+        ).all()
+        raise NotFoundError(
+            f"no map {_label(name, variant)}",
+            what="map",
+            key=_label(name, variant),
+            known=[_label(n, v) for n, v in known],
+        )
+    return int(row[0]), int(row[1]), row[2]
 
 
 def _with_family(connection: Connection, vsm: ValueStreamMap, stream_id: int | None) -> int | None:

@@ -10,8 +10,8 @@ record): when someone else saved since, it is refused and nothing is written (op
 concurrency). The store does not know what a risk is; the core validates documents
 (:mod:`obeya.core.steering`) before the workspace saves them.
 
-:class:`RecordStore` is mixed into :class:`~obeya.store.store.Store`; every write is one
-transaction.
+:class:`Records` is the ``records`` part of :class:`~obeya.store.store.Store`; every write is
+one transaction.
 """
 
 from __future__ import annotations
@@ -19,18 +19,20 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from obeya.errors import InputError, NotFoundError, StoreError, VersionConflict
 from obeya.store.audit import ACTOR
 from obeya.store.models import RecordRow, RecordVersionRow, StreamRow
 from obeya.store.versioning import Versioned, utc
+
+if TYPE_CHECKING:
+    from obeya.store.store import Store
 
 
 class AnyStream(enum.Enum):
@@ -74,7 +76,7 @@ class RecordVersion:
 @dataclass(frozen=True)
 class RecordSave:
     """One record to save: its document, its stream (None: a record of no stream) and,
-    optionally, the version the change was made on (see :meth:`RecordStore.save_record`)."""
+    optionally, the version the change was made on (see :meth:`Records.save`)."""
 
     kind: str
     key: str
@@ -94,19 +96,13 @@ class StoredRecord:
     stream: str | None
 
 
-class RecordStore:
-    """The record methods of :class:`~obeya.store.store.Store`."""
+class Records:
+    """The steering records (``store.records``)."""
 
-    if TYPE_CHECKING:
-        engine: Engine
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
-        def _errors(self, doing: str, *, writing: bool = False) -> AbstractContextManager[None]: ...
-
-        def _write(self) -> AbstractContextManager[Connection]: ...
-
-        def _require_id(self, connection: Connection, name: str) -> int: ...
-
-    def save_record(
+    def save(
         self,
         kind: str,
         key: str,
@@ -124,9 +120,9 @@ class RecordStore:
         another version, VersionConflict says who saved it when, and nothing is saved.
         """
         item = RecordSave(kind, key, document, stream, expected_version)
-        return self.save_records([item], author=author, message=message)[0]
+        return self.save_many([item], author=author, message=message)[0]
 
-    def save_records(
+    def save_many(
         self, items: Sequence[RecordSave], *, author: str, message: str = ""
     ) -> list[RecordVersion]:
         """Save several records in one transaction: all of them, or none when one fails.
@@ -142,9 +138,9 @@ class RecordStore:
             if len(items) == 1
             else f"saving {len(items)} records"
         )
-        with self._errors(doing, writing=True):
+        with self._store._errors(doing, writing=True):
             try:
-                with self._write() as connection:
+                with self._store._write() as connection:
                     now = datetime.now(UTC)
                     return [self._save(connection, item, author, message, now) for item in items]
             except IntegrityError as error:
@@ -157,7 +153,7 @@ class RecordStore:
     def _save(
         self, connection: Connection, item: RecordSave, author: str, message: str, now: datetime
     ) -> RecordVersion:
-        stream_id = self._require_id(connection, item.stream) if item.stream else None
+        stream_id = self._store._require_id(connection, item.stream) if item.stream else None
         version, changes = _RECORDS.save(
             connection,
             {"kind": item.kind, "key": item.key, "stream_id": stream_id},
@@ -173,14 +169,14 @@ class RecordStore:
             item.kind, item.key, version, author, message, now, changes, item.stream
         )
 
-    def get_record(
+    def get(
         self, kind: str, key: str, version: int | None = None, *, stream: StreamRef = ANY_STREAM
     ) -> StoredRecord:
         """The newest version of the record (or ``version``) of ``stream``; NotFoundError if
         there is none."""
         label = _label(kind, key)
-        with self._errors(f"reading {label}"), self.engine.connect() as connection:
-            record_id, current, found = self._require_record(connection, kind, key, stream)
+        with self._store._errors(f"reading {label}"), self._store.engine.connect() as connection:
+            record_id, current, found = _require_record(connection, kind, key, stream)
             wanted = current if version is None else version
             row = _RECORDS.version(connection, record_id, wanted)
             if row is None:
@@ -190,20 +186,28 @@ class RecordStore:
         )
         return StoredRecord(kind, key, json.loads(row.document), info, found)
 
-    def record_keys(self, kind: str, stream: str | None) -> list[str]:
+    def keys(self, kind: str, stream: str | None) -> list[str]:
         """The keys of the records of ``kind`` in ``stream`` (None: of no stream)."""
-        with self._errors(f"listing {kind} keys"), self.engine.connect() as connection:
+        with (
+            self._store._errors(f"listing {kind} keys"),
+            self._store.engine.connect() as connection,
+        ):
             query = select(RecordRow.key).where(RecordRow.kind == kind)
             if stream is None:
                 query = query.where(RecordRow.stream_id.is_(None))
             else:
-                query = query.where(RecordRow.stream_id == self._require_id(connection, stream))
+                query = query.where(
+                    RecordRow.stream_id == self._store._require_id(connection, stream)
+                )
             return list(connection.execute(query.order_by(RecordRow.key)).scalars())
 
-    def list_records(self, kind: str, *, stream: str | None = None) -> list[StoredRecord]:
+    def all(self, kind: str, *, stream: str | None = None) -> list[StoredRecord]:
         """The newest version of every record of ``kind`` (of ``stream`` only, if given), by
         key."""
-        with self._errors(f"listing {kind} records"), self.engine.connect() as connection:
+        with (
+            self._store._errors(f"listing {kind} records"),
+            self._store.engine.connect() as connection,
+        ):
             query = (
                 select(
                     RecordRow.key,
@@ -224,7 +228,9 @@ class RecordStore:
                 .order_by(RecordRow.key)
             )
             if stream is not None:
-                query = query.where(RecordRow.stream_id == self._require_id(connection, stream))
+                query = query.where(
+                    RecordRow.stream_id == self._store._require_id(connection, stream)
+                )
             rows = connection.execute(query).all()
         return [
             StoredRecord(
@@ -239,21 +245,24 @@ class RecordStore:
             for r in rows
         ]
 
-    def record_stream(self, kind: str, key: str, stream: StreamRef = ANY_STREAM) -> str | None:
+    def stream_of(self, kind: str, key: str, stream: StreamRef = ANY_STREAM) -> str | None:
         """The stream the record belongs to (None: no stream), read without its document;
         NotFoundError if there is no such record (InputError: several streams hold the key
         and ``stream`` is :data:`ANY_STREAM`)."""
-        with self._errors(f"reading {_label(kind, key)}"), self.engine.connect() as c:
-            return self._require_record(c, kind, key, stream)[2]
+        with self._store._errors(f"reading {_label(kind, key)}"), self._store.engine.connect() as c:
+            return _require_record(c, kind, key, stream)[2]
 
-    def record_history(
+    def history(
         self, kind: str, key: str, *, stream: StreamRef = ANY_STREAM
     ) -> list[tuple[RecordVersion, dict[str, Any]]]:
         """Every version of the record, oldest first, with the fields each changed and the
         document it saved (the before and after of every change)."""
         label = _label(kind, key)
-        with self._errors(f"reading the history of {label}"), self.engine.connect() as c:
-            record_id, _, found = self._require_record(c, kind, key, stream)
+        with (
+            self._store._errors(f"reading the history of {label}"),
+            self._store.engine.connect() as c,
+        ):
+            record_id, _, found = _require_record(c, kind, key, stream)
             rows = _RECORDS.history(c, record_id)
         return [
             (
@@ -265,17 +274,15 @@ class RecordStore:
             for r, changes in zip(rows, _RECORDS.changes(rows), strict=True)
         ]
 
-    def move_record(
-        self, kind: str, key: str, to: str | None, *, stream: StreamRef = ANY_STREAM
-    ) -> None:
+    def move(self, kind: str, key: str, to: str | None, *, stream: StreamRef = ANY_STREAM) -> None:
         """Move the record of ``stream`` to stream ``to`` (None: to no stream); refused when
         ``to`` has a record of that kind and key already."""
         label = _label(kind, key)
-        with self._errors(f"moving {label}", writing=True):
+        with self._store._errors(f"moving {label}", writing=True):
             try:
-                with self._write() as connection:
-                    record_id, _, _ = self._require_record(connection, kind, key, stream)
-                    target = self._require_id(connection, to) if to is not None else None
+                with self._store._write() as connection:
+                    record_id, _, _ = _require_record(connection, kind, key, stream)
+                    target = self._store._require_id(connection, to) if to is not None else None
                     _RECORDS.move(connection, [record_id], target, label)
             except IntegrityError:
                 where = f"value stream {to!r}" if to is not None else "no value stream"
@@ -284,49 +291,53 @@ class RecordStore:
                     "changed (rename one of them first)"
                 ) from None
 
-    def delete_record(self, kind: str, key: str, *, stream: StreamRef = ANY_STREAM) -> None:
+    def delete(self, kind: str, key: str, *, stream: StreamRef = ANY_STREAM) -> None:
         """Delete the record and all its versions."""
         label = _label(kind, key)
-        with self._errors(f"deleting {label}", writing=True), self._write() as connection:
-            record_id, _, _ = self._require_record(connection, kind, key, stream)
+        with (
+            self._store._errors(f"deleting {label}", writing=True),
+            self._store._write() as connection,
+        ):
+            record_id, _, _ = _require_record(connection, kind, key, stream)
             _RECORDS.delete(connection, record_id, label)
 
-    def _require_record(
-        self, connection: Connection, kind: str, key: str, stream: StreamRef
-    ) -> tuple[int, int, str | None]:
-        """The record's id, newest version and stream name; NotFoundError naming the keys of
-        the same stream (never another stream's)."""
-        query = (
-            select(RecordRow.id, RecordRow.current_version, StreamRow.name)
-            .outerjoin(StreamRow, StreamRow.id == RecordRow.stream_id)
-            .where(RecordRow.kind == kind, RecordRow.key == key)
-            .order_by(StreamRow.name)
+
+def _require_record(
+    connection: Connection, kind: str, key: str, stream: StreamRef
+) -> tuple[int, int, str | None]:
+    """The record's id, newest version and stream name; NotFoundError naming the keys of
+    the same stream (never another stream's)."""
+    query = (
+        select(RecordRow.id, RecordRow.current_version, StreamRow.name)
+        .outerjoin(StreamRow, StreamRow.id == RecordRow.stream_id)
+        .where(RecordRow.kind == kind, RecordRow.key == key)
+        .order_by(StreamRow.name)
+    )
+    keys = select(RecordRow.key).where(RecordRow.kind == kind).order_by(RecordRow.key)
+    where = ""
+    if stream is None:
+        query = query.where(RecordRow.stream_id.is_(None))
+        keys = keys.where(RecordRow.stream_id.is_(None))
+    elif stream is not ANY_STREAM:
+        query = query.where(StreamRow.name == stream)
+        keys = keys.join(StreamRow, StreamRow.id == RecordRow.stream_id).where(
+            StreamRow.name == stream
         )
-        keys = select(RecordRow.key).where(RecordRow.kind == kind).order_by(RecordRow.key)
-        where = ""
-        if stream is None:
-            query = query.where(RecordRow.stream_id.is_(None))
-            keys = keys.where(RecordRow.stream_id.is_(None))
-        elif stream is not ANY_STREAM:
-            query = query.where(StreamRow.name == stream)
-            keys = keys.join(StreamRow, StreamRow.id == RecordRow.stream_id).where(
-                StreamRow.name == stream
-            )
-            where = f" in value stream {stream!r}"
-        rows = connection.execute(query).all()
-        if len(rows) > 1:
-            streams = ", ".join(repr(r[2]) if r[2] is not None else "no stream" for r in rows)
-            raise InputError(
-                f"{kind} {key!r} is in several value streams ({streams}); name the stream",
-                field="stream",
-            )
-        if not rows:
-            known = connection.execute(keys).scalars()
-            raise NotFoundError(
-                f"no {kind} {key!r}{where}", what=kind, key=key, known=[repr(k) for k in known]
-            )
-        row = rows[0]
-        return int(row[0]), int(row[1]), row[2]
+        where = f" in value stream {stream!r}"
+    rows = connection.execute(query).all()
+    if len(rows) > 1:
+        streams = ", ".join(repr(r[2]) if r[2] is not None else "no stream" for r in rows)
+        raise InputError(
+            f"{kind} {key!r} is in several value streams ({streams}); name the stream",
+            field="stream",
+        )
+    if not rows:
+        known = connection.execute(keys).scalars()
+        raise NotFoundError(
+            f"no {kind} {key!r}{where}", what=kind, key=key, known=[repr(k) for k in known]
+        )
+    row = rows[0]
+    return int(row[0]), int(row[1]), row[2]
 
 
 def _label(kind: str, key: str) -> str:

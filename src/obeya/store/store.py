@@ -34,7 +34,7 @@ from obeya.store.audit import AuditEntry, read_audit, write_audit
 from obeya.store.connectors import ConnectorStore
 from obeya.store.delivery import DeliveryStore
 from obeya.store.engine import WRITE_OPTION, make_engine, parse_url
-from obeya.store.maps import MapStore
+from obeya.store.maps import Maps
 from obeya.store.models import (
     AuditRow,
     ChangeRow,
@@ -47,7 +47,7 @@ from obeya.store.models import (
     MapRow,
     StreamRow,
 )
-from obeya.store.records import RecordStore
+from obeya.store.records import Records
 from obeya.store.settings import default_database_url, obeya_home
 from obeya.store.users import UserStore
 
@@ -86,7 +86,7 @@ class ImportResult:
     warnings: tuple[LogWarning, ...] = ()  # what the file's reader kept but flagged
 
 
-class Store(MapStore, RecordStore, UserStore, DeliveryStore, ConnectorStore):
+class Store(UserStore, DeliveryStore, ConnectorStore):
     """The app store at ``url`` (default: :func:`~obeya.store.settings.default_database_url`).
 
     Opening a store does not touch the schema; call :meth:`initialise` once (it is cheap and
@@ -103,6 +103,10 @@ class Store(MapStore, RecordStore, UserStore, DeliveryStore, ConnectorStore):
         #: may be stale.
         self.writes = 0
         self._stamps: dict[str, tuple[tuple[Any, ...], float, int]] = {}
+        #: Saved value stream maps, their variants and versions.
+        self.maps = Maps(self)
+        #: Steering records (risks, objectives, teams...), their versions.
+        self.records = Records(self)
 
     # -- lifecycle --------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
+from obeya.core.documents import split_list
 from obeya.core.steering.dependencies import schedule
 from obeya.core.steering.saved import plan_record_from_dict
 from obeya.errors import InputError, NotFoundError, ObeyaError
@@ -30,13 +31,7 @@ from obeya.render.dependency_svg import dependency_svg
 from obeya.web.forms import form_number, form_version
 from obeya.web.map_pages import WEB_AUTHOR
 from obeya.web.pages import templates
-from obeya.web.steering_pages import (
-    Form,
-    Posted,
-    adding,
-    split_list,
-    stream_url,
-)
+from obeya.web.steering_pages import Form, Posted, adding, stream_url
 
 router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]

@@ -14,10 +14,10 @@ field) gives ``today=YYYY-MM-DD``: a review can be read as of a past day, and te
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -26,12 +26,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
-from obeya.core.steering.objectives import COMPARATORS, DEFAULT_WINDOW_DAYS, METRICS
-from obeya.core.steering.risks import STATES
+from obeya.core.documents import Declared, declared, declared_field, from_text, share, split_list
+from obeya.core.steering.objectives import METRICS, KeyResult, Objective
+from obeya.core.steering.risks import STATES, Risk
 from obeya.core.steering.roadmap import KINDS, STATUSES, TARGETS
 from obeya.errors import InputError, NotFoundError, ObeyaError, VersionConflict
-from obeya.render.numbers import parse_optional_share, share_text, show
+from obeya.render.numbers import show
 from obeya.store.versioning import flatten
+from obeya.web.document_forms import FormField, form_fields, form_values, posted_document
 from obeya.web.forms import form_date, form_number, form_version
 from obeya.web.map_pages import WEB_AUTHOR
 from obeya.web.pages import templates
@@ -41,6 +43,10 @@ Ctx = Annotated[AppContext, Depends(context)]
 
 #: Key result rows on the "add an objective" form.
 KEY_RESULT_ROWS = 5
+#: A key result row is left out unless one of these is filled in.
+_ROW_SIGNS = ("key", "title", "target")
+#: The fields of a key result counted in its metric's unit (a share metric's in percent).
+_IN_UNIT = ("target", "baseline")
 #: The record kinds with a history page, by the URL segment of their page.
 HISTORY_KINDS = {
     "risks": "risk",
@@ -56,7 +62,6 @@ STATE_LABELS = {
     "mitigated": "Mitigated",
     "resolved": "Resolved",
 }
-RISK_FIELDS = ("key", "title", "description", "teams", "probability", "impact", "owner", "due")
 ITEM_FIELDS = (
     "key",
     "title",
@@ -106,11 +111,6 @@ async def posted(request: Request) -> Posted:
 
 
 Form = Annotated[Posted, Depends(posted)]
-
-
-def split_list(text: str) -> list[str]:
-    """A list typed as text: separated by commas or new lines; blanks dropped."""
-    return [part.strip() for part in re.split(r"[,\n]", text) if part.strip()]
 
 
 def optional_number(text: str, label: str) -> float | None:
@@ -171,21 +171,9 @@ def adding(error: ObeyaError, kind: str, key: Any) -> str:
 
 
 def risk_document(form: Posted, base: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The risk the form describes; an edit form (``base``) changes only what it shows."""
-    doc: dict[str, Any] = dict(base or {})
-    doc.pop("stream", None)
-    for key in ("key", "title", "description", "owner", "state"):
-        if key in form.as_dict() and not (base is not None and key == "key"):
-            doc[key] = form.text(key)
-    if "teams" in form.as_dict():
-        doc["teams"] = split_list(form.text("teams"))
-    if "probability" in form.as_dict():
-        doc["probability"] = parse_optional_share(form.text("probability"), field="probability")
-    if "impact" in form.as_dict():
-        doc["impact"] = optional_number(form.text("impact"), "Impact")
-    if "due" in form.as_dict():
-        doc["due"] = form.text("due") or None
-    return doc
+    """The risk the form describes; an edit form (``base``) changes only what it shows, and
+    never the key."""
+    return posted_document(Risk, form.as_dict(), base=base, skip=("key",) if base else ())
 
 
 def _risks_page(
@@ -208,19 +196,19 @@ def _risks_page(
     versions = {r.key: r.version.version for r in workspace.steering.records("risk", name)}
     next_key = workspace.steering.next_key("risk", name)
     forms: dict[str, dict[str, str]] = {}
-    for cards in view["board"].values():
-        for card in cards:
-            forms[card["key"]] = {
-                "state": card["state"],
-                "owner": card["owner"],
-                "probability": share_text(card["probability"]),
-                "impact": show(card["impact"]),
-                "due": card["due"] or "",
-                "expected_version": str(versions.get(card["key"], 0)),
+    edits: dict[str, list[FormField]] = {}
+    for state, cards in view["board"].items():
+        for i, card in enumerate(cards, start=1):
+            key = card["key"]
+            forms[key] = {
+                **form_values(Risk, card),
+                "expected_version": str(versions.get(key, 0)),
                 "message": "",
             }
-    if edit_key is not None and edit is not None:
-        forms[edit_key] = {**forms.get(edit_key, {}), **edit}
+            if key == edit_key and edit is not None:
+                forms[key] = {**forms[key], **edit}
+            edits[key] = form_fields(Risk, forms[key], id_prefix=f"e-{i}-{state}-", skip=("key",))
+    added = add or {"state": "open"}
     return templates.TemplateResponse(
         request,
         "risks.html",
@@ -230,7 +218,9 @@ def _risks_page(
             "columns": [(s, STATE_LABELS[s], view["board"][s]) for s in STATES],
             "states": [(s, STATE_LABELS[s]) for s in STATES],
             "forms": forms,
-            "add": add or {"state": "open"},
+            "edits": edits,
+            "add": added,
+            "add_fields": form_fields(Risk, added, id_prefix="r-", next_key=next_key),
             "add_error": add_error,
             "next_key": next_key,
             "edit_key": edit_key,
@@ -369,44 +359,46 @@ def _title(document: dict[str, Any], key: str) -> str:
 # -- objectives -------------------------------------------------------------------------------
 
 
-def metric_number(text: str, label: str, metric: str | None) -> float | None:
-    """A target or baseline of a key result: of a share metric (flow efficiency, defect
-    share...) typed as 0.2, 20% or 20 %, of another a number; blank is None."""
+def in_unit(f: Declared, metric: str | None) -> Declared:
+    """A key result's target or baseline as its metric counts: a share metric's (flow
+    efficiency, defect share...) typed as 0.2, 20% or 20 %, another's as a number."""
     if metric in METRICS and METRICS[metric][1] == "share":
-        return parse_optional_share(text, field=label)
-    return optional_number(text, label)
+        return replace(f, spec=share(f.spec.label, f.spec.help))
+    return f
 
 
 def objective_document(form: Posted) -> dict[str, Any]:
     """The objective on the "add" form; key result rows with no key, title and target are
     left out."""
+    posted = form.as_dict()
     results = []
     for i in range(KEY_RESULT_ROWS):
-        row = {f: form.text(f"kr-{i}-{f}") for f in (*KR_FIELDS, "current")}
-        if not (row["key"] or row["title"] or row["target"]):
+        prefix, where = f"kr-{i}-", f"key result {i + 1}"
+        if not any(form.text(prefix + name) for name in _ROW_SIGNS):
             continue
-        n = i + 1
-        result: dict[str, Any] = {
-            "key": row["key"],
-            "title": row["title"],
-            "metric": row["metric"] or None,
-            "comparator": row["comparator"],
-            "target": metric_number(row["target"], f"Key result {n}: target", row["metric"]),
-            "by": row["by"] or None,
-            "baseline": metric_number(row["baseline"], f"Key result {n}: baseline", row["metric"]),
-            "current": optional_number(row["current"], f"Key result {n}: value now"),
+        metric = form.text(prefix + "metric") or None
+        read = {
+            name: partial(from_text, in_unit(declared_field(KeyResult, name), metric), where=where)
+            for name in _IN_UNIT
         }
-        if row["window_days"]:
-            label = f"Key result {n}: window days"
-            result["window_days"] = int(form_number(row["window_days"], label, int))
-        results.append(result)
-    return {
-        "key": form.text("key"),
-        "title": form.text("title"),
-        "description": form.text("description"),
-        "owner": form.text("owner"),
-        "key_results": results,
-    }
+        results.append(
+            posted_document(KeyResult, posted, name_prefix=prefix, where=where, read=read)
+        )
+    return {**posted_document(Objective, posted), "key_results": results}
+
+
+def _kr_rows(values: dict[str, str]) -> list[list[FormField]]:
+    """The key result rows of the "add" form, their fields named ``kr-<row>-<field>``."""
+    return [
+        form_fields(
+            KeyResult,
+            values,
+            id_prefix=f"kr-{i}-",
+            name_prefix=f"kr-{i}-",
+            label=lambda label, n=i + 1: f"Key result {n}: {label.lower()}",
+        )
+        for i in range(KEY_RESULT_ROWS)
+    ]
 
 
 def _objectives_page(
@@ -435,11 +427,10 @@ def _objectives_page(
             "info": info,
             "view": view,
             "versions": versions,
-            "metrics": [(m, unit) for m, (_, unit, _) in METRICS.items()],
-            "comparators": COMPARATORS,
-            "rows": range(KEY_RESULT_ROWS),
-            "default_window": DEFAULT_WINDOW_DAYS,
             "add": add or {},
+            "add_fields": form_fields(Objective, add or {}, id_prefix="o-", next_key=next_key),
+            "kr_labels": [f.label for f in declared(KeyResult)],
+            "kr_rows": _kr_rows(add or {}),
             "add_error": add_error,
             "next_key": next_key,
             "update_for": update_for,
@@ -504,7 +495,7 @@ def update_key_result(
                 f"key result {result!r} is measured from {found[0]['metric']}; "
                 "only a key result kept by hand takes a value"
             )
-        found[0]["current"] = optional_number(form.text("current"), "Value now")
+        found[0]["current"] = from_text(declared_field(KeyResult, "current"), form.text("current"))
         workspace.steering.save_record(
             "objective",
             {**doc, "key_results": results},

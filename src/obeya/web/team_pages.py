@@ -14,10 +14,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
+from obeya.core.documents import split_list
 from obeya.errors import ObeyaError
 from obeya.web.map_pages import WEB_AUTHOR
 from obeya.web.pages import templates
-from obeya.web.steering_pages import Form, Posted, split_list
+from obeya.web.steering_pages import Form, Posted
 
 router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]

@@ -5,6 +5,7 @@ DuckDB cannot download extensions here, so event logs are handed to it as Arrow 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import ibis
@@ -64,7 +65,8 @@ def analyse_log(
             item_labels=item_labels,
             state_labels=state_labels,
         )
-        return analysis.report(detail=detail)
+        report = analysis.report(detail=detail)
+        return dataclasses.replace(report, warnings=[w.to_dict() for w in log.warnings])
     finally:
         if in_process:
             con.con.unregister(name)

@@ -159,6 +159,8 @@ class FlowReport:
     quality: Quality | None = None
     #: The workflow's finish convention ("last" or "first"); None without a workflow.
     finish: str | None = None
+    #: What the reader kept but flagged (``LogWarning.to_dict()``), e.g. backwards events.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def conventions(self) -> dict[str, Any]:
@@ -226,6 +228,7 @@ class FlowReport:
             "unmapped_states": self.unmapped_states,
             "quality": None if self.quality is None else self.quality.to_dict(),
             "conventions": self.conventions,
+            "warnings": self.warnings,
         }
         if detail:
             doc["aging_wip"]["items_detail"] = self.aging_wip

@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from obeya.core.steering.objectives import objective_from_dict
-from obeya.core.steering.risks import risk_from_dict
-from obeya.core.steering.roadmap import improvement_from_dict, kaizen_event_from_dict
+from obeya.core.documents import Document
+from obeya.core.steering.objectives import Objective
+from obeya.core.steering.risks import Risk
+from obeya.core.steering.roadmap import Improvement, KaizenEvent
 from obeya.core.steering.saved import experiment_record_from_dict, plan_record_from_dict
-from obeya.core.steering.teams import person_from_dict, profile_from_dict, team_from_dict
+from obeya.core.steering.teams import Person, StreamProfile, Team
 from obeya.errors import InputError
 
 
@@ -40,20 +41,28 @@ class Kind:
     per_stream: bool = True
     #: The prefix of the keys given to records added without one (None: a key is needed).
     prefix: str | None = None
+    #: The declared document of the kind (:mod:`obeya.core.documents`), whence its form, its
+    #: API schema and its CLI options; None for a kind read by hand (plans, experiments).
+    document: type[Document] | None = None
+
+
+def declared_kind(name: str, plural: str, document: type[Document], **more: Any) -> Kind:
+    parse = cast(Callable[[Mapping[str, Any], str], Record], document.from_dict)
+    return Kind(name, plural, parse, document=document, **more)
 
 
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        Kind("risk", "risks", risk_from_dict, prefix="R-"),
-        Kind("objective", "objectives", objective_from_dict, prefix="O-"),
-        Kind("improvement", "improvements", improvement_from_dict, prefix="I-"),
-        Kind("kaizen-event", "kaizen events", kaizen_event_from_dict, prefix="K-"),
+        declared_kind("risk", "risks", Risk, prefix="R-"),
+        declared_kind("objective", "objectives", Objective, prefix="O-"),
+        declared_kind("improvement", "improvements", Improvement, prefix="I-"),
+        declared_kind("kaizen-event", "kaizen events", KaizenEvent, prefix="K-"),
         Kind("plan", "dependency plans", plan_record_from_dict, prefix="P-"),
         Kind("experiment", "experiments", experiment_record_from_dict, prefix="E-"),
-        Kind("team", "teams", team_from_dict, per_stream=False),
-        Kind("person", "people", person_from_dict, per_stream=False),
-        Kind("stream-profile", "stream profiles", profile_from_dict, per_stream=False),
+        declared_kind("team", "teams", Team, per_stream=False),
+        declared_kind("person", "people", Person, per_stream=False),
+        declared_kind("stream-profile", "stream profiles", StreamProfile, per_stream=False),
     )
 }
 

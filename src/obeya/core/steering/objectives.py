@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
-from obeya.core.steering.fields import Fields, iso
+from obeya.core.documents import Document, Fail, choice, day, number, tables, text, whole
 from obeya.errors import InputError
 
 Doc = Mapping[str, Any]
@@ -57,31 +57,45 @@ METRICS: dict[str, tuple[Callable[[Doc], float | None], str, bool]] = {
 QUALITY_METRICS = frozenset({"reopen_rate", "defect_share"})
 COMPARATORS = ("<=", ">=")
 DEFAULT_WINDOW_DAYS = 28
-_OBJECTIVE_KEYS = {"key", "title", "description", "owner", "key_results", "stream"}
-_KR_KEYS = {
-    "key",
-    "title",
-    "metric",
-    "comparator",
-    "target",
-    "by",
-    "baseline",
-    "current",
-    "window_days",
-}
 
 
-@dataclass(frozen=True)
-class KeyResult:
-    key: str
-    title: str
-    comparator: str
-    target: float
-    metric: str | None = None  # bound to a live metric, else kept by hand
-    by: date | None = None
-    baseline: float | None = None
-    current: float | None = None  # by hand; ignored when bound to a metric
-    window_days: int = DEFAULT_WINDOW_DAYS
+@dataclass(frozen=True, kw_only=True)
+class KeyResult(Document):
+    """A key result: bound to a live metric, or kept by hand (``current``, ignored when bound
+    to a metric)."""
+
+    noun: ClassVar[str] = "key result"
+
+    key: Annotated[str, text("Key", "A short id, e.g. KR-1.", nonempty=True)]
+    title: Annotated[str, text("Title", "What is to be reached.", nonempty=True)]
+    metric: Annotated[
+        str | None,
+        choice(
+            "Metric",
+            tuple(METRICS),
+            "The flow metric it is measured by; none: kept by hand.",
+            labels={m: f"{m} ({unit})" for m, (_, unit, _) in METRICS.items()},
+            none="by hand",
+        ),
+    ] = None
+    comparator: Annotated[
+        str, choice("Comparator", COMPARATORS, "Met at or below (<=) or above (>=).")
+    ]
+    target: Annotated[float, number("Target", "The value to reach.")]
+    by: Annotated[date | None, day("By", "The date to reach it by, YYYY-MM-DD.")] = None
+    baseline: Annotated[
+        float | None, number("Baseline", "Its value when it was set (for progress).")
+    ] = None
+    current: Annotated[float | None, number("Value now", "By hand.")] = None
+    window_days: Annotated[
+        int,
+        whole(
+            "Window days",
+            "A bound key result is measured on this many last days of the stream.",
+            low=1,
+            what="a whole number of days ≥ 1",
+        ),
+    ] = DEFAULT_WINDOW_DAYS
 
     def met(self, value: float | None) -> bool | None:
         if value is None:
@@ -99,40 +113,29 @@ class KeyResult:
         share = (value - self.baseline) / (self.target - self.baseline)
         return min(1.0, max(0.0, share))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "title": self.title,
-            "metric": self.metric,
-            "comparator": self.comparator,
-            "target": self.target,
-            "by": iso(self.by),
-            "baseline": self.baseline,
-            "current": self.current,
-            "window_days": self.window_days,
-        }
-
 
 @dataclass(frozen=True)
-class Objective:
-    key: str
-    title: str
-    key_results: tuple[KeyResult, ...]
-    description: str = ""
-    owner: str = ""
+class Objective(Document):
+    """A shared objective and its key results."""
+
+    noun: ClassVar[str] = "objective"
+
+    key: Annotated[str, text("Key", "A short id, e.g. O-1.", nonempty=True)]
+    title: Annotated[str, text("Title", "What the teams aim for.", nonempty=True)]
+    description: Annotated[str, text("Description", "More words.", long=True)] = ""
+    owner: Annotated[str, text("Owner", "Who owns it.")] = ""
+    key_results: Annotated[tuple[KeyResult, ...], tables("Key results")] = ()
+
+    @classmethod
+    def settle(cls, values: dict[str, Any], fail: Fail) -> None:
+        keys = [r.key for r in values["key_results"]]
+        duplicate = next((k for k in keys if keys.count(k) > 1), None)
+        if duplicate is not None:
+            raise fail("key_results", f"use the key {duplicate!r} twice; keys must differ", keys)
 
     @property
     def bound_metrics(self) -> set[str]:
         return {kr.metric for kr in self.key_results if kr.metric}
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "title": self.title,
-            "description": self.description,
-            "owner": self.owner,
-            "key_results": [kr.to_dict() for kr in self.key_results],
-        }
 
     def view(
         self,
@@ -184,50 +187,6 @@ def objective_progress(met: int, total: int) -> float | None:
     if not 0 <= met <= total:
         raise ValueError(f"{met} key results met out of {total}")
     return met / total
-
-
-def objective_from_dict(doc: Mapping[str, Any], where: str = "objective") -> Objective:
-    """An objective from its document; InputError naming the field (an unknown metric too)."""
-    key = doc.get("key")
-    label = f"{where} {key!r}" if isinstance(key, str) and key else where
-    f = Fields(doc, label, _OBJECTIVE_KEYS)
-    raw = doc.get("key_results", [])
-    if not isinstance(raw, list) or not all(isinstance(r, Mapping) for r in raw):
-        raise f.fail("key_results", "must be a list of tables")
-    results = tuple(_key_result(r, f"{label}: key_results[{i}]") for i, r in enumerate(raw))
-    keys = [r.key for r in results]
-    duplicate = next((k for k in keys if keys.count(k) > 1), None)
-    if duplicate is not None:
-        raise f.fail("key_results", f"use the key {duplicate!r} twice; keys must differ")
-    return Objective(
-        key=f.required_text("key"),
-        title=f.required_text("title"),
-        description=f.text("description", ""),
-        owner=f.text("owner", ""),
-        key_results=results,
-    )
-
-
-def _key_result(doc: Mapping[str, Any], where: str) -> KeyResult:
-    f = Fields(doc, where, _KR_KEYS)
-    metric = doc.get("metric")
-    if metric is not None:
-        metric = f.text("metric") or None
-    if metric is not None and metric not in METRICS:
-        raise f.fail("metric", f"{metric!r} is unknown; bind to one of {', '.join(METRICS)}")
-    return KeyResult(
-        key=f.required_text("key"),
-        title=f.required_text("title"),
-        metric=metric,
-        comparator=f.choice("comparator", COMPARATORS),
-        target=f.number("target"),
-        by=f.date("by"),
-        baseline=f.optional_number("baseline"),
-        current=f.optional_number("current"),
-        window_days=int(
-            f.number("window_days", DEFAULT_WINDOW_DAYS, low=1, what="a whole number of days ≥ 1")
-        ),
-    )
 
 
 def measure(metric: str, report: Doc) -> float | None:

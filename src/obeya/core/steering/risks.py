@@ -11,40 +11,40 @@ teams have talked it through, and ``open`` until then.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
-from obeya.core.steering.fields import Fields, iso
+from obeya.core.documents import Document, choice, day, number, share, text, texts
 
 #: The ROAM states, in board order; ``open`` = not ROAMed yet.
 STATES = ("open", "owned", "accepted", "mitigated", "resolved")
-_KEYS = {
-    "key",
-    "title",
-    "description",
-    "teams",
-    "probability",
-    "impact",
-    "owner",
-    "due",
-    "state",
-    "stream",
-}
 
 
-@dataclass(frozen=True)
-class Risk:
-    key: str
-    title: str
-    probability: float  # 0..1
-    impact: float  # ≥ 0, on the register's scale
-    state: str = "open"
-    description: str = ""
-    teams: tuple[str, ...] = ()
-    owner: str = ""
-    due: date | None = None
+@dataclass(frozen=True, kw_only=True)
+class Risk(Document):
+    """A risk of the register; its fields, in this order, are its document's
+    (:mod:`obeya.core.documents`)."""
+
+    noun: ClassVar[str] = "risk"
+
+    key: Annotated[str, text("Key", "A short id, e.g. R-7.", nonempty=True)]
+    title: Annotated[str, text("Title", "What could happen.", nonempty=True)]
+    description: Annotated[str, text("Description", "More words.", long=True)] = ""
+    teams: Annotated[
+        tuple[str, ...], texts("Teams", "The teams affected, separated by commas.")
+    ] = ()
+    probability: Annotated[float, share("Probability", "A share from 0 to 1 (0.3, 30 %).")]
+    impact: Annotated[
+        float,
+        number("Impact", "On the register's scale (1–5).", low=0.0, what="a number ≥ 0"),
+    ]
+    owner: Annotated[str, text("Owner", "Who owns it.")] = ""
+    due: Annotated[date | None, day("Due", "YYYY-MM-DD.")] = None
+    state: Annotated[str, choice("State", STATES, "The ROAM state; open until talked through.")] = (
+        "open"
+    )
 
     @property
     def exposure(self) -> float:
@@ -57,20 +57,6 @@ class Risk:
     def unowned(self) -> bool:
         return not self.owner and self.state != "resolved"
 
-    def to_dict(self) -> dict[str, Any]:
-        """The stored document (what :func:`risk_from_dict` reads back)."""
-        return {
-            "key": self.key,
-            "title": self.title,
-            "description": self.description,
-            "teams": list(self.teams),
-            "probability": self.probability,
-            "impact": self.impact,
-            "owner": self.owner,
-            "due": iso(self.due),
-            "state": self.state,
-        }
-
     def view(self, today: date) -> dict[str, Any]:
         """The document with what is derived from it: exposure and the flags."""
         return {
@@ -79,23 +65,6 @@ class Risk:
             "overdue": self.overdue(today),
             "unowned": self.unowned,
         }
-
-
-def risk_from_dict(doc: Mapping[str, Any], where: str = "risk") -> Risk:
-    """A risk from its document; InputError naming the field."""
-    key = doc.get("key")
-    f = Fields(doc, f"{where} {key!r}" if isinstance(key, str) and key else where, _KEYS)
-    return Risk(
-        key=f.required_text("key"),
-        title=f.required_text("title"),
-        description=f.text("description", ""),
-        teams=f.texts("teams"),
-        probability=f.number("probability", low=0.0, high=1.0, what="a share in [0, 1]"),
-        impact=f.number("impact", low=0.0, what="a number ≥ 0"),
-        owner=f.text("owner", ""),
-        due=f.date("due"),
-        state=f.choice("state", STATES, "open"),
-    )
 
 
 def board(risks: Iterable[Risk], today: date) -> dict[str, list[dict[str, Any]]]:

@@ -13,13 +13,13 @@ on them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from statistics import median
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
-from obeya.core.steering.fields import Fields, iso
+from obeya.core.documents import Document, Fail, choice, day, number, text, texts
 
 KINDS = ("kaizen", "kaikaku")
 STATUSES = ("idea", "planned", "in progress", "done", "dropped")
@@ -35,38 +35,32 @@ TARGETS = (
     "extra features",
     "defects",
 )
-_ITEM_KEYS = {
-    "key",
-    "title",
-    "kind",
-    "status",
-    "owners",
-    "map",
-    "step",
-    "target",
-    "business_value",
-    "time_criticality",
-    "risk_reduction",
-    "job_size",
-    "stream",
-}
-_EVENT_KEYS = {"key", "title", "start", "end", "participants", "outcomes", "improvements", "stream"}
+#: How a score is asked for: each on the team's relative scale.
+_SCORE = "a number ≥ 0 on the team's scale"
 
 
-@dataclass(frozen=True)
-class Improvement:
-    key: str
-    title: str
-    business_value: float
-    time_criticality: float
-    risk_reduction: float
-    job_size: float
-    kind: str = "kaizen"
-    status: str = "idea"
-    owners: tuple[str, ...] = ()
-    map: str = ""  # the map (name) whose waste or constraint it attacks
-    step: str = ""
-    target: str = "constraint"
+@dataclass(frozen=True, kw_only=True)
+class Improvement(Document):
+    """An item of the roadmap, scored for WSJF (module docstring)."""
+
+    noun: ClassVar[str] = "improvement"
+
+    key: Annotated[str, text("Key", "A short id, e.g. I-3.", nonempty=True)]
+    title: Annotated[str, text("Title", "What changes.", nonempty=True)]
+    kind: Annotated[str, choice("Kind", KINDS, "Incremental or breakthrough.")] = "kaizen"
+    status: Annotated[str, choice("Status", STATUSES)] = "idea"
+    owners: Annotated[tuple[str, ...], texts("Owners", "Separated by commas.")] = ()
+    map: Annotated[str, text("Map", "The map whose waste or constraint it attacks.")] = ""
+    step: Annotated[str, text("Step", "The step of that map.")] = ""
+    target: Annotated[str, choice("Attacks", TARGETS, "A waste, or the constraint.")] = "constraint"
+    business_value: Annotated[float, number("Business value", low=0, what=_SCORE)]
+    time_criticality: Annotated[float, number("Time criticality", low=0, what=_SCORE)]
+    risk_reduction: Annotated[
+        float, number("Risk reduction / opportunity enablement", low=0, what=_SCORE)
+    ] = 0.0
+    job_size: Annotated[
+        float, number("Job size", low=0, above=True, what="a number > 0 on the team's scale")
+    ]
 
     @property
     def cost_of_delay(self) -> float:
@@ -75,42 +69,6 @@ class Improvement:
     @property
     def wsjf(self) -> float:
         return self.cost_of_delay / self.job_size
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "title": self.title,
-            "kind": self.kind,
-            "status": self.status,
-            "owners": list(self.owners),
-            "map": self.map,
-            "step": self.step,
-            "target": self.target,
-            "business_value": self.business_value,
-            "time_criticality": self.time_criticality,
-            "risk_reduction": self.risk_reduction,
-            "job_size": self.job_size,
-        }
-
-
-def improvement_from_dict(doc: Mapping[str, Any], where: str = "improvement") -> Improvement:
-    key = doc.get("key")
-    f = Fields(doc, f"{where} {key!r}" if isinstance(key, str) and key else where, _ITEM_KEYS)
-    score = "a number ≥ 0 on the team's scale"
-    return Improvement(
-        key=f.required_text("key"),
-        title=f.required_text("title"),
-        kind=f.choice("kind", KINDS, "kaizen"),
-        status=f.choice("status", STATUSES, "idea"),
-        owners=f.texts("owners"),
-        map=f.text("map", ""),
-        step=f.text("step", ""),
-        target=f.choice("target", TARGETS, "constraint"),
-        business_value=f.number("business_value", low=0, what=score),
-        time_criticality=f.number("time_criticality", low=0, what=score),
-        risk_reduction=f.number("risk_reduction", 0.0, low=0, what=score),
-        job_size=f.number("job_size", low=1e-9, what="a number > 0 on the team's scale"),
-    )
 
 
 def roadmap(items: Iterable[Improvement]) -> list[dict[str, Any]]:
@@ -137,43 +95,25 @@ def roadmap(items: Iterable[Improvement]) -> list[dict[str, Any]]:
     ]
 
 
-@dataclass(frozen=True)
-class KaizenEvent:
-    key: str
-    title: str
-    start: date
-    end: date
-    participants: tuple[str, ...] = ()
-    outcomes: tuple[str, ...] = ()
-    improvements: tuple[str, ...] = ()  # keys of the roadmap items it worked on
+@dataclass(frozen=True, kw_only=True)
+class KaizenEvent(Document):
+    """A kaizen event: when, who took part, what came out, the roadmap items it worked on."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "title": self.title,
-            "start": iso(self.start),
-            "end": iso(self.end),
-            "participants": list(self.participants),
-            "outcomes": list(self.outcomes),
-            "improvements": list(self.improvements),
-        }
+    noun: ClassVar[str] = "kaizen event"
 
+    key: Annotated[str, text("Key", "A short id, e.g. K-2.", nonempty=True)]
+    title: Annotated[str, text("Title", nonempty=True)]
+    start: Annotated[date, day("Start")]
+    end: Annotated[date | None, day("End", "Blank: the day it started.")] = None
+    participants: Annotated[tuple[str, ...], texts("Participants", "Separated by commas.")] = ()
+    outcomes: Annotated[tuple[str, ...], texts("Outcomes", "One a line.")] = ()
+    improvements: Annotated[
+        tuple[str, ...], texts("Improvements", "Keys of the roadmap items it worked on.")
+    ] = ()
 
-def kaizen_event_from_dict(doc: Mapping[str, Any], where: str = "kaizen event") -> KaizenEvent:
-    key = doc.get("key")
-    f = Fields(doc, f"{where} {key!r}" if isinstance(key, str) and key else where, _EVENT_KEYS)
-    start, end = f.date("start"), f.date("end")
-    if start is None:
-        raise f.fail("start", "is missing; give a date as YYYY-MM-DD")
-    end = end or start
-    if end < start:
-        raise f.fail("end", f"is {end}, before start {start}")
-    return KaizenEvent(
-        key=f.required_text("key"),
-        title=f.required_text("title"),
-        start=start,
-        end=end,
-        participants=f.texts("participants"),
-        outcomes=f.texts("outcomes"),
-        improvements=f.texts("improvements"),
-    )
+    @classmethod
+    def settle(cls, values: dict[str, Any], fail: Fail) -> None:
+        start, end = values["start"], values["end"] or values["start"]
+        if end < start:
+            raise fail("end", f"is {end}, before start {start}", end.isoformat())
+        values["end"] = end

@@ -9,76 +9,50 @@ than one stream is *split* across them: each stream gets part of their time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
-from obeya.core.steering.fields import Fields
+from obeya.core.documents import Document, Fail, text, texts
 from obeya.errors import InputError
 
 
 @dataclass(frozen=True)
-class Team:
-    key: str
-    name: str
-    streams: tuple[str, ...] = ()
+class Team(Document):
+    noun: ClassVar[str] = "team"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "name": self.name, "streams": list(self.streams)}
+    key: Annotated[str, text("Key", "A short id, e.g. web.", nonempty=True)]
+    name: Annotated[str, text("Name", "Blank: the key.")] = ""
+    streams: Annotated[tuple[str, ...], texts("Value streams", "The streams it works for.")] = ()
 
-
-@dataclass(frozen=True)
-class Person:
-    key: str
-    name: str
-    teams: tuple[str, ...] = ()
-    skills: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "name": self.name,
-            "teams": list(self.teams),
-            "skills": list(self.skills),
-        }
+    @classmethod
+    def settle(cls, values: dict[str, Any], fail: Fail) -> None:
+        values["name"] = values["name"] or values["key"]
 
 
 @dataclass(frozen=True)
-class StreamProfile:
+class Person(Document):
+    noun: ClassVar[str] = "person"
+
+    key: Annotated[str, text("Key", "A short id, e.g. ana.", nonempty=True)]
+    name: Annotated[str, text("Name", "Blank: the key.")] = ""
+    teams: Annotated[tuple[str, ...], texts("Teams", "Saved teams' keys.")] = ()
+    skills: Annotated[tuple[str, ...], texts("Skills")] = ()
+
+    @classmethod
+    def settle(cls, values: dict[str, Any], fail: Fail) -> None:
+        values["name"] = values["name"] or values["key"]
+
+
+@dataclass(frozen=True)
+class StreamProfile(Document):
     """What a value stream needs that data cannot tell: its skills, and its products."""
 
-    key: str  # the stream's name
-    needs: tuple[str, ...] = ()
-    products: tuple[str, ...] = ()
+    noun: ClassVar[str] = "stream profile"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "needs": list(self.needs), "products": list(self.products)}
-
-
-def team_from_dict(doc: Mapping[str, Any], where: str = "team") -> Team:
-    f = Fields(doc, _where(doc, where), {"key", "name", "streams"})
-    key = f.required_text("key")
-    return Team(key=key, name=f.text("name", key) or key, streams=f.texts("streams"))
-
-
-def person_from_dict(doc: Mapping[str, Any], where: str = "person") -> Person:
-    f = Fields(doc, _where(doc, where), {"key", "name", "teams", "skills"})
-    key = f.required_text("key")
-    return Person(
-        key=key, name=f.text("name", key) or key, teams=f.texts("teams"), skills=f.texts("skills")
-    )
-
-
-def profile_from_dict(doc: Mapping[str, Any], where: str = "stream profile") -> StreamProfile:
-    f = Fields(doc, _where(doc, where), {"key", "needs", "products"})
-    return StreamProfile(
-        key=f.required_text("key"), needs=f.texts("needs"), products=f.texts("products")
-    )
-
-
-def _where(doc: Mapping[str, Any], where: str) -> str:
-    key = doc.get("key")
-    return f"{where} {key!r}" if isinstance(key, str) and key else where
+    key: Annotated[str, text("Value stream", "The stream's name.", nonempty=True)]
+    needs: Annotated[tuple[str, ...], texts("Needs", "The skills the stream needs.")] = ()
+    products: Annotated[tuple[str, ...], texts("Products")] = ()
 
 
 def coverage(
