@@ -63,6 +63,33 @@ def test_column_names_and_gzip(client: TestClient) -> None:
     assert set(types) == {"Bug", "Story"}
 
 
+def test_a_wide_file_with_its_state_columns_and_strict(client: TestClient) -> None:
+    """One row per item; "done" read as state Done. B finishes before it was created (row
+    3): refused whole under strict, kept and flagged otherwise."""
+    wide = (
+        "id,opened,done,owner\n"
+        "A,2024-01-01T00:00:00Z,2024-01-03T00:00:00Z,ana\n"
+        "B,2024-01-05T00:00:00Z,2024-01-03T00:00:00Z,bo\n"
+    )
+    data = {"format": "wide", "item_column": "id", "state_columns": "opened,done=Done"}
+    files = {"file": ("jira.csv", wide.encode(), "text/csv")}
+    refused = client.post("/api/streams/Wide/import", files=files, data={**data, "strict": "true"})
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error["detail"]["row"] == 3
+    assert "--strict" not in error["message"]  # the API names no CLI flag
+    assert client.get("/api/streams/Wide").status_code == 404  # nothing was kept
+    kept = client.post("/api/streams/Wide/import", files=files, data=data)
+    assert kept.status_code == 200, kept.text
+    body = kept.json()
+    assert body["events_added"] == 4  # two cells per row; owner is not a state
+    [warning] = body["warnings"]
+    assert "backwards" in warning
+    flow = client.get("/api/streams/Wide/flow").json()
+    assert set(flow["time_in_state_hours"]) <= {"opened", "Done"}
+    assert flow["warnings"][0]["rows"] == [3]
+
+
 @pytest.mark.parametrize("stream", ["Tiny", "Brand new"])
 def test_a_malformed_file_is_refused_and_changes_nothing(
     client: TestClient, workspace: Workspace, stream: str

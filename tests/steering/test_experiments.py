@@ -342,7 +342,7 @@ def test_text_output(tiny) -> None:
         "lead_time",
     )
     assert result.exit_code == 0, result.output
-    for text in ("baseline", "trial", "-75.0%", "Mann–Whitney", "no change", "Guard lead_time"):
+    for text in ("baseline", "trial", "-75 %", "Mann–Whitney", "no change", "Guard lead_time"):
         assert text in result.stdout
 
 

@@ -127,7 +127,7 @@ def test_bad_input_is_shown_and_nothing_saved(client: TestClient, workspace: Wor
     assert any("probability is '1.4'; a share is a fraction" in a for a in alerts(response.text))
     response = post_risk(client, key="R-9", impact="high")
     assert response.status_code == 422
-    assert any("Impact is 'high'; give a number" in a for a in alerts(response.text))
+    assert any("impact is 'high'; give a number" in a for a in alerts(response.text))
     assert workspace.steering.records("risk", "Tiny") == []
 
 

@@ -121,6 +121,18 @@ def import_into_stream(
     assignee_column: Column = None,
     title_column: Column = None,
     created_column: Column = None,
+    state_columns: Annotated[
+        str | None,
+        Form(
+            description="A wide file's state columns in flow order (a,b=B,c: b read as state "
+            "B); default: every column but the item id and the fields.",
+            max_length=4000,
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        Form(description="Refuse a file whose events go backwards in time (else kept, flagged)."),
+    ] = False,
 ) -> ImportResponse:
     """Append a file's events to a stream (created if new), all or nothing.
 
@@ -136,6 +148,7 @@ def import_into_stream(
             "assignee": assignee_column,
             "title": title_column,
             "created": created_column,
+            "state_columns": state_columns,
         }
     )
     result = import_upload(
@@ -147,5 +160,6 @@ def import_into_stream(
         columns=columns,
         file_format=format,
         limit=ctx.limits.upload,
+        strict=strict,
     )
     return ImportResponse.of(result)

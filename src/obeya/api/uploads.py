@@ -76,8 +76,10 @@ def import_upload(
     columns: ColumnMap,
     file_format: str | None,
     limit: int = MAX_UPLOAD_BYTES,
+    strict: bool = False,
 ) -> ImportResult:
-    """Copy ``upload`` to a temporary file (at most ``limit`` bytes) and import it."""
+    """Copy ``upload`` to a temporary file (at most ``limit`` bytes) and import it;
+    ``strict`` refuses a file with events that go backwards in time."""
     if not stream.strip():
         raise InputError("give the value stream a name")
     if file_format and file_format not in FORMATS:
@@ -89,6 +91,7 @@ def import_upload(
             workflow=workflow,
             columns=columns,
             file_format=file_format or None,
+            strict=strict,
         )
 
 

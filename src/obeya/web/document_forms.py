@@ -69,10 +69,12 @@ def form_fields(
     skip: Collection[str] = (),
     next_key: str | None = None,
     label: Callable[[str], str] = str,
+    required: bool = True,
 ) -> list[FormField]:
     """The fields of ``cls`` on a form, in declaration order, showing ``values`` (by posted
     name). ``next_key``: the key a record added without one gets (the key field may then be
-    left blank); ``label`` rewrites each label (``Key result 2: target``)."""
+    left blank); ``label`` rewrites each label (``Key result 2: target``); ``required``
+    False: no field is marked required (rows of a table that may stay blank)."""
     fields = []
     for f in declared(cls):
         if f.kind == "tables" or f.name in skip:
@@ -81,14 +83,16 @@ def form_fields(
         name = name_prefix + f.name
         help_text, placeholder = spec.help, ""
         keyed = f.name == "key" and next_key is not None
+        numeric = spec.kind in ("int", "float", "share")
         if keyed:
             help_text, placeholder = f"Leave blank for the next key, {next_key}.", next_key or ""
+        elif numeric and not f.required and f.default is not None:
+            placeholder = shown(f, f.default)  # what a blank field stands for
         options: tuple[tuple[str, str], ...] = ()
         if spec.kind == "choice":
             options = tuple((o, spec.option_label(o)) for o in spec.options)
             if f.nullable:
                 options = (("", spec.none), *options)
-        numeric = spec.kind in ("int", "float", "share")
         fields.append(
             FormField(
                 name=name,
@@ -100,7 +104,7 @@ def form_fields(
                 inputmode=("numeric" if spec.kind == "int" else "decimal") if numeric else "",
                 value=values.get(name, "") or "",
                 options=options,
-                required=f.required and not keyed,
+                required=required and f.required and not keyed,
                 placeholder=placeholder,
                 wide=spec.long,
             )

@@ -388,17 +388,21 @@ def objective_document(form: Posted) -> dict[str, Any]:
 
 
 def _kr_rows(values: dict[str, str]) -> list[list[FormField]]:
-    """The key result rows of the "add" form, their fields named ``kr-<row>-<field>``."""
-    return [
-        form_fields(
+    """The key result rows of the "add" form, their fields named ``kr-<row>-<field>``; no
+    field is required, a blank row is left out."""
+
+    def row(i: int) -> list[FormField]:
+        prefix = f"kr-{i}-"
+        return form_fields(
             KeyResult,
             values,
-            id_prefix=f"kr-{i}-",
-            name_prefix=f"kr-{i}-",
-            label=lambda label, n=i + 1: f"Key result {n}: {label.lower()}",
+            id_prefix=prefix,
+            name_prefix=prefix,
+            label=lambda label: f"Key result {i + 1}: {label.lower()}",
+            required=False,
         )
-        for i in range(KEY_RESULT_ROWS)
-    ]
+
+    return [row(i) for i in range(KEY_RESULT_ROWS)]
 
 
 def _objectives_page(
