@@ -198,8 +198,8 @@ def _print(result: Experiment) -> None:
         )
         p_value = "" if q.p_value is None else f", Fisher p = {significant(q.p_value)}"
         out.print(
-            f"{q.name.replace('_', ' ').capitalize()}: {q.baseline[0]} of {q.baseline[1]} → "
-            f"{q.trial[0]} of {q.trial[1]}{rates}{p_value}"
+            f"{q.name.replace('_', ' ').capitalize()}: {count(q.baseline[0])} of "
+            f"{count(q.baseline[1])} → {count(q.trial[0])} of {count(q.trial[1])}{rates}{p_value}"
         )
     for flag in result.quality_flags:
         out.print(f"[yellow]warning:[/yellow] {flag}")
