@@ -5,7 +5,7 @@ with ``--changes`` status changes per issue, every issue rendered beforehand, an
 uvicorn on a free port; so the figures are the client's (requests, JSON, the event log) plus
 what localhost HTTP costs, not the fake's rendering. The client runs here: one full pull (no
 ``since``), timed from the first request to the finished :class:`SyncBatch`; then the batch
-stored in a fresh SQLite app store as ``obeya sync`` stores it (``Store.store_sync``: one
+stored in a fresh SQLite app store as ``obeya sync`` stores it (``store.connectors.save_sync``: one
 transaction). Beside it, the baseline a user has without a connector: the same events
 written to a CSV file and imported with ``Workspace.import_file`` (``obeya import``).
 
@@ -81,9 +81,9 @@ def sync(url: str, data_center: bool, store_dir: Path) -> dict[str, float | int]
     pulled = time.perf_counter() - began
     with Workspace(f"sqlite:///{store_dir / 'sync.db'}") as ws:
         ws.initialise()
-        ws.store.add_connector("bench", "jira", "Bench", {}, "BENCH_TOKEN")
+        ws.store.connectors.add("bench", "jira", "Bench", {}, "BENCH_TOKEN")
         began = time.perf_counter()
-        ws.store.store_sync("bench", batch, started=datetime.now(UTC))
+        ws.store.connectors.save_sync("bench", batch, started=datetime.now(UTC))
         stored = time.perf_counter() - began
     table = batch.events.table.select(["item_id", "state", "t", "type"])
     stamps = table.column("t").cast(pa.timestamp("us", tz="UTC"))

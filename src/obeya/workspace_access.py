@@ -69,25 +69,25 @@ class Access:
     # -- users and their roles -------------------------------------------------------------
 
     def users(self) -> list[User]:
-        return self.store.users()
+        return self.store.users.all()
 
     def user(self, name: str) -> User:
         """NotFoundError (naming the users there are) if there is none by that name."""
-        return self.store.user(name)
+        return self.store.users.get(name)
 
     def user_by_id(self, user_id: int) -> User | None:
-        return self.store.user_by_id(user_id)
+        return self.store.users.by_id(user_id)
 
     def remove_user(self, name: str) -> None:
-        self.store.remove_user(name)
+        self.store.users.remove(name)
 
     def revoke(self, name: str, stream: str | None) -> User:
         """Take ``name``'s role on ``stream`` (the whole workspace when None) away."""
-        return self.store.revoke(name, stream)
+        return self.store.users.revoke(name, stream)
 
     def end_sessions(self, user_id: int) -> None:
         """Sign the user out everywhere (their session cookies stop working)."""
-        self.store.end_sessions(user_id)
+        self.store.users.end_sessions(user_id)
 
     def add_user(
         self,
@@ -121,9 +121,9 @@ class Access:
         if stream is not None:
             self.store.get_stream(stream)  # NotFoundError naming the streams there are
         try:
-            self.store.user(name)
+            self.store.users.get(name)
         except NotFoundError:
-            self.store.add_user(name, hash_password(password) if password else None)
+            self.store.users.add(name, hash_password(password) if password else None)
         else:
             if password and not may_reset_password:
                 raise ForbiddenError(
@@ -131,13 +131,13 @@ class Access:
                     "their password"
                 )
             if password:
-                revoked = self.store.set_password(name, hash_password(password))
-        return UserChange(self.store.grant(name, role, stream), revoked)
+                revoked = self.store.users.set_password(name, hash_password(password))
+        return UserChange(self.store.users.grant(name, role, stream), revoked)
 
     def set_password(self, name: str, password: str) -> int:
         """Replace ``name``'s password (checked for length); their sessions end and their
         tokens and sign-in links are revoked. The number of API tokens revoked."""
-        return self.store.set_password(name, hash_password(password))
+        return self.store.users.set_password(name, hash_password(password))
 
     def create_token(
         self, user: str, label: str = "", days: int | None = None
@@ -148,7 +148,7 @@ class Access:
         lifetime = token_days(days)
         secret = new_secret(API_TOKEN_PREFIX)
         expires = datetime.now(UTC) + timedelta(days=lifetime)
-        info = self.store.add_token(
+        info = self.store.tokens.add(
             user, kind="api", label=label or "api", digest=digest(secret), expires_at=expires
         )
         return secret, info
@@ -171,7 +171,7 @@ class Access:
             if fresh and (expires is None or datetime.now(UTC) < expires):
                 return principal
         generation = self.store.writes
-        found = self.store.use_token(key, "api")
+        found = self.store.tokens.use(key, "api")
         if found is None:
             cache.pop(key, None)
             raise AuthError("the token is unknown, expired or revoked")
@@ -185,7 +185,7 @@ class Access:
         """The user, if the password is theirs; AuthError otherwise (the same for an unknown
         name, and as slow)."""
         try:
-            user = self.store.user(name)
+            user = self.store.users.get(name)
         except NotFoundError:
             verify_password(password, None)
             raise AuthError("wrong user name or password") from None
@@ -198,15 +198,15 @@ class Access:
         from ``address`` lately (TooManyAttempts, before the password is tried); AuthError
         for a wrong password, which counts against the name from that address."""
         key = lookup_name(name)
-        attempt = limiter.begin(self.store, key, address)
+        attempt = limiter.begin(self.store.sign_ins, key, address)
         try:
             user = self.check_password(name, password)
         except AuthError:
             raise  # the attempt stays: a wrong password
         except BaseException:
-            limiter.abandoned(self.store, key, address, attempt)
+            limiter.abandoned(self.store.sign_ins, key, address, attempt)
             raise
-        limiter.succeeded(self.store, key, address)
+        limiter.succeeded(self.store.sign_ins, key, address)
         return user
 
     def sign_in_link(self, user: str | None = None) -> str:
@@ -214,7 +214,7 @@ class Access:
         as ``admin`` without a password when there is no user at all)."""
         name = user or self._first_admin()
         secret = new_secret(LINK_PREFIX)
-        self.store.add_token(
+        self.store.tokens.add(
             name,
             kind="link",
             label="sign-in link",
@@ -225,13 +225,13 @@ class Access:
 
     def tokens(self, user: str | None = None) -> list[TokenInfo]:
         """The API tokens (of ``user``, or everyone's), never their secrets."""
-        return self.store.tokens(user)
+        return self.store.tokens.all(user)
 
     def token(self, token_id: int) -> TokenInfo | None:
-        return self.store.token(token_id)
+        return self.store.tokens.get(token_id)
 
     def revoke_token(self, token_id: int) -> TokenInfo:
-        return self.store.revoke_token(token_id)
+        return self.store.tokens.revoke(token_id)
 
     def audit_log(
         self, *, stream: str | None = None, actor: str | None = None, limit: int = 100
@@ -240,7 +240,7 @@ class Access:
         return self.store.audit_log(stream=stream, actor=actor, limit=limit)
 
     def use_sign_in_link(self, secret: str) -> User:
-        found = self.store.use_token(digest(secret), "link")
+        found = self.store.tokens.use(digest(secret), "link")
         if found is None:
             raise AuthError("the sign-in link is unknown, used or expired; ask for a new one")
         return found[1]
@@ -255,7 +255,7 @@ class Access:
         return self.store.setting(SESSION_KEY_SETTING, lambda: secrets.token_urlsafe(48))
 
     def _first_admin(self) -> str:
-        users = self.store.users()
+        users = self.store.users.all()
         admins = [
             u.name
             for u in users
@@ -264,8 +264,8 @@ class Access:
         if admins:
             return admins[0]
         if not users:
-            self.store.add_user(FIRST_ADMIN, None)
-            self.store.grant(FIRST_ADMIN, Role.ADMIN, None)
+            self.store.users.add(FIRST_ADMIN, None)
+            self.store.users.grant(FIRST_ADMIN, Role.ADMIN, None)
             return FIRST_ADMIN
         raise NotFoundError(
             "no user is an admin of the whole workspace; name one: "

@@ -58,11 +58,11 @@ class Delivery:
             history = DeliveryHistory(changes=read_changes(file))
         else:
             history = DeliveryHistory(incidents=read_incidents(file))
-        counts = self.store.save_delivery(stream, history, source=file.name)
+        counts = self.store.delivery.save(stream, history, source=file.name)
         return next(c for c in counts if c.kind == kind)
 
     def history(self, stream: str) -> DeliveryHistory:
-        return self.store.load_delivery(stream)
+        return self.store.delivery.load(stream)
 
     def dora(
         self, stream: str, *, since: date | None = None, until: date | None = None
@@ -113,16 +113,16 @@ class Connectors:
             )
         # The settings are checked (with a stand-in token) before anything is saved.
         source_for(kind, name, settings, "token-checked-at-sync", None)
-        return self.store.add_connector(name, kind, stream, settings, secret_env, workflow)
+        return self.store.connectors.add(name, kind, stream, settings, secret_env, workflow)
 
     def list(self) -> list[ConnectorInfo]:
-        return self.store.list_connectors()
+        return self.store.connectors.all()
 
     def get(self, name: str) -> ConnectorInfo:
-        return self.store.get_connector(name)
+        return self.store.connectors.get(name)
 
     def remove(self, name: str) -> None:
-        self.store.delete_connector(name)
+        self.store.connectors.delete(name)
 
     def sync(
         self,
@@ -134,7 +134,7 @@ class Connectors:
     ) -> SyncStored:
         """Pull what changed since the connector's checkpoint and store it, all or nothing;
         a failure is kept as the connector's last result and raised."""
-        info = self.store.get_connector(name)
+        info = self.store.connectors.get(name)
         started = datetime.now(UTC)
         secret = os.environ.get(info.secret_env)
         try:
@@ -144,9 +144,9 @@ class Connectors:
                 )
             source = source_for(info.kind, name, info.settings, secret, transport, sleep)
             batch = source.pull(info.checkpoint, progress)
-            return self.store.store_sync(name, batch, started=started)
+            return self.store.connectors.save_sync(name, batch, started=started)
         except ObeyaError as error:
-            self.store.record_sync_failure(name, str(error), started=started)
+            self.store.connectors.save_failure(name, str(error), started=started)
             raise
 
 

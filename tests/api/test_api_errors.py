@@ -133,7 +133,7 @@ def test_an_upload_over_the_limit_is_a_413(workspace: Workspace) -> None:
 def _expired(workspace: Workspace) -> str:
     secret = new_secret(API_TOKEN_PREFIX)
     workspace.access.add_user("old", Role.ADMIN)
-    workspace.store.add_token(
+    workspace.store.tokens.add(
         "old",
         kind="api",
         label="expired",
@@ -146,7 +146,7 @@ def _expired(workspace: Workspace) -> str:
 def _revoked(workspace: Workspace) -> str:
     workspace.access.add_user("gone", Role.ADMIN)
     secret, info = workspace.access.create_token("gone")
-    workspace.store.revoke_token(info.id)
+    workspace.store.tokens.revoke(info.id)
     return secret
 
 

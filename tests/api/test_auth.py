@@ -48,8 +48,8 @@ def state(workspace: Workspace) -> dict[str, Any]:
     change of the store writes to)."""
     store = workspace.store
     return {
-        "users": [(u.name, u.password_hash, u.session_epoch, u.grants) for u in store.users()],
-        "tokens": [(t.id, t.user, t.expires_at, t.revoked_at) for t in store.tokens()],
+        "users": [(u.name, u.password_hash, u.session_epoch, u.grants) for u in store.users.all()],
+        "tokens": [(t.id, t.user, t.expires_at, t.revoked_at) for t in store.tokens.all()],
         "streams": [(s.name, s.events, s.items) for s in workspace.streams()],
         "maps": [(m.name, m.variant, m.version, m.stream) for m in workspace.maps()],
         "records": {
@@ -312,7 +312,7 @@ def test_a_look_alike_user_name_is_refused_naming_the_field(
         assert error["type"] == "ValidationError"
         assert [d["loc"] for d in error["detail"]] == [["body", "name"]]
     assert state(users) == before
-    assert [u.name for u in users.store.users()] == ["ana", "bo", "root", "vic"]
+    assert [u.name for u in users.store.users.all()] == ["ana", "bo", "root", "vic"]
 
 
 def use_link(client: TestClient, secret: str) -> httpx.Response:
@@ -360,7 +360,7 @@ def test_an_expired_link_and_a_token_used_as_a_link_are_refused(
     browser: TestClient, users: Workspace
 ) -> None:
     expired = new_secret("obeyalink_")
-    users.store.add_token(
+    users.store.tokens.add(
         "ana",
         kind="link",
         label="old",
@@ -437,7 +437,7 @@ def test_no_token_or_a_bad_one_is_a_401_that_changes_nothing(
 
 def test_expired_and_revoked_tokens_are_refused(api: TestClient, users: Workspace) -> None:
     expired = new_secret(API_TOKEN_PREFIX)
-    users.store.add_token(
+    users.store.tokens.add(
         "root",
         kind="api",
         label="old",
@@ -456,7 +456,7 @@ def test_expired_and_revoked_tokens_are_refused(api: TestClient, users: Workspac
         unauthorized(api.post("/api/streams", json={"name": "New"}, headers=headers))
         unauthorized(api.delete("/api/streams/Tiny", headers=headers))
     assert state(users) == before
-    states = {t.label: t.state(datetime.now(UTC)) for t in users.store.tokens("root")}
+    states = {t.label: t.state(datetime.now(UTC)) for t in users.store.tokens.all("root")}
     assert states == {"old": "expired", "api": "revoked"}
 
 
@@ -565,7 +565,7 @@ def test_a_stream_of_another_team_is_refused(api: TestClient, users: Workspace) 
 
 def test_the_stream_list_shows_only_what_a_user_may_see(api: TestClient, users: Workspace) -> None:
     users.access.add_user("nobody", Role.VIEWER, "Tiny")
-    users.store.revoke("nobody", "Tiny")  # signed in, but no role anywhere
+    users.store.users.revoke("nobody", "Tiny")  # signed in, but no role anywhere
 
     def names(user: str) -> list[str]:
         response = api.get("/api/streams", headers=token_of(users, user))

@@ -189,7 +189,7 @@ def populate(workspace: Workspace, directory: Path) -> dict[str, dict[str, str]]
     workspace.steering.save_record("team", {"key": "T-1", **TEAM}, author="t")
     workspace.access.add_user(USERS["anonymous"], Role.VIEWER, OTHER, password=PASSWORD)
     workspace.access.add_user(USERS["no role"], Role.VIEWER, TINY)
-    workspace.store.revoke(USERS["no role"], TINY)  # signed in, and may see nothing
+    workspace.store.users.revoke(USERS["no role"], TINY)  # signed in, and may see nothing
     secret, _ = workspace.access.create_token(USERS["no role"], "tests")
     headers = {
         "anonymous": {},
@@ -1054,12 +1054,12 @@ def test_a_move_needs_an_admin_of_both_streams_and_is_in_both_logs(world: World)
     admin = world.headers["admin"]
     refused = world.client.post(f"/api/maps/{name}/move", json={"stream": OTHER}, headers=admin)
     assert refused.status_code == 403
-    workspace.store.grant(USERS["admin"], Role.ADMIN, OTHER)
+    workspace.store.users.grant(USERS["admin"], Role.ADMIN, OTHER)
     try:
         moved = world.client.post(f"/api/maps/{name}/move", json={"stream": OTHER}, headers=admin)
         assert moved.status_code == 204, moved.text
     finally:
-        workspace.store.revoke(USERS["admin"], OTHER)
+        workspace.store.users.revoke(USERS["admin"], OTHER)
     assert {m.variant: m.stream for m in workspace.maps() if m.name == name} == {
         "current": OTHER,
         "future": OTHER,

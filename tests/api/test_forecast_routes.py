@@ -261,7 +261,7 @@ def test_a_wide_spread_of_outcomes_is_binned() -> None:
         ("when?items=3&start=13/01/2024", 422, "ValidationError", "query 'start'"),
         ("when?items=3&seed=-1", 422, "InputError", "seed:"),
         ("when?items=5000&history_days=9", 422, "InputError", "items:"),
-        ("when?items=3&start=2025-01-01", 422, "InputError", "history-days"),
+        ("when?items=3&start=2025-01-01", 422, "InputError", "history_days"),
         ("how-many?days=0", 422, "InputError", "days:"),
         ("how-many", 422, "InputError", "days:"),
         ("how-many?days=3&by=2024-02-01", 422, "InputError", "days:"),

@@ -55,7 +55,7 @@ def test_the_checks_see_what_they_look_for(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text(
         "from obeya.api.routes_forecast import get_when\n"
-        "def page(ctx):\n    return ctx.workspace.store.users()\n",
+        "def page(ctx):\n    return ctx.workspace.store.users.all()\n",
         encoding="utf-8",
     )
     assert "obeya.api.routes_forecast" in _imports(bad)

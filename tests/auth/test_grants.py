@@ -46,18 +46,18 @@ def test_a_deleted_streams_grants_do_not_apply_to_a_new_stream_of_its_name(
     ws.access.add_user("mallory", Role.ADMIN, "Payments")
     ws.access.add_user("mallory", Role.VIEWER, "Support")
     ws.access.add_user("root", Role.ADMIN)
-    assert ws.store.user("mallory").grants == (
+    assert ws.store.users.get("mallory").grants == (
         Grant("Payments", Role.ADMIN),
         Grant("Support", Role.VIEWER),
     )
     ws.store.delete_stream("Payments")
-    assert ws.store.user("mallory").grants == (Grant("Support", Role.VIEWER),)
+    assert ws.store.users.get("mallory").grants == (Grant("Support", Role.VIEWER),)
     ws.store.create_stream("Payments")  # another team's, later
     principal = ws.access.token_principal(ws.access.create_token("mallory")[0])
     assert principal.role_on("Payments") is None
     assert not principal.allows(Role.VIEWER, "Payments")
     assert stored(ws) == [("Support", "viewer"), (None, "admin")]
-    assert ws.store.user("root").grants == (Grant(None, Role.ADMIN),)
+    assert ws.store.users.get("root").grants == (Grant(None, Role.ADMIN),)
 
 
 def test_grants_are_kept_by_stream_id_and_read_by_name(ws: Workspace) -> None:
@@ -68,11 +68,11 @@ def test_grants_are_kept_by_stream_id_and_read_by_name(ws: Workspace) -> None:
         assert c.execute(sa.select(GrantRow.stream_id)).scalars().all() == [support]
     user = ws.access.add_user("ana", Role.ADMIN, "Support")  # replaces the role there
     assert user.grants == (Grant("Support", Role.ADMIN),)
-    assert ws.store.revoke("ana", "Support").grants == ()
+    assert ws.store.users.revoke("ana", "Support").grants == ()
     with pytest.raises(NotFoundError):
-        ws.store.grant("ana", Role.VIEWER, "Nope")
+        ws.store.users.grant("ana", Role.VIEWER, "Nope")
     with pytest.raises(NotFoundError):
-        ws.store.revoke("ana", "Nope")
+        ws.store.users.revoke("ana", "Nope")
 
 
 @pytest.mark.skipif(on_postgres(), reason="PostgreSQL always enforces foreign keys")
@@ -88,4 +88,4 @@ def test_a_grant_whose_stream_vanished_behind_the_stores_back_is_no_grant(
         raw.execute("DELETE FROM streams WHERE name = 'Support'")
         raw.commit()
     assert stored(ws) == [(None, "admin")]  # the orphan row, joined to no stream
-    assert ws.store.user("ana").grants == ()
+    assert ws.store.users.get("ana").grants == ()

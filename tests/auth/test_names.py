@@ -70,14 +70,14 @@ def test_the_store_refuses_a_look_alike_and_finds_the_normal_form(ws: Workspace)
     for name in ("wsadmin\u200b", "ws\u202eadmin", "wsadmin\u3164"):
         with pytest.raises(InputError):
             ws.access.add_user(name, Role.VIEWER)
-    assert [u.name for u in ws.store.users()] == ["wsadmin"]
+    assert [u.name for u in ws.store.users.all()] == ["wsadmin"]
     # Another spelling of the same name is that user: it gains a role, no new account.
     user = ws.access.add_user("ｗｓａｄｍｉｎ", Role.VIEWER, password=None)
     assert user.name == "wsadmin"
-    assert [u.name for u in ws.store.users()] == ["wsadmin"]
-    assert ws.store.user(" ｗｓａｄｍｉｎ").name == "wsadmin"
+    assert [u.name for u in ws.store.users.all()] == ["wsadmin"]
+    assert ws.store.users.get(" ｗｓａｄｍｉｎ").name == "wsadmin"
     assert ws.access.check_password("ｗｓａｄｍｉｎ", "correct horse").name == "wsadmin"
     with pytest.raises(NotFoundError):  # a look-alike finds no one
-        ws.store.user("wsadmin\u200b")
+        ws.store.users.get("wsadmin\u200b")
     ws.access.add_user("Ana\u00a0Lopez", Role.VIEWER)
-    assert ws.store.user("Ana Lopez").name == "Ana Lopez"
+    assert ws.store.users.get("Ana Lopez").name == "Ana Lopez"

@@ -158,7 +158,7 @@ def test_racing_guesses_get_no_more_than_the_limit(database_url: str) -> None:
     workspaces = [Workspace(database_url) for _ in range(4)]
     try:
         workspaces[0].initialise()
-        workspaces[0].add_user("ana", Role.VIEWER, password=PASSWORD)
+        workspaces[0].access.add_user("ana", Role.VIEWER, password=PASSWORD)
         limiter = SignInLimiter(5, 900)
         start = threading.Barrier(12)
         outcomes: list[str] = []
@@ -184,7 +184,7 @@ def test_racing_guesses_get_no_more_than_the_limit(database_url: str) -> None:
         for _ in range(5 - tried):
             fail(workspaces[1], limiter)
         with pytest.raises(TooManyAttempts):
-            workspaces[2].sign_in("ana", PASSWORD, HERE, limiter)
+            workspaces[2].access.sign_in("ana", PASSWORD, HERE, limiter)
     finally:
         for ws in workspaces:
             ws.close()

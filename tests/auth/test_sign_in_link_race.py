@@ -23,8 +23,8 @@ def test_racing_uses_of_one_link_sign_in_exactly_once(database_url: str, round_:
     workspaces = [Workspace(database_url) for _ in range(PROCESSES)]
     try:
         workspaces[0].initialise()
-        workspaces[0].add_user("root", Role.ADMIN)
-        secret = workspaces[0].sign_in_link("root")
+        workspaces[0].access.add_user("root", Role.ADMIN)
+        secret = workspaces[0].access.sign_in_link("root")
         start = threading.Barrier(USES)
         signed_in: list[str] = []
         refused: list[str] = []
@@ -46,7 +46,7 @@ def test_racing_uses_of_one_link_sign_in_exactly_once(database_url: str, round_:
         assert signed_in == ["root"]
         assert refused == ["AuthError"] * (USES - 1)
         with pytest.raises(AuthError):  # and it stays used
-            workspaces[1].use_sign_in_link(secret)
+            workspaces[1].access.use_sign_in_link(secret)
     finally:
         for ws in workspaces:
             ws.close()
@@ -57,7 +57,7 @@ def test_an_expired_link_is_refused_and_used_up(database_url: str) -> None:
         ws.initialise()
         ws.access.add_user("root", Role.ADMIN)
         secret = new_secret(LINK_PREFIX)
-        ws.store.add_token(
+        ws.store.tokens.add(
             "root",
             kind="link",
             label="old",
@@ -66,4 +66,4 @@ def test_an_expired_link_is_refused_and_used_up(database_url: str) -> None:
         )
         with pytest.raises(AuthError):
             ws.access.use_sign_in_link(secret)
-        assert ws.store.use_token(digest(secret), "link") is None
+        assert ws.store.tokens.use(digest(secret), "link") is None

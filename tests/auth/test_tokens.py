@@ -59,7 +59,7 @@ def test_a_token_never_lives_forever_nor_longer_than_the_maximum(
     ws: Workspace, api: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     headers = auth(ws, "ana")
-    before = [t.id for t in ws.store.tokens("ana")]
+    before = [t.id for t in ws.store.tokens.all("ana")]
     for days in (0, -1, 366, 3650):
         assert refused_field(api.post("/api/tokens", json={"days": days}, headers=headers)) == [
             "body",
@@ -67,7 +67,7 @@ def test_a_token_never_lives_forever_nor_longer_than_the_maximum(
         ]
         with pytest.raises(InputError):
             ws.access.create_token("ana", "x", days)
-    assert [t.id for t in ws.store.tokens("ana")] == before  # nothing made
+    assert [t.id for t in ws.store.tokens.all("ana")] == before  # nothing made
     made = api.post("/api/tokens", json={"days": 365}, headers=headers)
     assert made.status_code == 201, made.text
     assert 364.99 < days_left(made.json()["expires_at"]) <= 365
@@ -121,8 +121,8 @@ def test_revoking_a_token_not_yours_answers_as_a_missing_one(
     # The messages differ only by the id asked for.
     texts = [a.json()["error"]["message"] for a in answers]
     assert texts[0].replace(str(bos.id), "ID") == texts[1].replace(str(missing), "ID")
-    assert ws.store.token(bos.id) is not None
-    assert ws.store.token(bos.id).revoked_at is None  # type: ignore[union-attr]
+    assert ws.store.tokens.get(bos.id) is not None
+    assert ws.store.tokens.get(bos.id).revoked_at is None  # type: ignore[union-attr]
     # A workspace admin revokes anyone's; the owner their own.
     assert api.delete(f"/api/tokens/{bos.id}", headers=auth(ws, "root")).status_code == 204
     _, anas = ws.access.create_token("ana", "own")

@@ -153,7 +153,7 @@ def test_a_revocation_through_the_server_is_seen_at_once(database_url: str) -> N
         client = TestClient(create_app(lambda: ws), raise_server_exceptions=False)
         auth = {"Authorization": f"Bearer {secret}"}
         assert client.get("/api/me", headers=auth).status_code == 200  # now remembered
-        ws.store.revoke_token(info.id)
+        ws.store.tokens.revoke(info.id)
         assert client.get("/api/me", headers=auth).status_code == 401
 
 

@@ -76,6 +76,13 @@ def test_show_tables(base: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Build: utilisation 1.00" in result.stdout
     assert "Biggest waste" in result.stdout
+    # Shares as the map page shows them: activity ratio 4 / 28 = 14.3 %, rolled %C&A 50 %.
+    totals = {
+        " ".join(w for w in line.split() if w != "│")
+        for line in result.stdout.splitlines()
+        if "activity ratio" in line or "rolled %C&A" in line
+    }
+    assert totals == {"activity ratio 14.3 %", "rolled %C&A 50 %"}
 
 
 def test_compare(base: Path, tmp_path: Path) -> None:

@@ -218,3 +218,26 @@ def test_every_filter_gives_the_dash_for_nothing() -> None:
         if name in {"plural", "share_text", "metric_value"}:
             continue
         assert show(None) == n.DASH, name
+
+
+# -- figures already in percent, and the one reading of a share ----------------------------------
+
+
+def test_a_figure_already_in_percent() -> None:
+    assert n.percent(57.4) == "57 %"  # a backtest's hit rate, 57.4 % of origins
+    assert n.percent(27.5, 1) == "27.5 %"
+    assert n.percent(20.0, 1) == "20 %"  # not "20.0 %"
+    assert n.percent(None) == "—"
+    assert n.signed_percent(12.34) == "+12.3 %"
+    assert n.signed_percent(-50.0) == "-50 %"
+    assert n.signed_percent(0.04) == "0 %"  # rounds to no change: no sign
+    # A share is the same figure, a hundredth of it: one rule for both.
+    assert n.share(0.574) == n.percent(57.4)
+    assert n.signed_share(-0.5) == n.signed_percent(-50)
+
+
+def test_parse_share_is_defined_once_in_the_core() -> None:
+    from obeya.core import shares
+
+    assert n.parse_share is shares.parse_share
+    assert n.parse_optional_share is shares.parse_optional_share

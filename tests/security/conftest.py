@@ -87,7 +87,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             workspace.access.add_user(who, role, stream)
             tokens[who], _ = workspace.access.create_token(who, "attack")
         workspace.access.add_user("nobody", Role.VIEWER, "Tiny")
-        workspace.store.revoke("nobody", "Tiny")  # signed in, with no role anywhere
+        workspace.store.users.revoke("nobody", "Tiny")  # signed in, with no role anywhere
         tokens["no role"], _ = workspace.access.create_token("nobody", "attack")
         workspace.close()
         port = _free_port()

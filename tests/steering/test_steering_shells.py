@@ -77,7 +77,40 @@ def test_cli_edits_keep_a_history_and_refuse_stale_versions(home: Workspace) -> 
         ["risk", "add", "R-9", "--stream", "Tiny", "--title", "t", "--probability", "1.5",
          "--impact", "2"],
     )  # fmt: skip
-    assert result.exit_code == 1 and "probability is 1.5" in result.stderr
+    assert result.exit_code == 1
+    assert "--probability is '1.5'; a share is a fraction up to 1" in result.stderr
+
+
+def test_the_risk_options_come_from_the_declaration(home: Workspace) -> None:
+    """``risk add`` and ``risk set`` take an option per declared field of a risk, read as a
+    form reads what is typed: a share in percent, a list by commas or repeated."""
+    result = runner.invoke(
+        app,
+        ["risk", "add", "--stream", "Tiny", "--title", "Vendor late", "--probability", "30 %",
+         "--impact", "4", "--team", "Web", "--teams", "Data, Ops", "--due", "2024-05-01"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    added = [
+        r for r in home.steering.records("risk", "Tiny") if r.document["title"] == "Vendor late"
+    ]
+    assert len(added) == 1
+    doc = added[0].document
+    assert (doc["probability"], doc["impact"]) == (0.3, 4.0)  # 30 % = 0.3
+    assert doc["teams"] == ["Web", "Data", "Ops"] and doc["due"] == "2024-05-01"
+    assert doc["state"] == "open"  # the declared default
+    key = added[0].key
+    result = runner.invoke(app, ["risk", "set", key, "--due", "", "--state", "mitigated"])
+    assert result.exit_code == 0, result.output
+    changed = home.steering.record("risk", key).document
+    assert (changed["due"], changed["state"], changed["probability"]) == (None, "mitigated", 0.3)
+    result = runner.invoke(app, ["risk", "set", key, "--impact", "lots"])
+    assert result.exit_code == 1 and "--impact is 'lots'; give a number" in result.stderr
+    result = runner.invoke(app, ["risk", "set", key, "--state", "ignored"])
+    assert result.exit_code == 1 and "state is 'ignored'; give one of open, owned" in result.stderr
+    help_text = runner.invoke(app, ["risk", "add", "--help"], env={"COLUMNS": "200"}).output
+    for flag in ("--title", "--description", "--teams", "--probability", "--impact", "--owner",
+                 "--due", "--state"):  # fmt: skip
+        assert flag in help_text
 
 
 def test_the_api_saves_versions_and_answers_409(client: TestClient, workspace: Workspace) -> None:

@@ -102,7 +102,7 @@ def build_workspace(url: str, directory: Path) -> None:
         repeat = {"item_id": "D", "state": "To Do", "timestamp": "2024-01-06T09:00:00Z"}
         ws.store.append_events("Tiny", EventLog.from_rows([repeat, repeat]), source="d.xes")
         # Delivery records of Tiny (BPIC has none): a resolved and an open incident.
-        ws.store.save_delivery("Tiny", DELIVERY, source="delivery.csv")
+        ws.store.delivery.save("Tiny", DELIVERY, source="delivery.csv")
         ws.save_map(LINE, author="ana", message="first draft", stream="Tiny")
         ws.save_map(with_step(LINE, "Check", people=2), author="bo", message="two checkers")
         ws.save_map(

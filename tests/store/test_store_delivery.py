@@ -33,7 +33,7 @@ def history() -> DeliveryHistory:
 
 
 def test_records_are_added_once_and_updated_when_they_change(store: Store) -> None:
-    counts = store.save_delivery("Pay", history(), source="deployments.csv")
+    counts = store.delivery.save("Pay", history(), source="deployments.csv")
     # The stream did not exist: it is made. Every record is new.
     assert store.get_stream("Pay").events == 0
     assert [(c.kind, c.given, c.added, c.updated) for c in counts] == [
@@ -41,15 +41,15 @@ def test_records_are_added_once_and_updated_when_they_change(store: Store) -> No
         ("changes", 1, 1, 0),
         ("incidents", 1, 1, 0),
     ]
-    again = store.save_delivery("Pay", history(), source="deployments.csv")
+    again = store.delivery.save("Pay", history(), source="deployments.csv")
     assert [(c.added, c.updated) for c in again] == [(0, 0)] * 3
     # The incident is resolved since; the deployment d2 is the same.
     resolved = DeliveryHistory(
         incidents=(Incident("i1", T0 + timedelta(hours=1), T0 + timedelta(hours=4), "d1"),)
     )
-    changed = store.save_delivery("Pay", resolved, source="incidents.csv")
+    changed = store.delivery.save("Pay", resolved, source="incidents.csv")
     assert [(c.kind, c.added, c.updated) for c in changed][2] == ("incidents", 0, 1)
-    loaded = store.load_delivery("Pay")
+    loaded = store.delivery.load("Pay")
     # Read back exactly, to the microsecond, and in UTC.
     assert loaded.deployments == history().deployments
     assert loaded.changes == history().changes
@@ -57,8 +57,8 @@ def test_records_are_added_once_and_updated_when_they_change(store: Store) -> No
 
 
 def test_only_changes_are_audited(store: Store) -> None:
-    store.save_delivery("Pay", history(), source="a.csv")
-    store.save_delivery("Pay", history(), source="a.csv")
+    store.delivery.save("Pay", history(), source="a.csv")
+    store.delivery.save("Pay", history(), source="a.csv")
     with store.engine.connect() as connection:
         actions = connection.execute(
             select(AuditRow.action, AuditRow.after).where(AuditRow.action == "stream.delivery")
@@ -68,16 +68,16 @@ def test_only_changes_are_audited(store: Store) -> None:
 
 
 def test_deleting_the_stream_deletes_its_records_and_connectors(store: Store) -> None:
-    store.save_delivery("Pay", history(), source="a.csv")
-    store.add_connector("pay", "jira", "Pay", {"url": "https://x"}, "PAY_TOKEN")
+    store.delivery.save("Pay", history(), source="a.csv")
+    store.connectors.add("pay", "jira", "Pay", {"url": "https://x"}, "PAY_TOKEN")
     store.delete_stream("Pay")
-    store.save_delivery("Pay", DeliveryHistory(), source="empty")
-    assert store.load_delivery("Pay") == DeliveryHistory()
-    assert store.list_connectors() == []
+    store.delivery.save("Pay", DeliveryHistory(), source="empty")
+    assert store.delivery.load("Pay") == DeliveryHistory()
+    assert store.connectors.all() == []
 
 
 def test_a_connector_is_named_once_and_of_a_known_kind(store: Store) -> None:
-    info = store.add_connector("pay", "jira", "Pay", {"jql": "project = PAY"}, "PAY_TOKEN")
+    info = store.connectors.add("pay", "jira", "Pay", {"jql": "project = PAY"}, "PAY_TOKEN")
     assert (info.stream, info.kind, info.checkpoint, info.last_result) == (
         "Pay",
         "jira",
@@ -86,14 +86,14 @@ def test_a_connector_is_named_once_and_of_a_known_kind(store: Store) -> None:
     )
     assert store.get_stream("Pay").events == 0  # the stream is made
     with pytest.raises(StoreError, match="already exists"):
-        store.add_connector("pay", "github", "Other", {}, "X")
+        store.connectors.add("pay", "github", "Other", {}, "X")
     with pytest.raises(InputError, match="none of jira, github, gitlab"):
-        store.add_connector("x", "trello", "Pay", {}, "X")
+        store.connectors.add("x", "trello", "Pay", {}, "X")
     with pytest.raises(NotFoundError) as missing:
-        store.get_connector("nope")
+        store.connectors.get("nope")
     assert missing.value.known == ("'pay'",)
     # Nothing was half made by the refusals.
-    assert [c.name for c in store.list_connectors()] == ["pay"]
+    assert [c.name for c in store.connectors.all()] == ["pay"]
     assert [s.name for s in store.list_streams()] == ["Pay"]
 
 
@@ -110,11 +110,11 @@ def _batch(states: list[tuple[str, str, int]], names: dict[str, str], when: date
 
 
 def test_a_sync_stores_events_records_and_checkpoint_together(store: Store) -> None:
-    store.add_connector("pay", "jira", "Pay", {"jql": "project = PAY"}, "PAY_TOKEN")
+    store.connectors.add("pay", "jira", "Pay", {"jql": "project = PAY"}, "PAY_TOKEN")
     first = _batch([("10", "To Do", 0), ("10", "Doing", 1)], {"1": "To Do", "3": "Doing"}, T0)
-    stored = store.store_sync("pay", first, started=T0)
+    stored = store.connectors.save_sync("pay", first, started=T0)
     assert stored.events.events_added == 2 and stored.renamed == {}
-    info = store.get_connector("pay")
+    info = store.connectors.get("pay")
     assert info.checkpoint == T0
     assert info.last_result is not None and info.last_result["events_added"] == 2
     # The stream had no workflow: it takes the one the tracker's categories propose.
@@ -128,21 +128,21 @@ def test_a_sync_stores_events_records_and_checkpoint_together(store: Store) -> N
         {"1": "To Do", "3": "In Progress"},
         later,
     )
-    stored = store.store_sync("pay", second, started=later)
+    stored = store.connectors.save_sync("pay", second, started=later)
     assert stored.renamed == {"Doing": "In Progress"}
     assert stored.events.events_added == 1  # only item 11's event is new
     states = store.load_events("Pay").table.column("state").to_pylist()
     assert sorted(states) == ["In Progress", "To Do", "To Do"]
     workflow = store.stream_workflow("Pay")
     assert workflow is not None and workflow.active == ("In Progress",)
-    assert store.get_connector("pay").checkpoint == later
+    assert store.connectors.get("pay").checkpoint == later
 
 
 def test_a_failed_sync_changes_nothing_but_its_last_result(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store.add_connector("pay", "jira", "Pay", {}, "PAY_TOKEN")
-    store.store_sync("pay", _batch([("10", "To Do", 0)], {}, T0), started=T0)
+    store.connectors.add("pay", "jira", "Pay", {}, "PAY_TOKEN")
+    store.connectors.save_sync("pay", _batch([("10", "To Do", 0)], {}, T0), started=T0)
     # The records fail to store after the events went in (a connection lost mid-sync): the
     # events roll back with them and the checkpoint stays.
     import obeya.store.connectors as connectors
@@ -153,11 +153,11 @@ def test_a_failed_sync_changes_nothing_but_its_last_result(
     monkeypatch.setattr(connectors, "merge_delivery", lost)
     later = _batch([("10", "To Do", 0), ("11", "To Do", 5)], {}, T0 + timedelta(days=9))
     with pytest.raises(StoreError, match="lost"):
-        store.store_sync("pay", later, started=T0)
+        store.connectors.save_sync("pay", later, started=T0)
     assert store.get_stream("Pay").events == 1
-    assert store.get_connector("pay").checkpoint == T0
-    store.record_sync_failure("pay", "connector 'pay': HTTP 401", started=T0)
-    info = store.get_connector("pay")
+    assert store.connectors.get("pay").checkpoint == T0
+    store.connectors.save_failure("pay", "connector 'pay': HTTP 401", started=T0)
+    info = store.connectors.get("pay")
     assert info.checkpoint == T0 and info.last_result == {
         "ok": False,
         "error": "connector 'pay': HTTP 401",

@@ -362,8 +362,8 @@ def test_0005_moves_grants_to_stream_ids_and_gives_tokens_an_expiry(
     ):
         workspace.initialise()
         assert workspace.store.schema_revision() == head_revision() == UNRELEASED[-1]
-        grants = {u.name: u.grants for u in workspace.store.users()}
-        tokens = {t.label: t for t in workspace.store.tokens("ana")}
+        grants = {u.name: u.grants for u in workspace.store.users.all()}
+        tokens = {t.label: t for t in workspace.store.tokens.all("ana")}
     dropped = [r.args for r in caplog.records if r.name == "obeya.store.migrations"]
     assert ("bo", "editor", "Gone") in dropped
     assert grants == {

@@ -20,7 +20,7 @@ def test_an_admin_gives_and_takes_a_role_and_reads_who_did_it(
     )
     assert given.status_code == 303
     assert given.headers["location"] == "/access?notice=val+is+now+editor+here&stream=Tiny"
-    assert workspace.store.user("val").grants == (Grant("Tiny", Role.EDITOR),)
+    assert workspace.store.users.get("val").grants == (Grant("Tiny", Role.EDITOR),)
 
     page = client.get("/access?stream=Tiny").text
     assert re.search(r'<tr data-user="val">\s*<th scope="row">val</th><td>editor</td>', page)
@@ -29,7 +29,7 @@ def test_an_admin_gives_and_takes_a_role_and_reads_who_did_it(
     assert rows[0] == ("user.grant", "tester")
 
     client.post("/access/roles/remove", data={"name": "val", "stream": "Tiny"})
-    assert workspace.store.user("val").grants == ()
+    assert workspace.store.users.get("val").grants == ()
     entry = workspace.store.audit_log(stream="Tiny", limit=1)[0]
     assert (entry.actor, entry.action, entry.before) == (
         "tester",
@@ -45,7 +45,7 @@ def test_a_bad_role_keeps_the_input_and_changes_nothing(
     assert response.status_code == 422
     assert "role &#39;owner&#39; is not one of viewer, editor, admin" in response.text
     assert 'value="val"' in response.text
-    assert [u.name for u in workspace.store.users()] == ["tester"]
+    assert [u.name for u in workspace.store.users.all()] == ["tester"]
 
 
 def test_a_stream_admin_sees_their_stream_only(client: TestClient, workspace: Workspace) -> None:

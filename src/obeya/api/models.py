@@ -3,15 +3,22 @@
 The flow document is the one exception to strict models: the API returns
 ``FlowReport.to_dict()`` byte for byte (the contract shared with ``obeya metrics --json``), so
 :class:`FlowDocument` describes its main keys for the docs and lets the rest through.
+
+A steering record's document is described by the model :func:`document_model` builds from its
+kind's declaration (:mod:`obeya.core.documents`): the fields of a risk in ``/openapi.json``
+are the fields the core reads, with their types, bounds, choices and help.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import math
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from obeya.core.documents import Declared, Document, declared
+from obeya.core.steering.kinds import KINDS
 from obeya.store import ImportResult, StreamInfo
 
 
@@ -141,3 +148,78 @@ class StreamMove(BaseModel):
         description="The value stream to move it to; null: to no stream (maps only).",
         max_length=200,
     )
+
+
+# -- steering documents -----------------------------------------------------------------------
+
+_MODELS: dict[type[Document], type[BaseModel]] = {}
+
+
+def document_model(cls: type[Document]) -> type[BaseModel]:
+    """The pydantic model of a declared document, named ``<Class>Document``: each declared
+    field with its type, default, bounds, choices, label (title) and help (description).
+    The key is optional: a save takes the path's, an add without one gets the next."""
+    if cls not in _MODELS:
+        fields: dict[str, Any] = {f.name: _model_field(f) for f in declared(cls)}
+        _MODELS[cls] = create_model(
+            f"{cls.__name__}Document",
+            __doc__=f"A {cls.noun} (unknown fields are refused).",
+            **fields,
+        )
+    return _MODELS[cls]
+
+
+def _model_field(f: Declared) -> tuple[Any, Any]:
+    spec = f.spec
+    kind: Any
+    match spec.kind:
+        case "text":
+            kind = str
+        case "int":
+            kind = int
+        case "float" | "share":
+            kind = float
+        case "date":
+            kind = date
+        case "choice":
+            kind = Literal[spec.options]
+        case "texts":
+            kind = list[str]
+        case "tables":
+            assert f.table is not None
+            kind = list[document_model(f.table)]  # type: ignore[misc]
+    default: Any = ... if f.required else _json(f.default)
+    if f.nullable or f.name == "key":
+        kind, default = kind | None, None if f.name == "key" else default
+    low = spec.low if math.isfinite(spec.low) else None
+    describe = spec.help or spec.label
+    field = Field(
+        default,
+        title=spec.label,
+        description=describe,
+        ge=None if spec.above else low,
+        gt=low if spec.above else None,
+        le=spec.high if math.isfinite(spec.high) else None,
+        min_length=1 if spec.nonempty else None,
+    )
+    return kind, field
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+#: The document of a record in the API: the model of its kind (the path's ``{kind}``) for a
+#: declared kind, a table of fields for the others (a plan's, an experiment's). At run time
+#: a document stays the dict it is — the core checks it, and answers give it byte for byte.
+if TYPE_CHECKING:
+    AnyDocument = dict[str, Any]
+else:
+    _DECLARED = tuple(document_model(k.document) for k in KINDS.values() if k.document)
+    # A union built at run time, tried left to right: the dict always wins, so a document
+    # is never rewritten by a model on its way in or out.
+    AnyDocument = Annotated[Union[(dict[str, Any], *_DECLARED)], Field(union_mode="left_to_right")]

@@ -24,7 +24,14 @@ from pydantic import BaseModel, Field
 from obeya.api.auth import API_AUTHOR, require_on, require_save, sees
 from obeya.api.deps import AppContext, check_day, context
 from obeya.api.gate import GuardedRoute
-from obeya.api.models import BODY_ERRORS, ERRORS, MAX_VERSION, ErrorResponse, StreamMove
+from obeya.api.models import (
+    BODY_ERRORS,
+    ERRORS,
+    MAX_VERSION,
+    AnyDocument,
+    ErrorResponse,
+    StreamMove,
+)
 from obeya.core.access import Role
 from obeya.core.steering.kinds import KINDS
 from obeya.errors import ForbiddenError, InputError
@@ -56,8 +63,9 @@ DRAWING_TYPES: dict[str, Any] = {"image/svg+xml": {}, "image/png": {}}
 class RecordSaveBody(BaseModel):
     """A record to save as its next version."""
 
-    document: dict[str, Any] = Field(
-        description="The record (the fields of its TOML table); its key is the path's."
+    document: AnyDocument = Field(
+        description="The record (the fields of its TOML table; of a declared kind, the "
+        "<Kind>Document schema); its key is the path's."
     )
     stream: str | None = Field(
         default=None, description="The value stream of a risk, objective, improvement or event."
@@ -72,7 +80,10 @@ class RecordSaveBody(BaseModel):
 class RecordAddBody(BaseModel):
     """A record to add under the next key of its kind in its stream (R-1, R-2…)."""
 
-    document: dict[str, Any] = Field(description="The record (the fields of its TOML table).")
+    document: AnyDocument = Field(
+        description="The record (the fields of its TOML table; of a declared kind, the "
+        "<Kind>Document schema)."
+    )
     stream: str | None = Field(default=None, description="The value stream it belongs to.")
     message: str = Field(default="", description="Why it was added.")
 
@@ -96,7 +107,10 @@ class RecordOut(BaseModel):
     kind: str
     key: str
     stream: str | None
-    document: dict[str, Any]
+    document: AnyDocument = Field(
+        description="The record: a risk's is a RiskDocument, an objective's an "
+        "ObjectiveDocument... (a plan or an experiment: the tables of its file)."
+    )
     version: VersionOut
 
     @classmethod
@@ -112,7 +126,7 @@ class RecordOut(BaseModel):
 
 class HistoryOut(BaseModel):
     version: VersionOut
-    document: dict[str, Any] = Field(description="The record as that version saved it.")
+    document: AnyDocument = Field(description="The record as that version saved it.")
 
 
 @router.get("/records/{kind}", response_model=list[RecordOut], responses=ERRORS)

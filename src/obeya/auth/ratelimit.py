@@ -30,19 +30,17 @@ def _now() -> datetime:
 
 
 class FailureStore(Protocol):
-    """What the limiter needs of the store (:class:`obeya.store.users.UserStore` has it)."""
+    """What the limiter needs of the store (its part :class:`obeya.store.users.SignIns`)."""
 
-    def add_sign_in_attempt(self, name: str, address: str, at: datetime, since: datetime) -> int:
+    def add(self, name: str, address: str, at: datetime, since: datetime) -> int:
         """Note an attempt (forgetting those older than ``since``); its id."""
         ...
 
-    def sign_in_attempts(
-        self, name: str, address: str, since: datetime
-    ) -> list[tuple[int, datetime]]:
+    def recent(self, name: str, address: str, since: datetime) -> list[tuple[int, datetime]]:
         """The attempts of the pair after ``since``: (id, time), oldest first."""
         ...
 
-    def forget_sign_in_attempts(self, name: str, address: str, attempt: int | None = None) -> None:
+    def forget(self, name: str, address: str, attempt: int | None = None) -> None:
         """Forget one attempt (``attempt``), or the pair's every attempt."""
         ...
 
@@ -61,18 +59,18 @@ class SignInLimiter:
         self.window = timedelta(seconds=window_seconds)
         self._clock = clock
 
-    def begin(self, store: FailureStore, name: str, address: str) -> int:
+    def begin(self, attempts: FailureStore, name: str, address: str) -> int:
         """Note an attempt of ``name`` from ``address`` and return its id, or raise
         TooManyAttempts (with the seconds to wait) if the pair is over the limit. Until
         :meth:`succeeded`, the attempt counts as a failure."""
         name, address = name[:MAX_KEY_LENGTH], address[:MAX_KEY_LENGTH]
         now = self._clock()
         since = now - self.window
-        attempt = store.add_sign_in_attempt(name, address, now, since)
-        earlier = [at for i, at in store.sign_in_attempts(name, address, since) if i != attempt]
+        attempt = attempts.add(name, address, now, since)
+        earlier = [at for i, at in attempts.recent(name, address, since) if i != attempt]
         if len(earlier) < self.max_failures:
             return attempt
-        store.forget_sign_in_attempts(name, address, attempt)  # a refusal is not a guess
+        attempts.forget(name, address, attempt)  # a refusal is not a guess
         # The count falls below the limit when this many of the oldest have left the window.
         leaving = earlier[len(earlier) - self.max_failures]
         wait = max(1, math.ceil((leaving + self.window - now).total_seconds()))
@@ -80,10 +78,10 @@ class SignInLimiter:
             f"too many wrong passwords; try again in {wait} seconds", retry_after=wait
         )
 
-    def succeeded(self, store: FailureStore, name: str, address: str) -> None:
+    def succeeded(self, attempts: FailureStore, name: str, address: str) -> None:
         """A right password: the pair's count starts again."""
-        store.forget_sign_in_attempts(name[:MAX_KEY_LENGTH], address[:MAX_KEY_LENGTH])
+        attempts.forget(name[:MAX_KEY_LENGTH], address[:MAX_KEY_LENGTH])
 
-    def abandoned(self, store: FailureStore, name: str, address: str, attempt: int) -> None:
+    def abandoned(self, attempts: FailureStore, name: str, address: str, attempt: int) -> None:
         """An attempt that tried no password (the check itself failed): not a guess."""
-        store.forget_sign_in_attempts(name[:MAX_KEY_LENGTH], address[:MAX_KEY_LENGTH], attempt)
+        attempts.forget(name[:MAX_KEY_LENGTH], address[:MAX_KEY_LENGTH], attempt)

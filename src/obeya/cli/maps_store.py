@@ -23,6 +23,7 @@ from obeya.core.maps.calculations import calculate
 from obeya.core.maps.files import dump_map_toml, load_map, map_to_dict
 from obeya.core.maps.model import ValueStreamMap
 from obeya.errors import InputError, ObeyaError
+from obeya.render.numbers import DASH
 from obeya.store import MapVersion
 from obeya.workspace import Workspace
 
@@ -120,7 +121,7 @@ def list_command(as_json: JsonOpt = False) -> None:
             m.name,
             m.variant,
             str(m.version),
-            m.stream or "–",
+            m.stream or DASH,
             m.author,
             m.updated_at.strftime("%Y-%m-%d %H:%M"),
         )
@@ -145,7 +146,7 @@ def history_command(
             h.author,
             h.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             h.message,
-            ", ".join(h.changes) or "–",
+            ", ".join(h.changes) or DASH,
         )
     out.print(table)
 

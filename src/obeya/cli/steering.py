@@ -4,17 +4,21 @@ any record by kind, and the stream at a glance. Sub-apps and commands registered
 
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from obeya.cli.common import PlainTable, handle_errors, out, parse_date, print_json, safe
 from obeya.cli.maps_store import default_author, open_workspace
+from obeya.core.documents import Declared, Document, declared, declared_field, from_text
 from obeya.core.steering.kinds import KINDS
-from obeya.core.steering.risks import STATES
+from obeya.core.steering.objectives import KeyResult
+from obeya.core.steering.risks import Risk
 from obeya.errors import InputError
 from obeya.render.numbers import count
 from obeya.store.records import ANY_STREAM, StreamRef
@@ -22,6 +26,7 @@ from obeya.store.records import ANY_STREAM, StreamRef
 if TYPE_CHECKING:
     from obeya.store.records import RecordVersion
 
+F = TypeVar("F", bound=Callable[..., None])
 StreamOpt = Annotated[str, typer.Option("--stream", help="The value stream.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document.")]
 AuthorOpt = Annotated[
@@ -190,39 +195,78 @@ def move_command(
 # -- risks ------------------------------------------------------------------------------------
 
 
+def field_options(document: type[Document], *, adding: bool) -> Callable[[F], F]:
+    """Give a command an option per declared field of ``document`` but its key (``--title``,
+    ``--probability``...), with the declaration's help; a list takes its singular too
+    (``--team A --team B``, or ``--teams "A, B"``). Adding, the fields a document needs are
+    required options; changing, every one is optional (None: unchanged). The command takes
+    them as ``**fields`` and reads them with :func:`typed_fields`."""
+
+    def wrap(command: F) -> F:
+        signature = inspect.signature(command, eval_str=True)  # typer reads the annotations
+        kept = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        for f in declared(document):
+            if f.name == "key" or f.kind == "tables":
+                continue
+            flags = ["--" + f.name.replace("_", "-")]
+            if f.kind == "texts" and f.name.endswith("s"):
+                flags.append("--" + f.name[:-1].replace("_", "-"))
+            required = adding and f.required
+            option = typer.Option(*flags, help=_option_help(f, adding))
+            kind: Any = list[str] | None if f.kind == "texts" else str if required else str | None
+            kept.append(
+                inspect.Parameter(
+                    f.name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    default=... if required else None,
+                    annotation=Annotated[kind, option],
+                )
+            )
+        command.__signature__ = signature.replace(parameters=kept)  # type: ignore[attr-defined]
+        return command
+
+    return wrap
+
+
+def _option_help(f: Declared, adding: bool) -> str:
+    spec = f.spec
+    words = [spec.help or spec.label]
+    if spec.options:
+        words.append(f"One of {', '.join(spec.options)}.")
+    if not adding and (f.nullable or (f.kind == "text" and not spec.nonempty)):
+        words.append("'' to clear.")
+    elif adding and not f.required and f.default not in (None, "", ()):
+        words.append(f"Default: {f.default}.")
+    return " ".join(words)
+
+
+def typed_fields(document: type[Document], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The document values of the options a person gave (None: not given), read as the
+    pages read what is typed in a form (:func:`~obeya.core.documents.from_text`)."""
+    values = {}
+    for f in declared(document):
+        typed = given.get(f.name)
+        if typed is not None:
+            values[f.name] = from_text(f, ", ".join(typed) if isinstance(typed, list) else typed)
+    return values
+
+
 @risk_app.command("add")
+@field_options(Risk, adding=True)
 def risk_add(
     stream: StreamOpt,
-    title: Annotated[str, typer.Option(help="What could happen.")],
-    probability: Annotated[float, typer.Option(help="0..1.")],
-    impact: Annotated[float, typer.Option(help="On the register's scale (1–5).")],
-    owner: Annotated[str, typer.Option(help="Who owns it.")] = "",
-    due: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
-    team: Annotated[list[str] | None, typer.Option(help="A team affected (repeatable).")] = None,
-    state: Annotated[str, typer.Option(help=f"{', '.join(STATES)}.")] = "open",
-    description: Annotated[str, typer.Option(help="More words.")] = "",
     key: Annotated[
         str | None,
         typer.Argument(help="A short id, e.g. R-7 (default: the stream's next, R-1, R-2…)."),
     ] = None,
     author: AuthorOpt = None,
+    **fields: Any,
 ) -> None:
     """Add a risk to the register (refused if the key is taken in the stream)."""
-    doc = {
-        "key": key,
-        "title": title,
-        "description": description,
-        "teams": team or [],
-        "probability": probability,
-        "impact": impact,
-        "owner": owner,
-        "due": due,
-        "state": state,
-    }
     with handle_errors(), open_workspace() as ws:
         version = ws.steering.save_record(
             "risk",
-            doc,
+            {"key": key, **typed_fields(Risk, fields)},
             author=author or default_author(),
             message="added",
             stream=stream,
@@ -232,14 +276,9 @@ def risk_add(
 
 
 @risk_app.command("set")
+@field_options(Risk, adding=False)
 def risk_set(
     key: Annotated[str, typer.Argument(help="The risk's key.")],
-    state: Annotated[str | None, typer.Option(help=f"{', '.join(STATES)}.")] = None,
-    owner: Annotated[str | None, typer.Option()] = None,
-    probability: Annotated[float | None, typer.Option()] = None,
-    impact: Annotated[float | None, typer.Option()] = None,
-    due: Annotated[str | None, typer.Option(help="YYYY-MM-DD, or '' to clear.")] = None,
-    title: Annotated[str | None, typer.Option()] = None,
     version: Annotated[
         int | None,
         typer.Option(help="The version you looked at: refused if someone saved since."),
@@ -247,25 +286,17 @@ def risk_set(
     author: AuthorOpt = None,
     message: MessageOpt = "",
     stream: OfStreamOpt = None,
+    **fields: Any,
 ) -> None:
     """Change a risk (a new version; the old ones stay in its history)."""
-    changes = {
-        "state": state,
-        "owner": owner,
-        "probability": probability,
-        "impact": impact,
-        "due": due,
-        "title": title,
-    }
-    given = {k: v for k, v in changes.items() if v is not None}
-    if not given:
+    if all(v is None for v in fields.values()):
         raise typer.BadParameter("give at least one field to change")
     with handle_errors(), open_workspace() as ws:
+        given = typed_fields(Risk, fields)
         current = ws.steering.record("risk", key, stream=_of(stream))
-        doc = {**current.document, **given}
         saved = ws.steering.save_record(
             "risk",
-            doc,
+            {**current.document, **given},
             author=author or default_author(),
             message=message,
             stream=current.stream,
@@ -340,11 +371,15 @@ def objective_list(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt =
         out.print(f"measured up to {doc['as_of']}, the stream's last event", highlight=False)
 
 
+#: The value now of a key result kept by hand, as the objective's declaration reads it.
+_CURRENT = declared_field(KeyResult, "current")
+
+
 @objective_app.command("update")
 def objective_update(
     key: Annotated[str, typer.Argument(help="The objective's key.")],
     kr: Annotated[str, typer.Option("--kr", help="The key result's key.")],
-    current: Annotated[float, typer.Option(help="Its value now (a key result by hand).")],
+    current: Annotated[str, typer.Option(help=_option_help(_CURRENT, adding=True))],
     author: AuthorOpt = None,
     message: MessageOpt = "",
     stream: OfStreamOpt = None,
@@ -362,12 +397,12 @@ def objective_update(
                 f"objective {key!r}: key result {kr!r} is measured ({match[0]['metric']}); "
                 "only a key result kept by hand takes a value"
             )
-        match[0]["current"] = current
+        match[0]["current"] = from_text(_CURRENT, current)
         saved = ws.steering.save_record(
             "objective",
             record.document,
             author=author or default_author(),
-            message=message or f"{kr} = {current:g}",
+            message=message or f"{kr} = {current.strip()}",
             stream=record.stream,
             expected_version=record.version.version,
         )

@@ -38,7 +38,7 @@ from obeya.core.twin.model import Twin, TwinError
 from obeya.core.twin.summary import run_summary, twin_summary
 from obeya.errors import InputError
 from obeya.ingest import ColumnMap
-from obeya.render.numbers import count, parse_share
+from obeya.render.numbers import count, number, parse_share, share, signed_share
 
 
 def print_twin(twin: Twin) -> None:
@@ -55,9 +55,9 @@ def print_twin(twin: Twin) -> None:
             s["name"],
             str(s["people"]),
             str(s["items_per_person"]),
-            f"{s['visits_per_item']:.2f}",
-            f"{s['work_hours_per_visit']:.2f}",
-            f"{s['utilisation']:.0%}",
+            number(s["visits_per_item"], 2),
+            number(s["work_hours_per_visit"], 2),
+            share(s["utilisation"]),
         )
     out.print(steps)
     states = PlainTable("state", "kind", "visits", "median h", "goes on to")
@@ -66,9 +66,9 @@ def print_twin(twin: Twin) -> None:
         states.add_row(
             s["name"],
             s["kind"] + (f" ({s['step']})" if s["step"] else ""),
-            f"{s['visits']:,}",
-            "" if s["median_hours"] is None else f"{s['median_hours']:.2f}",
-            ", ".join(f"{k} {p:.0%}" for k, p in top),
+            count(s["visits"]),
+            "" if s["median_hours"] is None else number(s["median_hours"], 2),
+            ", ".join(f"{k} {share(p)}" for k, p in top),
         )
     out.print(states)
     for s in doc["steps"]:
@@ -84,9 +84,9 @@ def _print_run(title: str, run: Run) -> None:
             f.label,
             _figure(f.actual),
             _figure(f.simulated),
-            f"{f.error:+.1%}",
-            f"±{TARGETS[f.name]:.0%}",
-            "–" if f.baseline is None else _figure(f.baseline),
+            signed_share(f.error),
+            f"±{share(TARGETS[f.name])}",
+            _figure(f.baseline),
         )
     out.print(title)
     out.print(table)
@@ -97,11 +97,9 @@ def _print_run(title: str, run: Run) -> None:
     )
 
 
-def _figure(value: float) -> str:
+def _figure(value: float | None) -> str:
     """Three significant digits, never in exponent form: 0.0527, 3.92, 301, 1,920."""
-    if value != value:
-        return "–"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return number(value)
 
 
 def print_holdout(check: HoldoutCheck) -> None:
@@ -276,7 +274,7 @@ def simulate_twin(
     table = PlainTable("step", "people", "utilisation")
     for s in doc["steps"]:
         use = s["utilisation"]
-        table.add_row(s["name"], str(s["people"]), "–" if use is None else f"{use:.0%}")
+        table.add_row(s["name"], str(s["people"]), share(use))
     out.print(table)
     if events_out is not None:
         out.print(f"{rows:,} simulated events written to {safe(str(events_out))}", highlight=False)

@@ -1,4 +1,7 @@
-"""The app store: value streams and their event histories in SQLite or PostgreSQL.
+"""The app store: value streams and their event histories in SQLite or PostgreSQL, and what
+the workspace keeps beside them in the store's parts (``store.maps``, ``store.records``,
+``store.users``, ``store.tokens``, ``store.sign_ins``, ``store.delivery``,
+``store.connectors``).
 
 ::
 
@@ -6,6 +9,7 @@
         store.initialise()
         store.append_events("Support", log, source="incidents.csv")
         log = store.load_events("Support")
+        risks = store.records.all("risk", stream="Support")
 """
 
 from obeya.store.maps import MapInfo, MapVersion, StoredMap

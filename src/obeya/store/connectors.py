@@ -2,22 +2,21 @@
 
 A connector row keeps the tracker's settings (never its secret: ``secret_env`` names the
 environment variable that holds the token), the stream it fills, the checkpoint the next pull
-starts from and the last sync's result. :meth:`ConnectorStore.store_sync` writes a pull's
+starts from and the last sync's result. :meth:`Connectors.save_sync` writes a pull's
 events, its delivery records, the renames of statuses and the new checkpoint in one
 transaction: an interrupted sync leaves the store as it was, and since the checkpoint moves
 only with the data, the next sync pulls the same again; what is stored already is skipped.
-:class:`ConnectorStore` is mixed into :class:`~obeya.store.store.Store`.
+:class:`Connectors` is the ``connectors`` part of :class:`~obeya.store.store.Store`.
 """
 
 from __future__ import annotations
 
 import json
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from obeya.connectors.base import SyncBatch
 from obeya.core.workflow import Workflow
@@ -28,7 +27,7 @@ from obeya.store.models import ConnectorRow, EventRow, StreamRow
 from obeya.store.versioning import utc
 
 if TYPE_CHECKING:
-    from obeya.store.store import ImportResult
+    from obeya.store.store import ImportResult, Store
 
 #: The trackers a connector may read.
 KINDS = ("jira", "github", "gitlab")
@@ -71,36 +70,13 @@ class SyncStored:
     renamed: dict[str, str]
 
 
-class ConnectorStore:
-    """The connector methods of :class:`~obeya.store.store.Store`."""
+class Connectors:
+    """The live connectors and their syncs (``store.connectors``)."""
 
-    if TYPE_CHECKING:
-        engine: Engine
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
-        def _errors(self, doing: str, *, writing: bool = False) -> AbstractContextManager[None]: ...
-
-        def _write(self) -> AbstractContextManager[Connection]: ...
-
-        def _require_id(self, connection: Connection, name: str) -> int: ...
-
-        def _lock_id(self, connection: Connection, name: str) -> int | None: ...
-
-        def _insert_stream(
-            self, connection: Connection, name: str, workflow: Workflow | None
-        ) -> int: ...
-
-        def _append(
-            self,
-            connection: Connection,
-            name: str,
-            log: Any,
-            source: str,
-            sha256: str | None = None,
-            create: bool = True,
-            workflow: Workflow | None = None,
-        ) -> ImportResult: ...
-
-    def add_connector(
+    def add(
         self,
         name: str,
         kind: str,
@@ -115,12 +91,15 @@ class ConnectorStore:
             raise InputError("a connector needs a name that is not blank")
         if kind not in KINDS:
             raise InputError(f"connector {name!r}: kind {kind!r} is none of {', '.join(KINDS)}")
-        with self._errors(f"adding connector {name!r}", writing=True), self._write() as connection:
+        with (
+            self._store._errors(f"adding connector {name!r}", writing=True),
+            self._store._write() as connection,
+        ):
             if connection.execute(select(ConnectorRow.id).where(ConnectorRow.name == name)).first():
                 raise StoreError(f"connector {name!r} already exists")
-            stream_id = self._lock_id(connection, stream)
+            stream_id = self._store._lock_id(connection, stream)
             if stream_id is None:
-                stream_id = self._insert_stream(connection, stream, workflow)
+                stream_id = self._store._insert_stream(connection, stream, workflow)
             elif workflow is not None:
                 connection.execute(
                     update(StreamRow)
@@ -144,37 +123,40 @@ class ConnectorStore:
                 stream=stream,
                 after={"kind": kind, "settings": settings, "secret_env": secret_env},
             )
-            return self._connector(connection, name)
+            return _connector(connection, name)
 
-    def get_connector(self, name: str) -> ConnectorInfo:
-        with self._errors(f"reading connector {name!r}"), self.engine.connect() as connection:
-            return self._connector(connection, name)
+    def get(self, name: str) -> ConnectorInfo:
+        with (
+            self._store._errors(f"reading connector {name!r}"),
+            self._store.engine.connect() as connection,
+        ):
+            return _connector(connection, name)
 
-    def list_connectors(self) -> list[ConnectorInfo]:
-        with self._errors("listing connectors"), self.engine.connect() as connection:
+    def all(self) -> list[ConnectorInfo]:
+        with self._store._errors("listing connectors"), self._store.engine.connect() as connection:
             names = connection.execute(select(ConnectorRow.name).order_by(ConnectorRow.name))
-            return [self._connector(connection, n) for n in names.scalars().all()]
+            return [_connector(connection, n) for n in names.scalars().all()]
 
-    def delete_connector(self, name: str) -> None:
+    def delete(self, name: str) -> None:
         """Forget the connector; the stream and what it synced stay."""
         with (
-            self._errors(f"deleting connector {name!r}", writing=True),
-            self._write() as connection,
+            self._store._errors(f"deleting connector {name!r}", writing=True),
+            self._store._write() as connection,
         ):
-            info = self._connector(connection, name)
+            info = _connector(connection, name)
             connection.execute(delete(ConnectorRow).where(ConnectorRow.name == name))
             write_audit(
                 connection, "connector.delete", name, stream=info.stream, before=info.to_dict()
             )
 
-    def store_sync(self, name: str, batch: SyncBatch, *, started: datetime) -> SyncStored:
+    def save_sync(self, name: str, batch: SyncBatch, *, started: datetime) -> SyncStored:
         """Store a pull of connector ``name`` and move its checkpoint, in one transaction."""
         with (
-            self._errors(f"storing the sync of connector {name!r}", writing=True),
-            self._write() as connection,
+            self._store._errors(f"storing the sync of connector {name!r}", writing=True),
+            self._store._write() as connection,
         ):
-            info = self._connector(connection, name)
-            stream_id = self._lock_id(connection, info.stream)
+            info = _connector(connection, name)
+            stream_id = self._store._lock_id(connection, info.stream)
             assert stream_id is not None
             before = dict(info.settings.get("state_names", {}))
             renamed = {
@@ -190,7 +172,7 @@ class ConnectorStore:
             ).scalar_one()
             # A stream without a workflow takes the one the tracker's categories propose.
             proposed = None if has_workflow else batch.proposed_workflow
-            events = self._append(
+            events = self._store._append(
                 connection, info.stream, batch.events, source, create=False, workflow=proposed
             )
             delivery = merge_delivery(connection, info.stream, stream_id, batch.delivery, source)
@@ -218,13 +200,13 @@ class ConnectorStore:
             )
             return SyncStored(events, delivery, renamed)
 
-    def record_sync_failure(self, name: str, message: str, *, started: datetime) -> None:
+    def save_failure(self, name: str, message: str, *, started: datetime) -> None:
         """Keep a failed sync's message as the last result; the checkpoint stays."""
         with (
-            self._errors(f"recording the sync of connector {name!r}", writing=True),
-            self._write() as connection,
+            self._store._errors(f"recording the sync of connector {name!r}", writing=True),
+            self._store._write() as connection,
         ):
-            self._connector(connection, name)
+            _connector(connection, name)
             connection.execute(
                 update(ConnectorRow)
                 .where(ConnectorRow.name == name)
@@ -234,26 +216,27 @@ class ConnectorStore:
                 )
             )
 
-    def _connector(self, connection: Connection, name: str) -> ConnectorInfo:
-        found = connection.execute(
-            select(*ConnectorRow.__table__.c, StreamRow.name.label("stream"))
-            .join(StreamRow, StreamRow.id == ConnectorRow.stream_id)
-            .where(ConnectorRow.name == name)
-        ).first()
-        if found is None:
-            names = connection.execute(select(ConnectorRow.name).order_by(ConnectorRow.name))
-            raise named_missing("connector", name, list(names.scalars()), "connectors")
-        return ConnectorInfo(
-            name=found.name,
-            kind=found.kind,
-            stream=found.stream,
-            settings=json.loads(found.settings),
-            secret_env=found.secret_env,
-            created_at=utc(found.created_at),
-            checkpoint=None if found.checkpoint is None else utc(found.checkpoint),
-            last_sync_at=None if found.last_sync_at is None else utc(found.last_sync_at),
-            last_result=None if found.last_result is None else json.loads(found.last_result),
-        )
+
+def _connector(connection: Connection, name: str) -> ConnectorInfo:
+    found = connection.execute(
+        select(*ConnectorRow.__table__.c, StreamRow.name.label("stream"))
+        .join(StreamRow, StreamRow.id == ConnectorRow.stream_id)
+        .where(ConnectorRow.name == name)
+    ).first()
+    if found is None:
+        names = connection.execute(select(ConnectorRow.name).order_by(ConnectorRow.name))
+        raise named_missing("connector", name, list(names.scalars()), "connectors")
+    return ConnectorInfo(
+        name=found.name,
+        kind=found.kind,
+        stream=found.stream,
+        settings=json.loads(found.settings),
+        secret_env=found.secret_env,
+        created_at=utc(found.created_at),
+        checkpoint=None if found.checkpoint is None else utc(found.checkpoint),
+        last_sync_at=None if found.last_sync_at is None else utc(found.last_sync_at),
+        last_result=None if found.last_result is None else json.loads(found.last_result),
+    )
 
 
 def _rename_states(connection: Connection, stream_id: int, renamed: dict[str, str]) -> None:

@@ -3,17 +3,17 @@
 Each is keyed by its own id within the stream. Saving a file (or a connector's pull) inserts
 the records the stream lacks and updates those whose fields changed (an incident resolved
 since, a deployment that failed after all), all in one transaction; saving the same records
-again changes nothing. :class:`DeliveryStore` is mixed into :class:`~obeya.store.store.Store`.
+again changes nothing. :class:`Delivery` is the ``delivery`` part of
+:class:`~obeya.store.store.Store`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, Engine, Table, insert, select, update
+from sqlalchemy import Connection, Table, insert, select, update
 
 from obeya.core.delivery.records import Change, DeliveryHistory, Deployment, Incident
 from obeya.core.events import from_micros, to_micros
@@ -21,8 +21,8 @@ from obeya.store.audit import write_audit
 from obeya.store.models import ChangeRow, DeploymentRow, IncidentRow
 
 if TYPE_CHECKING:
-    from obeya.core.workflow import Workflow
     from obeya.store.models import Base
+    from obeya.store.store import Store
 
 
 @dataclass(frozen=True)
@@ -87,45 +87,33 @@ _KINDS = (
 )
 
 
-class DeliveryStore:
-    """The delivery methods of :class:`~obeya.store.store.Store`."""
+class Delivery:
+    """A stream's deployments, changes and incidents (``store.delivery``)."""
 
-    if TYPE_CHECKING:
-        engine: Engine
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
-        def _errors(self, doing: str, *, writing: bool = False) -> AbstractContextManager[None]: ...
-
-        def _write(self) -> AbstractContextManager[Connection]: ...
-
-        def _require_id(self, connection: Connection, name: str) -> int: ...
-
-        def _lock_id(self, connection: Connection, name: str) -> int | None: ...
-
-        def _insert_stream(
-            self, connection: Connection, name: str, workflow: Workflow | None
-        ) -> int: ...
-
-    def save_delivery(
+    def save(
         self, stream: str, history: DeliveryHistory, *, source: str
     ) -> tuple[DeliveryCounts, ...]:
         """Add and update the stream's delivery records from ``history`` (the stream created
         if new), all or nothing."""
         with (
-            self._errors(f"saving {source} into value stream {stream!r}", writing=True),
-            self._write() as connection,
+            self._store._errors(f"saving {source} into value stream {stream!r}", writing=True),
+            self._store._write() as connection,
         ):
-            stream_id = self._lock_id(connection, stream)
+            stream_id = self._store._lock_id(connection, stream)
             if stream_id is None:
-                stream_id = self._insert_stream(connection, stream, None)
+                stream_id = self._store._insert_stream(connection, stream, None)
             return merge_delivery(connection, stream, stream_id, history, source)
 
-    def load_delivery(self, stream: str) -> DeliveryHistory:
+    def load(self, stream: str) -> DeliveryHistory:
         """Every delivery record of the stream, each kind ordered by its id."""
         with (
-            self._errors(f"reading the delivery records of {stream!r}"),
-            self.engine.connect() as connection,
+            self._store._errors(f"reading the delivery records of {stream!r}"),
+            self._store.engine.connect() as connection,
         ):
-            stream_id = self._require_id(connection, stream)
+            stream_id = self._store._require_id(connection, stream)
             found = [_read(connection, kind, stream_id) for kind in _KINDS]
         deployments, changes, incidents = (
             tuple(kind.build(key, values) for key, values in sorted(rows.items()))

@@ -1,11 +1,18 @@
-"""The app store: value streams, their event histories, an audit trail of imports, the
-saved value stream maps (:mod:`.maps`) and the steering records (:mod:`.records`).
+"""The app store: value streams, their event histories, the imports that wrote them, the
+audit log and the workspace's settings; the rest in its parts, one attribute each:
+``store.maps`` (:mod:`.maps`), ``store.records`` (:mod:`.records`), ``store.users``,
+``store.tokens`` and ``store.sign_ins`` (:mod:`.users`), ``store.delivery`` (:mod:`.delivery`)
+and ``store.connectors`` (:mod:`.connectors`).
 
-:class:`Store` is the one object the CLI, the API and the web app use to persist data. It is a
-thin layer: the schema lives in :mod:`.models` and :mod:`.migrations`, bulk loading in
+:class:`Store` is the one object the :class:`~obeya.workspace.Workspace` uses to persist data.
+It is a thin layer: the schema lives in :mod:`.models` and :mod:`.migrations`, bulk loading in
 :mod:`.staging` and bulk reading in :mod:`.reading`. Every write runs in one transaction, so a
 failed import leaves the store as it was, and database errors surface as
 :class:`~obeya.errors.StoreError` with a message saying what was being done.
+
+A part holds the store and uses its plumbing: :meth:`Store._errors`, :meth:`Store._write`,
+:meth:`Store._glance` and the stream lookups (:meth:`Store._require_id`,
+:meth:`Store._lock_id`), which only the store's modules call.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,15 +31,15 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from obeya.core.events import EventLog, LogWarning
 from obeya.core.workflow import Workflow
 from obeya.errors import InputError, NotFoundError, StoreError, named_missing
 from obeya.store import migrate, reading, staging
 from obeya.store.audit import AuditEntry, read_audit, write_audit
-from obeya.store.connectors import ConnectorStore
-from obeya.store.delivery import DeliveryStore
+from obeya.store.connectors import Connectors
+from obeya.store.delivery import Delivery
 from obeya.store.engine import WRITE_OPTION, make_engine, parse_url
 from obeya.store.maps import Maps
 from obeya.store.models import (
@@ -45,11 +52,12 @@ from obeya.store.models import (
     ImportRow,
     IncidentRow,
     MapRow,
+    SettingRow,
     StreamRow,
 )
 from obeya.store.records import Records
 from obeya.store.settings import default_database_url, obeya_home
-from obeya.store.users import UserStore
+from obeya.store.users import SignIns, Tokens, Users
 
 #: How long a stream's stamp is remembered (see Store.stream_stamp).
 STAMP_SECONDS = 1.0
@@ -86,7 +94,7 @@ class ImportResult:
     warnings: tuple[LogWarning, ...] = ()  # what the file's reader kept but flagged
 
 
-class Store(UserStore, DeliveryStore, ConnectorStore):
+class Store:
     """The app store at ``url`` (default: :func:`~obeya.store.settings.default_database_url`).
 
     Opening a store does not touch the schema; call :meth:`initialise` once (it is cheap and
@@ -107,6 +115,16 @@ class Store(UserStore, DeliveryStore, ConnectorStore):
         self.maps = Maps(self)
         #: Steering records (risks, objectives, teams...), their versions.
         self.records = Records(self)
+        #: Users and their grants (roles per stream).
+        self.users = Users(self)
+        #: API tokens and sign-in links.
+        self.tokens = Tokens(self)
+        #: The wrong-password counts of sign-ins (:mod:`obeya.auth.ratelimit`).
+        self.sign_ins = SignIns(self)
+        #: Deployments, changes and incidents per stream.
+        self.delivery = Delivery(self)
+        #: Live connectors to trackers, and their syncs stored all or nothing.
+        self.connectors = Connectors(self)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -432,6 +450,24 @@ class Store(UserStore, DeliveryStore, ConnectorStore):
         """The newest ``limit`` changes (of ``stream``, by ``actor``), newest first."""
         with self._errors("reading the audit log"), self.engine.connect() as connection:
             return read_audit(connection, stream=stream, actor=actor, limit=limit)
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def setting(self, key: str, make: Callable[[], str]) -> str:
+        """The setting ``key``; made with ``make()`` and kept the first time it is asked for
+        (two processes asking at once agree on one value)."""
+        with self._errors(f"reading setting {key!r}"), self.engine.connect() as c:
+            found = c.execute(select(SettingRow.value).where(SettingRow.key == key)).scalar()
+        if found is not None:
+            return found
+        try:
+            with self._errors(f"saving setting {key!r}", writing=True), self._write() as c:
+                c.execute(insert(SettingRow).values(key=key, value=make()))
+        except StoreError as error:
+            if not isinstance(error.__cause__, IntegrityError):
+                raise  # pragma: no cover - a real failure, not a lost race
+        with self.engine.connect() as c:
+            return c.execute(select(SettingRow.value).where(SettingRow.key == key)).scalar_one()
 
     # -- internals --------------------------------------------------------------------------
 

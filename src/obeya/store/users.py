@@ -1,9 +1,9 @@
-"""Users, their grants (roles per stream), their tokens and the workspace's settings.
+"""Users and their grants (roles per stream), their tokens, and the wrong-password counts:
+the ``users``, ``tokens`` and ``sign_ins`` parts of :class:`~obeya.store.store.Store`.
 
 The store keeps hashes only: argon2 for passwords (made by :mod:`obeya.auth.credentials`),
 SHA-256 for token secrets (random 256-bit strings, for which a fast hash is enough: there is
-nothing to guess by brute force). :class:`UserStore` is mixed into
-:class:`~obeya.store.store.Store`; every change is audited in its own transaction.
+nothing to guess by brute force). Every change is audited in its own transaction.
 
 User names are kept as :func:`~obeya.auth.names.user_name` makes them and looked up as
 :func:`~obeya.auth.names.lookup_name` does. Grants name streams to callers but are stored by
@@ -13,14 +13,11 @@ stream id, so they go with the stream. The wrong-password counts live here too
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from obeya.auth.names import lookup_name, user_name
 from obeya.core.access import Grant, Role
@@ -28,13 +25,15 @@ from obeya.errors import NotFoundError, StoreError, named_missing
 from obeya.store.audit import write_audit
 from obeya.store.models import (
     GrantRow,
-    SettingRow,
     SignInFailureRow,
     StreamRow,
     TokenRow,
     UserRow,
 )
 from obeya.store.versioning import utc
+
+if TYPE_CHECKING:
+    from obeya.store.store import Store
 
 #: How stale ``last_used_at`` may get before a use writes it again: a token used on every
 #: request must not turn every read into a write.
@@ -101,30 +100,21 @@ def _at(stream_id: int | None) -> Any:
     return GrantRow.stream_id.is_(None) if stream_id is None else GrantRow.stream_id == stream_id
 
 
-class UserStore:
-    """The user methods of :class:`~obeya.store.store.Store`."""
+class Users:
+    """Users and their grants (``store.users``)."""
 
-    if TYPE_CHECKING:
-        from sqlalchemy import Engine
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
-        engine: Engine
-
-        def _errors(self, doing: str, *, writing: bool = False) -> AbstractContextManager[None]: ...
-
-        def _write(self) -> AbstractContextManager[Connection]: ...
-
-        def _require_id(self, connection: Connection, name: str) -> int: ...
-
-        def _glance(self) -> AbstractContextManager[Connection]: ...
-
-    # -- users ------------------------------------------------------------------------------
-
-    def add_user(self, name: str, password_hash: str | None) -> User:
+    def add(self, name: str, password_hash: str | None) -> User:
         """A new user without grants; InputError for a name that is blank or holds invisible
         characters, StoreError if the name is taken."""
         name = user_name(name)
-        with self._errors(f"adding user {name!r}", writing=True), self._write() as connection:
-            if self._user_id(connection, name) is not None:
+        with (
+            self._store._errors(f"adding user {name!r}", writing=True),
+            self._store._write() as connection,
+        ):
+            if _user_id(connection, name) is not None:
                 raise StoreError(f"user {name!r} exists already")
             connection.execute(
                 insert(UserRow).values(
@@ -132,29 +122,35 @@ class UserStore:
                 )
             )
             write_audit(connection, "user.add", name, after={"password": password_hash is not None})
-            return self._user(connection, name)
+            return _user(connection, name)
 
-    def user(self, name: str) -> User:
+    def get(self, name: str) -> User:
         """The user ``name``; NotFoundError if there is none."""
-        with self._errors(f"reading user {name!r}"), self.engine.connect() as connection:
-            return self._user(connection, name)
+        with (
+            self._store._errors(f"reading user {name!r}"),
+            self._store.engine.connect() as connection,
+        ):
+            return _user(connection, name)
 
-    def user_by_id(self, user_id: int) -> User | None:
-        with self._errors("reading a user"), self.engine.connect() as connection:
-            return self._find_user(connection, UserRow.id == user_id)
+    def by_id(self, user_id: int) -> User | None:
+        with self._store._errors("reading a user"), self._store.engine.connect() as connection:
+            return _find_user(connection, UserRow.id == user_id)
 
-    def users(self) -> list[User]:
+    def all(self) -> list[User]:
         """Every user, by name."""
-        with self._errors("listing users"), self.engine.connect() as connection:
+        with self._store._errors("listing users"), self._store.engine.connect() as connection:
             names = connection.execute(select(UserRow.name).order_by(UserRow.name)).scalars()
-            return [self._user(connection, n) for n in list(names)]
+            return [_user(connection, n) for n in list(names)]
 
     def set_password(self, name: str, password_hash: str | None) -> int:
         """Replace the password; every session of the user ends and every token and sign-in
         link of theirs is revoked (whoever learnt the old password may have made one). The
         number of API tokens revoked."""
-        with self._errors(f"setting the password of {name!r}", writing=True), self._write() as c:
-            user = self._user(c, name)
+        with (
+            self._store._errors(f"setting the password of {name!r}", writing=True),
+            self._store._write() as c,
+        ):
+            user = _user(c, name)
             c.execute(
                 update(UserRow)
                 .where(UserRow.id == user.id)
@@ -178,17 +174,20 @@ class UserStore:
 
     def end_sessions(self, user_id: int) -> None:
         """End every session of the user (sign-out): their cookies stop working, copies too."""
-        with self._errors("signing out", writing=True), self._write() as c:
+        with self._store._errors("signing out", writing=True), self._store._write() as c:
             c.execute(
                 update(UserRow)
                 .where(UserRow.id == user_id)
                 .values(session_epoch=UserRow.session_epoch + 1)
             )
 
-    def remove_user(self, name: str) -> None:
+    def remove(self, name: str) -> None:
         """Delete the user with their grants and tokens."""
-        with self._errors(f"removing user {name!r}", writing=True), self._write() as c:
-            user = self._user(c, name)
+        with (
+            self._store._errors(f"removing user {name!r}", writing=True),
+            self._store._write() as c,
+        ):
+            user = _user(c, name)
             for table in (GrantRow, TokenRow):
                 c.execute(delete(table).where(table.user_id == user.id))
             c.execute(delete(UserRow).where(UserRow.id == user.id))
@@ -198,9 +197,12 @@ class UserStore:
         """Give ``name`` the role on ``stream`` (the workspace when None), replacing the role
         they had there."""
         where = "the workspace" if stream is None else f"stream {stream!r}"
-        with self._errors(f"granting {name!r} on {where}", writing=True), self._write() as c:
-            user = self._user(c, name)
-            stream_id = None if stream is None else self._require_id(c, stream)
+        with (
+            self._store._errors(f"granting {name!r} on {where}", writing=True),
+            self._store._write() as c,
+        ):
+            user = _user(c, name)
+            stream_id = None if stream is None else self._store._require_id(c, stream)
             before = next((g for g in user.grants if g.stream == stream), None)
             c.execute(delete(GrantRow).where(GrantRow.user_id == user.id, _at(stream_id)))
             c.execute(
@@ -214,31 +216,42 @@ class UserStore:
                 before=None if before is None else before.to_dict(),
                 after=Grant(stream, role).to_dict(),
             )
-            user = self._user(c, user.name)
+            user = _user(c, user.name)
         return user
 
     def revoke(self, name: str, stream: str | None) -> User:
         """Take away ``name``'s role on ``stream`` (the workspace-wide role when None)."""
         where = "the workspace" if stream is None else f"stream {stream!r}"
-        with self._errors(f"revoking {name!r} on {where}", writing=True), self._write() as c:
-            user = self._user(c, name)
+        with (
+            self._store._errors(f"revoking {name!r} on {where}", writing=True),
+            self._store._write() as c,
+        ):
+            user = _user(c, name)
             before = next((g for g in user.grants if g.stream == stream), None)
             if before is None:
                 raise NotFoundError(f"user {user.name!r} has no role on {where}")
-            stream_id = None if stream is None else self._require_id(c, stream)
+            stream_id = None if stream is None else self._store._require_id(c, stream)
             c.execute(delete(GrantRow).where(GrantRow.user_id == user.id, _at(stream_id)))
             write_audit(c, "user.revoke", user.name, stream=stream, before=before.to_dict())
-            user = self._user(c, user.name)
+            user = _user(c, user.name)
         return user
 
-    # -- tokens -----------------------------------------------------------------------------
 
-    def add_token(
+class Tokens:
+    """API tokens and sign-in links (``store.tokens``), kept as their secrets' SHA-256."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def add(
         self, name: str, *, kind: str, label: str, digest: str, expires_at: datetime | None
     ) -> TokenInfo:
         """Keep a token (its secret's SHA-256) for user ``name``."""
-        with self._errors(f"creating a token for {name!r}", writing=True), self._write() as c:
-            user = self._user(c, name)
+        with (
+            self._store._errors(f"creating a token for {name!r}", writing=True),
+            self._store._write() as c,
+        ):
+            user = _user(c, name)
             token_id = c.execute(
                 insert(TokenRow)
                 .values(
@@ -251,18 +264,18 @@ class UserStore:
                 )
                 .returning(TokenRow.id)
             ).scalar_one()
-            info = self._token(c, token_id)
+            info = _token(c, token_id)
             if kind == "api":  # a sign-in link is not a change worth a line of its own
                 write_audit(c, "token.create", user.name, after=info.to_dict(datetime.now(UTC)))
             return info
 
-    def use_token(self, digest: str, kind: str) -> tuple[TokenInfo, User] | None:
+    def use(self, digest: str, kind: str) -> tuple[TokenInfo, User] | None:
         """The active token with this digest and its user, or None (unknown, revoked or
         expired). A sign-in link (``kind`` 'link') is used up: see :meth:`_use_link`."""
         if kind == "link":
             return self._use_link(digest)
         now = datetime.now(UTC)
-        with self._errors("checking a token"), self._glance() as c:
+        with self._store._errors("checking a token"), self._store._glance() as c:
             # Every request with a token comes here: one query for the token and one for
             # the user (with their grants).
             row = c.execute(
@@ -277,12 +290,15 @@ class UserStore:
             info = _token_info(row)
             if info.state(now) != "active":
                 return None
-            user = self._find_user(c, UserRow.id == row.user_id)
+            user = _find_user(c, UserRow.id == row.user_id)
             if user is None:  # pragma: no cover - the foreign key keeps tokens with users
                 return None
         last = _opt_utc(row.last_used_at)
         if last is None or now - last > LAST_USED_GRAIN:
-            with self._errors("noting a token's use", writing=True), self._write() as c:
+            with (
+                self._store._errors("noting a token's use", writing=True),
+                self._store._write() as c,
+            ):
                 c.execute(update(TokenRow).where(TokenRow.id == row.id).values(last_used_at=now))
         return info, user
 
@@ -292,7 +308,7 @@ class UserStore:
         processes, exactly one gets the row back (on PostgreSQL the others wait for its row
         lock, then find the condition false). An expired link is used up too, and refused."""
         now = datetime.now(UTC)
-        with self._errors("using a sign-in link", writing=True), self._write() as c:
+        with self._store._errors("using a sign-in link", writing=True), self._store._write() as c:
             used = c.execute(
                 update(TokenRow)
                 .where(
@@ -308,21 +324,21 @@ class UserStore:
             expires = _opt_utc(used.expires_at)
             if expires is not None and expires <= now:
                 return None
-            info = self._token(c, used.id)
-            user = self._find_user(c, UserRow.name == info.user)
+            info = _token(c, used.id)
+            user = _find_user(c, UserRow.name == info.user)
         return None if user is None else (info, user)
 
-    def tokens(self, name: str | None = None) -> list[TokenInfo]:
+    def all(self, name: str | None = None) -> list[TokenInfo]:
         """The API tokens (of user ``name``), oldest first."""
-        with self._errors("listing tokens"), self.engine.connect() as c:
+        with self._store._errors("listing tokens"), self._store.engine.connect() as c:
             query = select(TokenRow.id).where(TokenRow.kind == "api").order_by(TokenRow.id)
             if name is not None:
-                query = query.where(TokenRow.user_id == self._user(c, name).id)
-            return [self._token(c, i) for i in list(c.execute(query).scalars())]
+                query = query.where(TokenRow.user_id == _user(c, name).id)
+            return [_token(c, i) for i in list(c.execute(query).scalars())]
 
-    def token(self, token_id: int) -> TokenInfo | None:
+    def get(self, token_id: int) -> TokenInfo | None:
         """The API token ``token_id`` (never its secret), or None."""
-        with self._errors(f"reading token {token_id}"), self.engine.connect() as c:
+        with self._store._errors(f"reading token {token_id}"), self._store.engine.connect() as c:
             row = c.execute(
                 _TOKEN_COLUMNS.join(UserRow, UserRow.id == TokenRow.user_id).where(
                     TokenRow.id == token_id, TokenRow.kind == "api"
@@ -330,48 +346,42 @@ class UserStore:
             ).one_or_none()
         return None if row is None else _token_info(row)
 
-    def revoke_token(self, token_id: int) -> TokenInfo:
+    def revoke(self, token_id: int) -> TokenInfo:
         """Revoke the API token; it stops working at once."""
-        with self._errors(f"revoking token {token_id}", writing=True), self._write() as c:
+        with (
+            self._store._errors(f"revoking token {token_id}", writing=True),
+            self._store._write() as c,
+        ):
             exists = c.execute(
                 select(TokenRow.id).where(TokenRow.id == token_id, TokenRow.kind == "api")
             ).scalar_one_or_none()
             if exists is None:
                 raise NotFoundError(f"no API token {token_id}; `obeya token list` shows them")
-            before = self._token(c, token_id)
+            before = _token(c, token_id)
             now = datetime.now(UTC)
             if before.revoked_at is None:
                 c.execute(update(TokenRow).where(TokenRow.id == token_id).values(revoked_at=now))
-            after = self._token(c, token_id)
+            after = _token(c, token_id)
             write_audit(
                 c, "token.revoke", before.user, before=before.to_dict(now), after=after.to_dict(now)
             )
         return after
 
-    # -- settings ---------------------------------------------------------------------------
 
-    def setting(self, key: str, make: Callable[[], str]) -> str:
-        """The setting ``key``; made with ``make()`` and kept the first time it is asked for
-        (two processes asking at once agree on one value)."""
-        with self._errors(f"reading setting {key!r}"), self.engine.connect() as c:
-            found = c.execute(select(SettingRow.value).where(SettingRow.key == key)).scalar()
-        if found is not None:
-            return found
-        try:
-            with self._errors(f"saving setting {key!r}", writing=True), self._write() as c:
-                c.execute(insert(SettingRow).values(key=key, value=make()))
-        except StoreError as error:
-            if not isinstance(error.__cause__, IntegrityError):
-                raise  # pragma: no cover - a real failure, not a lost race
-        with self.engine.connect() as c:
-            return c.execute(select(SettingRow.value).where(SettingRow.key == key)).scalar_one()
+class SignIns:
+    """The wrong-password counts (``store.sign_ins``), what
+    :class:`obeya.auth.ratelimit.FailureStore` needs."""
 
-    # -- wrong passwords (obeya.auth.ratelimit.FailureStore) ---------------------------------
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
-    def add_sign_in_attempt(self, name: str, address: str, at: datetime, since: datetime) -> int:
+    def add(self, name: str, address: str, at: datetime, since: datetime) -> int:
         """Note a sign-in attempt, committed before it is counted; attempts of any pair older
         than ``since`` are forgotten on the way (the table stays the size of one window)."""
-        with self._errors("noting a sign-in attempt", writing=True), self._write() as c:
+        with (
+            self._store._errors("noting a sign-in attempt", writing=True),
+            self._store._write() as c,
+        ):
             c.execute(delete(SignInFailureRow).where(SignInFailureRow.at <= since))
             return c.execute(
                 insert(SignInFailureRow)
@@ -379,11 +389,9 @@ class UserStore:
                 .returning(SignInFailureRow.id)
             ).scalar_one()
 
-    def sign_in_attempts(
-        self, name: str, address: str, since: datetime
-    ) -> list[tuple[int, datetime]]:
+    def recent(self, name: str, address: str, since: datetime) -> list[tuple[int, datetime]]:
         """The pair's attempts after ``since``, oldest first: (id, time)."""
-        with self._errors("counting sign-in attempts"), self._glance() as c:
+        with self._store._errors("counting sign-in attempts"), self._store._glance() as c:
             rows = c.execute(
                 select(SignInFailureRow.id, SignInFailureRow.at)
                 .where(
@@ -395,72 +403,75 @@ class UserStore:
             ).all()
         return [(r.id, utc(r.at)) for r in rows]
 
-    def forget_sign_in_attempts(self, name: str, address: str, attempt: int | None = None) -> None:
+    def forget(self, name: str, address: str, attempt: int | None = None) -> None:
         """Forget the pair's attempts (after a right password), or the one ``attempt``."""
         where = [SignInFailureRow.name == name, SignInFailureRow.address == address]
         if attempt is not None:
             where.append(SignInFailureRow.id == attempt)
-        with self._errors("clearing sign-in attempts", writing=True), self._write() as c:
+        with (
+            self._store._errors("clearing sign-in attempts", writing=True),
+            self._store._write() as c,
+        ):
             c.execute(delete(SignInFailureRow).where(*where))
 
-    # -- internals --------------------------------------------------------------------------
 
-    def _user_id(self, connection: Connection, name: str) -> int | None:
-        return connection.execute(
-            select(UserRow.id).where(UserRow.name == lookup_name(name))
-        ).scalar_one_or_none()
+def _user_id(connection: Connection, name: str) -> int | None:
+    return connection.execute(
+        select(UserRow.id).where(UserRow.name == lookup_name(name))
+    ).scalar_one_or_none()
 
-    def _user(self, connection: Connection, name: str) -> User:
-        user = self._find_user(connection, UserRow.name == lookup_name(name))
-        if user is None:
-            names = connection.execute(select(UserRow.name).order_by(UserRow.name)).scalars()
-            raise named_missing("user", name, list(names), "users")
-        return user
 
-    def _find_user(self, connection: Connection, where: Any) -> User | None:
-        """The user matching ``where``, with their grants (one query, the user's rows
-        joined to their grants), or None."""
-        rows = connection.execute(
-            select(
-                UserRow.id,
-                UserRow.name,
-                UserRow.password_hash,
-                UserRow.session_epoch,
-                UserRow.created_at,
-                GrantRow.stream_id,
-                StreamRow.name.label("stream"),
-                GrantRow.role,
-            )
-            .outerjoin(GrantRow, GrantRow.user_id == UserRow.id)
-            .outerjoin(StreamRow, StreamRow.id == GrantRow.stream_id)
-            .where(where)
-        ).all()
-        if not rows:
-            return None
-        first = rows[0]
-        # A grant whose stream is gone (a SQLite connection with foreign keys off deleted it)
-        # is no grant, and certainly not one on the whole workspace.
-        grants = [
-            Grant(r.stream, Role.parse(r.role))
-            for r in rows
-            if r.role is not None and (r.stream_id is None or r.stream is not None)
-        ]
-        return User(
-            id=first.id,
-            name=first.name,
-            password_hash=first.password_hash,
-            session_epoch=first.session_epoch,
-            grants=tuple(sorted(grants, key=lambda g: (g.stream is not None, g.stream or ""))),
-            created_at=utc(first.created_at),
+def _user(connection: Connection, name: str) -> User:
+    user = _find_user(connection, UserRow.name == lookup_name(name))
+    if user is None:
+        names = connection.execute(select(UserRow.name).order_by(UserRow.name)).scalars()
+        raise named_missing("user", name, list(names), "users")
+    return user
+
+
+def _find_user(connection: Connection, where: Any) -> User | None:
+    """The user matching ``where``, with their grants (one query, the user's rows
+    joined to their grants), or None."""
+    rows = connection.execute(
+        select(
+            UserRow.id,
+            UserRow.name,
+            UserRow.password_hash,
+            UserRow.session_epoch,
+            UserRow.created_at,
+            GrantRow.stream_id,
+            StreamRow.name.label("stream"),
+            GrantRow.role,
         )
+        .outerjoin(GrantRow, GrantRow.user_id == UserRow.id)
+        .outerjoin(StreamRow, StreamRow.id == GrantRow.stream_id)
+        .where(where)
+    ).all()
+    if not rows:
+        return None
+    first = rows[0]
+    # A grant whose stream is gone (a SQLite connection with foreign keys off deleted it)
+    # is no grant, and certainly not one on the whole workspace.
+    grants = [
+        Grant(r.stream, Role.parse(r.role))
+        for r in rows
+        if r.role is not None and (r.stream_id is None or r.stream is not None)
+    ]
+    return User(
+        id=first.id,
+        name=first.name,
+        password_hash=first.password_hash,
+        session_epoch=first.session_epoch,
+        grants=tuple(sorted(grants, key=lambda g: (g.stream is not None, g.stream or ""))),
+        created_at=utc(first.created_at),
+    )
 
-    def _token(self, connection: Connection, token_id: int) -> TokenInfo:
-        row = connection.execute(
-            _TOKEN_COLUMNS.join(UserRow, UserRow.id == TokenRow.user_id).where(
-                TokenRow.id == token_id
-            )
-        ).one()
-        return _token_info(row)
+
+def _token(connection: Connection, token_id: int) -> TokenInfo:
+    row = connection.execute(
+        _TOKEN_COLUMNS.join(UserRow, UserRow.id == TokenRow.user_id).where(TokenRow.id == token_id)
+    ).one()
+    return _token_info(row)
 
 
 #: A token's columns and its user's name (join ``users`` to use it).

@@ -183,7 +183,7 @@ class FlowAnalysis:
 
         starts = self._rows(x.daily_counts(items, "start_day"))
         finishes = self._rows(x.daily_counts(items, "finish_day"))
-        daily = self._daily_series(starts, finishes, first_day, last_day)
+        daily: dict[str, Any] = self._daily_series(starts, finishes, first_day, last_day)
 
         cfd = self._cumulative_flow(annotated, order, first_day, last_day, items)
         tis = self._time_in_state(annotated, touched, order)

@@ -1,6 +1,7 @@
-"""Reading a steering record from its document (a TOML table, a JSON body, a stored version):
-every value checked for type and range, unknown keys refused, each error naming the field
-(``risk 'R-7': probability is 1.4; give a share in [0, 1]``)."""
+"""Reading the steering records read by hand (a saved plan's and experiment's tables) from their
+document: every value checked for type and range, unknown keys refused, each error naming the
+field (``experiment 'E-1': alpha is 0.9; give a level in (0, 0.5]``). The other kinds are
+declared documents (:mod:`obeya.core.documents`), read from their declaration."""
 
 from __future__ import annotations
 
@@ -46,15 +47,6 @@ class Fields:
             raise self.fail(key, "is empty")
         return value
 
-    def texts(self, key: str) -> tuple[str, ...]:
-        """A list of text (a single string counts as one); blanks dropped, order kept."""
-        value = self.doc.get(key, [])
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(key, f"is {value!r}; give a list of text")
-        return tuple(dict.fromkeys(v.strip() for v in value if v.strip()))
-
     def number(
         self,
         key: str,
@@ -74,11 +66,6 @@ class Fields:
             raise self.fail(key, f"is {value!r}; give {what}")
         return number
 
-    def optional_number(
-        self, key: str, *, low: float = -math.inf, what: str = "a number"
-    ) -> float | None:
-        return None if self.doc.get(key) is None else self.number(key, low=low, what=what)
-
     def date(self, key: str) -> date | None:
         """A date as ``YYYY-MM-DD`` text (or a TOML date); None when absent or blank."""
         value = self.doc.get(key)
@@ -92,13 +79,3 @@ class Fields:
             except ValueError:
                 pass
         raise self.fail(key, f"is {value!r}; give a date as YYYY-MM-DD")
-
-    def choice(self, key: str, choices: tuple[str, ...], default: str | None = None) -> str:
-        value = self.text(key, default)
-        if value not in choices:
-            raise self.fail(key, f"is {value!r}; give one of {', '.join(choices)}")
-        return value
-
-
-def iso(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
