@@ -200,7 +200,7 @@ def test_timeline_shows_waits_process_times_and_the_totals_of_the_figures() -> N
     assert totals == {
         "lead_time": "9 d",  # 217 h
         "process_time": "14.5 h",
-        "activity_ratio": "6.7 %",
+        "activity_ratio": "6.68 %",  # 14.5 / 217, three significant digits as on the page
         "rolled_complete_accurate": "24 %",
     }
     waits = [t.text for t in root.iter(f"{NS}text") if t.get("class") == "wait"]
@@ -240,7 +240,7 @@ def test_a_map_without_demand_or_waste_still_draws() -> None:
     shown = texts(root)
     assert "demand not given" in shown
     assert not [p for p in root.iter(f"{NS}polygon") if p.get("class") == "kaizen"]
-    assert "–" in shown  # unknown utilisation
+    assert "—" in shown  # unknown utilisation
 
 
 def extent(element: ET.Element) -> tuple[float, float, float]:

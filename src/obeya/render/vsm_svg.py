@@ -53,6 +53,7 @@ from typing import NamedTuple
 from obeya.core.maps.calculations import MapFigures, StepFigures, calculate
 from obeya.core.maps.model import InformationFlow, Link, ReworkLoop, ValueStreamMap
 from obeya.render import theme
+from obeya.render.map_figures import shown
 
 #: Most steps in one row of the drawing; longer maps wrap into rows of equal length. Four keep
 #: the drawing 1,270 px wide: a laptop's page (1,190 px for it at 1,280) shows it at 94 %.
@@ -129,12 +130,9 @@ def format_hours(hours: float) -> str:
     return f"{text} {unit}"
 
 
-def format_share(share: float | None) -> str:
-    """A share as a percentage (``24 %``, ``6.7 %``); ``–`` when unknown."""
-    if share is None:
-        return "–"
-    pct = share * 100
-    return f"{pct:.1f} %" if abs(pct) < 10 and round(pct, 1) != round(pct) else f"{pct:.0f} %"
+def format_share(value: float | None) -> str:
+    """A share as the map's figures beside the drawing show it (``24.4 %``, ``6.7 %``)."""
+    return shown(value, "share")
 
 
 def _count(value: float) -> str:
