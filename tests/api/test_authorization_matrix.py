@@ -57,6 +57,8 @@ from obeya.workspace import Workspace
 
 from support import SAMPLES, fresh_database
 
+pytestmark = pytest.mark.slow  # every route for every principal (`make test`, not `make check`)
+
 TINY, OTHER = "Tiny", "Other"
 #: What a row is about.
 THIS = "this stream"

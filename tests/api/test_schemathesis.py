@@ -42,6 +42,8 @@ from obeya.workspace import Workspace
 
 from support import SAMPLES, fresh_database
 
+pytestmark = pytest.mark.slow  # fuzzes every operation of the API (`make test`, not `make check`)
+
 #: The workspace the module's app serves; set by the ``seeded`` fixture.
 _served: list[Workspace] = []
 #: The admin, whose token signs every call, and the throwaway things destructive calls hit.

@@ -45,7 +45,7 @@ def test_infer_prints_the_flags_and_keeps_the_file_valid(tmp_path: Path) -> None
     out = tmp_path / "wf.toml"
     result = runner.invoke(app, ["workflow", "infer", HELPDESK, "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert "check: flow efficiency is 92%" in " ".join(result.stderr.split())
+    assert "check: flow efficiency is 92 %" in " ".join(result.stderr.split())
     assert "'Resolve ticket' is classed active" in " ".join(result.stderr.split())
     text = out.read_text()
     assert "# CHECK (active_state_share)" in text

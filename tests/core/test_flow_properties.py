@@ -15,6 +15,8 @@ from obeya.core.events import MICROS_PER_DAY, EventLog
 from obeya.core.metrics import FlowFilter
 from obeya.core.workflow import Workflow
 
+pytestmark = pytest.mark.slow  # Hypothesis: hundreds of logs (`make test`, not `make check`)
+
 WORKFLOW = Workflow.from_toml_text(
     'backlog = ["To Do"]\nactive = ["Doing"]\nwaiting = ["Blocked"]\ndone = ["Done"]\n'
 )

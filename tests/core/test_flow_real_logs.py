@@ -19,6 +19,8 @@ from obeya.ingest import ColumnMap, read_events
 from reference.pandas_flow import flow_metrics
 from support import DATASETS, SAMPLES
 
+pytestmark = pytest.mark.slow  # whole real logs (`make test`, not `make check`)
+
 BPIC_CSV = DATASETS / "bpic2013_incidents_transitions.csv.gz"
 HELPDESK_XES = DATASETS / "helpdesk.xes.gz"
 BPIC_COLUMNS = ColumnMap(item_id="case_id", state="status", type="impact")

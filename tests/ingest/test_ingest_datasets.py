@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from obeya.ingest import ColumnMap, read_events
 from obeya.ingest.sources import open_input
 from obeya.ingest.xes_reader import XesRows, attribute_keys, stream_rows
 
 from support import DATASETS
+
+pytestmark = pytest.mark.slow  # whole real logs (`make test`, not `make check`)
 
 BPIC_CSV = DATASETS / "bpic2013_incidents_transitions.csv.gz"
 BPIC_XES = DATASETS / "bpic2013_incidents.xes.gz"

@@ -96,7 +96,7 @@ def test_constraint_and_reason() -> None:
     assert c.step == "Review"
     assert c.utilisation == approx(1.25)
     assert c.reason == (
-        "Review: utilisation 1.25 — demand 4.0/day needs 8.0 h of work a day, 6.4 h are available"
+        "Review: utilisation 125 % — demand 4.0/day needs 8.0 h of work a day, 6.4 h are available"
     )
 
 
@@ -157,7 +157,7 @@ def test_given_capacity_reason() -> None:
     vsm = ValueStreamMap("m", (Step("Ship", 1.0, 2.0, capacity_per_day=2),), demand_per_day=3)
     c = calculate(vsm).constraint
     assert c is not None
-    assert c.reason == "Ship: utilisation 1.50 — demand 3.0/day against a capacity of 2.0/day"
+    assert c.reason == "Ship: utilisation 150 % — demand 3.0/day against a capacity of 2.0/day"
 
 
 def test_to_dict_shape() -> None:
@@ -323,8 +323,8 @@ def test_a_step_few_items_visit_weighs_by_its_share() -> None:
     ).constraint.reason == (
         # Alone on its map Review is at 0.31, under 0.8, and its wait is the lead time's
         # bulk: 0.25 × (LT − PT 18 h + inventory wait 144 h) = 40.5 h of 0.25 × 164 = 41 h.
-        "Review: utilisation 0.31 — demand 4.0/day (25% of it visiting) needs 2.0 h of work a "
-        "day, 6.4 h are available. No step is near its capacity (all under 80%): the lead "
+        "Review: utilisation 31 % — demand 4.0/day (25 % of it visiting) needs 2.0 h of work a "
+        "day, 6.4 h are available. No step is near its capacity (all under 80 %): the lead "
         "time is mostly waiting in Review (40.5 h of 41.0 h), which more people would barely "
         "shorten"
     )

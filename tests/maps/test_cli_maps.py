@@ -74,7 +74,7 @@ def test_show_json(base: Path) -> None:
 def test_show_tables(base: Path) -> None:
     result = runner.invoke(root, ["map", "show", str(base)])
     assert result.exit_code == 0, result.output
-    assert "Build: utilisation 1.00" in result.stdout
+    assert "Build: utilisation 100 %" in result.stdout
     assert "Biggest waste" in result.stdout
     # Shares as the map page shows them: activity ratio 4 / 28 = 14.3 %, rolled %C&A 50 %.
     totals = {

@@ -25,7 +25,10 @@ SAMPLE_WORKFLOW = SAMPLES / "bpic2013_workflow.toml"
 COLUMNS = ColumnMap(item_id="case_id", state="status", assignee="resource", team="group")
 MICROS_PER_HOUR = 3_600 * 1_000_000
 
-pytestmark = pytest.mark.skipif(not BPIC_CSV.exists(), reason="BPIC 2013 log not available")
+pytestmark = [
+    pytest.mark.skipif(not BPIC_CSV.exists(), reason="BPIC 2013 log not available"),
+    pytest.mark.slow,  # whole real logs (`make test`, not `make check`)
+]
 
 
 def reference(frame: pd.DataFrame, data: dict[str, Any], stages: bool) -> list[dict[str, Any]]:

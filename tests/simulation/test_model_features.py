@@ -18,6 +18,8 @@ from obeya.core.simulation import (
     simulate,
 )
 
+pytestmark = pytest.mark.slow  # many replications (`make test`, not `make check`)
+
 
 def within(value: float, expected: float, ci: tuple[float, float] | None, rel: float) -> bool:
     """Inside the simulation's 95 % CI, or within ``rel`` of the expected value."""
@@ -60,7 +62,7 @@ def test_a_step_far_from_its_capacity_is_the_highest_load_not_a_constraint() -> 
     assert busy.constraint == "Review" and busy.constraint_binding
     util = busy.steps[0].utilisation
     assert util is not None and within(util, 0.9, busy.steps[0].utilisation_ci95, 0.03)
-    assert busy.constraint_reason == f"highest utilisation ({util:.0%})"
+    assert busy.constraint_reason == f"highest utilisation ({util * 100:.0f} %)"
 
 
 def test_availability_stretches_the_work() -> None:
@@ -176,6 +178,6 @@ def test_a_step_offered_more_than_its_capacity_is_flagged() -> None:
     step = SimStep("Build", Distribution("exponential", 0.2), complete_accurate=0.9)
     assert simulate(line(step, days=300)).warnings == ()
     busy = simulate(line(step, rate=6.0, days=300))
-    assert len(busy.warnings) == 1 and busy.warnings[0].startswith("Build: offered 133% ")
+    assert len(busy.warnings) == 1 and busy.warnings[0].startswith("Build: offered 133 % ")
     assert busy.to_dict()["warnings"] == list(busy.warnings)
     assert simulate(line(replace(step, servers=2), rate=6.0, days=300)).warnings == ()

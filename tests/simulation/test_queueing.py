@@ -23,6 +23,8 @@ from obeya.core.simulation import (
     simulate,
 )
 
+pytestmark = pytest.mark.slow  # many replications (`make test`, not `make check`)
+
 # The minimal scenario of issue 4, exactly as written there.
 MINIMAL = """\
 arrival_rate_per_day = 4.0

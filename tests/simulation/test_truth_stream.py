@@ -24,6 +24,8 @@ from simulation.truth_stream import (
     true_lead_times,
 )
 
+pytestmark = pytest.mark.slow  # long simulated streams (`make test`, not `make check`)
+
 LONG_DAYS = 10 * 364  # ten years: loads and shares to about 1 % (one standard deviation)
 WARMUP_DAYS = 28
 ACTIVE_STEP = {"In Analysis": "Analysis", "In Development": "Development", "In Test": "Testing"}

@@ -14,6 +14,8 @@ from obeya.cli.main import app
 from obeya.core.simulation import Distribution, Scenario, ScenarioError, SimStep, scenario_toml
 from obeya.core.simulation.whatif import Change, apply_changes, parse_change, what_if
 
+pytestmark = pytest.mark.slow  # many replications (`make test`, not `make check`)
+
 # λ = 4/day on one server of mean 0.2 day: M/M/1 with ρ = 0.8, W = 1/(μ − λ) = 1 day.
 MM1 = Scenario(
     name="current",

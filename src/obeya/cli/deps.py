@@ -21,6 +21,7 @@ from obeya.cli.common import (
     with_columns,
 )
 from obeya.core.forecast import DEFAULT_HISTORY_DAYS, DEFAULT_SEED, DEFAULT_TRIALS
+from obeya.core.shares import percent_of
 from obeya.core.steering.dependencies import (
     AT_RISK_BELOW,
     DependencyRisk,
@@ -207,13 +208,14 @@ def _print_risks(risks: list[DependencyRisk], history_days: int, trials: int, se
             f"{r.forecast.items:,}",
             r.start.isoformat(),
             r.need_by.isoformat(),
-            f"{r.on_time:.0%}",
+            f"{percent_of(r.on_time)}",
             dates[50].isoformat(),
             dates[85].isoformat(),
             "[bold red]at risk[/]" if r.at_risk else "on track",
         )
     out.print(table)
     out.print(
-        f"At risk: done by the need-by date in fewer than {AT_RISK_BELOW:.0%} of {trials:,} "
+        f"At risk: done by the need-by date in fewer than {percent_of(AT_RISK_BELOW)} of "
+        f"{trials:,} "
         f"trials (seed {seed}), each day drawn from the team's {history_days} days of history."
     )

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from obeya.cli.common import PlainTable, err, handle_errors, lines, out, print_json, safe
+from obeya.core.shares import percent_of
 from obeya.core.steering.families import (
     DEFAULT_THRESHOLD,
     FamilyClustering,
@@ -139,7 +140,7 @@ def _print_clustering(result: FamilyClustering, console: Console) -> None:
     table.add_column("Distinctive (inside / outside)")
     for family in result.families:
         distinctive = lines(
-            f"{d.value} ({d.attribute}) {d.inside:.0%} / {d.outside:.0%}"
+            f"{d.value} ({d.attribute}) {percent_of(d.inside)} / {percent_of(d.outside)}"
             for d in family.distinctive
         )
         table.add_row(

@@ -86,3 +86,15 @@ def parse_optional_share(
 def _percent(value: float) -> str:
     """A percentage in a message: ``20 %``, ``12.5 %`` (as typed, not rounded for a tile)."""
     return f"{value:,.6g} %"
+
+
+def percent_of(value: float, digits: int = 0) -> str:
+    """A share in percent, the house's one way: ``percent_of(0.227)`` is ``23 %``,
+    ``percent_of(0.275, 1)`` ``27.5 %``, ``percent_of(0.2, 1)`` ``20 %`` (decimals only where
+    they say something). Core messages use it; ``render.numbers.share`` is built on it."""
+    text = f"{value * 100:,.{digits}f}"
+    if text.strip("+-0.,") == "":
+        text = text.lstrip("+-")  # what rounds to zero shows no sign
+    if digits:
+        text = text.rstrip("0").removesuffix(".")
+    return f"{text} %"

@@ -20,6 +20,7 @@ from typing import Any
 import ibis
 
 from obeya.core.events import MICROS_PER_HOUR, EventLog
+from obeya.core.shares import percent_of
 from obeya.core.workflow import Category, Workflow
 
 #: A flow efficiency above this is flagged: knowledge work rarely passes 40 %, and a figure
@@ -147,11 +148,11 @@ def _classify(state: str, first_share: float, last_share: float) -> tuple[Catego
     if _ACTIVE.search(state):
         return Category.ACTIVE, "its name says work happens here"
     if _BACKLOG.search(state) and first_share >= 0.3:
-        return Category.BACKLOG, f"its name says backlog and {first_share:.0%} begin there"
+        return Category.BACKLOG, f"its name says backlog and {percent_of(first_share)} begin there"
     if last_share >= 0.6:
-        return Category.DONE, f"{last_share:.0%} of the items visiting it end there"
+        return Category.DONE, f"{percent_of(last_share)} of the items visiting it end there"
     if first_share >= 0.8:
-        return Category.BACKLOG, f"{first_share:.0%} of the items visiting it begin there"
+        return Category.BACKLOG, f"{percent_of(first_share)} of the items visiting it begin there"
     return Category.ACTIVE, "work happens here (neither a start, an end nor a wait)"
 
 
@@ -242,7 +243,8 @@ def review(workflow: Workflow, stats: Sequence[StateStats], efficiency: float | 
                 "flow_efficiency",
                 None,
                 efficiency,
-                f"flow efficiency is {efficiency:.0%}, above {EFFICIENCY_LIMIT:.0%}: knowledge "
+                f"flow efficiency is {percent_of(efficiency)}, above "
+                f"{percent_of(EFFICIENCY_LIMIT)}: knowledge "
                 "work rarely gets there; check that no state classed active is really a wait",
             )
         )
@@ -265,7 +267,8 @@ def review(workflow: Workflow, stats: Sequence[StateStats], efficiency: float | 
                     "active_state_share",
                     s.state,
                     share,
-                    f"{s.state!r} is classed active but holds {share:.0%} of the time items "
+                    f"{s.state!r} is classed active but holds {percent_of(share)} of the time "
+                    "items "
                     f"spend in process{visit}; if items mostly wait there (for someone, a "
                     "customer, a release), class it waiting",
                 )
@@ -285,14 +288,16 @@ def proposal_text(proposal: Proposal, source: str) -> str:
         '# flow; `finish = "first"` ends cycle time at the first entry into done.',
     ]
     if proposal.flow_efficiency is not None:
-        lines.append(f"# Flow efficiency with this workflow: {proposal.flow_efficiency:.0%}.")
+        lines.append(
+            f"# Flow efficiency with this workflow: {percent_of(proposal.flow_efficiency)}."
+        )
     for flag in proposal.flags:
         lines.append(f"# CHECK ({flag.rule}): {flag.message}.")
     lines.append("# Evidence per state (items visiting, share beginning / ending there):")
     for s in proposal.states:
         lines.append(
-            f"#   {s.state!r}: {s.items} items, {s.first_share:.0%} begin, "
-            f"{s.last_share:.0%} end -> {s.category.value} ({s.reason})"
+            f"#   {s.state!r}: {s.items} items, {percent_of(s.first_share)} begin, "
+            f"{percent_of(s.last_share)} end -> {s.category.value} ({s.reason})"
         )
     return "\n".join(lines) + "\n" + proposal.workflow.to_toml()
 

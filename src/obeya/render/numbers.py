@@ -29,6 +29,7 @@ from typing import Any
 # Re-exported: the one reading of a typed share lives in the core (files it reads use it too).
 from obeya.core.shares import parse_optional_share as parse_optional_share
 from obeya.core.shares import parse_share as parse_share
+from obeya.core.shares import percent_of
 from obeya.core.steering.objectives import METRICS
 
 #: What a missing value shows as, everywhere.
@@ -94,7 +95,7 @@ def share(value: float | None, digits: int | None = 0) -> str:
     if _missing(value):
         return DASH
     assert value is not None
-    return percent(value * 100, digits)
+    return percent(value * 100, None) if digits is None else percent_of(value, digits)
 
 
 def signed_percent(value: float | None, digits: int = 1) -> str:

@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from obeya.core.maps.model import MapError, Step, ValueStreamMap
+from obeya.core.shares import percent_of
 
 #: Utilisation under which a step is not near its capacity: queueing for its people is short.
 NEAR_CAPACITY = 0.8
@@ -289,7 +290,7 @@ def _waiting_elsewhere(steps: tuple[StepFigures, ...], lead_time: float) -> str:
     if lead_time <= 0 or wait < 0.5 * lead_time:
         return ""
     return (
-        f". No step is near its capacity (all under {NEAR_CAPACITY:.0%}): the lead time is "
+        f". No step is near its capacity (all under {percent_of(NEAR_CAPACITY)}): the lead time is "
         f"mostly waiting in {longest.name} ({wait:,.1f} h of {lead_time:,.1f} h), which more "
         "people would barely shorten"
     )
@@ -310,16 +311,16 @@ def _reason(step: Step, figures: StepFigures, capacity: float, vsm: ValueStreamM
             f"(capacity {capacity:.1f}/day); add demand_per_day to see utilisation"
         )
     utilisation = figures.utilisation or 0.0
-    visiting = "" if step.visit_share == 1 else f" ({step.visit_share:.0%} of it visiting)"
+    visiting = "" if step.visit_share == 1 else f" ({percent_of(step.visit_share)} of it visiting)"
     if own:
         return (
-            f"{step.name}: utilisation {utilisation:.2f} — demand {demand:.1f}/day{visiting} "
+            f"{step.name}: utilisation {percent_of(utilisation)} — demand {demand:.1f}/day{visiting} "
             f"against a capacity of {capacity:.1f}/day"
         )
     needed = demand * step.visit_share * step.process_time_hours
     available = step.people * step.availability * vsm.available_hours_per_day
     return (
-        f"{step.name}: utilisation {utilisation:.2f} — demand {demand:.1f}/day{visiting} "
+        f"{step.name}: utilisation {percent_of(utilisation)} — demand {demand:.1f}/day{visiting} "
         f"needs {needed:.1f} h of work a day, {available:.1f} h are available"
     )
 

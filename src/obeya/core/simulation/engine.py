@@ -37,6 +37,7 @@ import numpy as np
 import simpy
 
 from obeya.core.maps.calculations import NEAR_CAPACITY, near_capacity
+from obeya.core.shares import percent_of
 from obeya.core.simulation.scenario import Distribution, Scenario, ScenarioError
 from obeya.errors import ObeyaError
 
@@ -351,7 +352,8 @@ def simulate(scenario: Scenario, budget: Budget | None = None) -> SimulationResu
         lead_time_p50_ci95=p50_ci,
         lead_time_p85_ci95=p85_ci,
         warnings=tuple(
-            f"{name}: offered {load:.0%} of its capacity (arrivals × work per item ÷ servers); "
+            f"{name}: offered {percent_of(load)} of its capacity (arrivals × work per item ÷ "
+            "servers); "
             "its queue grows for as long as the run, so the figures depend on the run's length"
             " — add servers, shorten the work or lower the arrivals"
             for name, load in offered_load(scenario).items()
@@ -399,10 +401,10 @@ def _constraint(steps: Sequence[StepStats], throughput: float) -> tuple[str, str
 def utilisation_reason(utilisation: float) -> str:
     """Why the most utilised step is named: a constraint only near its capacity."""
     if near_capacity(utilisation):
-        return f"highest utilisation ({utilisation:.0%})"
+        return f"highest utilisation ({percent_of(utilisation)})"
     return (
-        f"highest utilisation ({utilisation:.0%}), but no step is near its capacity (all "
-        f"under {NEAR_CAPACITY:.0%}): none limits the flow"
+        f"highest utilisation ({percent_of(utilisation)}), but no step is near its capacity (all "
+        f"under {percent_of(NEAR_CAPACITY)}): none limits the flow"
     )
 
 

@@ -56,6 +56,7 @@ import pyarrow.compute as pc
 from scipy.stats import ks_2samp
 
 from obeya.core.events import MICROS_PER_HOUR, EventLog, from_micros, to_micros
+from obeya.core.shares import percent_of
 from obeya.core.twin.calendar import HOURS_PER_WEEK, WEEKDAYS, WorkCalendar, week_hour
 from obeya.core.twin.model import (
     FINISH,
@@ -229,7 +230,7 @@ def fit_twin(
                 f"({sample.size:,})"
                 + (
                     f"; released on {'/'.join(WEEKDAYS[d] for d in release[0])} at "
-                    f"{release[1]:05.2f} h ({release[2]:.0%} of exits)"
+                    f"{release[1]:05.2f} h ({percent_of(release[2])} of exits)"
                     if release
                     else ""
                 ),
@@ -308,7 +309,9 @@ def _timers(visits: Visits, steps_of: dict[int, str]) -> dict[int, str]:
         modal = values[counts.argmax()]
         share = float((np.abs(hours - modal) <= 1).sum() / mine.sum())
         if share >= TIMER_SHARE:
-            found[code] = f"a timer, not work: {share:.0%} of its visits last {modal:g} h (±1 h)"
+            found[code] = (
+                f"a timer, not work: {percent_of(share)} of its visits last {modal:g} h (±1 h)"
+            )
         elif _age_bound(visits, mine) is not None:
             found[code] = "not work"
     return found
@@ -374,7 +377,8 @@ def _calendar(visits: Visits, cat: list[Category]) -> WorkCalendar:
     return WorkCalendar(
         tuple(float(v) for v in shares),
         f"{stamps.size:,} active-state events (entries and exits): an hour is working time "
-        f"when it holds at least {WORKING_LEVEL:.0%} of the busy hours' count ({level:,.0f}): "
+        f"when it holds at least {percent_of(WORKING_LEVEL)} of the busy hours' count "
+        f"({level:,.0f}): "
         f"{int(shares.sum())} hours a week",
     )
 
@@ -520,7 +524,8 @@ def _unexplained_waits(
         left = (visits.state == code) & ~np.isnan(visits.end)
         if left.any() and next_is_work[left].mean() < 0.5:
             found[code] = (
-                f"a delay, not a queue: {next_is_work[left].mean():.0%} of its visits go on "
+                f"a delay, not a queue: {percent_of(next_is_work[left].mean())} of its visits go "
+                "on "
                 "to work; the others wait for something else"
             )
             continue
@@ -541,7 +546,8 @@ def _unexplained_waits(
         if observed > UNEXPLAINED * predicted + 2.0:
             found[code] = (
                 f"a delay, not a queue: its mean wait of {observed:,.1f} working hours is more "
-                f"than {step.servers:,} servers of {step_name} at {offered / step.servers:.0%} "
+                f"than {step.servers:,} servers of {step_name} at "
+                f"{percent_of(offered / step.servers)} "
                 f"load would make ({predicted:,.2f} h, Erlang C)"
             )
     return found

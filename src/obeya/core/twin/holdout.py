@@ -37,6 +37,7 @@ import numpy as np
 from scipy.stats import wasserstein_distance
 
 from obeya.core.events import MICROS_PER_HOUR, EventLog, from_micros
+from obeya.core.shares import percent_of
 from obeya.core.simulation.engine import Budget
 from obeya.core.twin.engine import TwinRun, run_twin
 from obeya.core.twin.fit import fit_twin, log_visits
@@ -297,7 +298,9 @@ def split_at_share(
     """The moment that leaves the last ``share`` of the items (by first event) after it;
     ``firsts``: the items' first events when the caller has them already."""
     if not 0 < share < 1:
-        raise TwinError(f"holdout {share:.0%}: give a share between 0% and 100%, e.g. 20%")
+        raise TwinError(
+            f"holdout {percent_of(share)}: give a share between 0 % and 100 %, e.g. 20 %"
+        )
     if firsts is None:
         firsts = first_events(log)
     if len(firsts) < 2 * MIN_ITEMS:

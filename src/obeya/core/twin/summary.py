@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from obeya.core.shares import percent_of
 from obeya.core.twin.engine import TwinRun
 from obeya.core.twin.load import step_loads
 from obeya.core.twin.measure import (
@@ -88,7 +89,8 @@ def run_summary(run: TwinRun) -> dict[str, Any]:
         },
         "unfinished_share": unfinished,
         "warnings": [
-            f"{unfinished:.0%} of the items that started in the run had not finished by its "
+            f"{percent_of(unfinished)} of the items that started in the run had not finished by "
+            "its "
             f"end: a longer run (at least {longer_run_days(windows, run.days):.0f} days) shows "
             "how long they take"
         ]

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from obeya.core.maps.calculations import near_capacity
+from obeya.core.shares import percent_of
 from obeya.core.simulation.engine import Budget, mean_ci95, utilisation_reason
 from obeya.core.simulation.whatif import Change, Difference, parse_change
 from obeya.core.twin.engine import TwinRun, run_twin
@@ -162,7 +163,8 @@ class TwinResult:
             "constraint_reason": None if top is None else utilisation_reason(use[top] or 0.0),
             "constraint_binding": top is not None and near_capacity(use[top]),
             "warnings": [
-                f"{name}: offered {load:.0%} of its capacity; its queue grows for as long as "
+                f"{name}: offered {percent_of(load)} of its capacity; its queue grows for as long "
+                "as "
                 "the run"
                 for name, load in offered.items()
                 if load >= 1.0
@@ -218,7 +220,8 @@ class TwinWhatIf:
             base = self.results[0]
             longer = longer_run_days(base.windows, base.run.days)
             warnings.append(
-                f"up to {worst:.0%} of the items started in a run had not finished by its end, "
+                f"up to {percent_of(worst)} of the items started in a run had not finished by its "
+                "end, "
                 "so its lead times would be those of the quick ones alone; they are left out. "
                 f"Run at least {longer:.0f} days to compare lead times"
             )
