@@ -583,7 +583,7 @@ def test_the_overview_shows_the_stream_at_a_glance(client: TestClient) -> None:
     # Tiny (tests/api/tiny.py): 3 finished, 1 in progress, p50 4, p85 5.4, 11 ÷ 12 active.
     assert tile(page, "finished") == "3"
     assert tile(page, "wip") == "1"
-    assert tile(page, "p50") == "4"
+    assert tile(page, "p50") == "4.0"  # days to one decimal, as the dashboard's tiles
     assert tile(page, "p85") == "5.4"
     assert tile(page, "flow_efficiency") == "92 %"
     assert tile(page, "open_exposure") == "2"  # 0.5 × 4 (R-2 is resolved)

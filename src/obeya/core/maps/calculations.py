@@ -314,8 +314,8 @@ def _reason(step: Step, figures: StepFigures, capacity: float, vsm: ValueStreamM
     visiting = "" if step.visit_share == 1 else f" ({percent_of(step.visit_share)} of it visiting)"
     if own:
         return (
-            f"{step.name}: utilisation {percent_of(utilisation)} — demand {demand:.1f}/day{visiting} "
-            f"against a capacity of {capacity:.1f}/day"
+            f"{step.name}: utilisation {percent_of(utilisation)} — demand "
+            f"{demand:.1f}/day{visiting} against a capacity of {capacity:.1f}/day"
         )
     needed = demand * step.visit_share * step.process_time_hours
     available = step.people * step.availability * vsm.available_hours_per_day
