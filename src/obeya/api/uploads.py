@@ -19,6 +19,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+# The readers load with the server, not on its first upload (obeya.ingest defers them for the
+# command line's start-up): a request's memory is then its own.
+import obeya.ingest.csv_reader
+import obeya.ingest.jira_reader
+import obeya.ingest.wide_reader
+import obeya.ingest.xes_reader  # noqa: F401
 from obeya.api.limits import MAX_UPLOAD_BYTES, BodyTooLarge
 from obeya.core.workflow import Workflow
 from obeya.errors import InputError, ObeyaError, ParseError
