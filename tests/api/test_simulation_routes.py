@@ -155,7 +155,10 @@ def test_refusals_name_the_field(client: TestClient) -> None:
     )
     bad = {"baseline": SMALL, "futures": [{"name": "Two", "changes": ["Test.availability=2"]}]}
     message = assert_error(client.post("/api/what-if", json=bad), 422, "ScenarioError")
-    assert message.startswith("futures[0]: what-if 'Two': scenario: step[1].availability is 2")
+    # A share above 1 is refused where it is typed, naming the change and the field.
+    assert message.startswith(
+        "futures[0].changes[0]: change 'Test.availability=2': availability is '2'; a share is "
+    )
 
     wrong = {"baseline": SMALL, "futures": [{"changes": ["Build.colour=2"]}]}
     message = assert_error(client.post("/api/what-if", json=wrong), 422, "ScenarioError")

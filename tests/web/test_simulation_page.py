@@ -261,7 +261,7 @@ def test_an_overloaded_step_is_said_on_the_page(saved: TestClient) -> None:
     fields["arrival_rate_per_day"] = "6"
     page = html.unescape(saved.post("/simulate/run", data=fields).text)
     assert 'data-warning="Future state"' in page
-    assert "Build: offered 120% of its capacity" in page
+    assert "Build: offered 120 % of its capacity" in page
     assert 'data-warning="Line (current)"' not in page  # 4 a day: 80 %
 
 
