@@ -4,18 +4,44 @@ suite runs again, in parallel, on PostgreSQL."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from support import fresh_database
+from support import fresh_database, on_postgres
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite store migrated to the newest schema, once per test process: a test's
+    store is a copy of it (milliseconds) instead of a run of every migration (0.2 s, which
+    over the suite's thousand stores was minutes). tests/store/test_upgrade.py and the
+    migration tests build their stores themselves."""
+    from obeya.store import Store
+
+    path = tmp_path_factory.mktemp("template") / "obeya.db"
+    with Store(f"sqlite:///{path}") as store:
+        store.initialise()
+    return path
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty app store: a SQLite file, or a private schema on PostgreSQL."""
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """A store never migrated (no tables at all), for the tests of migrations themselves."""
     with fresh_database(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh app store with no data: a SQLite file (already at the newest schema), or a
+    private schema on PostgreSQL (migrated when first opened)."""
+    with fresh_database(tmp_path) as url:
+        if not on_postgres():
+            template: Path = request.getfixturevalue("migrated_sqlite")
+            shutil.copyfile(template, tmp_path / "obeya.db")
         yield url
 
 

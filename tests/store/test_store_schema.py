@@ -35,8 +35,8 @@ TABLES = {
 }
 
 
-def test_a_new_database_has_no_schema_until_initialised(database_url: str) -> None:
-    with Store(database_url) as store:
+def test_a_new_database_has_no_schema_until_initialised(empty_database_url: str) -> None:
+    with Store(empty_database_url) as store:
         assert store.schema_revision() is None
         store.initialise()
         assert store.schema_revision() == head_revision()

@@ -56,14 +56,14 @@ STREAM = "Small"
 
 
 @pytest.fixture
-def previous_release(database_url: str) -> str:
-    """``database_url`` holding the previous release's database, not yet upgraded."""
-    url = sa.make_url(database_url)
+def previous_release(empty_database_url: str) -> str:
+    """``empty_database_url`` holding the previous release's database, not yet upgraded."""
+    url = sa.make_url(empty_database_url)
     if url.get_backend_name() == "sqlite":
         assert url.database
         shutil.copyfile(DATABASE, url.database)
-        return database_url
-    engine = make_engine(database_url)
+        return empty_database_url
+    engine = make_engine(empty_database_url)
     try:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection=connection), PREVIOUS)
@@ -78,7 +78,7 @@ def previous_release(database_url: str) -> str:
                     connection.execute(sa.text(f"SELECT setval({sequence}, max(id)) FROM {name}"))
     finally:
         engine.dispose()
-    return database_url
+    return empty_database_url
 
 
 def _typed(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
@@ -353,12 +353,12 @@ def _at_0004(url: str) -> dict[str, int]:
 
 
 def test_0005_moves_grants_to_stream_ids_and_gives_tokens_an_expiry(
-    database_url: str, caplog: pytest.LogCaptureFixture
+    empty_database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ids = _at_0004(database_url)
+    ids = _at_0004(empty_database_url)
     with (
         caplog.at_level(logging.WARNING, logger="obeya.store.migrations"),
-        Workspace(database_url) as workspace,
+        Workspace(empty_database_url) as workspace,
     ):
         workspace.initialise()
         assert workspace.store.schema_revision() == head_revision() == UNRELEASED[-1]
@@ -370,7 +370,7 @@ def test_0005_moves_grants_to_stream_ids_and_gives_tokens_an_expiry(
         "ana": (Grant(None, Role.VIEWER), Grant("Payments", Role.ADMIN)),
         "bo": (Grant("Support", Role.VIEWER),),
     }
-    rows = snapshot(database_url, ["grants"])["grants"]
+    rows = snapshot(empty_database_url, ["grants"])["grants"]
     assert sorted((r["user_id"], r["stream_id"] or 0, r["role"]) for r in rows) == sorted(
         [
             (ids["ana"], ids["Payments"], "admin"),
@@ -384,20 +384,20 @@ def test_0005_moves_grants_to_stream_ids_and_gives_tokens_an_expiry(
     assert abs(forever - (datetime.now(UTC) + timedelta(days=365))) < timedelta(minutes=5)
     assert tokens["dated"].expires_at == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     assert tokens["revoked"].expires_at is None  # revoked already: left as it was
-    assert snapshot(database_url, ["sign_in_failures"]) == {"sign_in_failures": []}
+    assert snapshot(empty_database_url, ["sign_in_failures"]) == {"sign_in_failures": []}
 
 
-def test_0005_downgrades_to_stream_names(database_url: str) -> None:
-    _at_0004(database_url)
-    with Workspace(database_url) as workspace:
+def test_0005_downgrades_to_stream_names(empty_database_url: str) -> None:
+    _at_0004(empty_database_url)
+    with Workspace(empty_database_url) as workspace:
         workspace.initialise()
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     try:
         with engine.begin() as connection:
             command.downgrade(alembic_config(connection=connection), "0004")
     finally:
         engine.dispose()
-    rows = snapshot(database_url, ["grants"])["grants"]
+    rows = snapshot(empty_database_url, ["grants"])["grants"]
     assert sorted((r["stream"] or "", r["role"]) for r in rows) == [
         ("", "viewer"),
         ("Payments", "admin"),

@@ -261,8 +261,7 @@ def backwards_warning(
         f"{count:,} event{'s' if count != 1 else ''} go{'es' if count == 1 else ''} backwards "
         "in time (a state entered before the item was created, or before a state that comes "
         f"earlier in the flow order){place}; e.g. {examples[0]}. They are kept and ordered by "
-        "time: an item whose last event is then not a done state counts as in progress "
-        '(docs/conventions.md, "Backwards events")'
+        "time: an item whose last event is then not a done state counts as in progress"
     )
     return LogWarning(BACKWARDS, message, count, tuple(rows), tuple(examples))
 

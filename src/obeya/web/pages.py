@@ -188,6 +188,7 @@ def import_page(
     title: Text = "",
     created: Text = "",
     state_columns: Text = "",
+    strict: Text = "",
 ) -> Response:
     """The import form: on success, go to the stream's dashboard; else show the form again."""
     fields = {
@@ -212,9 +213,16 @@ def import_page(
             columns=column_map(dict(fields)),
             file_format=file_format or None,
             limit=ctx.limits.upload,
+            strict=bool(strict),
         )
     except ObeyaError as exc:
-        form = {"stream": stream, "file_format": file_format, "workflow": workflow, **fields}
+        form = {
+            "stream": stream,
+            "file_format": file_format,
+            "workflow": workflow,
+            "strict": bool(strict),
+            **fields,
+        }
         return _index(request, ctx, form=form, error=str(exc), status=exc.http_status)
     name = result.stream.name
     notice = urlencode({"added": result.events_added, "read": result.events_in_file})
