@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from obeya.core.metrics import FlowFilter, FlowReport
+from obeya.core.metrics import FlowFilter
 from obeya.core.steering import kinds
 from obeya.core.steering.experiments import Window
 from obeya.core.steering.files import read_steering_file
@@ -19,13 +19,11 @@ from obeya.core.steering.objectives import Objective, measure
 from obeya.core.steering.risks import Risk, board, summary
 from obeya.core.steering.roadmap import OPEN, Improvement, roadmap
 from obeya.core.steering.teams import Person, StreamProfile, Team, coverage
-from obeya.core.workflow import Workflow
 from obeya.errors import InputError, NotFoundError, VersionConflict
 from obeya.store.records import ANY_STREAM, StreamRef
 
 if TYPE_CHECKING:
-    from obeya.core.events import EventLog
-    from obeya.store import Store, StreamInfo
+    from obeya.store import Store
     from obeya.store.records import RecordSave, RecordVersion, StoredRecord
     from obeya.workspace import Workspace
 
@@ -44,22 +42,6 @@ class Steering:
     @property
     def store(self) -> Store:
         return self._workspace.store
-
-    def flow(
-        self,
-        stream: str,
-        flt: FlowFilter | None = None,
-        *,
-        detail: bool = False,
-        workflow: Workflow | None = None,
-    ) -> FlowReport:
-        return self._workspace.flow(stream, flt, detail=detail, workflow=workflow)
-
-    def events(self, stream: str) -> EventLog:
-        return self._workspace.events(stream)
-
-    def stream(self, name: str) -> StreamInfo:
-        return self._workspace.stream(name)
 
     def record_stream(self, kind: str, key: str) -> str | None:
         """The one stream holding a record of that kind and key (None: the workspace);
@@ -261,7 +243,9 @@ class Steering:
         rates = []
         counts = []
         for window in (before, now):
-            quality = self.flow(stream, FlowFilter(since=window.start, until=window.end)).quality
+            quality = self._workspace.flow(
+                stream, FlowFilter(since=window.start, until=window.end)
+            ).quality
             if quality is None or quality.reopened is None:
                 break
             counts.append((quality.reopened, quality.finished))
@@ -299,14 +283,16 @@ class Steering:
         if not wanted:
             return None, {}
         if whole is None:
-            whole = self.flow(stream).to_dict()
+            whole = self._workspace.flow(stream).to_dict()
         as_of = date.fromisoformat(whole["aging_wip"]["as_of"])
         reports: dict[int, dict[str, Any]] = {}
         measured: dict[str, dict[int, float | None]] = {}
         for metric, window in sorted(wanted):
             if window not in reports:
                 since = as_of - timedelta(days=window - 1)
-                reports[window] = self.flow(stream, FlowFilter(since=since, until=as_of)).to_dict()
+                reports[window] = self._workspace.flow(
+                    stream, FlowFilter(since=since, until=as_of)
+                ).to_dict()
             measured.setdefault(metric, {})[window] = measure(metric, reports[window])
         return as_of, measured
 
@@ -341,7 +327,9 @@ class Steering:
         risks: list[dict[str, Any]] = []
         note = None
         if any(t.items is not None and t.need_by is not None for t in record.plan.tasks):
-            by_team = throughput_by_team(self.events(stream), self.stream(stream).workflow)
+            by_team = throughput_by_team(
+                self._workspace.events(stream), self._workspace.stream(stream).workflow
+            )
             try:
                 found = dependency_risks(sched, by_team, trials=trials, seed=seed)
                 risks = [r.to_dict() for r in found]
@@ -365,7 +353,7 @@ class Steering:
             until=max(record.baseline.end, record.trial.end),
         )
         result = run_experiment(
-            self.flow(stream, flt, detail=True).scatter,
+            self._workspace.flow(stream, flt, detail=True).scatter,
             record.baseline,
             record.trial,
             target=record.metric,
@@ -394,7 +382,7 @@ class Steering:
         """The value stream at a glance: flow trend, objectives' progress, top risks,
         improvements in flight (the stream page and the printable report)."""
         day = today or date.today()
-        report = self.flow(stream).to_dict()
+        report = self._workspace.flow(stream).to_dict()
         risks = self.risk_board(stream, day)
         live = [r for column, rs in risks["board"].items() if column != "resolved" for r in rs]
         items = self.roadmap(stream)
