@@ -150,13 +150,13 @@ def test_deleting_a_map_removes_its_versions(ws: Workspace) -> None:
 
 
 def test_a_database_at_0001_upgrades_to_head_keeping_its_data(
-    database_url: str, tmp_path: Path
+    empty_database_url: str, tmp_path: Path
 ) -> None:
     # Rows as the 0001 release wrote them (plain SQL: today's code also writes the audit log,
     # which 0001 does not have). Times in microseconds since the epoch, UTC.
     day = 86_400_000_000
     january_first = 1_704_067_200_000_000  # 2024-01-01T00:00:00Z
-    with Store(database_url) as store:
+    with Store(empty_database_url) as store:
         with store.engine.begin() as connection:
             command.upgrade(alembic_config(connection=connection), "0001")
             connection.execute(

@@ -267,7 +267,7 @@ def test_a_file_loads_all_or_nothing(workspace: Workspace, tmp_path: Path) -> No
     assert [r.key for r in workspace.steering.records("risk")] == ["R1"]
 
 
-def test_a_database_at_0002_upgrades_keeping_its_maps(database_url: str) -> None:
+def test_a_database_at_0002_upgrades_keeping_its_maps(empty_database_url: str) -> None:
     import json
     from datetime import UTC, datetime
 
@@ -276,7 +276,7 @@ def test_a_database_at_0002_upgrades_keeping_its_maps(database_url: str) -> None
 
     line = ValueStreamMap("Line", (Step("Build", process_time_hours=1, lead_time_hours=2),))
     saved = datetime(2024, 2, 1, 9, 30, tzinfo=UTC)
-    with Store(database_url) as store:
+    with Store(empty_database_url) as store:
         with store.engine.begin() as connection:
             command.upgrade(alembic_config(connection=connection), "0002")
             # The map as the release at 0002 saved it: written with plain SQL, since this
