@@ -80,9 +80,9 @@ def test_delete_asks_for_the_name_then_deletes(client: TestClient, workspace: Wo
 
     done = client.post("/streams/Tiny/delete", data={"confirm": "Tiny"}, follow_redirects=False)
     assert done.status_code == 303
-    assert done.headers["location"] == "/?notice=value+stream+Tiny+deleted"
+    assert done.headers["location"] == "/?notice=Value+stream+Tiny+deleted."
     assert workspace.streams() == []
-    assert "value stream Tiny deleted" in client.get(done.headers["location"]).text
+    assert "Value stream Tiny deleted." in client.get(done.headers["location"]).text
     entry = workspace.access.audit_log(limit=1)[0]
     assert (entry.action, entry.target, entry.actor) == ("stream.delete", "Tiny", "tester")
 

@@ -176,5 +176,5 @@ def delete_stream(
         )
     ctx.workspace.delete_stream(name)
     return RedirectResponse(
-        f"/?{urlencode({'notice': f'value stream {name} deleted'})}", status_code=303
+        f"/?{urlencode({'notice': f'Value stream {name} deleted.'})}", status_code=303
     )
