@@ -311,7 +311,7 @@ def test_a_bound_key_result_shows_the_metric_over_its_window(
     row = page[page.index('data-kr="ct"') :]
     value = re.search(r'data-value="([^"]*)"', row)
     assert value is not None and float(value[1]) == pytest.approx(expected)
-    assert "cycle_time_p85 over the last 7 days" in row
+    assert "cycle time p85 over the last 7 days" in row
     # 5.7 > 5: not met; progress (8 − 5.7) ÷ (8 − 5) = 77 %.
     progress = re.search(r'data-progress="([^"]*)"', row)
     assert progress is not None and float(progress[1]) == pytest.approx((8 - 5.7) / (8 - 5))

@@ -151,7 +151,7 @@ class Objective(Document):
         for kr in self.key_results:
             if kr.metric is not None:
                 value = measured.get(kr.metric, {}).get(kr.window_days)
-                source = f"{kr.metric} over the last {kr.window_days} days"
+                source = f"{kr.metric.replace('_', ' ')} over the last {kr.window_days} days"
             else:
                 value, source = kr.current, "by hand"
             results.append(
