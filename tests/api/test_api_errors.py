@@ -240,3 +240,16 @@ def test_the_openapi_document_gives_every_error_the_one_shape(client: TestClient
                         status,
                     )
     assert errors > 0
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_a_stream_name_with_a_control_character_is_refused_before_the_store(
+    client: TestClient, method: str
+) -> None:
+    """PostgreSQL cannot hold a NUL in text: a ``?stream=`` with one reached the store and
+    came back as a 409 "failed reading"; no stream name has control characters, so it is bad
+    input (422) before anything is read."""
+    url = "/api/records/risk/R-1/history" if method == "GET" else "/api/records/risk/R-1"
+    response = client.request(method, url, params={"stream": "Ti\x00ny"})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["type"] == "ValidationError"

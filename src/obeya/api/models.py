@@ -122,6 +122,15 @@ class ErrorResponse(BaseModel):
     error: ErrorInfo
 
 
+def stream_query(description: str) -> Any:
+    """A query parameter naming a value stream: bounded, and without control characters (no
+    stream name has them, and PostgreSQL cannot even hold a NUL), so a bad one is a 422
+    before anything is read."""
+    from fastapi import Query
+
+    return Query(description=description, max_length=200, pattern=r"^[^\x00-\x1f]*$")
+
+
 #: The largest version number the store holds (a 32-bit integer column): a ``version``
 #: parameter beyond it is refused (422) rather than sent to the database to overflow.
 MAX_VERSION = 2**31 - 1

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from obeya.api.auth import Caller, CallerDep, require
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
-from obeya.api.models import BODY_ERRORS, ERRORS, ErrorResponse, StreamDetail
+from obeya.api.models import BODY_ERRORS, ERRORS, ErrorResponse, StreamDetail, stream_query
 from obeya.auth.credentials import MAX_TOKEN_DAYS_VARIABLE, token_days
 from obeya.auth.names import MAX_NAME_LENGTH, lookup_name, user_name
 from obeya.core.access import Role
@@ -162,7 +162,7 @@ def revoke_role(
     ctx: Ctx,
     caller: CallerDep,
     user: Annotated[str, Path(description="The user's name.")],
-    stream: Annotated[str | None, Query(description="Omit for the workspace-wide role.")] = None,
+    stream: Annotated[str | None, stream_query("Omit for the workspace-wide role.")] = None,
 ) -> Response:
     """Take away a user's role on a stream (its admins) or on the workspace."""
     require(caller, Role.ADMIN, stream)
@@ -218,7 +218,7 @@ def revoke_token(
 def audit(
     ctx: Ctx,
     caller: CallerDep,
-    stream: Annotated[str | None, Query(description="One stream's changes (its admins).")] = None,
+    stream: Annotated[str | None, stream_query("One stream's changes (its admins).")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[AuditOut]:
     """Every change, newest first: who, when, what, and the documents before and after."""

@@ -31,6 +31,7 @@ from obeya.api.models import (
     AnyDocument,
     ErrorResponse,
     StreamMove,
+    stream_query,
 )
 from obeya.core.access import Role
 from obeya.core.steering.kinds import KINDS
@@ -46,9 +47,9 @@ Key = Annotated[str, Path(description="The record's key, e.g. R-7.")]
 StreamName = Annotated[str, Path(description="The value stream's name.")]
 OfStream = Annotated[
     str | None,
-    Query(
-        description="The record's value stream: keys are unique per stream, so it is needed "
-        "when several streams have the key."
+    stream_query(
+        "The record's value stream: keys are unique per stream, so it is needed when several "
+        "streams have the key."
     ),
 ]
 Today = Annotated[
@@ -134,7 +135,7 @@ def list_records(
     ctx: Ctx,
     request: Request,
     kind: Kind,
-    stream: Annotated[str | None, Query(description="Only this stream's.")] = None,
+    stream: Annotated[str | None, stream_query("Only this stream's.")] = None,
 ) -> list[RecordOut]:
     """The records of a kind (newest versions), by key."""
     return [
