@@ -172,16 +172,16 @@ class Workspace:
         flags (:mod:`obeya.core.workflow_infer`)."""
         from obeya.core.workflow_infer import propose
 
-        return propose(self.events(stream))
+        return propose(self.events(stream), self.reports.state_stats(stream))
 
     def workflow_flags(
         self, stream: str, workflow: Workflow, flow_efficiency: float | None
     ) -> list[Flag]:
         """The plausibility flags of ``workflow`` on the stream's events; ``flow_efficiency``
         is the stream's under that workflow (from :meth:`flow`, already computed)."""
-        from obeya.core.workflow_infer import review, state_stats
+        from obeya.core.workflow_infer import review
 
-        return review(workflow, state_stats(self.events(stream)), flow_efficiency)
+        return review(workflow, self.reports.state_stats(stream), flow_efficiency)
 
     # -- history ------------------------------------------------------------------------------
 

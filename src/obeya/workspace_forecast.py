@@ -1,9 +1,10 @@
 """Forecasts of a stored stream: the ``forecasts`` part of :class:`~obeya.workspace.Workspace`.
 
-The CLI (``obeya forecast … --stream``), the API (``/api/streams/{name}/forecast/…``) and the
-forecast page all ask here, so they give one document. The throughput comes from the
-workspace's report cache, so a page that shows a forecast and a backtest analyses the stream
-once.
+The API (``/api/streams/{name}/forecast/…``) and the forecast page ask here, so they give one
+document; the CLI (``obeya forecast … --stream``) takes only the throughput from here and runs
+the core's forecast itself, as for a file, without the request caps below. The throughput comes
+from the workspace's report cache, so a page that shows a forecast and a backtest analyses the
+stream once.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from obeya.core.metrics import FlowFilter, FlowReport
 
 if TYPE_CHECKING:
+    from obeya.core.workflow_infer import StateStats
     from obeya.render.charts import ChartKind
     from obeya.workspace import Workspace
 
@@ -102,6 +103,17 @@ class Reports:
         if found is not None:
             return found  # type: ignore[no-any-return]
         return self._put(key, Encoded(self.chart(stream, kind, flt)))  # type: ignore[no-any-return]
+
+    def state_stats(self, stream: str) -> list[StateStats]:
+        """The stream's per-state evidence (:func:`~obeya.core.workflow_infer.state_stats`),
+        computed once per stamp: the workflow page's flags then read no events per load."""
+        from obeya.core.workflow_infer import state_stats
+
+        key = ("state-stats", self._stamp(stream))
+        found = self._get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        return self._put(key, state_stats(self._workspace.events(stream)))  # type: ignore[no-any-return]
 
     # The stamp is read once per request and handed down, so a chart built from a cached
     # document reads a few rows once, not once per layer.

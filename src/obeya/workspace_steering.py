@@ -6,8 +6,9 @@ roadmap, skill coverage and the stream at a glance. The CLI, the API and the pag
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -243,8 +244,8 @@ class Steering:
         rates = []
         counts = []
         for window in (before, now):
-            quality = self._workspace.flow(
-                stream, FlowFilter(since=window.start, until=window.end)
+            quality = self._workspace.reports.report(
+                stream, FlowFilter(since=window.start, until=window.end), detail=False
             ).quality
             if quality is None or quality.reopened is None:
                 break
@@ -283,16 +284,16 @@ class Steering:
         if not wanted:
             return None, {}
         if whole is None:
-            whole = self._workspace.flow(stream).to_dict()
+            whole = self._workspace.reports.document(stream, detail=False)
         as_of = date.fromisoformat(whole["aging_wip"]["as_of"])
         reports: dict[int, dict[str, Any]] = {}
         measured: dict[str, dict[int, float | None]] = {}
         for metric, window in sorted(wanted):
             if window not in reports:
                 since = as_of - timedelta(days=window - 1)
-                reports[window] = self._workspace.flow(
-                    stream, FlowFilter(since=since, until=as_of)
-                ).to_dict()
+                reports[window] = self._workspace.reports.document(
+                    stream, FlowFilter(since=since, until=as_of), detail=False
+                )
             measured.setdefault(metric, {})[window] = measure(metric, reports[window])
         return as_of, measured
 
@@ -314,24 +315,47 @@ class Steering:
         """A saved dependency plan: its critical path and slack, need-by misses, the
         cross-team matrix, and the tasks at risk by their team's Monte Carlo forecast on the
         stream's history (tasks with ``items`` and ``need_by``; teams from the events' team)."""
+        document = self.stream_record("plan", key, stream).document
+        return self._plan(key, document, self._by_team(stream), trials=trials, seed=seed)
+
+    def _by_team(self, stream: str) -> Callable[[], Mapping[str, Mapping[str, int]]]:
+        """The stream's daily throughput per team, read from its events when first asked and
+        kept: an overview with several plans reads the events once, a plan with no task at
+        risk not at all."""
+        from obeya.core.steering.team_throughput import throughput_by_team
+
+        @cache
+        def by_team() -> Mapping[str, Mapping[str, int]]:
+            return throughput_by_team(
+                self._workspace.events(stream), self._workspace.stream(stream).workflow
+            )
+
+        return by_team
+
+    def _plan(
+        self,
+        key: str,
+        document: Mapping[str, Any],
+        by_team: Callable[[], Mapping[str, Mapping[str, int]]],
+        *,
+        trials: int = 2000,
+        seed: int = 1,
+    ) -> dict[str, Any]:
         from obeya.core.steering.dependencies import (
             PlanError,
             dependency_risks,
             schedule,
         )
         from obeya.core.steering.saved import plan_record_from_dict
-        from obeya.core.steering.team_throughput import throughput_by_team
 
-        record = plan_record_from_dict(self.stream_record("plan", key, stream).document)
+        record = plan_record_from_dict(document)
         sched = schedule(record.plan)
         risks: list[dict[str, Any]] = []
         note = None
         if any(t.items is not None and t.need_by is not None for t in record.plan.tasks):
-            by_team = throughput_by_team(
-                self._workspace.events(stream), self._workspace.stream(stream).workflow
-            )
+            daily = by_team()
             try:
-                found = dependency_risks(sched, by_team, trials=trials, seed=seed)
+                found = dependency_risks(sched, daily, trials=trials, seed=seed)
                 risks = [r.to_dict() for r in found]
             except PlanError as exc:  # a team without history: say so, keep the schedule
                 note = str(exc)
@@ -382,10 +406,11 @@ class Steering:
         """The value stream at a glance: flow trend, objectives' progress, top risks,
         improvements in flight (the stream page and the printable report)."""
         day = today or date.today()
-        report = self._workspace.flow(stream).to_dict()
+        report = self._workspace.reports.document(stream, detail=False)
         risks = self.risk_board(stream, day)
         live = [r for column, rs in risks["board"].items() if column != "resolved" for r in rs]
         items = self.roadmap(stream)
+        by_team = self._by_team(stream)
         return {
             "stream": stream,
             "today": day.isoformat(),
@@ -403,21 +428,12 @@ class Steering:
             },
             "improvements": [i for i in items if i["status"] in OPEN],
             "dependencies": [
-                self._plan_summary(stream, r.key) for r in self.records("plan", stream)
+                _plan_summary(self._plan(r.key, r.document, by_team))
+                for r in self.records("plan", stream)
             ],
             "experiments": [
                 self._experiment_summary(stream, r.key) for r in self.records("experiment", stream)
             ],
-        }
-
-    def _plan_summary(self, stream: str, key: str) -> dict[str, Any]:
-        plan = self.plan(stream, key)
-        return {
-            "key": key,
-            "duration_days": plan["duration_days"],
-            "critical_path": plan["critical_path"],
-            "need_by_misses": [m for m in plan["need_by"] if m["missed"]],
-            "at_risk": [r for r in plan["at_risk"] if r["at_risk"]],
         }
 
     def _experiment_summary(self, stream: str, key: str) -> dict[str, Any]:
@@ -440,3 +456,14 @@ class Steering:
 
 def _text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
+
+
+def _plan_summary(plan: dict[str, Any]) -> dict[str, Any]:
+    """What the overview shows of a plan: its length, critical path, misses and risks."""
+    return {
+        "key": plan["key"],
+        "duration_days": plan["duration_days"],
+        "critical_path": plan["critical_path"],
+        "need_by_misses": [m for m in plan["need_by"] if m["missed"]],
+        "at_risk": [r for r in plan["at_risk"] if r["at_risk"]],
+    }

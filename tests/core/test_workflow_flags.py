@@ -124,3 +124,8 @@ def test_the_same_wait_classed_active_is_flagged_with_hand_computed_values() -> 
     ]
     assert flags[1].value == pytest.approx(0.6)
     assert "3.0 days at the median" in flags[1].message
+
+
+def test_a_proposal_from_given_stats_is_the_proposal_from_the_log() -> None:
+    """The workspace hands propose the stats it has cached: the proposal is the same."""
+    assert propose(PLAUSIBLE, state_stats(PLAUSIBLE)) == propose(PLAUSIBLE)

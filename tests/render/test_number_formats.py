@@ -241,3 +241,38 @@ def test_parse_share_is_defined_once_in_the_core() -> None:
 
     assert n.parse_share is shares.parse_share
     assert n.parse_optional_share is shares.parse_optional_share
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "expected"),
+    [
+        (0.227, 0, "23 %"),  # 22.7 rounds up
+        (0.275, 1, "27.5 %"),
+        (0.2, 1, "20 %"),  # 20.0: the zero says nothing
+        (12.345, 0, "1,234 %"),  # 1234.5, half to even on the binary value
+        (-0.001, 0, "0 %"),  # -0.1 % rounds to nothing: no sign
+    ],
+)
+def test_core_messages_and_the_pages_show_a_share_alike(
+    value: float, digits: int, expected: str
+) -> None:
+    from obeya.core.shares import percent_of
+
+    assert percent_of(value, digits) == expected
+    assert n.share(value, digits) == expected
+
+
+def test_the_formats_load_without_the_steering_core() -> None:
+    # A metric's kind is looked up when asked; importing the formats must not load steering.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, obeya.render.numbers as n; "
+        "assert 'obeya.core.steering.objectives' not in sys.modules; "
+        "print(n.metric_value(0.235, 'flow_efficiency'), '|', n.metric_value(12.34, 'wip'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    # flow_efficiency is a share: 23.5 % to a decimal; wip is items: three significant digits.
+    assert done.stdout.strip() == "23.5 % | 12.3"

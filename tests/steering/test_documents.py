@@ -251,3 +251,49 @@ def test_the_api_schema_shows_the_declared_fields(client: Any) -> None:
     assert kr["window_days"] == {**kr["window_days"], "type": "integer", "minimum": 1}
     record = schema["RecordOut"]["properties"]["document"]
     assert {"$ref": "#/components/schemas/RiskDocument"} in record["anyOf"]
+
+
+def test_a_key_result_key_used_twice_is_named_first_in_order() -> None:
+    # Keys a, b, b, a: both a and b are used twice; 'a' comes first, so the message names it
+    # (a scan that stopped at the first repeat seen would name 'b').
+    rows = [{**STORED[Objective]["key_results"][1], "key": k} for k in ("a", "b", "b", "a")]
+    with pytest.raises(InputError) as caught:
+        Objective.from_dict({**STORED[Objective], "key_results": rows})
+    assert str(caught.value) == (
+        "objective 'O-1': key_results use the key 'a' twice; keys must differ"
+    )
+    assert caught.value.field == "key_results"
+
+
+def test_many_key_results_are_checked_for_repeats_in_one_pass() -> None:
+    # 40,000 key results (about 2.5 MB of JSON: under the API's 4 MiB body limit) with the
+    # first key repeated at the end. Counted once, they read in a second or two; compared
+    # with every other key (key_results.count per key, as before) they took about a minute.
+    import time
+
+    row = {"title": "t", "comparator": "<=", "target": 1}
+    rows = [{**row, "key": f"KR-{i}"} for i in range(40_000)] + [{**row, "key": "KR-0"}]
+    started = time.perf_counter()
+    with pytest.raises(InputError, match="use the key 'KR-0' twice"):
+        Objective.from_dict({"key": "O-1", "title": "Many", "key_results": rows})
+    assert time.perf_counter() - started < 20
+
+
+def test_the_teams_page_forms_read_as_the_declared_documents() -> None:
+    from obeya.web.steering_pages import Posted
+    from obeya.web.team_pages import posted_record
+
+    # Trimmed, a blank name becomes the key, a list split on commas with repeats dropped;
+    # fields the document does not declare (the message) are not part of it.
+    team = Posted((("key", " web "), ("name", ""), ("streams", "Shop, Ops,Shop"), ("message", "x")))
+    assert Team.from_dict(posted_record("team", team)) == Team(
+        key="web", name="web", streams=("Shop", "Ops")
+    )
+    person = Posted((("key", "ana"), ("teams", "web"), ("skills", "react\nsql")))
+    assert Person.from_dict(posted_record("person", person)).skills == ("react", "sql")
+    # A form that posts no key at all is refused as an empty key, as a blank one is.
+    with pytest.raises(InputError, match=r"^person: key is empty$"):
+        Person.from_dict(posted_record("person", Posted((("name", "Ana"),))))
+    assert StreamProfile.from_dict(
+        posted_record("profile", Posted((("key", "Shop"), ("needs", "sql"))))
+    ) == StreamProfile(key="Shop", needs=("sql",))

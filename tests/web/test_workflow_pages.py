@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import Iterator
@@ -144,6 +145,43 @@ def test_infer_fills_the_form_with_the_proposal(client: TestClient) -> None:
     }
     assert "Inferred from the data (not saved)" in page.text
     assert 'data-rule="flow_efficiency"' in page.text
+
+
+def test_infer_with_the_first_finish_measures_the_flags_again(client: TestClient) -> None:
+    page = client.post(
+        "/streams/Tiny/workflow/preview", data={**FORM, "action": "infer", "finish": "first"}
+    )
+    assert page.status_code == 200
+    assert 'value="first" checked' in page.text
+    # No Tiny item enters done twice, so the first entry is the last: still 11 of 12 cycle
+    # days active (92 % > 60 %), In Progress holding 11 of the 12 in-process days.
+    assert 'data-rule="flow_efficiency"' in page.text
+    assert 'data-rule="active_state_share" data-state="In Progress"' in page.text
+    assert figures(page.text, "proposed")["flow_efficiency"] == "92%"
+
+
+def test_the_flags_read_the_events_once_per_version_of_the_stream(
+    client: TestClient, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[str] = []
+    real = workspace.events
+
+    def counted(stream: str) -> object:
+        reads.append(stream)
+        return real(stream)
+
+    monkeypatch.setattr(workspace, "events", counted)
+    for _ in range(3):
+        page = client.get("/streams/Tiny/workflow")
+        assert page.status_code == 200
+        assert 'data-rule="active_state_share" data-state="In Progress"' in page.text
+    assert reads == ["Tiny"]  # the flags' per-state evidence, once; the report is cached too
+    # A new workflow is a new version of the stream: its evidence is read afresh.
+    stored = workspace.stream("Tiny").workflow
+    assert stored is not None
+    workspace.set_workflow("Tiny", dataclasses.replace(stored, finish="first"))
+    assert client.get("/streams/Tiny/workflow").status_code == 200
+    assert reads == ["Tiny", "Tiny"]
 
 
 @pytest.mark.parametrize(

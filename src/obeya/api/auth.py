@@ -10,10 +10,12 @@ store's :data:`~obeya.store.audit.ACTOR`, so every change is audited under their
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
 from obeya.api.deps import AppContext, context
@@ -25,6 +27,10 @@ from obeya.store.audit import ACTOR
 from obeya.workspace import Workspace
 from obeya.workspace_access import principal_of
 
+#: What a name in a path or a query may be: no control characters (the pattern of
+#: :func:`obeya.api.models.stream_query`).
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f]*$"
+_CONTROL = re.compile(r"[\x00-\x1f]")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -121,6 +127,7 @@ def _check(request: Request, rule: Rule) -> tuple[Caller | None, Session | None]
         return caller, session
     if caller is None:
         raise AuthError("sign in, or send 'Authorization: Bearer TOKEN'")
+    _refuse_control_characters(request)
     if rule.scope == "map" and "variant" not in request.path_params:
         # A comparison reads every variant of the map: each one's stream must allow it.
         name = str(request.path_params["name"])
@@ -137,6 +144,26 @@ def _check(request: Request, rule: Rule) -> tuple[Caller | None, Session | None]
         # other call on what is not there needs the role on the workspace before it may learn
         # so (404), so a stranger cannot tell other streams' keys by the answer.
     return caller, session
+
+
+def _refuse_control_characters(request: Request) -> None:
+    """A 422 for a path naming a stream, map, record or connector with a control character:
+    no name has one, and PostgreSQL cannot even hold a NUL (the store answered 409, "failed
+    reading"). Checked here, before the rule looks the name up, for every path at once; a
+    query's ``?stream=`` has the same check (:func:`obeya.api.models.stream_query`)."""
+    bad = [(k, v) for k, v in request.path_params.items() if _CONTROL.search(str(v))]
+    if bad:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "string_pattern_mismatch",
+                    "loc": ("path", key),
+                    "msg": f"String should match pattern '{NO_CONTROL_CHARACTERS}'",
+                    "input": value,
+                }
+                for key, value in bad
+            ]
+        )
 
 
 async def _csrf_token(request: Request) -> str | None:

@@ -157,6 +157,12 @@ def _of(request: Request, stream: str | None) -> str | None:
     return None
 
 
+def _said(document: dict[str, Any], stream: str | None) -> str | None:
+    """The stream a body names: a stream in the document wins over the body's."""
+    named = document.get("stream")
+    return named.strip() if isinstance(named, str) and named.strip() else stream
+
+
 @router.post(
     "/records/{kind}",
     status_code=201,
@@ -168,8 +174,7 @@ def add_record(ctx: Ctx, request: Request, kind: Kind, body: RecordAddBody) -> V
     objectives, ``I-`` improvements, ``K-`` kaizen events, ``P-`` plans, ``E-``
     experiments): 1 + the highest number used there. A key in the document is kept (409 if
     taken). Needs the editor role on the stream."""
-    named = body.document.get("stream")
-    stream = named.strip() if isinstance(named, str) and named.strip() else body.stream
+    stream = _said(body.document, body.stream)
     require_on(request, Role.EDITOR, stream)
     saved = ctx.workspace.steering.save_record(
         kind,
@@ -212,8 +217,7 @@ def save_record(
     holding the key. A body naming another stream than the record's is refused: saves never
     move a record (``…/move`` does); to save the same key in another stream, name it in
     ``?stream=``."""
-    named = body.document.get("stream")  # a stream in the document wins over the body's
-    said = named.strip() if isinstance(named, str) and named.strip() else body.stream
+    said = _said(body.document, body.stream)
     if stream and said and said != stream:
         raise InputError(
             f"the query names value stream {stream!r} and the body {said!r}; name one",

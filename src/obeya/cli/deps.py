@@ -21,7 +21,6 @@ from obeya.cli.common import (
     with_columns,
 )
 from obeya.core.forecast import DEFAULT_HISTORY_DAYS, DEFAULT_SEED, DEFAULT_TRIALS
-from obeya.core.shares import percent_of
 from obeya.core.steering.dependencies import (
     AT_RISK_BELOW,
     DependencyRisk,
@@ -33,7 +32,7 @@ from obeya.core.steering.dependencies import (
     start_date,
 )
 from obeya.ingest import ColumnMap
-from obeya.render.numbers import count, duration_days
+from obeya.render.numbers import count, duration_days, share
 
 deps_app = typer.Typer(
     help="Dependencies between teams' tasks: the critical path, dependencies at risk, the graph.",
@@ -208,14 +207,13 @@ def _print_risks(risks: list[DependencyRisk], history_days: int, trials: int, se
             f"{r.forecast.items:,}",
             r.start.isoformat(),
             r.need_by.isoformat(),
-            f"{percent_of(r.on_time)}",
+            share(r.on_time),
             dates[50].isoformat(),
             dates[85].isoformat(),
             "[bold red]at risk[/]" if r.at_risk else "on track",
         )
     out.print(table)
     out.print(
-        f"At risk: done by the need-by date in fewer than {percent_of(AT_RISK_BELOW)} of "
-        f"{trials:,} "
+        f"At risk: done by the need-by date in fewer than {share(AT_RISK_BELOW)} of {trials:,} "
         f"trials (seed {seed}), each day drawn from the team's {history_days} days of history."
     )

@@ -146,15 +146,6 @@ _WORDS = {
 }
 
 
-def _number(value: float | None, metric: str) -> str:
-    """A median or p85 as the experiments page shows it: a share in percent, days as read."""
-    return metric_value(value, metric)
-
-
-def _percent(value: float | None) -> str:
-    return signed_share(value)
-
-
 def _print(result: Experiment) -> None:
     target = result.target
     e = target.evaluation
@@ -166,25 +157,26 @@ def _print(result: Experiment) -> None:
     table.add_column("Items", justify="right")
     table.add_column("Median", justify="right")
     table.add_column("p85", justify="right")
+    # Medians and p85s as the experiments page shows them: a share in percent, days as read.
     table.add_row(
         "baseline",
         str(result.baseline),
         count(e.baseline_items),
-        _number(e.baseline_median, target.metric.name),
-        _number(e.baseline_p85, target.metric.name),
+        metric_value(e.baseline_median, target.metric.name),
+        metric_value(e.baseline_p85, target.metric.name),
     )
     table.add_row(
         "trial",
         str(result.trial),
         count(e.trial_items),
-        _number(e.trial_median, target.metric.name),
-        _number(e.trial_p85, target.metric.name),
+        metric_value(e.trial_median, target.metric.name),
+        metric_value(e.trial_p85, target.metric.name),
     )
     out.print(table)
     low, high = e.ci95
     out.print(
-        f"Effect (trial median ÷ baseline median − 1): {_percent(e.effect)}, "
-        f"95 % CI {_percent(low)} to {_percent(high)} "
+        f"Effect (trial median ÷ baseline median − 1): {signed_share(e.effect)}, "
+        f"95 % CI {signed_share(low)} to {signed_share(high)} "
         f"(percentile bootstrap, {count(e.resamples)} resamples, seed {e.seed})"
     )
     out.print(f"Mann–Whitney U, two-sided: p = {significant(e.p_value)} (α = {e.alpha:g})")
@@ -210,7 +202,7 @@ def _print_guard(guard: MetricResult) -> None:
     metric = guard.metric.name
     state = "[red]worsened[/red]" if g.verdict == "worse" else "[green]held[/green]"
     out.print(
-        f"Guard {metric}: median {_number(g.baseline_median, metric)} → "
-        f"{_number(g.trial_median, metric)} ({_percent(g.effect)}, p = {significant(g.p_value)}): "
-        f"{state}"
+        f"Guard {metric}: median {metric_value(g.baseline_median, metric)} → "
+        f"{metric_value(g.trial_median, metric)} ({signed_share(g.effect)}, "
+        f"p = {significant(g.p_value)}): {state}"
     )

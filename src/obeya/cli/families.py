@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.text import Text
 
 from obeya.cli.common import PlainTable, err, handle_errors, lines, out, print_json, safe
-from obeya.core.shares import percent_of
 from obeya.core.steering.families import (
     DEFAULT_THRESHOLD,
     FamilyClustering,
@@ -21,6 +20,7 @@ from obeya.core.steering.families import (
     value_streams,
     value_streams_toml,
 )
+from obeya.render.numbers import share
 
 families_app = typer.Typer(
     help="Product families: cluster a product catalogue into candidate value streams.",
@@ -140,7 +140,7 @@ def _print_clustering(result: FamilyClustering, console: Console) -> None:
     table.add_column("Distinctive (inside / outside)")
     for family in result.families:
         distinctive = lines(
-            f"{d.value} ({d.attribute}) {percent_of(d.inside)} / {percent_of(d.outside)}"
+            f"{d.value} ({d.attribute}) {share(d.inside)} / {share(d.outside)}"
             for d in family.distinctive
         )
         table.add_row(

@@ -20,7 +20,7 @@ from obeya.core.steering.kinds import KINDS
 from obeya.core.steering.objectives import KeyResult
 from obeya.core.steering.risks import Risk
 from obeya.errors import InputError
-from obeya.render.numbers import count
+from obeya.render.numbers import count, share
 from obeya.store.records import ANY_STREAM, StreamRef
 
 if TYPE_CHECKING:
@@ -351,7 +351,7 @@ def objective_list(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt =
         progress = objective["progress"]
         out.print(
             f"[bold]{safe(objective['key'])}[/bold] {safe(objective['title'])}"
-            + ("" if progress is None else f" — {progress:.0%}")
+            + ("" if progress is None else f" — {share(progress)}")
         )
         table = PlainTable("key", "title", "value", "target", "by", "met", "progress", "source")
         for kr in objective["key_results"]:
@@ -363,7 +363,7 @@ def objective_list(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt =
                 f"{kr['comparator']} {kr['target']:g}",
                 kr["by"] or "",
                 {True: "yes", False: "no", None: "–"}[kr["met"]],
-                "–" if kr["progress"] is None else f"{kr['progress']:.0%}",
+                "–" if kr["progress"] is None else share(kr["progress"]),
                 kr["source"],
             )
         out.print(table)
@@ -494,7 +494,7 @@ def overview_command(
         f"p85 {ct['p85'] or 0:.1f} d"
     )
     for o in doc["objectives"]:
-        progress = "–" if o["progress"] is None else f"{o['progress']:.0%}"
+        progress = "–" if o["progress"] is None else share(o["progress"])
         out.print(f"objective {safe(o['key'])} {safe(o['title'])}: {progress}", highlight=False)
     for r in doc["risks"]["top"]:
         out.print(

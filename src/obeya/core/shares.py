@@ -88,13 +88,22 @@ def _percent(value: float) -> str:
     return f"{value:,.6g} %"
 
 
+def fixed(value: float, digits: int, sign: bool = False) -> str:
+    """``value`` to ``digits`` decimals, thousands separated (``1,234.5``); ``sign`` for a change
+    (``+1.5``). What rounds to zero shows no sign: "-0.0" would read as a change not there."""
+    text = f"{value:{'+' if sign else ''},.{digits}f}"
+    return text.lstrip("+-") if text.strip("+-0.,") == "" else text
+
+
+def trim(text: str) -> str:
+    """A figure of :func:`fixed` without its trailing zeros: ``20.50`` is ``20.5``, ``20.0``
+    ``20`` (decimals only where they say something)."""
+    return text.rstrip("0").removesuffix(".") if "." in text else text
+
+
 def percent_of(value: float, digits: int = 0) -> str:
     """A share in percent, the house's one way: ``percent_of(0.227)`` is ``23 %``,
     ``percent_of(0.275, 1)`` ``27.5 %``, ``percent_of(0.2, 1)`` ``20 %`` (decimals only where
-    they say something). Core messages use it; ``render.numbers.share`` is built on it."""
-    text = f"{value * 100:,.{digits}f}"
-    if text.strip("+-0.,") == "":
-        text = text.lstrip("+-")  # what rounds to zero shows no sign
-    if digits:
-        text = text.rstrip("0").removesuffix(".")
-    return f"{text} %"
+    they say something). Core messages use it; ``render.numbers.share`` shows a share the same
+    way (both on :func:`fixed` and :func:`trim`)."""
+    return f"{trim(fixed(value * 100, digits))} %"

@@ -180,9 +180,8 @@ class Workflow:
             lines.append(f"{key} = {_toml_list(getattr(self, key))}")
         if self.order:
             lines.append(f"order = {_toml_list(self.order)}")
-        if (
-            self.finish != FINISH_LAST
-        ):  # the default is left out: stored workflows stay as they were
+        # The default is left out: stored workflows stay as they were.
+        if self.finish != FINISH_LAST:
             lines.append(f"finish = {_toml_string(self.finish)}")
         if self.stages:
             lines.append("")

@@ -156,9 +156,13 @@ def _classify(state: str, first_share: float, last_share: float) -> tuple[Catego
     return Category.ACTIVE, "work happens here (neither a start, an end nor a wait)"
 
 
-def infer_workflow(log: EventLog) -> tuple[Workflow, list[StateStats]]:
-    """A proposed workflow and the evidence for it; states come in the order items visit them."""
-    stats = state_stats(log)
+def infer_workflow(
+    log: EventLog, stats: list[StateStats] | None = None
+) -> tuple[Workflow, list[StateStats]]:
+    """A proposed workflow and the evidence for it; states come in the order items visit them.
+    ``stats``: the log's :func:`state_stats`, when the caller has them already."""
+    if stats is None:
+        stats = state_stats(log)
     lists: dict[Category, list[str]] = {c: [] for c in Category}
     for s in stats:
         lists[s.category].append(s.state)
@@ -219,9 +223,10 @@ class Proposal:
         }
 
 
-def propose(log: EventLog) -> Proposal:
-    """The proposed workflow of :func:`infer_workflow`, checked (:func:`review`)."""
-    workflow, stats = infer_workflow(log)
+def propose(log: EventLog, stats: list[StateStats] | None = None) -> Proposal:
+    """The proposed workflow of :func:`infer_workflow`, checked (:func:`review`); ``stats``:
+    the log's :func:`state_stats`, when the caller has them already."""
+    workflow, stats = infer_workflow(log, stats)
     efficiency = flow_efficiency(log, workflow)
     return Proposal(workflow, stats, efficiency, review(workflow, stats, efficiency))
 
@@ -244,8 +249,8 @@ def review(workflow: Workflow, stats: Sequence[StateStats], efficiency: float | 
                 None,
                 efficiency,
                 f"flow efficiency is {percent_of(efficiency)}, above "
-                f"{percent_of(EFFICIENCY_LIMIT)}: knowledge "
-                "work rarely gets there; check that no state classed active is really a wait",
+                f"{percent_of(EFFICIENCY_LIMIT)}: knowledge work rarely gets there; check that "
+                "no state classed active is really a wait",
             )
         )
     categories = workflow.categories()
@@ -268,8 +273,7 @@ def review(workflow: Workflow, stats: Sequence[StateStats], efficiency: float | 
                     s.state,
                     share,
                     f"{s.state!r} is classed active but holds {percent_of(share)} of the time "
-                    "items "
-                    f"spend in process{visit}; if items mostly wait there (for someone, a "
+                    f"items spend in process{visit}; if items mostly wait there (for someone, a "
                     "customer, a release), class it waiting",
                 )
             )

@@ -108,17 +108,12 @@ def _resolve(header: list[str], columns: ColumnMap, file: str) -> dict[str, str]
     An exact name wins; failing that, one that differs only in case or surrounding spaces
     (``Item_ID``, `` state``), as spreadsheets tend to produce.
     """
-    loose: dict[str, list[str]] = {}
-    for name in header:
-        loose.setdefault(name.strip().casefold(), []).append(name)
     names: dict[str, str] = {}
     for field in (*REQUIRED, *OPTIONAL):
         wanted = getattr(columns, field)
-        similar = loose.get(wanted.strip().casefold(), [])
-        if wanted in header:
-            names[field] = wanted
-        elif len(similar) == 1:
-            names[field] = similar[0]
+        found = _match(header, wanted)
+        if found is not None:
+            names[field] = found
         elif field in REQUIRED:
             raise ParseError(
                 f"missing required column {wanted!r}; the columns are: "
@@ -129,6 +124,15 @@ def _resolve(header: list[str], columns: ColumnMap, file: str) -> dict[str, str]
                 field=wanted,
             )
     return names
+
+
+def _match(header: list[str], wanted: str) -> str | None:
+    """The header name for ``wanted``: exact, else the one name equal to it but for case and
+    surrounding spaces."""
+    if wanted in header:
+        return wanted
+    similar = [h for h in header if h.strip().casefold() == wanted.strip().casefold()]
+    return similar[0] if len(similar) == 1 else None
 
 
 def _read(

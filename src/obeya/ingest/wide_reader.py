@@ -38,7 +38,7 @@ from obeya.ingest.common import (
     parse_times,
     require_values,
 )
-from obeya.ingest.csv_reader import _drop_blank_rows, _header, _read_table
+from obeya.ingest.csv_reader import _drop_blank_rows, _header, _match, _read_table
 from obeya.ingest.limits import IngestLimits
 from obeya.ingest.sources import Progress
 
@@ -61,19 +61,17 @@ def read_wide(
     def row_of(index: int) -> int:
         return int(row_numbers[index]) if row_numbers is not None else index + 2
 
-    require_values(
-        {"item_id": table.column(fields["item_id"])},
-        fields,
-        file=file,
-        locate=lambda i: Where(row=row_of(i)),
-    )
+    def at_row(index: int) -> Where:
+        return Where(row=row_of(index))
+
+    require_values({"item_id": table.column(fields["item_id"])}, fields, file=file, locate=at_row)
     times = np.full((table.num_rows, len(states)), _NONE, dtype=np.int64)
     for j, (column, _) in enumerate(states):
         parsed = parse_times(
             _blank_as_null(table.column(column)),
             file=file,
             field=column,
-            locate=lambda i: Where(row=row_of(i)),
+            locate=at_row,
             hint="" if columns.state_columns.strip() else _state_hint(states, column),
         )
         times[:, j] = pc.fill_null(parsed, _NONE).to_numpy()
@@ -107,7 +105,7 @@ def read_wide(
             _blank_as_null(table.column(fields["created"])),
             file=file,
             field=fields["created"],
-            locate=lambda i: Where(row=row_of(i)),
+            locate=at_row,
         )
         out["created"] = created.take(rows)
     for name in OPTIONAL:
@@ -127,11 +125,11 @@ def _backwards(
     item_column: str,
 ) -> Backwards:
     """The cells earlier than some cell to their left in their row, as event seqs."""
-    # The latest time among the columns left of each cell (none: _NONE).
+    # latest[:, j]: the latest time among columns 0..j (none: _NONE); a cell is early when it
+    # is earlier than the latest of the columns to its left.
     latest = np.maximum.accumulate(times, axis=1)
-    before = np.full_like(times, _NONE)
-    before[:, 1:] = latest[:, :-1]
-    early = present & (times < before)
+    early = np.zeros_like(present)  # the first column has nothing to its left
+    early[:, 1:] = present[:, 1:] & (times[:, 1:] < latest[:, :-1])
     seqs = np.flatnonzero(early[event_row, event_col])
 
     def describe(seq: int) -> str:
@@ -150,15 +148,6 @@ def _blank_as_null(values: Any) -> Any:
     """Cells of spaces only are empty cells."""
     trimmed = pc.utf8_trim_whitespace(values)
     return pc.if_else(blank(trimmed), pa.scalar(None, pa.string()), trimmed)
-
-
-def _match(header: list[str], wanted: str) -> str | None:
-    """The header name for ``wanted``: exact, else the one equal to it but for case and
-    surrounding spaces (as the long CSV reader matches)."""
-    if wanted in header:
-        return wanted
-    similar = [h for h in header if h.strip().casefold() == wanted.strip().casefold()]
-    return similar[0] if len(similar) == 1 else None
 
 
 def _fields(header: list[str], columns: ColumnMap, file: str) -> dict[str, str]:

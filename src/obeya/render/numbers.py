@@ -26,11 +26,13 @@ from datetime import date as Date
 from datetime import datetime
 from typing import Any
 
+# The fixed-decimal figure and its trimming are the core's too: its messages show shares so.
+from obeya.core.shares import fixed as _fixed
+
 # Re-exported: the one reading of a typed share lives in the core (files it reads use it too).
 from obeya.core.shares import parse_optional_share as parse_optional_share
 from obeya.core.shares import parse_share as parse_share
-from obeya.core.shares import percent_of
-from obeya.core.steering.objectives import METRICS
+from obeya.core.shares import trim as _trim
 
 #: What a missing value shows as, everywhere.
 DASH = "—"
@@ -41,12 +43,6 @@ IRREGULAR = {"person": "people", "child": "children", "is": "are", "was": "were"
 
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _fixed(value: float, digits: int, sign: bool = False) -> str:
-    text = f"{value:{'+' if sign else ''},.{digits}f}"
-    # What rounds to zero shows no sign: "-0.0" or "+0.0" would read as a change not there.
-    return text.lstrip("+-") if text.strip("+-0.,") == "" else text
 
 
 def number(value: float | None, digits: int | None = None, trim: bool = False) -> str:
@@ -95,7 +91,7 @@ def share(value: float | None, digits: int | None = 0) -> str:
     if _missing(value):
         return DASH
     assert value is not None
-    return percent(value * 100, None) if digits is None else percent_of(value, digits)
+    return percent(value * 100, digits)
 
 
 def signed_percent(value: float | None, digits: int = 1) -> str:
@@ -208,6 +204,9 @@ def metric_value(value: float | None, metric: str | None, exact: bool = False) -
     """A value of a flow metric (an experiment's, a key result's): a share metric (flow
     efficiency, defect share...) in percent, ``23.5 %``, as the dashboard shows it; any other
     (days, items) as a number, or with ``exact`` as typed (a target: ``0.125``)."""
+    # Imported here: a formatting module need not load the steering core to start.
+    from obeya.core.steering.objectives import METRICS
+
     if metric is not None and metric in METRICS and METRICS[metric][1] == "share":
         return share(value, 1)
     return show(value) if exact else number(value)
@@ -238,10 +237,6 @@ def timestamp(value: datetime | str | None) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.strftime("%Y-%m-%d %H:%M")
-
-
-def _trim(text: str) -> str:
-    return text.rstrip("0").removesuffix(".") if "." in text else text
 
 
 # -- reading what a user typed: one rule, in the core (obeya.core.shares) -------------------

@@ -64,7 +64,6 @@ MIN_FONT = 12.0
 #: MIN_FONT of its width (the <svg>'s min-width), no further (it scrolls instead).
 LEAST_READABLE = 11.0
 
-_ENDS = ("customer", "supplier", "control")
 _WHITE = "#ffffff"
 _LINE = theme.INK
 _BOX_TINT = "#eff6ff"  # the process box header: a wash of the "active" blue
@@ -149,10 +148,6 @@ def share_text(share: float) -> str | None:
 
 def _esc(text: str) -> str:
     return html.escape(text, quote=True)
-
-
-def _bold(weight: str | None) -> bool:
-    return weight is not None and weight not in ("normal", "400")
 
 
 def _text_width(text: str, size: float, bold: bool = False) -> float:

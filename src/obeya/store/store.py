@@ -283,8 +283,11 @@ class Store:
             self._errors(f"deleting value stream {name!r}", writing=True),
             self._write() as connection,
         ):
-            info = self._info(connection, name)
-            stream_id = self._require_id(connection, name)
+            # Locked first, as an import locks it (:meth:`_lock_id`): a delete waits for an
+            # import in progress, then counts and deletes what it stored.
+            stream_id = self._lock_id(connection, name)
+            info = self._info(connection, name)  # NotFoundError, naming the streams
+            assert stream_id is not None
             write_audit(
                 connection,
                 "stream.delete",

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from obeya.api.auth import caller, require
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
+from obeya.api.models import stream_query
 from obeya.core.access import Role
 from obeya.errors import ObeyaError
 from obeya.store.versioning import changed_fields, flatten
@@ -96,7 +97,7 @@ def _back(stream: str | None, notice: str) -> Response:
 def access_page(
     request: Request,
     ctx: Ctx,
-    stream: Annotated[str | None, Query()] = None,
+    stream: Annotated[str | None, stream_query("The stream's page; none: the workspace's.")] = None,
     notice: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     where = _stream(stream)

@@ -96,11 +96,6 @@ def duration(hours: float | None) -> tuple[str, str]:
     return number(hours / per_unit, 1), unit
 
 
-def _both(hours: float | None) -> str:
-    """A duration with its unit, as the CLI's ``obeya dora`` says it: ``2.5 h``, ``3.1 days``."""
-    return duration_hours(hours)
-
-
 def dora_tiles(doc: Mapping[str, Any]) -> list[DoraTile]:
     """The four figures of a report document, in the order DORA lists them."""
     frequency = doc["deployment_frequency"]
@@ -113,7 +108,7 @@ def dora_tiles(doc: Mapping[str, Any]) -> list[DoraTile]:
     if lead["p50"] is None:
         lead_detail = "no change shipped by a counted deployment in the window"
     else:
-        lead_detail = f"p85 {_both(lead['p85'])} · {count(lead['changes'], 'change')}"
+        lead_detail = f"p85 {duration_hours(lead['p85'])} · {count(lead['changes'], 'change')}"
     rate = doc["change_failure_rate"]
     if rate is not None:
         failure_detail = (
@@ -126,9 +121,9 @@ def dora_tiles(doc: Mapping[str, Any]) -> list[DoraTile]:
     recovery_value, recovery_unit = duration(recovery["p50"])
     resolved, unresolved = count(recovery["incidents"]), count(recovery["unresolved"])
     resolved = f"{resolved} resolved, {unresolved} unresolved"
-    recovery_detail = resolved if recovery["p50"] is None else f"p85 {_both(recovery['p85'])}"
+    recovery_detail = resolved
     if recovery["p50"] is not None:
-        recovery_detail += f" · {resolved}"
+        recovery_detail = f"p85 {duration_hours(recovery['p85'])} · {resolved}"
     return [
         DoraTile(
             "deployment_frequency",
@@ -182,8 +177,8 @@ def weekly_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             "week": w["week"],
             "deployments": w["deployments"],
             "failed": w["failed_deployments"],
-            "lead": _both(w["lead_time_for_changes_hours_p50"]),
-            "recovery": _both(w["recovery_time_hours_p50"]),
+            "lead": duration_hours(w["lead_time_for_changes_hours_p50"]),
+            "recovery": duration_hours(w["recovery_time_hours_p50"]),
         }
         for w in doc["weekly"]
     ]

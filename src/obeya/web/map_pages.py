@@ -66,7 +66,6 @@ STEP_FIELDS = (
     ("visits", "Share of items", "visit_share"),
     ("link", "Link", "link"),
 )
-NUMBER_FIELDS = {"pt", "lt", "ca", "people", "capacity", "inventory", "visits"}
 OPTIONAL = {"team", "capacity"}
 #: Map-level fields: form key, label, ValueStreamMap field, help.
 MAP_FIELDS = (

@@ -201,13 +201,14 @@ def _plan_page(
     task: dict[str, str] | None = None,
     task_error: str | None = None,
     remove_error: str | None = None,
-    notice: str | None = None,
+    saved: bool = False,
     status: int = 200,
 ) -> Response:
+    """``saved``: the page after a save says which version it made."""
     workspace = ctx.workspace
-    info = workspace.stream(name)
-    _require_plan(ctx, name, key)
+    info = workspace.stream(name)  # an unknown stream is named as such, before its plans
     stored = workspace.steering.stream_record("plan", key, name)
+    notice = f"Saved as version {stored.version.version}." if saved else None
     view = workspace.steering.plan(name, key)
     record = plan_record_from_dict(stored.document)
     version = str(stored.version.version)
@@ -245,11 +246,7 @@ def plan_page(
 ) -> Response:
     """One plan: the drawing, the CPM table, the critical path, need-by misses, the
     cross-team matrix and the dependencies at risk; forms to add, change or remove a task."""
-    notice = None
-    if saved:
-        version = ctx.workspace.steering.stream_record("plan", key, name).version
-        notice = f"Saved as version {version.version}."
-    return _plan_page(request, ctx, name, key, notice=notice)
+    return _plan_page(request, ctx, name, key, saved=bool(saved))
 
 
 @router.post("/streams/{name}/dependencies/{key}/tasks", response_class=HTMLResponse)

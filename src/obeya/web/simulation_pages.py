@@ -82,11 +82,6 @@ _LOWER_BETTER = {"lead_time_p50", "lead_time_p85", "lead_time_mean", "wip"}
 # -- formatting -------------------------------------------------------------------------------
 
 
-def num(value: float | None, digits: int = 2) -> str:
-    """A figure for reading, ``digits`` decimals; — for none."""
-    return number(value, digits)
-
-
 def interval(ci: list[float] | None, digits: int = 2) -> str:
     return "" if ci is None else f"[{number(ci[0], digits)}, {number(ci[1], digits)}]"
 
@@ -130,7 +125,7 @@ def results_view(doc: Mapping[str, Any], seconds: float) -> dict[str, Any]:
         for s in scenarios:
             value, ci = _figure(s, key)
             d = digits.get(key, 2)
-            cells.append({"value": num(value, d), "ci": interval(ci, d), "raw": value})
+            cells.append({"value": number(value, d), "ci": interval(ci, d), "raw": value})
         diffs = []
         for s in scenarios[1:]:
             diff = s["difference"][key]
@@ -169,7 +164,7 @@ def results_view(doc: Mapping[str, Any], seconds: float) -> dict[str, Any]:
                     f"{utilisation(st['utilisation_ci95'][1])}]",
                     "raw": "" if u is None else u,
                     "servers": st["servers"] or "unlimited",
-                    "queue": num(st["mean_queue_days"]),
+                    "queue": number(st["mean_queue_days"], 2),
                     "constraint": s["constraint"] == st["name"],
                     "binding": s["constraint_binding"],
                 }

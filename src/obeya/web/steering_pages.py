@@ -29,7 +29,7 @@ from obeya.api.gate import GuardedRoute
 from obeya.core.documents import Declared, declared, declared_field, from_text, share, split_list
 from obeya.core.steering.objectives import METRICS, KeyResult, Objective
 from obeya.core.steering.risks import STATES, Risk
-from obeya.core.steering.roadmap import KINDS, STATUSES, TARGETS
+from obeya.core.steering.roadmap import KINDS, STATUSES, TARGETS, Improvement
 from obeya.errors import InputError, NotFoundError, ObeyaError, VersionConflict
 from obeya.render.numbers import show
 from obeya.store.versioning import flatten
@@ -62,27 +62,9 @@ STATE_LABELS = {
     "mitigated": "Mitigated",
     "resolved": "Resolved",
 }
-ITEM_FIELDS = (
-    "key",
-    "title",
-    "kind",
-    "status",
-    "owners",
-    "map",
-    "step",
-    "target",
-    "business_value",
-    "time_criticality",
-    "risk_reduction",
-    "job_size",
-)
-SCORES = (
-    ("business_value", "Business value"),
-    ("time_criticality", "Time criticality"),
-    ("risk_reduction", "Risk reduction / opportunity enablement"),
-    ("job_size", "Job size"),
-)
-KR_FIELDS = ("key", "title", "metric", "comparator", "target", "by", "baseline", "window_days")
+#: The fields of a roadmap item, and its scores with their labels, as declared.
+ITEM_FIELDS = tuple(f.name for f in declared(Improvement))
+SCORES = tuple((f.name, f.label) for f in declared(Improvement) if f.kind == "float")
 
 
 # -- reading forms ----------------------------------------------------------------------------

@@ -14,8 +14,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
-from obeya.core.documents import split_list
+from obeya.core.documents import Document
+from obeya.core.steering.teams import Person, StreamProfile, Team
 from obeya.errors import ObeyaError
+from obeya.web.document_forms import posted_document
 from obeya.web.map_pages import WEB_AUTHOR
 from obeya.web.pages import templates
 from obeya.web.steering_pages import Form, Posted
@@ -27,32 +29,15 @@ Ctx = Annotated[AppContext, Depends(context)]
 KINDS = {"team": "team", "person": "person", "profile": "stream-profile"}
 
 
-def team_document(form: Posted) -> dict[str, Any]:
-    return {
-        "key": form.text("key"),
-        "name": form.text("name"),
-        "streams": split_list(form.text("streams")),
-    }
+#: The document each form describes, read from its declaration
+#: (:func:`~obeya.web.document_forms.posted_document`).
+DOCUMENTS: dict[str, type[Document]] = {"team": Team, "person": Person, "profile": StreamProfile}
 
 
-def person_document(form: Posted) -> dict[str, Any]:
-    return {
-        "key": form.text("key"),
-        "name": form.text("name"),
-        "teams": split_list(form.text("teams")),
-        "skills": split_list(form.text("skills")),
-    }
-
-
-def profile_document(form: Posted) -> dict[str, Any]:
-    return {
-        "key": form.text("key"),
-        "needs": split_list(form.text("needs")),
-        "products": split_list(form.text("products")),
-    }
-
-
-DOCUMENTS = {"team": team_document, "person": person_document, "profile": profile_document}
+def posted_record(form_name: str, form: Posted) -> dict[str, Any]:
+    """The team, person or stream profile a form describes (a form without a key field
+    posts a blank key, which the core calls empty)."""
+    return posted_document(DOCUMENTS[form_name], {"key": "", **form.as_dict()})
 
 
 def matrix(coverage: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +108,7 @@ def save_team_record(request: Request, ctx: Ctx, form_name: str, form: Form) -> 
         )
     kind = KINDS[form_name]
     try:
-        doc = DOCUMENTS[form_name](form)
+        doc = posted_record(form_name, form)
         ctx.workspace.steering.save_record(
             kind, doc, author=WEB_AUTHOR, message=form.text("message")
         )

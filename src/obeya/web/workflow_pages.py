@@ -237,6 +237,30 @@ def _page(
     )
 
 
+def _refused(
+    request: Request,
+    ws: Workspace,
+    name: str,
+    exc: ObeyaError,
+    *,
+    form: dict[str, Any] | None = None,
+    base: str | None = None,
+    title: str = "Not previewed.",
+) -> Response:
+    """The page again with why ``exc`` refused the form (the field it names, if any)."""
+    return _page(
+        request,
+        ws,
+        name,
+        form=form,
+        base=base,
+        error=str(exc),
+        error_field=exc.field if isinstance(exc, InputError) else None,
+        error_title=title,
+        status=exc.http_status,
+    )
+
+
 @router.get("/streams/{name}/workflow", response_class=HTMLResponse)
 def workflow_page(request: Request, ctx: Ctx, name: str, saved: int | None = None) -> Response:
     """The stream's workflow, its figures and its flags."""
@@ -262,7 +286,7 @@ def preview_page(request: Request, ctx: Ctx, name: str, fields: Fields) -> Respo
                 source=f"workflow of {name!r}",
             )
         except WorkflowError as exc:
-            return _page(request, ws, name, error=str(exc), error_field=exc.field, status=422)
+            return _refused(request, ws, name, exc)
         # The proposal's own flags were measured with finish "last"; with another finish the
         # efficiency differs, so they are measured again.
         flags = [f.to_dict() for f in proposal.flags] if finish == "last" else None
@@ -280,16 +304,7 @@ def preview_page(request: Request, ctx: Ctx, name: str, fields: Fields) -> Respo
     try:
         candidate = build_workflow(form, ws.stream(name).workflow, f"workflow of {name!r}")
     except InputError as exc:
-        return _page(
-            request,
-            ws,
-            name,
-            form=form,
-            base=base,
-            error=str(exc),
-            error_field=exc.field,
-            status=exc.http_status,
-        )
+        return _refused(request, ws, name, exc, form=form, base=base)
     return _page(request, ws, name, form=form, candidate=candidate, heading="Edited", base=base)
 
 
@@ -310,18 +325,7 @@ def save_page(request: Request, ctx: Ctx, name: str, fields: Fields) -> Response
         ws.flow(name, workflow=candidate)  # refuses a workflow that names no state of the data
         ws.set_workflow(name, candidate)
     except ObeyaError as exc:
-        field = exc.field if isinstance(exc, InputError) else None
-        return _page(
-            request,
-            ws,
-            name,
-            form=form,
-            base=base,
-            error=str(exc),
-            error_field=field,
-            error_title="Not saved.",
-            status=exc.http_status,
-        )
+        return _refused(request, ws, name, exc, form=form, base=base, title="Not saved.")
     return RedirectResponse(f"{_url(name)}?saved=1", status_code=303)
 
 

@@ -261,7 +261,7 @@ class FlowAnalysis:
         order: Sequence[str],
         first_day: int,
         last_day: int,
-        items: Table | None = None,
+        items: Table,
     ) -> CumulativeFlow:
         rows = x.flow_increments(annotated).to_pyarrow()
         day = rows.column("day").to_numpy().astype(np.int64)
@@ -270,7 +270,7 @@ class FlowAnalysis:
         cumulative = _furthest(rows, len(order), lo, span)[:, first_day - lo :]
         categories = self.workflow.categories() if self.workflow is not None else {}
         done = [k for k, s in enumerate(order) if categories.get(s) == Category.DONE]
-        if done and items is not None:
+        if done:
             # A done band counts an item only from its finish on, and only if it finished: one
             # that reached done but is not done at its last event (reopened, or backwards
             # events) is in progress, as WIP counts it (docs/conventions.md, "Periods").

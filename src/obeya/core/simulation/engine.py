@@ -353,9 +353,8 @@ def simulate(scenario: Scenario, budget: Budget | None = None) -> SimulationResu
         lead_time_p85_ci95=p85_ci,
         warnings=tuple(
             f"{name}: offered {percent_of(load)} of its capacity (arrivals × work per item ÷ "
-            "servers); "
-            "its queue grows for as long as the run, so the figures depend on the run's length"
-            " — add servers, shorten the work or lower the arrivals"
+            "servers); its queue grows for as long as the run, so the figures depend on the "
+            "run's length — add servers, shorten the work or lower the arrivals"
             for name, load in offered_load(scenario).items()
             if load is not None and load >= 1.0
         ),

@@ -17,31 +17,31 @@ from obeya.core.documents import Document, Fail, text, texts
 from obeya.errors import InputError
 
 
+class _Named(Document):
+    """A document with a ``name`` that defaults to its key (a team, a person)."""
+
+    @classmethod
+    def settle(cls, values: dict[str, Any], fail: Fail) -> None:
+        values["name"] = values["name"] or values["key"]
+
+
 @dataclass(frozen=True)
-class Team(Document):
+class Team(_Named):
     noun: ClassVar[str] = "team"
 
     key: Annotated[str, text("Key", "A short id, e.g. web.", nonempty=True)]
     name: Annotated[str, text("Name", "Blank: the key.")] = ""
     streams: Annotated[tuple[str, ...], texts("Value streams", "The streams it works for.")] = ()
 
-    @classmethod
-    def settle(cls, values: dict[str, Any], fail: Fail) -> None:
-        values["name"] = values["name"] or values["key"]
-
 
 @dataclass(frozen=True)
-class Person(Document):
+class Person(_Named):
     noun: ClassVar[str] = "person"
 
     key: Annotated[str, text("Key", "A short id, e.g. ana.", nonempty=True)]
     name: Annotated[str, text("Name", "Blank: the key.")] = ""
     teams: Annotated[tuple[str, ...], texts("Teams", "Saved teams' keys.")] = ()
     skills: Annotated[tuple[str, ...], texts("Skills")] = ()
-
-    @classmethod
-    def settle(cls, values: dict[str, Any], fail: Fail) -> None:
-        values["name"] = values["name"] or values["key"]
 
 
 @dataclass(frozen=True)

@@ -378,8 +378,7 @@ def _calendar(visits: Visits, cat: list[Category]) -> WorkCalendar:
         tuple(float(v) for v in shares),
         f"{stamps.size:,} active-state events (entries and exits): an hour is working time "
         f"when it holds at least {percent_of(WORKING_LEVEL)} of the busy hours' count "
-        f"({level:,.0f}): "
-        f"{int(shares.sum())} hours a week",
+        f"({level:,.0f}): {int(shares.sum())} hours a week",
     )
 
 
@@ -524,9 +523,8 @@ def _unexplained_waits(
         left = (visits.state == code) & ~np.isnan(visits.end)
         if left.any() and next_is_work[left].mean() < 0.5:
             found[code] = (
-                f"a delay, not a queue: {percent_of(next_is_work[left].mean())} of its visits go "
-                "on "
-                "to work; the others wait for something else"
+                f"a delay, not a queue: {percent_of(next_is_work[left].mean())} of its visits "
+                "go on to work; the others wait for something else"
             )
             continue
         step = next(s for s in steps if s.name == step_name)
@@ -547,8 +545,8 @@ def _unexplained_waits(
             found[code] = (
                 f"a delay, not a queue: its mean wait of {observed:,.1f} working hours is more "
                 f"than {step.servers:,} servers of {step_name} at "
-                f"{percent_of(offered / step.servers)} "
-                f"load would make ({predicted:,.2f} h, Erlang C)"
+                f"{percent_of(offered / step.servers)} load would make ({predicted:,.2f} h, "
+                "Erlang C)"
             )
     return found
 

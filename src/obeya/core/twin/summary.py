@@ -90,9 +90,8 @@ def run_summary(run: TwinRun) -> dict[str, Any]:
         "unfinished_share": unfinished,
         "warnings": [
             f"{percent_of(unfinished)} of the items that started in the run had not finished by "
-            "its "
-            f"end: a longer run (at least {longer_run_days(windows, run.days):.0f} days) shows "
-            "how long they take"
+            f"its end: a longer run (at least {longer_run_days(windows, run.days):.0f} days) "
+            "shows how long they take"
         ]
         if unfinished > UNFINISHED_WARNING
         else [],

@@ -164,8 +164,7 @@ class TwinResult:
             "constraint_binding": top is not None and near_capacity(use[top]),
             "warnings": [
                 f"{name}: offered {percent_of(load)} of its capacity; its queue grows for as long "
-                "as "
-                "the run"
+                "as the run"
                 for name, load in offered.items()
                 if load >= 1.0
             ],
@@ -221,8 +220,7 @@ class TwinWhatIf:
             longer = longer_run_days(base.windows, base.run.days)
             warnings.append(
                 f"up to {percent_of(worst)} of the items started in a run had not finished by its "
-                "end, "
-                "so its lead times would be those of the quick ones alone; they are left out. "
+                "end, so its lead times would be those of the quick ones alone; they are left out. "
                 f"Run at least {longer:.0f} days to compare lead times"
             )
         document: dict[str, Any] = _json_safe(
