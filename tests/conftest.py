@@ -4,6 +4,7 @@ suite runs again, in parallel, on PostgreSQL."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,11 @@ from pathlib import Path
 import pytest
 
 from support import fresh_database, on_postgres
+
+# Passwords hashed at argon2id's least cost: a hash costs 1 ms instead of 0.2 s, in the many
+# tests that add users (tests/auth/test_credentials.py checks the production defaults).
+os.environ.setdefault("OBEYA_ARGON2_TIME_COST", "1")
+os.environ.setdefault("OBEYA_ARGON2_MEMORY_KIB", "64")
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +31,18 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with Store(f"sqlite:///{path}") as store:
         store.initialise()
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite store holding "Tiny", imported once per test process: the page and API tests'
+    stores are copies of it (as ``database_url`` copies an empty one)."""
+    from api.tiny import tiny_workspace
+
+    directory = tmp_path_factory.mktemp("tiny")
+    with tiny_workspace(f"sqlite:///{directory / 'obeya.db'}", directory):
+        pass
+    return directory / "obeya.db"
 
 
 @pytest.fixture

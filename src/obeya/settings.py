@@ -48,6 +48,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("OBEYA_MAX_FAMILY_PRODUCTS", MAX_PRODUCTS, "products clustered in one request"),
         Setting("OBEYA_MAX_PLAN_TASKS", MAX_PLAN_TASKS, "tasks of a plan scheduled in one request"),
         Setting("OBEYA_MAX_TOKEN_DAYS", 365, "days an API token may live"),
+        Setting("OBEYA_ARGON2_TIME_COST", 3, "passes of argon2id over its memory per password"),
+        Setting("OBEYA_ARGON2_MEMORY_KIB", 65_536, "KiB of memory argon2id fills per password"),
     )
 }
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from api.test_api_errors import error_of
 from api.tiny import TINY_CSV
-from app_fixtures import bearer
+from app_fixtures import app_over, bearer
 from obeya.api.app import create_app
 from obeya.auth.addresses import TRUSTED_PROXIES_VARIABLE
 from obeya.auth.credentials import API_TOKEN_PREFIX, digest, new_secret
@@ -123,7 +123,7 @@ def users(workspace: Workspace) -> Workspace:
 
 @pytest.fixture
 def app(users: Workspace) -> FastAPI:
-    return create_app(lambda: users)
+    return app_over(users)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from obeya.auth.credentials import (
     digest,
     hash_password,
     new_secret,
+    password_hasher,
     verify_password,
 )
 from obeya.errors import InputError
@@ -23,6 +24,20 @@ def test_a_password_is_hashed_with_argon2id_and_verified() -> None:
     assert hash_password("correct horse") != hashed  # salted
     assert verify_password("correct horse", hashed) is True
     assert verify_password("wrong horse!", hashed) is False
+
+
+def test_the_hash_costs_are_the_defaults_or_the_environments() -> None:
+    # The encoded hash names its costs (the PHC string format): m= KiB, t= passes, p= lanes.
+    default = password_hasher({}).hash("correct horse")
+    assert default.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    cheap = {"OBEYA_ARGON2_TIME_COST": "1", "OBEYA_ARGON2_MEMORY_KIB": "64"}
+    light = password_hasher(cheap).hash("correct horse")
+    assert light.startswith("$argon2id$v=19$m=64,t=1,p=4$")
+    # A hash keeps its costs: either verifies under the other's settings.
+    assert password_hasher(cheap).verify("correct horse", default)
+    assert password_hasher({}).verify("correct horse", light)
+    with pytest.raises(InputError, match="OBEYA_ARGON2_MEMORY_KIB=16 is too little"):
+        password_hasher({"OBEYA_ARGON2_MEMORY_KIB": "16"})
 
 
 def test_no_password_never_verifies() -> None:

@@ -109,6 +109,14 @@ def test_the_dashboard_shows_the_warning(workspace: Workspace) -> None:  # noqa:
         page = browser.get(created.headers["location"]).text
     assert "Import warning:" in page
     assert "2 events go backwards in time" in page and "rows 3, 4" in page
+    # Without a workflow the page says these items count as finished, as the figures do.
+    report = workspace.flow("Jira")
+    assert (report.items.finished, report.items.in_progress) == (3, 0)
+    assert "so these items count as finished" in page
+    workspace.set_workflow("Jira", WORKFLOW)
+    with TestClient(app, headers=bearer(workspace)) as browser:
+        mapped = browser.get(created.headers["location"]).text
+    assert "Import warning:" in mapped and "so these items count as finished" not in mapped
     # A stream imported in order shows none.
     with TestClient(app, headers=bearer(workspace, "other")) as browser:
         assert "Import warning:" not in browser.get("/streams/Tiny").text

@@ -34,6 +34,7 @@ from obeya.api.headers import add_security_headers
 from obeya.api.limits import BodyLimits
 from obeya.api.policy import check_coverage
 from obeya.auth.addresses import trusted_proxies
+from obeya.auth.credentials import password_hasher
 from obeya.auth.sessions import operator_key
 from obeya.settings import check_environment
 from obeya.web import (
@@ -104,7 +105,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        ctx.close()
+        app.state.obeya.close()  # the context the app holds at its end
 
     app = FastAPI(
         title="Obeya",
@@ -167,6 +168,7 @@ def check_server_environment() -> None:
     proxies, the secret key): one set wrong stops the server at start, naming the variable,
     not at the first request that reads it (a bad proxy list would fail every sign-in)."""
     check_environment()
+    password_hasher()  # argon2's costs, checked together
     trusted_proxies()
     operator_key()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from functools import cache
 
 from pwdlib import PasswordHash
@@ -24,9 +25,30 @@ DEFAULT_MAX_TOKEN_DAYS = SETTINGS[MAX_TOKEN_DAYS_VARIABLE].default
 DEFAULT_TOKEN_DAYS = 90
 
 
+#: Lanes of argon2id; its memory must be at least 8 KiB per lane.
+ARGON2_LANES = 4
+
+
+def password_hasher(environ: Mapping[str, str] | None = None) -> PasswordHash:
+    """argon2id with the workspace's costs: ``$OBEYA_ARGON2_TIME_COST`` passes over
+    ``$OBEYA_ARGON2_MEMORY_KIB`` of memory (defaults 3 and 64 MiB, about 0.2 s a password on
+    two cores), for an operator to fit to the machine. A hash keeps its costs, so changing
+    them leaves every password valid; the test suite sets them low."""
+    memory = setting("OBEYA_ARGON2_MEMORY_KIB", environ)
+    if memory < 8 * ARGON2_LANES:
+        raise InputError(
+            f"OBEYA_ARGON2_MEMORY_KIB={memory} is too little for argon2id; give at least "
+            f"{8 * ARGON2_LANES} (KiB)"
+        )
+    time_cost = setting("OBEYA_ARGON2_TIME_COST", environ)
+    return PasswordHash(
+        (Argon2Hasher(time_cost=time_cost, memory_cost=memory, parallelism=ARGON2_LANES),)
+    )
+
+
 @cache
 def _hasher() -> PasswordHash:
-    return PasswordHash((Argon2Hasher(),))
+    return password_hasher()
 
 
 @cache

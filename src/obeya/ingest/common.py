@@ -261,7 +261,8 @@ def backwards_warning(
         f"{count:,} event{'s' if count != 1 else ''} go{'es' if count == 1 else ''} backwards "
         "in time (a state entered before the item was created, or before a state that comes "
         f"earlier in the flow order){place}; e.g. {examples[0]}. They are kept and ordered by "
-        "time: an item whose last event is then not a done state counts as in progress"
+        "time: with a workflow, an item whose last event is then not a done state counts as in "
+        "progress; without one, every item runs from its first event to its last"
     )
     return LogWarning(BACKWARDS, message, count, tuple(rows), tuple(examples))
 
