@@ -229,6 +229,7 @@ def test_sample_loads_once(obeya_home) -> None:
     assert doc["items"]["total"] == 7554
 
 
+@pytest.mark.slow  # the whole BPIC log, stored and one-shot (~10 s)
 def test_xes_with_repeated_events_stored_equals_one_shot(obeya_home) -> None:
     # The Helpdesk log records 127 activities twice at one instant; the store keeps them.
     log = str(DATASETS / "helpdesk.xes.gz")

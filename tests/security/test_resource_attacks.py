@@ -15,6 +15,9 @@ import pytest
 
 from security.conftest import LIMITS, MIB, Server, bystander, stream_request
 
+#: A live `obeya serve` per module, attacked: `make test` runs them, `make check` does not.
+pytestmark = pytest.mark.slow
+
 UPLOAD_LIMIT = int(LIMITS["OBEYA_MAX_UPLOAD_BYTES"])
 BODY_LIMIT = int(LIMITS["OBEYA_MAX_BODY_BYTES"])
 BOUNDARY = "obeyaattack"

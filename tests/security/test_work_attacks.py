@@ -9,6 +9,7 @@ from contextlib import closing
 from typing import Any
 
 import httpx
+import pytest
 
 from obeya.core.simulation.engine import estimate_work
 from obeya.core.simulation.scenario import scenario_from_dict
@@ -30,6 +31,10 @@ BUSY: dict[str, Any] = {
         }
     ],
 }
+
+
+#: A live `obeya serve` per module, attacked: `make test` runs them, `make check` does not.
+pytestmark = pytest.mark.slow
 
 
 def test_endless_rework_is_refused_before_it_runs(server: Server) -> None:

@@ -97,6 +97,7 @@ def test_run_forward_the_twin_reproduces_the_true_lead_times(
     assert throughput == pytest.approx(TRUTH.arrivals_per_week / 7, rel=0.05)
 
 
+@pytest.mark.slow  # a year of a true stream, twin replications (~19 s)
 def test_what_ifs_move_lead_time_as_the_true_stream_does(year: tuple[EventLog, Twin]) -> None:
     """+1 person at each step and +10 % demand: the twin's effect on the lead time p50 (and
     mean) within max(6 points, 40 %) of the true effect the generator measures (its

@@ -115,6 +115,7 @@ def bpic_rows() -> list[dict]:
     return report.scatter
 
 
+@pytest.mark.slow  # the whole BPIC log, resampled (~5 s)
 def test_power_on_resampled_real_cycle_times(bpic_rows) -> None:
     """Windows drawn from BPIC 2013's own cycle times — minutes for the quarter of incidents
     solved during the call, weeks for others (σ of log cycle time 3.4) —: a 20 % shift is
@@ -182,6 +183,7 @@ REAL_WINDOWS = [
 ]
 
 
+@pytest.mark.slow  # the whole BPIC log (~5 s each)
 @pytest.mark.parametrize(("baseline", "trial"), REAL_WINDOWS)
 def test_real_log_figures_equal_scipy(independent, baseline: str, trial: str) -> None:
     base, test = _in(independent, baseline, "cycle_time"), _in(independent, trial, "cycle_time")

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app_fixtures import TestClient, bearer, workspace  # noqa: F401 (the fixture)
-from obeya.api.app import create_app
+from app_fixtures import TestClient, app_over, bearer, workspace  # noqa: F401 (the fixture)
 from obeya.core.workflow import Workflow
 from obeya.errors import NotFoundError, ParseError
 from obeya.workspace import Workspace
@@ -97,7 +96,7 @@ def test_an_archive_carries_the_warnings(ws: Workspace, wide: Path, tmp_path: Pa
 
 
 def test_the_dashboard_shows_the_warning(workspace: Workspace) -> None:  # noqa: F811
-    app = create_app(lambda: workspace)
+    app = app_over(workspace)
     with TestClient(app, headers=bearer(workspace)) as browser:
         created = browser.post(
             "/import",
