@@ -286,8 +286,12 @@ def metrics(
             with Workspace() as ws:
                 ws.initialise()
                 report = ws.flow(stream, flt, detail=detail, workflow=load_workflow(workflow))
+    from obeya.core.metrics import caveats
+
     for warning in report.warnings:  # on stderr, so the JSON on stdout stays whole
         err.print(f"[yellow]warning:[/yellow] {safe(warning['message'])}", highlight=False)
+    for caveat in caveats(report.to_dict()):
+        err.print(f"[yellow]note:[/yellow] {safe(caveat)}", highlight=False)
     if as_json:
         print_json(report.to_dict(detail=detail))
     else:

@@ -25,7 +25,7 @@ from obeya.api.deps import AppContext, app_version, context, make_filter
 from obeya.api.gate import GuardedRoute
 from obeya.api.uploads import column_map, import_upload, parse_workflow
 from obeya.core.access import Role
-from obeya.core.metrics import FlowFilter, convention_line
+from obeya.core.metrics import FlowFilter, caveats, convention_line
 from obeya.errors import ObeyaError
 from obeya.render.charts import CHARTS
 from obeya.web import filters, view
@@ -296,6 +296,7 @@ def _conventions(request: Request, info: Any, doc: dict[str, Any]) -> dict[str, 
     finish = doc["conventions"]["finish"]
     return {
         "convention": convention_line(doc["conventions"]),
+        "caveats": caveats(doc),
         "other_finish": "first" if finish == "last" else "last",
         "can_edit_workflow": caller(request).principal.allows(Role.EDITOR, info.name),
     }

@@ -13,6 +13,7 @@ from obeya.core.metrics.report import (
     Distribution,
     FlowReport,
     ItemCounts,
+    caveats,
     convention_line,
     flow_conventions,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "FlowFilter",
     "FlowReport",
     "ItemCounts",
+    "caveats",
     "convention_line",
     "flow_conventions",
 ]

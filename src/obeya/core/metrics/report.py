@@ -134,6 +134,22 @@ def convention_line(doc: dict[str, Any]) -> str:
     return f"Cycle time: {cycle['from']} → {cycle['to']}.{days}"
 
 
+def caveats(doc: dict[str, Any]) -> list[str]:
+    """What a reader of a flow document should know before believing its figures, in words:
+    figures that are right by the conventions but say little (every cycle time 0)."""
+    found = []
+    cycle = doc["cycle_time_days"]
+    if cycle["count"] and cycle["p95"] == 0:  # 95 % or more of them at 0 (none is negative)
+        found.append(
+            f"{'Every' if cycle['mean'] == 0 else 'Nearly every'} finished item "
+            "has a cycle time of 0 days: it starts and finishes at the same event. A file with "
+            "one state per item gives that, e.g. a creation date and a finish date where the "
+            "creation is read as the item's creation, not as a state. Lead time, from creation "
+            "to finish, is the figure to read here; or map a state for the start."
+        )
+    return found
+
+
 @dataclass(frozen=True)
 class FlowReport:
     source: str
