@@ -372,18 +372,16 @@ class Steering:
         from obeya.core.steering.saved import experiment_record_from_dict
 
         record = experiment_record_from_dict(self.stream_record("experiment", key, stream).document)
-        flt = FlowFilter(
-            since=min(record.baseline.start, record.trial.start),
-            until=max(record.baseline.end, record.trial.end),
-        )
+        baseline, trial = record.windows()
+        flt = FlowFilter(since=min(baseline.start, trial.start), until=max(baseline.end, trial.end))
         result = run_experiment(
             self._workspace.flow(stream, flt, detail=True).scatter,
-            record.baseline,
-            record.trial,
+            baseline,
+            trial,
             target=record.metric,
             guard=record.guard,
             alpha=record.alpha,
-            change_failures=self._change_failures(stream, record.baseline, record.trial),
+            change_failures=self._change_failures(stream, baseline, trial),
         )
         return {**record.to_dict(), "result": result.to_dict()}
 

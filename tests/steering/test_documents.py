@@ -16,6 +16,7 @@ from obeya.core.steering.kinds import KINDS
 from obeya.core.steering.objectives import KeyResult, Objective
 from obeya.core.steering.risks import Risk
 from obeya.core.steering.roadmap import Improvement, KaizenEvent
+from obeya.core.steering.saved import ExperimentRecord
 from obeya.core.steering.teams import Person, StreamProfile, Team
 from obeya.errors import InputError
 from obeya.web.document_forms import form_fields, form_values, posted_document
@@ -90,6 +91,16 @@ STORED: dict[type[Document], dict[str, Any]] = {
     Team: {"key": "web", "name": "Web", "streams": ["Shop"]},
     Person: {"key": "ana", "name": "Ana", "teams": ["web"], "skills": ["react"]},
     StreamProfile: {"key": "Shop", "needs": ["react", "sql"], "products": ["cart"]},
+    ExperimentRecord: {
+        "key": "E-1",
+        "hypothesis": "Pairing cuts cycle time",
+        "metric": "cycle_time",
+        "guard": "flow_efficiency",
+        "baseline": "2024-01-01..2024-01-31",
+        "trial": "2024-02-01..2024-02-29",
+        "alpha": 0.05,
+        "owner": "ana",
+    },
 }
 
 
@@ -99,6 +110,15 @@ def test_a_stored_document_reads_back_byte_for_byte(cls: type[Document]) -> None
     parsed = cls.from_dict(doc)
     assert json.dumps(parsed.to_dict()) == json.dumps(doc)  # same keys, order and values
     assert cls.from_dict(parsed.to_dict()) == parsed
+
+
+def test_an_experiments_windows_are_written_back_as_read() -> None:
+    spaced = {**STORED[ExperimentRecord], "baseline": " 2024-01-01 .. 2024-01-31 ", "guard": ""}
+    record = ExperimentRecord.from_dict(spaced)
+    assert (record.baseline, record.guard) == ("2024-01-01..2024-01-31", None)
+    baseline, trial = record.windows()
+    assert (baseline.start, baseline.end) == (date(2024, 1, 1), date(2024, 1, 31))
+    assert (trial.start, trial.end) == (date(2024, 2, 1), date(2024, 2, 29))
 
 
 def test_parsed_values_are_the_declared_types() -> None:
@@ -163,6 +183,10 @@ def test_an_unknown_field_is_named_with_the_known_ones() -> None:
         (Improvement, {"job_size": 0}, "job_size", "job_size is 0; give a number > 0"),
         (KaizenEvent, {"end": "2024-02-01"}, "end", "end is 2024-02-01, before start"),
         (Objective, {"key_results": {}}, "key_results", "must be a list of tables"),
+        (ExperimentRecord, {"trial": "February"}, "trial", "trial is 'February'; give a window"),
+        (ExperimentRecord, {"trial": "2024-01-31..2024-02-29"}, "trial", "overlaps baseline"),
+        (ExperimentRecord, {"alpha": 0}, "alpha", "alpha is 0; give a level in (0, 0.5]"),
+        (ExperimentRecord, {"guard": "speed"}, "guard", "guard is 'speed'; give one of"),
     ],
 )
 def test_a_bad_value_names_its_field(
@@ -191,6 +215,7 @@ def test_every_declared_kind_is_a_document_class() -> None:
         "team": Team,
         "person": Person,
         "stream-profile": StreamProfile,
+        "experiment": ExperimentRecord,
     }
     assert set(STORED) == set(declared_kinds.values())
 

@@ -136,8 +136,8 @@ def saved_result(ctx: AppContext, name: str, key: str) -> dict[str, Any]:
         ctx.workspace.steering.stream_record("experiment", key, name).document
     )
     doc = ctx.workspace.steering.experiment(name, key)["result"]
-    rows = _rows(ctx, name, record.baseline, record.trial)
-    return _shown(doc, rows, record.baseline, record.trial)
+    baseline, trial = record.windows()
+    return _shown(doc, _rows(ctx, name, baseline, trial), baseline, trial)
 
 
 # -- the page ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from obeya.core.documents import Document
 from obeya.core.steering.objectives import Objective
 from obeya.core.steering.risks import Risk
 from obeya.core.steering.roadmap import Improvement, KaizenEvent
-from obeya.core.steering.saved import experiment_record_from_dict, plan_record_from_dict
+from obeya.core.steering.saved import ExperimentRecord, plan_record_from_dict
 from obeya.core.steering.teams import Person, StreamProfile, Team
 from obeya.errors import InputError
 
@@ -42,7 +42,7 @@ class Kind:
     #: The prefix of the keys given to records added without one (None: a key is needed).
     prefix: str | None = None
     #: The declared document of the kind (:mod:`obeya.core.documents`), whence its form, its
-    #: API schema and its CLI options; None for a kind read by hand (plans, experiments).
+    #: API schema and its CLI options; None for a kind read by hand (plans).
     document: type[Document] | None = None
 
 
@@ -59,7 +59,7 @@ KINDS: dict[str, Kind] = {
         declared_kind("improvement", "improvements", Improvement, prefix="I-"),
         declared_kind("kaizen-event", "kaizen events", KaizenEvent, prefix="K-"),
         Kind("plan", "dependency plans", plan_record_from_dict, prefix="P-"),
-        Kind("experiment", "experiments", experiment_record_from_dict, prefix="E-"),
+        declared_kind("experiment", "experiments", ExperimentRecord, prefix="E-"),
         declared_kind("team", "teams", Team, per_stream=False),
         declared_kind("person", "people", Person, per_stream=False),
         declared_kind("stream-profile", "stream profiles", StreamProfile, per_stream=False),

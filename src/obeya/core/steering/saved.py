@@ -12,18 +12,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
+from obeya.core.documents import Document, Fail, choice, number, text
 from obeya.core.steering.dependencies import Plan, cycle_error, find_cycle, plan_from_dict
 from obeya.core.steering.experiments import (
     DEFAULT_ALPHA,
+    METRICS,
     Window,
     check_windows,
-    metric,
     parse_window,
 )
 from obeya.core.steering.fields import Fields
 from obeya.errors import InputError
+
+WINDOW_HELP = "a window as YYYY-MM-DD..YYYY-MM-DD (both days inclusive, UTC)"
+LEVEL = "a level in (0, 0.5]"
 
 
 @dataclass(frozen=True)
@@ -78,56 +82,51 @@ def _texts(tables: Mapping[str, Any]) -> dict[str, Any]:
     return {k: plain(v) for k, v in tables.items()}
 
 
-@dataclass(frozen=True)
-class ExperimentRecord:
-    key: str
-    hypothesis: str
-    metric: str
-    baseline: Window
-    trial: Window
-    guard: str | None = None
-    alpha: float = DEFAULT_ALPHA
-    owner: str = ""
+@dataclass(frozen=True, kw_only=True)
+class ExperimentRecord(Document):
+    """A saved experiment: its hypothesis, the metric it targets and the one it guards, and
+    its two windows, as ``YYYY-MM-DD..YYYY-MM-DD`` (both days inclusive, UTC)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "hypothesis": self.hypothesis,
-            "metric": self.metric,
-            "guard": self.guard,
-            "baseline": f"{self.baseline.start}..{self.baseline.end}",
-            "trial": f"{self.trial.start}..{self.trial.end}",
-            "alpha": self.alpha,
-            "owner": self.owner,
-        }
+    noun: ClassVar[str] = "experiment"
+
+    key: Annotated[str, text("Key", "Blank: the next E- number.", nonempty=True)]
+    hypothesis: Annotated[
+        str, text("Hypothesis", "What should change, and why.", nonempty=True, long=True)
+    ]
+    metric: Annotated[str, choice("Metric", tuple(METRICS), "The figure it should move.")] = (
+        "cycle_time"
+    )
+    guard: Annotated[
+        str | None, choice("Guard", tuple(METRICS), "A figure that must not worsen.", none="None")
+    ] = None
+    baseline: Annotated[str, text("Baseline", WINDOW_HELP, nonempty=True)]
+    trial: Annotated[str, text("Trial", WINDOW_HELP, nonempty=True)]
+    alpha: Annotated[
+        float, number("Alpha", "The test's level.", low=0.0, high=0.5, above=True, what=LEVEL)
+    ] = DEFAULT_ALPHA
+    owner: Annotated[str, text("Owner")] = ""
+
+    @classmethod
+    def settle(cls, values: dict[str, Any], fail: Fail) -> None:
+        windows = []
+        for name in ("baseline", "trial"):
+            try:
+                window = parse_window(values[name], name)
+            except InputError:
+                raise fail(name, f"is {values[name]!r}; give {WINDOW_HELP}", values[name]) from None
+            values[name] = str(window)  # as written back: 2024-01-01..2024-01-31
+            windows.append(window)
+        try:
+            check_windows(*windows)
+        except InputError as exc:
+            raise fail("trial", str(exc).removeprefix("trial: "), values["trial"]) from None
+
+    def windows(self) -> tuple[Window, Window]:
+        """The baseline and trial windows."""
+        return parse_window(self.baseline, "baseline"), parse_window(self.trial, "trial")
 
 
 def experiment_record_from_dict(
     doc: Mapping[str, Any], where: str = "experiment"
 ) -> ExperimentRecord:
-    key = doc.get("key")
-    label = f"{where} {key!r}" if isinstance(key, str) and key else where
-    known = {"key", "hypothesis", "metric", "guard", "baseline", "trial", "alpha", "owner",
-             "stream"}  # fmt: skip
-    f = Fields(doc, label, known)
-    chosen = f.text("metric", "cycle_time")
-    guard = f.text("guard", "") or None
-    try:
-        metric(chosen, "metric")
-        if guard is not None:
-            metric(guard, "guard")
-        baseline = parse_window(f.required_text("baseline"), "baseline")
-        trial = parse_window(f.required_text("trial"), "trial")
-        check_windows(baseline, trial)
-    except InputError as exc:  # name the record, then the field the core named
-        raise InputError(f"{label}: {exc}") from None
-    return ExperimentRecord(
-        key=f.required_text("key"),
-        hypothesis=f.required_text("hypothesis"),
-        metric=chosen,
-        guard=guard,
-        baseline=baseline,
-        trial=trial,
-        alpha=f.number("alpha", DEFAULT_ALPHA, low=1e-9, high=0.5, what="a level in (0, 0.5]"),
-        owner=f.text("owner", ""),
-    )
+    return ExperimentRecord.from_dict(doc, where)
