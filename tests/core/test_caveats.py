@@ -67,3 +67,17 @@ def test_the_dashboard_says_it_above_the_figures(workspace: Workspace, tmp_path:
         tiny = browser.get("/streams/Tiny").text
     assert "<strong>Read with care:</strong> Every finished item has a cycle time of 0" in page
     assert "Read with care" not in tiny
+
+
+def test_the_workflow_page_says_it_of_the_figures_it_shows(
+    workspace: Workspace,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "jira.csv"
+    path.write_text(WIDE, encoding="utf-8")
+    workspace.import_file(path, "Jira", columns=CREATION, file_format="wide")
+    with TestClient(app_over(workspace), headers=bearer(workspace)) as browser:
+        page = browser.get("/streams/Jira/workflow").text
+        tiny = browser.get("/streams/Tiny/workflow").text
+    assert 'data-rule="caveat"' in page and "cycle time of 0 days" in page
+    assert 'data-rule="caveat"' not in tiny

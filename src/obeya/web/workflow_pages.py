@@ -28,7 +28,7 @@ from obeya.api.auth import caller
 from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
 from obeya.core.access import Role
-from obeya.core.metrics import FlowReport, convention_line
+from obeya.core.metrics import FlowReport, caveats, convention_line
 from obeya.core.workflow import FINISHES, Category, Workflow
 from obeya.errors import InputError, ObeyaError, StoreError, WorkflowError
 from obeya.web.forms import form_number
@@ -209,6 +209,12 @@ def _page(
         flags = [
             f.to_dict() for f in ws.workflow_flags(name, info.workflow, current.flow_efficiency)
         ]
+    # What the figures shown say little about (every cycle time 0 …), beside the flags.
+    said = proposed if proposed is not None else current
+    flags = (flags or []) + [
+        {"rule": "caveat", "state": None, "value": None, "message": text.rstrip(".")}
+        for text in caveats(said.to_dict())
+    ]
     can_edit = caller(request).principal.allows(Role.EDITOR, name)
     return templates.TemplateResponse(
         request,
@@ -222,7 +228,7 @@ def _page(
             "proposed": figures(proposed) if proposed is not None else None,
             "figure_rows": FIGURE_ROWS,
             "shown": shown,
-            "flags": flags or [],
+            "flags": flags,
             "heading": heading,
             "base": base if base is not None else fingerprint(info.workflow),
             "error": error,
