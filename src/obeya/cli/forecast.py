@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,6 +21,7 @@ from obeya.cli.common import (
     parse_date,
     print_json,
     progress_bar,
+    safe,
     with_columns,
 )
 from obeya.core.forecast import (
@@ -121,6 +122,7 @@ def when_command(
         result = forecast_when(
             daily, items, history_days=history_days, start=first, trials=trials, seed=seed
         )
+    _notes(result.to_dict())
     if as_json:
         print_json(result.to_dict())
     else:
@@ -149,6 +151,7 @@ def how_many_command(
         result = forecast_how_many(
             daily, days, history_days=history_days, start=first, trials=trials, seed=seed
         )
+    _notes(result.to_dict())
     if as_json:
         print_json(result.to_dict())
     else:
@@ -194,6 +197,14 @@ def backtest_command(
         print_json(result.to_dict())
     else:
         _print_backtest(result)
+
+
+def _notes(doc: dict[str, Any]) -> None:
+    """The forecast's caveats, on stderr (the JSON on stdout stays whole)."""
+    from obeya.core.forecast.caveats import forecast_caveats
+
+    for caveat in forecast_caveats(doc):
+        err.print(f"[yellow]note:[/yellow] {safe(caveat)}", highlight=False)
 
 
 def _basis(result: WhenForecast | HowManyForecast) -> str:

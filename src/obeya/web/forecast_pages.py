@@ -28,6 +28,7 @@ from obeya.core.forecast import (
     DEFAULT_TRIALS,
     default_start,
 )
+from obeya.core.forecast.caveats import forecast_caveats
 from obeya.errors import InputError
 from obeya.render.forecast import how_many_histogram, when_histogram
 from obeya.web.forms import form_date, form_int
@@ -139,9 +140,11 @@ def _forecast(ctx: AppContext, name: str, options: Options) -> dict[str, Any]:
         spec = how_many_histogram(doc)
         rows = [{"p": p, "value": value} for p, value in doc["percentiles"].items()]
     path = f"/api/streams/{quoted}/forecast/{options.question}"
+    counts = ctx.workspace.reports.report(name, detail=False).items
     return {
         "question": options.question,
         "doc": doc,
+        "caveats": forecast_caveats(doc, counts.in_progress + counts.not_started),
         "rows": rows,
         "spec": spec,
         "json_url": f"{path}?{options.api_query()}",

@@ -1,0 +1,34 @@
+"""What a reader of a forecast should know before believing it, in words: a history of few
+days, and a how-many forecast of more items than the stream holds open. The forecast itself
+is right by its method either way; these say where the method stands on little."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Fewer days of history than this and the forecast swings with each day drawn.
+SHORT_HISTORY_DAYS = 30
+
+
+def forecast_caveats(doc: dict[str, Any], open_items: int | None = None) -> list[str]:
+    """The caveats of a when or how-many forecast document (``to_dict()``). ``open_items``:
+    the items in progress or not started at the end of the data, where known."""
+    found = []
+    history = doc.get("history")
+    if history is not None and history["days"] < SHORT_HISTORY_DAYS:
+        since = (
+            " (from the stream's first finish)" if history["starts_at"] == "first_finish" else ""
+        )
+        found.append(
+            f"The history holds only {history['days']} day{'s' if history['days'] != 1 else ''}"
+            f"{since}: a forecast drawn from fewer than {SHORT_HISTORY_DAYS} days moves with "
+            "each of them."
+        )
+    median = doc["percentiles"].get("50")
+    if "days" in doc and open_items is not None and median is not None and median > open_items:
+        found.append(
+            f"Half the trials finish {median:,} items or more, but the stream holds "
+            f"{open_items:,} open (in progress or not started) at the end of its data: the "
+            "forecast counts on new work arriving as it did in the history."
+        )
+    return found
