@@ -73,3 +73,33 @@ def test_metrics_says_where_cycle_time_ends(tmp_path: Path) -> None:
     refused = runner.invoke(app, ["metrics", str(data), "--workflow", str(bad)])
     assert refused.exit_code != 0
     assert "field 'finish' is 'soon'" in " ".join(refused.stderr.split())
+
+
+def test_infer_reads_a_stored_stream_as_the_file_it_came_from(
+    tmp_path: Path,
+    obeya_home: Path,
+) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(CSV, encoding="utf-8")
+    imported = runner.invoke(app, ["import", str(path), "--stream", "A"])
+    assert imported.exit_code == 0, imported.output
+    stored = runner.invoke(app, ["workflow", "infer", "--stream", "A", "--json"])
+    one_shot = runner.invoke(app, ["workflow", "infer", str(path), "--json"])
+    assert stored.exit_code == one_shot.exit_code == 0, stored.output + one_shot.output
+    doc, again = json.loads(stored.stdout), json.loads(one_shot.stdout)
+    assert doc["toml"].startswith(
+        "# Workflow proposed by `obeya workflow infer` from value stream A"
+    )
+    assert {**doc, "toml": ""} == {**again, "toml": ""}  # the same proposal and evidence
+    neither = runner.invoke(app, ["workflow", "infer"])
+    assert neither.exit_code == 2 and "give a FILE or --stream NAME" in neither.stderr
+
+
+def test_infer_reads_a_wide_file_by_its_state_columns(tmp_path: Path) -> None:
+    path = tmp_path / "jira.csv"
+    path.write_text("id,created_date,done_date\nA,2024-01-01,2024-01-03\n", encoding="utf-8")
+    args = ["workflow", "infer", str(path), "--format", "wide", "--item-column", "id"]
+    result = runner.invoke(app, [*args, "--state-columns", "created_date=Open,done_date=Done"])
+    assert result.exit_code == 0, result.output
+    proposed = tomllib.loads(result.stdout)
+    assert proposed["order"] == ["Open", "Done"] and proposed["done"] == ["Done"]

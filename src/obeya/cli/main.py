@@ -16,9 +16,6 @@ import typer
 from obeya.cli.common import (
     FileArg,
     FormatOpt,
-    ItemCol,
-    StateCol,
-    TimeCol,
     WorkflowOpt,
     err,
     handle_errors,
@@ -508,30 +505,38 @@ def serve(
         )
 
 
-@workflow_app.command("infer")
+@with_columns
 def workflow_infer(
-    file: FileArg,
+    file: Annotated[Path | None, typer.Argument(help="File to read (one-shot).")] = None,
+    stream: Annotated[str | None, typer.Option(help="Read a stored value stream.")] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the TOML here (default: print).")
     ] = None,
-    file_format: FormatOpt = None,
-    item_column: ItemCol = "item_id",
-    state_column: StateCol = "state",
-    timestamp_column: TimeCol = "timestamp",
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the proposal, evidence and flags as JSON.")
     ] = False,
+    file_format: FormatOpt = None,
+    columns: ColumnMap = ColumnMap(),
 ) -> None:
     """Propose a workflow file from the data, for you to edit; results that are rarely true
     (flow efficiency over 60 %, an active state holding most of the time) are flagged."""
     from obeya.core.workflow_infer import proposal_text, propose
     from obeya.ingest import read_events
+    from obeya.workspace import Workspace
 
-    columns = ColumnMap(item_id=item_column, state=state_column, timestamp=timestamp_column)
+    if (file is None) == (stream is None):
+        err.print("[red]error:[/red] give a FILE or --stream NAME (one of them)")
+        raise typer.Exit(2)
     with handle_errors():
-        log = read_events(file, format=file_format, columns=columns)
-        proposal = propose(log)
-        text = proposal_text(proposal, log.source)
+        if file is not None:
+            log = read_events(file, format=file_format, columns=columns)
+            proposal, source = propose(log), log.source
+        else:
+            assert stream is not None
+            with Workspace() as ws:
+                ws.initialise()
+                proposal, source = ws.infer_workflow(stream), f"value stream {stream}"
+        text = proposal_text(proposal, source)
     if as_json:
         print_json({**proposal.to_dict(), "toml": text})
         return
@@ -542,6 +547,9 @@ def workflow_infer(
         out.print(f"workflow proposal written to {safe(output)}")
     for flag in proposal.flags:  # on stderr: stdout stays a valid TOML file
         err.print(f"check: {safe(flag.message)}")
+
+
+workflow_app.command("infer")(workflow_infer)
 
 
 def main() -> None:  # pragma: no cover - console entry
