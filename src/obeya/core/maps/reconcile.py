@@ -47,7 +47,7 @@ class Reconciliation:
         return (
             f"the map adds each step's mean over the items that visit it, weighed by the "
             f"share of items that visit it: "
-            f"{self.map_hours:,.1f} h. The {self.items:,} finished items took "
+            f"{self.map_hours:,.1f} h. The {self.items:,} finished items that entered a step took "
             f"{self.measured_mean_hours:,.1f} h on average: {self.steps_hours:,.1f} h in the "
             f"steps (each step's mean per item, items that skip it counting zero{why}) and "
             f"{self.outside_hours:,.1f} h outside every step (done but not yet closed, or "
