@@ -247,8 +247,8 @@ def test_a_wide_spread_of_outcomes_is_binned() -> None:
 @pytest.mark.parametrize(
     ("query", "status", "kind", "field"),
     [
-        ("when?items=0", 422, "InputError", "items:"),
-        ("when?items=-2", 422, "InputError", "items:"),
+        ("when?items=0", 422, "InputError", "items"),
+        ("when?items=-2", 422, "InputError", "items"),
         ("when", 422, "ValidationError", "query 'items'"),
         (
             "when?items=3&history_days=0",
@@ -256,29 +256,34 @@ def test_a_wide_spread_of_outcomes_is_binned() -> None:
             "ValidationError",
             "query 'history_days': Input should be greater than or equal to 1",
         ),
-        ("when?items=3&trials=0", 422, "InputError", "trials:"),
+        ("when?items=3&trials=0", 422, "InputError", "trials"),
         ("when?items=3&trials=1000000", 422, "ValidationError", "query 'trials'"),
         ("when?items=3&start=13/01/2024", 422, "ValidationError", "query 'start'"),
-        ("when?items=3&seed=-1", 422, "InputError", "seed:"),
-        ("when?items=5000&history_days=9", 422, "InputError", "items:"),
+        ("when?items=3&seed=-1", 422, "InputError", "seed"),
+        ("when?items=5000&history_days=9", 422, "InputError", "items"),
         ("when?items=3&start=2025-01-01", 422, "InputError", "history_days"),
-        ("how-many?days=0", 422, "InputError", "days:"),
-        ("how-many", 422, "InputError", "days:"),
-        ("how-many?days=3&by=2024-02-01", 422, "InputError", "days:"),
-        ("how-many?by=2024-01-01", 422, "InputError", "by:"),
-        ("how-many?days=100000", 422, "InputError", "days:"),
-        ("how-many?by=2999-01-01", 422, "InputError", "by:"),
-        ("backtest", 422, "InputError", "history_days:"),
-        ("backtest?every_days=0", 422, "InputError", "every_days:"),
+        ("how-many?days=0", 422, "InputError", "days"),
+        ("how-many", 422, "InputError", "days"),
+        ("how-many?days=3&by=2024-02-01", 422, "InputError", "days"),
+        ("how-many?by=2024-01-01", 422, "InputError", "by"),
+        ("how-many?days=100000", 422, "InputError", "days"),
+        ("how-many?by=2999-01-01", 422, "InputError", "by"),
+        ("backtest", 422, "InputError", "history_days"),
+        ("backtest?every_days=0", 422, "InputError", "every_days"),
         ("backtest?trials=50000", 422, "ValidationError", "query 'trials'"),
-        ("when/chart?items=0", 422, "InputError", "items:"),
-        ("how-many/chart?days=0", 422, "InputError", "days:"),
+        ("when/chart?items=0", 422, "InputError", "items"),
+        ("how-many/chart?days=0", 422, "InputError", "days"),
     ],
 )
 def test_bad_input_names_the_field(
     client: TestClient, query: str, status: int, kind: str, field: str
 ) -> None:
-    assert_error(client.get(f"{BASE}/{query}"), status, kind, field)
+    """A validation error names the parameter in its message; the core's InputError names it
+    in ``detail.field`` and, as the API calls it, in its message."""
+    response = client.get(f"{BASE}/{query}")
+    assert_error(response, status, kind, field)
+    if kind == "InputError" and field.isidentifier():
+        assert response.json()["error"]["detail"]["field"] == field
 
 
 def test_an_unknown_stream_is_404(client: TestClient) -> None:

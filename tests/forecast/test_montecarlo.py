@@ -152,7 +152,7 @@ def test_dates_and_dict_shape() -> None:
     ("call", "field"),
     [
         (lambda: when(HISTORY, 0), "items"),
-        (lambda: how_many(HISTORY, 0), "horizon of zero"),
+        (lambda: how_many(HISTORY, 0), "horizon of no days"),
         (lambda: how_many(HISTORY, -3), "days"),
         (lambda: how_many(HISTORY, 5, trials=0), "trials"),
         (lambda: when(HISTORY, 5, trials=-1), "trials"),
@@ -162,12 +162,14 @@ def test_dates_and_dict_shape() -> None:
         (lambda: how_many([0] * 84, 5, start=date(2024, 1, 1)), "days of history"),
         (lambda: how_many([], 5), "history_days"),
         (lambda: how_many([1, -1], 5), "daily_throughput"),
-        (lambda: when([0] * 83 + [1], 1000, max_days=365), "max_days"),
+        (lambda: when([0] * 83 + [1], 1000, max_days=365), "not done within 365 days"),
     ],
 )
 def test_bad_input_names_the_field(call, field: str) -> None:
-    with pytest.raises(InputError, match=field.replace("-", r"\-")):
+    """``field``: the field the error names (``InputError.field``), or words of its message."""
+    with pytest.raises(InputError) as caught:
         call()
+    assert caught.value.field == field or field in str(caught.value)
 
 
 def test_no_throughput_message() -> None:
@@ -267,7 +269,7 @@ def test_cli_bad_input(files) -> None:
     data, workflow = files
     result = runner.invoke(app, ["forecast", "how-many", str(data), "-w", str(workflow)])
     assert result.exit_code == 1
-    assert "horizon of zero" in result.stderr
+    assert "--days is 0: a horizon of no days" in " ".join(result.stderr.split())
     result = runner.invoke(
         app,
         ["forecast", "how-many", str(data), "-w", str(workflow), "--days", "5",

@@ -107,15 +107,15 @@ def test_a_history_too_short_for_the_backtest_says_so(client: TestClient) -> Non
 
 def test_bad_input_is_shown_on_the_form(client: TestClient) -> None:
     for query, message in (
-        ("question=when&items=0", "items: must be at least 1 (got 0)"),
+        ("question=when&items=0", "items is 0; give at least 1"),
         ("question=when&items=abc", "items is &#39;abc&#39;; give a whole number"),
-        ("question=when&items=", "items: give the number of items still to do"),
-        ("question=how-many&days=0", "days: a horizon of zero days"),
+        ("question=when&items=", "give the number of items still to do"),
+        ("question=how-many&days=0", "days is 0: a horizon of no days"),
         (
             "question=how-many&days=5&start=2024-13-01",
             "start is &#39;2024-13-01&#39;; give a date as YYYY-MM-DD",
         ),
-        ("question=when&items=3&trials=2000000", "trials: at most 100,000"),
+        ("question=when&items=3&trials=2000000", "trials is 2,000,000; give at most 100,000"),
     ):
         response = client.get(f"{PAGE}?{query}", headers={"accept": "text/html"})
         assert response.status_code == 422, query

@@ -108,9 +108,13 @@ def _options(fields: dict[str, str | None]) -> Options:
         value = form_int(fields.get(name), name)
         setattr(options, name, default if value is None else value)
     if options.trials > MAX_TRIALS:
-        raise InputError(f"trials: at most {MAX_TRIALS:,} (got {options.trials:,})")
+        raise InputError(
+            f"{{opt:trials}} is {options.trials:,}; give at most {MAX_TRIALS:,}",
+            field="trials",
+            value=options.trials,
+        )
     if question == "when" and options.items is None:
-        raise InputError("items: give the number of items still to do")
+        raise InputError("give the number of {opt:items} still to do", field="items")
     if question == "how-many" and options.by is not None:
         options.days = None  # a date, when given, wins over the default number of days
     return options

@@ -184,9 +184,11 @@ def backtest(
     if offsets.size == 0:
         last = first + timedelta(days=span - 1)
         raise InputError(
-            f"history_days: the data spans {span:,} days ({first} to {last}), too short for "
+            f"the data spans {span:,} days ({first} to {last}), too short for "
             f"{history_days:,} days of history before an origin and a {horizon_days:,}-day "
-            "horizon after it; give fewer {opt:history_days} or a shorter {opt:horizon_days}"
+            "horizon after it; give fewer {opt:history_days} or a shorter {opt:horizon_days}",
+            field="history_days",
+            value=history_days,
         )
     window_totals = cumulative[offsets] - cumulative[offsets - history_days]
     actuals = cumulative[offsets + horizon_days] - cumulative[offsets]
@@ -230,8 +232,10 @@ def backtest_when(
     offsets = np.arange(history_days, span, every_days)
     if offsets.size == 0:
         raise InputError(
-            f"history_days: the data spans {span:,} days, too short for {history_days:,} days "
-            "of history before an origin; give fewer {opt:history_days}"
+            f"the data spans {span:,} days, too short for {history_days:,} days "
+            "of history before an origin; give fewer {opt:history_days}",
+            field="history_days",
+            value=history_days,
         )
     # The items-th finish after an origin falls on the first day whose cumulative count
     # reaches the origin's count + items (searchsorted over the prefix sums).
@@ -269,7 +273,9 @@ def backtest_when(
 def _check(**values: int) -> None:
     for field, value in values.items():
         if value <= 0:
-            raise InputError(f"{field}: must be at least 1 (got {value})")
+            raise InputError(
+                f"{{opt:{field}}} is {value}; give at least 1", field=field, value=value
+            )
 
 
 def _dense(
@@ -279,7 +285,7 @@ def _dense(
     (``cumulative[i]`` = items done before day i), which give every window and horizon."""
     _check(trials=trials)
     if seed < 0:
-        raise InputError(f"seed: must be 0 or more (got {seed})")
+        raise InputError(f"{{opt:seed}} is {seed}; give 0 or more", field="seed", value=seed)
     if not throughput_daily:
         raise InputError("no throughput history: the data has no finished item to backtest")
     first = date.fromisoformat(min(throughput_daily))
@@ -287,7 +293,9 @@ def _dense(
     counts = np.zeros((last - first).days + 1, dtype=np.int64)
     for day, n in throughput_daily.items():
         if n < 0:
-            raise InputError(f"throughput_daily: a day's finished count cannot be negative ({day})")
+            raise InputError(
+                f"a day's finished count cannot be negative ({day})", field="throughput_daily"
+            )
         counts[(date.fromisoformat(day) - first).days] = n
     cumulative: IntArray = np.concatenate(([0], np.cumsum(counts)))
     return first, counts, cumulative

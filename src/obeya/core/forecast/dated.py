@@ -63,21 +63,28 @@ def forecast_how_many(
     (the API's guard: the work grows with trials × days)."""
     if (days is None) == (by is None):
         raise InputError(
-            "days: give days (the horizon, ≥ 1) or by (an end date, YYYY-MM-DD), one of them"
+            "give {opt:days} (the horizon, ≥ 1) or {opt:by} (an end date, YYYY-MM-DD), one of them",
+            field="days",
         )
     begin = start or default_start(throughput_daily)
     window = history_of(throughput_daily, begin, history_days)
     if by is not None:
         assert begin is not None  # history_window refuses a history without a day
         if by < begin:
-            raise InputError(f"by: {by} is before the forecast's start {begin}; give a later date")
+            raise InputError(
+                f"{{opt:by}} is {by}, before the forecast's start {begin}; give a later date",
+                field="by",
+                value=by,
+            )
         days = (by - begin).days + 1
     assert days is not None
     if max_days is not None and days > max_days:
         field = "days" if by is None else "by"
         raise InputError(
-            f"{field}: a horizon of {days:,} days is over the limit of {max_days:,}; "
-            "give a shorter one"
+            f"a horizon of {days:,} days is over the limit of {max_days:,}; give a shorter "
+            f"{{opt:{field}}}",
+            field=field,
+            value=days if by is None else by,
         )
     result = how_many(window.counts, days, trials=trials, seed=seed, start=begin)
     return dataclasses.replace(result, history=window)

@@ -117,7 +117,8 @@ def history_of(
         if start is None:
             raise InputError(
                 "no throughput history: the data has no finished item; give a {opt:start} and "
-                "data with finished items"
+                "data with finished items",
+                field="start",
             )
     end = start - timedelta(days=1)
     if history_days is not None:
@@ -130,8 +131,10 @@ def history_of(
         if first > end:
             raise InputError(
                 f"no throughput history before {start.isoformat()}: the history starts at the "
-                f"stream's first finish, {first.isoformat()}; give a later start, or "
-                "{opt:history_days} to sample the days before it"
+                f"stream's first finish, {first.isoformat()}; give a later {{opt:start}}, or "
+                "{opt:history_days} to sample the days before it",
+                field="start",
+                value=start,
             )
     counts = tuple(
         int(throughput_daily.get((first + timedelta(days=i)).isoformat(), 0))
@@ -234,9 +237,11 @@ def when(
     unfinished = int(np.count_nonzero(days == 0))
     if unfinished:
         raise InputError(
-            f"items: {items:,} items are not done within max_days={max_days:,} days in "
-            f"{unfinished:,} of {trials:,} trials at the pace of the history; forecast fewer "
-            "items or widen the {opt:history_days}"
+            f"{items:,} items are not done within {max_days:,} days in {unfinished:,} of "
+            f"{trials:,} trials at the pace of the history; forecast fewer {{opt:items}} or "
+            "widen the {opt:history_days}",
+            field="items",
+            value=items,
         )
     return WhenForecast(
         percentiles=_at_most(days, trials),
@@ -260,7 +265,9 @@ def how_many(
     """How many items are done in ``days`` days (see the module docstring)."""
     if days <= 0:
         raise InputError(
-            f"days: a horizon of zero days forecasts nothing; give days ≥ 1 (got {days})"
+            f"{{opt:days}} is {days}: a horizon of no days forecasts nothing; give 1 or more",
+            field="days",
+            value=days,
         )
     history = _history(daily_throughput, trials, seed, start)
     totals = simulate_how_many(history, days, trials=trials, seed=seed)
@@ -330,17 +337,21 @@ def _history(
 ) -> IntArray:
     _positive(trials, "trials")
     if seed < 0:
-        raise InputError(f"seed: must be 0 or more (got {seed})")
+        raise InputError(f"{{opt:seed}} is {seed}; give 0 or more", field="seed", value=seed)
     history = np.asarray(list(daily_throughput), dtype=np.int64)
     if history.size == 0:
-        raise InputError("history_days: the history window is empty; give history_days ≥ 1")
+        raise InputError(
+            "the history window is empty; give {opt:history_days} ≥ 1", field="history_days"
+        )
     if (history < 0).any():
-        raise InputError("daily_throughput: a day's finished count cannot be negative")
+        raise InputError("a day's finished count cannot be negative", field="daily_throughput")
     if not history.any():
         before = f" before {start.isoformat()}" if start else ""
         raise InputError(
             f"no throughput history in the {history.size} days{before}; widen the "
-            "{opt:history_days}"
+            "{opt:history_days}",
+            field="history_days",
+            value=history.size,
         )
     return history
 
@@ -352,7 +363,7 @@ def _index_dtype(history: IntArray) -> type[np.unsignedinteger[Any]]:
 
 def _positive(value: int, field: str) -> None:
     if value <= 0:
-        raise InputError(f"{field}: must be at least 1 (got {value})")
+        raise InputError(f"{{opt:{field}}} is {value}; give at least 1", field=field, value=value)
 
 
 def _rank(p: int, trials: int) -> int:
