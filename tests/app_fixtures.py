@@ -65,7 +65,7 @@ def app_over(workspace: Workspace) -> FastAPI:
     """The app :func:`create_app` makes over ``workspace``, its state (the workspace, body
     limits, sign-in limiter, session codec: all of ``app.state.obeya``) new for each test,
     its routes built once per test process: FastAPI builds an app's route table on its first
-    requests (~0.5 s for Obeya's), which was half the time of the page and API tests. One
+    requests (~0.5 s for Obeya's), a third of a profile of three page and API test files. One
     app at a time: a test that needs two, or other limits, calls create_app."""
     app = _routed()
     app.state.obeya = AppContext(lambda: workspace, BodyLimits.from_environment())

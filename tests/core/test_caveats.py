@@ -58,13 +58,18 @@ def test_the_cli_says_it_beside_the_json(tmp_path: Path) -> None:
     assert "note: Every finished item has a cycle time of 0 days" in " ".join(result.stderr.split())
 
 
-def test_the_dashboard_says_it_above_the_figures(workspace: Workspace, tmp_path: Path) -> None:  # noqa: F811
+def _pages(ws: Workspace, tmp_path: Path, suffix: str) -> tuple[str, str]:
+    """The page ``/streams/NAME{suffix}`` of "Jira" (the file above, imported) and of Tiny."""
     path = tmp_path / "jira.csv"
     path.write_text(WIDE, encoding="utf-8")
-    workspace.import_file(path, "Jira", columns=CREATION, file_format="wide")
-    with TestClient(app_over(workspace), headers=bearer(workspace)) as browser:
-        page = browser.get("/streams/Jira").text
-        tiny = browser.get("/streams/Tiny").text
+    ws.import_file(path, "Jira", columns=CREATION, file_format="wide")
+    with TestClient(app_over(ws), headers=bearer(ws)) as browser:
+        jira = browser.get(f"/streams/Jira{suffix}").text
+        return jira, browser.get(f"/streams/Tiny{suffix}").text
+
+
+def test_the_dashboard_says_it_above_the_figures(workspace: Workspace, tmp_path: Path) -> None:  # noqa: F811
+    page, tiny = _pages(workspace, tmp_path, "")
     assert "<strong>Read with care:</strong> Every finished item has a cycle time of 0" in page
     assert "Read with care" not in tiny
 
@@ -73,11 +78,6 @@ def test_the_workflow_page_says_it_of_the_figures_it_shows(
     workspace: Workspace,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "jira.csv"
-    path.write_text(WIDE, encoding="utf-8")
-    workspace.import_file(path, "Jira", columns=CREATION, file_format="wide")
-    with TestClient(app_over(workspace), headers=bearer(workspace)) as browser:
-        page = browser.get("/streams/Jira/workflow").text
-        tiny = browser.get("/streams/Tiny/workflow").text
+    page, tiny = _pages(workspace, tmp_path, "/workflow")
     assert 'data-rule="caveat"' in page and "cycle time of 0 days" in page
     assert 'data-rule="caveat"' not in tiny

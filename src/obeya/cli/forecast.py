@@ -122,9 +122,10 @@ def when_command(
         result = forecast_when(
             daily, items, history_days=history_days, start=first, trials=trials, seed=seed
         )
-    _notes(result.to_dict())
+    doc = result.to_dict()
+    _notes(doc)
     if as_json:
-        print_json(result.to_dict())
+        print_json(doc)
     else:
         _print_when(result)
 
@@ -151,9 +152,10 @@ def how_many_command(
         result = forecast_how_many(
             daily, days, history_days=history_days, start=first, trials=trials, seed=seed
         )
-    _notes(result.to_dict())
+    doc = result.to_dict()
+    _notes(doc)
     if as_json:
-        print_json(result.to_dict())
+        print_json(doc)
     else:
         _print_how_many(result)
 

@@ -287,10 +287,11 @@ def metrics(
 
     for warning in report.warnings:  # on stderr, so the JSON on stdout stays whole
         err.print(f"[yellow]warning:[/yellow] {safe(warning['message'])}", highlight=False)
-    for caveat in caveats(report.to_dict()):
+    doc = report.to_dict(detail=detail)
+    for caveat in caveats(doc):
         err.print(f"[yellow]note:[/yellow] {safe(caveat)}", highlight=False)
     if as_json:
-        print_json(report.to_dict(detail=detail))
+        print_json(doc)
     else:
         print_report(report, out)
 
