@@ -11,7 +11,8 @@ import pytest
 
 from obeya.core.maps.calculations import calculate
 from obeya.core.maps.model import InformationFlow, Link, Step, ValueStreamMap
-from obeya.render.vsm_svg import format_hours, format_share, render_svg
+from obeya.render.map_figures import map_share
+from obeya.render.vsm_svg import format_hours, render_svg
 
 NS = "{http://www.w3.org/2000/svg}"
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -120,8 +121,8 @@ def test_a_process_box_with_its_data_box_per_step() -> None:
         assert sf.team in shown
         assert format_hours(sf.process_time_hours) in shown
         assert format_hours(sf.lead_time_hours) in shown
-        assert format_share(sf.complete_accurate) in shown
-        assert format_share(sf.utilisation) in shown
+        assert map_share(sf.complete_accurate) in shown
+        assert map_share(sf.utilisation) in shown
         assert box.find(f"{NS}rect[@class='data-box']") is not None
     review = next(g for g in boxes if g.get("data-step") == "Review")
     assert {"PT", "LT", "%C&A", "Util", "2 h", "20 h", "50 %", "125 %"} <= set(texts(review))
@@ -194,8 +195,8 @@ def test_timeline_shows_waits_process_times_and_the_totals_of_the_figures() -> N
     assert totals == {
         "lead_time": format_hours(figures.lead_time_hours),
         "process_time": format_hours(figures.process_time_hours),
-        "activity_ratio": format_share(figures.activity_ratio),
-        "rolled_complete_accurate": format_share(figures.rolled_complete_accurate),
+        "activity_ratio": map_share(figures.activity_ratio),
+        "rolled_complete_accurate": map_share(figures.rolled_complete_accurate),
     }
     assert totals == {
         "lead_time": "9 d",  # 217 h

@@ -16,8 +16,9 @@ from fastapi.testclient import TestClient
 from obeya.core.maps.calculations import calculate
 from obeya.core.maps.files import map_to_dict
 from obeya.core.maps.model import Step, ValueStreamMap
-from obeya.render.vsm_svg import format_share, render_svg
-from obeya.web.map_pages import hours, percent_text, share
+from obeya.render.map_figures import map_share
+from obeya.render.vsm_svg import render_svg
+from obeya.web.map_pages import hours, percent_text
 from obeya.workspace import Workspace
 
 PAGE = "/maps/Tiny/current"
@@ -78,7 +79,7 @@ def test_discover_and_save_shows_each_step_and_the_totals(
     # PT is the twin's: In Progress visits of 48, 48, 72 and 96 h (every day works: the log
     # has dates only, on every weekday it uses) average 66 h, 4 visits for 3 items: 88 h.
     assert vsm.steps[0].process_time_hours == pytest.approx(66 * 4 / 3)
-    assert share(figs.activity_ratio) == "91.7 %"  # 88 ÷ 96
+    assert map_share(figs.activity_ratio) == "91.7 %"  # 88 ÷ 96
     assert "96 h" in page and "91.7 %" in page
     assert figs.constraint is not None
     assert f'data-constraint="{figs.constraint.step}"' in page
@@ -236,7 +237,7 @@ def test_compare_colours_better_and_worse(saved: TestClient, workspace: Workspac
     assert verdict("totals.activity_ratio") == "worse"  # 96/120 → 48/120
     assert verdict("totals.rolled_complete_accurate") == "worse"  # 2/3 → 1/2 on step 1
     assert verdict("waste.waiting.hours_per_item") == "worse"  # wait 0 → 48 h in step 1
-    assert format_share(0.8) == "80 %"
+    assert map_share(0.8) == "80 %"
 
 
 def test_the_svg_download_is_well_formed(saved: TestClient) -> None:

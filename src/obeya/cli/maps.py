@@ -29,6 +29,7 @@ from obeya.core.maps.calculations import HANDOFF_COST_HOURS, PERIOD_DAYS, MapFig
 from obeya.core.maps.compare import compare as compare_maps
 from obeya.core.maps.files import load_map
 from obeya.render import map_figures
+from obeya.render.map_figures import map_share
 from obeya.render.numbers import DASH, number
 
 maps_app = typer.Typer(
@@ -59,11 +60,6 @@ PeriodOpt = Annotated[float, typer.Option("--period-days", help="Days of the mon
 
 def _num(value: float | None, digits: int = 1) -> str:
     return number(value, digits)
-
-
-def _share(value: float | None) -> str:
-    """A map's share as its page shows it (``91.7 %``)."""
-    return map_figures.shown(value, "share")
 
 
 @maps_app.command()
@@ -163,10 +159,10 @@ def print_figures(figures: MapFigures) -> None:
             _num(s.process_time_hours, 2),
             _num(s.lead_time_hours, 2),
             _num(s.wait_hours, 2),
-            _share(s.complete_accurate),
+            map_share(s.complete_accurate),
             _num(s.inventory_wait_hours),
             _num(s.capacity_per_day, 2),
-            _share(s.utilisation),
+            map_share(s.utilisation),
         )
     out.print(steps)
 
@@ -176,8 +172,8 @@ def print_figures(figures: MapFigures) -> None:
     ratio = figures.activity_ratio
     totals.add_row("lead time (h)", _num(figures.lead_time_hours, 2))
     totals.add_row("process time (h)", _num(figures.process_time_hours, 2))
-    totals.add_row("activity ratio", _share(ratio))
-    totals.add_row("rolled %C&A", _share(figures.rolled_complete_accurate))
+    totals.add_row("activity ratio", map_share(ratio))
+    totals.add_row("rolled %C&A", map_share(figures.rolled_complete_accurate))
     totals.add_row("takt time (h)", _num(figures.takt_time_hours, 2))
     out.print(totals)
     if figures.constraint:

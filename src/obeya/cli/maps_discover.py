@@ -33,7 +33,7 @@ from obeya.core.maps.calculations import SIDE_BRANCH_SHARE
 from obeya.core.maps.discovery import Discovery, discover_with_twin
 from obeya.core.twin.model import Twin
 from obeya.ingest import ColumnMap
-from obeya.render import map_figures
+from obeya.render.map_figures import map_share
 from obeya.render.numbers import count, number, significant
 from obeya.workspace import Workspace, discovered_message
 
@@ -95,11 +95,6 @@ def _num(value: float | None, digits: int = 1) -> str:
     return number(value, digits)
 
 
-def _pct(value: float | None) -> str:
-    """A share as the map page shows it once the map is saved (``42.3 %``)."""
-    return map_figures.shown(value, "share")
-
-
 def print_discovery(result: Discovery, console: Console, twin: Twin | None = None) -> None:
     """The steps as a table in flow order, sample sizes beside their figures, then totals."""
     table = PlainTable(
@@ -114,10 +109,10 @@ def print_discovery(result: Discovery, console: Console, twin: Twin | None = Non
         (
             ("↳ " if s.share < SIDE_BRANCH_SHARE else "") + s.name,
             count(s.items),
-            _pct(s.visit_share),
+            map_share(s.visit_share),
             _num(s.process_time_hours),
             _num(s.lead_time_hours),
-            _pct(s.complete_accurate),
+            map_share(s.complete_accurate),
             count(s.complete_accurate_items),
             _num(s.handoffs, 2),
             count(s.handoff_items),
@@ -141,7 +136,8 @@ def print_discovery(result: Discovery, console: Console, twin: Twin | None = Non
     console.print(
         f"Total LT {_num(totals['lead_time_hours'])} h · total PT "
         f"{_num(totals['process_time_hours'])} h · activity ratio "
-        f"{_pct(totals['activity_ratio'])} · rolled %C&A {_pct(totals['rolled_complete_accurate'])}"
+        f"{map_share(totals['activity_ratio'])} · rolled %C&A "
+        f"{map_share(totals['rolled_complete_accurate'])}"
     )
     if result.loops:
         top = sorted(result.loops, key=lambda loop: -loop.moves)[:5]

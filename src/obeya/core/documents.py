@@ -43,7 +43,9 @@ from typing import Any, ClassVar, Literal, Self, TypeVar, Union
 from obeya.core.shares import parse_optional_share
 from obeya.errors import InputError
 
-Kind = Literal["text", "int", "float", "share", "date", "choice", "texts", "tables"]
+Kind = Literal[
+    "text", "int", "float", "share", "date", "choice", "texts", "numbers", "table", "tables"
+]
 #: Keys a stored or posted document may carry beside its fields: the store keeps the stream
 #: beside the record, so a ``stream`` key is allowed and ignored.
 IGNORED = frozenset({"stream"})
@@ -71,6 +73,8 @@ class Spec:
     options: tuple[str, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     none: str = ""
+    #: Lists: a value listed twice is refused rather than dropped (a task's ``depends_on``).
+    unique: bool = False
 
     def option_label(self, value: str) -> str:
         return dict(self.labels).get(value, value[:1].upper() + value[1:])
@@ -120,14 +124,38 @@ def choice(
     )
 
 
-def texts(label: str, help: str = "") -> Spec:
-    """A list of text; typed as one line, separated by commas."""
-    return Spec("texts", label, help)
+def texts(label: str, help: str = "", *, unique: bool = False) -> Spec:
+    """A list of text; typed as one line, separated by commas. A value given twice is dropped,
+    or refused when ``unique``."""
+    return Spec("texts", label, help, unique=unique)
+
+
+def numbers(
+    label: str,
+    help: str = "",
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    what: str = "a number",
+) -> Spec:
+    """A list of numbers, each within [low, high]; typed as one line, separated by commas."""
+    return Spec("numbers", label, help, low=low, high=high, what=what)
+
+
+def table(label: str, help: str = "") -> Spec:
+    """One nested document (a step's process time): the type says which."""
+    return Spec("table", label, help)
 
 
 def tables(label: str, help: str = "") -> Spec:
     """A list of nested documents (an objective's key results): the type says which."""
     return Spec("tables", label, help)
+
+
+def aside(default: Any) -> Any:
+    """A dataclass field kept beside the document, not in it (where a plan was read from):
+    never read by :meth:`Document.from_dict` nor written by :meth:`Document.to_dict`."""
+    return dataclasses.field(default=default, compare=False, metadata={"aside": True})
 
 
 @dataclass(frozen=True)
@@ -139,7 +167,7 @@ class Declared:
     required: bool
     default: Any
     nullable: bool
-    #: The document class of each table of a ``tables`` field.
+    #: The document class of a ``table`` field, or of each table of a ``tables`` field.
     table: type[Document] | None = None
 
     @property
@@ -165,6 +193,8 @@ def _declare(cls: type[Document]) -> tuple[Declared, ...]:
     hints = typing.get_type_hints(cls, include_extras=True)
     found = []
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.metadata.get("aside"):
+            continue
         hint = hints[f.name]
         specs = [m for m in getattr(hint, "__metadata__", ()) if isinstance(m, Spec)]
         if len(specs) != 1:
@@ -176,6 +206,8 @@ def _declare(cls: type[Document]) -> tuple[Declared, ...]:
         table = None
         if specs[0].kind == "tables":
             table = typing.get_args(members[0])[0]
+        elif specs[0].kind == "table":
+            table = members[0]
         if f.default is not dataclasses.MISSING:
             default: Any = f.default
         elif f.default_factory is not dataclasses.MISSING:
@@ -216,6 +248,10 @@ class Document:
 
     #: What the document is called in messages: ``risk 'R-7': ...``.
     noun: ClassVar[str] = "document"
+    #: The error its reading raises (a plan's :class:`PlanError`): an InputError.
+    error: ClassVar[type[InputError]] = InputError
+    #: The field that names one table of a list in messages: ``task[1] ('B')``.
+    ident: ClassVar[str] = ""
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any], where: str | None = None) -> Self:
@@ -236,20 +272,21 @@ class Document:
 
 
 def _parse(cls: type[D], doc: Any, where: str) -> D:
+    error = cls.error
     if not isinstance(doc, Mapping):
-        raise InputError(f"{where}: give a table of fields, not {type(doc).__name__}")
+        raise error(f"{where}: give a table of fields, not {type(doc).__name__}")
     fields = declared(cls)
     names = [f.name for f in fields]
     unknown = sorted(set(doc) - set(names) - IGNORED)
     if unknown:
-        raise InputError(
+        raise error(
             f"{where}: unknown field {unknown[0]!r}; known fields: {', '.join(names)}",
             field=unknown[0],
             value=doc[unknown[0]],
         )
 
     def fail(name: str, problem: str, value: Any = None) -> InputError:
-        return InputError(f"{where}: {name} {problem}", field=name, value=value)
+        return error(f"{where}: {name} {problem}", field=name, value=value)
 
     values = {f.name: _value(f, doc.get(f.name), where, fail) for f in fields}
     cls.settle(values, fail)
@@ -281,7 +318,7 @@ def _value(f: Declared, raw: Any, where: str, fail: Fail) -> Any:
                 raise fail(f.name, "is empty", raw)
             return value
         case "int" | "float" | "share":
-            return _number(f, raw, where, fail)
+            return _number(f, raw, fail)
         case "date":
             if isinstance(raw, date) and not isinstance(raw, datetime):
                 return raw
@@ -295,32 +332,60 @@ def _value(f: Declared, raw: Any, where: str, fail: Fail) -> Any:
             items = [raw] if isinstance(raw, str) else raw
             if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
                 raise fail(f.name, f"is {raw!r}; give a list of text", raw)
-            return tuple(dict.fromkeys(v.strip() for v in items if v.strip()))
+            kept = [v.strip() for v in items if v.strip()]
+            if spec.unique:
+                twice = next((v for i, v in enumerate(kept) if v in kept[:i]), None)
+                if twice is not None:
+                    raise fail(f.name, f"lists {twice!r} twice", raw)
+            return tuple(dict.fromkeys(kept))
+        case "numbers":
+            if not isinstance(raw, list):
+                raise fail(f.name, f"is {raw!r}; give a list of numbers", raw)
+            return tuple(_in_range(f, v, f"{f.name}[{i}]", fail) for i, v in enumerate(raw))
+        case "table":
+            assert f.table is not None
+            if not isinstance(raw, Mapping):
+                raise fail(f.name, f"is {raw!r}; give a table of fields", raw)
+            return _parse(f.table, raw, f"{where}: {f.name}")
         case "tables":
             if not isinstance(raw, list) or not all(isinstance(t, Mapping) for t in raw):
                 raise fail(f.name, "must be a list of tables", raw)
             assert f.table is not None
-            return tuple(_parse(f.table, t, f"{where}: {f.name}[{i}]") for i, t in enumerate(raw))
+            return tuple(_parse(f.table, t, _nth(where, f, i, t)) for i, t in enumerate(raw))
     raise AssertionError(spec.kind)  # pragma: no cover
 
 
-def _number(f: Declared, raw: Any, where: str, fail: Fail) -> float | int:
+def _nth(where: str, f: Declared, index: int, doc: Mapping[str, Any]) -> str:
+    """How messages name table ``index`` of a list: ``plan.toml: task[1] ('B')``."""
+    assert f.table is not None
+    ident = doc.get(f.table.ident) if f.table.ident else None
+    named = f" ({ident!r})" if isinstance(ident, str) and ident else ""
+    return f"{where}: {f.name}[{index}]{named}"
+
+
+def _number(f: Declared, raw: Any, fail: Fail) -> float | int:
     spec = f.spec
     if spec.kind == "share" and isinstance(raw, str):  # "40 %" in a file or a body
         try:
-            value = parse_optional_share(raw, field=f.name)
+            value = parse_optional_share(raw)
         except InputError as exc:
-            raise InputError(f"{where}: {exc}", field=f.name, value=raw) from None
+            raise fail(f.name, f"is {exc}", raw) from None
         if value is None:
             raise fail(f.name, "is missing", raw)
         return value
+    return _in_range(f, raw, f.name, fail)
+
+
+def _in_range(f: Declared, raw: Any, name: str, fail: Fail) -> float | int:
+    """A number within the field's bounds (a whole one for ``int``), or ``fail(name, …)``."""
+    spec = f.spec
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise fail(f.name, f"is {raw!r}; give {spec.what}", raw)
+        raise fail(name, f"is {raw!r}; give {spec.what}", raw)
     number = float(raw)
     low_ok = number > spec.low if spec.above else number >= spec.low
     whole_ok = spec.kind != "int" or number.is_integer()
     if not (math.isfinite(number) and low_ok and number <= spec.high and whole_ok):
-        raise fail(f.name, f"is {raw!r}; give {spec.what}", raw)
+        raise fail(name, f"is {raw!r}; give {spec.what}", raw)
     return int(number) if spec.kind == "int" else number
 
 
@@ -331,8 +396,10 @@ def _plain(f: Declared, value: Any) -> Any:
     match f.kind:
         case "date":
             return value.isoformat()
-        case "texts":
+        case "texts" | "numbers":
             return list(value)
+        case "table":
+            return value.to_dict()
         case "tables":
             return [t.to_dict() for t in value]
     return value
@@ -359,8 +426,18 @@ def from_text(f: Declared, typed: str, where: str = "") -> Any:
             return value
         case "texts":
             return split_list(typed)
-        case "tables":
-            raise InputError(f"{opt} is a list of tables; it cannot be typed as text")
+        case "table" | "tables":
+            raise InputError(f"{opt} is a table of fields; it cannot be typed as text")
+        case "numbers":
+            parts = split_list(typed)
+            try:
+                return [float(p.replace("_", "")) for p in parts]
+            except ValueError:
+                raise InputError(
+                    f"{opt} is {value[:40]!r}; give numbers separated by commas",
+                    field=f.name,
+                    value=typed,
+                ) from None
     if not value:
         return None
     match f.kind:

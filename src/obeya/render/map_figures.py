@@ -14,6 +14,11 @@ from obeya.render.numbers import DASH, hours, money, number, share, signed_perce
 SHARES = ("activity_ratio", "rolled_complete_accurate", "complete_accurate", "utilisation")
 
 
+def map_share(value: float | None) -> str:
+    """A map's share as every shell and the drawing show it: ``91.7 %``, ``5 %``."""
+    return share(value, None)
+
+
 def kind(figure: str) -> str:
     """``hours``, ``share``, ``money`` or ``number``, from the figure's (dotted) name."""
     last = figure.rsplit(".", 1)[-1]
@@ -31,7 +36,7 @@ def shown(value: float | None, of: str) -> str:
     if of == "hours":
         return hours(value)
     if of == "share":
-        return share(value, None)
+        return map_share(value)
     if of == "money":
         return money(value)
     return number(value)

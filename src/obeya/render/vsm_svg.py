@@ -53,7 +53,7 @@ from typing import NamedTuple
 from obeya.core.maps.calculations import MapFigures, StepFigures, calculate
 from obeya.core.maps.model import InformationFlow, Link, ReworkLoop, ValueStreamMap
 from obeya.render import theme
-from obeya.render.map_figures import shown
+from obeya.render.map_figures import map_share
 
 #: Most steps in one row of the drawing; longer maps wrap into rows of equal length. Four keep
 #: the drawing 1,270 px wide: a laptop's page (1,190 px for it at 1,280) shows it at 94 %.
@@ -129,11 +129,6 @@ def format_hours(hours: float) -> str:
     return f"{text} {unit}"
 
 
-def format_share(value: float | None) -> str:
-    """A share as the map's figures beside the drawing show it (``24.4 %``, ``6.7 %``)."""
-    return shown(value, "share")
-
-
 def _count(value: float) -> str:
     return f"{value:.1f}".removesuffix(".0")
 
@@ -143,7 +138,7 @@ def share_text(share: float) -> str | None:
     two decimals), where saying it would only add noise."""
     if round(share, 2) == 1:
         return None
-    return f"{'< 0.1 %' if share < 0.001 else format_share(share)} of items"
+    return f"{'< 0.1 %' if share < 0.001 else map_share(share)} of items"
 
 
 def _esc(text: str) -> str:
@@ -679,7 +674,7 @@ def render_svg(
         if loaded == step.name:
             lines = [
                 "constraint:" if constraint == step.name else "highest load:",
-                f"utilisation {format_share(u)}" if u is not None else "lowest capacity",
+                f"utilisation {map_share(u)}" if u is not None else "lowest capacity",
             ]
             size = MIN_FONT
             ry = len(lines) * size * 1.15 / 2 + 12
@@ -762,8 +757,8 @@ def _process(
     rows = [
         ("PT", format_hours(sf.process_time_hours)),
         ("LT", format_hours(sf.lead_time_hours)),
-        ("%C&A", format_share(sf.complete_accurate)),
-        ("Util", format_share(sf.utilisation)),
+        ("%C&A", map_share(sf.complete_accurate)),
+        ("Util", map_share(sf.utilisation)),
     ]
     lh = 16 * s
     for k, (label, value) in enumerate(rows):
@@ -816,8 +811,8 @@ def _totals(svg: _Svg, figs: MapFigures, g: _Geometry, n: int) -> None:
     rows = [
         ("Lead time", format_hours(figs.lead_time_hours), "lead_time"),
         ("Process time", format_hours(figs.process_time_hours), "process_time"),
-        ("Activity ratio", format_share(figs.activity_ratio), "activity_ratio"),
-        ("Rolled %C&A", format_share(figs.rolled_complete_accurate), "rolled_complete_accurate"),
+        ("Activity ratio", map_share(figs.activity_ratio), "activity_ratio"),
+        ("Rolled %C&A", map_share(figs.rolled_complete_accurate), "rolled_complete_accurate"),
     ]
     h = 16.0 * len(rows) + 14
     svg.add(
@@ -1052,7 +1047,7 @@ def _site(k: int, main: Sequence[int], g: _Geometry) -> _Site:
 def _loop_label(loop: ReworkLoop, note: bool) -> str:
     # Moves back per item: a share up to 1 (20 % back), more than one a count ("1.7× back",
     # items sent back again and again), never a share over 100 %.
-    share = f"{format_share(loop.share)} back" if loop.share <= 1 else f"{loop.share:.2g}× back"
+    share = f"{map_share(loop.share)} back" if loop.share <= 1 else f"{loop.share:.2g}× back"
     return f"{share} to {loop.target}" if note else share
 
 

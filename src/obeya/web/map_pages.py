@@ -39,6 +39,7 @@ from obeya.core.maps.files import map_to_dict
 from obeya.core.maps.model import Link, MapError, Step, ValueStreamMap
 from obeya.errors import InputError, ObeyaError
 from obeya.render import map_figures
+from obeya.render.map_figures import map_share
 from obeya.render.numbers import hours, money, number, parse_share, share_text
 from obeya.render.vsm_svg import render_svg
 from obeya.store import StoredMap
@@ -140,11 +141,6 @@ def _no_compare(variant: str) -> None:
 
 
 # -- formatting: obeya.render.numbers, by figure kind (obeya.render.map_figures) ----------------
-
-
-def share(value: float | None) -> str:
-    """A map's share as the page, the CLI and the comparison show it: ``91.7 %``."""
-    return map_figures.shown(value, "share")
 
 
 def percent_text(value: float) -> str:
@@ -411,11 +407,11 @@ def figures_view(figs: MapFigures) -> dict[str, Any]:
             hours(figs.process_time_hours),
             figs.process_time_hours,
         ),
-        ("activity_ratio", "Activity ratio", share(figs.activity_ratio), figs.activity_ratio),
+        ("activity_ratio", "Activity ratio", map_share(figs.activity_ratio), figs.activity_ratio),
         (
             "rolled_complete_accurate",
             "Rolled %C&A",
-            share(figs.rolled_complete_accurate),
+            map_share(figs.rolled_complete_accurate),
             figs.rolled_complete_accurate,
         ),
         ("takt_time_hours", "Takt time", hours(figs.takt_time_hours), figs.takt_time_hours),
@@ -457,7 +453,7 @@ def figures_view(figs: MapFigures) -> dict[str, Any]:
             {
                 "name": s.name,
                 "capacity": number(s.capacity_per_day),
-                "utilisation": share(s.utilisation),
+                "utilisation": map_share(s.utilisation),
                 "wait": hours(s.wait_hours),
             }
             for s in figs.steps
