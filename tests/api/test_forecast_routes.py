@@ -49,9 +49,13 @@ def as_json(doc: Any) -> Any:
     return json.loads(json.dumps(doc))
 
 
-def sampled(first: str, last: str, days: int, starts_at: str = "given") -> dict[str, Any]:
-    """The ``history`` a forecast document names: the days it sampled, and why from there."""
-    return {"history": {"start": first, "end": last, "days": days, "starts_at": starts_at}}
+def sampled(
+    first: str, last: str, days: int, finished: int, starts_at: str = "given"
+) -> dict[str, Any]:
+    """The ``history`` a forecast document names: the days it sampled, the items finished in
+    them (A on 4 January, B on the 9th, C on the 12th), and why from there."""
+    history = {"start": first, "end": last, "days": days, "finished": finished}
+    return {"history": {**history, "starts_at": starts_at}}
 
 
 def assert_error(response: Any, status: int, kind: str, field: str) -> str:
@@ -76,7 +80,7 @@ def test_when_is_the_core_forecast_of_the_stream_throughput(client: TestClient) 
     assert response.status_code == 200
     doc = response.json()
     expected = when(window(date(2024, 1, 4), 9), 3, trials=TRIALS, seed=1, start=START)
-    assert doc == as_json({**expected.to_dict(), **sampled("2024-01-04", "2024-01-12", 9)})
+    assert doc == as_json({**expected.to_dict(), **sampled("2024-01-04", "2024-01-12", 9, 3)})
     assert set(doc) == {
         "percentiles", "trials", "history_days", "history", "start", "seed", "histogram",
         "items", "dates",
@@ -92,15 +96,17 @@ def test_when_defaults_and_an_explicit_start(client: TestClient) -> None:
     # zeros; the window starts at the first finish instead: 01-04 .. 01-12. 10,000 trials.
     doc = client.get(f"{BASE}/when?items=2").json()
     expected = when(window(date(2024, 1, 4), 9), 2, start=START).to_dict()
-    assert doc == as_json({**expected, **sampled("2024-01-04", "2024-01-12", 9, "first_finish")})
+    assert doc == as_json({**expected, **sampled("2024-01-04", "2024-01-12", 9, 3, "first_finish")})
     # Asked for, the 84 days are sampled as they are, zeros and all.
     doc = client.get(f"{BASE}/when?items=2&history_days=84").json()
     expected = when(window(START - timedelta(days=84), 84), 2, start=START).to_dict()
-    assert doc == as_json({**expected, **sampled("2023-10-21", "2024-01-12", 84)})
+    assert doc == as_json({**expected, **sampled("2023-10-21", "2024-01-12", 84, 3)})
     # Start 2024-01-10, six days of history: 01-04 .. 01-09.
     doc = client.get(f"{BASE}/when?items=2&start=2024-01-10&history_days=6&seed=7&trials=500")
     expected = when([1, 0, 0, 0, 0, 1], 2, trials=500, seed=7, start=date(2024, 1, 10))
-    assert doc.json() == as_json({**expected.to_dict(), **sampled("2024-01-04", "2024-01-09", 6)})
+    assert doc.json() == as_json(
+        {**expected.to_dict(), **sampled("2024-01-04", "2024-01-09", 6, 2)}
+    )
 
 
 def test_the_when_median_is_the_negative_binomial_one(client: TestClient) -> None:
@@ -119,7 +125,7 @@ def test_the_when_median_is_the_negative_binomial_one(client: TestClient) -> Non
 
 def test_how_many_in_days_and_by_a_date(client: TestClient) -> None:
     history = window(date(2024, 1, 4), 9)
-    days = sampled("2024-01-04", "2024-01-12", 9)
+    days = sampled("2024-01-04", "2024-01-12", 9, 3)
     doc = client.get(f"{BASE}/how-many?days=7&history_days=9&trials={TRIALS}").json()
     expected = how_many(history, 7, trials=TRIALS, seed=1, start=START).to_dict()
     assert doc == as_json({**expected, **days})

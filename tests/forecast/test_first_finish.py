@@ -53,7 +53,8 @@ def test_the_default_window_starts_at_the_first_finish(stream_file: Path) -> Non
     # Every sampled day finishes 3 items, so every trial needs exactly 30 / 3 = 10 days.
     assert doc["percentiles"] == {"50": 10, "70": 10, "85": 10, "95": 10}
     assert doc["history"] == {
-        "start": "2024-03-03", "end": "2024-03-22", "days": 20, "starts_at": "first_finish"
+        "start": "2024-03-03", "end": "2024-03-22", "days": 20, "finished": 60,
+        "starts_at": "first_finish",
     }  # fmt: skip
     assert (doc["start"], doc["history_days"]) == ("2024-03-23", 20)
 
@@ -64,7 +65,8 @@ def test_a_window_asked_for_is_sampled_with_its_empty_days(stream_file: Path) ->
         "when", str(stream_file), "-w", workflow, "--items", "30", "--history-days", "84"
     )
     assert doc["history"] == {
-        "start": "2023-12-30", "end": "2024-03-22", "days": 84, "starts_at": "given"
+        "start": "2023-12-30", "end": "2024-03-22", "days": 84, "finished": 60,
+        "starts_at": "given",
     }  # fmt: skip
     # 60 finishes in 84 days: 5/7 a day, about 42 days for 30 items; far from the 10 above.
     assert doc["percentiles"]["50"] > 30

@@ -231,7 +231,8 @@ def test_cli_how_many_and_when_on_a_file(files) -> None:
     assert (doc["start"], doc["history_days"], doc["trials"]) == ("2024-03-12", 11, 10_000)
     window = [2, 0, 2, 0, 2, 0, 2, 0, 2, 0, 2]  # two finishes on each odd day of March
     expected = how_many(window, 14, start=date(2024, 3, 12)).to_dict()
-    history = {"start": "2024-03-01", "end": "2024-03-11", "days": 11, "starts_at": "first_finish"}
+    history = {"start": "2024-03-01", "end": "2024-03-11", "days": 11, "finished": 12,
+               "starts_at": "first_finish"}  # fmt: skip
     assert doc == {**expected, "history": history}
 
     doc = forecast(
@@ -242,7 +243,8 @@ def test_cli_how_many_and_when_on_a_file(files) -> None:
     # Ten days, five of them with two finishes: sampled like a fair coin of 0 or 2 a day.
     assert (doc["history_days"], doc["trials"], doc["seed"]) == (10, 2000, 9)
     assert doc["history"] == {
-        "start": "2024-03-02", "end": "2024-03-11", "days": 10, "starts_at": "given"
+        "start": "2024-03-02", "end": "2024-03-11", "days": 10, "finished": 10,
+        "starts_at": "given",
     }  # fmt: skip
     assert doc["percentiles"]["50"] <= doc["percentiles"]["95"]
     assert (

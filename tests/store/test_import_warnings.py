@@ -108,6 +108,8 @@ def test_the_dashboard_shows_the_warning(workspace: Workspace) -> None:  # noqa:
         page = browser.get(created.headers["location"]).text
     assert "Import warning:" in page
     assert "2 events go backwards in time" in page and "rows 3, 4" in page
+    # One sentence, ended: "…from its first event to its last." then what a refusal does.
+    assert "from its first event to its last. An import that refuses" in " ".join(page.split())
     # Without a workflow the page says these items count as finished, as the figures do.
     report = workspace.flow("Jira")
     assert (report.items.finished, report.items.in_progress) == (3, 0)

@@ -74,11 +74,17 @@ class HistoryWindow:
     def days(self) -> int:
         return len(self.counts)
 
+    @property
+    def finished(self) -> int:
+        """Items finished in the window: what the trials know of the pace."""
+        return sum(self.counts)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "days": self.days,
+            "finished": self.finished,
             "starts_at": self.starts_at,
         }
 
