@@ -370,10 +370,14 @@ def test_percentile_interpolates_like_numpy() -> None:
 
 def test_throughput_bars_per_week_with_the_mean() -> None:
     spec = charts.throughput(hand_made())
+    # The data ends on Wednesday 2024-01-10 (as_of): its week counts three of its days.
     assert spec["datasets"]["weeks"] == [
-        {"week": "2024-01-01", "week_end": "2024-01-08", "items": 1},
-        {"week": "2024-01-08", "week_end": "2024-01-15", "items": 3},
-    ]
+        {"week": "2024-01-01", "week_end": "2024-01-08", "items": 1, "partial": False,
+         "counted": "all 7"},
+        {"week": "2024-01-08", "week_end": "2024-01-15", "items": 3, "partial": True,
+         "counted": "to 2024-01-10 (part of the week)"},
+    ]  # fmt: skip
+    assert subtitle(spec).endswith("· the last week runs to 2024-01-10 (lighter)")
     assert spec["datasets"]["mean"] == [{"value": 2.0, "text": "mean 2.0 / week"}]
     bars = find(spec, "bar")
     assert (bars["encoding"]["x"]["field"], bars["encoding"]["x2"]["field"]) == (
@@ -381,9 +385,19 @@ def test_throughput_bars_per_week_with_the_mean() -> None:
         "week_end",
     )
     assert bars["encoding"]["y2"] == {"datum": 0}
+    opacity = bars["encoding"]["opacity"]
+    assert opacity["condition"] == {"test": "datum.partial", "value": 0.45}
     # Ticks on the Mondays the bars start on.
     assert len(bars["encoding"]["x"]["axis"]["values"]) == 2
     assert find(spec, "rule", "mean")["encoding"]["y"]["field"] == "value"
+
+
+def test_a_week_ending_on_the_last_day_of_data_is_whole() -> None:
+    doc = hand_made()
+    doc["aging_wip"]["as_of"] = "2024-01-14"  # a Sunday: the week of the 8th is all there
+    spec = charts.throughput(doc)
+    assert [w["partial"] for w in spec["datasets"]["weeks"]] == [False, False]
+    assert "lighter" not in subtitle(spec)
 
 
 def test_wip_is_a_daily_step_line() -> None:

@@ -152,14 +152,22 @@ def throughput(doc: Doc) -> Spec:
     weekly: Mapping[str, int] = doc.get("throughput_weekly") or {}
     if not weekly:
         return empty(title, "No item finished in this window.")
-    rows: Rows = [
-        {
-            "week": week,
-            "week_end": (date.fromisoformat(week) + timedelta(days=7)).isoformat(),
-            "items": n,
-        }
-        for week, n in sorted(weekly.items())
-    ]
+    # The week holding the data's end counts only the days up to it: drawn lighter and said,
+    # so that a low last bar is not read as a drop in pace.
+    as_of = (doc.get("aging_wip") or {}).get("as_of")
+    rows: Rows = []
+    for week, n in sorted(weekly.items()):
+        monday = date.fromisoformat(week)
+        partial = as_of is not None and week <= as_of < (monday + timedelta(days=6)).isoformat()
+        rows.append(
+            {
+                "week": week,
+                "week_end": (monday + timedelta(days=7)).isoformat(),
+                "items": n,
+                "partial": partial,
+                "counted": f"to {numbers.date(as_of)} (part of the week)" if partial else "all 7",
+            }
+        )
     mean = sum(weekly.values()) / len(weekly)
     # Up to 16 weeks, a tick on every Monday lines up with the bars; beyond, the time axis
     # picks its own (fewer) ticks.
@@ -178,9 +186,11 @@ def throughput(doc: Doc) -> Spec:
             x2="week_end:T",
             y=count_axis("items", "Items finished"),
             y2=alt.datum(0),
+            opacity=alt.condition("datum.partial", alt.value(0.45), alt.value(1.0)),
             tooltip=[
                 alt.Tooltip("week:N", title="Week of"),
                 alt.Tooltip("items:Q", title="Items finished"),
+                alt.Tooltip("counted:N", title="Days counted"),
             ],
         )
     )
@@ -204,6 +214,8 @@ def throughput(doc: Doc) -> Spec:
         f"{count_noun(sum(weekly.values()), 'item')} over {count_noun(len(weekly), 'week')} · "
         f"mean {shown} per week"
     )
+    if rows[-1]["partial"]:
+        subtitle += f" · the last week runs to {numbers.date(as_of)} (lighter)"
     chart = alt.layer(bars, line, label).properties(title=alt.Title(title, subtitle=subtitle))
     return finish(chart, {"weeks": rows, "mean": mean_row})
 
