@@ -145,6 +145,13 @@ def test_infer_fills_the_form_with_the_proposal(client: TestClient) -> None:
     }
     assert "Inferred from the data (not saved)" in page.text
     assert 'data-rule="flow_efficiency"' in page.text
+    # Each state says why it was classed so (workflow_infer._classify, by name first).
+    why = dict(re.findall(r'<tr data-state="([^"]+)">.*?<td class="reason">([^<]*)</td>',
+                          page.text, re.S))  # fmt: skip
+    assert why["Blocked"] == "its name says waiting"
+    assert why["Done"] == "its name says done"
+    assert why["In Progress"] == "its name says work happens here"
+    assert "Why inferred" not in client.get("/streams/Tiny/workflow").text
 
 
 def test_infer_with_the_first_finish_measures_the_flags_again(client: TestClient) -> None:

@@ -183,6 +183,7 @@ def _page(
     candidate: Workflow | None = None,
     flags: list[dict[str, Any]] | None = None,
     heading: str = "",
+    reasons: dict[str, str] | None = None,
     base: str | None = None,
     error: str | None = None,
     error_field: str | None = None,
@@ -230,6 +231,7 @@ def _page(
             "shown": shown,
             "flags": flags,
             "heading": heading,
+            "reasons": reasons or {},
             "base": base if base is not None else fingerprint(info.workflow),
             "error": error,
             "error_field": error_field,
@@ -304,6 +306,7 @@ def preview_page(request: Request, ctx: Ctx, name: str, fields: Fields) -> Respo
             candidate=inferred,
             flags=flags,
             heading="Inferred from the data",
+            reasons={s.state: s.reason for s in proposal.states},
             base=base,
         )
     form = form_from_post(fields)
