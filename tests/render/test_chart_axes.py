@@ -61,12 +61,29 @@ def test_an_axis_over_two_years_labels_months_with_their_year() -> None:
     assert {label[-4:] for label in labels} >= {"2021", "2022"}
 
 
-def test_an_axis_over_two_months_of_one_year_keeps_vegas_labels() -> None:
+def test_an_axis_over_two_months_of_one_year_labels_days_one_way() -> None:
     spec = charts.wip({"wip_daily": daily(date(2021, 3, 1), 60)})  # March and April 2021
     axis = x_of(spec)["axis"]
-    assert "format" not in axis and "tickCount" not in axis
+    assert axis["format"] == "%b %d" and "tickCount" not in axis
     labels = axis_labels(spec, "X")
-    assert labels and not any(re.search(r"\d{4}", label) for label in labels), labels
+    # Vega's own would mix "Mon 08" and "March"; every label here is a month and a day.
+    assert labels and all(re.fullmatch(r"(Mar|Apr) \d\d", label) for label in labels), labels
+
+
+def test_a_few_days_have_a_tick_on_each_day_and_none_between() -> None:
+    # Vega's own labels of three days: "Mon 08", "12 PM", "Tue 09", "12 PM", "Wed 10".
+    spec = charts.wip({"wip_daily": daily(date(2024, 1, 8), 3)})
+    assert axis_labels(spec, "X") == ["Jan 08", "Jan 09", "Jan 10"]
+    assert x_of(spec)["axis"]["tickCount"] == {"interval": "day", "step": 1}
+    # A single finish: one label, the day.
+    one = {"scatter": [{"item_id": "A", "finished": "2024-01-04", "cycle_time_days": 2.0}]}
+    assert axis_labels(charts.cycle_time_scatter(one), "X") == ["Jan 04"]
+
+
+def test_months_of_one_year_keep_vegas_month_names() -> None:
+    spec = charts.wip({"wip_daily": daily(date(2024, 1, 8), 200)})  # to 2024-07-25
+    assert "format" not in x_of(spec)["axis"]
+    assert axis_labels(spec, "X") == ["February", "March", "April", "May", "June", "July"]
 
 
 def test_two_months_across_a_new_year_say_the_year_on_each_day() -> None:

@@ -260,8 +260,8 @@ def day_axis(
     The report's days are UTC dates: a local-time axis would shift them a day for half the
     world. ``padding`` (pixels) keeps dots at the first and last day off the plot's edges;
     ``ticks`` (ISO dates) puts the ticks exactly there, e.g. on the Mondays weeks start on.
-    ``days`` (ISO dates) are the days drawn: when they fall in more than one calendar year,
-    every label carries its year (:func:`time_labels`).
+    ``days`` (ISO dates) are the days drawn: they choose the labels (:func:`time_labels`),
+    with its year on every label when they fall in more than one calendar year.
     """
     scale = alt.Scale(type="utc", padding=padding) if padding else alt.Scale(type="utc")
     labels = time_labels([*days, *(ticks or ())])
@@ -281,25 +281,35 @@ def day_axis(
 MONTHLY_FROM_DAYS = 120
 #: Most month ticks such an axis asks for (1, 2, 3, 6 or 12 months apart).
 MOST_MONTH_TICKS = 12
+#: Spans of up to a week have a tick on every day (and none between days).
+DAILY_TICKS_UP_TO_DAYS = 7
 
 
 def time_labels(days: Sequence[str]) -> dict[str, Any]:
-    """The axis properties that put the year on every label of a time axis whose ``days``
-    (ISO dates) fall in more than one calendar year; none when they do not (or are none).
+    """The axis properties that label a time axis over ``days`` (ISO dates) one way: none
+    when no days are known, or for Vega's month names over months of one year.
 
-    Vega's own labels name a year only on its January tick ("2011", "April", "July"), and
-    the label overlap rule may drop that one: across a new year, a month alone is ambiguous.
-    Spans of months get month ticks ``Apr 2011``, 1 to 12 months apart; shorter ones day
-    labels ``Dec 28, 2011``.
+    Vega's own labels mix forms ("Mon 08", "Jan 14" on the Sunday, "12 PM" between the days
+    of a short span) and name a year only on its January tick ("2011", "April", "July"),
+    which the label overlap rule may drop: across a new year, a month alone is ambiguous.
+    Spans under :data:`MONTHLY_FROM_DAYS` get day labels ``Jan 08`` (``Dec 28, 2011`` across
+    years), a tick on every day up to a week; longer spans across years month ticks
+    ``Apr 2011``, 1 to 12 months apart.
     """
-    if len({d[:4] for d in days}) < 2:
+    if not days:
         return {}
     first, last = date.fromisoformat(min(days)), date.fromisoformat(max(days))
-    if (last - first).days < MONTHLY_FROM_DAYS:
-        return {"format": "%b %d, %Y"}
-    months = (last.year - first.year) * 12 + last.month - first.month
-    step = next((s for s in (1, 2, 3, 6) if months / s <= MOST_MONTH_TICKS), 12)
-    return {"format": "%b %Y", "tickCount": {"interval": "month", "step": step}}
+    years = first.year != last.year
+    if (last - first).days >= MONTHLY_FROM_DAYS:
+        if not years:
+            return {}
+        months = (last.year - first.year) * 12 + last.month - first.month
+        step = next((s for s in (1, 2, 3, 6) if months / s <= MOST_MONTH_TICKS), 12)
+        return {"format": "%b %Y", "tickCount": {"interval": "month", "step": step}}
+    labels: dict[str, Any] = {"format": "%b %d, %Y" if years else "%b %d"}
+    if (last - first).days <= DAILY_TICKS_UP_TO_DAYS:
+        labels["tickCount"] = {"interval": "day", "step": 1}
+    return labels
 
 
 def utc_datetime(day: str) -> dict[str, Any]:
