@@ -32,6 +32,7 @@ and fields, never by their text.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -105,7 +106,10 @@ class InputError(ObeyaError):
 
 
 def _plain(value: Any) -> Any:
-    """A value as JSON can carry it (the text of anything else)."""
+    """A value as JSON can carry it: the text of anything else, and of an infinite or NaN
+    float (a body's ``1e400`` reads as inf; JSON has neither)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)

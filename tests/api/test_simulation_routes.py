@@ -132,12 +132,15 @@ def test_refusals_name_the_field(client: TestClient) -> None:
     bad = copy.deepcopy(SMALL)
     bad["step"][1]["servers"] = -1
     message = assert_error(client.post("/api/simulate", json=bad), 422, "ScenarioError")
-    assert message.startswith("scenario: step[1].servers is -1")
+    assert message.startswith("scenario: step[1] ('Test'): servers is -1; give a whole number ≥ 0")
 
     gamma = copy.deepcopy(SMALL)
     gamma["step"][0]["process_time_days"]["distribution"] = "gamma"
     message = assert_error(client.post("/api/simulate", json=gamma), 422, "ScenarioError")
-    assert "step[0].process_time_days.distribution 'gamma' is unknown" in message
+    assert message.startswith(
+        "scenario: step[0] ('Build'): process_time_days: distribution is 'gamma'; give one of "
+        "exponential, lognormal, constant, empirical"
+    )
 
     unknown = {"baseline": SMALL, "futures": [{"changes": ["Deploy.servers=2"]}]}
     message = assert_error(client.post("/api/what-if", json=unknown), 422, "ScenarioError")
@@ -248,12 +251,13 @@ def test_numbers_no_run_can_hold_are_refused_naming_the_field(client: TestClient
         "/api/simulate", content=body, headers={"content-type": "application/json"}
     )
     assert assert_error(response, 422, "ScenarioError").startswith(
-        "scenario: step[0].servers is inf; give a whole number"
+        "scenario: step[0] ('B'): servers is inf; give a whole number"
     )
+    assert response.json()["error"]["detail"] == {"field": "servers", "value": "inf"}
     avail = copy.deepcopy(SMALL)
     avail["step"][0]["availability"] = 5e-324  # 1 ÷ availability is inf
     message = assert_error(client.post("/api/simulate", json=avail), 422, "ScenarioError")
-    assert message.startswith("scenario: step[0].availability is 5e-324")
+    assert message.startswith("scenario: step[0] ('Build'): availability is 5e-324; give a share")
     change = {"baseline": SMALL, "futures": [{"changes": ["Build.servers=" + "9" * 400]}]}
     message = assert_error(client.post("/api/what-if", json=change), 422, "ScenarioError")
     assert message.startswith("futures[0].changes[0]: change 'Build.servers=999")

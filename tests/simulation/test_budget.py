@@ -28,7 +28,7 @@ def line(**steps: SimStep) -> Scenario:
         days=1000,
         warmup_days=100,
         replications=2,
-        steps=tuple(steps.values()),
+        step=tuple(steps.values()),
         seed=5,
     )
 

@@ -30,7 +30,7 @@ def within(value: float, expected: float, ci: tuple[float, float] | None, rel: f
 
 def line(*steps: SimStep, rate: float = 4.0, days: float = 1500.0) -> Scenario:
     return Scenario(
-        arrival_rate_per_day=rate, days=days, warmup_days=100, replications=4, seed=3, steps=steps
+        arrival_rate_per_day=rate, days=days, warmup_days=100, replications=4, seed=3, step=steps
     )
 
 
@@ -105,7 +105,7 @@ def test_replayed_arrivals_are_deterministic() -> None:
         days=1000,
         warmup_days=100,
         replications=2,
-        steps=(SimStep("Build", Distribution("constant", 0.2)),),
+        step=(SimStep("Build", Distribution("constant", 0.2)),),
     )
     result = simulate(sc)
     assert result.lead_time_mean == pytest.approx(0.2)
@@ -136,7 +136,7 @@ def test_the_file_form_holds_every_field(tmp_path: Path) -> None:
         warmup_days=0,
         replications=1,
         seed=9,
-        steps=(
+        step=(
             SimStep("A", Distribution("lognormal", 0.3, sigma=0.8), 2, 0.9, 4, 2, 0.75, 0.5),
             SimStep("B", Distribution("empirical", values=(0.1, 0.2, 0.0)), servers=0),
         ),
@@ -147,29 +147,32 @@ def test_the_file_form_holds_every_field(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "field"),
+    ("change", "message"),
     [
-        ({"batch_size": 0}, "step[0].batch_size"),
-        ({"availability": 1.5}, "step[0].availability"),
-        ({"availability": 0.0}, "step[0].availability"),
-        ({"visit_share": 0.0}, "step[0].visit_share"),
-        ({"wip_limit": 2, "batch_size": 3}, "step[0].wip_limit"),
+        ({"batch_size": 0}, "batch_size is 0; give a whole number ≥ 1"),
+        ({"availability": 1.5}, "availability is 1.5; give a share in (0, 1]"),
+        ({"availability": 0.0}, "availability is 0.0; give a share in (0, 1]"),
+        ({"visit_share": 0.0}, "visit_share is 0.0; give a share in (0, 1]"),
+        ({"wip_limit": 2, "batch_size": 3}, "wip_limit is 2; it must hold a whole batch"),
     ],
 )
-def test_bad_step_fields_are_named(change: dict[str, float], field: str) -> None:
+def test_bad_step_fields_are_named(change: dict[str, float], message: str) -> None:
     step = SimStep("A", Distribution("exponential", 0.2))
-    with pytest.raises(ScenarioError, match=field.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(ScenarioError) as caught:
         line(replace(step, **change))
+    assert str(caught.value).startswith(f"scenario: step[0] ('A'): {message}")
+    assert caught.value.field == message.partition(" ")[0]
 
 
 def test_bad_arrivals_are_named() -> None:
     step = (SimStep("A", Distribution("exponential", 0.2)),)
-    with pytest.raises(ScenarioError, match="not both"):
-        Scenario(arrival_rate_per_day=1.0, arrival_times_days=(1.0,), days=5, steps=step)
-    with pytest.raises(ScenarioError, match="increasing order"):
-        Scenario(arrival_rate_per_day=None, arrival_times_days=(2.0, 1.0), days=5, steps=step)
-    with pytest.raises(ScenarioError, match="arrival_rate_per_day' is missing"):
-        Scenario(arrival_rate_per_day=None, days=5, steps=step)
+    with pytest.raises(ScenarioError, match="not both") as caught:
+        Scenario(arrival_rate_per_day=1.0, arrival_times_days=(1.0,), days=5, step=step)
+    assert caught.value.field == "arrival_rate_per_day"
+    with pytest.raises(ScenarioError, match=r"increasing order: \[1\] is 1.0, before \[0\]"):
+        Scenario(arrival_rate_per_day=None, arrival_times_days=(2.0, 1.0), days=5, step=step)
+    with pytest.raises(ScenarioError, match="scenario: arrival_rate_per_day is missing; give"):
+        Scenario(arrival_rate_per_day=None, days=5, step=step)
 
 
 def test_a_step_offered_more_than_its_capacity_is_flagged() -> None:

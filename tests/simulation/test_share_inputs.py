@@ -40,11 +40,15 @@ def test_a_share_as_a_number_is_read_as_before(tmp_path: Path) -> None:
     [
         (
             '"90"',
-            "step[0].complete_accurate is '90'; a share is a fraction up to 1 or a "
-            "percentage: write 0.9 or 90 %",
+            "step[0] ('Build'): complete_accurate is '90'; a share is a fraction up to 1 "
+            "or a percentage: write 0.9 or 90 %",
         ),
-        ('"150%"', "step[0].complete_accurate is '150%'; give a share from 0 % to 100 %"),
-        ('"ninety"', "step[0].complete_accurate is 'ninety'; give a share"),
+        (
+            '"150%"',
+            "step[0] ('Build'): complete_accurate is '150%'; give a share from 0 % to 100 %",
+        ),
+        ('"ninety"', "step[0] ('Build'): complete_accurate is 'ninety'; give a share"),
+        ('"0 %"', "step[0] ('Build'): complete_accurate is '0 %'; give a share in (0, 1]"),
     ],
 )
 def test_a_share_that_is_none_names_the_file_and_field(
@@ -70,7 +74,8 @@ def test_a_share_in_a_scenario_document_carries_its_field() -> None:
     }
     with pytest.raises(ScenarioError) as caught:
         scenario_from_dict(doc)
-    assert (caught.value.field, caught.value.value) == ("step[0].visit_share", "120 %")
+    assert str(caught.value).startswith("scenario: step[0] ('A'): visit_share is '120 %'")
+    assert (caught.value.field, caught.value.value) == ("visit_share", "120 %")
 
 
 @pytest.mark.parametrize(

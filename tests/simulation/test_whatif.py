@@ -24,7 +24,7 @@ MM1 = Scenario(
     warmup_days=200,
     replications=5,
     seed=11,
-    steps=(SimStep("Build", Distribution("exponential", 0.2)),),
+    step=(SimStep("Build", Distribution("exponential", 0.2)),),
 )
 
 
@@ -56,8 +56,11 @@ def test_apply_names_the_step_and_the_field() -> None:
     assert MM1.steps[0].servers == 1  # the baseline is untouched
     with pytest.raises(ScenarioError, match="no step 'Test'; the steps are Build"):
         apply_changes(MM1, [Change("servers", 2, "Test")], "x")
-    with pytest.raises(ScenarioError, match=r"what-if 'x': .*step\[0\].availability is 2.0"):
+    with pytest.raises(
+        ScenarioError, match=r"what-if 'x': scenario: step\[0\] \('Build'\): availability is 2\.0;"
+    ) as caught:
         apply_changes(MM1, [Change("availability", 2.0, "Build")], "x")
+    assert caught.value.field == "availability"
 
 
 def test_a_second_server_matches_erlang_c_and_the_paired_difference() -> None:
@@ -86,7 +89,7 @@ def test_no_real_change_is_exactly_no_difference() -> None:
 
 def test_futures_share_the_baselines_seed_and_span() -> None:
     other = Scenario(
-        name="other", arrival_rate_per_day=4.0, days=100, seed=99, replications=2, steps=MM1.steps
+        name="other", arrival_rate_per_day=4.0, days=100, seed=99, replications=2, step=MM1.steps
     )
     comparison = what_if(MM1, [other])
     future = comparison.results[1].scenario
@@ -129,7 +132,7 @@ def test_relative_changes_as_a_manager_asks() -> None:
     assert parse_change("arrivals=+10%") == Change("arrival_rate_per_day", 1.1, None, "scale")
     three = Scenario(
         name="three", arrival_rate_per_day=4.0, days=100,
-        steps=(SimStep("Build", Distribution("exponential", 0.2), servers=3),),
+        step=(SimStep("Build", Distribution("exponential", 0.2), servers=3),),
     )  # fmt: skip
     cases = {
         "Build.servers=+1": (4.0, 4, 1.0),
@@ -159,7 +162,7 @@ def test_relative_demand_keeps_replayed_arrivals_replayed() -> None:
     replay = Scenario(
         name="replay", arrival_rate_per_day=None, days=10,
         arrival_times_days=(1.0, 2.0, 4.0, 6.0, 9.0),
-        steps=(SimStep("Build", Distribution("constant", 0.1)),),
+        step=(SimStep("Build", Distribution("constant", 0.1)),),
     )  # fmt: skip
     doubled = apply_changes(replay, [parse_change("arrivals=+100%")], "x2")
     assert doubled.arrival_times_days == (0.5, 1.0, 2.0, 3.0, 4.5)

@@ -26,6 +26,7 @@ from obeya.core.steering.dependencies import (
     dependency_risks,
     find_cycle,
     load_plan,
+    plan_from_dict,
     provider_forecast,
     schedule,
     topological_order,
@@ -165,7 +166,7 @@ def test_cpm_agrees_with_brute_force(seed: int) -> None:
     order = ids[:]
     rng.shuffle(order)  # plan order need not be topological
     plan = Plan(
-        tuple(
+        task=tuple(
             Task(
                 id=t,
                 team=f"team{int(t[1:]) % 3}",
@@ -189,11 +190,11 @@ def test_cpm_agrees_with_brute_force(seed: int) -> None:
 def test_several_critical_chains_pick_plan_order() -> None:
     # Two equal chains A-B-D and A-C-D: the path takes B, first in plan order; both critical.
     plan = Plan(
-        (
-            Task("A", "x", 1),
-            Task("C", "x", 2, ("A",)),
-            Task("B", "x", 2, ("A",)),
-            Task("D", "x", 1, ("B", "C")),
+        task=(
+            Task(id="A", team="x", duration_days=1),
+            Task(id="C", team="x", duration_days=2, depends_on=("A",)),
+            Task(id="B", team="x", duration_days=2, depends_on=("A",)),
+            Task(id="D", team="x", duration_days=1, depends_on=("B", "C")),
         )
     )
     sched = schedule(plan)
@@ -240,49 +241,103 @@ def test_self_dependency_is_refused(tmp_path: Path) -> None:
     path = write(
         tmp_path, '[[task]]\nid = "A"\nteam = "x"\nduration_days = 1\ndepends_on = ["A"]\n'
     )
-    with pytest.raises(PlanError, match=r"task\[0\] \('A'\): field 'depends_on' lists the task"):
+    with pytest.raises(PlanError) as caught:
         load_plan(path)
+    assert str(caught.value) == (
+        f"{path}: depends_on of task[0] ('A') lists the task itself: a task cannot wait for itself"
+    )
+    assert caught.value.field == "depends_on" and caught.value.value == "A"
 
 
 @pytest.mark.parametrize(
-    ("tasks", "message"),
+    ("tasks", "message", "field", "value"),
     [
         (
             '[[task]]\nid = "A"\nteam = "x"\nduration_days = 1\ndepends_on = ["Z"]\n',
-            r"plan\.toml: task\[0\] \('A'\): field 'depends_on': unknown id 'Z'",
+            r"plan\.toml: depends_on of task\[0\] \('A'\) lists unknown id 'Z'; known ids: A$",
+            "depends_on",
+            "Z",
         ),
         (
             '[[task]]\nid = "A"\nteam = "x"\nduration_days = 1\n'
             '[[task]]\nid = "A"\nteam = "y"\nduration_days = 2\n',
-            r"plan\.toml: task\[1\] \('A'\): field 'id': 'A' is already the id of task\[0\]",
+            r"plan\.toml: id of task\[1\] is 'A', already the id of task\[0\]; ids must differ",
+            "id",
+            "A",
         ),
         (
             '[[task]]\nid = "A"\nteam = "x"\nduration_days = -2\n',
-            r"plan\.toml: task\[0\] \('A'\): field 'duration_days' is -2.0; give days ≥ 0",
+            r"plan\.toml: task\[0\] \('A'\): duration_days is -2; give days ≥ 0, at most 3,652,058",
+            "duration_days",
+            -2,
         ),
         (
             '[[task]]\nid = "A"\nteam = "x"\nduration_days = "5"\n',
-            r"task\[0\] \('A'\): field 'duration_days' is '5'; give a number",
+            r"plan\.toml: task\[0\] \('A'\): duration_days is '5'; give days ≥ 0",
+            "duration_days",
+            "5",
         ),
         (
             '[[task]]\nid = "A"\nteam = "x"\nduration = 5\n',
-            r"task\[0\] \('A'\): unknown field 'duration'",
+            r"plan\.toml: task\[0\] \('A'\): unknown field 'duration'; known fields: id, name, "
+            r"team, duration_days, depends_on, need_by, items$",
+            "duration",
+            5,
         ),
-        ('[[task]]\nid = "A"\nduration_days = 5\n', r"field 'team' is missing"),
+        (
+            '[[task]]\nid = "A"\nduration_days = 5\n',
+            r"plan\.toml: task\[0\] \('A'\): team is missing$",
+            "team",
+            None,
+        ),
         (
             '[[task]]\nid = "A"\nteam = "x"\nduration_days = 1\nneed_by = "soon"\n',
-            r"field 'need_by' is 'soon'; give a date",
+            r"plan\.toml: task\[0\] \('A'\): need_by is 'soon'; give a date as YYYY-MM-DD$",
+            "need_by",
+            "soon",
+        ),
+        (
+            '[[task]]\nid = "A"\nteam = "x"\nduration_days = 1\ndepends_on = ["B", "B"]\n'
+            '[[task]]\nid = "B"\nteam = "x"\nduration_days = 1\n',
+            r"plan\.toml: task\[0\] \('A'\): depends_on lists 'B' twice$",
+            "depends_on",
+            ["B", "B"],
+        ),
+        (
+            'name = "Nothing yet"\n',
+            r"plan\.toml: task is empty; give at least one \[\[task\]\]$",
+            "task",
+            [],
         ),
     ],
 )
-def test_bad_plans_name_file_task_and_field(tmp_path: Path, tasks: str, message: str) -> None:
+def test_bad_plans_name_file_task_and_field(
+    tmp_path: Path, tasks: str, message: str, field: str, value: object
+) -> None:
     path = write(tmp_path, tasks)
-    with pytest.raises(PlanError, match=message):
+    with pytest.raises(PlanError, match=message) as caught:
         load_plan(path)
+    assert (caught.value.field, caught.value.value) == (field, value)
     svg = tmp_path / "out.svg"
     result = runner.invoke(app, ["deps", "draw", str(path), "-o", str(svg)])
     assert result.exit_code == 1
     assert not svg.exists()  # nothing saved
+
+
+def test_a_file_without_a_name_is_named_by_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[task]]\nid = "A"\nteam = "x"\nduration_days = 1\n', "release.toml")
+    assert load_plan(path).name == "release"
+    assert load_plan(write(tmp_path, TEXTBOOK)).name == "Textbook"
+
+
+def test_a_plan_reads_back_what_it_writes(tmp_path: Path) -> None:
+    plan = load_plan(write(tmp_path, TEXTBOOK))
+    doc = plan.to_dict()
+    assert list(doc) == ["name", "start", "task"] and doc["start"] == "2025-03-03"
+    assert list(doc["task"][0]) == [
+        "id", "name", "team", "duration_days", "depends_on", "need_by", "items"
+    ]  # fmt: skip
+    assert plan_from_dict(doc, plan.source) == plan
 
 
 def test_dependency_matrix_by_hand(tmp_path: Path) -> None:
@@ -413,23 +468,28 @@ def test_svg_is_well_formed_and_names_every_task(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("doc", "message"),
+    ("doc", "message", "field"),
     [
         (
             {"task": [{"id": "A", "team": "x", "duration_days": 1e308}], "start": "2025-01-01"},
-            "task[0] ('A'): field 'duration_days' is 1e+308; give days ≥ 0, at most 3,652,058",
+            "plan 'p': task[0] ('A'): duration_days is 1e+308; give days ≥ 0, at most 3,652,058",
+            "duration_days",
         ),
         (
             {"task": [{"id": "A", "team": "x", "duration_days": float("nan")}]},
-            "task[0] ('A'): field 'duration_days' is nan",
+            "plan 'p': task[0] ('A'): duration_days is nan; give days ≥ 0",
+            "duration_days",
         ),
         (
             {"task": [{"id": "A", "team": "x", "duration_days": 1, "items": 10**30}]},
-            "task[0] ('A'): field 'items' is 1000000000000000000000000000000",
+            "plan 'p': task[0] ('A'): items is 1000000000000000000000000000000; give a whole "
+            "number of items from 1 to 1,000,000",
+            "items",
         ),
         (  # 9999-12-31 + 3 days: the last task would be done on 10000-01-02
             {"task": [{"id": "A", "team": "x", "duration_days": 3}], "start": "9999-12-31"},
             "field 'start': 3 days from 9999-12-31 run past 9999-12-31",
+            None,
         ),
         (  # each duration fits the calendar; their chain from 2025 does not
             {
@@ -440,27 +500,30 @@ def test_svg_is_well_formed_and_names_every_task(tmp_path: Path) -> None:
                 ],
             },
             "field 'start': 4,000,000 days from 2025-01-01 run past 9999-12-31",
+            None,
         ),
     ],
 )
 def test_numbers_and_dates_out_of_range_name_the_field(
-    doc: dict[str, object], message: str
+    doc: dict[str, object], message: str, field: str | None
 ) -> None:
     from obeya.core.steering.saved import plan_record_from_dict
 
     with pytest.raises(PlanError) as caught:
         schedule(plan_record_from_dict({**doc, "key": "p"}).plan)
     assert message in str(caught.value)
+    assert caught.value.field == field
 
 
 def test_a_plan_ending_on_the_last_date_is_fine() -> None:
     # A 1-day task from 9999-12-31 is done by the end of that day: nothing overflows.
-    plan = Plan((Task("A", "x", 1.0),), start=date(9999, 12, 31))
+    plan = Plan(task=(Task(id="A", team="x", duration_days=1.0),), start=date(9999, 12, 31))
     assert schedule(plan).end == date(9999, 12, 31)
 
 
 def test_a_forecast_past_the_calendar_is_refused() -> None:
-    plan = Plan((Task("A", "x", 1.0, need_by=date(9999, 12, 31), items=3),), start=date(9999, 1, 1))
+    task = Task(id="A", team="x", duration_days=1.0, need_by=date(9999, 12, 31), items=3)
+    plan = Plan(task=(task,), start=date(9999, 1, 1))
     daily = {"9998-12-30": 1}
     with pytest.raises(PlanError, match="field 'start': 3,650 days from 9999-01-01 run past"):
         dependency_risks(schedule(plan), {"x": daily})
@@ -469,8 +532,9 @@ def test_a_forecast_past_the_calendar_is_refused() -> None:
 def test_size_caps_name_the_field_and_the_cap() -> None:
     from obeya.core.steering.dependencies import check_plan_size
 
-    tasks = tuple(Task(f"T{i}", f"team{i % 3}", 1.0) for i in range(6))
-    plan = Plan((*tasks, Task("Z", "team0", 1.0, depends_on=("T0", "T1", "T2"))))
+    tasks = tuple(Task(id=f"T{i}", team=f"team{i % 3}", duration_days=1.0) for i in range(6))
+    last = Task(id="Z", team="team0", duration_days=1.0, depends_on=("T0", "T1", "T2"))
+    plan = Plan(task=(*tasks, last))
     check_plan_size(plan, max_tasks=7, max_dependencies=3, max_teams=3)  # at the caps: fine
     with pytest.raises(PlanError, match="field 'task': 7 tasks; the server schedules at most 6"):
         check_plan_size(plan, max_tasks=6)
@@ -483,10 +547,10 @@ def test_size_caps_name_the_field_and_the_cap() -> None:
 def test_wide_plans_keep_plan_order_among_ready_tasks() -> None:
     # 300 independent tasks then one waiting for all: the order is the plan's (a heap of
     # plan positions must give what sorting the ready list gave).
-    tasks = [Task(f"T{i:03d}", "x", float(i % 5)) for i in range(300)]
+    tasks = [Task(id=f"T{i:03d}", team="x", duration_days=float(i % 5)) for i in range(300)]
     tasks.reverse()
-    last = Task("End", "x", 1.0, depends_on=tuple(t.id for t in tasks))
-    order = [t.id for t in topological_order(Plan((*tasks, last)))]
+    last = Task(id="End", team="x", duration_days=1.0, depends_on=tuple(t.id for t in tasks))
+    order = [t.id for t in topological_order(Plan(task=(*tasks, last)))]
     assert order == [t.id for t in tasks] + ["End"]
 
 
@@ -504,3 +568,13 @@ def test_critical_path_route_caps(client: TestClient, monkeypatch: pytest.Monkey
     late["task"][0]["duration_days"] = 2
     response = client.post("/api/deps/critical-path", json=late)
     assert response.status_code == 422 and "field 'start'" in response.text
+
+
+@pytest.mark.parametrize("field", ["items", "duration_days"])
+def test_a_number_past_any_float_is_refused_not_a_crash(field: str) -> None:
+    # JSON reads 10**400 as an int that no float holds; the bound check must say so.
+    task = {"id": "A", "team": "Core", "duration_days": 1, field: 10**400}
+    with pytest.raises(PlanError) as caught:
+        Task.from_dict(task, "plan")
+    assert caught.value.field == field
+    assert str(caught.value).startswith(f"plan: {field} has 401 digits; give ")

@@ -169,6 +169,14 @@ def test_saved_plans_and_experiments_are_computed_from_the_data(
     }
     response = client.put("/api/records/plan/loop", json={"document": cyclic, "stream": "Tiny"})
     assert response.status_code == 422 and "a cycle" in response.json()["error"]["message"]
+    typo = {"task": [{"id": "A", "team": "t", "duration_days": 1, "depends_on": ["Z"]}]}
+    response = client.put("/api/records/plan/typo", json={"document": typo, "stream": "Tiny"})
+    error = response.json()["error"]
+    assert (response.status_code, error["message"], error["detail"]) == (
+        422,
+        "plan 'typo': depends_on of task[0] ('A') lists unknown id 'Z'; known ids: A",
+        {"field": "depends_on", "value": "Z"},
+    )
 
     # Tiny: A (2 days) finishes 01-04; B (6) 01-09 and C (4) 01-12.
     experiment = {

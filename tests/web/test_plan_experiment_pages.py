@@ -97,6 +97,11 @@ TASKS = [
 ]
 
 
+def saved_task(**fields: Any) -> dict[str, Any]:
+    """A task as the store keeps it: every field of its declaration, blanks as None."""
+    return {"name": None, "depends_on": [], "need_by": None, "items": None, **fields}
+
+
 def create_plan(client: TestClient, **fields: str) -> Any:
     form = {"key": "P-1", "name": "Release", "start": "2024-03-04", **TASKS[0]}
     return client.post(PLANS, data={**form, **fields}, follow_redirects=False)
@@ -136,7 +141,7 @@ def test_creating_a_plan_and_adding_tasks_saves_what_was_posted(
     stored = workspace.steering.record("plan", "P-1")
     assert stored.stream == "Tiny" and stored.version.version == 1
     assert stored.version.author == "tester"  # the signed-in user
-    first = {"id": "A", "team": "Alpha", "name": "API", "duration_days": 3}
+    first = saved_task(id="A", team="Alpha", name="API", duration_days=3)
     assert stored.document == {"key": "P-1", "name": "Release", "start": "2024-03-04",
                                "task": [first]}  # fmt: skip
     for version, task in enumerate(TASKS[1:], start=1):
@@ -145,10 +150,10 @@ def test_creating_a_plan_and_adding_tasks_saves_what_was_posted(
     assert stored.version.version == 4
     assert stored.document["task"] == [
         first,
-        {"id": "B", "team": "Beta", "duration_days": 2, "depends_on": ["A"]},
-        {"id": "C", "team": "Alpha", "duration_days": 4, "depends_on": ["A"]},
-        {"id": "D", "team": "Beta", "name": "Launch", "duration_days": 1,
-         "depends_on": ["B", "C"], "need_by": "2024-03-10", "items": 2},
+        saved_task(id="B", team="Beta", duration_days=2, depends_on=["A"]),
+        saved_task(id="C", team="Alpha", duration_days=4, depends_on=["A"]),
+        saved_task(id="D", team="Beta", name="Launch", duration_days=1,
+                   depends_on=["B", "C"], need_by="2024-03-10", items=2),
     ]  # fmt: skip
     assert workspace.steering.record_history("plan", "P-1")[-1][0].message == "task D added"
     page = client.get(f"{PLAN}?saved=1").text
@@ -208,7 +213,7 @@ def test_the_cpm_table_is_the_schedule(client: TestClient, workspace: Workspace)
         (
             {"task_id": "E", "task_team": "Beta", "task_duration_days": "1",
              "task_depends_on": "Z"},
-            "plan 'P-1': task[4] ('E'): field 'depends_on': unknown id 'Z'; known ids: "
+            "plan 'P-1': depends_on of task[4] ('E') lists unknown id 'Z'; known ids: "
             "A, B, C, D, E",
         ),
         (  # A changed to wait for D, which waits (through B) for A
@@ -219,7 +224,7 @@ def test_the_cpm_table_is_the_schedule(client: TestClient, workspace: Workspace)
         ),
         (
             {"task_id": "E", "task_team": "Beta", "task_duration_days": "-1"},
-            "plan 'P-1': task[4] ('E'): field 'duration_days' is -1.0; give days ≥ 0, at most "
+            "plan 'P-1': task[4] ('E'): duration_days is -1; give days ≥ 0, at most "
             "3,652,058 (the calendar's span)",
         ),
         (
@@ -274,13 +279,13 @@ def test_changing_and_removing_tasks(client: TestClient, workspace: Workspace) -
     assert add_task(client, 4, task_id="B", task_team="Beta", task_duration_days="6",
                     task_depends_on="A").status_code == 303  # fmt: skip
     doc = workspace.steering.record("plan", "P-1").document
-    assert doc["task"][1] == {"id": "B", "team": "Beta", "duration_days": 6, "depends_on": ["A"]}
+    assert doc["task"][1] == saved_task(id="B", team="Beta", duration_days=6, depends_on=["A"])
     assert 'data-critical-path="A,B,D"' in client.get(PLAN).text  # A 0–3, B 3–9, D 9–10
     # Removing a task others wait for is refused with the core's message.
     response = client.post(f"{PLAN}/remove", data={"task_id": "C", "expected_version": "5"})
     assert response.status_code == 422
     assert alerts(response.text) == [
-        "Not saved. Task C not removed: plan 'P-1': task[2] ('D'): field 'depends_on': "
+        "Not saved. Task C not removed: plan 'P-1': depends_on of task[2] ('D') lists "
         "unknown id 'C'; known ids: A, B, D"
     ]
     assert versions(workspace, "plan", "P-1") == 5
@@ -311,7 +316,7 @@ def test_a_taken_key_and_a_bad_plan_are_refused(client: TestClient, workspace: W
     assert value_of(response.text, "plan-name") == "Another"
     response = create_plan(client, key="P-2", task_team="")
     assert response.status_code == 422
-    assert alerts(response.text) == ["Not saved. plan 'P-2': task[0] ('A'): field 'team' is empty"]
+    assert alerts(response.text) == ["Not saved. plan 'P-2': task[0] ('A'): team is empty"]
     assert [r.key for r in workspace.steering.records("plan", "Tiny")] == ["P-1"]
 
 

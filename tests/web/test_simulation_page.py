@@ -190,7 +190,7 @@ def test_htmx_gets_the_results_alone(saved: TestClient) -> None:
     fields["s-1-wip_limit"] = "-1"
     bad = saved.post("/simulate/run", data=fields, headers={"HX-Request": "true"})
     assert bad.status_code == 200
-    assert "step[1].wip_limit is -1" in html.unescape(bad.text)
+    assert "step[1] ('Test'): wip_limit is -1; give a whole number ≥ 0" in html.unescape(bad.text)
 
 
 def test_bad_fields_are_shown_naming_the_field(saved: TestClient) -> None:
@@ -199,7 +199,9 @@ def test_bad_fields_are_shown_naming_the_field(saved: TestClient) -> None:
 
     response = saved.post("/simulate/run", data={**fields, "s-0-servers": "-1"})
     assert response.status_code == 422
-    assert "step[0].servers is -1; give 0 (unlimited) or more" in html.unescape(response.text)
+    assert "step[0] ('Build'): servers is -1; give a whole number ≥ 0 (0: unlimited)" in (
+        html.unescape(response.text)
+    )
     assert form_fields(response.text)["s-0-servers"] == "-1"  # the form is kept
 
     response = saved.post("/simulate/run", data={**fields, "s-0-servers": "two"})
@@ -235,9 +237,12 @@ def test_an_uploaded_scenario_file_is_the_baseline(client: TestClient) -> None:
     assert run.status_code == 200, run.text
     assert "<code>Review.wip_limit=1</code>" in run.text and "uploaded" in run.text
 
-    bad = client.post("/simulate/upload", files={"scenario": ("bad.toml", b"days = 100\n")})
+    no_rate = SCENARIO_TOML.replace(b"arrival_rate_per_day = 1.5\n", b"")
+    bad = client.post("/simulate/upload", files={"scenario": ("bad.toml", no_rate)})
     assert bad.status_code == 422
-    assert "bad.toml: field 'arrival_rate_per_day' is missing" in html.unescape(bad.text)
+    assert "bad.toml: arrival_rate_per_day is missing; give it (items per day)" in html.unescape(
+        bad.text
+    )
 
 
 def test_fields_left_as_shown_are_no_change(client: TestClient) -> None:

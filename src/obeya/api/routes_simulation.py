@@ -7,7 +7,7 @@
 ``Build.servers=2``, or whole scenarios) and answers with ``WhatIf.to_dict()``, the document of
 ``obeya what-if --json``. ``GET /api/maps/{name}/{variant}/scenario`` turns a saved map into a
 scenario (``obeya map to-scenario``). A scenario that breaks a rule is refused with 422 and a
-message naming the field (``scenario: step[0].servers is -1; ...``).
+message naming the step and the field (``scenario: step[0] ('Build'): servers is -1; ...``).
 
 A simulation is CPU-bound work, so it never runs on the event loop: the routes run it in a
 worker thread that stops when the client leaves (:func:`obeya.api.running.run_cancellable`).

@@ -97,14 +97,27 @@ def number(
 
 
 def whole(
-    label: str, help: str = "", *, low: float = -math.inf, what: str = "a whole number"
+    label: str,
+    help: str = "",
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    what: str = "a whole number",
 ) -> Spec:
-    return Spec("int", label, help, low=low, what=what)
+    return Spec("int", label, help, low=low, high=high, what=what)
 
 
-def share(label: str, help: str = "") -> Spec:
-    """A share in [0, 1]; typed as ``0.4``, ``40%`` or ``40 %`` (:mod:`obeya.core.shares`)."""
-    return Spec("share", label, help, low=0.0, high=1.0, what="a share in [0, 1]")
+def share(
+    label: str,
+    help: str = "",
+    *,
+    low: float = 0.0,
+    above: bool = False,
+    what: str = "a share in [0, 1]",
+) -> Spec:
+    """A share in [low, 1] (``above``: more than ``low``); typed as ``0.4``, ``40%`` or
+    ``40 %`` (:mod:`obeya.core.shares`), and bounded the same way however it was typed."""
+    return Spec("share", label, help, low=low, high=1.0, above=above, what=what)
 
 
 def day(label: str, help: str = "") -> Spec:
@@ -372,6 +385,8 @@ def _number(f: Declared, raw: Any, fail: Fail) -> float | int:
             raise fail(f.name, f"is {exc}", raw) from None
         if value is None:
             raise fail(f.name, "is missing", raw)
+        if not _within(spec, value):  # "0 %" where a share must be more than none
+            raise fail(f.name, f"is {raw!r}; give {spec.what}", raw)
         return value
     return _in_range(f, raw, f.name, fail)
 
@@ -381,12 +396,20 @@ def _in_range(f: Declared, raw: Any, name: str, fail: Fail) -> float | int:
     spec = f.spec
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise fail(name, f"is {raw!r}; give {spec.what}", raw)
-    number = float(raw)
-    low_ok = number > spec.low if spec.above else number >= spec.low
+    try:
+        number = float(raw)
+    except OverflowError:  # a whole number past any float (10**400 in a JSON body)
+        raise fail(name, f"has {len(str(raw)):,} digits; give {spec.what}", None) from None
     whole_ok = spec.kind != "int" or number.is_integer()
-    if not (math.isfinite(number) and low_ok and number <= spec.high and whole_ok):
+    if not (_within(spec, number) and whole_ok):
         raise fail(name, f"is {raw!r}; give {spec.what}", raw)
     return int(number) if spec.kind == "int" else number
+
+
+def _within(spec: Spec, number: float) -> bool:
+    """Finite and within the spec's bounds (NaN is not)."""
+    low_ok = number > spec.low if spec.above else number >= spec.low
+    return math.isfinite(number) and low_ok and number <= spec.high
 
 
 def _plain(f: Declared, value: Any) -> Any:

@@ -56,7 +56,7 @@ def scenario_from_map(
     steps = tuple(
         SimStep(
             name=step.name,
-            process_time=Distribution(
+            process_time_days=Distribution(
                 distribution,
                 mean=max(per_pass[step.name] / vsm.available_hours_per_day, _MIN_DAYS),
             ),
@@ -71,7 +71,7 @@ def scenario_from_map(
     return Scenario(
         arrival_rate_per_day=vsm.demand_per_day,
         days=days,
-        steps=steps,
+        step=steps,
         warmup_days=warmup_days,
         replications=replications,
         seed=seed,

@@ -1,4 +1,4 @@
-"""A simulation scenario as plain data, and its TOML form (docs/simulation.md).
+"""A simulation scenario as a declared document, and its TOML form (docs/simulation.md).
 
 Units: days everywhere (arrival rate in items per day, process times in days). Arrivals are
 Poisson at ``arrival_rate_per_day`` or replayed from ``arrival_times_days`` (days from the
@@ -9,7 +9,13 @@ queue included (0 = no limit); ``servers = 0`` means unlimited (a delay: nobody 
 of time the servers can work (process times stretch by 1 ÷ availability); ``visit_share`` is
 the share of items that pass through the step at all (the rest skip it). A share may be
 written as a fraction or in percent: ``complete_accurate = 0.9`` or ``"90%"`` (or ``"90 %"``).
-Validation is early and names the field: ``scenario.toml: step[0].complete_accurate is 1.5``.
+
+:class:`Scenario`, :class:`SimStep` and :class:`Distribution` are documents
+(:mod:`obeya.core.documents`): their fields, bounds and TOML keys are declared once, and
+reading, refusing an unknown field and writing back (:meth:`~Scenario.to_dict`) follow from
+that. Rules across fields live in each class's ``settle``. Errors name the file, the step and
+the field: ``scenario.toml: step[0] ('Build'): complete_accurate is 1.5; give a share in
+(0, 1]``. A scenario built in code is checked the same way, by reading its own document.
 """
 
 from __future__ import annotations
@@ -17,13 +23,28 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import tomllib
+from collections import Counter
+from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Self
 
-from obeya.core.shares import parse_share
-from obeya.core.tomlfile import read_toml, refuse_unknown
+from obeya.core.documents import (
+    Document,
+    Fail,
+    Spec,
+    choice,
+    declared,
+    number,
+    numbers,
+    share,
+    table,
+    tables,
+    text,
+    whole,
+)
+from obeya.core.tomlfile import read_toml
 from obeya.errors import InputError
 
 DISTRIBUTIONS = ("exponential", "lognormal", "constant", "empirical")
@@ -40,79 +61,301 @@ MIN_AVAILABILITY = 1e-6
 #: The largest lognormal sigma: exp(sigma²) and the draws stay finite floats.
 MAX_SIGMA = 10.0
 
-_TOP_KEYS = {
-    "name",
-    "arrival_rate_per_day",
-    "arrival_times_days",
-    "days",
-    "warmup_days",
-    "replications",
-    "seed",
-    "step",
-}
-_STEP_KEYS = {
-    "name",
-    "servers",
-    "process_time_days",
-    "complete_accurate",
-    "wip_limit",
-    "batch_size",
-    "availability",
-    "visit_share",
-}
-_DIST_KEYS = {"distribution", "mean", "sigma", "values"}
-
 
 class ScenarioError(InputError):
     """A scenario that breaks a rule; the message names the field."""
 
 
+def _count(label: str, help: str, *, low: int, what: str) -> Spec:
+    """A whole number from ``low`` to :data:`MAX_COUNT`."""
+    return whole(label, help, low=low, high=MAX_COUNT, what=what)
+
+
+def _days(label: str, help: str, *, above: bool = False) -> Spec:
+    """A number of days from 0 (exclusive when ``above``) to :data:`MAX_DAYS`."""
+    low = ">" if above else "≥"
+    what = f"a number of days {low} 0, at most {MAX_DAYS:g}"
+    return number(label, help, low=0.0, high=MAX_DAYS, above=above, what=what)
+
+
+def _positive_share(label: str, help: str) -> Spec:
+    """A share more than none (none: a step that always reworks or is never visited)."""
+    return share(label, help, above=True, what="a share in (0, 1]")
+
+
 @dataclass(frozen=True)
-class Distribution:
+class Distribution(Document):
     """Process time in days. ``lognormal``: ``mean`` is the mean of the time itself and
     ``sigma`` the standard deviation of its logarithm; ``empirical`` draws uniformly from
     ``values``."""
 
-    kind: str
-    mean: float = 0.0
-    sigma: float = 0.0
-    values: tuple[float, ...] = ()
+    noun: ClassVar[str] = "process time"
+    error: ClassVar[type[InputError]] = ScenarioError
+
+    distribution: Annotated[
+        str, choice("Distribution", DISTRIBUTIONS, "How process times are drawn.")
+    ]
+    mean: Annotated[
+        float,
+        number(
+            "Mean",
+            "The mean process time in days (not for empirical).",
+            low=0.0,
+            high=MAX_DAYS,
+            what=f"a number of days > 0, at most {MAX_DAYS:g}",
+        ),
+    ] = 0.0
+    sigma: Annotated[
+        float,
+        number(
+            "Sigma",
+            "Lognormal: the standard deviation of the logarithm of the time.",
+            low=0.0,
+            high=MAX_SIGMA,
+            what=f"a number > 0, at most {MAX_SIGMA:g}",
+        ),
+    ] = 0.0
+    values: Annotated[
+        tuple[float, ...],
+        numbers(
+            "Values",
+            "Empirical: process times in days, drawn uniformly.",
+            low=0.0,
+            high=MAX_DAYS,
+            what=f"a number of days ≥ 0, at most {MAX_DAYS:g}",
+        ),
+    ] = ()
+
+    @classmethod
+    def settle(cls, values: dict[str, Any], fail: Fail) -> None:
+        kind = values["distribution"]
+        if kind == "empirical":
+            if not any(values["values"]):  # none, or all 0: no time at all
+                raise fail(
+                    "values",
+                    f"is {list(values['values'])}; an empirical distribution needs values, "
+                    "at least one > 0",
+                    list(values["values"]),
+                )
+            return
+        if values["mean"] <= 0:
+            raise fail(
+                "mean",
+                f"is {values['mean']}; {_a(kind)} distribution needs a mean > 0 (days)",
+                values["mean"],
+            )
+        if kind == "lognormal" and values["sigma"] <= 0:
+            raise fail(
+                "sigma",
+                f"is {values['sigma']}; a lognormal needs sigma > 0 (at most {MAX_SIGMA:g})",
+                values["sigma"],
+            )
+
+    @property
+    def kind(self) -> str:
+        """The distribution's name (``exponential``...): the document's ``distribution``."""
+        return self.distribution
 
     @property
     def expected(self) -> float:
         """The mean process time in days."""
-        if self.kind == "empirical":
+        if self.distribution == "empirical":
             return math.fsum(self.values) / len(self.values)
         return self.mean
 
 
-@dataclass(frozen=True)
-class SimStep:
-    name: str
-    process_time: Distribution
-    servers: int = 1  # 0 = unlimited
-    complete_accurate: float = 1.0
-    wip_limit: int = 0
-    batch_size: int = 1
-    availability: float = 1.0
-    visit_share: float = 1.0
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
 
 
 @dataclass(frozen=True)
-class Scenario:
-    #: Poisson arrivals per day; ignored when ``arrival_times_days`` replays arrivals.
-    arrival_rate_per_day: float | None
-    days: float
-    steps: tuple[SimStep, ...]
-    warmup_days: float = 0.0
-    replications: int = DEFAULT_REPLICATIONS
-    seed: int = DEFAULT_SEED
-    name: str = "scenario"
+class SimStep(Document):
+    """A step of the simulated stream (the module docstring says what each field means)."""
+
+    noun: ClassVar[str] = "step"
+    error: ClassVar[type[InputError]] = ScenarioError
+    ident: ClassVar[str] = "name"
+
+    name: Annotated[str, text("Name", "The step's name, unique in the scenario.", nonempty=True)]
+    process_time_days: Annotated[
+        Distribution,
+        table("Process time (days)", 'e.g. { distribution = "exponential", mean = 0.5 }'),
+    ]
+    servers: Annotated[
+        int,
+        _count(
+            "Servers",
+            "People or slots working in parallel; 0: unlimited (a delay).",
+            low=0,
+            what=f"a whole number ≥ 0 (0: unlimited), at most {MAX_COUNT:,}",
+        ),
+    ] = 1
+    complete_accurate: Annotated[
+        float,
+        _positive_share("%C&A", "The share of passes that need no rework; the rest repeat."),
+    ] = 1.0
+    wip_limit: Annotated[
+        int,
+        _count(
+            "WIP limit",
+            "The most items inside the step, its queue included; 0: no limit.",
+            low=0,
+            what=f"a whole number ≥ 0 (0: no limit), at most {MAX_COUNT:,}",
+        ),
+    ] = 0
+    batch_size: Annotated[
+        int,
+        _count(
+            "Batch size",
+            "Items worked together and moved on together.",
+            low=1,
+            what=f"a whole number ≥ 1, at most {MAX_COUNT:,}",
+        ),
+    ] = 1
+    availability: Annotated[
+        float,
+        share(
+            "Availability",
+            "The share of the time the servers can work.",
+            low=MIN_AVAILABILITY,
+            what=f"a share in (0, 1], at least {MIN_AVAILABILITY:g}",
+        ),
+    ] = 1.0
+    visit_share: Annotated[
+        float, _positive_share("Visit share", "The share of items that pass through the step.")
+    ] = 1.0
+
+    @classmethod
+    def settle(cls, values: dict[str, Any], fail: Fail) -> None:
+        wip, batch = values["wip_limit"], values["batch_size"]
+        if wip and wip < batch:
+            raise fail(
+                "wip_limit",
+                f"is {wip}; it must hold a whole batch (batch_size {batch}) or the step "
+                "never starts",
+                wip,
+            )
+
+    @property
+    def process_time(self) -> Distribution:
+        """The process time in days (the document's ``process_time_days``)."""
+        return self.process_time_days
+
+
+#: True while :meth:`Scenario.from_dict` builds a scenario it has checked field by field.
+_READING: ContextVar[bool] = ContextVar("reading_scenario", default=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scenario(Document):
+    """A value stream to simulate: its arrivals, its steps and how long and often to run."""
+
+    noun: ClassVar[str] = "scenario"
+    error: ClassVar[type[InputError]] = ScenarioError
+
+    name: Annotated[str, text("Name", "What the scenario is called in results.")] = "scenario"
+    #: Poisson arrivals per day; None when ``arrival_times_days`` replays arrivals.
+    arrival_rate_per_day: Annotated[
+        float | None,
+        number(
+            "Arrival rate per day",
+            "Items per day, arriving as a Poisson process; or give arrival times.",
+            low=0.0,
+            high=MAX_RATE_PER_DAY,
+            above=True,
+            what=f"a number of items per day > 0, at most {MAX_RATE_PER_DAY:g}",
+        ),
+    ] = None
     #: Arrival instants in days from the start, sorted; empty = Poisson arrivals.
-    arrival_times_days: tuple[float, ...] = ()
+    arrival_times_days: Annotated[
+        tuple[float, ...],
+        numbers(
+            "Arrival times (days)",
+            "Arrivals replayed, in days from the start, in increasing order; or give a rate.",
+            low=0.0,
+            high=MAX_DAYS,
+            what=f"a number of days ≥ 0, at most {MAX_DAYS:g}",
+        ),
+    ] = ()
+    days: Annotated[float, _days("Days", "The simulated span in days.", above=True)]
+    warmup_days: Annotated[
+        float, _days("Warm-up days", "Items that arrive earlier are not measured.")
+    ] = 0.0
+    replications: Annotated[
+        int,
+        _count(
+            "Replications",
+            "Runs with seeds seed, seed + 1, …; results are their mean.",
+            low=1,
+            what=f"a whole number ≥ 1, at most {MAX_COUNT:,}",
+        ),
+    ] = DEFAULT_REPLICATIONS
+    seed: Annotated[
+        int,
+        whole(
+            "Seed",
+            "Replication r draws from seed + r.",
+            low=-MAX_SEED,
+            high=MAX_SEED,
+            what="a whole number within ±2**62",
+        ),
+    ] = DEFAULT_SEED
+    #: The steps in the order items visit them (``[[step]]`` in a file).
+    step: Annotated[tuple[SimStep, ...], tables("Steps", "The steps, in order.")]
 
     def __post_init__(self) -> None:
-        validate(self)
+        if not _READING.get():  # built in code: checked as a file is
+            validate(self)
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any], where: str | None = None) -> Self:
+        """The scenario in ``doc`` (a TOML file's or a JSON body's); ScenarioError naming
+        ``where``, the step and the field."""
+        reading = _READING.set(True)
+        try:
+            return super().from_dict(doc, where)
+        finally:
+            _READING.reset(reading)
+
+    @classmethod
+    def settle(cls, values: dict[str, Any], fail: Fail) -> None:
+        rate, times = values["arrival_rate_per_day"], values["arrival_times_days"]
+        if times and rate is not None:
+            raise fail(
+                "arrival_rate_per_day",
+                "is given with arrival_times_days; give arrival_rate_per_day or "
+                "arrival_times_days, not both",
+                rate,
+            )
+        if not times and rate is None:
+            raise fail(
+                "arrival_rate_per_day",
+                "is missing; give it (items per day) or arrival_times_days",
+                None,
+            )
+        late = next((k for k, (a, b) in enumerate(itertools.pairwise(times)) if b < a), None)
+        if late is not None:
+            raise fail(
+                "arrival_times_days",
+                f"must be in increasing order: [{late + 1}] is {times[late + 1]}, "
+                f"before [{late}] ({times[late]})",
+                list(times),
+            )
+        days, warmup = values["days"], values["warmup_days"]
+        if days <= warmup:
+            raise fail("days", f"is {days}; it must be longer than warmup_days ({warmup})", days)
+        steps = values["step"]
+        if not steps:
+            raise fail("step", "is empty; give at least one [[step]]", [])
+        uses = Counter(s.name for s in steps)
+        twice = next((s.name for s in steps if uses[s.name] > 1), None)
+        if twice is not None:
+            raise fail("step", f"names {twice!r} twice; steps must have different names", twice)
+
+    @property
+    def steps(self) -> tuple[SimStep, ...]:
+        """The steps in order (the document's ``step``)."""
+        return self.step
 
     @property
     def mean_arrival_rate(self) -> float:
@@ -125,276 +368,61 @@ class Scenario:
 
 
 def validate(sc: Scenario, where: str = "scenario") -> None:
-    """Raise :class:`ScenarioError` naming the first field that breaks a rule."""
-    if sc.arrival_times_days:
-        if sc.arrival_rate_per_day is not None:
-            raise ScenarioError(
-                f"{where}: give arrival_rate_per_day or arrival_times_days, not both"
-            )
-        times = sc.arrival_times_days
-        if not all(0 <= t <= MAX_DAYS for t in times):
-            raise ScenarioError(
-                f"{where}: arrival_times_days must hold days ≥ 0 (and at most {MAX_DAYS:g})"
-            )
-        if any(b < a for a, b in itertools.pairwise(times)):
-            raise ScenarioError(f"{where}: arrival_times_days must be in increasing order")
-    elif sc.arrival_rate_per_day is None:
-        raise ScenarioError(f"{where}: field 'arrival_rate_per_day' is missing")
-    elif not 0 < sc.arrival_rate_per_day <= MAX_RATE_PER_DAY:  # NaN fails too
-        raise ScenarioError(
-            f"{where}: arrival_rate_per_day is {sc.arrival_rate_per_day}; it must be > 0 "
-            f"and at most {MAX_RATE_PER_DAY:g}"
-        )
-    if not 0 <= sc.warmup_days <= MAX_DAYS:
-        raise ScenarioError(
-            f"{where}: warmup_days is {sc.warmup_days}; it cannot be negative "
-            f"(or over {MAX_DAYS:g})"
-        )
-    if not (sc.days > sc.warmup_days and sc.days <= MAX_DAYS):
-        raise ScenarioError(
-            f"{where}: days is {sc.days}; it must be longer than warmup_days ({sc.warmup_days})"
-            f" and at most {MAX_DAYS:g}"
-        )
-    if not 1 <= sc.replications <= MAX_COUNT:
-        raise ScenarioError(
-            f"{where}: replications is {sc.replications}; it must be at least 1 "
-            f"(and at most {MAX_COUNT:,})"
-        )
-    if not -MAX_SEED <= sc.seed <= MAX_SEED:
-        raise ScenarioError(f"{where}: seed is {sc.seed}; give a whole number within ±2**62")
-    if not sc.steps:
-        raise ScenarioError(f"{where}: field 'step' is empty; give at least one [[step]]")
-    seen: set[str] = set()
-    for i, s in enumerate(sc.steps):
-        at = f"{where}: step[{i}]"
-        if not s.name.strip():
-            raise ScenarioError(f"{at}.name is empty")
-        if s.name in seen:
-            raise ScenarioError(f"{at}.name {s.name!r} is used by two steps; names must differ")
-        seen.add(s.name)
-        if not 0 <= s.servers <= MAX_COUNT:
-            raise ScenarioError(
-                f"{at}.servers is {s.servers}; give 0 (unlimited) or more, at most {MAX_COUNT:,}"
-            )
-        if not 0 < s.complete_accurate <= 1:
-            raise ScenarioError(
-                f"{at}.complete_accurate is {s.complete_accurate}; give a share in (0, 1]"
-            )
-        if not 0 <= s.wip_limit <= MAX_COUNT:
-            raise ScenarioError(
-                f"{at}.wip_limit is {s.wip_limit}; give 0 (no limit) or more, at most {MAX_COUNT:,}"
-            )
-        if not 1 <= s.batch_size <= MAX_COUNT:
-            raise ScenarioError(
-                f"{at}.batch_size is {s.batch_size}; it must be at least 1 "
-                f"(and at most {MAX_COUNT:,})"
-            )
-        if s.wip_limit and s.wip_limit < s.batch_size:
-            raise ScenarioError(
-                f"{at}.wip_limit is {s.wip_limit}; it must hold a whole batch "
-                f"(batch_size {s.batch_size}) or the step never starts"
-            )
-        if not MIN_AVAILABILITY <= s.availability <= 1:
-            raise ScenarioError(
-                f"{at}.availability is {s.availability}; give a share in (0, 1] "
-                f"(at least {MIN_AVAILABILITY:g})"
-            )
-        if not 0 < s.visit_share <= 1:
-            raise ScenarioError(f"{at}.visit_share is {s.visit_share}; give a share in (0, 1]")
-        _validate_distribution(s.process_time, f"{at}.process_time_days")
-
-
-def _validate_distribution(d: Distribution, at: str) -> None:
-    if d.kind not in DISTRIBUTIONS:
-        raise ScenarioError(
-            f"{at}.distribution {d.kind!r} is unknown; use one of {', '.join(DISTRIBUTIONS)}"
-        )
-    if d.kind == "empirical":
-        if not d.values:
-            raise ScenarioError(f"{at}.values is empty; an empirical distribution needs values")
-        if not all(0 <= v <= MAX_DAYS for v in d.values) or not any(d.values):
-            raise ScenarioError(
-                f"{at}.values must be ≥ 0 (and at most {MAX_DAYS:g} days) with at least one > 0"
-            )
-        return
-    if not 0 < d.mean <= MAX_DAYS:
-        raise ScenarioError(f"{at}.mean is {d.mean}; it must be > 0 (and at most {MAX_DAYS:g})")
-    if d.kind == "lognormal" and not 0 < d.sigma <= MAX_SIGMA:
-        raise ScenarioError(
-            f"{at}.sigma is {d.sigma}; a lognormal needs sigma > 0 (and at most {MAX_SIGMA:g})"
-        )
+    """Raise :class:`ScenarioError` naming the first field of ``sc`` (a scenario built in code)
+    that breaks a rule: its document is read as a file's is, so every bound and rule is the
+    declared one."""
+    Scenario.from_dict(sc.to_dict(), where)
 
 
 def load_scenario(path: Path | str) -> Scenario:
-    """Read a scenario TOML file; errors name the file and the field."""
+    """Read a scenario TOML file; errors name the file, the step and the field."""
     path = Path(path)
-    doc = read_toml(path, ScenarioError)
-    return scenario_from_dict(doc, where=str(path))
+    return scenario_from_dict(read_toml(path, ScenarioError), where=str(path))
 
 
-def scenario_from_dict(doc: dict[str, Any], where: str = "scenario") -> Scenario:
-    """Build a scenario from its TOML form (a dict), checking types and names of fields."""
-    refuse_unknown(doc, _TOP_KEYS, where, ScenarioError)
-    raw_steps = doc.get("step", [])
-    if not isinstance(raw_steps, list) or not all(isinstance(s, dict) for s in raw_steps):
-        raise ScenarioError(f"{where}: field 'step' must be an array of tables ([[step]])")
-    steps = tuple(_step(s, f"{where}: step[{i}]") for i, s in enumerate(raw_steps))
-    if "days" not in doc:
-        raise ScenarioError(f"{where}: field 'days' is missing")
-    try:
-        return Scenario(
-            name=_str(doc.get("name", "scenario"), f"{where}: name"),
-            arrival_rate_per_day=(
-                _num(doc["arrival_rate_per_day"], f"{where}: arrival_rate_per_day")
-                if "arrival_rate_per_day" in doc
-                else None
-            ),
-            arrival_times_days=_nums(
-                doc.get("arrival_times_days", []), f"{where}: arrival_times_days"
-            ),
-            days=_num(doc["days"], f"{where}: days"),
-            warmup_days=_num(doc.get("warmup_days", 0.0), f"{where}: warmup_days"),
-            replications=_int(
-                doc.get("replications", DEFAULT_REPLICATIONS), f"{where}: replications"
-            ),
-            seed=_int(doc.get("seed", DEFAULT_SEED), f"{where}: seed"),
-            steps=steps,
-        )
-    except ScenarioError as exc:  # name the file rather than "scenario"
-        message = str(exc)
-        if message.startswith("scenario: "):
-            message = f"{where}: " + message.removeprefix("scenario: ")
-        raise ScenarioError(message) from None
-
-
-def _step(raw: dict[str, Any], at: str) -> SimStep:
-    refuse_unknown(raw, _STEP_KEYS, at, ScenarioError)
-    if "name" not in raw:
-        raise ScenarioError(f"{at}.name is missing")
-    if "process_time_days" not in raw:
-        raise ScenarioError(f"{at}.process_time_days is missing")
-    dist = raw["process_time_days"]
-    if not isinstance(dist, dict):
-        raise ScenarioError(
-            f"{at}.process_time_days must be a table, e.g. "
-            '{ distribution = "exponential", mean = 0.5 }'
-        )
-    return SimStep(
-        name=_str(raw["name"], f"{at}.name"),
-        servers=_int(raw.get("servers", 1), f"{at}.servers"),
-        complete_accurate=_share(raw.get("complete_accurate", 1.0), f"{at}.complete_accurate"),
-        wip_limit=_int(raw.get("wip_limit", 0), f"{at}.wip_limit"),
-        batch_size=_int(raw.get("batch_size", 1), f"{at}.batch_size"),
-        availability=_share(raw.get("availability", 1.0), f"{at}.availability"),
-        visit_share=_share(raw.get("visit_share", 1.0), f"{at}.visit_share"),
-        process_time=_distribution(dist, f"{at}.process_time_days"),
-    )
-
-
-def _distribution(raw: dict[str, Any], at: str) -> Distribution:
-    refuse_unknown(raw, _DIST_KEYS, at, ScenarioError)
-    kind = _str(raw.get("distribution", ""), f"{at}.distribution")
-    if kind not in DISTRIBUTIONS:
-        raise ScenarioError(
-            f"{at}.distribution {kind!r} is unknown; use one of {', '.join(DISTRIBUTIONS)}"
-        )
-    return Distribution(
-        kind=kind,
-        mean=_num(raw.get("mean", 0.0), f"{at}.mean"),
-        sigma=_num(raw.get("sigma", 0.0), f"{at}.sigma"),
-        values=_nums(raw.get("values", []), f"{at}.values"),
-    )
-
-
-def _num(value: Any, at: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ScenarioError(f"{at} is {value!r}; give a number")
-    return float(value)
-
-
-def _share(value: Any, at: str) -> float:
-    """A share: a number (``0.9``) as :func:`_num`, or text in percent or as a fraction
-    (``"90%"``, ``"90 %"``, ``"0.9"``) read by :func:`obeya.core.shares.parse_share`."""
-    if not isinstance(value, str):
-        return _num(value, at)
-    try:
-        return parse_share(value, field=at)
-    except InputError as exc:
-        raise ScenarioError(str(exc), field=at.rpartition(": ")[2], value=value) from None
-
-
-def _nums(values: Any, at: str) -> tuple[float, ...]:
-    if not isinstance(values, list):
-        raise ScenarioError(f"{at} must be a list of numbers")
-    return tuple(_num(v, f"{at}[{i}]") for i, v in enumerate(values))
-
-
-def _int(value: Any, at: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ScenarioError(f"{at} is {value!r}; give a whole number")
-    return value
-
-
-def _str(value: Any, at: str) -> str:
-    if not isinstance(value, str):
-        raise ScenarioError(f"{at} is {value!r}; give a string")
-    return value
+def scenario_from_dict(doc: Mapping[str, Any], where: str = "scenario") -> Scenario:
+    """The scenario in its TOML form (a dict: a file's or a JSON body's); errors start with
+    ``where``."""
+    return Scenario.from_dict(doc, where)
 
 
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
-    """The scenario as :func:`scenario_from_dict` reads it (the JSON twin of the TOML form)."""
-    doc: dict[str, Any] = tomllib.loads(scenario_toml(scenario))
-    return doc
+    """The scenario as :func:`scenario_from_dict` reads it: every field (JSON)."""
+    return scenario.to_dict()
 
 
 def scenario_toml(scenario: Scenario) -> str:
-    """The scenario in the TOML form :func:`load_scenario` reads (defaults left out)."""
-    sc = scenario
-    lines = [f"name = {_toml_str(sc.name)}"]
-    if sc.arrival_times_days:
-        lines.append(f"arrival_times_days = {_toml_list(sc.arrival_times_days)}")
-    else:
-        lines.append(f"arrival_rate_per_day = {sc.arrival_rate_per_day!r}")
-    lines += [
-        f"days = {sc.days!r}",
-        f"warmup_days = {sc.warmup_days!r}",
-        f"replications = {sc.replications}",
-        f"seed = {sc.seed}",
-    ]
-    for step in sc.steps:
-        lines += [
-            "",
-            "[[step]]",
-            f"name = {_toml_str(step.name)}",
-            f"servers = {step.servers}",
-            f"process_time_days = {_toml_distribution(step.process_time)}",
-            f"complete_accurate = {step.complete_accurate!r}",
-            f"wip_limit = {step.wip_limit}",
-        ]
-        optional = {"batch_size": 1, "availability": 1.0, "visit_share": 1.0}
-        lines += [
-            f"{key} = {getattr(step, key)!r}"
-            for key, default in optional.items()
-            if getattr(step, key) != default
-        ]
+    """The scenario in the TOML form :func:`load_scenario` reads: its document without the
+    fields left at their default (and without null, which TOML has not)."""
+    doc = _lean(scenario)
+    rows = doc.pop("step")
+    lines = [f"{key} = {_toml(value)}" for key, value in doc.items()]
+    for row in rows:
+        lines += ["", "[[step]]", *(f"{key} = {_toml(value)}" for key, value in row.items())]
     return "\n".join(lines) + "\n"
 
 
-def _toml_distribution(d: Distribution) -> str:
-    parts = [f'distribution = "{d.kind}"']
-    if d.kind == "empirical":
-        parts.append(f"values = {_toml_list(d.values)}")
-    else:
-        parts.append(f"mean = {d.mean!r}")
-    if d.kind == "lognormal":
-        parts.append(f"sigma = {d.sigma!r}")
-    return "{ " + ", ".join(parts) + " }"
+def _lean(document: Document) -> dict[str, Any]:
+    """``document.to_dict()`` without null and the optional fields at their default."""
+    doc = document.to_dict()
+    for f in declared(type(document)):
+        value = getattr(document, f.name)
+        if value is None or (not f.required and value == f.default):
+            del doc[f.name]
+        elif f.kind == "table":
+            doc[f.name] = _lean(value)
+        elif f.kind == "tables":
+            doc[f.name] = [_lean(t) for t in value]
+    return doc
 
 
-def _toml_list(values: tuple[float, ...]) -> str:
-    return "[" + ", ".join(repr(v) for v in values) + "]"
-
-
-def _toml_str(text: str) -> str:
-    # A JSON string is a valid TOML basic string (same escapes for quotes, \\ and controls).
-    return json.dumps(text, ensure_ascii=False)
+def _toml(value: Any) -> str:
+    """A TOML value: text, a number, a list, or a table (inline)."""
+    if isinstance(value, str):
+        # A JSON string is a valid TOML basic string (same escapes for quotes, \\ and controls).
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    return repr(value)  # int or float: finite, as the scenario's bounds keep them

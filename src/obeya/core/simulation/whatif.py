@@ -164,9 +164,9 @@ def apply_changes(scenario: Scenario, changes: Iterable[Change], name: str) -> S
                 )
         steps[k] = replace(steps[k], **{change.field: value})
     try:
-        return replace(scenario, steps=tuple(steps), **stream)
+        return replace(scenario, step=tuple(steps), **stream)
     except ScenarioError as exc:
-        raise ScenarioError(f"what-if '{name}': {exc}") from None
+        raise ScenarioError(f"what-if '{name}': {exc}", field=exc.field, value=exc.value) from None
 
 
 def _stream_change(scenario: Scenario, made: dict[str, Any], change: Change) -> dict[str, Any]:

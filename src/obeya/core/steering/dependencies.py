@@ -3,7 +3,9 @@ path method), a cross-team matrix, need-by dates and dependencies at risk (docs/
 
 A :class:`Plan` is a list of :class:`Task` (``[[task]]`` tables in TOML), each with a
 duration in days and the ids of the tasks it waits for (``depends_on``: finish-to-start, no
-lag). :func:`schedule` runs the critical path method:
+lag). Both are declared documents (:mod:`obeya.core.documents`), so a plan file, a JSON body
+and a saved plan are read, checked and written back from one declaration. :func:`schedule`
+runs the critical path method:
 
 - **forward pass**: early start ES = the latest early finish of the task's dependencies (0
   without any), early finish EF = ES + duration; the project duration is the latest EF;
@@ -26,13 +28,24 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from fractions import Fraction
 from math import ceil, floor
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
+from obeya.core.documents import (
+    Document,
+    Fail,
+    aside,
+    day,
+    number,
+    tables,
+    text,
+    texts,
+    whole,
+)
 from obeya.core.forecast import (
     DEFAULT_HISTORY_DAYS,
     DEFAULT_MAX_DAYS,
@@ -43,7 +56,7 @@ from obeya.core.forecast import (
     history_window,
     when,
 )
-from obeya.core.tomlfile import read_toml, refuse_unknown
+from obeya.core.tomlfile import read_toml
 from obeya.errors import InputError
 
 #: Decimal places kept in documents (as the flow report's).
@@ -60,9 +73,6 @@ MAX_PLAN_TASKS = 5_000
 MAX_PLAN_DEPENDENCIES = 50_000
 MAX_PLAN_TEAMS = 200
 
-_TOP_KEYS = {"name", "start", "task"}
-_TASK_KEYS = {"id", "name", "team", "duration_days", "depends_on", "need_by", "items"}
-
 
 class PlanError(InputError):
     """A plan that cannot be scheduled; the message names the file, the task and the field."""
@@ -70,36 +80,79 @@ class PlanError(InputError):
 
 # -- the plan ----------------------------------------------------------------------------------
 
+#: What a bad duration or item count is asked to be.
+DURATION_WHAT = f"days ≥ 0, at most {MAX_DURATION_DAYS:,} (the calendar's span)"
+ITEMS_WHAT = f"a whole number of items from 1 to {MAX_ITEMS:,}"
 
-@dataclass(frozen=True)
-class Task:
-    """One piece of work of one team.
+
+@dataclass(frozen=True, kw_only=True)
+class Task(Document):
+    """One piece of work of one team: a ``[[task]]`` table of a plan.
 
     ``duration_days`` ≥ 0 (0 is a milestone); ``depends_on``: ids of the tasks that must finish
     before it starts; ``need_by``: the date by whose end it is needed; ``items``: the work
     items its team must still finish for it (for :func:`dependency_risks`).
     """
 
-    id: str
-    team: str
-    duration_days: float
-    depends_on: tuple[str, ...] = ()
-    need_by: date | None = None
-    name: str | None = None
-    items: int | None = None
+    noun: ClassVar[str] = "task"
+    error: ClassVar[type[InputError]] = PlanError
+    ident: ClassVar[str] = "id"
+
+    id: Annotated[str, text("Id", "Unique in the plan, e.g. API.", nonempty=True)]
+    name: Annotated[str | None, text("Name")] = None
+    team: Annotated[str, text("Team", "The team that does it.", nonempty=True)]
+    duration_days: Annotated[
+        float,
+        number(
+            "Duration days",
+            "Calendar days; 0 is a milestone, fractions are allowed.",
+            low=0,
+            high=MAX_DURATION_DAYS,
+            what=DURATION_WHAT,
+        ),
+    ]
+    depends_on: Annotated[
+        tuple[str, ...],
+        texts("Depends on", "Ids of the tasks that must finish before it starts.", unique=True),
+    ] = ()
+    need_by: Annotated[date | None, day("Need by", "Needed by the end of this day.")] = None
+    items: Annotated[
+        int | None,
+        whole(
+            "Items",
+            "Work items its team must still finish.",
+            low=1,
+            high=MAX_ITEMS,
+            what=ITEMS_WHAT,
+        ),
+    ] = None
 
 
-@dataclass(frozen=True)
-class Plan:
-    """Tasks in plan (file) order; ``start``: the date of day 0, when the first tasks start."""
+@dataclass(frozen=True, kw_only=True)
+class Plan(Document):
+    """Tasks in plan (file) order; ``start``: the date of day 0, when the first tasks start;
+    ``source``: where the plan was read from, which starts its messages (not a field)."""
 
-    tasks: tuple[Task, ...]
-    start: date | None = None
-    name: str = "plan"
-    source: str = "plan"
+    noun: ClassVar[str] = "plan"
+    error: ClassVar[type[InputError]] = PlanError
+
+    name: Annotated[str, text("Name", "A plan file without one is named by the file.")] = "plan"
+    start: Annotated[date | None, day("Start", "Day 0 of the plan, for dates.")] = None
+    #: ``task``, as the file's ``[[task]]`` tables are called; :attr:`tasks` reads better.
+    task: Annotated[tuple[Task, ...], tables("Tasks", "At least one.")] = ()
+    source: str = aside("plan")
 
     def __post_init__(self) -> None:
+        # For a plan built in code: one read from a document passed these rules in settle.
         validate_plan(self)
+
+    @classmethod
+    def settle(cls, values: dict[str, Any], fail: Fail) -> None:
+        _check_tasks(values["task"], fail)
+
+    @property
+    def tasks(self) -> tuple[Task, ...]:
+        return self.task
 
     @property
     def by_id(self) -> dict[str, Task]:
@@ -112,47 +165,48 @@ class Plan:
 
 
 def validate_plan(plan: Plan) -> None:
-    """Raise :class:`PlanError` at the first task breaking a rule (a cycle is checked by
+    """Raise :class:`PlanError` at the first task breaking a rule across tasks (the rules of
+    one task's fields are its declaration's, checked when it is read; a cycle is checked by
     :func:`find_cycle`, since a plan with one can still be drawn and read)."""
     where = plan.source
-    if not plan.tasks:
-        raise PlanError(f"{where}: field 'task' is empty; give at least one [[task]]")
+
+    def fail(name: str, problem: str, value: Any = None) -> InputError:
+        return PlanError(f"{where}: {name} {problem}", field=name, value=value)
+
+    _check_tasks(plan.tasks, fail)
+
+
+def _check_tasks(tasks: Sequence[Task], fail: Fail) -> None:
+    """The rules across a plan's tasks, for a plan read (:meth:`Plan.settle`) and one built in
+    code (:func:`validate_plan`): at least one task, ids that differ, ``depends_on`` naming
+    other tasks of the plan."""
+    if not tasks:
+        raise fail("task", "is empty; give at least one [[task]]", [])
     seen: dict[str, int] = {}
-    for i, task in enumerate(plan.tasks):
-        at = _at(where, i, task.id)
-        if not task.id:
-            raise PlanError(f"{where}: task[{i}]: field 'id' is empty")
+    for i, task in enumerate(tasks):
         if task.id in seen:
-            raise PlanError(
-                f"{at}: field 'id': {task.id!r} is already the id of task[{seen[task.id]}]; "
-                "ids must differ"
+            raise fail(
+                "id",
+                f"of task[{i}] is {task.id!r}, already the id of task[{seen[task.id]}]; "
+                "ids must differ",
+                task.id,
             )
         seen[task.id] = i
-        if not task.team:
-            raise PlanError(f"{at}: field 'team' is empty")
-        if not 0 <= task.duration_days <= MAX_DURATION_DAYS:  # NaN fails too
-            raise PlanError(
-                f"{at}: field 'duration_days' is {task.duration_days}; give days ≥ 0, at "
-                f"most {MAX_DURATION_DAYS:,} (the calendar's span)"
-            )
-        if task.items is not None and not 1 <= task.items <= MAX_ITEMS:
-            raise PlanError(
-                f"{at}: field 'items' is {task.items}; give from 1 to {MAX_ITEMS:,} items"
-            )
-    for i, task in enumerate(plan.tasks):
-        at = _at(where, i, task.id)
-        if len(set(task.depends_on)) != len(task.depends_on):
-            raise PlanError(f"{at}: field 'depends_on' lists an id twice")
+    for i, task in enumerate(tasks):
         for dep in task.depends_on:
             if dep == task.id:
-                raise PlanError(
-                    f"{at}: field 'depends_on' lists the task itself ({dep!r}): a task "
-                    "cannot wait for itself"
+                raise fail(
+                    "depends_on",
+                    f"of {_task_at(i, task.id)} lists the task itself: a task cannot wait "
+                    "for itself",
+                    dep,
                 )
             if dep not in seen:
-                raise PlanError(
-                    f"{at}: field 'depends_on': unknown id {dep!r}; known ids: "
-                    f"{', '.join(sorted(seen))}"
+                raise fail(
+                    "depends_on",
+                    f"of {_task_at(i, task.id)} lists unknown id {dep!r}; known ids: "
+                    f"{', '.join(sorted(seen))}",
+                    dep,
                 )
 
 
@@ -180,77 +234,22 @@ def check_plan_size(
             )
 
 
-def _at(where: str, index: int, task_id: str) -> str:
-    return f"{where}: task[{index}] ({task_id!r})" if task_id else f"{where}: task[{index}]"
+def _task_at(index: int, task_id: str) -> str:
+    return f"task[{index}] ({task_id!r})" if task_id else f"task[{index}]"
 
 
 def load_plan(path: Path | str) -> Plan:
-    """Read a plan TOML file; errors name the file, the task (index and id) and the field."""
+    """Read a plan TOML file; errors name the file, the task (index and id) and the field. A
+    file that names no plan names it (``release.toml``: ``release``)."""
     path = Path(path)
     doc = read_toml(path, PlanError)
-    return plan_from_dict(doc, source=str(path))
+    return plan_from_dict({"name": path.stem, **doc}, source=str(path))
 
 
 def plan_from_dict(doc: Mapping[str, Any], source: str = "plan") -> Plan:
-    """A plan from its TOML form (a dict), checking the names and types of fields."""
-    refuse_unknown(doc, _TOP_KEYS, source, PlanError)
-    raw_tasks = doc.get("task", [])
-    if not isinstance(raw_tasks, list) or not all(isinstance(t, dict) for t in raw_tasks):
-        raise PlanError(f"{source}: field 'task' must be an array of tables ([[task]])")
-    tasks = tuple(_task(raw, source, i) for i, raw in enumerate(raw_tasks))
-    start = doc.get("start")
-    if start is not None and not _is_date(start):
-        raise PlanError(f"{source}: field 'start' is {start!r}; give a date, e.g. 2025-03-03")
-    name = doc.get("name", Path(source).stem if source != "plan" else "plan")
-    if not isinstance(name, str):
-        raise PlanError(f"{source}: field 'name' is {name!r}; give text")
-    return Plan(tasks=tasks, start=start, name=name, source=source)
-
-
-def _task(raw: dict[str, Any], source: str, index: int) -> Task:
-    raw_id = raw.get("id")
-    at = _at(source, index, raw_id if isinstance(raw_id, str) else "")
-    refuse_unknown(raw, _TASK_KEYS, at, PlanError)
-    for key in ("id", "team", "duration_days"):
-        if key not in raw:
-            raise PlanError(f"{at}: field '{key}' is missing")
-    task_id = _text(raw["id"], at, "id")
-    team = _text(raw["team"], at, "team")
-    duration = raw["duration_days"]
-    if isinstance(duration, bool) or not isinstance(duration, int | float):
-        raise PlanError(f"{at}: field 'duration_days' is {duration!r}; give a number of days")
-    depends = raw.get("depends_on", [])
-    if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
-        raise PlanError(f"{at}: field 'depends_on' must be a list of task ids, e.g. [\"A\"]")
-    need_by = raw.get("need_by")
-    if need_by is not None and not _is_date(need_by):
-        raise PlanError(f"{at}: field 'need_by' is {need_by!r}; give a date, e.g. 2025-04-01")
-    items = raw.get("items")
-    if items is not None and (isinstance(items, bool) or not isinstance(items, int)):
-        raise PlanError(f"{at}: field 'items' is {items!r}; give a whole number")
-    name = raw.get("name")
-    if name is not None:
-        name = _text(name, at, "name")
-    return Task(
-        id=task_id,
-        team=team,
-        duration_days=float(duration),
-        depends_on=tuple(depends),
-        need_by=need_by,
-        name=name,
-        items=items,
-    )
-
-
-def _is_date(value: Any) -> bool:
-    # TOML local dates load as datetime.date; a datetime (a date with a time) is refused.
-    return isinstance(value, date) and not isinstance(value, datetime)
-
-
-def _text(value: Any, at: str, key: str) -> str:
-    if not isinstance(value, str):
-        raise PlanError(f"{at}: field '{key}' is {value!r}; give text")
-    return value
+    """A plan from its document (a TOML file's tables, a JSON body), read by its declaration;
+    ``source`` starts its messages."""
+    return replace(Plan.from_dict(doc, source), source=source)
 
 
 def find_cycle(plan: Plan) -> list[str] | None:
@@ -672,7 +671,7 @@ def dependency_risks(
         daily = throughput_by_team.get(task.team)
         if daily is None:
             raise PlanError(
-                f"{_at(plan.source, index, task.id)}: field 'team': no history of team "
+                f"{plan.source}: {_task_at(index, task.id)}: field 'team': no history of team "
                 f"{task.team!r}; teams in the history: {known}"
             )
         times = sched.by_id[task.id]

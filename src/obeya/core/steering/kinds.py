@@ -42,7 +42,7 @@ class Kind:
     #: The prefix of the keys given to records added without one (None: a key is needed).
     prefix: str | None = None
     #: The declared document of the kind (:mod:`obeya.core.documents`), whence its form, its
-    #: API schema and its CLI options; None for a kind read by hand (plans).
+    #: API schema and its CLI options; None for a kind that is not a declared document.
     document: type[Document] | None = None
 
 

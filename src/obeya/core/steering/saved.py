@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any, ClassVar
 
 from obeya.core.documents import Document, Fail, choice, number, text
-from obeya.core.steering.dependencies import Plan, cycle_error, find_cycle, plan_from_dict
+from obeya.core.steering.dependencies import Plan, cycle_error, find_cycle
 from obeya.core.steering.experiments import (
     DEFAULT_ALPHA,
     METRICS,
@@ -23,63 +22,47 @@ from obeya.core.steering.experiments import (
     check_windows,
     parse_window,
 )
-from obeya.core.steering.fields import Fields
 from obeya.errors import InputError
 
 WINDOW_HELP = "a window as YYYY-MM-DD..YYYY-MM-DD (both days inclusive, UTC)"
 LEVEL = "a level in (0, 0.5]"
 
 
+@dataclass(frozen=True, kw_only=True)
+class SavedPlan(Plan):
+    """A plan as the store keeps it: a key beside the plan's fields, which it declares once
+    (:class:`~obeya.core.steering.dependencies.Plan`); a plan without a name is named by its
+    key."""
+
+    key: Annotated[str, text("Key", "Blank: the next P- number.", nonempty=True)]
+    name: Annotated[str, text("Name", "Blank: the key.")] = ""
+
+    @classmethod
+    def settle(cls, values: dict[str, Any], fail: Fail) -> None:
+        values["name"] = values["name"] or values["key"]
+        super().settle(values, fail)
+
+
 @dataclass(frozen=True)
 class PlanRecord:
     key: str
     plan: Plan
-    document: dict[str, Any]  # the plan's tables, dates as text
+    document: dict[str, Any]  # the plan's fields, dates as text
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, **self.document}
 
 
 def plan_record_from_dict(doc: Mapping[str, Any], where: str = "plan") -> PlanRecord:
-    """A plan record: the plan is checked as a plan file is (ids, cycles, fields)."""
-    key = doc.get("key")
-    label = f"{where} {key!r}" if isinstance(key, str) and key else where
-    f = Fields(doc, label, {"key", "name", "start", "task", "stream"})
-    record_key = f.required_text("key")
-    tables = {k: v for k, v in doc.items() if k not in ("key", "stream")}
-    as_dates = dict(tables)
-    if "start" in as_dates:
-        as_dates["start"] = f.date("start")
-    if isinstance(as_dates.get("task"), list):
-        as_dates["task"] = [_task_dates(t, f"{label}: task[{i}]") for i, t in
-                            enumerate(as_dates["task"])]  # fmt: skip
-    plan = plan_from_dict(as_dates, label)
+    """A plan record: the plan is checked as a plan file is (fields, ids), and for cycles;
+    messages start ``plan 'P-1'``."""
+    saved = SavedPlan.from_dict(doc, where)
+    source = f"{where} {doc['key']!r}"  # as from_dict named the record in its messages
+    plan = Plan(name=saved.name, start=saved.start, task=saved.task, source=source)
     cycle = find_cycle(plan)
     if cycle is not None:
         raise cycle_error(plan, cycle)
-    return PlanRecord(record_key, plan, _texts(tables))
-
-
-def _task_dates(task: Any, where: str) -> Any:
-    if not isinstance(task, Mapping) or task.get("need_by") is None:
-        return task
-    f = Fields(task, where, set(task))
-    return {**task, "need_by": f.date("need_by")}
-
-
-def _texts(tables: Mapping[str, Any]) -> dict[str, Any]:
-    """Dates as text, so the document is JSON."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, date):
-            return value.isoformat()
-        if isinstance(value, Mapping):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [plain(v) for v in value]
-        return value
-
-    return {k: plain(v) for k, v in tables.items()}
+    return PlanRecord(saved.key, plan, plan.to_dict())
 
 
 @dataclass(frozen=True, kw_only=True)
