@@ -143,16 +143,10 @@ def texts(label: str, help: str = "", *, unique: bool = False) -> Spec:
     return Spec("texts", label, help, unique=unique)
 
 
-def numbers(
-    label: str,
-    help: str = "",
-    *,
-    low: float = -math.inf,
-    high: float = math.inf,
-    what: str = "a number",
-) -> Spec:
-    """A list of numbers, each within [low, high]; typed as one line, separated by commas."""
-    return Spec("numbers", label, help, low=low, high=high, what=what)
+def numbers(label: str, help: str = "", **bounds: Any) -> Spec:
+    """A list of numbers, each as :func:`number` bounds it (``low``, ``high``, ``what``);
+    typed as one line, separated by commas."""
+    return dataclasses.replace(number(label, help, **bounds), kind="numbers")
 
 
 def table(label: str, help: str = "") -> Spec:
