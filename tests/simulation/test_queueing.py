@@ -174,7 +174,7 @@ TIME = f"{STEP}process_time_days: "
         ('"exponential"', '"weibull"', f"{TIME}distribution is 'weibull'; give one of"),
         ("mean = 0.2", "mean = 0", f"{TIME}mean is 0.0; an exponential distribution needs"),
         ("complete_accurate = 1.0", "complete_accurate = 1.5", f"{STEP}complete_accurate is 1.5"),
-        ("complete_accurate = 1.0", "complete_accurate = 0", f"{STEP}complete_accurate is 0.0"),
+        ("complete_accurate = 1.0", "complete_accurate = 0", f"{STEP}complete_accurate is 0; give"),
         ("servers = 1", "servers = -1", f"{STEP}servers is -1; give a whole number ≥ 0"),
         ("days = 2000", "days = 200", "days is 200.0; it must be longer than warmup_days"),
         ("replications = 5", "replications = 0", "replications is 0; give a whole number ≥ 1"),
