@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from obeya.core.events import EventLog
 from obeya.core.metrics import FlowFilter, FlowReport
+from obeya.core.metrics.engines import Engine
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
 
@@ -62,28 +63,25 @@ def analyse_file(
     file_format: str | None = None,
     detail: bool = False,
     progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> FlowReport:
-    """One-shot analysis of a file, with no app store (``obeya metrics FILE``)."""
+    """One-shot analysis of a file, with no app store (``obeya metrics FILE``), on ``engine``
+    (DuckDB in-process by default)."""
+    engine = engine or Engine()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # Starting the engine (importing Ibis, opening DuckDB) takes most of a second; it
-        # overlaps with reading the file, which mostly runs outside the GIL.
-        engine = pool.submit(_start_engine)
+        # Starting the engine (importing Ibis, opening DuckDB; a Spark session takes tens of
+        # seconds) overlaps with reading the file, which mostly runs outside the GIL.
+        started = pool.submit(engine.connect)
         try:
             log = read_events(path, format=file_format, columns=columns, progress=progress)
         finally:
-            backend = engine.result()
-    from obeya.core.metrics.engine import analyse_log
+            backend = started.result()
+    from obeya.core.metrics.engine import analyse_log, release
 
     try:
         return analyse_log(log, workflow, flt, detail=detail, backend=backend)
     finally:
-        backend.disconnect()
-
-
-def _start_engine() -> Any:
-    from obeya.core.metrics.engine import duckdb_backend
-
-    return duckdb_backend()
+        release(backend)
 
 
 #: How a map version saved by discovery from a stream begins its message.
@@ -97,7 +95,7 @@ def discovered_message(stream: str) -> str:
 class Workspace:
     """Value streams in an app store, and their flow."""
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
         from obeya.store import Store
         from obeya.workspace_access import Access
         from obeya.workspace_delivery import Connectors, Delivery
@@ -107,6 +105,11 @@ class Workspace:
         from obeya.workspace_steering import Steering
 
         self.store = Store(url)
+        #: Where flow figures and map discovery run: DuckDB in-process (a store on
+        #: PostgreSQL computes a stream's figures on its server), or Spark
+        #: (``OBEYA_ENGINE=spark``: docs/scale.md).
+        self.engine = engine if engine is not None else Engine.from_environment()
+        self._spark: Any = None
         #: Users, roles, tokens, sign-in links and sessions, the audit log.
         self.access = Access(self)
         #: Deployments, changes and incidents per stream, and their DORA metrics.
@@ -315,7 +318,7 @@ class Workspace:
     def _discovered(self, stream: str) -> tuple[Discovery, Twin | None]:
         from obeya.core.maps.discovery import discover_with_twin
 
-        return discover_with_twin(*self.stream_history(stream))
+        return discover_with_twin(*self.stream_history(stream), backend=self._spark_backend())
 
     def map_twin(self, name: str, variant: str = "current") -> Twin | None:
         """The twin a saved map draws: the stream's, when the map's version is one discovered
@@ -417,16 +420,27 @@ class Workspace:
         info = self.stream(stream)
         if workflow is not None:
             info = dataclasses.replace(info, workflow=workflow)
-        if self.store.engine.dialect.name == "postgresql":
+        if self.engine.in_process and self.store.engine.dialect.name == "postgresql":
             report = self._flow_on_server(info, flt, detail)
         else:
             from obeya.core.metrics.engine import analyse_log
 
             log = self.store.load_events(stream)
             log = EventLog(log.table, source=stream)
-            report = analyse_log(log, info.workflow, flt, detail=detail)
+            report = analyse_log(
+                log, info.workflow, flt, detail=detail, backend=self._spark_backend()
+            )
         # What the imports flagged stays with the stream: its report says so too.
         return dataclasses.replace(report, warnings=[w.to_dict() for w in info.warnings])
+
+    def _spark_backend(self) -> Any:
+        """The Spark backend when the engine is Spark (one per workspace, on the process's
+        session), else None: each analysis opens its own DuckDB."""
+        if self.engine.in_process:
+            return None
+        if self._spark is None:
+            self._spark = self.engine.connect()
+        return self._spark
 
     def _flow_on_server(self, info: StreamInfo, flt: FlowFilter | None, detail: bool) -> FlowReport:
         from obeya.core.metrics.analysis import FlowAnalysis

@@ -28,6 +28,7 @@ from obeya.ingest import ColumnMap
 
 if TYPE_CHECKING:  # imported by the commands that use them, not at start-up
     from obeya.core.events import EventLog
+    from obeya.core.metrics.engines import Engine
     from obeya.core.workflow import Workflow
 
 
@@ -60,6 +61,33 @@ FormatOpt = Annotated[
         "(default: from the content; wide must be given).",
     ),
 ]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="duckdb (in-process) or spark, for histories past one machine (default: "
+        "OBEYA_ENGINE, else duckdb; docs/scale.md).",
+    ),
+]
+SparkMasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="With --engine spark: local[N], spark://host:7077 or Spark Connect "
+        "sc://host:15002 (default: OBEYA_SPARK_MASTER, else local[2]).",
+    ),
+]
+
+
+def engine_of(name: str | None, spark_master: str | None) -> Engine:
+    """``--engine`` and ``--spark-master``, each over its environment variable."""
+    from obeya.core.metrics.engines import Engine
+
+    base = Engine.from_environment()
+    chosen = name.strip().lower() if name else base.name
+    return Engine(chosen, spark_master or base.spark_master)
+
+
 ItemCol = Annotated[str, typer.Option(help="CSV column (XES key) of the item id.")]
 StateCol = Annotated[str, typer.Option(help="CSV column (XES key) of the state.")]
 TimeCol = Annotated[str, typer.Option(help="CSV column (XES key) of the timestamp.")]

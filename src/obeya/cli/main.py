@@ -14,9 +14,12 @@ from typing import Annotated
 import typer
 
 from obeya.cli.common import (
+    EngineOpt,
     FileArg,
     FormatOpt,
+    SparkMasterOpt,
     WorkflowOpt,
+    engine_of,
     err,
     handle_errors,
     load_workflow,
@@ -251,6 +254,8 @@ def metrics(
     ] = False,
     file_format: FormatOpt = None,
     columns: ColumnMap = ColumnMap(),
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
 ) -> None:
     """Flow metrics of a file (no database needed) or of a stored value stream."""
     from obeya.cli.render import print_report
@@ -261,6 +266,7 @@ def metrics(
         err.print("[red]error:[/red] give a FILE or --stream NAME (one of them)")
         raise typer.Exit(2)
     with handle_errors():
+        chosen = engine_of(engine, spark_master)
         flt = FlowFilter(
             types=tuple(item_type or ()),
             since=parse_date(since, "--since"),
@@ -277,10 +283,11 @@ def metrics(
                     file_format=file_format,
                     detail=detail,
                     progress=progress,
+                    engine=chosen,
                 )
         else:
             assert stream is not None
-            with Workspace() as ws:
+            with Workspace(engine=chosen) as ws:
                 ws.initialise()
                 report = ws.flow(stream, flt, detail=detail, workflow=load_workflow(workflow))
     from obeya.core.metrics import caveats

@@ -70,7 +70,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -362,34 +361,28 @@ def step_states(
 def _session(
     log: EventLog, workflow: Workflow | None, backend: Any
 ) -> Iterator[tuple[FlowAnalysis, Table]]:
-    """The log as a table on ``backend`` (a fresh DuckDB by default) with the analysis
-    plumbing; everything is dropped on exit. With another backend (e.g. PostgreSQL) the log is
-    uploaded to a temporary table there."""
-    from obeya.core.metrics.engine import duckdb_backend
+    """The log as a table on ``backend`` (a fresh DuckDB by default, else as
+    :func:`~obeya.core.metrics.engine.log_table` hands it to that engine) with the analysis
+    plumbing; everything is dropped on exit."""
+    from obeya.core.metrics.engine import duckdb_backend, log_table
 
     con = backend if backend is not None else duckdb_backend()
-    name = f"obeya_maplog_{uuid.uuid4().hex[:10]}"
-    in_process = con.name == "duckdb"
-    if in_process:
-        con.con.register(name, log.table)
-        events = con.table(name)
-    else:
-        events = con.create_table(name, log.table, temp=True)
-    # FlowAnalysis gives the plumbing (temporary tables, the observed states in flow order).
-    analysis = FlowAnalysis(con, events, workflow, source=log.source)
     try:
-        yield analysis, events
+        with log_table(con, log) as loaded:
+            # FlowAnalysis gives the plumbing (kept tables, the observed states in flow order).
+            analysis = FlowAnalysis(con, loaded.events, workflow, source=log.source)
+            try:
+                yield analysis, loaded.events
+            finally:
+                analysis.close()
     finally:
-        analysis.close()
-        if in_process:
-            con.con.unregister(name)
-        else:
-            con.drop_table(name, force=True)
         if backend is None:
             con.disconnect()
 
 
-def discover_with_twin(log: EventLog, workflow: Workflow) -> tuple[Discovery, Twin | None]:
+def discover_with_twin(
+    log: EventLog, workflow: Workflow, *, backend: Any = None
+) -> tuple[Discovery, Twin | None]:
     """The discovery of ``log`` and the stream's twin, as one model: the active states the
     twin finds nobody works (a timer, a wait bound to the item's age) are measured as waiting,
     so a step's process time is the work the twin's people do there, not a closing timer's
@@ -400,8 +393,8 @@ def discover_with_twin(log: EventLog, workflow: Workflow) -> tuple[Discovery, Tw
     try:
         twin = fit_twin(log, workflow)
     except TwinError:
-        return discover(log, workflow), None
-    return discover(log, as_twin_sees(workflow, twin)), twin
+        return discover(log, workflow, backend=backend), None
+    return discover(log, as_twin_sees(workflow, twin), backend=backend), twin
 
 
 def as_twin_sees(workflow: Workflow, twin: Twin) -> Workflow:
@@ -468,7 +461,7 @@ def step_samples(
     """The per-item times of every step of ``log`` (steps and visits as in :func:`discover`)."""
     with _session(log, workflow, backend) as (analysis, events):
         steps = _steps(analysis, log, workflow)
-        annotated = analysis._materialise(_annotated(events, workflow, steps, None), "mapevents")
+        annotated = analysis._materialise(_annotated(events, workflow, steps, None))
         visits = _visits(annotated)
         times = visits.group_by([visits.item_id, visits.step]).aggregate(
             lt_us=visits.elapsed_us.sum(where=visits.open_events == 0).coalesce(0),
@@ -526,8 +519,8 @@ def _discover(
     steps = _steps(analysis, log, workflow)
     who = _who_column(log)
     rows = analysis._rows
-    annotated = analysis._materialise(_annotated(events, workflow, steps, who), "mapevents")
-    visits = analysis._materialise(_visits(annotated), "mapvisits")
+    annotated = analysis._materialise(_annotated(events, workflow, steps, who))
+    visits = analysis._materialise(_visits(annotated))
 
     bounds = rows(annotated.aggregate(lo=annotated.t.min(), hi=annotated.t.max()))[0]
     lo, hi = int(bounds["lo"]), int(bounds["hi"])

@@ -7,7 +7,6 @@ temporary tables; every figure after that reads the small item table or a per-da
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,20 +59,22 @@ class FlowAnalysis:
         self.flt = flt or FlowFilter()
         self.source = source
         self.events = x.filtered_events(events, self.flt)
-        self._temp: list[str] = []
+        self._cached: list[Table] = []
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _materialise(self, expr: Table, stem: str) -> Table:
-        name = f"obeya_{stem}_{uuid.uuid4().hex[:10]}"
-        self._temp.append(name)
-        return self.backend.create_table(name, expr, temp=True)
+    def _materialise(self, expr: Table) -> Table:
+        """``expr`` computed once and kept: a temporary table in DuckDB and PostgreSQL, a
+        cached DataFrame in Spark (which has no temporary tables), released by :meth:`close`."""
+        cached = expr.cache()
+        self._cached.append(cached)
+        return cached
 
     def close(self) -> None:
-        for name in self._temp:
+        for cached in self._cached:
             with contextlib.suppress(Exception):
-                self.backend.drop_table(name, force=True)
-        self._temp.clear()
+                cached.release()
+        self._cached.clear()
 
     @staticmethod
     def _rows(expr: Any) -> list[dict[str, Any]]:
@@ -129,9 +130,9 @@ class FlowAnalysis:
         else:
             order = observed
         annotated = self._materialise(
-            x.annotated_events(self.events, self.workflow, order, self.state_codes), "events"
+            x.annotated_events(self.events, self.workflow, order, self.state_codes)
         )
-        items = self._materialise(x.item_summary(annotated, self.workflow, flt), "items")
+        items = self._materialise(x.item_summary(annotated, self.workflow, flt))
         finished = x.finished_in_window(items, flt)
         touched = x.touched_in_window(items, flt)
 

@@ -1,11 +1,18 @@
-"""Where the analytics run: DuckDB in-process by default, or a PostgreSQL server.
+"""Where the analytics run: DuckDB in-process by default, a PostgreSQL server, or Apache Spark
+(local, a cluster master or Spark Connect) for histories past one machine (docs/scale.md).
 
-DuckDB cannot download extensions here, so event logs are handed to it as Arrow tables.
+Every engine runs the same Ibis expressions; what differs is how an event log reaches it
+(:func:`log_table`). DuckDB cannot download extensions here, so logs are handed to it as
+Arrow tables it scans in place; Spark takes them through ``createDataFrame(arrow_table)``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -13,9 +20,11 @@ import pyarrow as pa
 
 from obeya.core.events import EventLog
 from obeya.core.metrics.analysis import FlowAnalysis
+from obeya.core.metrics.engines import DEFAULT_SPARK_MASTER
 from obeya.core.metrics.filters import FlowFilter
 from obeya.core.metrics.report import FlowReport
 from obeya.core.workflow import Workflow
+from obeya.errors import InputError
 
 
 def duckdb_backend() -> Any:
@@ -29,6 +38,78 @@ def duckdb_backend() -> Any:
     return con
 
 
+def spark_backend(master: str | None = None) -> Any:
+    """An Ibis backend on a Spark session: ``local[2]`` by default, a cluster's master URL
+    (``spark://host:7077``, ``yarn``) or Spark Connect (``sc://host:15002``). Times are
+    integers of microseconds, so the session's time zone changes no figure; it is UTC for
+    what Spark itself prints."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise InputError(
+            "the Spark engine needs PySpark: pip install 'obeya[spark]' (and Java 17)",
+            field="engine",
+            value="spark",
+        ) from None
+    master = master or DEFAULT_SPARK_MASTER
+    builder = SparkSession.builder.appName("obeya")
+    if master.startswith("sc://"):
+        builder = builder.remote(master)
+    else:
+        builder = builder.master(master).config("spark.ui.enabled", "false")
+    session = builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    return ibis.pyspark.connect(session)
+
+
+def release(backend: Any) -> None:
+    """Done with ``backend``: a DuckDB connection is closed; a Spark session stays up for the
+    next analysis (starting one takes tens of seconds)."""
+    if backend.name != "pyspark":
+        backend.disconnect()
+
+
+@dataclass(frozen=True)
+class LoadedLog:
+    """An event log as a table of a backend, with what integer codes stand for, if coded."""
+
+    events: Any
+    item_labels: pa.Array | None = None
+    state_labels: pa.Array | None = None
+
+
+@contextlib.contextmanager
+def log_table(con: Any, log: EventLog, *, coded: bool = False) -> Iterator[LoadedLog]:
+    """``log`` as a table of ``con`` for as long as the block runs.
+
+    In DuckDB the Arrow table is scanned in place (``coded``: items and states as integer
+    codes, which sort, group and compare faster than text); Spark receives it through
+    ``createDataFrame``; another SQL server (PostgreSQL) as a temporary table."""
+    name = f"obeya_log_{uuid.uuid4().hex[:12]}"
+    if con.name == "duckdb":
+        table, items, states = log.table, None, None
+        if coded:
+            codes = log.coded
+            table, items, states = codes.table(log.table), codes.item_labels, codes.state_labels
+        con.con.register(name, table)
+        try:
+            yield LoadedLog(con.table(name), items, states)
+        finally:
+            con.con.unregister(name)
+    elif con.name == "pyspark":
+        session = con._session
+        session.createDataFrame(log.table).createOrReplaceTempView(name)
+        try:
+            yield LoadedLog(con.table(name))
+        finally:
+            session.catalog.dropTempView(name)
+    else:
+        events = con.create_table(name, log.table, temp=True)
+        try:
+            yield LoadedLog(events)
+        finally:
+            con.drop_table(name, force=True)
+
+
 def analyse_log(
     log: EventLog,
     workflow: Workflow | None = None,
@@ -37,40 +118,22 @@ def analyse_log(
     detail: bool = False,
     backend: Any = None,
 ) -> FlowReport:
-    """The full flow report of an event log, computed on ``backend`` (DuckDB by default).
-
-    With another backend (e.g. ``ibis.postgres.connect(...)``) the log is uploaded to a
-    temporary table there and the same expressions run on that server.
-    """
+    """The full flow report of an event log, computed on ``backend`` (DuckDB by default:
+    :func:`log_table` says how a log reaches each engine)."""
     con = backend if backend is not None else duckdb_backend()
-    name = f"obeya_log_{id(log):x}"
-    in_process = con.name == "duckdb"
-    item_labels = state_labels = None
-    if in_process:
-        # Items and states as integer codes: sorting, grouping and comparing 10M events by
-        # integers is much cheaper than by text. DuckDB then scans the Arrow table in place.
-        coded = log.coded
-        item_labels, state_labels = coded.item_labels, coded.state_labels
-        con.con.register(name, coded.table(log.table))
-        events = con.table(name)
-    else:
-        events = con.create_table(name, log.table, temp=True)
     try:
-        analysis = FlowAnalysis(
-            con,
-            events,
-            workflow,
-            flt,
-            source=log.source,
-            item_labels=item_labels,
-            state_labels=state_labels,
-        )
-        report = analysis.report(detail=detail)
+        with log_table(con, log, coded=True) as loaded:
+            analysis = FlowAnalysis(
+                con,
+                loaded.events,
+                workflow,
+                flt,
+                source=log.source,
+                item_labels=loaded.item_labels,
+                state_labels=loaded.state_labels,
+            )
+            report = analysis.report(detail=detail)
         return dataclasses.replace(report, warnings=[w.to_dict() for w in log.warnings])
     finally:
-        if in_process:
-            con.con.unregister(name)
-        else:
-            con.drop_table(name, force=True)
         if backend is None:
             con.disconnect()
