@@ -80,10 +80,13 @@ def test_a_few_days_have_a_tick_on_each_day_and_none_between() -> None:
     assert axis_labels(charts.cycle_time_scatter(one), "X") == ["Jan 04"]
 
 
-def test_months_of_one_year_keep_vegas_month_names() -> None:
+def test_months_of_one_year_are_month_ticks_with_the_year() -> None:
+    # Vega's own: "February", "March"… beside "Mar 25" on a span just over four months.
     spec = charts.wip({"wip_daily": daily(date(2024, 1, 8), 200)})  # to 2024-07-25
-    assert "format" not in x_of(spec)["axis"]
-    assert axis_labels(spec, "X") == ["February", "March", "April", "May", "June", "July"]
+    assert x_of(spec)["axis"]["format"] == "%b %Y"
+    assert axis_labels(spec, "X") == [
+        "Feb 2024", "Mar 2024", "Apr 2024", "May 2024", "Jun 2024", "Jul 2024"
+    ]  # fmt: skip
 
 
 def test_two_months_across_a_new_year_say_the_year_on_each_day() -> None:

@@ -375,9 +375,9 @@ def test_throughput_bars_per_week_with_the_mean() -> None:
         {"week": "2024-01-01", "week_end": "2024-01-08", "items": 1, "partial": False,
          "counted": "all 7"},
         {"week": "2024-01-08", "week_end": "2024-01-15", "items": 3, "partial": True,
-         "counted": "to 2024-01-10 (part of the week)"},
+         "counted": "Jan 8 to Jan 10 (part of the week)"},
     ]  # fmt: skip
-    assert subtitle(spec).endswith("· the last week runs to 2024-01-10 (lighter)")
+    assert spec["title"]["subtitle"][1] == "lighter: part of a week (Jan 8 to Jan 10)"
     assert spec["datasets"]["mean"] == [{"value": 2.0, "text": "mean 2.0 / week"}]
     bars = find(spec, "bar")
     assert (bars["encoding"]["x"]["field"], bars["encoding"]["x2"]["field"]) == (
@@ -398,6 +398,19 @@ def test_a_week_ending_on_the_last_day_of_data_is_whole() -> None:
     spec = charts.throughput(doc)
     assert [w["partial"] for w in spec["datasets"]["weeks"]] == [False, False]
     assert "lighter" not in subtitle(spec)
+
+
+def test_a_window_starting_mid_week_marks_its_first_week() -> None:
+    doc = hand_made()
+    doc["filter"]["since"] = "2024-01-03"  # a Wednesday: the week of the 1st from its 3rd
+    doc["aging_wip"]["as_of"] = "2024-01-14"
+    spec = charts.throughput(doc)
+    weeks = spec["datasets"]["weeks"]
+    assert [(w["partial"], w["counted"]) for w in weeks] == [
+        (True, "Jan 3 to Jan 7 (part of the week)"),
+        (False, "all 7"),
+    ]
+    assert spec["title"]["subtitle"][1] == "lighter: part of a week (Jan 3 to Jan 7)"
 
 
 def test_wip_is_a_daily_step_line() -> None:

@@ -286,23 +286,21 @@ DAILY_TICKS_UP_TO_DAYS = 7
 
 
 def time_labels(days: Sequence[str]) -> dict[str, Any]:
-    """The axis properties that label a time axis over ``days`` (ISO dates) one way: none
-    when no days are known, or for Vega's month names over months of one year.
+    """The axis properties that label a time axis over ``days`` (ISO dates) one way; none
+    when no days are known.
 
     Vega's own labels mix forms ("Mon 08", "Jan 14" on the Sunday, "12 PM" between the days
-    of a short span) and name a year only on its January tick ("2011", "April", "July"),
-    which the label overlap rule may drop: across a new year, a month alone is ambiguous.
-    Spans under :data:`MONTHLY_FROM_DAYS` get day labels ``Jan 08`` (``Dec 28, 2011`` across
-    years), a tick on every day up to a week; longer spans across years month ticks
-    ``Apr 2011``, 1 to 12 months apart.
+    of a short span, "Mar 25", "April", "Apr 08" over months) and name a year only on its
+    January tick, which the label overlap rule may drop. Spans under
+    :data:`MONTHLY_FROM_DAYS` get day labels ``Jan 08`` (``Dec 28, 2011`` across years), a
+    tick on every day up to a week; longer spans month ticks ``Apr 2011``, 1 to 12 months
+    apart.
     """
     if not days:
         return {}
     first, last = date.fromisoformat(min(days)), date.fromisoformat(max(days))
     years = first.year != last.year
     if (last - first).days >= MONTHLY_FROM_DAYS:
-        if not years:
-            return {}
         months = (last.year - first.year) * 12 + last.month - first.month
         step = next((s for s in (1, 2, 3, 6) if months / s <= MOST_MONTH_TICKS), 12)
         return {"format": "%b %Y", "tickCount": {"interval": "month", "step": step}}

@@ -152,20 +152,27 @@ def throughput(doc: Doc) -> Spec:
     weekly: Mapping[str, int] = doc.get("throughput_weekly") or {}
     if not weekly:
         return empty(title, "No item finished in this window.")
-    # The week holding the data's end counts only the days up to it: drawn lighter and said,
-    # so that a low last bar is not read as a drop in pace.
+    # A week cut by the window's start (``since`` mid-week) or holding the data's end counts
+    # only some of its days: drawn lighter and said, so a low bar is not read as a change of
+    # pace.
     as_of = (doc.get("aging_wip") or {}).get("as_of")
+    since = (doc.get("filter") or {}).get("since")
     rows: Rows = []
     for week, n in sorted(weekly.items()):
         monday = date.fromisoformat(week)
-        partial = as_of is not None and week <= as_of < (monday + timedelta(days=6)).isoformat()
+        sunday = (monday + timedelta(days=6)).isoformat()
+        first = since if since is not None and week < since <= sunday else week
+        last = as_of if as_of is not None and week <= as_of < sunday else sunday
+        partial = (first, last) != (week, sunday)
         rows.append(
             {
                 "week": week,
                 "week_end": (monday + timedelta(days=7)).isoformat(),
                 "items": n,
                 "partial": partial,
-                "counted": f"to {numbers.date(as_of)} (part of the week)" if partial else "all 7",
+                "counted": f"{_day(first)} to {_day(last)} (part of the week)"
+                if partial
+                else "all 7",
             }
         )
     mean = sum(weekly.values()) / len(weekly)
@@ -214,10 +221,17 @@ def throughput(doc: Doc) -> Spec:
         f"{count_noun(sum(weekly.values()), 'item')} over {count_noun(len(weekly), 'week')} · "
         f"mean {shown} per week"
     )
-    if rows[-1]["partial"]:
-        subtitle += f" · the last week runs to {numbers.date(as_of)} (lighter)"
-    chart = alt.layer(bars, line, label).properties(title=alt.Title(title, subtitle=subtitle))
+    cut = [r["counted"].removesuffix(" (part of the week)") for r in rows if r["partial"]]
+    lines = [subtitle]
+    if cut:  # a second line: the first is as long as a narrow chart shows
+        lines.append(f"lighter: part of a week ({'; '.join(cut)})")
+    chart = alt.layer(bars, line, label).properties(title=alt.Title(title, subtitle=lines))
     return finish(chart, {"weeks": rows, "mean": mean_row})
+
+
+def _day(iso: str) -> str:
+    """``May 22`` for 2012-05-22: a day within a week's bar needs no year."""
+    return date.fromisoformat(iso).strftime("%b %d").replace(" 0", " ")
 
 
 def wip(doc: Doc) -> Spec:
