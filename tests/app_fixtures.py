@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -16,6 +15,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+# Imported quietly first by tests/conftest.py (Starlette's warning about httpx).
+from fastapi.testclient import TestClient
+
 from api.tiny import tiny_workspace
 from obeya.api.app import create_app
 from obeya.api.deps import AppContext
@@ -24,13 +26,6 @@ from obeya.core.access import Role
 from obeya.workspace import Workspace
 
 from support import on_postgres
-
-with warnings.catch_warnings():
-    # Starlette 1.x asks for httpx2; httpx, the project's test dependency, works the same.
-    from starlette.exceptions import StarletteDeprecationWarning
-
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
 
 
 @pytest.fixture

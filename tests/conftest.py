@@ -6,12 +6,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from support import fresh_database, on_postgres
+
+with warnings.catch_warnings():
+    # Starlette 1.x asks for httpx2 when its test client is first imported; httpx, the
+    # project's test dependency, works the same. Imported here, before any test module (one
+    # importing fastapi.testclient first would otherwise fail on the warning).
+    from starlette.exceptions import StarletteDeprecationWarning
+
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    import starlette.testclient  # noqa: F401
 
 # Passwords hashed at argon2id's least cost: a hash costs 1 ms instead of 0.2 s, in the many
 # tests that add users (tests/auth/test_credentials.py checks the production defaults).

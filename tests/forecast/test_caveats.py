@@ -16,7 +16,13 @@ from typer.testing import CliRunner
 
 from app_fixtures import client, workspace  # noqa: F401 (the fixtures)
 from obeya.cli.main import app
-from obeya.core.forecast.caveats import FEW_FINISHES, SHORT_HISTORY_DAYS, forecast_caveats
+from obeya.core.forecast.caveats import (
+    FEW_FINISHES,
+    FEW_ORIGINS,
+    SHORT_HISTORY_DAYS,
+    backtest_caveats,
+    forecast_caveats,
+)
 
 JIRA = Path(__file__).parents[1] / "datasets" / "rueedlinger_agile_project_jira.csv"
 
@@ -83,3 +89,10 @@ def test_the_page_says_them_under_the_forecast(client: TestClient) -> None:  # n
     assert "Read with care:</strong> The history holds only 9 days" in page
     assert f"Half the trials finish {doc['percentiles']['50']} items or more" in page
     assert "holds 2 open" in page
+
+
+def test_a_backtest_of_few_origins_says_how_much_each_weighs() -> None:
+    [few] = backtest_caveats({"origins": 9})
+    assert few.startswith("Only 9 origins scored: each moves an achieved share by 11 points")
+    assert backtest_caveats({"origins": FEW_ORIGINS}) == []
+    assert backtest_caveats({"origins": 0}) == []  # none scored is an error, not a caveat

@@ -90,6 +90,15 @@ def test_the_backtest_summary(client: TestClient) -> None:
         "95": "100.0",
     }
     assert re.search(r'<dd data-value="1.0">1.0 items', page)
+    # p50 1 against actuals of 0: forecast − actual is +1, forecasts above what happened.
+    assert (
+        '+1.0 items <span class="muted">(the forecasts were above what happened: too high)' in page
+    )
+    # Two origins: each moves an achieved share by 50 points.
+    assert (
+        "Read with care:</strong> Only 2 origins scored: each moves an achieved share by 50 points"
+        in page
+    )
     assert "2 past origins (2024-01-07 to 2024-01-10" in page and "2 origins skipped" in page
     doc = client.get(link(page, f"{API}/backtest?")).json()
     assert doc["calibration"] == {"50": 0.0, "70": 100.0, "85": 100.0, "95": 100.0}
@@ -100,8 +109,7 @@ def test_the_backtest_summary(client: TestClient) -> None:
 def test_a_history_too_short_for_the_backtest_says_so(client: TestClient) -> None:
     response = client.get(PAGE)
     assert response.status_code == 200
-    assert "No backtest." in response.text
-    assert "the data spans 9 days (2024-01-04 to 2024-01-12)" in response.text
+    assert "No backtest.</strong> The data spans 9 days (2024-01-04 to 2024-01-12)" in response.text
     assert "2024-01-13" in response.text  # the default start, in the help of the start field
 
 

@@ -4,6 +4,7 @@ registered by :mod:`obeya.cli.main`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -195,17 +196,23 @@ def backtest_command(
             result = backtest(daily, horizon_days=horizon_days, trials=trials, seed=seed, **common)
         else:
             result = backtest_when(daily, items=items, trials=trials, seed=seed, **common)
+    from obeya.core.forecast.caveats import backtest_caveats
+
+    _notes(result.to_dict(), backtest_caveats)
     if as_json:
         print_json(result.to_dict())
     else:
         _print_backtest(result)
 
 
-def _notes(doc: dict[str, Any]) -> None:
-    """The forecast's caveats, on stderr (the JSON on stdout stays whole)."""
+def _notes(
+    doc: dict[str, Any], caveats: Callable[[dict[str, Any]], list[str]] | None = None
+) -> None:
+    """The caveats of a forecast (or, with ``caveats``, of another document), on stderr: the
+    JSON on stdout stays whole."""
     from obeya.core.forecast.caveats import forecast_caveats
 
-    for caveat in forecast_caveats(doc):
+    for caveat in (caveats or forecast_caveats)(doc):
         err.print(f"[yellow]note:[/yellow] {safe(caveat)}", highlight=False)
 
 

@@ -28,7 +28,7 @@ from obeya.core.forecast import (
     DEFAULT_TRIALS,
     default_start,
 )
-from obeya.core.forecast.caveats import forecast_caveats
+from obeya.core.forecast.caveats import backtest_caveats, forecast_caveats
 from obeya.errors import InputError
 from obeya.render.forecast import how_many_histogram, when_histogram
 from obeya.web.forms import form_date, form_int
@@ -173,6 +173,7 @@ def _backtest(ctx: AppContext, name: str, options: Options) -> dict[str, Any]:
     doc = result.to_dict()
     return {
         "doc": doc,
+        "caveats": backtest_caveats(doc),
         "first": doc["forecasts"][0]["origin"],
         "last": doc["forecasts"][-1]["origin"],
         "json_url": url,

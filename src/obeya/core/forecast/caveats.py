@@ -43,3 +43,18 @@ def forecast_caveats(doc: dict[str, Any], open_items: int | None = None) -> list
             "forecast counts on new work arriving as it did in the history."
         )
     return found
+
+
+#: Fewer scored origins than this and each moves an achieved share by over ten points.
+FEW_ORIGINS = 10
+
+
+def backtest_caveats(doc: dict[str, Any]) -> list[str]:
+    """The caveats of a backtest document (``to_dict()``): too few origins to judge."""
+    n = doc["origins"]
+    if not 0 < n < FEW_ORIGINS:
+        return []
+    return [
+        f"Only {n} origin{'s' if n != 1 else ''} scored: each moves an achieved share by "
+        f"{100 / n:.0f} points. A longer history, or origins closer together, gives more."
+    ]
