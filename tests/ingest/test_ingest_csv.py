@@ -171,6 +171,20 @@ def test_missing_required_column_lists_columns_and_mapping(write: Write) -> None
     assert error.shown("cli").endswith("name that column as the --item-column")
 
 
+def test_a_file_without_a_state_column_is_pointed_to_the_wide_format(write: Write) -> None:
+    # One row per item, a date per state (as Jira's CSV export): no state column at all.
+    path = write("items.csv", "id,created_date,finished_date\nA,2024-01-01,2024-01-03\n")
+    with pytest.raises(ParseError) as caught:
+        read_events(path)
+    cli = caught.value.shown("cli")
+    assert cli.endswith("a date column per state is a wide CSV: --format wide")
+    # A file with its states in a column is not told so.
+    path = write("cols.csv", "id,state,when\nA,Open,2024-01-01\n")
+    with pytest.raises(ParseError) as caught:
+        read_events(path)
+    assert "wide" not in str(caught.value)
+
+
 def test_column_names_match_loosely_when_not_exactly(write: Write) -> None:
     path = write("loose.csv", "Item_ID, State ,timestamp\nA,Open,2024-01-01\n")
     log = read_events(path)

@@ -115,10 +115,17 @@ def _resolve(header: list[str], columns: ColumnMap, file: str) -> dict[str, str]
         if found is not None:
             names[field] = found
         elif field in REQUIRED:
+            # No state column at all: most likely one row per item, a date column per state.
+            wide = (
+                ". A file with one row per item and a date column per state is a wide CSV: "
+                "{opt:format} wide"
+                if _match(header, columns.state) is None
+                else ""
+            )
             raise ParseError(
                 f"missing required column {wanted!r}; the columns are: "
                 f"{', '.join(map(repr, header))}. If another column holds the {_WHAT[field]}, "
-                f"name that column as the {{opt:{field.split('_')[0]}_column}}",
+                f"name that column as the {{opt:{field.split('_')[0]}_column}}{wide}",
                 file=file,
                 row=1,
                 field=wanted,
