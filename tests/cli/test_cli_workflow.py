@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -103,3 +105,34 @@ def test_infer_reads_a_wide_file_by_its_state_columns(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     proposed = tomllib.loads(result.stdout)
     assert proposed["order"] == ["Open", "Done"] and proposed["done"] == ["Done"]
+
+
+def test_infer_prints_for_each_state_the_category_its_toml_holds() -> None:
+    """The trial's Jira export: `finished_date` is made done because no state is done by name
+    or by the data; its evidence line said "-> active (work happens here …)" beside
+    `done = ["finished_date"]`. Each line now says what the TOML holds, and why. The share is
+    counted here from the CSV: items whose finished date is not before their created date
+    end in finished_date (ties: the columns' order)."""
+    path = DATASETS / "rueedlinger_agile_project_jira.csv"
+    with open(path, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    ends = sum(r["finished_date"] >= r["created_date"] for r in rows) / len(rows)
+    result = runner.invoke(
+        app,
+        [
+            *("workflow", "infer", str(path), "--format", "wide", "--item-column", "id"),
+            *("--team-column", "project", "--state-columns", "created_date,finished_date"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    toml = tomllib.loads(result.stdout)
+    assert toml["done"] == ["finished_date"]
+    lines = re.findall(r"#   '(.+?)': .* -> (\w+) \((.*)\)$", result.stdout, re.M)
+    printed = {state: (category, reason) for state, category, reason in lines}
+    held = {state: key for key in ("backlog", "active", "waiting", "done") for state in toml[key]}
+    assert {state: category for state, (category, _) in printed.items()} == held
+    assert printed["finished_date"][1] == (
+        "no state is done by its name or by where its items end, and a workflow needs a done "
+        f"state: {round(ends * 100)} % of the items that visit it end there, the most of any "
+        "state"
+    )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import gzip
 import html
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,13 +14,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.tiny import WORKFLOW
+from api.tiny import TINY_CSV, WORKFLOW
 from app_fixtures import bearer
 from obeya.api.app import create_app
 from obeya.core.access import Role
 from obeya.core.workflow import Workflow
 from obeya.web.workflow_pages import fingerprint, shown
 from obeya.workspace import SAMPLE_STREAM, SAMPLE_WORKFLOW, Workspace
+
+from support import SAMPLES
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -104,10 +109,54 @@ def test_the_page_shows_the_samples_workflow(tmp_path: Path, database_url: str) 
         app = create_app(lambda: workspace)
         with TestClient(app, headers=bearer(workspace)) as client:
             page = client.get(f"/streams/{SAMPLE_STREAM}/workflow")
+            inferred = client.post(
+                f"/streams/{SAMPLE_STREAM}/workflow/preview", data={"action": "infer"}
+            )
     assert page.status_code == 200
     shown_rows = rows(page.text)
     assert shown_rows == {s: c.value for s, c in sample.categories().items()}
     assert list(shown_rows) == list(sample.order)  # in the workflow's flow order
+    # The bundled workflow makes In Call done: no flag says most items end in an active state.
+    # It keeps In Progress active, where 85 % of the incidents begin: work that starts on
+    # arrival is no flag (only a waiting state where most begin is).
+    assert 'data-rule="most_end_there"' not in page.text
+    assert 'data-rule="most_begin_there"' not in page.text
+    # The proposal keeps In Call active, as its name says, and flags where it ends 93 % of
+    # its incidents (counted here from the CSV); its cell shows that evidence beside the name.
+    assert inferred.status_code == 200
+    assert rows(inferred.text)["In Call"] == "active"
+    items, ending = in_call_visits()
+    share = f"{round(ending / items * 100)} %"
+    assert share == "93 %"
+    cell = re.search(
+        r'<tr data-state="In Call">.*?<td class="reason">([^<]*)</td>', inferred.text, re.S
+    )
+    assert cell is not None
+    assert html.unescape(cell.group(1)) == (
+        f"{items:,} items · 0 % begin here · {share} end here · its name says work happens "
+        "here ('In Call')"
+    )
+    flag = re.search(
+        r'<li class="alert alert-warn" data-rule="most_end_there" data-state="In Call">([^<]*)',
+        inferred.text,
+    )
+    assert flag is not None
+    assert html.unescape(flag.group(1)).startswith(
+        f"'In Call' is classed active, as its name says ('In Call'), but {share} of the items "
+        f"that visit it end there ({ending:,} items, all counted as work in progress)"
+    )
+
+
+def in_call_visits() -> tuple[int, int]:
+    """Incidents of the sample that visit In Call, and those whose last event is there (by
+    timestamp, ties in file order), counted from the CSV."""
+    journeys: dict[str, list[tuple[str, int, str]]] = {}
+    path = SAMPLES / "bpic2013_incidents_transitions.csv.gz"
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
+        for k, row in enumerate(csv.DictReader(f)):
+            journeys.setdefault(row["case_id"], []).append((row["timestamp"], k, row["status"]))
+    visiting = [sorted(j) for j in journeys.values() if any(e[2] == "In Call" for e in j)]
+    return len(visiting), sum(j[-1][2] == "In Call" for j in visiting)
 
 
 def test_preview_shows_the_figures_of_the_candidate_and_saves_nothing(
@@ -145,13 +194,44 @@ def test_infer_fills_the_form_with_the_proposal(client: TestClient) -> None:
     }
     assert "Inferred from the data (not saved)" in page.text
     assert 'data-rule="flow_efficiency"' in page.text
-    # Each state says why it was classed so (workflow_infer._classify, by name first).
-    why = dict(re.findall(r'<tr data-state="([^"]+)">.*?<td class="reason">([^<]*)</td>',
-                          page.text, re.S))  # fmt: skip
-    assert why["Blocked"] == "its name says waiting"
-    assert why["Done"] == "its name says done"
-    assert why["In Progress"] == "its name says work happens here"
+    # Each state says why it was classed so (workflow_infer.classify, by name first): the
+    # evidence the CLI prints (items visiting, shares beginning and ending there, counted
+    # here again from api.tiny's CSV), then the reason, quoting the words of the name that
+    # matched (before, the reason alone, and without the words).
+    evidence = {
+        state: f"{items} item{'s' * (items != 1)} · {round(begin * 100)} % begin here · "
+        f"{round(end * 100)} % end here"
+        for state, (items, begin, end) in tiny_shares().items()
+    }
+    assert evidence["In Progress"] == "4 items · 25 % begin here · 25 % end here"
+    cells = re.findall(
+        r'<tr data-state="([^"]+)">.*?<td class="reason">([^<]*)</td>', page.text, re.S
+    )
+    why = {state: html.unescape(text) for state, text in cells}
+    assert why == {
+        "To Do": f"{evidence['To Do']} · its name says backlog ('To Do') and 100 % begin there",
+        "In Progress": f"{evidence['In Progress']} · its name says work happens here "
+        "('In Progress')",
+        "Blocked": f"{evidence['Blocked']} · its name says waiting ('Blocked')",
+        "Done": f"{evidence['Done']} · its name says done ('Done')",
+    }
     assert "Why inferred" not in client.get("/streams/Tiny/workflow").text
+
+
+def tiny_shares() -> dict[str, tuple[int, float, float]]:
+    """Per state of api.tiny's CSV: items visiting it, shares of them beginning and ending
+    there (the CSV lists each item's events in time order)."""
+    journeys: dict[str, list[str]] = {}
+    for row in csv.DictReader(io.StringIO(TINY_CSV)):
+        journeys.setdefault(row["item_id"], []).append(row["state"])
+    states = {state for states in journeys.values() for state in states}
+    out = {}
+    for state in states:
+        visiting = [j for j in journeys.values() if state in j]
+        begin = sum(j[0] == state for j in visiting) / len(visiting)
+        end = sum(j[-1] == state for j in visiting) / len(visiting)
+        out[state] = (len(visiting), begin, end)
+    return out
 
 
 def test_infer_with_the_first_finish_measures_the_flags_again(client: TestClient) -> None:

@@ -1,20 +1,23 @@
 """Propose a workflow from the data, for the user to edit.
 
-Each state is placed by what the data says of it (is it where items begin? where they end?)
-and by its name (``Wait - User`` waits, ``Closed`` is done). The proposal is a starting point:
-the TOML it writes says why each state went where it did.
+Each state is placed by its name (``Wait - User`` waits, ``Closed`` is done), else by what the
+data says of it (is it where items begin? where they end?). The proposal is a starting point:
+the TOML it writes says why each state went where it did, quoting the words of a name that
+placed it.
 
 A proposal (or any workflow, :func:`review`) is also checked for results that are rarely true
-(docs/conventions.md, "Plausibility flags"): a flow efficiency over 60 %, and a state classed
+(docs/conventions.md, "Plausibility flags"): a flow efficiency over 60 %, a state classed
 active that holds most of the time items spend in process — a wait taken for work, as the
-Helpdesk log's ``Resolve ticket`` (a month between resolving a ticket and closing it).
+Helpdesk log's ``Resolve ticket`` (a month between resolving a ticket and closing it) — and a
+state placed by its name where the data would have placed it elsewhere: the sample's
+``In Call``, a call, where 93 % of the incidents that reach it end.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import ibis
@@ -30,30 +33,87 @@ EFFICIENCY_LIMIT = 0.60
 #: visits to active and waiting states) is flagged: most of the elapsed time in one "working"
 #: state is more often a queue than work.
 ACTIVE_SHARE_LIMIT = 0.50
+#: A state its name leaves open is done when at least this share of the items visiting it end
+#: there; a state its name places as active or waiting is flagged at the same share.
+ENDS_THERE = 0.60
+#: A state its name leaves open is backlog when at least this share of the items visiting it
+#: begin there; a state its name places as active or waiting is flagged at the same share.
+BEGINS_THERE = 0.80
+#: A state whose name says backlog is backlog only if at least this share begin there
+#: (``Open`` also names a ticket being worked, in some service desks).
+BACKLOG_NAME_BEGINS = 0.30
 
-_DONE = re.compile(
-    r"\b(done|closed?|resolved|complete[d]?|cancell?ed|rejected|won'?t|released|deployed|"
-    r"finished|delivered|shipped|merged|archived|duplicate)\b",
-    re.IGNORECASE,
+
+@dataclass(frozen=True)
+class NameRule:
+    """Words in a state's name that place it: ``says`` is what they say, in the reason."""
+
+    category: Category
+    pattern: re.Pattern[str]
+    says: str
+
+
+def _words(alternatives: str, *, not_after_for: bool = False) -> re.Pattern[str]:
+    # Whole words, any case. "Selected for Development", "Ready for Test": a name that says
+    # an item is *for* a step does not say it is in it.
+    guard = r"(?<!\bfor )" if not_after_for else ""
+    return re.compile(rf"\b{guard}(?:{alternatives})\b", re.IGNORECASE)
+
+
+#: The name rules, first match wins. Words match whole (``created_date`` holds no word
+#: ``created``: ``_`` joins words). Past participles of work (``Tested``, ``Developed``,
+#: ``Fixed``) are left to the data: they name a step finished, not one under way.
+NAME_RULES: tuple[NameRule, ...] = (
+    # "Dev Done", "Analysis Complete": a board's queue between two steps, not the end.
+    NameRule(
+        Category.WAITING,
+        _words(
+            r"(?:dev|development|analysis|design|build|coding|review|test|testing|qa|ux)"
+            r"[ -]*(?:done|complete[d]?|finished)"
+        ),
+        "one step is done and the next has not begun",
+    ),
+    NameRule(
+        Category.DONE,
+        _words(
+            r"done|closed?|resolved|complete[d]?|cancell?ed|rejected|won'?t|released|"
+            r"deployed|finished|delivered|shipped|merged|archived|duplicate"
+        ),
+        "done",
+    ),
+    NameRule(
+        Category.WAITING,
+        _words(r"wait\w*|await\w*|block\w*|queued?|pending|on hold|hold|paused|parked"),
+        "waiting",
+    ),
+    NameRule(Category.WAITING, _words("ready"), "it is ready for a step it is not yet in"),
+    NameRule(Category.WAITING, _words("assigned"), "it is assigned, a queue for its assignee"),
+    NameRule(
+        Category.ACTIVE,
+        _words(
+            r"in progress|progress|doing|develop|developing|development|review|reviewing|"
+            r"test|testing|in call|call|work|working|implement|implementing|implementation|"
+            r"build|building|analysis|analyse|analyze|analysing|analyzing|design|designing|"
+            r"fix|fixing|investigate|investigating|investigation|coding|active",
+            not_after_for=True,
+        ),
+        "work happens here",
+    ),
 )
-_BACKLOG = re.compile(
-    r"\b(to ?do|backlog|open|new|created|proposed|funnel|selected|requested|idea|triage)\b",
-    re.IGNORECASE,
-)
-_ACTIVE = re.compile(
-    r"\b(in progress|progress|doing|develop\w*|review\w*|test\w*|in call|call|work\w*|"
-    r"implement\w*|build\w*|analy\w*|design\w*|fix\w*|investigat\w*|coding|active)\b",
-    re.IGNORECASE,
-)
-_WAITING = re.compile(
-    r"\b(wait\w*|block\w*|queue\w*|await\w*|ready|pending|on hold|hold|paused|parked|"
-    r"assigned|unmatched)\b",
-    re.IGNORECASE,
+#: Backlog words place a state only where enough items begin (:data:`BACKLOG_NAME_BEGINS`).
+BACKLOG_NAME = NameRule(
+    Category.BACKLOG,
+    _words(r"to ?do|backlog|open|new|created|proposed|funnel|selected|requested|idea|triage"),
+    "backlog",
 )
 
 
 @dataclass(frozen=True)
 class StateStats:
+    """The evidence on one state and where it is placed: ``category`` and ``reason`` are those
+    of the proposal (:func:`infer_workflow`) or, from :func:`state_stats`, of the state alone;
+    ``name_match`` is the text of its name that placed it ("": the data placed it)."""
+
     state: str
     events: int
     items: int
@@ -64,6 +124,7 @@ class StateStats:
     reason: str
     hours: float = 0.0  # summed hours of the completed visits to it (all items)
     median_visit_hours: float | None = None  # of one completed visit
+    name_match: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +148,8 @@ class Flag:
 
 
 def state_stats(log: EventLog) -> list[StateStats]:
+    """Per state, in the order items visit them: the evidence, and where the state alone
+    would be placed (:func:`classify`)."""
     con = ibis.duckdb.connect()
     try:
         e = con.create_table("events", log.table, temp=True)
@@ -119,7 +182,7 @@ def state_stats(log: EventLog) -> list[StateStats]:
         items = max(int(r["items"]), 1)
         first_share = int(r["firsts"]) / items
         last_share = int(r["lasts"]) / items
-        category, reason = _classify(str(r["state"]), first_share, last_share)
+        category, reason, matched = classify(str(r["state"]), first_share, last_share)
         out.append(
             StateStats(
                 state=str(r["state"]),
@@ -134,45 +197,64 @@ def state_stats(log: EventLog) -> list[StateStats]:
                 median_visit_hours=(
                     None if r["median_visit"] is None else float(r["median_visit"])
                 ),
+                name_match=matched,
             )
         )
     return out
 
 
-def _classify(state: str, first_share: float, last_share: float) -> tuple[Category, str]:
-    """Names speak first (a tracker's states are named by people), then where items are."""
-    if _DONE.search(state):
-        return Category.DONE, "its name says done"
-    if _WAITING.search(state):
-        return Category.WAITING, "its name says waiting"
-    if _ACTIVE.search(state):
-        return Category.ACTIVE, "its name says work happens here"
-    if _BACKLOG.search(state) and first_share >= 0.3:
-        return Category.BACKLOG, f"its name says backlog and {percent_of(first_share)} begin there"
-    if last_share >= 0.6:
-        return Category.DONE, f"{percent_of(last_share)} of the items visiting it end there"
-    if first_share >= 0.8:
-        return Category.BACKLOG, f"{percent_of(first_share)} of the items visiting it begin there"
-    return Category.ACTIVE, "work happens here (neither a start, an end nor a wait)"
+def classify(state: str, first_share: float, last_share: float) -> tuple[Category, str, str]:
+    """Where ``state`` alone goes, why, and the text of its name that placed it ("" if the data
+    did). Names speak first (a tracker's states are named by people), then where items are:
+    ``first_share`` / ``last_share`` of the items visiting it begin / end there."""
+    for rule in NAME_RULES:
+        found = rule.pattern.search(state)
+        if found:
+            return rule.category, f"its name says {rule.says} ({found.group()!r})", found.group()
+    backlog = BACKLOG_NAME.pattern.search(state)
+    if backlog and first_share >= BACKLOG_NAME_BEGINS:
+        begin = percent_of(first_share)
+        reason = f"its name says backlog ({backlog.group()!r}) and {begin} begin there"
+        return Category.BACKLOG, reason, backlog.group()
+    if last_share >= ENDS_THERE:
+        return Category.DONE, f"{percent_of(last_share)} of the items visiting it end there", ""
+    if first_share >= BEGINS_THERE:
+        reason = f"{percent_of(first_share)} of the items visiting it begin there"
+        return Category.BACKLOG, reason, ""
+    named = (
+        f"its name says backlog ({backlog.group()!r}) but only "
+        f"{_below(first_share, BACKLOG_NAME_BEGINS)} begin there "
+        f"({percent_of(BACKLOG_NAME_BEGINS)} needed)"
+        if backlog
+        else "nothing in its name places it"
+    )
+    reason = (
+        f"active by default: {named}, and too few of its items begin or end there to make it "
+        f"a start ({percent_of(BEGINS_THERE)}) or an end ({percent_of(ENDS_THERE)})"
+    )
+    return Category.ACTIVE, reason, ""
+
+
+def _below(share: float, limit: float) -> str:
+    """``share`` in percent, with a decimal where rounding would show it at ``limit``: 59.7 %,
+    not 60 %, against 60 %."""
+    text = percent_of(share)
+    return percent_of(share, 1) if text == percent_of(limit) else text
 
 
 def infer_workflow(
     log: EventLog, stats: list[StateStats] | None = None
 ) -> tuple[Workflow, list[StateStats]]:
     """A proposed workflow and the evidence for it; states come in the order items visit them.
-    ``stats``: the log's :func:`state_stats`, when the caller has them already."""
+    ``stats``: the log's :func:`state_stats`, when the caller has them already. The workflow
+    is built from the evidence returned, so each state's ``category`` and ``reason`` there are
+    the ones the workflow holds, adjustments included."""
     if stats is None:
         stats = state_stats(log)
+    stats = _with_an_end(stats)
     lists: dict[Category, list[str]] = {c: [] for c in Category}
     for s in stats:
         lists[s.category].append(s.state)
-    if not lists[Category.DONE] and stats:
-        # Every workflow needs an end: take the state items most often end in.
-        best = max(stats, key=lambda s: s.last_share)
-        for values in lists.values():
-            if best.state in values:
-                values.remove(best.state)
-        lists[Category.DONE].append(best.state)
     workflow = Workflow(
         backlog=tuple(lists[Category.BACKLOG]),
         active=tuple(lists[Category.ACTIVE]),
@@ -184,14 +266,42 @@ def infer_workflow(
     return workflow, stats
 
 
+def _with_an_end(stats: list[StateStats]) -> list[StateStats]:
+    """``stats`` with a done state: every workflow needs an end. If neither a name nor the
+    data made one, the state items most often end in is done, saying so."""
+    if not stats or any(s.category == Category.DONE for s in stats):
+        return stats
+    best = max(stats, key=lambda s: s.last_share)  # the first of equals, in flow order
+    tied = sum(s.last_share == best.last_share for s in stats) > 1
+    reason = (
+        "no state is done by its name or by where its items end, and a workflow needs a done "
+        f"state: {percent_of(best.last_share)} of the items that visit it end there, "
+        f"{'as many as at any other' if tied else 'the most of any state'}"
+    )
+    if best.name_match:
+        reason += f" (by its name alone: {best.category.value}, as {best.reason})"
+    moved = replace(best, category=Category.DONE, reason=reason, name_match="")
+    return [moved if s is best else s for s in stats]
+
+
 @dataclass(frozen=True)
 class Proposal:
-    """A proposed workflow, the evidence for it, its flow efficiency and its flags."""
+    """A proposed workflow, the evidence for it, its flow efficiency and its flags. Each
+    state's category in ``states`` is the one ``workflow`` gives it (checked)."""
 
     workflow: Workflow
     states: list[StateStats]
     flow_efficiency: float | None
     flags: list[Flag]
+
+    def __post_init__(self) -> None:
+        for s in self.states:
+            held = self.workflow.category_of(s.state)
+            if held != s.category:
+                raise ValueError(
+                    f"state {s.state!r}: the evidence says {s.category.value}, the workflow "
+                    f"{held.value}; a proposal's evidence must be the workflow's"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         wf = self.workflow
@@ -277,7 +387,55 @@ def review(workflow: Workflow, stats: Sequence[StateStats], efficiency: float | 
                     "customer, a release), class it waiting",
                 )
             )
+    flags.extend(_name_against_data(categories, stats))
     return flags
+
+
+def _name_against_data(categories: dict[str, Category], stats: Sequence[StateStats]) -> list[Flag]:
+    """States classed active or waiting as their name says, where the data alone would have
+    placed them elsewhere: most items that visit them end there (:data:`ENDS_THERE`: they
+    never finish) or, for a waiting state, begin there (:data:`BEGINS_THERE`: their cycle
+    time starts with time spent in a queue)."""
+    flags: list[Flag] = []
+    for s in stats:
+        category = categories.get(s.state)
+        if not s.name_match or category != s.category:
+            continue  # placed by the data, or not as its name says
+        if category not in (Category.ACTIVE, Category.WAITING):
+            continue  # a backlog or a done state is where items may rest
+        classed = f"{s.state!r} is classed {category.value}, as its name says ({s.name_match!r})"
+        if s.last_share >= ENDS_THERE:
+            ending = round(s.items * s.last_share)
+            flags.append(
+                Flag(
+                    "most_end_there",
+                    s.state,
+                    s.last_share,
+                    f"{classed}, but {percent_of(s.last_share)} of the items that visit it end "
+                    f"there ({ending:,} items, all counted as work in progress): if it is where "
+                    "work ends, class it done",
+                )
+            )
+        # Work that starts on arrival is common (an incident opened "In Progress"); a queue
+        # where most items begin is a backlog by another name.
+        if category == Category.WAITING and s.first_share >= BEGINS_THERE:
+            beginning = round(s.items * s.first_share)
+            flags.append(
+                Flag(
+                    "most_begin_there",
+                    s.state,
+                    s.first_share,
+                    f"{classed}, but {percent_of(s.first_share)} of the items that visit it "
+                    f"begin there ({beginning:,} items, whose cycle time starts with their first "
+                    "event): if items wait there before work starts, class it backlog",
+                )
+            )
+    return flags
+
+
+def items_of(count: int) -> str:
+    """``1 item``, ``4,123 items``."""
+    return f"{count:,} item{'' if count == 1 else 's'}"
 
 
 def _duration(hours: float) -> str:
@@ -300,7 +458,7 @@ def proposal_text(proposal: Proposal, source: str) -> str:
     lines.append("# Evidence per state (items visiting, share beginning / ending there):")
     for s in proposal.states:
         lines.append(
-            f"#   {s.state!r}: {s.items} items, {percent_of(s.first_share)} begin, "
+            f"#   {s.state!r}: {items_of(s.items)}, {percent_of(s.first_share)} begin, "
             f"{percent_of(s.last_share)} end -> {s.category.value} ({s.reason})"
         )
     return "\n".join(lines) + "\n" + proposal.workflow.to_toml()

@@ -3,11 +3,12 @@
 The page lists the stream's states (those of its data and those its workflow names) with
 their category and their position in flow order, and the workflow's finish convention.
 "Infer from data" fills the form with :meth:`~obeya.workspace.Workspace.infer_workflow`'s
-proposal; "Preview" shows the key figures under the edited workflow beside the current ones,
-with the plausibility flags of the edited one, and saves nothing. "Save" (a stream editor)
-stores it, on the workflow the page was loaded with: the form carries a fingerprint of it
-(``base``), and a save over a workflow someone changed since is refused. The dashboard's
-"use first / last entry" button sets the finish alone.
+proposal, each state with the evidence and the reason for its category; "Preview" shows
+the key figures under the edited workflow beside the current ones, with the plausibility
+flags of the edited one, and saves nothing. "Save" (a stream editor) stores it, on the
+workflow the page was loaded with: the form carries a fingerprint of it (``base``), and a
+save over a workflow someone changed since is refused. The dashboard's "use first / last
+entry" button sets the finish alone.
 
 Every figure comes from :meth:`~obeya.workspace.Workspace.flow`, so a preview shows what the
 dashboard will show once saved.
@@ -29,7 +30,9 @@ from obeya.api.deps import AppContext, context
 from obeya.api.gate import GuardedRoute
 from obeya.core.access import Role
 from obeya.core.metrics import FlowReport, caveats, convention_line
+from obeya.core.shares import percent_of
 from obeya.core.workflow import FINISHES, Category, Workflow
+from obeya.core.workflow_infer import StateStats, items_of
 from obeya.errors import InputError, ObeyaError, StoreError, WorkflowError
 from obeya.web.forms import form_number
 from obeya.web.pages import templates
@@ -131,6 +134,15 @@ def build_workflow(form: Mapping[str, Any], base: Workflow | None, source: str) 
         stages=base.stages if base is not None else (),
         source=source,
         finish=form["finish"],
+    )
+
+
+def why_inferred(stats: StateStats) -> str:
+    """The "Why inferred" cell of a state: the evidence ``obeya workflow infer`` prints (items
+    visiting, shares beginning and ending there), then the reason."""
+    return (
+        f"{items_of(stats.items)} · {percent_of(stats.first_share)} begin here · "
+        f"{percent_of(stats.last_share)} end here · {stats.reason}"
     )
 
 
@@ -306,7 +318,7 @@ def preview_page(request: Request, ctx: Ctx, name: str, fields: Fields) -> Respo
             candidate=inferred,
             flags=flags,
             heading="Inferred from the data",
-            reasons={s.state: s.reason for s in proposal.states},
+            reasons={s.state: why_inferred(s) for s in proposal.states},
             base=base,
         )
     form = form_from_post(fields)
