@@ -258,6 +258,15 @@ def test_self_dependency_is_refused(tmp_path: Path) -> None:
             "depends_on",
             "Z",
         ),
+        (  # the index is the task's place in the file: C is the third [[task]]
+            '[[task]]\nid = "A"\nteam = "x"\nduration_days = 1\n'
+            '[[task]]\nid = "B"\nteam = "x"\nduration_days = 1\ndepends_on = ["A"]\n'
+            '[[task]]\nid = "C"\nteam = "y"\nduration_days = 1\ndepends_on = ["A", "Z"]\n',
+            r"plan\.toml: depends_on of task\[2\] \('C'\) lists unknown id 'Z'; "
+            r"known ids: A, B, C$",
+            "depends_on",
+            "Z",
+        ),
         (
             '[[task]]\nid = "A"\nteam = "x"\nduration_days = 1\n'
             '[[task]]\nid = "A"\nteam = "y"\nduration_days = 2\n',

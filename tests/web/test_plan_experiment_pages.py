@@ -14,6 +14,7 @@ import itertools
 import json
 import re
 from datetime import date, timedelta
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,11 @@ def value_of(page: str, ident: str) -> str:
     assert tag is not None, ident
     found = re.search(r'value="([^"]*)"', tag[0])
     return html.unescape(found[1]) if found else ""
+
+
+def invalid(page: str) -> list[str]:
+    """The ids of the inputs marked aria-invalid."""
+    return re.findall(r'<input id="([^"]+)"[^>]*\baria-invalid="true"', page)
 
 
 def selected(page: str, ident: str) -> str:
@@ -208,45 +214,86 @@ def test_the_cpm_table_is_the_schedule(client: TestClient, workspace: Workspace)
 
 
 @pytest.mark.parametrize(
-    ("task", "message"),
+    ("task", "message", "marked"),
     [
         (
             {"task_id": "E", "task_team": "Beta", "task_duration_days": "1",
              "task_depends_on": "Z"},
-            "plan 'P-1': depends_on of task[4] ('E') lists unknown id 'Z'; known ids: "
-            "A, B, C, D, E",
+            "Task E: Depends on lists unknown id 'Z'; known ids: A, B, C, D",
+            "task-depends",
         ),
-        (  # A changed to wait for D, which waits (through B) for A
-            {"task_id": "A", "task_team": "Alpha", "task_duration_days": "3",
-             "task_depends_on": "D"},
-            "plan 'P-1': a cycle: A → D → B → A (each task depends on the next); "
-            "remove one of these depends_on entries",
+        (
+            {"task_id": "E", "task_team": "Beta", "task_duration_days": "1",
+             "task_depends_on": "A, E"},
+            "Task E: Depends on lists the task itself; a task cannot wait for itself",
+            "task-depends",
+        ),
+        (  # A edited to wait for D, which waits (through B) for A
+            {"original_id": "A", "task_id": "A", "task_team": "Alpha",
+             "task_duration_days": "3", "task_depends_on": "D"},
+            "Task A: Depends on makes a cycle: A → D → B → A (each task waits for the next); "
+            "take one of these ids out of Depends on",
+            "task-depends",
         ),
         (
             {"task_id": "E", "task_team": "Beta", "task_duration_days": "-1"},
-            "plan 'P-1': task[4] ('E'): duration_days is -1; give days ≥ 0, at most "
-            "3,652,058 (the calendar's span)",
+            "Task E: Duration days is -1; give days ≥ 0, at most 3,652,058 (the calendar's "
+            "span)",
+            "task-duration",
         ),
         (
             {"task_id": "E", "task_team": "Beta", "task_duration_days": "two"},
-            "Duration days is 'two'; give a number",
+            "Task E: Duration days is 'two'; give a number",
+            "task-duration",
+        ),
+        (
+            {"task_id": "E", "task_team": "Beta", "task_duration_days": "1",
+             "task_items": "1.5"},
+            "Task E: Items is '1.5'; give a whole number",
+            "task-items",
+        ),
+        (
+            {"task_id": "E", "task_team": " ", "task_duration_days": "1"},
+            "Task E: Team is empty",
+            "task-team",
+        ),
+        (
+            {"task_id": "", "task_team": "Beta", "task_duration_days": "1"},
+            "Task id is empty; give the task an id, e.g. API",
+            "task-id",
         ),
     ],
 )  # fmt: skip
-def test_a_bad_task_is_refused_with_the_core_message_and_nothing_saved(
-    client: TestClient, workspace: Workspace, task: dict[str, str], message: str
+def test_a_bad_task_is_refused_in_the_forms_words_marking_the_field(
+    client: TestClient, workspace: Workspace, task: dict[str, str], message: str, marked: str
 ) -> None:
     build_plan(client)
     before = workspace.steering.record("plan", "P-1").document
     response = add_task(client, 4, **task)
     assert response.status_code == 422
     assert alerts(response.text) == [f"Not saved. {message}"]
+    # The field to fix is marked, and the message describes it.
+    assert invalid(response.text) == [marked]
+    tag = re.search(rf'<input id="{marked}"[^>]*>', response.text)
+    assert tag is not None and 'aria-describedby="task-error' in tag[0]
     assert versions(workspace, "plan", "P-1") == 4
     assert workspace.steering.record("plan", "P-1").document == before
     # What was typed is kept.
     assert value_of(response.text, "task-id") == task["task_id"]
     assert value_of(response.text, "task-duration") == task["task_duration_days"]
     assert value_of(response.text, "task-depends") == task.get("task_depends_on", "")
+    assert value_of(response.text, "task-items") == task.get("task_items", "")
+
+
+def test_the_footer_shows_the_apps_version_not_the_plans(client: TestClient) -> None:
+    build_plan(client)
+    app = package_version("obeya")
+    assert app != "4"  # else the page could not tell them apart
+    page = client.get(PLAN).text
+    footer = page[page.index("<footer") :]
+    assert f"Obeya {app} ·" in footer and "Obeya 4" not in footer
+    assert f'href="/static/obeya.css?v={app}"' in page
+    assert "version 4 ·" in page  # the plan's own version, in the page's head
 
 
 def test_a_stale_add_is_refused_with_409_and_keeps_the_input(
@@ -273,24 +320,99 @@ def test_a_stale_add_is_refused_with_409_and_keeps_the_input(
     )
 
 
-def test_changing_and_removing_tasks(client: TestClient, workspace: Workspace) -> None:
+def test_adding_a_task_with_an_id_the_plan_has_is_refused(
+    client: TestClient, workspace: Workspace
+) -> None:
     build_plan(client)
-    # The same id changes the task in place: B now takes 6 days, so it is critical.
-    assert add_task(client, 4, task_id="B", task_team="Beta", task_duration_days="6",
-                    task_depends_on="A").status_code == 303  # fmt: skip
+    before = workspace.steering.record("plan", "P-1").document
+    typed = {"task_id": "A", "task_name": "Auth", "task_team": "Gamma",
+             "task_duration_days": "9", "task_items": "5"}  # fmt: skip
+    response = add_task(client, 4, **typed)
+    assert response.status_code == 422
+    # A is "API" of team Alpha (TASKS[0]); the alert links to its edit form.
+    assert alerts(response.text) == [
+        "Not saved. Task A already exists (API, Alpha); edit it, or give another id Edit A"
+    ]
+    assert f'<a href="{PLAN}?edit=A#task-heading">Edit A</a>' in response.text
+    assert invalid(response.text) == ["task-id"]
+    assert workspace.steering.record("plan", "P-1").document == before
+    assert versions(workspace, "plan", "P-1") == 4
+    assert value_of(response.text, "task-name") == "Auth"
+    assert value_of(response.text, "task-team") == "Gamma"
+    assert value_of(response.text, "task-duration") == "9"
+    assert value_of(response.text, "task-items") == "5"
+    # B has no name: it is named by its team alone.
+    response = add_task(client, 4, task_id="B", task_team="Beta", task_duration_days="1")
+    assert alerts(response.text)[0].startswith("Not saved. Task B already exists (Beta); edit it")
+
+
+def test_editing_a_task_loads_it_and_changes_it_in_place(
+    client: TestClient, workspace: Workspace
+) -> None:
+    build_plan(client)
+    page = client.get(PLAN).text
+    assert f'<a href="{PLAN}?edit=B#task-heading"' in page  # each row has an Edit link
+    assert 'id="task-heading" class="card-title">Add a task</h2>' in page
+    form = client.get(f"{PLAN}?edit=D").text
+    assert 'id="task-heading" class="card-title">Edit task D</h2>' in form
+    assert 'name="original_id" value="D"' in form
+    assert re.search(r'<input id="task-id"[^>]*value="D"[^>]*\breadonly', form)
+    # D as TASKS[3] gave it: Launch, Beta, 1 day, after B and C, by 10 March, 2 items.
+    shown = {i: value_of(form, f"task-{i}")
+             for i in ("name", "team", "duration", "depends", "need-by", "items")}  # fmt: skip
+    assert shown == {"name": "Launch", "team": "Beta", "duration": "1", "depends": "B, C",
+                     "need-by": "2024-03-10", "items": "2"}  # fmt: skip
+    assert 'name="expected_version" value="4"' in form
+    # B now takes 6 days, so it is critical: A 0–3, B 3–9, D 9–10.
+    response = add_task(client, 4, original_id="B", task_id="B", task_team="Beta",
+                        task_duration_days="6", task_depends_on="A")  # fmt: skip
+    assert response.status_code == 303
     doc = workspace.steering.record("plan", "P-1").document
+    assert [t["id"] for t in doc["task"]] == ["A", "B", "C", "D"]
     assert doc["task"][1] == saved_task(id="B", team="Beta", duration_days=6, depends_on=["A"])
-    assert 'data-critical-path="A,B,D"' in client.get(PLAN).text  # A 0–3, B 3–9, D 9–10
-    # Removing a task others wait for is refused with the core's message.
-    response = client.post(f"{PLAN}/remove", data={"task_id": "C", "expected_version": "5"})
+    assert workspace.steering.record_history("plan", "P-1")[-1][0].message == "task B changed"
+    assert 'data-critical-path="A,B,D"' in client.get(PLAN).text
+    # A refused edit stays an edit, with what was typed.
+    response = add_task(client, 5, original_id="B", task_id="B", task_team="Beta",
+                        task_duration_days="-2", task_depends_on="A")  # fmt: skip
     assert response.status_code == 422
     assert alerts(response.text) == [
-        "Not saved. Task C not removed: plan 'P-1': depends_on of task[2] ('D') lists "
-        "unknown id 'C'; known ids: A, B, D"
+        "Not saved. Task B: Duration days is -2; give days ≥ 0, at most 3,652,058 (the "
+        "calendar's span)"
     ]
+    assert 'name="original_id" value="B"' in response.text
+    assert value_of(response.text, "task-duration") == "-2"
+    # The id cannot change on an edit (B's dependents would lose it).
+    response = add_task(client, 5, original_id="B", task_id="B2", task_team="Beta",
+                        task_duration_days="6", task_depends_on="A")  # fmt: skip
+    assert response.status_code == 422
+    assert alerts(response.text) == [
+        "Not saved. Task id cannot change on an edit (it is B); add a task with the new id, "
+        "then remove B"
+    ]
+    assert invalid(response.text) == ["task-id"]
     assert versions(workspace, "plan", "P-1") == 5
+    assert client.get(f"{PLAN}?edit=Z", headers={"Accept": "text/html"}).status_code == 404
+    # Durations show as typed, whole or not.
+    for version, days in ((5, "1234567"), (6, "2.5")):
+        add_task(client, version, original_id="C", task_id="C", task_team="Alpha",
+                 task_duration_days=days, task_depends_on="A")  # fmt: skip
+        assert value_of(client.get(f"{PLAN}?edit=C").text, "task-duration") == days
+
+
+def test_removing_tasks(client: TestClient, workspace: Workspace) -> None:
+    build_plan(client)
+    # B and C wait for A, D for B and C: removing A or C is refused, naming who waits.
+    for task, message in (
+        ("A", "B and C depend on A; take A out of their Depends on first, or remove them"),
+        ("C", "D depends on C; take C out of its Depends on first, or remove it"),
+    ):
+        response = client.post(f"{PLAN}/remove", data={"task_id": task, "expected_version": "4"})
+        assert response.status_code == 422
+        assert alerts(response.text) == [f"Not saved. Task {task} not removed: {message}"]
+    assert versions(workspace, "plan", "P-1") == 4
     # D first, then C: two new versions.
-    for version, task in ((5, "D"), (6, "C")):
+    for version, task in ((4, "D"), (5, "C")):
         response = client.post(
             f"{PLAN}/remove",
             data={"task_id": task, "expected_version": str(version)},
@@ -300,6 +422,15 @@ def test_changing_and_removing_tasks(client: TestClient, workspace: Workspace) -
     assert [t["id"] for t in workspace.steering.record("plan", "P-1").document["task"]] == [
         "A",
         "B",
+    ]
+    assert versions(workspace, "plan", "P-1") == 6
+    # B next; A is then the only task, which a plan cannot do without.
+    assert client.post(f"{PLAN}/remove", data={"task_id": "B", "expected_version": "6"},
+                       follow_redirects=False).status_code == 303  # fmt: skip
+    response = client.post(f"{PLAN}/remove", data={"task_id": "A", "expected_version": "7"})
+    assert response.status_code == 422
+    assert alerts(response.text) == [
+        "Not saved. Task A not removed: A is the plan's only task; a plan has at least one"
     ]
     assert versions(workspace, "plan", "P-1") == 7
     history = client.get(f"{PLAN}/history").text
@@ -316,7 +447,8 @@ def test_a_taken_key_and_a_bad_plan_are_refused(client: TestClient, workspace: W
     assert value_of(response.text, "plan-name") == "Another"
     response = create_plan(client, key="P-2", task_team="")
     assert response.status_code == 422
-    assert alerts(response.text) == ["Not saved. plan 'P-2': task[0] ('A'): team is empty"]
+    assert alerts(response.text) == ["Not saved. Task A: Team is empty"]
+    assert invalid(response.text) == ["first-task-team"]
     assert [r.key for r in workspace.steering.records("plan", "Tiny")] == ["P-1"]
 
 
@@ -502,6 +634,10 @@ def test_every_input_has_a_label_and_headings_are_in_order(client: TestClient) -
         client.get(PLANS).text,
         client.get(PLAN).text,
         add_task(client, 4, task_id="E", task_team="x", task_duration_days="-1").text,
+        client.get(f"{PLAN}?edit=B").text,
+        add_task(
+            client, 4, original_id="B", task_id="B", task_team="", task_duration_days="1"
+        ).text,
         client.get(f"{PLAN}/history").text,
         client.get(EXPERIMENTS).text,
         experiment(client).text,
