@@ -179,7 +179,9 @@ def test_refusals_name_the_field(client: TestClient) -> None:
     assert "futures" in assert_error(missing, 422, "ValidationError")
 
 
-def test_runs_too_large_for_a_request_are_refused(client: TestClient) -> None:
+def test_runs_too_large_for_a_request_are_refused(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     many = {**SMALL, "replications": MAX_REPLICATIONS + 1}
     message = assert_error(client.post("/api/simulate", json=many), 422, "ScenarioError")
     assert message.startswith(f"scenario: replications is {MAX_REPLICATIONS + 1}")
@@ -195,11 +197,25 @@ def test_runs_too_large_for_a_request_are_refused(client: TestClient) -> None:
     just_inside = scenario_from_dict({**SMALL, "days": days - 20})
     assert check_size(just_inside) == 54 * (days - 20)  # accepted: the estimate comes back
 
-    # A change may make the run too large too: the future is checked before anything runs.
+    # A change may make the run too large too: the future is checked before anything runs,
+    # and the message says the total the limit is compared with: the baseline's 300 days ×
+    # 54 = 16,200 and the future's 300 × 10,000 a day × 9 × 3 = 81,000,000.
     rush = {"baseline": SMALL, "futures": [{"changes": ["arrival_rate_per_day=10000"]}]}
-    message = assert_error(client.post("/api/what-if", json=rush), 422, "ScenarioError")
+    response = client.post("/api/what-if", json=rush)
+    message = assert_error(response, 422, "ScenarioError")
     assert message.startswith("futures[0]: the run would take about 81,000,000 simulated events")
-    assert "(with the 16,200 of the scenarios before it)" in message  # 300 days × 54
+    assert (
+        "; with the 16,200 of the scenarios before it that is 81,016,200 in all, and the "
+        "server runs at most 2,000,000 per request (OBEYA_MAX_SIM_EVENTS)"
+    ) in message
+    assert response.json()["error"]["detail"] is None  # as every refusal for size
+
+    # Together over the limit, each under it: 2 × 16,200 against 20,000.
+    monkeypatch.setenv("OBEYA_MAX_SIM_EVENTS", "20000")
+    twice = {"baseline": SMALL, "futures": [{"changes": ["Build.servers=2"]}]}
+    message = assert_error(client.post("/api/what-if", json=twice), 422, "ScenarioError")
+    assert message.startswith("futures[0]: the run would take about 16,200 simulated events")
+    assert "16,200 of the scenarios before it that is 32,400 in all" in message
 
 
 def test_a_saved_map_becomes_its_scenario(client: TestClient, workspace: Workspace) -> None:

@@ -1,23 +1,37 @@
 """The work budget of a run: the estimate of its simulated events against a count by hand
 and against the events a run really processes, a run that overruns its budget stops with an
 error naming what drives it, a cancelled run stops soon, and a run with a budget gives the
-very figures of a run without."""
+very figures of a run without; a request's size (its scenarios together) by hand, and the
+span and replications that fit it, exactly where the request is refused."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
-from obeya.core.simulation import Distribution, Scenario, SimStep, simulate
+from obeya.core.simulation import Distribution, Scenario, ScenarioError, SimStep, simulate
 from obeya.core.simulation.engine import (
     Budget,
     SimulationBudgetError,
     SimulationCancelled,
     estimate_work,
 )
+from obeya.core.simulation.scenario import MAX_DAYS
 from obeya.core.simulation.whatif import parse_change, what_if
+from obeya.workspace_simulation import (
+    MAX_REPLICATIONS,
+    Simulations,
+    check_size,
+    request_size,
+    what_if_runs,
+)
+
+if TYPE_CHECKING:
+    from obeya.workspace import Workspace
 
 EXP = Distribution("exponential", mean=0.2)
 
@@ -111,3 +125,57 @@ def test_a_cancel_check_may_be_a_callable() -> None:
     with pytest.raises(SimulationCancelled, match="cancelled after 10,000 simulated events"):
         simulate(sc, Budget(cancelled=lambda: True, progress=calls.append))
     assert calls == []  # cancelled at the first check, before any progress was reported
+
+
+def test_the_size_of_a_request_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request's size is its scenarios' estimates together, the very total the request is
+    refused by. One step on one server: 3 + 3 = 6 events an item; 1000 days × 2
+    replications: 4 a day is 48,000 events, a future at 8 a day 96,000; 144,000 in all,
+    144 a simulated day."""
+    monkeypatch.setenv("OBEYA_MAX_SIM_EVENTS", "100000")
+    sc = line(a=SimStep("A", EXP))
+    runs = what_if_runs(sc, [("Busier", [parse_change("arrivals=+100%")])])
+    size = request_size([scenario for _, scenario in runs])
+    assert [e.events for e in size.estimates] == [48_000, 96_000]
+    assert (size.total, size.limit, size.fits) == (144_000, 100_000, False)
+    assert size.events(500, 3) == 500 * 144 / 2 * 3
+    assert size.max_days() == 694  # 100,000 / 144 = 694.4
+    assert size.max_replications() == 1  # 100,000 / 72,000 = 1.4
+    assert size.max_replications(days=100) == 13  # 100,000 / 7,200 = 13.9
+
+    # The request is refused exactly where the size says it does not fit.
+    def check(days: float) -> None:
+        shorter = dataclasses.replace(sc, days=days)
+        spent = 0.0
+        for at, scenario in what_if_runs(shorter, [("Busier", [parse_change("arrivals=+100%")])]):
+            spent += check_size(scenario, at, spent=spent)
+
+    check(694)  # 694 × 144 = 99,936
+    with pytest.raises(ScenarioError, match="that is 100,080 in all"):  # 695 × 144
+        check(695)
+
+
+def test_the_size_of_replayed_arrivals_stops_growing_with_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """100 arrivals replayed half a day into each of 100 days, 6 events each: 50 days hold
+    50 of them (300 events), 51 days 51 (306); a span past the last holds all 600."""
+    replayed = Scenario(
+        arrival_times_days=tuple(k + 0.5 for k in range(100)),
+        days=100,
+        replications=1,
+        step=(SimStep("A", EXP),),
+    )
+    monkeypatch.setenv("OBEYA_MAX_SIM_EVENTS", "300")
+    size = request_size([replayed])
+    assert size.total == estimate_work(replayed).events == 600
+    assert (size.events(50), size.events(51), size.max_days()) == (300, 306, 50)
+    monkeypatch.setenv("OBEYA_MAX_SIM_EVENTS", "600")
+    assert request_size([replayed]).max_days() == int(MAX_DAYS)
+
+
+def test_a_size_is_not_taken_of_more_replications_than_a_request_runs() -> None:
+    many = dataclasses.replace(line(a=SimStep("A", EXP)), replications=MAX_REPLICATIONS + 1)
+    simulations = Simulations(cast("Workspace", None))
+    with pytest.raises(ScenarioError, match=f"replications is {MAX_REPLICATIONS + 1}"):
+        simulations.what_if_size(many, [("Two", [parse_change("A.servers=2")])])

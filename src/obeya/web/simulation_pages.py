@@ -9,11 +9,20 @@ the same size limits and work budget, in a worker thread that stops when the bro
 so the page shows the figures of the API's document. With HTMX the
 results are swapped in under the form; without JavaScript the form posts and the whole page
 comes back.
+
+The page sizes its run to the server's budget with the estimate the API refuses by
+(:class:`~obeya.workspace_simulation.RunSize`): the default span is the longest of
+:data:`PAGE_SPANS` whose current and future state fit together, the Days field says how many
+days fit, and a run that is still too large is refused in the form's words, with values
+that fit. A field takes a value or, as the CLI's changes do, a change from the current
+state: ``+1``, ``-1``, ``+10 %`` (:func:`typed_change`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import threading
 import time
 from collections.abc import Mapping
@@ -31,16 +40,22 @@ from obeya.core.simulation import Scenario, ScenarioError, scenario_from_dict, s
 from obeya.core.simulation.engine import SimulationCancelled
 from obeya.core.simulation.from_map import scenario_from_map
 from obeya.core.simulation.scenario import scenario_toml
-from obeya.core.simulation.whatif import SHARE_FIELDS, STEP_FIELDS, Change
+from obeya.core.simulation.whatif import SHARE_FIELDS, STEP_FIELDS, Change, parse_change
 from obeya.core.tomlfile import parse_toml
 from obeya.errors import InputError, ObeyaError
 from obeya.render import numbers
+from obeya.render.map_figures import map_share
 from obeya.render.numbers import count, number, parse_share, share, signed_percent
 from obeya.render.simulation import step_chart, what_if_chart
 from obeya.web.forms import form_number
 from obeya.web.map_pages import form_fields
 from obeya.web.pages import templates
-from obeya.workspace_simulation import MAX_REPLICATIONS, max_sim_events
+from obeya.workspace_simulation import (
+    MAX_REPLICATIONS,
+    RunSize,
+    max_sim_events,
+    request_size,
+)
 
 router = APIRouter(include_in_schema=False, route_class=GuardedRoute)
 Ctx = Annotated[AppContext, Depends(context)]
@@ -50,6 +65,16 @@ Fields = Annotated[dict[str, str], Depends(form_fields)]
 PAGE_DAYS = 1000.0
 PAGE_WARMUP_DAYS = 100.0
 PAGE_REPLICATIONS = 5
+#: Spans (days) the page may start with, longest first: the first whose run fits the
+#: server's budget is the default (then fewer replications, down to
+#: :data:`FEWEST_REPLICATIONS`, at the shortest).
+PAGE_SPANS = (1000, 500, 365, 200, 100, 50, 30)
+#: The warm-up of a span the page shortens to fit: a tenth of it, as 100 of 1000 days.
+WARMUP_SHARE = 0.1
+#: Fewest replications the page starts with: two give a confidence interval.
+FEWEST_REPLICATIONS = 2
+#: Process times (days) shorter than this show as "< 0.001" (a map's 0 h is a millionth).
+SHORTEST_SHOWN = 0.001
 PAGE_SEED = 1
 DEFAULT_FUTURE = "Future state"
 
@@ -60,6 +85,8 @@ EDITABLE = (
     ("batch_size", "Batch size", "items worked and moved on together"),
     ("availability", "Availability", "share of the time the servers can work: 0.8 or 80 %"),
 )
+#: What a field takes besides a value: a change from the current state, as the CLI writes it.
+RELATIVE_HELP = "or a change from now: +1, −1, +10 %, −20 %"
 #: The run's fields: key, label, help.
 RUN_FIELDS = (
     ("days", "Days", "simulated span"),
@@ -94,6 +121,24 @@ def signed(value: float, digits: int = 2) -> str:
 def utilisation(value: float | None) -> str:
     """A step's utilisation as ``obeya simulate`` prints it: ``85 %``, ``72.5 %``."""
     return share(value, 1)
+
+
+def process_days(value: float) -> str:
+    """A process time in days for reading: ``0.387`` days as ``0.387``; a map's 0 h (the
+    simulation's floor of a millionth of a day) as ``< 0.001``, not ``1e-06``."""
+    return f"< {SHORTEST_SHOWN:g}" if value < SHORTEST_SHOWN else number(value)
+
+
+def span_text(days: float) -> str:
+    """Days of a run for reading: ``1,000``, ``100.5``."""
+    return number(days, 2, trim=True)
+
+
+def events_text(events: float) -> str:
+    """Simulated events for reading: ``9.7 million``, ``360,000``."""
+    if events >= 1e6:
+        return f"{number(events / 1e6, 1, trim=True)} million"
+    return count(round(events))
 
 
 def field_text(value: float | int) -> str:
@@ -213,6 +258,93 @@ def form_of(baseline: Scenario) -> dict[str, str]:
     return raw
 
 
+def default_size(baseline: Scenario) -> RunSize:
+    """The size of the page's run of ``baseline``: it and a future state like it (a fresh
+    form's), against the server's budget."""
+    return request_size([baseline, baseline])
+
+
+def fitted(baseline: Scenario) -> Scenario:
+    """``baseline`` as the form starts: as it is when its run fits the server's budget, else
+    at the longest of :data:`PAGE_SPANS` shorter than its own that fits (warm-up a tenth of
+    the span, if it had more), with fewer replications only when even the shortest span is
+    too long. When nothing fits, the shortest span and fewest replications: the Days field's
+    note then says so, and Run says what to do."""
+    size = default_size(baseline)
+    most = min(baseline.replications, MAX_REPLICATIONS)
+    fewest = min(most, FEWEST_REPLICATIONS)
+    spans = [baseline.days, *(d for d in PAGE_SPANS if d < baseline.days)]
+    for runs in range(most, fewest - 1, -1):
+        for days in spans if runs == most else spans[-1:]:
+            if size.events(days, runs) <= size.limit:
+                return _with_run(baseline, days, runs)
+    return _with_run(baseline, spans[-1], fewest)
+
+
+def _with_run(baseline: Scenario, days: float, replications: int) -> Scenario:
+    if days == baseline.days and replications == baseline.replications:
+        return baseline
+    warmup = baseline.warmup_days
+    if days < baseline.days:
+        warmup = min(warmup, days * WARMUP_SHARE)
+    return dataclasses.replace(
+        baseline, days=float(days), warmup_days=warmup, replications=replications
+    )
+
+
+def budget_note(size: RunSize) -> str:
+    """Beside the Days field: the longest span that fits the budget, at the current state's
+    pace and the run's replications, the current and the future state together."""
+    pace = size.estimates[0].arrivals / size.days
+    days = size.max_days()
+    fit = f"up to {count(days)} days fit" if days else "not even one day fits"
+    return (
+        f"{fit} this server's budget at {number(pace)} arrivals a day "
+        f"({count(size.replications, 'replication')}, current and future state together)"
+    )
+
+
+def too_large(size: RunSize) -> str:
+    """Why a run is refused for its size, in the form's words, and values that fit (from the
+    estimate that refuses it; the API's message names the JSON fields instead)."""
+    paces = [
+        f"{number(e.arrivals / size.days)} items a day ({number(e.events_per_item)} events each)"
+        for e in size.estimates
+    ]
+    if len(set(paces)) == 1:
+        at = paces[0]
+    else:
+        futures = [f"in {s.name}" for s in size.scenarios[1:]]
+        names = ["now", *(["in the future state"] if len(futures) == 1 else futures)]
+        at = " and ".join(f"{pace} {name}" for pace, name in zip(paces, names, strict=True))
+    limit = events_text(size.limit)
+    total = events_text(size.total)
+    if total == limit:  # rounded alike: say them in full
+        total, limit = count(math.ceil(size.total)), count(size.limit)
+    options = []
+    days = size.max_days()
+    if days:
+        # A warm-up that would leave under half of the shorter span measured comes down
+        # with it, to the page's tenth.
+        warmup = math.floor(days * WARMUP_SHARE)
+        lower = (
+            f" with a warm-up of {count(warmup)}"
+            if size.scenarios[0].warmup_days >= days / 2
+            else ""
+        )
+        options.append(f"at most {count(days)} days{lower}")
+    runs = size.max_replications()
+    if 0 < runs < size.replications:
+        options.append(count(runs, "replication"))
+    advice = f" Try {', or '.join(options)}." if options else ""
+    return (
+        f"Too large for this server: {span_text(size.days)} days × "
+        f"{count(size.replications, 'replication')} at {at} is about {total} simulated events "
+        f"for the current state and the future state together; the limit is {limit}.{advice} "
+        "Larger runs: `obeya what-if` on the command line has no such limit."
+    )
+
+
 def carried_baseline(fields: Mapping[str, str]) -> Scenario:
     """The baseline the form carries (JSON in a hidden field), as it was loaded."""
     try:
@@ -235,29 +367,67 @@ def with_run_settings(baseline: Scenario, fields: Mapping[str, str]) -> Scenario
     return scenario_from_dict(doc, where="run")
 
 
+def typed_change(text: str, where: str, key: str, step: str | None = None) -> Change | None:
+    """A field's text as a change relative to the current state, when it is signed, as the
+    CLI's are (:func:`~obeya.core.simulation.whatif.parse_change`): ``+1`` one more, ``-2``
+    two fewer, ``+10 %`` a tenth more, ``-20 %`` a fifth less (a share too). None for a
+    value (``2``, ``0.8``, ``80 %``), which the field reads itself."""
+    signed_text = text.replace("−", "-")  # the page's own minus sign, pasted back
+    if signed_text[:1] not in "+-":
+        return None
+    figure = signed_text.removesuffix("%").strip()
+    try:
+        float(figure)
+    except ValueError:
+        raise InputError(
+            f"{where} is {text!r}; give a number, {RELATIVE_HELP}", field=key, value=text
+        ) from None
+    written = f"s.{key}={signed_text}" if step is not None else f"{key}={signed_text}"
+    try:
+        change = parse_change(written)
+    except ScenarioError as exc:
+        detail = str(exc).removeprefix(f"change {written!r}: ")
+        raise InputError(f"{where} is {text!r}; {detail}", field=key, value=text) from None
+    return dataclasses.replace(change, step=step)
+
+
 def changes_from_post(baseline: Scenario, fields: Mapping[str, str]) -> list[Change]:
-    """The future state as changes: every field that differs from the baseline. A field left
-    as the form showed it is no change, even where the form rounded the value (a rate of
-    9.641933… shows as 9.64193)."""
+    """The future state as changes: every field that differs from the baseline, a value or
+    a change from it (:func:`typed_change`). A field left as the form showed it is no change,
+    even where the form rounded the value (a rate of 9.641933… shows as 9.64193)."""
     shown = form_of(baseline)
     changes: list[Change] = []
     rate = fields.get("arrival_rate_per_day", "").strip()
     if rate and rate != shown["arrival_rate_per_day"]:
-        value = float(form_number(rate, "Arrival rate per day", float))
-        if baseline.arrival_times_days or value != baseline.arrival_rate_per_day:
-            changes.append(Change("arrival_rate_per_day", value))
+        label = "Arrival rate per day"
+        relative = typed_change(rate, label, "arrival_rate_per_day")
+        if relative is not None:
+            if baseline.arrival_times_days or relative.applied(baseline.mean_arrival_rate) != (
+                baseline.mean_arrival_rate
+            ):
+                changes.append(relative)
+        else:
+            value = float(form_number(rate, label, float))
+            if baseline.arrival_times_days or value != baseline.arrival_rate_per_day:
+                changes.append(Change("arrival_rate_per_day", value))
     for i, step in enumerate(baseline.steps):
         for key, label, _ in EDITABLE:
             text = fields.get(f"s-{i}-{key}", "").strip()
             if not text or text == shown[f"s-{i}-{key}"]:
                 continue
             where = f"{step.name}: {label}"
+            current = float(getattr(step, key))
+            relative = typed_change(text, where, key, step.name)
+            if relative is not None:
+                if relative.applied(current) != current:
+                    changes.append(relative)
+                continue
             value = (
                 parse_share(text, field=where)  # 0.8, 80% or 80 %, as every share
                 if key in SHARE_FIELDS
                 else form_number(text, where, STEP_FIELDS[key])
             )
-            if value != getattr(step, key):
+            if value != current:
                 changes.append(Change(key, float(value), step.name))
     return changes
 
@@ -272,6 +442,7 @@ def _page(
     ctx: AppContext,
     *,
     baseline: Scenario | None = None,
+    sized: Scenario | None = None,
     raw: dict[str, str] | None = None,
     source: dict[str, str] | None = None,
     results: dict[str, Any] | None = None,
@@ -280,6 +451,9 @@ def _page(
     partial: bool = False,
 ) -> Response:
     maps = [m for m in ctx.workspace.maps() if sees(request, m.stream)] if baseline is None else []
+    # The Days field's note: the run as posted, when it could be read, else as loaded.
+    sized = sized or baseline
+    note = "" if sized is None else budget_note(default_size(sized))
     context_: dict[str, Any] = {
         "maps": maps,
         "baseline": baseline,
@@ -292,7 +466,11 @@ def _page(
         "run_fields": RUN_FIELDS,
         "max_events": count(max_sim_events()),
         "max_replications": MAX_REPLICATIONS,
+        "budget_note": note,
+        "relative_help": RELATIVE_HELP,
         "field_text": field_text,
+        "process_days": process_days,
+        "map_share": map_share,
     }
     name = "simulate_results.html" if partial else "simulate.html"
     return templates.TemplateResponse(request, name, context_, status_code=status)
@@ -328,7 +506,7 @@ def simulate_page(
         )
     except ScenarioError as exc:
         return _page(request, ctx, source=source, error=str(exc), status=exc.http_status)
-    return _page(request, ctx, baseline=baseline, source=source)
+    return _page(request, ctx, baseline=fitted(baseline), source=source)
 
 
 @router.post("/simulate/upload", response_class=HTMLResponse)
@@ -342,7 +520,7 @@ def upload_page(request: Request, ctx: Ctx, scenario: Annotated[UploadFile, File
             doc = parse_toml(data.decode("utf-8"), filename)
         except UnicodeDecodeError:
             raise InputError(f"{filename}: not UTF-8 text; give a scenario TOML file") from None
-        baseline = scenario_from_dict(doc, where=filename)
+        baseline = fitted(scenario_from_dict(doc, where=filename))
     except ObeyaError as exc:
         return _page(request, ctx, source=source, error=str(exc), status=exc.http_status)
     return _page(request, ctx, baseline=baseline, source=source)
@@ -367,14 +545,18 @@ def _run(
     source = _source(fields)
     raw = {key: value for key, value in fields.items() if key not in ("baseline", *source)}
     original = carried_baseline(fields)  # a form without it is an error page
+    sized = original
     try:
         baseline = with_run_settings(original, fields)
+        if baseline.replications <= MAX_REPLICATIONS:
+            sized = baseline
         name = fields.get("future_name", "").strip() or DEFAULT_FUTURE
-        changes = changes_from_post(baseline, fields)
+        futures = [(name, changes_from_post(baseline, fields))]
+        size = ctx.workspace.simulations.what_if_size(baseline, futures, where=None)
+        if not size.fits:  # said in the form's words; the API's names its JSON fields
+            raise ScenarioError(too_large(size), field="days", value=baseline.days)
         started = time.perf_counter()
-        comparison = ctx.workspace.simulations.what_if(
-            baseline, [(name, changes)], where=None, cancel=cancel
-        )
+        comparison = ctx.workspace.simulations.what_if(baseline, futures, where=None, cancel=cancel)
         seconds = time.perf_counter() - started
     except SimulationCancelled:
         raise  # nobody is waiting for a page
@@ -383,6 +565,7 @@ def _run(
             request,
             ctx,
             baseline=original,
+            sized=sized,
             raw=raw,
             source=source,
             error=str(exc),
@@ -392,5 +575,12 @@ def _run(
     results = results_view(comparison.to_dict(), seconds)
     results["future_toml"] = scenario_toml(comparison.results[-1].scenario)
     return _page(
-        request, ctx, baseline=original, raw=raw, source=source, results=results, partial=partial
+        request,
+        ctx,
+        baseline=original,
+        sized=sized,
+        raw=raw,
+        source=source,
+        results=results,
+        partial=partial,
     )
