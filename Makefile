@@ -20,6 +20,13 @@ $(STAMP): pyproject.toml scripts/fetch_vega.sh
 
 install: $(STAMP)
 
+# The Spark engine's packages (PySpark, Ibis's PySpark backend), for tests/spark: `make test`
+# installs them; `make run` and `make check` do without.
+SPARK_STAMP := $(VENV)/.spark
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
+
 run: $(STAMP)
 	$(BIN)/obeya init
 	$(BIN)/obeya sample
@@ -41,22 +48,24 @@ chromium:
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; }
 
 # The whole suite, first on the embedded defaults (SQLite store, DuckDB engine) ...
-unit: $(STAMP) chromium
-	$(BIN)/python -m pytest -n 2 -q
+# tests/spark share one Spark session (a JVM) in one worker: the group keeps them together.
+unit: $(STAMP) $(SPARK_STAMP) chromium
+	$(BIN)/python -m pytest -n 2 -q --dist loadgroup
 
 # ... then again with PostgreSQL as the app store and as the metrics engine. The browser
 # journeys run once, above: they test what Chromium does with the pages (about a minute and a
-# half), and tests/web already runs every page on PostgreSQL here.
+# half), and tests/web already runs every page on PostgreSQL here. tests/spark too run once,
+# above: Spark reads the events whatever the store.
 unit-postgres: $(STAMP)
-	OBEYA_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -n 2 -q --ignore=tests/browser
+	OBEYA_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -n 2 -q --ignore=tests/browser -m "not spark"
 
 test: lint types unit unit-postgres
 
 # The inner loop, under three minutes: lint, types and the tests on SQLite and DuckDB, without
-# the browser journeys, PostgreSQL (even if OBEYA_TEST_DATABASE_URL is set) or the tests marked
-# slow (whole real logs, twin hold-outs, many replications), which `make test` runs.
+# the browser journeys, PostgreSQL (even if OBEYA_TEST_DATABASE_URL is set), Spark or the tests
+# marked slow (whole real logs, twin hold-outs, many replications), which `make test` runs.
 check: lint types
-	OBEYA_TEST_DATABASE_URL= $(BIN)/python -m pytest -n 2 -q --ignore=tests/browser -m "not slow"
+	OBEYA_TEST_DATABASE_URL= $(BIN)/python -m pytest -n 2 -q --ignore=tests/browser -m "not slow and not spark"
 
 bench: $(STAMP)
 	$(BIN)/python bench/flow.py

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,6 +58,10 @@ def spark_backend(master: str | None = None) -> Any:
         builder = builder.remote(master)
     else:
         builder = builder.master(master).config("spark.ui.enabled", "false")
+        if master.startswith("local"):
+            # Spark's 200 shuffle partitions suit a cluster; on one machine each is a task to
+            # schedule for a few rows: a few per core (Spark's own advice for local mode).
+            builder = builder.config("spark.sql.shuffle.partitions", str(4 * _local_cores(master)))
     session = builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
     return ibis.pyspark.connect(session)
 
@@ -75,6 +80,14 @@ class LoadedLog:
     events: Any
     item_labels: pa.Array | None = None
     state_labels: pa.Array | None = None
+
+
+def _local_cores(master: str) -> int:
+    """The cores of ``local``, ``local[N]`` or ``local[*]`` (all of this machine's)."""
+    inside = master.partition("[")[2].rstrip("]").split(",")[0]
+    if inside in ("", "*"):
+        return os.cpu_count() or 1 if inside == "*" else 1
+    return max(1, int(inside)) if inside.isdigit() else 1
 
 
 @contextlib.contextmanager
