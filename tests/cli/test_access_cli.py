@@ -203,3 +203,16 @@ def test_serve_does_not_let_uvicorn_trust_forwarded_headers(
     for workers in ("1", "2"):
         obeya("serve", "--no-sign-in-link", "--workers", workers)
     assert [c.get("proxy_headers") for c in calls] == [False, False]
+
+
+def test_a_link_points_at_the_server_of_this_home(obeya_home: Path) -> None:
+    from obeya.cli.access import SERVED_FILE, noting_served
+
+    obeya("init")
+    assert obeya("user", "link").startswith("http://127.0.0.1:8000/sign-in/link?token=")
+    # While `obeya serve --port 8799` runs, a link made in another shell points at it.
+    with noting_served("http://127.0.0.1:8799"):
+        assert (obeya_home / SERVED_FILE).read_text(encoding="utf-8") == "http://127.0.0.1:8799\n"
+        assert obeya("user", "link").startswith("http://127.0.0.1:8799/sign-in/link?token=")
+    assert not (obeya_home / SERVED_FILE).exists()  # gone when it stops
+    assert obeya("user", "link").startswith("http://127.0.0.1:8000/")

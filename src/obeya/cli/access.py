@@ -7,6 +7,8 @@ need no sign-in; what they change is audited as ``cli:<login>``.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -119,18 +121,59 @@ def user_link(
         str | None, typer.Argument(help="The user (default: the first workspace admin).")
     ] = None,
     base_url: Annotated[
-        str, typer.Option("--url", help="Where the server is.")
-    ] = "http://127.0.0.1:8000",
+        str | None,
+        typer.Option(
+            "--url",
+            help="Where the server is (default: where `obeya serve` serves this OBEYA_HOME, "
+            "else http://127.0.0.1:8000).",
+        ),
+    ] = None,
 ) -> None:
     """Print a one-time sign-in link (it works once, for 15 minutes)."""
     with handle_errors(), Workspace() as ws:
         ws.initialise()
         secret = ws.access.sign_in_link(name)
-    out.print(sign_in_url(base_url, secret), highlight=False, soft_wrap=True)
+    out.print(sign_in_url(base_url or served_url(), secret), highlight=False, soft_wrap=True)
 
 
 def sign_in_url(base_url: str, secret: str) -> str:
     return f"{base_url.rstrip('/')}/sign-in/link?token={secret}"
+
+
+#: Where ``obeya serve`` notes, under OBEYA_HOME, the address it serves while it runs: a link
+#: printed by another shell then points at the server, whatever its port.
+SERVED_FILE = "served-at"
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def served_url() -> str:
+    """The address ``obeya serve`` serves this OBEYA_HOME at, else :data:`DEFAULT_URL`."""
+    from obeya.store.settings import obeya_home
+
+    try:
+        noted = (obeya_home() / SERVED_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return DEFAULT_URL
+    return noted if noted.startswith(("http://", "https://")) else DEFAULT_URL
+
+
+@contextlib.contextmanager
+def noting_served(base_url: str) -> Iterator[None]:
+    """Note ``base_url`` as where this OBEYA_HOME is served, for as long as the block runs."""
+    from obeya.store.settings import obeya_home
+
+    path = obeya_home() / SERVED_FILE
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.write_text(base_url + "\n", encoding="utf-8")
+    except OSError:  # a home we cannot write: the link defaults to DEFAULT_URL
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 @token_app.command("create")

@@ -429,7 +429,7 @@ def how_to_open(has_users: bool) -> str:
     """The next step after ``obeya sample``: where the app will be and how to get in (the
     first link made on a workspace without users makes its admin)."""
     url = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}/"
-    serve = f"open it: `obeya serve` (what `make run` runs) serves {url}"
+    serve = f"open it: `obeya serve` (what `make run` runs) serves {url} (or its --port)"
     if has_users:
         return (
             f"{serve}; sign in with your password, or with a one-time link that "
@@ -470,7 +470,7 @@ def serve(
 
     from obeya.api.app import check_server_environment, create_app
     from obeya.api.uploads import clear_stale_uploads
-    from obeya.cli.access import sign_in_url
+    from obeya.cli.access import noting_served, sign_in_url
     from obeya.connectors.schedule import parse_interval, start_schedule
     from obeya.errors import NotFoundError
     from obeya.workspace import Workspace
@@ -497,20 +497,22 @@ def serve(
     if interval is not None:
         start_schedule(None, interval)
         out.print(f"Syncing every connector every {safe(sync_every)}", highlight=False)
-    if workers == 1:
-        # Who is calling is the socket's peer unless OBEYA_TRUSTED_PROXIES names the proxy
-        # (obeya.auth.addresses); uvicorn's own X-Forwarded-For rewriting would trust loopback.
-        uvicorn.run(create_app(), host=host, port=port, log_level="warning", proxy_headers=False)
-    else:  # each process builds its own app (and report cache) from the environment
-        uvicorn.run(
-            "obeya.api.app:create_app",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_level="warning",
-            proxy_headers=False,
-        )
+    with noting_served(base):  # for `obeya user link` in another shell
+        if workers == 1:
+            # Who is calling is the socket's peer unless OBEYA_TRUSTED_PROXIES names the
+            # proxy (obeya.auth.addresses); uvicorn's X-Forwarded-For rewriting trusts loopback.
+            app = create_app()
+            uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+        else:  # each process builds its own app (and report cache) from the environment
+            uvicorn.run(
+                "obeya.api.app:create_app",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                log_level="warning",
+                proxy_headers=False,
+            )
 
 
 @with_columns
