@@ -106,6 +106,19 @@ def test_the_backtest_summary(client: TestClient) -> None:
     assert "forecast-table" not in page and "spec-forecast" not in page
 
 
+def test_a_when_question_backtests_when(client: TestClient) -> None:
+    query = "question=when&items=1&history_days=3&every_days=1"
+    page = client.get(f"{PAGE}?{query}").text
+    url = link(page, f"{API}/backtest?")
+    assert "items=1" in url and "horizon_days" not in url
+    doc = client.get(url).json()
+    assert (doc["kind"], doc["items"]) == ("when", 1)
+    assert "When 1 item is done, forecast at" in " ".join(page.split())
+    shown = table(page, "backtest-table")
+    assert shown == {p: f"{share:.1f}" for p, share in doc["calibration"].items()}
+    assert f'<dd data-value="{doc["mean_error"]}">' in page and " days <span" in page
+
+
 def test_a_history_too_short_for_the_backtest_says_so(client: TestClient) -> None:
     response = client.get(PAGE)
     assert response.status_code == 200

@@ -75,16 +75,23 @@ class Options:
         pairs += [("trials", self.trials), ("seed", self.seed)]
         return urlencode(pairs)
 
+    @property
+    def backtest_items(self) -> int | None:
+        """A when question backtests when its items are done; else how many in a horizon."""
+        return self.items if self.question == "when" else None
+
     def backtest_query(self) -> str:
-        return urlencode(
-            {
-                "horizon_days": self.horizon_days,
-                "history_days": self.history_days or DEFAULT_HISTORY_DAYS,
-                "every_days": self.every_days,
-                "trials": DEFAULT_BACKTEST_TRIALS,
-                "seed": self.seed,
-            }
-        )
+        query: dict[str, Any] = {
+            "horizon_days": self.horizon_days,
+            "history_days": self.history_days or DEFAULT_HISTORY_DAYS,
+            "every_days": self.every_days,
+            "trials": DEFAULT_BACKTEST_TRIALS,
+            "seed": self.seed,
+        }
+        if self.backtest_items is not None:
+            del query["horizon_days"]
+            query["items"] = self.backtest_items
+        return urlencode(query)
 
 
 def _options(fields: dict[str, str | None]) -> Options:
@@ -167,6 +174,7 @@ def _backtest(ctx: AppContext, name: str, options: Options) -> dict[str, Any]:
             every_days=options.every_days,
             trials=DEFAULT_BACKTEST_TRIALS,
             seed=options.seed,
+            items=options.backtest_items,
         )
     except InputError as exc:
         return {"error": str(exc), "json_url": url}
