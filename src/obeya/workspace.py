@@ -66,8 +66,17 @@ def analyse_file(
     engine: Engine | None = None,
 ) -> FlowReport:
     """One-shot analysis of a file, with no app store (``obeya metrics FILE``), on ``engine``
-    (DuckDB in-process by default)."""
+    (DuckDB in-process by default). A directory is a Parquet dataset (``obeya export
+    --events-parquet``), which the engine reads in place."""
     engine = engine or Engine()
+    if Path(path).is_dir():
+        from obeya.core.metrics.engine import analyse_parquet, release
+
+        backend = engine.connect()
+        try:
+            return analyse_parquet(path, workflow, flt, detail=detail, backend=backend)
+        finally:
+            release(backend)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # Starting the engine (importing Ibis, opening DuckDB; a Spark session takes tens of
         # seconds) overlaps with reading the file, which mostly runs outside the GIL.
@@ -245,6 +254,15 @@ class Workspace:
         from obeya.store.archive import export_archive
 
         return export_archive(self.store, path, streams=streams, progress=progress)
+
+    def export_events_parquet(
+        self, stream: str, directory: str | Path, *, progress: Progress | None = None
+    ) -> int:
+        """Write the stream's events as Parquet partitioned by month, for an engine to read in
+        place (:mod:`obeya.store.lakehouse`); the number of events."""
+        from obeya.store.lakehouse import export_events_parquet
+
+        return export_events_parquet(self.store, stream, directory, progress=progress)
 
     def restore_archive(
         self, path: str | Path, *, replace: bool = False, progress: Progress | None = None

@@ -20,7 +20,7 @@ from obeya.cli.main import app
 from obeya.core.events import EventLog
 from obeya.core.maps.discovery import discover
 from obeya.core.metrics import FlowFilter
-from obeya.core.metrics.engine import analyse_log
+from obeya.core.metrics.engine import analyse_log, analyse_parquet
 from obeya.core.metrics.engines import Engine
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
@@ -103,3 +103,18 @@ def test_the_cli_and_a_workspace_run_on_spark(tmp_path: Path, spark: Any) -> Non
     with Workspace(url, engine=Engine("spark")) as ws:
         assert ws.flow("Tiny", detail=True).to_dict(detail=True) == expected
         assert ws.discover_stream_map("Tiny").to_dict() == expected_map
+
+
+def test_a_parquet_dataset_read_in_place_as_duckdb(
+    sample: tuple[EventLog, Workflow], spark: Any, tmp_path: Path
+) -> None:
+    # The sample stored, exported by month as `obeya export --events-parquet` writes it.
+    log, workflow = sample
+    url = f"sqlite:///{tmp_path / 'obeya.db'}"
+    with Workspace(url) as ws:
+        ws.initialise()
+        ws.import_file(SAMPLE, "Sample", workflow=workflow, columns=SAMPLE_COLUMNS)
+        assert ws.export_events_parquet("Sample", tmp_path / "lake") == log.table.num_rows
+    on_spark = analyse_parquet(tmp_path / "lake", workflow, backend=spark).to_dict()
+    assert on_spark == analyse_parquet(tmp_path / "lake", workflow).to_dict()
+    assert on_spark["items"]["finished"] == 7_546

@@ -454,11 +454,11 @@ def _write_events(
     connection: Connection, chosen: dict[str, int], path: Path, progress: Progress | None
 ) -> int:
     """Write the chosen streams' events to a Parquet file, a batch at a time; their count."""
-    total = _count_events(connection, list(chosen.values()))
+    total = count_events(connection, list(chosen.values()))
     done = 0
     with pq.ParquetWriter(path, ARCHIVE_EVENT_SCHEMA, compression="zstd") as writer:
         for name, stream_id in sorted(chosen.items()):
-            for batch in _event_batches(connection, stream_id):
+            for batch in event_batches(connection, stream_id):
                 names = pa.array([name] * batch.num_rows, pa.string())
                 columns = [names, *batch.columns]
                 writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=ARCHIVE_EVENT_SCHEMA))
@@ -468,16 +468,16 @@ def _write_events(
     return done
 
 
-def _count_events(connection: Connection, ids: list[int]) -> int:
+def count_events(connection: Connection, ids: list[int]) -> int:
     query = select(func.count()).select_from(EventRow).where(EventRow.stream_id.in_(ids))
     return int(connection.execute(query).scalar_one()) if ids else 0
 
 
 #: The events member's schema less the stream: what is read from the store.
-_STORED_EVENT_SCHEMA = pa.schema(list(ARCHIVE_EVENT_SCHEMA)[1:])
+STORED_EVENT_SCHEMA = pa.schema(list(ARCHIVE_EVENT_SCHEMA)[1:])
 
 
-def _event_batches(connection: Connection, stream_id: int) -> Iterator[pa.RecordBatch]:
+def event_batches(connection: Connection, stream_id: int) -> Iterator[pa.RecordBatch]:
     """The stream's events in batches of at most BATCH_ROWS, without ORM objects."""
     driver: Any = connection.connection.driver_connection
     query = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE stream_id = "
@@ -490,9 +490,9 @@ def _event_batches(connection: Connection, stream_id: int) -> Iterator[pa.Record
         while rows := cursor.fetchmany(BATCH_ROWS):
             columns = zip(*rows, strict=True)
             arrays = [
-                pa.array(v, f.type) for v, f in zip(columns, _STORED_EVENT_SCHEMA, strict=True)
+                pa.array(v, f.type) for v, f in zip(columns, STORED_EVENT_SCHEMA, strict=True)
             ]
-            yield pa.RecordBatch.from_arrays(arrays, schema=_STORED_EVENT_SCHEMA)
+            yield pa.RecordBatch.from_arrays(arrays, schema=STORED_EVENT_SCHEMA)
     finally:
         cursor.close()
 
@@ -515,7 +515,7 @@ def _copy_out_of_postgres(driver: Any, query: str) -> Iterator[pa.RecordBatch]:
             read_options=pa_csv.ReadOptions(column_names=list(EVENT_COLUMNS), block_size=32 << 20),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(
-                column_types=_STORED_EVENT_SCHEMA,
+                column_types=STORED_EVENT_SCHEMA,
                 null_values=[""],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=False,
@@ -524,7 +524,7 @@ def _copy_out_of_postgres(driver: Any, query: str) -> Iterator[pa.RecordBatch]:
         for batch in reader:
             yield from (
                 pa.Table.from_batches([batch])
-                .cast(_STORED_EVENT_SCHEMA)
+                .cast(STORED_EVENT_SCHEMA)
                 .to_batches(max_chunksize=BATCH_ROWS)
             )
 

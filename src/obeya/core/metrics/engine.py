@@ -14,6 +14,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -136,17 +137,75 @@ def analyse_log(
     con = backend if backend is not None else duckdb_backend()
     try:
         with log_table(con, log, coded=True) as loaded:
-            analysis = FlowAnalysis(
-                con,
-                loaded.events,
-                workflow,
-                flt,
-                source=log.source,
-                item_labels=loaded.item_labels,
-                state_labels=loaded.state_labels,
-            )
-            report = analysis.report(detail=detail)
+            report = _report(con, loaded, workflow, flt, log.source, detail)
         return dataclasses.replace(report, warnings=[w.to_dict() for w in log.warnings])
     finally:
         if backend is None:
             con.disconnect()
+
+
+#: The columns an analysis reads from a Parquet dataset (``obeya export --events-parquet``).
+PARQUET_COLUMNS = ("item_id", "state", "t", "seq", "created", "type", "title", "team", "assignee")
+
+
+@contextlib.contextmanager
+def parquet_table(con: Any, directory: str | Path) -> Iterator[LoadedLog]:
+    """The events of a Parquet dataset (a directory of ``month=YYYY-MM`` partitions, or of
+    plain files) as a table of ``con``, read in place: DuckDB and Spark scan the files."""
+    root = Path(directory)
+    if not any(root.rglob("*.parquet")):
+        raise InputError(f"{root}: no Parquet files in this directory", field="file")
+    name = f"obeya_lake_{uuid.uuid4().hex[:12]}"
+    if con.name == "pyspark":
+        session = con._session
+        session.read.parquet(str(root)).createOrReplaceTempView(name)
+        try:
+            yield LoadedLog(con.table(name).select(*PARQUET_COLUMNS))
+        finally:
+            session.catalog.dropTempView(name)
+    else:
+        pattern = str(root / "**" / "*.parquet")
+        table = con.read_parquet(pattern, table_name=name, hive_partitioning=True)
+        try:
+            yield LoadedLog(table.select(*PARQUET_COLUMNS))
+        finally:
+            con.drop_view(name, force=True)
+
+
+def analyse_parquet(
+    directory: str | Path,
+    workflow: Workflow | None = None,
+    flt: FlowFilter | None = None,
+    *,
+    detail: bool = False,
+    backend: Any = None,
+) -> FlowReport:
+    """The flow report of the events in a Parquet dataset, read in place by ``backend``
+    (DuckDB by default): a history too large for Python objects never becomes them."""
+    con = backend if backend is not None else duckdb_backend()
+    try:
+        with parquet_table(con, directory) as loaded:
+            return _report(con, loaded, workflow, flt, str(directory), detail)
+    finally:
+        if backend is None:
+            con.disconnect()
+
+
+def _report(
+    con: Any,
+    loaded: LoadedLog,
+    workflow: Workflow | None,
+    flt: FlowFilter | None,
+    source: str,
+    detail: bool,
+) -> FlowReport:
+    analysis = FlowAnalysis(
+        con,
+        loaded.events,
+        workflow,
+        flt,
+        source=source,
+        item_labels=loaded.item_labels,
+        state_labels=loaded.state_labels,
+    )
+    return analysis.report(detail=detail)
