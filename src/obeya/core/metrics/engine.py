@@ -40,6 +40,10 @@ def duckdb_backend() -> Any:
     return con
 
 
+#: The local driver's heap unless ``OBEYA_SPARK_DRIVER_MEMORY`` says otherwise (``8g``…).
+DEFAULT_DRIVER_MEMORY = "4g"
+
+
 def spark_backend(master: str | None = None) -> Any:
     """An Ibis backend on a Spark session: ``local[2]`` by default, a cluster's master URL
     (``spark://host:7077``, ``yarn``) or Spark Connect (``sc://host:15002``). Times are
@@ -63,6 +67,10 @@ def spark_backend(master: str | None = None) -> Any:
             # Spark's 200 shuffle partitions suit a cluster; on one machine each is a task to
             # schedule for a few rows: a few per core (Spark's own advice for local mode).
             builder = builder.config("spark.sql.shuffle.partitions", str(4 * _local_cores(master)))
+            # In local mode the driver's heap is the executors' too; Spark's 1 GiB runs out
+            # at about 30M events.
+            memory = os.environ.get("OBEYA_SPARK_DRIVER_MEMORY") or DEFAULT_DRIVER_MEMORY
+            builder = builder.config("spark.driver.memory", memory)
     session = builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
     return ibis.pyspark.connect(session)
 
