@@ -546,6 +546,12 @@ def _run(
     raw = {key: value for key, value in fields.items() if key not in ("baseline", *source)}
     original = carried_baseline(fields)  # a form without it is an error page
     sized = original
+
+    def shown() -> dict[str, Any]:
+        """What every answer shows again: the form as sent, the run as sized."""
+        return {"baseline": original, "sized": sized, "raw": raw, "source": source,
+                "partial": partial}  # fmt: skip
+
     try:
         baseline = with_run_settings(original, fields)
         if baseline.replications <= MAX_REPLICATIONS:
@@ -561,26 +567,8 @@ def _run(
     except SimulationCancelled:
         raise  # nobody is waiting for a page
     except ObeyaError as exc:
-        return _page(
-            request,
-            ctx,
-            baseline=original,
-            sized=sized,
-            raw=raw,
-            source=source,
-            error=str(exc),
-            status=200 if partial else exc.http_status,
-            partial=partial,
-        )
+        status = 200 if partial else exc.http_status
+        return _page(request, ctx, **shown(), error=str(exc), status=status)
     results = results_view(comparison.to_dict(), seconds)
     results["future_toml"] = scenario_toml(comparison.results[-1].scenario)
-    return _page(
-        request,
-        ctx,
-        baseline=original,
-        sized=sized,
-        raw=raw,
-        source=source,
-        results=results,
-        partial=partial,
-    )
+    return _page(request, ctx, **shown(), results=results)
