@@ -66,7 +66,7 @@ def spark_backend(master: str | None = None) -> Any:
         if master.startswith("local"):
             # Spark's 200 shuffle partitions suit a cluster; on one machine each is a task to
             # schedule for a few rows: a few per core (Spark's own advice for local mode).
-            builder = builder.config("spark.sql.shuffle.partitions", str(4 * _local_cores(master)))
+            builder = builder.config("spark.sql.shuffle.partitions", str(4 * local_cores(master)))
             # In local mode the driver's heap is the executors' too; Spark's 1 GiB runs out
             # at about 30M events.
             memory = os.environ.get("OBEYA_SPARK_DRIVER_MEMORY") or DEFAULT_DRIVER_MEMORY
@@ -91,11 +91,11 @@ class LoadedLog:
     state_labels: pa.Array | None = None
 
 
-def _local_cores(master: str) -> int:
+def local_cores(master: str) -> int:
     """The cores of ``local``, ``local[N]`` or ``local[*]`` (all of this machine's)."""
     inside = master.partition("[")[2].rstrip("]").split(",")[0]
-    if inside in ("", "*"):
-        return os.cpu_count() or 1 if inside == "*" else 1
+    if inside == "*":
+        return os.cpu_count() or 1
     return max(1, int(inside)) if inside.isdigit() else 1
 
 
