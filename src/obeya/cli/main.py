@@ -206,7 +206,8 @@ COMMANDS = (
     Entry(
         "export",
         "obeya.cli.archive:export_command",
-        "Write the whole workspace, or some value streams, to one archive file.",
+        "Write the whole workspace, or some value streams, to one archive file; or a stream's "
+        "events as Parquet (--events-parquet).",
         ADMIN,
     ),
     Entry(
