@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from obeya.core.events import EventLog
 from obeya.core.metrics import FlowFilter, FlowReport
-from obeya.core.metrics.engines import Engine
+from obeya.core.metrics.engines import ANALYSED_COLUMNS, Engine
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
 
@@ -467,9 +467,7 @@ class Workspace:
         try:
             table = con.table("events")
             stream_id = self.store.stream_id(info.name)
-            events = table.filter(table.stream_id == stream_id).select(
-                "item_id", "state", "t", "seq", "created", "type", "title", "team", "assignee"
-            )
+            events = table.filter(table.stream_id == stream_id).select(*ANALYSED_COLUMNS)
             return FlowAnalysis(con, events, info.workflow, flt, source=info.name).report(
                 detail=detail
             )

@@ -20,13 +20,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from obeya.core.metrics.engines import ANALYSED_COLUMNS
 from obeya.errors import InputError
 from obeya.ingest.sources import Progress
 from obeya.store.archive import STORED_EVENT_SCHEMA, count_events, event_batches
 from obeya.store.store import Store
 
-#: The columns of a lakehouse file, in order: what a flow analysis reads.
-LAKE_COLUMNS = ("item_id", "state", "t", "seq", "created", "type", "title", "team", "assignee")
 #: The partition column: the UTC month of the event, ``YYYY-MM``.
 MONTH = "month"
 
@@ -55,7 +54,7 @@ def export_events_parquet(
             def batches() -> Iterator[pa.RecordBatch]:
                 nonlocal done
                 for batch in event_batches(connection, stream_id):
-                    table = pa.Table.from_batches([batch]).select(list(LAKE_COLUMNS))
+                    table = pa.Table.from_batches([batch]).select(list(ANALYSED_COLUMNS))
                     table = table.append_column(MONTH, month_of(table.column("t")))
                     yield from table.to_batches()
                     done += batch.num_rows
@@ -63,7 +62,7 @@ def export_events_parquet(
                         progress(done, total)
 
             schema = pa.schema(
-                [*(STORED_EVENT_SCHEMA.field(c) for c in LAKE_COLUMNS), (MONTH, pa.string())]
+                [*(STORED_EVENT_SCHEMA.field(c) for c in ANALYSED_COLUMNS), (MONTH, pa.string())]
             )
             ds.write_dataset(
                 batches(),

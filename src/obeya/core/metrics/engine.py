@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from obeya.core.events import EventLog
 from obeya.core.metrics.analysis import FlowAnalysis
-from obeya.core.metrics.engines import DEFAULT_SPARK_MASTER
+from obeya.core.metrics.engines import ANALYSED_COLUMNS, DEFAULT_SPARK_MASTER
 from obeya.core.metrics.filters import FlowFilter
 from obeya.core.metrics.report import FlowReport
 from obeya.core.workflow import Workflow
@@ -152,10 +152,6 @@ def analyse_log(
             con.disconnect()
 
 
-#: The columns an analysis reads from a Parquet dataset (``obeya export --events-parquet``).
-PARQUET_COLUMNS = ("item_id", "state", "t", "seq", "created", "type", "title", "team", "assignee")
-
-
 @contextlib.contextmanager
 def parquet_table(con: Any, directory: str | Path) -> Iterator[LoadedLog]:
     """The events of a Parquet dataset (a directory of ``month=YYYY-MM`` partitions, or of
@@ -168,14 +164,14 @@ def parquet_table(con: Any, directory: str | Path) -> Iterator[LoadedLog]:
         session = con._session
         session.read.parquet(str(root)).createOrReplaceTempView(name)
         try:
-            yield LoadedLog(con.table(name).select(*PARQUET_COLUMNS))
+            yield LoadedLog(con.table(name).select(*ANALYSED_COLUMNS))
         finally:
             session.catalog.dropTempView(name)
     else:
         pattern = str(root / "**" / "*.parquet")
         table = con.read_parquet(pattern, table_name=name, hive_partitioning=True)
         try:
-            yield LoadedLog(table.select(*PARQUET_COLUMNS))
+            yield LoadedLog(table.select(*ANALYSED_COLUMNS))
         finally:
             con.drop_view(name, force=True)
 

@@ -14,6 +14,11 @@ from obeya.errors import InputError
 #: The engines a user may name (``--engine``, ``OBEYA_ENGINE``). PostgreSQL is not one: a
 #: store on PostgreSQL computes a stream's figures on its server.
 ENGINES = ("duckdb", "spark")
+#: The columns of events a flow analysis reads, in order: what the store's events table, a
+#: Parquet export (``obeya export --events-parquet``) and an event log all hold.
+ANALYSED_COLUMNS = (
+    "item_id", "state", "t", "seq", "created", "type", "title", "team", "assignee"
+)  # fmt: skip
 #: The Spark master when none is given: two local cores.
 DEFAULT_SPARK_MASTER = "local[2]"
 
