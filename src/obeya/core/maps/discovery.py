@@ -479,8 +479,8 @@ def step_samples(
         bounds = analysis._rows(annotated.aggregate(lo=annotated.t.min(), hi=annotated.t.max()))
         return StepSamples(
             steps=tuple(steps),
-            items=items.order_by(items.item_id).to_pyarrow(),
-            times=times.order_by([times.item_id, times.step]).to_pyarrow(),
+            items=analysis._arrow(items.order_by(items.item_id)),
+            times=analysis._arrow(times.order_by([times.item_id, times.step])),
             first_us=int(bounds[0]["lo"]),
             last_us=int(bounds[0]["hi"]),
         )

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from obeya.core.events import MICROS_PER_DAY
 from obeya.core.metrics import expressions as x
-from obeya.core.metrics import series
+from obeya.core.metrics import fetch, series
 from obeya.core.metrics.filters import FlowFilter
 from obeya.core.metrics.report import (
     DEFECT_TYPES,
@@ -76,23 +76,27 @@ class FlowAnalysis:
                 cached.release()
         self._cached.clear()
 
-    @staticmethod
-    def _rows(expr: Any) -> list[dict[str, Any]]:
-        table: pa.Table = expr.to_pyarrow()
-        return list(table.to_pylist())
+    def _arrow(self, expr: Any) -> pa.Table:
+        return fetch.arrow(self.backend, expr)
+
+    def _rows(self, expr: Any) -> list[dict[str, Any]]:
+        return list(self._arrow(expr).to_pylist())
 
     def _state(self, value: Any) -> str:
         """A state as the events hold it (a name, or a code) → its name."""
         return self.state_names[int(value)] if self.state_names is not None else str(value)
 
-    def _item_rows(self, expr: Any) -> list[dict[str, Any]]:
-        """Rows that name items, with item codes turned back into item ids."""
-        table: pa.Table = expr.to_pyarrow()
+    def _item_table(self, expr: Any) -> pa.Table:
+        """A result that names items, with item codes turned back into item ids."""
+        table = self._arrow(expr)
         if self.item_labels is not None:
             position = table.schema.get_field_index("item_id")
             ids = self.item_labels.take(table.column("item_id").cast(pa.int64()))
             table = table.set_column(position, "item_id", ids)
-        return list(table.to_pylist())
+        return table
+
+    def _item_rows(self, expr: Any) -> list[dict[str, Any]]:
+        return list(self._item_table(expr).to_pylist())
 
     # -- the analysis -------------------------------------------------------------------------
 
@@ -117,7 +121,18 @@ class FlowAnalysis:
         finally:
             self.close()
 
-    def _report(self, detail: bool) -> FlowReport:
+    def item_spans(self) -> pa.Table:
+        """Each item's ``item_id``, ``start_t`` and ``finish_t`` (integer microseconds UTC;
+        null when not started / not finished) and ``last_t``, by the report's conventions:
+        what figures laid over items (blocked time) clip to."""
+        try:
+            *_, items = self._passes()
+            return self._item_table(items.select("item_id", "start_t", "finish_t", "last_t"))
+        finally:
+            self.close()
+
+    def _passes(self) -> tuple[list[str], list[str], Table, Table]:
+        """The flow order, the unmapped states, and the two per-event passes (kept)."""
         flt = self.flt
         observed = self.observed_states()
         if not observed:
@@ -133,6 +148,11 @@ class FlowAnalysis:
             x.annotated_events(self.events, self.workflow, order, self.state_codes)
         )
         items = self._materialise(x.item_summary(annotated, self.workflow, flt))
+        return order, unmapped, annotated, items
+
+    def _report(self, detail: bool) -> FlowReport:
+        flt = self.flt
+        order, unmapped, annotated, items = self._passes()
         finished = x.finished_in_window(items, flt)
         touched = x.touched_in_window(items, flt)
 
@@ -264,7 +284,7 @@ class FlowAnalysis:
         last_day: int,
         items: Table,
     ) -> CumulativeFlow:
-        rows = x.flow_increments(annotated).to_pyarrow()
+        rows = self._arrow(x.flow_increments(annotated))
         day = rows.column("day").to_numpy().astype(np.int64)
         lo = int(min(first_day, day.min())) if day.size else first_day
         span = max(last_day - lo + 1, 0)
@@ -275,7 +295,7 @@ class FlowAnalysis:
             # A done band counts an item only from its finish on, and only if it finished: one
             # that reached done but is not done at its last event (reopened, or backwards
             # events) is in progress, as WIP counts it (docs/conventions.md, "Periods").
-            finished = _finished_increments(annotated, items).to_pyarrow()
+            finished = self._arrow(_finished_increments(annotated, items))
             at_finish = _furthest(finished, len(order), lo, span)[:, first_day - lo :]
             cumulative[done] = at_finish[done]
         days = [series.day_to_date(d).isoformat() for d in range(first_day, last_day + 1)]
@@ -291,7 +311,8 @@ class FlowAnalysis:
         for state in [*order, *sorted(set(rows) - set(order))]:
             if state in rows:
                 r = rows[state]
-                out[state] = {"median": r["median"], "p85": r["p85"], "items": int(r["items"])}
+                median, p85 = r["percentiles"] or (None, None)
+                out[state] = {"median": median, "p85": p85, "items": int(r["items"])}
         return out
 
     def _scatter(self, finished: Table) -> list[dict[str, Any]]:
@@ -360,16 +381,17 @@ def _finished_increments(annotated: Table, items: Table) -> Table:
 
 
 def _distribution(row: dict[str, Any], prefix: str) -> Distribution:
-    def num(key: str) -> float | None:
-        value = row.get(prefix + key)
+    def num(value: Any) -> float | None:
         return None if value is None or value != value else float(value)
 
+    percentiles = row.get(prefix + "percentiles") or [None] * len(x.PERCENTILES)
+    p50, p70, p85, p95 = (num(v) for v in percentiles)
     return Distribution(
-        p50=num("p50"),
-        p70=num("p70"),
-        p85=num("p85"),
-        p95=num("p95"),
-        mean=num("mean"),
+        p50=p50,
+        p70=p70,
+        p85=p85,
+        p95=p95,
+        mean=num(row.get(prefix + "mean")),
         count=int(row.get(prefix + "count") or 0),
     )
 

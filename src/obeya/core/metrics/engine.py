@@ -195,6 +195,24 @@ def analyse_parquet(
             con.disconnect()
 
 
+def item_spans(
+    log: EventLog,
+    workflow: Workflow | None = None,
+    flt: FlowFilter | None = None,
+    *,
+    backend: Any = None,
+) -> pa.Table:
+    """Each item's start and finish as the flow report counts them
+    (:meth:`FlowAnalysis.item_spans`): what figures laid over items are clipped to."""
+    con = backend if backend is not None else duckdb_backend()
+    try:
+        with log_table(con, log, coded=True) as loaded:
+            return _analysis(con, loaded, workflow, flt, log.source).item_spans()
+    finally:
+        if backend is None:
+            con.disconnect()
+
+
 def _report(
     con: Any,
     loaded: LoadedLog,
@@ -203,7 +221,13 @@ def _report(
     source: str,
     detail: bool,
 ) -> FlowReport:
-    analysis = FlowAnalysis(
+    return _analysis(con, loaded, workflow, flt, source).report(detail=detail)
+
+
+def _analysis(
+    con: Any, loaded: LoadedLog, workflow: Workflow | None, flt: FlowFilter | None, source: str
+) -> FlowAnalysis:
+    return FlowAnalysis(
         con,
         loaded.events,
         workflow,
@@ -212,4 +236,3 @@ def _report(
         item_labels=loaded.item_labels,
         state_labels=loaded.state_labels,
     )
-    return analysis.report(detail=detail)

@@ -182,11 +182,14 @@ PERCENTILES: tuple[int, ...] = (50, 70, 85, 95)
 
 
 def distribution(column: Column, prefix: str = "") -> dict[str, Any]:
-    """Percentiles (linear interpolation), mean and count of a column, as aggregate exprs."""
-    aggs: dict[str, Any] = {f"{prefix}p{p}": column.quantile(p / 100) for p in PERCENTILES}
-    aggs[f"{prefix}mean"] = column.mean()
-    aggs[f"{prefix}count"] = column.count()
-    return aggs
+    """Percentiles (linear interpolation, as one list in ``{prefix}percentiles``), mean and
+    count of a column, as aggregate exprs. The percentiles are one aggregate, not one each:
+    an exact percentile keeps every value of its group (Spark buffers them in one task)."""
+    return {
+        f"{prefix}percentiles": column.quantile([p / 100 for p in PERCENTILES]),
+        f"{prefix}mean": column.mean(),
+        f"{prefix}count": column.count(),
+    }
 
 
 def time_in_state(annotated: Table, items: Table | None) -> Table:
@@ -202,9 +205,7 @@ def time_in_state(annotated: Table, items: Table | None) -> Table:
     if items is not None:
         scoped = per_item.semi_join(items, per_item.item_id == items.item_id)
     return scoped.group_by(scoped.state).aggregate(
-        median=scoped.hours.quantile(0.5),
-        p85=scoped.hours.quantile(0.85),
-        items=scoped.item_id.count(),
+        percentiles=scoped.hours.quantile([0.5, 0.85]), items=scoped.item_id.count()
     )
 
 
