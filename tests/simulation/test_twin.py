@@ -521,3 +521,21 @@ def test_a_person_added_to_a_state_nobody_works_is_refused_saying_why(
     with pytest.raises(TwinError, match="nobody works in the twin") as caught:
         twin_what_if(twin, [("more", [parse_twin_change(f"{delay.name}.people=+1")])], days=5)
     assert all(step.name in str(caught.value) for step in twin.steps)
+
+
+def test_an_engine_orders_the_visits_as_numpy_does() -> None:
+    # The bundled sample (BPI Challenge 2013 incidents) cut at 80 % of its events: the visits
+    # DuckDB orders (as Spark does, tests/spark) and the twin fitted from them are numpy's.
+    from obeya.core.metrics.engine import duckdb_backend
+    from obeya.ingest import ColumnMap, read_events
+
+    from support import SAMPLES, twin_fit_on
+
+    columns = ColumnMap(item_id="case_id", state="status", type="impact")
+    log = read_events(SAMPLES / "bpic2013_incidents_transitions.csv.gz", columns=columns)
+    workflow = Workflow.from_toml(SAMPLES / "bpic2013_workflow.toml")
+    backend = duckdb_backend()
+    try:
+        assert twin_fit_on(backend, log, workflow, 0.8) == []
+    finally:
+        backend.disconnect()

@@ -26,7 +26,7 @@ from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
 from obeya.workspace import Workspace
 
-from support import SAMPLES
+from support import SAMPLES, twin_fit_on
 
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 
@@ -118,3 +118,11 @@ def test_a_parquet_dataset_read_in_place_as_duckdb(
     on_spark = analyse_parquet(tmp_path / "lake", workflow, backend=spark).to_dict()
     assert on_spark == analyse_parquet(tmp_path / "lake", workflow).to_dict()
     assert on_spark["items"]["finished"] == 7_546
+
+
+def test_the_twin_fitted_on_spark_as_in_numpy(
+    sample: tuple[EventLog, Workflow], spark: Any
+) -> None:
+    # Spark orders the events into visits (a cut at 80 % of the events, open visits at the
+    # cut); the visits and the twin fitted from them are numpy's exactly.
+    assert twin_fit_on(spark, *sample, 0.8) == []

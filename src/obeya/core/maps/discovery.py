@@ -391,7 +391,7 @@ def discover_with_twin(
     from obeya.core.twin.model import TwinError
 
     try:
-        twin = fit_twin(log, workflow)
+        twin = fit_twin(log, workflow, backend=backend)
     except TwinError:
         return discover(log, workflow, backend=backend), None
     return discover(log, as_twin_sees(workflow, twin), backend=backend), twin

@@ -125,8 +125,10 @@ def fit_twin(
     days: float = 30.0,
     replications: int = 5,
     seed: int = 1,
+    backend: Any = None,
 ) -> Twin:
-    """The twin of ``log``'s stream at ``as_of`` (module doc)."""
+    """The twin of ``log``'s stream at ``as_of`` (module doc). ``backend``: an engine (Spark)
+    that orders the events into visits (:func:`engine_visits`); else numpy does."""
     table = log.table
     if table.num_rows == 0:
         raise TwinError(f"{log.source}: no events to fit a twin to")
@@ -139,7 +141,7 @@ def fit_twin(
             f"({from_micros(first_us):%Y-%m-%d %H:%M} to {from_micros(last_us):%Y-%m-%d %H:%M})"
         )
     keep = t_all <= as_of_us
-    visits = log_visits(log, keep)
+    visits = log_visits(log, keep) if backend is None else engine_visits(log, as_of_us, backend)
     categories = workflow.categories()
     cat = [categories.get(s, Category.UNMAPPED) for s in visits.labels]
     seen = set(visits.state.tolist())
@@ -255,6 +257,54 @@ def fit_twin(
         replications=replications,
         seed=seed,
         fitted=fitted,
+    )
+
+
+def engine_visits(log: EventLog, as_of_us: int, backend: Any) -> Visits:
+    """:func:`log_visits` of the events up to ``as_of_us``, the per-event pass (each item's
+    events in order, repeats of a state folded into one visit) run on ``backend``, the engine
+    the flow figures run on; numpy then works per visit."""
+    import ibis
+
+    from obeya.core.metrics.engine import log_table
+    from obeya.core.metrics.fetch import arrow
+
+    coded = log.coded
+    with log_table(backend, log) as loaded:
+        e = loaded.events
+        e = e.filter(e.t <= as_of_us)
+        e = e.mutate(prev=e.state.lag().over(group_by=e.item_id, order_by=[e.t, e.seq]))
+        fresh = e.filter(e.prev.isnull() | (e.prev != e.state))
+        ordered = ibis.window(group_by=fresh.item_id, order_by=[fresh.t, fresh.seq])
+        rows = arrow(
+            backend,
+            fresh.select(
+                "item_id",
+                "state",
+                "t",
+                "seq",
+                next_t=fresh.t.lead().over(ordered),
+                next_state=fresh.state.lead().over(ordered),
+                first_t=fresh.t.min().over(group_by=fresh.item_id),
+            ),
+        )
+    item = pc.index_in(rows.column("item_id"), coded.item_labels).to_numpy(zero_copy_only=False)
+    order = np.lexsort((rows.column("seq").to_numpy(), rows.column("t").to_numpy(), item))
+    rows = rows.take(order)
+    state = pc.index_in(rows.column("state"), coded.state_labels).to_numpy(zero_copy_only=False)
+    following = pc.fill_null(pc.index_in(rows.column("next_state"), coded.state_labels), -1)
+    last = pc.is_null(rows.column("next_t")).to_numpy(zero_copy_only=False)
+    next_t = pc.cast(rows.column("next_t"), "float64").to_numpy(zero_copy_only=False)
+    return Visits(
+        item=item[order].astype(np.int64),
+        state=state.astype(np.int64),
+        start=rows.column("t").to_numpy() / MICROS_PER_HOUR,
+        end=np.where(last, np.nan, next_t / MICROS_PER_HOUR),
+        next_state=following.to_numpy(zero_copy_only=False).astype(np.int64),
+        last=last,
+        arrived=rows.column("first_t").to_numpy() / MICROS_PER_HOUR,
+        labels=[str(s) for s in coded.state_labels.to_pylist()],
+        item_labels=[str(s) for s in coded.item_labels.to_pylist()],
     )
 
 
