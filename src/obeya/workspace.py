@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
 
 if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only when a workspace opens
+    from obeya.core.blockers import Blocker
     from obeya.core.maps.compare import Comparison
     from obeya.core.maps.discovery import Discovery
     from obeya.core.maps.model import ValueStreamMap
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only when a workspace
     from obeya.core.workflow_infer import Flag, Proposal
     from obeya.store import ImportResult, MapInfo, MapVersion, StoredMap, StreamInfo
     from obeya.store.archive import ArchiveSummary, RestoreSummary
+    from obeya.store.blockers import BlockerCounts
 
 Progress = Callable[[int, int], None]
 
@@ -64,17 +66,39 @@ def analyse_file(
     detail: bool = False,
     progress: Progress | None = None,
     engine: Engine | None = None,
+    blockers: str | Path | None = None,
 ) -> FlowReport:
     """One-shot analysis of a file, with no app store (``obeya metrics FILE``), on ``engine``
     (DuckDB in-process by default). A directory is a Parquet dataset (``obeya export
-    --events-parquet``), which the engine reads in place."""
+    --events-parquet``), which the engine reads in place. ``blockers``: a blockers CSV
+    (:mod:`obeya.ingest.blockers`), whose figures the report then holds (``blocked``)."""
     engine = engine or Engine()
+    found = None
+    if blockers is not None:
+        from obeya.ingest.blockers import read_blockers
+
+        found = read_blockers(Path(blockers))  # refused before the long read, if it is bad
     if Path(path).is_dir():
-        from obeya.core.metrics.engine import analyse_parquet, release
+        from obeya.core.metrics.engine import analyse_parquet, parquet_table, release
 
         backend = engine.connect()
         try:
-            return analyse_parquet(path, workflow, flt, detail=detail, backend=backend)
+            report = analyse_parquet(path, workflow, flt, detail=detail, backend=backend)
+            if found is None:
+                return report
+            from obeya.core.blockers.measure import blocked_of_table
+
+            with parquet_table(backend, path) as loaded:
+                blocked = blocked_of_table(
+                    backend,
+                    loaded.events,
+                    found,
+                    workflow,
+                    flt,
+                    flow_efficiency=report.flow_efficiency,
+                    source=str(path),
+                )
+            return dataclasses.replace(report, blocked=blocked)
         finally:
             release(backend)
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -88,9 +112,29 @@ def analyse_file(
     from obeya.core.metrics.engine import analyse_log, release
 
     try:
-        return analyse_log(log, workflow, flt, detail=detail, backend=backend)
+        report = analyse_log(log, workflow, flt, detail=detail, backend=backend)
+        return _with_blocked(report, log, found, workflow, flt, backend)
     finally:
         release(backend)
+
+
+def _with_blocked(
+    report: FlowReport,
+    log: EventLog,
+    blockers: Sequence[Blocker] | None,
+    workflow: Workflow | None,
+    flt: FlowFilter | None,
+    backend: Any,
+) -> FlowReport:
+    """``report`` with the figures of ``blockers`` over ``log`` (unchanged when None)."""
+    if blockers is None:
+        return report
+    from obeya.core.blockers.measure import blocked_of_log
+
+    blocked = blocked_of_log(
+        log, blockers, workflow, flt, flow_efficiency=report.flow_efficiency, backend=backend
+    )
+    return dataclasses.replace(report, blocked=blocked)
 
 
 #: How a map version saved by discovery from a stream begins its message.
@@ -240,6 +284,17 @@ class Workspace:
     def events(self, stream: str) -> EventLog:
         return self.store.load_events(stream)
 
+    def import_blockers(self, path: str | Path, stream: str) -> BlockerCounts:
+        """Read a blockers CSV into an existing stream; all or nothing, and the
+        same file again changes nothing. The stream's flow then holds ``blocked``."""
+        from obeya.ingest.blockers import read_blockers
+
+        file = Path(path)
+        return self.store.blockers.save(stream, read_blockers(file), source=file.name)
+
+    def blockers(self, stream: str) -> tuple[Blocker, ...]:
+        return self.store.blockers.load(stream)
+
     # -- archives -----------------------------------------------------------------------------
 
     def export_archive(
@@ -377,7 +432,7 @@ class Workspace:
         from obeya.core.twin.fit import fit_twin
 
         events, workflow = self.stream_history(stream)
-        return fit_twin(events, workflow, as_of=as_of)
+        return fit_twin(events, workflow, as_of=as_of, backend=self._spark_backend())
 
     def twin_check(
         self,
@@ -438,16 +493,17 @@ class Workspace:
         info = self.stream(stream)
         if workflow is not None:
             info = dataclasses.replace(info, workflow=workflow)
+        blockers = self.blockers(stream) or None  # ``blocked`` only for a stream with some
         if self.engine.in_process and self.store.engine.dialect.name == "postgresql":
-            report = self._flow_on_server(info, flt, detail)
+            report = self._flow_on_server(info, flt, detail, blockers or ())
         else:
             from obeya.core.metrics.engine import analyse_log
 
             log = self.store.load_events(stream)
             log = EventLog(log.table, source=stream)
-            report = analyse_log(
-                log, info.workflow, flt, detail=detail, backend=self._spark_backend()
-            )
+            backend = self._spark_backend()
+            report = analyse_log(log, info.workflow, flt, detail=detail, backend=backend)
+            report = _with_blocked(report, log, blockers, info.workflow, flt, backend)
         # What the imports flagged stays with the stream: its report says so too.
         return dataclasses.replace(report, warnings=[w.to_dict() for w in info.warnings])
 
@@ -460,7 +516,13 @@ class Workspace:
             self._spark = self.engine.connect()
         return self._spark
 
-    def _flow_on_server(self, info: StreamInfo, flt: FlowFilter | None, detail: bool) -> FlowReport:
+    def _flow_on_server(
+        self,
+        info: StreamInfo,
+        flt: FlowFilter | None,
+        detail: bool,
+        blockers: Sequence[Blocker] = (),
+    ) -> FlowReport:
         from obeya.core.metrics.analysis import FlowAnalysis
 
         con = _ibis_postgres(self.store.engine.url)
@@ -468,9 +530,23 @@ class Workspace:
             table = con.table("events")
             stream_id = self.store.stream_id(info.name)
             events = table.filter(table.stream_id == stream_id).select(*ANALYSED_COLUMNS)
-            return FlowAnalysis(con, events, info.workflow, flt, source=info.name).report(
+            report = FlowAnalysis(con, events, info.workflow, flt, source=info.name).report(
                 detail=detail
             )
+            if not blockers:
+                return report
+            from obeya.core.blockers.measure import blocked_of_table
+
+            blocked = blocked_of_table(
+                con,
+                events,
+                blockers,
+                info.workflow,
+                flt,
+                flow_efficiency=report.flow_efficiency,
+                source=info.name,
+            )
+            return dataclasses.replace(report, blocked=blocked)
         finally:
             con.disconnect()
 

@@ -32,6 +32,7 @@ TABLES = {
     "changes",
     "incidents",
     "connectors",
+    "blockers",
 }
 
 

@@ -48,7 +48,7 @@ ROWS: dict[str, list[dict[str, Any]]] = FIXTURE["tables"]
 PREVIOUS = "0003"
 #: The revisions after the previous release, oldest first: the upgrade users run goes through
 #: all of them. A release moves them into a new database of that release (data/README.md).
-UNRELEASED = ["0004", "0005", "0006", "0007", "0008"]
+UNRELEASED = ["0004", "0005", "0006", "0007", "0008", "0009"]
 STREAM = "Small"
 
 

@@ -257,6 +257,13 @@ def metrics(
     columns: ColumnMap = ColumnMap(),
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
+    blockers: Annotated[
+        Path | None,
+        typer.Option(
+            help="With FILE: a blockers CSV (item_id,blocked_at,unblocked_at,reason); "
+            "adds blocked time. A stream uses the blockers imported into it."
+        ),
+    ] = None,
 ) -> None:
     """Flow metrics of a file (no database needed) or of a stored value stream."""
     from obeya.cli.render import print_report
@@ -265,6 +272,12 @@ def metrics(
 
     if (file is None) == (stream is None):
         err.print("[red]error:[/red] give a FILE or --stream NAME (one of them)")
+        raise typer.Exit(2)
+    if blockers is not None and stream is not None:
+        err.print(
+            "[red]error:[/red] --blockers is for a FILE; import a stream's blockers with "
+            "`obeya import blockers FILE --stream NAME`"
+        )
         raise typer.Exit(2)
     with handle_errors():
         chosen = engine_of(engine, spark_master)
@@ -285,6 +298,7 @@ def metrics(
                     detail=detail,
                     progress=progress,
                     engine=chosen,
+                    blockers=blockers,
                 )
         else:
             assert stream is not None
@@ -326,10 +340,14 @@ def import_(
     """Store a file's history in a value stream. Re-importing the same file changes nothing.
 
     `obeya import deployments|changes|incidents FILE --stream S` stores delivery records
-    (docs/conventions.md, "Delivery metrics") in an existing stream instead.
+    (docs/conventions.md, "Delivery metrics") in an existing stream instead, and
+    `obeya import blockers FILE --stream S` blockers ("Blocked time").
     """
     from obeya.workspace import Workspace
 
+    if delivery_file is not None and str(file) == "blockers":
+        _import_blockers(delivery_file, stream)
+        return
     if delivery_file is not None:
         _import_delivery(str(file), delivery_file, stream)
         return
@@ -353,14 +371,26 @@ def import_(
         err.print(f"[yellow]warning:[/yellow] {safe(warning.message)}", highlight=False)
 
 
+def _import_blockers(path: Path, stream: str) -> None:
+    from obeya.workspace import Workspace
+
+    with handle_errors(), Workspace() as ws:
+        ws.initialise()
+        counts = ws.import_blockers(path, stream)
+    out.print(
+        f"{safe(path)}: {counts.given:,} blockers read, {counts.added:,} new, "
+        f"{counts.updated:,} updated in value stream '{safe(stream)}'"
+    )
+
+
 def _import_delivery(kind: str, path: Path, stream: str) -> None:
     from obeya.workspace import Workspace
     from obeya.workspace_delivery import DELIVERY_KINDS
 
     if kind not in DELIVERY_KINDS:
         err.print(
-            f"[red]error:[/red] two arguments are for delivery records: the first must be one "
-            f"of {', '.join(DELIVERY_KINDS)}, got {safe(kind)!r}"
+            f"[red]error:[/red] two arguments are for delivery records or blockers: the first "
+            f"must be one of {', '.join(DELIVERY_KINDS)}, blockers; got {safe(kind)!r}"
         )
         raise typer.Exit(2)
     with handle_errors(), Workspace() as ws:

@@ -59,7 +59,7 @@ _DELIMITERS = ",;\t|"
 
 def read_deployments(path: Path) -> tuple[Deployment, ...]:
     """The deployments of a CSV file (``deployment_id, environment, finished_at, result``)."""
-    rows = _read(path, "deployment", DEPLOYMENT_COLUMNS)
+    rows = read_rows(path, "deployment", DEPLOYMENT_COLUMNS)
     rows.require("deployment_id", "environment", "finished_at", "result")
     finished = rows.times("finished_at")
     ids = rows.strings("deployment_id")
@@ -74,7 +74,7 @@ def read_deployments(path: Path) -> tuple[Deployment, ...]:
 
 def read_changes(path: Path) -> tuple[Change, ...]:
     """The changes of a CSV file (``change_id, committed_at, deployment_id``)."""
-    rows = _read(path, "change", CHANGE_COLUMNS)
+    rows = read_rows(path, "change", CHANGE_COLUMNS)
     rows.require("change_id", "committed_at", "deployment_id")
     committed = rows.times("committed_at")
     ids = rows.strings("change_id")
@@ -90,7 +90,7 @@ def read_incidents(path: Path) -> tuple[Incident, ...]:
     """The incidents of a CSV file (``incident_id, created_at, resolved_at[, deployment_id]``);
     an empty ``resolved_at`` is an unresolved incident, an empty ``deployment_id`` one whose
     deployment is not known."""
-    rows = _read(path, "incident", INCIDENT_COLUMNS, INCIDENT_OPTIONAL)
+    rows = read_rows(path, "incident", INCIDENT_COLUMNS, INCIDENT_OPTIONAL)
     rows.require("incident_id", "created_at")
     created = rows.times("created_at")
     resolved = rows.times("resolved_at")
@@ -128,7 +128,7 @@ def read_delivery(
 
 
 @dataclass(frozen=True)
-class _Rows:
+class CsvRows:
     """The columns of one delivery file, with what it takes to name a row in an error."""
 
     file: str
@@ -194,13 +194,17 @@ class _Rows:
                 )
 
 
-def _read(path: Path, what: str, required: Sequence[str], optional: Sequence[str] = ()) -> _Rows:
+def read_rows(
+    path: Path, what: str, required: Sequence[str], optional: Sequence[str] = ()
+) -> CsvRows:
+    """The columns of a CSV of records (``what``: one record, for messages), read whole and
+    bounded by :data:`MAX_FILE_BYTES`; blockers files share it (ingest/blockers.py)."""
     file = str(path)
     path = Path(path)
     check_readable(path, file)
     gzipped = is_gzip(path)
     if not gzipped and path.stat().st_size > MAX_FILE_BYTES:
-        raise _too_large(file)
+        raise _too_large(file, what)
     header, delimiter = _header(path, file, required)
     names = _resolve(header, required, optional, file, what)
     include = list(dict.fromkeys(names.values()))
@@ -208,19 +212,19 @@ def _read(path: Path, what: str, required: Sequence[str], optional: Sequence[str
         table = _read_table(path, file, include, delimiter, None, MAX_FILE_BYTES)
     except TooLarge:
         pa.default_memory_pool().release_unused()
-        raise _too_large(file) from None
+        raise _too_large(file, what) from None
     except (OSError, pa.ArrowException) as error:  # I/O or decompression, not content
         raise ParseError(
             f"cannot read the file ({error}); if it is gzipped, it may be truncated or damaged",
             file=file,
         ) from error
     table, row_numbers = _drop_blank_rows(table, names[required[0]], include)
-    return _Rows(file=file, what=what, table=table, names=names, row_numbers=row_numbers)
+    return CsvRows(file=file, what=what, table=table, names=names, row_numbers=row_numbers)
 
 
-def _too_large(file: str) -> ParseError:
+def _too_large(file: str, what: str) -> ParseError:
     return ParseError(
-        f"the file holds more than {describe_bytes(MAX_FILE_BYTES)}, the most a delivery file "
+        f"the file holds more than {describe_bytes(MAX_FILE_BYTES)}, the most a {what}s file "
         "may hold (decompressed); split it by date and report on each part",
         file=file,
     )

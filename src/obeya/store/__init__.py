@@ -1,7 +1,7 @@
 """The app store: value streams and their event histories in SQLite or PostgreSQL, and what
 the workspace keeps beside them in the store's parts (``store.maps``, ``store.records``,
 ``store.users``, ``store.tokens``, ``store.sign_ins``, ``store.delivery``,
-``store.connectors``).
+``store.blockers``, ``store.connectors``).
 
 ::
 

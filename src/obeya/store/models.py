@@ -323,6 +323,27 @@ class IncidentRow(Base):
     __table_args__ = (UniqueConstraint("stream_id", "incident_id"),)
 
 
+class BlockerRow(Base):
+    """A span of time an item was blocked, and why (docs/conventions.md, "Blocked time"):
+    named by item, ``blocked_at`` and reason within its stream; ``unblocked_at`` None: still
+    blocked. ``saved_at`` (microseconds) is when the row was last written, so that the
+    stream's stamp, and with it its cached reports, change when its blockers do."""
+
+    __tablename__ = "blockers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(Text)
+    blocked_at: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    unblocked_at: Mapped[int | None] = mapped_column(BigInteger)
+    blocking_item: Mapped[str | None] = mapped_column(Text)
+    team: Mapped[str | None] = mapped_column(Text)
+    saved_at: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (UniqueConstraint("stream_id", "item_id", "blocked_at", "reason"),)
+
+
 class ConnectorRow(Base):
     """A live connector: the tracker it reads (``kind``: jira, github, gitlab), its settings as
     JSON (never a secret: ``secret_env`` names the environment variable holding the token),

@@ -38,12 +38,14 @@ from obeya.core.workflow import Workflow
 from obeya.errors import InputError, NotFoundError, StoreError, named_missing
 from obeya.store import migrate, reading, staging
 from obeya.store.audit import AuditEntry, read_audit, write_audit
+from obeya.store.blockers import Blockers, stamp_columns
 from obeya.store.connectors import Connectors
 from obeya.store.delivery import Delivery
 from obeya.store.engine import WRITE_OPTION, make_engine, parse_url
 from obeya.store.maps import Maps
 from obeya.store.models import (
     AuditRow,
+    BlockerRow,
     ChangeRow,
     ConnectorRow,
     DeploymentRow,
@@ -123,6 +125,8 @@ class Store:
         self.sign_ins = SignIns(self)
         #: Deployments, changes and incidents per stream.
         self.delivery = Delivery(self)
+        #: When items were blocked, and why.
+        self.blockers = Blockers(self)
         #: Live connectors to trackers, and their syncs stored all or nothing.
         self.connectors = Connectors(self)
 
@@ -227,6 +231,8 @@ class Store:
                     func.sum(ImportRow.events_added),
                     func.max(ImportRow.imported_at),
                     func.max(ImportRow.id),
+                    # Blockers change the flow report (its ``blocked`` block) too.
+                    *stamp_columns(StreamRow.id),
                 )
                 .outerjoin(ImportRow, ImportRow.stream_id == StreamRow.id)
                 .where(StreamRow.name == name)
@@ -302,9 +308,10 @@ class Store:
             # Explicit deletes rather than ON DELETE CASCADE: correct even on a SQLite
             # connection opened elsewhere with foreign keys off.
             # Its grants go with it: a new stream of the same name starts with none.
-            # Its delivery records and connectors go with it too.
+            # Its delivery records, blockers and connectors go with it too.
             for table in (
                 EventRow,
+                BlockerRow,
                 ImportRow,
                 GrantRow,
                 DeploymentRow,

@@ -7,9 +7,12 @@ same numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from obeya.core.metrics.filters import FlowFilter
+
+if TYPE_CHECKING:
+    from obeya.core.blockers.figures import BlockedFigures
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,8 @@ class FlowReport:
     finish: str | None = None
     #: What the reader kept but flagged (``LogWarning.to_dict()``), e.g. backwards events.
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    #: Blocked time (docs/conventions.md, "Blocked time"); None when no blockers were given.
+    blocked: BlockedFigures | None = None
 
     @property
     def conventions(self) -> dict[str, Any]:
@@ -246,6 +251,8 @@ class FlowReport:
             "conventions": self.conventions,
             "warnings": self.warnings,
         }
+        if self.blocked is not None:
+            doc["blocked"] = self.blocked.to_dict()
         if detail:
             doc["aging_wip"]["items_detail"] = self.aging_wip
             doc["scatter"] = self.scatter
