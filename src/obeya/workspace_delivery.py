@@ -142,7 +142,18 @@ class Connectors:
                 raise ConnectorError(
                     name, f"the environment variable {info.secret_env} holding its token is unset"
                 )
-            source = source_for(info.kind, name, info.settings, secret, transport, sleep)
+            # The stream's workflow names the label that marks an item blocked (GitHub, GitLab).
+            workflow = self.store.stream_workflow(info.stream)
+            blocked_label = workflow.blocked_label if workflow is not None else None
+            source = source_for(
+                info.kind,
+                name,
+                info.settings,
+                secret,
+                transport,
+                sleep,
+                blocked_label=blocked_label,
+            )
             batch = source.pull(info.checkpoint, progress)
             return self.store.connectors.save_sync(name, batch, started=started)
         except ObeyaError as error:
@@ -157,8 +168,12 @@ def source_for(
     secret: str,
     transport: httpx.BaseTransport | None,
     sleep: Callable[[float], None] | None = None,
+    *,
+    blocked_label: str | None = None,
 ) -> Source:
-    """The tracker client of a connector, from its stored settings and its secret."""
+    """The tracker client of a connector, from its stored settings and its secret;
+    ``blocked_label`` (the stream's workflow's) makes a GitHub or GitLab client record
+    blockers from that label."""
     import time
 
     from obeya.connectors.github import GitHubConfig, GitHubSource
@@ -175,6 +190,8 @@ def source_for(
     config_type, source_type = known[kind]
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
     fields.pop("state_names", None)
+    if blocked_label is not None and kind in ("github", "gitlab"):
+        fields["blocked_label"] = blocked_label
     try:
         config = config_type(name=name, token=secret, **fields)
     except TypeError as error:

@@ -95,6 +95,24 @@ class Edit:
     from_string: str | None
     to_string: str | None
     history_id: str | None = None
+    from_value: str | None = None
+    to_value: str | None = None
+
+
+def flag(at: Moment, on: bool = True) -> Edit:
+    """The Flagged field set (``Impediment``) or cleared, as Jira Cloud records it."""
+    if on:
+        return Edit(at, "Flagged", None, "Impediment", to_value="[10019]")
+    return Edit(at, "Flagged", "Impediment", None, from_value="[10019]")
+
+
+def link(at: Moment, blocking: str, made: bool = True) -> Edit:
+    """An "is blocked by" link to ``blocking`` made or removed, as the waiting issue's
+    changelog records it."""
+    text = f"This issue is blocked by {blocking}"
+    if made:
+        return Edit(at, "Link", None, text, to_value=blocking)
+    return Edit(at, "Link", text, None, from_value=blocking)
 
 
 @dataclass
@@ -115,6 +133,8 @@ class Issue:
     assignee: str | None = "Ann Smith"
     updated: Moment | None = None
     status_changed: Moment | None = None
+    #: The keys of the issues it "is blocked by" now (``fields.issuelinks``).
+    blocked_by: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -257,7 +277,12 @@ class FakeJira:
             else:
                 items.append(
                     rec.field_item(
-                        change.field, change.from_string, change.to_string, cloud=self.cloud
+                        change.field,
+                        change.from_string,
+                        change.to_string,
+                        cloud=self.cloud,
+                        from_value=change.from_value,
+                        to_value=change.to_value,
                     )
                 )
             documents.append(
@@ -309,6 +334,21 @@ class FakeJira:
                 current.id, current.name, current.category, cloud=cloud, base=base
             ),
         }
+        links = []
+        for number, key in enumerate(issue.blocked_by):
+            other = next(i for i in self.issues if i.key == key)
+            status = self.current(other)
+            links.append(
+                rec.issue_link(
+                    f"{self.ident(issue)}{number}",
+                    self.ident(other),
+                    key,
+                    rec.status(status.id, status.name, status.category, cloud=cloud, base=base),
+                    cloud=cloud,
+                    base=base,
+                )
+            )
+        fields["issuelinks"] = links
         if issue.status_changed is not None:
             fields["statuscategorychangedate"] = rec.jira_time(micros(issue.status_changed), zone)
         return fields

@@ -168,15 +168,60 @@ def status_item(
 
 
 def field_item(
-    name: str, from_string: str | None, to_string: str | None, *, cloud: bool
+    name: str,
+    from_string: str | None,
+    to_string: str | None,
+    *,
+    cloud: bool,
+    from_value: str | None = None,
+    to_value: str | None = None,
 ) -> dict[str, Any]:
-    """A changelog item of another field (``Key``, ``project``, ``assignee``, ``resolution``)."""
-    field_id = {"Key": "key", "Rank": "customfield_10019"}.get(name, name)
-    item: dict[str, Any] = {"field": name, "fieldtype": "jira"}
+    """A changelog item of another field (``Key``, ``project``, ``assignee``, ``resolution``;
+    ``Flagged``, a custom field whose ``to`` is the option id ``[10019]`` while set; ``Link``,
+    whose ``to``/``from`` is the other issue's key)."""
+    field_id = {"Key": "key", "Rank": "customfield_10019", "Flagged": "customfield_10021"}.get(
+        name, name
+    )
+    item: dict[str, Any] = {
+        "field": name,
+        "fieldtype": "custom" if field_id.startswith("customfield_") else "jira",
+    }
     if cloud:
         item["fieldId"] = field_id
-    item.update({"from": None, "fromString": from_string, "to": None, "toString": to_string})
+    item.update(
+        {"from": from_value, "fromString": from_string, "to": to_value, "toString": to_string}
+    )
     return item
+
+
+def issue_link(
+    ident: str,
+    blocking_id: str,
+    blocking_key: str,
+    status: dict[str, Any],
+    *,
+    cloud: bool,
+    base: str,
+) -> dict[str, Any]:
+    """An entry of ``fields.issuelinks``: this issue "is blocked by" ``blocking_key`` (type
+    ``Blocks``; the other issue as ``inwardIssue``, with its summary and status)."""
+    return {
+        "id": ident,
+        "self": f"{base}{api(cloud)}/issueLink/{ident}",
+        "type": {
+            "id": "10000",
+            "name": "Blocks",
+            "inward": "is blocked by",
+            "outward": "blocks",
+            "self": f"{base}{api(cloud)}/issueLinkType/10000",
+        },
+        "inwardIssue": {
+            "id": blocking_id,
+            "key": blocking_key,
+            "self": f"{base}{api(cloud)}/issue/{blocking_id}",
+            "fields": {"summary": f"Summary of {blocking_key}", "status": status},
+        },
+    }
 
 
 def history(ident: str, created: str, items: list[dict[str, Any]], author: dict[str, Any]) -> dict:

@@ -141,7 +141,7 @@ def test_an_issue_becomes_its_creation_then_each_status_change() -> None:
             "jql": "(project = PAY) ORDER BY updated ASC",
             "maxResults": "100",
             "fields": "summary,status,issuetype,created,updated,assignee,project,"
-            "statuscategorychangedate",
+            "statuscategorychangedate,issuelinks",
             "expand": "changelog",
         }
     ]

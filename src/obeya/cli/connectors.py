@@ -183,6 +183,16 @@ def sync_command(
                     f"{safe(each)}: {count(result.get('items', 0), 'item')} changed, "
                     f"{count(stored.events.events_added, 'new event')}"
                     + (f", {added}" if added else "")
+                    + (
+                        f", {count(stored.blockers.added, 'new blocker')}"
+                        if stored.blockers.added
+                        else ""
+                    )
+                    + (
+                        f", {count(stored.blockers.updated, 'blocker')} updated"
+                        if stored.blockers.updated
+                        else ""
+                    )
                     + (f"; renamed states {safe(str(stored.renamed))}" if stored.renamed else "")
                 )
                 for note in result.get("notes", [])[:10]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from obeya.core.blockers.model import Blocker
 from obeya.core.delivery.records import DeliveryHistory
 from obeya.core.events import EventLog
 from obeya.core.workflow import Workflow
@@ -24,6 +25,8 @@ class SyncBatch:
     repeated or overlapping sync add nothing. ``checkpoint`` is the ``since`` of the next
     pull. ``state_names`` maps the tracker's immutable status ids to the names used in
     ``events`` (Jira), so a renamed status can be renamed in the stored history too.
+    ``blockers`` are the changed items' blockers (Jira's Flagged field and "is blocked by"
+    links; GitHub's and GitLab's ``blocked_label``), merged by their key like a blockers file.
     """
 
     events: EventLog
@@ -33,6 +36,7 @@ class SyncBatch:
     proposed_workflow: Workflow | None = None
     state_names: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    blockers: tuple[Blocker, ...] = ()
 
 
 class Source(Protocol):

@@ -24,6 +24,11 @@ moves it back to the state label added most recently and still on, else to ``ope
 Two moves at the same second keep the later one only (an issue created with a state label
 starts in that state).
 
+**Blockers** (``blocked_label``, from the stream's workflow). A ``labeled`` event of that label
+(compared without case) blocks the issue from its ``created_at`` until the next ``unlabeled``
+event of it (still blocked if none); the reason is the label as the workflow names it. They come
+from the events already read for the states: no request more.
+
 **Delivery (DORA).** Deployments to ``environment`` become
 :class:`~obeya.core.delivery.records.Deployment` records (the environment recorded as
 ``production``). The result is the latest status that is not ``inactive`` (GitHub marks a
@@ -83,14 +88,17 @@ from obeya.connectors.tracker import (
     EventRows,
     StateHistory,
     TrackerSource,
+    check_blocked_label,
     check_states,
     checkpoint_of,
     iso_seconds,
+    label_blockers,
     next_link,
     parse_time,
     proposed_workflow,
     response_json,
 )
+from obeya.core.blockers.model import Blocker
 from obeya.core.delivery.records import PRODUCTION, Change, DeliveryHistory, Deployment, Incident
 from obeya.errors import ConnectorError, InputError
 
@@ -162,8 +170,11 @@ class GitHubConfig:
     #: A workflow whose completed runs on the default branch are production deployments
     #: (its file name, ``deploy.yml``, or its numeric id).
     deploy_workflow: str | None = None
+    #: The label that marks an issue blocked (the stream's workflow's ``blocked_label``).
+    blocked_label: str | None = None
 
     def __post_init__(self) -> None:
+        check_blocked_label(self.name, self.blocked_label)
         owner, _, name = self.repo.partition("/")
         if not owner or not name or "/" in name:
             raise InputError(
@@ -262,6 +273,7 @@ class GitHubSource(TrackerSource):
         issues = self._changed_issues(since, say)
         skipped_pulls = 0
         rows = EventRows()
+        blockers: list[Blocker] = []
         incidents: list[Incident] = []
         statuses: list[tuple[datetime, str]] = []  # every project status seen, for the workflow
         without_status: list[int] = []  # issues on the project with no status change
@@ -286,6 +298,8 @@ class GitHubSource(TrackerSource):
                 title=f"#{issue['number']} {issue['title']}",
                 assignee=issue["assignee"],
             )
+            if self.config.blocked_label is not None:
+                blockers.extend(self._blockers(str(issue["id"]), events))
             if not is_pull and self.config.incident_label.casefold() in issue["labels"]:
                 incidents.append(
                     Incident(
@@ -335,6 +349,7 @@ class GitHubSource(TrackerSource):
                 f"connector {self.name!r}",
             ),
             notes=tuple(notes),
+            blockers=tuple(blockers),
         )
 
     # -- issues -----------------------------------------------------------------------------
@@ -404,6 +419,17 @@ class GitHubSource(TrackerSource):
             elif kind == "reopened":
                 history.reopened(at)
         return history
+
+    def _blockers(self, item_id: str, events: list[Json]) -> list[Blocker]:
+        """The issue's blockers from the ``labeled``/``unlabeled`` events of the blocked label."""
+        label = str(self.config.blocked_label)
+        wanted = label.casefold()
+        changes = sorted(
+            (parse_time(e["created_at"]), e["id"], e["event"] == "labeled")
+            for e in events
+            if e["event"] in ("labeled", "unlabeled") and (e["label"] or "").casefold() == wanted
+        )
+        return label_blockers(item_id, [(at, added) for at, _id, added in changes], label)
 
     # -- project (v2) statuses, GitHub's GraphQL API ----------------------------------------
 

@@ -12,7 +12,8 @@ URL-encoded, ``group/shop`` → ``group%2Fshop``, as GitLab requires):
   paged) is read once, as last served.
 - ``GET /projects/{id}/issues/{iid}/resource_state_events`` (``closed``, ``reopened``; GitLab
   does not record the opening) and ``…/resource_label_events`` (``add`` / ``remove`` of
-  ``label.name``) per changed issue, every page.
+  ``label.name``) per changed issue, every page (the label events only when there are
+  scoped labels or a blocked label to read).
 - ``GET /projects/{id}/deployments?environment=…&updated_after=…&order_by=updated_at&sort=asc``
   and ``GET /projects/{id}/deployments/{deployment_id}/merge_requests`` per successful one.
 
@@ -29,6 +30,11 @@ moves it back (to the scoped label added last and still on, else ``open_state``)
 moves it to ``closed_state`` and ``reopened`` back. The same rules as GitHub's
 (:class:`~obeya.connectors.github.StateHistory`); the proposed workflow lists the scoped
 states in the order they first appear.
+
+**Blockers** (``blocked_label``, from the stream's workflow). An ``add`` of that label (compared
+without case) blocks the issue from its ``created_at`` until the next ``remove`` of it (still
+blocked if none); the reason is the label as the workflow names it. A label deleted from the
+project since (GitLab then sends ``label: null``) cannot be told apart, and is skipped.
 
 **Delivery (DORA).** Deployments to ``environment`` become
 :class:`~obeya.core.delivery.records.Deployment` records (the environment recorded as
@@ -68,14 +74,17 @@ from obeya.connectors.tracker import (
     EventRows,
     StateHistory,
     TrackerSource,
+    check_blocked_label,
     check_states,
     checkpoint_of,
     iso_seconds,
+    label_blockers,
     next_link,
     parse_time,
     proposed_workflow,
     response_json,
 )
+from obeya.core.blockers.model import Blocker
 from obeya.core.delivery.records import PRODUCTION, Change, DeliveryHistory, Deployment, Incident
 from obeya.errors import ConnectorError, InputError
 
@@ -102,8 +111,11 @@ class GitLabConfig:
     keyset_pagination: bool = False
     #: The deployment environment that is production.
     environment: str = PRODUCTION
+    #: The label that marks an issue blocked (the stream's workflow's ``blocked_label``).
+    blocked_label: str | None = None
 
     def __post_init__(self) -> None:
+        check_blocked_label(self.name, self.blocked_label)
         if not self.project.strip("/"):
             raise InputError(
                 f"connector {self.name!r}: project must be the project's path "
@@ -159,11 +171,12 @@ class GitLabSource(TrackerSource):
         notes: list[str] = []
         issues = self._changed_issues(since, say)
         rows = EventRows()
+        blockers: list[Blocker] = []
         incidents: list[Incident] = []
         scoped_states: dict[str, None] = {}
         moved = 0
         for count, issue in enumerate(issues, start=1):
-            history = self._history(issue, scoped_states)
+            history = self._history(issue, scoped_states, blockers)
             rows.add(
                 str(issue["id"]),
                 history.entries,
@@ -210,6 +223,7 @@ class GitLabSource(TrackerSource):
                 f"connector {self.name!r}",
             ),
             notes=tuple(notes),
+            blockers=tuple(blockers),
         )
 
     # -- issues -----------------------------------------------------------------------------
@@ -232,7 +246,11 @@ class GitLabSource(TrackerSource):
             say(f"{self.name}: issues page {page}, {len(latest)} read")
         return list(latest.values())
 
-    def _history(self, issue: Json, scoped_states: dict[str, None]) -> StateHistory:
+    def _history(
+        self, issue: Json, scoped_states: dict[str, None], blockers: list[Blocker]
+    ) -> StateHistory:
+        """The issue's states from its state and label events; its blockers (the blocked
+        label's events) are added to ``blockers``."""
         iid = issue["iid"]
         moves: list[tuple[datetime, int, int, str, str | None]] = []
         for page in self._pages(
@@ -241,12 +259,20 @@ class GitLabSource(TrackerSource):
             moves.extend(
                 (parse_time(e["created_at"]), 0, e["id"], str(e["state"]), None) for e in page
             )
-        if self._scope is not None:
+        blocked = self.config.blocked_label
+        if self._scope is not None or blocked is not None:
+            wanted = blocked.casefold() if blocked is not None else None
+            changes: list[tuple[datetime, int, bool]] = []
             for page in self._pages(
                 f"{self._project}/issues/{iid}/resource_label_events", {"per_page": PER_PAGE}
             ):
                 for event in page:
-                    state = self._scoped_state(event.get("label"))
+                    label = event.get("label")
+                    name = label.get("name") if isinstance(label, dict) else None
+                    if wanted is not None and str(name or "").casefold() == wanted:
+                        at = parse_time(event["created_at"])
+                        changes.append((at, event["id"], event["action"] == "add"))
+                    state = self._scoped_state(label)
                     if state is not None:
                         moves.append(
                             (
@@ -257,6 +283,13 @@ class GitLabSource(TrackerSource):
                                 state,
                             )
                         )
+            if blocked is not None:
+                changes.sort()
+                blockers.extend(
+                    label_blockers(
+                        str(issue["id"]), [(at, added) for at, _id, added in changes], blocked
+                    )
+                )
         moves.sort(key=lambda move: move[:3])
         created = parse_time(issue["created_at"])
         if moves and moves[0][0] < created:

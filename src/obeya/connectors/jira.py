@@ -30,6 +30,29 @@ history ends in another status than ``fields.status``, an event in the current s
 at ``fields.statuscategorychangedate`` (else ``fields.updated``), never before the last
 change, and a note says so.
 
+Blockers (docs/conventions.md, "Blocked time"), of the issues pulled, item ids as the events':
+
+- **Flagged.** Each changelog item of the field ``Flagged`` that sets it (a ``toString`` such as
+  ``Impediment``) blocks the issue from its history's time until the next item that clears it
+  (``toString`` empty or null); never cleared: still blocked. The reason is ``Flagged`` (the
+  comment Jira asks for when flagging is a comment, not in the changelog, so it is not read).
+- **"is blocked by" links.** Jira records a link in the changelog of both issues (field
+  ``Link``, ``toString`` ``This issue is blocked by PAY-12`` when made, ``fromString`` the same
+  and ``toString`` null when removed): each such pair is a blocker with the reason
+  ``blocked by PAY-12`` and ``blocking_item`` the blocking issue's id, as items are named
+  (from ``fields.issuelinks`` or the pull; its key when neither gives it). A link in
+  ``fields.issuelinks`` (type inward ``is blocked by``, with an ``inwardIssue``) that the
+  changelog never mentions (made before the changelog, or by an import) blocks from the
+  issue's creation. A link still there ends when the blocking issue
+  reached a status of Jira's done category: the time it did so when that issue is in the
+  same pull; a blocking issue not done is still blocking (open); one done but not in the pull
+  has no known end, so the blocker is left out for now (a note says so) and a later pull that
+  reads both issues stores it. A link the changelog made but neither removed nor still shows
+  (the other issue deleted, or hidden from the account) is left out too, with a note.
+
+Blockers are named by item, start and reason, so pulling an issue again gives the same ones,
+and a blocker since lifted gets its end (``store.blockers``' merge).
+
 Incremental pulls ask for ``(JQL) AND updated >= "yyyy/MM/dd HH:mm" ORDER BY updated ASC``.
 Jira reads a JQL date in the *account's* time zone, so ``since`` less the overlap is written in
 the zone ``/myself`` gives (a UTC literal from an account west of Greenwich would skip every
@@ -61,6 +84,7 @@ import pyarrow.compute as pc
 
 from obeya.connectors.base import Progress, SyncBatch
 from obeya.connectors.http import Http, utc_now
+from obeya.core.blockers.model import Blocker
 from obeya.core.events import EVENT_SCHEMA, EventLog, from_micros, unsupported_times
 from obeya.core.workflow import Workflow
 from obeya.errors import ConnectorError, InputError, WorkflowError
@@ -68,7 +92,15 @@ from obeya.ingest.arrays import first_true
 from obeya.ingest.timestamps import BadTimestamp, parse_timestamps
 
 #: The fields every search asks for (explicitly: the default is every field, megabytes a page).
-FIELDS = "summary,status,issuetype,created,updated,assignee,project,statuscategorychangedate"
+FIELDS = (
+    "summary,status,issuetype,created,updated,assignee,project,statuscategorychangedate,issuelinks"
+)
+#: The changelog fields that make blockers.
+FLAGGED, LINK = "Flagged", "Link"
+#: The blocking issue's key in a ``Link`` change: ``This issue is blocked by PAY-12``.
+_BLOCKED_BY = re.compile(r"\bis blocked by\s+([A-Za-z][A-Za-z0-9_]*-\d+)", re.IGNORECASE)
+#: A link type's inward description for the issue that waits.
+BLOCKED_BY = "is blocked by"
 #: Histories per request of Cloud's changelog resource (its maximum).
 CHANGELOG_PAGE = 100
 #: Notes kept in a batch; the rest are counted in one last note.
@@ -415,6 +447,15 @@ class _Collector:
         self.known_codes: dict[Any, int] = {}  # the codes of the ids /status lists
         self.changelog_names: dict[str, str] = {}
         self.issue_categories: dict[str, str] = {}
+        # per change of a blocker field (Flagged, an "is blocked by" Link)
+        self.b_issue: list[int] = []
+        self.b_stamp: list[Any] = []
+        self.b_history: list[int] = []
+        self.b_reason: list[str] = []
+        self.b_on: list[bool] = []
+        self.b_blocking: list[str | None] = []
+        # per issue: its "is blocked by" links now, (blocking key, whether it is done)
+        self.links: list[list[tuple[str, bool, str]]] = []
 
     @property
     def count(self) -> int:
@@ -468,6 +509,7 @@ class _Collector:
         self.changed.append(_text(fields.get("statuscategorychangedate")))
         self.current.append(current)
         self.alive.append(True)
+        self.links.append(_blocked_by(fields.get("issuelinks")))
         # The hot loop (a million changes in a large sync): bound methods and the codes of
         # the statuses /status lists looked up once, the general path only for the rest.
         known, code = self.known_codes, self.code
@@ -478,9 +520,12 @@ class _Collector:
             if not items:
                 continue
             for item in items:
-                if not isinstance(item, dict) or (
-                    item.get("field") != "status" and item.get("fieldId") != "status"
-                ):
+                if not isinstance(item, dict):
+                    continue
+                name = item.get("field")
+                if name != "status" and item.get("fieldId") != "status":
+                    if name in (FLAGGED, LINK):
+                        self.blocker_change(index, history, item)
                     continue
                 target = item.get("to")
                 target_code = known.get(target)
@@ -504,6 +549,36 @@ class _Collector:
                 )
                 c_from.append(source_code)
                 c_to.append(target_code)
+
+    def blocker_change(
+        self, index: int, history: Mapping[str, Any], item: Mapping[str, Any]
+    ) -> None:
+        """Keep a change of the Flagged field, or of an "is blocked by" link, of issue
+        ``index`` (other links are not blockers of this issue)."""
+        if item.get("field") == FLAGGED:
+            reason, blocking = FLAGGED, None
+            on = bool(str(item.get("toString") or "").strip())
+        else:
+            made = _BLOCKED_BY.search(str(item.get("toString") or ""))
+            gone = _BLOCKED_BY.search(str(item.get("fromString") or ""))
+            found = made or gone
+            if found is None:
+                return
+            blocking = found.group(1)
+            reason, on = f"blocked by {blocking}", made is not None
+        hid = history.get("id")
+        self.b_issue.append(index)
+        self.b_stamp.append(history.get("created"))
+        self.b_history.append(
+            int(hid)
+            if isinstance(hid, str) and hid.isdigit()
+            else hid
+            if isinstance(hid, int)
+            else _NO_HISTORY_ID
+        )
+        self.b_reason.append(reason)
+        self.b_on.append(on)
+        self.b_blocking.append(blocking)
 
     # -- the batch ------------------------------------------------------------------------------
 
@@ -597,6 +672,7 @@ class _Collector:
             if not self.code_keys[code].startswith("name:")
         }
         workflow = self._workflow(state, names, notes)
+        blockers = self._blockers(keep, created, state, t, block, sizes, notes)
         known = updated[updated != _MISSING]
         checkpoint = _checkpoint(since, started, int(known.max()) if len(known) else None)
         return SyncBatch(
@@ -606,6 +682,132 @@ class _Collector:
             proposed_workflow=workflow,
             state_names=state_names,
             notes=_capped(notes),
+            blockers=blockers,
+        )
+
+    def _blockers(
+        self,
+        keep: Any,
+        created: Any,
+        state: Any,
+        t: Any,
+        block: Any,
+        sizes: Any,
+        notes: list[str],
+    ) -> tuple[Blocker, ...]:
+        """The blockers of the issues kept (see the module docstring); ``state``, ``t``,
+        ``block`` and ``sizes`` are the events laid out per kept issue."""
+        position = {int(original): kept for kept, original in enumerate(keep)}
+        by_key = {self.keys[original]: kept for kept, original in enumerate(keep)}
+        stamps = self._blocker_times()
+        changes: dict[int, list[tuple[int, int, int, str, bool, str | None]]] = {}
+        for n, original in enumerate(self.b_issue):
+            kept = position.get(original)
+            if kept is not None:
+                changes.setdefault(kept, []).append(
+                    (stamps[n], self.b_history[n], n, self.b_reason[n], self.b_on[n],
+                     self.b_blocking[n])
+                )  # fmt: skip
+
+        def done_from(kept: int, start: int) -> int | None:
+            """When issue ``kept`` was first in a done-category status at or after
+            ``start``; None if never (in what was pulled)."""
+            rows = range(int(block[kept]), int(block[kept] + sizes[kept]))
+            for n, row in enumerate(rows):
+                ends = int(t[rows[n + 1]]) if n + 1 < len(rows) else None
+                if self._category(int(state[row])) == "done" and (ends is None or ends > start):
+                    return max(int(t[row]), start)
+            return None
+
+        def blocking_id(other: str | None, original: int) -> str | None:
+            """Items are keyed by issue id, so the blocking issue is named by its id where
+            the link or the pull gives it (who waits on whom then matches items), else by
+            its key."""
+            if other is None:
+                return None
+            for linked, _, ident in self.links[original]:
+                if linked == other:
+                    return ident
+            pulled = by_key.get(other)
+            return other if pulled is None else self.ids[keep[pulled]]
+
+        found: dict[tuple[str, int, str], Blocker] = {}
+        for kept, original in enumerate(keep):
+            if kept not in changes and not self.links[original]:
+                continue  # most issues: never flagged nor blocked
+            item, key = self.ids[original], self.keys[original]
+            opened: dict[str, tuple[int, str | None]] = {}
+            mentioned: set[str] = set()
+            for at, _hid, _n, reason, on, blocking in sorted(changes.get(kept, ())):
+                mentioned.add(reason)
+                if on:
+                    opened.setdefault(reason, (at, blocking))
+                elif reason in opened:
+                    start, was = opened.pop(reason)
+                    if at > start:
+                        made = Blocker(item, start, at, reason, blocking_id(was, original))
+                        found[made.key] = made
+            links = {other: done for other, done, _ in self.links[original]}
+            for blocking in links:
+                reason = f"blocked by {blocking}"
+                if reason not in mentioned:  # a link older than the changelog
+                    opened[reason] = (int(created[kept]), blocking)
+            for reason, (start, blocking) in opened.items():
+                end: int | None = None
+                if blocking is not None:
+                    if blocking not in links:
+                        notes.append(
+                            f"{key}: the changelog links it to {blocking} (is blocked by) but "
+                            "the link is gone with no removal recorded, so that blocker is "
+                            "left out"
+                        )
+                        continue
+                    if links[blocking]:  # the blocking issue is done: when?
+                        other = by_key.get(blocking)
+                        end = None if other is None else done_from(other, start)
+                        if end is None:
+                            notes.append(
+                                f"{key}: {blocking}, which blocks it, is done but was not "
+                                "read in this pull, so when it stopped blocking is unknown; "
+                                "the blocker is left out until a pull reads both"
+                            )
+                            continue
+                        if end <= start:
+                            continue  # linked when already done: it blocked nothing
+                made = Blocker(item, start, end, reason, blocking_id(blocking, original))
+                found[made.key] = made
+        return tuple(found[k] for k in sorted(found))
+
+    def _category(self, code: int) -> str | None:
+        """Jira's category (new, indeterminate, done) of a status code, if known."""
+        key = self.code_keys[code]
+        known = self.statuses.get(key)
+        return known.category if known else self.issue_categories.get(key)
+
+    def _blocker_times(self) -> list[int]:
+        """The times of the blocker changes, parsed in one pass (µs UTC)."""
+        if not self.b_stamp:
+            return []
+        text = pa.array([v if isinstance(v, str) else None for v in self.b_stamp], pa.string())
+        try:
+            micros = parse_timestamps(text)
+        except BadTimestamp as error:
+            raise self._bad_blocker_time(
+                error.index, f"cannot read the time {error.value!r}"
+            ) from None
+        missing = first_true(pc.is_null(micros))
+        if missing is not None:
+            raise self._bad_blocker_time(missing, "the time is missing")
+        outside = first_true(unsupported_times(micros))
+        if outside is not None:
+            raise self._bad_blocker_time(outside, "the time is out of range")
+        return [int(v) for v in micros.to_pylist()]
+
+    def _bad_blocker_time(self, index: int, problem: str) -> ConnectorError:
+        issue = self.keys[self.b_issue[index]]
+        field_name = self.b_reason[index].split(" ")[0]
+        return ConnectorError(
+            self.connector, f"issue {issue}, changelog 'created' ({field_name}): {problem}"
         )
 
     def _times(self, keep: Any) -> tuple[Any, Any, Any, Any, Any]:
@@ -693,6 +895,32 @@ class _Collector:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _blocked_by(links: Any) -> list[tuple[str, bool, str]]:
+    """The issue's "is blocked by" links: each blocking issue's key, whether it is in a
+    status of Jira's done category now, and its id (the key when the link gives none)."""
+    found: list[tuple[str, bool, str]] = []
+    if not isinstance(links, list):
+        return found
+    for link in links:
+        if not isinstance(link, dict):
+            continue
+        kind = link.get("type")
+        inward = kind.get("inward") if isinstance(kind, dict) else None
+        other = link.get("inwardIssue")
+        if not isinstance(other, dict) or str(inward or "").strip().lower() != BLOCKED_BY:
+            continue
+        key = other.get("key")
+        if not isinstance(key, str) or not key:
+            continue
+        fields = other.get("fields")
+        status = fields.get("status") if isinstance(fields, dict) else None
+        category = status.get("statusCategory") if isinstance(status, dict) else None
+        done = isinstance(category, dict) and category.get("key") == "done"
+        ident = other.get("id")
+        found.append((key, done, str(ident) if isinstance(ident, str | int) and ident else key))
+    return found
 
 
 def _checkpoint(since: datetime | None, started: datetime, latest: int | None) -> datetime:

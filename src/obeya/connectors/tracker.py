@@ -1,6 +1,6 @@
 """What the GitHub and GitLab clients share: times, Link paging, the shape checks of a
 tracker's answers, the state history of an item built from its events, the rows of the event
-log, the proposed workflow and the checkpoint."""
+log, the blockers of a label, the proposed workflow and the checkpoint."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from obeya.connectors.base import Progress, SyncBatch
 from obeya.connectors.http import Http
+from obeya.core.blockers.model import Blocker
 from obeya.core.events import EVENT_SCHEMA, EventLog, to_micros
 from obeya.core.workflow import Workflow
 from obeya.errors import ConnectorError, InputError
@@ -203,6 +204,36 @@ class EventRows:
         order where two share a time."""
         self.columns["seq"] = list(range(len(self.columns["item_id"])))
         return EventLog(pa.table(self.columns, schema=EVENT_SCHEMA), source)
+
+
+def label_blockers(
+    item_id: str, changes: Sequence[tuple[datetime, bool]], reason: str
+) -> list[Blocker]:
+    """The blockers of one item from its blocked label's changes, in time order (``True``:
+    added, ``False``: removed): each addition until the next removal (open if none),
+    ``reason`` the label. A second addition while on, or a removal while off, changes
+    nothing; a label removed the instant it was added blocked nothing and is left out."""
+    found: list[Blocker] = []
+    since: datetime | None = None
+    for at, added in changes:
+        if added and since is None:
+            since = at
+        elif not added and since is not None:
+            if at > since:
+                found.append(Blocker(item_id, to_micros(since), to_micros(at), reason))
+            since = None
+    if since is not None:
+        found.append(Blocker(item_id, to_micros(since), None, reason))
+    return found
+
+
+def check_blocked_label(name: str, label: str | None) -> None:
+    """Refuse an empty ``blocked_label`` (None is fine: labels block nothing)."""
+    if label is not None and not label.strip():
+        raise InputError(
+            f"connector {name!r}: blocked_label is empty; name the label that marks an issue "
+            'blocked (e.g. "blocked"), or leave it out'
+        )
 
 
 def proposed_workflow(

@@ -14,6 +14,9 @@ Optional keys beyond the four lists:
   (its last entry into done); ``"first"``, its first entry into a done state (as ActionableAgile
   and Jira's resolution date count it). Either way an item is finished only while its last
   event is in a done state (a reopened item is in progress again); see docs/conventions.md.
+- ``blocked_label``: the GitHub or GitLab label that marks an item blocked (e.g. ``"blocked"``):
+  a connector syncing into the stream records a blocker (docs/conventions.md, "Blocked time")
+  from each time the label was added until it was removed. Default none: labels block nothing.
 """
 
 from __future__ import annotations
@@ -54,8 +57,16 @@ class Workflow:
     stages: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
     source: str = "<workflow>"
     finish: str = FINISH_LAST
+    blocked_label: str | None = None
 
     def __post_init__(self) -> None:
+        if self.blocked_label is not None and not self.blocked_label.strip():
+            raise WorkflowError(
+                f"{self.source}: field 'blocked_label' is empty; name the label that marks an "
+                'item blocked (e.g. "blocked"), or leave the field out',
+                field="blocked_label",
+                value=self.blocked_label,
+            )
         if self.finish not in FINISHES:
             raise WorkflowError(
                 f"{self.source}: field 'finish' is {self.finish!r}; give \"last\" (the last "
@@ -89,7 +100,7 @@ class Workflow:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object], source: str = "<workflow>") -> Workflow:
-        known = {*_LIST_KEYS, "order", "stages", "finish", "name", "description"}
+        known = {*_LIST_KEYS, "order", "stages", "finish", "blocked_label", "name", "description"}
         for key in data:
             if key not in known:
                 raise WorkflowError(
@@ -112,6 +123,14 @@ class Workflow:
                 field="finish",
                 value=finish,
             )
+        blocked_label = data.get("blocked_label")
+        if blocked_label is not None and not isinstance(blocked_label, str):
+            raise WorkflowError(
+                f"{source}: field 'blocked_label' is {blocked_label!r}; give the label's name "
+                '(a string, e.g. "blocked")',
+                field="blocked_label",
+                value=blocked_label,
+            )
         return cls(
             backlog=lists["backlog"],
             active=lists["active"],
@@ -121,6 +140,7 @@ class Workflow:
             stages=stages,
             source=source,
             finish=finish,
+            blocked_label=blocked_label,
         )
 
     @classmethod
@@ -183,6 +203,8 @@ class Workflow:
         # The default is left out: stored workflows stay as they were.
         if self.finish != FINISH_LAST:
             lines.append(f"finish = {_toml_string(self.finish)}")
+        if self.blocked_label is not None:
+            lines.append(f"blocked_label = {_toml_string(self.blocked_label)}")
         if self.stages:
             lines.append("")
             lines.append("[stages]")

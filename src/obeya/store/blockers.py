@@ -55,16 +55,7 @@ class Blockers:
             stream_id = self._store._lock_id(connection, stream)
             if stream_id is None:  # the not-found error, naming the streams there are
                 stream_id = self._store._require_id(connection, stream)
-            counts = _merge(connection, stream_id, blockers)
-            if counts.added or counts.updated:
-                write_audit(
-                    connection,
-                    "stream.blockers",
-                    stream,
-                    stream=stream,
-                    after={"source": source, **counts.to_dict()},
-                )
-            return counts
+            return merge_blockers(connection, stream, stream_id, blockers, source)
 
     def load(self, stream: str) -> tuple[Blocker, ...]:
         """Every blocker of the stream, by item, then time, then reason."""
@@ -78,6 +69,28 @@ class Blockers:
             Blocker(item, blocked_at, v[0], reason, v[1], v[2])
             for (item, blocked_at, reason), v in sorted(rows.items())
         )
+
+
+def merge_blockers(
+    connection: Connection,
+    stream: str,
+    stream_id: int,
+    blockers: Sequence[Blocker],
+    source: str,
+) -> BlockerCounts:
+    """Merge ``blockers`` into the stream inside the caller's transaction (a blockers file's,
+    or a connector's sync, whose events and blockers are stored together or not at all), with
+    an audit entry when anything changed."""
+    counts = _merge(connection, stream_id, blockers)
+    if counts.added or counts.updated:
+        write_audit(
+            connection,
+            "stream.blockers",
+            stream,
+            stream=stream,
+            after={"source": source, **counts.to_dict()},
+        )
+    return counts
 
 
 def stamp_columns(stream_id: Any) -> tuple[Any, Any]:

@@ -3,8 +3,8 @@
 A connector row keeps the tracker's settings (never its secret: ``secret_env`` names the
 environment variable that holds the token), the stream it fills, the checkpoint the next pull
 starts from and the last sync's result. :meth:`Connectors.save_sync` writes a pull's
-events, its delivery records, the renames of statuses and the new checkpoint in one
-transaction: an interrupted sync leaves the store as it was, and since the checkpoint moves
+events, its delivery records, its blockers, the renames of statuses and the new checkpoint in
+one transaction: an interrupted sync leaves the store as it was, and since the checkpoint moves
 only with the data, the next sync pulls the same again; what is stored already is skipped.
 :class:`Connectors` is the ``connectors`` part of :class:`~obeya.store.store.Store`.
 """
@@ -22,6 +22,7 @@ from obeya.connectors.base import SyncBatch
 from obeya.core.workflow import Workflow
 from obeya.errors import InputError, StoreError, named_missing
 from obeya.store.audit import write_audit
+from obeya.store.blockers import BlockerCounts, merge_blockers
 from obeya.store.delivery import DeliveryCounts, merge_delivery
 from obeya.store.models import ConnectorRow, EventRow, StreamRow
 from obeya.store.versioning import utc
@@ -68,6 +69,7 @@ class SyncStored:
     events: ImportResult
     delivery: tuple[DeliveryCounts, ...]
     renamed: dict[str, str]
+    blockers: BlockerCounts
 
 
 class Connectors:
@@ -176,6 +178,7 @@ class Connectors:
                 connection, info.stream, batch.events, source, create=False, workflow=proposed
             )
             delivery = merge_delivery(connection, info.stream, stream_id, batch.delivery, source)
+            blockers = merge_blockers(connection, info.stream, stream_id, batch.blockers, source)
             settings = {**info.settings, "state_names": {**before, **batch.state_names}}
             result = {
                 "ok": True,
@@ -183,6 +186,7 @@ class Connectors:
                 "events_read": batch.events.num_events,
                 "events_added": events.events_added,
                 "delivery": {c.kind: c.to_dict() for c in delivery},
+                "blockers": blockers.to_dict(),
                 "renamed_states": renamed,
                 "workflow_proposed": proposed is not None,
                 "notes": list(batch.notes),
@@ -198,7 +202,7 @@ class Connectors:
                     last_result=json.dumps(result),
                 )
             )
-            return SyncStored(events, delivery, renamed)
+            return SyncStored(events, delivery, renamed, blockers)
 
     def save_failure(self, name: str, message: str, *, started: datetime) -> None:
         """Keep a failed sync's message as the last result; the checkpoint stays."""
