@@ -191,3 +191,14 @@ def test_a_short_tail_keeps_a_linear_axis_and_the_rows_as_they_are() -> None:
     y = circle_y(spec)
     assert y["field"] == "cycle_time_days" and "scale" not in y
     assert "cycle_time_days_drawn" not in spec["datasets"]["scatter"][0]
+
+
+def test_a_forecast_of_a_few_outcomes_ticks_whole_numbers_only() -> None:
+    # Each bar spans ±0.5 around its outcome, and Vega's own ticks over 9.5–12.5 fall on
+    # halves ("9.5", "10.0", "10.5" …); over one outcome, on fifths. A count has neither.
+    from obeya.render.forecast import how_many_histogram
+
+    for histogram, whole in (({"10": 5, "11": 3, "12": 1}, {"10", "11", "12"}), ({"3": 7}, {"3"})):
+        doc = {"days": 14, "histogram": histogram, "trials": 9}
+        labels = axis_labels(how_many_histogram(doc), "X")
+        assert set(labels) == whole, labels

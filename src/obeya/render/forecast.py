@@ -93,6 +93,7 @@ def _chart(
                 bin="binned",
                 title=axis_title,
                 scale=alt.Scale(zero=False, nice=False),
+                axis=_whole_ticks(outcomes),
             ),
             x2="end:Q",
             y=count_axis("trials", "Trials"),
@@ -121,6 +122,20 @@ def _chart(
         .properties(title=alt.Title(title, subtitle=subtitle))
     )
     return finish(chart, {"outcomes": bins, "percentiles": lines})
+
+
+#: Up to this many outcomes apart, each whole number is a tick.
+TICK_EVERY_OUTCOME = 15
+
+
+def _whole_ticks(outcomes: Mapping[int, int]) -> alt.Axis:
+    """Outcomes are whole days or items, and a bar spans ±0.5 around its own: Vega's ticks
+    would fall on the halves (or fifths, for one outcome). A few outcomes: one tick each;
+    more: ticks a whole number apart."""
+    low, high = min(outcomes), max(outcomes)
+    if high - low <= TICK_EVERY_OUTCOME:
+        return alt.Axis(values=list(range(low, high + 1)), format=",d")
+    return alt.Axis(tickMinStep=1, format=",d")
 
 
 def outcome_bins(outcomes: Mapping[int, int], noun: str, trials: int) -> Rows:
