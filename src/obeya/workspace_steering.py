@@ -24,6 +24,8 @@ from obeya.errors import InputError, NotFoundError, VersionConflict
 from obeya.store.records import ANY_STREAM, StreamRef
 
 if TYPE_CHECKING:
+    from obeya.core.blockers.figures import BlockedFigures
+    from obeya.core.blockers.impediments import Impediment
     from obeya.store import Store
     from obeya.store.records import RecordSave, RecordVersion, StoredRecord
     from obeya.workspace import Workspace
@@ -204,15 +206,70 @@ class Steering:
     # -- views ----------------------------------------------------------------------------------
 
     def risk_board(self, stream: str, today: date | None = None) -> dict[str, Any]:
-        """The stream's ROAM board with its summary (overdue and unowned risks stand out)."""
+        """The stream's ROAM board with its summary (overdue and unowned risks stand out); a
+        risk made from an impediment shows the blocked days it costs per week
+        (``impediment_cost``, core/blockers/impediments.py)."""
+        from obeya.core.blockers.impediments import COST_RULE, Impediment, weekly_cost
+
         day = today or date.today()
         risks = [Risk.from_dict(r.document) for r in self.records("risk", stream)]
-        return {
+        view: dict[str, Any] = {
             "stream": stream,
             "today": day.isoformat(),
             "summary": summary(risks, day),
             "board": board(risks, day),
         }
+        cards = [c for cards in view["board"].values() for c in cards]
+        linked = [(c, Impediment.of_record(c)) for c in cards]
+        if any(link is not None for _, link in linked):
+            blocked = self._blocked(stream)
+            blockers = self._workspace.blockers(stream)
+            view["impediment_cost_rule"] = COST_RULE
+            for card, link in linked:
+                if link is not None and blocked is not None:
+                    cost = weekly_cost(link, blockers, blocked.spans, blocked.teams, blocked.as_of)
+                    card["impediment_cost"] = cost.to_dict()
+        return view
+
+    def _blocked(self, stream: str) -> BlockedFigures | None:
+        """The blocked-time figures of the stream's whole history (None: no blockers), from
+        the report cache the dashboard fills."""
+        if not self._workspace.stream(stream).events:
+            return None
+        return self._workspace.reports.report(stream, FlowFilter(), detail=False).blocked
+
+    def record_impediment(
+        self, kind: str, stream: str, impediment: Impediment, *, author: str
+    ) -> RecordVersion:
+        """Save a new risk or improvement (``kind``) made from an impediment of ``stream``
+        that its blockers hold (NotFoundError otherwise), keeping the link to it."""
+        from obeya.core.blockers.impediments import (
+            blocked_days_so_far,
+            improvement_document,
+            risk_document,
+        )
+
+        if kind not in ("risk", "improvement"):
+            raise InputError(f"an impediment becomes a risk or an improvement, not a {kind}")
+        blocked = self._blocked(stream)
+        blockers = self._workspace.blockers(stream)
+        teams = blocked.teams if blocked is not None else {}
+        if blocked is None or not any(impediment.matches(b, teams) for b in blockers):
+            raise NotFoundError(f"value stream {stream!r} has no impediment {impediment.label!r}")
+        if kind == "risk":
+            days = blocked_days_so_far(
+                impediment, blockers, blocked.spans, blocked.teams, blocked.as_of
+            )
+            doc = risk_document(impediment, days)
+        else:
+            doc = improvement_document(impediment)
+        return self.save_record(
+            kind,
+            doc,
+            author=author,
+            message=f"from the impediment {impediment.label}",
+            stream=stream,
+        )
 
     def objectives(self, stream: str, today: date | None = None) -> dict[str, Any]:
         """The stream's objectives, each key result with its value now: bound ones measured

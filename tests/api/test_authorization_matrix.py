@@ -906,6 +906,10 @@ ROWS = [
     row("GET", "/streams/{name}/risks", ELSEWHERE,                  "login 403   403   403   403   ok", get(f"/streams/{O}/risks")),  # noqa: E501
     row("POST", "/streams/{name}/risks", THIS,                      "401   403   403   ok    ok    ok", post_form(f"/streams/{T}/risks", key="R", title="New risk", probability="0.2", impact="3")),  # noqa: E501
     row("POST", "/streams/{name}/risks", ELSEWHERE,                 "401   403   403   403   403   ok", post_form(f"/streams/{O}/risks", key="R", title="New risk", probability="0.2", impact="3")),  # noqa: E501
+    # An impediment made a record: the world's streams have no blockers, so whoever passes
+    # the gate is told there is no such impediment (tests/web/test_blocked_pages.py saves).
+    row("POST", "/streams/{name}/blockers/{kind}", THIS,            "401   403   403   404   404   404", post_form(f"/streams/{T}/blockers/risk", item_id="A", reason="env")),  # noqa: E501
+    row("POST", "/streams/{name}/blockers/{kind}", ELSEWHERE,       "401   403   403   403   403   404", post_form(f"/streams/{O}/blockers/risk", item_id="A", reason="env")),  # noqa: E501
     row("POST", "/streams/{name}/risks/{key}", THIS,                "401   403   403   ok    ok    ok", edit_risk(T)),  # noqa: E501
     row("POST", "/streams/{name}/risks/{key}", ELSEWHERE,           "401   403   403   403   403   ok", edit_risk(O)),  # noqa: E501
     row("POST", "/streams/{name}/risks/{key}", CROSS,               "401   403   403   404   404   404", edit_risk(T, of=O)),  # noqa: E501

@@ -106,3 +106,32 @@ def test_import_into_a_stream_is_idempotent(obeya_home: Path) -> None:
 def test_blockers_option_is_for_a_file(obeya_home: Path) -> None:
     result = runner.invoke(app, ["metrics", "--stream", "S", "--blockers", str(BLOCKERS)])
     assert result.exit_code == 2
+
+
+TEAMS = DATA / "teams"
+
+
+def test_an_impediment_becomes_a_risk_and_an_improvement(obeya_home: Path) -> None:
+    """The cross-team fixture (tests/core/test_blockers_cross_team.py): Pay waits on Plat,
+    7 blocked days in the four full weeks before Monday 8 January: 1.75 a week."""
+    run("import", str(TEAMS / "events.csv"), "--stream", "T", "--workflow", str(WORKFLOW))
+    run("import", "blockers", str(TEAMS / "blockers.csv"), "--stream", "T")
+    doc = json.loads(run("metrics", "--stream", "T", "--json"))
+    assert doc["blocked"]["cross_team"]["cross_team_days"] == 15.0
+    said = run(
+        "blockers", "to-risk", "--stream", "T", "--waiting-team", "Pay", "--blocking-team", "Plat"
+    )
+    assert "saved risk 'R-1' from the impediment Pay waits on Plat" in said
+    board = json.loads(run("risk", "board", "--stream", "T", "--json"))
+    [card] = board["board"]["open"]
+    assert card["impediment_cost"]["blocked_days_per_week"] == 1.75
+    assert (card["impediment_cost"]["since"], card["impediment_cost"]["until"]) == (
+        "2023-12-11",
+        "2024-01-08",
+    )
+    assert "costs 1.8 blocked d/week" in run("risk", "board", "--stream", "T")
+    said = run("blockers", "to-improvement", "P1", "--reason", "api", "--stream", "T")
+    assert "saved improvement 'I-1' from the impediment P1 blocked by api" in said
+    missing = runner.invoke(app, ["blockers", "to-risk", "P1", "--reason", "x", "--stream", "T"])
+    assert missing.exit_code == 1
+    assert "has no impediment 'P1 blocked by x'" in missing.output

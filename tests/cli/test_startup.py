@@ -50,7 +50,7 @@ HEAVY_OBEYA = ("obeya.api", "obeya.core", "obeya.store", "obeya.web", "obeya.wor
 ALL_COMMANDS = {
     *("init", "sample", "serve", "import", "metrics", "streams", "stream", "workflow", "map"),
     *("forecast", "calibrate", "simulate", "what-if", "dora", "overview", "steering"),
-    *("objective", "risk", "roadmap", "experiment", "team", "deps", "families", "user"),
+    *("objective", "risk", "blockers", "roadmap", "experiment", "team", "deps", "families", "user"),
     *("token", "audit", "connect", "sync", "connectors", "disconnect", "export", "restore"),
 }
 

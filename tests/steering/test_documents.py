@@ -34,6 +34,10 @@ STORED: dict[type[Document], dict[str, Any]] = {
         "owner": "ana",
         "due": "2024-01-20",
         "state": "owned",
+        "blocked_item": "",
+        "blocked_reason": "",
+        "waiting_team": "Payments",
+        "blocking_team": "Platform",
     },
     Objective: {
         "key": "O-1",
@@ -78,6 +82,10 @@ STORED: dict[type[Document], dict[str, Any]] = {
         "time_criticality": 5.0,
         "risk_reduction": 3.0,
         "job_size": 3.0,
+        "blocked_item": "PAY-3",
+        "blocked_reason": "review",
+        "waiting_team": "",
+        "blocking_team": "",
     },
     KaizenEvent: {
         "key": "K-1",
@@ -133,6 +141,8 @@ def test_parsed_values_are_the_declared_types() -> None:
         owner="ana",
         due=date(2024, 1, 20),
         state="owned",
+        waiting_team="Payments",
+        blocking_team="Platform",
     )
     objective = Objective.from_dict(STORED[Objective])
     assert objective.key_results[1] == KeyResult(
@@ -154,6 +164,10 @@ def test_defaults_fill_a_short_document() -> None:
         "owner": "",
         "due": None,
         "state": "open",
+        "blocked_item": "",
+        "blocked_reason": "",
+        "waiting_team": "",
+        "blocking_team": "",
     }
 
 
@@ -162,7 +176,8 @@ def test_an_unknown_field_is_named_with_the_known_ones() -> None:
         Risk.from_dict({**STORED[Risk], "probabilty": 0.3})
     assert str(caught.value) == (
         "risk 'R-7': unknown field 'probabilty'; known fields: key, title, description, "
-        "teams, probability, impact, owner, due, state"
+        "teams, probability, impact, owner, due, state, blocked_item, blocked_reason, "
+        "waiting_team, blocking_team"
     )
     assert (caught.value.field, caught.value.value) == ("probabilty", 0.3)
     nested = json.loads(json.dumps(STORED[Objective]))
@@ -226,7 +241,8 @@ def test_every_declared_kind_is_a_document_class() -> None:
 def test_the_form_lists_exactly_the_declared_fields_in_order() -> None:
     names = ["key", "title", "description", "teams", "probability", "impact", "owner", "due"]
     fields = form_fields(Risk, {}, id_prefix="r-", next_key="R-3")
-    assert [f.name for f in fields] == [*names, "state"]
+    link = ["blocked_item", "blocked_reason", "waiting_team", "blocking_team"]
+    assert [f.name for f in fields] == [*names, "state", *link]
     assert [f.name for f in fields] == [f.name for f in declared(Risk)]
     by_name = {f.name: f for f in fields}
     assert by_name["key"].placeholder == "R-3" and not by_name["key"].required

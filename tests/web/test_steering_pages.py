@@ -108,6 +108,10 @@ def test_adding_a_risk_saves_what_was_posted(client: TestClient, workspace: Work
         "owner": "",
         "due": "2024-01-20",
         "state": "owned",
+        "blocked_item": "",
+        "blocked_reason": "",
+        "waiting_team": "",
+        "blocking_team": "",
     }
     assert stored.stream == "Tiny"
     # The signed-in user is the author: the client's token is user "tester"'s.
@@ -439,6 +443,10 @@ def test_the_roadmap_is_in_wsjf_order_quick_wins_first(
         "time_criticality": 5.0,
         "risk_reduction": 3.0,
         "job_size": 2.0,
+        "blocked_item": "",
+        "blocked_reason": "",
+        "waiting_team": "",
+        "blocking_team": "",
     }
     page = client.get("/streams/Tiny/roadmap").text
     rows = re.findall(r'<tr data-item="([^"]+)" data-rank="(\d+)"', page)

@@ -154,6 +154,7 @@ def _rules() -> dict[tuple[str, str], Rule]:
         ("GET", "/streams/{name}/risks"): (V, stream),
         ("POST", "/streams/{name}/risks"): (E, stream),
         ("POST", "/streams/{name}/risks/{key}"): (E, stream),
+        ("POST", "/streams/{name}/blockers/{kind}"): (E, stream),  # an impediment → a record
         ("GET", "/streams/{name}/{page}/{key}/history"): (V, stream),
         ("GET", "/streams/{name}/objectives"): (V, stream),
         ("POST", "/streams/{name}/objectives"): (E, stream),

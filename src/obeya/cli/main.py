@@ -144,6 +144,12 @@ COMMANDS = (
     Entry("objective", "obeya.cli.steering:objective_app", "Objectives and key results.", STEER),
     Entry("risk", "obeya.cli.steering:risk_app", "The risk register, ROAMed.", STEER),
     Entry(
+        "blockers",
+        "obeya.cli.blockers:blockers_app",
+        "Impediments of the blocked time made risks or improvements, keeping the link.",
+        STEER,
+    ),
+    Entry(
         "roadmap",
         "obeya.cli.steering:roadmap_command",
         "The improvement roadmap: quick wins first, then by WSJF (cost of delay ÷ job size).",

@@ -317,6 +317,9 @@ def risk_board(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt = Fal
     for state, risks in doc["board"].items():
         for r in risks:
             flags = [f for f in ("overdue", "unowned") if r[f]]
+            if "impediment_cost" in r:
+                per_week = r["impediment_cost"]["blocked_days_per_week"]
+                flags.append(f"costs {per_week:.1f} blocked d/week")
             table.add_row(
                 state,
                 r["key"],
@@ -327,6 +330,8 @@ def risk_board(stream: StreamOpt, today: TodayOpt = None, as_json: JsonOpt = Fal
                 ", ".join(flags),
             )
     out.print(table)
+    if "impediment_cost_rule" in doc:
+        out.print(f"blocked d/week: {safe(doc['impediment_cost_rule'])}", highlight=False)
     s = doc["summary"]
     out.print(
         f"{count(s['risks'], 'risk')}; open exposure {s['open_exposure']:.2f}; overdue: "

@@ -268,6 +268,16 @@ def dashboard(
     notice = None
     if added is not None and read is not None:
         notice = f"Imported {added:,} new events (of {read:,} in the file)."
+    blocked = view.blocked_view(doc)
+    if blocked is not None:
+        from obeya.render.blocked import BLOCKED_BY_REASON
+
+        blocked["chart"] = workspace.reports.chart(name, BLOCKED_BY_REASON, flt)
+        # The map's handoffs: the discovered map of the stream, when there is one.
+        maps = [m for m in workspace.maps() if m.stream == name and m.variant == "current"]
+        blocked["map_url"] = (
+            f"/maps/{quote(maps[0].name, safe='')}/current#waste-heading" if maps else None
+        )
     return templates.TemplateResponse(
         request,
         "stream.html",
@@ -285,6 +295,8 @@ def dashboard(
                 f"/streams/{quoted}", flt, (everything.get("aging_wip") or {}).get("as_of")
             ),
             "notice": notice,
+            "blocked": blocked,
+            "can_edit": caller(request).principal.allows(Role.EDITOR, info.name),
             **_conventions(request, info, doc),
         },
     )

@@ -657,3 +657,38 @@ def add_event(request: Request, ctx: Ctx, name: str, form: Form) -> Response:
         )
     url = _with_today(stream_url(name, "roadmap"), None, saved=key)
     return RedirectResponse(f"{url}#events-heading", status_code=303)
+
+
+# -- impediments ------------------------------------------------------------------------------
+
+#: What an impediment becomes, by the URL segment of its form, and the page that shows it.
+IMPEDIMENT_KINDS = {"risk": ("risk", "risks"), "improvement": ("improvement", "roadmap")}
+
+
+@router.post("/streams/{name}/blockers/{kind}", response_class=HTMLResponse)
+def impediment_record(request: Request, ctx: Ctx, name: str, kind: str, form: Form) -> Response:
+    """The dashboard's one click: a blocked item's blocker (``item_id``, ``reason``) or a
+    cross-team pair (``waiting_team``, ``blocking_team``) saved as a new risk or improvement
+    that keeps the link; then its board, at the new record."""
+    from obeya.core.blockers.impediments import Impediment
+
+    if kind not in IMPEDIMENT_KINDS:
+        raise NotFoundError(f"an impediment becomes a risk or an improvement, not a {kind!r}")
+    ctx.workspace.stream(name)
+    record_kind, page = IMPEDIMENT_KINDS[kind]
+    try:
+        impediment = Impediment(
+            form.text("item_id"),
+            form.text("reason"),
+            form.text("waiting_team"),
+            form.text("blocking_team"),
+        )
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    saved = ctx.workspace.steering.record_impediment(
+        record_kind, name, impediment, author=WEB_AUTHOR
+    )
+    anchor = f"#risk-{quote(saved.key, safe='')}" if record_kind == "risk" else ""
+    return RedirectResponse(
+        _with_today(stream_url(name, page), None, saved=saved.key) + anchor, status_code=303
+    )

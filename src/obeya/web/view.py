@@ -136,3 +136,70 @@ def types_of(doc: Doc) -> list[str]:
     seen = set(framework.get("distribution") or {}) | set(framework.get("distribution_wip") or {})
     seen.discard("(none)")
     return sorted(seen)
+
+
+def blocked_view(doc: Doc) -> dict[str, Any] | None:
+    """The dashboard's "Blocked time" section from ``doc["blocked"]`` (None: the stream has
+    no blockers): tiles, blocked now, and who waits on whom, rounded for reading."""
+    blocked = doc.get("blocked")
+    if not blocked:
+        return None
+    pct = blocked.get("days") or {}
+    efficiency = doc.get("flow_efficiency")
+    as_waiting = blocked.get("flow_efficiency_blocked_as_waiting")
+    tiles = [
+        Tile(
+            "blocked_share",
+            "Blocked share",
+            share(blocked.get("share_of_cycle_time")),
+            hint=f"{days(blocked.get('blocked_days'))} of {days(blocked.get('cycle_time_days'))} "
+            "days of cycle time",
+            raw=blocked.get("share_of_cycle_time"),
+        ),
+        Tile(
+            "items_blocked",
+            "Items blocked",
+            count(blocked.get("items_blocked")),
+            hint=f"of {count(blocked.get('finished_items'))} finished items",
+            raw=blocked.get("items_blocked"),
+        ),
+        Tile(
+            "blocked_p50",
+            "Blocked p50",
+            days(pct.get("p50")),
+            unit="days",
+            hint="half of the blocked items, at most",
+            raw=pct.get("p50"),
+        ),
+        Tile(
+            "blocked_p85",
+            "Blocked p85",
+            days(pct.get("p85")),
+            unit="days",
+            hint="85 % of the blocked items, at most",
+            raw=pct.get("p85"),
+        ),
+        Tile(
+            "efficiency_blocked",
+            "Flow efficiency, blocked as waiting",
+            share(as_waiting),
+            hint=f"today's {share(efficiency)}" if as_waiting is not None else "needs a workflow",
+            raw=as_waiting,
+        ),
+    ]
+    cross = blocked.get("cross_team") or {}
+    teams = list(cross.get("teams") or [])
+    matrix = cross.get("matrix") or {}
+    waiting = [t for t in teams if t in matrix]
+    blocking = [t for t in teams if any(t in row for row in matrix.values())]
+    return {
+        "tiles": tiles,
+        "doc": blocked,
+        "now": blocked.get("now") or [],
+        "by_reason": blocked.get("by_reason") or {},
+        "cross": cross,
+        "waiting_teams": waiting,
+        "blocking_teams": blocking,
+        "matrix": matrix,
+        "top_pairs": cross.get("top_pairs") or [],
+    }

@@ -13,13 +13,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from obeya.core.blockers.intervals import Interval, clip, length, merge, overlap
 from obeya.core.blockers.model import Blocker, iso
 from obeya.core.events import MICROS_PER_DAY
+
+if TYPE_CHECKING:
+    from obeya.core.blockers.cross_team import CrossTeam
 
 #: An item's start and finish (integer microseconds UTC; None: not started / not finished).
 Span = tuple[int | None, int | None]
@@ -70,6 +73,13 @@ class BlockedFigures:
     unmatched_items: int
     blockers: int = 0
     notes: list[str] = field(default_factory=list)
+    #: Who waits on whom (cross_team.py); None when not computed (no item teams asked).
+    cross_team: CrossTeam | None = None
+    #: Start and finish of every item with a blocker, and the teams of the items the
+    #: cross-team view names: what an impediment's cost per week is measured on
+    #: (impediments.py), kept beside the document, not in it.
+    spans: Mapping[str, Span] = field(default_factory=dict, repr=False, compare=False)
+    teams: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +96,7 @@ class BlockedFigures:
             "now": [n.to_dict() for n in self.now],
             "flow_efficiency_blocked_as_waiting": self.flow_efficiency_blocked_as_waiting,
             "unmatched_items": self.unmatched_items,
+            **({} if self.cross_team is None else {"cross_team": self.cross_team.to_dict()}),
         }
 
 

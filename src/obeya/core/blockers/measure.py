@@ -1,15 +1,19 @@
 """What the blocked-time figures need from the flow analysis, fetched on its backend: each
-item's start and finish (:func:`~obeya.core.metrics.engine.item_spans`, the flow report's own)
-and the active visits of the blocked items, so that no convention is computed twice."""
+item's start and finish (:func:`~obeya.core.metrics.engine.item_spans`, the flow report's own),
+the active visits of the blocked items, so that no convention is computed twice, and the
+teams of the items the cross-team view names (:func:`item_teams`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+import ibis
 import pyarrow as pa
 
+from obeya.core.blockers.cross_team import cross_team, team_ids
 from obeya.core.blockers.figures import BlockedFigures, Span, blocked_figures
 from obeya.core.blockers.intervals import Interval
 from obeya.core.blockers.model import Blocker
@@ -82,7 +86,7 @@ def _figures(
     if workflow is not None:
         blocked = sorted({b.item_id for b in blockers if spans.get(b.item_id, (None,))[0]})
         visits = active_visits(con, events, workflow, flt, blocked)
-    return blocked_figures(
+    figures = blocked_figures(
         blockers,
         spans,
         as_of=as_of,
@@ -91,6 +95,24 @@ def _figures(
         active_visits=visits,
         flow_efficiency=flow_efficiency,
     )
+    teams = item_teams(con, events, team_ids(blockers))
+    kept = {b.item_id: spans[b.item_id] for b in blockers if b.item_id in spans}
+    matrix = cross_team(blockers, spans, teams, since=flt.since_us, until=flt.until_us)
+    return dataclasses.replace(figures, cross_team=matrix, spans=kept, teams=teams)
+
+
+def item_teams(con: Any, events: Any, item_ids: Sequence[str]) -> dict[str, str]:
+    """Per item of ``item_ids``, the team of its last event (by time, then sequence) that
+    names one (a blank team names none). Every event counts, whatever the filter: an item's
+    team is who it is, not what the window shows of it."""
+    if not item_ids:
+        return {}
+    e = events.select("item_id", "t", "seq", "team")
+    e = e.filter(e.item_id.isin(list(item_ids)) & e.team.notnull() & (e.team.strip() != ""))
+    latest = ibis.window(group_by=e.item_id, order_by=[ibis.desc(e.t), ibis.desc(e.seq)])
+    e = e.mutate(rank=ibis.row_number().over(latest))
+    rows = fetch.arrow(con, e.filter(e.rank == 0).select("item_id", "team")).to_pylist()
+    return {str(r["item_id"]): str(r["team"]) for r in rows}
 
 
 def active_visits(

@@ -45,6 +45,18 @@ class Risk(Document):
     state: Annotated[str, choice("State", STATES, "The ROAM state; open until talked through.")] = (
         "open"
     )
+    # The impediment it came from (core/blockers/impediments.py): a blocked item and its
+    # reason, or a cross-team pair; blank when it came from elsewhere.
+    blocked_item: Annotated[
+        str, text("Blocked item", "The blocked item of the impediment it came from.")
+    ] = ""
+    blocked_reason: Annotated[str, text("Blocker reason", "That item's blocker reason.")] = ""
+    waiting_team: Annotated[
+        str, text("Waiting team", "A cross-team impediment: the team waiting.")
+    ] = ""
+    blocking_team: Annotated[
+        str, text("Blocking team", "A cross-team impediment: the team it waits on.")
+    ] = ""
 
     @property
     def exposure(self) -> float:
