@@ -115,6 +115,14 @@ class FlowAnalysis:
         rows = self._rows(stats.order_by([stats.pos, stats.first]))
         return [self._state(r["state"]) for r in rows]
 
+    def _code_states(self, observed: list[str]) -> None:
+        """States as integer codes from here on, as a coded log holds them: text is slower to
+        sort, group and compare, and Spark cannot hash-aggregate it (it sorts instead)."""
+        self.state_names = list(observed)
+        self.state_codes = {name: code for code, name in enumerate(observed)}
+        e = self.events
+        self.events = e.mutate(state=e.state.substitute(self.state_codes, else_=-1).cast("int64"))
+
     def report(self, *, detail: bool = False) -> FlowReport:
         try:
             return self._report(detail)
@@ -138,6 +146,8 @@ class FlowAnalysis:
         if not observed:
             what = f" of type {', '.join(flt.types)}" if flt.types else ""
             raise InputError(f"{self.source}: no events{what} to analyse")
+        if self.state_codes is None:
+            self._code_states(observed)
         unmapped: list[str] = []
         if self.workflow is not None:
             unmapped = self.workflow.check_against(observed)

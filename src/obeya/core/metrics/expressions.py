@@ -126,7 +126,7 @@ def item_summary(annotated: Table, workflow: Workflow | None, flt: FlowFilter) -
         start_t=(
             e.t.min() if workflow is None else e.t.min(where=e.category.isin(started_categories))
         ),
-        last_category=e.category.max(where=is_last),
+        ends_done=e.t.count(where=is_last & (e.category == Category.DONE.value)),
         last_state=e.state.max(where=is_last),
         created=e.created.min(),
         type=e.type.max(where=is_last).coalesce(e.type.max()),
@@ -140,7 +140,7 @@ def item_summary(annotated: Table, workflow: Workflow | None, flt: FlowFilter) -
     if workflow is None:
         finish_t = items.last_t
     else:
-        finished = items.last_category == Category.DONE.value
+        finished = items.ends_done > 0
         finish_at = items.first_done_t if first_done else items.last_t
         finish_t = ibis.ifelse(finished, finish_at, ibis.null("int64"))
     items = items.mutate(finish_t=finish_t)
