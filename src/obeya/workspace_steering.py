@@ -244,6 +244,7 @@ class Steering:
         """Save a new risk or improvement (``kind``) made from an impediment of ``stream``
         that its blockers hold (NotFoundError otherwise), keeping the link to it."""
         from obeya.core.blockers.impediments import (
+            Impediment,
             blocked_days_so_far,
             improvement_document,
             risk_document,
@@ -255,7 +256,23 @@ class Steering:
         blockers = self._workspace.blockers(stream)
         teams = blocked.teams if blocked is not None else {}
         if blocked is None or not any(impediment.matches(b, teams) for b in blockers):
-            raise NotFoundError(f"value stream {stream!r} has no impediment {impediment.label!r}")
+            reasons = sorted({b.reason for b in blockers if b.item_id == impediment.item_id})
+            raise NotFoundError(
+                f"value stream {stream!r} has no impediment {impediment.label!r}",
+                what="impediment",
+                key=impediment.label,
+                known=reasons,
+                plural=f"reasons of {impediment.item_id}" if reasons else "",
+            )
+        for record in self.records(kind, stream):
+            if Impediment.of_record(record.document) == impediment:
+                # One record per impediment: a second would count its exposure twice.
+                raise InputError(
+                    f"the impediment {impediment.label!r} is already {kind} {record.key}: "
+                    "update that one",
+                    field="impediment",
+                    value=record.key,
+                )
         if kind == "risk":
             days = blocked_days_so_far(
                 impediment, blockers, blocked.spans, blocked.teams, blocked.as_of

@@ -28,8 +28,8 @@ def test_the_dashboard_shows_blocked_time_and_makes_a_risk(
     page.goto("/streams/Teams")
     section = page.locator("#blocked")
     expect(section.get_by_role("heading", name="Blocked time")).to_be_visible()
-    # 18 of 33 days of cycle time = 55 %; 4 of 5 finished items; p50 4.0, p85 6.2 days.
-    expect(section.locator('[data-tile="blocked_share"] .tile-value')).to_have_text("55 %")
+    # 18 of 33 days of cycle time = 54.5 %; 4 of 5 finished items; p50 4.0, p85 6.2 days.
+    expect(section.locator('[data-tile="blocked_share"] .tile-value')).to_have_text("54.5 %")
     expect(section.locator('[data-tile="items_blocked"] .tile-value')).to_have_text("4")
     expect(section.locator('[data-tile="blocked_p50"] .tile-value')).to_have_text("4.0")
     expect(section.locator('[data-tile="blocked_p85"] .tile-value')).to_have_text("6.2")
@@ -51,6 +51,6 @@ def test_the_dashboard_shows_blocked_time_and_makes_a_risk(
     expect(page).to_have_url(re.compile(r"/streams/Teams/risks\?saved=R-1#risk-R-1$"))
     card = page.locator('[data-risk="R-1"]')
     expect(card).to_contain_text("Impediment: Pay waits on Plat")
-    # 7 blocked days in the 4 full weeks before Monday 8 January, ÷ 4 = 1.75 → "1.8".
-    expect(card.locator("[data-cost]")).to_contain_text("1.8 blocked days per week")
-    expect(page.locator("#cost-rule")).to_contain_text("4 full weeks")
+    # 9 blocked days in the 28 days up to 12 January, ÷ 4 = 2.25 → "2.2" (half to even).
+    expect(card.locator("[data-cost]")).to_contain_text("2.2 blocked days per week")
+    expect(page.locator("#cost-rule")).to_contain_text("28 days up to the end of the data")

@@ -52,6 +52,7 @@ def test_one_shot_json() -> None:
             "reasons": ["vendor", "env"],
             "since": "2024-01-09T00:00:00Z",
             "age_days": 5.0,
+            "waits_on": ["Ops"],
         }
     ]
     assert blocked["unmatched_items"] == 1
@@ -78,7 +79,7 @@ def test_text_output_has_a_blocked_line() -> None:
     text = run("metrics", str(EVENTS), "--workflow", str(WORKFLOW), "--blockers", str(BLOCKERS))
     # 12 / 31 = 38.7 %, shown as 39 %; p85 4.0 days.
     assert "blocked (share of cycle time)" in text
-    assert "39 % · 4 of 4 items, p85 4.0 days · 1 blocked now" in text
+    assert "38.7 % · 4 of 4 items, p85 4.0 days · 1 blocked now" in text
 
 
 def test_a_bad_blockers_file_names_file_row_and_field(tmp_path: Path) -> None:
@@ -113,7 +114,7 @@ TEAMS = DATA / "teams"
 
 def test_an_impediment_becomes_a_risk_and_an_improvement(obeya_home: Path) -> None:
     """The cross-team fixture (tests/core/test_blockers_cross_team.py): Pay waits on Plat,
-    7 blocked days in the four full weeks before Monday 8 January: 1.75 a week."""
+    9 blocked days in the 28 days up to 12 January: 2.25 a week."""
     run("import", str(TEAMS / "events.csv"), "--stream", "T", "--workflow", str(WORKFLOW))
     run("import", "blockers", str(TEAMS / "blockers.csv"), "--stream", "T")
     doc = json.loads(run("metrics", "--stream", "T", "--json"))
@@ -124,12 +125,29 @@ def test_an_impediment_becomes_a_risk_and_an_improvement(obeya_home: Path) -> No
     assert "saved risk 'R-1' from the impediment Pay waits on Plat" in said
     board = json.loads(run("risk", "board", "--stream", "T", "--json"))
     [card] = board["board"]["open"]
-    assert card["impediment_cost"]["blocked_days_per_week"] == 1.75
+    assert card["impediment_cost"]["blocked_days_per_week"] == 2.25
     assert (card["impediment_cost"]["since"], card["impediment_cost"]["until"]) == (
-        "2023-12-11",
-        "2024-01-08",
+        "2023-12-15",
+        "2024-01-12",
     )
-    assert "costs 1.8 blocked d/week" in run("risk", "board", "--stream", "T")
+    assert "costs 2.2 blocked d/week" in run("risk", "board", "--stream", "T")
+    again = runner.invoke(
+        app,
+        [
+            "blockers",
+            "to-risk",
+            "--stream",
+            "T",
+            "--waiting-team",
+            "Pay",
+            "--blocking-team",
+            "Plat",
+        ],
+    )
+    assert again.exit_code == 1  # a second risk would count the exposure twice
+    assert "the impediment 'Pay waits on Plat' is already risk R-1" in again.output
+    nothing = runner.invoke(app, ["blockers", "to-risk", "--stream", "T"])
+    assert "name the impediment: a blocked item with its reason" in nothing.output
     said = run("blockers", "to-improvement", "P1", "--reason", "api", "--stream", "T")
     assert "saved improvement 'I-1' from the impediment P1 blocked by api" in said
     missing = runner.invoke(app, ["blockers", "to-risk", "P1", "--reason", "x", "--stream", "T"])

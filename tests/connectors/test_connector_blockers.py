@@ -335,6 +335,7 @@ def test_a_jira_sync_stores_its_blockers_once_and_the_flow_has_them(
             "reasons": ["Flagged"],
             "since": "2024-01-03T12:00:00Z",
             "age_days": pytest.approx(2 + 22 / 24),
+            "waits_on": [],  # a flag names nobody
         }
     ]
 

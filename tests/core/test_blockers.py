@@ -82,6 +82,8 @@ def test_hand_worked_figures(fixture) -> None:
             "reasons": ["vendor", "env"],
             "since": "2024-01-09T00:00:00Z",
             "age_days": 5.0,
+            # vendor names nobody; env [12, 20) names the team Ops.
+            "waits_on": ["Ops"],
         }
     ]
     assert blocked.unmatched_items == 1

@@ -2,8 +2,8 @@
 improvements"), worked by hand on the cross-team fixture (tests/core/data/blockers/teams; its
 items and intervals are described in tests/core/test_blockers_cross_team.py).
 
-The end of the data is P1's finish, Friday 2024-01-12. The week holding it begins on Monday
-Jan 8, so the four full weeks are [Mon 2023-12-11, Mon 2024-01-08).
+The end of the data is P1's finish, Friday 2024-01-12, so the four weeks are [2023-12-15,
+2024-01-12): the whole of the fixture's history.
 """
 
 from __future__ import annotations
@@ -50,11 +50,13 @@ def cost(measured: tuple, impediment: Impediment) -> tuple[float, tuple[str, ...
     return found.days_per_week, found.items
 
 
-def test_the_window_is_four_full_iso_weeks() -> None:
-    assert cost_window(moment(2024, 1, 12)) == (moment(2023, 12, 11), moment(2024, 1, 8))
-    # A Monday at midnight begins a week that has not run yet: the four before it.
-    assert cost_window(moment(2024, 1, 8)) == (moment(2023, 12, 11), moment(2024, 1, 8))
-    assert cost_window(moment(2024, 1, 14, 23)) == (moment(2023, 12, 11), moment(2024, 1, 8))
+def test_the_window_is_the_four_weeks_up_to_the_end_of_the_data() -> None:
+    assert cost_window(moment(2024, 1, 12)) == (moment(2023, 12, 15), moment(2024, 1, 12))
+    # Not whole calendar weeks: a wait begun this week counts from its first day.
+    assert cost_window(moment(2024, 1, 14, 23)) == (
+        moment(2023, 12, 17, 23),
+        moment(2024, 1, 14, 23),
+    )
 
 
 def test_an_item_blocker_costs_its_days_in_the_window(measured) -> None:
@@ -62,17 +64,19 @@ def test_an_item_blocker_costs_its_days_in_the_window(measured) -> None:
     assert blocked.as_of == moment(2024, 1, 12)
     # P1's api blocker, [3, 6): 3 days, all before Jan 8: 3 ÷ 4.
     assert cost(measured, Impediment("P1", "api")) == (0.75, ("P1",))
-    # P1's ops blocker, open from Jan 10: after the window, so nothing.
-    assert cost(measured, Impediment("P1", "ops")) == (0.0, ())
+    # P1's ops blocker, open from Jan 10, runs to P1's finish on Jan 12: 2 days ÷ 4; a blocker
+    # begun in the last week costs at once.
+    assert cost(measured, Impediment("P1", "ops")) == (0.5, ("P1",))
 
 
 def test_a_pair_costs_its_items_days_in_the_window(measured) -> None:
-    # Pay → Plat: P1 [3, 9) cut at Jan 8 = 5 d; P2 [3, 5) (and [8, 9), after) = 2 d: 7 ÷ 4.
-    assert cost(measured, Impediment("", "", "Pay", "Plat")) == (1.75, ("P1", "P2"))
+    # Pay → Plat: P1 [3, 9) = 6 d (api on L1 [3, 6) and api2 on L2 [5, 9) merged); P2 from its
+    # start, [3, 5), and [8, 9) up to its finish: 3 d. 9 ÷ 4.
+    assert cost(measured, Impediment("", "", "Pay", "Plat")) == (2.25, ("P1", "P2"))
     # Plat → Pay: L2 is unfinished and still blocked (open from Jan 3, it runs to the end of
-    # the data): its cost counts, [3, 8) = 5 d ÷ 4, though the matrix (finished items) has
+    # the data): its cost counts, [3, 12) = 9 d ÷ 4, though the matrix (finished items) has
     # no such pair.
-    assert cost(measured, Impediment("", "", "Plat", "Pay")) == (1.25, ("L2",))
+    assert cost(measured, Impediment("", "", "Plat", "Pay")) == (2.25, ("L2",))
 
 
 def test_documents_made_from_an_impediment_are_valid_records(measured) -> None:

@@ -53,6 +53,9 @@ def test_the_dashboard_shows_blocked_time(client: TestClient, teams: Workspace) 
     now = re.findall(r'<tr data-item="([^"]+)">', section)
     assert now == ["L2"]
     assert float(value(section, '<tr data-item="L2">.*?class="num"')) == 9.0
+    # Whom to call: L2's open blocker names the blocking item P1.
+    waits = re.search(r'<tr data-item="L2">.*?<td data-waits-on>([^<]*)</td>', section, re.S)
+    assert waits is not None and waits[1] == "P1"
     # Who waits on whom: Pay waits 9 days on Plat; 15 cross-team days.
     assert float(value(section, 'id="cross-team-days"')) == 15.0
     row = section[section.index('data-waiting="Pay"') :]
@@ -82,8 +85,8 @@ def test_one_click_makes_a_risk_that_shows_its_cost(client: TestClient, teams: W
     assert (risk["waiting_team"], risk["blocking_team"]) == ("Pay", "Plat")
     assert (risk["probability"], risk["impact"], risk["state"]) == (1.0, 3.0, "open")
     board = client.get("/streams/Teams/risks").text
-    # 7 blocked days in the four weeks before Jan 8, ÷ 4 (tests/core/test_blockers_impediments).
-    assert re.search(r'data-cost="1.75"', board)
+    # 9 blocked days in the 28 days up to Jan 12, ÷ 4 (tests/core/test_blockers_impediments).
+    assert re.search(r'data-cost="2.25"', board)
     assert 'id="cost-rule"' in board
     item = client.post(
         f"{PAGE}/blockers/improvement",
@@ -115,3 +118,33 @@ def test_a_viewer_can_neither_see_the_buttons_nor_post(teams: Workspace) -> None
     with TestClient(app_over(teams), headers=outsider) as other:
         assert other.post(f"{PAGE}/blockers/risk", data={}).status_code == 403
     assert teams.steering.records("risk", "Teams") == []
+
+
+def test_a_small_blocked_share_is_not_shown_as_nothing() -> None:
+    # 170.5 blocked days of 91,200.5 days of cycle time (the sample stream with a few blockers)
+    # is 0.187 %: rounded to whole percent it read "0 %", as if blocking cost nothing.
+    from obeya.web.view import blocked_view
+
+    share = 170.5 / 91_200.5
+    doc = {"blocked": {"share_of_cycle_time": share, "blocked_days": 170.5,
+                       "cycle_time_days": 91_200.5, "days": {}, "now": []}}  # fmt: skip
+    shown = blocked_view(doc)
+    assert shown is not None
+    tile = next(t for t in shown["tiles"] if t.key == "blocked_share")
+    assert tile.value == "0.187 %"
+
+
+def test_blockers_of_unknown_items_are_named_at_import_and_counted_on_the_page(
+    client: TestClient, teams: Workspace, tmp_path: Path
+) -> None:
+    assert "data-unmatched" not in client.get(PAGE).text  # every blocked item has events
+    typo = tmp_path / "typo.csv"
+    typo.write_text(
+        "item_id,blocked_at,unblocked_at,reason\nP9,2024-01-03,2024-01-04,api\n"
+        "P1,2024-01-02,2024-01-03,late\n",
+        encoding="utf-8",
+    )
+    counts = teams.import_blockers(typo, "Teams")
+    assert (counts.added, counts.unknown) == (2, ("P9",))
+    section = client.get(PAGE).text.split('id="blocked"', 1)[1]
+    assert 'data-unmatched="1"' in section and "1 item with blockers is not among" in section

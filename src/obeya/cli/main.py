@@ -387,6 +387,13 @@ def _import_blockers(path: Path, stream: str) -> None:
         f"{safe(path)}: {counts.given:,} blockers read, {counts.added:,} new, "
         f"{counts.updated:,} updated in value stream '{safe(stream)}'"
     )
+    if counts.unknown:
+        shown = ", ".join(counts.unknown[:10]) + (" …" if len(counts.unknown) > 10 else "")
+        err.print(
+            f"[yellow]warning:[/yellow] {len(counts.unknown):,} items the stream has no events "
+            f"of: {safe(shown)}; their blockers count nowhere until their events are imported",
+            highlight=False,
+        )
 
 
 def _import_delivery(kind: str, path: Path, stream: str) -> None:

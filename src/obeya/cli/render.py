@@ -103,7 +103,7 @@ def _blocked_line(blocked: dict[str, Any]) -> str:
     """``12.5 % · 3 of 10 items, p85 4.2 days · 2 blocked now``."""
     days = blocked["days"]
     return (
-        f"{share(blocked['share_of_cycle_time'])} · {count(blocked['items_blocked'])} of "
+        f"{share(blocked['share_of_cycle_time'], None)} · {count(blocked['items_blocked'])} of "
         f"{count(blocked['finished_items'])} items, p85 {_num(days['p85'])} days · "
         f"{count(len(blocked['now']))} blocked now"
     )

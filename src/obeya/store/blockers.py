@@ -9,6 +9,7 @@ stream's stamp reads, so cached flow reports with the old blockers are never ser
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from obeya.core.blockers.model import Blocker
 from obeya.store.audit import write_audit
-from obeya.store.models import BlockerRow
+from obeya.store.models import BlockerRow, EventRow
 
 if TYPE_CHECKING:
     from obeya.store.store import Store
@@ -29,11 +30,13 @@ _VALUES = ("unblocked_at", "blocking_item", "team")
 @dataclass(frozen=True)
 class BlockerCounts:
     """What saving a blockers file did: ``given`` blockers, ``added`` new, ``updated``
-    changed; the rest were stored already as they are."""
+    changed; the rest were stored already as they are. ``unknown``: items named that the
+    stream has no events of (a typo, or events not imported yet): kept, but counting nowhere."""
 
     given: int
     added: int
     updated: int
+    unknown: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"given": self.given, "added": self.added, "updated": self.updated}
@@ -55,7 +58,9 @@ class Blockers:
             stream_id = self._store._lock_id(connection, stream)
             if stream_id is None:  # the not-found error, naming the streams there are
                 stream_id = self._store._require_id(connection, stream)
-            return merge_blockers(connection, stream, stream_id, blockers, source)
+            counts = merge_blockers(connection, stream, stream_id, blockers, source)
+            named = sorted({b.item_id for b in blockers})
+            return dataclasses.replace(counts, unknown=_unknown(connection, stream_id, named))
 
     def load(self, stream: str) -> tuple[Blocker, ...]:
         """Every blocker of the stream, by item, then time, then reason."""
@@ -69,6 +74,22 @@ class Blockers:
             Blocker(item, blocked_at, v[0], reason, v[1], v[2])
             for (item, blocked_at, reason), v in sorted(rows.items())
         )
+
+
+#: Item ids asked about per query (bound parameters stay well under every database's limit).
+ID_BATCH = 500
+
+
+def _unknown(connection: Connection, stream_id: int, items: Sequence[str]) -> tuple[str, ...]:
+    """Those of ``items`` the stream has no event of."""
+    known: set[str] = set()
+    for start in range(0, len(items), ID_BATCH):
+        batch = items[start : start + ID_BATCH]
+        query = select(EventRow.item_id).where(
+            EventRow.stream_id == stream_id, EventRow.item_id.in_(batch)
+        )
+        known.update(connection.execute(query.distinct()).scalars())
+    return tuple(i for i in items if i not in known)
 
 
 def merge_blockers(

@@ -151,7 +151,7 @@ def blocked_view(doc: Doc) -> dict[str, Any] | None:
         Tile(
             "blocked_share",
             "Blocked share",
-            share(blocked.get("share_of_cycle_time")),
+            share(blocked.get("share_of_cycle_time"), None),  # 0.19 %, not 0 %
             hint=f"{days(blocked.get('blocked_days'))} of {days(blocked.get('cycle_time_days'))} "
             "days of cycle time",
             raw=blocked.get("share_of_cycle_time"),

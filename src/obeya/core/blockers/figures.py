@@ -35,12 +35,14 @@ SCOPE = "finished items (finish in the window)"
 class BlockedNow:
     """An item blocked at the end of the data: since when (the start of the blocked run that
     covers the end, whatever the reasons, even if it began before the item started) and the
-    reasons blocking it then, the longest-standing first."""
+    reasons blocking it then, the longest-standing first; whom it waits on (the blocking
+    items, else the teams, the blockers name), for whom to call."""
 
     item_id: str
     since: int
     reasons: tuple[str, ...]
     age_days: float
+    waits_on: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +51,7 @@ class BlockedNow:
             "reasons": list(self.reasons),
             "since": iso(self.since),
             "age_days": self.age_days,
+            "waits_on": list(self.waits_on),
         }
 
 
@@ -193,9 +196,13 @@ def blocked_now(
         runs = merge((b.blocked_at, _open_end(b, as_of)) for b in own if b.blocked_at <= as_of)
         since = next(s for s, e in runs if s <= as_of < e)
         first: dict[str, int] = {}
+        whom: dict[str, None] = {}
         for b in sorted(covering, key=lambda b: (b.blocked_at, b.reason)):
             first.setdefault(b.reason, b.blocked_at)
-        found.append(BlockedNow(item, since, tuple(first), (as_of - since) / MICROS_PER_DAY))
+            if b.blocking_item or b.team:
+                whom.setdefault(b.blocking_item or b.team or "")
+        age = (as_of - since) / MICROS_PER_DAY
+        found.append(BlockedNow(item, since, tuple(first), age, tuple(whom)))
     return sorted(found, key=lambda n: (n.since, n.item_id))
 
 

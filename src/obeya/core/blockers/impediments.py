@@ -6,9 +6,11 @@ pair (the waiting team and the team it waits on). The risk or improvement made f
 that link in four fields (``blocked_item``, ``blocked_reason``, ``waiting_team``,
 ``blocking_team``), so the ROAM board can show what it costs:
 
-    blocked days per week = the blocked days of the linked items over the last four full
-    ISO weeks (Monday 00:00 UTC to Monday 00:00 UTC, before the week holding the end of the
-    data) ÷ 4.
+    blocked days per week = the blocked days of the linked items over the 28 days up to the
+    end of the data ÷ 4.
+
+The window runs up to the end of the data, so a wait still running costs from its first day
+(four full calendar weeks before the current one would show a blocker begun this week as 0).
 
 Unlike the flow figures, every started item counts here, finished or not (an item blocked
 now is the cost still running): its blockers of the link are merged, an open one running to
@@ -20,24 +22,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from obeya.core.blockers.cross_team import NO_TEAM, blocking_team, names_whom
 from obeya.core.blockers.figures import Span
 from obeya.core.blockers.intervals import Interval, clip, length, merge
 from obeya.core.blockers.model import Blocker
-from obeya.core.events import MICROS_PER_DAY, from_micros, to_micros
+from obeya.core.events import MICROS_PER_DAY, from_micros
 
-#: Full weeks the cost per week is averaged over.
+#: Weeks the cost per week is averaged over, up to the end of the data.
 COST_WEEKS = 4
 #: Impact a risk made from an impediment starts with: the middle of the 1–5 scale, until the
 #: teams rate it on the board.
 DEFAULT_IMPACT = 3.0
 #: The cost per week, said where it is shown.
 COST_RULE = (
-    f"blocked days of the linked items over the last {COST_WEEKS} full weeks (Monday to "
-    f"Sunday, UTC) before the week of the end of the data, ÷ {COST_WEEKS}"
+    f"blocked days of the linked items over the {COST_WEEKS * 7} days up to the end of the "
+    f"data, ÷ {COST_WEEKS}"
 )
 #: The record fields that hold the link, in the order the records declare them.
 LINK_FIELDS = ("blocked_item", "blocked_reason", "waiting_team", "blocking_team")
@@ -54,7 +55,13 @@ class Impediment:
     blocking_team: str = ""
 
     def __post_init__(self) -> None:
-        if bool(self.item_id) == bool(self.waiting_team or self.blocking_team):
+        pair = bool(self.waiting_team or self.blocking_team)
+        if not self.item_id and not pair:
+            raise ValueError(
+                "name the impediment: a blocked item with its reason, or the waiting team "
+                "and the blocking team"
+            )
+        if self.item_id and pair:
             raise ValueError("an impediment is a blocked item or a pair of teams, not both")
         if self.item_id and not self.reason:
             raise ValueError("a blocked item's impediment needs its reason")
@@ -117,13 +124,8 @@ class WeeklyCost:
 
 
 def cost_window(as_of: int) -> tuple[int, int]:
-    """The last :data:`COST_WEEKS` full ISO weeks before the week holding ``as_of``."""
-    moment = from_micros(as_of)
-    monday = datetime(moment.year, moment.month, moment.day, tzinfo=UTC) - timedelta(
-        days=moment.weekday()
-    )
-    end = to_micros(monday)
-    return end - COST_WEEKS * 7 * MICROS_PER_DAY, end
+    """The :data:`COST_WEEKS` weeks up to ``as_of``, the end of the data."""
+    return as_of - COST_WEEKS * 7 * MICROS_PER_DAY, as_of
 
 
 def weekly_cost(
