@@ -17,6 +17,12 @@ from datetime import date
 from typing import Annotated, Any, ClassVar
 
 from obeya.core.documents import Document, choice, day, number, share, text, texts
+from obeya.core.steering.impediment_link import (
+    BlockedItem,
+    BlockedReason,
+    BlockingTeam,
+    WaitingTeam,
+)
 
 #: The ROAM states, in board order; ``open`` = not ROAMed yet.
 STATES = ("open", "owned", "accepted", "mitigated", "resolved")
@@ -45,18 +51,11 @@ class Risk(Document):
     state: Annotated[str, choice("State", STATES, "The ROAM state; open until talked through.")] = (
         "open"
     )
-    # The impediment it came from (core/blockers/impediments.py): a blocked item and its
-    # reason, or a cross-team pair; blank when it came from elsewhere.
-    blocked_item: Annotated[
-        str, text("Blocked item", "The blocked item of the impediment it came from.")
-    ] = ""
-    blocked_reason: Annotated[str, text("Blocker reason", "That item's blocker reason.")] = ""
-    waiting_team: Annotated[
-        str, text("Waiting team", "A cross-team impediment: the team waiting.")
-    ] = ""
-    blocking_team: Annotated[
-        str, text("Blocking team", "A cross-team impediment: the team it waits on.")
-    ] = ""
+    # The impediment it came from (core/steering/impediment_link.py).
+    blocked_item: BlockedItem = ""
+    blocked_reason: BlockedReason = ""
+    waiting_team: WaitingTeam = ""
+    blocking_team: BlockingTeam = ""
 
     @property
     def exposure(self) -> float:

@@ -20,6 +20,12 @@ from statistics import median
 from typing import Annotated, Any, ClassVar
 
 from obeya.core.documents import Document, Fail, choice, day, number, text, texts
+from obeya.core.steering.impediment_link import (
+    BlockedItem,
+    BlockedReason,
+    BlockingTeam,
+    WaitingTeam,
+)
 
 KINDS = ("kaizen", "kaikaku")
 STATUSES = ("idea", "planned", "in progress", "done", "dropped")
@@ -61,18 +67,11 @@ class Improvement(Document):
     job_size: Annotated[
         float, number("Job size", low=0, above=True, what="a number > 0 on the team's scale")
     ]
-    # The impediment it came from (core/blockers/impediments.py): a blocked item and its
-    # reason, or a cross-team pair; blank when it came from elsewhere.
-    blocked_item: Annotated[
-        str, text("Blocked item", "The blocked item of the impediment it came from.")
-    ] = ""
-    blocked_reason: Annotated[str, text("Blocker reason", "That item's blocker reason.")] = ""
-    waiting_team: Annotated[
-        str, text("Waiting team", "A cross-team impediment: the team waiting.")
-    ] = ""
-    blocking_team: Annotated[
-        str, text("Blocking team", "A cross-team impediment: the team it waits on.")
-    ] = ""
+    # The impediment it came from (core/steering/impediment_link.py).
+    blocked_item: BlockedItem = ""
+    blocked_reason: BlockedReason = ""
+    waiting_team: WaitingTeam = ""
+    blocking_team: BlockingTeam = ""
 
     @property
     def cost_of_delay(self) -> float:
