@@ -148,3 +148,22 @@ def test_blockers_of_unknown_items_are_named_at_import_and_counted_on_the_page(
     assert (counts.added, counts.unknown) == (2, ("P9",))
     section = client.get(PAGE).text.split('id="blocked"', 1)[1]
     assert 'data-unmatched="1"' in section and "1 item with blockers is not among" in section
+
+
+def test_the_dependencies_page_shows_the_waits_between_teams(
+    client: TestClient, teams: Workspace
+) -> None:
+    # The fixture's top cross-team pairs (tests/core/test_blockers_cross_team.py): Pay waits
+    # on Plat 9 days (P1 6, P2 3), then Pay on Ops and Web on Pay, 3 days each.
+    page = client.get(f"{PAGE}/dependencies").text
+    section = page[page.index("data-waits") : page.index('id="plans-heading"')]
+    pairs = re.findall(r'<tr data-pair="([^"]+)">', section)
+    assert pairs[0] == "Pay→Plat" and set(pairs[1:]) == {"Pay→Ops", "Web→Pay"}
+    assert float(value(section, 'data-pair="Pay→Plat"')) == 9.0
+    assert "P1 (6.0 d), P2 (3.0 d)" in section
+
+
+def test_a_stream_without_blockers_has_no_waits_on_its_dependencies_page(
+    client: TestClient,
+) -> None:
+    assert "data-waits" not in client.get("/streams/Tiny/dependencies").text

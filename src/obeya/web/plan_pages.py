@@ -245,9 +245,25 @@ def _plans_page(
             "task_fields": TASK_FIELDS,
             "page_url": stream_url(name, PAGE),
             "stream_url": stream_url(name),
+            "waits": _waits_between_teams(workspace, info),
         },
         status_code=status,
     )
+
+
+def _waits_between_teams(workspace: Any, info: Any) -> list[dict[str, Any]]:
+    """The dependencies the history shows: the stream's top cross-team waits from its blocked
+    time (the dashboard's "Who waits on whom"), over its whole history; none without
+    blockers."""
+    if not info.events or not workspace.blockers(info.name):
+        return []
+    from obeya.core.metrics import FlowFilter
+
+    blocked = workspace.reports.report(info.name, FlowFilter(), detail=False).blocked
+    if blocked is None:
+        return []
+    pairs: list[dict[str, Any]] = blocked.to_dict().get("cross_team", {}).get("top_pairs", [])
+    return pairs
 
 
 @router.get("/streams/{name}/dependencies", response_class=HTMLResponse)
