@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from obeya.core.blockers.figures import Span
-from obeya.core.blockers.intervals import Interval, clip, length, merge
+from obeya.core.blockers.intervals import clip, length, merge
 from obeya.core.blockers.model import Blocker
 from obeya.core.events import MICROS_PER_DAY
 
@@ -160,7 +160,7 @@ def cross_team(
         for b in own:
             by_pair[(teams.get(item, NO_TEAM), blocking_team(b, teams))].append(b)
         for pair, same in by_pair.items():
-            runs = clip(merge(_interval(b, finish) for b in same), start, finish)
+            runs = clip(merge(b.interval(finish) for b in same), start, finish)
             us = length(runs)
             if us <= 0:
                 continue
@@ -183,8 +183,3 @@ def cross_team(
 
 def _most_days(item: PairItem) -> tuple[float, str]:
     return (-item.days, item.item_id)
-
-
-def _interval(b: Blocker, finish: int) -> Interval:
-    """A finished item's blocker as an interval; an open one runs to the finish."""
-    return (b.blocked_at, finish if b.unblocked_at is None else b.unblocked_at)

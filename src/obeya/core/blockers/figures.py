@@ -144,13 +144,13 @@ def blocked_figures(
         own = by_item.get(item, [])
         if not own:
             continue
-        runs = clip(merge(_interval(b, finish) for b in own), start, finish)
+        runs = clip(merge(b.interval(finish) for b in own), start, finish)
         blocked_us.append(length(runs))
         if active_visits is not None:
             visits = clip(merge(active_visits.get(item, ())), start, finish)
             active_overlap += overlap(runs, visits)
         for reason in {b.reason for b in own}:
-            same = (_interval(b, finish) for b in own if b.reason == reason)
+            same = (b.interval(finish) for b in own if b.reason == reason)
             reason_us[reason] += length(clip(merge(same), start, finish))
     days = [us / MICROS_PER_DAY for us in blocked_us if us > 0]
     p50, p85 = (float(v) for v in np.percentile(days, [50, 85])) if days else (None, None)
@@ -204,11 +204,6 @@ def blocked_now(
         age = (as_of - since) / MICROS_PER_DAY
         found.append(BlockedNow(item, since, tuple(first), age, tuple(whom)))
     return sorted(found, key=lambda n: (n.since, n.item_id))
-
-
-def _interval(b: Blocker, finish: int) -> Interval:
-    """A finished item's blocker as an interval; an open one runs to the finish."""
-    return (b.blocked_at, finish if b.unblocked_at is None else b.unblocked_at)
 
 
 def _open_at(b: Blocker, moment: int) -> bool:

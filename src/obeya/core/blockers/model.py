@@ -25,6 +25,11 @@ class Blocker:
         if self.unblocked_at is not None and self.unblocked_at < self.blocked_at:
             raise ValueError(f"blocker of {self.item_id!r} ends before it begins")
 
+    def interval(self, open_end: int) -> tuple[int, int]:
+        """``[blocked_at, unblocked_at)``; a blocker still open runs to ``open_end`` (the
+        item's finish, or the end of the data)."""
+        return (self.blocked_at, open_end if self.unblocked_at is None else self.unblocked_at)
+
     @property
     def key(self) -> tuple[str, int, str]:
         """What names a blocker in a stream: an item blocked for one reason from one time."""
