@@ -83,7 +83,9 @@ def analyse_file(
 
         backend = engine.connect()
         try:
-            report = analyse_parquet(path, workflow, flt, detail=detail, backend=backend)
+            report = analyse_parquet(
+                path, workflow, flt, detail=detail, spans=found is not None, backend=backend
+            )
             if found is None:
                 return report
             from obeya.core.blockers.measure import blocked_of_table
@@ -97,8 +99,9 @@ def analyse_file(
                     flt,
                     flow_efficiency=report.flow_efficiency,
                     source=str(path),
+                    spans=report.spans,
                 )
-            return dataclasses.replace(report, blocked=blocked)
+            return dataclasses.replace(report, blocked=blocked, spans=None)
         finally:
             release(backend)
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -112,7 +115,8 @@ def analyse_file(
     from obeya.core.metrics.engine import analyse_log, release
 
     try:
-        report = analyse_log(log, workflow, flt, detail=detail, backend=backend)
+        wanted = found is not None
+        report = analyse_log(log, workflow, flt, detail=detail, spans=wanted, backend=backend)
         return _with_blocked(report, log, found, workflow, flt, backend)
     finally:
         release(backend)
@@ -126,15 +130,22 @@ def _with_blocked(
     flt: FlowFilter | None,
     backend: Any,
 ) -> FlowReport:
-    """``report`` with the figures of ``blockers`` over ``log`` (unchanged when None)."""
+    """``report`` with the figures of ``blockers`` over ``log`` (unchanged when None), over
+    the item spans the report kept, if it did."""
     if blockers is None:
         return report
     from obeya.core.blockers.measure import blocked_of_log
 
     blocked = blocked_of_log(
-        log, blockers, workflow, flt, flow_efficiency=report.flow_efficiency, backend=backend
+        log,
+        blockers,
+        workflow,
+        flt,
+        flow_efficiency=report.flow_efficiency,
+        backend=backend,
+        spans=report.spans,
     )
-    return dataclasses.replace(report, blocked=blocked)
+    return dataclasses.replace(report, blocked=blocked, spans=None)
 
 
 #: How a map version saved by discovery from a stream begins its message.
@@ -502,7 +513,9 @@ class Workspace:
             log = self.store.load_events(stream)
             log = EventLog(log.table, source=stream)
             backend = self._spark_backend()
-            report = analyse_log(log, info.workflow, flt, detail=detail, backend=backend)
+            report = analyse_log(
+                log, info.workflow, flt, detail=detail, spans=bool(blockers), backend=backend
+            )
             report = _with_blocked(report, log, blockers, info.workflow, flt, backend)
         # What the imports flagged stays with the stream: its report says so too.
         return dataclasses.replace(report, warnings=[w.to_dict() for w in info.warnings])
@@ -531,7 +544,7 @@ class Workspace:
             stream_id = self.store.stream_id(info.name)
             events = table.filter(table.stream_id == stream_id).select(*ANALYSED_COLUMNS)
             report = FlowAnalysis(con, events, info.workflow, flt, source=info.name).report(
-                detail=detail
+                detail=detail, spans=bool(blockers)
             )
             if not blockers:
                 return report
@@ -545,8 +558,9 @@ class Workspace:
                 flt,
                 flow_efficiency=report.flow_efficiency,
                 source=info.name,
+                spans=report.spans,
             )
-            return dataclasses.replace(report, blocked=blocked)
+            return dataclasses.replace(report, blocked=blocked, spans=None)
         finally:
             con.disconnect()
 

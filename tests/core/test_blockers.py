@@ -232,3 +232,15 @@ def test_union_equals_a_minute_sweep(seed: int) -> None:
         )
     }
     assert {n.item_id for n in got.now} == now_items
+
+
+def test_the_report_keeps_its_spans_for_the_blocked_figures(fixture) -> None:
+    # The flow report's own pass gives the spans (no second pass over the events): the same
+    # figures as spans computed apart, with or without a window.
+    log, workflow, blockers = fixture
+    for flt in (FlowFilter(), FlowFilter(since=date(2024, 1, 10), until=date(2024, 1, 11))):
+        report = analyse_log(log, workflow, flt, spans=True)
+        assert report.spans is not None and "spans" not in report.to_dict()
+        kept = blocked_of_log(log, blockers, workflow, flt, spans=report.spans)
+        assert kept.to_dict() == blocked_of_log(log, blockers, workflow, flt).to_dict()
+    assert analyse_log(log, workflow).spans is None

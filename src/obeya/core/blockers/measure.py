@@ -32,15 +32,18 @@ def blocked_of_log(
     *,
     flow_efficiency: float | None = None,
     backend: Any = None,
+    spans: pa.Table | None = None,
 ) -> BlockedFigures:
     """The figures of ``blockers`` over ``log`` as its flow report sees it (same workflow,
-    same filter); ``flow_efficiency``: that report's."""
+    same filter); ``flow_efficiency``: that report's; ``spans``: its items' spans, when it
+    kept them (``FlowReport.spans``), else they are computed here."""
     from obeya.core.metrics.engine import duckdb_backend, item_spans, log_table
 
     flt = flt or FlowFilter()
     con = backend if backend is not None else duckdb_backend()
     try:
-        spans = item_spans(log, workflow, flt, backend=con)
+        if spans is None:
+            spans = item_spans(log, workflow, flt, backend=con)
         with log_table(con, log) as loaded:
             return _figures(con, loaded.events, spans, blockers, workflow, flt, flow_efficiency)
     finally:
@@ -57,13 +60,15 @@ def blocked_of_table(
     *,
     flow_efficiency: float | None = None,
     source: str = "<events>",
+    spans: pa.Table | None = None,
 ) -> BlockedFigures:
     """:func:`blocked_of_log` for events already a table of ``con`` (a stream's events on
     the PostgreSQL server, a Parquet dataset): nothing leaves the engine but the spans."""
     from obeya.core.metrics.analysis import FlowAnalysis
 
     flt = flt or FlowFilter()
-    spans = FlowAnalysis(con, events, workflow, flt, source=source).item_spans()
+    if spans is None:
+        spans = FlowAnalysis(con, events, workflow, flt, source=source).item_spans()
     return _figures(con, events, spans, blockers, workflow, flt, flow_efficiency)
 
 

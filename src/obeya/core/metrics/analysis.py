@@ -123,9 +123,11 @@ class FlowAnalysis:
         e = self.events
         self.events = e.mutate(state=e.state.substitute(self.state_codes, else_=-1).cast("int64"))
 
-    def report(self, *, detail: bool = False) -> FlowReport:
+    def report(self, *, detail: bool = False, spans: bool = False) -> FlowReport:
+        """The flow report; ``spans``: with each item's start and finish (:meth:`item_spans`)
+        from the same pass, in ``FlowReport.spans``."""
         try:
-            return self._report(detail)
+            return self._report(detail, spans)
         finally:
             self.close()
 
@@ -135,9 +137,12 @@ class FlowAnalysis:
         what figures laid over items (blocked time) clip to."""
         try:
             *_, items = self._passes()
-            return self._item_table(items.select("item_id", "start_t", "finish_t", "last_t"))
+            return self._spans(items)
         finally:
             self.close()
+
+    def _spans(self, items: Table) -> pa.Table:
+        return self._item_table(items.select("item_id", "start_t", "finish_t", "last_t"))
 
     def _passes(self) -> tuple[list[str], list[str], Table, Table]:
         """The flow order, the unmapped states, and the two per-event passes (kept)."""
@@ -160,7 +165,7 @@ class FlowAnalysis:
         items = self._materialise(x.item_summary(annotated, self.workflow, flt))
         return order, unmapped, annotated, items
 
-    def _report(self, detail: bool) -> FlowReport:
+    def _report(self, detail: bool, spans: bool) -> FlowReport:
         flt = self.flt
         order, unmapped, annotated, items = self._passes()
         finished = x.finished_in_window(items, flt)
@@ -243,6 +248,7 @@ class FlowAnalysis:
                 defects=int(ct["defects"] or 0),
             ),
             finish=self.workflow.finish if self.workflow is not None else None,
+            spans=self._spans(items) if spans else None,
             **daily,
         )
 

@@ -138,6 +138,7 @@ def analyse_log(
     flt: FlowFilter | None = None,
     *,
     detail: bool = False,
+    spans: bool = False,
     backend: Any = None,
 ) -> FlowReport:
     """The full flow report of an event log, computed on ``backend`` (DuckDB by default:
@@ -145,7 +146,7 @@ def analyse_log(
     con = backend if backend is not None else duckdb_backend()
     try:
         with log_table(con, log, coded=True) as loaded:
-            report = _report(con, loaded, workflow, flt, log.source, detail)
+            report = _report(con, loaded, workflow, flt, log.source, detail, spans)
         return dataclasses.replace(report, warnings=[w.to_dict() for w in log.warnings])
     finally:
         if backend is None:
@@ -182,6 +183,7 @@ def analyse_parquet(
     flt: FlowFilter | None = None,
     *,
     detail: bool = False,
+    spans: bool = False,
     backend: Any = None,
 ) -> FlowReport:
     """The flow report of the events in a Parquet dataset, read in place by ``backend``
@@ -189,7 +191,7 @@ def analyse_parquet(
     con = backend if backend is not None else duckdb_backend()
     try:
         with parquet_table(con, directory) as loaded:
-            return _report(con, loaded, workflow, flt, str(directory), detail)
+            return _report(con, loaded, workflow, flt, str(directory), detail, spans)
     finally:
         if backend is None:
             con.disconnect()
@@ -220,8 +222,9 @@ def _report(
     flt: FlowFilter | None,
     source: str,
     detail: bool,
+    spans: bool = False,
 ) -> FlowReport:
-    return _analysis(con, loaded, workflow, flt, source).report(detail=detail)
+    return _analysis(con, loaded, workflow, flt, source).report(detail=detail, spans=spans)
 
 
 def _analysis(

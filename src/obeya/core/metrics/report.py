@@ -182,6 +182,10 @@ class FlowReport:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     #: Blocked time (docs/conventions.md, "Blocked time"); None when no blockers were given.
     blocked: BlockedFigures | None = None
+    #: Each item's start and finish from the report's own pass (``report(spans=True)``), for
+    #: figures laid over items (blocked time) to clip to without a second pass; never in the
+    #: document, and dropped once used.
+    spans: Any = field(default=None, repr=False, compare=False)
 
     @property
     def conventions(self) -> dict[str, Any]:
