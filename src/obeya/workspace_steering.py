@@ -222,7 +222,7 @@ class Steering:
         cards = [c for cards in view["board"].values() for c in cards]
         linked = [(c, Impediment.of_record(c)) for c in cards]
         if any(link is not None for _, link in linked):
-            blocked = self._blocked(stream)
+            blocked = self.blocked(stream)
             blockers = self._workspace.blockers(stream)
             view["impediment_cost_rule"] = COST_RULE
             for card, link in linked:
@@ -231,9 +231,10 @@ class Steering:
                     card["impediment_cost"] = cost.to_dict()
         return view
 
-    def _blocked(self, stream: str) -> BlockedFigures | None:
+    def blocked(self, stream: str) -> BlockedFigures | None:
         """The blocked-time figures of the stream's whole history (None: no blockers), from
-        the report cache the dashboard fills."""
+        the report cache the dashboard fills: what the ROAM board and the dependencies page
+        read."""
         if not self._workspace.stream(stream).events:
             return None
         return self._workspace.reports.report(stream, FlowFilter(), detail=False).blocked
@@ -252,7 +253,7 @@ class Steering:
 
         if kind not in ("risk", "improvement"):
             raise InputError(f"an impediment becomes a risk or an improvement, not a {kind}")
-        blocked = self._blocked(stream)
+        blocked = self.blocked(stream)
         blockers = self._workspace.blockers(stream)
         teams = blocked.teams if blocked is not None else {}
         if blocked is None or not any(impediment.matches(b, teams) for b in blockers):

@@ -245,25 +245,20 @@ def _plans_page(
             "task_fields": TASK_FIELDS,
             "page_url": stream_url(name, PAGE),
             "stream_url": stream_url(name),
-            "waits": _waits_between_teams(workspace, info),
+            "waits": _waits_between_teams(workspace, name),
         },
         status_code=status,
     )
 
 
-def _waits_between_teams(workspace: Any, info: Any) -> list[dict[str, Any]]:
+def _waits_between_teams(workspace: Any, name: str) -> list[dict[str, Any]]:
     """The dependencies the history shows: the stream's top cross-team waits from its blocked
     time (the dashboard's "Who waits on whom"), over its whole history; none without
     blockers."""
-    if not info.events or not workspace.blockers(info.name):
+    blocked = workspace.steering.blocked(name)
+    if blocked is None or blocked.cross_team is None:
         return []
-    from obeya.core.metrics import FlowFilter
-
-    blocked = workspace.reports.report(info.name, FlowFilter(), detail=False).blocked
-    if blocked is None:
-        return []
-    pairs: list[dict[str, Any]] = blocked.to_dict().get("cross_team", {}).get("top_pairs", [])
-    return pairs
+    return [pair.to_dict() for pair in blocked.cross_team.top_pairs]
 
 
 @router.get("/streams/{name}/dependencies", response_class=HTMLResponse)
