@@ -130,7 +130,7 @@ def active_visits(
     chosen = x.filtered_events(events, flt)
     chosen = chosen.filter(chosen.item_id.isin(list(item_ids)))
     e = x.annotated_events(chosen, workflow, workflow.state_order())
-    e = e.filter((e.category == Category.ACTIVE.value) & e.next_t.notnull())
+    e = e.filter((e.category == x.category_code(Category.ACTIVE)) & e.next_t.notnull())
     rows = fetch.arrow(con, e.select("item_id", "t", "next_t")).to_pylist()
     found: dict[str, list[Interval]] = defaultdict(list)
     for r in rows:

@@ -82,7 +82,7 @@ from obeya.core.events import MICROS_PER_DAY, MICROS_PER_HOUR, EventLog
 from obeya.core.maps.calculations import SIDE_BRANCH_SHARE, calculate
 from obeya.core.maps.model import ReworkLoop, Step, ValueStreamMap
 from obeya.core.metrics.analysis import FlowAnalysis
-from obeya.core.metrics.expressions import Table
+from obeya.core.metrics.expressions import Table, category_code, category_of
 from obeya.core.workflow import Category, Workflow
 from obeya.errors import InputError
 
@@ -469,7 +469,7 @@ def step_samples(
         )
         last = annotated.filter(annotated.next_t.isnull())
         if workflow is not None:  # without one, every item finishes at its last event
-            last = last.filter(last.category == Category.DONE.value)
+            last = last.filter(last.category == category_code(Category.DONE))
         finished = last.select(item_id=last.item_id, finish_us=last.t)
         in_step = annotated.filter(annotated.step.notnull())
         entered = in_step.group_by(in_step.item_id).aggregate(entered_us=in_step.t.min())
@@ -604,13 +604,7 @@ def _annotated(
     )
     step_of = {state: index for index, (_, states) in enumerate(steps) for state in states}
     step = e.state.substitute(step_of, else_=ibis.null("int64")).cast("int64")
-    if workflow is None:
-        category = ibis.literal(Category.ACTIVE.value)
-    else:
-        category = e.state.substitute(
-            {s: c.value for s, c in workflow.categories().items()},
-            else_=ibis.literal(Category.UNMAPPED.value),
-        )
+    category = category_of(e.state, workflow)
     by_item = {"group_by": e.item_id, "order_by": [e.t, e.seq]}
     ordered = ibis.window(**by_item)
     after = ibis.window(**by_item, rows=(1, None))
@@ -649,7 +643,7 @@ def _visits(annotated: Table) -> Table:
         step=a.step.max(),
         open_events=a.t.count(where=a.next_t.isnull()),
         elapsed_us=span.sum(),
-        active_us=span.sum(where=a.category == Category.ACTIVE.value).coalesce(0),
+        active_us=span.sum(where=a.category == category_code(Category.ACTIVE)).coalesce(0),
         entered=_count(a.has_prev).max(where=a.opens),
         handoff=_count(a.handoff).max(where=a.opens),
         later_min=a.later_min.min(where=a.closes),
@@ -698,7 +692,8 @@ def _handoffs(visits: Table) -> Table:
 
 def _waiting(annotated: Table, last_t: int) -> Table:
     """Per step: item-microseconds in its waiting states (open visits run to the log's end)."""
-    a = annotated.filter(annotated.step.notnull() & (annotated.category == Category.WAITING.value))
+    waiting = annotated.category == category_code(Category.WAITING)
+    a = annotated.filter(annotated.step.notnull() & waiting)
     return a.group_by(a.step).aggregate(
         waiting_us=(a.next_t.coalesce(ibis.literal(last_t)) - a.t).sum()
     )

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from obeya.core.events import MICROS_PER_DAY
 from obeya.core.metrics import expressions as x
-from obeya.core.metrics import fetch, series
+from obeya.core.metrics import fetch, percentiles, series
 from obeya.core.metrics.filters import FlowFilter
 from obeya.core.metrics.report import (
     DEFECT_TYPES,
@@ -30,6 +30,10 @@ from obeya.core.workflow import Category, Workflow
 from obeya.errors import InputError
 
 Table = x.Table
+
+#: Item types are coded as integers when the events hold at most this many (a tracker has a
+#: handful); more, and they stay text (a CASE per event over thousands would cost more).
+CODED_TYPES = 256
 
 
 class FlowAnalysis:
@@ -51,6 +55,8 @@ class FlowAnalysis:
         self.backend = backend
         self.item_labels = item_labels
         self.state_names: list[str] | None = None
+        #: The type names when the events hold type codes (:meth:`_code`).
+        self.type_names: list[str] | None = None
         self.state_codes: dict[str, int] | None = None
         if state_labels is not None:
             self.state_names = [str(s) for s in state_labels.to_pylist()]
@@ -82,17 +88,35 @@ class FlowAnalysis:
     def _rows(self, expr: Any) -> list[dict[str, Any]]:
         return list(self._arrow(expr).to_pylist())
 
+    def _percentiles(
+        self, values: Table, fractions: Sequence[float]
+    ) -> dict[Any, tuple[list[float], int]]:
+        """Per ``key`` of ``values`` (columns ``key``, ``value``), its exact percentiles at
+        ``fractions`` and its number of values. Spark reads them off one sort
+        (:func:`~obeya.core.metrics.expressions.percentile_ranks`); the SQL engines'
+        percentile aggregates are faster than sorting."""
+        if self.backend.name == "pyspark":
+            return percentiles.interpolate(
+                self._rows(x.percentile_ranks(values, fractions)), fractions
+            )
+        rows = self._rows(x.percentile_values(values, fractions))
+        return {r["key"]: (list(r["percentiles"]), int(r["n"])) for r in rows}
+
     def _state(self, value: Any) -> str:
         """A state as the events hold it (a name, or a code) → its name."""
         return self.state_names[int(value)] if self.state_names is not None else str(value)
 
     def _item_table(self, expr: Any) -> pa.Table:
-        """A result that names items, with item codes turned back into item ids."""
+        """A result that names items, with item and type codes turned back into names."""
         table = self._arrow(expr)
-        if self.item_labels is not None:
-            position = table.schema.get_field_index("item_id")
-            ids = self.item_labels.take(table.column("item_id").cast(pa.int64()))
-            table = table.set_column(position, "item_id", ids)
+        for column, labels in (
+            ("item_id", self.item_labels),
+            ("type", None if self.type_names is None else pa.array(self.type_names)),
+        ):
+            position = table.schema.get_field_index(column)
+            if labels is not None and position >= 0:
+                names = labels.take(table.column(column).cast(pa.int64()))
+                table = table.set_column(position, column, names)
         return table
 
     def _item_rows(self, expr: Any) -> list[dict[str, Any]]:
@@ -103,25 +127,64 @@ class FlowAnalysis:
     def observed_states(self) -> list[str]:
         """States of the data: with a workflow in order of first appearance, else in flow
         order (by their mean position within items), which cumulative flow then uses."""
+        return self._observed()[0]
+
+    def _observed(self) -> tuple[list[str], list[str]]:
+        """The observed states (:meth:`observed_states`) and the item types of the events,
+        from one pass grouped by state and type."""
         e = self.events
         if self.workflow is not None:
-            first = e.group_by(e.state).aggregate(first=e.seq.min())
-            return [self._state(r["state"]) for r in self._rows(first.order_by(first.first))]
-        w = ibis.window(group_by=e.item_id, order_by=[e.t, e.seq])
-        positioned = e.mutate(pos=ibis.row_number().over(w))
-        stats = positioned.group_by(positioned.state).aggregate(
-            pos=positioned.pos.cast("float64").mean(), first=positioned.seq.min()
-        )
-        rows = self._rows(stats.order_by([stats.pos, stats.first]))
-        return [self._state(r["state"]) for r in rows]
+            keyed = e.group_by([e.state, e.type]).aggregate(first=e.seq.min())
+        else:
+            w = ibis.window(group_by=e.item_id, order_by=[e.t, e.seq])
+            positioned = e.mutate(pos=ibis.row_number().over(w))
+            keyed = positioned.group_by([positioned.state, positioned.type]).aggregate(
+                pos=positioned.pos.sum(), n=positioned.count(), first=positioned.seq.min()
+            )
+        first: dict[str, int] = {}
+        positions: dict[str, list[int]] = {}
+        types: set[str] = set()
+        for r in self._rows(keyed):
+            state = self._state(r["state"])
+            first[state] = min(first.get(state, r["first"]), r["first"])
+            if self.workflow is None:
+                pos, n = positions.setdefault(state, [0, 0])
+                positions[state] = [pos + int(r["pos"]), n + int(r["n"])]
+            if r["type"] is not None:
+                types.add(str(r["type"]))
+        if self.workflow is not None:
+            return sorted(first, key=lambda s: first[s]), sorted(types)
+        mean = {s: pos / n for s, (pos, n) in positions.items()}
+        return sorted(first, key=lambda s: (mean[s], first[s])), sorted(types)
 
-    def _code_states(self, observed: list[str]) -> None:
-        """States as integer codes from here on, as a coded log holds them: text is slower to
-        sort, group and compare, and Spark cannot hash-aggregate it (it sorts instead)."""
-        self.state_names = list(observed)
-        self.state_codes = {name: code for code, name in enumerate(observed)}
+    def _code(self, observed: list[str], types: list[str]) -> None:
+        """States, and types where they are few, as integer codes from here on: text is slower
+        to sort, group and compare, and Spark cannot hash-aggregate it (it sorts instead).
+        Types are coded in their sorted order, so the greatest code is the greatest type."""
         e = self.events
-        self.events = e.mutate(state=e.state.substitute(self.state_codes, else_=-1).cast("int64"))
+        if self.state_codes is None:
+            self.state_names = list(observed)
+            self.state_codes = {name: code for code, name in enumerate(observed)}
+            e = e.mutate(state=e.state.substitute(self.state_codes, else_=-1).cast("int64"))
+        if e.type.type().is_string() and 0 < len(types) <= CODED_TYPES:
+            self.type_names = types
+            codes = {name: code for code, name in enumerate(types)}
+            e = e.mutate(type=e.type.substitute(codes, else_=ibis.null("int64")).cast("int64"))
+        self.events = e
+
+    def _type(self, value: Any) -> str | None:
+        """A type as the items hold it (a name, a code or null) → its name."""
+        if value is None:
+            return None
+        return str(value) if self.type_names is None else self.type_names[int(value)]
+
+    def _of_types(self, column: Any, names: Sequence[str]) -> Any:
+        """Whether ``column`` (a type) is one of ``names``, compared without case."""
+        wanted = {n.lower() for n in names}
+        if self.type_names is None:
+            return column.lower().isin(sorted(wanted))
+        codes = [k for k, name in enumerate(self.type_names) if name.lower() in wanted]
+        return column.isin(codes) if codes else ibis.literal(False)
 
     def report(self, *, detail: bool = False, spans: bool = False) -> FlowReport:
         """The flow report; ``spans``: with each item's start and finish (:meth:`item_spans`)
@@ -147,12 +210,11 @@ class FlowAnalysis:
     def _passes(self) -> tuple[list[str], list[str], Table, Table]:
         """The flow order, the unmapped states, and the two per-event passes (kept)."""
         flt = self.flt
-        observed = self.observed_states()
+        observed, types = self._observed()
         if not observed:
             what = f" of type {', '.join(flt.types)}" if flt.types else ""
             raise InputError(f"{self.source}: no events{what} to analyse")
-        if self.state_codes is None:
-            self._code_states(observed)
+        self._code(observed, types)
         unmapped: list[str] = []
         if self.workflow is not None:
             unmapped = self.workflow.check_against(observed)
@@ -198,9 +260,7 @@ class FlowAnalysis:
                 flow=(finished.finish_t - finished.start_t).cast("float64").sum(),
                 reopened=finished.item_id.count(where=finished.reopens > 0),
                 typed=finished.type.count(),
-                defects=finished.item_id.count(
-                    where=finished.type.lower().isin(list(DEFECT_TYPES))
-                ),
+                defects=finished.item_id.count(where=self._of_types(finished.type, DEFECT_TYPES)),
             )
         )[0]
         aging_expr = x.aging(annotated, items, as_of, at_end=as_of >= last_t)
@@ -223,6 +283,14 @@ class FlowAnalysis:
 
         cfd = self._cumulative_flow(annotated, order, first_day, last_day, items)
         tis = self._time_in_state(annotated, touched, order)
+        fractions = [p / 100 for p in x.PERCENTILES]
+        spread = self._percentiles(
+            ibis.union(
+                finished.select(key=ibis.literal("ct"), value=finished.cycle_time_days),
+                finished.select(key=ibis.literal("lt"), value=finished.lead_time_days),
+            ),
+            fractions,
+        )
         by_type = self._rows(finished.group_by(finished.type).aggregate(n=finished.count()))
         scatter = self._scatter(finished) if detail else []
         return FlowReport(
@@ -231,13 +299,13 @@ class FlowAnalysis:
             filter=flt,
             as_of=series.day_to_date(as_of // MICROS_PER_DAY).isoformat(),
             items=item_counts,
-            cycle_time_days=_distribution(ct, "ct_"),
-            lead_time_days=_distribution(ct, "lt_"),
+            cycle_time_days=_distribution(ct, "ct_", spread.get("ct")),
+            lead_time_days=_distribution(ct, "lt_", spread.get("lt")),
             flow_efficiency=flow_efficiency,
             cumulative_flow=cfd,
             time_in_state_hours=tis,
             aging_wip=[_aging_row(r, self._state(r["state"])) for r in aging],
-            distribution_finished=_shares({r["type"]: r["n"] for r in by_type}),
+            distribution_finished=_shares({self._type(r["type"]): r["n"] for r in by_type}),
             distribution_wip=_shares(_tally(r["type"] for r in aging)),
             unmapped_states=unmapped,
             scatter=scatter,
@@ -322,13 +390,13 @@ class FlowAnalysis:
         self, annotated: Table, touched: Table, order: Sequence[str]
     ) -> dict[str, dict[str, float | int | None]]:
         scope = touched if self.flt.windowed else None
-        rows = {self._state(r["state"]): r for r in self._rows(x.time_in_state(annotated, scope))}
+        found = self._percentiles(x.time_in_state(annotated, scope), [0.5, 0.85])
+        rows = {self._state(key): spread for key, spread in found.items()}
         out: dict[str, dict[str, float | int | None]] = {}
         for state in [*order, *sorted(set(rows) - set(order))]:
             if state in rows:
-                r = rows[state]
-                median, p85 = r["percentiles"] or (None, None)
-                out[state] = {"median": median, "p85": p85, "items": int(r["items"])}
+                (median, p85), items = rows[state]
+                out[state] = {"median": median, "p85": p85, "items": items}
         return out
 
     def _scatter(self, finished: Table) -> list[dict[str, Any]]:
@@ -396,12 +464,14 @@ def _finished_increments(annotated: Table, items: Table) -> Table:
     )
 
 
-def _distribution(row: dict[str, Any], prefix: str) -> Distribution:
+def _distribution(
+    row: dict[str, Any], prefix: str, spread: tuple[list[float], int] | None
+) -> Distribution:
     def num(value: Any) -> float | None:
         return None if value is None or value != value else float(value)
 
-    percentiles = row.get(prefix + "percentiles") or [None] * len(x.PERCENTILES)
-    p50, p70, p85, p95 = (num(v) for v in percentiles)
+    found: Sequence[float | None] = spread[0] if spread else [None] * len(x.PERCENTILES)
+    p50, p70, p85, p95 = (num(v) for v in found)
     return Distribution(
         p50=p50,
         p70=p70,

@@ -40,6 +40,9 @@ def duckdb_backend() -> Any:
     return con
 
 
+#: Rows per batch of Spark's in-memory column cache (its default is 10,000).
+CACHE_BATCH = 100_000
+
 #: The local driver's heap unless ``OBEYA_SPARK_DRIVER_MEMORY`` says otherwise (``8g``…).
 DEFAULT_DRIVER_MEMORY = "4g"
 
@@ -63,6 +66,10 @@ def spark_backend(master: str | None = None) -> Any:
         builder = builder.remote(master)
     else:
         builder = builder.master(master).config("spark.ui.enabled", "false")
+        # The per-event table is cached column by column in batches; Spark's 10,000 rows a
+        # batch make 3,000 batches of 30M events, and ten times larger ones build and scan
+        # faster (bench/scale.py: 55 → 47 s at 12M events).
+        builder = builder.config("spark.sql.inMemoryColumnarStorage.batchSize", str(CACHE_BATCH))
         if master.startswith("local"):
             # Spark's 200 shuffle partitions suit a cluster; on one machine each is a task to
             # schedule for a few rows: a few per core (Spark's own advice for local mode).

@@ -52,13 +52,36 @@ def filtered_events(events: Table, flt: FlowFilter) -> Table:
     return events
 
 
+#: Categories as the per-event passes hold them: small integers, which compare, group and cross
+#: a Spark shuffle faster than text.
+CATEGORY_CODES: Mapping[Category, int] = {c: k for k, c in enumerate(Category)}
+
+
+def category_code(category: Category) -> int:
+    """What a category column (:func:`category_of`) holds for ``category``."""
+    return CATEGORY_CODES[category]
+
+
+def category_of(
+    state: Column, workflow: Workflow | None, state_key: Mapping[str, Any] | None = None
+) -> Column:
+    """Each event's category code: every state is active without a workflow, and a state the
+    workflow does not name is unmapped. ``state_key``: as in :func:`annotated_events`."""
+    if workflow is None:
+        return ibis.literal(CATEGORY_CODES[Category.ACTIVE], "int8")
+    codes = {s: CATEGORY_CODES[c] for s, c in workflow.categories().items()}
+    return state.substitute(
+        _keyed(codes, state_key), else_=ibis.literal(CATEGORY_CODES[Category.UNMAPPED], "int8")
+    ).cast("int8")
+
+
 def annotated_events(
     events: Table,
     workflow: Workflow | None,
     order: Sequence[str],
     state_key: Mapping[str, Any] | None = None,
 ) -> Table:
-    """Each event with its category, flow rank, the next event's time and the furthest rank.
+    """Each event with its category code, the next event's time and the furthest flow rank.
 
     ``next_t`` is null on an item's last event: that visit is not completed.
     ``reached`` / ``reached_before`` are the furthest flow rank up to this event / before it,
@@ -68,19 +91,12 @@ def annotated_events(
     ordered = ibis.window(**by_item)
     up_to_here = ibis.window(**by_item, rows=(None, 0))
     before_here = ibis.window(**by_item, rows=(None, -1))
-    if workflow is None:
-        category = ibis.literal(Category.ACTIVE.value)
-    else:
-        category = events.state.substitute(
-            _keyed({s: c.value for s, c in workflow.categories().items()}, state_key),
-            else_=Category.UNMAPPED.value,
-        )
+    category = category_of(events.state, workflow, state_key)
     rank = events.state.substitute(_keyed({s: i for i, s in enumerate(order)}, state_key), else_=0)
     return events.mutate(
         category=category,
         # The category before this event: a done one followed by one that is not is a reopen.
         prev_category=category if workflow is None else category.lag().over(ordered),
-        rank=rank,
         next_t=events.t.lead().over(ordered),
         reached=rank.max().over(up_to_here),
         reached_before=rank.max().over(before_here),
@@ -103,19 +119,19 @@ def item_summary(annotated: Table, workflow: Workflow | None, flt: FlowFilter) -
     event (``finish = "last"``) or at its first entry into a done state (``"first"``).
     """
     first_done = workflow is not None and workflow.finish == FINISH_FIRST
+    done = category_code(Category.DONE)
     e = annotated
     if first_done:
         # Each item's first entry into a done state (null if none), on every one of its events.
-        entered_done = ibis.ifelse(e.category == Category.DONE.value, e.t, ibis.null("int64"))
+        entered_done = ibis.ifelse(e.category == done, e.t, ibis.null("int64"))
         e = e.mutate(first_done_t=entered_done.min().over(ibis.window(group_by=e.item_id)))
     is_last = e.next_t.isnull()
-    started_categories = [c.value for c in STARTED]
     in_window = e.t.notnull()
     if flt.since_us is not None:
         in_window = in_window & (e.t >= flt.since_us)
     if flt.until_us is not None:
         in_window = in_window & (e.t < flt.until_us)
-    completed_active = (e.category == Category.ACTIVE.value) & e.next_t.notnull()
+    completed_active = (e.category == category_code(Category.ACTIVE)) & e.next_t.notnull()
     if first_done:
         # Active time counts up to the finish, not after it; a visit that begins before the
         # first entry into done ends at it or earlier.
@@ -124,17 +140,17 @@ def item_summary(annotated: Table, workflow: Workflow | None, flt: FlowFilter) -
         first_t=e.t.min(),
         last_t=e.t.max(),
         start_t=(
-            e.t.min() if workflow is None else e.t.min(where=e.category.isin(started_categories))
+            e.t.min()
+            if workflow is None
+            else e.t.min(where=e.category.isin([category_code(c) for c in STARTED]))
         ),
-        ends_done=e.t.count(where=is_last & (e.category == Category.DONE.value)),
+        ends_done=e.t.count(where=is_last & (e.category == done)),
         last_state=e.state.max(where=is_last),
         created=e.created.min(),
         type=e.type.max(where=is_last).coalesce(e.type.max()),
         active_us=(e.next_t - e.t).sum(where=completed_active).coalesce(0).cast("int64"),
         events_in_window=e.t.count(where=in_window),
-        reopens=e.t.count(
-            where=(e.category != Category.DONE.value) & (e.prev_category == Category.DONE.value)
-        ),
+        reopens=e.t.count(where=(e.category != done) & (e.prev_category == done)),
         **({"first_done_t": e.first_done_t.min()} if first_done else {}),
     )
     if workflow is None:
@@ -182,18 +198,42 @@ PERCENTILES: tuple[int, ...] = (50, 70, 85, 95)
 
 
 def distribution(column: Column, prefix: str = "") -> dict[str, Any]:
-    """Percentiles (linear interpolation, as one list in ``{prefix}percentiles``), mean and
-    count of a column, as aggregate exprs. The percentiles are one aggregate, not one each:
-    an exact percentile keeps every value of its group (Spark buffers them in one task)."""
-    return {
-        f"{prefix}percentiles": column.quantile([p / 100 for p in PERCENTILES]),
-        f"{prefix}mean": column.mean(),
-        f"{prefix}count": column.count(),
-    }
+    """Mean and count of a column, as aggregate exprs (its percentiles come from
+    :func:`percentile_values` or :func:`percentile_ranks`, by engine)."""
+    return {f"{prefix}mean": column.mean(), f"{prefix}count": column.count()}
+
+
+def percentile_values(values: Table, fractions: Sequence[float]) -> Table:
+    """Per ``key`` of ``values`` (columns ``key``, ``value``): the exact percentiles of its
+    values at ``fractions`` (linear interpolation), as one list, and how many values it has.
+    One aggregate, not one per fraction: an exact percentile keeps every value of its group."""
+    v = values.filter(values.value.notnull())
+    return v.group_by(v.key).aggregate(
+        percentiles=v.value.quantile(list(fractions)), n=v.value.count()
+    )
+
+
+def percentile_ranks(values: Table, fractions: Sequence[float]) -> Table:
+    """Per ``key`` of ``values`` (columns ``key``, ``value``): the values at the ranks that
+    exact percentiles at ``fractions`` read, ⌊q·(n−1)⌋ and ⌈q·(n−1)⌉ counted from 0, with
+    ``rank`` and ``n``; :func:`~obeya.core.metrics.percentiles.interpolate` finishes them.
+    One sort: Spark's exact percentile aggregate keeps every value boxed in a hash map and
+    merges them in one task, several times slower at millions of values."""
+    v = values.filter(values.value.notnull())
+    ranked = v.mutate(
+        rank=ibis.row_number().over(ibis.window(group_by=v.key, order_by=v.value)),
+        n=v.value.count().over(ibis.window(group_by=v.key)),
+    )
+    wanted = ibis.literal(False)
+    for q in fractions:
+        at = (ranked.n - 1).cast("float64") * q
+        wanted = wanted | (ranked.rank == at.floor()) | (ranked.rank == at.ceil())
+    return ranked.filter(wanted).select("key", "rank", "n", "value")
 
 
 def time_in_state(annotated: Table, items: Table | None) -> Table:
-    """Per state: median and p85 of each item's summed completed-visit hours, and item count.
+    """Per state and item, the item's summed completed-visit hours in it, as ``key`` (the
+    state) and ``value`` for :func:`percentile_values`.
 
     ``items``: the items to count, or None for all of them.
     """
@@ -204,9 +244,7 @@ def time_in_state(annotated: Table, items: Table | None) -> Table:
     scoped = per_item
     if items is not None:
         scoped = per_item.semi_join(items, per_item.item_id == items.item_id)
-    return scoped.group_by(scoped.state).aggregate(
-        percentiles=scoped.hours.quantile([0.5, 0.85]), items=scoped.item_id.count()
-    )
+    return scoped.select(key=scoped.state, value=scoped.hours)
 
 
 def daily_counts(items: Table, day_column: str) -> Table:
