@@ -52,6 +52,7 @@ def test_ranks_give_the_percentile_aggregate_and_numpy() -> None:
     for key, (found, n) in sorted_way.items():
         assert n == aggregate[key][1]
         assert found == pytest.approx(aggregate[key][0], rel=1e-12)
-        mine = np.array([v for k, v in zip(keys, values, strict=True) if k == key and v is not None])
+        pairs = zip(keys, values, strict=True)
+        mine = np.array([v for k, v in pairs if k == key and v is not None])
         assert found == pytest.approx(np.percentile(mine, [q * 100 for q in FRACTIONS]), rel=1e-12)
     assert sorted_way["few"][1] == 2  # one of its three values was null
