@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from obeya.core.metrics import FlowFilter, FlowReport
+from obeya.core.metrics import FlowFilter, FlowReport, expressions
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
 
@@ -110,6 +110,23 @@ def test_bpic_window_and_type(analyse, bpic_log, bpic_frame) -> None:
         bpic_frame, mapping, since="2012-01-01", until="2012-03-31", types=["Medium"]
     )
     compare(ours, ref, windowed=True)
+
+
+@pytest.mark.parametrize("windowed", [False, True], ids=["all", "window"])
+def test_bpic_time_in_state_from_the_events(
+    analyse, bpic_log, bpic_frame, monkeypatch, windowed: bool
+) -> None:
+    """Past ``STATE_COLUMNS`` states, time in state is grouped from the events rather than
+    summed in the item summary: the reference's figures all the same."""
+    monkeypatch.setattr(expressions, "STATE_COLUMNS", 0)
+    workflow, mapping = sample_workflow()
+    window = {"since": "2012-01-01", "until": "2012-03-31"} if windowed else {}
+    flt = FlowFilter(since=date(2012, 1, 1), until=date(2012, 3, 31)) if windowed else None
+    compare(
+        analyse(bpic_log, workflow, flt, detail=False),
+        flow_metrics(bpic_frame, mapping, **window),
+        windowed,
+    )
 
 
 def test_bpic_calendar_days(analyse, bpic_log, bpic_frame) -> None:

@@ -9,21 +9,21 @@ import pytest
 
 from obeya.core.metrics import expressions as x
 from obeya.core.metrics.engine import duckdb_backend
-from obeya.core.metrics.percentiles import interpolate
+from obeya.core.metrics.percentiles import interpolate, ranks
 
 FRACTIONS = [0.5, 0.7, 0.85, 0.95]
 
 
 def test_interpolate_by_hand() -> None:
     # 1, 2, 3, 4: q·(n−1) = 1.5, 2.1, 2.55, 2.85 → 2.5, 3.1, 3.55, 3.85.
-    rows = [{"key": "a", "rank": r, "n": 4, "value": float(r + 1)} for r in range(4)]
-    found, n = interpolate(rows, FRACTIONS)["a"]
-    assert n == 4
+    assert ranks(4, FRACTIONS) == [1, 2, 3]
+    rows = [{"key": "a", "rank": r, "value": float(r + 1)} for r in ranks(4, FRACTIONS)]
+    found = interpolate(rows, {"a": 4}, FRACTIONS)["a"]
     assert found == pytest.approx([2.5, 3.1, 3.55, 3.85], abs=1e-12)
-    assert interpolate([{"key": "b", "rank": 0, "n": 1, "value": 7.0}], FRACTIONS)["b"] == (
-        [7.0] * 4,
-        1,
-    )
+    assert ranks(1, FRACTIONS) == [0]
+    assert interpolate([{"key": "b", "rank": 0, "value": 7.0}], {"b": 1}, FRACTIONS) == {
+        "b": [7.0] * 4
+    }
 
 
 def test_ranks_give_the_percentile_aggregate_and_numpy() -> None:
@@ -39,8 +39,10 @@ def test_ranks_give_the_percentile_aggregate_and_numpy() -> None:
     con = duckdb_backend()
     try:
         table = con.create_table("v", pa.table({"key": keys, "value": values}), temp=True)
-        ranks = x.percentile_ranks(table, FRACTIONS).to_pyarrow().to_pylist()
-        sorted_way = interpolate(ranks, FRACTIONS)
+        sizes = {r["key"]: r["n"] for r in x.value_counts(table).to_pyarrow().to_pylist()}
+        wanted = {key: ranks(n, FRACTIONS) for key, n in sizes.items()}
+        read = x.percentile_ranks(table, wanted).to_pyarrow().to_pylist()
+        sorted_way = interpolate(read, sizes, FRACTIONS)
         aggregate = {
             r["key"]: (r["percentiles"], r["n"])
             for r in x.percentile_values(table, FRACTIONS).to_pyarrow().to_pylist()
@@ -48,11 +50,11 @@ def test_ranks_give_the_percentile_aggregate_and_numpy() -> None:
     finally:
         con.disconnect()
     assert set(sorted_way) == set(aggregate) == {"few", "many", "ties"}
-    assert len(ranks) <= 3 * 2 * len(FRACTIONS)  # only the ranks either side are fetched
-    for key, (found, n) in sorted_way.items():
-        assert n == aggregate[key][1]
+    assert len(read) <= 3 * 2 * len(FRACTIONS)  # only the ranks either side are fetched
+    for key, found in sorted_way.items():
+        assert sizes[key] == aggregate[key][1]
         assert found == pytest.approx(aggregate[key][0], rel=1e-12)
         pairs = zip(keys, values, strict=True)
         mine = np.array([v for k, v in pairs if k == key and v is not None])
         assert found == pytest.approx(np.percentile(mine, [q * 100 for q in FRACTIONS]), rel=1e-12)
-    assert sorted_way["few"][1] == 2  # one of its three values was null
+    assert sizes["few"] == 2  # one of its three values was null

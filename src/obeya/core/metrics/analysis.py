@@ -66,6 +66,8 @@ class FlowAnalysis:
         self.source = source
         self.events = x.filtered_events(events, self.flt)
         self._cached: list[Table] = []
+        #: The state codes whose time in state the item summary sums (:meth:`_passes`).
+        self._state_columns: list[int] = []
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -96,9 +98,13 @@ class FlowAnalysis:
         (:func:`~obeya.core.metrics.expressions.percentile_ranks`); the SQL engines'
         percentile aggregates are faster than sorting."""
         if self.backend.name == "pyspark":
-            return percentiles.interpolate(
-                self._rows(x.percentile_ranks(values, fractions)), fractions
-            )
+            sizes = {r["key"]: int(r["n"]) for r in self._rows(x.value_counts(values))}
+            if not sizes:
+                return {}
+            wanted = {key: percentiles.ranks(n, fractions) for key, n in sizes.items()}
+            rows = self._rows(x.percentile_ranks(values, wanted))
+            found = percentiles.interpolate(rows, sizes, fractions)
+            return {key: (found[key], n) for key, n in sizes.items()}
         rows = self._rows(x.percentile_values(values, fractions))
         return {r["key"]: (list(r["percentiles"]), int(r["n"])) for r in rows}
 
@@ -224,7 +230,11 @@ class FlowAnalysis:
         annotated = self._materialise(
             x.annotated_events(self.events, self.workflow, order, self.state_codes)
         )
-        items = self._materialise(x.item_summary(annotated, self.workflow, flt))
+        codes = sorted((self.state_codes or {}).values())
+        self._state_columns = codes if len(codes) <= x.STATE_COLUMNS else []
+        items = self._materialise(
+            x.item_summary(annotated, self.workflow, flt, self._state_columns)
+        )
         return order, unmapped, annotated, items
 
     def _report(self, detail: bool, spans: bool) -> FlowReport:
@@ -389,8 +399,11 @@ class FlowAnalysis:
     def _time_in_state(
         self, annotated: Table, touched: Table, order: Sequence[str]
     ) -> dict[str, dict[str, float | int | None]]:
-        scope = touched if self.flt.windowed else None
-        found = self._percentiles(x.time_in_state(annotated, scope), [0.5, 0.85])
+        if self._state_columns:
+            values = x.time_in_state_of_items(touched, self._state_columns)
+        else:
+            values = x.time_in_state(annotated, touched if self.flt.windowed else None)
+        found = self._percentiles(values, [0.5, 0.85])
         rows = {self._state(key): spread for key, spread in found.items()}
         out: dict[str, dict[str, float | int | None]] = {}
         for state in [*order, *sorted(set(rows) - set(order))]:

@@ -111,8 +111,25 @@ def _keyed(by_state: Mapping[str, Any], state_key: Mapping[str, Any] | None) -> 
     return {state_key[s]: v for s, v in by_state.items() if s in state_key}
 
 
-def item_summary(annotated: Table, workflow: Workflow | None, flt: FlowFilter) -> Table:
-    """One row per item: start, finish, cycle and lead time, active time, type, window flag.
+#: Up to this many states, each item's time in each state is summed in the item summary, a
+#: column a state (:func:`in_state`); beyond, in a pass of its own (:func:`time_in_state`).
+STATE_COLUMNS = 32
+
+
+def in_state(code: int) -> str:
+    """The item summary's column of an item's completed-visit microseconds in state ``code``."""
+    return f"in_state_{code}"
+
+
+def item_summary(
+    annotated: Table,
+    workflow: Workflow | None,
+    flt: FlowFilter,
+    state_codes: Sequence[int] = (),
+) -> Table:
+    """One row per item: start, finish, cycle and lead time, active time, type, window flag;
+    and for each of ``state_codes`` its completed visits' time in that state (:func:`in_state`,
+    null if none), which spares time in state a second grouping of every event.
 
     Without a workflow every item runs from its first to its last event (case duration). With
     one, an item is finished when its last event is in a done state, and finishes at that
@@ -152,6 +169,10 @@ def item_summary(annotated: Table, workflow: Workflow | None, flt: FlowFilter) -
         events_in_window=e.t.count(where=in_window),
         reopens=e.t.count(where=(e.category != done) & (e.prev_category == done)),
         **({"first_done_t": e.first_done_t.min()} if first_done else {}),
+        **{
+            in_state(k): (e.next_t - e.t).sum(where=e.next_t.notnull() & (e.state == k))
+            for k in state_codes
+        },
     )
     if workflow is None:
         finish_t = items.last_t
@@ -213,38 +234,52 @@ def percentile_values(values: Table, fractions: Sequence[float]) -> Table:
     )
 
 
-def percentile_ranks(values: Table, fractions: Sequence[float]) -> Table:
-    """Per ``key`` of ``values`` (columns ``key``, ``value``): the values at the ranks that
-    exact percentiles at ``fractions`` read, ⌊q·(n−1)⌋ and ⌈q·(n−1)⌉ counted from 0, with
-    ``rank`` and ``n``; :func:`~obeya.core.metrics.percentiles.interpolate` finishes them.
-    One sort: Spark's exact percentile aggregate keeps every value boxed in a hash map and
-    merges them in one task, several times slower at millions of values."""
+def value_counts(values: Table) -> Table:
+    """Per ``key`` of ``values`` (columns ``key``, ``value``), how many values it has (``n``)."""
     v = values.filter(values.value.notnull())
-    ranked = v.mutate(
-        rank=ibis.row_number().over(ibis.window(group_by=v.key, order_by=v.value)),
-        n=v.value.count().over(ibis.window(group_by=v.key)),
-    )
+    return v.group_by(v.key).aggregate(n=v.value.count())
+
+
+def percentile_ranks(values: Table, ranks: Mapping[Any, Sequence[int]]) -> Table:
+    """Of ``values`` (columns ``key``, ``value``; nulls are no values), the ``rank`` (from 0,
+    in order of value) and ``value`` of each key's ``ranks``: the values exact percentiles
+    interpolate between (:mod:`obeya.core.metrics.percentiles`). One sort: Spark's exact
+    percentile aggregate keeps every value boxed in a hash map and merges them in one task,
+    several times slower at millions of values."""
+    v = values.filter(values.value.notnull())
+    ranked = v.mutate(rank=ibis.row_number().over(ibis.window(group_by=v.key, order_by=v.value)))
     wanted = ibis.literal(False)
-    for q in fractions:
-        at = (ranked.n - 1).cast("float64") * q
-        wanted = wanted | (ranked.rank == at.floor()) | (ranked.rank == at.ceil())
-    return ranked.filter(wanted).select("key", "rank", "n", "value")
+    for key, at in ranks.items():
+        wanted = wanted | ((ranked.key == key) & ranked.rank.isin(list(at)))
+    return ranked.filter(wanted).select("key", "rank", "value")
 
 
 def time_in_state(annotated: Table, items: Table | None) -> Table:
     """Per state and item, the item's summed completed-visit hours in it, as ``key`` (the
-    state) and ``value`` for :func:`percentile_values`.
+    state) and ``value`` for :func:`percentile_values`, from the events.
 
     ``items``: the items to count, or None for all of them.
     """
     visits = annotated.filter(annotated.next_t.notnull())
     per_item = visits.group_by([visits.item_id, visits.state]).aggregate(
-        hours=in_units(visits.next_t - visits.t, MICROS_PER_HOUR).sum()
+        us=(visits.next_t - visits.t).sum()
     )
     scoped = per_item
     if items is not None:
         scoped = per_item.semi_join(items, per_item.item_id == items.item_id)
-    return scoped.select(key=scoped.state, value=scoped.hours)
+    return scoped.select(key=scoped.state, value=in_units(scoped.us, MICROS_PER_HOUR))
+
+
+def time_in_state_of_items(items: Table, state_codes: Sequence[int]) -> Table:
+    """:func:`time_in_state` from the item summary's :func:`in_state` columns, for ``items``."""
+    return ibis.union(
+        *[
+            items.select(
+                key=ibis.literal(k, "int64"), value=in_units(items[in_state(k)], MICROS_PER_HOUR)
+            )
+            for k in state_codes
+        ]
+    )
 
 
 def daily_counts(items: Table, day_column: str) -> Table:
