@@ -113,11 +113,11 @@ def test_bpic_window_and_type(analyse, bpic_log, bpic_frame) -> None:
 
 
 @pytest.mark.parametrize("windowed", [False, True], ids=["all", "window"])
-def test_bpic_time_in_state_from_the_events(
+def test_bpic_time_in_state_and_cumulative_flow_from_the_events(
     analyse, bpic_log, bpic_frame, monkeypatch, windowed: bool
 ) -> None:
-    """Past ``STATE_COLUMNS`` states, time in state is grouped from the events rather than
-    summed in the item summary: the reference's figures all the same."""
+    """Past ``STATE_COLUMNS`` states, time in state and cumulative flow are read from the
+    events kept, not from the item summary's columns: the reference's figures all the same."""
     monkeypatch.setattr(expressions, "STATE_COLUMNS", 0)
     workflow, mapping = sample_workflow()
     window = {"since": "2012-01-01", "until": "2012-03-31"} if windowed else {}

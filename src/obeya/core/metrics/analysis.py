@@ -66,8 +66,10 @@ class FlowAnalysis:
         self.source = source
         self.events = x.filtered_events(events, self.flt)
         self._cached: list[Table] = []
-        #: The state codes whose time in state the item summary sums (:meth:`_passes`).
+        #: The state codes whose time in state the item summary sums, and the number of flow
+        #: ranks whose first reach it dates (:meth:`_passes`); none past STATE_COLUMNS states.
         self._state_columns: list[int] = []
+        self._ranks = 0
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -227,13 +229,16 @@ class FlowAnalysis:
             order = self.workflow.state_order(observed)
         else:
             order = observed
-        annotated = self._materialise(
-            x.annotated_events(self.events, self.workflow, order, self.state_codes)
-        )
+        annotated = x.annotated_events(self.events, self.workflow, order, self.state_codes)
         codes = sorted((self.state_codes or {}).values())
-        self._state_columns = codes if len(codes) <= x.STATE_COLUMNS else []
+        if max(len(codes), len(order)) <= x.STATE_COLUMNS:
+            # The items carry what time in state and cumulative flow need: the per-event
+            # table is never kept (keeping 30M rows cost Spark a third of its time).
+            self._state_columns, self._ranks = codes, len(order)
+        else:
+            annotated = self._materialise(annotated)
         items = self._materialise(
-            x.item_summary(annotated, self.workflow, flt, self._state_columns)
+            x.item_summary(annotated, self.workflow, flt, self._state_columns, self._ranks)
         )
         return order, unmapped, annotated, items
 
@@ -244,7 +249,7 @@ class FlowAnalysis:
         touched = x.touched_in_window(items, flt)
 
         bounds = self._rows(
-            annotated.aggregate(first_t=annotated.t.min(), last_t=annotated.t.max())
+            items.aggregate(first_t=items.first_t.min(), last_t=items.last_t.max())
         )[0]
         last_t = int(bounds["last_t"])
         as_of = flt.until_us - 1 if flt.until_us is not None else last_t
@@ -378,19 +383,27 @@ class FlowAnalysis:
         last_day: int,
         items: Table,
     ) -> CumulativeFlow:
-        rows = self._arrow(x.flow_increments(annotated))
+        categories = self.workflow.categories() if self.workflow is not None else {}
+        done = [k for k, s in enumerate(order) if categories.get(s) == Category.DONE]
+        levels = len(order)
+        if self._ranks:
+            rows = self._arrow(x.reaches(items, self._ranks))
+            from_finish = rows.column("from_finish").to_numpy(zero_copy_only=False)
+            rows, finished = rows.filter(~from_finish), rows.filter(from_finish)
+        else:
+            rows = self._arrow(x.flow_increments(annotated))
         day = rows.column("day").to_numpy().astype(np.int64)
         lo = int(min(first_day, day.min())) if day.size else first_day
         span = max(last_day - lo + 1, 0)
-        cumulative = _furthest(rows, len(order), lo, span)[:, first_day - lo :]
-        categories = self.workflow.categories() if self.workflow is not None else {}
-        done = [k for k, s in enumerate(order) if categories.get(s) == Category.DONE]
+        at_or_beyond = _reached if self._ranks else _furthest
+        cumulative = at_or_beyond(rows, levels, lo, span)[:, first_day - lo :]
         if done:
             # A done band counts an item only from its finish on, and only if it finished: one
             # that reached done but is not done at its last event (reopened, or backwards
             # events) is in progress, as WIP counts it (docs/conventions.md, "Periods").
-            finished = self._arrow(_finished_increments(annotated, items))
-            at_finish = _furthest(finished, len(order), lo, span)[:, first_day - lo :]
+            if not self._ranks:
+                finished = self._arrow(_finished_increments(annotated, items))
+            at_finish = at_or_beyond(finished, levels, lo, span)[:, first_day - lo :]
             cumulative[done] = at_finish[done]
         days = [series.day_to_date(d).isoformat() for d in range(first_day, last_day + 1)]
         counts = {state: [int(v) for v in cumulative[k]] for k, state in enumerate(order)}
@@ -457,6 +470,18 @@ def _furthest(rows: Any, levels: int, lo: int, span: int) -> Any:
     at_least = np.cumsum(by_reached[::-1], axis=0)[::-1]
     left_below = np.cumsum(by_before[::-1], axis=0)[::-1]
     return np.cumsum(at_least - left_below, axis=1)
+
+
+def _reached(rows: Any, levels: int, lo: int, span: int) -> Any:
+    """As :func:`_furthest`, from :func:`~obeya.core.metrics.expressions.reaches` rows: the
+    items that first reached each rank or beyond, by day, summed."""
+    day = rows.column("day").to_numpy().astype(np.int64)
+    rank = rows.column("rank").to_numpy().astype(np.int64)
+    n = rows.column("n").to_numpy().astype(np.int64)
+    keep = day - lo < span
+    first = np.zeros((levels, span), dtype=np.int64)
+    np.add.at(first, (rank[keep], day[keep] - lo), n[keep])
+    return np.cumsum(first, axis=1)
 
 
 def _finished_increments(annotated: Table, items: Table) -> Table:

@@ -81,7 +81,8 @@ def annotated_events(
     order: Sequence[str],
     state_key: Mapping[str, Any] | None = None,
 ) -> Table:
-    """Each event with its category code, the next event's time and the furthest flow rank.
+    """Each event with its category code, flow rank, the next event's time and the furthest
+    flow rank.
 
     ``next_t`` is null on an item's last event: that visit is not completed.
     ``reached`` / ``reached_before`` are the furthest flow rank up to this event / before it,
@@ -97,6 +98,7 @@ def annotated_events(
         category=category,
         # The category before this event: a done one followed by one that is not is a reopen.
         prev_category=category if workflow is None else category.lag().over(ordered),
+        rank=rank,
         next_t=events.t.lead().over(ordered),
         reached=rank.max().over(up_to_here),
         reached_before=rank.max().over(before_here),
@@ -111,8 +113,10 @@ def _keyed(by_state: Mapping[str, Any], state_key: Mapping[str, Any] | None) -> 
     return {state_key[s]: v for s, v in by_state.items() if s in state_key}
 
 
-#: Up to this many states, each item's time in each state is summed in the item summary, a
-#: column a state (:func:`in_state`); beyond, in a pass of its own (:func:`time_in_state`).
+#: Up to this many states, the item summary holds what time in state and cumulative flow need,
+#: a column or two a state (:func:`in_state`, :func:`reached_at`), and the per-event table is
+#: never kept; beyond, they read the per-event table (:func:`time_in_state`,
+#: :func:`flow_increments`).
 STATE_COLUMNS = 32
 
 
@@ -121,15 +125,23 @@ def in_state(code: int) -> str:
     return f"in_state_{code}"
 
 
+def reached_at(rank: int) -> str:
+    """The item summary's column of when an item first reached flow rank ``rank`` or beyond."""
+    return f"reached_{rank}"
+
+
 def item_summary(
     annotated: Table,
     workflow: Workflow | None,
     flt: FlowFilter,
     state_codes: Sequence[int] = (),
+    ranks: int = 0,
 ) -> Table:
     """One row per item: start, finish, cycle and lead time, active time, type, window flag;
-    and for each of ``state_codes`` its completed visits' time in that state (:func:`in_state`,
-    null if none), which spares time in state a second grouping of every event.
+    for each of ``state_codes`` its completed visits' time in that state (:func:`in_state`,
+    null if none), and for each flow rank below ``ranks`` when it first reached that rank or
+    beyond (:func:`reached_at`): what time in state and cumulative flow then read from the
+    items alone, with no second pass over the events.
 
     Without a workflow every item runs from its first to its last event (case duration). With
     one, an item is finished when its last event is in a done state, and finishes at that
@@ -173,6 +185,7 @@ def item_summary(
             in_state(k): (e.next_t - e.t).sum(where=e.next_t.notnull() & (e.state == k))
             for k in state_codes
         },
+        **{reached_at(k): e.t.min(where=e.rank >= k) for k in range(ranks)},
     )
     if workflow is None:
         finish_t = items.last_t
@@ -301,6 +314,29 @@ def flow_increments(annotated: Table) -> Table:
     return rises.group_by([rises.day, rises.before, rises.reached]).aggregate(
         n=rises.item_id.count()
     )
+
+
+def reaches(items: Table, ranks: int) -> Table:
+    """Per flow rank, day and whether counted from the finish: the items that first reached
+    the rank or beyond that day (:func:`reached_at`), for cumulative flow. ``from_finish``
+    rows count only finished items, each dated no earlier than its finish day (a done band
+    counts an item from its finish on, docs/conventions.md)."""
+    parts = []
+    for k in range(ranks):
+        column = reached_at(k)
+        reached = items.filter(items[column].notnull())
+        done = reached.filter(reached.finish_t.notnull())
+        rank = ibis.literal(k, "int64")
+        parts += [
+            reached.select(rank=rank, day=day_of(reached[column]), from_finish=ibis.literal(False)),
+            done.select(
+                rank=rank,
+                day=ibis.greatest(day_of(done[column]), done.finish_day),
+                from_finish=ibis.literal(True),
+            ),
+        ]
+    rows = ibis.union(*parts)
+    return rows.group_by([rows.rank, rows.day, rows.from_finish]).aggregate(n=rows.count())
 
 
 def aging(annotated: Table, items: Table, as_of_us: int, *, at_end: bool) -> Table:
