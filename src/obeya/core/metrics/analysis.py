@@ -1,7 +1,9 @@
 """Runs the flow expressions on a backend and assembles a :class:`FlowReport`.
 
-The two per-event passes (annotating visits, summarising items) are materialised once as
-temporary tables; every figure after that reads the small item table or a per-day aggregate.
+One pass over the events orders each item's visits and feeds the item summary, which is kept
+(a temporary table, or Spark's cache); every figure after that reads the small item table or
+a per-day aggregate. The per-event table is kept too only past ``STATE_COLUMNS`` states, when
+time in state and cumulative flow read it rather than the item summary's columns.
 """
 
 from __future__ import annotations
@@ -216,7 +218,8 @@ class FlowAnalysis:
         return self._item_table(items.select("item_id", "start_t", "finish_t", "last_t"))
 
     def _passes(self) -> tuple[list[str], list[str], Table, Table]:
-        """The flow order, the unmapped states, and the two per-event passes (kept)."""
+        """The flow order, the unmapped states, the per-event table (kept only past
+        ``STATE_COLUMNS`` states) and the item summary (kept)."""
         flt = self.flt
         observed, types = self._observed()
         if not observed:
