@@ -247,24 +247,38 @@ def percentile_values(values: Table, fractions: Sequence[float]) -> Table:
     )
 
 
-def value_counts(values: Table) -> Table:
-    """Per ``key`` of ``values`` (columns ``key``, ``value``), how many values it has (``n``)."""
-    v = values.filter(values.value.notnull())
-    return v.group_by(v.key).aggregate(n=v.value.count())
+#: Buckets per unit of ln(1 + |value|) in :func:`value_buckets`: about 0.1 % of a value wide.
+BUCKETS_PER_LOG_UNIT = 1024
 
 
-def percentile_ranks(values: Table, ranks: Mapping[Any, Sequence[int]]) -> Table:
-    """Of ``values`` (columns ``key``, ``value``; nulls are no values), the ``rank`` (from 0,
-    in order of value) and ``value`` of each key's ``ranks``: the values exact percentiles
-    interpolate between (:mod:`obeya.core.metrics.percentiles`). One sort: Spark's exact
-    percentile aggregate keeps every value boxed in a hash map and merges them in one task,
-    several times slower at millions of values."""
+def bucket_of(value: Column) -> Column:
+    """A value's bucket: an integer that never decreases as the value grows (the sign of the
+    value times ln(1 + |value|), in steps of 1/BUCKETS_PER_LOG_UNIT)."""
+    size = ibis.ifelse(value >= 0, (value + 1).ln(), -((1 - value).ln()))
+    return (size * BUCKETS_PER_LOG_UNIT).floor().cast("int64")
+
+
+def value_buckets(values: Table) -> Table:
+    """Per ``key`` of ``values`` (columns ``key``, ``value``; nulls are no values) and bucket
+    (:func:`bucket_of`), how many values fall in it and the least and greatest: enough to
+    tell which bucket holds a given rank, and its value where all in it are equal."""
     v = values.filter(values.value.notnull())
-    ranked = v.mutate(rank=ibis.row_number().over(ibis.window(group_by=v.key, order_by=v.value)))
+    v = v.mutate(bucket=bucket_of(v.value))
+    return v.group_by([v.key, v.bucket]).aggregate(
+        n=v.value.count(), low=v.value.min(), high=v.value.max()
+    )
+
+
+def bucket_values(values: Table, buckets: Mapping[Any, Sequence[int]]) -> Table:
+    """The ``key``, ``bucket`` and ``value`` of the values of ``values`` in each key's
+    ``buckets``: the few an exact percentile still has to sort
+    (:func:`~obeya.core.metrics.percentiles.from_buckets`)."""
+    v = values.filter(values.value.notnull())
+    v = v.mutate(bucket=bucket_of(v.value))
     wanted = ibis.literal(False)
-    for key, at in ranks.items():
-        wanted = wanted | ((ranked.key == key) & ranked.rank.isin(list(at)))
-    return ranked.filter(wanted).select("key", "rank", "value")
+    for key, these in buckets.items():
+        wanted = wanted | ((v.key == key) & v.bucket.isin(list(these)))
+    return v.filter(wanted).select("key", "bucket", "value")
 
 
 def time_in_state(annotated: Table, items: Table | None) -> Table:
