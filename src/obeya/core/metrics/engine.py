@@ -68,7 +68,7 @@ def spark_backend(master: str | None = None) -> Any:
         builder = builder.master(master).config("spark.ui.enabled", "false")
         # The per-event table is cached column by column in batches; Spark's 10,000 rows a
         # batch make 3,000 batches of 30M events, and ten times larger ones build and scan
-        # faster (bench/scale.py: 55 → 47 s at 12M events).
+        # faster (one report in-process at 12M events: 55 → 47 s).
         builder = builder.config("spark.sql.inMemoryColumnarStorage.batchSize", str(CACHE_BATCH))
         if master.startswith("local"):
             # Spark's 200 shuffle partitions suit a cluster; on one machine each is a task to

@@ -233,7 +233,7 @@ PERCENTILES: tuple[int, ...] = (50, 70, 85, 95)
 
 def distribution(column: Column, prefix: str = "") -> dict[str, Any]:
     """Mean and count of a column, as aggregate exprs (its percentiles come from
-    :func:`percentile_values` or :func:`percentile_ranks`, by engine)."""
+    :func:`percentile_values`, or on Spark :func:`value_buckets` and :func:`bucket_values`)."""
     return {f"{prefix}mean": column.mean(), f"{prefix}count": column.count()}
 
 
