@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from obeya.core.metrics import FlowFilter, FlowReport, expressions
+from obeya.core.metrics import FlowFilter, FlowReport, analysis, expressions
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
 
@@ -119,6 +119,22 @@ def test_bpic_time_in_state_and_cumulative_flow_from_the_events(
     """Past ``STATE_COLUMNS`` states, time in state and cumulative flow are read from the
     events kept, not from the item summary's columns: the reference's figures all the same."""
     monkeypatch.setattr(expressions, "STATE_COLUMNS", 0)
+    workflow, mapping = sample_workflow()
+    window = {"since": "2012-01-01", "until": "2012-03-31"} if windowed else {}
+    flt = FlowFilter(since=date(2012, 1, 1), until=date(2012, 3, 31)) if windowed else None
+    compare(
+        analyse(bpic_log, workflow, flt, detail=False),
+        flow_metrics(bpic_frame, mapping, **window),
+        windowed,
+    )
+
+
+@pytest.mark.parametrize("windowed", [False, True], ids=["whole", "window"])
+def test_bpic_on_the_spark_plan(analyse, bpic_log, bpic_frame, monkeypatch, windowed: bool) -> None:
+    """Spark's plan (one scan of the items spread over states and ranks, percentiles from
+    counts per bucket of values), run here on DuckDB (and PostgreSQL): the reference's
+    figures all the same."""
+    monkeypatch.setattr(analysis, "spark_plan", lambda backend: True)
     workflow, mapping = sample_workflow()
     window = {"since": "2012-01-01", "until": "2012-03-31"} if windowed else {}
     flt = FlowFilter(since=date(2012, 1, 1), until=date(2012, 3, 31)) if windowed else None

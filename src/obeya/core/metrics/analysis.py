@@ -38,6 +38,13 @@ Table = x.Table
 CODED_TYPES = 256
 
 
+def spark_plan(backend: Any) -> bool:
+    """Whether to plan for Spark: it runs each scan of a union as tasks of its own
+    (:func:`~obeya.core.metrics.expressions.unpivot`), and its percentile aggregate sorts
+    every value (:meth:`FlowAnalysis._percentiles`). Either plan gives the same figures."""
+    return bool(backend.name == "pyspark")
+
+
 class FlowAnalysis:
     """One analysis of one set of events on one Ibis backend."""
 
@@ -72,6 +79,7 @@ class FlowAnalysis:
         #: ranks whose first reach it dates (:meth:`_passes`); none past STATE_COLUMNS states.
         self._state_columns: list[int] = []
         self._ranks = 0
+        self._spark = spark_plan(backend)
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -101,7 +109,7 @@ class FlowAnalysis:
         ``fractions`` and its number of values. Spark finds them from counts per bucket of
         values (:mod:`~obeya.core.metrics.percentiles`): its percentile aggregate is several
         times slower; the SQL engines' aggregates are fast."""
-        if self.backend.name == "pyspark":
+        if self._spark:
             return percentiles.from_buckets(
                 self._rows(x.value_buckets(values)),
                 fractions,
@@ -388,7 +396,7 @@ class FlowAnalysis:
         done = [k for k, s in enumerate(order) if categories.get(s) == Category.DONE]
         levels = len(order)
         if self._ranks:
-            rows = self._arrow(x.reaches(items, self._ranks))
+            rows = self._arrow(x.reaches(items, self._ranks, one_scan=self._spark))
             from_finish = rows.column("from_finish").to_numpy(zero_copy_only=False)
             rows, finished = rows.filter(~from_finish), rows.filter(from_finish)
         else:
@@ -414,7 +422,7 @@ class FlowAnalysis:
         self, annotated: Table, touched: Table, order: Sequence[str]
     ) -> dict[str, dict[str, float | int | None]]:
         if self._state_columns:
-            values = x.time_in_state_of_items(touched, self._state_columns)
+            values = x.time_in_state_of_items(touched, self._state_columns, one_scan=self._spark)
         else:
             values = x.time_in_state(annotated, touched if self.flt.windowed else None)
         found = self._percentiles(values, [0.5, 0.85])

@@ -297,16 +297,30 @@ def time_in_state(annotated: Table, items: Table | None) -> Table:
     return scoped.select(key=scoped.state, value=in_units(scoped.us, MICROS_PER_HOUR))
 
 
-def time_in_state_of_items(items: Table, state_codes: Sequence[int]) -> Table:
-    """:func:`time_in_state` from the item summary's :func:`in_state` columns, for ``items``."""
-    return ibis.union(
-        *[
-            items.select(
-                key=ibis.literal(k, "int64"), value=in_units(items[in_state(k)], MICROS_PER_HOUR)
-            )
-            for k in state_codes
-        ]
-    )
+def time_in_state_of_items(
+    items: Table, state_codes: Sequence[int], *, one_scan: bool = False
+) -> Table:
+    """:func:`time_in_state` from the item summary's :func:`in_state` columns, for ``items``
+    (``one_scan``: as in :func:`unpivot`)."""
+    values = {k: in_units(items[in_state(k)], MICROS_PER_HOUR) for k in state_codes}
+    return unpivot(items, values, one_scan=one_scan)
+
+
+def unpivot(table: Table, values: Mapping[int, Column], *, one_scan: bool = False) -> Table:
+    """One row per row of ``table`` and key of ``values``: the key, as ``key``, and that
+    key's value, as ``value``.
+
+    A union of one select per key scans ``table`` once per key, which column stores do
+    fast. ``one_scan`` spreads each row over the keys instead: Spark runs each scan of a
+    union as a set of tasks, and one scan of the item summary in place of fourteen took its
+    cumulative flow from 5.7 to 1.2 s at 12M events (DuckDB's went from 0.2 to 1.0 s)."""
+    if not one_scan:
+        return ibis.union(
+            *[table.select(key=ibis.literal(k, "int64"), value=v) for k, v in values.items()]
+        )
+    spread = table.mutate(key=ibis.literal(list(values), "array<int64>").unnest())
+    # The values are worked out on the spread rows, from the row each came from.
+    return spread.select("key", value=spread.key.cases(*values.items()))
 
 
 def daily_counts(items: Table, day_column: str) -> Table:
@@ -330,26 +344,26 @@ def flow_increments(annotated: Table) -> Table:
     )
 
 
-def reaches(items: Table, ranks: int) -> Table:
+def reaches(items: Table, ranks: int, *, one_scan: bool = False) -> Table:
     """Per flow rank, day and whether counted from the finish: the items that first reached
     the rank or beyond that day (:func:`reached_at`), for cumulative flow. ``from_finish``
     rows count only finished items, each dated no earlier than its finish day (a done band
-    counts an item from its finish on, docs/conventions.md)."""
-    parts = []
-    for k in range(ranks):
-        column = reached_at(k)
-        reached = items.filter(items[column].notnull())
-        done = reached.filter(reached.finish_t.notnull())
-        rank = ibis.literal(k, "int64")
-        parts += [
-            reached.select(rank=rank, day=day_of(reached[column]), from_finish=ibis.literal(False)),
-            done.select(
-                rank=rank,
-                day=ibis.greatest(day_of(done[column]), done.finish_day),
-                from_finish=ibis.literal(True),
-            ),
-        ]
-    rows = ibis.union(*parts)
+    counts an item from its finish on, docs/conventions.md). ``one_scan``: as in
+    :func:`unpivot`."""
+    from_start = {k: day_of(items[reached_at(k)]) for k in range(ranks)}
+    from_finish = {
+        # GREATEST skips nulls: an item that never reached the rank must stay null.
+        ranks + k: ibis.ifelse(
+            items.finish_t.notnull() & day.notnull(),
+            ibis.greatest(day, items.finish_day),
+            ibis.null("int64"),
+        )
+        for k, day in from_start.items()
+    }
+    rows = unpivot(items, from_start | from_finish, one_scan=one_scan)
+    rows = rows.filter(rows.value.notnull()).select(
+        rank=rows.key % ranks, day=rows.value, from_finish=rows.key >= ranks
+    )
     return rows.group_by([rows.rank, rows.day, rows.from_finish]).aggregate(n=rows.count())
 
 
