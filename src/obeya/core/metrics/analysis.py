@@ -396,7 +396,7 @@ class FlowAnalysis:
         done = [k for k, s in enumerate(order) if categories.get(s) == Category.DONE]
         levels = len(order)
         if self._ranks:
-            rows = self._arrow(x.reaches(items, self._ranks, one_scan=self._spark))
+            rows = self._arrow(x.reaches(items, self._ranks, done, one_scan=self._spark))
             from_finish = rows.column("from_finish").to_numpy(zero_copy_only=False)
             rows, finished = rows.filter(~from_finish), rows.filter(from_finish)
         else:
