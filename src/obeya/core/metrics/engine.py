@@ -84,7 +84,8 @@ def spark_backend(master: str | None = None) -> Any:
             builder = builder.config("spark.driver.memory", memory)
             # Spark keeps sort and aggregation buffers in large arrays on the heap, which the
             # JVM's default collector (G1) handles as humongous objects; the throughput
-            # collector does not (a report of 12M events, fresh and warm: 45 → 40 s, 28 → 25 s).
+            # collector does not (12M events, a process's first report and its second:
+            # 46 → 40 s, 28 → 25 s).
             builder = builder.config("spark.driver.extraJavaOptions", LOCAL_JAVA_OPTIONS)
     session = builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
     return ibis.pyspark.connect(session)
