@@ -113,28 +113,18 @@ def test_bpic_window_and_type(analyse, bpic_log, bpic_frame) -> None:
 
 
 @pytest.mark.parametrize("windowed", [False, True], ids=["all", "window"])
-def test_bpic_time_in_state_and_cumulative_flow_from_the_events(
-    analyse, bpic_log, bpic_frame, monkeypatch, windowed: bool
+@pytest.mark.parametrize("plan", ["events kept", "spark plan"])
+def test_bpic_on_other_plans(
+    analyse, bpic_log, bpic_frame, monkeypatch, plan: str, windowed: bool
 ) -> None:
-    """Past ``STATE_COLUMNS`` states, time in state and cumulative flow are read from the
-    events kept, not from the item summary's columns: the reference's figures all the same."""
-    monkeypatch.setattr(expressions, "STATE_COLUMNS", 0)
-    workflow, mapping = sample_workflow()
-    window = {"since": "2012-01-01", "until": "2012-03-31"} if windowed else {}
-    flt = FlowFilter(since=date(2012, 1, 1), until=date(2012, 3, 31)) if windowed else None
-    compare(
-        analyse(bpic_log, workflow, flt, detail=False),
-        flow_metrics(bpic_frame, mapping, **window),
-        windowed,
-    )
-
-
-@pytest.mark.parametrize("windowed", [False, True], ids=["whole", "window"])
-def test_bpic_on_the_spark_plan(analyse, bpic_log, bpic_frame, monkeypatch, windowed: bool) -> None:
-    """Spark's plan (one scan of the items spread over states and ranks, percentiles from
-    counts per bucket of values), run here on DuckDB (and PostgreSQL): the reference's
-    figures all the same."""
-    monkeypatch.setattr(analysis, "spark_plan", lambda backend: True)
+    """Other ways to the same figures give the reference's all the same: past
+    ``STATE_COLUMNS`` states, time in state and cumulative flow read from the events kept, not
+    the item summary's columns; Spark's plan (one scan of the items spread over states and
+    ranks, percentiles from counts per bucket of values) run here on DuckDB (and PostgreSQL)."""
+    if plan == "events kept":
+        monkeypatch.setattr(expressions, "STATE_COLUMNS", 0)
+    else:
+        monkeypatch.setattr(analysis, "spark_plan", lambda backend: True)
     workflow, mapping = sample_workflow()
     window = {"since": "2012-01-01", "until": "2012-03-31"} if windowed else {}
     flt = FlowFilter(since=date(2012, 1, 1), until=date(2012, 3, 31)) if windowed else None
