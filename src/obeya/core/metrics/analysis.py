@@ -37,6 +37,10 @@ Table = x.Table
 #: handful); more, and they stay text (a CASE per event over thousands would cost more).
 CODED_TYPES = 256
 
+#: The percentile query's keys for cycle and lead time; time in state is keyed by state code
+#: (0 and up: a state the codes miss would be -1).
+CYCLE_KEY, LEAD_KEY = -10, -11
+
 
 def spark_plan(backend: Any) -> bool:
     """Whether to plan for Spark: it runs each scan of a union as tasks of its own
@@ -306,15 +310,17 @@ class FlowAnalysis:
         daily: dict[str, Any] = self._daily_series(starts, finishes, first_day, last_day)
 
         cfd = self._cumulative_flow(annotated, order, first_day, last_day, items)
-        tis = self._time_in_state(annotated, touched, order)
-        fractions = [p / 100 for p in x.PERCENTILES]
+        # Cycle and lead time, and time in each state, in one percentile query (on Spark two
+        # small jobs, not four): keyed by state code, and below zero for the item times.
+        times = {CYCLE_KEY: finished.cycle_time_days, LEAD_KEY: finished.lead_time_days}
         spread = self._percentiles(
             ibis.union(
-                finished.select(key=ibis.literal("ct"), value=finished.cycle_time_days),
-                finished.select(key=ibis.literal("lt"), value=finished.lead_time_days),
+                x.unpivot(finished, times, one_scan=self._spark),
+                self._time_in_state_values(annotated, touched),
             ),
-            fractions,
+            [p / 100 for p in x.PERCENTILES],
         )
+        tis = self._time_in_state(spread, order)
         by_type = self._rows(finished.group_by(finished.type).aggregate(n=finished.count()))
         scatter = self._scatter(finished) if detail else []
         return FlowReport(
@@ -323,8 +329,8 @@ class FlowAnalysis:
             filter=flt,
             as_of=series.day_to_date(as_of // MICROS_PER_DAY).isoformat(),
             items=item_counts,
-            cycle_time_days=_distribution(ct, "ct_", spread.get("ct")),
-            lead_time_days=_distribution(ct, "lt_", spread.get("lt")),
+            cycle_time_days=_distribution(ct, "ct_", spread.get(CYCLE_KEY)),
+            lead_time_days=_distribution(ct, "lt_", spread.get(LEAD_KEY)),
             flow_efficiency=flow_efficiency,
             cumulative_flow=cfd,
             time_in_state_hours=tis,
@@ -418,20 +424,24 @@ class FlowAnalysis:
         counts = {state: [int(v) for v in cumulative[k]] for k, state in enumerate(order)}
         return CumulativeFlow(states=list(order), days=days, counts=counts)
 
-    def _time_in_state(
-        self, annotated: Table, touched: Table, order: Sequence[str]
-    ) -> dict[str, dict[str, float | int | None]]:
+    def _time_in_state_values(self, annotated: Table, touched: Table) -> Table:
+        """Each touched item's hours in each state, keyed by state code."""
         if self._state_columns:
-            values = x.time_in_state_of_items(touched, self._state_columns, one_scan=self._spark)
-        else:
-            values = x.time_in_state(annotated, touched if self.flt.windowed else None)
-        found = self._percentiles(values, [0.5, 0.85])
-        rows = {self._state(key): spread for key, spread in found.items()}
+            return x.time_in_state_of_items(touched, self._state_columns, one_scan=self._spark)
+        return x.time_in_state(annotated, touched if self.flt.windowed else None)
+
+    def _time_in_state(
+        self, spread: dict[Any, tuple[list[float], int]], order: Sequence[str]
+    ) -> dict[str, dict[str, float | int | None]]:
+        """Median and 85th percentile hours per state, from the states' keys of ``spread``
+        (percentiles at ``x.PERCENTILES``), in flow order then by name."""
+        median, p85 = (x.PERCENTILES.index(p) for p in (50, 85))
+        rows = {self._state(key): found for key, found in spread.items() if key >= 0}
         out: dict[str, dict[str, float | int | None]] = {}
         for state in [*order, *sorted(set(rows) - set(order))]:
             if state in rows:
-                (median, p85), items = rows[state]
-                out[state] = {"median": median, "p85": p85, "items": items}
+                values, items = rows[state]
+                out[state] = {"median": values[median], "p85": values[p85], "items": items}
         return out
 
     def _scatter(self, finished: Table) -> list[dict[str, Any]]:

@@ -294,7 +294,7 @@ def time_in_state(annotated: Table, items: Table | None) -> Table:
     scoped = per_item
     if items is not None:
         scoped = per_item.semi_join(items, per_item.item_id == items.item_id)
-    return scoped.select(key=scoped.state, value=in_units(scoped.us, MICROS_PER_HOUR))
+    return scoped.select(key=scoped.state.cast("int64"), value=in_units(scoped.us, MICROS_PER_HOUR))
 
 
 def time_in_state_of_items(
