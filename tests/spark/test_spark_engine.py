@@ -8,6 +8,7 @@ engine is Spark, as ``OBEYA_ENGINE=spark obeya serve`` makes)."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from obeya.cli.main import app
 from obeya.core.events import EventLog
 from obeya.core.maps.discovery import discover
 from obeya.core.metrics import FlowFilter
-from obeya.core.metrics.engine import analyse_log, analyse_parquet
+from obeya.core.metrics.engine import DEFAULT_DRIVER_MEMORY, analyse_log, analyse_parquet
 from obeya.core.metrics.engines import Engine
 from obeya.core.workflow import Workflow
 from obeya.ingest import ColumnMap, read_events
@@ -126,3 +127,15 @@ def test_the_twin_fitted_on_spark_as_in_numpy(
     # Spark orders the events into visits (a cut at 80 % of the events, open visits at the
     # cut); the visits and the twin fitted from them are numpy's exactly.
     assert twin_fit_on(spark, *sample, 0.8) == []
+
+
+def test_a_local_session_has_obeyas_driver_settings(spark: Any) -> None:
+    """What ``spark_backend`` asks of a local driver reaches its JVM: the throughput collector
+    (G1 would show as "G1 Young Generation"), the heap, and 4 shuffle partitions a core."""
+    session = spark._session
+    beans = session.sparkContext._jvm.java.lang.management.ManagementFactory
+    collectors = {bean.getName() for bean in beans.getGarbageCollectorMXBeans()}
+    assert collectors == {"PS Scavenge", "PS MarkSweep"}
+    memory = os.environ.get("OBEYA_SPARK_DRIVER_MEMORY") or DEFAULT_DRIVER_MEMORY
+    assert session.sparkContext.getConf().get("spark.driver.memory") == memory
+    assert session.conf.get("spark.sql.shuffle.partitions") == "4"  # local[1]

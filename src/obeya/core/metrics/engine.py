@@ -47,7 +47,8 @@ CACHE_BATCH = 100_000
 DEFAULT_DRIVER_MEMORY = "4g"
 
 
-#: The local driver JVM's options (bench/scale.py measures them).
+#: The local driver JVM's options unless ``OBEYA_SPARK_JAVA_OPTIONS`` says otherwise (empty:
+#: none, e.g. to keep a ``spark-defaults.conf``'s own).
 LOCAL_JAVA_OPTIONS = "-XX:+UseParallelGC"
 
 
@@ -86,7 +87,9 @@ def spark_backend(master: str | None = None) -> Any:
             # JVM's default collector (G1) handles as humongous objects; the throughput
             # collector does not (12M events, a process's first report and its second:
             # 46 → 40 s, 28 → 25 s).
-            builder = builder.config("spark.driver.extraJavaOptions", LOCAL_JAVA_OPTIONS)
+            options = os.environ.get("OBEYA_SPARK_JAVA_OPTIONS", LOCAL_JAVA_OPTIONS)
+            if options:
+                builder = builder.config("spark.driver.extraJavaOptions", options)
     session = builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
     return ibis.pyspark.connect(session)
 
