@@ -137,11 +137,11 @@ def item_summary(
     state_codes: Sequence[int] = (),
     ranks: int = 0,
 ) -> Table:
-    """One row per item: start, finish, cycle and lead time, active time, type, window flag;
-    for each of ``state_codes`` its completed visits' time in that state (:func:`in_state`,
-    null if none), and for each flow rank below ``ranks`` when it first reached that rank or
-    beyond (:func:`reached_at`): what time in state and cumulative flow then read from the
-    items alone, with no second pass over the events.
+    """One row per item: start, finish, cycle and lead time, active time, type, events in the
+    window (with a window); for each of ``state_codes`` its completed visits' time in that
+    state (:func:`in_state`, null if none), and for each flow rank below ``ranks`` when it
+    first reached that rank or beyond (:func:`reached_at`): what time in state and cumulative
+    flow then read from the items alone, with no second pass over the events.
 
     Without a workflow every item runs from its first to its last event (case duration). With
     one, an item is finished when its last event is in a done state, and finishes at that
