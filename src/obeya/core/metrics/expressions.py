@@ -355,6 +355,7 @@ def reaches(items: Table, ranks: int, done: Sequence[int] = (), *, one_scan: boo
     rows, for the ``done`` ranks only, count only finished items, each dated no earlier than
     its finish day (a done band counts an item from its finish on, docs/conventions.md).
     ``one_scan``: as in :func:`unpivot`."""
+    # Keyed by rank, and by ranks + rank when counted from the finish.
     from_start = {k: day_of(items[reached_at(k)]) for k in range(ranks)}
     from_finish = {
         # GREATEST skips nulls: an item that never reached the rank must stay null.
